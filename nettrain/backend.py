@@ -1,0 +1,114 @@
+"""The array backend: NumPy on the CPU, CuPy on an NVIDIA GPU.
+
+This is the only module that imports cupy, and it does so lazily and guarded, so nettrain imports
+and runs where CuPy is absent or no GPU answers. Everything else takes its array module from the
+arrays themselves (``xp_of(x)``) and uses only operations NumPy and CuPy share.
+
+The device string (``cpu``, ``gpu``, ``gpu:N``, ``auto``) is parsed once, at the edge, by
+``resolve_device``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import BackendError, did_you_mean
+
+DEVICES = ("auto", "cpu", "gpu")
+
+
+def xp_of(x: Any):
+    """The array module (numpy or cupy) that owns array ``x``."""
+    if isinstance(x, np.ndarray) or np.isscalar(x):
+        return np
+    module = type(x).__module__
+    if module.startswith("cupy"):
+        import cupy  # already imported by whoever made x
+
+        return cupy
+    return np
+
+
+@dataclass(frozen=True)
+class Device:
+    """A resolved device: ``xp`` is numpy or cupy; ``notice`` says why auto chose the CPU."""
+
+    kind: str  # "cpu" or "gpu"
+    index: int = 0
+    notice: str = ""
+
+    @property
+    def xp(self):
+        if self.kind == "gpu":
+            import cupy
+
+            return cupy
+        return np
+
+    def __str__(self) -> str:
+        return "cpu" if self.kind == "cpu" else f"gpu:{self.index}"
+
+    def asarray(self, x, dtype=None):
+        """Copy a host array to this device (a no-op view on the CPU when dtype already fits)."""
+        if self.kind == "gpu":
+            import cupy
+
+            with cupy.cuda.Device(self.index):
+                return cupy.asarray(x, dtype=dtype)
+        return np.asarray(x, dtype=dtype)
+
+
+def parse_device(text: str) -> tuple[str, int]:
+    """'cpu' | 'gpu' | 'gpu:N' | 'auto' -> (kind, index). Raises BackendError for anything else."""
+    word = str(text).strip().lower()
+    if word in ("cpu", "auto", "gpu"):
+        return word, 0
+    if word.startswith("gpu:") and word[4:].isdigit():
+        return "gpu", int(word[4:])
+    raise BackendError(
+        f"device '{text}' is not valid: use cpu, gpu, gpu:N or auto{did_you_mean(word, DEVICES)}"
+    )
+
+
+def gpu_problem(index: int = 0) -> str:
+    """Why GPU ``index`` cannot be used, or '' when it can. (cupy.is_available() hides the why.)"""
+    try:
+        import cupy
+    except ImportError:
+        return 'CuPy is not installed (pip install "nettrain[gpu]")'
+    except Exception as exc:  # a broken CUDA install fails at import with many error types
+        return f"CuPy failed to import: {exc}"
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # CUDARuntimeError, e.g. cudaErrorInsufficientDriver without a GPU
+        return f"no usable CUDA driver or GPU ({exc})"
+    if count == 0:
+        return "no CUDA GPU found"
+    if index >= count:
+        return f"gpu:{index} requested but only {count} GPU(s) present"
+    return ""
+
+
+def resolve_device(text: str = "auto") -> Device:
+    """Decide the device once. ``auto`` falls back to the CPU with a notice; ``gpu`` must work."""
+    kind, index = parse_device(text)
+    if kind == "cpu":
+        return Device("cpu")
+    problem = gpu_problem(index)
+    if not problem:
+        return Device("gpu", index)
+    if kind == "auto":
+        return Device("cpu", notice=f"using the CPU: {problem}")
+    raise BackendError(f"device '{text}' cannot be used: {problem}")
+
+
+def to_host(x) -> np.ndarray:
+    """A NumPy copy of ``x`` (waits for the GPU when x lives there)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if hasattr(x, "get"):
+        return x.get()
+    return np.asarray(x)

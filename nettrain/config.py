@@ -1,0 +1,496 @@
+"""The YAML config: read, override with ``--set``, validate, and freeze into dataclasses.
+
+Every problem names the file and line (or the ``--set`` that caused it), the key path, the value
+and what is allowed, with a "did you mean" for near-misses; all problems of a file are collected
+and raised together as one ConfigError. Paths inside a config file resolve against the file's
+folder; a path given on the command line (``--output``) resolves against the current directory.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .activations import ACTIVATIONS
+from .costs import COSTS, OUTPUTS
+from .errors import ConfigError, did_you_mean, one_of
+from .optimizers import OPTIMIZERS
+
+DTYPES = ("float32", "float64")
+DEVICE_WORDS = ("auto", "cpu", "gpu")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data is and how to read it. Paths are absolute once loaded (or '-' for stdin)."""
+
+    train: str | None = None
+    test: str | None = None
+    target: str | int | None = None  # column name or 0-based index; None: the last column
+    validation: float | str = 0.0  # fraction of train held out, or a path
+    standardize: bool = True
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Layer sizes (input, hidden..., output), one activation per hidden layer, the output function."""
+
+    layers: tuple[int, ...]
+    activation: tuple[str, ...]
+    output: str
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    learning_rate: float = 0.01
+    epochs: int = 10
+    batch_size: int = 32
+    seed: int = 0
+    optimizer: str = "sgd"
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated config. ``path`` is the file it came from (None for one built in code)."""
+
+    network: NetworkConfig
+    data: DataConfig = field(default_factory=DataConfig)
+    cost: str = "mse"
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    device: str = "auto"
+    dtype: str = "float32"
+    output: str = "runs/run"
+    path: str | None = None
+
+    @property
+    def task(self) -> str:
+        """'classification' for the cross-entropies, 'regression' for mse."""
+        return "classification" if COSTS[self.cost].classification else "regression"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config, every default filled in: YAML-ready and loadable again."""
+        d = asdict(self)
+        d.pop("path")
+        d["network"]["layers"] = list(self.network.layers)
+        acts = list(self.network.activation)
+        d["network"]["activation"] = acts[0] if len(set(acts)) == 1 else acts
+        if not acts:
+            d["network"]["activation"] = "relu"
+        return d
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+
+    def with_output(self, output: str) -> Config:
+        return replace(self, output=str(Path(output).resolve()))
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+class _Where:
+    """Finds the line of a key path in the YAML source, and knows which keys came from --set."""
+
+    def __init__(self, filename: str, lines: dict[tuple, int], overridden: dict[tuple, str]):
+        self.filename = filename
+        self.lines = lines
+        self.overridden = overridden
+
+    def __call__(self, path: tuple) -> str:
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.overridden:
+                return f"--set {self.overridden[path[:n]]}: "
+        for n in range(len(path), 0, -1):
+            if path[:n] in self.lines:
+                return f"{self.filename}:{self.lines[path[:n]]}: "
+        return f"{self.filename}: "
+
+
+def _key_lines(node, prefix: tuple = ()) -> dict[tuple, int]:
+    """Map each key path of a composed YAML mapping to its 1-based line number."""
+    import yaml
+
+    lines: dict[tuple, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                path = (*prefix, key_node.value)
+                lines[path] = key_node.start_mark.line + 1
+                lines.update(_key_lines(value_node, path))
+    return lines
+
+
+def read_text(path: str | Path, what: str = "config file") -> str:
+    """A text file's contents, or a ConfigError that says plainly why it cannot be read."""
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{what} '{path}' not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} '{path}' is a directory, not a file") from None
+    except PermissionError:
+        raise ConfigError(f"{what} '{path}' cannot be read: permission denied") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} '{path}' is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(f"{what} '{path}' cannot be read: {exc.strerror or exc}") from None
+
+
+def parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML text into plain Python values and a map of key paths to line numbers."""
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{filename}: YAML syntax error: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{filename}: YAML nested too deeply") from None
+    return data, _key_lines(node) if node is not None else {}
+
+
+def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
+    """'training.epochs=5' -> (('training', 'epochs'), 5). The value is parsed as YAML."""
+    import yaml
+
+    key, sep, value = text.partition("=")
+    path = tuple(part.strip() for part in key.split("."))
+    if not sep or not all(path):
+        raise ConfigError(f"--set '{text}': expected key.path=value, e.g. training.epochs=5")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"--set '{text}': the value is not valid YAML ({problem})") from None
+    return path, parsed
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict[tuple, str]:
+    """Apply ``--set`` overrides to the raw mapping in place; returns which paths they touched."""
+    touched: dict[tuple, str] = {}
+    for text in overrides:
+        path, value = parse_override(text)
+        node = raw
+        for depth, part in enumerate(path[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                dotted = ".".join(path[: depth + 1])
+                raise ConfigError(f"--set '{text}': {dotted} is not a mapping, so it has no keys")
+            node = child
+        node[path[-1]] = value
+        touched[path] = text
+    return touched
+
+
+# -- validating ------------------------------------------------------------------------------------
+
+#: Keys DESIGN.md reserves for later work: named so that users get a plain answer, not a typo hint.
+PLANNED = {
+    ("training", "schedule"), ("training", "weight_decay"), ("training", "dropout"),
+    ("training", "clip_norm"), ("training", "early_stopping"), ("training", "checkpoint_every"),
+    ("network", "init"), ("network", "output_bias"), ("data", "missing"),
+    ("data", "categorical"), ("data", "delimiter"), ("data", "header"),
+}
+
+SECTIONS = {
+    (): ("data", "network", "cost", "training", "device", "dtype", "output"),
+    ("data",): ("train", "test", "target", "validation", "standardize"),
+    ("network",): ("layers", "activation", "output"),
+    ("training",): ("learning_rate", "epochs", "batch_size", "seed", "optimizer"),
+}
+
+
+class _Checker:
+    """Collects problems while converting the raw mapping into the dataclasses."""
+
+    def __init__(self, where: _Where, base: Path):
+        self.where = where
+        self.base = base
+        self.problems: list[str] = []
+
+    def problem(self, path: tuple, message: str) -> None:
+        self.problems.append(f"{self.where(path)}{'.'.join(path)}: {message}")
+
+    def section(self, raw: Any, path: tuple) -> dict:
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.problem(path, f"expected a mapping of keys, got {_show(raw)}")
+            return {}
+        allowed = SECTIONS[path]
+        for key in raw:
+            if key in allowed:
+                continue
+            full = (*path, str(key))
+            if full in PLANNED:
+                self.problem(full, "is not supported by this version of nettrain yet")
+            else:
+                self.problem(full, f"unknown key{did_you_mean(key, allowed)}; allowed keys: "
+                             + ", ".join(allowed))
+        return raw
+
+    def number(self, raw: dict, path: tuple, default, *, integer=False, low=None, high=None,
+               low_open=False, high_open=False):
+        key = path[-1]
+        if key not in raw or raw[key] is None:
+            return default
+        value = raw[key]
+        kind = "an integer" if integer else "a number"
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.problem(path, f"{_show(value)} is not {kind}")
+            return default
+        if integer and isinstance(value, float):
+            if not value.is_integer():
+                self.problem(path, f"{_show(value)} is not {kind}")
+                return default
+            value = int(value)
+        if not math.isfinite(value):
+            self.problem(path, f"{_show(value)} is not a finite number")
+            return default
+        too_low = low is not None and (value <= low if low_open else value < low)
+        too_high = high is not None and (value >= high if high_open else value > high)
+        if too_low or too_high:
+            lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
+            hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
+            self.problem(path, f"{_show(value)} is out of range: must be {' and '.join(filter(None, [lo, hi]))}")
+            return default
+        return value
+
+    def word(self, raw: dict, path: tuple, default, choices):
+        key = path[-1]
+        if key not in raw or raw[key] is None:
+            return default
+        value = raw[key]
+        if not isinstance(value, str):
+            self.problem(path, f"{_show(value)} is not a word; {one_of(choices)}")
+            return default
+        if value not in choices:
+            self.problem(path, f"'{value}' is not known{did_you_mean(value, choices)}; {one_of(choices)}")
+            return default
+        return value
+
+    def path_value(self, raw: dict, path: tuple, default=None, stdin_ok=True):
+        key = path[-1]
+        if key not in raw or raw[key] is None:
+            return default
+        value = raw[key]
+        if not isinstance(value, str) or not value.strip():
+            self.problem(path, f"{_show(value)} is not a file path")
+            return default
+        if value == "-":
+            if stdin_ok:
+                return "-"
+            self.problem(path, "'-' (standard input) is not allowed here")
+            return default
+        return str((self.base / Path(value).expanduser()).resolve())
+
+    def boolean(self, raw: dict, path: tuple, default: bool) -> bool:
+        key = path[-1]
+        if key not in raw or raw[key] is None:
+            return default
+        if not isinstance(raw[key], bool):
+            self.problem(path, f"{_show(raw[key])} is not true or false")
+            return default
+        return raw[key]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    return repr(value)
+
+
+def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str | None) -> Config:
+    c = _Checker(where, base)
+    if raw is None:
+        raise ConfigError(f"{where(())}the config is empty; start from `nettrain init`")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where(())}the config must be a mapping of keys (data:, network:, ...), "
+                          f"got {_show(raw)}")
+    c.section(raw, ())
+
+    # cost first: the output function and the data reading depend on it
+    cost = c.word(raw, ("cost",), "mse", tuple(COSTS))
+
+    d = c.section(raw.get("data"), ("data",))
+    target = d.get("target")
+    if target is not None and (isinstance(target, bool) or not isinstance(target, (str, int))):
+        c.problem(("data", "target"), f"{_show(target)} is not a column name or a 0-based index")
+        target = None
+    elif isinstance(target, int) and target < 0:
+        c.problem(("data", "target"), f"{target} is out of range: a column index must be >= 0")
+        target = None
+    validation: float | str = 0.0
+    v = d.get("validation")
+    if isinstance(v, str):
+        validation = c.path_value(d, ("data", "validation"), 0.0, stdin_ok=False)
+    elif v is not None:
+        validation = c.number(d, ("data", "validation"), 0.0, low=0.0, high=1.0, high_open=True)
+    data = DataConfig(
+        train=c.path_value(d, ("data", "train")),
+        test=c.path_value(d, ("data", "test")),
+        target=target,
+        validation=validation,
+        standardize=c.boolean(d, ("data", "standardize"), True),
+    )
+    if data.train == "-" and data.test == "-":
+        c.problem(("data", "test"), "train and test cannot both be standard input")
+
+    n = c.section(raw.get("network"), ("network",))
+    layers: tuple[int, ...] = ()
+    if "layers" not in n or n["layers"] is None:
+        c.problem(("network", "layers"), "is required: the layer sizes, input first, e.g. [64, 32, 10]")
+    elif not isinstance(n["layers"], list) or len(n["layers"]) < 2:
+        c.problem(("network", "layers"), f"{_show(n['layers'])} is not a list of at least two sizes "
+                  "(input and output), e.g. [64, 32, 10]")
+    else:
+        bad = [x for x in n["layers"] if isinstance(x, bool) or not isinstance(x, int) or x < 1]
+        if bad:
+            c.problem(("network", "layers"), f"{_show(bad[0])} is not a layer size: every size must "
+                      "be a whole number >= 1")
+        else:
+            layers = tuple(n["layers"])
+    hidden = max(len(layers) - 2, 0)
+    act = n.get("activation", "relu")
+    activation: tuple[str, ...] = ("relu",) * hidden
+    names = tuple(ACTIVATIONS)
+    if act is None:
+        act = "relu"
+    if isinstance(act, str):
+        if act in ACTIVATIONS:
+            activation = (act,) * hidden
+        else:
+            c.problem(("network", "activation"), f"'{act}' is not known{did_you_mean(act, names)}; "
+                      f"{one_of(names)}")
+    elif isinstance(act, list):
+        if layers and len(act) != hidden:
+            c.problem(("network", "activation"), f"a list of {len(act)} activations for {hidden} "
+                      "hidden layer(s): give one per hidden layer, or one word for all")
+        for a in act:
+            if not isinstance(a, str) or a not in ACTIVATIONS:
+                c.problem(("network", "activation"), f"{_show(a)} is not known"
+                          f"{did_you_mean(a, names) if isinstance(a, str) else ''}; {one_of(names)}")
+                break
+        else:
+            if len(act) == hidden:
+                activation = tuple(act)
+    else:
+        c.problem(("network", "activation"), f"{_show(act)} is not an activation name or a list")
+    output = c.word(n, ("network", "output"), None, OUTPUTS)
+    allowed_outputs = COSTS[cost].outputs
+    if output is None:
+        output = COSTS[cost].default_output
+    elif output not in allowed_outputs:
+        c.problem(("network", "output"), f"'{output}' does not go with cost '{cost}'; "
+                  f"{one_of(allowed_outputs)}")
+    if layers and cost == "cross_entropy" and layers[-1] < 2:
+        c.problem(("network", "layers"), "cross_entropy needs an output layer of at least 2 units "
+                  "(one per class); for two classes with one output use binary_cross_entropy")
+    network = NetworkConfig(layers=layers, activation=activation, output=output)
+
+    t = c.section(raw.get("training"), ("training",))
+    training = TrainingConfig(
+        learning_rate=float(c.number(t, ("training", "learning_rate"), 0.01, low=0, low_open=True)),
+        epochs=c.number(t, ("training", "epochs"), 10, integer=True, low=1),
+        batch_size=c.number(t, ("training", "batch_size"), 32, integer=True, low=1),
+        seed=c.number(t, ("training", "seed"), 0, integer=True, low=0, high=2**63 - 1),
+        optimizer=c.word(t, ("training", "optimizer"), "sgd", tuple(OPTIMIZERS)),
+    )
+    device = raw.get("device", "auto")
+    if device is None:
+        device = "auto"
+    elif not isinstance(device, str) or not (
+        device in DEVICE_WORDS or (device.startswith("gpu:") and device[4:].isdigit())
+    ):
+        c.problem(("device",), f"{_show(device)} is not a device{did_you_mean(str(device), DEVICE_WORDS)}; "
+                  "one of: auto, cpu, gpu, gpu:N")
+        device = "auto"
+    dtype = c.word(raw, ("dtype",), "float32", DTYPES)
+    out = c.path_value(raw, ("output",), None, stdin_ok=False)
+    if c.problems:
+        raise ConfigError(c.problems)
+    return Config(
+        network=network, data=data, cost=cost, training=training, device=device, dtype=dtype,
+        output=out or str((Path.cwd() / default_output).resolve()), path=path,
+    )
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read, override and validate a config file. Raises ConfigError listing every problem.
+
+    Parameters
+    ----------
+    path : the YAML file.
+    overrides : ``key.path=value`` strings (from ``--set``); each value is parsed as YAML.
+    """
+    text = read_text(path)
+    filename = str(path)
+    raw, lines = parse_yaml(text, filename)
+    touched = {}
+    if overrides:
+        if raw is None:
+            raw = {}
+        if isinstance(raw, dict):
+            touched = apply_overrides(raw, overrides)
+    where = _Where(filename, lines, touched)
+    base = Path(path).resolve().parent
+    return _check(raw, where, base, f"runs/{Path(path).stem}", str(Path(path).resolve()))
+
+
+def config_from_dict(raw: dict, base: str | Path = ".", name: str = "config") -> Config:
+    """Validate a config given as a mapping (the Python API; model files store one too)."""
+    where = _Where(f"<{name}>", {}, {})
+    return _check(raw, where, Path(base).resolve(), f"runs/{name}", None)
+
+
+STARTER_CONFIG = """\
+# nettrain config: a fully-connected network trained by backpropagation and gradient descent.
+#   a(1) = x;  z(l+1) = W(l) a(l) + b(l);  a(l+1) = f(z(l+1));  C = cost(s, y);  w := w - lr dC/dw
+# Paths are relative to this file's folder. Run: nettrain fit THIS_FILE
+# Reference: README.md, "Config reference".
+
+data:
+  train: data/train.csv        # CSV with a header, .npy or .npz; '-' reads standard input
+  # test: data/test.csv        # optional: evaluated after training
+  target: label                # the target column: a name or a 0-based index (default: the last column)
+  validation: 0.1              # fraction of train held out to validate each epoch (or a file path)
+  standardize: true            # z-score inputs (and regression targets) with training statistics
+
+network:
+  layers: [64, 32, 10]         # units per layer: input, hidden..., output (= number of classes)
+  activation: relu             # hidden layers: sigmoid | tanh | relu | leaky_relu | softplus | identity
+                               # (or a list, one per hidden layer)
+  # output: softmax            # identity | sigmoid | softmax; default follows the cost
+
+cost: cross_entropy            # mse (regression) | cross_entropy (classes) | binary_cross_entropy
+
+training:
+  learning_rate: 0.1           # lr in w := w - lr * dC/dw
+  epochs: 30                   # passes over the training data
+  batch_size: 32               # examples per gradient step (the last batch may be smaller)
+  seed: 0                      # same seed, same machine: the same model, bit for bit
+  optimizer: sgd               # plain gradient descent, as derived
+
+device: auto                   # cpu | gpu | gpu:N | auto (GPU when CuPy and a GPU are usable)
+dtype: float32                 # float32 | float64
+output: runs/my-model          # run folder: model.npz, history.jsonl, config.yaml
+"""

@@ -1,0 +1,144 @@
+"""Costs C(s, y) and the output layer's delta(L) = dC/dz(L), side by side.
+
+Notation: z is the output layer's weighted input (n, k), s = f_out(z) the network's output,
+y the targets (n, k): one-hot rows for cross-entropy, 0/1 for binary cross-entropy, real values
+for mse. Every cost is a mean over the batch, as in PyTorch and Keras, so learning rates carry
+over from them:
+
+    mse                   C = mean over examples and outputs of (s - y)^2
+    cross_entropy         C = mean over examples of -log softmax(z)[y]     (s = softmax(z))
+    binary_cross_entropy  C = mean over examples and outputs of
+                              -(y log s + (1 - y) log(1 - s))               (s = sigmoid(z))
+
+The two cross-entropies are fused with their output function: the loss is computed from the
+logits z (log-sum-exp, softplus) and delta(L) = (s - y) / (number of terms), never from
+probabilities plus an eps, so they stay finite for any z.
+"""
+
+from __future__ import annotations
+
+from .activations import Activation, get_activation, sigmoid
+from .backend import xp_of
+
+OUTPUTS = ("identity", "sigmoid", "softmax")
+
+
+def softmax(z):
+    """Row-wise softmax; subtracts the row max so that exp cannot overflow."""
+    xp = xp_of(z)
+    e = xp.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def log_softmax(z):
+    """Row-wise log softmax(z) = z - logsumexp(z), stable for any z."""
+    xp = xp_of(z)
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def output_function(name: str):
+    """s = f_out(z) for the output layer: identity, sigmoid or softmax."""
+    if name == "softmax":
+        return softmax
+    return get_activation(name).f
+
+
+class Cost:
+    """A cost: ``loss(z, s, y)`` (a 0-d array, so no host sync) and ``delta(z, s, y)`` = dC/dz."""
+
+    name = ""
+    #: the output function this cost pairs with by default, and the ones it accepts
+    default_output = "identity"
+    outputs: tuple[str, ...] = ()
+    classification = False
+
+    def loss(self, z, s, y):
+        raise NotImplementedError
+
+    def delta(self, z, s, y):
+        raise NotImplementedError
+
+
+class MSE(Cost):
+    """C = mean((s - y)^2) over n examples and k outputs.
+
+    dC/ds = 2 (s - y) / (n k);  delta(L) = dC/ds * f_out'(z).
+    """
+
+    name = "mse"
+    default_output = "identity"
+    outputs = ("identity", "sigmoid")
+
+    def __init__(self, output: str = "identity"):
+        self.f_out: Activation = get_activation(output)
+        self.identity_output = output == "identity"
+
+    def loss(self, z, s, y):
+        diff = s - y
+        return (diff * diff).mean()
+
+    def delta(self, z, s, y):
+        ds = (s - y) * (2 / s.size)
+        if self.identity_output:  # f_out' = 1: skip a multiplication by ones
+            return ds
+        return ds * self.f_out.df(z, s)
+
+
+class CrossEntropy(Cost):
+    """Softmax cross-entropy. C = mean over n examples of logsumexp(z) - z[y].
+
+    delta(L) = (softmax(z) - y) / n, with y one-hot rows.
+    """
+
+    name = "cross_entropy"
+    default_output = "softmax"
+    outputs = ("softmax",)
+    classification = True
+
+    def __init__(self, output: str = "softmax"):
+        pass
+
+    def loss(self, z, s, y):
+        return -(log_softmax(z) * y).sum(axis=1).mean()
+
+    def delta(self, z, s, y):
+        return (s - y) * (1 / z.shape[0])
+
+
+class BinaryCrossEntropy(Cost):
+    """Sigmoid binary cross-entropy, mean over n examples and k outputs.
+
+    Per term: -(y log s + (1 - y) log(1 - s)) = softplus(z) - y z
+            = max(z, 0) - y z + log1p(exp(-|z|))          (stable for any z)
+    delta(L) = (sigmoid(z) - y) / (n k).
+    """
+
+    name = "binary_cross_entropy"
+    default_output = "sigmoid"
+    outputs = ("sigmoid",)
+    classification = True
+
+    def __init__(self, output: str = "sigmoid"):
+        pass
+
+    def loss(self, z, s, y):
+        xp = xp_of(z)
+        return (xp.maximum(z, 0) - y * z + xp.log1p(xp.exp(-xp.abs(z)))).mean()
+
+    def delta(self, z, s, y):
+        return (s - y) * (1 / z.size)
+
+
+#: The config's words for costs.
+COSTS: dict[str, type[Cost]] = {c.name: c for c in (MSE, CrossEntropy, BinaryCrossEntropy)}
+
+
+def get_cost(name: str, output: str | None = None) -> Cost:
+    """The cost called ``name`` paired with output function ``output`` (default: the cost's own)."""
+    cls = COSTS[name]
+    return cls(output or cls.default_output)
+
+
+__all__ = ["COSTS", "OUTPUTS", "Cost", "get_cost", "log_softmax", "output_function", "sigmoid",
+           "softmax"]

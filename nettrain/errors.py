@@ -1,0 +1,61 @@
+"""nettrain's own errors.
+
+The library raises these; ``cli.py`` turns each into one ``Error: ...`` line on stderr and an exit
+code (2 for bad usage, config, data or model files; 1 for a failed check or a diverged run).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class NettrainError(Exception):
+    """Base class of every error nettrain raises on purpose. ``exit_code`` is what the CLI returns."""
+
+    exit_code = 2
+
+
+class ConfigError(NettrainError):
+    """The config file (or a --set override) is missing, unreadable, or invalid.
+
+    ``problems`` holds every problem found, one line each, so all of a file's mistakes are
+    reported at once.
+    """
+
+    def __init__(self, problems: str | list[str]):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            message = f"{len(self.problems)} problems in the config:\n  " + "\n  ".join(self.problems)
+        super().__init__(message)
+
+
+class DataError(NettrainError):
+    """A data file is missing, unreadable, or does not fit the network."""
+
+
+class ModelFileError(NettrainError):
+    """A model file is missing, corrupt, unsafe, or from an unknown format version."""
+
+
+class BackendError(NettrainError):
+    """The requested device cannot be used."""
+
+
+class TrainingDiverged(NettrainError):
+    """The loss became NaN or infinite; exit code 1, as a failed check."""
+
+    exit_code = 1
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return ' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def one_of(choices: Iterable[str]) -> str:
+    """Format a list of valid words: 'one of: a, b, c'."""
+    return "one of: " + ", ".join(str(c) for c in choices)

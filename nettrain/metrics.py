@@ -1,0 +1,88 @@
+"""Scores of predictions against targets: accuracy, confusion matrix, precision/recall/F1,
+log loss for classes; MSE, MAE and R^2 for values.
+
+Inputs are host NumPy arrays: class indices (n,) for labels, (n, k) for values or probabilities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Fraction of rows whose predicted class index equals the true one."""
+    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else float("nan")
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """(k, k) counts: row = true class, column = predicted class."""
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(cm, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return cm
+
+
+def precision_recall_f1(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per class (precision, recall, F1, support) from a confusion matrix; 0 where undefined."""
+    tp = np.diag(cm).astype(np.float64)
+    predicted = cm.sum(axis=0)
+    support = cm.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall = np.where(support > 0, tp / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return precision, recall, f1, support
+
+
+def log_loss(y_true: np.ndarray, proba: np.ndarray, eps: float = 1e-15) -> float:
+    """Mean of -log p[true class]; probabilities clipped to [eps, 1] so one sure miss stays finite."""
+    p = np.clip(proba[np.arange(len(y_true)), y_true], eps, 1.0)
+    return float(-np.mean(np.log(p)))
+
+
+def mse(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.mean((np.asarray(pred) - np.asarray(y)) ** 2))
+
+
+def mae(y: np.ndarray, pred: np.ndarray) -> float:
+    return float(np.mean(np.abs(np.asarray(pred) - np.asarray(y))))
+
+
+def r2(y: np.ndarray, pred: np.ndarray) -> float:
+    """Coefficient of determination, 1 - SS_res / SS_tot, averaged over outputs (as scikit-learn's
+    'uniform_average'). A constant target scores 1 when predicted exactly, else 0."""
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    pred = np.asarray(pred, dtype=np.float64).reshape(len(pred), -1)
+    ss_res = ((y - pred) ** 2).sum(axis=0)
+    ss_tot = ((y - y.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scores = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+    return float(scores.mean())
+
+
+def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str],
+                          proba: np.ndarray | None = None) -> dict:
+    """Everything `nettrain evaluate` shows for classes, as plain JSON-ready values."""
+    cm = confusion_matrix(y_true, y_pred, len(classes))
+    precision, recall, f1, support = precision_recall_f1(cm)
+    report = {
+        "task": "classification",
+        "n": int(len(y_true)),
+        "accuracy": accuracy(y_true, y_pred),
+        "macro_f1": float(f1.mean()),
+        "per_class": [
+            {"label": c, "precision": float(p), "recall": float(r), "f1": float(f),
+             "support": int(s)}
+            for c, p, r, f, s in zip(classes, precision, recall, f1, support)
+        ],
+        "confusion_matrix": cm.tolist(),
+        "classes": list(classes),
+    }
+    if proba is not None:
+        report["log_loss"] = log_loss(y_true, proba)
+    return report
+
+
+def regression_report(y: np.ndarray, pred: np.ndarray) -> dict:
+    """Everything `nettrain evaluate` shows for values."""
+    return {"task": "regression", "n": int(len(y)), "mse": mse(y, pred), "rmse": mse(y, pred) ** 0.5,
+            "mae": mae(y, pred), "r2": r2(y, pred)}

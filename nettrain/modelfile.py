@@ -1,0 +1,293 @@
+"""Model files: one ``.npz`` holding plain arrays and a JSON document; never pickle.
+
+Layout (format version 1):
+
+    W0, b0, W1, b1, ...   the network's parameters, W[l] of shape (out, in), b[l] (out,)
+    x_mean, x_scale       input standardization (features,)
+    y_mean, y_scale       regression target standardization (outputs,), regression only
+    meta                  uint8 bytes of a UTF-8 JSON document: format, format_version,
+                          nettrain_version, network (sizes, activations, output, cost, dtype),
+                          encoding (task, features, target, classes), config, training summary
+
+Loading never runs code and never allocates what the file does not hold: every member's .npy
+header is read first and its declared shape checked against the metadata and against the bytes
+actually stored, before any array is read. Writing goes to a temporary file in the same folder,
+is flushed and fsync'ed, and renamed over the target, so a crash never leaves half a model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from . import __version__
+from .backend import to_host
+from .data import Encoding
+from .errors import ModelFileError
+from .network import Network
+
+FORMAT = "nettrain-model"
+FORMAT_VERSION = 1
+MAX_META_BYTES = 16 * 1024 * 1024
+
+
+def write_atomic(path: str | Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """Write a file so that readers see either the old or the complete new one, never a part.
+
+    ``write(f)`` fills a temporary file in the target's folder; it is flushed, fsync'ed and renamed
+    over ``path``, and the folder is fsync'ed so the rename itself survives a crash.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    try:
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    write_atomic(path, lambda f: f.write(text.encode("utf-8")))
+
+
+@dataclass
+class Model:
+    """A trained network with what it needs to read raw data and give answers in the data's terms."""
+
+    network: Network
+    encoding: Encoding
+    meta: dict = field(default_factory=dict)
+
+    def outputs(self, X: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+        """The network's outputs s (n, outputs) for raw features X (n, features), on the host."""
+        net = self.network
+        parts = []
+        for start in range(0, max(len(X), 1), batch_size):
+            x = self.encoding.transform(X[start : start + batch_size], net.dtype)
+            parts.append(to_host(net.forward(net.xp.asarray(x))))
+        return np.concatenate(parts) if parts else np.empty((0, net.sizes[-1]), net.dtype)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class labels (as text) or regression values in the target's units."""
+        return self.encoding.decode(self.outputs(X))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, classes); classification only."""
+        return self.encoding.probabilities(self.outputs(X))
+
+
+def model_meta(network: Network, encoding: Encoding, config: dict | None = None,
+               training: dict | None = None) -> dict:
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "nettrain_version": __version__,
+        "network": {
+            "sizes": network.sizes,
+            "activations": network.activation_names,
+            "output": network.output,
+            "cost": network.cost_name,
+            "dtype": str(network.dtype),
+        },
+        "encoding": encoding.to_dict(),
+        "config": config or {},
+        "training": training or {},
+    }
+
+
+def save_model(path: str | Path, model: Model) -> None:
+    """Write ``model`` to ``path`` atomically (a .npz of plain arrays; see the module doc)."""
+    net, enc = model.network, model.encoding
+    meta = dict(model.meta)
+    meta.update(model_meta(net, enc, meta.get("config"), meta.get("training")))
+    arrays: dict[str, np.ndarray] = {}
+    for l, (W, b) in enumerate(zip(net.W, net.b)):
+        arrays[f"W{l}"] = to_host(W)
+        arrays[f"b{l}"] = to_host(b)
+    arrays["x_mean"] = np.asarray(enc.x_mean, dtype=np.float64)
+    arrays["x_scale"] = np.asarray(enc.x_scale, dtype=np.float64)
+    if enc.task == "regression":
+        arrays["y_mean"] = np.asarray(enc.y_mean, dtype=np.float64)
+        arrays["y_scale"] = np.asarray(enc.y_scale, dtype=np.float64)
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    write_atomic(path, lambda f: np.savez(f, **arrays))
+
+
+# -- loading ---------------------------------------------------------------------------------------
+
+
+def _header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str):
+    """(shape, dtype, data offset) of a stored .npy member, read without reading its data."""
+    try:
+        with zf.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unknown .npy version {version}")
+            offset = f.tell()
+    except ValueError as exc:
+        raise ModelFileError(f"{name}: member '{info.filename}' is not a valid array ({exc})") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ModelFileError(f"{name}: member '{info.filename}' is damaged ({exc})") from None
+    if dtype.hasobject:
+        raise ModelFileError(f"{name}: member '{info.filename}' holds pickled Python objects; "
+                             "nettrain never loads those (a model file holds plain arrays only)")
+    if fortran:
+        raise ModelFileError(f"{name}: member '{info.filename}' is not in C order")
+    return shape, dtype, offset
+
+
+def _check_size(info: zipfile.ZipInfo, shape, dtype, offset: int, name: str) -> None:
+    """Refuse a member whose declared array is bigger than the bytes stored for it."""
+    declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise ModelFileError(f"{name}: member '{info.filename}' is compressed; nettrain model "
+                             "files store arrays uncompressed")
+    if declared + offset > info.file_size or info.file_size > info.compress_size:
+        raise ModelFileError(f"{name}: member '{info.filename}' declares shape {tuple(shape)} "
+                             f"({declared} bytes) but stores {info.compress_size} bytes; the file is "
+                             "damaged or forged")
+
+
+def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarray:
+    try:
+        with zf.open(info) as f:
+            return np.lib.format.read_array(f, allow_pickle=False)
+    except (ValueError, zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ModelFileError(f"{name}: member '{info.filename}' cannot be read ({exc})") from None
+
+
+def load_model(path: str | Path, device=None) -> Model:
+    """Read a model file safely (see the module doc). Raises ModelFileError with the reason."""
+    name = str(path)
+    p = Path(path)
+    if not p.exists():
+        raise ModelFileError(f"model file '{name}' not found")
+    if p.is_dir():
+        if (p / "model.npz").is_file():
+            return load_model(p / "model.npz", device)
+        raise ModelFileError(f"model file '{name}' is a directory without a model.npz")
+    try:
+        zf = zipfile.ZipFile(p)
+    except zipfile.BadZipFile:
+        raise ModelFileError(f"{name}: not a nettrain model file (not an .npz archive, or "
+                             "truncated)") from None
+    except PermissionError:
+        raise ModelFileError(f"model file '{name}' cannot be read: permission denied") from None
+    except OSError as exc:
+        raise ModelFileError(f"model file '{name}' cannot be read: {exc.strerror or exc}") from None
+    with zf:
+        members = {info.filename: info for info in zf.infolist()}
+        headers = {}
+        for member, info in members.items():
+            headers[member] = _header(zf, info, name)
+        if "meta.npy" not in members:
+            raise ModelFileError(f"{name}: not a nettrain model file (no 'meta' document)")
+        shape, dtype, offset = headers["meta.npy"]
+        if dtype != np.uint8 or len(shape) != 1 or shape[0] > MAX_META_BYTES:
+            raise ModelFileError(f"{name}: the 'meta' document is malformed")
+        _check_size(members["meta.npy"], shape, dtype, offset, name)
+        try:
+            meta = json.loads(_read(zf, members["meta.npy"], name).tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ModelFileError(f"{name}: the 'meta' document is not valid JSON ({exc})") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ModelFileError(f"{name}: not a nettrain model file (format "
+                                 f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+        version = meta.get("format_version")
+        if not isinstance(version, int) or version < 1:
+            raise ModelFileError(f"{name}: unknown model format version {version!r}")
+        if version > FORMAT_VERSION:
+            raise ModelFileError(
+                f"{name}: written by a newer nettrain (model format {version}, "
+                f"nettrain {meta.get('nettrain_version', '?')}); this nettrain {__version__} reads "
+                f"format {FORMAT_VERSION}. Upgrade nettrain to load it")
+        try:
+            net_meta = meta["network"]
+            sizes = [int(s) for s in net_meta["sizes"]]
+            activations = list(net_meta["activations"])
+            output, cost = net_meta["output"], net_meta["cost"]
+            enc_meta = meta["encoding"]
+            task = enc_meta["task"]
+            n_features = len(enc_meta["features"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"{name}: the 'meta' document lacks {exc}") from None
+        if len(sizes) < 2 or min(sizes) < 1 or n_features != sizes[0]:
+            raise ModelFileError(f"{name}: the 'meta' document's layer sizes {sizes} are invalid")
+        expected = {}
+        for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+            expected[f"W{l}.npy"] = (fan_out, fan_in)
+            expected[f"b{l}.npy"] = (fan_out,)
+        expected["x_mean.npy"] = expected["x_scale.npy"] = (sizes[0],)
+        if task == "regression":
+            expected["y_mean.npy"] = expected["y_scale.npy"] = (sizes[-1],)
+        # check every declared shape before reading (allocating) any array
+        for member, want in expected.items():
+            if member not in members:
+                raise ModelFileError(f"{name}: member '{member[:-4]}' is missing")
+            shape, dtype, offset = headers[member]
+            if tuple(shape) != want:
+                raise ModelFileError(f"{name}: member '{member[:-4]}' has shape {tuple(shape)}, "
+                                     f"expected {want} from the layer sizes {sizes}")
+            if dtype.kind != "f":
+                raise ModelFileError(f"{name}: member '{member[:-4]}' has dtype {dtype}, "
+                                     "expected floats")
+            _check_size(members[member], shape, dtype, offset, name)
+        arrays = {m[:-4]: _read(zf, members[m], name) for m in expected}
+    for key, a in arrays.items():
+        if not np.all(np.isfinite(a)):
+            raise ModelFileError(f"{name}: member '{key}' holds NaN or infinite values; the model "
+                                 "is unusable")
+    n = len(sizes) - 1
+    W = [arrays[f"W{l}"] for l in range(n)]
+    b = [arrays[f"b{l}"] for l in range(n)]
+    if len({w.dtype for w in W + b}) != 1:
+        raise ModelFileError(f"{name}: the parameters mix dtypes")
+    if device is not None:
+        W = [device.asarray(w) for w in W]
+        b = [device.asarray(v) for v in b]
+    try:
+        network = Network(W, b, activations, output, cost)
+    except (KeyError, ValueError) as exc:
+        raise ModelFileError(f"{name}: the network description is invalid ({exc})") from None
+    encoding = Encoding(
+        task=task, cost=cost, features=list(enc_meta["features"]), target=enc_meta.get("target"),
+        n_outputs=sizes[-1], x_mean=arrays["x_mean"], x_scale=arrays["x_scale"],
+        y_mean=arrays.get("y_mean"), y_scale=arrays.get("y_scale"),
+        classes=enc_meta.get("classes"),
+    )
+    if task == "classification":
+        classes = encoding.classes
+        ok = isinstance(classes, list) and len(classes) == (2 if sizes[-1] == 1 else sizes[-1])
+        if not ok:
+            raise ModelFileError(f"{name}: the class list does not match the output layer")
+    return Model(network, encoding, meta)
