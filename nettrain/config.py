@@ -8,6 +8,7 @@ folder; a path given on the command line (``--output``) resolves against the cur
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -83,7 +84,8 @@ class Config:
     def to_yaml(self) -> str:
         import yaml
 
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+        return yaml.dump(self.to_dict(), Dumper=_yaml_types()[1], sort_keys=False,
+                         default_flow_style=None)
 
     def with_output(self, output: str) -> Config:
         return replace(self, output=str(Path(output).resolve()))
@@ -108,6 +110,31 @@ class _Where:
             if path[:n] in self.lines:
                 return f"{self.filename}:{self.lines[path[:n]]}: "
         return f"{self.filename}: "
+
+
+@functools.cache
+def _yaml_types():
+    """PyYAML's safe loader and dumper, taught YAML 1.2's floats without a dot (1e-3, 5E+2).
+
+    PyYAML follows YAML 1.1, where ``learning_rate: 1e-3`` is the string '1e-3'; users (and
+    ``--set training.learning_rate=1e-3``) mean the number. The dumper knows the same rule, so
+    that a string such as '1e3' is written quoted and reads back as a string.
+    """
+    import re
+
+    import yaml
+
+    float_12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    for cls in (Loader, Dumper):
+        cls.add_implicit_resolver("tag:yaml.org,2002:float", float_12, list("-+0123456789"))
+    return Loader, Dumper
 
 
 def _key_lines(node, prefix: tuple = ()) -> dict[tuple, int]:
@@ -146,8 +173,9 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
     import yaml
 
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = _yaml_types()[0]
+        node = yaml.compose(text, Loader=loader)
+        data = yaml.load(text, Loader=loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
@@ -157,6 +185,8 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
         raise ConfigError(f"{filename}: YAML syntax error: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{filename}: YAML nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4300 digits (int's conversion limit)
+        raise ConfigError(f"{filename}: a value cannot be read ({exc})") from None
     return data, _key_lines(node) if node is not None else {}
 
 
@@ -169,8 +199,8 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     if not sep or not all(path):
         raise ConfigError(f"--set '{text}': expected key.path=value, e.g. training.epochs=5")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else None
-    except yaml.YAMLError as exc:
+        parsed = yaml.load(value, Loader=_yaml_types()[0]) if value.strip() else None
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an integer of > 4300 digits
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"--set '{text}': the value is not valid YAML ({problem})") from None
     return path, parsed
@@ -257,9 +287,15 @@ class _Checker:
                 self.problem(path, f"{_show(value)} is not {kind}")
                 return default
             value = int(value)
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             self.problem(path, f"{_show(value)} is not a finite number")
             return default
+        if not integer and isinstance(value, int):
+            try:  # a huge YAML integer has no float: say so instead of an OverflowError
+                value = float(value)
+            except OverflowError:
+                self.problem(path, "is too large a number")
+                return default
         too_low = low is not None and (value <= low if low_open else value < low)
         too_high = high is not None and (value >= high if high_open else value > high)
         if too_low or too_high:
@@ -295,7 +331,11 @@ class _Checker:
                 return "-"
             self.problem(path, "'-' (standard input) is not allowed here")
             return default
-        return str((self.base / Path(value).expanduser()).resolve())
+        try:
+            return str((self.base / Path(value).expanduser()).resolve())
+        except (RuntimeError, ValueError, OSError) as exc:  # '~nosuchuser/x', a NUL byte
+            self.problem(path, f"{_show(value)} is not a usable file path ({exc})")
+            return default
 
     def boolean(self, raw: dict, path: tuple, default: bool) -> bool:
         key = path[-1]

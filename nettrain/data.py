@@ -126,6 +126,18 @@ def _load_array(raw: bytes, name: str) -> Any:
         raise DataError(f"{name}: not a readable NumPy file ({type(exc).__name__}: {exc})") from None
 
 
+def _load_member(z, key: str, name: str) -> np.ndarray:
+    try:
+        return z[key]
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
+            raise DataError(f"{name}: array '{key}' holds pickled Python objects, which nettrain "
+                            "never loads") from None
+        raise DataError(f"{name}: array '{key}' is not readable ({exc})") from None
+    except Exception as exc:  # zipfile.BadZipFile (bad CRC), EOFError, NotImplementedError, ...
+        raise DataError(f"{name}: array '{key}' is not readable ({type(exc).__name__}: {exc})") from None
+
+
 def _numeric(a: np.ndarray, name: str, what: str) -> np.ndarray:
     if a.dtype.kind not in "biuf":
         raise DataError(f"{name}: {what} has dtype {a.dtype}; expected numbers")
@@ -170,8 +182,9 @@ def _table_from_npz(raw: bytes, name: str, need_target: bool) -> Table:
         if "X" not in z.files:
             raise DataError(f"{name}: an NPZ data file must hold an array 'X' (and 'y'); "
                             f"found {', '.join(z.files) or 'nothing'}")
-        X = z["X"]
-        y = z["y"] if "y" in z.files else None
+        # the members are read only now: a pickled or damaged one fails here, not in np.load
+        X = _load_member(z, "X", name)
+        y = _load_member(z, "y", name) if "y" in z.files else None
     if X.ndim != 2 or X.shape[0] == 0:
         raise DataError(f"{name}: X must be a non-empty 2-D matrix, found shape {X.shape}")
     features = [f"x{j}" for j in range(X.shape[1])]

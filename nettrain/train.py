@@ -117,39 +117,42 @@ def fit(config: Config, on_event: EventHandler | None = None, *, stdin=None,
 
     history: list[dict] = []
     t_start = time.perf_counter()
-    for epoch in range(1, tc.epochs + 1):
-        t0 = time.perf_counter()
-        perm = device.asarray(shuffle_rng.permutation(n))
-        loss_sum = xp.zeros((), dtype=np.float64)  # summed on the device, read once per epoch
-        for k, start in enumerate(range(0, n, bs)):
-            idx = perm[start : start + bs]
-            xb, yb = X[idx], Y[idx]
-            loss, dW, db = net.gradients(xb, yb)
-            loss_sum += loss * len(idx)
-            optimizer.step(net.params(), [g for pair in zip(dW, db) for g in pair])
-            if on_event is not None and (k + 1) % batch_every == 0 and k + 1 < n_batches:
-                emit("batch", {"epoch": epoch, "batch": k + 1, "batches": n_batches})
-        train_loss = float(loss_sum) / n  # float() waits for the device: once per epoch
-        if not math.isfinite(train_loss):
-            raise TrainingDiverged(
-                f"training diverged: the loss became {train_loss} in epoch {epoch}; try a lower "
-                f"learning rate (now {tc.learning_rate:g}, e.g. "
-                f"--set training.learning_rate={tc.learning_rate / 10:g}); nothing was written")
-        record: dict[str, Any] = {"epoch": epoch, "loss": train_loss}
-        if data.validation is not None:
-            val = evaluate_dataset(net, data.validation, data.encoding, device)
-            record["val_loss"] = val["loss"]
-            for key in ("accuracy", "r2"):
-                if key in val:
-                    record[f"val_{key}"] = val[key]
-        elapsed = time.perf_counter() - t0
-        record["lr"] = optimizer.lr
-        record["time"] = round(elapsed, 6)
-        record["samples_per_s"] = n / elapsed if elapsed > 0 else float("inf")
-        history.append(record)
-        total = time.perf_counter() - t_start
-        emit("epoch", {**record, "epochs": tc.epochs, "elapsed": total,
-                       "eta": total / epoch * (tc.epochs - epoch)})
+    # overflow on the way to NaN is expected when training diverges: the loss check below
+    # reports it as TrainingDiverged instead of a stream of NumPy RuntimeWarnings
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for epoch in range(1, tc.epochs + 1):
+            t0 = time.perf_counter()
+            perm = device.asarray(shuffle_rng.permutation(n))
+            loss_sum = xp.zeros((), dtype=np.float64)  # summed on the device, read once per epoch
+            for k, start in enumerate(range(0, n, bs)):
+                idx = perm[start : start + bs]
+                xb, yb = X[idx], Y[idx]
+                loss, dW, db = net.gradients(xb, yb)
+                loss_sum += loss * len(idx)
+                optimizer.step(net.params(), [g for pair in zip(dW, db) for g in pair])
+                if on_event is not None and (k + 1) % batch_every == 0 and k + 1 < n_batches:
+                    emit("batch", {"epoch": epoch, "batch": k + 1, "batches": n_batches})
+            train_loss = float(loss_sum) / n  # float() waits for the device: once per epoch
+            if not math.isfinite(train_loss):
+                raise TrainingDiverged(
+                    f"training diverged: the loss became {train_loss} in epoch {epoch}; try a "
+                    f"lower learning rate (now {tc.learning_rate:g}, e.g. "
+                    f"--set training.learning_rate={tc.learning_rate / 10:g}); nothing was written")
+            record: dict[str, Any] = {"epoch": epoch, "loss": train_loss}
+            if data.validation is not None:
+                val = evaluate_dataset(net, data.validation, data.encoding, device)
+                record["val_loss"] = val["loss"]
+                for key in ("accuracy", "r2"):
+                    if key in val:
+                        record[f"val_{key}"] = val[key]
+            elapsed = time.perf_counter() - t0
+            record["lr"] = optimizer.lr
+            record["time"] = round(elapsed, 6)
+            record["samples_per_s"] = n / elapsed if elapsed > 0 else float("inf")
+            history.append(record)
+            total = time.perf_counter() - t_start
+            emit("epoch", {**record, "epochs": tc.epochs, "elapsed": total,
+                           "eta": total / epoch * (tc.epochs - epoch)})
 
     train_time = time.perf_counter() - t_start
     summary: dict[str, Any] = {

@@ -1,0 +1,585 @@
+"""The command line: parse, call the library, render, choose the exit code. No math here.
+
+Streams: data (predictions, --json lines, requested tables) on stdout; progress and messages on
+stderr. Exit codes: 0 success; 1 a check failed or training diverged; 2 bad usage, config, data or
+model file (one `Error: ...` line, never a traceback); 130 Ctrl-C; 143 SIGTERM. A closed pipe
+(`| head`) ends quietly.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import __version__
+from .errors import NettrainError
+
+app = typer.Typer(
+    name="nettrain",
+    help="Train fully-connected neural networks from a YAML file: forward pass, backpropagation "
+    "and gradient descent on NumPy, from the command line.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (exit 143)."""
+
+
+def _error(message: str, code: int = 2) -> typer.Exit:
+    sys.stderr.write(f"Error: {message}\n")
+    sys.stderr.flush()
+    return typer.Exit(code)
+
+
+def _quiet_pipe_exit() -> typer.Exit:
+    """stdout's reader went away (`| head`): stop quietly, as Unix filters do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
+    except (OSError, ValueError):
+        pass
+    return typer.Exit(141)
+
+
+def command(fn):
+    """Turn library errors into one line and an exit code; Ctrl-C into 130; SIGTERM into 143."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        previous = None
+        try:
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        except ValueError:  # not the main thread (e.g. some test runners)
+            pass
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except NettrainError as exc:
+            raise _error(str(exc), exc.exit_code) from None
+        except BrokenPipeError:
+            raise _quiet_pipe_exit() from None
+        except KeyboardInterrupt:
+            sys.stderr.write("\nInterrupted.\n")
+            raise typer.Exit(130) from None
+        except Terminated:
+            sys.stderr.write("\nTerminated.\n")
+            raise typer.Exit(143) from None
+        except MemoryError:
+            raise _error("out of memory") from None
+        except Exception as exc:  # a bug in nettrain: one line, unless debugging
+            if os.environ.get("NETTRAIN_DEBUG"):
+                raise
+            raise _error(f"internal error ({type(exc).__name__}: {exc}); please report it. "
+                         "Set NETTRAIN_DEBUG=1 to see the traceback") from None
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+    return wrapper
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _version(value: bool):
+    if value:
+        sys.stdout.write(f"nettrain {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+):
+    """Train fully-connected neural networks from a YAML file.
+
+    Example: nettrain init > my.yaml && nettrain fit my.yaml
+    """
+
+
+# -- shared options ---------------------------------------------------------------------------------
+
+ConfigArg = Annotated[Path, typer.Argument(help="The YAML config file.", show_default=False)]
+ModelArg = Annotated[Path, typer.Argument(help="A model file (model.npz) or its run folder.",
+                                          show_default=False)]
+SetOpt = Annotated[Optional[list[str]], typer.Option(
+    "--set", help="Override a config key: key.path=value (value parsed as YAML). Repeatable.",
+    metavar="KEY=VALUE")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages on stderr.")]
+DeviceOpt = Annotated[Optional[str], typer.Option(
+    "--device", help="cpu, gpu, gpu:N or auto (overrides the config).", show_default=False)]
+
+
+def _device(text: str | None):
+    from .backend import resolve_device
+
+    return resolve_device(text or "auto")
+
+
+def _stdout_console():
+    from rich.console import Console
+
+    # off a terminal Rich would wrap at 80 columns; a file or pipe gets long lines instead
+    width = None if sys.stdout.isatty() else 200
+    return Console(file=sys.stdout, highlight=False, width=width, soft_wrap=False)
+
+
+def _load(config: Path, overrides: list[str] | None, device: str | None = None):
+    from dataclasses import replace
+
+    from .backend import parse_device
+    from .config import load_config
+
+    cfg = load_config(config, overrides or [])
+    if device is not None:
+        parse_device(device)
+        cfg = replace(cfg, device=device)
+    return cfg
+
+
+# -- fit --------------------------------------------------------------------------------------------
+
+
+@app.command()
+@command
+def fit(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Run folder (overrides the config's output).",
+        show_default=False)] = None,
+    device: DeviceOpt = None,
+    json_: JsonOpt = False,
+    quiet: QuietOpt = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Check the config and data, print the resolved config (stdout) and the "
+        "layer shapes (stderr), and stop.")] = False,
+):
+    """Train the network a config describes.
+
+    Writes OUTPUT/model.npz, OUTPUT/history.jsonl and OUTPUT/config.yaml (the resolved config).
+
+    Example: nettrain fit configs/digits.yaml --set training.epochs=50 -o runs/digits50
+    """
+    from .train import fit as run_fit
+
+    cfg = _load(config, set_, device)
+    if output is not None:
+        cfg = cfg.with_output(str(output))
+    if dry_run:
+        _dry_run(cfg, quiet)
+        return
+    from .report import make_reporter
+
+    reporter = make_reporter(json_lines=json_, quiet=quiet)
+    try:
+        run_fit(cfg, reporter, stdin=sys.stdin)
+    finally:
+        reporter.close()
+
+
+def _dry_run(cfg, quiet: bool) -> None:
+    from .data import load_run_data
+
+    data = load_run_data(cfg, stdin=sys.stdin)
+    sys.stdout.write(cfg.to_yaml())
+    if quiet:
+        return
+    err = sys.stderr
+    sizes = cfg.network.layers
+    acts = [*cfg.network.activation, cfg.network.output]
+    err.write(f"layers ({cfg.task}, cost {cfg.cost}, {cfg.dtype}):\n")
+    total = 0
+    for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        n = fan_out * fan_in + fan_out
+        total += n
+        err.write(f"  W({l + 1}) {fan_out}x{fan_in}  b({l + 1}) {fan_out}  -> {acts[l]:<10} "
+                  f"{n:,} parameters\n")
+    err.write(f"  total {total:,} parameters\n")
+    parts = [f"train {len(data.train.X)} rows"]
+    if data.validation is not None:
+        parts.append(f"validation {len(data.validation.X)}")
+    if data.test is not None:
+        parts.append(f"test {len(data.test.X)}")
+    if data.encoding.classes:
+        parts.append(f"{len(data.encoding.classes)} classes")
+    err.write("data: " + ", ".join(parts) + "\n")
+    err.write(f"output: {cfg.output}\n")
+
+
+# -- predict ----------------------------------------------------------------------------------------
+
+
+def _open_input(path: str):
+    if path == "-" and sys.stdin is not None and sys.stdin.isatty():
+        raise NettrainError("no input: give a data file, or pipe rows into '-'")
+    return path
+
+
+def _float_text(v: float, digits: int) -> str:
+    return format(float(v), f".{digits}g")
+
+
+@app.command()
+@command
+def predict(
+    model: ModelArg,
+    input: Annotated[str, typer.Argument(help="CSV, NPY or NPZ file of inputs, or - for stdin.")] = "-",
+    proba: Annotated[bool, typer.Option("--proba", help="Add one prob_<label> column per class.")] = False,
+    format_: Annotated[str, typer.Option(
+        "--format", "-f", help="csv, jsonl or npy.", show_default=True)] = "csv",
+    out: Annotated[str, typer.Option("--output", "-o", help="Output file, or - for stdout.")] = "-",
+    device: DeviceOpt = None,
+):
+    """Predict one row of output per input row, in order.
+
+    The prediction is the class label as written in the training data, or the value in the
+    target's units. CSV inputs are matched to the model's features by header name; extra columns
+    (ids, the target) are ignored.
+
+    Example: cat data/digits_test.csv | nettrain predict runs/digits/model.npz - --proba > p.csv
+    """
+    from .data import read_table, select_features
+    from .modelfile import load_model
+
+    fmt = format_.lower()
+    if fmt not in ("csv", "jsonl", "npy"):
+        from .errors import did_you_mean
+
+        raise NettrainError(f"--format '{format_}' is not known"
+                            f"{did_you_mean(fmt, ['csv', 'jsonl', 'npy'])}; one of: csv, jsonl, npy")
+    m = load_model(model, device=_device(device) if device else None)
+    enc = m.encoding
+    if proba and enc.task != "classification":
+        raise NettrainError("--proba needs a classification model; this one predicts values")
+    table = read_table(_open_input(input), need_target=False, stdin=sys.stdin)
+    X = select_features(table, enc.features)
+    s = m.outputs(X)
+    pred = enc.decode(s)
+    probs = enc.probabilities(s) if proba else None
+    digits = 7 if m.network.dtype.itemsize == 4 else 17
+
+    if enc.task == "regression":
+        names = ["prediction"] if pred.ndim == 1 else [f"prediction_{j}" for j in range(pred.shape[1])]
+        if enc.target and pred.ndim == 1:
+            pass
+    else:
+        names = ["prediction"]
+    if probs is not None:
+        names += [f"prob_{c}" for c in enc.classes]
+
+    if fmt == "npy":
+        import numpy as np
+
+        if probs is not None:
+            array = probs.astype(np.float32 if digits == 7 else np.float64)
+        elif enc.task == "classification":
+            try:
+                array = np.array([int(c) for c in pred], dtype=np.int64)
+            except ValueError:
+                array = pred.astype(str)
+        else:
+            array = pred
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        _write_bytes(out, buffer.getvalue())
+        return
+
+    lines = []
+    if fmt == "csv":
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(names)
+        for i in range(len(pred)):
+            row = _row(pred, probs, i, enc.task, digits)
+            writer.writerow(row)
+        _write_text(out, text.getvalue())
+        return
+    for i in range(len(pred)):
+        row = _row(pred, probs, i, enc.task, digits, as_json=True)
+        lines.append(json.dumps(dict(zip(names, row))))
+    _write_text(out, "".join(line + "\n" for line in lines))
+
+
+def _row(pred, probs, i, task, digits, as_json=False) -> list:
+    if task == "regression":
+        values = pred[i] if pred.ndim > 1 else [pred[i]]
+        row = [float(v) if as_json else _float_text(v, digits) for v in values]
+    else:
+        row = [str(pred[i])]
+    if probs is not None:
+        row += [float(p) if as_json else _float_text(p, digits) for p in probs[i]]
+    return row
+
+
+def _write_text(out: str, text: str) -> None:
+    if out == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        from .modelfile import write_text_atomic
+
+        write_text_atomic(out, text)
+
+
+def _write_bytes(out: str, data: bytes) -> None:
+    if out == "-":
+        stream = getattr(sys.stdout, "buffer", None)
+        if stream is None:
+            raise NettrainError("stdout does not accept binary data; use --output FILE for npy")
+        stream.write(data)
+        stream.flush()
+    else:
+        from .modelfile import write_atomic
+
+        write_atomic(out, lambda f: f.write(data))
+
+
+# -- evaluate ---------------------------------------------------------------------------------------
+
+
+@app.command()
+@command
+def evaluate(
+    model: ModelArg,
+    input: Annotated[str, typer.Argument(help="Labelled CSV, NPY or NPZ data, or - for stdin.")],
+    json_: JsonOpt = False,
+    device: DeviceOpt = None,
+):
+    """Score a model on labelled data.
+
+    Classes: accuracy, per-class precision/recall/F1, log loss and a confusion matrix.
+    Values: MSE, RMSE, MAE and R².
+
+    Example: nettrain evaluate runs/digits/model.npz data/digits_test.csv
+    """
+    from . import metrics
+    from .data import label_text, read_table, select_features
+    from .modelfile import load_model
+
+    m = load_model(model, device=_device(device) if device else None)
+    enc = m.encoding
+    classification = enc.task == "classification"
+    table = read_table(_open_input(input), need_target=False, stdin=sys.stdin)
+    if enc.target is None:
+        raise NettrainError("the model does not record its target column")
+    if table.X.dtype.kind in "US":  # CSV: the target column by the name it had in training
+        if enc.target not in table.features:
+            from .errors import DataError, did_you_mean
+
+            raise DataError(f"{table.source}: target column '{enc.target}' not found"
+                            f"{did_you_mean(enc.target, table.features)}")
+        j = table.features.index(enc.target)
+        raw_y = table.X[:, j]
+        X = select_features(table, enc.features)
+    else:
+        from .data import read_table as read_again
+
+        labelled = read_again(input, None if enc.target == "y" else int(enc.target),
+                              classification=classification, stdin=sys.stdin)
+        raw_y, X = labelled.y, select_features(labelled, enc.features)
+    s = m.outputs(X)
+    if classification:
+        from .data import Table
+
+        truth = enc.class_index(label_text(raw_y), table if isinstance(table, Table) else None)
+        proba = enc.probabilities(s)
+        pred = proba.argmax(axis=1)
+        report = metrics.classification_report(truth, pred, enc.classes, proba)
+    else:
+        import numpy as np
+
+        from .data import _to_float
+
+        if raw_y.dtype.kind in "US":
+            y = _to_float(raw_y, enc.target, table.source, table.lines)
+        else:
+            y = np.asarray(raw_y, dtype=np.float64)
+        report = metrics.regression_report(y, enc.decode(s))
+    report["source"] = table.source
+    if json_:
+        sys.stdout.write(json.dumps(report) + "\n")
+        return
+    _print_evaluation(report)
+
+
+def _print_evaluation(report: dict) -> None:
+    from rich.table import Table
+
+    console = _stdout_console()
+    if report["task"] == "regression":
+        t = Table(title=f"{report['source']}: {report['n']} rows", title_justify="left")
+        t.add_column("metric")
+        t.add_column("value", justify="right")
+        for key in ("mse", "rmse", "mae", "r2"):
+            t.add_row(key.upper() if key != "r2" else "R²", f"{report[key]:.6g}")
+        console.print(t)
+        return
+    console.print(f"{report['source']}: {report['n']} rows, accuracy {report['accuracy']:.4f}, "
+                  f"macro F1 {report['macro_f1']:.4f}, log loss {report.get('log_loss', float('nan')):.4f}",
+                  soft_wrap=True)
+    t = Table(title="per class", title_justify="left")
+    for col in ("class", "precision", "recall", "F1", "support"):
+        t.add_column(col, justify="right")
+    for row in report["per_class"]:
+        t.add_row(row["label"], f"{row['precision']:.4f}", f"{row['recall']:.4f}",
+                  f"{row['f1']:.4f}", str(row["support"]))
+    console.print(t)
+    cm = Table(title="confusion matrix (rows: true, columns: predicted)", title_justify="left")
+    cm.add_column("true \\ pred", justify="right")
+    for c in report["classes"]:
+        cm.add_column(c, justify="right")
+    for c, counts in zip(report["classes"], report["confusion_matrix"]):
+        cm.add_row(c, *[str(v) if v else "." for v in counts])
+    console.print(cm)
+
+
+# -- gradcheck --------------------------------------------------------------------------------------
+
+
+@app.command()
+@command
+def gradcheck(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Rows of data to check on.")] = 16,
+    rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="Relative tolerance.")] = 1e-5,
+    atol: Annotated[float, typer.Option("--atol", min=0.0, help="Absolute tolerance.")] = 1e-8,
+    json_: JsonOpt = False,
+):
+    """Check backpropagation against central finite differences (float64), per layer.
+
+    Exit 0 when every gradient agrees within tolerance, 1 when one does not.
+
+    Example: nettrain gradcheck configs/seed.yaml && echo "backprop is right"
+    """
+    from .gradcheck import gradcheck_config
+
+    cfg = _load(config, set_)
+    result = gradcheck_config(cfg, batch=batch, rtol=rtol, atol=atol, stdin=sys.stdin)
+    if json_:
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+    else:
+        _print_gradcheck(result)
+    if not result.passed:
+        if not json_:
+            failed = [p.name for p in result.params if not p.passed]
+            if result.directional and not result.directional["passed"]:
+                failed.append("directional")
+            sys.stderr.write(f"gradcheck FAILED: {', '.join(failed)} disagree with finite "
+                             "differences\n")
+        raise typer.Exit(1)
+
+
+def _print_gradcheck(result) -> None:
+    from rich.table import Table
+
+    console = _stdout_console()
+    t = Table(title=f"gradcheck: backprop vs central differences (float64, h={result.h:g}) on "
+              f"{result.source}", title_justify="left")
+    for col in ("param", "shape", "checked", "max abs error", "max rel error", ""):
+        t.add_column(col, justify="right" if col not in ("param", "") else "left")
+    for p in result.params:
+        t.add_row(p.name, "x".join(map(str, p.shape)), str(p.checked), f"{p.max_abs_error:.2e}",
+                  f"{p.max_rel_error:.2e}", "ok" if p.passed else "FAIL")
+    if result.directional:
+        d = result.directional
+        t.add_row("direction", "all", "1", f"{d['abs_error']:.2e}", f"{d['rel_error']:.2e}",
+                  "ok" if d["passed"] else "FAIL")
+    console.print(t)
+    verdict = "PASS" if result.passed else "FAIL"
+    scope = "sampled entries + a random direction" if result.sampled else "every parameter"
+    console.print(f"{verdict}: {scope} of {result.n_params:,}; pass when |analytic - numeric| <= "
+                  f"{result.atol:g} + {result.rtol:g} * max(|analytic|, |numeric|)", soft_wrap=True)
+
+
+# -- init, info -------------------------------------------------------------------------------------
+
+
+@app.command()
+@command
+def init():
+    """Print a commented starter config (YAML) to stdout.
+
+    Example: nettrain init > my.yaml
+    """
+    from .config import STARTER_CONFIG
+
+    sys.stdout.write(STARTER_CONFIG)
+
+
+@app.command()
+@command
+def info(model: ModelArg, json_: JsonOpt = False):
+    """Show a model's architecture, parameter count and training summary.
+
+    Example: nettrain info runs/digits/model.npz
+    """
+    from .modelfile import load_model
+
+    m = load_model(model)
+    net, enc, meta = m.network, m.encoding, m.meta
+    data = {
+        "path": str(model),
+        "sizes": net.sizes,
+        "activations": net.activation_names,
+        "output": net.output,
+        "cost": net.cost_name,
+        "dtype": str(net.dtype),
+        "parameters": net.n_params(),
+        "task": enc.task,
+        "features": enc.features,
+        "target": enc.target,
+        "classes": enc.classes,
+        "training": meta.get("training", {}),
+        "nettrain_version": meta.get("nettrain_version"),
+        "format_version": meta.get("format_version"),
+    }
+    if json_:
+        sys.stdout.write(json.dumps(data) + "\n")
+        return
+    from rich.table import Table
+
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    acts = [*net.activation_names, net.output]
+    t.add_row("model", str(model))
+    t.add_row("layers", " -> ".join(
+        [str(net.sizes[0])] + [f"{n} {a}" for n, a in zip(net.sizes[1:], acts)]))
+    t.add_row("cost", net.cost_name)
+    t.add_row("parameters", f"{net.n_params():,} ({data['dtype']})")
+    t.add_row("task", enc.task + (f", {len(enc.classes)} classes: {', '.join(enc.classes[:20])}"
+                                  if enc.classes else ""))
+    feats = ", ".join(enc.features[:8]) + (", ..." if len(enc.features) > 8 else "")
+    t.add_row("features", f"{len(enc.features)}: {feats}")
+    t.add_row("target", str(enc.target))
+    for key, value in data["training"].items():
+        if isinstance(value, float):
+            value = f"{value:.6g}"
+        t.add_row(f"  {key}", str(value))
+    t.add_row("written by", f"nettrain {data['nettrain_version']} (model format "
+              f"{data['format_version']})")
+    _stdout_console().print(t)
+
+
+def main() -> None:
+    """Entry point for `python -m nettrain`."""
+    app()

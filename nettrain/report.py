@@ -1,0 +1,308 @@
+"""Progress reporters for `nettrain fit`: they turn the fit loop's events into what a person or a
+program reads.
+
+- RichReporter: on a terminal, a live table (epoch, train loss, val loss, metric, samples/s,
+  elapsed, ETA) with a progress bar inside long epochs.
+- PlainReporter: off a terminal (a pipe, a file, CI), one plain line per epoch on stderr with no
+  control codes; runs of more than 100 epochs print about 100 evenly spaced lines plus the last.
+- JsonReporter: one JSON object per epoch and a final summary on stdout (``--json``).
+
+Every reporter ends with a one-line summary and a sparkline of the loss curve on stderr (unless
+quiet). Rich is imported only when a terminal asks for it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from typing import IO, Any
+
+SPARK = "▁▂▃▄▅▆▇█"
+SPARK_ASCII = "_.-~=+*#"
+
+
+def sparkline(values: list[float], width: int = 24, ascii_only: bool = False) -> str:
+    """A one-line chart of ``values`` (resampled to at most ``width`` points)."""
+    chars = SPARK_ASCII if ascii_only else SPARK
+    vals = [v for v in values if math.isfinite(v)]
+    if not vals:
+        return ""
+    if len(vals) > width:
+        step = len(vals) / width
+        vals = [vals[min(int(i * step), len(vals) - 1)] for i in range(width)]
+        vals[-1] = values[-1] if math.isfinite(values[-1]) else vals[-1]
+    lo, hi = min(vals), max(vals)
+    span = hi - lo
+    if span <= 0:
+        return chars[0] * len(vals)
+    return "".join(chars[min(int((v - lo) / span * (len(chars) - 1) + 0.5), len(chars) - 1)]
+                   for v in vals)
+
+
+def fmt_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    m, s = divmod(int(seconds + 0.5), 60)
+    if m < 60:
+        return f"{m}m{s:02d}s"
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m"
+
+
+def fmt_rate(samples_per_s: float) -> str:
+    if not math.isfinite(samples_per_s):
+        return "-"
+    if samples_per_s >= 1e6:
+        return f"{samples_per_s / 1e6:.2f}M"
+    if samples_per_s >= 1e4:
+        return f"{samples_per_s / 1e3:.0f}k"
+    return f"{samples_per_s:,.0f}"
+
+
+def metric_of(record: dict) -> tuple[str, float] | None:
+    for key, label in (("val_accuracy", "val acc"), ("val_r2", "val R²")):
+        if key in record:
+            return label, record[key]
+    return None
+
+
+def _encoding_is_utf(stream: IO) -> bool:
+    return "utf" in (getattr(stream, "encoding", "") or "").lower()
+
+
+def summary_line(end: dict, ascii_only: bool = False) -> str:
+    """'done: 30 epochs in 1.2s  loss 0.0038  val acc 0.9704  test acc 0.9778  ▇▅▃▂▁  -> runs/x'"""
+    s = end["summary"]
+    parts = [f"done: {s['epochs']} epochs in {fmt_duration(s['train_time_s'])}",
+             f"loss {s['loss']:.4g}"]
+    for key, label in (("val_loss", "val loss"), ("val_accuracy", "val acc"), ("val_r2", "val R²"),
+                       ("test_accuracy", "test acc"), ("test_r2", "test R²")):
+        if key in s:
+            parts.append(f"{label} {s[key]:.4f}")
+    curve = sparkline([r["loss"] for r in end["history"]], ascii_only=ascii_only)
+    if curve:
+        parts.append(curve)
+    if end.get("output"):
+        parts.append(f"-> {_display_path(end['output'])}/model.npz")
+    text = "  ".join(parts)
+    return text.replace("R²", "R2") if ascii_only else text
+
+
+def _display_path(path: str) -> str:
+    """A path relative to the current folder when it lies inside it."""
+    import os
+
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+class Reporter:
+    """Base: receives (kind, info) events from ``nettrain.train.fit``."""
+
+    def __init__(self, err: IO | None = None, quiet: bool = False):
+        self.err = err or sys.stderr
+        self.quiet = quiet
+        self.ascii = not _encoding_is_utf(self.err)
+
+    def __call__(self, kind: str, info: dict) -> None:
+        handler = getattr(self, f"on_{kind}", None)
+        if handler is not None:
+            handler(info)
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            self.err.write(text + "\n")
+            self.err.flush()
+
+    def on_notice(self, info: dict) -> None:
+        self.say(f"Note: {info['message']}")
+
+    def on_end(self, info: dict) -> None:
+        self.say(summary_line(info, self.ascii))
+
+    def close(self) -> None:
+        pass
+
+
+class PlainReporter(Reporter):
+    """One line per epoch (about 100 lines at most, plus the last), no control codes."""
+
+    def on_start(self, info: dict) -> None:
+        self.epochs = info["epochs"]
+        self.every = max(1, math.ceil(self.epochs / 100))
+        self.say(f"fit: {info['n_train']} training rows"
+                 + (f", {info['n_val']} validation" if info["n_val"] else "")
+                 + f", layers {'-'.join(map(str, info['sizes']))} ({info['params']:,} parameters), "
+                 f"{self.epochs} epochs of {info['batches']} batches on {info['device']}")
+
+    def on_epoch(self, r: dict) -> None:
+        e = r["epoch"]
+        if e % self.every and e != self.epochs and e != 1:
+            return
+        width = len(str(self.epochs))
+        parts = [f"epoch {e:>{width}}/{self.epochs}", f"loss {r['loss']:.6g}"]
+        if "val_loss" in r:
+            parts.append(f"val_loss {r['val_loss']:.6g}")
+        m = metric_of(r)
+        if m:
+            parts.append(f"{m[0].replace(' ', '_').replace('R²', 'r2')} {m[1]:.4f}")
+        parts += [f"{fmt_rate(r['samples_per_s'])} samples/s", f"elapsed {fmt_duration(r['elapsed'])}",
+                  f"eta {fmt_duration(r['eta'])}"]
+        self.say("  ".join(parts))
+
+    def on_test(self, info: dict) -> None:
+        parts = [f"test: loss {info['loss']:.6g}"]
+        for key in ("accuracy", "r2"):
+            if key in info:
+                parts.append(f"{key} {info[key]:.4f}")
+        self.say("  ".join(parts))
+
+
+class JsonReporter(Reporter):
+    """JSON lines on stdout (one per epoch, then a summary); human lines on stderr as usual."""
+
+    def __init__(self, out: IO | None = None, err: IO | None = None, quiet: bool = False,
+                 human: Reporter | None = None):
+        super().__init__(err, quiet)
+        self.out = out or sys.stdout
+        self.human = human
+
+    def emit(self, obj: dict[str, Any]) -> None:
+        self.out.write(json.dumps(obj) + "\n")
+        self.out.flush()
+
+    def __call__(self, kind: str, info: dict) -> None:
+        if kind == "epoch":
+            self.emit({"event": "epoch", **{k: v for k, v in info.items() if k not in ("epochs",)}})
+        elif kind == "end":
+            self.emit({"event": "summary", **info["summary"], "output": info.get("output")})
+        if self.human is not None:
+            self.human(kind, info)
+
+    def close(self) -> None:
+        if self.human is not None:
+            self.human.close()
+
+
+class RichReporter(Reporter):
+    """A live table on the terminal, with a progress bar inside long epochs."""
+
+    MAX_ROWS = 12  # the live view shows the most recent epochs; the plain summary says the rest
+
+    def __init__(self, err: IO | None = None, quiet: bool = False):
+        super().__init__(err, quiet)
+        from rich.console import Console
+
+        self.console = Console(file=self.err, stderr=True)
+        self.live = None
+        self.rows: list[dict] = []
+        self.batch: tuple[int, int] | None = None
+        self.last_draw = 0.0
+
+    def on_start(self, info: dict) -> None:
+        from rich.live import Live
+
+        self.info = info
+        self.console.print(
+            f"[bold]fit[/]: {info['n_train']} training rows"
+            + (f", {info['n_val']} validation" if info["n_val"] else "")
+            + f", layers {'-'.join(map(str, info['sizes']))} ({info['params']:,} parameters) "
+            f"on {info['device']}", highlight=False)
+        self.live = Live(self._render(), console=self.console, refresh_per_second=8,
+                         transient=False)
+        self.live.start()
+
+    def _render(self):
+        from rich.console import Group
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
+
+        epochs = self.info["epochs"]
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        table.add_column("epoch", justify="right")
+        table.add_column("train loss", justify="right")
+        table.add_column("val loss", justify="right")
+        metric = next((metric_of(r)[0] for r in self.rows if metric_of(r)), "metric")
+        table.add_column(metric, justify="right")
+        table.add_column("samples/s", justify="right")
+        table.add_column("elapsed", justify="right")
+        table.add_column("ETA", justify="right")
+        for r in self.rows[-self.MAX_ROWS:]:
+            m = metric_of(r)
+            table.add_row(f"{r['epoch']}/{epochs}", f"{r['loss']:.5g}",
+                          f"{r['val_loss']:.5g}" if "val_loss" in r else "-",
+                          f"{m[1]:.4f}" if m else "-", fmt_rate(r["samples_per_s"]),
+                          fmt_duration(r["elapsed"]), fmt_duration(r["eta"]))
+        parts = [table]
+        done = len(self.rows)
+        if done < epochs:
+            frac = done / epochs
+            if self.batch:
+                frac += self.batch[0] / self.batch[1] / epochs
+            bar = Table.grid(padding=(0, 1))
+            bar.add_row(ProgressBar(total=1.0, completed=frac, width=40),
+                        Text(f"epoch {done + 1}/{epochs}"
+                             + (f"  batch {self.batch[0]}/{self.batch[1]}" if self.batch else "")))
+            parts.append(bar)
+        return Group(*parts)
+
+    def on_batch(self, info: dict) -> None:
+        self.batch = (info["batch"], info["batches"])
+        now = time.monotonic()
+        if self.live is not None and now - self.last_draw > 0.1:
+            self.last_draw = now
+            self.live.update(self._render())
+
+    def on_epoch(self, r: dict) -> None:
+        self.rows.append(r)
+        self.batch = None
+        if self.live is not None:
+            self.live.update(self._render())
+
+    def on_test(self, info: dict) -> None:
+        self.close()
+        parts = [f"[bold]test[/]: loss {info['loss']:.5g}"]
+        for key in ("accuracy", "r2"):
+            if key in info:
+                parts.append(f"{key} {info[key]:.4f}")
+        self.console.print("  ".join(parts), highlight=False)
+
+    def on_end(self, info: dict) -> None:
+        self.close()
+        self.console.print(summary_line(info), highlight=False, markup=False, soft_wrap=True)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.update(self._render())
+            self.live.stop()
+            self.live = None
+
+
+class QuietReporter(Reporter):
+    def __call__(self, kind: str, info: dict) -> None:
+        pass
+
+
+def make_reporter(*, json_lines: bool = False, quiet: bool = False, out: IO | None = None,
+                  err: IO | None = None, terminal: bool | None = None) -> Reporter:
+    """The reporter for this run: Rich on a terminal, plain lines off one, JSON lines on request."""
+    err = err or sys.stderr
+    if terminal is None:
+        terminal = bool(getattr(err, "isatty", lambda: False)())
+    if quiet:
+        human: Reporter = QuietReporter(err, True)
+    elif terminal:
+        human = RichReporter(err)
+    else:
+        human = PlainReporter(err)
+    if json_lines:
+        return JsonReporter(out, err, quiet, human)
+    return human

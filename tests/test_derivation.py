@@ -1,0 +1,166 @@
+"""Golden numbers for the derivation's 4-2-2-1 network, computed by hand in plain Python.
+
+The network: a(1) = x (4 inputs); z(2) = W(1) a(1) + b(1), a(2) = sigmoid(z(2)) (2 units);
+z(3) = W(2) a(2) + b(2), a(3) = sigmoid(z(3)) (2 units); s = z(4) = W(3) a(3) + b(3) (identity
+output, 1 unit); C = (s - y)^2 (mse; with one example and one output the mean is the term itself).
+
+Backpropagation, written out unit by unit below:
+    delta(4) = dC/dz(4) = 2 (s - y)
+    delta(3)_j = (sum_i W(3)_ij delta(4)_i) * a(3)_j (1 - a(3)_j)
+    delta(2)_j = (sum_i W(2)_ij delta(3)_i) * a(2)_j (1 - a(2)_j)
+    dC/dW(l)_ij = delta(l+1)_i a(l)_j        dC/db(l)_i = delta(l+1)_i
+Nothing here comes from nettrain; nettrain's answers are compared against it.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from nettrain.network import Network
+from nettrain.optimizers import SGD
+
+W1 = [[0.1, -0.2, 0.3, 0.0],
+      [0.4, 0.1, -0.1, 0.2]]
+B1 = [0.05, -0.1]
+W2 = [[0.3, -0.5],
+      [0.2, 0.6]]
+B2 = [0.0, 0.1]
+W3 = [[0.7, -0.4]]
+B3 = [0.2]
+
+X = [1.0, 2.0, -1.0, 0.5]
+Y = -0.5
+
+LR = 0.5
+
+
+def sig(t: float) -> float:
+    return 1.0 / (1.0 + math.exp(-t))
+
+
+def hand(x: list[float], y: float) -> dict:
+    """One example, forward and backward, every step spelled out."""
+    # forward: z(2) = W(1) a(1) + b(1)
+    z2 = [W1[0][0] * x[0] + W1[0][1] * x[1] + W1[0][2] * x[2] + W1[0][3] * x[3] + B1[0],
+          W1[1][0] * x[0] + W1[1][1] * x[1] + W1[1][2] * x[2] + W1[1][3] * x[3] + B1[1]]
+    a2 = [sig(z2[0]), sig(z2[1])]
+    z3 = [W2[0][0] * a2[0] + W2[0][1] * a2[1] + B2[0],
+          W2[1][0] * a2[0] + W2[1][1] * a2[1] + B2[1]]
+    a3 = [sig(z3[0]), sig(z3[1])]
+    s = W3[0][0] * a3[0] + W3[0][1] * a3[1] + B3[0]  # z(4), identity output
+    C = (s - y) ** 2
+
+    # backward
+    d4 = 2.0 * (s - y)
+    d3 = [W3[0][0] * d4 * a3[0] * (1 - a3[0]),
+          W3[0][1] * d4 * a3[1] * (1 - a3[1])]
+    d2 = [(W2[0][0] * d3[0] + W2[1][0] * d3[1]) * a2[0] * (1 - a2[0]),
+          (W2[0][1] * d3[0] + W2[1][1] * d3[1]) * a2[1] * (1 - a2[1])]
+    dW3 = [[d4 * a3[0], d4 * a3[1]]]
+    db3 = [d4]
+    dW2 = [[d3[0] * a2[0], d3[0] * a2[1]],
+           [d3[1] * a2[0], d3[1] * a2[1]]]
+    db2 = [d3[0], d3[1]]
+    dW1 = [[d2[i] * x[j] for j in range(4)] for i in range(2)]
+    db1 = [d2[0], d2[1]]
+    return {"z2": z2, "a2": a2, "z3": z3, "a3": a3, "s": s, "C": C, "d4": d4, "d3": d3, "d2": d2,
+            "dW": [dW1, dW2, dW3], "db": [db1, db2, db3]}
+
+
+def make_net() -> Network:
+    return Network([np.array(W1), np.array(W2), np.array(W3)],
+                   [np.array(B1), np.array(B2), np.array(B3)],
+                   ["sigmoid", "sigmoid"], "identity", "mse")
+
+
+def close(actual, expected):
+    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64),
+                               np.asarray(expected, dtype=np.float64), rtol=1e-12, atol=1e-15)
+
+
+def test_hand_values_are_not_degenerate():
+    # guards the golden numbers themselves: every gradient entry matters (nonzero), so a
+    # transposed or dropped term in the library cannot agree by accident
+    h = hand(X, Y)
+    assert abs(h["s"] - Y) > 0.1
+    for g in h["dW"] + h["db"]:
+        assert np.all(np.abs(np.asarray(g)) > 1e-4)
+
+
+def test_forward_matches_hand():
+    h = hand(X, Y)
+    net = make_net()
+    x = np.array([X])
+    zs, acts = net.forward_cache(x)
+    close(zs[0], [h["z2"]])
+    close(acts[1], [h["a2"]])
+    close(zs[1], [h["z3"]])
+    close(acts[2], [h["a3"]])
+    close(zs[2], [[h["s"]]])
+    close(acts[3], [[h["s"]]])
+    close(net.forward(x), [[h["s"]]])
+    close(net.loss(x, np.array([[Y]])), h["C"])
+
+
+def test_backward_matches_hand():
+    h = hand(X, Y)
+    net = make_net()
+    loss, dW, db = net.gradients(np.array([X]), np.array([[Y]]))
+    close(loss, h["C"])
+    for l in range(3):
+        assert dW[l].shape == net.W[l].shape and db[l].shape == net.b[l].shape
+        close(dW[l], h["dW"][l])
+        close(db[l], h["db"][l])
+    # the intermediate deltas, through the output delta and dC/db = delta
+    close(db[2], [h["d4"]])
+    close(db[1], h["d3"])
+    close(db[0], h["d2"])
+
+
+def test_one_sgd_step_matches_hand():
+    h = hand(X, Y)
+    net = make_net()
+    W_before = [w for w in net.W]
+    _, dW, db = net.gradients(np.array([X]), np.array([[Y]]))
+    SGD(LR).step(net.params(), [g for pair in zip(dW, db) for g in pair])
+    # w := w - lr * dC/dw, by hand
+    W_new = [[[w - LR * g for w, g in zip(wr, gr)] for wr, gr in zip(Wl, dWl)]
+             for Wl, dWl in zip([W1, W2, W3], h["dW"])]
+    b_new = [[v - LR * g for v, g in zip(bl, dbl)] for bl, dbl in zip([B1, B2, B3], h["db"])]
+    for l in range(3):
+        assert net.W[l] is W_before[l]  # updated in place
+        close(net.W[l], W_new[l])
+        close(net.b[l], b_new[l])
+    # and the step lowered the cost on this example
+    assert float(net.loss(np.array([X]), np.array([[Y]]))) < h["C"]
+
+
+def test_batch_of_two_is_the_mean():
+    x2 = [-0.5, 1.5, 2.0, -1.0]
+    y2 = -0.4
+    h1, h2 = hand(X, Y), hand(x2, y2)
+    net = make_net()
+    x = np.array([X, x2])
+    y = np.array([[Y], [y2]])
+    loss, dW, db = net.gradients(x, y)
+    # C = (C_1 + C_2) / 2; delta(4) per row is 2 (s - y) / 2, so every gradient is the mean of
+    # the two single-example gradients
+    close(loss, (h1["C"] + h2["C"]) / 2)
+    for l in range(3):
+        close(dW[l], (np.array(h1["dW"][l]) + np.array(h2["dW"][l])) / 2)
+        close(db[l], (np.array(h1["db"][l]) + np.array(h2["db"][l])) / 2)
+    # the output delta of each row, scaled by 1/n: (s_i - y_i) * 2 / 2
+    zs, acts = net.forward_cache(x)
+    delta = net.cost.delta(zs[-1], acts[-1], y)
+    close(delta, [[2 * (h1["s"] - Y) / 2], [2 * (h2["s"] - y2) / 2]])
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_gradients_do_not_touch_the_weights(n):
+    net = make_net()
+    before = [p.copy() for p in net.params()]
+    rows = [X, [-0.5, 1.5, 2.0, -1.0]][:n]
+    net.gradients(np.array(rows), np.zeros((n, 1)))
+    for p, q in zip(net.params(), before):
+        assert np.array_equal(p, q)
