@@ -101,7 +101,9 @@ def resolve_device(text: str = "auto") -> Device:
     if not problem:
         return Device("gpu", index)
     if kind == "auto":
-        return Device("cpu", notice=f"using the CPU: {problem}")
+        # without CuPy the user never asked for a GPU: the CPU is simply the device, no notice
+        installed = not problem.startswith("CuPy is not installed")
+        return Device("cpu", notice=f"using the CPU: {problem}" if installed else "")
     raise BackendError(f"device '{text}' cannot be used: {problem}")
 
 

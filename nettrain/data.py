@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +92,14 @@ def read_bytes(path: str, stdin=None) -> bytes:
 
 
 def source_name(path: str) -> str:
-    return "<stdin>" if path == "-" else str(path)
+    """How messages name a data source: '<stdin>', or the path, relative when under the cwd."""
+    if path == "-":
+        return "<stdin>"
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 def read_table(path: str, target: str | int | None = None, *, need_target: bool = True,
