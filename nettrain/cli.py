@@ -371,7 +371,7 @@ def evaluate(
     Example: nettrain evaluate runs/digits/model.npz data/digits_test.csv
     """
     from . import metrics
-    from .data import label_text, read_table, select_features
+    from .data import Table, label_text, read_table, select_features
     from .modelfile import load_model
 
     m = load_model(model, device=_device(device) if device else None)
@@ -389,17 +389,18 @@ def evaluate(
         j = table.features.index(enc.target)
         raw_y = table.X[:, j]
         X = select_features(table, enc.features)
-    else:
-        from .data import read_table as read_again
-
-        labelled = read_again(input, None if enc.target == "y" else int(enc.target),
-                              classification=classification, stdin=sys.stdin)
-        raw_y, X = labelled.y, select_features(labelled, enc.features)
+    elif table.y is not None:  # NPZ: X and y
+        raw_y, X = table.y, select_features(table, enc.features)
+    else:  # NPY matrix: the target is the column it was in training (default the last)
+        t = int(enc.target) if str(enc.target).isdigit() else table.X.shape[1] - 1
+        if not 0 <= t < table.X.shape[1]:
+            raise NettrainError(f"{table.source}: has no column {t} to hold the target")
+        keep = [j for j in range(table.X.shape[1]) if j != t]
+        raw_y = table.X[:, t]
+        X = select_features(Table(table.source, [], table.X[:, keep]), enc.features)
     s = m.outputs(X)
     if classification:
-        from .data import Table
-
-        truth = enc.class_index(label_text(raw_y), table if isinstance(table, Table) else None)
+        truth = enc.class_index(label_text(raw_y), table)
         proba = enc.probabilities(s)
         pred = proba.argmax(axis=1)
         report = metrics.classification_report(truth, pred, enc.classes, proba)
@@ -425,7 +426,8 @@ def _print_evaluation(report: dict) -> None:
 
     console = _stdout_console()
     if report["task"] == "regression":
-        t = Table(title=f"{report['source']}: {report['n']} rows", title_justify="left")
+        console.print(f"{report['source']}: {report['n']} rows", soft_wrap=True)
+        t = Table()
         t.add_column("metric")
         t.add_column("value", justify="right")
         for key in ("mse", "rmse", "mae", "r2"):
@@ -582,4 +584,4 @@ def info(model: ModelArg, json_: JsonOpt = False):
 
 def main() -> None:
     """Entry point for `python -m nettrain`."""
-    app()
+    app(prog_name="nettrain")
