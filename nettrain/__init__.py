@@ -24,7 +24,19 @@ from .network import Network  # noqa: E402
 from .train import fit  # noqa: E402
 
 __all__ = [
-    "Config", "ConfigError", "DataError", "Model", "ModelFileError", "NettrainError", "Network",
-    "TrainingDiverged", "__version__", "config_from_dict", "fit", "gradcheck", "load_config",
-    "load_model", "save_model",
+    "Config",
+    "ConfigError",
+    "DataError",
+    "Model",
+    "ModelFileError",
+    "NettrainError",
+    "Network",
+    "TrainingDiverged",
+    "__version__",
+    "config_from_dict",
+    "fit",
+    "gradcheck",
+    "load_config",
+    "load_model",
+    "save_model",
 ]

@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,7 +26,8 @@ from .errors import NettrainError
 app = typer.Typer(
     name="nettrain",
     help="Train fully-connected neural networks from a YAML file: forward pass, backpropagation "
-    "and gradient descent on NumPy, from the command line.",
+    "and gradient descent on NumPy, from the command line.\n\n"
+    "Example: nettrain init > my.yaml && nettrain fit my.yaml",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -83,8 +84,10 @@ def command(fn):
         except Exception as exc:  # a bug in nettrain: one line, unless debugging
             if os.environ.get("NETTRAIN_DEBUG"):
                 raise
-            raise _error(f"internal error ({type(exc).__name__}: {exc}); please report it. "
-                         "Set NETTRAIN_DEBUG=1 to see the traceback") from None
+            raise _error(
+                f"internal error ({type(exc).__name__}: {exc}); please report it. "
+                "Set NETTRAIN_DEBUG=1 to see the traceback"
+            ) from None
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
@@ -104,8 +107,9 @@ def _version(value: bool):
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ):
     """Train fully-connected neural networks from a YAML file.
 
@@ -115,16 +119,27 @@ def main_options(
 
 # -- shared options ---------------------------------------------------------------------------------
 
-ConfigArg = Annotated[Path, typer.Argument(help="The YAML config file.", show_default=False)]
-ModelArg = Annotated[Path, typer.Argument(help="A model file (model.npz) or its run folder.",
-                                          show_default=False)]
-SetOpt = Annotated[Optional[list[str]], typer.Option(
-    "--set", help="Override a config key: key.path=value (value parsed as YAML). Repeatable.",
-    metavar="KEY=VALUE")]
+ConfigArg = Annotated[
+    Path, typer.Argument(help="The YAML config file.", show_default=False, metavar="CONFIG")
+]
+ModelArg = Annotated[
+    Path,
+    typer.Argument(help="A model file (model.npz) or its run folder.", show_default=False, metavar="MODEL"),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a config key: key.path=value (value parsed as YAML). Repeatable.",
+        metavar="KEY=VALUE",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages on stderr.")]
-DeviceOpt = Annotated[Optional[str], typer.Option(
-    "--device", help="cpu, gpu, gpu:N or auto (overrides the config).", show_default=False)]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option("--device", help="cpu, gpu, gpu:N or auto (overrides the config).", show_default=False),
+]
 
 
 def _device(text: str | None):
@@ -162,15 +177,23 @@ def _load(config: Path, overrides: list[str] | None, device: str | None = None):
 def fit(
     config: ConfigArg,
     set_: SetOpt = None,
-    output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", help="Run folder (overrides the config's output).",
-        show_default=False)] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Run folder (overrides the config's output).", show_default=False
+        ),
+    ] = None,
     device: DeviceOpt = None,
     json_: JsonOpt = False,
     quiet: QuietOpt = False,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Check the config and data, print the resolved config (stdout) and the "
-        "layer shapes (stderr), and stop.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Check the config and data, print the resolved config (stdout) and the "
+            "layer shapes (stderr), and stop.",
+        ),
+    ] = False,
 ):
     """Train the network a config describes.
 
@@ -210,8 +233,9 @@ def _dry_run(cfg, quiet: bool) -> None:
     for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         n = fan_out * fan_in + fan_out
         total += n
-        err.write(f"  W({l + 1}) {fan_out}x{fan_in}  b({l + 1}) {fan_out}  -> {acts[l]:<10} "
-                  f"{n:,} parameters\n")
+        err.write(
+            f"  W({l + 1}) {fan_out}x{fan_in}  b({l + 1}) {fan_out}  -> {acts[l]:<10} {n:,} parameters\n"
+        )
     err.write(f"  total {total:,} parameters\n")
     parts = [f"train {len(data.train.X)} rows"]
     if data.validation is not None:
@@ -241,10 +265,13 @@ def _float_text(v: float, digits: int) -> str:
 @command
 def predict(
     model: ModelArg,
-    input: Annotated[str, typer.Argument(help="CSV, NPY or NPZ file of inputs, or - for stdin.")] = "-",
+    input: Annotated[
+        str, typer.Argument(help="CSV, NPY or NPZ file of inputs, or - for stdin.", metavar="INPUT")
+    ] = "-",
     proba: Annotated[bool, typer.Option("--proba", help="Add one prob_<label> column per class.")] = False,
-    format_: Annotated[str, typer.Option(
-        "--format", "-f", help="csv, jsonl or npy.", show_default=True)] = "csv",
+    format_: Annotated[
+        str, typer.Option("--format", "-f", help="csv, jsonl or npy.", show_default=True)
+    ] = "csv",
     out: Annotated[str, typer.Option("--output", "-o", help="Output file, or - for stdout.")] = "-",
     device: DeviceOpt = None,
 ):
@@ -263,8 +290,10 @@ def predict(
     if fmt not in ("csv", "jsonl", "npy"):
         from .errors import did_you_mean
 
-        raise NettrainError(f"--format '{format_}' is not known"
-                            f"{did_you_mean(fmt, ['csv', 'jsonl', 'npy'])}; one of: csv, jsonl, npy")
+        raise NettrainError(
+            f"--format '{format_}' is not known"
+            f"{did_you_mean(fmt, ['csv', 'jsonl', 'npy'])}; one of: csv, jsonl, npy"
+        )
     m = load_model(model, device=_device(device) if device else None)
     enc = m.encoding
     if proba and enc.task != "classification":
@@ -359,7 +388,9 @@ def _write_bytes(out: str, data: bytes) -> None:
 @command
 def evaluate(
     model: ModelArg,
-    input: Annotated[str, typer.Argument(help="Labelled CSV, NPY or NPZ data, or - for stdin.")],
+    input: Annotated[
+        str, typer.Argument(help="Labelled CSV, NPY or NPZ data, or - for stdin.", metavar="INPUT")
+    ],
     json_: JsonOpt = False,
     device: DeviceOpt = None,
 ):
@@ -384,8 +415,10 @@ def evaluate(
         if enc.target not in table.features:
             from .errors import DataError, did_you_mean
 
-            raise DataError(f"{table.source}: target column '{enc.target}' not found"
-                            f"{did_you_mean(enc.target, table.features)}")
+            raise DataError(
+                f"{table.source}: target column '{enc.target}' not found"
+                f"{did_you_mean(enc.target, table.features)}"
+            )
         j = table.features.index(enc.target)
         raw_y = table.X[:, j]
         X = select_features(table, enc.features)
@@ -434,15 +467,22 @@ def _print_evaluation(report: dict) -> None:
             t.add_row(key.upper() if key != "r2" else "R²", f"{report[key]:.6g}")
         console.print(t)
         return
-    console.print(f"{report['source']}: {report['n']} rows, accuracy {report['accuracy']:.4f}, "
-                  f"macro F1 {report['macro_f1']:.4f}, log loss {report.get('log_loss', float('nan')):.4f}",
-                  soft_wrap=True)
+    console.print(
+        f"{report['source']}: {report['n']} rows, accuracy {report['accuracy']:.4f}, "
+        f"macro F1 {report['macro_f1']:.4f}, log loss {report.get('log_loss', float('nan')):.4f}",
+        soft_wrap=True,
+    )
     t = Table(title="per class", title_justify="left")
     for col in ("class", "precision", "recall", "F1", "support"):
         t.add_column(col, justify="right")
     for row in report["per_class"]:
-        t.add_row(row["label"], f"{row['precision']:.4f}", f"{row['recall']:.4f}",
-                  f"{row['f1']:.4f}", str(row["support"]))
+        t.add_row(
+            row["label"],
+            f"{row['precision']:.4f}",
+            f"{row['recall']:.4f}",
+            f"{row['f1']:.4f}",
+            str(row["support"]),
+        )
     console.print(t)
     cm = Table(title="confusion matrix (rows: true, columns: predicted)", title_justify="left")
     cm.add_column("true \\ pred", justify="right")
@@ -485,8 +525,7 @@ def gradcheck(
             failed = [p.name for p in result.params if not p.passed]
             if result.directional and not result.directional["passed"]:
                 failed.append("directional")
-            sys.stderr.write(f"gradcheck FAILED: {', '.join(failed)} disagree with finite "
-                             "differences\n")
+            sys.stderr.write(f"gradcheck FAILED: {', '.join(failed)} disagree with finite differences\n")
         raise typer.Exit(1)
 
 
@@ -494,22 +533,39 @@ def _print_gradcheck(result) -> None:
     from rich.table import Table
 
     console = _stdout_console()
-    t = Table(title=f"gradcheck: backprop vs central differences (float64, h={result.h:g}) on "
-              f"{result.source}", title_justify="left")
+    t = Table(
+        title=f"gradcheck: backprop vs central differences (float64, h={result.h:g}) on {result.source}",
+        title_justify="left",
+    )
     for col in ("param", "shape", "checked", "max abs error", "max rel error", ""):
         t.add_column(col, justify="right" if col not in ("param", "") else "left")
     for p in result.params:
-        t.add_row(p.name, "x".join(map(str, p.shape)), str(p.checked), f"{p.max_abs_error:.2e}",
-                  f"{p.max_rel_error:.2e}", "ok" if p.passed else "FAIL")
+        t.add_row(
+            p.name,
+            "x".join(map(str, p.shape)),
+            str(p.checked),
+            f"{p.max_abs_error:.2e}",
+            f"{p.max_rel_error:.2e}",
+            "ok" if p.passed else "FAIL",
+        )
     if result.directional:
         d = result.directional
-        t.add_row("direction", "all", "1", f"{d['abs_error']:.2e}", f"{d['rel_error']:.2e}",
-                  "ok" if d["passed"] else "FAIL")
+        t.add_row(
+            "direction",
+            "all",
+            "1",
+            f"{d['abs_error']:.2e}",
+            f"{d['rel_error']:.2e}",
+            "ok" if d["passed"] else "FAIL",
+        )
     console.print(t)
     verdict = "PASS" if result.passed else "FAIL"
     scope = "sampled entries + a random direction" if result.sampled else "every parameter"
-    console.print(f"{verdict}: {scope} of {result.n_params:,}; pass when |analytic - numeric| <= "
-                  f"{result.atol:g} + {result.rtol:g} * max(|analytic|, |numeric|)", soft_wrap=True)
+    console.print(
+        f"{verdict}: {scope} of {result.n_params:,}; pass when |analytic - numeric| <= "
+        f"{result.atol:g} + {result.rtol:g} * max(|analytic|, |numeric|)",
+        soft_wrap=True,
+    )
 
 
 # -- init, info -------------------------------------------------------------------------------------
@@ -564,12 +620,13 @@ def info(model: ModelArg, json_: JsonOpt = False):
     t.add_column()
     acts = [*net.activation_names, net.output]
     t.add_row("model", str(model))
-    t.add_row("layers", " -> ".join(
-        [str(net.sizes[0])] + [f"{n} {a}" for n, a in zip(net.sizes[1:], acts)]))
+    t.add_row("layers", " -> ".join([str(net.sizes[0])] + [f"{n} {a}" for n, a in zip(net.sizes[1:], acts)]))
     t.add_row("cost", net.cost_name)
     t.add_row("parameters", f"{net.n_params():,} ({data['dtype']})")
-    t.add_row("task", enc.task + (f", {len(enc.classes)} classes: {', '.join(enc.classes[:20])}"
-                                  if enc.classes else ""))
+    t.add_row(
+        "task",
+        enc.task + (f", {len(enc.classes)} classes: {', '.join(enc.classes[:20])}" if enc.classes else ""),
+    )
     feats = ", ".join(enc.features[:8]) + (", ..." if len(enc.features) > 8 else "")
     t.add_row("features", f"{len(enc.features)}: {feats}")
     t.add_row("target", str(enc.target))
@@ -577,8 +634,7 @@ def info(model: ModelArg, json_: JsonOpt = False):
         if isinstance(value, float):
             value = f"{value:.6g}"
         t.add_row(f"  {key}", str(value))
-    t.add_row("written by", f"nettrain {data['nettrain_version']} (model format "
-              f"{data['format_version']})")
+    t.add_row("written by", f"nettrain {data['nettrain_version']} (model format {data['format_version']})")
     _stdout_console().print(t)
 
 

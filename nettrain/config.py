@@ -84,8 +84,7 @@ class Config:
     def to_yaml(self) -> str:
         import yaml
 
-        return yaml.dump(self.to_dict(), Dumper=_yaml_types()[1], sort_keys=False,
-                         default_flow_style=None)
+        return yaml.dump(self.to_dict(), Dumper=_yaml_types()[1], sort_keys=False, default_flow_style=None)
 
     def with_output(self, output: str) -> Config:
         return replace(self, output=str(Path(output).resolve()))
@@ -137,17 +136,23 @@ def _yaml_types():
     return Loader, Dumper
 
 
-def _key_lines(node, prefix: tuple = ()) -> dict[tuple, int]:
-    """Map each key path of a composed YAML mapping to its 1-based line number."""
+def _key_lines(node, prefix: tuple = (), seen: set | None = None) -> dict[tuple, int]:
+    """Map each key path of a composed YAML mapping to its 1-based line number.
+
+    Each node is visited once: a YAML alias repeats a node, and following every repetition of
+    nested aliases (a "billion laughs" file) would take exponential time.
+    """
     import yaml
 
+    seen = set() if seen is None else seen
     lines: dict[tuple, int] = {}
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.MappingNode) and id(node) not in seen:
+        seen.add(id(node))
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode):
                 path = (*prefix, key_node.value)
                 lines[path] = key_node.start_mark.line + 1
-                lines.update(_key_lines(value_node, path))
+                lines.update(_key_lines(value_node, path, seen))
     return lines
 
 
@@ -166,6 +171,8 @@ def read_text(path: str | Path, what: str = "config file") -> str:
         raise ConfigError(f"{what} '{path}' is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise ConfigError(f"{what} '{path}' cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise ConfigError(f"{what} '{path}' is not a usable path ({exc})") from None
 
 
 def parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
@@ -198,6 +205,8 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     path = tuple(part.strip() for part in key.split("."))
     if not sep or not all(path):
         raise ConfigError(f"--set '{text}': expected key.path=value, e.g. training.epochs=5")
+    if value.strip() == "-":  # standard input ('-' alone is a YAML list of one null)
+        return path, "-"
     try:
         parsed = yaml.load(value, Loader=_yaml_types()[0]) if value.strip() else None
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: an integer of > 4300 digits
@@ -229,10 +238,18 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict[tuple, str]:
 
 #: Keys DESIGN.md reserves for later work: named so that users get a plain answer, not a typo hint.
 PLANNED = {
-    ("training", "schedule"), ("training", "weight_decay"), ("training", "dropout"),
-    ("training", "clip_norm"), ("training", "early_stopping"), ("training", "checkpoint_every"),
-    ("network", "init"), ("network", "output_bias"), ("data", "missing"),
-    ("data", "categorical"), ("data", "delimiter"), ("data", "header"),
+    ("training", "schedule"),
+    ("training", "weight_decay"),
+    ("training", "dropout"),
+    ("training", "clip_norm"),
+    ("training", "early_stopping"),
+    ("training", "checkpoint_every"),
+    ("network", "init"),
+    ("network", "output_bias"),
+    ("data", "missing"),
+    ("data", "categorical"),
+    ("data", "delimiter"),
+    ("data", "header"),
 }
 
 SECTIONS = {
@@ -268,12 +285,23 @@ class _Checker:
             if full in PLANNED:
                 self.problem(full, "is not supported by this version of nettrain yet")
             else:
-                self.problem(full, f"unknown key{did_you_mean(key, allowed)}; allowed keys: "
-                             + ", ".join(allowed))
+                self.problem(
+                    full, f"unknown key{did_you_mean(key, allowed)}; allowed keys: " + ", ".join(allowed)
+                )
         return raw
 
-    def number(self, raw: dict, path: tuple, default, *, integer=False, low=None, high=None,
-               low_open=False, high_open=False):
+    def number(
+        self,
+        raw: dict,
+        path: tuple,
+        default,
+        *,
+        integer=False,
+        low=None,
+        high=None,
+        low_open=False,
+        high_open=False,
+    ):
         key = path[-1]
         if key not in raw or raw[key] is None:
             return default
@@ -301,7 +329,8 @@ class _Checker:
         if too_low or too_high:
             lo = "" if low is None else f"{'>' if low_open else '>='} {low}"
             hi = "" if high is None else f"{'<' if high_open else '<='} {high}"
-            self.problem(path, f"{_show(value)} is out of range: must be {' and '.join(filter(None, [lo, hi]))}")
+            bounds = " and ".join(filter(None, [lo, hi]))
+            self.problem(path, f"{_show(value)} is out of range: must be {bounds}")
             return default
         return value
 
@@ -364,8 +393,9 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
     if raw is None:
         raise ConfigError(f"{where(())}the config is empty; start from `nettrain init`")
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where(())}the config must be a mapping of keys (data:, network:, ...), "
-                          f"got {_show(raw)}")
+        raise ConfigError(
+            f"{where(())}the config must be a mapping of keys (data:, network:, ...), got {_show(raw)}"
+        )
     c.section(raw, ())
 
     # cost first: the output function and the data reading depend on it
@@ -400,13 +430,17 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
     if "layers" not in n or n["layers"] is None:
         c.problem(("network", "layers"), "is required: the layer sizes, input first, e.g. [64, 32, 10]")
     elif not isinstance(n["layers"], list) or len(n["layers"]) < 2:
-        c.problem(("network", "layers"), f"{_show(n['layers'])} is not a list of at least two sizes "
-                  "(input and output), e.g. [64, 32, 10]")
+        c.problem(
+            ("network", "layers"),
+            f"{_show(n['layers'])} is not a list of at least two sizes (input and output), e.g. [64, 32, 10]",
+        )
     else:
         bad = [x for x in n["layers"] if isinstance(x, bool) or not isinstance(x, int) or x < 1]
         if bad:
-            c.problem(("network", "layers"), f"{_show(bad[0])} is not a layer size: every size must "
-                      "be a whole number >= 1")
+            c.problem(
+                ("network", "layers"),
+                f"{_show(bad[0])} is not a layer size: every size must be a whole number >= 1",
+            )
         else:
             layers = tuple(n["layers"])
     hidden = max(len(layers) - 2, 0)
@@ -419,16 +453,23 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
         if act in ACTIVATIONS:
             activation = (act,) * hidden
         else:
-            c.problem(("network", "activation"), f"'{act}' is not known{did_you_mean(act, names)}; "
-                      f"{one_of(names)}")
+            c.problem(
+                ("network", "activation"), f"'{act}' is not known{did_you_mean(act, names)}; {one_of(names)}"
+            )
     elif isinstance(act, list):
         if layers and len(act) != hidden:
-            c.problem(("network", "activation"), f"a list of {len(act)} activations for {hidden} "
-                      "hidden layer(s): give one per hidden layer, or one word for all")
+            c.problem(
+                ("network", "activation"),
+                f"a list of {len(act)} activations for {hidden} "
+                "hidden layer(s): give one per hidden layer, or one word for all",
+            )
         for a in act:
             if not isinstance(a, str) or a not in ACTIVATIONS:
-                c.problem(("network", "activation"), f"{_show(a)} is not known"
-                          f"{did_you_mean(a, names) if isinstance(a, str) else ''}; {one_of(names)}")
+                c.problem(
+                    ("network", "activation"),
+                    f"{_show(a)} is not known"
+                    f"{did_you_mean(a, names) if isinstance(a, str) else ''}; {one_of(names)}",
+                )
                 break
         else:
             if len(act) == hidden:
@@ -440,11 +481,15 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
     if output is None:
         output = COSTS[cost].default_output
     elif output not in allowed_outputs:
-        c.problem(("network", "output"), f"'{output}' does not go with cost '{cost}'; "
-                  f"{one_of(allowed_outputs)}")
+        c.problem(
+            ("network", "output"), f"'{output}' does not go with cost '{cost}'; {one_of(allowed_outputs)}"
+        )
     if layers and cost == "cross_entropy" and layers[-1] < 2:
-        c.problem(("network", "layers"), "cross_entropy needs an output layer of at least 2 units "
-                  "(one per class); for two classes with one output use binary_cross_entropy")
+        c.problem(
+            ("network", "layers"),
+            "cross_entropy needs an output layer of at least 2 units "
+            "(one per class); for two classes with one output use binary_cross_entropy",
+        )
     network = NetworkConfig(layers=layers, activation=activation, output=output)
 
     t = c.section(raw.get("training"), ("training",))
@@ -461,16 +506,25 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
     elif not isinstance(device, str) or not (
         device in DEVICE_WORDS or (device.startswith("gpu:") and device[4:].isdigit())
     ):
-        c.problem(("device",), f"{_show(device)} is not a device{did_you_mean(str(device), DEVICE_WORDS)}; "
-                  "one of: auto, cpu, gpu, gpu:N")
+        c.problem(
+            ("device",),
+            f"{_show(device)} is not a device{did_you_mean(str(device), DEVICE_WORDS)}; "
+            "one of: auto, cpu, gpu, gpu:N",
+        )
         device = "auto"
     dtype = c.word(raw, ("dtype",), "float32", DTYPES)
     out = c.path_value(raw, ("output",), None, stdin_ok=False)
     if c.problems:
         raise ConfigError(c.problems)
     return Config(
-        network=network, data=data, cost=cost, training=training, device=device, dtype=dtype,
-        output=out or str((Path.cwd() / default_output).resolve()), path=path,
+        network=network,
+        data=data,
+        cost=cost,
+        training=training,
+        device=device,
+        dtype=dtype,
+        output=out or str((Path.cwd() / default_output).resolve()),
+        path=path,
     )
 
 

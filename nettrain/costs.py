@@ -140,5 +140,4 @@ def get_cost(name: str, output: str | None = None) -> Cost:
     return cls(output or cls.default_output)
 
 
-__all__ = ["COSTS", "OUTPUTS", "Cost", "get_cost", "log_softmax", "output_function", "sigmoid",
-           "softmax"]
+__all__ = ["COSTS", "OUTPUTS", "Cost", "get_cost", "log_softmax", "output_function", "sigmoid", "softmax"]

@@ -53,8 +53,11 @@ class Table:
 
     def take(self, index: np.ndarray) -> Table:
         return Table(
-            self.source, self.features, self.X[index],
-            None if self.y is None else self.y[index], self.target,
+            self.source,
+            self.features,
+            self.X[index],
+            None if self.y is None else self.y[index],
+            self.target,
             None if self.lines is None else self.lines[index],
         )
 
@@ -102,8 +105,14 @@ def source_name(path: str) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def read_table(path: str, target: str | int | None = None, *, need_target: bool = True,
-               classification: bool = False, stdin=None) -> Table:
+def read_table(
+    path: str,
+    target: str | int | None = None,
+    *,
+    need_target: bool = True,
+    classification: bool = False,
+    stdin=None,
+) -> Table:
     """Read a CSV, NPY or NPZ file (or standard input) into a Table.
 
     Parameters
@@ -123,7 +132,57 @@ def read_table(path: str, target: str | int | None = None, *, need_target: bool 
     return _table_from_csv(raw, name, target, need_target, classification)
 
 
+#: Deflate cannot compress better than about 1032:1, so a member claiming more is forged.
+MAX_DEFLATE_RATIO = 1100
+
+
+def _npy_declared_bytes(stream) -> int:
+    """Bytes of data an .npy stream's header declares (header read, data not)."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+    else:
+        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+    return int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+
+
+def _check_declared_sizes(raw: bytes, name: str) -> None:
+    """Refuse an NPY/NPZ whose arrays declare more bytes than the file can hold, before NumPy
+    allocates them (a few hundred bytes can otherwise declare terabytes)."""
+    import zipfile
+
+    try:
+        if raw.startswith(NPY_MAGIC):
+            stream = io.BytesIO(raw)
+            declared = _npy_declared_bytes(stream)
+            if declared > len(raw) - stream.tell():
+                raise DataError(
+                    f"{name}: declares {declared:,} bytes of data but holds "
+                    f"{len(raw) - stream.tell():,}; the file is truncated or forged"
+                )
+            return
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with zf.open(info) as f:
+                    declared = _npy_declared_bytes(f)
+                limit = info.compress_size * (
+                    1 if info.compress_type == zipfile.ZIP_STORED else MAX_DEFLATE_RATIO
+                )
+                if declared > min(info.file_size, limit):
+                    raise DataError(
+                        f"{name}: array '{info.filename[:-4]}' declares {declared:,} "
+                        "bytes, more than the file holds; it is truncated or forged"
+                    )
+    except DataError:
+        raise
+    except Exception:  # anything unreadable is reported by np.load below, with its reason
+        return
+
+
 def _load_array(raw: bytes, name: str) -> Any:
+    _check_declared_sizes(raw, name)
     try:
         return np.load(io.BytesIO(raw), allow_pickle=False)
     except ValueError as exc:
@@ -139,8 +198,9 @@ def _load_member(z, key: str, name: str) -> np.ndarray:
         return z[key]
     except ValueError as exc:
         if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
-            raise DataError(f"{name}: array '{key}' holds pickled Python objects, which nettrain "
-                            "never loads") from None
+            raise DataError(
+                f"{name}: array '{key}' holds pickled Python objects, which nettrain never loads"
+            ) from None
         raise DataError(f"{name}: array '{key}' is not readable ({exc})") from None
     except Exception as exc:  # zipfile.BadZipFile (bad CRC), EOFError, NotImplementedError, ...
         raise DataError(f"{name}: array '{key}' is not readable ({type(exc).__name__}: {exc})") from None
@@ -153,16 +213,19 @@ def _numeric(a: np.ndarray, name: str, what: str) -> np.ndarray:
     bad = ~np.isfinite(out)
     if bad.any():
         row, col = np.argwhere(bad)[0] if out.ndim == 2 else (int(np.argmax(bad)), 0)
-        raise DataError(f"{name}: {what} has a missing or non-finite value at row {row}, column {col} "
-                        f"({bad.any(axis=1).sum() if out.ndim == 2 else bad.sum()} rows affected)")
+        raise DataError(
+            f"{name}: {what} has a missing or non-finite value at row {row}, column {col} "
+            f"({bad.any(axis=1).sum() if out.ndim == 2 else bad.sum()} rows affected)"
+        )
     return out
 
 
 def _table_from_npy(raw: bytes, name: str, target, need_target: bool) -> Table:
     a = _load_array(raw, name)
     if a.ndim != 2:
-        raise DataError(f"{name}: an NPY data file must hold a 2-D matrix (rows x columns), "
-                        f"found shape {a.shape}")
+        raise DataError(
+            f"{name}: an NPY data file must hold a 2-D matrix (rows x columns), found shape {a.shape}"
+        )
     if a.shape[0] == 0:
         raise DataError(f"{name}: holds no rows")
     if not need_target:
@@ -173,11 +236,14 @@ def _table_from_npy(raw: bytes, name: str, target, need_target: bool) -> Table:
         if t.isdigit():
             t = int(t)
         else:
-            raise DataError(f"{name}: an NPY matrix has no column names; give data.target as a "
-                            f"0-based index, not '{t}'")
+            raise DataError(
+                f"{name}: an NPY matrix has no column names; give data.target as a 0-based index, not '{t}'"
+            )
     if not 0 <= t < a.shape[1] or a.shape[1] < 2:
-        raise DataError(f"{name}: target column {t} does not exist: the matrix has "
-                        f"{a.shape[1]} columns (0 to {a.shape[1] - 1})")
+        raise DataError(
+            f"{name}: target column {t} does not exist: the matrix has "
+            f"{a.shape[1]} columns (0 to {a.shape[1] - 1})"
+        )
     keep = [j for j in range(a.shape[1]) if j != t]
     X = _numeric(a[:, keep], name, "the matrix")
     y = _numeric(a[:, t], name, "the target column")
@@ -188,8 +254,10 @@ def _table_from_npz(raw: bytes, name: str, need_target: bool) -> Table:
     z = _load_array(raw, name)
     with z:
         if "X" not in z.files:
-            raise DataError(f"{name}: an NPZ data file must hold an array 'X' (and 'y'); "
-                            f"found {', '.join(z.files) or 'nothing'}")
+            raise DataError(
+                f"{name}: an NPZ data file must hold an array 'X' (and 'y'); "
+                f"found {', '.join(z.files) or 'nothing'}"
+            )
         # the members are read only now: a pickled or damaged one fails here, not in np.load
         X = _load_member(z, "X", name)
         y = _load_member(z, "y", name) if "y" in z.files else None
@@ -202,8 +270,7 @@ def _table_from_npz(raw: bytes, name: str, need_target: bool) -> Table:
             raise DataError(f"{name}: has no target array 'y'")
         return Table(name, features, X)
     if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
-        raise DataError(f"{name}: y must have one entry per row of X ({X.shape[0]}), "
-                        f"found shape {y.shape}")
+        raise DataError(f"{name}: y must have one entry per row of X ({X.shape[0]}), found shape {y.shape}")
     if y.dtype.kind in "US":
         y = y.astype(str)
     else:
@@ -262,16 +329,20 @@ def _column_index(header: list[str], target, name: str) -> int:
         return len(header) - 1
     if isinstance(target, int):
         if not 0 <= target < len(header):
-            raise DataError(f"{name}: target column {target} does not exist: there are "
-                            f"{len(header)} columns (0 to {len(header) - 1})")
+            raise DataError(
+                f"{name}: target column {target} does not exist: there are "
+                f"{len(header)} columns (0 to {len(header) - 1})"
+            )
         return target
     if target in header:
         return header.index(target)
     if target.isdigit() and int(target) < len(header):
         return int(target)
-    raise DataError(f"{name}: target column '{target}' not found in the header"
-                    f"{did_you_mean(target, header)}; columns: {', '.join(header[:12])}"
-                    f"{', ...' if len(header) > 12 else ''}")
+    raise DataError(
+        f"{name}: target column '{target}' not found in the header"
+        f"{did_you_mean(target, header)}; columns: {', '.join(header[:12])}"
+        f"{', ...' if len(header) > 12 else ''}"
+    )
 
 
 def _to_float(cells: np.ndarray, column: str, name: str, lines: np.ndarray) -> np.ndarray:
@@ -280,9 +351,11 @@ def _to_float(cells: np.ndarray, column: str, name: str, lines: np.ndarray) -> n
     missing = np.isin(np.char.lower(stripped), list(MISSING))
     if missing.any():
         i = int(np.argmax(missing))
-        raise DataError(f"{name}:{lines[i]}: column '{column}' is missing a value "
-                        f"('{cells[i]}'); {int(missing.sum())} row(s) of this column are missing "
-                        "values. Remove or fill them")
+        raise DataError(
+            f"{name}:{lines[i]}: column '{column}' is missing a value "
+            f"('{cells[i]}'); {int(missing.sum())} row(s) of this column are missing "
+            "values. Remove or fill them"
+        )
     try:
         values = stripped.astype(np.float64)
     except ValueError:
@@ -290,14 +363,16 @@ def _to_float(cells: np.ndarray, column: str, name: str, lines: np.ndarray) -> n
             try:
                 float(cell)
             except ValueError:
-                raise DataError(f"{name}:{lines[i]}: column '{column}' holds '{cell}', which is "
-                                "not a number") from None
+                raise DataError(
+                    f"{name}:{lines[i]}: column '{column}' holds '{cell}', which is not a number"
+                ) from None
         raise
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.argmax(bad))
-        raise DataError(f"{name}:{lines[i]}: column '{column}' holds '{cells[i]}', which is not a "
-                        "finite number")
+        raise DataError(
+            f"{name}:{lines[i]}: column '{column}' holds '{cells[i]}', which is not a finite number"
+        )
     return values
 
 
@@ -328,8 +403,10 @@ def _table_from_csv(raw: bytes, name: str, target, need_target: bool, classifica
             missing = np.isin(np.char.lower(labels), list(MISSING))
             if missing.any():
                 i = int(np.argmax(missing))
-                raise DataError(f"{name}:{lines[i]}: target column '{header[t]}' is missing a "
-                                f"value; {int(missing.sum())} row(s) have no label")
+                raise DataError(
+                    f"{name}:{lines[i]}: target column '{header[t]}' is missing a "
+                    f"value; {int(missing.sum())} row(s) have no label"
+                )
             y = labels
         else:
             y = _to_float(cells[:, t], header[t], name, line_numbers)
@@ -346,17 +423,20 @@ def select_features(table: Table, features: list[str]) -> np.ndarray:
         missing = [f for f in features if f not in table.features]
         if missing:
             hint = did_you_mean(missing[0], [c for c in table.features if c not in features])
-            raise DataError(f"{table.source}: feature column '{missing[0]}' is missing"
-                            f"{hint} ({len(missing)} of the model's {len(features)} features "
-                            "missing)")
+            raise DataError(
+                f"{table.source}: feature column '{missing[0]}' is missing"
+                f"{hint} ({len(missing)} of the model's {len(features)} features "
+                "missing)"
+            )
         where = {h: j for j, h in enumerate(table.features)}
         X = np.empty((table.X.shape[0], len(features)), dtype=np.float64)
         for k, f in enumerate(features):
             X[:, k] = _to_float(table.X[:, where[f]], f, table.source, table.lines)
         return X
     if table.X.shape[1] != len(features):
-        raise DataError(f"{table.source}: has {table.X.shape[1]} columns but the model expects "
-                        f"{len(features)} features")
+        raise DataError(
+            f"{table.source}: has {table.X.shape[1]} columns but the model expects {len(features)} features"
+        )
     return table.X
 
 
@@ -415,8 +495,10 @@ class Encoding:
             k = self._index.get(label)
             if k is None:
                 where = table.line(i) if table is not None else f"row {i}"
-                raise DataError(f"{where}: label '{label}' was not seen in the training data "
-                                f"(classes: {', '.join(self.classes or [])})")
+                raise DataError(
+                    f"{where}: label '{label}' was not seen in the training data "
+                    f"(classes: {', '.join(self.classes or [])})"
+                )
             out[i] = k
         return out
 
@@ -455,8 +537,12 @@ class Encoding:
 
     def to_dict(self) -> dict:
         return {
-            "task": self.task, "cost": self.cost, "features": self.features,
-            "target": self.target, "n_outputs": self.n_outputs, "classes": self.classes,
+            "task": self.task,
+            "cost": self.cost,
+            "features": self.features,
+            "target": self.target,
+            "n_outputs": self.n_outputs,
+            "classes": self.classes,
         }
 
 
@@ -473,9 +559,11 @@ def fit_encoding(table: Table, task: str, cost: str, n_outputs: int, standardize
     if task == "regression":
         y2 = table.y.reshape(len(table.y), -1)
         if y2.shape[1] != n_outputs:
-            raise DataError(f"{table.source}: the target has {y2.shape[1]} column(s) but the "
-                            f"network has {n_outputs} output(s); set the last of network.layers "
-                            f"to {y2.shape[1]}")
+            raise DataError(
+                f"{table.source}: the target has {y2.shape[1]} column(s) but the "
+                f"network has {n_outputs} output(s); set the last of network.layers "
+                f"to {y2.shape[1]}"
+            )
         if standardize:
             enc.y_mean = y2.mean(axis=0)
             enc.y_scale = y2.std(axis=0)
@@ -484,21 +572,29 @@ def fit_encoding(table: Table, task: str, cost: str, n_outputs: int, standardize
             enc.y_mean, enc.y_scale = np.zeros(y2.shape[1]), np.ones(y2.shape[1])
         return enc
     if table.y.ndim != 1:
-        raise DataError(f"{table.source}: for classification the target must be one column of "
-                        f"labels, found shape {table.y.shape}")
+        raise DataError(
+            f"{table.source}: for classification the target must be one column of "
+            f"labels, found shape {table.y.shape}"
+        )
     classes = _sort_labels(label_text(table.y).tolist())
     if len(classes) < 2:
-        raise DataError(f"{table.source}: the target '{table.target}' has only one class "
-                        f"('{classes[0]}'); classification needs at least two")
+        raise DataError(
+            f"{table.source}: the target '{table.target}' has only one class "
+            f"('{classes[0]}'); classification needs at least two"
+        )
     if n_outputs == 1 and cost == "binary_cross_entropy":
         if len(classes) != 2:
-            raise DataError(f"{table.source}: binary_cross_entropy with one output needs exactly 2 "
-                            f"classes, found {len(classes)}; use cross_entropy with "
-                            f"{len(classes)} outputs")
+            raise DataError(
+                f"{table.source}: binary_cross_entropy with one output needs exactly 2 "
+                f"classes, found {len(classes)}; use cross_entropy with "
+                f"{len(classes)} outputs"
+            )
     elif n_outputs != len(classes):
-        raise DataError(f"{table.source}: the target '{table.target}' has {len(classes)} classes "
-                        f"but the network has {n_outputs} outputs; set the last of "
-                        f"network.layers to {len(classes)}")
+        raise DataError(
+            f"{table.source}: the target '{table.target}' has {len(classes)} classes "
+            f"but the network has {n_outputs} outputs; set the last of "
+            f"network.layers to {len(classes)}"
+        )
     enc.classes = classes
     return enc
 
@@ -543,23 +639,28 @@ def load_run_data(config, stdin=None) -> RunData:
     def read(path: str) -> Table:
         table = read_table(path, dc.target, classification=classification, stdin=stdin)
         if table.X.shape[1] != sizes[0]:
-            raise DataError(f"{table.source}: has {table.X.shape[1]} feature columns but "
-                            f"network.layers starts with {sizes[0]}; set it to {table.X.shape[1]}")
+            raise DataError(
+                f"{table.source}: has {table.X.shape[1]} feature columns but "
+                f"network.layers starts with {sizes[0]}; set it to {table.X.shape[1]}"
+            )
         return table
 
     if dc.train is None:
         from .errors import ConfigError
 
-        raise ConfigError(f"{config.path or 'config'}: data.train is required to fit: the training "
-                          "data file (CSV, NPY or NPZ) or '-' for standard input")
+        raise ConfigError(
+            f"{config.path or 'config'}: data.train is required to fit: the training "
+            "data file (CSV, NPY or NPZ) or '-' for standard input"
+        )
     train = read(dc.train)
     val = None
     if isinstance(dc.validation, str):
         val = read(dc.validation)
     elif dc.validation > 0:
         if len(train.X) < 2:
-            raise DataError(f"{train.source}: {len(train.X)} row(s) is too few to hold out "
-                            "a validation fraction")
+            raise DataError(
+                f"{train.source}: {len(train.X)} row(s) is too few to hold out a validation fraction"
+            )
         t_idx, v_idx = split_indices(len(train.X), dc.validation, stream_rng(config.training.seed, 1))
         train, val = train.take(t_idx), train.take(v_idx)
     test = read(dc.test) if dc.test else None
@@ -572,8 +673,7 @@ def load_run_data(config, stdin=None) -> RunData:
         if t.features != enc.features:  # a CSV with its columns in another order: match by name
             missing = [f for f in enc.features if f not in t.features]
             if missing:
-                raise DataError(f"{t.source}: feature column '{missing[0]}' of the training data "
-                                "is missing")
+                raise DataError(f"{t.source}: feature column '{missing[0]}' of the training data is missing")
             order = [t.features.index(f) for f in enc.features]
             t = Table(t.source, enc.features, t.X[:, order], t.y, t.target, t.lines)
         return Dataset(enc.transform(t.X, dtype), enc.encode_y(t, dtype), t)

@@ -55,8 +55,18 @@ def _rel(a: np.ndarray, n: np.ndarray) -> np.ndarray:
     return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), 1e-300)
 
 
-def gradcheck(network: Network, x, y, *, h: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-8,
-              max_full: int = 5000, samples: int = 100, seed: int = 0) -> GradcheckResult:
+def gradcheck(
+    network: Network,
+    x,
+    y,
+    *,
+    h: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    max_full: int = 5000,
+    samples: int = 100,
+    seed: int = 0,
+) -> GradcheckResult:
     """Compare backprop's gradients with central differences on the batch (x, y).
 
     The network is copied to float64 first; the original is not touched.
@@ -103,8 +113,16 @@ def gradcheck(network: Network, x, y, *, h: float = 1e-6, rtol: float = 1e-5, at
         analytic = g_host[idx]
         err = np.abs(analytic - numeric)
         ok = err <= atol + rtol * np.maximum(np.abs(analytic), np.abs(numeric))
-        checks.append(ParamCheck(name, tuple(p.shape), len(idx), float(err.max(initial=0.0)),
-                                 float(_rel(analytic, numeric).max(initial=0.0)), bool(ok.all())))
+        checks.append(
+            ParamCheck(
+                name,
+                tuple(p.shape),
+                len(idx),
+                float(err.max(initial=0.0)),
+                float(_rel(analytic, numeric).max(initial=0.0)),
+                bool(ok.all()),
+            )
+        )
 
     directional = None
     if sampled:
@@ -123,13 +141,16 @@ def gradcheck(network: Network, x, y, *, h: float = 1e-6, rtol: float = 1e-5, at
         numeric = (c_plus - c_minus) / (2 * h)
         err = abs(analytic - numeric)
         directional = {
-            "analytic": analytic, "numeric": numeric, "abs_error": err,
+            "analytic": analytic,
+            "numeric": numeric,
+            "abs_error": err,
             "rel_error": err / max(abs(analytic), abs(numeric), 1e-300),
             "passed": bool(err <= atol + rtol * max(abs(analytic), abs(numeric))),
         }
     passed = all(c.passed for c in checks) and (directional is None or directional["passed"])
-    return GradcheckResult(checks, passed, h, rtol, atol, net.n_params(), sampled, directional,
-                           batch=int(x.shape[0]))
+    return GradcheckResult(
+        checks, passed, h, rtol, atol, net.n_params(), sampled, directional, batch=int(x.shape[0])
+    )
 
 
 def gradcheck_config(config, *, batch: int = 16, stdin=None, **kwargs) -> GradcheckResult:
@@ -141,8 +162,14 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, **kwargs) -> Gradch
     from .data import load_run_data, stream_rng
 
     sizes = config.network.layers
-    net = Network.create(sizes, config.network.activation, config.network.output, config.cost,
-                         seed=stream_rng(config.training.seed, 0), dtype="float64")
+    net = Network.create(
+        sizes,
+        config.network.activation,
+        config.network.output,
+        config.cost,
+        seed=stream_rng(config.training.seed, 0),
+        dtype="float64",
+    )
     if config.data.train is not None:
         from dataclasses import replace
 

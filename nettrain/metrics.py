@@ -59,8 +59,9 @@ def r2(y: np.ndarray, pred: np.ndarray) -> float:
     return float(scores.mean())
 
 
-def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str],
-                          proba: np.ndarray | None = None) -> dict:
+def classification_report(
+    y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], proba: np.ndarray | None = None
+) -> dict:
     """Everything `nettrain evaluate` shows for classes, as plain JSON-ready values."""
     cm = confusion_matrix(y_true, y_pred, len(classes))
     precision, recall, f1, support = precision_recall_f1(cm)
@@ -70,8 +71,7 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: list[
         "accuracy": accuracy(y_true, y_pred),
         "macro_f1": float(f1.mean()),
         "per_class": [
-            {"label": c, "precision": float(p), "recall": float(r), "f1": float(f),
-             "support": int(s)}
+            {"label": c, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
             for c, p, r, f, s in zip(classes, precision, recall, f1, support)
         ],
         "confusion_matrix": cm.tolist(),
@@ -84,5 +84,11 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: list[
 
 def regression_report(y: np.ndarray, pred: np.ndarray) -> dict:
     """Everything `nettrain evaluate` shows for values."""
-    return {"task": "regression", "n": int(len(y)), "mse": mse(y, pred), "rmse": mse(y, pred) ** 0.5,
-            "mae": mae(y, pred), "r2": r2(y, pred)}
+    return {
+        "task": "regression",
+        "n": int(len(y)),
+        "mse": mse(y, pred),
+        "rmse": mse(y, pred) ** 0.5,
+        "mae": mae(y, pred),
+        "r2": r2(y, pred),
+    }

@@ -102,8 +102,9 @@ class Model:
         return self.encoding.probabilities(self.outputs(X))
 
 
-def model_meta(network: Network, encoding: Encoding, config: dict | None = None,
-               training: dict | None = None) -> dict:
+def model_meta(
+    network: Network, encoding: Encoding, config: dict | None = None, training: dict | None = None
+) -> dict:
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -156,11 +157,14 @@ def _header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str):
             offset = f.tell()
     except ValueError as exc:
         raise ModelFileError(f"{name}: member '{info.filename}' is not a valid array ({exc})") from None
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+        # NotImplementedError: an unknown zip version or compression; RuntimeError: encrypted
         raise ModelFileError(f"{name}: member '{info.filename}' is damaged ({exc})") from None
     if dtype.hasobject:
-        raise ModelFileError(f"{name}: member '{info.filename}' holds pickled Python objects; "
-                             "nettrain never loads those (a model file holds plain arrays only)")
+        raise ModelFileError(
+            f"{name}: member '{info.filename}' holds pickled Python objects; "
+            "nettrain never loads those (a model file holds plain arrays only)"
+        )
     if fortran:
         raise ModelFileError(f"{name}: member '{info.filename}' is not in C order")
     return shape, dtype, offset
@@ -170,19 +174,22 @@ def _check_size(info: zipfile.ZipInfo, shape, dtype, offset: int, name: str) -> 
     """Refuse a member whose declared array is bigger than the bytes stored for it."""
     declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
     if info.compress_type != zipfile.ZIP_STORED:
-        raise ModelFileError(f"{name}: member '{info.filename}' is compressed; nettrain model "
-                             "files store arrays uncompressed")
+        raise ModelFileError(
+            f"{name}: member '{info.filename}' is compressed; nettrain model files store arrays uncompressed"
+        )
     if declared + offset > info.file_size or info.file_size > info.compress_size:
-        raise ModelFileError(f"{name}: member '{info.filename}' declares shape {tuple(shape)} "
-                             f"({declared} bytes) but stores {info.compress_size} bytes; the file is "
-                             "damaged or forged")
+        raise ModelFileError(
+            f"{name}: member '{info.filename}' declares shape {tuple(shape)} "
+            f"({declared} bytes) but stores {info.compress_size} bytes; the file is "
+            "damaged or forged"
+        )
 
 
 def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarray:
     try:
         with zf.open(info) as f:
             return np.lib.format.read_array(f, allow_pickle=False)
-    except (ValueError, zipfile.BadZipFile, EOFError, OSError) as exc:
+    except (ValueError, zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
         raise ModelFileError(f"{name}: member '{info.filename}' cannot be read ({exc})") from None
 
 
@@ -198,9 +205,11 @@ def load_model(path: str | Path, device=None) -> Model:
         raise ModelFileError(f"model file '{name}' is a directory without a model.npz")
     try:
         zf = zipfile.ZipFile(p)
-    except zipfile.BadZipFile:
-        raise ModelFileError(f"{name}: not a nettrain model file (not an .npz archive, or "
-                             "truncated)") from None
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError):
+        # NotImplementedError: a damaged header claiming an unknown zip version
+        raise ModelFileError(
+            f"{name}: not a nettrain model file (not an .npz archive, or truncated)"
+        ) from None
     except PermissionError:
         raise ModelFileError(f"model file '{name}' cannot be read: permission denied") from None
     except OSError as exc:
@@ -221,8 +230,10 @@ def load_model(path: str | Path, device=None) -> Model:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ModelFileError(f"{name}: the 'meta' document is not valid JSON ({exc})") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ModelFileError(f"{name}: not a nettrain model file (format "
-                                 f"{meta.get('format') if isinstance(meta, dict) else None!r})")
+            raise ModelFileError(
+                f"{name}: not a nettrain model file (format "
+                f"{meta.get('format') if isinstance(meta, dict) else None!r})"
+            )
         version = meta.get("format_version")
         if not isinstance(version, int) or version < 1:
             raise ModelFileError(f"{name}: unknown model format version {version!r}")
@@ -230,7 +241,8 @@ def load_model(path: str | Path, device=None) -> Model:
             raise ModelFileError(
                 f"{name}: written by a newer nettrain (model format {version}, "
                 f"nettrain {meta.get('nettrain_version', '?')}); this nettrain {__version__} reads "
-                f"format {FORMAT_VERSION}. Upgrade nettrain to load it")
+                f"format {FORMAT_VERSION}. Upgrade nettrain to load it"
+            )
         try:
             net_meta = meta["network"]
             sizes = [int(s) for s in net_meta["sizes"]]
@@ -239,8 +251,19 @@ def load_model(path: str | Path, device=None) -> Model:
             enc_meta = meta["encoding"]
             task = enc_meta["task"]
             n_features = len(enc_meta["features"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ModelFileError(f"{name}: the 'meta' document lacks {exc}") from None
+        words = (*activations, output, cost, *enc_meta["features"])
+        if (
+            not all(type(s) is int for s in net_meta["sizes"])
+            or not isinstance(enc_meta["features"], list)
+            or not all(isinstance(w, str) for w in words)
+            or task not in ("classification", "regression")
+        ):
+            # a forged meta must not reach the registries (an unhashable name is a TypeError there)
+            raise ModelFileError(
+                f"{name}: the 'meta' document is malformed (a layer size, name or task of the wrong type)"
+            )
         if len(sizes) < 2 or min(sizes) < 1 or n_features != sizes[0]:
             raise ModelFileError(f"{name}: the 'meta' document's layer sizes {sizes} are invalid")
         expected = {}
@@ -256,17 +279,19 @@ def load_model(path: str | Path, device=None) -> Model:
                 raise ModelFileError(f"{name}: member '{member[:-4]}' is missing")
             shape, dtype, offset = headers[member]
             if tuple(shape) != want:
-                raise ModelFileError(f"{name}: member '{member[:-4]}' has shape {tuple(shape)}, "
-                                     f"expected {want} from the layer sizes {sizes}")
+                raise ModelFileError(
+                    f"{name}: member '{member[:-4]}' has shape {tuple(shape)}, "
+                    f"expected {want} from the layer sizes {sizes}"
+                )
             if dtype.kind != "f":
-                raise ModelFileError(f"{name}: member '{member[:-4]}' has dtype {dtype}, "
-                                     "expected floats")
+                raise ModelFileError(f"{name}: member '{member[:-4]}' has dtype {dtype}, expected floats")
             _check_size(members[member], shape, dtype, offset, name)
         arrays = {m[:-4]: _read(zf, members[m], name) for m in expected}
     for key, a in arrays.items():
         if not np.all(np.isfinite(a)):
-            raise ModelFileError(f"{name}: member '{key}' holds NaN or infinite values; the model "
-                                 "is unusable")
+            raise ModelFileError(
+                f"{name}: member '{key}' holds NaN or infinite values; the model is unusable"
+            )
     n = len(sizes) - 1
     W = [arrays[f"W{l}"] for l in range(n)]
     b = [arrays[f"b{l}"] for l in range(n)]
@@ -280,14 +305,24 @@ def load_model(path: str | Path, device=None) -> Model:
     except (KeyError, ValueError) as exc:
         raise ModelFileError(f"{name}: the network description is invalid ({exc})") from None
     encoding = Encoding(
-        task=task, cost=cost, features=list(enc_meta["features"]), target=enc_meta.get("target"),
-        n_outputs=sizes[-1], x_mean=arrays["x_mean"], x_scale=arrays["x_scale"],
-        y_mean=arrays.get("y_mean"), y_scale=arrays.get("y_scale"),
+        task=task,
+        cost=cost,
+        features=list(enc_meta["features"]),
+        target=enc_meta.get("target"),
+        n_outputs=sizes[-1],
+        x_mean=arrays["x_mean"],
+        x_scale=arrays["x_scale"],
+        y_mean=arrays.get("y_mean"),
+        y_scale=arrays.get("y_scale"),
         classes=enc_meta.get("classes"),
     )
     if task == "classification":
         classes = encoding.classes
-        ok = isinstance(classes, list) and len(classes) == (2 if sizes[-1] == 1 else sizes[-1])
+        ok = (
+            isinstance(classes, list)
+            and all(isinstance(c, str) for c in classes)
+            and len(classes) == (2 if sizes[-1] == 1 else sizes[-1])
+        )
         if not ok:
             raise ModelFileError(f"{name}: the class list does not match the output layer")
     return Model(network, encoding, meta)

@@ -37,8 +37,7 @@ def sparkline(values: list[float], width: int = 24, ascii_only: bool = False) ->
     span = hi - lo
     if span <= 0:
         return chars[0] * len(vals)
-    return "".join(chars[min(int((v - lo) / span * (len(chars) - 1) + 0.5), len(chars) - 1)]
-                   for v in vals)
+    return "".join(chars[min(int((v - lo) / span * (len(chars) - 1) + 0.5), len(chars) - 1)] for v in vals)
 
 
 def fmt_duration(seconds: float) -> str:
@@ -77,10 +76,14 @@ def _encoding_is_utf(stream: IO) -> bool:
 def summary_line(end: dict, ascii_only: bool = False) -> str:
     """'done: 30 epochs in 1.2s  loss 0.0038  val acc 0.9704  test acc 0.9778  ▇▅▃▂▁  -> runs/x'"""
     s = end["summary"]
-    parts = [f"done: {s['epochs']} epochs in {fmt_duration(s['train_time_s'])}",
-             f"loss {s['loss']:.4g}"]
-    for key, label in (("val_loss", "val loss"), ("val_accuracy", "val acc"), ("val_r2", "val R²"),
-                       ("test_accuracy", "test acc"), ("test_r2", "test R²")):
+    parts = [f"done: {s['epochs']} epochs in {fmt_duration(s['train_time_s'])}", f"loss {s['loss']:.4g}"]
+    for key, label in (
+        ("val_loss", "val loss"),
+        ("val_accuracy", "val acc"),
+        ("val_r2", "val R²"),
+        ("test_accuracy", "test acc"),
+        ("test_r2", "test R²"),
+    ):
         if key in s:
             parts.append(f"{label} {s[key]:.4f}")
     curve = sparkline([r["loss"] for r in end["history"]], ascii_only=ascii_only)
@@ -137,10 +140,12 @@ class PlainReporter(Reporter):
     def on_start(self, info: dict) -> None:
         self.epochs = info["epochs"]
         self.every = max(1, math.ceil(self.epochs / 100))
-        self.say(f"fit: {info['n_train']} training rows"
-                 + (f", {info['n_val']} validation" if info["n_val"] else "")
-                 + f", layers {'-'.join(map(str, info['sizes']))} ({info['params']:,} parameters), "
-                 f"{self.epochs} epochs of {info['batches']} batches on {info['device']}")
+        self.say(
+            f"fit: {info['n_train']} training rows"
+            + (f", {info['n_val']} validation" if info["n_val"] else "")
+            + f", layers {'-'.join(map(str, info['sizes']))} ({info['params']:,} parameters), "
+            f"{self.epochs} epochs of {info['batches']} batches on {info['device']}"
+        )
 
     def on_epoch(self, r: dict) -> None:
         e = r["epoch"]
@@ -153,8 +158,11 @@ class PlainReporter(Reporter):
         m = metric_of(r)
         if m:
             parts.append(f"{m[0].replace(' ', '_').replace('R²', 'r2')} {m[1]:.4f}")
-        parts += [f"{fmt_rate(r['samples_per_s'])} samples/s", f"elapsed {fmt_duration(r['elapsed'])}",
-                  f"eta {fmt_duration(r['eta'])}"]
+        parts += [
+            f"{fmt_rate(r['samples_per_s'])} samples/s",
+            f"elapsed {fmt_duration(r['elapsed'])}",
+            f"eta {fmt_duration(r['eta'])}",
+        ]
         self.say("  ".join(parts))
 
     def on_test(self, info: dict) -> None:
@@ -168,8 +176,9 @@ class PlainReporter(Reporter):
 class JsonReporter(Reporter):
     """JSON lines on stdout (one per epoch, then a summary); human lines on stderr as usual."""
 
-    def __init__(self, out: IO | None = None, err: IO | None = None, quiet: bool = False,
-                 human: Reporter | None = None):
+    def __init__(
+        self, out: IO | None = None, err: IO | None = None, quiet: bool = False, human: Reporter | None = None
+    ):
         super().__init__(err, quiet)
         self.out = out or sys.stdout
         self.human = human
@@ -214,9 +223,10 @@ class RichReporter(Reporter):
             f"[bold]fit[/]: {info['n_train']} training rows"
             + (f", {info['n_val']} validation" if info["n_val"] else "")
             + f", layers {'-'.join(map(str, info['sizes']))} ({info['params']:,} parameters) "
-            f"on {info['device']}", highlight=False)
-        self.live = Live(self._render(), console=self.console, refresh_per_second=8,
-                         transient=False)
+            f"on {info['device']}",
+            highlight=False,
+        )
+        self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
         self.live.start()
 
     def _render(self):
@@ -235,12 +245,17 @@ class RichReporter(Reporter):
         table.add_column("samples/s", justify="right")
         table.add_column("elapsed", justify="right")
         table.add_column("ETA", justify="right")
-        for r in self.rows[-self.MAX_ROWS:]:
+        for r in self.rows[-self.MAX_ROWS :]:
             m = metric_of(r)
-            table.add_row(f"{r['epoch']}/{epochs}", f"{r['loss']:.5g}",
-                          f"{r['val_loss']:.5g}" if "val_loss" in r else "-",
-                          f"{m[1]:.4f}" if m else "-", fmt_rate(r["samples_per_s"]),
-                          fmt_duration(r["elapsed"]), fmt_duration(r["eta"]))
+            table.add_row(
+                f"{r['epoch']}/{epochs}",
+                f"{r['loss']:.5g}",
+                f"{r['val_loss']:.5g}" if "val_loss" in r else "-",
+                f"{m[1]:.4f}" if m else "-",
+                fmt_rate(r["samples_per_s"]),
+                fmt_duration(r["elapsed"]),
+                fmt_duration(r["eta"]),
+            )
         parts = [table]
         done = len(self.rows)
         if done < epochs:
@@ -248,9 +263,13 @@ class RichReporter(Reporter):
             if self.batch:
                 frac += self.batch[0] / self.batch[1] / epochs
             bar = Table.grid(padding=(0, 1))
-            bar.add_row(ProgressBar(total=1.0, completed=frac, width=40),
-                        Text(f"epoch {done + 1}/{epochs}"
-                             + (f"  batch {self.batch[0]}/{self.batch[1]}" if self.batch else "")))
+            bar.add_row(
+                ProgressBar(total=1.0, completed=frac, width=40),
+                Text(
+                    f"epoch {done + 1}/{epochs}"
+                    + (f"  batch {self.batch[0]}/{self.batch[1]}" if self.batch else "")
+                ),
+            )
             parts.append(bar)
         return Group(*parts)
 
@@ -291,8 +310,14 @@ class QuietReporter(Reporter):
         pass
 
 
-def make_reporter(*, json_lines: bool = False, quiet: bool = False, out: IO | None = None,
-                  err: IO | None = None, terminal: bool | None = None) -> Reporter:
+def make_reporter(
+    *,
+    json_lines: bool = False,
+    quiet: bool = False,
+    out: IO | None = None,
+    err: IO | None = None,
+    terminal: bool | None = None,
+) -> Reporter:
     """The reporter for this run: Rich on a terminal, plain lines off one, JSON lines on request."""
     err = err or sys.stderr
     if terminal is None:

@@ -49,8 +49,9 @@ class FitResult:
     output: str | None = None
 
 
-def evaluate_dataset(network: Network, data: Dataset, encoding, device: Device,
-                     batch_size: int = 8192) -> dict:
+def evaluate_dataset(
+    network: Network, data: Dataset, encoding, device: Device, batch_size: int = 8192
+) -> dict:
     """Loss and the task's metric (accuracy, or R^2 in standardized units) on a data set."""
     xp = device.xp
     loss_sum = xp.zeros((), dtype=np.float64)
@@ -75,8 +76,14 @@ def evaluate_dataset(network: Network, data: Dataset, encoding, device: Device,
     return result
 
 
-def fit(config: Config, on_event: EventHandler | None = None, *, stdin=None,
-        save: bool = True, data: RunData | None = None) -> FitResult:
+def fit(
+    config: Config,
+    on_event: EventHandler | None = None,
+    *,
+    stdin=None,
+    save: bool = True,
+    data: RunData | None = None,
+) -> FitResult:
     """Train the network a config describes and (when ``save``) write its run folder.
 
     The run folder (``config.output``) receives config.yaml (the resolved config), history.jsonl
@@ -97,8 +104,15 @@ def fit(config: Config, on_event: EventHandler | None = None, *, stdin=None,
         data = load_run_data(config, stdin=stdin)
     xp = device.xp
 
-    net = Network.create(config.network.layers, config.network.activation, config.network.output,
-                         config.cost, seed=stream_rng(tc.seed, 0), dtype=config.dtype, device=device)
+    net = Network.create(
+        config.network.layers,
+        config.network.activation,
+        config.network.output,
+        config.cost,
+        seed=stream_rng(tc.seed, 0),
+        dtype=config.dtype,
+        device=device,
+    )
     optimizer = get_optimizer(tc.optimizer, tc.learning_rate)
     shuffle_rng = stream_rng(tc.seed, 2)
 
@@ -109,11 +123,21 @@ def fit(config: Config, on_event: EventHandler | None = None, *, stdin=None,
     bs = min(tc.batch_size, n)
     n_batches = math.ceil(n / bs)
     batch_every = max(1, n_batches // 20)
-    emit("start", {
-        "epochs": tc.epochs, "n_train": n, "n_val": len(data.validation.X) if data.validation else 0,
-        "batches": n_batches, "batch_size": bs, "params": net.n_params(), "device": str(device),
-        "sizes": net.sizes, "task": config.task, "output": config.output,
-    })
+    emit(
+        "start",
+        {
+            "epochs": tc.epochs,
+            "n_train": n,
+            "n_val": len(data.validation.X) if data.validation else 0,
+            "batches": n_batches,
+            "batch_size": bs,
+            "params": net.n_params(),
+            "device": str(device),
+            "sizes": net.sizes,
+            "task": config.task,
+            "output": config.output,
+        },
+    )
 
     history: list[dict] = []
     t_start = time.perf_counter()
@@ -134,13 +158,12 @@ def fit(config: Config, on_event: EventHandler | None = None, *, stdin=None,
                     emit("batch", {"epoch": epoch, "batch": k + 1, "batches": n_batches})
             train_loss = float(loss_sum) / n  # float() waits for the device: once per epoch
             if not math.isfinite(train_loss):
-                raise TrainingDiverged(
-                    f"training diverged: the loss became {train_loss} in epoch {epoch}; try a "
-                    f"lower learning rate (now {tc.learning_rate:g}, e.g. "
-                    f"--set training.learning_rate={tc.learning_rate / 10:g}); nothing was written")
+                raise _diverged("the loss", train_loss, epoch, tc.learning_rate)
             record: dict[str, Any] = {"epoch": epoch, "loss": train_loss}
             if data.validation is not None:
                 val = evaluate_dataset(net, data.validation, data.encoding, device)
+                if not math.isfinite(val["loss"]):
+                    raise _diverged("the validation loss", val["loss"], epoch, tc.learning_rate)
                 record["val_loss"] = val["loss"]
                 for key in ("accuracy", "r2"):
                     if key in val:
@@ -151,21 +174,34 @@ def fit(config: Config, on_event: EventHandler | None = None, *, stdin=None,
             record["samples_per_s"] = n / elapsed if elapsed > 0 else float("inf")
             history.append(record)
             total = time.perf_counter() - t_start
-            emit("epoch", {**record, "epochs": tc.epochs, "elapsed": total,
-                           "eta": total / epoch * (tc.epochs - epoch)})
+            emit(
+                "epoch",
+                {**record, "epochs": tc.epochs, "elapsed": total, "eta": total / epoch * (tc.epochs - epoch)},
+            )
 
+        # the step losses are measured before each update: the last update can still blow up
+        if not all(bool(xp.isfinite(p).all()) for p in net.params()):
+            raise _diverged("a weight", "NaN or infinite", tc.epochs, tc.learning_rate)
     train_time = time.perf_counter() - t_start
     summary: dict[str, Any] = {
-        "epochs": tc.epochs, "loss": history[-1]["loss"], "train_time_s": round(train_time, 3),
-        "n_train": n, "device": str(device),
+        "epochs": tc.epochs,
+        "loss": history[-1]["loss"],
+        "train_time_s": round(train_time, 3),
+        "n_train": n,
+        "device": str(device),
         "samples_per_s": n * tc.epochs / train_time if train_time > 0 else None,
     }
     for key in ("val_loss", "val_accuracy", "val_r2"):
         if key in history[-1]:
             summary[key] = history[-1][key]
     # the model keeps host copies of the weights; on the CPU they are the same arrays
-    host_net = Network([to_host(w) for w in net.W], [to_host(v) for v in net.b],
-                       net.activation_names, net.output, net.cost_name)
+    host_net = Network(
+        [to_host(w) for w in net.W],
+        [to_host(v) for v in net.b],
+        net.activation_names,
+        net.output,
+        net.cost_name,
+    )
     test = None
     if data.test is not None:
         test = evaluate_dataset(host_net, data.test, data.encoding, Device("cpu"))
@@ -179,12 +215,18 @@ def fit(config: Config, on_event: EventHandler | None = None, *, stdin=None,
     return result
 
 
+def _diverged(what: str, value: float | str, epoch: int, lr: float) -> TrainingDiverged:
+    return TrainingDiverged(
+        f"training diverged: {what} became {value} in epoch {epoch}; try a lower learning rate "
+        f"(now {lr:g}, e.g. --set training.learning_rate={lr / 10:g}); nothing was written"
+    )
+
+
 def save_run(config: Config, result: FitResult) -> str:
     """Write config.yaml, history.jsonl and model.npz into the run folder; the model last."""
     folder = Path(config.output)
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(folder / "config.yaml", config.to_yaml())
-    write_text_atomic(folder / "history.jsonl",
-                      "".join(json.dumps(r) + "\n" for r in result.history))
+    write_text_atomic(folder / "history.jsonl", "".join(json.dumps(r) + "\n" for r in result.history))
     save_model(folder / "model.npz", result.model)
     return str(folder)

@@ -18,8 +18,12 @@ from nettrain.costs import COSTS, get_cost, log_softmax, output_function, softma
 
 H = 1e-6
 ACTIVATION_NAMES = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity"]
-COST_OUTPUTS = [("mse", "identity"), ("mse", "sigmoid"), ("cross_entropy", "softmax"),
-                ("binary_cross_entropy", "sigmoid")]
+COST_OUTPUTS = [
+    ("mse", "identity"),
+    ("mse", "sigmoid"),
+    ("cross_entropy", "softmax"),
+    ("binary_cross_entropy", "sigmoid"),
+]
 
 
 def test_every_registered_activation_and_cost_is_covered():
@@ -121,7 +125,8 @@ def test_delta_matches_central_differences(cost_name, output):
             zp, zm = z.copy(), z.copy()
             zp[i, j] += H
             zm[i, j] -= H
-            numeric[i, j] = (loss_of_z(cost, output, zp, y) - loss_of_z(cost, output, zm, y)) / (2 * H)
+            c_plus, c_minus = loss_of_z(cost, output, zp, y), loss_of_z(cost, output, zm, y)
+            numeric[i, j] = (c_plus - c_minus) / (2 * H)
     analytic = cost.delta(z, output_function(output)(z), y)
     assert analytic.shape == z.shape
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-10)
@@ -137,15 +142,17 @@ def test_losses_match_their_definitions():
     assert float(get_cost("mse").loss(z, z, y)) == pytest.approx(want, rel=1e-12)
     # cross-entropy: mean over examples of -log softmax(z)[class]
     cls = rng.integers(0, k, n)
-    want = sum(-math.log(math.exp(z[i, cls[i]]) / sum(math.exp(t) for t in z[i]))
-               for i in range(n)) / n
+    want = sum(-math.log(math.exp(z[i, cls[i]]) / sum(math.exp(t) for t in z[i])) for i in range(n)) / n
     got = get_cost("cross_entropy").loss(z, softmax(z), np.eye(k)[cls])
     assert float(got) == pytest.approx(want, rel=1e-12)
     # binary cross-entropy: mean over examples and outputs of -(y log s + (1 - y) log(1 - s))
     y = rng.integers(0, 2, (n, k)).astype(float)
     s = 1 / (1 + np.exp(-z))
-    want = sum(-(y[i, j] * math.log(s[i, j]) + (1 - y[i, j]) * math.log(1 - s[i, j]))
-               for i in range(n) for j in range(k)) / (n * k)
+    want = sum(
+        -(y[i, j] * math.log(s[i, j]) + (1 - y[i, j]) * math.log(1 - s[i, j]))
+        for i in range(n)
+        for j in range(k)
+    ) / (n * k)
     got = get_cost("binary_cross_entropy").loss(z, s, y)
     assert float(got) == pytest.approx(want, rel=1e-12)
 

@@ -20,11 +20,9 @@ import pytest
 from nettrain.network import Network
 from nettrain.optimizers import SGD
 
-W1 = [[0.1, -0.2, 0.3, 0.0],
-      [0.4, 0.1, -0.1, 0.2]]
+W1 = [[0.1, -0.2, 0.3, 0.0], [0.4, 0.1, -0.1, 0.2]]
 B1 = [0.05, -0.1]
-W2 = [[0.3, -0.5],
-      [0.2, 0.6]]
+W2 = [[0.3, -0.5], [0.2, 0.6]]
 B2 = [0.0, 0.1]
 W3 = [[0.7, -0.4]]
 B3 = [0.2]
@@ -42,41 +40,58 @@ def sig(t: float) -> float:
 def hand(x: list[float], y: float) -> dict:
     """One example, forward and backward, every step spelled out."""
     # forward: z(2) = W(1) a(1) + b(1)
-    z2 = [W1[0][0] * x[0] + W1[0][1] * x[1] + W1[0][2] * x[2] + W1[0][3] * x[3] + B1[0],
-          W1[1][0] * x[0] + W1[1][1] * x[1] + W1[1][2] * x[2] + W1[1][3] * x[3] + B1[1]]
+    z2 = [
+        W1[0][0] * x[0] + W1[0][1] * x[1] + W1[0][2] * x[2] + W1[0][3] * x[3] + B1[0],
+        W1[1][0] * x[0] + W1[1][1] * x[1] + W1[1][2] * x[2] + W1[1][3] * x[3] + B1[1],
+    ]
     a2 = [sig(z2[0]), sig(z2[1])]
-    z3 = [W2[0][0] * a2[0] + W2[0][1] * a2[1] + B2[0],
-          W2[1][0] * a2[0] + W2[1][1] * a2[1] + B2[1]]
+    z3 = [W2[0][0] * a2[0] + W2[0][1] * a2[1] + B2[0], W2[1][0] * a2[0] + W2[1][1] * a2[1] + B2[1]]
     a3 = [sig(z3[0]), sig(z3[1])]
     s = W3[0][0] * a3[0] + W3[0][1] * a3[1] + B3[0]  # z(4), identity output
     C = (s - y) ** 2
 
     # backward
     d4 = 2.0 * (s - y)
-    d3 = [W3[0][0] * d4 * a3[0] * (1 - a3[0]),
-          W3[0][1] * d4 * a3[1] * (1 - a3[1])]
-    d2 = [(W2[0][0] * d3[0] + W2[1][0] * d3[1]) * a2[0] * (1 - a2[0]),
-          (W2[0][1] * d3[0] + W2[1][1] * d3[1]) * a2[1] * (1 - a2[1])]
+    d3 = [W3[0][0] * d4 * a3[0] * (1 - a3[0]), W3[0][1] * d4 * a3[1] * (1 - a3[1])]
+    d2 = [
+        (W2[0][0] * d3[0] + W2[1][0] * d3[1]) * a2[0] * (1 - a2[0]),
+        (W2[0][1] * d3[0] + W2[1][1] * d3[1]) * a2[1] * (1 - a2[1]),
+    ]
     dW3 = [[d4 * a3[0], d4 * a3[1]]]
     db3 = [d4]
-    dW2 = [[d3[0] * a2[0], d3[0] * a2[1]],
-           [d3[1] * a2[0], d3[1] * a2[1]]]
+    dW2 = [[d3[0] * a2[0], d3[0] * a2[1]], [d3[1] * a2[0], d3[1] * a2[1]]]
     db2 = [d3[0], d3[1]]
     dW1 = [[d2[i] * x[j] for j in range(4)] for i in range(2)]
     db1 = [d2[0], d2[1]]
-    return {"z2": z2, "a2": a2, "z3": z3, "a3": a3, "s": s, "C": C, "d4": d4, "d3": d3, "d2": d2,
-            "dW": [dW1, dW2, dW3], "db": [db1, db2, db3]}
+    return {
+        "z2": z2,
+        "a2": a2,
+        "z3": z3,
+        "a3": a3,
+        "s": s,
+        "C": C,
+        "d4": d4,
+        "d3": d3,
+        "d2": d2,
+        "dW": [dW1, dW2, dW3],
+        "db": [db1, db2, db3],
+    }
 
 
 def make_net() -> Network:
-    return Network([np.array(W1), np.array(W2), np.array(W3)],
-                   [np.array(B1), np.array(B2), np.array(B3)],
-                   ["sigmoid", "sigmoid"], "identity", "mse")
+    return Network(
+        [np.array(W1), np.array(W2), np.array(W3)],
+        [np.array(B1), np.array(B2), np.array(B3)],
+        ["sigmoid", "sigmoid"],
+        "identity",
+        "mse",
+    )
 
 
 def close(actual, expected):
-    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64),
-                               np.asarray(expected, dtype=np.float64), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64), rtol=1e-12, atol=1e-15
+    )
 
 
 def test_hand_values_are_not_degenerate():
@@ -108,10 +123,10 @@ def test_backward_matches_hand():
     net = make_net()
     loss, dW, db = net.gradients(np.array([X]), np.array([[Y]]))
     close(loss, h["C"])
-    for l in range(3):
-        assert dW[l].shape == net.W[l].shape and db[l].shape == net.b[l].shape
-        close(dW[l], h["dW"][l])
-        close(db[l], h["db"][l])
+    for i in range(3):
+        assert dW[i].shape == net.W[i].shape and db[i].shape == net.b[i].shape
+        close(dW[i], h["dW"][i])
+        close(db[i], h["db"][i])
     # the intermediate deltas, through the output delta and dC/db = delta
     close(db[2], [h["d4"]])
     close(db[1], h["d3"])
@@ -123,15 +138,20 @@ def test_one_sgd_step_matches_hand():
     net = make_net()
     W_before = [w for w in net.W]
     _, dW, db = net.gradients(np.array([X]), np.array([[Y]]))
-    SGD(LR).step(net.params(), [g for pair in zip(dW, db) for g in pair])
+    SGD(LR).step(net.params(), [g for pair in zip(dW, db, strict=True) for g in pair])
     # w := w - lr * dC/dw, by hand
-    W_new = [[[w - LR * g for w, g in zip(wr, gr)] for wr, gr in zip(Wl, dWl)]
-             for Wl, dWl in zip([W1, W2, W3], h["dW"])]
-    b_new = [[v - LR * g for v, g in zip(bl, dbl)] for bl, dbl in zip([B1, B2, B3], h["db"])]
-    for l in range(3):
-        assert net.W[l] is W_before[l]  # updated in place
-        close(net.W[l], W_new[l])
-        close(net.b[l], b_new[l])
+    W_new = [
+        [[w - LR * g for w, g in zip(wr, gr, strict=True)] for wr, gr in zip(Wl, dWl, strict=True)]
+        for Wl, dWl in zip([W1, W2, W3], h["dW"], strict=True)
+    ]
+    b_new = [
+        [v - LR * g for v, g in zip(bl, dbl, strict=True)]
+        for bl, dbl in zip([B1, B2, B3], h["db"], strict=True)
+    ]
+    for i in range(3):
+        assert net.W[i] is W_before[i]  # updated in place
+        close(net.W[i], W_new[i])
+        close(net.b[i], b_new[i])
     # and the step lowered the cost on this example
     assert float(net.loss(np.array([X]), np.array([[Y]]))) < h["C"]
 
@@ -147,9 +167,9 @@ def test_batch_of_two_is_the_mean():
     # C = (C_1 + C_2) / 2; delta(4) per row is 2 (s - y) / 2, so every gradient is the mean of
     # the two single-example gradients
     close(loss, (h1["C"] + h2["C"]) / 2)
-    for l in range(3):
-        close(dW[l], (np.array(h1["dW"][l]) + np.array(h2["dW"][l])) / 2)
-        close(db[l], (np.array(h1["db"][l]) + np.array(h2["db"][l])) / 2)
+    for i in range(3):
+        close(dW[i], (np.array(h1["dW"][i]) + np.array(h2["dW"][i])) / 2)
+        close(db[i], (np.array(h1["db"][i]) + np.array(h2["db"][i])) / 2)
     # the output delta of each row, scaled by 1/n: (s_i - y_i) * 2 / 2
     zs, acts = net.forward_cache(x)
     delta = net.cost.delta(zs[-1], acts[-1], y)
@@ -162,5 +182,5 @@ def test_gradients_do_not_touch_the_weights(n):
     before = [p.copy() for p in net.params()]
     rows = [X, [-0.5, 1.5, 2.0, -1.0]][:n]
     net.gradients(np.array(rows), np.zeros((n, 1)))
-    for p, q in zip(net.params(), before):
+    for p, q in zip(net.params(), before, strict=True):
         assert np.array_equal(p, q)

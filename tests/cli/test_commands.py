@@ -1,0 +1,576 @@
+"""The command-line contract (DESIGN.md, "Commands"), run in-process with Typer's CliRunner.
+
+stdout holds only data (predictions, JSON, requested tables); stderr holds progress and messages;
+exit codes: 0 success, 1 a failed check or a diverged run, 2 trouble (one `Error: ...` line).
+Models are trained once per session (a few epochs: these are contract tests, not accuracy tests).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from nettrain.cli import app
+from tests.conftest import CONFIGS, DATA
+
+COMMANDS = ["fit", "predict", "evaluate", "gradcheck", "init", "info"]
+
+
+def run(*args, input=None):
+    """Invoke the app in-process; stdout and stderr come back separately."""
+    return CliRunner().invoke(app, [str(a) for a in args], input=input)
+
+
+def assert_error(result, *needles, code=2):
+    """Exit `code`, exactly one 'Error:' line on stderr naming `needles`, no traceback, no data."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not a crash
+    err = result.stderr
+    error_lines = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1, err
+    assert "Traceback" not in err
+    assert result.stdout == ""
+    for needle in needles:
+        assert needle in error_lines[0], (needle, error_lines[0])
+
+
+def read_csv(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def column_of(path, name: str) -> list[str]:
+    return [row[name] for row in read_csv(path.read_text())]
+
+
+def labels_of(path) -> list[str]:
+    return column_of(path, "label")
+
+
+def epoch_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("epoch ")]
+
+
+# -- session models -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("digits") / "run"
+    r = run("fit", CONFIGS / "digits.yaml", "--set", "training.epochs=3", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def regression_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("regression") / "run"
+    r = run("fit", CONFIGS / "regression.yaml", "--set", "training.epochs=30", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def pets(tmp_path_factory):
+    """Two separable features with string labels 'cat' and 'dog': the CSV, a config, a model."""
+    folder = tmp_path_factory.mktemp("pets")
+    rng = np.random.default_rng(7)
+    rows = []
+    for i in range(120):
+        label = "cat" if i % 2 else "dog"
+        centre = (-2.0, 1.0) if label == "cat" else (2.0, -1.0)
+        x = rng.normal(centre, 0.5)
+        rows.append((f"{x[0]:.4f}", f"{x[1]:.4f}", label))
+    with open(folder / "pets.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["weight", "height", "kind"])
+        w.writerows(rows)
+    (folder / "pets.yaml").write_text(
+        "data:\n  train: pets.csv\n  target: kind\nnetwork:\n  layers: [2, 8, 2]\n"
+        "  activation: tanh\ncost: cross_entropy\n"
+        "training:\n  learning_rate: 0.2\n  epochs: 20\n  batch_size: 8\n  seed: 0\n"
+    )
+    r = run("fit", folder / "pets.yaml", "-o", folder / "run", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    return folder
+
+
+# -- help and version -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_has_an_example(command):
+    args = ["--help"] if command is None else [command, "--help"]
+    r = run(*args)
+    assert r.exit_code == 0, r.stderr
+    assert "Example" in r.stdout
+    assert "Usage" in r.stdout
+
+
+def test_short_help_flag():
+    r = run("predict", "-h")
+    assert r.exit_code == 0
+    assert "Example" in r.stdout
+
+
+def test_version():
+    from nettrain import __version__
+
+    r = run("--version")
+    assert r.exit_code == 0
+    assert r.stdout.strip() == f"nettrain {__version__}"
+
+
+# -- fit ------------------------------------------------------------------------------------------
+
+
+def test_fit_writes_the_run_folder_and_keeps_stdout_empty(tmp_path):
+    out = tmp_path / "run"
+    r = run("fit", CONFIGS / "seed.yaml", "--set", "training.epochs=3", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == ""
+    assert {"model.npz", "history.jsonl", "config.yaml"} <= {p.name for p in out.iterdir()}
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert all(np.isfinite(h["loss"]) and "val_loss" in h for h in history)  # seed: validation 0.2
+    # progress on stderr, one plain line per epoch (3 epochs: all printed)
+    assert len(epoch_lines(r.stderr)) == 3
+    assert "epoch 3/3" in r.stderr
+    # the resolved config is complete and repeatable: the override and the defaults are in it
+    resolved = yaml.safe_load((out / "config.yaml").read_text())
+    assert resolved["training"]["epochs"] == 3
+    assert resolved["network"]["layers"] == [4, 2, 2, 1]
+    assert resolved["dtype"] in ("float32", "float64")
+
+
+def test_fit_json_lines(tmp_path):
+    r = run("fit", CONFIGS / "seed.yaml", "--set", "training.epochs=4", "-o", tmp_path / "run", "--json")
+    assert r.exit_code == 0, r.stderr
+    objects = [json.loads(line) for line in r.stdout.splitlines()]  # every line is JSON
+    epochs = objects[:-1]
+    assert [o["epoch"] for o in epochs] == [1, 2, 3, 4]
+    for o in epochs:
+        assert isinstance(o["loss"], float) and isinstance(o["val_loss"], float)
+    summary = objects[-1]
+    assert summary.get("event") == "summary"
+    assert all(o.get("event") == "epoch" for o in epochs)
+    assert summary["epochs"] == 4
+    assert summary["loss"] == pytest.approx(epochs[-1]["loss"])
+    # the JSON matches what was written to history.jsonl
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert [h["loss"] for h in history] == [o["loss"] for o in epochs]
+
+
+def test_fit_quiet_leaves_stderr_empty(tmp_path):
+    r = run("fit", CONFIGS / "seed.yaml", "--set", "training.epochs=3", "-o", tmp_path / "run", "--quiet")
+    assert r.exit_code == 0
+    assert r.stdout == ""
+    assert r.stderr == ""
+    assert (tmp_path / "run" / "model.npz").is_file()
+
+
+def test_fit_quiet_json_still_writes_json(tmp_path):
+    r = run(
+        "fit", CONFIGS / "xor.yaml", "--set", "training.epochs=2", "-o", tmp_path / "run", "--quiet", "--json"
+    )
+    assert r.exit_code == 0
+    assert r.stderr == ""
+    assert len(r.stdout.splitlines()) == 3  # two epochs and the summary
+
+
+def test_set_overrides_epochs(tmp_path):
+    r = run("fit", CONFIGS / "xor.yaml", "--set", "training.epochs=2", "-o", tmp_path / "run")
+    assert r.exit_code == 0, r.stderr
+    assert len((tmp_path / "run" / "history.jsonl").read_text().splitlines()) == 2
+
+
+def test_dry_run_prints_the_resolved_config_and_writes_nothing(tmp_path):
+    out = tmp_path / "dry"
+    r = run("fit", CONFIGS / "digits.yaml", "--dry-run", "-o", out, "--set", "training.epochs=7")
+    assert r.exit_code == 0, r.stderr
+    resolved = yaml.safe_load(r.stdout)
+    assert resolved["network"]["layers"] == [64, 128, 64, 10]
+    assert resolved["training"]["epochs"] == 7
+    assert "W(1)" in r.stderr and "W(3)" in r.stderr  # the layer shapes, on stderr
+    assert not out.exists()
+
+
+# -- predict --------------------------------------------------------------------------------------
+
+
+def test_predict_csv_one_row_per_input_row(digits_run):
+    r = run("predict", digits_run / "model.npz", DATA / "digits_test.csv")
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr == ""
+    rows = read_csv(r.stdout)
+    assert list(rows[0]) == ["prediction"]
+    truth = labels_of(DATA / "digits_test.csv")
+    assert len(rows) == len(truth) == 450
+    predicted = [row["prediction"] for row in rows]
+    assert set(predicted) <= set(truth)
+    # rows in order: a trained model agrees with the labels far more often than chance
+    agree = np.mean([p == t for p, t in zip(predicted, truth, strict=True)])
+    assert agree > 0.8
+
+
+def test_predict_accepts_the_run_folder(digits_run):
+    by_file = run("predict", digits_run / "model.npz", DATA / "digits_test.csv")
+    by_folder = run("predict", digits_run, DATA / "digits_test.csv")
+    assert by_folder.exit_code == 0
+    assert by_folder.stdout == by_file.stdout
+
+
+def test_predict_gives_string_labels_back(pets):
+    r = run("predict", pets / "run" / "model.npz", pets / "pets.csv")
+    assert r.exit_code == 0, r.stderr
+    rows = read_csv(r.stdout)
+    truth = column_of(pets / "pets.csv", "kind")
+    assert [row["prediction"] for row in rows] == truth  # separable: every label right, as text
+
+
+def test_predict_proba_string_labels(pets):
+    r = run("predict", pets / "run", pets / "pets.csv", "--proba")
+    assert r.exit_code == 0, r.stderr
+    rows = read_csv(r.stdout)
+    assert list(rows[0]) == ["prediction", "prob_cat", "prob_dog"]
+    for row in rows:
+        p = float(row["prob_cat"]), float(row["prob_dog"])
+        assert sum(p) == pytest.approx(1, abs=1e-5)
+        assert row["prediction"] == ("cat" if p[0] > p[1] else "dog")
+
+
+def test_predict_proba_columns_sum_to_one(digits_run):
+    r = run("predict", digits_run, DATA / "digits_test.csv", "--proba")
+    assert r.exit_code == 0, r.stderr
+    rows = read_csv(r.stdout)
+    assert list(rows[0]) == ["prediction"] + [f"prob_{d}" for d in range(10)]
+    probs = np.array([[float(row[f"prob_{d}"]) for d in range(10)] for row in rows])
+    assert probs.shape == (450, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-4)
+    assert [str(i) for i in probs.argmax(axis=1)] == [row["prediction"] for row in rows]
+
+
+def test_predict_jsonl(digits_run):
+    csv_out = read_csv(run("predict", digits_run, DATA / "digits_test.csv", "--proba").stdout)
+    r = run("predict", digits_run, DATA / "digits_test.csv", "--format", "jsonl", "--proba")
+    assert r.exit_code == 0, r.stderr
+    objects = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(objects) == 450
+    assert [o["prediction"] for o in objects] == [row["prediction"] for row in csv_out]
+    assert sum(objects[0][f"prob_{d}"] for d in range(10)) == pytest.approx(1, abs=1e-5)
+
+
+def test_predict_npy(digits_run, tmp_path):
+    target = tmp_path / "p.npy"
+    r = run("predict", digits_run, DATA / "digits_test.csv", "-f", "npy", "-o", target)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == ""
+    array = np.load(target, allow_pickle=False)
+    csv_out = read_csv(run("predict", digits_run, DATA / "digits_test.csv").stdout)
+    assert array.shape == (450,)
+    assert [str(v) for v in array] == [row["prediction"] for row in csv_out]
+
+    r = run(
+        "predict", digits_run, DATA / "digits_test.csv", "-f", "npy", "--proba", "-o", tmp_path / "proba.npy"
+    )
+    probs = np.load(tmp_path / "proba.npy", allow_pickle=False)
+    assert probs.shape == (450, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-4)
+
+
+def test_predict_matches_columns_by_name(digits_run, tmp_path):
+    """Columns in another order, plus an id column, give the same predictions."""
+    with open(DATA / "digits_test.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    order = list(reversed(range(len(header))))  # label first, pixels reversed
+    shuffled = tmp_path / "shuffled.csv"
+    with open(shuffled, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id"] + [header[j] for j in order])
+        for i, row in enumerate(body):
+            w.writerow([f"row{i}"] + [row[j] for j in order])
+    want = run("predict", digits_run, DATA / "digits_test.csv", "--proba")
+    got = run("predict", digits_run, shuffled, "--proba")
+    assert got.exit_code == 0, got.stderr
+    assert got.stdout == want.stdout
+
+
+def test_predict_missing_feature_column(digits_run, tmp_path):
+    with open(DATA / "digits_test.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    j = rows[0].index("pixel_3_4")
+    broken = tmp_path / "missing.csv"
+    with open(broken, "w", newline="") as f:
+        csv.writer(f).writerows([row[:j] + row[j + 1 :] for row in rows])
+    r = run("predict", digits_run, broken)
+    assert_error(r, "pixel_3_4")
+
+
+def test_predict_from_stdin(digits_run):
+    text = (DATA / "digits_test.csv").read_text()
+    r = run("predict", digits_run, "-", input=text)
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == run("predict", digits_run, DATA / "digits_test.csv").stdout
+
+
+def test_predict_regression_in_original_units(regression_run):
+    r = run("predict", regression_run, DATA / "regression_train.csv")
+    assert r.exit_code == 0, r.stderr
+    rows = read_csv(r.stdout)
+    y = np.array([float(v) for v in column_of(DATA / "regression_train.csv", "y")])
+    pred = np.array([float(row["prediction"]) for row in rows])
+    assert pred.shape == y.shape
+    # standardized (unscaled) outputs would be near 0 with unit spread; y has mean ~14, std ~5
+    assert abs(pred.mean() - y.mean()) < 0.1 * y.std()
+    assert np.mean(np.abs(pred - y)) < 0.35 * y.std()
+
+
+def test_predict_proba_on_regression_is_an_error(regression_run):
+    r = run("predict", regression_run, DATA / "regression_test.csv", "--proba")
+    assert_error(r, "--proba")
+
+
+def test_predict_unknown_format(digits_run):
+    r = run("predict", digits_run, DATA / "digits_test.csv", "--format", "jsn")
+    assert_error(r, "jsn", "jsonl")
+
+
+# -- evaluate -------------------------------------------------------------------------------------
+
+
+def test_evaluate_classification_table(digits_run):
+    r = run("evaluate", digits_run, DATA / "digits_test.csv")
+    assert r.exit_code == 0, r.stderr
+    assert "accuracy" in r.stdout
+    assert "confusion matrix" in r.stdout
+    assert "450 rows" in r.stdout
+    assert r.stderr == ""
+
+
+def test_evaluate_classification_json(digits_run):
+    r = run("evaluate", digits_run, DATA / "digits_test.csv", "--json")
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    cm = np.array(report["confusion_matrix"])
+    assert cm.shape == (10, 10)
+    assert cm.sum() == 450
+    assert report["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
+    assert len(report["per_class"]) == 10
+    # the true-class counts are the test set's label counts
+    truth = labels_of(DATA / "digits_test.csv")
+    assert list(cm.sum(axis=1)) == [truth.count(str(d)) for d in range(10)]
+    # and evaluate agrees with predict
+    pred = [
+        row["prediction"] for row in read_csv(run("predict", digits_run, DATA / "digits_test.csv").stdout)
+    ]
+    agree = np.mean([p == t for p, t in zip(pred, truth, strict=True)])
+    assert report["accuracy"] == pytest.approx(agree)
+
+
+def test_evaluate_string_labels(pets):
+    r = run("evaluate", pets / "run", pets / "pets.csv", "--json")
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["accuracy"] == 1.0
+    assert sorted(c["label"] for c in report["per_class"]) == ["cat", "dog"]
+
+
+def test_evaluate_regression(regression_run):
+    r = run("evaluate", regression_run, DATA / "regression_test.csv", "--json")
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert {"r2", "mse", "mae"} <= set(report)
+    assert 0.5 < report["r2"] <= 1
+    pred = np.array(
+        [
+            float(row["prediction"])
+            for row in read_csv(run("predict", regression_run, DATA / "regression_test.csv").stdout)
+        ]
+    )
+    y = np.array([float(v) for v in column_of(DATA / "regression_test.csv", "y")])
+    assert report["mse"] == pytest.approx(np.mean((pred - y) ** 2), rel=1e-4)
+    assert report["mae"] == pytest.approx(np.mean(np.abs(pred - y)), rel=1e-4)
+
+    table = run("evaluate", regression_run, DATA / "regression_test.csv")
+    assert table.exit_code == 0
+    for word in ("MSE", "MAE", "R"):
+        assert word in table.stdout
+
+
+# -- gradcheck ------------------------------------------------------------------------------------
+
+
+def test_gradcheck_passes_on_the_seed_network():
+    r = run("gradcheck", CONFIGS / "seed.yaml")
+    assert r.exit_code == 0, r.stderr
+    assert "PASS" in r.stdout
+    assert "FAIL" not in r.stdout
+    for name in ("W(1)", "b(1)", "W(3)", "b(3)"):
+        assert name in r.stdout
+
+
+def test_gradcheck_json():
+    r = run("gradcheck", CONFIGS / "seed.yaml", "--json")
+    assert r.exit_code == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["passed"] is True
+
+
+def test_gradcheck_fails_on_a_broken_derivative(monkeypatch):
+    from nettrain import activations
+
+    monkeypatch.setattr(activations.Sigmoid, "df", lambda self, z, a: a)  # wrong: should be a(1-a)
+    r = run("gradcheck", CONFIGS / "seed.yaml")
+    assert r.exit_code == 1, (r.stdout, r.stderr)
+    assert "FAIL" in r.stdout
+    assert "FAIL" in r.stderr
+    assert "Traceback" not in r.stderr
+
+    r = run("gradcheck", CONFIGS / "seed.yaml", "--json")
+    assert r.exit_code == 1
+    assert json.loads(r.stdout)["passed"] is False
+
+
+# -- init, info -----------------------------------------------------------------------------------
+
+
+def test_init_config_trains(tmp_path):
+    r = run("init")
+    assert r.exit_code == 0
+    starter = yaml.safe_load(r.stdout)
+    assert starter["network"]["layers"]
+    (tmp_path / "my.yaml").write_text(r.stdout)
+    (tmp_path / "data").mkdir()
+    assert starter["data"]["train"] == "data/train.csv"
+    shutil.copy(DATA / "digits_train.csv", tmp_path / "data" / "train.csv")
+    out = tmp_path / "run"
+    r = run("fit", tmp_path / "my.yaml", "--set", "training.epochs=2", "-o", out)
+    assert r.exit_code == 0, r.stderr
+    assert (out / "model.npz").is_file()
+    assert len((out / "history.jsonl").read_text().splitlines()) == 2
+
+
+def test_info(digits_run):
+    r = run("info", digits_run / "model.npz")
+    assert r.exit_code == 0, r.stderr
+    assert "64 -> 128 relu -> 64 relu -> 10 softmax" in r.stdout
+    n_params = 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10
+    assert f"{n_params:,}" in r.stdout
+
+
+def test_info_json(digits_run):
+    r = run("info", digits_run, "--json")
+    assert r.exit_code == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["sizes"] == [64, 128, 64, 10]
+    sizes = info["sizes"]
+    assert info["parameters"] == sum(o * i + o for i, o in zip(sizes[:-1], sizes[1:], strict=True))
+    assert info["classes"] == [str(d) for d in range(10)]
+    assert info["training"]["epochs"] == 3
+
+
+# -- errors: exit 2, one line -------------------------------------------------------------------
+
+
+def test_missing_config(tmp_path):
+    assert_error(run("fit", tmp_path / "nope.yaml"), "nope.yaml")
+
+
+def test_unknown_config_key(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text((CONFIGS / "xor.yaml").read_text().replace("  activation: tanh", "  activaton: tanh"))
+    line = config.read_text().splitlines().index("  activaton: tanh") + 1
+    r = run("fit", config, "-o", tmp_path / "run")
+    assert_error(r, f"bad.yaml:{line}", "activaton", "did you mean 'activation'")
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_set_value(tmp_path):
+    r = run("fit", CONFIGS / "xor.yaml", "--set", "training.epochs=abc", "-o", tmp_path / "run")
+    assert_error(r, "training.epochs", "abc")
+    r = run("fit", CONFIGS / "xor.yaml", "--set", "training.epochs", "-o", tmp_path / "run")
+    assert_error(r, "training.epochs")
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_model_file(tmp_path):
+    for command in (["info"], ["predict"], ["evaluate"]):
+        args = [*command, tmp_path / "none.npz"]
+        if command != ["info"]:
+            args.append(DATA / "digits_test.csv")
+        assert_error(run(*args), "none.npz")
+
+
+def test_garbage_model_file(tmp_path):
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(np.random.default_rng(0).bytes(1000))
+    assert_error(run("info", garbage), "garbage.npz")
+    assert_error(run("predict", garbage, DATA / "digits_test.csv"), "garbage.npz")
+    # a zip that is not a model is no better
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    assert_error(run("info", tmp_path / "other.npz"), "other.npz")
+
+
+def test_ragged_csv_row(tmp_path):
+    (tmp_path / "train.csv").write_text("x1,x2,label\n0,0,0\n0,1,1\n1\n1,1,0\n")
+    (tmp_path / "c.yaml").write_text(
+        "data:\n  train: train.csv\n  target: label\nnetwork:\n  layers: [2, 4, 1]\n"
+        "cost: binary_cross_entropy\n"
+    )
+    r = run("fit", tmp_path / "c.yaml", "-o", tmp_path / "run")
+    assert_error(r, "train.csv:4")
+    assert not (tmp_path / "run").exists()
+
+
+def test_output_size_must_match_classes(tmp_path):
+    r = run("fit", CONFIGS / "digits.yaml", "--set", "network.layers=[64, 32, 5]", "-o", tmp_path / "run")
+    assert_error(r, "10", "5", "classes")
+    assert not (tmp_path / "run").exists()
+
+
+def test_evaluate_without_the_target_column(digits_run, tmp_path):
+    with open(DATA / "digits_test.csv", newline="") as f:
+        rows = [row[:-1] for row in csv.reader(f)]
+    with open(tmp_path / "unlabelled.csv", "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    assert_error(run("evaluate", digits_run, tmp_path / "unlabelled.csv"), "label")
+
+
+def test_empty_stdin(digits_run):
+    assert_error(run("predict", digits_run, "-", input=""), "input")
+
+
+@pytest.mark.parametrize("config", ["seed.yaml", "regression.yaml"])
+def test_divergence_exits_1_and_keeps_the_earlier_model(config, tmp_path):
+    out = tmp_path / "run"
+    r = run("fit", CONFIGS / config, "--set", "training.epochs=2", "-o", out, "--quiet")
+    assert r.exit_code == 0
+    before = {name: (out / name).read_bytes() for name in ("model.npz", "history.jsonl", "config.yaml")}
+    r = run("fit", CONFIGS / config, "--set", "training.learning_rate=1e6", "-o", out)
+    assert_error(r, "diverged", code=1)
+    after = {name: (out / name).read_bytes() for name in before}
+    assert after == before
+    assert sorted(p.name for p in out.iterdir()) == sorted(before)  # no temporary files left
+
+
+def test_unknown_command():
+    r = run("frobnicate")
+    assert r.exit_code == 2
+    assert "Usage" in r.stderr
+    assert "frobnicate" in r.stderr
+    assert r.stdout == ""
+
+
+def test_unknown_option():
+    r = run("fit", CONFIGS / "xor.yaml", "--bogus")
+    assert r.exit_code == 2
+    assert "Usage" in r.stderr
+    assert "--bogus" in r.stderr
+    assert r.stdout == ""

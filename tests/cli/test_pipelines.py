@@ -1,0 +1,338 @@
+"""Real processes in real pipelines: `| head`, `-` as stdin, output to files (not a terminal),
+Ctrl-C and SIGTERM. These run the installed console script and `python -m nettrain`, with the
+environment of the test run (tests/conftest.py pins the BLAS threads)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CONFIGS, DATA, ROOT
+
+MODULE = [sys.executable, "-m", "nettrain"]
+SCRIPT = Path(sys.executable).parent / "nettrain"
+
+
+def make_env(**changes: str | None) -> dict[str, str]:
+    """os.environ without colour forcing (a pipe must stay plain), plus `changes` (None: drop)."""
+    env = dict(os.environ)
+    for var in ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "NETTRAIN_DEBUG"):
+        env.pop(var, None)
+    env["TERM"] = "xterm-256color"  # a colour terminal type: still no codes off a terminal
+    for key, value in changes.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+ENV = make_env()
+
+
+def nettrain(*args, **kwargs) -> subprocess.CompletedProcess:
+    kwargs.setdefault("capture_output", True)
+    return subprocess.run(
+        [*MODULE, *map(str, args)], text=True, env=kwargs.pop("env", ENV), cwd=ROOT, timeout=120, **kwargs
+    )
+
+
+def sh(command: str, **kwargs) -> subprocess.CompletedProcess:
+    """Run a /bin/sh pipeline (no pipefail: the pipeline's status is the last command's)."""
+    return subprocess.run(
+        command, shell=True, capture_output=True, env=kwargs.pop("env", ENV), cwd=ROOT, timeout=120, **kwargs
+    )
+
+
+def q(path) -> str:
+    return shlex.quote(str(path))
+
+
+def script() -> str:
+    if not SCRIPT.exists():
+        pytest.skip(f"no console script next to {sys.executable} (nettrain not installed?)")
+    return q(SCRIPT)
+
+
+def epoch_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("epoch ")]
+
+
+def fit_quietly(config: str, out: Path, *sets: str) -> Path:
+    args = ["fit", CONFIGS / config, "-o", out, "--quiet"]
+    for s in sets:
+        args += ["--set", s]
+    r = nettrain(*args)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def digits_model(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("digits") / "run"
+    return fit_quietly("digits.yaml", out, "training.epochs=3") / "model.npz"
+
+
+@pytest.fixture(scope="module")
+def seed_model(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("seed") / "run"
+    return fit_quietly("seed.yaml", out, "training.epochs=3") / "model.npz"
+
+
+@pytest.fixture(scope="module")
+def big_csv(tmp_path_factory) -> Path:
+    """data/seed.csv repeated to 200,000 rows: megabytes of output, far past a pipe's buffer."""
+    header, *rows = (DATA / "seed.csv").read_text().splitlines()
+    path = tmp_path_factory.mktemp("big") / "big.csv"
+    body = "\n".join(rows) + "\n"
+    path.write_text(header + "\n" + body * 1000)
+    return path
+
+
+@pytest.fixture(scope="module")
+def regression_run(tmp_path_factory) -> Path:
+    return fit_quietly("regression.yaml", tmp_path_factory.mktemp("regression") / "run", "training.epochs=2")
+
+
+# -- python -m nettrain, the console script ------------------------------------------------------
+
+
+def test_python_m_nettrain_help():
+    r = nettrain("--help")
+    assert r.returncode == 0, r.stderr
+    assert "Example" in r.stdout
+    assert "Usage: nettrain" in r.stdout  # named as the program, not "__main__.py"
+    for command in ("fit", "predict", "evaluate", "gradcheck", "init", "info"):
+        assert command in r.stdout
+
+
+def test_console_script_version():
+    r = sh(f"{script()} --version")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().startswith("nettrain ")
+
+
+# -- | head ----------------------------------------------------------------------------------------
+
+
+def test_predict_into_head(digits_model, tmp_path):
+    err = tmp_path / "err.txt"
+    r = sh(f"{script()} predict {q(digits_model)} data/digits_test.csv 2>{q(err)} | head -n 3")
+    assert r.returncode == 0
+    lines = r.stdout.decode().splitlines()
+    assert len(lines) == 3
+    assert lines[0] == "prediction"
+    assert all(line in [str(d) for d in range(10)] for line in lines[1:])
+    assert err.read_text() == ""
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_large_predict_into_head_ends_quietly(seed_model, big_csv, tmp_path, buffered, fmt):
+    """The reader goes away after one line; nettrain must end as `yes | head` does.
+
+    With Python's buffered stdout the closed pipe surfaces as BrokenPipeError (the path cli.py
+    handles); PYTHONUNBUFFERED=1, common in CI and containers, takes another route through io.
+    """
+    err, rc = tmp_path / "err.txt", tmp_path / "rc.txt"
+    env = make_env(PYTHONUNBUFFERED=None if buffered else "1")
+    command = (
+        f"{{ {q(sys.executable)} -m nettrain predict {q(seed_model)} {q(big_csv)} -f {fmt} "
+        f"2>{q(err)}; echo $? >{q(rc)}; }} | head -n 1"
+    )
+    r = sh(command, env=env)
+    assert r.returncode == 0
+    assert len(r.stdout.decode().splitlines()) == 1
+    status = int(rc.read_text())
+    assert status in (0, 141), err.read_text()
+    stderr = err.read_text()
+    assert "Traceback" not in stderr
+    assert "BrokenPipe" not in stderr
+    assert stderr == ""
+
+
+def test_fit_json_into_head_ends_quietly(tmp_path):
+    """A closed pipe in the middle of training: quiet, and no model is claimed."""
+    err, rc = tmp_path / "err.txt", tmp_path / "rc.txt"
+    command = (
+        f"{{ {script()} fit configs/xor.yaml --json --quiet -o {q(tmp_path / 'run')} "
+        f"--set training.epochs=200000 2>{q(err)}; echo $? >{q(rc)}; }} | head -n 1"
+    )
+    r = sh(command, env=make_env(PYTHONUNBUFFERED=None))
+    assert r.returncode == 0
+    assert r.stdout.decode().startswith("{")
+    assert int(rc.read_text()) in (0, 141)
+    assert err.read_text() == ""
+
+
+# -- stdin -----------------------------------------------------------------------------------------
+
+
+def test_predict_from_stdin_pipe(digits_model, tmp_path):
+    out = tmp_path / "p.csv"
+    r = sh(f"cat data/digits_test.csv | {script()} predict {q(digits_model)} - --proba > {q(out)}")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == b""
+    rows = list(csv.reader(io.StringIO(out.read_text())))
+    assert rows[0] == ["prediction"] + [f"prob_{d}" for d in range(10)]
+    assert len(rows) == 451
+    assert all(len(row) == 11 for row in rows)
+    # the same predictions as reading the file by name
+    by_name = nettrain("predict", digits_model, DATA / "digits_test.csv", "--proba")
+    assert by_name.stdout == out.read_text()
+
+
+@pytest.mark.parametrize("stdin", ["devnull", "closed"])
+def test_predict_without_stdin_data(digits_model, stdin):
+    if stdin == "devnull":
+        r = nettrain("predict", digits_model, "-", stdin=subprocess.DEVNULL)
+        status, stdout, stderr = r.returncode, r.stdout, r.stderr
+    else:  # file descriptor 0 closed: Python starts with sys.stdin = None
+        r = sh(f"{q(sys.executable)} -m nettrain predict {q(digits_model)} <&-")
+        status, stdout, stderr = r.returncode, r.stdout.decode(), r.stderr.decode()
+    assert status == 2, stderr
+    assert stdout == ""
+    assert [line for line in stderr.splitlines() if line.startswith("Error:")] != []
+    assert len(stderr.splitlines()) == 1
+    assert "Traceback" not in stderr
+
+
+# -- off a terminal: plain lines -----------------------------------------------------------------
+
+
+def test_fit_progress_to_a_file_is_plain(tmp_path):
+    err = tmp_path / "err.txt"
+    with open(err, "w") as f:
+        r = nettrain(
+            "fit",
+            CONFIGS / "digits.yaml",
+            "--set",
+            "training.epochs=3",
+            "-o",
+            tmp_path / "run",
+            capture_output=False,
+            stdout=subprocess.PIPE,
+            stderr=f,
+        )
+    assert r.returncode == 0
+    assert r.stdout == ""
+    text = err.read_text()
+    assert "\x1b" not in text
+    assert len(epoch_lines(text)) == 3
+    assert "epoch 3/3" in text
+    assert "loss" in epoch_lines(text)[0]
+
+
+def test_long_fit_prints_about_100_lines(tmp_path):
+    r = nettrain("fit", CONFIGS / "xor.yaml", "--set", "training.epochs=250", "-o", tmp_path / "run")
+    assert r.returncode == 0, r.stderr
+    lines = epoch_lines(r.stderr)
+    assert 50 <= len(lines) <= 105
+    assert lines[0].startswith("epoch   1/250")
+    assert lines[-1].startswith("epoch 250/250")
+    assert "\x1b" not in r.stderr
+
+
+def test_fit_on_a_terminal_draws_and_exits(tmp_path):
+    """stderr on a pseudo-terminal takes the Rich live path; stdout (a pipe) stays empty."""
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [
+                *MODULE,
+                "fit",
+                str(CONFIGS / "xor.yaml"),
+                "--set",
+                "training.epochs=30",
+                "-o",
+                str(tmp_path / "run"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            stdin=subprocess.DEVNULL,
+            env=ENV,
+            cwd=ROOT,
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's last writer has gone
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        stdout, _ = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    screen = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0, screen
+    assert stdout == b""
+    assert "Traceback" not in screen
+    assert "30/30" in screen
+    assert (tmp_path / "run" / "model.npz").is_file()
+
+
+# -- signals ---------------------------------------------------------------------------------------
+
+
+def _reset_sigint():
+    # a shell's background jobs start with SIGINT ignored, and Python keeps it ignored; a user's
+    # Ctrl-C reaches a foreground process, which is what this test plays
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize(
+    ("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+)
+def test_signal_during_fit(regression_run, tmp_path, signum, status):
+    run = tmp_path / "run"
+    shutil.copytree(regression_run, run)
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    err = tmp_path / "err.txt"
+    with open(err, "w") as f:
+        proc = subprocess.Popen(
+            [
+                *MODULE,
+                "fit",
+                str(CONFIGS / "regression.yaml"),
+                "-o",
+                str(run),
+                "--set",
+                "training.epochs=100000",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=f,
+            stdin=subprocess.DEVNULL,
+            env=ENV,
+            cwd=ROOT,
+            preexec_fn=_reset_sigint,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not epoch_lines(err.read_text()):
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < deadline, "no epoch line within 30 s"
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = err.read_text()
+    assert proc.returncode == status, text
+    assert "Traceback" not in text
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before

@@ -1,0 +1,583 @@
+"""The YAML config: shipped configs, defaults, paths, every kind of error, --set, dump/load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nettrain.activations import ACTIVATIONS
+from nettrain.config import PLANNED, STARTER_CONFIG, config_from_dict, load_config
+from nettrain.costs import COSTS
+from nettrain.errors import ConfigError
+from tests.conftest import CONFIGS
+
+# Hypothesis: small and fast; tmp_path is shared by the examples (each rewrites its file)
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+MINIMAL = "network:\n  layers: [2, 3, 1]\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "c.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based number of the (only) line of ``text`` that contains ``needle``."""
+    hits = [i + 1 for i, line in enumerate(text.splitlines()) if needle in line]
+    assert len(hits) == 1, (needle, hits)
+    return hits[0]
+
+
+def load_error(tmp_path: Path, text: str, overrides=None) -> ConfigError:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, overrides=overrides)
+    return info.value
+
+
+# -- shipped configs and the starter -------------------------------------------------------------
+
+SHIPPED = sorted(CONFIGS.glob("*.yaml"))
+
+
+def test_there_are_shipped_configs():
+    assert {p.stem for p in SHIPPED} >= {"seed", "xor", "digits", "regression"}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_config_loads_and_its_data_exists(path):
+    cfg = load_config(path)
+    raw = yaml.safe_load(path.read_text())
+    assert list(cfg.network.layers) == raw["network"]["layers"]
+    assert cfg.cost == raw.get("cost", "mse")
+    assert cfg.path == str(path.resolve())
+    for p in (cfg.data.train, cfg.data.test):
+        if p is not None:
+            assert Path(p).is_absolute() and Path(p).is_file(), p
+
+
+def test_starter_config_is_yaml_and_loads_as_is(tmp_path):
+    raw = yaml.safe_load(STARTER_CONFIG)
+    assert isinstance(raw, dict) and {"data", "network", "cost", "training"} <= set(raw)
+    # loading validates only; it does not read data/train.csv, which does not exist here
+    cfg = load_config(write(tmp_path, STARTER_CONFIG, "nettrain.yaml"))
+    assert cfg.data.train == str(tmp_path / raw["data"]["train"])
+    assert not Path(cfg.data.train).exists()
+    assert list(cfg.network.layers) == raw["network"]["layers"]
+    assert cfg.cost == raw["cost"] and cfg.network.output == "softmax"
+    assert cfg.training.learning_rate == raw["training"]["learning_rate"]
+    assert cfg.output == str(tmp_path / raw["output"])
+
+
+# -- defaults and paths --------------------------------------------------------------------------
+
+
+def test_defaults_are_filled(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(write(tmp_path, MINIMAL, "mynet.yaml"))
+    assert cfg.training.learning_rate == 0.01
+    assert cfg.training.epochs == 10
+    assert cfg.training.batch_size == 32
+    assert cfg.training.seed == 0
+    assert cfg.training.optimizer == "sgd"
+    assert cfg.cost == "mse" and cfg.task == "regression"
+    assert cfg.network.activation == ("relu",)
+    assert cfg.device == "auto" and cfg.dtype == "float32"
+    assert cfg.data.train is None and cfg.data.validation == 0.0 and cfg.data.standardize
+    # no output key: runs/<config stem>, under the current directory
+    assert cfg.output == str(tmp_path / "runs" / "mynet")
+
+
+@pytest.mark.parametrize(
+    "cost, output, layers",
+    [
+        ("mse", "identity", [2, 3, 1]),
+        ("cross_entropy", "softmax", [2, 3, 3]),
+        ("binary_cross_entropy", "sigmoid", [2, 3, 1]),
+    ],
+)
+def test_output_function_follows_the_cost(tmp_path, cost, output, layers):
+    cfg = load_config(write(tmp_path, f"network: {{layers: {layers}}}\ncost: {cost}\n"))
+    assert cfg.network.output == output
+    assert cfg.task == ("regression" if cost == "mse" else "classification")
+
+
+def test_paths_resolve_against_the_config_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "project" / "configs"
+    folder.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    text = MINIMAL + (
+        "data:\n  train: ../data/a.csv\n  test: b.csv\n  validation: v/val.csv\noutput: ../runs/x\n"
+    )
+    cfg = load_config(write(folder, text))
+    project = (tmp_path / "project").resolve()
+    assert cfg.data.train == str(project / "data" / "a.csv")
+    assert cfg.data.test == str(project / "configs" / "b.csv")
+    assert cfg.data.validation == str(project / "configs" / "v" / "val.csv")
+    assert cfg.output == str(project / "runs" / "x")
+
+
+def test_stdin_dash_is_kept(tmp_path):
+    cfg = load_config(write(tmp_path, MINIMAL + "data: {train: '-'}\n"))
+    assert cfg.data.train == "-"
+    err = load_error(tmp_path, MINIMAL + "data: {train: '-', test: '-'}\n")
+    assert "data.test" in str(err)
+
+
+def test_activation_list_one_per_hidden_layer(tmp_path):
+    text = "network:\n  layers: [2, 3, 4, 1]\n  activation: [tanh, sigmoid]\n"
+    cfg = load_config(write(tmp_path, text))
+    assert cfg.network.activation == ("tanh", "sigmoid")
+    cfg = load_config(write(tmp_path, "network:\n  layers: [2, 3, 4, 1]\n  activation: tanh\n"))
+    assert cfg.network.activation == ("tanh", "tanh")
+
+
+def test_float_without_a_dot_is_a_number(tmp_path):
+    # YAML 1.1 (PyYAML) reads 1e-3 as a string; users mean the number
+    cfg = load_config(write(tmp_path, MINIMAL + "training: {learning_rate: 1e-3}\n"))
+    assert cfg.training.learning_rate == 1e-3
+    cfg = load_config(write(tmp_path, MINIMAL), overrides=["training.learning_rate=5E-2"])
+    assert cfg.training.learning_rate == 5e-2
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+def test_unknown_key_did_you_mean_with_file_line_and_key_path(tmp_path):
+    text = MINIMAL + "training:\n  epochs: 5\n  learnig_rate: 0.1\n"
+    err = load_error(tmp_path, text)
+    path = tmp_path / "c.yaml"
+    line = line_of(text, "learnig_rate")
+    assert len(err.problems) == 1
+    msg = err.problems[0]
+    assert msg.startswith(f"{path}:{line}: training.learnig_rate")
+    assert "did you mean 'learning_rate'?" in msg
+
+
+def test_unknown_top_level_key(tmp_path):
+    text = MINIMAL + "cots: mse\n"
+    err = load_error(tmp_path, text)
+    assert f":{line_of(text, 'cots')}: cots" in str(err)
+    assert "did you mean 'cost'?" in str(err)
+
+
+def test_unknown_key_far_from_everything_lists_allowed_keys(tmp_path):
+    err = load_error(tmp_path, MINIMAL + "training: {zzzzqqq: 1}\n")
+    assert "did you mean" not in str(err)
+    for key in ("learning_rate", "epochs", "batch_size", "seed"):
+        assert key in str(err)
+
+
+@pytest.mark.parametrize(
+    "snippet, key, words",
+    [
+        ("training: {learning_rate: fast}", "training.learning_rate", ["'fast'", "not a number"]),
+        ("training: {epochs: 2.5}", "training.epochs", ["2.5", "not an integer"]),
+        ("training: {batch_size: true}", "training.batch_size", ["True", "not an integer"]),
+        ("data: {standardize: 3}", "data.standardize", ["3", "true or false"]),
+        ("data: {train: 5}", "data.train", ["5", "not a file path"]),
+        ("data: {target: [1]}", "data.target", ["column name"]),
+        ("device: tpu", "device", ["'tpu'", "auto, cpu, gpu"]),
+        ("dtype: float16", "dtype", ["'float16'", "float32, float64"]),
+        ("training: 5", "training", ["expected a mapping"]),
+    ],
+)
+def test_wrong_type(tmp_path, snippet, key, words):
+    text = MINIMAL + snippet + "\n"
+    err = load_error(tmp_path, text)
+    msg = str(err)
+    assert f"c.yaml:{line_of(text, snippet.split(':')[0])}: {key}" in msg, msg
+    for w in words:
+        assert w in msg, msg
+
+
+def test_layers_wrong_type(tmp_path):
+    for layers in ("abc", "[5]", "[2, x, 1]", "[2, 2.5, 1]"):
+        err = load_error(tmp_path, f"network: {{layers: {layers}}}\n")
+        assert "network.layers" in str(err), layers
+
+
+def test_layers_required(tmp_path):
+    err = load_error(tmp_path, "cost: mse\n")
+    assert "network.layers" in str(err) and "required" in str(err)
+
+
+@pytest.mark.parametrize(
+    "snippet, key",
+    [
+        ("training: {learning_rate: -0.1}", "training.learning_rate"),
+        ("training: {learning_rate: 0}", "training.learning_rate"),
+        ("training: {batch_size: 0}", "training.batch_size"),
+        ("training: {epochs: 0}", "training.epochs"),
+        ("training: {seed: -1}", "training.seed"),
+        ("data: {validation: 1.5}", "data.validation"),
+        ("data: {validation: 1.0}", "data.validation"),
+        ("data: {validation: -0.1}", "data.validation"),
+        ("data: {target: -1}", "data.target"),
+        ("training: {learning_rate: .nan}", "training.learning_rate"),
+        ("training: {learning_rate: .inf}", "training.learning_rate"),
+    ],
+)
+def test_out_of_range(tmp_path, snippet, key):
+    err = load_error(tmp_path, MINIMAL + snippet + "\n")
+    assert len(err.problems) == 1
+    assert f"{key}: " in err.problems[0]
+    assert "out of range" in err.problems[0] or "not a finite number" in err.problems[0]
+
+
+def test_out_of_range_says_what_is_allowed(tmp_path):
+    err = load_error(tmp_path, MINIMAL + "data: {validation: 1.5}\n")
+    assert "1.5" in str(err) and ">= 0.0" in str(err) and "< 1.0" in str(err)
+
+
+def test_zero_sized_layer(tmp_path):
+    err = load_error(tmp_path, "network: {layers: [2, 0, 1]}\n")
+    assert "network.layers" in str(err) and "0 is not a layer size" in str(err)
+
+
+def test_huge_numbers_are_config_errors(tmp_path):
+    err = load_error(tmp_path, MINIMAL + f"training: {{learning_rate: {10**400}}}\n")
+    assert "training.learning_rate" in str(err)
+    err = load_error(tmp_path, MINIMAL + f"training: {{seed: {'9' * 5000}}}\n")
+    assert "c.yaml" in str(err)
+
+
+def test_unusable_paths_are_config_errors(tmp_path):
+    err = load_error(tmp_path, MINIMAL + "output: '~no_such_user_hopefully_xyz/run'\n")
+    assert "output" in str(err)
+    err = load_error(tmp_path, MINIMAL + 'data: {train: "a\\0b.csv"}\n')
+    assert "data.train" in str(err)
+
+
+def test_unknown_activation_and_cost_suggest_and_list(tmp_path):
+    text = "network:\n  layers: [2, 3, 1]\n  activation: rellu\ncost: cross_entropi\n"
+    err = load_error(tmp_path, text)
+    act = next(p for p in err.problems if "network.activation" in p)
+    cost = next(p for p in err.problems if p.split(": ")[1] == "cost")
+    assert f":{line_of(text, 'rellu')}:" in act and "did you mean 'relu'?" in act
+    assert f":{line_of(text, 'cross_entropi')}:" in cost
+    assert "did you mean 'cross_entropy'?" in cost
+    for name in ACTIVATIONS:
+        assert name in act
+    for name in COSTS:
+        assert name in cost
+
+
+def test_unknown_activation_in_a_list(tmp_path):
+    err = load_error(tmp_path, "network:\n  layers: [2, 3, 3, 1]\n  activation: [tanh, sigmod]\n")
+    assert "'sigmod'" in str(err) and "did you mean 'sigmoid'?" in str(err)
+
+
+@pytest.mark.parametrize(
+    "cost, output, layers",
+    [
+        ("mse", "softmax", [2, 3, 2]),
+        ("cross_entropy", "sigmoid", [2, 3, 3]),
+        ("cross_entropy", "identity", [2, 3, 3]),
+        ("binary_cross_entropy", "softmax", [2, 3, 2]),
+        ("binary_cross_entropy", "identity", [2, 3, 1]),
+    ],
+)
+def test_output_incompatible_with_cost(tmp_path, cost, output, layers):
+    text = f"network:\n  layers: {layers}\n  output: {output}\ncost: {cost}\n"
+    err = load_error(tmp_path, text)
+    assert len(err.problems) == 1
+    msg = err.problems[0]
+    assert f":{line_of(text, 'output:')}: network.output" in msg
+    assert f"'{output}'" in msg and cost in msg
+
+
+def test_cross_entropy_needs_two_outputs(tmp_path):
+    err = load_error(tmp_path, "network: {layers: [2, 3, 1]}\ncost: cross_entropy\n")
+    assert "network.layers" in str(err) and "binary_cross_entropy" in str(err)
+
+
+@pytest.mark.parametrize("acts", [["tanh"], ["tanh", "tanh", "tanh"], []])
+def test_activation_list_of_wrong_length(tmp_path, acts):
+    err = load_error(tmp_path, f"network:\n  layers: [2, 3, 4, 1]\n  activation: {acts}\n")
+    assert "network.activation" in str(err)
+    assert f"{len(acts)} activations for 2 hidden" in str(err)
+
+
+def test_several_problems_reported_at_once(tmp_path):
+    text = (
+        "network:\n  layers: [2, 3, 1]\n  activation: rellu\n"
+        "training:\n  learnig_rate: 0.1\n  batch_size: 0\n  epochs: -3\n"
+    )
+    err = load_error(tmp_path, text)
+    assert len(err.problems) >= 4
+    for needle, key in [
+        ("rellu", "network.activation"),
+        ("learnig_rate", "training.learnig_rate"),
+        ("batch_size", "training.batch_size"),
+        ("epochs", "training.epochs"),
+    ]:
+        assert any(
+            p.startswith(f"{tmp_path / 'c.yaml'}:{line_of(text, needle)}: {key}") for p in err.problems
+        ), (key, err.problems)
+    assert str(len(err.problems)) in str(err).splitlines()[0]
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    text = MINIMAL + "training:\n  epochs: 5: 6\n"
+    err = load_error(tmp_path, text)
+    assert f"c.yaml:{line_of(text, 'epochs')}:" in str(err)
+    assert "YAML syntax error" in str(err)
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "~\n"])
+def test_empty_file(tmp_path, text):
+    err = load_error(tmp_path, text)
+    assert "empty" in str(err) and "c.yaml" in str(err)
+
+
+@pytest.mark.parametrize("text", ["- 1\n- 2\n", "42\n", "just words\n"])
+def test_top_level_not_a_mapping(tmp_path, text):
+    err = load_error(tmp_path, text)
+    assert "must be a mapping" in str(err)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_directory(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory"):
+        load_config(tmp_path)
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"network: {layers: [2, 1]}\ncost: \xff\xfe\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("key", sorted(PLANNED), ids=".".join)
+def test_reserved_keys_are_not_supported_yet(tmp_path, key):
+    section, name = key
+    if section == "network":
+        text = f"network:\n  layers: [2, 3, 1]\n  {name}: 1\n"
+    else:
+        text = MINIMAL + f"{section}:\n  {name}: 1\n"
+    err = load_error(tmp_path, text)
+    assert len(err.problems) == 1
+    msg = err.problems[0]
+    assert msg.startswith(f"{tmp_path / 'c.yaml'}:{line_of(text, name + ':')}: {section}.{name}")
+    assert "not supported" in msg and "yet" in msg and "did you mean" not in msg
+
+
+# -- --set overrides -----------------------------------------------------------------------------
+
+
+def test_set_overrides_value_parsed_as_yaml(tmp_path):
+    path = write(tmp_path, MINIMAL + "training: {epochs: 5}\n")
+    cfg = load_config(
+        path,
+        overrides=[
+            "training.epochs=7",
+            "training.learning_rate=0.25",
+            "network.layers=[2, 8, 8, 1]",
+            "data.standardize=false",
+            "network.activation=[tanh, relu]",
+        ],
+    )
+    assert cfg.training.epochs == 7 and isinstance(cfg.training.epochs, int)
+    assert cfg.training.learning_rate == 0.25
+    assert cfg.network.layers == (2, 8, 8, 1)
+    assert cfg.data.standardize is False
+    assert cfg.network.activation == ("tanh", "relu")
+
+
+def test_set_later_override_wins(tmp_path):
+    overrides = ["training.epochs=3", "training.epochs=4"]
+    cfg = load_config(write(tmp_path, MINIMAL), overrides=overrides)
+    assert cfg.training.epochs == 4
+
+
+def test_set_creates_nested_path(tmp_path):
+    path = write(tmp_path, MINIMAL)  # no training: section at all
+    cfg = load_config(path, overrides=["training.batch_size=4", "data.train=x.csv"])
+    assert cfg.training.batch_size == 4
+    assert cfg.data.train == str(tmp_path / "x.csv")
+
+
+def test_set_on_empty_file(tmp_path):
+    cfg = load_config(write(tmp_path, ""), overrides=["network.layers=[3, 1]"])
+    assert cfg.network.layers == (3, 1)
+
+
+def test_error_from_an_override_names_the_set(tmp_path):
+    err = load_error(
+        tmp_path,
+        MINIMAL + "training:\n  epochs: 5\n",
+        overrides=["training.epochs=-2", "training.learnig_rate=0.1"],
+    )
+    epochs = next(p for p in err.problems if "training.epochs" in p)
+    typo = next(p for p in err.problems if "learnig_rate" in p)
+    assert epochs.startswith("--set training.epochs=-2: training.epochs")
+    assert typo.startswith("--set training.learnig_rate=0.1: ")
+    assert "did you mean 'learning_rate'?" in typo
+    assert "c.yaml:" not in epochs
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["noequals", "a..b=1", ".a=1", "=3", "training.epochs=[1,", "training.epochs={", "network.layers.x=1"],
+)
+def test_malformed_override(tmp_path, override):
+    err = load_error(tmp_path, MINIMAL, overrides=[override])
+    assert override in str(err) and "--set" in str(err)
+
+
+# -- dump and load -------------------------------------------------------------------------------
+
+
+def roundtrip(tmp_path: Path, cfg) -> None:
+    path = tmp_path / "dumped" / "config.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(cfg.to_yaml(), encoding="utf-8")
+    again = load_config(path)
+    assert again.to_dict() == cfg.to_dict()
+    assert again.network == cfg.network and again.training == cfg.training
+    assert again.data == cfg.data
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_to_yaml_round_trips_shipped(tmp_path, path):
+    roundtrip(tmp_path, load_config(path))
+
+
+def test_to_yaml_round_trips_starter(tmp_path):
+    roundtrip(tmp_path, load_config(write(tmp_path, STARTER_CONFIG)))
+
+
+words = st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12
+).filter(lambda s: s.strip() and s != "-" and not s.startswith("~"))
+
+
+@st.composite
+def config_dicts(draw):
+    cost = draw(st.sampled_from(sorted(COSTS)))
+    hidden = draw(st.lists(st.integers(1, 50), max_size=3))
+    out = draw(st.integers(2 if cost == "cross_entropy" else 1, 10))
+    acts = draw(
+        st.one_of(
+            st.sampled_from(sorted(ACTIVATIONS)),
+            st.lists(st.sampled_from(sorted(ACTIVATIONS)), min_size=len(hidden), max_size=len(hidden)),
+        )
+    )
+    lr = draw(st.floats(min_value=1e-300, max_value=1e300, allow_nan=False, allow_infinity=False))
+    return {
+        "data": {
+            "train": draw(words),
+            "target": draw(st.one_of(words, st.integers(0, 99))),
+            "validation": draw(st.one_of(st.floats(0, 0.99), words)),
+            "standardize": draw(st.booleans()),
+        },
+        "network": {"layers": [draw(st.integers(1, 100)), *hidden, out], "activation": acts},
+        "cost": cost,
+        "training": {
+            "learning_rate": lr,
+            "epochs": draw(st.integers(1, 10**6)),
+            "batch_size": draw(st.integers(1, 10**6)),
+            "seed": draw(st.integers(0, 2**63 - 1)),
+        },
+        "dtype": draw(st.sampled_from(["float32", "float64"])),
+        "device": draw(st.sampled_from(["auto", "cpu", "gpu", "gpu:1"])),
+    }
+
+
+@FUZZ
+@given(raw=config_dicts())
+def test_to_yaml_round_trips_any_valid_config(tmp_path, raw):
+    roundtrip(tmp_path, config_from_dict(raw, base=tmp_path))
+
+
+# -- nothing but ConfigError ---------------------------------------------------------------------
+
+
+def load_anything(tmp_path: Path, data: bytes | str, overrides=None):
+    path = tmp_path / "fuzz.yaml"
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8", errors="surrogatepass")
+    else:
+        path.write_bytes(data)
+    try:
+        load_config(path, overrides=overrides)
+    except ConfigError as exc:
+        assert exc.problems and all(isinstance(p, str) and p for p in exc.problems)
+
+
+@FUZZ
+@given(text=st.text(max_size=300))
+def test_arbitrary_text_loads_or_raises_config_error(tmp_path, text):
+    load_anything(tmp_path, text)
+
+
+yaml_keys = st.one_of(
+    st.sampled_from(
+        [
+            "data",
+            "network",
+            "cost",
+            "training",
+            "device",
+            "dtype",
+            "output",
+            "layers",
+            "activation",
+            "train",
+            "test",
+            "target",
+            "validation",
+            "standardize",
+            "learning_rate",
+            "epochs",
+            "batch_size",
+            "seed",
+            "optimizer",
+            "dropout",
+        ]
+    ),
+    st.text(max_size=8),
+    st.integers(-5, 5),
+)
+yaml_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=10),
+    st.sampled_from(["relu", "tanh", "mse", "cross_entropy", "softmax", "-", "~", "cpu", "gpu:0"]),
+)
+yaml_values = st.recursive(
+    yaml_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(yaml_keys, inner, max_size=5)),
+    max_leaves=20,
+)
+
+
+@FUZZ
+@given(value=yaml_values)
+def test_arbitrary_yaml_structure_loads_or_raises_config_error(tmp_path, value):
+    load_anything(tmp_path, yaml.safe_dump(value))
+
+
+@FUZZ
+@given(
+    value=st.dictionaries(st.sampled_from(["data", "network", "training", "cost"]), yaml_values, max_size=4),
+    overrides=st.lists(st.text(max_size=30), max_size=3),
+)
+def test_arbitrary_overrides_load_or_raise_config_error(tmp_path, value, overrides):
+    load_anything(tmp_path, yaml.safe_dump(value), overrides=overrides)

@@ -1,0 +1,640 @@
+"""Reading CSV / NPY / NPZ / stdin, targets and labels, encoding and scaling, the split of a run."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nettrain.config import config_from_dict
+from nettrain.data import fit_encoding, load_run_data, read_table, select_features
+from nettrain.errors import DataError
+
+# Hypothesis: small and fast; tmp_path is shared by the examples (each rewrites its file)
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    """Messages name a data file relative to the current directory when it is below it."""
+    monkeypatch.chdir(tmp_path)
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "data.csv") -> str:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_bytes(text.encode("utf-8"))
+    return str(path)
+
+
+def data_error(path, **kwargs) -> str:
+    with pytest.raises(DataError) as info:
+        read_table(path, **kwargs)
+    return str(info.value)
+
+
+CSV = "a,b,label,c\n1,2,x,3\n4,5,y,6\n7,8.5,x,-9\n"
+
+
+# -- CSV: targets, features, line numbers ---------------------------------------------------------
+
+
+def test_target_by_name(tmp_path):
+    t = read_table(write(tmp_path, CSV), "label", classification=True)
+    assert t.features == ["a", "b", "c"]
+    assert t.target == "label"
+    np.testing.assert_array_equal(t.X, [[1, 2, 3], [4, 5, 6], [7, 8.5, -9]])
+    assert t.X.dtype == np.float64
+    assert list(t.y) == ["x", "y", "x"]
+    assert list(t.lines) == [2, 3, 4]
+
+
+def test_target_by_index(tmp_path):
+    t = read_table(write(tmp_path, "a,b,c\n1,2,3\n4,5,6\n"), 1)
+    assert t.target == "b" and t.features == ["a", "c"]
+    np.testing.assert_array_equal(t.X, [[1, 3], [4, 6]])
+    np.testing.assert_array_equal(t.y, [2, 5])
+
+
+def test_target_index_given_as_digit_string(tmp_path):
+    t = read_table(write(tmp_path, "a,b,c\n1,2,3\n4,5,6\n"), "0")
+    assert t.target == "a" and t.features == ["b", "c"]
+
+
+def test_target_index_out_of_range(tmp_path):
+    msg = data_error(write(tmp_path, "a,b,c\n1,2,3\n"), target=3)
+    assert "3" in msg and "0 to 2" in msg
+
+
+def test_default_target_is_last_column(tmp_path):
+    t = read_table(write(tmp_path, "p,q,r\n1,2,3\n4,5,6\n"))
+    assert t.target == "r" and t.features == ["p", "q"]
+    np.testing.assert_array_equal(t.y, [3, 6])
+    assert t.y.dtype == np.float64
+
+
+def test_feature_order_follows_header(tmp_path):
+    t = read_table(write(tmp_path, "z,y,target,x,w\n1,2,0,3,4\n5,6,1,7,8\n"), "target")
+    assert t.features == ["z", "y", "x", "w"]
+    np.testing.assert_array_equal(t.X, [[1, 2, 3, 4], [5, 6, 7, 8]])
+
+
+def test_need_target_false_keeps_all_columns(tmp_path):
+    t = read_table(write(tmp_path, CSV), need_target=False)
+    assert t.features == ["a", "b", "label", "c"] and t.y is None
+
+
+def test_ragged_row_names_the_file_line(tmp_path):
+    text = "a,b,c,d,e\n1,2,3,4,5\n1,2,3,4,5\n\n1,2,3,4,5\n1,2\n1,2,3,4,5\n"
+    path = write(tmp_path, text)
+    msg = data_error(path)
+    assert msg == "data.csv:6: expected 5 fields, found 2"
+
+
+def test_messages_name_files_outside_the_cwd_in_full(tmp_path, monkeypatch):
+    path = write(tmp_path, "a,b\n1,2\n1\n")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert data_error(path) == f"{path}:3: expected 2 fields, found 1"
+
+
+def test_too_many_fields(tmp_path):
+    path = write(tmp_path, "a,b\n1,2\n1,2,3\n")
+    assert data_error(path) == f"{Path(path).name}:3: expected 2 fields, found 3"
+
+
+def test_non_numeric_value_names_value_line_and_column(tmp_path):
+    path = write(tmp_path, "a,b,y\n1,2,0\n3,4,1\n5,abc,0\n")
+    msg = data_error(path)
+    assert msg.startswith(f"{Path(path).name}:4: ")
+    assert "'b'" in msg and "'abc'" in msg and "not a number" in msg
+
+
+def test_non_numeric_regression_target(tmp_path):
+    path = write(tmp_path, "a,y\n1,2\n3,oops\n")
+    msg = data_error(path)
+    assert msg.startswith(f"{Path(path).name}:3: ") and "'y'" in msg and "'oops'" in msg
+
+
+@pytest.mark.parametrize("cell", ["", "NA", "?", "nan", " n/a ", "NULL", "None"])
+def test_missing_value_names_line_column_and_count(tmp_path, cell):
+    path = write(tmp_path, f"a,b,y\n1,2,0\n3,{cell},1\n5,6,0\n7,{cell},1\n")
+    msg = data_error(path)
+    assert msg.startswith(f"{Path(path).name}:3: ")
+    assert "'b'" in msg and "missing" in msg
+    assert "2 row(s)" in msg
+
+
+def test_missing_label_in_classification(tmp_path):
+    path = write(tmp_path, "a,y\n1,cat\n2,\n3,NA\n4,dog\n")
+    msg = data_error(path, classification=True)
+    assert msg.startswith(f"{Path(path).name}:3: ") and "'y'" in msg and "2 row(s)" in msg
+
+
+def test_infinite_value_is_refused(tmp_path):
+    path = write(tmp_path, "a,y\n1,2\ninf,3\n")
+    msg = data_error(path)
+    assert msg.startswith(f"{Path(path).name}:3: ") and "finite" in msg
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "  \n"])
+def test_empty_file(tmp_path, text):
+    assert "empty" in data_error(write(tmp_path, text))
+
+
+def test_header_only(tmp_path):
+    msg = data_error(write(tmp_path, "a,b,y\n\n"))
+    assert "header" in msg and "no data rows" in msg
+
+
+def test_only_the_target_column(tmp_path):
+    assert "no features" in data_error(write(tmp_path, "y\n1\n2\n"))
+
+
+def test_missing_target_column_suggests(tmp_path):
+    msg = data_error(write(tmp_path, CSV), target="lable", classification=True)
+    assert "'lable'" in msg and "did you mean 'label'?" in msg
+    for column in ("a", "b", "label", "c"):
+        assert column in msg
+
+
+def test_duplicate_and_empty_header_names(tmp_path):
+    path = write(tmp_path, "a,b,a\n1,2,3\n")
+    assert data_error(path).startswith(f"{Path(path).name}:1: ")
+    path = write(tmp_path, "a,,c\n1,2,3\n")
+    assert "empty name" in data_error(path)
+
+
+def test_blank_lines_ignored_and_lines_still_counted(tmp_path):
+    path = write(tmp_path, "a,y\n1,2\n\n3,4\n\n\n")
+    t = read_table(path)
+    np.testing.assert_array_equal(t.X[:, 0], [1, 3])
+    assert list(t.lines) == [2, 4]
+    path = write(tmp_path, "a,y\n1,2\n\n3,x\n\n")
+    assert data_error(path).startswith(f"{Path(path).name}:4: ")
+
+
+def test_utf8_bom(tmp_path):
+    t = read_table(write(tmp_path, "\ufeffa,b,y\n1,2,3\n".encode()), "a")
+    assert t.target == "a" and t.features == ["b", "y"]
+
+
+def test_crlf_line_ends(tmp_path):
+    path = write(tmp_path, b"a,b,y\r\n1,2,3\r\n4,5,6\r\n\r\n7,8\r\n")
+    msg = data_error(path)
+    assert msg == f"{Path(path).name}:5: expected 3 fields, found 2"
+    t = read_table(write(tmp_path, b"a,b,y\r\n1,2,3\r\n4,5,6\r\n"))
+    np.testing.assert_array_equal(t.X, [[1, 2], [4, 5]])
+    np.testing.assert_array_equal(t.y, [3, 6])
+
+
+def test_quoted_fields(tmp_path):
+    text = 'a,"b, the second",label\n1,"2","big, red"\n3,4,"multi\nline"\n5,6,x\n5,6,bad\n'
+    t = read_table(write(tmp_path, text), "label", classification=True)
+    assert t.features == ["a", "b, the second"]
+    assert list(t.y) == ["big, red", "multi\nline", "x", "bad"]
+    assert list(t.lines) == [2, 3, 5, 6]  # the quoted newline makes row 2 span lines 3-4
+
+
+def test_unterminated_quote_is_a_data_error(tmp_path):
+    path = write(tmp_path, 'a,y\n1,2\n3,"oops\n4,5\n')
+    msg = data_error(path)
+    assert msg.startswith(f"{Path(path).name}:")
+
+
+def test_non_utf8_names_line(tmp_path):
+    path = write(tmp_path, b"a,y\n1,2\n3,\xff\n")
+    assert data_error(path).startswith(f"{Path(path).name}:3: ")
+
+
+# -- labels ---------------------------------------------------------------------------------------
+
+
+def test_string_labels_map_to_classes_and_decode_back(tmp_path):
+    text = "f1,f2,animal\n0,1,dog\n1,0,cat\n2,2,eel\n3,1,dog\n4,0, cat \n"
+    t = read_table(write(tmp_path, text), "animal", classification=True)
+    enc = fit_encoding(t, "classification", "cross_entropy", 3, True)
+    assert enc.classes == ["cat", "dog", "eel"]
+    Y = enc.encode_y(t)
+    assert Y.shape == (5, 3)
+    np.testing.assert_array_equal(Y.sum(axis=1), 1)
+    expected = ["dog", "cat", "eel", "dog", "cat"]
+    np.testing.assert_array_equal(Y.argmax(axis=1), [enc.classes.index(c) for c in expected])
+    assert list(enc.decode(Y)) == expected
+    probs = np.array([[0.1, 0.2, 0.7], [0.6, 0.3, 0.1]])
+    assert list(enc.decode(probs)) == ["eel", "cat"]
+
+
+def test_numeric_labels_sorted_numerically(tmp_path):
+    text = "x,y\n0,10\n1,2\n2,1\n3,2\n4,10\n5,-3\n"
+    t = read_table(write(tmp_path, text), classification=True)
+    enc = fit_encoding(t, "classification", "cross_entropy", 4, False)
+    assert enc.classes == ["-3", "1", "2", "10"]
+    assert list(enc.decode(enc.encode_y(t))) == ["10", "2", "1", "2", "10", "-3"]
+
+
+def test_unseen_label_is_an_error(tmp_path):
+    train = read_table(write(tmp_path, "x,y\n0,a\n1,b\n"), classification=True)
+    enc = fit_encoding(train, "classification", "cross_entropy", 2, False)
+    other = read_table(write(tmp_path, "x,y\n0,a\n1,c\n", "other.csv"), classification=True)
+    with pytest.raises(DataError, match=r"other\.csv:3: label 'c'"):
+        enc.encode_y(other)
+
+
+def test_binary_labels_one_output(tmp_path):
+    t = read_table(write(tmp_path, "x,y\n0,no\n1,yes\n2,no\n"), classification=True)
+    enc = fit_encoding(t, "classification", "binary_cross_entropy", 1, False)
+    assert enc.classes == ["no", "yes"]
+    np.testing.assert_array_equal(enc.encode_y(t)[:, 0], [0, 1, 0])
+    assert list(enc.decode(np.array([[0.2], [0.9]]))) == ["no", "yes"]
+    np.testing.assert_allclose(enc.probabilities(np.array([[0.25]])), [[0.75, 0.25]])
+
+
+# -- NPY and NPZ ----------------------------------------------------------------------------------
+
+
+def test_npy_target_last_column_and_by_index(tmp_path):
+    M = np.arange(12, dtype=np.float32).reshape(4, 3)
+    path = str(tmp_path / "m.npy")
+    np.save(path, M)
+    t = read_table(path)
+    np.testing.assert_array_equal(t.X, M[:, :2])
+    np.testing.assert_array_equal(t.y, M[:, 2])
+    assert t.features == ["x0", "x1"] and t.lines is None
+    t = read_table(path, 0)
+    np.testing.assert_array_equal(t.X, M[:, 1:])
+    np.testing.assert_array_equal(t.y, M[:, 0])
+    assert t.features == ["x1", "x2"]
+    assert "row 1" in t.line(1)
+
+
+def test_npy_target_name_is_an_error(tmp_path):
+    path = str(tmp_path / "m.npy")
+    np.save(path, np.ones((3, 3)))
+    msg = data_error(path, target="label")
+    assert "'label'" in msg and "index" in msg
+    assert "does not exist" in data_error(path, target=3)
+
+
+def test_npy_must_be_2d_and_finite(tmp_path):
+    path = str(tmp_path / "v.npy")
+    np.save(path, np.ones(5))
+    assert "2-D" in data_error(path)
+    M = np.ones((3, 3))
+    M[1, 2] = np.nan
+    np.save(path, M)
+    assert "row 1" in data_error(path)
+
+
+def test_npz_labels_and_regression_targets(tmp_path):
+    X = np.random.default_rng(0).normal(size=(6, 3))
+    path = str(tmp_path / "d.npz")
+    np.savez(path, X=X, y=np.array([0, 2, 1, 2, 0, 1]))
+    t = read_table(path, classification=True)
+    np.testing.assert_array_equal(t.X, X)
+    enc = fit_encoding(t, "classification", "cross_entropy", 3, True)
+    assert enc.classes == ["0", "1", "2"]
+    assert list(enc.decode(enc.encode_y(t))) == ["0", "2", "1", "2", "0", "1"]
+    Y = X @ np.array([[1.0, 2.0], [0.0, 1.0], [3.0, -1.0]])
+    np.savez(path, X=X, y=Y)
+    t = read_table(path)
+    np.testing.assert_array_equal(t.y, Y)
+    enc = fit_encoding(t, "regression", "mse", 2, True)
+    np.testing.assert_allclose(enc.decode(enc.encode_y(t, "float64")), Y, rtol=1e-12, atol=1e-12)
+
+
+def test_npz_string_labels(tmp_path):
+    path = str(tmp_path / "d.npz")
+    np.savez(path, X=np.ones((3, 2)), y=np.array(["b", "a", "b"]))
+    t = read_table(path, classification=True)
+    enc = fit_encoding(t, "classification", "cross_entropy", 2, True)
+    assert enc.classes == ["a", "b"]
+
+
+def test_npz_without_x_or_y(tmp_path):
+    path = str(tmp_path / "d.npz")
+    np.savez(path, data=np.ones((3, 2)))
+    assert "'X'" in data_error(path)
+    np.savez(path, X=np.ones((3, 2)))
+    assert "'y'" in data_error(path)
+    np.savez(path, X=np.ones((3, 2)), y=np.ones(4))
+    assert "one entry per row" in data_error(path)
+
+
+@pytest.mark.parametrize("member", ["X", "y"])
+def test_npz_with_pickled_object_array_is_refused(tmp_path, member):
+    path = str(tmp_path / "d.npz")
+    arrays = {"X": np.ones((2, 2)), "y": np.array([1.0, 2.0])}
+    arrays[member] = np.array([[1, None], [2, 3]] if member == "X" else [1, None], dtype=object)
+    np.savez(path, **arrays)
+    assert "pickled" in data_error(path)
+
+
+def test_npy_with_pickled_object_array_is_refused(tmp_path):
+    path = str(tmp_path / "d.npy")
+    np.save(path, np.array([[1, "a"], [2, "b"]], dtype=object))
+    assert "pickled" in data_error(path)
+
+
+# -- standard input -------------------------------------------------------------------------------
+
+
+class TextStdin:
+    """Like sys.stdin: text on the surface, bytes in .buffer."""
+
+    def __init__(self, data: bytes):
+        self.buffer = io.BytesIO(data)
+
+    def read(self):
+        raise AssertionError("the reader must use .buffer")
+
+
+def test_stdin_bytes_and_buffer():
+    data = b"a,b,y\n1,2,3\n4,5,6\n"
+    for stdin in (io.BytesIO(data), TextStdin(data)):
+        t = read_table("-", stdin=stdin)
+        np.testing.assert_array_equal(t.X, [[1, 2], [4, 5]])
+        assert t.source == "<stdin>"
+
+
+def test_stdin_npy():
+    buf = io.BytesIO()
+    np.save(buf, np.eye(3))
+    t = read_table("-", stdin=io.BytesIO(buf.getvalue()))
+    np.testing.assert_array_equal(t.y, [0, 0, 1])
+
+
+def test_stdin_errors_name_stdin():
+    with pytest.raises(DataError, match="standard input is empty"):
+        read_table("-", stdin=io.BytesIO(b""))
+    with pytest.raises(DataError, match=r"<stdin>:3: expected 2 fields"):
+        read_table("-", stdin=io.BytesIO(b"a,b\n1,2\n3\n"))
+
+
+def test_missing_file_and_directory(tmp_path):
+    assert "not found" in data_error(str(tmp_path / "nope.csv"))
+    assert "directory" in data_error(str(tmp_path))
+
+
+# -- encoding ------------------------------------------------------------------------------------
+
+
+def table_from(tmp_path, X: np.ndarray, y: np.ndarray, name="t.csv"):
+    header = ",".join([f"f{j}" for j in range(X.shape[1])] + ["y"])
+    rows = [",".join(repr(float(v)) for v in [*x, t]) for x, t in zip(X, y, strict=True)]
+    return read_table(write(tmp_path, header + "\n" + "\n".join(rows) + "\n", name))
+
+
+def test_standardization_uses_train_statistics(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(loc=[5.0, -3.0, 100.0], scale=[2.0, 0.1, 30.0], size=(50, 3))
+    train = table_from(tmp_path, X, rng.normal(size=50))
+    enc = fit_encoding(train, "regression", "mse", 1, True)
+    Z = enc.transform(train.X, "float64")
+    np.testing.assert_allclose(Z.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(Z.std(axis=0), 1, rtol=1e-12)
+    assert enc.transform(train.X).dtype == np.float32
+    # other data is scaled with the training statistics, not its own
+    X2 = rng.normal(size=(7, 3))
+    np.testing.assert_allclose(
+        enc.transform(X2, "float64"), (X2 - X.mean(axis=0)) / X.std(axis=0), rtol=1e-12
+    )
+
+
+def test_constant_column_scale_one(tmp_path):
+    X = np.column_stack([np.full(5, 7.0), np.arange(5.0)])
+    enc = fit_encoding(table_from(tmp_path, X, np.arange(5.0)), "regression", "mse", 1, True)
+    assert enc.x_scale[0] == 1.0 and enc.x_mean[0] == 7.0
+    Z = enc.transform(X, "float64")
+    assert np.all(np.isfinite(Z))
+    np.testing.assert_array_equal(Z[:, 0], 0)
+
+
+def test_standardize_off(tmp_path):
+    X = np.arange(10.0).reshape(5, 2)
+    table = table_from(tmp_path, X, np.arange(5.0) * 3 + 1)
+    enc = fit_encoding(table, "regression", "mse", 1, False)
+    np.testing.assert_array_equal(enc.transform(X, "float64"), X)
+    np.testing.assert_array_equal(enc.decode(np.array([[2.5]])), [2.5])
+
+
+def test_regression_target_standardized_and_decoded(tmp_path):
+    rng = np.random.default_rng(2)
+    y = rng.normal(loc=250.0, scale=40.0, size=30)
+    t = table_from(tmp_path, rng.normal(size=(30, 2)), y)
+    enc = fit_encoding(t, "regression", "mse", 1, True)
+    Y = enc.encode_y(t, "float64")
+    assert Y.shape == (30, 1)
+    np.testing.assert_allclose(Y.mean(), 0, atol=1e-12)
+    np.testing.assert_allclose(Y.std(), 1, rtol=1e-12)
+    back = enc.decode(Y)
+    assert back.shape == (30,)
+    np.testing.assert_allclose(back, y, rtol=1e-12)
+    # a network output of 0 means the training mean, of 1 one standard deviation above
+    np.testing.assert_allclose(enc.decode(np.array([[0.0], [1.0]])), [y.mean(), y.mean() + y.std()])
+
+
+def test_regression_outputs_mismatch(tmp_path):
+    t = table_from(tmp_path, np.ones((3, 2)), np.arange(3.0))
+    with pytest.raises(DataError, match="set the last of network.layers to 1"):
+        fit_encoding(t, "regression", "mse", 2, True)
+
+
+def test_one_class_target(tmp_path):
+    t = read_table(write(tmp_path, "x,y\n1,cat\n2,cat\n"), classification=True)
+    with pytest.raises(DataError, match=r"only one class \('cat'\)"):
+        fit_encoding(t, "classification", "cross_entropy", 2, True)
+
+
+def test_outputs_vs_classes_mismatch_names_the_number(tmp_path):
+    t = read_table(write(tmp_path, "x,y\n1,a\n2,b\n3,c\n"), classification=True)
+    with pytest.raises(DataError, match="3 classes but the network has 5 outputs") as info:
+        fit_encoding(t, "classification", "cross_entropy", 5, True)
+    assert "set the last of network.layers to 3" in str(info.value)
+
+
+def test_binary_cross_entropy_one_output_needs_two_classes(tmp_path):
+    t = read_table(write(tmp_path, "x,y\n1,a\n2,b\n3,c\n"), classification=True)
+    with pytest.raises(DataError, match="exactly 2 classes, found 3"):
+        fit_encoding(t, "classification", "binary_cross_entropy", 1, True)
+    # one-vs-rest sigmoids, one output per class, are fine
+    enc = fit_encoding(t, "classification", "binary_cross_entropy", 3, True)
+    assert enc.classes == ["a", "b", "c"]
+
+
+# -- the data of a run ----------------------------------------------------------------------------
+
+
+def run_config(train: str, layers=(2, 3, 1), seed=0, **data):
+    return config_from_dict(
+        {
+            "data": {"train": train, **data},
+            "network": {"layers": list(layers)},
+            "cost": "mse",
+            "training": {"seed": seed},
+        }
+    )
+
+
+def split_lines(cfg):
+    rd = load_run_data(cfg)
+    return set(rd.train.table.lines.tolist()), set(rd.validation.table.lines.tolist()), rd
+
+
+def test_validation_split_is_seeded_disjoint_and_covering(tmp_path):
+    n = 40
+    rows = "\n".join(f"{i},{i * 2},{i * 3}" for i in range(n))
+    path = write(tmp_path, "a,b,y\n" + rows + "\n")
+    train, val, rd = split_lines(run_config(path, validation=0.25, seed=3))
+    assert len(val) == 10 and len(train) == 30
+    assert train.isdisjoint(val) and train | val == set(range(2, n + 2))
+    # rows stay in file order and features match their lines
+    assert list(rd.train.table.lines) == sorted(train)
+    np.testing.assert_array_equal(rd.train.table.X[:, 0], rd.train.table.lines - 2)
+    again_train, again_val, _ = split_lines(run_config(path, validation=0.25, seed=3))
+    assert (again_train, again_val) == (train, val)
+    other_train, other_val, _ = split_lines(run_config(path, validation=0.25, seed=4))
+    assert other_val != val and len(other_val) == 10 and other_train | other_val == train | val
+
+
+def test_run_data_encodes_with_training_statistics(tmp_path):
+    rows = "\n".join(f"{i},{(i * 7) % 5},{i + 0.5}" for i in range(20))
+    path = write(tmp_path, "a,b,y\n" + rows + "\n")
+    rd = load_run_data(run_config(path, validation=0.3))
+    Xtr = rd.train.table.X
+    np.testing.assert_allclose(rd.encoding.x_mean, Xtr.mean(axis=0))
+    np.testing.assert_allclose(rd.train.X.mean(axis=0), 0, atol=1e-6)
+    assert rd.train.X.dtype == np.float32 and rd.train.Y.shape == (len(Xtr), 1)
+    np.testing.assert_allclose(
+        rd.validation.X, (rd.validation.table.X - Xtr.mean(axis=0)) / Xtr.std(axis=0), rtol=1e-5
+    )
+
+
+def test_input_width_mismatch(tmp_path):
+    path = write(tmp_path, "a,b,c,y\n1,2,3,4\n5,6,7,8\n")
+    with pytest.raises(
+        DataError, match="has 3 feature columns but network.layers starts with 2; set it to 3"
+    ):
+        load_run_data(run_config(path, layers=(2, 3, 1)))
+
+
+def test_test_file_columns_matched_by_name(tmp_path):
+    train = write(tmp_path, "a,b,y\n1,10,0\n2,20,1\n3,30,2\n", "train.csv")
+    test = write(tmp_path, "b,y,a\n40,3,4\n", "test.csv")
+    rd = load_run_data(run_config(train, test=test, target="y"))
+    np.testing.assert_array_equal(rd.test.table.X, [[4, 40]])
+    test = write(tmp_path, "b,y,z\n40,3,4\n", "test2.csv")
+    with pytest.raises(DataError, match="'a'"):
+        load_run_data(run_config(train, test=test, target="y"))
+
+
+# -- select_features ------------------------------------------------------------------------------
+
+
+def test_select_features_by_name_ignoring_extras(tmp_path):
+    path = write(tmp_path, "id,b,label,a\nr1,2,cat,1\nr2,4,dog,3\n")
+    t = read_table(path, need_target=False)
+    X = select_features(t, ["a", "b"])
+    np.testing.assert_array_equal(X, [[1, 2], [3, 4]])
+    assert X.dtype == np.float64
+
+
+def test_select_features_missing_column(tmp_path):
+    t = read_table(write(tmp_path, "id,b\nr1,2\n"), need_target=False)
+    with pytest.raises(DataError, match="feature column 'a' is missing"):
+        select_features(t, ["a", "b"])
+
+
+def test_select_features_bad_value_names_line(tmp_path):
+    path = write(tmp_path, "a,b\n1,2\n3,x\n")
+    t = read_table(path, need_target=False)
+    with pytest.raises(DataError, match=f"{Path(path).name}:3: column 'b'"):
+        select_features(t, ["a", "b"])
+
+
+def test_select_features_array_width(tmp_path):
+    path = str(tmp_path / "m.npy")
+    np.save(path, np.ones((2, 3)))
+    t = read_table(path, need_target=False)
+    assert select_features(t, ["x0", "x1", "x2"]).shape == (2, 3)
+    with pytest.raises(DataError, match="expects 2 features"):
+        select_features(t, ["x0", "x1"])
+
+
+# -- properties -----------------------------------------------------------------------------------
+
+finite = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@settings(FUZZ, max_examples=100)
+@given(
+    X=st.integers(1, 8).flatmap(
+        lambda n: st.lists(st.lists(finite, min_size=3, max_size=3), min_size=n, max_size=n)
+    )
+)
+def test_csv_values_read_back_exactly(tmp_path, X):
+    X = np.array(X)
+    text = "p,q,r\n" + "".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in X.tolist())
+    t = read_table(write(tmp_path, text))
+    np.testing.assert_array_equal(t.X, X[:, :2])
+    np.testing.assert_array_equal(t.y, X[:, 2])
+
+
+def npy_bytes(a) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
+def npz_bytes(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+VALID = [
+    npy_bytes(np.arange(6.0).reshape(3, 2)),
+    npz_bytes(X=np.ones((2, 2)), y=np.array([1.0, 2.0])),
+    b"a,b,y\n1,2,cat\n3,4,dog\n",
+]
+
+
+@st.composite
+def damaged(draw):
+    """A valid file with a few bytes changed, cut short, or with junk appended."""
+    data = bytearray(draw(st.sampled_from(VALID)))
+    for _ in range(draw(st.integers(0, 4))):
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    cut = draw(st.integers(1, len(data)))
+    return bytes(data[:cut]) + draw(st.binary(max_size=8))
+
+
+arbitrary = st.one_of(
+    st.binary(max_size=200),
+    st.builds(
+        lambda p, b: p + b,
+        st.sampled_from([b"PK\x03\x04", b"\x93NUMPY", b"\xef\xbb\xbf"]),
+        st.binary(max_size=200),
+    ),
+    st.text(st.sampled_from(list('ab,"\n\r 1.5e-?NA')), max_size=80).map(str.encode),
+    damaged(),
+)
+
+
+@FUZZ
+@given(data=arbitrary, classification=st.booleans(), need_target=st.booleans())
+def test_arbitrary_bytes_read_or_raise_data_error(tmp_path, data, classification, need_target):
+    path = tmp_path / "fuzz.dat"
+    path.write_bytes(data)
+    try:
+        t = read_table(str(path), classification=classification, need_target=need_target)
+    except DataError as exc:
+        assert str(exc)
+    else:
+        assert t.X.ndim == 2 and len(t.X) >= 1

@@ -1,0 +1,158 @@
+"""Backpropagation against central differences (nettrain.gradcheck), and proof that the check can
+fail: derivatives broken on purpose are caught and the failing layers are named."""
+
+import numpy as np
+import pytest
+
+from nettrain import config_from_dict, load_config
+from nettrain.activations import Sigmoid, Tanh
+from nettrain.costs import MSE, CrossEntropy
+from nettrain.gradcheck import gradcheck, gradcheck_config
+from nettrain.network import Network
+from tests.conftest import CONFIGS
+
+ACTIVATIONS = ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity"]
+COST_OUTPUTS = [
+    ("mse", "identity"),
+    ("mse", "sigmoid"),
+    ("cross_entropy", "softmax"),
+    ("binary_cross_entropy", "sigmoid"),
+]
+SHIPPED = sorted(CONFIGS.glob("*.yaml"))
+
+
+def small_config(activation: str, cost: str, output: str, layers=(3, 5, 4, 3)):
+    return config_from_dict(
+        {
+            "network": {"layers": list(layers), "activation": activation, "output": output},
+            "cost": cost,
+            "training": {"seed": 7},
+        }
+    )
+
+
+def random_batch(net: Network, cost: str, n: int = 8, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    k = net.sizes[-1]
+    x = rng.standard_normal((n, net.sizes[0]))
+    if cost == "cross_entropy":
+        y = np.eye(k)[rng.integers(0, k, n)]
+    elif cost == "binary_cross_entropy":
+        y = rng.integers(0, 2, (n, k)).astype(float)
+    else:
+        y = rng.standard_normal((n, k))
+    return x, y
+
+
+def failing(result) -> set[str]:
+    return {p.name for p in result.params if not p.passed}
+
+
+@pytest.mark.parametrize("cost,output", COST_OUTPUTS)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_activation_and_cost_passes(activation, cost, output):
+    result = gradcheck_config(small_config(activation, cost, output), batch=8)
+    assert result.passed, result.to_dict()
+    assert not result.sampled and result.directional is None
+    names = [p.name for p in result.params]
+    assert names == ["W(1)", "b(1)", "W(2)", "b(2)", "W(3)", "b(3)"]
+    # every entry was compared
+    assert [p.checked for p in result.params] == [15, 5, 20, 4, 12, 3]
+    assert result.n_params == 59
+
+
+def test_mixed_activations_per_layer_pass():
+    cfg = config_from_dict(
+        {
+            "network": {"layers": [4, 5, 5, 3, 2], "activation": ["tanh", "relu", "softplus"]},
+            "cost": "cross_entropy",
+        }
+    )
+    assert gradcheck_config(cfg).passed
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_configs_pass(path):
+    result = gradcheck_config(load_config(path))
+    assert result.passed, result.to_dict()
+    assert "rows of" in result.source  # used the config's own data
+    assert result.batch == 16 or path.stem == "xor"
+
+
+def test_gradcheck_leaves_the_network_alone_and_accepts_float32():
+    net = Network.create([3, 4, 2], ["tanh"], "identity", "mse", seed=1, dtype="float32")
+    before = [p.copy() for p in net.params()]
+    x, y = random_batch(net, "mse")
+    assert gradcheck(net, x.astype(np.float32), y.astype(np.float32)).passed
+    for p, q in zip(net.params(), before, strict=True):
+        assert p.dtype == np.float32 and np.array_equal(p, q)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_large_network_uses_sampling_and_the_directional_check(activation):
+    net = Network.create(
+        [30, 200, 100, 5], [activation, activation], "softmax", "cross_entropy", seed=0, dtype="float64"
+    )
+    x, y = random_batch(net, "cross_entropy", n=16)
+    result = gradcheck(net, x, y, samples=40)
+    assert net.n_params() == 30 * 200 + 200 + 200 * 100 + 100 + 100 * 5 + 5 > 5000
+    assert result.sampled
+    assert result.directional is not None and result.directional["passed"]
+    assert [p.checked for p in result.params] == [40, 40, 40, 40, 40, 5]
+    assert result.passed, result.to_dict()
+
+
+# -- the check can fail --------------------------------------------------------------------------
+
+
+def test_broken_sigmoid_derivative_is_caught_and_named(monkeypatch):
+    cfg = small_config("sigmoid", "mse", "identity")
+    assert gradcheck_config(cfg).passed
+    monkeypatch.setattr(Sigmoid, "df", lambda self, z, a: a)  # should be a * (1 - a)
+    result = gradcheck_config(cfg)
+    assert not result.passed
+    # the output layer's gradient does not go through a hidden f', every layer below does
+    assert failing(result) == {"W(1)", "b(1)", "W(2)", "b(2)"}
+
+
+def test_broken_output_delta_is_caught_in_every_layer(monkeypatch):
+    cfg = small_config("tanh", "mse", "identity")
+    original = MSE.delta
+    monkeypatch.setattr(MSE, "delta", lambda self, z, s, y: 2 * original(self, z, s, y))
+    result = gradcheck_config(cfg)
+    assert not result.passed
+    assert failing(result) == {"W(1)", "b(1)", "W(2)", "b(2)", "W(3)", "b(3)"}
+    # a factor 2 is a relative error of 1/2 on every entry
+    assert all(p.max_rel_error == pytest.approx(0.5, rel=1e-3) for p in result.params)
+
+
+def test_missing_1_over_n_in_cross_entropy_is_caught(monkeypatch):
+    cfg = small_config("relu", "cross_entropy", "softmax")
+    monkeypatch.setattr(CrossEntropy, "delta", lambda self, z, s, y: s - y)
+    result = gradcheck_config(cfg, batch=4)
+    assert not result.passed and len(failing(result)) == 6
+
+
+def test_broken_large_network_is_caught_by_sampling_and_named(monkeypatch):
+    net = Network.create([30, 200, 100, 5], ["tanh", "tanh"], "identity", "mse", seed=0, dtype="float64")
+    x, y = random_batch(net, "mse", n=16)
+    monkeypatch.setattr(Tanh, "df", lambda self, z, a: 1 + 0 * a)  # should be 1 - a^2
+    result = gradcheck(net, x, y, samples=20)
+    assert result.sampled and not result.passed
+    assert {"W(1)", "b(1)", "W(2)", "b(2)"} <= failing(result)
+    assert "W(3)" not in failing(result)
+    assert not result.directional["passed"]
+
+
+def test_directional_check_alone_catches_a_broken_large_network(monkeypatch):
+    net = Network.create(
+        [30, 200, 100, 5], ["sigmoid", "sigmoid"], "softmax", "cross_entropy", seed=0, dtype="float64"
+    )
+    x, y = random_batch(net, "cross_entropy", n=16)
+    # with no entries sampled, only the directional check can say anything
+    assert gradcheck(net, x, y, samples=0).passed
+    monkeypatch.setattr(Sigmoid, "df", lambda self, z, a: a)
+    result = gradcheck(net, x, y, samples=0)
+    assert all(p.checked == 0 and p.passed for p in result.params)
+    assert not result.directional["passed"]
+    assert not result.passed

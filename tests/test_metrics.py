@@ -1,0 +1,133 @@
+"""Metrics against small examples worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from nettrain.metrics import (
+    accuracy,
+    classification_report,
+    confusion_matrix,
+    log_loss,
+    mae,
+    mse,
+    precision_recall_f1,
+    r2,
+    regression_report,
+)
+
+# 7 examples, 3 classes. Right: rows 0, 2, 3, 4, 6.
+Y_TRUE = np.array([0, 0, 1, 1, 2, 2, 2])
+Y_PRED = np.array([0, 1, 1, 1, 2, 0, 2])
+
+
+def test_accuracy():
+    assert accuracy(Y_TRUE, Y_PRED) == pytest.approx(5 / 7)
+    assert accuracy(Y_TRUE, Y_TRUE) == 1.0
+    assert accuracy(np.array([0, 1]), np.array([1, 0])) == 0.0
+    assert math.isnan(accuracy(np.array([], dtype=int), np.array([], dtype=int)))
+
+
+def test_confusion_matrix_rows_are_true_columns_predicted():
+    cm = confusion_matrix(Y_TRUE, Y_PRED, 3)
+    np.testing.assert_array_equal(cm, [[1, 1, 0], [0, 2, 0], [1, 0, 2]])
+    assert cm.sum() == len(Y_TRUE)
+    # repeated pairs accumulate (np.add.at, not fancy-index assignment)
+    np.testing.assert_array_equal(
+        confusion_matrix(np.array([1, 1, 1]), np.array([0, 0, 0]), 2), [[0, 0], [3, 0]]
+    )
+
+
+def test_precision_recall_f1_by_hand():
+    precision, recall, f1, support = precision_recall_f1(confusion_matrix(Y_TRUE, Y_PRED, 3))
+    # precision = tp / predicted: 1/2, 2/3, 2/2; recall = tp / true: 1/2, 2/2, 2/3
+    np.testing.assert_allclose(precision, [1 / 2, 2 / 3, 1])
+    np.testing.assert_allclose(recall, [1 / 2, 1, 2 / 3])
+    # F1 = 2 p r / (p + r): 0.5, 2 (2/3)(1) / (5/3) = 0.8, and 0.8 again
+    np.testing.assert_allclose(f1, [0.5, 0.8, 0.8])
+    np.testing.assert_array_equal(support, [2, 2, 3])
+
+
+def test_undefined_scores_are_zero_without_warnings():
+    # class 2 is never true, class 1 never predicted; warnings are errors in this suite
+    precision, recall, f1, support = precision_recall_f1(
+        confusion_matrix(np.array([0, 0, 1]), np.array([0, 2, 0]), 3)
+    )
+    np.testing.assert_allclose(precision, [1 / 2, 0, 0])
+    np.testing.assert_allclose(recall, [1 / 2, 0, 0])
+    np.testing.assert_allclose(f1, [0.5, 0, 0])
+    np.testing.assert_array_equal(support, [2, 1, 0])
+
+
+def test_log_loss_by_hand():
+    proba = np.array([[0.8, 0.2], [0.3, 0.7], [0.5, 0.5]])
+    y = np.array([0, 1, 0])
+    assert log_loss(y, proba) == pytest.approx(-(math.log(0.8) + math.log(0.7) + math.log(0.5)) / 3)
+    assert log_loss(np.array([1]), np.array([[0.0, 1.0]])) == 0.0
+
+
+def test_log_loss_sure_miss_is_finite():
+    value = log_loss(np.array([0, 1]), np.array([[0.0, 1.0], [0.0, 1.0]]))
+    assert math.isfinite(value)
+    assert value == pytest.approx(-math.log(1e-15) / 2)
+
+
+def test_mse_mae_by_hand():
+    y, pred = np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 5.0])  # errors 1, 0, 2
+    assert mse(y, pred) == pytest.approx(5 / 3)
+    assert mae(y, pred) == pytest.approx(1.0)
+    assert mse(y, y) == 0.0 and mae(y, y) == 0.0
+    Y = np.array([[1.0, 0.0], [3.0, 4.0]])  # over every entry
+    assert mse(Y, np.zeros((2, 2))) == pytest.approx((1 + 0 + 9 + 16) / 4)
+
+
+def test_r2_perfect_mean_and_by_hand():
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    assert r2(y, y) == 1.0
+    assert r2(y, np.full(4, y.mean())) == pytest.approx(0.0)
+    # SS_res = 1, SS_tot = 2.25 + 0.25 + 0.25 + 2.25 = 5
+    assert r2(y, np.array([1.0, 2.0, 3.0, 5.0])) == pytest.approx(0.8)
+    assert r2(y, -y) < 0  # worse than the mean
+
+
+def test_r2_averages_outputs():
+    Y = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 1.0], [4.0, 1.0]])
+    P = np.array([[1.0, 0.0], [2.0, 1.0], [3.0, 1.0], [5.0, 1.0]])
+    # column 0 scores 0.8 (above); column 1: SS_res = 1, SS_tot = 4 * 0.25 = 1, so 0
+    assert r2(Y, P) == pytest.approx(0.4)
+
+
+def test_r2_constant_target():
+    y = np.full(3, 2.0)
+    assert r2(y, y) == 1.0
+    assert r2(y, np.array([2.0, 2.0, 3.0])) == 0.0
+
+
+def test_classification_report():
+    proba = np.full((7, 3), 0.05)
+    proba[np.arange(7), Y_PRED] = 0.9
+    rep = classification_report(Y_TRUE, Y_PRED, ["a", "b", "c"], proba)
+    assert rep["n"] == 7 and rep["accuracy"] == pytest.approx(5 / 7)
+    assert rep["macro_f1"] == pytest.approx((0.5 + 0.8 + 0.8) / 3)
+    assert [c["label"] for c in rep["per_class"]] == ["a", "b", "c"]
+    assert rep["per_class"][2] == {
+        "label": "c",
+        "precision": pytest.approx(1.0),
+        "recall": pytest.approx(2 / 3),
+        "f1": pytest.approx(0.8),
+        "support": 3,
+    }
+    assert rep["confusion_matrix"] == [[1, 1, 0], [0, 2, 0], [1, 0, 2]]
+    assert rep["log_loss"] == pytest.approx(log_loss(Y_TRUE, proba))
+    assert "log_loss" not in classification_report(Y_TRUE, Y_PRED, ["a", "b", "c"])
+
+
+def test_regression_report():
+    y, pred = np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 3.0, 5.0])
+    rep = regression_report(y, pred)
+    assert rep["n"] == 4
+    assert rep["mse"] == pytest.approx(0.25) and rep["rmse"] == pytest.approx(0.5)
+    assert rep["mae"] == pytest.approx(0.25) and rep["r2"] == pytest.approx(0.8)

@@ -1,0 +1,497 @@
+"""Model files: exact save/load round-trips, atomic writes, and every kind of bad file refused."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import time
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nettrain import fit, load_config, load_model, save_model
+from nettrain.data import Encoding, fit_encoding, read_table
+from nettrain.errors import ModelFileError
+from nettrain.modelfile import FORMAT_VERSION, Model, write_atomic
+from nettrain.network import Network
+from tests.conftest import CONFIGS
+
+# Hypothesis: small and fast; tmp_path is shared by the examples (each rewrites its file)
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+# -- models to save -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def xor_model() -> Model:
+    cfg = load_config(CONFIGS / "xor.yaml", overrides=["training.epochs=20"])
+    return fit(cfg, save=False).model
+
+
+@pytest.fixture(scope="module")
+def regression_model() -> Model:
+    cfg = load_config(CONFIGS / "regression.yaml", overrides=["training.epochs=2"])
+    return fit(cfg, save=False).model
+
+
+@pytest.fixture(scope="module")
+def labels_model(tmp_path_factory) -> Model:
+    """Three string classes, float64, built directly from a Network and an Encoding."""
+    folder = tmp_path_factory.mktemp("labels")
+    rng = np.random.default_rng(5)
+    X, labels = rng.normal(size=(30, 2)).tolist(), rng.choice(["cat", "dog", "eel"], 30)
+    rows = [f"{a!r},{b!r},{label}" for (a, b), label in zip(X, labels, strict=True)]
+    (folder / "t.csv").write_text("width,height,animal\n" + "\n".join(rows) + "\n")
+    table = read_table(str(folder / "t.csv"), "animal", classification=True)
+    enc = fit_encoding(table, "classification", "cross_entropy", 3, True)
+    net = Network.create([2, 5, 4, 3], ["tanh", "relu"], "softmax", "cross_entropy", seed=1, dtype="float64")
+    net.b = [b + rng.normal(size=b.shape) for b in net.b]  # non-zero biases round-trip too
+    return Model(net, enc, {"config": {"note": "built in a test"}, "training": {"epochs": 0}})
+
+
+def inputs(model: Model, n: int = 25) -> np.ndarray:
+    return np.random.default_rng(0).normal(size=(n, model.network.sizes[0])) * 3
+
+
+def assert_same_model(a: Model, b: Model) -> None:
+    assert len(a.network.W) == len(b.network.W)
+    for x, y in zip(a.network.params(), b.network.params(), strict=True):
+        assert x.dtype == y.dtype and x.shape == y.shape
+        assert np.array_equal(x, y)
+    assert a.network.activation_names == b.network.activation_names
+    assert (a.network.output, a.network.cost_name) == (b.network.output, b.network.cost_name)
+    ea, eb = a.encoding, b.encoding
+    for key in ("x_mean", "x_scale", "y_mean", "y_scale"):
+        va, vb = getattr(ea, key), getattr(eb, key)
+        if va is None:
+            assert vb is None, key
+        else:
+            assert np.array_equal(np.asarray(va, dtype=np.float64), vb), key
+            assert vb.dtype == np.float64
+    assert (ea.task, ea.cost, ea.features, ea.target, ea.n_outputs, ea.classes) == (
+        eb.task,
+        eb.cost,
+        eb.features,
+        eb.target,
+        eb.n_outputs,
+        eb.classes,
+    )
+
+
+@pytest.mark.parametrize("which", ["xor_model", "regression_model", "labels_model"])
+def test_save_load_round_trip_is_exact(tmp_path, request, which):
+    model = request.getfixturevalue(which)
+    path = tmp_path / "model.npz"
+    save_model(path, model)
+    loaded = load_model(path)
+    assert_same_model(model, loaded)
+    X = inputs(model)
+    assert np.array_equal(model.outputs(X), loaded.outputs(X))
+    pred, pred2 = model.predict(X), loaded.predict(X)
+    assert pred.dtype == pred2.dtype and np.array_equal(pred, pred2)
+    if model.encoding.task == "classification":
+        assert np.array_equal(model.predict_proba(X), loaded.predict_proba(X))
+        assert set(pred2) <= set(model.encoding.classes)
+    assert loaded.meta["format_version"] == FORMAT_VERSION
+    assert loaded.meta["training"] == model.meta["training"]
+    assert loaded.meta["network"]["sizes"] == model.network.sizes
+    # and saving the loaded model again gives the same arrays
+    save_model(tmp_path / "again.npz", loaded)
+    assert_same_model(loaded, load_model(tmp_path / "again.npz"))
+
+
+def test_regression_round_trip_keeps_target_scaling(tmp_path, regression_model):
+    enc = regression_model.encoding
+    assert enc.y_scale is not None and not np.all(enc.y_scale == 1)
+    save_model(tmp_path / "m.npz", regression_model)
+    loaded = load_model(tmp_path / "m.npz")
+    assert np.array_equal(loaded.encoding.y_mean, enc.y_mean)
+    assert np.array_equal(loaded.encoding.y_scale, enc.y_scale)
+
+
+def test_classes_and_features_kept(tmp_path, labels_model):
+    save_model(tmp_path / "m.npz", labels_model)
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.encoding.classes == ["cat", "dog", "eel"]
+    assert loaded.encoding.features == ["width", "height"]
+    assert loaded.encoding.target == "animal"
+    assert loaded.network.dtype == np.float64
+    assert loaded.meta["config"] == {"note": "built in a test"}
+
+
+def test_file_holds_plain_arrays_only(tmp_path, xor_model):
+    path = tmp_path / "m.npz"
+    save_model(path, xor_model)
+    with np.load(path, allow_pickle=False) as z:  # would raise on any pickled member
+        names = set(z.files)
+        meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+    assert names == {"W0", "b0", "W1", "b1", "x_mean", "x_scale", "meta"}
+    assert meta["format"] == "nettrain-model"
+
+
+# -- atomic writes --------------------------------------------------------------------------------
+
+
+def test_save_leaves_no_temporary_files(tmp_path, xor_model):
+    save_model(tmp_path / "m.npz", xor_model)
+    save_model(tmp_path / "m.npz", xor_model)  # overwrite
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def test_save_creates_missing_folders(tmp_path, xor_model):
+    save_model(tmp_path / "a" / "b" / "model.npz", xor_model)
+    load_model(tmp_path / "a" / "b")
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    path = tmp_path / "file.bin"
+    write_atomic(path, lambda f: f.write(b"old contents"))
+
+    def half_then_crash(f):
+        f.write(b"new, half wr")
+        raise OSError("disk on fire")
+
+    with pytest.raises(OSError, match="disk on fire"):
+        write_atomic(path, half_then_crash)
+    assert path.read_bytes() == b"old contents"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
+
+
+def test_failed_save_keeps_the_old_model(tmp_path, xor_model, labels_model, monkeypatch):
+    path = tmp_path / "m.npz"
+    save_model(path, xor_model)
+    before = path.read_bytes()
+
+    def broken_savez(f, **arrays):
+        f.write(b"PK\x03\x04 partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(path, labels_model)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+# -- refusals -------------------------------------------------------------------------------------
+
+
+def refused(path, *words) -> str:
+    with pytest.raises(ModelFileError) as info:
+        load_model(path)
+    msg = str(info.value)
+    for w in words:
+        assert w in msg, msg
+    return msg
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def npy(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, a, allow_pickle=True)
+    return buf.getvalue()
+
+
+def meta_of(parts: dict[str, bytes]) -> dict:
+    return json.loads(np.load(io.BytesIO(parts["meta.npy"])).tobytes().decode("utf-8"))
+
+
+def with_meta(parts: dict[str, bytes], meta: dict) -> dict[str, bytes]:
+    return {**parts, "meta.npy": npy(np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))}
+
+
+def zip_up(path: Path, parts: dict[str, bytes], compression=zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return path
+
+
+def npy_header(shape: tuple, dtype="<f4") -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape}
+    )
+    return buf.getvalue()
+
+
+@pytest.fixture
+def saved(tmp_path, xor_model) -> Path:
+    path = tmp_path / "good.npz"
+    save_model(path, xor_model)
+    return path
+
+
+def test_rebuilt_zip_of_a_good_model_loads(tmp_path, saved):
+    # the helpers below change one thing at a time; unchanged, the file must still load
+    assert_same_model(load_model(saved), load_model(zip_up(tmp_path / "copy.npz", members(saved))))
+
+
+def test_missing_file(tmp_path):
+    refused(tmp_path / "nope.npz", "not found", "nope.npz")
+
+
+def test_directory_without_model(tmp_path):
+    refused(tmp_path, "directory", "model.npz")
+
+
+def test_directory_with_model_loads(tmp_path, xor_model):
+    save_model(tmp_path / "run" / "model.npz", xor_model)
+    assert_same_model(xor_model, load_model(tmp_path / "run"))
+
+
+NOT_ZIPS = [b"", b"hello, I am a CSV\n1,2\n", np.random.default_rng(3).bytes(5000)]
+
+
+@pytest.mark.parametrize("data", NOT_ZIPS, ids=["empty", "text", "random"])
+def test_not_a_zip(tmp_path, data):
+    path = tmp_path / "m.npz"
+    path.write_bytes(data)
+    refused(path, "not a nettrain model file")
+
+
+def test_truncated_file(tmp_path, saved):
+    data = saved.read_bytes()
+    for cut in (len(data) // 2, len(data) - 10):
+        path = tmp_path / f"cut{cut}.npz"
+        path.write_bytes(data[:cut])
+        refused(path)
+
+
+def test_data_npz_is_not_a_model(tmp_path):
+    path = tmp_path / "data.npz"
+    np.savez(path, X=np.ones((3, 2)), y=np.ones(3))
+    refused(path, "no 'meta'")
+
+
+def test_newer_format_version(tmp_path, saved):
+    parts = members(saved)
+    meta = meta_of(parts)
+    meta["format_version"] = FORMAT_VERSION + 1
+    meta["nettrain_version"] = "99.0"
+    msg = refused(zip_up(tmp_path / "m.npz", with_meta(parts, meta)), "newer", "99.0", "Upgrade")
+    assert str(FORMAT_VERSION + 1) in msg
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"format": "something-else"},
+        {"format_version": 0},
+        {"format_version": "1"},
+        {"network": None},
+        {"network": {"sizes": [2, 4, 1]}},
+    ],
+)
+def test_bad_meta(tmp_path, saved, change):
+    parts = members(saved)
+    refused(zip_up(tmp_path / "m.npz", with_meta(parts, {**meta_of(parts), **change})))
+
+
+def test_meta_not_json(tmp_path, saved):
+    parts = {**members(saved), "meta.npy": npy(np.frombuffer(b"{not json", dtype=np.uint8))}
+    refused(zip_up(tmp_path / "m.npz", parts), "JSON")
+
+
+def _save(tmp_path: Path, model: Model) -> Path:
+    path = tmp_path / "base.npz"
+    save_model(path, model)
+    return path
+
+
+def test_pickled_object_array_is_refused(tmp_path, xor_model):
+    with np.load(_save(tmp_path, xor_model)) as z:
+        arrays = {k: z[k] for k in z.files}
+    path = tmp_path / "evil.npz"
+    np.savez(path, **arrays, extra=np.array([{"a": 1}, None], dtype=object))
+    refused(path, "pickled")
+    arrays["W0"] = arrays["W0"].astype(object)
+    np.savez(path, **arrays)
+    refused(path, "pickled")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_weights(tmp_path, saved, bad):
+    parts = members(saved)
+    W1 = np.load(io.BytesIO(parts["W1.npy"])).copy()
+    W1[0, 1] = bad
+    refused(zip_up(tmp_path / "m.npz", {**parts, "W1.npy": npy(W1)}), "W1", "NaN or infinite")
+
+
+def test_missing_member(tmp_path, saved):
+    parts = members(saved)
+    del parts["b1.npy"]
+    refused(zip_up(tmp_path / "m.npz", parts), "b1", "missing")
+
+
+def test_shape_not_matching_meta(tmp_path, saved):
+    parts = members(saved)
+    W0 = np.load(io.BytesIO(parts["W0.npy"]))
+    refused(zip_up(tmp_path / "m.npz", {**parts, "W0.npy": npy(W0.T.copy())}), "W0", "shape")
+    x_mean = np.zeros(5)
+    refused(zip_up(tmp_path / "m.npz", {**parts, "x_mean.npy": npy(x_mean)}), "x_mean", "shape")
+
+
+def test_integer_weights_refused(tmp_path, saved):
+    parts = members(saved)
+    W0 = np.load(io.BytesIO(parts["W0.npy"]))
+    refused(zip_up(tmp_path / "m.npz", {**parts, "W0.npy": npy(W0.astype(np.int32))}), "dtype")
+
+
+def test_compressed_member(tmp_path, saved):
+    with np.load(saved) as z:
+        arrays = {k: z[k] for k in z.files}
+    path = tmp_path / "small.npz"
+    np.savez_compressed(path, **arrays)
+    refused(path, "compressed")
+
+
+def assert_refused_cheaply(path: Path, *words) -> None:
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        refused(path, *words)
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 5
+    assert peak < 50 * 2**20, peak  # nowhere near the terabytes the header declares
+
+
+def test_huge_declared_shape_refused_without_allocating(tmp_path, saved):
+    parts = members(saved)
+    forged = npy_header((10**12,)) + b"\x00" * 16
+    assert_refused_cheaply(zip_up(tmp_path / "m.npz", {**parts, "W0.npy": forged}), "W0")
+
+
+def test_declared_shape_bigger_than_stored_bytes(tmp_path, saved):
+    # the meta agrees with the forged headers, so only the stored size gives the lie away
+    parts = members(saved)
+    meta = meta_of(parts)
+    big = 10**11
+    meta["network"]["sizes"] = [2, big, 1]
+    parts = with_meta(parts, meta)
+    parts["W0.npy"] = npy_header((big, 2)) + b"\x00" * 64
+    parts["b0.npy"] = npy_header((big,)) + b"\x00" * 64
+    parts["W1.npy"] = npy_header((1, big)) + b"\x00" * 64
+    assert_refused_cheaply(zip_up(tmp_path / "m.npz", parts), "W0", "declares shape", "damaged or forged")
+
+
+def test_huge_meta_refused(tmp_path, saved):
+    parts = {**members(saved), "meta.npy": npy_header((10**12,), "|u1") + b"{}"}
+    assert_refused_cheaply(zip_up(tmp_path / "m.npz", parts), "meta")
+
+
+def test_fortran_order_member(tmp_path, saved):
+    parts = members(saved)
+    W0 = np.asfortranarray(np.load(io.BytesIO(parts["W0.npy"])))
+    refused(zip_up(tmp_path / "m.npz", {**parts, "W0.npy": npy(W0)}), "W0")
+
+
+# -- damaged files: a ModelFileError or a good load, nothing else --------------------------------
+
+
+def _good_bytes() -> bytes:
+    """A small valid model file, as bytes (Hypothesis cannot use function-scoped fixtures)."""
+    net = Network.create([2, 3, 1], ["tanh"], "sigmoid", "binary_cross_entropy")
+    enc = Encoding(
+        "classification",
+        "binary_cross_entropy",
+        ["a", "b"],
+        "y",
+        1,
+        np.zeros(2),
+        np.ones(2),
+        classes=["no", "yes"],
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        save_model(Path(folder) / "m.npz", Model(net, enc, {}))
+        return (Path(folder) / "m.npz").read_bytes()
+
+
+GOOD = _good_bytes()
+
+
+@st.composite
+def damaged_models(draw):
+    data = bytearray(GOOD)
+    for _ in range(draw(st.integers(1, 6))):
+        data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+    if draw(st.booleans()):
+        data = data[: draw(st.integers(0, len(data)))]
+    return bytes(data)
+
+
+@FUZZ
+@given(data=damaged_models())
+def test_damaged_file_loads_or_raises_model_file_error(tmp_path, data):
+    path = tmp_path / "m.npz"
+    path.write_bytes(data)
+    try:
+        model = load_model(path)
+    except ModelFileError as exc:
+        assert str(exc)
+    else:
+        assert model.network.sizes[0] == len(model.encoding.features)
+
+
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(),
+        st.text(max_size=8),
+        st.sampled_from(["tanh", "sigmoid", "softmax", "mse", "regression", "classification"]),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+META_FIELDS = [
+    ("format_version",),
+    ("network",),
+    ("network", "sizes"),
+    ("network", "activations"),
+    ("network", "output"),
+    ("network", "cost"),
+    ("encoding",),
+    ("encoding", "task"),
+    ("encoding", "features"),
+    ("encoding", "classes"),
+    ("encoding", "target"),
+]
+
+
+@FUZZ
+@given(changes=st.lists(st.tuples(st.sampled_from(META_FIELDS), json_values), min_size=1, max_size=3))
+def test_forged_meta_loads_or_raises_model_file_error(tmp_path, changes):
+    with zipfile.ZipFile(io.BytesIO(GOOD)) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    meta = meta_of(parts)
+    for path, value in changes:
+        node = meta
+        for key in path[:-1]:
+            node = node[key] if isinstance(node.get(key), dict) else node.setdefault(key, {})
+            if not isinstance(node, dict):
+                break
+        else:
+            node[path[-1]] = value
+    try:
+        model = load_model(zip_up(tmp_path / "m.npz", with_meta(parts, meta)))
+    except ModelFileError as exc:
+        assert str(exc)
+    else:
+        X = np.zeros((2, model.network.sizes[0]))
+        assert model.outputs(X).shape == (2, model.network.sizes[-1])

@@ -1,0 +1,248 @@
+"""The fit loop end to end: the shipped configs learn their tasks; determinism; mini-batches;
+divergence; events; the run folder; dtypes."""
+
+import csv
+import json
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from nettrain import ConfigError, TrainingDiverged, config_from_dict, fit, load_config, load_model
+from nettrain.network import Network
+from nettrain.optimizers import SGD
+from tests.conftest import CONFIGS, DATA
+
+
+def read_csv(path, target):
+    """(features as named columns, X float64 (n, features), target column as text)."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    t = header.index(target)
+    features = [h for i, h in enumerate(header) if i != t]
+    X = np.array([[float(v) for i, v in enumerate(r) if i != t] for r in body])
+    return features, X, [r[t] for r in body]
+
+
+def config(name: str, *overrides: str):
+    return load_config(CONFIGS / f"{name}.yaml", overrides=list(overrides))
+
+
+# -- the shipped configs learn ---------------------------------------------------------------------
+
+
+def test_xor_is_learned():
+    result = fit(config("xor"), save=False)
+    features, X, labels = read_csv(DATA / "xor.csv", "label")
+    assert features == result.model.encoding.features
+    assert list(result.model.predict(X)) == labels == ["0", "1", "1", "0"]
+    p = result.model.predict_proba(X)
+    # confident, not just on the right side of 0.5
+    assert np.all(np.abs(p[:, 1] - np.array([0, 1, 1, 0])) < 0.25)
+
+
+def test_digits_reaches_96_percent_with_the_shipped_defaults():
+    cfg = config("digits")
+    tc = cfg.training
+    assert (tc.epochs, tc.learning_rate, tc.batch_size) == (30, 0.1, 32)
+    result = fit(cfg, save=False)
+    assert result.test["accuracy"] >= 0.96
+    assert result.summary["test_accuracy"] == result.test["accuracy"]
+    # the same, counted here from the model's own predictions on the raw test file
+    features, X, labels = read_csv(DATA / "digits_test.csv", "label")
+    assert features == result.model.encoding.features
+    pred = result.model.predict(X)
+    accuracy = sum(p == t for p, t in zip(pred, labels, strict=True)) / len(labels)
+    assert accuracy == pytest.approx(result.test["accuracy"])
+
+
+def test_regression_reaches_r2_of_0_9():
+    result = fit(config("regression"), save=False)
+    assert result.test["r2"] >= 0.9
+    # R^2 = 1 - SS_res / SS_tot, in the target's own units from the model's predictions
+    features, X, y_text = read_csv(DATA / "regression_test.csv", "y")
+    y = np.array([float(v) for v in y_text])
+    pred = result.model.predict(X)
+    assert pred.shape == y.shape
+    r2 = 1 - ((y - pred) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+    assert r2 >= 0.9
+    assert r2 == pytest.approx(result.test["r2"], abs=1e-4)
+
+
+# -- determinism -----------------------------------------------------------------------------------
+
+
+def test_same_seed_same_weights_bit_for_bit_and_another_seed_differs():
+    a = fit(config("seed", "training.epochs=10"), save=False).model.network
+    b = fit(config("seed", "training.epochs=10"), save=False).model.network
+    c = fit(config("seed", "training.epochs=10", "training.seed=1"), save=False).model.network
+    for i in range(len(a.W)):
+        assert np.array_equal(a.W[i], b.W[i]) and np.array_equal(a.b[i], b.b[i])
+    assert not all(np.array_equal(a.W[i], c.W[i]) for i in range(len(a.W)))
+
+
+# -- the update rule -------------------------------------------------------------------------------
+
+
+def test_learning_rate_zero_cannot_be_configured():
+    with pytest.raises(ConfigError, match="learning_rate"):
+        config("seed", "training.learning_rate=0")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_sgd_with_lr_zero_leaves_weights_unchanged(data):
+    shapes = [(3, 2), (3,), (1, 3), (1,)]
+    finite = st.floats(-1e3, 1e3, allow_nan=False)
+    params = [data.draw(arrays(np.float64, s, elements=finite)) for s in shapes]
+    grads = [data.draw(arrays(np.float64, s, elements=finite)) for s in shapes]
+    before = [p.copy() for p in params]
+    SGD(0.0).step(params, grads)
+    for p, q in zip(params, before, strict=True):
+        assert np.array_equal(p, q)
+    # and a nonzero lr moves every parameter by exactly -lr * g (when g is nonzero)
+    SGD(0.25).step(params, grads)
+    for p, q, g in zip(params, before, grads, strict=True):
+        np.testing.assert_array_equal(p, q - 0.25 * g)
+
+
+def tiny_regression(tmp_path, n: int, **training):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, 2))
+    y = X[:, 0] - 2 * X[:, 1]
+    path = tmp_path / "tiny.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,y", comments="")
+    raw = {
+        "data": {"train": str(path), "target": "y"},
+        "network": {"layers": [2, 3, 1], "activation": "tanh"},
+        "cost": "mse",
+        "training": {"learning_rate": 0.1, "epochs": 2, "seed": 0, **training},
+        "output": str(tmp_path / "run"),
+    }
+    return config_from_dict(raw, base=tmp_path), X
+
+
+def test_last_smaller_batch_is_kept_and_every_row_visited(tmp_path, monkeypatch):
+    cfg, X = tiny_regression(tmp_path, 10, batch_size=4, epochs=2)
+    seen, steps = [], []
+    gradients, step = Network.gradients, SGD.step
+
+    def count_gradients(self, x, y):
+        seen.append(np.array(x))
+        return gradients(self, x, y)
+
+    def count_step(self, params, grads):
+        steps.append(1)
+        return step(self, params, grads)
+
+    monkeypatch.setattr(Network, "gradients", count_gradients)
+    monkeypatch.setattr(SGD, "step", count_step)
+    result = fit(cfg, save=False)
+    # 10 rows in batches of 4: 4, 4 and the last 2 are kept -> 3 steps per epoch
+    assert len(steps) == 2 * 3
+    assert [len(x) for x in seen] == [4, 4, 2, 4, 4, 2]
+    mean, scale = result.model.encoding.x_mean, result.model.encoding.x_scale
+    expected = np.sort(((X - mean) / scale).astype(np.float32), axis=0)
+    for epoch in (seen[:3], seen[3:]):
+        rows = np.concatenate(epoch)
+        np.testing.assert_array_equal(np.sort(rows, axis=0), expected)  # every row once
+    assert not np.array_equal(np.concatenate(seen[:3]), np.concatenate(seen[3:]))  # reshuffled
+
+
+# -- divergence ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["regression", "seed"])
+def test_huge_learning_rate_raises_training_diverged(name):
+    # 1e6 as a plain integer: PyYAML (YAML 1.1) reads '1e6' as a string
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no stream of NumPy overflow warnings on the way
+        with pytest.raises(TrainingDiverged) as info:
+            fit(config(name, "training.learning_rate=1000000"), save=False)
+    message = str(info.value)
+    assert "epoch 1" in message and "learning rate" in message
+    assert info.value.exit_code == 1
+
+
+def test_divergence_keeps_the_earlier_good_model(tmp_path):
+    out = f"output={tmp_path / 'run'}"
+    good = fit(config("seed", out, "training.epochs=5"), save=True)
+    files = {
+        name: (tmp_path / "run" / name).read_bytes() for name in ("model.npz", "history.jsonl", "config.yaml")
+    }
+    with pytest.raises(TrainingDiverged):
+        fit(config("seed", out, "training.learning_rate=1000000"), save=True)
+    for name, content in files.items():
+        assert (tmp_path / "run" / name).read_bytes() == content, name
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == sorted(files)  # no temp files
+    reloaded = load_model(tmp_path / "run" / "model.npz").network
+    assert all(np.array_equal(w, v) for w, v in zip(reloaded.W, good.model.network.W, strict=True))
+
+
+# -- events ----------------------------------------------------------------------------------------
+
+
+def test_events_start_epochs_end_with_validation():
+    events = []
+    result = fit(config("seed", "training.epochs=3"), on_event=lambda k, i: events.append((k, i)), save=False)
+    kinds = [k for k, _ in events if k not in ("notice", "batch")]
+    assert kinds == ["start", "epoch", "epoch", "epoch", "end"]
+    epochs = [i for k, i in events if k == "epoch"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    for e, h in zip(epochs, result.history, strict=True):
+        assert {"epoch", "loss", "val_loss"} <= set(e)
+        assert np.isfinite(e["loss"]) and np.isfinite(e["val_loss"])
+        assert e["loss"] == h["loss"] and e["val_loss"] == h["val_loss"]
+    start = events[[k for k, _ in events].index("start")][1]
+    assert start["epochs"] == 3 and start["n_train"] == 160 and start["n_val"] == 40
+    assert events[-1][0] == "end" and events[-1][1]["summary"] == result.summary
+
+
+def test_events_without_validation_and_with_test():
+    events = []
+    fit(config("xor", "training.epochs=2"), on_event=lambda k, i: events.append((k, i)), save=False)
+    epochs = [i for k, i in events if k == "epoch"]
+    assert len(epochs) == 2 and all("val_loss" not in e for e in epochs)
+    events.clear()
+    fit(config("digits", "training.epochs=1"), on_event=lambda k, i: events.append((k, i)), save=False)
+    kinds = [k for k, _ in events if k not in ("notice", "batch")]
+    assert kinds == ["start", "epoch", "test", "end"]
+    assert "accuracy" in events[[k for k, _ in events].index("test")][1]
+
+
+# -- the run folder --------------------------------------------------------------------------------
+
+
+def test_fit_writes_model_history_and_a_reloadable_config(tmp_path):
+    cfg = config("seed", "training.epochs=4", f"output={tmp_path / 'run'}")
+    result = fit(cfg, save=True)
+    run = tmp_path / "run"
+    assert result.output == str(run)
+    lines = (run / "history.jsonl").read_text().splitlines()
+    assert len(lines) == 4
+    records = [json.loads(line) for line in lines]
+    assert [r["epoch"] for r in records] == [1, 2, 3, 4]
+    assert [r["loss"] for r in records] == [h["loss"] for h in result.history]
+    again = load_config(run / "config.yaml")
+    assert again.to_dict() == cfg.to_dict()
+    model = load_model(run / "model.npz")
+    for w, v in zip(
+        model.network.W + model.network.b, result.model.network.W + result.model.network.b, strict=True
+    ):
+        assert w.dtype == v.dtype and np.array_equal(w, v)
+
+
+def test_save_false_writes_nothing(tmp_path):
+    result = fit(config("xor", "training.epochs=1", f"output={tmp_path / 'run'}"), save=False)
+    assert result.output is None and not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dtype_is_kept_through_training(dtype):
+    result = fit(config("seed", "training.epochs=2", f"dtype={dtype}"), save=False)
+    net = result.model.network
+    assert all(p.dtype == np.dtype(dtype) for p in net.W + net.b)
