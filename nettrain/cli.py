@@ -148,6 +148,12 @@ def _device(text: str | None):
     return resolve_device(text or "auto")
 
 
+def _box():
+    from rich import box
+
+    return box.SIMPLE_HEAD  # light rules: reads well on a terminal and in a file or a diff
+
+
 def _stdout_console():
     from rich.console import Console
 
@@ -460,7 +466,7 @@ def _print_evaluation(report: dict) -> None:
     console = _stdout_console()
     if report["task"] == "regression":
         console.print(f"{report['source']}: {report['n']} rows", soft_wrap=True)
-        t = Table()
+        t = Table(box=_box())
         t.add_column("metric")
         t.add_column("value", justify="right")
         for key in ("mse", "rmse", "mae", "r2"):
@@ -472,7 +478,8 @@ def _print_evaluation(report: dict) -> None:
         f"macro F1 {report['macro_f1']:.4f}, log loss {report.get('log_loss', float('nan')):.4f}",
         soft_wrap=True,
     )
-    t = Table(title="per class", title_justify="left")
+    console.print("per class:")
+    t = Table(box=_box())
     for col in ("class", "precision", "recall", "F1", "support"):
         t.add_column(col, justify="right")
     for row in report["per_class"]:
@@ -484,7 +491,8 @@ def _print_evaluation(report: dict) -> None:
             str(row["support"]),
         )
     console.print(t)
-    cm = Table(title="confusion matrix (rows: true, columns: predicted)", title_justify="left")
+    console.print("confusion matrix (rows: true class, columns: predicted):")
+    cm = Table(box=_box())
     cm.add_column("true \\ pred", justify="right")
     for c in report["classes"]:
         cm.add_column(c, justify="right")
@@ -533,10 +541,11 @@ def _print_gradcheck(result) -> None:
     from rich.table import Table
 
     console = _stdout_console()
-    t = Table(
-        title=f"gradcheck: backprop vs central differences (float64, h={result.h:g}) on {result.source}",
-        title_justify="left",
+    console.print(
+        f"gradcheck: backprop vs central differences (float64, h={result.h:g}) on {result.source}",
+        soft_wrap=True,
     )
+    t = Table(box=_box())
     for col in ("param", "shape", "checked", "max abs error", "max rel error", ""):
         t.add_column(col, justify="right" if col not in ("param", "") else "left")
     for p in result.params:
