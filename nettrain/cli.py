@@ -154,12 +154,34 @@ def _box():
     return box.SIMPLE_HEAD  # light rules: reads well on a terminal and in a file or a diff
 
 
+class _RstripWriter:
+    """A file for Rich off a terminal: whole lines without the padding spaces tables end with."""
+
+    def __init__(self, out):
+        self.out = out
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        lines = (self.pending + text).split("\n")
+        self.pending = lines.pop()
+        for line in lines:
+            self.out.write(line.rstrip() + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
 def _stdout_console():
     from rich.console import Console
 
-    # off a terminal Rich would wrap at 80 columns; a file or pipe gets long lines instead
-    width = None if sys.stdout.isatty() else 200
-    return Console(file=sys.stdout, highlight=False, width=width, soft_wrap=False)
+    if sys.stdout.isatty():
+        return Console(file=sys.stdout, highlight=False)
+    # off a terminal Rich would wrap at 80 columns: a file or a pipe gets long plain lines instead
+    return Console(file=_RstripWriter(sys.stdout), highlight=False, width=200, no_color=True)
 
 
 def _load(config: Path, overrides: list[str] | None, device: str | None = None):
