@@ -289,6 +289,45 @@ def _float_text(v: float, digits: int) -> str:
     return format(float(v), f".{digits}g")
 
 
+UnknownOpt = Annotated[
+    str,
+    typer.Option(
+        "--unknown",
+        help="A category training never saw: error (exit 2) or ignore (encode it as all zeros).",
+    ),
+]
+
+
+def _check_unknown(unknown: str) -> str:
+    from .data import UNKNOWN_POLICIES
+    from .errors import did_you_mean
+
+    if unknown not in UNKNOWN_POLICIES:
+        raise NettrainError(
+            f"--unknown '{unknown}' is not known{did_you_mean(unknown, UNKNOWN_POLICIES)}; "
+            "one of: error, ignore"
+        )
+    return unknown
+
+
+def _read_inputs(path: str, enc, need_target: bool):
+    """Read prediction or evaluation input the way the model's training data was read."""
+    from .data import Table, read_table
+
+    target = enc.target if need_target else None
+    if need_target and target == "y":  # NPZ-trained: the target is the array y
+        target = None
+    table = read_table(_open_input(path), target, need_target=need_target, stdin=sys.stdin, header=enc.header)
+    positional = table.lines is None or not enc.header  # an array, or a CSV without a header
+    d = len(enc.features)
+    if not need_target and positional and len(table.features) == d + 1 and str(enc.target).isdigit():
+        # the training layout, target column included: leave the target out
+        t = int(enc.target)
+        keep = [j for j in range(d + 1) if j != t]
+        table = Table(table.source, [str(j) for j in keep], table.cells[:, keep], None, None, table.lines)
+    return table
+
+
 @app.command()
 @command
 def predict(
@@ -301,17 +340,20 @@ def predict(
         str, typer.Option("--format", "-f", help="csv, jsonl or npy.", show_default=True)
     ] = "csv",
     out: Annotated[str, typer.Option("--output", "-o", help="Output file, or - for stdout.")] = "-",
+    unknown: UnknownOpt = "error",
     device: DeviceOpt = None,
 ):
     """Predict one row of output per input row, in order.
 
     The prediction is the class label as written in the training data, or the value in the
     target's units. CSV inputs are matched to the model's features by header name; extra columns
-    (ids, the target) are ignored.
+    (ids, the target) are ignored. Under data.missing: drop, a row with a missing value gets an
+    empty prediction.
 
     Example: cat data/digits_test.csv | nettrain predict runs/digits/model.npz - --proba > p.csv
     """
-    from .data import read_table, select_features
+    import numpy as np
+
     from .modelfile import load_model
 
     fmt = format_.lower()
@@ -322,68 +364,85 @@ def predict(
             f"--format '{format_}' is not known"
             f"{did_you_mean(fmt, ['csv', 'jsonl', 'npy'])}; one of: csv, jsonl, npy"
         )
+    _check_unknown(unknown)
     m = load_model(model, device=_device(device) if device else None)
     enc = m.encoding
     if proba and enc.task != "classification":
         raise NettrainError("--proba needs a classification model; this one predicts values")
-    table = read_table(_open_input(input), need_target=False, stdin=sys.stdin)
-    X = select_features(table, enc.features)
-    s = m.outputs(X)
+    table = _read_inputs(input, enc, need_target=False)
+    s, kept = m.outputs_kept(table, unknown)
+    n = len(kept)
+    if not kept.all():
+        sys.stderr.write(
+            f"Note: {int((~kept).sum())} of {n} rows have missing values and get an empty "
+            "prediction (the model's data.missing is drop)\n"
+        )
     pred = enc.decode(s)
     probs = enc.probabilities(s) if proba else None
-    digits = 7 if m.network.dtype.itemsize == 4 else 17
+    float_dtype = np.float32 if m.network.dtype.itemsize == 4 else np.float64
+    digits = 7 if float_dtype is np.float32 else 17
 
     if enc.task == "regression":
         names = ["prediction"] if pred.ndim == 1 else [f"prediction_{j}" for j in range(pred.shape[1])]
-        if enc.target and pred.ndim == 1:
-            pass
     else:
         names = ["prediction"]
     if probs is not None:
         names += [f"prob_{c}" for c in enc.classes]
 
     if fmt == "npy":
-        import numpy as np
-
         if probs is not None:
-            array = probs.astype(np.float32 if digits == 7 else np.float64)
+            array = np.full((n, probs.shape[1]), np.nan, dtype=float_dtype)
+            array[kept] = probs
         elif enc.task == "classification":
-            try:
-                array = np.array([int(c) for c in pred], dtype=np.int64)
+            try:  # integer labels give an integer array; any other labels, text
+                values = np.array([int(c) for c in pred], dtype=np.int64)
+                if kept.all():
+                    array = values
+                else:
+                    array = np.full(n, np.nan)
+                    array[kept] = values
             except ValueError:
-                array = pred.astype(str)
+                array = np.full(n, "", dtype=f"<U{max(len(c) for c in enc.classes)}")
+                array[kept] = pred.astype(str)
         else:
-            array = pred
+            array = np.full((n, *pred.shape[1:]), np.nan)
+            array[kept] = pred
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         _write_bytes(out, buffer.getvalue())
         return
 
-    lines = []
-    if fmt == "csv":
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(names)
-        for i in range(len(pred)):
-            row = _row(pred, probs, i, enc.task, digits)
-            writer.writerow(row)
-        _write_text(out, text.getvalue())
-        return
-    for i in range(len(pred)):
-        row = _row(pred, probs, i, enc.task, digits, as_json=True)
-        lines.append(json.dumps(dict(zip(names, row))))
-    _write_text(out, "".join(line + "\n" for line in lines))
-
-
-def _row(pred, probs, i, task, digits, as_json=False) -> list:
-    if task == "regression":
-        values = pred[i] if pred.ndim > 1 else [pred[i]]
-        row = [float(v) if as_json else _float_text(v, digits) for v in values]
+    # the columns as text (or JSON values), one entry per input row; '' / null where dropped
+    if enc.task == "regression":
+        cols = [pred] if pred.ndim == 1 else [pred[:, j] for j in range(pred.shape[1])]
     else:
-        row = [str(pred[i])]
+        cols = [pred]
     if probs is not None:
-        row += [float(p) if as_json else _float_text(p, digits) for p in probs[i]]
-    return row
+        cols += [probs[:, j] for j in range(probs.shape[1])]
+    as_json = fmt == "jsonl"
+    texts = []
+    for k, col in enumerate(cols):
+        if enc.task == "classification" and k == 0:
+            values = [str(v) for v in col]
+        elif as_json:
+            values = col.tolist()
+        else:
+            values = [format(v, f".{digits}g") for v in col.tolist()]
+        if not kept.all():
+            full = [None if as_json else ""] * n
+            for i, v in zip(np.flatnonzero(kept).tolist(), values):
+                full[i] = v
+            values = full
+        texts.append(values)
+    if as_json:
+        text = "".join(json.dumps(dict(zip(names, row))) + "\n" for row in zip(*texts))
+    else:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows(zip(*texts))
+        text = buffer.getvalue()
+    _write_text(out, text)
 
 
 def _write_text(out: str, text: str) -> None:
@@ -420,6 +479,7 @@ def evaluate(
         str, typer.Argument(help="Labelled CSV, NPY or NPZ data, or - for stdin.", metavar="INPUT")
     ],
     json_: JsonOpt = False,
+    unknown: UnknownOpt = "error",
     device: DeviceOpt = None,
 ):
     """Score a model on labelled data.
@@ -430,52 +490,29 @@ def evaluate(
     Example: nettrain evaluate runs/digits/model.npz data/digits_test.csv
     """
     from . import metrics
-    from .data import Table, label_text, read_table, select_features
+    from .data import encode_table
     from .modelfile import load_model
 
+    _check_unknown(unknown)
     m = load_model(model, device=_device(device) if device else None)
     enc = m.encoding
-    classification = enc.task == "classification"
-    table = read_table(_open_input(input), need_target=False, stdin=sys.stdin)
     if enc.target is None:
         raise NettrainError("the model does not record its target column")
-    if table.X.dtype.kind in "US":  # CSV: the target column by the name it had in training
-        if enc.target not in table.features:
-            from .errors import DataError, did_you_mean
-
-            raise DataError(
-                f"{table.source}: target column '{enc.target}' not found"
-                f"{did_you_mean(enc.target, table.features)}"
-            )
-        j = table.features.index(enc.target)
-        raw_y = table.X[:, j]
-        X = select_features(table, enc.features)
-    elif table.y is not None:  # NPZ: X and y
-        raw_y, X = table.y, select_features(table, enc.features)
-    else:  # NPY matrix: the target is the column it was in training (default the last)
-        t = int(enc.target) if str(enc.target).isdigit() else table.X.shape[1] - 1
-        if not 0 <= t < table.X.shape[1]:
-            raise NettrainError(f"{table.source}: has no column {t} to hold the target")
-        keep = [j for j in range(table.X.shape[1]) if j != t]
-        raw_y = table.X[:, t]
-        X = select_features(Table(table.source, [], table.X[:, keep]), enc.features)
-    s = m.outputs(X)
-    if classification:
-        truth = enc.class_index(label_text(raw_y), table)
+    table = _read_inputs(input, enc, need_target=True)
+    data = encode_table(enc, table, str(m.network.dtype), unknown)
+    s = m.forward(data.X)
+    if enc.task == "classification":
+        truth = data.Y.argmax(axis=1) if data.Y.shape[1] > 1 else data.Y[:, 0].astype(int)
         proba = enc.probabilities(s)
-        pred = proba.argmax(axis=1)
-        report = metrics.classification_report(truth, pred, enc.classes, proba)
+        report = metrics.classification_report(truth, proba.argmax(axis=1), enc.classes, proba)
     else:
-        import numpy as np
-
-        from .data import _to_float
-
-        if raw_y.dtype.kind in "US":
-            y = _to_float(raw_y, enc.target, table.source, table.lines)
-        else:
-            y = np.asarray(raw_y, dtype=np.float64)
-        report = metrics.regression_report(y, enc.decode(s))
+        y = data.Y * enc.y_scale + enc.y_mean  # back to the target's units
+        report = metrics.regression_report(y, enc.decode(s).reshape(len(y), -1))
     report["source"] = table.source
+    dropped = table.n - len(data)
+    if dropped:
+        report["rows_left_out"] = dropped
+        sys.stderr.write(f"Note: left out {dropped} of {table.n} rows with missing values\n")
     if json_:
         sys.stdout.write(json.dumps(report) + "\n")
         return

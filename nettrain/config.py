@@ -32,6 +32,10 @@ class DataConfig:
     target: str | int | None = None  # column name or 0-based index; None: the last column
     validation: float | str = 0.0  # fraction of train held out, or a path
     standardize: bool = True
+    missing: str = "error"  # error | drop | mean
+    categorical: str | tuple[str, ...] = "auto"  # auto, or the columns to one-hot encode
+    delimiter: str | None = None  # None: sniffed from the file
+    header: bool = True
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ class Config:
         """The resolved config, every default filled in: YAML-ready and loadable again."""
         d = asdict(self)
         d.pop("path")
+        if isinstance(self.data.categorical, tuple):
+            d["data"]["categorical"] = list(self.data.categorical) if self.data.categorical else "none"
         d["network"]["layers"] = list(self.network.layers)
         acts = list(self.network.activation)
         d["network"]["activation"] = acts[0] if len(set(acts)) == 1 else acts
@@ -246,15 +252,21 @@ PLANNED = {
     ("training", "checkpoint_every"),
     ("network", "init"),
     ("network", "output_bias"),
-    ("data", "missing"),
-    ("data", "categorical"),
-    ("data", "delimiter"),
-    ("data", "header"),
 }
 
 SECTIONS = {
     (): ("data", "network", "cost", "training", "device", "dtype", "output"),
-    ("data",): ("train", "test", "target", "validation", "standardize"),
+    ("data",): (
+        "train",
+        "test",
+        "target",
+        "validation",
+        "standardize",
+        "missing",
+        "categorical",
+        "delimiter",
+        "header",
+    ),
     ("network",): ("layers", "activation", "output"),
     ("training",): ("learning_rate", "epochs", "batch_size", "seed", "optimizer"),
 }
@@ -415,12 +427,37 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
         validation = c.path_value(d, ("data", "validation"), 0.0, stdin_ok=False)
     elif v is not None:
         validation = c.number(d, ("data", "validation"), 0.0, low=0.0, high=1.0, high_open=True)
+    categorical: str | tuple[str, ...] = "auto"
+    cat = d.get("categorical")
+    if cat is None or cat == "auto":
+        categorical = "auto"
+    elif cat is False or cat == "none":
+        categorical = ()
+    elif isinstance(cat, list) and all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in cat):
+        categorical = tuple(str(x) for x in cat)
+    else:
+        c.problem(("data", "categorical"), f"{_show(cat)} is not 'auto', 'none' or a list of column names")
+    delimiter = d.get("delimiter")
+    if delimiter is not None:
+        if isinstance(delimiter, str) and delimiter.lower() in ("tab", "\\t"):
+            delimiter = "\t"
+        if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '"\r\n':
+            c.problem(
+                ("data", "delimiter"),
+                f"{_show(delimiter)} is not a delimiter: give one "
+                "character such as ',', ';', '|' or 'tab' (or leave it out to sniff it)",
+            )
+            delimiter = None
     data = DataConfig(
         train=c.path_value(d, ("data", "train")),
         test=c.path_value(d, ("data", "test")),
         target=target,
         validation=validation,
         standardize=c.boolean(d, ("data", "standardize"), True),
+        missing=c.word(d, ("data", "missing"), "error", ("error", "drop", "mean")),
+        categorical=categorical,
+        delimiter=delimiter,
+        header=c.boolean(d, ("data", "header"), True),
     )
     if data.train == "-" and data.test == "-":
         c.problem(("data", "test"), "train and test cannot both be standard input")
@@ -568,6 +605,10 @@ data:
   target: label                # the target column: a name or a 0-based index (default: the last column)
   validation: 0.1              # fraction of train held out to validate each epoch (or a file path)
   standardize: true            # z-score inputs (and regression targets) with training statistics
+  missing: error               # missing values (empty, NA, ?): error | drop (the rows) | mean (fill)
+  categorical: auto            # text columns become one-hot inputs; or a list of columns, or none
+  # delimiter: ","             # default: sniffed (comma, semicolon, tab or |)
+  header: true                 # false: no header row; columns are then 0, 1, ... (target: an index)
 
 network:
   layers: [64, 32, 10]         # units per layer: input, hidden..., output (= number of classes)

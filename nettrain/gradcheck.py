@@ -173,9 +173,17 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, **kwargs) -> Gradch
     if config.data.train is not None:
         from dataclasses import replace
 
+        from .backend import Device
+        from .data import StreamedDataset
+
         data = load_run_data(replace(config, dtype="float64"), stdin=stdin)
-        x, y = data.train.X[:batch], data.train.Y[:batch]
-        source = f"first {len(x)} rows of {data.train.table.source}"
+        if isinstance(data.train, StreamedDataset):
+            x, y = next(data.train.batches(np.random.default_rng(0), Device("cpu")))
+            x, y = x[:batch], y[:batch]
+            source = f"{len(x)} rows of {data.train.path}"
+        else:
+            x, y = data.train.X[:batch], data.train.Y[:batch]
+            source = f"first {len(x)} rows of {data.train.table.source}"
     else:
         rng = np.random.default_rng(config.training.seed)
         x = rng.standard_normal((batch, sizes[0]))

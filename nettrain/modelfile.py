@@ -30,12 +30,12 @@ import numpy as np
 
 from . import __version__
 from .backend import to_host
-from .data import Encoding
-from .errors import ModelFileError
+from .data import MISSING_POLICIES, Column, Encoding, Table
+from .errors import DataError, ModelFileError
 from .network import Network
 
 FORMAT = "nettrain-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: feature columns may be categorical; a missing-value policy
 MAX_META_BYTES = 16 * 1024 * 1024
 
 
@@ -84,22 +84,69 @@ class Model:
     encoding: Encoding
     meta: dict = field(default_factory=dict)
 
-    def outputs(self, X: np.ndarray, batch_size: int = 65536) -> np.ndarray:
-        """The network's outputs s (n, outputs) for raw features X (n, features), on the host."""
+    def forward(self, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+        """The network's outputs s (n, outputs), on the host, for encoded inputs x (n, inputs)."""
         net = self.network
-        parts = []
-        for start in range(0, max(len(X), 1), batch_size):
-            x = self.encoding.transform(X[start : start + batch_size], net.dtype)
-            parts.append(to_host(net.forward(net.xp.asarray(x))))
+        parts = [
+            to_host(net.forward(net.xp.asarray(x[start : start + batch_size])))
+            for start in range(0, len(x), batch_size)
+        ]
         return np.concatenate(parts) if parts else np.empty((0, net.sizes[-1]), net.dtype)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def outputs(self, X, unknown: str = "error") -> np.ndarray:
+        """The network's outputs s (n, outputs) for raw features: a numeric matrix (n, features)
+        or a Table (read by ``nettrain.data.read_table``); every row must be complete (or filled
+        under ``missing: mean``). See ``outputs_kept`` for tables with rows to leave out."""
+        if isinstance(X, Table):
+            s, kept = self.outputs_kept(X, unknown)
+            if not kept.all():
+                i = int(np.argmax(~kept))
+                raise DataError(f"{X.where(i)}: a row with missing values cannot be predicted")
+            return s
+        return self.forward(self.encoding.transform(X, self.network.dtype))
+
+    def outputs_kept(self, table: Table, unknown: str = "error") -> tuple[np.ndarray, np.ndarray]:
+        """(outputs of the rows that can be predicted, which rows those are (n,) bool). Rows with
+        missing values are left out under ``missing: drop``; features are matched by name."""
+        from .data import _aligned
+
+        table = _aligned(table, self.encoding.features)
+        raw, kept = self.encoding.raw_inputs(table, unknown)
+        return self.forward(self.encoding.scale(raw[kept], self.network.dtype)), kept
+
+    def predict(self, X) -> np.ndarray:
         """Class labels (as text) or regression values in the target's units."""
         return self.encoding.decode(self.outputs(X))
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (n, classes); classification only."""
         return self.encoding.probabilities(self.outputs(X))
+
+
+def _columns(enc_meta: dict) -> list[Column]:
+    """The feature columns from a model's metadata (format 1: all numeric), type-checked."""
+    features = enc_meta["features"]
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise ValueError("features")
+    raw = enc_meta.get("columns")
+    if raw is None:
+        return [Column(f) for f in features]
+    columns = [Column.from_dict(d) for d in raw]
+    if [c.name for c in columns] != features:
+        raise ValueError("columns")
+    for c in columns:
+        if c.kind == "categorical":
+            cats = c.categories
+            if not isinstance(cats, list) or not cats or not all(isinstance(v, str) for v in cats):
+                raise ValueError(f"categories of '{c.name}'")
+            if c.fill is not None and not isinstance(c.fill, str):
+                raise ValueError(f"fill of '{c.name}'")
+        elif c.kind == "numeric":
+            if c.fill is not None and (isinstance(c.fill, bool) or not isinstance(c.fill, (int, float))):
+                raise ValueError(f"fill of '{c.name}'")
+        else:
+            raise ValueError(f"kind of '{c.name}'")
+    return columns
 
 
 def model_meta(
@@ -250,9 +297,10 @@ def load_model(path: str | Path, device=None) -> Model:
             output, cost = net_meta["output"], net_meta["cost"]
             enc_meta = meta["encoding"]
             task = enc_meta["task"]
-            n_features = len(enc_meta["features"])
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise ModelFileError(f"{name}: the 'meta' document lacks {exc}") from None
+            columns = _columns(enc_meta)
+            n_inputs = sum(c.width for c in columns)
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
+            raise ModelFileError(f"{name}: the 'meta' document lacks or garbles {exc}") from None
         words = (*activations, output, cost, *enc_meta["features"])
         if (
             not all(type(s) is int for s in net_meta["sizes"])
@@ -264,7 +312,7 @@ def load_model(path: str | Path, device=None) -> Model:
             raise ModelFileError(
                 f"{name}: the 'meta' document is malformed (a layer size, name or task of the wrong type)"
             )
-        if len(sizes) < 2 or min(sizes) < 1 or n_features != sizes[0]:
+        if len(sizes) < 2 or min(sizes) < 1 or n_inputs != sizes[0]:
             raise ModelFileError(f"{name}: the 'meta' document's layer sizes {sizes} are invalid")
         expected = {}
         for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -315,7 +363,12 @@ def load_model(path: str | Path, device=None) -> Model:
         y_mean=arrays.get("y_mean"),
         y_scale=arrays.get("y_scale"),
         classes=enc_meta.get("classes"),
+        columns=columns,
+        missing=enc_meta.get("missing", "error"),
+        header=bool(enc_meta.get("header", True)),
     )
+    if encoding.missing not in MISSING_POLICIES:
+        raise ModelFileError(f"{name}: unknown missing-value policy {encoding.missing!r}")
     if task == "classification":
         classes = encoding.classes
         ok = (

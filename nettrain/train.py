@@ -25,7 +25,7 @@ import numpy as np
 from . import metrics
 from .backend import Device, resolve_device, to_host
 from .config import Config
-from .data import Dataset, RunData, load_run_data, stream_rng
+from .data import Dataset, RunData, StreamedDataset, load_run_data, stream_rng
 from .errors import TrainingDiverged
 from .modelfile import Model, save_model, write_text_atomic
 from .network import Network
@@ -102,6 +102,8 @@ def fit(
         emit("notice", {"message": device.notice})
     if data is None:
         data = load_run_data(config, stdin=stdin)
+    for note in data.notes:
+        emit("notice", {"message": note})
     xp = device.xp
 
     net = Network.create(
@@ -116,12 +118,16 @@ def fit(
     optimizer = get_optimizer(tc.optimizer, tc.learning_rate)
     shuffle_rng = stream_rng(tc.seed, 2)
 
-    # the training data goes to the device once
-    X = device.asarray(data.train.X)
-    Y = device.asarray(data.train.Y)
-    n = len(data.train.X)
+    streamed = isinstance(data.train, StreamedDataset)
+    n = len(data.train)
     bs = min(tc.batch_size, n)
-    n_batches = math.ceil(n / bs)
+    if streamed:
+        n_batches = data.train.n_batches()
+    else:
+        # the training data goes to the device once
+        X = device.asarray(data.train.X)
+        Y = device.asarray(data.train.Y)
+        n_batches = math.ceil(n / bs)
     batch_every = max(1, n_batches // 20)
     emit(
         "start",
@@ -139,6 +145,13 @@ def fit(
         },
     )
 
+    def memory_batches():
+        """One epoch: a fresh permutation of the rows, cut into batches (the last may be short)."""
+        perm = device.asarray(shuffle_rng.permutation(n))
+        for start in range(0, n, bs):
+            idx = perm[start : start + bs]
+            yield X[idx], Y[idx]
+
     history: list[dict] = []
     t_start = time.perf_counter()
     # overflow on the way to NaN is expected when training diverges: the loss check below
@@ -146,13 +159,11 @@ def fit(
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(1, tc.epochs + 1):
             t0 = time.perf_counter()
-            perm = device.asarray(shuffle_rng.permutation(n))
+            batches = data.train.batches(shuffle_rng, device) if streamed else memory_batches()
             loss_sum = xp.zeros((), dtype=np.float64)  # summed on the device, read once per epoch
-            for k, start in enumerate(range(0, n, bs)):
-                idx = perm[start : start + bs]
-                xb, yb = X[idx], Y[idx]
+            for k, (xb, yb) in enumerate(batches):
                 loss, dW, db = net.gradients(xb, yb)
-                loss_sum += loss * len(idx)
+                loss_sum += loss * len(xb)
                 optimizer.step(net.params(), [g for pair in zip(dW, db) for g in pair])
                 if on_event is not None and (k + 1) % batch_every == 0 and k + 1 < n_batches:
                     emit("batch", {"epoch": epoch, "batch": k + 1, "batches": n_batches})

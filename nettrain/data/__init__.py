@@ -1,0 +1,241 @@
+"""Data: reading (read.py), encoding (encode.py), streaming large NPY files (stream.py), and the
+data of a run: the training, validation and test sets of a config, split and encoded.
+
+Arrays here are host NumPy arrays; ``train.py`` moves them to the device. X is (n, inputs) with
+one example per row; Y is (n, outputs) as the cost wants it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from .encode import (
+    MISSING_POLICIES,
+    UNKNOWN_POLICIES,
+    Column,
+    Encoding,
+    category_text,
+    fit_encoding,
+    label_text,
+)
+from .read import (
+    MISSING,
+    NPY_MAGIC,
+    Table,
+    column_index,
+    decode_text,
+    is_missing,
+    npy_header,
+    parse_numbers,
+    read_bytes,
+    read_table,
+    sniff_delimiter,
+    source_name,
+)
+from .stream import StreamedDataset, should_stream, stream_npy
+
+__all__ = [
+    "MISSING",
+    "MISSING_POLICIES",
+    "NPY_MAGIC",
+    "UNKNOWN_POLICIES",
+    "Column",
+    "Dataset",
+    "Encoding",
+    "RunData",
+    "StreamedDataset",
+    "Table",
+    "category_text",
+    "column_index",
+    "decode_text",
+    "fit_encoding",
+    "is_missing",
+    "label_text",
+    "load_run_data",
+    "npy_header",
+    "parse_numbers",
+    "read_bytes",
+    "read_table",
+    "select_features",
+    "sniff_delimiter",
+    "source_name",
+    "split_indices",
+    "stream_rng",
+]
+
+
+@dataclass
+class Dataset:
+    """Encoded arrays ready for the network: X (n, inputs) and Y (n, outputs), host, in dtype.
+
+    ``table`` is the source; ``kept`` the source rows that made it (rows with missing values are
+    left out under ``data.missing: drop``).
+    """
+
+    X: np.ndarray
+    Y: np.ndarray
+    table: Table | None = None
+    kept: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+
+@dataclass
+class RunData:
+    encoding: Encoding
+    train: Dataset
+    validation: Dataset | None = None
+    test: Dataset | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def stream_rng(seed: int, stream: int) -> np.random.Generator:
+    """An independent generator per purpose, all from one seed: 0 init, 1 split, 2 shuffle,
+    3 dropout. Separate streams mean that, e.g., changing the validation fraction does not change
+    the initial weights."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[stream])
+
+
+def split_indices(
+    n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train rows, validation rows), each sorted; a seeded random split.
+
+    With ``labels`` the split is stratified: each class gives round(fraction * its count) rows
+    to validation (a class of one row stays in training), so both parts keep the class balance.
+    """
+    if labels is None:
+        n_val = min(max(int(round(n * fraction)), 1), n - 1)
+        perm = rng.permutation(n)
+        return np.sort(perm[n_val:]), np.sort(perm[:n_val])
+    val: list[np.ndarray] = []
+    for label in sorted(set(labels.tolist())):
+        rows = np.flatnonzero(labels == label)
+        rows = rows[rng.permutation(len(rows))]
+        k = int(round(len(rows) * fraction))
+        if len(rows) > 1:
+            k = min(max(k, 1), len(rows) - 1)
+        else:
+            k = 0
+        val.append(rows[:k])
+    v = np.sort(np.concatenate(val)) if val else np.zeros(0, dtype=np.int64)
+    if len(v) == 0:  # every class has one row: fall back to a plain split
+        return split_indices(n, fraction, rng)
+    mask = np.ones(n, dtype=bool)
+    mask[v] = False
+    return np.flatnonzero(mask), v
+
+
+def select_features(table: Table, features: list[str]) -> np.ndarray:
+    """The named feature columns of a table, as float64 (n, features) (matched by CSV header
+    name; arrays must have exactly that many columns). For all-numeric models."""
+    return _aligned(table, features).X
+
+
+def _aligned(table: Table, features: list[str]) -> Table:
+    """The table's feature columns in the model's order: by name for CSV with a header; by
+    position for arrays and header-less CSV, which must then have exactly those columns."""
+    if table.features == list(features):
+        return table
+    if table.lines is not None and not table.features[0].isdigit():  # a CSV with a header
+        return table.columns(list(features))
+    if len(table.features) != len(features):
+        raise DataError(
+            f"{table.source}: has {len(table.features)} columns but the model expects "
+            f"{len(features)} features"
+        )
+    return Table(table.source, list(features), table.cells, table.y, table.target, table.lines)
+
+
+def encode_table(encoding: Encoding, table: Table, dtype: str, unknown: str = "error") -> Dataset:
+    """A labelled table encoded with a fitted encoding (features matched by name)."""
+    table = _aligned(table, encoding.features)
+    X, Y, kept = encoding.encode(table, dtype, unknown)
+    return Dataset(X, Y, table, kept)
+
+
+def load_run_data(config, stdin=None) -> RunData:
+    """Read, split, check against the network and encode a config's data."""
+    dc = config.data
+    sizes = config.network.layers
+    if dc.train is None:
+        raise ConfigError(
+            f"{config.path or 'config'}: data.train is required to fit: the training "
+            "data file (CSV, NPY or NPZ) or '-' for standard input"
+        )
+
+    def read(path: str) -> Table:
+        return read_table(path, dc.target, stdin=stdin, delimiter=dc.delimiter, header=dc.header)
+
+    if should_stream(dc.train):
+        return _streamed_run_data(config, read)
+    train = read(dc.train)
+    notes: list[str] = []
+    val = None
+    if isinstance(dc.validation, str):
+        val = read(dc.validation)
+    elif dc.validation > 0:
+        if train.n < 2:
+            raise DataError(f"{train.source}: {train.n} row(s) is too few to hold out a validation fraction")
+        labels = None
+        if config.task == "classification" and train.y is not None and train.y.ndim == 1:
+            labels = label_text(train.y)
+        t_idx, v_idx = split_indices(train.n, dc.validation, stream_rng(config.training.seed, 1), labels)
+        train, val = train.take(t_idx), train.take(v_idx)
+    test = read(dc.test) if dc.test else None
+    enc = fit_encoding(
+        train,
+        config.task,
+        config.cost,
+        sizes[-1],
+        dc.standardize,
+        missing=dc.missing,
+        categorical=dc.categorical,
+        header=dc.header,
+    )
+    if enc.n_inputs != sizes[0]:
+        detail = ""
+        onehot = [c for c in enc.columns if c.kind == "categorical"]
+        if onehot:
+            detail = (
+                " after one-hot encoding "
+                + ", ".join(f"'{c.name}' ({c.width} categories)" for c in onehot[:3])
+                + (", ..." if len(onehot) > 3 else "")
+            )
+        raise DataError(
+            f"{train.source}: the data has {enc.n_inputs} inputs{detail} but network.layers "
+            f"starts with {sizes[0]}; set it to {enc.n_inputs}"
+        )
+    dtype = config.dtype
+    sets = []
+    for name, t in (("training", train), ("validation", val), ("test", test)):
+        if t is None:
+            sets.append(None)
+            continue
+        ds = encode_table(enc, t, dtype)
+        dropped = t.n - len(ds)
+        if dropped:
+            notes.append(
+                f"{name} data: left out {dropped} of {t.n} rows with missing values (data.missing: drop)"
+            )
+        sets.append(ds)
+    return RunData(enc, sets[0], sets[1], sets[2], notes)
+
+
+def _streamed_run_data(config, read) -> RunData:
+    """The data of a run whose training file is a large .npy, streamed in chunks (stream.py)."""
+    dc = config.data
+    train, val_table, enc = stream_npy(config, stream_rng(config.training.seed, 1))
+    if isinstance(dc.validation, str):
+        val_table = read(dc.validation)
+    val = encode_table(enc, val_table, config.dtype) if val_table is not None else None
+    test = encode_table(enc, read(dc.test), config.dtype) if dc.test else None
+    notes = [
+        f"streaming {train.shape[0]:,} rows of {source_name(dc.train)} in chunks of "
+        f"{train.chunk_rows:,} rows (shuffled within chunks)"
+    ]
+    return RunData(enc, train, val, test, notes)

@@ -1,0 +1,484 @@
+"""The encoding: how a Table becomes network inputs and targets, and outputs become answers.
+
+It is fitted on the training rows and stored in the model file, so predict treats new data
+exactly as training did:
+
+- each feature column is numeric or categorical. ``categorical: auto`` makes a text column
+  categorical when fewer than half of its present values are numbers; a mostly numeric column
+  with a stray word is an error naming the line, column and value, never a silent category.
+  A categorical column becomes one 0/1 input per category seen in training ("one-hot");
+- missing values (empty, NA, NaN, ?, null) follow ``missing``: ``error`` (the default) names the
+  first line and column and counts the rows affected; ``drop`` leaves those rows out (predict
+  gives them an empty answer); ``mean`` fills a numeric column with its training mean and a
+  categorical one with its most frequent category. A missing target always drops the row
+  (``drop``, ``mean``) or is an error (``error``);
+- numeric inputs are standardized with training statistics (one-hot inputs stay 0/1);
+- class labels are kept as text exactly as written ("3", "cat"); the network sees one-hot rows
+  (cross_entropy) or a 0/1 column (binary_cross_entropy); regression targets are standardized
+  too and predictions scaled back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import DataError
+from .read import Table, is_missing, parse_numbers
+
+MISSING_POLICIES = ("error", "drop", "mean")
+UNKNOWN_POLICIES = ("error", "ignore")
+
+
+@dataclass
+class Column:
+    """One feature column: ``numeric`` or ``categorical`` (with its categories), and the value
+    that fills a missing cell under ``missing: mean``."""
+
+    name: str
+    kind: str = "numeric"
+    categories: list[str] | None = None
+    fill: float | str | None = None
+
+    @property
+    def width(self) -> int:
+        return len(self.categories) if self.kind == "categorical" else 1
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "kind": self.kind, "categories": self.categories, "fill": self.fill}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Column:
+        return cls(d["name"], d.get("kind", "numeric"), d.get("categories"), d.get("fill"))
+
+
+def _sort_labels(labels) -> list[str]:
+    unique = sorted(set(labels))
+    try:
+        return sorted(unique, key=float)
+    except ValueError:
+        return unique
+
+
+def label_text(values: np.ndarray) -> np.ndarray:
+    """Labels from an array as text: integral numbers without '.0' (3.0 -> '3'), NaN as 'nan'."""
+    if values.dtype.kind in "US":
+        return np.char.strip(values.astype(str))
+    if values.dtype.kind in "iub":
+        return values.astype(np.int64).astype(str)
+    return np.array(
+        [str(int(v)) if np.isfinite(v) and v == int(v) else str(v) for v in values.tolist()],
+        dtype=str,
+    )
+
+
+def category_text(cells: np.ndarray) -> np.ndarray:
+    """A categorical column's cells as text: stripped text, or numbers written as labels."""
+    return np.char.strip(cells) if cells.dtype.kind in "US" else label_text(cells)
+
+
+@dataclass
+class Encoding:
+    """How raw data becomes network input and output and back (see the module doc).
+
+    x_mean, x_scale : (inputs,) standardization of the network's inputs, x' = (x - mean) / scale
+        (0 and 1 for one-hot inputs).
+    y_mean, y_scale : (outputs,) regression target standardization (0 and 1 when off).
+    classes : the class labels as text, in the order of the network's outputs.
+    columns : one Column per feature (None: all numeric, as in models from before categoricals).
+    """
+
+    task: str
+    cost: str
+    features: list[str]
+    target: str | None
+    n_outputs: int
+    x_mean: np.ndarray
+    x_scale: np.ndarray
+    y_mean: np.ndarray | None = None
+    y_scale: np.ndarray | None = None
+    classes: list[str] | None = None
+    columns: list[Column] | None = None
+    missing: str = "error"
+    header: bool = True
+    _index: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.columns is None:
+            self.columns = [Column(f) for f in self.features]
+
+    # -- inputs -----------------------------------------------------------------------------------
+
+    @property
+    def inputs(self) -> list[str]:
+        """The network's input names: a numeric column's name, or 'column=category' per one-hot."""
+        out: list[str] = []
+        for c in self.columns:
+            out += [f"{c.name}={v}" for v in c.categories] if c.kind == "categorical" else [c.name]
+        return out
+
+    @property
+    def n_inputs(self) -> int:
+        return sum(c.width for c in self.columns)
+
+    def raw_inputs(self, table: Table, unknown: str = "error") -> tuple[np.ndarray, np.ndarray]:
+        """(unscaled inputs (n, inputs) float64, rows kept (n,) bool) for a Table whose features
+        are this encoding's, in order. Rows are dropped only under ``missing: drop``."""
+        n = table.n
+        X = np.zeros((n, self.n_inputs), dtype=np.float64)
+        keep = np.ones(n, dtype=bool)
+        first_missing: tuple[int, str] | None = None
+        k = 0
+        for j, col in enumerate(self.columns):
+            cells = table.cells[:, j]
+            if col.kind == "numeric":
+                if table.is_text:
+                    values, missing = parse_numbers(cells, col.name, table)
+                else:
+                    values, missing = cells.astype(np.float64), np.isnan(cells)
+                if missing.any():
+                    if self.missing == "mean":
+                        values = np.where(missing, col.fill, values)
+                    else:
+                        keep &= ~missing
+                        values = np.where(missing, 0.0, values)
+                        if first_missing is None or np.argmax(missing) < first_missing[0]:
+                            first_missing = (int(np.argmax(missing)), col.name)
+                X[:, k] = values
+            else:
+                text = category_text(cells)
+                missing = is_missing(text)
+                if missing.any():
+                    if self.missing == "mean":
+                        text = np.where(missing, col.fill, text)
+                        missing = np.zeros(n, dtype=bool)
+                    else:
+                        keep &= ~missing
+                        if first_missing is None or np.argmax(missing) < first_missing[0]:
+                            first_missing = (int(np.argmax(missing)), col.name)
+                index = {v: i for i, v in enumerate(col.categories)}
+                codes = np.array([index.get(v, -1) for v in text], dtype=np.int64)
+                unseen = (codes < 0) & ~missing
+                if unseen.any() and unknown == "error":
+                    i = int(np.argmax(unseen))
+                    shown = ", ".join(col.categories[:10]) + (", ..." if len(col.categories) > 10 else "")
+                    raise DataError(
+                        f"{table.where(i)}: column '{col.name}' holds '{text[i]}', a category "
+                        f"training never saw (known: {shown}); predict --unknown ignore encodes "
+                        "unseen categories as all zeros"
+                    )
+                rows = np.flatnonzero(codes >= 0)
+                X[rows, k + codes[rows]] = 1.0
+            k += col.width
+        if first_missing is not None and self.missing == "error":
+            i, name = first_missing
+            rows_affected = int((~keep).sum())
+            raise DataError(
+                f"{table.where(i)}: column '{name}' is missing a value; {rows_affected} row(s) "
+                "have missing values. Remove or fill them, or set data.missing: drop or mean"
+            )
+        return X, keep
+
+    def scale(self, X: np.ndarray, dtype="float32") -> np.ndarray:
+        """Standardized inputs in ``dtype``."""
+        return ((X - self.x_mean) / self.x_scale).astype(dtype)
+
+    def transform(self, X, dtype="float32", unknown: str = "error") -> np.ndarray:
+        """Network inputs (n, inputs) in ``dtype`` from raw features: a Table with this encoding's
+        features, or a numeric matrix (n, features) when every column is numeric. Rows with
+        missing values must not occur here (see ``encode``)."""
+        if isinstance(X, Table):
+            raw, keep = self.raw_inputs(X, unknown)
+            if not keep.all():
+                i = int(np.argmax(~keep))
+                raise DataError(f"{X.where(i)}: a row with missing values cannot be encoded")
+            return self.scale(raw, dtype)
+        X = np.asarray(X, dtype=np.float64)
+        if any(c.kind != "numeric" for c in self.columns):
+            raise DataError("this model has categorical columns: pass a Table, not a matrix")
+        if self.missing == "mean" and np.isnan(X).any():
+            fills = np.array([c.fill for c in self.columns], dtype=np.float64)
+            X = np.where(np.isnan(X), fills, X)
+        return self.scale(X, dtype)
+
+    # -- targets ----------------------------------------------------------------------------------
+
+    def class_index(self, labels: np.ndarray, table: Table | None = None) -> np.ndarray:
+        """Label text -> class index (n,). A label training never saw is a DataError."""
+        if not self._index:
+            self._index = {c: i for i, c in enumerate(self.classes or [])}
+        out = np.empty(len(labels), dtype=np.int64)
+        for i, label in enumerate(labels):
+            k = self._index.get(label)
+            if k is None:
+                where = table.where(i) if table is not None else f"row {i}"
+                raise DataError(
+                    f"{where}: label '{label}' was not seen in the training data "
+                    f"(classes: {', '.join(self.classes or [])})"
+                )
+            out[i] = k
+        return out
+
+    def target_values(self, table: Table) -> tuple[np.ndarray, np.ndarray]:
+        """(target as read: labels as text, or values as float64; rows with a target (n,) bool)."""
+        y = table.y
+        if y is None:
+            raise DataError(f"{table.source}: has no target column")
+        if self.task == "classification":
+            if y.ndim != 1:
+                raise DataError(
+                    f"{table.source}: for classification the target must be one column of "
+                    f"labels, found shape {y.shape}"
+                )
+            text = label_text(y)
+            present = ~is_missing(text) if text.dtype.kind in "US" else np.ones(len(text), bool)
+            return text, present
+        if y.dtype.kind in "US":
+            values, missing = parse_numbers(y, table.target or "target", table)
+        else:
+            values = y.astype(np.float64)
+            missing = np.isnan(values).reshape(len(values), -1).any(axis=1)
+        return values, ~missing
+
+    def encode_y(self, table: Table, dtype="float32", keep: np.ndarray | None = None) -> np.ndarray:
+        """Targets as the cost wants them, (rows kept, outputs)."""
+        values, present = self.target_values(table)
+        if keep is None:
+            keep = present
+        if (keep & ~present).any():
+            i = int(np.argmax(keep & ~present))
+            raise DataError(f"{table.where(i)}: the target '{table.target}' is missing")
+        values = values[keep]
+        if self.task == "regression":
+            y2 = values.reshape(len(values), -1)
+            return ((y2 - self.y_mean) / self.y_scale).astype(dtype)
+        rows = np.flatnonzero(keep)
+        idx = self.class_index(values, _Rows(table, rows))
+        if self.n_outputs == 1:  # binary cross-entropy with one sigmoid unit: y = 1 for classes[1]
+            return idx.reshape(-1, 1).astype(dtype)
+        Y = np.zeros((len(idx), self.n_outputs), dtype=dtype)
+        Y[np.arange(len(idx)), idx] = 1
+        return Y
+
+    def encode(self, table: Table, dtype="float32", unknown: str = "error"):
+        """(inputs, targets, rows kept) of a labelled table: the rows kept have every feature
+        (or a fill) and a target."""
+        raw, keep = self.raw_inputs(table, unknown)
+        _, present = self.target_values(table)
+        if not present.all():
+            if self.missing == "error":
+                i = int(np.argmax(~present))
+                raise DataError(
+                    f"{table.where(i)}: the target '{table.target}' is missing; "
+                    f"{int((~present).sum())} row(s) have no target. Remove them, or set "
+                    "data.missing: drop"
+                )
+            keep &= present
+        if not keep.any():
+            raise DataError(f"{table.source}: no row is left once rows with missing values are dropped")
+        return self.scale(raw[keep], dtype), self.encode_y(table, dtype, keep), keep
+
+    # -- outputs ----------------------------------------------------------------------------------
+
+    def decode(self, s: np.ndarray) -> np.ndarray:
+        """Network outputs (n, outputs) -> predictions: labels (n,) as text, or values in the
+        target's original units ((n,) for one output, else (n, outputs))."""
+        if self.task == "regression":
+            values = s * self.y_scale + self.y_mean
+            return values[:, 0] if values.shape[1] == 1 else values
+        if self.n_outputs == 1:
+            idx = (s[:, 0] >= 0.5).astype(np.int64)
+        else:
+            idx = s.argmax(axis=1)
+        return np.asarray(self.classes, dtype=object)[idx]
+
+    def probabilities(self, s: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, classes). With one sigmoid unit: [1 - s, s]."""
+        if self.n_outputs == 1:
+            return np.column_stack([1 - s[:, 0], s[:, 0]])
+        if self.cost == "binary_cross_entropy":  # one-vs-rest sigmoids: normalise to sum to 1
+            return s / np.maximum(s.sum(axis=1, keepdims=True), 1e-12)
+        return s
+
+    def to_dict(self) -> dict:
+        return {
+            "task": self.task,
+            "cost": self.cost,
+            "features": self.features,
+            "target": self.target,
+            "n_outputs": self.n_outputs,
+            "classes": self.classes,
+            "columns": [c.to_dict() for c in self.columns],
+            "missing": self.missing,
+            "header": self.header,
+        }
+
+
+class _Rows:
+    """Names the file line of row i of a subset of a table's rows, for messages."""
+
+    def __init__(self, table: Table, rows: np.ndarray):
+        self.table, self.rows = table, rows
+
+    def where(self, i: int) -> str:
+        return self.table.where(int(self.rows[i]))
+
+
+def _column_kind(cells: np.ndarray, name: str, table: Table, categorical) -> str:
+    """'numeric' or 'categorical' for a text column under the ``categorical`` setting."""
+    if categorical != "auto":
+        return "categorical" if name in categorical else "numeric"
+    text = np.char.strip(cells)
+    present = text[~is_missing(text)]
+    if len(present) == 0:
+        return "numeric"
+    numeric = np.zeros(len(present), dtype=bool)
+    for i, v in enumerate(present):
+        try:
+            float(v)
+            numeric[i] = True
+        except ValueError:
+            pass
+    if numeric.all():
+        return "numeric"
+    if numeric.mean() >= 0.5:
+        bad = int(np.flatnonzero(~numeric)[0])
+        rows = np.flatnonzero(~is_missing(text))
+        raise DataError(
+            f"{table.where(int(rows[bad]))}: column '{name}' is numeric but holds '{present[bad]}', "
+            "which is not a number; fix the value, or list the column in data.categorical"
+        )
+    return "categorical"
+
+
+def fit_encoding(
+    table: Table,
+    task: str,
+    cost: str,
+    n_outputs: int,
+    standardize: bool,
+    *,
+    missing: str = "error",
+    categorical="auto",
+    header: bool = True,
+) -> Encoding:
+    """Fit the encoding on the training rows (see the module doc).
+
+    Parameters
+    ----------
+    categorical : 'auto', or a list of the column names (or indices as text) to one-hot encode;
+        an empty list means every feature is numeric.
+    """
+    if isinstance(categorical, (list, tuple)):
+        names = [str(c) for c in categorical]
+        unknown = [c for c in names if c not in table.features]
+        if unknown:
+            from ..errors import did_you_mean
+
+            raise DataError(
+                f"{table.source}: data.categorical names '{unknown[0]}', which is not a feature "
+                f"column{did_you_mean(unknown[0], table.features)}"
+            )
+        categorical = set(names)
+    columns: list[Column] = []
+    for j, name in enumerate(table.features):
+        if table.is_text:
+            kind = _column_kind(table.cells[:, j], name, table, categorical)
+        else:
+            kind = "categorical" if categorical != "auto" and name in categorical else "numeric"
+        columns.append(Column(name, kind))
+    enc = Encoding(
+        task,
+        cost,
+        list(table.features),
+        table.target,
+        n_outputs,
+        np.zeros(0),
+        np.ones(0),
+        columns=columns,
+        missing=missing,
+        header=header,
+    )
+
+    # categories and fills (the most frequent category; the mean) from the values present
+    _, present = enc.target_values(table)
+    for j, col in enumerate(columns):
+        cells = table.cells[:, j]
+        if col.kind == "categorical":
+            text = category_text(cells)
+            text = text[~is_missing(text)]
+            if len(text) == 0:
+                raise DataError(f"{table.source}: categorical column '{col.name}' has no values")
+            col.categories = _sort_labels(text.tolist())
+            values, counts = np.unique(text, return_counts=True)
+            col.fill = str(values[np.argmax(counts)])
+        else:
+            if table.is_text:
+                values, miss = parse_numbers(cells, col.name, table)
+            else:
+                values, miss = cells, np.isnan(cells)
+            col.fill = float(values[~miss].mean()) if (~miss).any() else 0.0
+    raw, keep = enc.raw_inputs(table)
+    if missing == "error" and not present.all():
+        i = int(np.argmax(~present))
+        raise DataError(
+            f"{table.where(i)}: the target '{table.target}' is missing; {int((~present).sum())} "
+            "row(s) have no target. Remove them, or set data.missing: drop"
+        )
+    keep &= present
+    if not keep.any():
+        raise DataError(f"{table.source}: no row is left once rows with missing values are dropped")
+    raw = raw[keep]
+
+    numeric = (
+        np.concatenate([np.full(c.width, c.kind == "numeric") for c in columns])
+        if columns
+        else np.zeros(0, bool)
+    )
+    enc.x_mean = np.zeros(raw.shape[1])
+    enc.x_scale = np.ones(raw.shape[1])
+    if standardize and numeric.any():
+        mean = raw[:, numeric].mean(axis=0)
+        std = raw[:, numeric].std(axis=0)
+        std[std == 0] = 1.0  # a constant column stays constant instead of dividing by 0
+        enc.x_mean[numeric], enc.x_scale[numeric] = mean, std
+
+    values, _ = enc.target_values(table)
+    values = values[keep]
+    if task == "regression":
+        y2 = values.reshape(len(values), -1)
+        if y2.shape[1] != n_outputs:
+            raise DataError(
+                f"{table.source}: the target has {y2.shape[1]} column(s) but the "
+                f"network has {n_outputs} output(s); set the last of network.layers "
+                f"to {y2.shape[1]}"
+            )
+        if standardize:
+            enc.y_mean = y2.mean(axis=0)
+            enc.y_scale = y2.std(axis=0)
+            enc.y_scale[enc.y_scale == 0] = 1.0
+        else:
+            enc.y_mean, enc.y_scale = np.zeros(y2.shape[1]), np.ones(y2.shape[1])
+        return enc
+    classes = _sort_labels(values.tolist())
+    if len(classes) < 2:
+        raise DataError(
+            f"{table.source}: the target '{table.target}' has only one class "
+            f"('{classes[0]}'); classification needs at least two"
+        )
+    if n_outputs == 1 and cost == "binary_cross_entropy":
+        if len(classes) != 2:
+            raise DataError(
+                f"{table.source}: binary_cross_entropy with one output needs exactly 2 "
+                f"classes, found {len(classes)}; use cross_entropy with "
+                f"{len(classes)} outputs"
+            )
+    elif n_outputs != len(classes):
+        raise DataError(
+            f"{table.source}: the target '{table.target}' has {len(classes)} classes "
+            f"but the network has {n_outputs} outputs; set the last of "
+            f"network.layers to {len(classes)}"
+        )
+    enc.classes = classes
+    return enc

@@ -1,0 +1,479 @@
+"""Reading data: CSV (any common dialect), NPY, NPZ, files or standard input, into a Table.
+
+Nothing here interprets the values: a CSV Table keeps its cells as text, so that the encoding
+(``encode.py``) can decide, with the missing-value and categorical policies, what each column
+is. Line numbers in messages are the file's own, counting the header, as an editor shows them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, did_you_mean
+
+#: Cells that mean "no value" (compared after stripping blanks, ignoring case).
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+#: Delimiters tried when a config does not name one, in order of preference on a tie.
+DELIMITERS = (",", ";", "\t", "|")
+
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+#: Deflate cannot compress better than about 1032:1, so a member claiming more is forged.
+MAX_DEFLATE_RATIO = 1100
+
+
+@dataclass
+class Table:
+    """Data as read from one source, before encoding.
+
+    features : names of the feature columns, in order (CSV header names; for a CSV without a
+        header and for arrays, the 0-based column index as text: '0', '1', ...).
+    cells : (n, features): text for CSV, float64 for NPY/NPZ (NaN where a value is missing).
+    y : the target: (n,) text for a CSV, (n,) or (n, k) numbers or text for arrays; None when the
+        source has no target.
+    lines : the file line of each row (CSV), for messages; None for arrays.
+    """
+
+    source: str
+    features: list[str]
+    cells: np.ndarray
+    y: np.ndarray | None = None
+    target: str | None = None
+    lines: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.cells.shape[0])
+
+    @property
+    def is_text(self) -> bool:
+        return self.cells.dtype.kind in "US"
+
+    @property
+    def X(self) -> np.ndarray:
+        """The features as float64 (n, features); a DataError names the first cell that is
+        missing or not a number. (The encoding reads categorical and missing values instead.)"""
+        if not self.is_text:
+            bad = np.isnan(self.cells)
+            if bad.any():
+                i, j = (int(v) for v in np.argwhere(bad)[0])
+                raise DataError(f"{self.where(i)}: column '{self.features[j]}' is missing a value")
+            return self.cells
+        X = np.empty(self.cells.shape, dtype=np.float64)
+        for j, name in enumerate(self.features):
+            values, missing = parse_numbers(self.cells[:, j], name, self)
+            if missing.any():
+                i = int(np.argmax(missing))
+                raise DataError(f"{self.where(i)}: column '{name}' is missing a value")
+            X[:, j] = values
+        return X
+
+    def where(self, i: int) -> str:
+        """'file:LINE' for CSV rows, 'file row I' for arrays."""
+        if self.lines is not None:
+            return f"{self.source}:{int(self.lines[i])}"
+        return f"{self.source} row {i}"
+
+    line = where
+
+    def take(self, index: np.ndarray) -> Table:
+        return Table(
+            self.source,
+            self.features,
+            self.cells[index],
+            None if self.y is None else self.y[index],
+            self.target,
+            None if self.lines is None else self.lines[index],
+        )
+
+    def columns(self, names: list[str]) -> Table:
+        """The same rows with the feature columns ``names``, in that order (matched by name)."""
+        if names == self.features:
+            return self
+        absent = [f for f in names if f not in self.features]
+        if absent:
+            hint = did_you_mean(absent[0], [c for c in self.features if c not in names])
+            raise DataError(
+                f"{self.source}: feature column '{absent[0]}' is missing{hint} "
+                f"({len(absent)} of the {len(names)} features the model needs are missing)"
+            )
+        index = {h: j for j, h in enumerate(self.features)}
+        order = [index[f] for f in names]
+        return Table(self.source, list(names), self.cells[:, order], self.y, self.target, self.lines)
+
+
+def is_missing(cells: np.ndarray) -> np.ndarray:
+    """Which text cells mean 'no value' (empty, NA, NaN, ?, null, none; any case, any blanks)."""
+    return np.isin(np.char.lower(np.char.strip(cells)), list(MISSING))
+
+
+def parse_numbers(cells: np.ndarray, column: str, table: Table) -> tuple[np.ndarray, np.ndarray]:
+    """Text cells -> (float64 values, missing mask). Missing cells become NaN. A cell that is
+    neither a number nor missing is a DataError naming its line, column and value."""
+    missing = is_missing(cells)
+    text = np.where(missing, "nan", np.char.strip(cells))
+    try:
+        values = text.astype(np.float64)
+    except ValueError:
+        for i, cell in enumerate(text):
+            try:
+                float(cell)
+            except ValueError:
+                raise DataError(
+                    f"{table.where(i)}: column '{column}' holds '{cell}', which is not a number"
+                ) from None
+        raise
+    bad = ~np.isfinite(values) & ~missing
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"{table.where(i)}: column '{column}' holds '{cells[i]}', which is not a finite number"
+        )
+    return values, missing
+
+
+# -- bytes -----------------------------------------------------------------------------------------
+
+
+def read_bytes(path: str, stdin=None) -> bytes:
+    """The raw bytes of a data file, or of standard input when ``path`` is '-'."""
+    if path == "-":
+        stream = stdin if stdin is not None else sys.stdin
+        if stream is None or getattr(stream, "closed", False):
+            raise DataError("standard input is closed; pipe data in or give a file path")
+        buffer = getattr(stream, "buffer", stream)
+        try:
+            data = buffer.read()
+        except (OSError, ValueError) as exc:
+            raise DataError(f"standard input cannot be read: {exc}") from None
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if not data:
+            raise DataError("standard input is empty; pipe data in or give a file path")
+        return data
+    p = Path(path)
+    try:
+        return p.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"data file '{path}' not found") from None
+    except IsADirectoryError:
+        raise DataError(f"data file '{path}' is a directory, not a file") from None
+    except PermissionError:
+        raise DataError(f"data file '{path}' cannot be read: permission denied") from None
+    except OSError as exc:
+        raise DataError(f"data file '{path}' cannot be read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise DataError(f"data file '{path}' is not a usable path ({exc})") from None
+
+
+def source_name(path: str) -> str:
+    """How messages name a data source: '<stdin>', or the path, relative when under the cwd."""
+    if path == "-":
+        return "<stdin>"
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def read_table(
+    path: str,
+    target: str | int | None = None,
+    *,
+    need_target: bool = True,
+    classification: bool = False,
+    stdin=None,
+    delimiter: str | None = None,
+    header: bool = True,
+) -> Table:
+    """Read a CSV, NPY or NPZ file (or standard input) into a Table.
+
+    Parameters
+    ----------
+    target : the target column, a header name or a 0-based index; None means the last column.
+        Ignored for NPZ files, whose target is the array ``y``.
+    need_target : False reads every column as a feature (for predict: CSV columns are matched
+        to the model's features by name later, so ids and the target may stay).
+    classification : accepted for compatibility; targets are kept as read either way.
+    delimiter : the CSV delimiter; None sniffs it from the file (comma, semicolon, tab or |).
+    header : False for a CSV without a header row; its columns are then named '0', '1', ...
+    """
+    raw = read_bytes(path, stdin)
+    name = source_name(path)
+    if raw.startswith(ZIP_MAGIC):
+        return _table_from_npz(raw, name, need_target)
+    if raw.startswith(NPY_MAGIC):
+        return _table_from_npy(raw, name, target, need_target)
+    return _table_from_csv(raw, name, target, need_target, delimiter, header)
+
+
+# -- NPY and NPZ -----------------------------------------------------------------------------------
+
+
+def npy_header(stream) -> tuple[tuple, np.dtype, bool]:
+    """(shape, dtype, fortran_order) from an .npy stream positioned at its start; data not read."""
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    return shape, dtype, fortran
+
+
+def _declared_bytes(stream) -> int:
+    shape, dtype, _ = npy_header(stream)
+    return int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+
+
+def _check_declared_sizes(raw: bytes, name: str) -> None:
+    """Refuse an NPY/NPZ whose arrays declare more bytes than the file can hold, before NumPy
+    allocates them (a few hundred bytes can otherwise declare terabytes)."""
+    try:
+        if raw.startswith(NPY_MAGIC):
+            stream = io.BytesIO(raw)
+            declared = _declared_bytes(stream)
+            if declared > len(raw) - stream.tell():
+                raise DataError(
+                    f"{name}: declares {declared:,} bytes of data but holds "
+                    f"{len(raw) - stream.tell():,}; the file is truncated or forged"
+                )
+            return
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with zf.open(info) as f:
+                    declared = _declared_bytes(f)
+                limit = info.compress_size * (
+                    1 if info.compress_type == zipfile.ZIP_STORED else MAX_DEFLATE_RATIO
+                )
+                if declared > min(info.file_size, limit):
+                    raise DataError(
+                        f"{name}: array '{info.filename[:-4]}' declares {declared:,} "
+                        "bytes, more than the file holds; it is truncated or forged"
+                    )
+    except DataError:
+        raise
+    except Exception:  # anything unreadable is reported by np.load below, with its reason
+        return
+
+
+def _load_array(raw: bytes, name: str) -> Any:
+    _check_declared_sizes(raw, name)
+    try:
+        return np.load(io.BytesIO(raw), allow_pickle=False)
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise DataError(f"{name}: holds pickled Python objects, which nettrain never loads") from None
+        raise DataError(f"{name}: not a readable NumPy file ({exc})") from None
+    except Exception as exc:  # zipfile.BadZipFile, EOFError, OSError on a truncated file
+        raise DataError(f"{name}: not a readable NumPy file ({type(exc).__name__}: {exc})") from None
+
+
+def _load_member(z, key: str, name: str) -> np.ndarray:
+    try:
+        return z[key]
+    except ValueError as exc:
+        if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
+            raise DataError(
+                f"{name}: array '{key}' holds pickled Python objects, which nettrain never loads"
+            ) from None
+        raise DataError(f"{name}: array '{key}' is not readable ({exc})") from None
+    except Exception as exc:  # zipfile.BadZipFile (bad CRC), EOFError, NotImplementedError, ...
+        raise DataError(f"{name}: array '{key}' is not readable ({type(exc).__name__}: {exc})") from None
+
+
+def _numbers(a: np.ndarray, name: str, what: str) -> np.ndarray:
+    """An array as float64; NaN stays (a missing value), infinities are an error."""
+    if a.dtype.kind not in "biuf":
+        raise DataError(f"{name}: {what} has dtype {a.dtype}; expected numbers")
+    out = a.astype(np.float64)
+    inf = np.isinf(out)
+    if inf.any():
+        idx = np.argwhere(inf)[0]
+        raise DataError(f"{name}: {what} holds an infinite value at row {int(idx[0])}")
+    return out
+
+
+def npy_target_index(target, n_columns: int, name: str) -> int:
+    t = n_columns - 1 if target is None else target
+    if isinstance(t, str):
+        if t.isdigit():
+            t = int(t)
+        else:
+            raise DataError(
+                f"{name}: an NPY matrix has no column names; give data.target as a 0-based index, not '{t}'"
+            )
+    if not 0 <= t < n_columns or n_columns < 2:
+        raise DataError(
+            f"{name}: target column {t} does not exist: the matrix has "
+            f"{n_columns} columns (0 to {n_columns - 1})"
+        )
+    return t
+
+
+def _table_from_npy(raw: bytes, name: str, target, need_target: bool) -> Table:
+    a = _load_array(raw, name)
+    if a.ndim != 2:
+        raise DataError(
+            f"{name}: an NPY data file must hold a 2-D matrix (rows x columns), found shape {a.shape}"
+        )
+    if a.shape[0] == 0:
+        raise DataError(f"{name}: holds no rows")
+    if not need_target:
+        return Table(name, [str(j) for j in range(a.shape[1])], _numbers(a, name, "the matrix"))
+    t = npy_target_index(target, a.shape[1], name)
+    keep = [j for j in range(a.shape[1]) if j != t]
+    X = _numbers(a[:, keep], name, "the matrix")
+    y = _numbers(a[:, t], name, "the target column")
+    return Table(name, [str(j) for j in keep], X, y, str(t))
+
+
+def _table_from_npz(raw: bytes, name: str, need_target: bool) -> Table:
+    z = _load_array(raw, name)
+    with z:
+        if "X" not in z.files:
+            raise DataError(
+                f"{name}: an NPZ data file must hold an array 'X' (and 'y'); "
+                f"found {', '.join(z.files) or 'nothing'}"
+            )
+        # the members are read only now: a pickled or damaged one fails here, not in np.load
+        X = _load_member(z, "X", name)
+        y = _load_member(z, "y", name) if "y" in z.files else None
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise DataError(f"{name}: X must be a non-empty 2-D matrix, found shape {X.shape}")
+    features = [str(j) for j in range(X.shape[1])]
+    X = _numbers(X, name, "X")
+    if y is None:
+        if need_target:
+            raise DataError(f"{name}: has no target array 'y'")
+        return Table(name, features, X)
+    if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+        raise DataError(f"{name}: y must have one entry per row of X ({X.shape[0]}), found shape {y.shape}")
+    y = y.astype(str) if y.dtype.kind in "US" else _numbers(y, name, "y")
+    return Table(name, features, X, y, "y")
+
+
+# -- CSV -------------------------------------------------------------------------------------------
+
+
+def decode_text(raw: bytes, name: str) -> str:
+    """UTF-8 text (a BOM dropped), or a DataError naming the line of the first bad byte."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(f"{name}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x})") from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise DataError(f"{name}:{line}: contains a NUL byte; this is not a CSV text file")
+    return text
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the first lines into the most, equally many, fields.
+
+    Each candidate (comma, semicolon, tab, |) parses up to 20 non-blank lines with the csv module
+    (so quoted fields count right); a candidate qualifies when every line gets the same number of
+    fields, more than one. The widest wins; ties go to the earlier candidate. No qualifier: comma.
+    """
+    head = [line for line in text.splitlines()[:200] if line.strip()][:20]
+    best, best_fields = ",", 1
+    for d in DELIMITERS:
+        try:
+            counts = {len(r) for r in csv.reader(head, delimiter=d)}
+        except csv.Error:
+            continue
+        if len(counts) == 1:
+            fields = counts.pop()
+            if fields > best_fields:
+                best, best_fields = d, fields
+    return best
+
+
+def _csv_cells(text: str, name: str, delimiter: str, header: bool):
+    """(header names, cells as an (n, c) text array, file line of each row). Blank lines skipped."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    names: list[str] | None = None
+    header_line = 0
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    start = 1
+    try:
+        for record in reader:
+            line = start
+            start = reader.line_num + 1
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue
+            if names is None:
+                if header:
+                    names = [h.strip() for h in record]
+                    header_line = line
+                    continue
+                names = [str(j) for j in range(len(record))]
+            if len(record) != len(names):
+                raise DataError(f"{name}:{line}: expected {len(names)} fields, found {len(record)}")
+            rows.append(record)
+            lines.append(line)
+    except csv.Error as exc:
+        raise DataError(f"{name}:{reader.line_num}: {exc}") from None
+    if names is None:
+        raise DataError(f"{name}: is empty; expected a CSV header row and data rows")
+    if not rows:
+        raise DataError(f"{name}: has a header (line {header_line}) but no data rows")
+    if header:
+        empty = [j for j, h in enumerate(names) if not h]
+        if empty:
+            raise DataError(f"{name}:{header_line}: column {empty[0] + 1} has an empty name in the header")
+        seen: set[str] = set()
+        for h in names:
+            if h in seen:
+                raise DataError(f"{name}:{header_line}: column name '{h}' appears twice in the header")
+            seen.add(h)
+    return names, np.array(rows, dtype=str), np.array(lines)
+
+
+def column_index(names: list[str], target, name: str) -> int:
+    """The index of the target column given by name or 0-based index (None: the last)."""
+    if target is None:
+        return len(names) - 1
+    if isinstance(target, int):
+        if not 0 <= target < len(names):
+            raise DataError(
+                f"{name}: target column {target} does not exist: there are "
+                f"{len(names)} columns (0 to {len(names) - 1})"
+            )
+        return target
+    if target in names:
+        return names.index(target)
+    if target.isdigit() and int(target) < len(names):
+        return int(target)
+    raise DataError(
+        f"{name}: target column '{target}' not found in the header"
+        f"{did_you_mean(target, names)}; columns: {', '.join(names[:12])}"
+        f"{', ...' if len(names) > 12 else ''}"
+    )
+
+
+def _table_from_csv(raw: bytes, name: str, target, need_target: bool, delimiter, header) -> Table:
+    text = decode_text(raw, name)
+    delimiter = delimiter or sniff_delimiter(text)
+    names, cells, lines = _csv_cells(text, name, delimiter, header)
+    t = column_index(names, target, name) if need_target else None
+    if t is not None and len(names) < 2:
+        raise DataError(f"{name}: has only the target column '{names[t]}' and no features")
+    keep = [j for j in range(len(names)) if j != t]
+    features = [names[j] for j in keep]
+    y = None if t is None else np.char.strip(cells[:, t])
+    X = cells if t is None else cells[:, keep]
+    return Table(name, features, X, y, None if t is None else names[t], lines)

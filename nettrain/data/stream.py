@@ -1,0 +1,296 @@
+"""Training on an .npy file larger than memory: the rows are read in chunks, never all at once.
+
+A training file ``.npy`` of more than ``STREAM_BYTES`` is not loaded. Instead:
+
+1. one pass over the file, chunk by chunk, holds out the validation rows (a seeded random
+   fraction, kept in memory: they are a small part) and gathers the training statistics: the
+   column means and standard deviations (float64 sums), the classes, the missing values (NaN);
+2. every epoch visits the chunks in a random order, reads each with one ``readinto`` into a
+   buffer that is reused, encodes it, shuffles its rows, and cuts it into batches. Rows left over
+   at the end of a chunk go in front of the next chunk, so every batch but the epoch's last is
+   full.
+
+Peak memory is about one chunk (``CHUNK_BYTES``) in the file's dtype plus its encoded copy, not
+the file: the chunks are read with plain file reads, so the page cache holds the file, not the
+process. The shuffle is within chunks (and of the chunk order), not across the whole file: the
+price of not holding the file. The header is read with ``np.load(mmap_mode='r')``, which maps
+the file without reading it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .encode import Column, Encoding, label_text
+from .read import NPY_MAGIC, Table, npy_target_index, source_name
+
+#: Training .npy files bigger than this are streamed in chunks instead of loaded.
+STREAM_BYTES = 256 * 1024 * 1024
+#: About this many bytes of the file are read per chunk.
+CHUNK_BYTES = 32 * 1024 * 1024
+
+
+def should_stream(path: str | None) -> bool:
+    """Whether a training file is an .npy big enough to stream."""
+    if not path or path == "-":
+        return False
+    p = Path(path)
+    try:
+        if not p.is_file() or p.stat().st_size <= STREAM_BYTES:
+            return False
+        with open(p, "rb") as f:
+            return f.read(len(NPY_MAGIC)) == NPY_MAGIC
+    except OSError:
+        return False
+
+
+@dataclass
+class StreamedDataset:
+    """Training rows of a large .npy file, read chunk by chunk (see the module doc)."""
+
+    path: str
+    offset: int  # where the data starts in the file
+    shape: tuple[int, int]
+    file_dtype: np.dtype
+    target: int
+    encoding: Encoding
+    dtype: str
+    batch_size: int
+    is_val: np.ndarray  # (n,) bool: rows held out for validation
+    n_rows: int = 0  # training rows (after dropping rows with missing values)
+    class_values: np.ndarray | None = None  # sorted numeric labels, for a fast lookup
+    chunk_rows: int = field(default=0)
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    @property
+    def features(self) -> list[int]:
+        return [j for j in range(self.shape[1]) if j != self.target]
+
+    def _chunks(self):
+        n = self.shape[0]
+        return [(a, min(a + self.chunk_rows, n)) for a in range(0, n, self.chunk_rows)]
+
+    def _read(self, f, a: int, b: int, buffer: np.ndarray) -> np.ndarray:
+        """Rows a..b of the file into ``buffer`` (reused), with one read."""
+        out = buffer[: b - a]
+        f.seek(self.offset + a * out.strides[0])
+        view = memoryview(out).cast("B")
+        got = f.readinto(view)
+        if got != view.nbytes:
+            raise DataError(f"{source_name(self.path)}: the file ended early (truncated while training?)")
+        return out
+
+    def encode_chunk(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(X, Y) for raw file rows, missing values handled by the encoding's policy."""
+        X = rows[:, self.features].astype(np.float64)
+        y = rows[:, self.target].astype(np.float64)
+        enc = self.encoding
+        miss = np.isnan(X)
+        keep = ~np.isnan(y)
+        if miss.any():
+            if enc.missing == "mean":
+                fills = np.array([c.fill for c in enc.columns])
+                X = np.where(miss, fills, X)
+            else:
+                keep &= ~miss.any(axis=1)
+        X, y = X[keep], y[keep]
+        Xs = enc.scale(X, self.dtype)
+        if enc.task == "regression":
+            return Xs, ((y.reshape(-1, 1) - enc.y_mean) / enc.y_scale).astype(self.dtype)
+        idx = np.searchsorted(self.class_values, y)
+        idx = np.clip(idx, 0, len(self.class_values) - 1)
+        if not np.array_equal(self.class_values[idx], y):
+            bad = y[self.class_values[idx] != y][0]
+            raise DataError(f"{source_name(self.path)}: label {bad} was not seen in the statistics pass")
+        if enc.n_outputs == 1:
+            return Xs, idx.reshape(-1, 1).astype(self.dtype)
+        Y = np.zeros((len(idx), enc.n_outputs), dtype=self.dtype)
+        Y[np.arange(len(idx)), idx] = 1
+        return Xs, Y
+
+    def batches(self, rng: np.random.Generator, device):
+        """One epoch of (x, y) batches on ``device``: chunks in random order, rows shuffled
+        within each chunk, leftovers carried into the next chunk."""
+        bs = self.batch_size
+        buffer = np.empty((self.chunk_rows, self.shape[1]), dtype=self.file_dtype)
+        order = rng.permutation(len(self._chunks()))
+        chunks = self._chunks()
+        carry_x = carry_y = None
+        with open(self.path, "rb") as f:
+            for c in order:
+                a, b = chunks[c]
+                rows = self._read(f, a, b, buffer)[~self.is_val[a:b]]
+                X, Y = self.encode_chunk(rows)
+                if carry_x is not None:
+                    X, Y = np.concatenate([carry_x, X]), np.concatenate([carry_y, Y])
+                perm = rng.permutation(len(X))
+                X, Y = X[perm], Y[perm]
+                full = len(X) // bs * bs
+                Xd, Yd = device.asarray(X[:full]), device.asarray(Y[:full])
+                for start in range(0, full, bs):
+                    yield Xd[start : start + bs], Yd[start : start + bs]
+                carry_x, carry_y = X[full:], Y[full:]
+        if carry_x is not None and len(carry_x):
+            yield device.asarray(carry_x), device.asarray(carry_y)
+
+    def n_batches(self) -> int:
+        return math.ceil(self.n_rows / self.batch_size)
+
+
+def stream_npy(config, rng: np.random.Generator):
+    """(StreamedDataset, validation Table or None, Encoding) for a large training .npy file."""
+    dc = config.data
+    path = dc.train
+    name = source_name(path)
+    try:
+        mm = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise DataError(f"{name}: not a readable NumPy file ({exc})") from None
+    if mm.ndim != 2 or mm.shape[0] == 0:
+        raise DataError(f"{name}: an NPY data file must hold a non-empty 2-D matrix, found shape {mm.shape}")
+    if mm.dtype.kind not in "biuf" or not mm.flags.c_contiguous:
+        raise DataError(f"{name}: a streamed .npy must hold numbers in C order, found {mm.dtype}")
+    n, c = mm.shape
+    offset = int(mm.offset)
+    file_dtype = mm.dtype
+    del mm  # the map is not used for reading: plain reads keep the file out of our memory
+    if dc.categorical not in ("auto", ()):
+        raise DataError(f"{name}: data.categorical is not supported for a streamed .npy file")
+    t = npy_target_index(dc.target, c, name)
+    features = [j for j in range(c) if j != t]
+    classification = config.task == "classification"
+
+    is_val = np.zeros(n, dtype=bool)
+    if isinstance(dc.validation, float) and dc.validation > 0:
+        from . import split_indices
+
+        _, v_idx = split_indices(n, dc.validation, rng)
+        is_val[v_idx] = True
+    elif isinstance(dc.validation, str):
+        pass  # a validation file is read normally by the caller
+
+    # pass 1: statistics of the training rows, and the validation rows
+    row_bytes = c * file_dtype.itemsize
+    chunk_rows = max(config.training.batch_size, CHUNK_BYTES // row_bytes)
+    s1 = np.zeros(len(features))
+    s2 = np.zeros(len(features))
+    counts = np.zeros(len(features))
+    y_sum = y_sq = 0.0
+    labels: set[float] = set()
+    n_complete = 0
+    first_missing: int | None = None
+    val_rows = []
+    buffer = np.empty((chunk_rows, c), dtype=file_dtype)
+    probe = StreamedDataset(
+        path,
+        offset,
+        (n, c),
+        file_dtype,
+        t,
+        None,
+        config.dtype,  # type: ignore[arg-type]
+        config.training.batch_size,
+        is_val,
+        chunk_rows=chunk_rows,
+    )
+    with open(path, "rb") as f:
+        for a in range(0, n, chunk_rows):
+            b = min(a + chunk_rows, n)
+            rows = probe._read(f, a, b, buffer)
+            if is_val[a:b].any():
+                val_rows.append(rows[is_val[a:b]].astype(np.float64))
+            rows = rows[~is_val[a:b]].astype(np.float64)
+            X, y = rows[:, features], rows[:, t]
+            miss = np.isnan(X)
+            y_ok = ~np.isnan(y)
+            complete = ~miss.any(axis=1) & y_ok
+            if first_missing is None and not complete.all():
+                local = np.flatnonzero(~is_val[a:b])[int(np.argmax(~complete))]
+                first_missing = a + int(local)
+            use = complete if dc.missing == "drop" else y_ok
+            Xu = np.where(miss[use], 0.0, X[use])
+            s1 += Xu.sum(axis=0)
+            s2 += (Xu * Xu).sum(axis=0)
+            counts += (~miss[use]).sum(axis=0)
+            n_complete += int(use.sum())
+            yu = y[use]
+            if classification:
+                labels.update(np.unique(yu).tolist())
+            else:
+                y_sum += float(yu.sum())
+                y_sq += float((yu * yu).sum())
+    if first_missing is not None and dc.missing == "error":
+        raise DataError(
+            f"{name} row {first_missing}: a value is missing (NaN); set data.missing: drop or mean"
+        )
+    if n_complete == 0:
+        raise DataError(f"{name}: no training row is left")
+    mean = s1 / np.maximum(counts, 1)
+    var = np.maximum(s2 / np.maximum(counts, 1) - mean * mean, 0.0)
+    std = np.sqrt(var)
+    std[std == 0] = 1.0
+    if not dc.standardize:
+        mean, std = np.zeros_like(mean), np.ones_like(std)
+    columns = [Column(str(j), "numeric", fill=float(m)) for j, m in zip(features, s1 / np.maximum(counts, 1))]
+    sizes = config.network.layers
+    enc = Encoding(
+        config.task,
+        config.cost,
+        [str(j) for j in features],
+        str(t),
+        sizes[-1],
+        mean,
+        std,
+        columns=columns,
+        missing=dc.missing,
+    )
+    if len(features) != sizes[0]:
+        raise DataError(
+            f"{name}: the data has {len(features)} inputs but network.layers starts with "
+            f"{sizes[0]}; set it to {len(features)}"
+        )
+    class_values = None
+    if classification:
+        class_values = np.array(sorted(labels))
+        enc.classes = label_text(class_values).tolist()
+        k = len(enc.classes)
+        if k < 2:
+            raise DataError(f"{name}: the target has only one class; classification needs at least two")
+        if not (sizes[-1] == k or (sizes[-1] == 1 and k == 2 and config.cost == "binary_cross_entropy")):
+            raise DataError(
+                f"{name}: the target has {k} classes but the network has {sizes[-1]} "
+                f"outputs; set the last of network.layers to {k}"
+            )
+    else:
+        y_mean = y_sum / n_complete
+        y_std = math.sqrt(max(y_sq / n_complete - y_mean * y_mean, 0.0)) or 1.0
+        enc.y_mean = np.array([y_mean if dc.standardize else 0.0])
+        enc.y_scale = np.array([y_std if dc.standardize else 1.0])
+        if sizes[-1] != 1:
+            raise DataError(f"{name}: the target has 1 column but the network has {sizes[-1]} outputs")
+    ds = StreamedDataset(
+        path,
+        offset,
+        (n, c),
+        file_dtype,
+        t,
+        enc,
+        config.dtype,
+        config.training.batch_size,
+        is_val,
+        n_complete,
+        class_values,
+        chunk_rows,
+    )
+    val = None
+    if val_rows:
+        v = np.concatenate(val_rows)
+        val = Table(name, enc.features, v[:, features], v[:, t], str(t))
+    return ds, val, enc
