@@ -13,6 +13,7 @@ import functools
 import io
 import json
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -222,10 +223,24 @@ def fit(
             "layer shapes (stderr), and stop.",
         ),
     ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            "--resume",
+            help="Continue from a checkpoint: a run folder (its newest checkpoint-N.npz) or a file.",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Resume even though the config or data changed.")
+    ] = False,
 ):
     """Train the network a config describes.
 
     Writes OUTPUT/model.npz, OUTPUT/history.jsonl and OUTPUT/config.yaml (the resolved config).
+
+    Ctrl-C (or SIGTERM) stops after the current step, saves a checkpoint and prints the command
+    that resumes it.
 
     Example: nettrain fit configs/digits.yaml --set training.epochs=50 -o runs/digits50
     """
@@ -237,13 +252,68 @@ def fit(
     if dry_run:
         _dry_run(cfg, quiet)
         return
+    from .errors import Interrupted
     from .report import make_reporter
 
     reporter = make_reporter(json_lines=json_, quiet=quiet)
+    stop = _StopFlag()
     try:
-        run_fit(cfg, reporter, stdin=sys.stdin)
+        with stop:
+            run_fit(
+                cfg,
+                reporter,
+                stdin=sys.stdin,
+                resume=str(resume) if resume else None,
+                force=force,
+                stop=stop.get,
+            )
+    except Interrupted as exc:
+        reporter.close()
+        sys.stderr.write(f"\n{exc}\n")
+        if exc.checkpoint:
+            argv = [a for a in sys.argv[1:]]
+            if "--resume" not in argv:
+                argv += ["--resume", cfg.output]
+            sys.stderr.write(f"Resume with: nettrain {shlex.join(argv)}\n")
+        raise typer.Exit(exc.exit_code) from None
     finally:
         reporter.close()
+
+
+class _StopFlag:
+    """SIGINT / SIGTERM during fit: the first asks training to stop after the current step (and
+    write a checkpoint); a second one stops at once."""
+
+    def __init__(self):
+        self.signal_name: str | None = None
+        self.previous: dict = {}
+
+    def get(self) -> str | None:
+        return self.signal_name
+
+    def _handle(self, signum, frame):
+        if self.signal_name is not None:  # asked twice: stop now
+            if signum == signal.SIGTERM:
+                raise Terminated()
+            raise KeyboardInterrupt
+        self.signal_name = signal.Signals(signum).name
+        sys.stderr.write(
+            f"\n{self.signal_name}: stopping after this step and saving a checkpoint "
+            "(again to stop at once)\n"
+        )
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        return False
 
 
 def _dry_run(cfg, quiet: bool) -> None:

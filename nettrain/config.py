@@ -17,7 +17,9 @@ from typing import Any
 from .activations import ACTIVATIONS
 from .costs import COSTS, OUTPUTS
 from .errors import ConfigError, did_you_mean, one_of
-from .optimizers import OPTIMIZERS
+from .network import INITS
+from .optimizers import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, OPTIMIZERS
+from .schedules import SCHEDULES
 
 DTYPES = ("float32", "float64")
 DEVICE_WORDS = ("auto", "cpu", "gpu")
@@ -45,15 +47,27 @@ class NetworkConfig:
     layers: tuple[int, ...]
     activation: tuple[str, ...]
     output: str
+    init: str = "auto"
+    init_scale: float = 0.01  # the standard deviation of init: normal
+    output_bias: bool = True
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    learning_rate: float = 0.01
+    learning_rate: float = 0.01  # the optimizer's default when the config gives none
     epochs: int = 10
     batch_size: int = 32
     seed: int = 0
     optimizer: str = "sgd"
+    optimizer_params: dict = field(default_factory=dict)  # e.g. {"momentum": 0.9}
+    schedule: str = "constant"
+    schedule_params: dict = field(default_factory=dict)
+    weight_decay: float = 0.0
+    dropout: tuple[float, ...] = ()  # one rate per hidden layer
+    clip_norm: float | None = None
+    early_stopping: dict | None = None  # monitor, patience, min_delta, restore_best
+    checkpoint_every: int = 0  # epochs; 0: only when interrupted
+    checkpoint_keep: int = 3
 
 
 @dataclass(frozen=True)
@@ -85,6 +99,16 @@ class Config:
         d["network"]["activation"] = acts[0] if len(set(acts)) == 1 else acts
         if not acts:
             d["network"]["activation"] = "relu"
+        net, tr = d["network"], d["training"]
+        scale = net.pop("init_scale")
+        if net["init"] == "normal":
+            net["init"] = {"name": "normal", "scale": scale}
+        for key in ("optimizer", "schedule"):
+            params = tr.pop(f"{key}_params")
+            if params:
+                tr[key] = {"name": tr[key], **params}
+        drop = list(self.training.dropout)
+        tr["dropout"] = drop[0] if drop and len(set(drop)) == 1 else (drop or 0.0)
         return d
 
     def to_yaml(self) -> str:
@@ -242,17 +266,6 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict[tuple, str]:
 
 # -- validating ------------------------------------------------------------------------------------
 
-#: Keys DESIGN.md reserves for later work: named so that users get a plain answer, not a typo hint.
-PLANNED = {
-    ("training", "schedule"),
-    ("training", "weight_decay"),
-    ("training", "dropout"),
-    ("training", "clip_norm"),
-    ("training", "early_stopping"),
-    ("training", "checkpoint_every"),
-    ("network", "init"),
-    ("network", "output_bias"),
-}
 
 SECTIONS = {
     (): ("data", "network", "cost", "training", "device", "dtype", "output"),
@@ -267,8 +280,21 @@ SECTIONS = {
         "delimiter",
         "header",
     ),
-    ("network",): ("layers", "activation", "output"),
-    ("training",): ("learning_rate", "epochs", "batch_size", "seed", "optimizer"),
+    ("network",): ("layers", "activation", "output", "init", "output_bias"),
+    ("training",): (
+        "learning_rate",
+        "epochs",
+        "batch_size",
+        "seed",
+        "optimizer",
+        "schedule",
+        "weight_decay",
+        "dropout",
+        "clip_norm",
+        "early_stopping",
+        "checkpoint_every",
+        "checkpoint_keep",
+    ),
 }
 
 
@@ -293,13 +319,10 @@ class _Checker:
         for key in raw:
             if key in allowed:
                 continue
-            full = (*path, str(key))
-            if full in PLANNED:
-                self.problem(full, "is not supported by this version of nettrain yet")
-            else:
-                self.problem(
-                    full, f"unknown key{did_you_mean(key, allowed)}; allowed keys: " + ", ".join(allowed)
-                )
+            self.problem(
+                (*path, str(key)),
+                f"unknown key{did_you_mean(key, allowed)}; allowed keys: " + ", ".join(allowed),
+            )
         return raw
 
     def number(
@@ -378,6 +401,49 @@ class _Checker:
             self.problem(path, f"{_show(value)} is not a usable file path ({exc})")
             return default
 
+    def named(self, raw: dict, path: tuple, default: str, registry: dict[str, dict]):
+        """A word, or a mapping with ``name:`` and that name's parameters (numbers; a few words).
+
+        Returns (name, {parameter: value}) with only the parameters the config gave.
+        """
+        key = path[-1]
+        value = raw.get(key)
+        if value is None:
+            return default, {}
+        if isinstance(value, str):
+            return self.word(raw, path, default, tuple(registry)), {}
+        if not isinstance(value, dict):
+            self.problem(path, f"{_show(value)} is not a name or a mapping with 'name:'; {one_of(registry)}")
+            return default, {}
+        name = self.word(value, (*path, "name"), None, tuple(registry))
+        if name is None:
+            if "name" not in value:
+                self.problem(path, f"a mapping needs 'name:', {one_of(registry)}")
+            return default, {}
+        allowed = registry[name]
+        params = {}
+        for k, v in value.items():
+            if k == "name":
+                continue
+            if k not in allowed:
+                hint = did_you_mean(k, allowed)
+                listed = ", ".join(allowed) or "none"
+                self.problem(
+                    (*path, str(k)), f"'{name}' has no parameter '{k}'{hint}; its parameters: {listed}"
+                )
+                continue
+            if isinstance(allowed[k], str):  # a word parameter (plateau's monitor)
+                if v not in ("auto", *MONITORS):
+                    self.problem((*path, k), f"{_show(v)} is not known; one of: auto, " + ", ".join(MONITORS))
+                    continue
+                params[k] = v
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                self.problem((*path, k), f"{_show(v)} is not a number >= 0")
+                continue
+            params[k] = v
+        return name, params
+
     def boolean(self, raw: dict, path: tuple, default: bool) -> bool:
         key = path[-1]
         if key not in raw or raw[key] is None:
@@ -386,6 +452,58 @@ class _Checker:
             self.problem(path, f"{_show(raw[key])} is not true or false")
             return default
         return raw[key]
+
+
+MONITORS = ("val_loss", "val_accuracy", "val_r2", "loss")
+
+
+def _dropout(c: _Checker, t: dict, hidden: int) -> tuple[float, ...]:
+    raw = t.get("dropout")
+    path = ("training", "dropout")
+    if raw is None:
+        return (0.0,) * hidden
+    rates = raw if isinstance(raw, list) else [raw]
+    if isinstance(raw, list) and len(raw) != hidden:
+        c.problem(
+            path,
+            f"a list of {len(raw)} rates for {hidden} hidden layer(s): give one per "
+            "hidden layer, or one number for all",
+        )
+        return (0.0,) * hidden
+    out = []
+    for r in rates:
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r < 1:
+            c.problem(path, f"{_show(r)} is not a dropout rate: must be >= 0 and < 1")
+            return (0.0,) * hidden
+        out.append(float(r))
+    return tuple(out) if isinstance(raw, list) else (out[0],) * hidden
+
+
+def _early_stopping(c: _Checker, t: dict) -> dict | None:
+    raw = t.get("early_stopping")
+    path = ("training", "early_stopping")
+    if raw is None or raw is False:
+        return None
+    if raw is True:
+        raw = {}
+    if not isinstance(raw, dict):
+        c.problem(
+            path, f"{_show(raw)} is not true, false or a mapping (monitor, patience, min_delta, restore_best)"
+        )
+        return None
+    allowed = ("monitor", "patience", "min_delta", "restore_best")
+    for key in raw:
+        if key not in allowed:
+            c.problem(
+                (*path, str(key)),
+                f"unknown key{did_you_mean(key, allowed)}; allowed keys: " + ", ".join(allowed),
+            )
+    return {
+        "monitor": c.word(raw, (*path, "monitor"), "val_loss", MONITORS),
+        "patience": c.number(raw, (*path, "patience"), 10, integer=True, low=1),
+        "min_delta": float(c.number(raw, (*path, "min_delta"), 0.0, low=0)),
+        "restore_best": c.boolean(raw, (*path, "restore_best"), True),
+    }
 
 
 def _show(value: Any) -> str:
@@ -527,15 +645,52 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
             "cross_entropy needs an output layer of at least 2 units "
             "(one per class); for two classes with one output use binary_cross_entropy",
         )
-    network = NetworkConfig(layers=layers, activation=activation, output=output)
+    init, init_params = c.named(
+        n, ("network", "init"), "auto", {k: {} for k in INITS} | {"normal": {"scale": 0.01}}
+    )
+    network = NetworkConfig(
+        layers=layers,
+        activation=activation,
+        output=output,
+        init=init,
+        init_scale=float(init_params.get("scale", 0.01)),
+        output_bias=c.boolean(n, ("network", "output_bias"), True),
+    )
+    if init_params.get("scale", 0.01) <= 0:
+        c.problem(("network", "init", "scale"), "must be > 0")
 
     t = c.section(raw.get("training"), ("training",))
+    optimizer, opt_params = c.named(
+        t, ("training", "optimizer"), "sgd", {k: v.defaults for k, v in OPTIMIZERS.items()}
+    )
+    schedule, sched_params = c.named(
+        t, ("training", "schedule"), "constant", {k: v.defaults for k, v in SCHEDULES.items()}
+    )
+    hidden_layers = max(len(layers) - 2, 0)
+    dropout = _dropout(c, t, hidden_layers)
     training = TrainingConfig(
-        learning_rate=float(c.number(t, ("training", "learning_rate"), 0.01, low=0, low_open=True)),
+        learning_rate=float(
+            c.number(t, ("training", "learning_rate"), DEFAULT_LR[optimizer], low=0, low_open=True)
+        ),
         epochs=c.number(t, ("training", "epochs"), 10, integer=True, low=1),
         batch_size=c.number(t, ("training", "batch_size"), 32, integer=True, low=1),
         seed=c.number(t, ("training", "seed"), 0, integer=True, low=0, high=2**63 - 1),
-        optimizer=c.word(t, ("training", "optimizer"), "sgd", tuple(OPTIMIZERS)),
+        optimizer=optimizer,
+        optimizer_params=opt_params,
+        schedule=schedule,
+        schedule_params=sched_params,
+        weight_decay=float(
+            c.number(t, ("training", "weight_decay"), DEFAULT_WEIGHT_DECAY.get(optimizer, 0.0), low=0)
+        ),
+        dropout=dropout,
+        clip_norm=(
+            None
+            if t.get("clip_norm") is None
+            else float(c.number(t, ("training", "clip_norm"), 1.0, low=0, low_open=True))
+        ),
+        early_stopping=_early_stopping(c, t),
+        checkpoint_every=c.number(t, ("training", "checkpoint_every"), 0, integer=True, low=0),
+        checkpoint_keep=c.number(t, ("training", "checkpoint_keep"), 3, integer=True, low=1),
     )
     device = raw.get("device", "auto")
     if device is None:

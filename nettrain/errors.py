@@ -59,3 +59,16 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 def one_of(choices: Iterable[str]) -> str:
     """Format a list of valid words: 'one of: a, b, c'."""
     return "one of: " + ", ".join(str(c) for c in choices)
+
+
+class Interrupted(NettrainError):
+    """Training stopped on a signal after saving a checkpoint; exit 130 (SIGINT) or 143 (SIGTERM).
+
+    ``checkpoint`` is the file written, so the CLI can say how to resume.
+    """
+
+    def __init__(self, message: str, signal_name: str = "SIGINT", checkpoint: str | None = None):
+        super().__init__(message)
+        self.exit_code = 143 if signal_name == "SIGTERM" else 130
+        self.signal_name = signal_name
+        self.checkpoint = checkpoint

@@ -83,9 +83,9 @@ def gradcheck(
     x = xp.asarray(x, dtype=np.float64)
     y = xp.asarray(y, dtype=np.float64)
     _, dW, db = net.gradients(x, y)
-    grads = [g for pair in zip(dW, db) for g in pair]
+    grads = net.param_grads(dW, db)
     params = net.params()
-    names = [f"{kind}({l + 1})" for l in range(len(net.W)) for kind in ("W", "b")]
+    names = net.param_names()
     sampled = net.n_params() > max_full
     rng = np.random.default_rng(seed)
 

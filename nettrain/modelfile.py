@@ -162,6 +162,7 @@ def model_meta(
             "output": network.output,
             "cost": network.cost_name,
             "dtype": str(network.dtype),
+            "output_bias": network.output_bias,
         },
         "encoding": encoding.to_dict(),
         "config": config or {},
@@ -169,7 +170,7 @@ def model_meta(
     }
 
 
-def save_model(path: str | Path, model: Model) -> None:
+def save_model(path: str | Path, model: Model, extra: dict[str, np.ndarray] | None = None) -> None:
     """Write ``model`` to ``path`` atomically (a .npz of plain arrays; see the module doc)."""
     net, enc = model.network, model.encoding
     meta = dict(model.meta)
@@ -183,6 +184,8 @@ def save_model(path: str | Path, model: Model) -> None:
     if enc.task == "regression":
         arrays["y_mean"] = np.asarray(enc.y_mean, dtype=np.float64)
         arrays["y_scale"] = np.asarray(enc.y_scale, dtype=np.float64)
+    for key, value in (extra or {}).items():  # checkpoints add their state arrays
+        arrays[key] = to_host(value)
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     write_atomic(path, lambda f: np.savez(f, **arrays))
 
@@ -349,7 +352,9 @@ def load_model(path: str | Path, device=None) -> Model:
         W = [device.asarray(w) for w in W]
         b = [device.asarray(v) for v in b]
     try:
-        network = Network(W, b, activations, output, cost)
+        network = Network(
+            W, b, activations, output, cost, output_bias=net_meta.get("output_bias", True) is not False
+        )
     except (KeyError, ValueError) as exc:
         raise ModelFileError(f"{name}: the network description is invalid ({exc})") from None
     encoding = Encoding(

@@ -26,24 +26,64 @@ from .activations import RELU_FAMILY, Activation, get_activation
 from .backend import Device, xp_of
 from .costs import Cost, get_cost, output_function
 
+#: The config's words for weight initialisation (network.init). Biases always start at zero.
+INITS = (
+    "auto",
+    "xavier_uniform",
+    "xavier_normal",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "normal",
+)
+
+
+def init_scheme(scheme: str, activation: str) -> str:
+    """The scheme a layer gets: ``auto`` picks He uniform for the relu family, else Glorot uniform."""
+    if scheme == "auto":
+        return "he_uniform" if activation in RELU_FAMILY else "xavier_uniform"
+    return scheme.replace("glorot", "xavier")
+
+
+def draw_weights(scheme: str, fan_in: int, fan_out: int, rng: np.random.Generator, scale: float = 0.01):
+    """One W (fan_out, fan_in) in float64 from ``rng``:
+
+    xavier_uniform U(-r, r), r = sqrt(6 / (fan_in + fan_out));  xavier_normal N(0, 2 / (fan_in + fan_out))
+    he_uniform     r = sqrt(6 / fan_in);                         he_normal     N(0, 2 / fan_in)
+    lecun_uniform  r = sqrt(3 / fan_in);                         lecun_normal  N(0, 1 / fan_in)
+    normal         N(0, scale^2)
+    """
+    shape = (fan_out, fan_in)
+    family, _, kind = scheme.rpartition("_")
+    if scheme == "normal":
+        return rng.normal(0.0, scale, size=shape)
+    variance = {"xavier": 2.0 / (fan_in + fan_out), "he": 2.0 / fan_in, "lecun": 1.0 / fan_in}[family]
+    if kind == "uniform":
+        r = np.sqrt(3.0 * variance)  # U(-r, r) has variance r^2 / 3
+        return rng.uniform(-r, r, size=shape)
+    return rng.normal(0.0, np.sqrt(variance), size=shape)
+
 
 def init_weights(
-    sizes: Sequence[int], activations: Sequence[str], rng: np.random.Generator, dtype="float32"
+    sizes: Sequence[int],
+    activations: Sequence[str],
+    rng: np.random.Generator,
+    dtype="float32",
+    scheme: str = "auto",
+    scale: float = 0.01,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Initial W and b on the host, drawn from ``rng`` (same seed, same weights on every device).
 
-    Glorot/Xavier uniform, U(-r, r) with r = sqrt(6 / (fan_in + fan_out)), for layers whose
-    activation is sigmoid, tanh, identity or an output function; He uniform,
-    r = sqrt(6 / fan_in), for the relu family. Biases start at zero.
-    ``activations[l]`` is the activation applied after W[l].
+    ``activations[l]`` is the activation applied after W[l] (the output function for the last);
+    with ``scheme='auto'`` the relu family gets He uniform, everything else Glorot/Xavier uniform.
+    Biases start at zero.
     """
     W, b = [], []
     for fan_in, fan_out, act in zip(sizes[:-1], sizes[1:], activations):
-        if act in RELU_FAMILY:
-            r = np.sqrt(6.0 / fan_in)
-        else:
-            r = np.sqrt(6.0 / (fan_in + fan_out))
-        W.append(rng.uniform(-r, r, size=(fan_out, fan_in)).astype(dtype))
+        W.append(draw_weights(init_scheme(scheme, act), fan_in, fan_out, rng, scale).astype(dtype))
         b.append(np.zeros(fan_out, dtype=dtype))
     return W, b
 
@@ -60,7 +100,17 @@ class Network:
     cost : the cost name ('mse', 'cross_entropy', 'binary_cross_entropy').
     """
 
-    def __init__(self, W: list, b: list, activations: Sequence[str], output: str, cost: str):
+    def __init__(
+        self,
+        W: list,
+        b: list,
+        activations: Sequence[str],
+        output: str,
+        cost: str,
+        *,
+        output_bias: bool = True,
+        dropout: Sequence[float] | None = None,
+    ):
         if len(W) != len(b) or len(activations) != len(W) - 1:
             raise ValueError("need one b per W and one activation per hidden layer")
         self.W = list(W)
@@ -71,6 +121,10 @@ class Network:
         self.f: list[Activation] = [get_activation(name) for name in activations]
         self.f_out = output_function(output)
         self.cost: Cost = get_cost(cost, output)
+        #: False: the derivation's bias-free output s = f_out(W a); b[-1] stays zero, untrained
+        self.output_bias = output_bias
+        #: the dropout rate of each hidden layer's activations while training (0: none)
+        self.dropout = list(dropout) if dropout is not None else [0.0] * len(activations)
 
     @classmethod
     def create(
@@ -82,14 +136,19 @@ class Network:
         seed: int | np.random.Generator = 0,
         dtype: str = "float32",
         device: Device | None = None,
+        *,
+        init: str = "auto",
+        init_scale: float = 0.01,
+        output_bias: bool = True,
+        dropout: Sequence[float] | None = None,
     ) -> Network:
         """A new network with initial weights drawn from a host generator seeded with ``seed``."""
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        W, b = init_weights(sizes, [*activations, output], rng, dtype)
+        W, b = init_weights(sizes, [*activations, output], rng, dtype, init, init_scale)
         if device is not None:
             W = [device.asarray(w) for w in W]
             b = [device.asarray(v) for v in b]
-        return cls(W, b, activations, output, cost)
+        return cls(W, b, activations, output, cost, output_bias=output_bias, dropout=dropout)
 
     # -- shape ------------------------------------------------------------------------------------
 
@@ -107,11 +166,27 @@ class Network:
         return xp_of(self.W[0])
 
     def n_params(self) -> int:
-        return sum(int(w.size) + int(v.size) for w, v in zip(self.W, self.b))
+        return sum(int(p.size) for p in self.params())
 
     def params(self) -> list:
-        """Every parameter array, in the order W[0], b[0], W[1], b[1], ..."""
-        return [p for pair in zip(self.W, self.b) for p in pair]
+        """Every trained parameter array, in the order W[0], b[0], W[1], b[1], ... (without the
+        output layer's b when ``output_bias`` is False)."""
+        return self.param_grads(self.W, self.b)
+
+    def param_names(self) -> list[str]:
+        """The derivation's names of ``params()``: W(1), b(1), W(2), ..."""
+        return self.param_grads(
+            [f"W({l + 1})" for l in range(len(self.W))], [f"b({l + 1})" for l in range(len(self.b))]
+        )
+
+    def param_grads(self, dW: list, db: list) -> list:
+        """Gradients (or anything per layer) in the order of ``params()``."""
+        out = [p for pair in zip(dW, db) for p in pair]
+        return out if self.output_bias else out[:-1]
+
+    def is_weight(self) -> list[bool]:
+        """For each of ``params()``: True for a W (weight decay applies), False for a b."""
+        return self.param_grads([True] * len(self.W), [False] * len(self.b))
 
     # -- forward ----------------------------------------------------------------------------------
 
@@ -145,9 +220,11 @@ class Network:
 
     # -- backward ---------------------------------------------------------------------------------
 
-    def backward(self, zs: list, acts: list, y) -> tuple[list, list]:
+    def backward(self, zs: list, acts: list, y, masks: list | None = None, pre: list | None = None):
         """Backpropagation by the chain rule, from the cache of ``forward_cache``.
 
+        With dropout, ``masks[l]`` scales hidden layer l+1's activations (0 or 1 / (1 - p)) and
+        ``pre[l]`` is that layer's activation before dropout (what f' is computed from).
         Returns (dW, db), lists shaped like W and b.
         """
         dW: list = [None] * len(self.W)
@@ -157,16 +234,57 @@ class Network:
             dW[l] = delta.T @ acts[l]  # dC/dW(l) = delta(l+1) a(l)^T
             db[l] = delta.sum(axis=0)  # dC/db(l) = delta(l+1)
             if l > 0:
-                # delta(l) = (W(l)^T delta(l+1)) * f'(z(l))
-                delta = (delta @ self.W[l]) * self.f[l - 1].df(zs[l - 1], acts[l])
+                # delta(l) = (W(l)^T delta(l+1)) * f'(z(l))   (times the dropout mask, if any)
+                da = delta @ self.W[l]
+                if masks is not None and masks[l - 1] is not None:
+                    da *= masks[l - 1]
+                    a = pre[l - 1]
+                else:
+                    a = acts[l]
+                delta = da * self.f[l - 1].df(zs[l - 1], a)
+        if not self.output_bias:
+            db[-1] = self.xp.zeros_like(self.b[-1])
         return dW, db
 
-    def gradients(self, x, y):
-        """(loss, dW, db) for a batch: one forward and one backward pass."""
-        zs, acts = self.forward_cache(x)
+    def gradients(self, x, y, rng: np.random.Generator | None = None):
+        """(loss, dW, db) for a batch: one forward and one backward pass.
+
+        With ``rng`` and nonzero ``dropout`` rates, hidden activations are dropped (inverted
+        dropout: each kept unit is scaled by 1 / (1 - p) so that predictions need no rescaling);
+        the masks come from ``rng`` on the host, so a seed gives the same masks on every device.
+        """
+        if rng is None or not any(self.dropout):
+            zs, acts = self.forward_cache(x)
+            masks = pre = None
+        else:
+            zs, acts, masks, pre = self._forward_dropout(x, rng)
         loss = self.cost.loss(zs[-1], acts[-1], y)
-        dW, db = self.backward(zs, acts, y)
+        dW, db = self.backward(zs, acts, y, masks, pre)
         return loss, dW, db
+
+    def _forward_dropout(self, x, rng: np.random.Generator):
+        acts, zs, masks, pre = [x], [], [], []
+        last = len(self.W) - 1
+        xp = self.xp
+        for l, (W, b) in enumerate(zip(self.W, self.b)):
+            z = acts[-1] @ W.T + b
+            zs.append(z)
+            if l == last:
+                acts.append(self.f_out(z))
+                continue
+            a = self.f[l].f(z)
+            p = self.dropout[l]
+            if p > 0:
+                keep = rng.random(a.shape, dtype=np.float32) >= p
+                mask = xp.asarray(keep.astype(a.dtype) * a.dtype.type(1.0 / (1.0 - p)))
+                masks.append(mask)
+                pre.append(a)
+                a = a * mask
+            else:
+                masks.append(None)
+                pre.append(a)
+            acts.append(a)
+        return zs, acts, masks, pre
 
     def astype(self, dtype) -> Network:
         """A copy of this network with parameters of another dtype (gradcheck uses float64)."""
@@ -176,6 +294,8 @@ class Network:
             self.activation_names,
             self.output,
             self.cost_name,
+            output_bias=self.output_bias,
+            dropout=self.dropout,
         )
 
     def copy(self) -> Network:

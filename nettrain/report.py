@@ -76,7 +76,10 @@ def _encoding_is_utf(stream: IO) -> bool:
 def summary_line(end: dict, ascii_only: bool = False) -> str:
     """'done: 30 epochs in 1.2s  loss 0.0038  val acc 0.9704  test acc 0.9778  ▇▅▃▂▁  -> runs/x'"""
     s = end["summary"]
-    parts = [f"done: {s['epochs']} epochs in {fmt_duration(s['train_time_s'])}", f"loss {s['loss']:.4g}"]
+    done = f"done: {s['epochs']} epochs in {fmt_duration(s['train_time_s'])}"
+    if s.get("stopped_early"):
+        done += f" (stopped early, kept epoch {s['kept_epoch']})"
+    parts = [done, f"loss {s['loss']:.4g}" if s.get("loss") is not None else "loss -"]
     for key, label in (
         ("val_loss", "val loss"),
         ("val_accuracy", "val acc"),
@@ -93,6 +96,17 @@ def summary_line(end: dict, ascii_only: bool = False) -> str:
         parts.append(f"-> {_display_path(end['output'])}/model.npz")
     text = "  ".join(parts)
     return text.replace("R²", "R2") if ascii_only else text
+
+
+def early_stop_line(info: dict) -> str:
+    """'early stopping: val_loss did not improve for 10 epochs; stopped after epoch 37, kept
+    epoch 27 (val_loss 0.0912)'"""
+    kept = info["restored"]
+    return (
+        f"early stopping: {info['monitor']} did not improve for {info['patience']} epochs; stopped "
+        f"after epoch {info['epoch']}, kept the weights of epoch {kept} "
+        f"({info['monitor']} {info['best']:.6g})"
+    )
 
 
 def _display_path(path: str) -> str:
@@ -130,6 +144,12 @@ class Reporter:
     def on_end(self, info: dict) -> None:
         self.say(summary_line(info, self.ascii))
 
+    def on_checkpoint(self, info: dict) -> None:
+        self.say(f"checkpoint: {_display_path(info['path'])}")
+
+    def on_early_stop(self, info: dict) -> None:
+        self.say(early_stop_line(info))
+
     def close(self) -> None:
         pass
 
@@ -139,6 +159,7 @@ class PlainReporter(Reporter):
 
     def on_start(self, info: dict) -> None:
         self.epochs = info["epochs"]
+        self.first = info.get("first_epoch", 1)
         self.every = max(1, math.ceil(self.epochs / 100))
         self.say(
             f"fit: {info['n_train']} training rows"
@@ -149,7 +170,7 @@ class PlainReporter(Reporter):
 
     def on_epoch(self, r: dict) -> None:
         e = r["epoch"]
-        if e % self.every and e != self.epochs and e != 1:
+        if not self.shows(e):
             return
         width = len(str(self.epochs))
         parts = [f"epoch {e:>{width}}/{self.epochs}", f"loss {r['loss']:.6g}"]
@@ -159,11 +180,20 @@ class PlainReporter(Reporter):
         if m:
             parts.append(f"{m[0].replace(' ', '_').replace('R²', 'r2')} {m[1]:.4f}")
         parts += [
+            f"lr {r['lr']:.3g}",
             f"{fmt_rate(r['samples_per_s'])} samples/s",
             f"elapsed {fmt_duration(r['elapsed'])}",
             f"eta {fmt_duration(r['eta'])}",
         ]
         self.say("  ".join(parts))
+
+    def shows(self, epoch: int) -> bool:
+        """About 100 evenly spaced epochs get a line, plus the first and the last."""
+        return epoch % self.every == 0 or epoch in (self.first, self.epochs)
+
+    def on_checkpoint(self, info: dict) -> None:
+        if self.shows(info["epoch"]) or info["epoch"] < self.first:
+            super().on_checkpoint(info)
 
     def on_test(self, info: dict) -> None:
         parts = [f"test: loss {info['loss']:.6g}"]
@@ -242,6 +272,7 @@ class RichReporter(Reporter):
         table.add_column("val loss", justify="right")
         metric = next((metric_of(r)[0] for r in self.rows if metric_of(r)), "metric")
         table.add_column(metric, justify="right")
+        table.add_column("lr", justify="right")
         table.add_column("samples/s", justify="right")
         table.add_column("elapsed", justify="right")
         table.add_column("ETA", justify="right")
@@ -252,12 +283,13 @@ class RichReporter(Reporter):
                 f"{r['loss']:.5g}",
                 f"{r['val_loss']:.5g}" if "val_loss" in r else "-",
                 f"{m[1]:.4f}" if m else "-",
+                f"{r['lr']:.3g}",
                 fmt_rate(r["samples_per_s"]),
                 fmt_duration(r["elapsed"]),
                 fmt_duration(r["eta"]),
             )
         parts = [table]
-        done = len(self.rows)
+        done = self.info.get("first_epoch", 1) - 1 + len(self.rows)
         if done < epochs:
             frac = done / epochs
             if self.batch:
@@ -285,6 +317,13 @@ class RichReporter(Reporter):
         self.batch = None
         if self.live is not None:
             self.live.update(self._render())
+
+    def on_checkpoint(self, info: dict) -> None:
+        self.console.print(f"checkpoint: {_display_path(info['path'])}", highlight=False, markup=False)
+
+    def on_early_stop(self, info: dict) -> None:
+        self.close()
+        self.console.print(early_stop_line(info), highlight=False, markup=False, soft_wrap=True)
 
     def on_test(self, info: dict) -> None:
         self.close()

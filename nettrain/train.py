@@ -7,7 +7,8 @@ accumulated on the device and read once per epoch, so the GPU never waits on the
 epoch. Same config, same seed, same machine and thread count: the same model, bit for bit.
 
 The library never prints: progress goes to ``on_event(kind, info)``, which ``report.py`` renders.
-Event kinds: 'notice' (message), 'start', 'batch' (a few per long epoch), 'epoch', 'test', 'end'.
+Event kinds: 'notice' (message), 'start', 'batch' (a few per long epoch), 'epoch', 'checkpoint',
+'early_stop', 'test', 'end'.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from typing import Any
 import numpy as np
 
 from . import metrics
-from .backend import Device, resolve_device, to_host
+from .backend import Device, resolve_device, to_host, xp_of
+from .checkpoint import config_hash, find_checkpoint, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Dataset, RunData, StreamedDataset, load_run_data, stream_rng
-from .errors import TrainingDiverged
+from .errors import ConfigError, Interrupted, TrainingDiverged
 from .modelfile import Model, save_model, write_text_atomic
 from .network import Network
 from .optimizers import get_optimizer
+from .schedules import get_schedule
 
 EventHandler = Callable[[str, dict], None]
 
@@ -76,6 +79,58 @@ def evaluate_dataset(
     return result
 
 
+def clip_by_global_norm(grads: list, clip: float) -> None:
+    """Scale every gradient by min(1, clip / ||g||), ||g|| the norm over all of them, in place.
+
+    The scale stays a device scalar: no host sync.
+    """
+    xp = xp_of(grads[0])
+    total = sum((g * g).sum() for g in grads)
+    scale = xp.minimum(1.0, clip / (xp.sqrt(total) + 1e-12)).astype(grads[0].dtype)
+    for g in grads:
+        g *= scale
+
+
+class _Early:
+    """Early stopping: watch ``monitor``; stop after ``patience`` epochs without an improvement of
+    more than ``min_delta``; remember the best epoch's weights when ``restore_best``."""
+
+    def __init__(self, spec: dict):
+        self.monitor = spec["monitor"]
+        self.patience = int(spec["patience"])
+        self.min_delta = float(spec["min_delta"])
+        self.restore_best = bool(spec["restore_best"])
+        self.higher = self.monitor.endswith(("accuracy", "r2"))
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.wait = 0
+        self.best_weights: tuple[list, list] | None = None
+
+    def update(self, epoch: int, record: dict, net: Network) -> bool:
+        """Record an epoch; True when training should stop."""
+        value = record[self.monitor]
+        if self.best is None or (
+            value > self.best + self.min_delta if self.higher else value < self.best - self.min_delta
+        ):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self.best_weights = ([to_host(w).copy() for w in net.W], [to_host(v).copy() for v in net.b])
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+    def state(self) -> dict:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load(self, state: dict, best_weights) -> None:
+        self.best, self.best_epoch, self.wait = state["best"], int(state["best_epoch"]), int(state["wait"])
+        self.best_weights = best_weights
+
+
+def _host_copy(arrays: list) -> list:
+    return [to_host(a).copy() for a in arrays]
+
+
 def fit(
     config: Config,
     on_event: EventHandler | None = None,
@@ -83,23 +138,43 @@ def fit(
     stdin=None,
     save: bool = True,
     data: RunData | None = None,
+    resume: str | None = None,
+    force: bool = False,
+    stop: Callable[[], str | None] | None = None,
 ) -> FitResult:
     """Train the network a config describes and (when ``save``) write its run folder.
 
     The run folder (``config.output``) receives config.yaml (the resolved config), history.jsonl
     (one JSON object per epoch) and model.npz, all written atomically and only after training
-    succeeded, so an earlier good model is never replaced by a diverged one.
+    succeeded, so an earlier good model is never replaced by a diverged one; and checkpoints
+    (checkpoint-<epoch>.npz) every ``training.checkpoint_every`` epochs.
+
+    Parameters
+    ----------
+    resume : a checkpoint file, or a run folder whose newest checkpoint to continue from.
+    force : resume even though the config differs from the checkpoint's.
+    stop : polled after every step; when it returns a signal name ('SIGINT', 'SIGTERM'), training
+        stops, a checkpoint of the state at the start of the current epoch is written (that
+        epoch is run again on resume, so the result is exactly that of an uninterrupted run), and
+        Interrupted is raised.
 
     Raises
     ------
     ConfigError, DataError, BackendError : bad config, data or device (before any training).
     TrainingDiverged : the loss became NaN or infinite (nothing is written).
+    Interrupted : ``stop`` asked to stop (a checkpoint was written when ``save``).
     """
     emit = on_event or _ignore
     tc = config.training
     device = resolve_device(config.device)
     if device.notice:
         emit("notice", {"message": device.notice})
+    if tc.early_stopping and tc.early_stopping["monitor"] != "loss" and data is None:
+        if not config.data.validation:
+            raise ConfigError(
+                f"training.early_stopping.monitor is {tc.early_stopping['monitor']}, which needs "
+                "validation data: set data.validation (a fraction or a file), or monitor: loss"
+            )
     if data is None:
         data = load_run_data(config, stdin=stdin)
     for note in data.notes:
@@ -114,9 +189,38 @@ def fit(
         seed=stream_rng(tc.seed, 0),
         dtype=config.dtype,
         device=device,
+        init=config.network.init,
+        init_scale=config.network.init_scale,
+        output_bias=config.network.output_bias,
+        dropout=tc.dropout,
     )
-    optimizer = get_optimizer(tc.optimizer, tc.learning_rate)
+    optimizer = get_optimizer(
+        tc.optimizer, tc.learning_rate, tc.weight_decay, net.is_weight(), **tc.optimizer_params
+    )
+    schedule = get_schedule(tc.schedule, tc.learning_rate, tc.epochs, **tc.schedule_params)
     shuffle_rng = stream_rng(tc.seed, 2)
+    dropout_rng = stream_rng(tc.seed, 3) if any(tc.dropout) else None
+    early = _Early(tc.early_stopping) if tc.early_stopping else None
+    history: list[dict] = []
+    first_epoch = 1
+    chash = config_hash(config.to_dict())
+
+    if resume is not None:
+        first_epoch, history = _resume(
+            resume,
+            force,
+            config,
+            chash,
+            net,
+            optimizer,
+            schedule,
+            shuffle_rng,
+            dropout_rng,
+            early,
+            data,
+            device,
+        )
+        emit("notice", {"message": f"resuming from {resume} after epoch {first_epoch - 1}"})
 
     streamed = isinstance(data.train, StreamedDataset)
     n = len(data.train)
@@ -133,6 +237,7 @@ def fit(
         "start",
         {
             "epochs": tc.epochs,
+            "first_epoch": first_epoch,
             "n_train": n,
             "n_val": len(data.validation.X) if data.validation else 0,
             "batches": n_batches,
@@ -152,29 +257,87 @@ def fit(
             idx = perm[start : start + bs]
             yield X[idx], Y[idx]
 
-    history: list[dict] = []
+    def checkpoint(epoch: int, snap: dict | None = None) -> str | None:
+        """Write checkpoint-<epoch>.npz from the live state, or from a snapshot of it."""
+        if not save:
+            return None
+        snap = snap or snapshot(epoch)
+        host = Network(
+            snap["W"], snap["b"], net.activation_names, net.output, net.cost_name, output_bias=net.output_bias
+        )
+        model = Model(host, data.encoding, {"config": config.to_dict(), "training": {}})
+        state = {
+            "config_hash": chash,
+            "history": snap["history"],
+            "optimizer": snap["optimizer"],
+            "schedule": snap["schedule"],
+            "shuffle_rng": snap["shuffle_rng"],
+            "dropout_rng": snap["dropout_rng"],
+            "early_stopping": snap["early"],
+        }
+        path = save_checkpoint(
+            config.output, epoch, model, state, snap["optimizer_arrays"], snap["best"], tc.checkpoint_keep
+        )
+        emit("checkpoint", {"epoch": epoch, "path": str(path)})
+        return str(path)
+
+    def snapshot(epoch: int) -> dict:
+        """Host copies of everything that decides the rest of the run."""
+        return {
+            "epoch": epoch,
+            "W": _host_copy(net.W),
+            "b": _host_copy(net.b),
+            "optimizer": optimizer.state_dict(),
+            "optimizer_arrays": _host_copy(optimizer.state_arrays()),
+            "schedule": schedule.state_dict(),
+            "shuffle_rng": shuffle_rng.bit_generator.state,
+            "dropout_rng": dropout_rng.bit_generator.state if dropout_rng is not None else None,
+            "early": early.state() if early else None,
+            "best": early.best_weights if early else None,
+            "history": [dict(r) for r in history],
+        }
+
     t_start = time.perf_counter()
+    stopped_early = False
+    last_epoch = first_epoch - 1
+    params = net.params()
     # overflow on the way to NaN is expected when training diverges: the loss check below
     # reports it as TrainingDiverged instead of a stream of NumPy RuntimeWarnings
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        for epoch in range(1, tc.epochs + 1):
+        for epoch in range(first_epoch, tc.epochs + 1):
             t0 = time.perf_counter()
+            # an interrupt writes the state at the start of this epoch: exact on resume
+            snap = snapshot(epoch - 1) if stop is not None else None
+            optimizer.lr = schedule.lr_at(epoch)
             batches = data.train.batches(shuffle_rng, device) if streamed else memory_batches()
             loss_sum = xp.zeros((), dtype=np.float64)  # summed on the device, read once per epoch
             for k, (xb, yb) in enumerate(batches):
-                loss, dW, db = net.gradients(xb, yb)
+                loss, dW, db = net.gradients(xb, yb, dropout_rng)
                 loss_sum += loss * len(xb)
-                optimizer.step(net.params(), [g for pair in zip(dW, db) for g in pair])
+                grads = net.param_grads(dW, db)
+                if tc.clip_norm:
+                    clip_by_global_norm(grads, tc.clip_norm)
+                optimizer.step(params, grads)
+                if stop is not None:
+                    signal_name = stop()
+                    if signal_name:
+                        path = checkpoint(epoch - 1, snap)
+                        raise Interrupted(
+                            f"interrupted ({signal_name}) in epoch {epoch}"
+                            + (f"; saved {path}" if path else ""),
+                            signal_name,
+                            path,
+                        )
                 if on_event is not None and (k + 1) % batch_every == 0 and k + 1 < n_batches:
                     emit("batch", {"epoch": epoch, "batch": k + 1, "batches": n_batches})
             train_loss = float(loss_sum) / n  # float() waits for the device: once per epoch
             if not math.isfinite(train_loss):
-                raise _diverged("the loss", train_loss, epoch, tc.learning_rate)
+                raise _diverged("the loss", train_loss, epoch, optimizer.lr)
             record: dict[str, Any] = {"epoch": epoch, "loss": train_loss}
             if data.validation is not None:
                 val = evaluate_dataset(net, data.validation, data.encoding, device)
                 if not math.isfinite(val["loss"]):
-                    raise _diverged("the validation loss", val["loss"], epoch, tc.learning_rate)
+                    raise _diverged("the validation loss", val["loss"], epoch, optimizer.lr)
                 record["val_loss"] = val["loss"]
                 for key in ("accuracy", "r2"):
                     if key in val:
@@ -184,27 +347,72 @@ def fit(
             record["time"] = round(elapsed, 6)
             record["samples_per_s"] = n / elapsed if elapsed > 0 else float("inf")
             history.append(record)
+            schedule.observe(record)
+            last_epoch = epoch
             total = time.perf_counter() - t_start
+            done = epoch - first_epoch + 1
             emit(
                 "epoch",
-                {**record, "epochs": tc.epochs, "elapsed": total, "eta": total / epoch * (tc.epochs - epoch)},
+                {**record, "epochs": tc.epochs, "elapsed": total, "eta": total / done * (tc.epochs - epoch)},
             )
+            if early is not None:
+                if early.monitor not in record:
+                    raise ConfigError(
+                        f"training.early_stopping.monitor is {early.monitor}, which this run does "
+                        f"not measure; it measures: {', '.join(k for k in record if k != 'epoch')}"
+                    )
+                stopped_early = early.update(epoch, record, net)
+            if tc.checkpoint_every and (epoch % tc.checkpoint_every == 0 or epoch == tc.epochs):
+                checkpoint(epoch)
+            if stopped_early:
+                break
 
         # the step losses are measured before each update: the last update can still blow up
         if not all(bool(xp.isfinite(p).all()) for p in net.params()):
-            raise _diverged("a weight", "NaN or infinite", tc.epochs, tc.learning_rate)
+            raise _diverged("a weight", "NaN or infinite", last_epoch, optimizer.lr)
     train_time = time.perf_counter() - t_start
+    kept_epoch = last_epoch
+    if stopped_early or (early is not None and early.restore_best and early.best_weights):
+        if early.restore_best and early.best_weights is not None:
+            kept_epoch = early.best_epoch
+            net.W[:] = [device.asarray(w) for w in early.best_weights[0]]
+            net.b[:] = [device.asarray(v) for v in early.best_weights[1]]
+    if stopped_early:
+        emit(
+            "early_stop",
+            {
+                "epoch": last_epoch,
+                "best_epoch": early.best_epoch,
+                "monitor": early.monitor,
+                "best": early.best,
+                "patience": early.patience,
+                "restored": kept_epoch,
+            },
+        )
+    epochs_run = last_epoch - first_epoch + 1
     summary: dict[str, Any] = {
-        "epochs": tc.epochs,
-        "loss": history[-1]["loss"],
+        "epochs": last_epoch,
+        "loss": history[-1]["loss"] if history else None,
         "train_time_s": round(train_time, 3),
         "n_train": n,
         "device": str(device),
-        "samples_per_s": n * tc.epochs / train_time if train_time > 0 else None,
+        "samples_per_s": n * epochs_run / train_time if train_time > 0 and epochs_run else None,
     }
-    for key in ("val_loss", "val_accuracy", "val_r2"):
-        if key in history[-1]:
-            summary[key] = history[-1][key]
+    if early is not None:
+        summary.update(
+            {
+                "stopped_early": stopped_early,
+                "best_epoch": early.best_epoch,
+                "kept_epoch": kept_epoch,
+                "monitor": early.monitor,
+                "best": early.best,
+            }
+        )
+    if history:
+        for key in ("val_loss", "val_accuracy", "val_r2"):
+            src = history[kept_epoch - 1] if 0 < kept_epoch <= len(history) else history[-1]
+            if key in src:
+                summary[key] = src[key]
     # the model keeps host copies of the weights; on the CPU they are the same arrays
     host_net = Network(
         [to_host(w) for w in net.W],
@@ -212,6 +420,7 @@ def fit(
         net.activation_names,
         net.output,
         net.cost_name,
+        output_bias=net.output_bias,
     )
     test = None
     if data.test is not None:
@@ -224,6 +433,42 @@ def fit(
         result.output = save_run(config, result)
     emit("end", {"summary": summary, "history": history, "output": result.output})
     return result
+
+
+def _resume(
+    where, force, config, chash, net, optimizer, schedule, shuffle_rng, dropout_rng, early, data, device
+):
+    """Load a checkpoint's state into the freshly built run; returns (first epoch, history)."""
+    path = find_checkpoint(where)
+    model, state, opt_arrays, best = load_checkpoint(path)
+    if state.get("config_hash") != chash and not force:
+        raise ConfigError(
+            f"--resume: {path} was written with a different config (hash {state.get('config_hash')}, "
+            f"now {chash}); resume with the same config, or add --force to continue anyway"
+        )
+    if [list(w.shape) for w in model.network.W] != [list(w.shape) for w in net.W]:
+        raise ConfigError(
+            f"--resume: {path} holds a network of other layer sizes "
+            f"({model.network.sizes}, the config says {net.sizes})"
+        )
+    enc_now, enc_then = data.encoding.to_dict(), model.encoding.to_dict()
+    same_data = enc_now == enc_then and np.array_equal(data.encoding.x_mean, model.encoding.x_mean)
+    if not same_data and not force:
+        raise ConfigError(
+            f"--resume: the data's encoding differs from {path}'s (the data changed?); "
+            "add --force to continue anyway"
+        )
+    net.W[:] = [device.asarray(w.astype(net.dtype)) for w in model.network.W]
+    net.b[:] = [device.asarray(v.astype(net.dtype)) for v in model.network.b]
+    params = net.params()
+    optimizer.load_state(state["optimizer"], [device.asarray(a) for a in opt_arrays], params)
+    schedule.load_state(state.get("schedule") or {})
+    shuffle_rng.bit_generator.state = state["shuffle_rng"]
+    if dropout_rng is not None and state.get("dropout_rng"):
+        dropout_rng.bit_generator.state = state["dropout_rng"]
+    if early is not None and state.get("early_stopping"):
+        early.load(state["early_stopping"], best)
+    return int(state["epoch"]) + 1, list(state.get("history", []))
 
 
 def _diverged(what: str, value: float | str, epoch: int, lr: float) -> TrainingDiverged:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nettrain.activations import ACTIVATIONS
-from nettrain.config import PLANNED, STARTER_CONFIG, config_from_dict, load_config
+from nettrain.config import STARTER_CONFIG, config_from_dict, load_config
 from nettrain.costs import COSTS
 from nettrain.errors import ConfigError
 from tests.conftest import CONFIGS
@@ -360,20 +360,6 @@ def test_not_utf8(tmp_path):
     path.write_bytes(b"network: {layers: [2, 1]}\ncost: \xff\xfe\n")
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(path)
-
-
-@pytest.mark.parametrize("key", sorted(PLANNED), ids=".".join)
-def test_reserved_keys_are_not_supported_yet(tmp_path, key):
-    section, name = key
-    if section == "network":
-        text = f"network:\n  layers: [2, 3, 1]\n  {name}: 1\n"
-    else:
-        text = MINIMAL + f"{section}:\n  {name}: 1\n"
-    err = load_error(tmp_path, text)
-    assert len(err.problems) == 1
-    msg = err.problems[0]
-    assert msg.startswith(f"{tmp_path / 'c.yaml'}:{line_of(text, name + ':')}: {section}.{name}")
-    assert "not supported" in msg and "yet" in msg and "did you mean" not in msg
 
 
 # -- --set overrides -----------------------------------------------------------------------------

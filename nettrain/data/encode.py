@@ -401,10 +401,12 @@ def fit_encoding(
         header=header,
     )
 
-    # categories and fills (the most frequent category; the mean) from the values present
+    # categories and fills (the most frequent category; the mean) from the values present in
+    # the rows that have a target: a row without one is never trained on
     _, present = enc.target_values(table)
+    trained = table.take(np.flatnonzero(present))
     for j, col in enumerate(columns):
-        cells = table.cells[:, j]
+        cells = trained.cells[:, j]
         if col.kind == "categorical":
             text = category_text(cells)
             text = text[~is_missing(text)]
@@ -415,7 +417,7 @@ def fit_encoding(
             col.fill = str(values[np.argmax(counts)])
         else:
             if table.is_text:
-                values, miss = parse_numbers(cells, col.name, table)
+                values, miss = parse_numbers(cells, col.name, trained)
             else:
                 values, miss = cells, np.isnan(cells)
             col.fill = float(values[~miss].mean()) if (~miss).any() else 0.0

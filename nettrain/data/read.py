@@ -401,9 +401,23 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
+class _LooseQuoting(Exception):
+    """A quote out of place ('"a"b'): read again without strict quoting, as most readers do."""
+
+
 def _csv_cells(text: str, name: str, delimiter: str, header: bool):
-    """(header names, cells as an (n, c) text array, file line of each row). Blank lines skipped."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    """(header names, cells as an (n, c) text array, file line of each row). Blank lines skipped.
+
+    Read with strict quoting first, so that a quote never closed is an error naming its row
+    instead of a last cell that swallows the rest of the file."""
+    try:
+        return _csv_records(text, name, delimiter, header, strict=True)
+    except _LooseQuoting:
+        return _csv_records(text, name, delimiter, header, strict=False)
+
+
+def _csv_records(text: str, name: str, delimiter: str, header: bool, strict: bool):
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
     names: list[str] | None = None
     header_line = 0
     rows: list[list[str]] = []
@@ -426,6 +440,12 @@ def _csv_cells(text: str, name: str, delimiter: str, header: bool):
             rows.append(record)
             lines.append(line)
     except csv.Error as exc:
+        if strict and "unexpected end of data" in str(exc):
+            raise DataError(
+                f"{name}:{start}: a quoted field in this row is never closed (an unmatched '\"')"
+            ) from None
+        if strict:
+            raise _LooseQuoting() from None
         raise DataError(f"{name}:{reader.line_num}: {exc}") from None
     if names is None:
         raise DataError(f"{name}: is empty; expected a CSV header row and data rows")

@@ -233,7 +233,9 @@ def stream_npy(config, rng: np.random.Generator):
     if n_complete == 0:
         raise DataError(f"{name}: no training row is left")
     mean = s1 / np.maximum(counts, 1)
-    var = np.maximum(s2 / np.maximum(counts, 1) - mean * mean, 0.0)
+    # over every row used, a filled value counting as the mean (as the in-memory encoding sees
+    # them under missing: mean; under drop every row used is complete, so counts == n_complete)
+    var = np.maximum((s2 - counts * mean * mean) / n_complete, 0.0)
     std = np.sqrt(var)
     std[std == 0] = 1.0
     if not dc.standardize:

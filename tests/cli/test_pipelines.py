@@ -335,4 +335,8 @@ def test_signal_during_fit(regression_run, tmp_path, signum, status):
     text = err.read_text()
     assert proc.returncode == status, text
     assert "Traceback" not in text
-    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+    after = {p.name: p.read_bytes() for p in run.iterdir()}
+    # the earlier run's files are untouched; a checkpoint to resume from was added
+    assert {k: v for k, v in after.items() if not k.startswith("checkpoint-")} == before
+    assert [k for k in after if k.startswith("checkpoint-")], text
+    assert "Resume with: nettrain " in text and "--resume" in text

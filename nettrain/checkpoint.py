@@ -1,0 +1,136 @@
+"""Checkpoints: everything a run needs to continue exactly where it stopped.
+
+A checkpoint is a model file (so ``nettrain predict`` can use it) with more members:
+
+    opt0, opt1, ...       the optimizer's state arrays (velocities, moments), in its order
+    best_W0, best_b0, ... the weights of the best epoch so far (early stopping, restore_best)
+
+and, in the JSON metadata, ``checkpoint``: the epochs done, the history, the optimizer's and the
+schedule's scalars, the random generators' states (shuffle, dropout), the early-stopping state,
+and a hash of the config. Files are named ``checkpoint-<epoch>.npz`` in the run folder and
+written atomically; only the newest ``checkpoint_keep`` are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError, ModelFileError
+from .modelfile import Model, load_model, save_model
+
+PATTERN = re.compile(r"^checkpoint-(\d+)\.npz$")
+
+
+def config_hash(config_dict: dict) -> str:
+    """A hash of what decides the training trajectory: the resolved config without the run
+    folder, the device, the number of epochs (resuming may extend a run) and checkpoint settings."""
+    d = json.loads(json.dumps(config_dict))
+    d.pop("output", None)
+    d.pop("device", None)
+    for key in ("epochs", "checkpoint_every", "checkpoint_keep"):
+        d.get("training", {}).pop(key, None)
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def checkpoint_path(folder: str | Path, epoch: int) -> Path:
+    return Path(folder) / f"checkpoint-{epoch}.npz"
+
+
+def checkpoints_in(folder: str | Path) -> list[tuple[int, Path]]:
+    """(epoch, path) of every checkpoint in a run folder, oldest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = []
+    for p in folder.iterdir():
+        m = PATTERN.match(p.name)
+        if m and p.is_file():
+            found.append((int(m.group(1)), p))
+    return sorted(found)
+
+
+def save_checkpoint(
+    folder: str | Path,
+    epoch: int,
+    model: Model,
+    state: dict,
+    optimizer_arrays: list,
+    best: tuple[list, list] | None,
+    keep: int,
+) -> Path:
+    """Write ``checkpoint-<epoch>.npz`` atomically and delete all but the newest ``keep``."""
+    extra = {f"opt{i}": np.asarray(a) for i, a in enumerate(optimizer_arrays)}
+    if best is not None:
+        for l, (w, b) in enumerate(zip(*best)):
+            extra[f"best_W{l}"] = np.asarray(w)
+            extra[f"best_b{l}"] = np.asarray(b)
+    meta = dict(model.meta)
+    meta["checkpoint"] = {
+        **state,
+        "epoch": epoch,
+        "optimizer_arrays": len(optimizer_arrays),
+        "has_best": best is not None,
+    }
+    path = checkpoint_path(folder, epoch)
+    save_model(path, Model(model.network, model.encoding, meta), extra=extra)
+    for _, old in checkpoints_in(folder)[:-keep] if keep > 0 else []:
+        if old != path:
+            try:
+                old.unlink()
+            except OSError:
+                pass
+    return path
+
+
+def find_checkpoint(where: str | Path) -> Path:
+    """The checkpoint to resume from: a checkpoint file, or the newest one in a run folder."""
+    p = Path(where)
+    if p.is_dir():
+        found = checkpoints_in(p)
+        if not found:
+            raise ConfigError(
+                f"--resume: no checkpoint-<epoch>.npz in '{where}'; checkpoints are "
+                "written every training.checkpoint_every epochs and when fit is interrupted"
+            )
+        return found[-1][1]
+    if not p.exists():
+        raise ConfigError(f"--resume: '{where}' not found")
+    return p
+
+
+def load_checkpoint(path: str | Path) -> tuple[Model, dict, list[np.ndarray], tuple[list, list] | None]:
+    """(model, checkpoint state, optimizer arrays, best weights or None) from a checkpoint file."""
+    model = load_model(path)
+    state = model.meta.get("checkpoint")
+    if not isinstance(state, dict):
+        raise ModelFileError(f"{path}: a model file, not a checkpoint (it holds no training state)")
+    n_opt = int(state.get("optimizer_arrays", 0))
+    n_layers = len(model.network.W)
+    names = [f"opt{i}.npy" for i in range(n_opt)]
+    if state.get("has_best"):
+        names += [f"best_{k}{l}.npy" for l in range(n_layers) for k in ("W", "b")]
+    arrays = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = set(zf.namelist())
+            for name in names:
+                if name not in members:
+                    raise ModelFileError(f"{path}: checkpoint member '{name[:-4]}' is missing")
+                with zf.open(name) as f:
+                    arrays[name[:-4]] = np.lib.format.read_array(f, allow_pickle=False)
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ModelFileError(f"{path}: the checkpoint is damaged ({exc})") from None
+    opt = [arrays[f"opt{i}"] for i in range(n_opt)]
+    best = None
+    if state.get("has_best"):
+        best = (
+            [arrays[f"best_W{l}"] for l in range(n_layers)],
+            [arrays[f"best_b{l}"] for l in range(n_layers)],
+        )
+    return model, state, opt, best

@@ -1,0 +1,129 @@
+"""Learning-rate schedules: the learning rate of each epoch (epochs count from 1).
+
+    constant     lr
+    step         lr * gamma ^ floor((epoch - 1) / step_size)
+    exponential  lr * gamma ^ (epoch - 1)
+    cosine       warm-up: lr * epoch / warmup for the first ``warmup`` epochs, then
+                 min_lr + (lr - min_lr) (1 + cos(pi k / T)) / 2, k = 0 .. T - 1 over the T = epochs -
+                 warmup remaining epochs (PyTorch's CosineAnnealingLR)
+    plateau      lr, multiplied by ``factor`` (not below ``min_lr``) when the monitored value has
+                 not improved by more than ``threshold`` (relative) for ``patience`` epochs
+                 (PyTorch's ReduceLROnPlateau); monitor: val_loss when there is validation data,
+                 else loss
+
+A schedule's state (for plateau: the current lr, the best value, the epochs waited) is in
+``state_dict()`` so a resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+class Schedule:
+    name = ""
+    defaults: dict[str, float] = {}
+
+    def __init__(self, lr: float, epochs: int, **params):
+        self.base = float(lr)
+        self.epochs = int(epochs)
+        for key, default in self.defaults.items():
+            setattr(self, key, params.get(key, default))
+
+    def lr_at(self, epoch: int) -> float:
+        """The learning rate for ``epoch`` (1-based), asked for before the epoch runs."""
+        return self.base
+
+    def observe(self, record: dict) -> None:
+        """Called with each epoch's history record once the epoch is done."""
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        pass
+
+
+class Constant(Schedule):
+    name = "constant"
+
+
+class Step(Schedule):
+    name = "step"
+    defaults = {"step_size": 10, "gamma": 0.1}
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base * self.gamma ** ((epoch - 1) // int(self.step_size))
+
+
+class Exponential(Schedule):
+    name = "exponential"
+    defaults = {"gamma": 0.95}
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base * self.gamma ** (epoch - 1)
+
+
+class Cosine(Schedule):
+    name = "cosine"
+    defaults = {"min_lr": 0.0, "warmup": 0}
+
+    def lr_at(self, epoch: int) -> float:
+        warmup = int(self.warmup)
+        if epoch <= warmup:
+            return self.base * epoch / warmup
+        T = max(self.epochs - warmup, 1)
+        k = epoch - warmup - 1
+        return self.min_lr + (self.base - self.min_lr) * (1 + math.cos(math.pi * k / T)) / 2
+
+
+class Plateau(Schedule):
+    name = "plateau"
+    defaults = {"factor": 0.1, "patience": 10, "min_lr": 0.0, "threshold": 1e-4, "monitor": "auto"}
+
+    def __init__(self, lr: float, epochs: int, **params):
+        super().__init__(lr, epochs, **params)
+        self.lr = self.base
+        self.best: float | None = None
+        self.wait = 0
+
+    def lr_at(self, epoch: int) -> float:
+        return self.lr
+
+    def observe(self, record: dict) -> None:
+        key = self.monitor
+        if key == "auto":
+            key = "val_loss" if "val_loss" in record else "loss"
+        value = record.get(key)
+        if value is None:
+            return
+        better_is_higher = key.endswith(("accuracy", "r2"))
+        if self.best is None:
+            improved = True
+        elif better_is_higher:
+            improved = value > self.best + abs(self.best) * self.threshold
+        else:
+            improved = value < self.best - abs(self.best) * self.threshold
+        if improved:
+            self.best, self.wait = value, 0
+            return
+        self.wait += 1
+        if self.wait > int(self.patience):
+            self.lr = max(self.lr * self.factor, self.min_lr)
+            self.wait = 0
+
+    def state_dict(self) -> dict:
+        return {"lr": self.lr, "best": self.best, "wait": self.wait}
+
+    def load_state(self, state: dict) -> None:
+        self.lr, self.best, self.wait = float(state["lr"]), state["best"], int(state["wait"])
+
+
+#: The config's words for schedules.
+SCHEDULES: dict[str, type[Schedule]] = {
+    cls.name: cls for cls in (Constant, Step, Exponential, Cosine, Plateau)
+}
+
+
+def get_schedule(name: str, lr: float, epochs: int, **params) -> Schedule:
+    return SCHEDULES[name](lr, epochs, **params)
