@@ -92,6 +92,7 @@ class Config:
         """The resolved config, every default filled in: YAML-ready and loadable again."""
         d = asdict(self)
         d.pop("path")
+        d = {k: d[k] for k in ("data", "network", "cost", "training", "device", "dtype", "output")}
         if isinstance(self.data.categorical, tuple):
             d["data"]["categorical"] = list(self.data.categorical) if self.data.categorical else "none"
         d["network"]["layers"] = list(self.network.layers)
@@ -770,15 +771,31 @@ network:
   activation: relu             # hidden layers: sigmoid | tanh | relu | leaky_relu | softplus | identity
                                # (or a list, one per hidden layer)
   # output: softmax            # identity | sigmoid | softmax; default follows the cost
+  init: auto                   # auto (He for relu, else Glorot) | xavier_uniform | xavier_normal |
+                               # he_uniform | he_normal | lecun_uniform | lecun_normal |
+                               # {name: normal, scale: 0.01}
+  output_bias: true            # false: the bias-free output layer s = W a
 
 cost: cross_entropy            # mse (regression) | cross_entropy (classes) | binary_cross_entropy
 
 training:
-  learning_rate: 0.1           # lr in w := w - lr * dC/dw
+  learning_rate: 0.1           # lr in w := w - lr * dC/dw (default: 0.01 sgd, 0.001 adam/rmsprop)
   epochs: 30                   # passes over the training data
   batch_size: 32               # examples per gradient step (the last batch may be smaller)
   seed: 0                      # same seed, same machine: the same model, bit for bit
-  optimizer: sgd               # plain gradient descent, as derived
+  optimizer: sgd               # sgd (as derived) | momentum | nesterov | adam | adamw | rmsprop,
+                               # or e.g. {name: momentum, momentum: 0.9}, {name: adam, beta1: 0.9,
+                               # beta2: 0.999, eps: 1.0e-8}, {name: rmsprop, rho: 0.9}
+  schedule: constant           # constant | {name: step, step_size: 10, gamma: 0.1} |
+                               # {name: exponential, gamma: 0.95} | {name: cosine, warmup: 0,
+                               # min_lr: 0} | {name: plateau, factor: 0.1, patience: 10}
+  weight_decay: 0              # L2 on the weights (decoupled for adamw, whose default is 0.01)
+  dropout: 0                   # rate of dropped hidden units while training (or one per layer)
+  # clip_norm: 1.0             # clip the gradients' global norm
+  early_stopping: false        # true, or {monitor: val_loss, patience: 10, min_delta: 0,
+                               # restore_best: true}
+  checkpoint_every: 0          # write checkpoint-N.npz every N epochs (0: only on Ctrl-C)
+  checkpoint_keep: 3           # keep the newest K checkpoints
 
 device: auto                   # cpu | gpu | gpu:N | auto (GPU when CuPy and a GPU are usable)
 dtype: float32                 # float32 | float64
