@@ -39,6 +39,23 @@ def data_error(path, **kwargs) -> str:
     return str(info.value)
 
 
+def encoding_error(path, task="regression", cost="mse", outputs=1, **kwargs) -> str:
+    """The DataError of fitting an encoding on a file that reads fine: a CSV keeps its cells as
+    text, so missing and non-numeric values are found by the encoding, not by read_table."""
+    t = read_table(path, classification=task == "classification")
+    with pytest.raises(DataError) as info:
+        fit_encoding(t, task, cost, outputs, True, **kwargs)
+    return str(info.value)
+
+
+def x_error(path) -> str:
+    """The DataError of Table.X (every feature as a number) on a file that reads fine."""
+    t = read_table(path)
+    with pytest.raises(DataError) as info:
+        t.X  # noqa: B018
+    return str(info.value)
+
+
 CSV = "a,b,label,c\n1,2,x,3\n4,5,y,6\n7,8.5,x,-9\n"
 
 
@@ -59,7 +76,7 @@ def test_target_by_index(tmp_path):
     t = read_table(write(tmp_path, "a,b,c\n1,2,3\n4,5,6\n"), 1)
     assert t.target == "b" and t.features == ["a", "c"]
     np.testing.assert_array_equal(t.X, [[1, 3], [4, 6]])
-    np.testing.assert_array_equal(t.y, [2, 5])
+    assert list(t.y) == ["2", "5"]  # a CSV target is kept as text: labels exactly as written
 
 
 def test_target_index_given_as_digit_string(tmp_path):
@@ -75,8 +92,11 @@ def test_target_index_out_of_range(tmp_path):
 def test_default_target_is_last_column(tmp_path):
     t = read_table(write(tmp_path, "p,q,r\n1,2,3\n4,5,6\n"))
     assert t.target == "r" and t.features == ["p", "q"]
-    np.testing.assert_array_equal(t.y, [3, 6])
-    assert t.y.dtype == np.float64
+    assert list(t.y) == ["3", "6"]
+    # a regression encoding reads the text target as numbers
+    values, present = fit_encoding(t, "regression", "mse", 1, False).target_values(t)
+    np.testing.assert_array_equal(values, [3, 6])
+    assert values.dtype == np.float64 and present.all()
 
 
 def test_feature_order_follows_header(tmp_path):
@@ -111,36 +131,39 @@ def test_too_many_fields(tmp_path):
 
 def test_non_numeric_value_names_value_line_and_column(tmp_path):
     path = write(tmp_path, "a,b,y\n1,2,0\n3,4,1\n5,abc,0\n")
-    msg = data_error(path)
-    assert msg.startswith(f"{Path(path).name}:4: ")
-    assert "'b'" in msg and "'abc'" in msg and "not a number" in msg
+    read_table(path)  # cells are text until the encoding decides what each column is
+    for msg in (encoding_error(path), x_error(path)):
+        assert msg.startswith(f"{Path(path).name}:4: ")
+        assert "'b'" in msg and "'abc'" in msg and "not a number" in msg
 
 
 def test_non_numeric_regression_target(tmp_path):
     path = write(tmp_path, "a,y\n1,2\n3,oops\n")
-    msg = data_error(path)
+    msg = encoding_error(path)
     assert msg.startswith(f"{Path(path).name}:3: ") and "'y'" in msg and "'oops'" in msg
 
 
 @pytest.mark.parametrize("cell", ["", "NA", "?", "nan", " n/a ", "NULL", "None"])
 def test_missing_value_names_line_column_and_count(tmp_path, cell):
     path = write(tmp_path, f"a,b,y\n1,2,0\n3,{cell},1\n5,6,0\n7,{cell},1\n")
-    msg = data_error(path)
+    msg = encoding_error(path)  # data.missing: error, the default
     assert msg.startswith(f"{Path(path).name}:3: ")
     assert "'b'" in msg and "missing" in msg
     assert "2 row(s)" in msg
+    msg = x_error(path)
+    assert msg.startswith(f"{Path(path).name}:3: ") and "'b'" in msg and "missing" in msg
 
 
 def test_missing_label_in_classification(tmp_path):
     path = write(tmp_path, "a,y\n1,cat\n2,\n3,NA\n4,dog\n")
-    msg = data_error(path, classification=True)
+    msg = encoding_error(path, "classification", "cross_entropy", 2)
     assert msg.startswith(f"{Path(path).name}:3: ") and "'y'" in msg and "2 row(s)" in msg
 
 
 def test_infinite_value_is_refused(tmp_path):
     path = write(tmp_path, "a,y\n1,2\ninf,3\n")
-    msg = data_error(path)
-    assert msg.startswith(f"{Path(path).name}:3: ") and "finite" in msg
+    for msg in (encoding_error(path), x_error(path)):
+        assert msg.startswith(f"{Path(path).name}:3: ") and "finite" in msg
 
 
 @pytest.mark.parametrize("text", ["", "\n\n", "  \n"])
@@ -177,7 +200,7 @@ def test_blank_lines_ignored_and_lines_still_counted(tmp_path):
     np.testing.assert_array_equal(t.X[:, 0], [1, 3])
     assert list(t.lines) == [2, 4]
     path = write(tmp_path, "a,y\n1,2\n\n3,x\n\n")
-    assert data_error(path).startswith(f"{Path(path).name}:4: ")
+    assert encoding_error(path).startswith(f"{Path(path).name}:4: ")
 
 
 def test_utf8_bom(tmp_path):
@@ -191,7 +214,7 @@ def test_crlf_line_ends(tmp_path):
     assert msg == f"{Path(path).name}:5: expected 3 fields, found 2"
     t = read_table(write(tmp_path, b"a,b,y\r\n1,2,3\r\n4,5,6\r\n"))
     np.testing.assert_array_equal(t.X, [[1, 2], [4, 5]])
-    np.testing.assert_array_equal(t.y, [3, 6])
+    assert list(t.y) == ["3", "6"]  # no stray carriage return on the last field
 
 
 def test_quoted_fields(tmp_path):
@@ -203,9 +226,10 @@ def test_quoted_fields(tmp_path):
 
 
 def test_unterminated_quote_is_a_data_error(tmp_path):
+    # the open quote would swallow the rest of the file into one cell: refused, naming its line
     path = write(tmp_path, 'a,y\n1,2\n3,"oops\n4,5\n')
     msg = data_error(path)
-    assert msg.startswith(f"{Path(path).name}:")
+    assert msg.startswith(f"{Path(path).name}:3: ") and "quote" in msg
 
 
 def test_non_utf8_names_line(tmp_path):
@@ -266,11 +290,11 @@ def test_npy_target_last_column_and_by_index(tmp_path):
     t = read_table(path)
     np.testing.assert_array_equal(t.X, M[:, :2])
     np.testing.assert_array_equal(t.y, M[:, 2])
-    assert t.features == ["x0", "x1"] and t.lines is None
+    assert t.features == ["0", "1"] and t.target == "2" and t.lines is None
     t = read_table(path, 0)
     np.testing.assert_array_equal(t.X, M[:, 1:])
     np.testing.assert_array_equal(t.y, M[:, 0])
-    assert t.features == ["x1", "x2"]
+    assert t.features == ["1", "2"] and t.target == "0"
     assert "row 1" in t.line(1)
 
 
@@ -287,9 +311,16 @@ def test_npy_must_be_2d_and_finite(tmp_path):
     np.save(path, np.ones(5))
     assert "2-D" in data_error(path)
     M = np.ones((3, 3))
+    M[1, 2] = np.inf
+    np.save(path, M)
+    assert "row 1" in data_error(path) and "infinite" in data_error(path)
+    # NaN is a missing value: read, then refused by the encoding (data.missing: error)
     M[1, 2] = np.nan
     np.save(path, M)
-    assert "row 1" in data_error(path)
+    assert "row 1" in encoding_error(path) and "missing" in encoding_error(path)
+    M[1, 2], M[2, 0] = 1.0, np.nan
+    np.save(path, M)
+    assert "row 2" in encoding_error(path) and "row 2" in x_error(path)
 
 
 def test_npz_labels_and_regression_targets(tmp_path):
@@ -518,9 +549,7 @@ def test_run_data_encodes_with_training_statistics(tmp_path):
 
 def test_input_width_mismatch(tmp_path):
     path = write(tmp_path, "a,b,c,y\n1,2,3,4\n5,6,7,8\n")
-    with pytest.raises(
-        DataError, match="has 3 feature columns but network.layers starts with 2; set it to 3"
-    ):
+    with pytest.raises(DataError, match="has 3 inputs but network.layers starts with 2; set it to 3"):
         load_run_data(run_config(path, layers=(2, 3, 1)))
 
 
@@ -583,7 +612,7 @@ def test_csv_values_read_back_exactly(tmp_path, X):
     text = "p,q,r\n" + "".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in X.tolist())
     t = read_table(write(tmp_path, text))
     np.testing.assert_array_equal(t.X, X[:, :2])
-    np.testing.assert_array_equal(t.y, X[:, 2])
+    np.testing.assert_array_equal(t.y.astype(np.float64), X[:, 2])
 
 
 def npy_bytes(a) -> bytes:
@@ -628,13 +657,45 @@ arbitrary = st.one_of(
 
 
 @FUZZ
-@given(data=arbitrary, classification=st.booleans(), need_target=st.booleans())
-def test_arbitrary_bytes_read_or_raise_data_error(tmp_path, data, classification, need_target):
+@given(
+    data=arbitrary,
+    classification=st.booleans(),
+    need_target=st.booleans(),
+    missing=st.sampled_from(["error", "drop", "mean"]),
+    categorical=st.sampled_from(["auto", ()]),
+    outputs=st.integers(2, 4),
+)
+def test_arbitrary_bytes_read_and_encode_or_raise_data_error(
+    tmp_path, data, classification, need_target, missing, categorical, outputs
+):
+    """Any bytes: the reader, Table.X and the encoding (every missing policy, categorical auto)
+    either work or raise DataError with a message; never another exception."""
     path = tmp_path / "fuzz.dat"
     path.write_bytes(data)
     try:
         t = read_table(str(path), classification=classification, need_target=need_target)
     except DataError as exc:
         assert str(exc)
+        return
+    assert t.n >= 1 and t.cells.shape == (t.n, len(t.features))
+    try:
+        X = t.X
+    except DataError as exc:
+        assert str(exc)
     else:
-        assert t.X.ndim == 2 and len(t.X) >= 1
+        assert X.shape == t.cells.shape and X.dtype == np.float64
+    if not need_target:
+        return
+    task, cost, n_out = (
+        ("classification", "cross_entropy", outputs) if classification else ("regression", "mse", 1)
+    )
+    try:
+        enc = fit_encoding(t, task, cost, n_out, True, missing=missing, categorical=categorical)
+        Xe, Y, kept = enc.encode(t, "float64")
+    except DataError as exc:
+        assert str(exc)
+        return
+    assert Xe.shape == (int(kept.sum()), enc.n_inputs) and len(Y) == len(Xe) >= 1
+    assert np.isfinite(Xe).all() and np.isfinite(Y).all()
+    if missing == "mean":  # only rows without a target are left out
+        assert kept.sum() == enc.target_values(t)[1].sum()

@@ -10,7 +10,8 @@ A training file ``.npy`` of more than ``STREAM_BYTES`` is not loaded. Instead:
    at the end of a chunk go in front of the next chunk, so every batch but the epoch's last is
    full.
 
-Peak memory is about one chunk (``CHUNK_BYTES``) in the file's dtype plus its encoded copy, not
+Peak memory is a few chunks (``CHUNK_BYTES``): the read buffer, the encoded chunk and its
+shuffled copy, plus the float64 temporaries of one block (``BLOCK_BYTES``) being encoded; not
 the file: the chunks are read with plain file reads, so the page cache holds the file, not the
 process. The shuffle is within chunks (and of the chunk order), not across the whole file: the
 price of not holding the file. The header is read with ``np.load(mmap_mode='r')``, which maps
@@ -33,6 +34,9 @@ from .read import NPY_MAGIC, Table, npy_target_index, source_name
 STREAM_BYTES = 256 * 1024 * 1024
 #: About this many bytes of the file are read per chunk.
 CHUNK_BYTES = 32 * 1024 * 1024
+#: Rows are encoded (through float64 temporaries) in blocks of about this many bytes of the
+#: file, so that the temporaries stay small next to the chunk.
+BLOCK_BYTES = 4 * 1024 * 1024
 
 
 def should_stream(path: str | None) -> bool:
@@ -65,6 +69,7 @@ class StreamedDataset:
     n_rows: int = 0  # training rows (after dropping rows with missing values)
     class_values: np.ndarray | None = None  # sorted numeric labels, for a fast lookup
     chunk_rows: int = field(default=0)
+    block_rows: int = 0  # rows encoded at a time (0: a whole chunk)
 
     def __len__(self) -> int:
         return self.n_rows
@@ -123,13 +128,18 @@ class StreamedDataset:
         order = rng.permutation(len(self._chunks()))
         chunks = self._chunks()
         carry_x = carry_y = None
+        step = self.block_rows or self.chunk_rows
         with open(self.path, "rb") as f:
             for c in order:
                 a, b = chunks[c]
-                rows = self._read(f, a, b, buffer)[~self.is_val[a:b]]
-                X, Y = self.encode_chunk(rows)
-                if carry_x is not None:
-                    X, Y = np.concatenate([carry_x, X]), np.concatenate([carry_y, Y])
+                rows = self._read(f, a, b, buffer)
+                xs, ys = ([carry_x], [carry_y]) if carry_x is not None else ([], [])
+                for s in range(0, b - a, step):  # block by block: small float64 temporaries
+                    x, y = self.encode_chunk(rows[s : s + step][~self.is_val[a + s : min(a + s + step, b)]])
+                    xs.append(x)
+                    ys.append(y)
+                X, Y = np.concatenate(xs), np.concatenate(ys)
+                del xs, ys
                 perm = rng.permutation(len(X))
                 X, Y = X[perm], Y[perm]
                 full = len(X) // bs * bs
@@ -179,6 +189,7 @@ def stream_npy(config, rng: np.random.Generator):
     # pass 1: statistics of the training rows, and the validation rows
     row_bytes = c * file_dtype.itemsize
     chunk_rows = max(config.training.batch_size, CHUNK_BYTES // row_bytes)
+    block_rows = max(1, min(chunk_rows, BLOCK_BYTES // row_bytes))
     s1 = np.zeros(len(features))
     s2 = np.zeros(len(features))
     counts = np.zeros(len(features))
@@ -187,7 +198,7 @@ def stream_npy(config, rng: np.random.Generator):
     n_complete = 0
     first_missing: int | None = None
     val_rows = []
-    buffer = np.empty((chunk_rows, c), dtype=file_dtype)
+    buffer = np.empty((block_rows, c), dtype=file_dtype)
     probe = StreamedDataset(
         path,
         offset,
@@ -201,8 +212,8 @@ def stream_npy(config, rng: np.random.Generator):
         chunk_rows=chunk_rows,
     )
     with open(path, "rb") as f:
-        for a in range(0, n, chunk_rows):
-            b = min(a + chunk_rows, n)
+        for a in range(0, n, block_rows):  # statistics need no chunks: small blocks will do
+            b = min(a + block_rows, n)
             rows = probe._read(f, a, b, buffer)
             if is_val[a:b].any():
                 val_rows.append(rows[is_val[a:b]].astype(np.float64))
@@ -290,6 +301,7 @@ def stream_npy(config, rng: np.random.Generator):
         n_complete,
         class_values,
         chunk_rows,
+        block_rows,
     )
     val = None
     if val_rows:

@@ -1,0 +1,121 @@
+"""Helpers shared by the real-world data, bad-input and crash-safety tests (not a test module)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+from typer.testing import CliRunner
+
+from nettrain.cli import app
+from tests.conftest import ROOT
+
+MODULE = [sys.executable, "-m", "nettrain"]
+
+
+def run(*args, input=None):
+    """Invoke the app in-process; stdout and stderr come back separately."""
+    return CliRunner().invoke(app, [str(a) for a in args], input=input)
+
+
+def ok(result):
+    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def error_line(stderr: str) -> str:
+    """The one 'Error:' line of a run's stderr (and no traceback)."""
+    assert "Traceback" not in stderr, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def assert_error(result, *needles, code=2) -> str:
+    """Exit `code`, exactly one 'Error:' line on stderr naming every needle, no traceback, no
+    data on stdout. Returns the line."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)  # not a crash
+    line = error_line(result.stderr)
+    assert result.stdout == ""
+    for needle in needles:
+        assert needle in line, (needle, line)
+    return line
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    for var in ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "NETTRAIN_DEBUG"):
+        env.pop(var, None)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def nettrain(*args, cwd=None, **kwargs) -> subprocess.CompletedProcess:
+    """`python -m nettrain ARGS` in a real process (text mode, captured)."""
+    kwargs.setdefault("capture_output", True)
+    return subprocess.run(
+        [*MODULE, *map(str, args)], text=True, env=subprocess_env(), cwd=cwd or ROOT, timeout=120, **kwargs
+    )
+
+
+def write_config(path: Path, train, layers, cost="cross_entropy", training=None, **data) -> Path:
+    """A config file next to its data: `data` keys as given, a quick training section."""
+    t = {"learning_rate": 0.3, "epochs": 15, "batch_size": 16, "seed": 0}
+    t.update(training or {})
+    cfg = {
+        "data": {"train": str(train), **data},
+        "network": {"layers": list(layers), "activation": "tanh"},
+        "cost": cost,
+        "training": t,
+        "output": "run",
+    }
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def write_rows(path: Path, header, rows, delimiter=",", newline="\n", bom=False, tail="") -> Path:
+    """A CSV file (quoting as needed) with the given delimiter and line ends."""
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=delimiter, lineterminator=newline)
+    if header is not None:
+        w.writerow(header)
+    w.writerows(rows)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + (buf.getvalue() + tail).encode("utf-8"))
+    return path
+
+
+def read_csv(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def animals(n=240, seed=0):
+    """A learnable table: numeric 'size' and 'weight', categorical 'color', label yes/no.
+
+    The label depends on size and on the colour (red pushes towards yes), so one-hot inputs
+    matter. Values are written with 3 decimals."""
+    rng = np.random.default_rng(seed)
+    colors = ["red", "green", "blue"]
+    rows = []
+    for i in range(n):
+        color = colors[i % 3]
+        size, weight = rng.normal(), rng.normal()
+        label = "yes" if size + (1.5 if color == "red" else -0.7) > 0 else "no"
+        rows.append([f"{size:.3f}", color, f"{weight:.3f}", label])
+    return ["size", "color", "weight", "label"], rows
+
+
+def weights(model) -> list[np.ndarray]:
+    return [np.asarray(p) for p in model.network.params()]
+
+
+def same_weights(a, b) -> bool:
+    wa, wb = weights(a), weights(b)
+    return len(wa) == len(wb) and all(x.dtype == y.dtype and np.array_equal(x, y) for x, y in zip(wa, wb))

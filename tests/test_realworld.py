@@ -1,0 +1,682 @@
+"""The data users bring (issue "Real-world data in, nothing lost"), on real files in tmp_path:
+missing values, categorical columns, CSV dialects, header-less files, a validation file, the
+stratified split, and training streamed from a large .npy file.
+
+CLI runs are in-process (CliRunner) and quick: a few hundred rows, a few epochs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import nettrain.data.stream as stream
+from nettrain import config_from_dict, fit, load_config, load_model
+from nettrain.data import StreamedDataset, fit_encoding, load_run_data, read_table, split_indices, stream_rng
+from nettrain.errors import ConfigError, DataError
+from tests.helpers import (
+    animals,
+    assert_error,
+    ok,
+    read_csv,
+    run,
+    same_weights,
+    write_config,
+    write_rows,
+)
+
+HEADER, ROWS = animals()
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    """Messages name data files relative to the current directory."""
+    monkeypatch.chdir(tmp_path)
+
+
+def fit_cli(config: Path, *sets: str, out: str = "run") -> Path:
+    args = ["fit", config, "--quiet", "-o", config.parent / out]
+    for s in sets:
+        args += ["--set", s]
+    ok(run(*args))
+    return config.parent / out
+
+
+def predict_rows(model, path, *flags) -> list[list[str]]:
+    r = ok(run("predict", model, path, *flags))
+    return read_csv(r.stdout)
+
+
+def animals_run(tmp_path: Path, rows=ROWS, header=HEADER, name="train.csv", **data) -> Path:
+    write_rows(tmp_path / name, header, rows)
+    cfg = write_config(tmp_path / "c.yaml", name, [5, 8, 2], target="label", **data)
+    return fit_cli(cfg)
+
+
+# -- missing values -------------------------------------------------------------------------------
+
+
+def with_missing(rows, cells: dict[tuple[int, int], str]):
+    """A copy of rows with cells[(row index, column index)] replaced."""
+    out = [list(r) for r in rows]
+    for (i, j), v in cells.items():
+        out[i][j] = v
+    return out
+
+
+@pytest.mark.parametrize("cell", ["", "NA", "NaN", "?"])
+def test_missing_value_is_an_error_naming_first_line_column_and_rows(tmp_path, cell):
+    # rows 3 (weight), 7 (size and weight) and 10 (size): lines 5, 9, 12; 3 rows, 4 cells
+    rows = with_missing(ROWS, {(3, 2): cell, (7, 0): cell, (7, 2): cell, (10, 0): cell})
+    write_rows(tmp_path / "train.csv", HEADER, rows)
+    cfg = write_config(tmp_path / "c.yaml", "train.csv", [5, 8, 2], target="label")
+    r = run("fit", cfg, "-o", tmp_path / "run")
+    line = assert_error(r, "train.csv:5:", "'weight'", "3 row(s)", "data.missing")
+    assert "4 row(s)" not in line
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_drop_trains_on_the_complete_rows(tmp_path):
+    holes = {(3, 2): "NA", (7, 0): "", (7, 2): "?", (10, 1): "NaN", (50, 3): ""}
+    rows = with_missing(ROWS, holes)
+    complete = [r for i, r in enumerate(rows) if i not in {3, 7, 10, 50}]
+    write_rows(tmp_path / "train.csv", HEADER, rows)
+    write_rows(tmp_path / "clean.csv", HEADER, complete)
+    cfg = write_config(tmp_path / "c.yaml", "train.csv", [5, 8, 2], target="label", missing="drop")
+    r = ok(run("fit", cfg, "-o", tmp_path / "run"))
+    assert "left out 4 of 240 rows with missing values" in r.stderr
+    dropped = load_model(tmp_path / "run")
+    assert dropped.meta["training"]["n_train"] == len(complete) == 236
+    assert dropped.encoding.missing == "drop"
+    # the same training as on a file holding only the complete rows: the same weights, bit for bit
+    clean_cfg = write_config(tmp_path / "clean.yaml", "clean.csv", [5, 8, 2], target="label")
+    clean = load_model(fit_cli(clean_cfg, out="clean_run"))
+    assert same_weights(dropped, clean)
+    np.testing.assert_array_equal(dropped.encoding.x_mean, clean.encoding.x_mean)
+
+
+def test_missing_drop_predict_leaves_an_empty_answer_in_place(tmp_path):
+    run_dir = animals_run(tmp_path, missing="drop")
+    rows = [
+        ROWS[0],
+        with_missing([ROWS[1]], {(0, 0): "NA"})[0],
+        ROWS[2],
+        with_missing([ROWS[3]], {(0, 1): ""})[0],
+    ]
+    write_rows(tmp_path / "new.csv", HEADER, rows)
+    write_rows(tmp_path / "complete.csv", HEADER, [ROWS[0], ROWS[2]])
+    r = ok(run("predict", run_dir, tmp_path / "new.csv", "--proba"))
+    assert "Note: 2 of 4 rows have missing values" in r.stderr
+    got = read_csv(r.stdout)
+    want = predict_rows(run_dir, tmp_path / "complete.csv", "--proba")
+    assert got[0] == want[0] == ["prediction", "prob_no", "prob_yes"]
+    assert len(got) == 5  # header + one line per input row, in order
+    assert got[1] == want[1] and got[3] == want[2]
+    assert got[2] == got[4] == ["", "", ""]
+    # JSON lines: null where the row was left out
+    r = ok(run("predict", run_dir, tmp_path / "new.csv", "-f", "jsonl"))
+    objects = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [o["prediction"] for o in objects][1::2] == [None, None]
+    assert [o["prediction"] for o in objects][0::2] == [want[1][0], want[2][0]]
+    # evaluate leaves them out and says so
+    r = ok(run("evaluate", run_dir, tmp_path / "new.csv", "--json"))
+    report = json.loads(r.stdout)
+    assert report["n"] == 2 and report["rows_left_out"] == 2
+    assert "left out 2 of 4 rows" in r.stderr
+
+
+def test_missing_mean_fills_with_the_training_means(tmp_path):
+    holes = {(i, 0): "NA" for i in range(0, 240, 9)} | {(i, 1): "?" for i in range(4, 240, 11)}
+    holes[(5, 3)] = ""  # a row without a target is not trained on: its size must not count
+    rows = with_missing(ROWS, holes)
+    rows[5][0] = "1000"
+    write_rows(tmp_path / "train.csv", HEADER, rows)
+    cfg = write_config(
+        tmp_path / "c.yaml", "train.csv", [5, 8, 2], target="label", missing="mean", validation=0.25
+    )
+    run_dir = fit_cli(cfg)
+    model = load_model(run_dir)
+    enc = model.encoding
+    assert enc.missing == "mean"
+    # the fills are the training rows' statistics (the split's training part, rows with a target)
+    rd = load_run_data(load_config(cfg))
+    train = rd.train.table
+    has_target = np.char.strip(train.y) != ""
+    size = train.cells[has_target, 0]
+    size = np.array([float(v) for v in size if v != "NA"])
+    col = {c.name: c for c in enc.columns}
+    assert col["size"].fill == pytest.approx(size.mean(), rel=1e-12)
+    assert 1000.0 not in size
+    colors = Counter(v for v in train.cells[has_target, 1] if v != "?")
+    assert col["color"].fill == colors.most_common(1)[0][0]
+    # and the same as fit_encoding computes on those rows (what training used)
+    assert rd.encoding.columns[0].fill == col["size"].fill
+
+    # predict fills a missing value exactly as training did
+    probe = [["NA", "green", "0.250", ""], ["0.500", "?", "-1.000", ""]]
+    filled = [[repr(col["size"].fill), "green", "0.250", ""], ["0.500", col["color"].fill, "-1.000", ""]]
+    write_rows(tmp_path / "holes.csv", HEADER, probe)
+    write_rows(tmp_path / "filled.csv", HEADER, filled)
+    got = predict_rows(run_dir, tmp_path / "holes.csv", "--proba")
+    assert got == predict_rows(run_dir, tmp_path / "filled.csv", "--proba")
+    assert all(row[0] in ("yes", "no") for row in got[1:])
+
+
+# -- categorical columns --------------------------------------------------------------------------
+
+
+def test_text_column_is_one_hot_encoded(tmp_path):
+    write_rows(tmp_path / "train.csv", HEADER, ROWS)
+    cfg = write_config(tmp_path / "c.yaml", "train.csv", [3, 8, 2], target="label")
+    # the input size is numeric columns + categories: 2 + 3, and the error says so
+    r = run("fit", cfg, "-o", tmp_path / "run")
+    assert_error(r, "train.csv", "5 inputs", "'color' (3 categories)", "set it to 5")
+    run_dir = fit_cli(cfg, "network.layers=[5, 8, 2]")
+    model = load_model(run_dir)
+    enc = model.encoding
+    assert model.network.sizes[0] == 5 == enc.n_inputs
+    kinds = {c.name: (c.kind, c.categories) for c in enc.columns}
+    assert kinds == {
+        "size": ("numeric", None),
+        "color": ("categorical", ["blue", "green", "red"]),
+        "weight": ("numeric", None),
+    }
+    assert enc.inputs == ["size", "color=blue", "color=green", "color=red", "weight"]
+    # one-hot inputs are not standardized
+    np.testing.assert_array_equal(enc.x_mean[1:4], 0)
+    np.testing.assert_array_equal(enc.x_scale[1:4], 1)
+    info = json.loads(ok(run("info", run_dir, "--json")).stdout)
+    assert info["features"] == ["size", "color", "weight"] and info["sizes"][0] == 5
+    # the colour matters, and the model learnt it
+    r = ok(run("evaluate", run_dir, tmp_path / "train.csv", "--json"))
+    assert json.loads(r.stdout)["accuracy"] > 0.9
+
+
+def test_unseen_category_is_an_error_or_all_zeros(tmp_path):
+    run_dir = animals_run(tmp_path)
+    write_rows(tmp_path / "new.csv", HEADER, [ROWS[0], ["0.500", "purple", "-1.250", "yes"]])
+    for command in ("predict", "evaluate"):
+        r = run(command, run_dir, tmp_path / "new.csv")
+        assert_error(r, "new.csv:3", "'color'", "'purple'", "--unknown ignore")
+    r = ok(run("predict", run_dir, tmp_path / "new.csv", "--proba", "--unknown", "ignore"))
+    got = read_csv(r.stdout)
+    assert len(got) == 3
+    # the unseen colour's one-hot block is all zeros: the model's forward on that input by hand
+    model = load_model(run_dir)
+    enc = model.encoding
+    raw = np.zeros((1, enc.n_inputs))
+    raw[0, enc.inputs.index("size")] = 0.5
+    raw[0, enc.inputs.index("weight")] = -1.25
+    s = model.forward(enc.scale(raw, model.network.dtype))
+    p = enc.probabilities(s)[0]
+    assert [float(v) for v in got[2][1:]] == pytest.approx(p.tolist(), rel=1e-6, abs=1e-7)
+    assert got[2][0] == enc.decode(s)[0]
+    # a known colour's block is not zero: the answers differ from the zeroed one
+    known = predict_rows(run_dir, tmp_path / "new.csv", "--proba", "--unknown", "ignore")[1]
+    assert known == predict_rows(run_dir, write_rows(tmp_path / "one.csv", HEADER, [ROWS[0]]), "--proba")[1]
+    r = ok(run("evaluate", run_dir, tmp_path / "new.csv", "--json", "--unknown", "ignore"))
+    assert json.loads(r.stdout)["n"] == 2
+    r = run("predict", run_dir, tmp_path / "new.csv", "--unknown", "skip")
+    assert_error(r, "--unknown", "'skip'", "error, ignore")
+
+
+def test_numeric_column_with_a_stray_word_is_an_error_not_a_category(tmp_path):
+    rows = with_missing(ROWS, {(41, 0): "abc"})
+    write_rows(tmp_path / "train.csv", HEADER, rows)
+    cfg = write_config(tmp_path / "c.yaml", "train.csv", [5, 8, 2], target="label")
+    r = run("fit", cfg, "-o", tmp_path / "run")
+    assert_error(r, "train.csv:43:", "'size'", "'abc'", "not a number", "data.categorical")
+    # with missing: drop or mean the word is still no missing value
+    for policy in ("drop", "mean"):
+        assert_error(run("fit", cfg, "--set", f"data.missing={policy}", "-o", tmp_path / "run"), "'abc'")
+    assert not (tmp_path / "run").exists()
+
+
+def test_categorical_list_makes_a_numeric_looking_column_categorical(tmp_path):
+    header = ["zone", "size", "label"]
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(180):
+        zone, size = i % 3 + 1, rng.normal()
+        rows.append([str(zone), f"{size:.3f}", "a" if (zone == 2) != (size > 0) else "b"])
+    write_rows(tmp_path / "train.csv", header, rows)
+    cfg = write_config(tmp_path / "c.yaml", "train.csv", [4, 8, 2], target="label", categorical=["zone"])
+    run_dir = fit_cli(cfg, "training.epochs=40")
+    enc = load_model(run_dir).encoding
+    assert enc.columns[0].kind == "categorical" and enc.columns[0].categories == ["1", "2", "3"]
+    assert enc.columns[1].kind == "numeric"
+    r = ok(run("evaluate", run_dir, tmp_path / "train.csv", "--json"))
+    assert json.loads(r.stdout)["accuracy"] > 0.9  # zone 2 flips the rule: needs the one-hot
+    # auto leaves it numeric: 2 inputs
+    r = run("fit", cfg, "--set", "data.categorical=auto", "-o", tmp_path / "auto")
+    assert_error(r, "2 inputs", "set it to 2")
+    # a zone training never saw
+    write_rows(tmp_path / "new.csv", header, [["4", "0.1", "a"]])
+    assert_error(run("predict", run_dir, tmp_path / "new.csv"), "'zone'", "'4'")
+    # a list naming no column
+    r = run("fit", cfg, "--set", "data.categorical=[zonee]", "-o", tmp_path / "bad")
+    assert_error(r, "'zonee'", "did you mean 'zone'")
+
+
+# -- CSV dialects ---------------------------------------------------------------------------------
+
+
+DIALECTS = {
+    "semicolon": {"delimiter": ";"},
+    "tab": {"delimiter": "\t"},
+    "pipe": {"delimiter": "|"},
+    "crlf": {"newline": "\r\n"},
+    "bom": {"bom": True},
+    "blank-tail": {"tail": "\n\n   \n\n"},
+    "bom-semicolon-crlf-tail": {"delimiter": ";", "newline": "\r\n", "bom": True, "tail": "\r\n\r\n"},
+}
+
+
+@pytest.fixture(scope="module")
+def comma_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("comma")
+    write_rows(folder / "train.csv", HEADER, ROWS)
+    cfg = write_config(folder / "c.yaml", "train.csv", [5, 8, 2], target="label")
+    return load_model(fit_cli(cfg))
+
+
+@pytest.mark.parametrize("dialect", list(DIALECTS))
+def test_dialects_sniffed_give_the_same_model(tmp_path, comma_model, dialect):
+    write_rows(tmp_path / "train.csv", HEADER, ROWS, **DIALECTS[dialect])
+    cfg = write_config(tmp_path / "c.yaml", "train.csv", [5, 8, 2], target="label")
+    model = load_model(fit_cli(cfg))
+    assert model.encoding.features == ["size", "color", "weight"]  # no BOM or \r in a name
+    assert model.encoding.classes == ["no", "yes"]  # no \r in a label
+    assert same_weights(model, comma_model)
+    # predict reads the same dialect
+    got = predict_rows(tmp_path / "run", tmp_path / "train.csv")
+    assert len(got) == 241
+
+
+def test_delimiter_given_explicitly(tmp_path):
+    # commas inside unquoted fields split every line into 3 as well: a tie the sniffer gives to
+    # the comma; data.delimiter says what is meant
+    text = "code,kind,group;size;label\n" + "".join(
+        f"{'a,b,c' if i % 2 else 'd,e,f'};{i / 10:.1f};{'x' if i % 2 else 'y'}\n" for i in range(40)
+    )
+    (tmp_path / "train.csv").write_text(text)
+    assert read_table("train.csv").features == ["code", "kind"]  # sniffed: the comma
+    t = read_table("train.csv", "label", delimiter=";")
+    assert t.features == ["code,kind,group", "size"] and set(t.y) == {"x", "y"}
+    cfg = write_config(tmp_path / "c.yaml", "train.csv", [3, 4, 2], target="label", delimiter=";")
+    model = load_model(fit_cli(cfg))
+    assert model.encoding.columns[0].categories == ["a,b,c", "d,e,f"]
+    # the wrong explicit delimiter: one column, so the target is not found
+    r = run("fit", cfg, "--set", "data.delimiter=tab", "-o", tmp_path / "bad")
+    assert_error(r, "train.csv", "'label'")
+
+
+def test_quoted_fields_with_delimiters_and_newlines(tmp_path):
+    header = ["size", "colour, name", "weight", "label"]
+    names = {"red": "red, dark", "green": 'green "lime"', "blue": "blue;\nsky"}
+    rows = [[r[0], names[r[1]], r[2], r[3]] for r in ROWS]
+    write_rows(tmp_path / "train.csv", header, rows)
+    text = (tmp_path / "train.csv").read_text()
+    assert '"red, dark"' in text and '"green ""lime"""' in text
+    cfg = write_config(tmp_path / "c.yaml", "train.csv", [5, 8, 2], target="label")
+    run_dir = fit_cli(cfg)
+    enc = load_model(run_dir).encoding
+    assert enc.features == ["size", "colour, name", "weight"]
+    assert enc.columns[1].categories == sorted(names.values())
+    assert len(predict_rows(run_dir, tmp_path / "train.csv")) == 241
+
+
+def test_headerless_file_addressed_by_index(tmp_path):
+    rows = [[r[3], r[0], r[1], r[2]] for r in ROWS]  # the label first
+    write_rows(tmp_path / "train.csv", None, rows)
+    cfg = write_config(tmp_path / "c.yaml", "train.csv", [5, 8, 2], target=0, header=False)
+    run_dir = fit_cli(cfg)
+    model = load_model(run_dir)
+    assert model.encoding.features == ["1", "2", "3"] and model.encoding.target == "0"
+    assert model.encoding.header is False
+    assert model.encoding.columns[1].categories == ["blue", "green", "red"]
+    # predict on a header-less file, with the target column (the training layout) or without it
+    with_target = predict_rows(run_dir, tmp_path / "train.csv")
+    write_rows(tmp_path / "inputs.csv", None, [r[1:] for r in rows])
+    without = predict_rows(run_dir, tmp_path / "inputs.csv")
+    assert with_target == without and len(without) == 241
+    truth = [r[0] for r in rows]
+    assert np.mean([p[0] == t for p, t in zip(without[1:], truth)]) > 0.9
+    # the first data row is data, not a header
+    r = ok(run("evaluate", run_dir, tmp_path / "train.csv", "--json"))
+    assert json.loads(r.stdout)["n"] == 240
+    # by header name there is nothing to find
+    cfg2 = write_config(tmp_path / "c2.yaml", "train.csv", [5, 8, 2], target="label", header=False)
+    assert_error(run("fit", cfg2, "-o", tmp_path / "bad"), "'label'")
+
+
+# -- validation data ------------------------------------------------------------------------------
+
+
+def test_separate_validation_file(tmp_path):
+    write_rows(tmp_path / "train.csv", HEADER, ROWS[:180])
+    # the same columns in another order, and an id column: matched by name
+    write_rows(
+        tmp_path / "val.csv",
+        ["id", "label", "weight", "color", "size"],
+        [[f"r{i}", r[3], r[2], r[1], r[0]] for i, r in enumerate(ROWS[180:])],
+    )
+    cfg = write_config(
+        tmp_path / "c.yaml",
+        "train.csv",
+        [5, 8, 2],
+        target="label",
+        validation="val.csv",
+        training={"epochs": 3},
+    )
+    rd = load_run_data(load_config(cfg))
+    assert len(rd.train) == 180 and len(rd.validation) == 60
+    run_dir = fit_cli(cfg)
+    history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    assert len(history) == 3 and all("val_loss" in h and "val_accuracy" in h for h in history)
+    assert load_model(run_dir).meta["training"]["n_train"] == 180
+    # the validation file must exist; a label training never saw is named
+    r = run("fit", cfg, "--set", "data.validation=nope.csv", "-o", tmp_path / "bad")
+    assert_error(r, "nope.csv", "not found")
+    write_rows(tmp_path / "val2.csv", HEADER, [["0.1", "red", "0.2", "maybe"]])
+    r = run("fit", cfg, "--set", "data.validation=val2.csv", "-o", tmp_path / "bad")
+    assert_error(r, "val2.csv:2", "'maybe'")
+
+
+def test_classification_split_is_stratified(tmp_path):
+    labels = np.array(["common"] * 180 + ["rare"] * 20)
+    np.random.default_rng(0).shuffle(labels)
+    rows = [[f"{i / 7:.3f}", lab] for i, lab in enumerate(labels)]
+    write_rows(tmp_path / "train.csv", ["x", "label"], rows)
+    for seed in range(5):
+        cfg = config_from_dict(
+            {
+                "data": {"train": "train.csv", "target": "label", "validation": 0.2},
+                "network": {"layers": [1, 2]},
+                "cost": "cross_entropy",
+                "training": {"seed": seed},
+            }
+        )
+        rd = load_run_data(cfg)
+        val = Counter(rd.validation.table.y.tolist())
+        train = Counter(rd.train.table.y.tolist())
+        assert val == {"common": 36, "rare": 4}  # 10% of the validation rows, as in the file
+        assert train == {"common": 144, "rare": 16}
+        assert set(rd.train.table.lines) | set(rd.validation.table.lines) == set(range(2, 202))
+    # the split itself: each class gives its share; a class of one row stays in training
+    y = np.array(["a"] * 90 + ["b"] * 10 + ["c"])
+    t_idx, v_idx = split_indices(len(y), 0.3, stream_rng(0, 1), y)
+    assert Counter(y[v_idx].tolist()) == {"a": 27, "b": 3}
+    assert len(set(t_idx) | set(v_idx)) == len(y) and not set(t_idx) & set(v_idx)
+    # without labels (regression) a plain random split
+    t_idx, v_idx = split_indices(100, 0.3, stream_rng(0, 1))
+    assert len(v_idx) == 30 and len(t_idx) == 70
+
+
+# -- streamed .npy --------------------------------------------------------------------------------
+
+N_STREAM = 3000
+
+
+def stream_matrix(n=N_STREAM, seed=0, nan_rows=()):
+    """(n, 5) float32: four features and a 0/1 label that a small net learns."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4)).astype(np.float32)
+    y = (X[:, 0] - 0.5 * X[:, 1] + 0.25 * X[:, 2] > 0).astype(np.float32)
+    M = np.column_stack([X, y]).astype(np.float32)
+    for i, j in nan_rows:
+        M[i, j] = np.nan
+    return M
+
+
+@pytest.fixture
+def small_stream(monkeypatch):
+    """Stream every .npy over 10 kB, in chunks of about 8 kB (several chunks per epoch)."""
+    monkeypatch.setattr(stream, "STREAM_BYTES", 10_000)
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 8_000)
+
+
+def stream_config(path, **data):
+    training = data.pop("training", {})
+    return config_from_dict(
+        {
+            "data": {"train": str(path), **data},
+            "network": {"layers": [4, 8, 2], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "training": {"learning_rate": 0.3, "epochs": 4, "batch_size": 32, "seed": 1, **training},
+            "output": "run",
+        }
+    )
+
+
+def test_streamed_npy_trains(tmp_path, small_stream):
+    M = stream_matrix()
+    np.save(tmp_path / "big.npy", M)
+    cfg = stream_config(tmp_path / "big.npy", validation=0.1)
+    rd = load_run_data(cfg)
+    assert isinstance(rd.train, StreamedDataset)
+    assert rd.train.chunk_rows == 8_000 // 20 and math.ceil(N_STREAM / rd.train.chunk_rows) >= 7
+    assert any("streaming" in note for note in rd.notes)
+    assert len(rd.train) + len(rd.validation) == N_STREAM
+    result = fit(cfg, save=False)
+    assert result.history[-1]["val_accuracy"] > 0.93
+    model = result.model
+    pred = model.predict(M[:, :4])
+    assert np.mean(pred.astype(float) == M[:, 4]) > 0.93
+    # same seed: the same model, bit for bit
+    assert same_weights(model, fit(cfg, save=False).model)
+    assert not same_weights(
+        model,
+        fit(stream_config(tmp_path / "big.npy", validation=0.1, training={"seed": 2}), save=False).model,
+    )
+
+
+def test_streamed_epoch_visits_every_training_row_once(tmp_path, small_stream, monkeypatch):
+    M = stream_matrix(2500)
+    M[:, 3] = np.arange(len(M))  # a row id in the inputs (standardize off keeps it exact)
+    np.save(tmp_path / "ids.npy", M)
+    cfg = stream_config(tmp_path / "ids.npy", validation=0.2, standardize=False, training={"epochs": 3})
+    seen: list[list[int]] = []
+    original = StreamedDataset.batches
+
+    def counting(self, rng, device):
+        ids: list[int] = []
+        seen.append(ids)
+        for xb, yb in original(self, rng, device):
+            assert len(xb) == len(yb) <= 32
+            ids += np.asarray(xb)[:, 3].astype(np.int64).tolist()
+            yield xb, yb
+
+    monkeypatch.setattr(StreamedDataset, "batches", counting)
+    result = fit(cfg, save=False)
+    is_val = load_run_data(cfg).train.is_val
+    train_rows = sorted(np.flatnonzero(~is_val).tolist())
+    assert len(train_rows) == 2000 and result.summary["n_train"] == 2000
+    assert len(seen) == 3
+    for ids in seen:
+        assert sorted(ids) == train_rows  # every training row once, no validation row
+    assert seen[0] != seen[1]  # shuffled differently each epoch
+
+
+@pytest.mark.parametrize("policy", ["error", "drop", "mean"])
+def test_streamed_missing_values(tmp_path, small_stream, policy):
+    nan_rows = [(7, 0), (7, 2), (450, 1), (2999, 3)]
+    M = stream_matrix(nan_rows=nan_rows)
+    np.save(tmp_path / "holes.npy", M)
+    cfg = stream_config(tmp_path / "holes.npy", missing=policy)
+    if policy == "error":
+        with pytest.raises(DataError, match=r"holes\.npy row 7: .*missing"):
+            load_run_data(cfg)
+        return
+    rd = load_run_data(cfg)
+    complete = ~np.isnan(M).any(axis=1)
+    if policy == "drop":
+        assert len(rd.train) == complete.sum() == N_STREAM - 3
+    else:
+        assert len(rd.train) == N_STREAM
+        fills = [c.fill for c in rd.encoding.columns]
+        np.testing.assert_allclose(fills, np.nanmean(M[:, :4].astype(np.float64), axis=0), rtol=1e-10)
+    # the same statistics as the in-memory encoding of the same rows
+    table = read_table(str(tmp_path / "holes.npy"))
+    enc = fit_encoding(table, "classification", "cross_entropy", 2, True, missing=policy)
+    np.testing.assert_allclose(rd.encoding.x_mean, enc.x_mean, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(rd.encoding.x_scale, enc.x_scale, rtol=1e-9)
+    if policy == "mean":
+        assert [c.fill for c in rd.encoding.columns] == pytest.approx(
+            [c.fill for c in enc.columns], rel=1e-12
+        )
+    result = fit(cfg)
+    assert np.isfinite(result.history[-1]["loss"])
+    # predict and evaluate read the same file (the target column left out by position)
+    r = ok(run("predict", "run", tmp_path / "holes.npy"))
+    got = read_csv(r.stdout)
+    assert len(got) == N_STREAM + 1
+    empty = [i for i, row in enumerate(got[1:]) if row == [""]]
+    assert empty == ([] if policy == "mean" else [7, 450, 2999])
+    accuracy = np.mean([float(row[0]) == y for row, y in zip(got[1:], M[:, 4]) if row != [""]])
+    assert accuracy > 0.9
+    r = ok(run("evaluate", "run", tmp_path / "holes.npy", "--json"))
+    report = json.loads(r.stdout)
+    assert report["n"] == (N_STREAM if policy == "mean" else N_STREAM - 3)
+    assert report["accuracy"] > 0.9
+
+
+def test_streamed_validation_file_and_shapes(tmp_path, small_stream):
+    M = stream_matrix()
+    np.save(tmp_path / "big.npy", M)
+    np.save(tmp_path / "val.npy", stream_matrix(200, seed=5))
+    rd = load_run_data(stream_config(tmp_path / "big.npy", validation=str(tmp_path / "val.npy")))
+    assert len(rd.train) == N_STREAM and len(rd.validation) == 200
+    with pytest.raises(DataError, match="set it to 4"):
+        load_run_data(
+            config_from_dict(
+                {
+                    "data": {"train": str(tmp_path / "big.npy")},
+                    "network": {"layers": [3, 2]},
+                    "cost": "cross_entropy",
+                }
+            )
+        )
+    with pytest.raises(DataError, match="2 classes but the network has 3 outputs"):
+        load_run_data(
+            config_from_dict(
+                {
+                    "data": {"train": str(tmp_path / "big.npy")},
+                    "network": {"layers": [4, 3]},
+                    "cost": "cross_entropy",
+                }
+            )
+        )
+
+
+MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import resource, subprocess, sys
+    r = subprocess.run([sys.executable, "-m", "nettrain", "fit", sys.argv[1], "--quiet"])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    print(r.returncode, peak)
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="ru_maxrss is in KiB on Linux")
+def test_streamed_fit_memory_stays_far_below_the_file(tmp_path):
+    """A ~300 MB float32 .npy (over the default STREAM_BYTES) trains in well under its size."""
+    rows, cols = 1_500_000, 51
+    path = tmp_path / "big.npy"
+    M = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, cols))
+    rng = np.random.default_rng(0)
+    for a in range(0, rows, 100_000):
+        X = rng.normal(size=(min(100_000, rows - a), cols - 1)).astype(np.float32)
+        M[a : a + len(X), :-1] = X
+        M[a : a + len(X), -1] = X[:, 0] + X[:, 1] > 0
+    M.flush()
+    del M
+    size = path.stat().st_size
+    assert size > stream.STREAM_BYTES
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "data": {"train": "big.npy", "validation": 0.01},
+                "network": {"layers": [cols - 1, 16, 2]},
+                "cost": "cross_entropy",
+                "training": {"epochs": 1, "batch_size": 256, "learning_rate": 0.1},
+                "output": "run",
+            }
+        )
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, str(cfg)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    status, peak_kib = map(int, out.stdout.split())
+    assert status == 0, out.stderr
+    peak = peak_kib * 1024
+    print(f"\npeak RSS of fit on a {size / 2**20:.0f} MiB .npy: {peak / 2**20:.0f} MiB")
+    assert peak < 0.5 * size + 150 * 2**20
+    model = load_model(tmp_path / "run")
+    assert model.meta["training"]["val_accuracy"] > 0.95
+
+
+# -- properties -----------------------------------------------------------------------------------
+
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+yaml_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=6)
+    | st.sampled_from(
+        ["auto", "none", "drop", "mean", "error", "tab", "\\t", ";", ",", "|", '"', "\n", "1", "yes"]
+    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=2),
+    max_leaves=6,
+)
+
+
+@FUZZ
+@given(
+    values=st.fixed_dictionaries(
+        {},
+        optional={k: yaml_values for k in ("missing", "categorical", "delimiter", "header")},
+    )
+)
+def test_arbitrary_data_keys_load_or_raise_config_error(tmp_path, values):
+    """Any YAML value for data.missing / categorical / delimiter / header: a valid config or a
+    ConfigError naming the key, never another exception."""
+    raw = {"data": {"train": "t.csv", **values}, "network": {"layers": [2, 1]}}
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    try:
+        cfg = load_config(path)
+    except ConfigError as exc:
+        assert all(p for p in exc.problems)
+        assert any(f"data.{k}" in str(exc) for k in values), str(exc)
+        return
+    d = cfg.data
+    assert d.missing in ("error", "drop", "mean")
+    assert d.categorical == "auto" or isinstance(d.categorical, tuple)
+    assert d.delimiter is None or (len(d.delimiter) == 1 and d.delimiter not in '"\r\n')
+    assert isinstance(d.header, bool)
+    # the resolved config loads again to the same values
+    again = tmp_path / "again.yaml"
+    again.write_text(cfg.to_yaml())
+    assert load_config(again).data == d
