@@ -43,16 +43,23 @@ def checkpoint_path(folder: str | Path, epoch: int) -> Path:
 
 
 def checkpoints_in(folder: str | Path) -> list[tuple[int, Path]]:
-    """(epoch, path) of every checkpoint in a run folder, oldest first."""
+    """(epoch, path) of every checkpoint in a run folder, oldest first: in the order they were
+    written (then by epoch), so checkpoints left by an earlier run in the same folder count as
+    older than this run's even when their epoch numbers are higher."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
     found = []
     for p in folder.iterdir():
         m = PATTERN.match(p.name)
-        if m and p.is_file():
-            found.append((int(m.group(1)), p))
-    return sorted(found)
+        if m:
+            try:
+                st = p.stat()
+            except OSError:  # deleted meanwhile
+                continue
+            if p.is_file():
+                found.append((st.st_mtime_ns, int(m.group(1)), p))
+    return [(epoch, p) for _, epoch, p in sorted(found)]
 
 
 def save_checkpoint(
@@ -89,7 +96,7 @@ def save_checkpoint(
 
 
 def find_checkpoint(where: str | Path) -> Path:
-    """The checkpoint to resume from: a checkpoint file, or the newest one in a run folder."""
+    """The checkpoint to resume from: a checkpoint file, or the newest written in a run folder."""
     p = Path(where)
     if p.is_dir():
         found = checkpoints_in(p)

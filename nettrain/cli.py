@@ -40,7 +40,9 @@ class Terminated(BaseException):
     """SIGTERM arrived (exit 143)."""
 
 
-def _error(message: str, code: int = 2) -> typer.Exit:
+def _error(message: str, code: int = 2, multiline: bool = False) -> typer.Exit:
+    if not multiline:  # a value quoted from the data may hold a line break: keep one line
+        message = message.replace("\r", "\\r").replace("\n", "\\n")
     sys.stderr.write(f"Error: {message}\n")
     sys.stderr.flush()
     return typer.Exit(code)
@@ -71,7 +73,10 @@ def command(fn):
         except typer.Exit:
             raise
         except NettrainError as exc:
-            raise _error(str(exc), exc.exit_code) from None
+            from .errors import ConfigError
+
+            # a config's problems are listed one per line, on purpose
+            raise _error(str(exc), exc.exit_code, multiline=isinstance(exc, ConfigError)) from None
         except BrokenPipeError:
             raise _quiet_pipe_exit() from None
         except KeyboardInterrupt:
@@ -271,13 +276,31 @@ def fit(
         reporter.close()
         sys.stderr.write(f"\n{exc}\n")
         if exc.checkpoint:
-            argv = [a for a in sys.argv[1:]]
-            if "--resume" not in argv:
-                argv += ["--resume", cfg.output]
+            argv = resume_argv(sys.argv[1:], exc.checkpoint)
             sys.stderr.write(f"Resume with: nettrain {shlex.join(argv)}\n")
         raise typer.Exit(exc.exit_code) from None
     finally:
         reporter.close()
+
+
+def resume_argv(argv: list[str], checkpoint: str) -> list[str]:
+    """The arguments that resume an interrupted fit: these ones, with ``--resume`` naming the
+    checkpoint just written (not an earlier ``--resume`` value, which may be an older checkpoint,
+    nor the run folder, whose highest-numbered checkpoint may be left from another run)."""
+    out: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--resume":
+            skip = True
+        elif not a.startswith("--resume="):
+            out.append(a)
+    try:
+        rel = os.path.relpath(checkpoint)
+    except ValueError:  # another drive
+        rel = checkpoint
+    return [*out, "--resume", checkpoint if rel.startswith("..") else rel]
 
 
 class _StopFlag:
@@ -742,6 +765,8 @@ def info(model: ModelArg, json_: JsonOpt = False):
         "parameters": net.n_params(),
         "task": enc.task,
         "features": enc.features,
+        "columns": [c.to_dict() for c in enc.columns],
+        "missing": enc.missing,
         "target": enc.target,
         "classes": enc.classes,
         "training": meta.get("training", {}),
@@ -767,6 +792,17 @@ def info(model: ModelArg, json_: JsonOpt = False):
     )
     feats = ", ".join(enc.features[:8]) + (", ..." if len(enc.features) > 8 else "")
     t.add_row("features", f"{len(enc.features)}: {feats}")
+    for c in enc.columns:
+        if c.kind == "categorical":
+            cats = ", ".join(c.categories[:10]) + (", ..." if len(c.categories) > 10 else "")
+            t.add_row(f"  {c.name}", f"categorical, {len(c.categories)} categories: {cats}")
+    t.add_row(
+        "inputs",
+        f"{net.sizes[0]} (after one-hot encoding)"
+        if net.sizes[0] != len(enc.features)
+        else str(net.sizes[0]),
+    )
+    t.add_row("missing values", enc.missing)
     t.add_row("target", str(enc.target))
     for key, value in data["training"].items():
         if isinstance(value, float):

@@ -40,6 +40,11 @@ class ModelFileError(NettrainError):
     """A model file is missing, corrupt, unsafe, or from an unknown format version."""
 
 
+class OutputError(NettrainError):
+    """A file cannot be written where it was asked for (a folder in the way, no permission,
+    no space)."""
+
+
 class BackendError(NettrainError):
     """The requested device cannot be used."""
 

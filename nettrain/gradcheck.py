@@ -169,6 +169,9 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, **kwargs) -> Gradch
         config.cost,
         seed=stream_rng(config.training.seed, 0),
         dtype="float64",
+        init=config.network.init,
+        init_scale=config.network.init_scale,
+        output_bias=config.network.output_bias,
     )
     if config.data.train is not None:
         from dataclasses import replace

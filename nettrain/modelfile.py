@@ -31,7 +31,7 @@ import numpy as np
 from . import __version__
 from .backend import to_host
 from .data import MISSING_POLICIES, Column, Encoding, Table
-from .errors import DataError, ModelFileError
+from .errors import DataError, ModelFileError, OutputError
 from .network import Network
 
 FORMAT = "nettrain-model"
@@ -39,26 +39,47 @@ FORMAT_VERSION = 2  # 2: feature columns may be categorical; a missing-value pol
 MAX_META_BYTES = 16 * 1024 * 1024
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: str | Path, write: Callable[[IO[bytes]], Any]) -> None:
     """Write a file so that readers see either the old or the complete new one, never a part.
 
     ``write(f)`` fills a temporary file in the target's folder; it is flushed, fsync'ed and renamed
-    over ``path``, and the folder is fsync'ed so the rename itself survives a crash.
+    over ``path``, and the folder is fsync'ed so the rename itself survives a crash. The file gets
+    the usual permissions (0666 less the umask), not the temporary file's 0600.
+    Raises OutputError when the file cannot be written there.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise OutputError(f"cannot write '{path}': '{path.parent}' is a file, not a folder") from None
+    except OSError as exc:
+        raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
+    if path.is_dir():
+        raise OutputError(f"cannot write '{path}': it is a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+            raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
         raise
     try:
         dir_fd = os.open(path.parent, os.O_RDONLY)

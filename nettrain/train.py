@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from .backend import Device, resolve_device, to_host, xp_of
 from .checkpoint import config_hash, find_checkpoint, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Dataset, RunData, StreamedDataset, load_run_data, stream_rng
-from .errors import ConfigError, Interrupted, TrainingDiverged
+from .errors import ConfigError, Interrupted, OutputError, TrainingDiverged
 from .modelfile import Model, save_model, write_text_atomic
 from .network import Network
 from .optimizers import get_optimizer
@@ -175,6 +176,8 @@ def fit(
                 f"training.early_stopping.monitor is {tc.early_stopping['monitor']}, which needs "
                 "validation data: set data.validation (a fraction or a file), or monitor: loss"
             )
+    if save:  # a run folder that cannot be written fails now, not after the training
+        check_output(config.output)
     if data is None:
         data = load_run_data(config, stdin=stdin)
     for note in data.notes:
@@ -478,10 +481,41 @@ def _diverged(what: str, value: float | str, epoch: int, lr: float) -> TrainingD
     )
 
 
+def check_output(output: str) -> None:
+    """Fail early (without creating anything) when the run folder could not be written."""
+    folder = Path(output)
+    if folder.exists():
+        prepare_output(output)
+        return
+    parent = folder.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot make the run folder '{output}': '{parent}' is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot make the run folder '{output}': '{parent}' is not writable")
+
+
+def prepare_output(output: str) -> Path:
+    """The run folder, created if needed; an OutputError (before any training) if it cannot be."""
+    folder = Path(output)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"the run folder '{output}' is a file; choose another output (-o DIR)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise OutputError(f"cannot make the run folder '{output}': a part of its path is a file") from None
+    except OSError as exc:
+        raise OutputError(f"cannot make the run folder '{output}': {exc.strerror or exc}") from None
+    for name in ("model.npz", "history.jsonl", "config.yaml"):
+        if (folder / name).is_dir():
+            raise OutputError(f"cannot write '{folder / name}': it is a folder")
+    return folder
+
+
 def save_run(config: Config, result: FitResult) -> str:
     """Write config.yaml, history.jsonl and model.npz into the run folder; the model last."""
-    folder = Path(config.output)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = prepare_output(config.output)
     write_text_atomic(folder / "config.yaml", config.to_yaml())
     write_text_atomic(folder / "history.jsonl", "".join(json.dumps(r) + "\n" for r in result.history))
     save_model(folder / "model.npz", result.model)

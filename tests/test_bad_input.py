@@ -179,21 +179,18 @@ def test_predict_input_missing_and_a_directory(trained, tmp_path):
     assert_error(run("predict", trained / "run", "d.csv"), "d.csv", "is a directory")
 
 
-@pytest.mark.xfail(strict=True, reason="write_atomic lets OSError through: 'internal error' (see report)")
 def test_run_folder_is_a_file(project):
     (project / "out").write_text("not a folder")
     line = assert_error(run("fit", project / "c.yaml", "-o", project / "out"), "out")
     assert "internal error" not in line
 
 
-@pytest.mark.xfail(strict=True, reason="write_atomic lets OSError through: 'internal error' (see report)")
 def test_model_npz_is_a_directory_in_the_run_folder(project):
     (project / "out" / "model.npz").mkdir(parents=True)
     line = assert_error(run("fit", project / "c.yaml", "-o", project / "out"), "model.npz")
     assert "internal error" not in line
 
 
-@pytest.mark.xfail(strict=True, reason="write_atomic lets OSError through: 'internal error' (see report)")
 def test_predict_output_into_a_file_as_folder(trained, tmp_path):
     (tmp_path / "afile").write_text("x")
     line = assert_error(run("predict", trained / "run", trained / "train.csv", "-o", "afile/p.csv"), "afile")
