@@ -667,6 +667,17 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
     schedule, sched_params = c.named(
         t, ("training", "schedule"), "constant", {k: v.defaults for k, v in SCHEDULES.items()}
     )
+    # values the registries' ">= 0" lets through that would divide by zero
+    for key in ("beta1", "beta2"):
+        if opt_params.get(key, 0) >= 1:
+            c.problem(
+                ("training", "optimizer", key), f"{_show(opt_params[key])} is out of range: must be < 1"
+            )
+    step_size = sched_params.get("step_size", 1)
+    if step_size < 1 or step_size != int(step_size):
+        c.problem(
+            ("training", "schedule", "step_size"), f"{_show(step_size)} is not a whole number of epochs >= 1"
+        )
     hidden_layers = max(len(layers) - 2, 0)
     dropout = _dropout(c, t, hidden_layers)
     training = TrainingConfig(

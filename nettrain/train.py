@@ -358,6 +358,12 @@ def fit(
                 "epoch",
                 {**record, "epochs": tc.epochs, "elapsed": total, "eta": total / done * (tc.epochs - epoch)},
             )
+            wanted = getattr(schedule, "monitor", "auto")
+            if wanted != "auto" and wanted not in record:
+                raise ConfigError(
+                    f"training.schedule.monitor is {wanted}, which this run does not measure; it "
+                    f"measures: {', '.join(k for k in record if k not in ('epoch', 'lr', 'time'))}"
+                )
             if early is not None:
                 if early.monitor not in record:
                     raise ConfigError(

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from nettrain import fit, load_config, load_model, save_model
 from nettrain.data import Encoding, fit_encoding, read_table
-from nettrain.errors import ModelFileError
+from nettrain.errors import ModelFileError, OutputError
 from nettrain.modelfile import FORMAT_VERSION, Model, write_atomic
 from nettrain.network import Network
 from tests.conftest import CONFIGS
@@ -157,7 +157,7 @@ def test_failed_write_keeps_the_old_file(tmp_path):
         f.write(b"new, half wr")
         raise OSError("disk on fire")
 
-    with pytest.raises(OSError, match="disk on fire"):
+    with pytest.raises(OutputError, match="disk on fire"):
         write_atomic(path, half_then_crash)
     assert path.read_bytes() == b"old contents"
     assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]

@@ -1,0 +1,199 @@
+"""Early stopping on a deliberately over-long run: it stops, keeps the best epoch's weights (bit
+for bit those of a run that ends at that epoch), says so, and refuses monitors it cannot watch."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nettrain import ConfigError, fit, load_config, load_model
+from nettrain.cli import app
+from tests.conftest import CONFIGS
+
+EPOCHS = 200
+PATIENCE = 5
+
+
+def digits(tmp_path, *overrides, name="run"):
+    return load_config(CONFIGS / "digits.yaml", [f"output={tmp_path / name}", *overrides])
+
+
+def weights(net):
+    return [*net.W, *net.b]
+
+
+def same(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(weights(a), weights(b), strict=True))
+
+
+def replay(values, patience, min_delta=0.0, higher=False):
+    """The rule by hand: (best epoch, stop epoch or None) over one value per epoch."""
+    best, best_epoch, wait = None, 0, 0
+    for epoch, v in enumerate(values, start=1):
+        better = best is None or (v > best + min_delta if higher else v < best - min_delta)
+        if better:
+            best, best_epoch, wait = v, epoch, 0
+        else:
+            wait += 1
+            if wait >= patience:
+                return best_epoch, epoch
+    return best_epoch, None
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory):
+    """digits.yaml for 200 epochs with early stopping on val_loss, patience 5."""
+    tmp = tmp_path_factory.mktemp("early")
+    cfg = digits(tmp, f"training.epochs={EPOCHS}", f"training.early_stopping={{patience: {PATIENCE}}}")
+    return tmp, fit(cfg)
+
+
+def test_it_stops_before_the_end_and_keeps_the_best_epoch(stopped):
+    _, result = stopped
+    history, s = result.history, result.summary
+    last = len(history)
+    assert last < EPOCHS
+    assert s["stopped_early"] is True
+    assert s["monitor"] == "val_loss"
+    # the best epoch is the lowest val_loss so far; the run stopped PATIENCE epochs later
+    losses = [r["val_loss"] for r in history]
+    assert s["best_epoch"] == losses.index(min(losses)) + 1
+    assert last == s["best_epoch"] + PATIENCE
+    assert replay(losses, PATIENCE) == (s["best_epoch"], last)
+    assert s["kept_epoch"] == s["best_epoch"] < last
+    assert s["best"] == min(losses) == s["val_loss"]
+    assert s["epochs"] == last
+
+
+def test_the_model_has_the_best_epochs_weights_bit_for_bit(stopped, tmp_path):
+    tmp, result = stopped
+    best = result.summary["best_epoch"]
+    # the same seed and trajectory, stopped by epochs at the best epoch, without early stopping
+    short = fit(digits(tmp_path, f"training.epochs={best}"), save=False)
+    assert same(result.model.network, short.model.network)
+    # and so is the saved model file, whose test score is that of the best epoch
+    saved = load_model(tmp / "run" / "model.npz")
+    assert same(saved.network, short.model.network)
+    assert result.summary["test_accuracy"] == short.summary["test_accuracy"]
+    assert saved.meta["training"]["kept_epoch"] == best
+
+
+def test_restore_best_false_keeps_the_last_epoch(stopped, tmp_path):
+    _, first = stopped
+    result = fit(
+        digits(
+            tmp_path,
+            f"training.epochs={EPOCHS}",
+            f"training.early_stopping={{patience: {PATIENCE}, restore_best: false}}",
+        ),
+        save=False,
+    )
+    last = len(result.history)
+    assert last == len(first.history)  # restoring does not change when it stops
+    s = result.summary
+    assert s["stopped_early"] and s["kept_epoch"] == last and s["best_epoch"] == first.summary["best_epoch"]
+    short = fit(digits(tmp_path, f"training.epochs={last}"), save=False)
+    assert same(result.model.network, short.model.network)
+    assert not same(result.model.network, first.model.network)
+
+
+def test_monitor_val_accuracy_higher_is_better(tmp_path):
+    cfg = digits(
+        tmp_path,
+        f"training.epochs={EPOCHS}",
+        "training.early_stopping={monitor: val_accuracy, patience: 4}",
+    )
+    result = fit(cfg, save=False)
+    acc = [r["val_accuracy"] for r in result.history]
+    s = result.summary
+    assert s["stopped_early"] and len(acc) < EPOCHS
+    # the first epoch reaching the highest accuracy (a tie is no improvement)
+    assert s["best_epoch"] == acc.index(max(acc)) + 1 == s["kept_epoch"]
+    assert replay(acc, 4, higher=True) == (s["best_epoch"], len(acc))
+    assert s["val_accuracy"] == max(acc)
+
+
+def test_min_delta(tmp_path):
+    cfg = digits(
+        tmp_path, f"training.epochs={EPOCHS}", "training.early_stopping={patience: 3, min_delta: 0.01}"
+    )
+    result = fit(cfg, save=False)
+    losses = [r["val_loss"] for r in result.history]
+    best_epoch, stop = replay(losses, 3, min_delta=0.01)
+    assert (result.summary["best_epoch"], len(losses)) == (best_epoch, stop)
+    # min_delta mattered here: without it the same values give another best epoch or stop
+    assert replay(losses, 3) != (best_epoch, stop)
+    assert min(losses) < losses[best_epoch - 1]  # a lower val_loss, but by less than 0.01
+
+
+def test_monitor_loss_needs_no_validation(tmp_path):
+    cfg = digits(
+        tmp_path,
+        "data.validation=0",
+        "training.epochs=8",
+        "training.early_stopping={monitor: loss, patience: 2}",
+    )
+    result = fit(cfg, save=False)
+    assert result.summary["monitor"] == "loss" and "val_loss" not in result.history[0]
+
+
+def test_val_loss_without_validation_data_is_a_config_error(tmp_path):
+    cfg = digits(tmp_path, "data.validation=0", "training.early_stopping=true")
+    with pytest.raises(ConfigError, match="validation"):
+        fit(cfg, save=False)
+    result = CliRunner().invoke(
+        app,
+        [
+            "fit",
+            str(CONFIGS / "digits.yaml"),
+            "-o",
+            str(tmp_path / "cli"),
+            "--set",
+            "data.validation=0",
+            "--set",
+            "training.early_stopping={monitor: val_accuracy}",
+        ],
+    )
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "val_accuracy" in errors[0] and "data.validation" in errors[0]
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not (tmp_path / "cli").exists()
+
+
+def test_a_monitor_the_run_does_not_measure_is_a_config_error(tmp_path):
+    # val_r2 is a regression metric; digits is classification
+    cfg = digits(tmp_path, "training.epochs=3", "training.early_stopping={monitor: val_r2}")
+    with pytest.raises(ConfigError, match="val_r2"):
+        fit(cfg, save=False)
+
+
+def test_progress_says_when_and_why_it_stopped_and_which_epoch_it_kept(stopped, tmp_path):
+    _, first = stopped
+    best, last = first.summary["best_epoch"], len(first.history)
+    args = [
+        "fit",
+        str(CONFIGS / "digits.yaml"),
+        "-o",
+        str(tmp_path / "cli"),
+        "--set",
+        f"training.epochs={EPOCHS}",
+        "--set",
+        f"training.early_stopping={{patience: {PATIENCE}}}",
+    ]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    err = result.stderr
+    assert (
+        f"early stopping: val_loss did not improve for {PATIENCE} epochs; stopped after epoch {last}, "
+        f"kept the weights of epoch {best} (val_loss "
+    ) in err
+    assert f"done: {last} epochs" in err and f"(stopped early, kept epoch {best})" in err
+    # the JSON summary says the same
+    result = CliRunner().invoke(app, [*args, "--json", "-o", str(tmp_path / "json")])
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert summary["event"] == "summary"
+    assert (summary["stopped_early"], summary["best_epoch"], summary["kept_epoch"]) == (True, best, best)

@@ -1,0 +1,330 @@
+"""Regularisation and initialisation: the bias-free output layer, inverted dropout, L2 weight
+decay, clipping by global norm, and the init schemes' variances."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from nettrain import fit, gradcheck, load_config, load_model
+from nettrain.gradcheck import gradcheck_config
+from nettrain.network import INITS, Network, draw_weights, init_scheme
+from nettrain.train import clip_by_global_norm
+from tests.conftest import CONFIGS, DATA
+
+
+def digits(tmp_path, *overrides):
+    return load_config(CONFIGS / "digits.yaml", [f"output={tmp_path / 'run'}", *overrides])
+
+
+def batch(net: Network, n=7, seed=1):
+    """Inputs and one-hot targets in float64 for a small classification net."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, net.sizes[0]))
+    y = np.eye(net.sizes[-1])[rng.integers(0, net.sizes[-1], n)]
+    return x, y
+
+
+# -- output_bias: false ------------------------------------------------------------------------------
+
+
+def bias_free(dtype="float64"):
+    return Network.create(
+        [4, 5, 3], ["tanh"], "softmax", "cross_entropy", seed=3, dtype=dtype, output_bias=False
+    )
+
+
+def test_bias_free_output_layer_has_no_b_L_parameter():
+    net = bias_free()
+    with_bias = Network.create([4, 5, 3], ["tanh"], "softmax", "cross_entropy", seed=3, dtype="float64")
+    # 4*5 + 5 + 5*3 (+ 3 for b(2), absent)
+    assert with_bias.n_params() == 20 + 5 + 15 + 3
+    assert net.n_params() == 20 + 5 + 15
+    assert net.param_names() == ["W(1)", "b(1)", "W(2)"]
+    assert len(net.params()) == 3 and net.params()[-1] is net.W[-1]
+    assert net.is_weight() == [True, False, True]
+    x, y = batch(net)
+    _, dW, db = net.gradients(x, y)
+    assert not db[-1].any()
+
+
+def test_gradcheck_passes_without_output_bias():
+    net = bias_free()
+    net.b[-1][:] = 0.0
+    x, y = batch(net)
+    result = gradcheck(net, x, y)
+    assert result.passed
+    assert [c.name for c in result.params] == ["W(1)", "b(1)", "W(2)"]
+
+
+def test_gradcheck_of_a_config_checks_the_bias_free_network(tmp_path):
+    cfg = load_config(CONFIGS / "xor.yaml", ["network.output_bias=false"])
+    result = gradcheck_config(cfg)
+    assert result.passed
+    names = [c.name for c in result.params]
+    last = f"W({len(cfg.network.layers) - 1})"
+    assert names[-1] == last and f"b({len(cfg.network.layers) - 1})" not in names
+
+
+def test_bias_free_training_keeps_b_L_zero_through_the_model_file(tmp_path):
+    result = fit(digits(tmp_path, "training.epochs=3", "network.output_bias=false"))
+    net = result.model.network
+    assert not net.output_bias
+    assert not net.b[-1].any()
+    assert net.b[0].any()  # the hidden biases did train
+    model = load_model(tmp_path / "run" / "model.npz")
+    assert not model.network.output_bias
+    assert not model.network.b[-1].any()
+    assert model.network.n_params() == net.n_params() == 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10
+    X = np.loadtxt(DATA / "digits_test.csv", delimiter=",", skiprows=1)[:, :-1]
+    assert np.array_equal(model.outputs(X), result.model.outputs(X))
+    assert list(model.predict(X)) == list(result.model.predict(X))
+
+
+# -- dropout -----------------------------------------------------------------------------------------
+
+
+class FixedDraws:
+    """Stands in for the dropout generator: hands out prepared uniform draws, in order."""
+
+    def __init__(self, draws):
+        self.draws = list(draws)
+
+    def random(self, shape, dtype=np.float64):
+        d = self.draws.pop(0)
+        assert d.shape == tuple(shape)
+        return d.astype(dtype)
+
+
+def dropout_net(dtype="float64"):
+    return Network.create(
+        [4, 6, 5, 3], ["tanh", "sigmoid"], "softmax", "cross_entropy", seed=5, dtype=dtype, dropout=[0.5, 0.3]
+    )
+
+
+def test_dropout_forward_by_hand():
+    net = dropout_net()
+    x, y = batch(net, n=6)
+    rng = np.random.default_rng(7)
+    draws = [rng.random((6, 6)), rng.random((6, 5))]
+    loss, _, _ = net.gradients(x, y, FixedDraws(draws))
+    # the forward written out: each hidden activation times its mask (0, or 1 / (1 - p))
+    m1 = (draws[0] >= 0.5) / 0.5
+    m2 = (draws[1] >= 0.3) / 0.7
+    a2 = np.tanh(x @ net.W[0].T + net.b[0]) * m1
+    a3 = 1 / (1 + np.exp(-(a2 @ net.W[1].T + net.b[1]))) * m2
+    z = a3 @ net.W[2].T + net.b[2]
+    log_s = z - z.max(axis=1, keepdims=True)
+    log_s -= np.log(np.exp(log_s).sum(axis=1, keepdims=True))
+    assert float(loss) == pytest.approx(-(y * log_s).sum() / len(x), rel=1e-12)
+    # and the masks did drop something (else this test would prove nothing)
+    assert 0 < (m1 == 0).sum() < m1.size and 0 < (m2 == 0).sum() < m2.size
+
+
+def test_dropout_backward_matches_finite_differences_with_the_same_masks():
+    net = dropout_net()
+    x, y = batch(net, n=6)
+    rng = np.random.default_rng(11)
+    draws = [rng.random((6, 6)), rng.random((6, 5))]
+    _, dW, db = net.gradients(x, y, FixedDraws(draws))
+    grads = net.param_grads(dW, db)
+    h = 1e-6
+    worst = 0.0
+    for p, g in zip(net.params(), grads):
+        flat_p, flat_g = p.reshape(-1), g.reshape(-1)
+        for i in range(p.size):
+            orig = flat_p[i]
+            flat_p[i] = orig + h
+            plus = float(net.gradients(x, y, FixedDraws(draws))[0])
+            flat_p[i] = orig - h
+            minus = float(net.gradients(x, y, FixedDraws(draws))[0])
+            flat_p[i] = orig
+            numeric = (plus - minus) / (2 * h)
+            assert abs(flat_g[i] - numeric) <= 1e-8 + 1e-5 * max(abs(numeric), abs(flat_g[i]))
+            worst = max(worst, abs(flat_g[i]))
+    assert worst > 1e-3  # the gradients are not all zero
+    # a dropped unit of layer 2 gets no gradient into its incoming weights
+    dropped = np.flatnonzero((draws[0] < 0.5).all(axis=0))
+    assert np.all(dW[0][dropped] == 0) and np.all(db[0][dropped] == 0)
+
+
+def test_dropout_masks_are_inverted():
+    net = Network.create(
+        [20, 400, 2], ["relu"], "softmax", "cross_entropy", seed=0, dtype="float32", dropout=[0.25]
+    )
+    x = np.ones((500, 20), dtype=np.float32)
+    _, _, masks, pre = net._forward_dropout(x, np.random.default_rng(0))
+    mask = masks[0]
+    assert mask.dtype == np.float32 and mask.shape == (500, 400)
+    # each entry is 0 (dropped) or 1 / (1 - p) (kept and scaled up)
+    assert set(np.unique(mask).tolist()) == {0.0, np.float32(1 / 0.75)}
+    assert (mask == 0).mean() == pytest.approx(0.25, abs=0.01)
+    # so the expected activation is unchanged: the mask's mean is about 1
+    assert mask.mean() == pytest.approx(1.0, abs=0.015)
+
+
+def test_no_dropout_without_a_generator():
+    net = dropout_net()
+    plain = Network(net.W, net.b, net.activation_names, net.output, net.cost_name)
+    x, y = batch(net)
+    loss_a, dW_a, db_a = net.gradients(x, y)
+    loss_b, dW_b, db_b = plain.gradients(x, y)
+    assert float(loss_a) == float(loss_b)
+    assert all(np.array_equal(a, b) for a, b in zip(dW_a + db_a, dW_b + db_b))
+    assert np.array_equal(net.forward(x), plain.forward(x))
+
+
+def test_training_with_dropout_differs_and_inference_is_deterministic(tmp_path):
+    with_dropout = fit(digits(tmp_path, "training.epochs=3", "training.dropout=0.3"), save=False)
+    without = fit(digits(tmp_path, "training.epochs=3"), save=False)
+    assert not np.array_equal(with_dropout.model.network.W[0], without.model.network.W[0])
+    # same config again: the same masks from the same seed
+    again = fit(digits(tmp_path, "training.epochs=3", "training.dropout=0.3"), save=False)
+    assert all(np.array_equal(a, b) for a, b in zip(with_dropout.model.network.W, again.model.network.W))
+    model = with_dropout.model
+    X = np.loadtxt(DATA / "digits_test.csv", delimiter=",", skiprows=1)[:, :-1]
+    s1, s2 = model.outputs(X), model.outputs(X)
+    assert np.array_equal(s1, s2)
+    # equal to the forward pass written out without any mask
+    net = model.network
+    a = model.encoding.transform(X, net.dtype)
+    for W, b in zip(net.W[:-1], net.b[:-1]):
+        a = np.maximum(a @ W.T + b, 0)
+    z = a @ net.W[-1].T + net.b[-1]
+    s = np.exp(z - z.max(axis=1, keepdims=True))
+    assert np.allclose(s1, s / s.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-7)
+
+
+def test_evaluate_and_gradcheck_are_deterministic_with_dropout(tmp_path):
+    from typer.testing import CliRunner
+
+    from nettrain.cli import app
+
+    cfg = CONFIGS / "digits.yaml"
+    sets = ["--set", "training.dropout=0.5", "--set", "training.epochs=2"]
+    runner = CliRunner()
+    assert runner.invoke(app, ["fit", str(cfg), "-o", str(tmp_path / "run"), *sets]).exit_code == 0
+    model = str(tmp_path / "run" / "model.npz")
+    test = str(DATA / "digits_test.csv")
+    first = runner.invoke(app, ["evaluate", model, test, "--json"])
+    second = runner.invoke(app, ["evaluate", model, test, "--json"])
+    assert first.exit_code == 0 and first.stdout == second.stdout
+    g1 = runner.invoke(app, ["gradcheck", str(cfg), *sets, "--json"])
+    g2 = runner.invoke(app, ["gradcheck", str(cfg), *sets, "--json"])
+    assert g1.exit_code == 0, g1.stderr  # dropout is off: the check passes
+    assert g1.stdout == g2.stdout
+
+
+# -- weight decay ------------------------------------------------------------------------------------
+
+
+def test_weight_decay_shrinks_the_weights(tmp_path):
+    plain = fit(digits(tmp_path, "training.epochs=5"), save=False).model.network
+    decayed = fit(digits(tmp_path, "training.epochs=5", "training.weight_decay=0.01"), save=False)
+    decayed = decayed.model.network
+
+    def norm(ws):
+        return float(np.sqrt(sum((w.astype(np.float64) ** 2).sum() for w in ws)))
+
+    assert norm(decayed.W) < 0.9 * norm(plain.W)
+
+
+def test_adamw_decays_and_adam_without_decay_does_not(tmp_path):
+    base = ["training.epochs=5", "training.optimizer=adam"]
+    plain = fit(digits(tmp_path, *base, "training.learning_rate=0.001"), save=False).model.network
+    adamw = fit(
+        digits(tmp_path, "training.epochs=5", "training.optimizer=adamw", "training.weight_decay=1.0"),
+        save=False,
+    ).model.network
+    assert sum(float((w**2).sum()) for w in adamw.W) < sum(float((w**2).sum()) for w in plain.W)
+
+
+# -- clipping by global norm -------------------------------------------------------------------------
+
+
+def test_clip_by_global_norm_scales_down_to_the_clip():
+    # global norm sqrt(3^2 + 4^2 + 12^2) = sqrt(169) = 13
+    grads = [np.array([3.0, 4.0], dtype=np.float32), np.array([[12.0]], dtype=np.float32)]
+    clip_by_global_norm(grads, 6.5)  # scale 6.5 / 13 = 0.5
+    assert grads[0].tolist() == pytest.approx([1.5, 2.0])
+    assert grads[1][0, 0] == pytest.approx(6.0)
+    assert np.sqrt(sum(float((g**2).sum()) for g in grads)) == pytest.approx(6.5)
+    assert all(g.dtype == np.float32 for g in grads)
+
+
+def test_clip_by_global_norm_leaves_smaller_gradients_alone():
+    grads = [np.array([3.0, 4.0], dtype=np.float32), np.array([[12.0]], dtype=np.float32)]
+    clip_by_global_norm(grads, 13.5)
+    assert grads[0].tolist() == [3.0, 4.0] and grads[1].tolist() == [[12.0]]
+
+
+def test_clip_norm_in_fit(tmp_path):
+    plain = fit(digits(tmp_path, "training.epochs=2"), save=False).model.network
+    huge = fit(digits(tmp_path, "training.epochs=2", "training.clip_norm=1e9"), save=False).model.network
+    tiny = fit(digits(tmp_path, "training.epochs=2", "training.clip_norm=0.01"), save=False).model.network
+    # a clip never reached changes nothing, bit for bit; a small one changes the trajectory
+    assert all(np.array_equal(a, b) for a, b in zip(plain.W, huge.W))
+    assert not np.array_equal(plain.W[0], tiny.W[0])
+
+
+# -- initialisation ----------------------------------------------------------------------------------
+
+FAN_IN, FAN_OUT = 300, 500
+VARIANCE = {
+    "xavier": 2 / (FAN_IN + FAN_OUT),
+    "glorot": 2 / (FAN_IN + FAN_OUT),
+    "he": 2 / FAN_IN,
+    "lecun": 1 / FAN_IN,
+}
+
+
+@pytest.mark.parametrize("scheme", [s for s in INITS if s not in ("auto", "normal")])
+def test_init_variance_matches_its_formula(scheme):
+    family, kind = scheme.split("_")
+    W = draw_weights(init_scheme(scheme, "tanh"), FAN_IN, FAN_OUT, np.random.default_rng(0))
+    assert W.shape == (FAN_OUT, FAN_IN)
+    var = VARIANCE[family]
+    assert W.var() == pytest.approx(var, rel=0.03)
+    assert abs(W.mean()) < 4 * np.sqrt(var / W.size)
+    if kind == "uniform":
+        r = np.sqrt(3 * var)  # U(-r, r) has variance r^2 / 3
+        assert np.abs(W).max() <= r and np.abs(W).max() > 0.99 * r
+    else:
+        assert np.abs(W).max() > np.sqrt(3 * var)  # a normal's tails go past the uniform's bound
+
+
+def test_init_normal_with_a_scale():
+    W = draw_weights("normal", FAN_IN, FAN_OUT, np.random.default_rng(0), scale=0.05)
+    assert W.std() == pytest.approx(0.05, rel=0.03)
+
+
+def test_auto_init_follows_the_activation():
+    assert init_scheme("auto", "relu") == init_scheme("auto", "leaky_relu") == "he_uniform"
+    for act in ("tanh", "sigmoid", "identity", "softmax"):
+        assert init_scheme("auto", act) == "xavier_uniform"
+    net = Network.create([300, 500, 400], ["relu"], "softmax", "cross_entropy", seed=0)
+    assert net.W[0].var() == pytest.approx(2 / 300, rel=0.03)  # He for the relu layer
+    assert net.W[1].var() == pytest.approx(2 / (500 + 400), rel=0.03)  # Glorot for the softmax one
+    assert all(not b.any() for b in net.b)
+
+
+@pytest.mark.parametrize("scheme", INITS)
+def test_every_scheme_starts_biases_at_zero(scheme):
+    net = Network.create([8, 6, 3], ["tanh"], "softmax", "cross_entropy", seed=0, init=scheme)
+    assert all(b.dtype == np.float32 and not b.any() for b in net.b)
+    assert all(w.dtype == np.float32 and w.any() for w in net.W)
+
+
+def test_config_init_normal_with_scale_reaches_the_network(tmp_path):
+    cfg = digits(tmp_path, "network.init={name: normal, scale: 0.05}", "training.epochs=1")
+    assert (cfg.network.init, cfg.network.init_scale) == ("normal", 0.05)
+    assert cfg.to_dict()["network"]["init"] == {"name": "normal", "scale": 0.05}
+    # one epoch at a negligible learning rate leaves the initial weights
+    cfg = replace(cfg, training=replace(cfg.training, learning_rate=1e-12))
+    W = fit(cfg, save=False).model.network.W
+    for w in W:
+        assert w.std() == pytest.approx(0.05, rel=0.1 if w.size < 1000 else 0.03)
+    he = fit(replace(cfg, network=replace(cfg.network, init="he_normal")), save=False).model.network.W
+    assert he[0].std() == pytest.approx(np.sqrt(2 / 64), rel=0.03)

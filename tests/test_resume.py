@@ -1,0 +1,413 @@
+"""Checkpoints and exact resume: checkpoint-N.npz every N epochs (atomic, the newest K kept, usable
+as a model), resume bit-identical to an uninterrupted run (adam, cosine warm-up, dropout, early
+stopping), the config hash, and Ctrl-C / SIGTERM on a real `python -m nettrain fit` process."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nettrain import ConfigError, ModelFileError, fit, load_config, load_model
+from nettrain.checkpoint import load_checkpoint
+from nettrain.cli import app, resume_argv
+from nettrain.errors import Interrupted, OutputError
+from tests.conftest import CONFIGS, DATA, ROOT
+
+# adam + cosine with warm-up + dropout + early stopping that never triggers: every piece of state
+# a checkpoint has to carry (moments and step count, schedule, two generators, best weights)
+FULL = [
+    "training.optimizer=adam",
+    "training.learning_rate=null",
+    "training.schedule={name: cosine, warmup: 2}",
+    "training.dropout=0.2",
+    "training.early_stopping={patience: 100}",
+]
+
+
+def digits(folder, *overrides):
+    return load_config(CONFIGS / "digits.yaml", [f"output={folder}", *overrides])
+
+
+def arrays(net):
+    return [*net.W, *net.b]
+
+
+def same_weights(a, b) -> bool:
+    return all(np.array_equal(x, y) for x, y in zip(arrays(a), arrays(b), strict=True))
+
+
+def trajectory(history):
+    return [(r["epoch"], r["loss"], r["val_loss"], r["val_accuracy"], r["lr"]) for r in history]
+
+
+def checkpoints(folder: Path) -> list[str]:
+    return sorted((p.name for p in folder.glob("checkpoint-*.npz")), key=lambda n: int(n[11:-4]))
+
+
+# -- checkpoint files --------------------------------------------------------------------------------
+
+
+def test_checkpoint_every_n_epochs_keeping_the_newest_k(tmp_path):
+    events = []
+    cfg = digits(
+        tmp_path / "run", "training.epochs=7", "training.checkpoint_every=2", "training.checkpoint_keep=2"
+    )
+    fit(cfg, lambda kind, info: events.append((kind, info)))
+    run = tmp_path / "run"
+    # written after epochs 2, 4, 6 and the last one, 7; only the newest two are left
+    assert [info["epoch"] for kind, info in events if kind == "checkpoint"] == [2, 4, 6, 7]
+    assert checkpoints(run) == ["checkpoint-6.npz", "checkpoint-7.npz"]
+    assert not [p.name for p in run.iterdir() if p.name.startswith(".")]  # no temporary files left
+    _, state, _, _ = load_checkpoint(run / "checkpoint-6.npz")
+    assert state["epoch"] == 6 and len(state["history"]) == 6
+
+
+def test_a_checkpoint_is_written_atomically(tmp_path, monkeypatch):
+    import nettrain.modelfile as modelfile
+
+    real = modelfile.np.savez
+    calls = []
+
+    def failing_savez(f, **arrays):
+        calls.append(1)
+        if len(calls) == 2:  # the second checkpoint: half a file, then the disk is full
+            f.write(b"PK\x03\x04 half a zip")
+            raise OSError(28, "No space left on device")
+        real(f, **arrays)
+
+    monkeypatch.setattr(modelfile.np, "savez", failing_savez)
+    cfg = digits(tmp_path / "run", "training.epochs=4", "training.checkpoint_every=1")
+    with pytest.raises(OutputError, match="No space left"):  # an exit-2 message, not a crash
+        fit(cfg)
+    run = tmp_path / "run"
+    # the first checkpoint is whole, the second never appeared, and no partial file is left
+    assert checkpoints(run) == ["checkpoint-1.npz"]
+    assert load_checkpoint(run / "checkpoint-1.npz")[1]["epoch"] == 1
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint-1.npz"]
+
+
+def test_a_checkpoint_is_a_model(tmp_path):
+    cfg = digits(tmp_path / "run", "training.epochs=5", "training.checkpoint_every=3")
+    fit(cfg)
+    ckpt = tmp_path / "run" / "checkpoint-3.npz"
+    # the weights of epoch 3: those of a run of 3 epochs
+    three = fit(digits(tmp_path / "three", "training.epochs=3"))
+    model = load_model(ckpt)
+    assert same_weights(model.network, three.model.network)
+    runner = CliRunner()
+    test = str(DATA / "digits_test.csv")
+    from_ckpt = runner.invoke(app, ["predict", str(ckpt), test])
+    from_model = runner.invoke(app, ["predict", str(tmp_path / "three" / "model.npz"), test])
+    assert from_ckpt.exit_code == 0, from_ckpt.stderr
+    assert from_ckpt.stdout == from_model.stdout
+    assert from_ckpt.stdout.splitlines()[0].startswith("prediction")
+    assert len(from_ckpt.stdout.splitlines()) == 451  # a header and one line per test row
+
+
+# -- resume, in process ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The FULL config for 8 epochs, checkpoints after 3, 6 and 8, all kept."""
+    folder = tmp_path_factory.mktemp("resume") / "a"
+    cfg = digits(
+        folder, *FULL, "training.epochs=8", "training.checkpoint_every=3", "training.checkpoint_keep=5"
+    )
+    return cfg, fit(cfg), folder
+
+
+@pytest.mark.parametrize("epoch", [3, 6])
+def test_resume_from_a_checkpoint_is_bit_identical(uninterrupted, tmp_path, epoch):
+    cfg, full, a = uninterrupted
+    notes = []
+    resumed = fit(
+        digits(
+            tmp_path / "b",
+            *FULL,
+            "training.epochs=8",
+            "training.checkpoint_every=3",
+            "training.checkpoint_keep=5",
+        ),
+        lambda kind, info: notes.append(info.get("message", "")) if kind == "notice" else None,
+        resume=str(a / f"checkpoint-{epoch}.npz"),
+    )
+    assert any(f"after epoch {epoch}" in n for n in notes)
+    assert trajectory(resumed.history) == trajectory(full.history)
+    assert same_weights(resumed.model.network, full.model.network)
+    assert resumed.summary["best_epoch"] == full.summary["best_epoch"]
+    assert resumed.summary["test_accuracy"] == full.summary["test_accuracy"]
+    # the last epoch's live state too (the model may hold the best epoch's weights)
+    m_full, s_full, opt_full, best_full = load_checkpoint(a / "checkpoint-8.npz")
+    m_res, s_res, opt_res, best_res = load_checkpoint(tmp_path / "b" / "checkpoint-8.npz")
+    assert same_weights(m_res.network, m_full.network)
+    assert len(opt_full) == 2 * 6 and all(
+        np.array_equal(x, y) for x, y in zip(opt_res, opt_full, strict=True)
+    )
+    assert s_res["optimizer"]["t"] == s_full["optimizer"]["t"] == 8 * 38  # 1211 rows / 32: 38 steps
+    assert s_res["shuffle_rng"] == s_full["shuffle_rng"] and s_res["dropout_rng"] == s_full["dropout_rng"]
+    assert all(
+        np.array_equal(x, y) for x, y in zip([*best_res[0], *best_res[1]], [*best_full[0], *best_full[1]])
+    )
+
+
+def test_resume_after_the_best_epoch_keeps_plateau_and_early_stopping_state(tmp_path):
+    # plain sgd at 0.1 overfits digits: val_loss is lowest before epoch 10, then rises, so a
+    # checkpoint of epoch 12 comes after the best epoch and after plateau reduced the lr
+    sets = [
+        "training.epochs=40",
+        "training.schedule={name: plateau, factor: 0.5, patience: 1, threshold: 0}",
+        "training.early_stopping={patience: 10}",
+        "training.checkpoint_every=2",
+        "training.checkpoint_keep=30",
+    ]
+    full = fit(digits(tmp_path / "a", *sets))
+    s = full.summary
+    assert s["stopped_early"] and s["best_epoch"] < 12 < len(full.history)
+    assert full.history[11]["lr"] < 0.1  # plateau had reduced it by epoch 12
+    resumed = fit(digits(tmp_path / "b", *sets), resume=str(tmp_path / "a" / "checkpoint-12.npz"))
+    assert trajectory(resumed.history) == trajectory(full.history)
+    assert resumed.summary["best_epoch"] == s["best_epoch"]
+    assert same_weights(resumed.model.network, full.model.network)
+
+
+def stop_after(steps: int, name: str = "SIGINT"):
+    """A `stop` callable that asks to stop after the given number of optimizer steps."""
+    count = [0]
+
+    def stop():
+        count[0] += 1
+        return name if count[0] >= steps else None
+
+    return stop
+
+
+@pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_interrupt_then_resume_is_bit_identical(uninterrupted, tmp_path, name, code):
+    _, full, _ = uninterrupted
+    cfg = digits(
+        tmp_path / "b",
+        *FULL,
+        "training.epochs=8",
+        "training.checkpoint_every=3",
+        "training.checkpoint_keep=5",
+    )
+    # 38 steps per epoch: step 170 is in epoch 5, so the state at the start of epoch 5 is saved
+    with pytest.raises(Interrupted) as info:
+        fit(cfg, stop=stop_after(170, name))
+    assert info.value.exit_code == code
+    assert info.value.checkpoint == str(tmp_path / "b" / "checkpoint-4.npz")
+    assert checkpoints(tmp_path / "b") == ["checkpoint-3.npz", "checkpoint-4.npz"]
+    assert not (tmp_path / "b" / "model.npz").exists()
+    resumed = fit(cfg, resume=str(tmp_path / "b"))  # the folder: its newest checkpoint
+    assert trajectory(resumed.history) == trajectory(full.history)
+    assert same_weights(resumed.model.network, full.model.network)
+
+
+def test_interrupt_in_the_first_epoch_resumes_from_the_start(tmp_path):
+    cfg = digits(tmp_path / "b", "training.epochs=2", "training.dropout=0.3")
+    with pytest.raises(Interrupted):
+        fit(cfg, stop=stop_after(5))
+    assert checkpoints(tmp_path / "b") == ["checkpoint-0.npz"]
+    resumed = fit(cfg, resume=str(tmp_path / "b"))
+    full = fit(digits(tmp_path / "a", "training.epochs=2", "training.dropout=0.3"))
+    assert same_weights(resumed.model.network, full.model.network)
+
+
+def test_resume_with_a_changed_config_needs_force(tmp_path):
+    fit(digits(tmp_path / "a", "training.epochs=3", "training.checkpoint_every=3"))
+    changed = digits(tmp_path / "b", "training.epochs=5", "training.learning_rate=0.05")
+    with pytest.raises(ConfigError, match="--force"):
+        fit(changed, resume=str(tmp_path / "a"))
+    assert not (tmp_path / "b").exists()
+    forced = fit(changed, resume=str(tmp_path / "a"), force=True)
+    assert [r["epoch"] for r in forced.history] == [1, 2, 3, 4, 5]
+    assert [r["lr"] for r in forced.history] == [0.1, 0.1, 0.1, 0.05, 0.05]
+    # the command line: exit 2, one Error line that names the way out
+    result = CliRunner().invoke(
+        app,
+        [
+            "fit",
+            str(CONFIGS / "digits.yaml"),
+            "-o",
+            str(tmp_path / "c"),
+            "--set",
+            "training.learning_rate=0.05",
+            "--resume",
+            str(tmp_path / "a"),
+        ],
+    )
+    assert result.exit_code == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "--force" in errors[0] and "Traceback" not in result.stderr
+
+
+def test_resume_with_more_epochs_continues(tmp_path):
+    # epochs is not in the hash: a finished run of 4 epochs, extended to 7, equals a run of 7
+    fit(digits(tmp_path / "a", "training.epochs=4", "training.checkpoint_every=2"))
+    longer = fit(digits(tmp_path / "a", "training.epochs=7"), resume=str(tmp_path / "a"))
+    seven = fit(digits(tmp_path / "b", "training.epochs=7"))
+    assert [r["epoch"] for r in longer.history] == list(range(1, 8))
+    assert trajectory(longer.history) == trajectory(seven.history)
+    assert same_weights(longer.model.network, seven.model.network)
+
+
+def test_an_earlier_runs_checkpoints_in_the_folder_are_older(tmp_path):
+    # an earlier run left checkpoint-4 and -6; a new run with another config in the same folder
+    fit(
+        digits(
+            tmp_path / "a", "training.epochs=6", "training.checkpoint_every=2", "training.checkpoint_keep=2"
+        )
+    )
+    assert checkpoints(tmp_path / "a") == ["checkpoint-4.npz", "checkpoint-6.npz"]
+    cfg = digits(
+        tmp_path / "a",
+        "training.epochs=3",
+        "training.learning_rate=0.05",
+        "training.checkpoint_every=1",
+        "training.checkpoint_keep=2",
+    )
+    fit(cfg)
+    # the new run's newest two are kept (the stale ones go first), and --resume RUN finds its last
+    assert checkpoints(tmp_path / "a") == ["checkpoint-2.npz", "checkpoint-3.npz"]
+    extended = fit(replace(cfg, training=replace(cfg.training, epochs=4)), resume=str(tmp_path / "a"))
+    assert [r["epoch"] for r in extended.history] == [1, 2, 3, 4]
+
+
+def test_the_resume_command_names_the_checkpoint_just_written():
+    ckpt = str(Path.cwd() / "runs" / "x" / "checkpoint-11.npz")
+    rel = os.path.join("runs", "x", "checkpoint-11.npz")
+    assert resume_argv(["fit", "c.yaml", "-o", "runs/x"], ckpt) == [
+        "fit", "c.yaml", "-o", "runs/x", "--resume", rel
+    ]  # fmt: skip
+    # an earlier --resume (an older checkpoint, perhaps since deleted) is replaced, in either spelling
+    for old in (["--resume", "runs/x/checkpoint-5.npz"], ["--resume=runs/x/checkpoint-5.npz"]):
+        argv = ["fit", "c.yaml", *old, "--set", "training.epochs=50"]
+        assert resume_argv(argv, ckpt) == ["fit", "c.yaml", "--set", "training.epochs=50", "--resume", rel]
+    # outside the current folder: the absolute path
+    assert resume_argv(["fit", "c.yaml"], "/elsewhere/checkpoint-1.npz")[-1] == "/elsewhere/checkpoint-1.npz"
+
+
+def test_resume_from_what_is_not_a_checkpoint(tmp_path):
+    fit(digits(tmp_path / "a", "training.epochs=1"))
+    cfg = digits(tmp_path / "b", "training.epochs=2")
+    with pytest.raises(ModelFileError, match="not a checkpoint"):
+        fit(cfg, resume=str(tmp_path / "a" / "model.npz"))
+    with pytest.raises(ConfigError, match="no checkpoint"):
+        fit(cfg, resume=str(tmp_path / "a"))
+    with pytest.raises(ConfigError, match="not found"):
+        fit(cfg, resume=str(tmp_path / "nowhere"))
+
+
+# -- Ctrl-C and SIGTERM on a real process --------------------------------------------------------------
+
+# 30 epochs of batches of 4 (about 1.5 s of training on one core): long enough to be interrupted
+# after a few epochs, short enough to run through uninterrupted for the comparison
+SUBPROCESS_SETS = [
+    *FULL,
+    "training.epochs=30",
+    "training.batch_size=4",
+]
+
+
+def env():
+    e = dict(os.environ)
+    for var in ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "NETTRAIN_DEBUG"):
+        e.pop(var, None)
+    e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
+    e["OPENBLAS_NUM_THREADS"] = e["OMP_NUM_THREADS"] = e["MKL_NUM_THREADS"] = "1"
+    return e
+
+
+def fit_args(output: str) -> list[str]:
+    args = ["fit", str(CONFIGS / "digits.yaml"), "-o", output]
+    for s in SUBPROCESS_SETS:
+        args += ["--set", s]
+    return args
+
+
+def _default_sigint():
+    # a shell's background jobs start with SIGINT ignored; a user's Ctrl-C reaches a foreground one
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start(args, cwd, err_path):
+    with open(err_path, "w") as err:
+        return subprocess.Popen(
+            [sys.executable, "-m", "nettrain", *args],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=env(),
+            cwd=cwd,
+            preexec_fn=_default_sigint,
+        )
+
+
+def interrupt_after_epoch(proc, err_path: Path, epoch: int, signum) -> str:
+    """Wait (on the output, not the clock) for the line of `epoch`, send `signum`, wait for exit."""
+    try:
+        deadline = time.monotonic() + 60
+        while f"epoch {epoch:>2}/" not in err_path.read_text():
+            assert proc.poll() is None, err_path.read_text()
+            assert time.monotonic() < deadline, "no epoch line within 60 s"
+            time.sleep(0.01)
+        proc.send_signal(signum)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return err_path.read_text()
+
+
+def test_sigint_then_the_printed_resume_command_is_bit_identical(tmp_path):
+    # the uninterrupted run, meanwhile, into another folder
+    reference = start(fit_args("uninterrupted"), tmp_path, tmp_path / "ref.err")
+    proc = start(fit_args("run"), tmp_path, tmp_path / "run.err")
+    text = interrupt_after_epoch(proc, tmp_path / "run.err", 3, signal.SIGINT)
+    assert proc.returncode == 130, text
+    assert "Traceback" not in text
+    run = tmp_path / "run"
+    saved = checkpoints(run)
+    assert len(saved) == 1 and int(saved[0][11:-4]) >= 3, (saved, text)
+    assert not (run / "model.npz").exists()
+    lines = [line for line in text.splitlines() if line.startswith("Resume with: nettrain ")]
+    assert len(lines) == 1, text
+    command = shlex.split(lines[0][len("Resume with: ") :])
+    assert command[:2] == ["nettrain", "fit"]
+    assert command[-2:] == ["--resume", os.path.join("run", saved[0])]  # the checkpoint just written
+    # run exactly that, from the same folder
+    resumed = subprocess.run(
+        [sys.executable, "-m", *command], cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"after epoch {int(saved[0][11:-4])}" in resumed.stderr
+    assert reference.wait(timeout=120) == 0, (tmp_path / "ref.err").read_text()
+    a, b = load_model(run / "model.npz"), load_model(tmp_path / "uninterrupted" / "model.npz")
+    assert same_weights(a.network, b.network)
+    assert a.meta["training"]["epochs"] == b.meta["training"]["epochs"] == 30
+    history = (run / "history.jsonl").read_text().splitlines()
+    assert len(history) == 30
+
+
+def test_sigterm_exits_143_with_a_checkpoint(tmp_path):
+    proc = start(fit_args("run"), tmp_path, tmp_path / "run.err")
+    text = interrupt_after_epoch(proc, tmp_path / "run.err", 1, signal.SIGTERM)
+    assert proc.returncode == 143, text
+    assert "Traceback" not in text
+    saved = checkpoints(tmp_path / "run")
+    assert len(saved) == 1, text
+    _, state, _, _ = load_checkpoint(tmp_path / "run" / saved[0])
+    assert state["epoch"] == int(saved[0][11:-4]) >= 1
+    assert "Resume with: nettrain fit " in text
