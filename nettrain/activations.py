@@ -28,6 +28,16 @@ class Activation:
         """f'(z), given z and the cached a = f(z)."""
         raise NotImplementedError
 
+    # In-place forms for the training loop (network.Workspace): same math, no new arrays.
+    def f_into(self, z, out):
+        """out := f(z); ``out`` may be ``z`` itself."""
+        xp_of(z).copyto(out, self.f(z))
+
+    def mul_df(self, da, a, tmp):
+        """da *= f'(z), with f'(z) written in terms of a = f(z) (so z need not be kept);
+        ``tmp`` is scratch space shaped like ``a``."""
+        da *= self.df(None, a)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -41,7 +51,14 @@ class Identity(Activation):
         return z
 
     def df(self, z, a):
-        return xp_of(z).ones_like(z)
+        return xp_of(a).ones_like(a)
+
+    def f_into(self, z, out):
+        if out is not z:
+            xp_of(z).copyto(out, z)
+
+    def mul_df(self, da, a, tmp):
+        pass  # f' = 1
 
 
 class Sigmoid(Activation):
@@ -58,6 +75,15 @@ class Sigmoid(Activation):
     def df(self, z, a):
         return a * (1 - a)
 
+    def f_into(self, z, out):
+        sigmoid_into(z, out)
+
+    def mul_df(self, da, a, tmp):
+        xp = xp_of(a)
+        xp.subtract(1, a, out=tmp)  # 1 - a
+        tmp *= a  # a (1 - a) = f'(z)
+        da *= tmp
+
 
 class Tanh(Activation):
     """f(z) = tanh(z);  f'(z) = 1 - tanh(z)^2."""
@@ -70,6 +96,15 @@ class Tanh(Activation):
     def df(self, z, a):
         return 1 - a * a
 
+    def f_into(self, z, out):
+        xp_of(z).tanh(z, out=out)
+
+    def mul_df(self, da, a, tmp):
+        xp = xp_of(a)
+        xp.multiply(a, a, out=tmp)
+        xp.subtract(1, tmp, out=tmp)  # 1 - a^2 = f'(z)
+        da *= tmp
+
 
 class ReLU(Activation):
     """f(z) = max(z, 0);  f'(z) = 1 where z > 0, else 0 (the subgradient 0 at the kink)."""
@@ -80,7 +115,16 @@ class ReLU(Activation):
         return xp_of(z).maximum(z, 0)
 
     def df(self, z, a):
-        return (z > 0).astype(z.dtype)
+        w = z if z is not None else a  # a > 0 exactly where z > 0
+        return (w > 0).astype(w.dtype)
+
+    def f_into(self, z, out):
+        xp_of(z).maximum(z, 0, out=out)
+
+    def mul_df(self, da, a, tmp):
+        xp = xp_of(a)
+        xp.greater(a, 0, out=tmp)  # a > 0 exactly where z > 0: f'(z) as 1.0 / 0.0
+        da *= tmp
 
 
 class LeakyReLU(Activation):
@@ -95,8 +139,16 @@ class LeakyReLU(Activation):
         return xp_of(z).where(z > 0, z, z * self.alpha)
 
     def df(self, z, a):
-        xp = xp_of(z)
-        return xp.where(z > 0, xp.ones_like(z), xp.full_like(z, self.alpha))
+        w = z if z is not None else a  # a > 0 exactly where z > 0
+        xp = xp_of(w)
+        return xp.where(w > 0, xp.ones_like(w), xp.full_like(w, self.alpha))
+
+    def mul_df(self, da, a, tmp):
+        xp = xp_of(a)
+        xp.greater(a, 0, out=tmp)
+        tmp *= 1 - self.alpha
+        tmp += self.alpha  # 1 where z > 0, alpha elsewhere
+        da *= tmp
 
 
 class Softplus(Activation):
@@ -112,7 +164,30 @@ class Softplus(Activation):
         return xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))
 
     def df(self, z, a):
+        if z is None:  # sigmoid(z) = 1 - exp(-a), since exp(-a) = 1 / (1 + exp(z))
+            return -xp_of(a).expm1(-a)
         return sigmoid(z)
+
+    def mul_df(self, da, a, tmp):
+        xp = xp_of(a)
+        xp.negative(a, out=tmp)
+        xp.expm1(tmp, out=tmp)
+        xp.negative(tmp, out=tmp)  # 1 - exp(-a) = sigmoid(z) = f'(z)
+        da *= tmp
+
+
+def sigmoid_into(z, out):
+    """out := 1 / (1 + exp(-z)), in place (``out`` may be ``z``), in four ufunc calls.
+
+    For z below about -88 (float32) exp(-z) overflows to inf and 1 / (1 + inf) = 0 is the exact
+    answer, so the only cost of the overflow is NumPy's warning: the training loop runs with
+    overflow warnings off.
+    """
+    xp = xp_of(z)
+    xp.negative(z, out=out)
+    xp.exp(out, out=out)
+    out += 1
+    xp.reciprocal(out, out=out)
 
 
 def sigmoid(z):

@@ -17,7 +17,7 @@ probabilities plus an eps, so they stay finite for any z.
 
 from __future__ import annotations
 
-from .activations import Activation, get_activation, sigmoid
+from .activations import Activation, get_activation, sigmoid, sigmoid_into
 from .backend import xp_of
 
 OUTPUTS = ("identity", "sigmoid", "softmax")
@@ -59,6 +59,13 @@ class Cost:
     def delta(self, z, s, y):
         raise NotImplementedError
 
+    def fused(self, z, y, scale: float, tmp):
+        """The training loop's form: overwrite z (n, k) with scale * n * delta(L) and return the
+        batch's cost summed over its n examples (a 0-d array: no host sync). ``tmp`` is scratch
+        shaped like z. With scale = 1/n this is delta(L); the loop folds the learning rate in too
+        when it can (scale = lr/n), so that dW comes out as lr * dC/dW."""
+        raise NotImplementedError
+
 
 class MSE(Cost):
     """C = mean((s - y)^2) over n examples and k outputs.
@@ -84,6 +91,21 @@ class MSE(Cost):
             return ds
         return ds * self.f_out.df(z, s)
 
+    def fused(self, z, y, scale, tmp):
+        xp = xp_of(z)
+        k = z.shape[1]
+        self.f_out.f_into(z, z)  # s = f_out(z)
+        if not self.identity_output:
+            xp.subtract(1, z, out=tmp)
+            tmp *= z  # f_out'(z) = s (1 - s) for the sigmoid
+        z -= y  # s - y
+        flat = z.reshape(-1)
+        loss = xp.dot(flat, flat) / k  # sum over examples of the mean over outputs of (s - y)^2
+        z *= 2 * scale / k
+        if not self.identity_output:
+            z *= tmp
+        return loss
+
 
 class CrossEntropy(Cost):
     """Softmax cross-entropy. C = mean over n examples of logsumexp(z) - z[y].
@@ -104,6 +126,19 @@ class CrossEntropy(Cost):
 
     def delta(self, z, s, y):
         return (s - y) * (1 / z.shape[0])
+
+    def fused(self, z, y, scale, tmp):
+        xp = xp_of(z)
+        z -= z.max(axis=1, keepdims=True)  # shift so that exp cannot overflow
+        xp.multiply(z, y, out=tmp)
+        zy = tmp.sum()  # sum over examples of z[true class]
+        xp.exp(z, out=z)
+        total = z.sum(axis=1, keepdims=True)
+        z /= total  # softmax(z)
+        loss = xp.log(total).sum() - zy  # sum of logsumexp(z) - z[y]
+        z -= y
+        z *= scale
+        return loss
 
 
 class BinaryCrossEntropy(Cost):
@@ -128,6 +163,21 @@ class BinaryCrossEntropy(Cost):
 
     def delta(self, z, s, y):
         return (s - y) * (1 / z.size)
+
+    def fused(self, z, y, scale, tmp):
+        xp = xp_of(z)
+        k = z.shape[1]
+        # sum of max(z, 0) - y z + log1p(exp(-|z|)), with sum(max(z, 0)) = (sum z + sum |z|) / 2
+        xp.abs(z, out=tmp)
+        loss = (z.sum() + tmp.sum()) / 2 - xp.dot(y.reshape(-1), z.reshape(-1))
+        tmp *= -1
+        xp.exp(tmp, out=tmp)
+        xp.log1p(tmp, out=tmp)
+        loss = (loss + tmp.sum()) / k
+        sigmoid_into(z, z)
+        z -= y
+        z *= scale / k
+        return loss
 
 
 #: The config's words for costs.

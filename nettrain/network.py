@@ -221,12 +221,9 @@ class Network:
     # -- backward ---------------------------------------------------------------------------------
 
     def backward(self, zs: list, acts: list, y, masks: list | None = None, pre: list | None = None):
-        """Backpropagation by the chain rule, from the cache of ``forward_cache``.
-
-        With dropout, ``masks[l]`` scales hidden layer l+1's activations (0 or 1 / (1 - p)) and
-        ``pre[l]`` is that layer's activation before dropout (what f' is computed from).
-        Returns (dW, db), lists shaped like W and b.
-        """
+        """Backpropagation by the chain rule from the cache of ``forward_cache``: the reference
+        form, allocating new arrays (``gradients`` and the training loop use the in-place form
+        in ``Workspace``, which computes the same numbers). Returns (dW, db)."""
         dW: list = [None] * len(self.W)
         db: list = [None] * len(self.b)
         delta = self.cost.delta(zs[-1], acts[-1], y)  # delta(L) = dC/dz(L)
@@ -246,45 +243,25 @@ class Network:
             db[-1] = self.xp.zeros_like(self.b[-1])
         return dW, db
 
+    def workspace(self, n: int) -> Workspace:
+        """The buffers for batches of ``n`` rows (made once per batch size, then reused)."""
+        cache = self.__dict__.setdefault("_workspaces", {})
+        ws = cache.get(n)
+        if ws is None or ws.dtype != self.dtype or ws.xp is not self.xp:
+            ws = cache[n] = Workspace(self, n)
+        return ws
+
     def gradients(self, x, y, rng: np.random.Generator | None = None):
-        """(loss, dW, db) for a batch: one forward and one backward pass.
+        """(loss, dW, db) for a batch: one forward and one backward pass (fresh arrays).
 
         With ``rng`` and nonzero ``dropout`` rates, hidden activations are dropped (inverted
         dropout: each kept unit is scaled by 1 / (1 - p) so that predictions need no rescaling);
         the masks come from ``rng`` on the host, so a seed gives the same masks on every device.
         """
-        if rng is None or not any(self.dropout):
-            zs, acts = self.forward_cache(x)
-            masks = pre = None
-        else:
-            zs, acts, masks, pre = self._forward_dropout(x, rng)
-        loss = self.cost.loss(zs[-1], acts[-1], y)
-        dW, db = self.backward(zs, acts, y, masks, pre)
-        return loss, dW, db
-
-    def _forward_dropout(self, x, rng: np.random.Generator):
-        acts, zs, masks, pre = [x], [], [], []
-        last = len(self.W) - 1
-        xp = self.xp
-        for l, (W, b) in enumerate(zip(self.W, self.b)):
-            z = acts[-1] @ W.T + b
-            zs.append(z)
-            if l == last:
-                acts.append(self.f_out(z))
-                continue
-            a = self.f[l].f(z)
-            p = self.dropout[l]
-            if p > 0:
-                keep = rng.random(a.shape, dtype=np.float32) >= p
-                mask = xp.asarray(keep.astype(a.dtype) * a.dtype.type(1.0 / (1.0 - p)))
-                masks.append(mask)
-                pre.append(a)
-                a = a * mask
-            else:
-                masks.append(None)
-                pre.append(a)
-            acts.append(a)
-        return zs, acts, masks, pre
+        ws = self.workspace(len(x))
+        with np.errstate(over="ignore"):  # see activations.sigmoid_into
+            loss_sum = ws.step(x, y, 1.0 / len(x), rng)
+        return loss_sum / len(x), [g.copy() for g in ws.dW], [g.copy() for g in ws.db]
 
     def astype(self, dtype) -> Network:
         """A copy of this network with parameters of another dtype (gradcheck uses float64)."""
@@ -307,3 +284,88 @@ class Network:
             f"Network(sizes={self.sizes}, activations=[{hidden}], output={self.output}, "
             f"cost={self.cost_name}, dtype={self.dtype})"
         )
+
+
+def dropout_mask(rng: np.random.Generator, shape: tuple, p: float, dtype) -> np.ndarray:
+    """A host mask for inverted dropout: 0 for a dropped unit (probability p), 1 / (1 - p) for a
+    kept one, so the expected activation is unchanged and predictions need no rescaling."""
+    keep = rng.random(shape, dtype=np.float32) >= p
+    return keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - p))
+
+
+class Workspace:
+    """Preallocated arrays for one batch size, and the training step that fills them in place.
+
+    This is where the speed tricks live; the math is the derivation's, line for line:
+
+        a[l] = f(a[l-1] @ W[l].T + b[l])    z is computed into a[l] and activated in place, since
+                                             every f' here can be written from a = f(z)
+        delta(L) = scale * n * dC/dz(L)     costs.py's fused form; the loss sum comes out too
+        dW[l] = delta.T @ a[l-1],  db[l] = delta.sum(0)
+        delta = (delta @ W[l]) * f'(a)       into da[l-1], using tmp[l-1] for f'
+
+    ``scale`` is 1/n for the true gradient; the training loop passes lr/n for plain SGD so that
+    dW comes out as lr * dC/dW and the update is one subtraction. Nothing is allocated per step
+    except small row-wise reductions.
+    """
+
+    def __init__(self, net: Network, n: int):
+        xp = net.xp
+        self.xp = xp
+        self.dtype = net.dtype
+        self.net = net
+        sizes = net.sizes
+        self.a = [xp.empty((n, k), dtype=net.dtype) for k in sizes[1:]]
+        self.da = [xp.empty((n, k), dtype=net.dtype) for k in sizes[1:-1]]
+        self.tmp = [xp.empty((n, k), dtype=net.dtype) for k in sizes[1:]]
+        self.pre = [
+            xp.empty((n, k), dtype=net.dtype) if p > 0 else None for k, p in zip(sizes[1:-1], net.dropout)
+        ]
+        self.masks: list = [None] * (len(sizes) - 2)
+        # a row of ones: ones @ delta sums delta over the batch (one BLAS call; a NumPy
+        # reduction with axis=0 costs more per call on small arrays)
+        self.ones = xp.ones(n, dtype=net.dtype)
+        self.dW = [xp.empty_like(w) for w in net.W]
+        self.db = [xp.empty_like(v) for v in net.b]
+        #: dW and db in the order of net.params()
+        self.grads = net.param_grads(self.dW, self.db)
+
+    def step(self, x, y, scale: float, rng=None):
+        """Forward and backward for the batch (x, y): fills dW and db with scale * n * dC/dW
+        (and dC/db); returns the batch's cost summed over its rows (a 0-d array)."""
+        net, xp = self.net, self.xp
+        last = len(net.W) - 1
+        a_prev = x
+        for l in range(last + 1):
+            a = self.a[l]
+            xp.dot(a_prev, net.W[l].T, out=a)  # z = a_prev W^T
+            a += net.b[l]  #                          + b
+            if l < last:
+                net.f[l].f_into(a, a)  # a = f(z), in place
+                p = net.dropout[l]
+                if p > 0 and rng is not None:
+                    self.masks[l] = xp.asarray(dropout_mask(rng, a.shape, p, a.dtype))
+                    xp.copyto(self.pre[l], a)
+                    a *= self.masks[l]
+                else:
+                    self.masks[l] = None
+            a_prev = a
+        delta = self.a[last]
+        loss = net.cost.fused(delta, y, scale, self.tmp[last])  # delta(L), in place of z(L)
+        for l in range(last, -1, -1):
+            a_in = x if l == 0 else self.a[l - 1]
+            xp.dot(delta.T, a_in, out=self.dW[l])  # dC/dW(l) = delta(l+1) a(l)^T
+            xp.dot(self.ones, delta, out=self.db[l])  # dC/db(l) = delta(l+1), summed over rows
+            if l > 0:
+                da = self.da[l - 1]
+                xp.dot(delta, net.W[l], out=da)  # W(l)^T delta(l+1)
+                if self.masks[l - 1] is not None:
+                    da *= self.masks[l - 1]
+                    a_f = self.pre[l - 1]
+                else:
+                    a_f = a_in
+                net.f[l - 1].mul_df(da, a_f, self.tmp[l - 1])  # * f'(z(l))
+                delta = da
+        if not net.output_bias:
+            self.db[-1][...] = 0
+        return loss

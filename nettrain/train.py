@@ -32,7 +32,7 @@ from .data import Dataset, RunData, StreamedDataset, load_run_data, stream_rng
 from .errors import ConfigError, Interrupted, OutputError, TrainingDiverged
 from .modelfile import Model, save_model, write_text_atomic
 from .network import Network
-from .optimizers import get_optimizer
+from .optimizers import SGD, get_optimizer
 from .schedules import get_schedule
 
 EventHandler = Callable[[str, dict], None]
@@ -78,6 +78,21 @@ def evaluate_dataset(
     else:
         result["r2"] = metrics.r2(data.Y, s)
     return result
+
+
+def gather(source, rows, out) -> None:
+    """out := source[rows] without allocating (NumPy's take with mode='clip' writes straight
+    into ``out``; mode='raise' would buffer it)."""
+    if isinstance(source, np.ndarray):
+        np.take(source, rows, axis=0, out=out, mode="clip")
+    else:
+        xp_of(source).take(source, rows, axis=0, out=out)
+
+
+def to_scalar(value):
+    """A step's loss as something cheap to add up: a Python float from NumPy (no cost), the
+    0-d device array itself from CuPy (float() there would wait for the GPU every step)."""
+    return float(value) if isinstance(value, (np.ndarray, np.generic)) else value
 
 
 def clip_by_global_norm(grads: list, clip: float) -> None:
@@ -253,12 +268,23 @@ def fit(
         },
     )
 
+    gather_buffers: dict[int, tuple] = {}
+
     def memory_batches():
-        """One epoch: a fresh permutation of the rows, cut into batches (the last may be short)."""
+        """One epoch: a fresh permutation of the rows, cut into batches (the last may be short).
+
+        Rows are gathered into buffers reused from batch to batch (no allocation per step).
+        """
         perm = device.asarray(shuffle_rng.permutation(n))
         for start in range(0, n, bs):
             idx = perm[start : start + bs]
-            yield X[idx], Y[idx]
+            m = len(idx)
+            if m not in gather_buffers:
+                gather_buffers[m] = (xp.empty((m, X.shape[1]), X.dtype), xp.empty((m, Y.shape[1]), Y.dtype))
+            xb, yb = gather_buffers[m]
+            gather(X, idx, xb)
+            gather(Y, idx, yb)
+            yield xb, yb
 
     def checkpoint(epoch: int, snap: dict | None = None) -> str | None:
         """Write checkpoint-<epoch>.npz from the live state, or from a snapshot of it."""
@@ -300,6 +326,9 @@ def fit(
             "history": [dict(r) for r in history],
         }
 
+    # plain SGD takes the fast update (see the batch loop); anything else goes through optimizer.step
+    plain_sgd = type(optimizer) is SGD
+    decays = net.is_weight()
     t_start = time.perf_counter()
     stopped_early = False
     last_epoch = first_epoch - 1
@@ -313,14 +342,33 @@ def fit(
             snap = snapshot(epoch - 1) if stop is not None else None
             optimizer.lr = schedule.lr_at(epoch)
             batches = data.train.batches(shuffle_rng, device) if streamed else memory_batches()
-            loss_sum = xp.zeros((), dtype=np.float64)  # summed on the device, read once per epoch
+            # the epoch's cost, summed on the device and read once per epoch (on the CPU a
+            # Python float is the cheapest accumulator)
+            loss_sum = 0.0 if xp is np else xp.zeros((), dtype=np.float64)
             for k, (xb, yb) in enumerate(batches):
-                loss, dW, db = net.gradients(xb, yb, dropout_rng)
-                loss_sum += loss * len(xb)
-                grads = net.param_grads(dW, db)
-                if tc.clip_norm:
-                    clip_by_global_norm(grads, tc.clip_norm)
-                optimizer.step(params, grads)
+                m = len(xb)
+                ws = net.workspace(m)
+                grads = ws.grads
+                if plain_sgd:
+                    # the derivation's w := w - lr dC/dw, with lr folded into delta(L): the
+                    # workspace's dW is already lr * dC/dW, so the update is one subtraction.
+                    # Weight decay and clipping scale by lr too: lr (g + wd W), clip at lr * clip.
+                    lr = optimizer.lr
+                    loss_sum += to_scalar(ws.step(xb, yb, lr / m, dropout_rng))
+                    if optimizer.weight_decay:
+                        for p, g, is_w in zip(params, grads, decays):
+                            if is_w:
+                                g += (lr * optimizer.weight_decay) * p
+                    if tc.clip_norm:
+                        clip_by_global_norm(grads, lr * tc.clip_norm)
+                    for p, g in zip(params, grads):
+                        p -= g
+                    optimizer.t += 1
+                else:
+                    loss_sum += to_scalar(ws.step(xb, yb, 1.0 / m, dropout_rng))
+                    if tc.clip_norm:
+                        clip_by_global_norm(grads, tc.clip_norm)
+                    optimizer.step(params, grads)
                 if stop is not None:
                     signal_name = stop()
                     if signal_name:

@@ -229,3 +229,53 @@ def test_fused_losses_at_huge_z_have_the_exact_value():
     zb = np.array([[1e4], [-1e4]])
     assert float(bce.loss(zb, sigmoid(zb), np.array([[0.0], [1.0]]))) == pytest.approx(1e4)
     assert float(bce.loss(zb, sigmoid(zb), np.array([[1.0], [0.0]]))) == 0.0
+
+
+# -- the in-place forms the training loop uses agree with the reference forms -----------------
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_in_place_activation_forms_match(name, dtype):
+    act = get_activation(name)
+    rng = np.random.default_rng(1)
+    z = rng.uniform(-4, 4, (7, 5)).astype(dtype)
+    z[np.abs(z) < 1e-3] = 0.5  # off the kink
+    out = np.empty_like(z)
+    act.f_into(z, out)
+    np.testing.assert_allclose(out, act.f(z), rtol=1e-6 if dtype == "float32" else 1e-12)
+    da = rng.standard_normal((7, 5)).astype(dtype)
+    expected = da * act.df(z, act.f(z))
+    got = da.copy()
+    act.mul_df(got, act.f(z), np.empty_like(z))
+    assert got.dtype == np.dtype(dtype)
+    np.testing.assert_allclose(got, expected, rtol=1e-5 if dtype == "float32" else 1e-10, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "cost,output",
+    [
+        ("mse", "identity"),
+        ("mse", "sigmoid"),
+        ("cross_entropy", "softmax"),
+        ("binary_cross_entropy", "sigmoid"),
+    ],
+)
+def test_fused_cost_matches_loss_and_delta(cost, output):
+    from nettrain.costs import get_cost, output_function
+
+    c = get_cost(cost, output)
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((6, 3))
+    if cost == "cross_entropy":
+        y = np.eye(3)[rng.integers(0, 3, 6)]
+    elif cost == "binary_cross_entropy":
+        y = rng.integers(0, 2, (6, 3)).astype(float)
+    else:
+        y = rng.standard_normal((6, 3))
+    s = output_function(output)(z)
+    work = z.copy()
+    loss_sum = c.fused(work, y, 0.25 / len(z), np.empty_like(z))
+    # the fused form returns the batch's cost summed over rows, and delta scaled by 0.25
+    assert float(loss_sum) / len(z) == pytest.approx(float(c.loss(z, s, y)), rel=1e-12)
+    np.testing.assert_allclose(work, 0.25 * c.delta(z, s, y), rtol=1e-10, atol=1e-15)

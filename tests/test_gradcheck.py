@@ -108,7 +108,8 @@ def test_large_network_uses_sampling_and_the_directional_check(activation):
 def test_broken_sigmoid_derivative_is_caught_and_named(monkeypatch):
     cfg = small_config("sigmoid", "mse", "identity")
     assert gradcheck_config(cfg).passed
-    monkeypatch.setattr(Sigmoid, "df", lambda self, z, a: a)  # should be a * (1 - a)
+    # backprop multiplies by f' in place (mul_df): make it use a instead of a * (1 - a)
+    monkeypatch.setattr(Sigmoid, "mul_df", lambda self, da, a, tmp: da.__imul__(a))
     result = gradcheck_config(cfg)
     assert not result.passed
     # the output layer's gradient does not go through a hidden f', every layer below does
@@ -117,8 +118,8 @@ def test_broken_sigmoid_derivative_is_caught_and_named(monkeypatch):
 
 def test_broken_output_delta_is_caught_in_every_layer(monkeypatch):
     cfg = small_config("tanh", "mse", "identity")
-    original = MSE.delta
-    monkeypatch.setattr(MSE, "delta", lambda self, z, s, y: 2 * original(self, z, s, y))
+    original = MSE.fused  # the training form of delta(L): doubled
+    monkeypatch.setattr(MSE, "fused", lambda self, z, y, scale, tmp: original(self, z, y, 2 * scale, tmp))
     result = gradcheck_config(cfg)
     assert not result.passed
     assert failing(result) == {"W(1)", "b(1)", "W(2)", "b(2)", "W(3)", "b(3)"}
@@ -128,7 +129,10 @@ def test_broken_output_delta_is_caught_in_every_layer(monkeypatch):
 
 def test_missing_1_over_n_in_cross_entropy_is_caught(monkeypatch):
     cfg = small_config("relu", "cross_entropy", "softmax")
-    monkeypatch.setattr(CrossEntropy, "delta", lambda self, z, s, y: s - y)
+    original = CrossEntropy.fused  # delta(L) = s - y, without the 1/n
+    monkeypatch.setattr(
+        CrossEntropy, "fused", lambda self, z, y, scale, tmp: original(self, z, y, scale * len(z), tmp)
+    )
     result = gradcheck_config(cfg, batch=4)
     assert not result.passed and len(failing(result)) == 6
 
@@ -136,7 +140,7 @@ def test_missing_1_over_n_in_cross_entropy_is_caught(monkeypatch):
 def test_broken_large_network_is_caught_by_sampling_and_named(monkeypatch):
     net = Network.create([30, 200, 100, 5], ["tanh", "tanh"], "identity", "mse", seed=0, dtype="float64")
     x, y = random_batch(net, "mse", n=16)
-    monkeypatch.setattr(Tanh, "df", lambda self, z, a: 1 + 0 * a)  # should be 1 - a^2
+    monkeypatch.setattr(Tanh, "mul_df", lambda self, da, a, tmp: None)  # f' = 1 instead of 1 - a^2
     result = gradcheck(net, x, y, samples=20)
     assert result.sampled and not result.passed
     assert {"W(1)", "b(1)", "W(2)", "b(2)"} <= failing(result)
@@ -151,7 +155,7 @@ def test_directional_check_alone_catches_a_broken_large_network(monkeypatch):
     x, y = random_batch(net, "cross_entropy", n=16)
     # with no entries sampled, only the directional check can say anything
     assert gradcheck(net, x, y, samples=0).passed
-    monkeypatch.setattr(Sigmoid, "df", lambda self, z, a: a)
+    monkeypatch.setattr(Sigmoid, "mul_df", lambda self, da, a, tmp: da.__imul__(a))
     result = gradcheck(net, x, y, samples=0)
     assert all(p.checked == 0 and p.passed for p in result.params)
     assert not result.directional["passed"]

@@ -155,8 +155,10 @@ def test_dropout_masks_are_inverted():
         [20, 400, 2], ["relu"], "softmax", "cross_entropy", seed=0, dtype="float32", dropout=[0.25]
     )
     x = np.ones((500, 20), dtype=np.float32)
-    _, _, masks, pre = net._forward_dropout(x, np.random.default_rng(0))
-    mask = masks[0]
+    ws = net.workspace(len(x))
+    y = np.eye(2, dtype=np.float32)[np.zeros(500, dtype=int)]
+    ws.step(x, y, 1 / len(x), np.random.default_rng(0))
+    mask = ws.masks[0]
     assert mask.dtype == np.float32 and mask.shape == (500, 400)
     # each entry is 0 (dropped) or 1 / (1 - p) (kept and scaled up)
     assert set(np.unique(mask).tolist()) == {0.0, np.float32(1 / 0.75)}

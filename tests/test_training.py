@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nettrain import ConfigError, TrainingDiverged, config_from_dict, fit, load_config, load_model
-from nettrain.network import Network
+from nettrain.network import Workspace
 from nettrain.optimizers import SGD
 from tests.conftest import CONFIGS, DATA
 
@@ -129,18 +129,15 @@ def tiny_regression(tmp_path, n: int, **training):
 def test_last_smaller_batch_is_kept_and_every_row_visited(tmp_path, monkeypatch):
     cfg, X = tiny_regression(tmp_path, 10, batch_size=4, epochs=2)
     seen, steps = [], []
-    gradients, step = Network.gradients, SGD.step
+    step = Workspace.step
 
-    def count_gradients(self, x, y, *rest):
+    def count_step(self, x, y, scale, rng=None):
+        # the training loop's forward/backward: one call per optimizer step
         seen.append(np.array(x))
-        return gradients(self, x, y, *rest)
-
-    def count_step(self, params, grads):
         steps.append(1)
-        return step(self, params, grads)
+        return step(self, x, y, scale, rng)
 
-    monkeypatch.setattr(Network, "gradients", count_gradients)
-    monkeypatch.setattr(SGD, "step", count_step)
+    monkeypatch.setattr(Workspace, "step", count_step)
     result = fit(cfg, save=False)
     # 10 rows in batches of 4: 4, 4 and the last 2 are kept -> 3 steps per epoch
     assert len(steps) == 2 * 3

@@ -426,7 +426,8 @@ def test_gradcheck_json():
 def test_gradcheck_fails_on_a_broken_derivative(monkeypatch):
     from nettrain import activations
 
-    monkeypatch.setattr(activations.Sigmoid, "df", lambda self, z, a: a)  # wrong: should be a(1-a)
+    # wrong: f' should be a(1-a); backprop multiplies by it in place (mul_df)
+    monkeypatch.setattr(activations.Sigmoid, "mul_df", lambda self, da, a, tmp: da.__imul__(a))
     r = run("gradcheck", CONFIGS / "seed.yaml")
     assert r.exit_code == 1, (r.stdout, r.stderr)
     assert "FAIL" in r.stdout
