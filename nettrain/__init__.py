@@ -6,37 +6,46 @@ The public Python API::
     result = fit(load_config("configs/digits.yaml"))
     model = load_model("runs/digits/model.npz")
     model.predict(X)
+
+Names are imported on first use (PEP 562), so that ``nettrain --help`` does not pay for NumPy.
+The gradient check is ``nettrain.gradcheck.gradcheck`` (a package attribute of that name would be
+the submodule or the function depending on import order).
 """
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-from .config import Config, config_from_dict, load_config  # noqa: E402
-from .errors import (  # noqa: E402
-    ConfigError,
-    DataError,
-    ModelFileError,
-    NettrainError,
-    TrainingDiverged,
-)
-from .gradcheck import gradcheck  # noqa: E402
-from .modelfile import Model, load_model, save_model  # noqa: E402
-from .network import Network  # noqa: E402
-from .train import fit  # noqa: E402
+_EXPORTS = {
+    "Config": "config",
+    "config_from_dict": "config",
+    "load_config": "config",
+    "ConfigError": "errors",
+    "DataError": "errors",
+    "ModelFileError": "errors",
+    "NettrainError": "errors",
+    "TrainingDiverged": "errors",
+    "Interrupted": "errors",
+    "Model": "modelfile",
+    "load_model": "modelfile",
+    "save_model": "modelfile",
+    "Network": "network",
+    "fit": "train",
+}
 
-__all__ = [
-    "Config",
-    "ConfigError",
-    "DataError",
-    "Model",
-    "ModelFileError",
-    "NettrainError",
-    "Network",
-    "TrainingDiverged",
-    "__version__",
-    "config_from_dict",
-    "fit",
-    "gradcheck",
-    "load_config",
-    "load_model",
-    "save_model",
-]
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nettrain' has no attribute '{name}'")
+    value = getattr(importlib.import_module(f"nettrain.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__():
+    return __all__

@@ -90,3 +90,13 @@ def test_importing_the_fit_loop_loads_no_cli_or_gpu_module():
     )
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
+
+
+def test_cli_starts_without_numpy_rich_or_yaml():
+    """`nettrain --help` must start fast: nothing heavy is imported until a command needs it."""
+    code = (
+        "import sys, nettrain.cli; "
+        "heavy = [m for m in ('numpy', 'rich', 'yaml', 'pydantic', 'cupy') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from nettrain import fit, gradcheck, load_config, load_model
-from nettrain.gradcheck import gradcheck_config
+from nettrain import fit, load_config, load_model
+from nettrain.gradcheck import gradcheck, gradcheck_config
 from nettrain.network import INITS, Network, draw_weights, init_scheme
 from nettrain.train import clip_by_global_norm
 from tests.conftest import CONFIGS, DATA
