@@ -133,7 +133,19 @@ class Model:
 
         table = _aligned(table, self.encoding.features)
         raw, kept = self.encoding.raw_inputs(table, unknown)
-        return self.forward(self.encoding.scale(raw[kept], self.network.dtype)), kept
+        if not kept.all():
+            raw = raw[kept]
+        return self.forward_raw(raw), kept
+
+    def forward_raw(self, raw: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+        """Outputs for unscaled inputs (n, inputs): standardized and run a chunk at a time, so
+        a million rows never make a second full-size copy."""
+        net, enc = self.network, self.encoding
+        parts = [
+            to_host(net.forward(net.xp.asarray(enc.scale(raw[start : start + batch_size], net.dtype))))
+            for start in range(0, len(raw), batch_size)
+        ]
+        return np.concatenate(parts) if parts else np.empty((0, net.sizes[-1]), net.dtype)
 
     def predict(self, X) -> np.ndarray:
         """Class labels (as text) or regression values in the target's units."""

@@ -126,6 +126,12 @@ class Encoding:
         """(unscaled inputs (n, inputs) float64, rows kept (n,) bool) for a Table whose features
         are this encoding's, in order. Rows are dropped only under ``missing: drop``."""
         n = table.n
+        if not table.is_text and all(c.kind == "numeric" for c in self.columns):
+            # numbers already (NPY, NPZ, a clean CSV): no copy unless something is missing
+            cells = np.asarray(table.cells, dtype=np.float64)
+            missing = np.isnan(cells)
+            if not missing.any():
+                return cells, np.ones(n, dtype=bool)
         X = np.zeros((n, self.n_inputs), dtype=np.float64)
         keep = np.ones(n, dtype=bool)
         first_missing: tuple[int, str] | None = None
