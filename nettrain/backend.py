@@ -10,6 +10,8 @@ The device string (``cpu``, ``gpu``, ``gpu:N``, ``auto``) is parsed once, at the
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,3 +116,47 @@ def to_host(x) -> np.ndarray:
     if hasattr(x, "get"):
         return x.get()
     return np.asarray(x)
+
+
+#: A training step below this many floating-point operations runs BLAS on one thread: two
+#: threads on small matrices only add synchronisation, and collapse when anything else uses a
+#: core (PERFORMANCE.md). Bigger steps use every core.
+MULTI_THREAD_FLOPS = 50e6
+THREAD_ENV = ("NETTRAIN_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def step_flops(sizes, batch_size: int) -> float:
+    """Multiply-adds x 2 of one training step: forward, dW and da for every layer (no da for the
+    first)."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    per_row = sum(3 * i * o for i, o in pairs) - pairs[0][0] * pairs[0][1]
+    return 2.0 * batch_size * per_row
+
+
+def cpu_threads(sizes, batch_size: int):
+    """A context that sets the BLAS thread count for training this network on the CPU.
+
+    ``NETTRAIN_THREADS=N`` chooses N; an explicit OPENBLAS_NUM_THREADS / OMP_NUM_THREADS /
+    MKL_NUM_THREADS is respected as it is; otherwise one thread for small steps and all cores for
+    big ones (MULTI_THREAD_FLOPS). Needs threadpoolctl; without it, nothing changes.
+    """
+    explicit = os.environ.get("NETTRAIN_THREADS")
+    if explicit is None and any(os.environ.get(v) for v in THREAD_ENV[1:]):
+        return nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    if explicit is not None and explicit.strip().isdigit() and int(explicit) > 0:
+        threads = int(explicit)
+    elif step_flops(sizes, batch_size) < MULTI_THREAD_FLOPS:
+        threads = 1
+    else:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return _limits(threadpool_limits, threads)
+
+
+@contextmanager
+def _limits(threadpool_limits, threads: int):
+    with threadpool_limits(limits=threads, user_api="blas"):
+        yield

@@ -18,6 +18,7 @@ import math
 import os
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import metrics
-from .backend import Device, resolve_device, to_host, xp_of
+from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
 from .checkpoint import config_hash, find_checkpoint, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Dataset, RunData, StreamedDataset, load_run_data, stream_rng
@@ -334,8 +335,10 @@ def fit(
     last_epoch = first_epoch - 1
     params = net.params()
     # overflow on the way to NaN is expected when training diverges: the loss check below
-    # reports it as TrainingDiverged instead of a stream of NumPy RuntimeWarnings
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    # reports it as TrainingDiverged instead of a stream of NumPy RuntimeWarnings. The BLAS
+    # thread count follows the size of a step (backend.cpu_threads).
+    threads = cpu_threads(net.sizes, bs) if device.kind == "cpu" else nullcontext()
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), threads:
         for epoch in range(first_epoch, tc.epochs + 1):
             t0 = time.perf_counter()
             # an interrupt writes the state at the start of this epoch: exact on resume
