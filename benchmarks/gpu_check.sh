@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The GPU check of issue 6, in one go, for a machine with an NVIDIA GPU (under 5 minutes):
+#   1. the GPU tests (pytest -m gpu): CuPy/NumPy parity, gradcheck on the GPU, device handling;
+#   2. the GPU benchmark: nettrain on CuPy vs PyTorch eager CUDA (benchmarks/gpu_bench.py).
+# Installs nothing. Assumes numpy, cupy, torch (CUDA), typer, rich, pyyaml, pytest are present and
+# says clearly which one is missing. Run from anywhere:  bash benchmarks/gpu_check.sh
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PY="${PYTHON:-python3}"
+
+missing=0
+for mod in numpy cupy torch typer rich yaml pytest threadpoolctl; do
+  if ! "$PY" -c "import $mod" 2>/dev/null; then
+    echo "gpu_check: Python module '$mod' is missing (pip install it, or nettrain[gpu] for cupy)"
+    missing=1
+  fi
+done
+[ "$missing" = 0 ] || exit 2
+"$PY" -c "import cupy; n = cupy.cuda.runtime.getDeviceCount(); assert n > 0" 2>/dev/null \
+  || { echo "gpu_check: CuPy is installed but no GPU answers"; exit 2; }
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
+
+echo "== 1. pytest -m gpu"
+PYTHONPATH=. timeout 150 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests
+tests_rc=$?
+
+echo "== 2. benchmark (nettrain CuPy vs PyTorch CUDA)"
+PYTHONPATH=. timeout 120 "$PY" benchmarks/gpu_bench.py
+bench_rc=$?
+
+echo "== done: tests exit $tests_rc, benchmark exit $bench_rc"
+[ "$tests_rc" = 0 ] && [ "$bench_rc" = 0 ]

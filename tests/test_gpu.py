@@ -1,0 +1,107 @@
+"""The same code on NumPy and on CuPy. The ``backend`` fixture runs each test on NumPy always and
+on CuPy when a GPU answers (else that case is skipped), so these files run unchanged on a GPU
+machine; ``@pytest.mark.gpu`` tests (CPU/GPU parity) run only with ``pytest -m gpu``
+(benchmarks/gpu_check.sh does that)."""
+
+import numpy as np
+import pytest
+
+from nettrain import config_from_dict
+from nettrain.backend import Device, gpu_problem, resolve_device, to_host
+from nettrain.errors import BackendError
+from nettrain.gradcheck import gradcheck
+from nettrain.network import Network
+from nettrain.train import fit
+from tests.conftest import DATA
+
+GPU_PROBLEM = gpu_problem()
+needs_gpu = pytest.mark.skipif(bool(GPU_PROBLEM), reason=f"no usable GPU: {GPU_PROBLEM}")
+
+
+@pytest.fixture(params=["cpu", "gpu"])
+def device(request) -> Device:
+    if request.param == "gpu" and GPU_PROBLEM:
+        pytest.skip(f"no usable GPU: {GPU_PROBLEM}")
+    return resolve_device(request.param)
+
+
+def batch(sizes, n=16, seed=0, classes=True):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, sizes[0])).astype(np.float32)
+    y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], n)]
+    return x, y
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "tanh", "relu", "softplus"])
+def test_gradients_on_the_device_match_the_host(device, act):
+    sizes = [6, 9, 7, 4]
+    host = Network.create(sizes, [act, act], "softmax", "cross_entropy", seed=3, dtype="float64")
+    dev = Network.create(
+        sizes, [act, act], "softmax", "cross_entropy", seed=3, dtype="float64", device=device
+    )
+    x, y = batch(sizes)
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    loss_h, dW_h, db_h = host.gradients(x, y)
+    loss_d, dW_d, db_d = dev.gradients(device.asarray(x), device.asarray(y))
+    assert float(loss_d) == pytest.approx(float(loss_h), rel=1e-12)
+    for a, b in zip(dW_h + db_h, dW_d + db_d):
+        np.testing.assert_allclose(to_host(b), a, rtol=1e-10, atol=1e-14)
+
+
+def test_same_seed_same_initial_weights_on_every_device(device):
+    sizes = [5, 8, 3]
+    host = Network.create(sizes, ["relu"], "softmax", "cross_entropy", seed=7)
+    dev = Network.create(sizes, ["relu"], "softmax", "cross_entropy", seed=7, device=device)
+    for a, b in zip(host.W + host.b, dev.W + dev.b):
+        assert np.array_equal(to_host(b), a)  # exactly: drawn on the host, then copied
+
+
+def test_gradcheck_on_the_device(device):
+    sizes = [4, 6, 3]
+    net = Network.create(sizes, ["tanh"], "softmax", "cross_entropy", seed=1, dtype="float64", device=device)
+    x, y = batch(sizes, n=8)
+    result = gradcheck(net, device.asarray(x.astype(np.float64)), device.asarray(y.astype(np.float64)))
+    assert result.passed
+
+
+def digits_config(tmp_path, device: str, epochs=2):
+    return config_from_dict(
+        {
+            "data": {"train": str(DATA / "digits_train.csv"), "target": "label", "validation": 0.1},
+            "network": {"layers": [64, 32, 10], "activation": "relu"},
+            "cost": "cross_entropy",
+            "training": {"learning_rate": 0.1, "epochs": epochs, "batch_size": 32, "seed": 0},
+            "device": device,
+            "output": str(tmp_path / device),
+        }
+    )
+
+
+def test_gpu_without_a_gpu_is_a_clear_error(tmp_path):
+    if not GPU_PROBLEM:
+        pytest.skip("a GPU is usable here")
+    with pytest.raises(BackendError, match="cannot be used"):
+        fit(digits_config(tmp_path, "gpu"), save=False)
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_training_on_gpu_matches_cpu(tmp_path):
+    cpu = fit(digits_config(tmp_path, "cpu"), save=False)
+    gpu = fit(digits_config(tmp_path, "gpu"), save=False)
+    assert [h["loss"] for h in gpu.history] == pytest.approx([h["loss"] for h in cpu.history], rel=1e-4)
+    for a, b in zip(cpu.model.network.W, gpu.model.network.W):
+        np.testing.assert_allclose(b, a, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_model_trained_on_gpu_predicts_the_same_on_cpu(tmp_path):
+    from nettrain import load_model
+
+    result = fit(digits_config(tmp_path, "gpu"))
+    model_cpu = load_model(tmp_path / "gpu" / "model.npz")
+    model_gpu = load_model(tmp_path / "gpu" / "model.npz", device=resolve_device("gpu"))
+    X = np.loadtxt(DATA / "digits_test.csv", delimiter=",", skiprows=1)[:, :-1]
+    np.testing.assert_allclose(model_gpu.outputs(X), model_cpu.outputs(X), rtol=1e-4, atol=1e-6)
+    assert result.summary["device"].startswith("gpu")
