@@ -94,6 +94,16 @@ def gpu_problem(index: int = 0) -> str:
     return ""
 
 
+def gpu_count() -> int:
+    """How many CUDA GPUs CuPy sees (0 without CuPy or a driver)."""
+    try:
+        import cupy
+
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:
+        return 0
+
+
 def resolve_device(text: str = "auto") -> Device:
     """Decide the device once. ``auto`` falls back to the CPU with a notice; ``gpu`` must work."""
     kind, index = parse_device(text)

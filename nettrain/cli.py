@@ -43,10 +43,13 @@ class Terminated(BaseException):
 
 
 def _error(message: str, code: int = 2, multiline: bool = False) -> typer.Exit:
+    from .distributed import rank
+
     if not multiline:  # a value quoted from the data may hold a line break: keep one line
         message = message.replace("\r", "\\r").replace("\n", "\\n")
-    sys.stderr.write(f"Error: {message}\n")
-    sys.stderr.flush()
+    if rank() == 0:  # under MPI every rank meets the same error: one message is enough
+        sys.stderr.write(f"Error: {message}\n")
+        sys.stderr.flush()
     return typer.Exit(code)
 
 
@@ -276,6 +279,10 @@ def fit(
             )
     except Interrupted as exc:
         reporter.close()
+        from .distributed import rank
+
+        if rank() != 0:
+            raise typer.Exit(exc.exit_code) from None
         sys.stderr.write(f"\n{exc}\n")
         if exc.checkpoint:
             argv = resume_argv(sys.argv[1:], exc.checkpoint)

@@ -325,8 +325,16 @@ class Workspace:
         # a row of ones: ones @ delta sums delta over the batch (one BLAS call; a NumPy
         # reduction with axis=0 costs more per call on small arrays)
         self.ones = xp.ones(n, dtype=net.dtype)
-        self.dW = [xp.empty_like(w) for w in net.W]
-        self.db = [xp.empty_like(v) for v in net.b]
+        # every gradient lives in one contiguous buffer (MPI sums it with one Allreduce); its last
+        # element is spare, for the ranks' stop requests (distributed.py)
+        total = sum(int(w.size) for w in net.W) + sum(int(v.size) for v in net.b)
+        self.flat = xp.zeros(total + 1, dtype=net.dtype)
+        views, offset = [], 0
+        for p in [*net.W, *net.b]:
+            views.append(self.flat[offset : offset + p.size].reshape(p.shape))
+            offset += int(p.size)
+        self.dW = views[: len(net.W)]
+        self.db = views[len(net.W) :]
         #: dW and db in the order of net.params()
         self.grads = net.param_grads(self.dW, self.db)
 

@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from . import metrics
+from . import distributed, metrics
 from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
 from .checkpoint import config_hash, find_checkpoint, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Dataset, RunData, StreamedDataset, load_run_data, stream_rng
-from .errors import ConfigError, Interrupted, OutputError, TrainingDiverged
+from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDiverged
 from .modelfile import Model, save_model, write_text_atomic
 from .network import Network
 from .optimizers import SGD, get_optimizer
@@ -94,6 +94,16 @@ def to_scalar(value):
     """A step's loss as something cheap to add up: a Python float from NumPy (no cost), the
     0-d device array itself from CuPy (float() there would wait for the GPU every step)."""
     return float(value) if isinstance(value, (np.ndarray, np.generic)) else value
+
+
+def _allreduce(world, ws, signal_name: str | None) -> str | None:
+    """Sum every rank's gradients (one Allreduce of the workspace's flat buffer) and, in its
+    spare last element, the ranks' stop requests: all ranks stop after the same step."""
+    ws.flat[-1] = 1.0 if signal_name else 0.0
+    world.allreduce_sum(ws.flat)
+    if float(ws.flat[-1]) > 0:
+        return signal_name or "SIGINT"
+    return None
 
 
 def clip_by_global_norm(grads: list, clip: float) -> None:
@@ -181,9 +191,12 @@ def fit(
     TrainingDiverged : the loss became NaN or infinite (nothing is written).
     Interrupted : ``stop`` asked to stop (a checkpoint was written when ``save``).
     """
+    world = distributed.world()
+    if world is not None and world.rank != 0:  # only rank 0 reports and writes
+        on_event, save = None, False
     emit = on_event or _ignore
     tc = config.training
-    device = resolve_device(config.device)
+    device = distributed.gpu_for_rank(resolve_device(config.device))
     if device.notice:
         emit("notice", {"message": device.notice})
     if tc.early_stopping and tc.early_stopping["monitor"] != "loss" and data is None:
@@ -242,6 +255,11 @@ def fit(
         emit("notice", {"message": f"resuming from {resume} after epoch {first_epoch - 1}"})
 
     streamed = isinstance(data.train, StreamedDataset)
+    if world is not None and streamed:
+        raise DataError(
+            "streaming a large .npy is not supported under MPI yet; give each run a "
+            "file that fits in memory, or run one process"
+        )
     n = len(data.train)
     bs = min(tc.batch_size, n)
     if streamed:
@@ -279,13 +297,17 @@ def fit(
         perm = device.asarray(shuffle_rng.permutation(n))
         for start in range(0, n, bs):
             idx = perm[start : start + bs]
+            if world is not None:  # this rank's even share of the global batch
+                q, extra = divmod(len(idx), world.size)
+                lo = world.rank * q + min(world.rank, extra)
+                idx = idx[lo : lo + q + (world.rank < extra)]
             m = len(idx)
             if m not in gather_buffers:
                 gather_buffers[m] = (xp.empty((m, X.shape[1]), X.dtype), xp.empty((m, Y.shape[1]), Y.dtype))
             xb, yb = gather_buffers[m]
             gather(X, idx, xb)
             gather(Y, idx, yb)
-            yield xb, yb
+            yield xb, yb, min(bs, n - start)
 
     def checkpoint(epoch: int, snap: dict | None = None) -> str | None:
         """Write checkpoint-<epoch>.npz from the live state, or from a snapshot of it."""
@@ -342,22 +364,28 @@ def fit(
         for epoch in range(first_epoch, tc.epochs + 1):
             t0 = time.perf_counter()
             # an interrupt writes the state at the start of this epoch: exact on resume
-            snap = snapshot(epoch - 1) if stop is not None else None
+            snap = snapshot(epoch - 1) if (stop is not None or world is not None) and save else None
             optimizer.lr = schedule.lr_at(epoch)
-            batches = data.train.batches(shuffle_rng, device) if streamed else memory_batches()
+            if streamed:
+                batches = ((xb, yb, len(xb)) for xb, yb in data.train.batches(shuffle_rng, device))
+            else:
+                batches = memory_batches()
             # the epoch's cost, summed on the device and read once per epoch (on the CPU a
             # Python float is the cheapest accumulator)
             loss_sum = 0.0 if xp is np else xp.zeros((), dtype=np.float64)
-            for k, (xb, yb) in enumerate(batches):
-                m = len(xb)
-                ws = net.workspace(m)
+            for k, (xb, yb, m) in enumerate(batches):
+                # m is the global batch size: this rank's rows are m under one process
+                ws = net.workspace(len(xb))
                 grads = ws.grads
+                signal_name = stop() if stop is not None else None
                 if plain_sgd:
                     # the derivation's w := w - lr dC/dw, with lr folded into delta(L): the
                     # workspace's dW is already lr * dC/dW, so the update is one subtraction.
                     # Weight decay and clipping scale by lr too: lr (g + wd W), clip at lr * clip.
                     lr = optimizer.lr
                     loss_sum += to_scalar(ws.step(xb, yb, lr / m, dropout_rng))
+                    if world is not None:
+                        signal_name = _allreduce(world, ws, signal_name)
                     if optimizer.weight_decay:
                         for p, g, is_w in zip(params, grads, decays):
                             if is_w:
@@ -369,11 +397,12 @@ def fit(
                     optimizer.t += 1
                 else:
                     loss_sum += to_scalar(ws.step(xb, yb, 1.0 / m, dropout_rng))
+                    if world is not None:
+                        signal_name = _allreduce(world, ws, signal_name)
                     if tc.clip_norm:
                         clip_by_global_norm(grads, tc.clip_norm)
                     optimizer.step(params, grads)
-                if stop is not None:
-                    signal_name = stop()
+                if stop is not None or world is not None:
                     if signal_name:
                         path = checkpoint(epoch - 1, snap)
                         raise Interrupted(
@@ -384,6 +413,8 @@ def fit(
                         )
                 if on_event is not None and (k + 1) % batch_every == 0 and k + 1 < n_batches:
                     emit("batch", {"epoch": epoch, "batch": k + 1, "batches": n_batches})
+            if world is not None:
+                loss_sum = world.sum(float(loss_sum))
             train_loss = float(loss_sum) / n  # float() waits for the device: once per epoch
             if not math.isfinite(train_loss):
                 raise _diverged("the loss", train_loss, epoch, optimizer.lr)
@@ -458,6 +489,8 @@ def fit(
         "device": str(device),
         "samples_per_s": n * epochs_run / train_time if train_time > 0 and epochs_run else None,
     }
+    if world is not None:
+        summary.update({"ranks": world.size, "allreduce_s": round(world.seconds, 3)})
     if early is not None:
         summary.update(
             {

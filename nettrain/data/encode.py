@@ -118,6 +118,10 @@ class Encoding:
             out += [f"{c.name}={v}" for v in c.categories] if c.kind == "categorical" else [c.name]
         return out
 
+    def inputs_numeric(self) -> list[str]:
+        """The names of the numeric inputs, in order."""
+        return [c.name for c in self.columns if c.kind == "numeric"]
+
     @property
     def n_inputs(self) -> int:
         return sum(c.width for c in self.columns)
@@ -331,6 +335,24 @@ class _Rows:
         return self.table.where(int(self.rows[i]))
 
 
+def _mean_std(values: np.ndarray, table: Table, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations for standardization; a constant column gets scale 1
+    (it stays constant instead of dividing by 0). Values so large that their squares overflow
+    (|x| > about 1e154) cannot be standardized: a DataError names the column."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = values.mean(axis=0)
+        std = values.std(axis=0)
+    bad = ~(np.isfinite(mean) & np.isfinite(std))
+    if bad.any():
+        j = int(np.argmax(bad))
+        raise DataError(
+            f"{table.source}: column '{names[j]}' holds values too large to standardize "
+            f"(up to {np.abs(values[:, j]).max():.3g}); rescale it, or set data.standardize: false"
+        )
+    std[std == 0] = 1.0
+    return mean, std
+
+
 def _column_kind(cells: np.ndarray, name: str, table: Table, categorical) -> str:
     """'numeric' or 'categorical' for a text column under the ``categorical`` setting."""
     if categorical != "auto":
@@ -447,9 +469,7 @@ def fit_encoding(
     enc.x_mean = np.zeros(raw.shape[1])
     enc.x_scale = np.ones(raw.shape[1])
     if standardize and numeric.any():
-        mean = raw[:, numeric].mean(axis=0)
-        std = raw[:, numeric].std(axis=0)
-        std[std == 0] = 1.0  # a constant column stays constant instead of dividing by 0
+        mean, std = _mean_std(raw[:, numeric], table, [c for c in enc.inputs_numeric()])
         enc.x_mean[numeric], enc.x_scale[numeric] = mean, std
 
     values, _ = enc.target_values(table)
@@ -463,9 +483,7 @@ def fit_encoding(
                 f"to {y2.shape[1]}"
             )
         if standardize:
-            enc.y_mean = y2.mean(axis=0)
-            enc.y_scale = y2.std(axis=0)
-            enc.y_scale[enc.y_scale == 0] = 1.0
+            enc.y_mean, enc.y_scale = _mean_std(y2, table, [str(table.target)] * y2.shape[1])
         else:
             enc.y_mean, enc.y_scale = np.zeros(y2.shape[1]), np.ones(y2.shape[1])
         return enc

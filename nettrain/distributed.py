@@ -1,0 +1,119 @@
+"""Data-parallel training over MPI: the only module that imports mpi4py.
+
+Launch: ``mpiexec -n 4 python -m mpi4py -m nettrain fit config.yaml``. Every rank holds the whole
+model and the same shuffled order of rows (the same seed); each global mini-batch (``batch_size``
+is the global size) is split evenly across the ranks; each rank computes the gradient of its
+part, scaled by 1 / (global batch size), and one Allreduce over a single contiguous buffer of all
+parameters sums them, so every rank applies the same update: the gradient of the whole batch.
+The same buffer carries one more number, the ranks' stop requests (Ctrl-C, SIGTERM), so that all
+ranks stop after the same step. Only rank 0 reports progress and writes files.
+
+``python -m mpi4py`` as the launcher matters: when one rank fails with an exception it aborts the
+whole job instead of leaving the others waiting forever in the next Allreduce.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+#: Environment variables that MPI launchers set in every rank (MPICH/Hydra, Open MPI, PMIx, Slurm).
+LAUNCHER_VARS = ("PMI_SIZE", "PMI_RANK", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
+
+
+class World:
+    """The MPI world as training needs it: rank, size, an in-place sum, a barrier."""
+
+    def __init__(self, comm):
+        self.comm = comm
+        self.rank = comm.Get_rank()
+        self.size = comm.Get_size()
+        self.seconds = 0.0  # time spent in allreduce_sum, for the run summary
+
+    def allreduce_sum(self, buffer) -> None:
+        """buffer := the sum of every rank's buffer, in place (one MPI call)."""
+        import time
+
+        start = time.perf_counter()
+        try:
+            self._allreduce(buffer)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def _allreduce(self, buffer) -> None:
+        from mpi4py import MPI
+
+        if hasattr(buffer, "get") and not _cuda_aware():  # CuPy without CUDA-aware MPI: via the host
+            host = buffer.get()
+            self.comm.Allreduce(MPI.IN_PLACE, host, op=MPI.SUM)
+            buffer.set(host)
+            return
+        self.comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
+
+    def sum(self, value: float) -> float:
+        from mpi4py import MPI
+
+        return self.comm.allreduce(float(value), op=MPI.SUM)
+
+    def abort(self, code: int) -> None:
+        self.comm.Abort(code)
+
+
+def _cuda_aware() -> bool:
+    """Whether the MPI library can read GPU memory (detected, not assumed)."""
+    try:
+        from mpi4py import MPI
+
+        return bool(getattr(MPI, "Query_cuda_support", lambda: False)())
+    except Exception:
+        return False
+
+
+_WORLD: World | None = None
+_CHECKED = False
+
+
+def world() -> World | None:
+    """The MPI world when this process is one of several MPI ranks, else None.
+
+    mpi4py is imported only when an MPI launcher started us (or ``python -m mpi4py`` already
+    imported it), so a plain run never pays for MPI.
+    """
+    global _WORLD, _CHECKED
+    if _CHECKED:
+        return _WORLD
+    _CHECKED = True
+    if "mpi4py" not in sys.modules and not any(v in os.environ for v in LAUNCHER_VARS):
+        return None
+    try:
+        from mpi4py import MPI
+    except ImportError:
+        return None
+    comm = MPI.COMM_WORLD
+    if comm.Get_size() > 1:
+        _WORLD = World(comm)
+    return _WORLD
+
+
+def rank() -> int:
+    w = world()
+    return w.rank if w is not None else 0
+
+
+def local_rank() -> int:
+    """This rank's number among the ranks on its node (MPICH, Open MPI, Slurm), else its rank."""
+    for var in ("MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"):
+        value = os.environ.get(var)
+        if value is not None and value.isdigit():
+            return int(value)
+    return rank()
+
+
+def gpu_for_rank(device):
+    """Under MPI with device gpu (no index given), rank r uses GPU (local rank mod GPUs on the
+    node); otherwise the device as resolved."""
+    if world() is None or device.kind != "gpu" or device.index != 0:
+        return device
+    from .backend import Device, gpu_count
+
+    return Device("gpu", local_rank() % max(gpu_count(), 1))

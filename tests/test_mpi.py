@@ -1,0 +1,119 @@
+"""Data-parallel training under MPI: 2 ranks give the weights of one process with the same
+global batch (within float32 summation tolerance); errors end the whole job with one message;
+only rank 0 writes and reports; resume works. Real `mpiexec -n 2 python -m mpi4py -m nettrain`
+runs, bounded in time."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nettrain import load_model
+from tests.conftest import DATA, ROOT
+
+pytest.importorskip("mpi4py")
+MPIEXEC = Path(sys.executable).with_name("mpiexec")
+if not MPIEXEC.exists():
+    found = shutil.which("mpiexec")
+    if found is None:
+        pytest.skip("no mpiexec (pip install 'nettrain[mpi]')", allow_module_level=True)
+    MPIEXEC = Path(found)
+
+CONFIG = f"""\
+data:
+  train: {DATA / "digits_train.csv"}
+  target: label
+  validation: 0.1
+network:
+  layers: [64, 32, 10]
+  activation: relu
+cost: cross_entropy
+training:
+  optimizer: {{name: momentum, momentum: 0.9}}
+  learning_rate: 0.05
+  epochs: 3
+  batch_size: 64
+  seed: 0
+"""
+
+
+def nettrain(*args, ranks: int | None = None, cwd=None):
+    cmd = [sys.executable, "-m", "nettrain", *map(str, args)]
+    if ranks:
+        cmd = [
+            str(MPIEXEC),
+            "-n",
+            str(ranks),
+            sys.executable,
+            "-m",
+            "mpi4py",
+            "-m",
+            "nettrain",
+            *map(str, args),
+        ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=cwd or ROOT)
+
+
+def weights(folder: Path) -> list[np.ndarray]:
+    net = load_model(folder / "model.npz").network
+    return net.W + net.b
+
+
+@pytest.fixture
+def config(tmp_path) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(CONFIG)
+    return path
+
+
+def test_two_ranks_train_the_weights_of_one_process(config, tmp_path):
+    one = nettrain("fit", config, "-o", tmp_path / "one", "-q")
+    assert one.returncode == 0, one.stderr
+    two = nettrain("fit", config, "-o", tmp_path / "two", "--json", ranks=2)
+    assert two.returncode == 0, two.stderr
+    for a, b in zip(weights(tmp_path / "one"), weights(tmp_path / "two")):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+    # only rank 0 reports: one JSON line per epoch and one summary, one progress header
+    lines = [json.loads(line) for line in two.stdout.splitlines()]
+    assert [r["event"] for r in lines] == ["epoch"] * 3 + ["summary"]
+    assert two.stderr.count("fit: ") == 1
+
+
+def test_a_bad_config_ends_the_job_with_one_message(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CONFIG.replace("learning_rate: 0.05", "learnig_rate: 0.05"))
+    r = nettrain("fit", bad, "-o", tmp_path / "out", ranks=2)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("Error:") == 1 and "did you mean 'learning_rate'" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_resume_under_mpi(config, tmp_path):
+    run = tmp_path / "run"
+    first = nettrain(
+        "fit",
+        config,
+        "-o",
+        run,
+        "-q",
+        "--set",
+        "training.epochs=2",
+        "--set",
+        "training.checkpoint_every=1",
+        ranks=2,
+    )
+    assert first.returncode == 0, first.stderr
+    assert (run / "checkpoint-2.npz").is_file()
+    resumed = nettrain("fit", config, "-o", run, "-q", "--resume", run, ranks=2)
+    assert resumed.returncode == 0, resumed.stderr
+    straight = nettrain("fit", config, "-o", tmp_path / "straight", "-q", ranks=2)
+    assert straight.returncode == 0, straight.stderr
+    for a, b in zip(weights(tmp_path / "straight"), weights(run)):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    history = (run / "history.jsonl").read_text().splitlines()
+    assert [json.loads(h)["epoch"] for h in history] == [1, 2, 3]
