@@ -117,3 +117,29 @@ def gpu_for_rank(device):
     from .backend import Device, gpu_count
 
     return Device("gpu", local_rank() % max(gpu_count(), 1))
+
+
+def load_once(load):
+    """Under MPI, rank 0 runs ``load()`` (reading and encoding the data once, standard input
+    included) and sends the result, or its error, to every rank: all ranks then hold the same
+    arrays, or raise the same error. Without MPI, just ``load()``."""
+    w = world()
+    if w is None:
+        return load()
+    from .errors import NettrainError
+
+    outcome = None
+    if w.rank == 0:
+        try:
+            data = load()
+            for ds in (data.train, data.validation, data.test):
+                if ds is not None and hasattr(ds, "table"):
+                    ds.table = None  # the raw text is not needed on the other ranks
+            outcome = ("ok", data)
+        except NettrainError as exc:
+            outcome = ("error", exc)
+    # ranks talk to their own job: pickling our own objects between them is safe here
+    kind, value = w.comm.bcast(outcome, root=0)
+    if kind == "error":
+        raise value
+    return value

@@ -208,7 +208,7 @@ def fit(
     if save:  # a run folder that cannot be written fails now, not after the training
         check_output(config.output)
     if data is None:
-        data = load_run_data(config, stdin=stdin)
+        data = distributed.load_once(lambda: load_run_data(config, stdin=stdin))
     for note in data.notes:
         emit("notice", {"message": note})
     xp = device.xp

@@ -117,3 +117,12 @@ def test_resume_under_mpi(config, tmp_path):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
     history = (run / "history.jsonl").read_text().splitlines()
     assert [json.loads(h)["epoch"] for h in history] == [1, 2, 3]
+
+
+def test_a_data_error_ends_the_job_with_one_message(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CONFIG.replace(str(DATA / "digits_train.csv"), str(tmp_path / "missing.csv")))
+    r = nettrain("fit", bad, "-o", tmp_path / "out", ranks=2)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("Error:") == 1 and "missing.csv" in r.stderr and "not found" in r.stderr
+    assert "Traceback" not in r.stderr
