@@ -16,7 +16,7 @@ from typing import Any
 
 from .activations import ACTIVATIONS
 from .costs import COSTS, OUTPUTS
-from .errors import ConfigError, did_you_mean, one_of
+from .errors import ConfigError, did_you_mean, one_of, unreadable
 from .network import INITS
 from .optimizers import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, OPTIMIZERS
 from .schedules import SCHEDULES
@@ -189,21 +189,12 @@ def _key_lines(node, prefix: tuple = (), seen: set | None = None) -> dict[tuple,
 
 def read_text(path: str | Path, what: str = "config file") -> str:
     """A text file's contents, or a ConfigError that says plainly why it cannot be read."""
-    p = Path(path)
     try:
-        return p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ConfigError(f"{what} '{path}' not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{what} '{path}' is a directory, not a file") from None
-    except PermissionError:
-        raise ConfigError(f"{what} '{path}' cannot be read: permission denied") from None
+        return Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{what} '{path}' is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{what} '{path}' cannot be read: {exc.strerror or exc}") from None
-    except ValueError as exc:  # a NUL byte in the path
-        raise ConfigError(f"{what} '{path}' is not a usable path ({exc})") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(unreadable(what, path, exc)) from None
 
 
 def parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:

@@ -77,3 +77,17 @@ class Interrupted(NettrainError):
         self.exit_code = 143 if signal_name == "SIGTERM" else 130
         self.signal_name = signal_name
         self.checkpoint = checkpoint
+
+
+def unreadable(what: str, path, exc: BaseException) -> str:
+    """One line saying why a file cannot be read: '<what> '<path>' not found', '... is a
+    directory, not a file', '... permission denied', or the system's words."""
+    if isinstance(exc, FileNotFoundError):
+        return f"{what} '{path}' not found"
+    if isinstance(exc, IsADirectoryError):
+        return f"{what} '{path}' is a directory, not a file"
+    if isinstance(exc, PermissionError):
+        return f"{what} '{path}' cannot be read: permission denied"
+    if isinstance(exc, ValueError):  # a NUL byte in the path
+        return f"{what} '{path}' is not a usable path ({exc})"
+    return f"{what} '{path}' cannot be read: {getattr(exc, 'strerror', None) or exc}"

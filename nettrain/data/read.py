@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, did_you_mean
+from ..errors import DataError, did_you_mean, unreadable
 
 #: Cells that mean "no value" (compared after stripping blanks, ignoring case).
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
@@ -160,19 +160,10 @@ def read_bytes(path: str, stdin=None) -> bytes:
         if not data:
             raise DataError("standard input is empty; pipe data in or give a file path")
         return data
-    p = Path(path)
     try:
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"data file '{path}' not found") from None
-    except IsADirectoryError:
-        raise DataError(f"data file '{path}' is a directory, not a file") from None
-    except PermissionError:
-        raise DataError(f"data file '{path}' cannot be read: permission denied") from None
-    except OSError as exc:
-        raise DataError(f"data file '{path}' cannot be read: {exc.strerror or exc}") from None
-    except ValueError as exc:  # a NUL byte in the path
-        raise DataError(f"data file '{path}' is not a usable path ({exc})") from None
+        return Path(path).read_bytes()
+    except (OSError, ValueError) as exc:
+        raise DataError(unreadable("data file", path, exc)) from None
 
 
 def source_name(path: str) -> str:
