@@ -571,6 +571,9 @@ def _write_bytes(out: str, data: bytes) -> None:
         stream = getattr(sys.stdout, "buffer", None)
         if stream is None:
             raise NettrainError("stdout does not accept binary data; use --output FILE for npy")
+        if sys.stdout.isatty():  # NPY bytes would only garble the terminal
+            raise NettrainError("refusing to write NPY (binary) to a terminal; use --output FILE "
+                                "or redirect stdout (> predictions.npy)")
         stream.write(data)
         stream.flush()
     else:
