@@ -340,3 +340,24 @@ def test_signal_during_fit(regression_run, tmp_path, signum, status):
     assert {k: v for k, v in after.items() if not k.startswith("checkpoint-")} == before
     assert [k for k in after if k.startswith("checkpoint-")], text
     assert "Resume with: nettrain " in text and "--resume" in text
+
+
+def test_npy_is_not_written_to_a_terminal(digits_model):
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    try:
+        r = subprocess.run(
+            [*MODULE, "predict", str(digits_model), str(DATA / "digits_test.csv"), "--format", "npy"],
+            stdout=slave,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=ENV,
+            cwd=ROOT,
+            timeout=60,
+            text=True,
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert r.returncode == 2
+    assert r.stderr.startswith("Error: refusing to write NPY") and "Traceback" not in r.stderr
