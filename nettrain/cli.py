@@ -189,10 +189,16 @@ class _RstripWriter:
 def _stdout_console():
     from rich.console import Console
 
+    class StdoutConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich would exit 1 ("a check failed"): let `command` end quietly, as filters do
+            self.quiet = True
+            raise BrokenPipeError
+
     if sys.stdout.isatty():
-        return Console(file=sys.stdout, highlight=False)
+        return StdoutConsole(file=sys.stdout, highlight=False)
     # off a terminal Rich would wrap at 80 columns: a file or a pipe gets long plain lines instead
-    return Console(file=_RstripWriter(sys.stdout), highlight=False, width=200, no_color=True)
+    return StdoutConsole(file=_RstripWriter(sys.stdout), highlight=False, width=200, no_color=True)
 
 
 def _load(config: Path, overrides: list[str] | None, device: str | None = None):
@@ -572,8 +578,10 @@ def _write_bytes(out: str, data: bytes) -> None:
         if stream is None:
             raise NettrainError("stdout does not accept binary data; use --output FILE for npy")
         if sys.stdout.isatty():  # NPY bytes would only garble the terminal
-            raise NettrainError("refusing to write NPY (binary) to a terminal; use --output FILE "
-                                "or redirect stdout (> predictions.npy)")
+            raise NettrainError(
+                "refusing to write NPY (binary) to a terminal; use --output FILE "
+                "or redirect stdout (> predictions.npy)"
+            )
         stream.write(data)
         stream.flush()
     else:

@@ -132,6 +132,10 @@ class _Where:
         self.lines = lines
         self.overridden = overridden
 
+    def is_override(self, path: tuple) -> bool:
+        """Whether this key's value came from a --set (itself or a mapping above it)."""
+        return any(path[:n] in self.overridden for n in range(len(path), 0, -1))
+
     def __call__(self, path: tuple) -> str:
         for n in range(len(path), 0, -1):
             if path[:n] in self.overridden:
@@ -229,6 +233,8 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
         raise ConfigError(f"--set '{text}': expected key.path=value, e.g. training.epochs=5")
     if value.strip() == "-":  # standard input ('-' alone is a YAML list of one null)
         return path, "-"
+    if len(value) == 1 and not value.isalnum():  # a delimiter such as , ; | (not valid YAML alone)
+        return path, value
     try:
         parsed = yaml.load(value, Loader=_yaml_types()[0]) if value.strip() else None
     except (yaml.YAMLError, ValueError) as exc:  # ValueError: an integer of > 4300 digits
@@ -387,8 +393,11 @@ class _Checker:
                 return "-"
             self.problem(path, "'-' (standard input) is not allowed here")
             return default
+        # a path typed on the command line (--set) is relative to the current folder; one in
+        # the file, to the file's folder
+        base = Path.cwd() if self.where.is_override(path) else self.base
         try:
-            return str((self.base / Path(value).expanduser()).resolve())
+            return str((base / Path(value).expanduser()).resolve())
         except (RuntimeError, ValueError, OSError) as exc:  # '~nosuchuser/x', a NUL byte
             self.problem(path, f"{_show(value)} is not a usable file path ({exc})")
             return default

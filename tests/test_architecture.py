@@ -100,3 +100,21 @@ def test_cli_starts_without_numpy_rich_or_yaml():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_package_is_installed_by_a_regular_install():
+    """A wheel must hold nettrain.data and any other subpackage, not only what an editable
+    install finds in the source tree."""
+    import tomllib
+
+    from tests.conftest import ROOT
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    include = config["packages"]["find"]["include"]
+    packages = sorted(
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "nettrain").rglob("__init__.py")
+    )
+    import fnmatch
+
+    for package in packages:
+        assert any(fnmatch.fnmatch(package, pattern) for pattern in include), package

@@ -390,8 +390,9 @@ def test_set_later_override_wins(tmp_path):
     assert cfg.training.epochs == 4
 
 
-def test_set_creates_nested_path(tmp_path):
+def test_set_creates_nested_path(tmp_path, monkeypatch):
     path = write(tmp_path, MINIMAL)  # no training: section at all
+    monkeypatch.chdir(tmp_path)  # a typed path resolves against the current folder
     cfg = load_config(path, overrides=["training.batch_size=4", "data.train=x.csv"])
     assert cfg.training.batch_size == 4
     assert cfg.data.train == str(tmp_path / "x.csv")
@@ -567,3 +568,22 @@ def test_arbitrary_yaml_structure_loads_or_raises_config_error(tmp_path, value):
 )
 def test_arbitrary_overrides_load_or_raise_config_error(tmp_path, value, overrides):
     load_anything(tmp_path, yaml.safe_dump(value), overrides=overrides)
+
+
+def test_set_paths_resolve_against_the_current_folder(tmp_path, monkeypatch):
+    """Paths in the file: against the file's folder; paths typed on the command line: against
+    the current folder (DESIGN.md)."""
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "work").mkdir()
+    path = write(tmp_path / "conf", MINIMAL + "data: {train: in_file.csv}\n")
+    monkeypatch.chdir(tmp_path / "work")
+    cfg = load_config(path, overrides=["data.test=typed.csv", "output=runs/x"])
+    assert cfg.data.train == str((tmp_path / "conf" / "in_file.csv").resolve())
+    assert cfg.data.test == str((tmp_path / "work" / "typed.csv").resolve())
+    assert cfg.output == str((tmp_path / "work" / "runs" / "x").resolve())
+
+
+def test_set_a_delimiter_without_quotes(tmp_path):
+    path = write(tmp_path, MINIMAL)
+    assert load_config(path, overrides=["data.delimiter=,"]).data.delimiter == ","
+    assert load_config(path, overrides=["data.delimiter=;"]).data.delimiter == ";"

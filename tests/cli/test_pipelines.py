@@ -361,3 +361,23 @@ def test_npy_is_not_written_to_a_terminal(digits_model):
         os.close(master)
     assert r.returncode == 2
     assert r.stderr.startswith("Error: refusing to write NPY") and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [("evaluate", "{model}", "data/digits_test.csv"), ("gradcheck", "configs/seed.yaml")]
+)
+def test_tables_into_head_end_quietly(digits_model, tmp_path, args):
+    """Rich writes these tables; a closed pipe must not turn into exit 1 ('a check failed')."""
+    cmd = " ".join([*MODULE, *(a.format(model=digits_model) for a in args)])
+    r = subprocess.run(
+        f"{{ {cmd} 2>{tmp_path / 'err'}; echo $? > {tmp_path / 'rc'}; }} | head -n 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env={**ENV, "PYTHONUNBUFFERED": ""},
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert r.stdout.count("\n") == 1
+    assert (tmp_path / "rc").read_text().strip() in ("0", "141")
+    assert (tmp_path / "err").read_text() == ""
