@@ -151,6 +151,12 @@ DeviceOpt = Annotated[
     str | None,
     typer.Option("--device", help="cpu, gpu, gpu:N or auto (overrides the config).", show_default=False),
 ]
+RunDeviceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--device", help="Where to compute: cpu (the default), gpu, gpu:N or auto.", show_default=False
+    ),
+]
 
 
 def _device(text: str | None):
@@ -268,7 +274,7 @@ def fit(
     if dry_run:
         _dry_run(cfg, quiet)
         return
-    from .errors import Interrupted
+    from .errors import Interrupted, TrainingDiverged
     from .report import make_reporter
 
     reporter = make_reporter(json_lines=json_, quiet=quiet)
@@ -283,6 +289,13 @@ def fit(
                 force=force,
                 stop=stop.get,
             )
+    except TrainingDiverged as exc:
+        if json_:  # a program reading the JSON lines learns why they stopped
+            sys.stdout.write(
+                json.dumps({"event": "error", "error": str(exc), "exit_code": exc.exit_code}) + "\n"
+            )
+            sys.stdout.flush()
+        raise
     except Interrupted as exc:
         reporter.close()
         from .distributed import rank
@@ -292,7 +305,11 @@ def fit(
         sys.stderr.write(f"\n{exc}\n")
         if exc.checkpoint:
             argv = resume_argv(sys.argv[1:], exc.checkpoint)
-            sys.stderr.write(f"Resume with: nettrain {shlex.join(argv)}\n")
+            from .distributed import world
+
+            w = world()
+            launcher = f"mpiexec -n {w.size} python -m mpi4py -m nettrain" if w else "nettrain"
+            sys.stderr.write(f"Resume with: {launcher} {shlex.join(argv)}\n")
         raise typer.Exit(exc.exit_code) from None
     finally:
         reporter.close()
@@ -366,11 +383,16 @@ def _dry_run(cfg, quiet: bool) -> None:
     acts = [*cfg.network.activation, cfg.network.output]
     err.write(f"layers ({cfg.task}, cost {cfg.cost}, {cfg.dtype}):\n")
     total = 0
+    rows = []
     for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         n = fan_out * fan_in + fan_out
         total += n
+        rows.append((f"W({l + 1}) {fan_out}x{fan_in}", f"b({l + 1}) {fan_out}", acts[l], f"{n:,}"))
+    widths = [max(len(r[k]) for r in rows) for k in range(4)]
+    for r in rows:
         err.write(
-            f"  W({l + 1}) {fan_out}x{fan_in}  b({l + 1}) {fan_out}  -> {acts[l]:<10} {n:,} parameters\n"
+            f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  -> {r[2]:<{widths[2]}}  "
+            f"{r[3]:>{widths[3]}} parameters\n"
         )
     err.write(f"  total {total:,} parameters\n")
     parts = [f"train {len(data.train.X)} rows"]
@@ -458,7 +480,7 @@ def predict(
     ] = "csv",
     out: Annotated[str, typer.Option("--output", "-o", help="Output file, or - for stdout.")] = "-",
     unknown: UnknownOpt = "error",
-    device: DeviceOpt = None,
+    device: RunDeviceOpt = None,
 ):
     """Predict one row of output per input row, in order.
 
@@ -541,8 +563,8 @@ def predict(
     for k, col in enumerate(cols):
         if enc.task == "classification" and k == 0:
             values = [str(v) for v in col]
-        elif as_json:
-            values = col.tolist()
+        elif as_json:  # the same significant digits as the CSV (the model's precision)
+            values = [float(format(v, f".{digits}g")) for v in col.tolist()]
         else:
             values = [format(v, f".{digits}g") for v in col.tolist()]
         if not kept.all():
@@ -602,7 +624,7 @@ def evaluate(
     ],
     json_: JsonOpt = False,
     unknown: UnknownOpt = "error",
-    device: DeviceOpt = None,
+    device: RunDeviceOpt = None,
 ):
     """Score a model on labelled data.
 
@@ -749,8 +771,11 @@ def _print_gradcheck(result) -> None:
             "ok" if d["passed"] else "FAIL",
         )
     console.print(t)
-    verdict = "PASS" if result.passed else "FAIL"
-    scope = "sampled entries + a random direction" if result.sampled else "every parameter"
+    failed = [p.name for p in result.params if not p.passed]
+    if result.directional and not result.directional["passed"]:
+        failed.append("direction")
+    verdict = "PASS" if result.passed else f"FAIL ({', '.join(failed)})"
+    scope = "checked sampled entries + a random direction" if result.sampled else "checked every parameter"
     console.print(
         f"{verdict}: {scope} of {result.n_params:,}; pass when |analytic - numeric| <= "
         f"{result.atol:g} + {result.rtol:g} * max(|analytic|, |numeric|)",
@@ -833,6 +858,8 @@ def info(model: ModelArg, json_: JsonOpt = False):
     )
     t.add_row("missing values", enc.missing)
     t.add_row("target", str(enc.target))
+    if data["training"]:
+        t.add_row("training", "")
     for key, value in data["training"].items():
         if isinstance(value, float):
             value = f"{value:.6g}"

@@ -108,6 +108,8 @@ class Config:
             params = tr.pop(f"{key}_params")
             if params:
                 tr[key] = {"name": tr[key], **params}
+        if tr["early_stopping"] is None:
+            tr["early_stopping"] = False
         drop = list(self.training.dropout)
         tr["dropout"] = drop[0] if drop and len(set(drop)) == 1 else (drop or 0.0)
         return d
@@ -115,7 +117,7 @@ class Config:
     def to_yaml(self) -> str:
         import yaml
 
-        return yaml.dump(self.to_dict(), Dumper=_yaml_types()[1], sort_keys=False, default_flow_style=None)
+        return yaml.dump(self.to_dict(), Dumper=_yaml_types()[1], sort_keys=False, default_flow_style=False)
 
     def with_output(self, output: str) -> Config:
         return replace(self, output=str(Path(output).resolve()))
@@ -168,6 +170,11 @@ def _yaml_types():
 
     for cls in (Loader, Dumper):
         cls.add_implicit_resolver("tag:yaml.org,2002:float", float_12, list("-+0123456789"))
+
+    def flow_list(dumper, data):  # lists of sizes on one line; mappings as blocks
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
+
+    Dumper.add_representer(list, flow_list)
     return Loader, Dumper
 
 
@@ -513,7 +520,7 @@ def _show(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
-        return "a list"
+        return repr(value) if len(repr(value)) <= 40 else "a list"
     if value is None:
         return "nothing"
     return repr(value)

@@ -258,6 +258,9 @@ class Network:
         dropout: each kept unit is scaled by 1 / (1 - p) so that predictions need no rescaling);
         the masks come from ``rng`` on the host, so a seed gives the same masks on every device.
         """
+        xp = self.xp
+        x = xp.asarray(x, dtype=self.dtype)  # (n, inputs) in the network's dtype
+        y = xp.asarray(y, dtype=self.dtype)  # (n, outputs): one-hot rows for cross_entropy
         ws = self.workspace(len(x))
         with np.errstate(over="ignore"):  # see activations.sigmoid_into
             loss_sum = ws.step(x, y, 1.0 / len(x), rng)

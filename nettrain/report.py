@@ -165,7 +165,8 @@ class PlainReporter(Reporter):
             f"fit: {info['n_train']} training rows"
             + (f", {info['n_val']} validation" if info["n_val"] else "")
             + f", layers {'-'.join(map(str, info['sizes']))} ({info['params']:,} parameters), "
-            f"{self.epochs} epochs of {info['batches']} batches on {info['device']}"
+            f"{self.epochs} epochs of {info['batches']} batch{'es' if info['batches'] != 1 else ''} "
+            f"on {info['device']}" + (f" x {info['ranks']} MPI ranks" if info.get("ranks") else "")
         )
 
     def on_epoch(self, r: dict) -> None:

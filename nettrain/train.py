@@ -284,6 +284,7 @@ def fit(
             "sizes": net.sizes,
             "task": config.task,
             "output": config.output,
+            "ranks": world.size if world is not None else None,
         },
     )
 
