@@ -24,7 +24,7 @@ for every layer but the first; 2 m n k flops each) at the float32 matmul speed m
 
 The default is one thread. nettrain's machines are shared 2-core VMs: two BLAS threads gain
 nothing on small matrices and collapse (5x to 350x slower) whenever a neighbour takes a core, while
-one-thread runs keep their speed (see /work/shared/PERFORMANCE.md, "Hazards"). One thread gives
+one-thread runs keep their speed (measured on these machines). One thread gives
 numbers that can be compared from run to run; ``--threads 2`` records the two-core figures.
 """
 
