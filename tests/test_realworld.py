@@ -680,3 +680,19 @@ def test_arbitrary_data_keys_load_or_raise_config_error(tmp_path, values):
     again = tmp_path / "again.yaml"
     again.write_text(cfg.to_yaml())
     assert load_config(again).data == d
+
+
+def test_decimal_commas_in_a_semicolon_file(tmp_path):
+    """Spreadsheets in many locales export '1,5' with ';' between fields: those are numbers."""
+    from nettrain.data import read_table
+
+    path = tmp_path / "eu.csv"
+    path.write_text("a;b;label\n1,5;2;x\n-0,25;3,75;y\n4;NA;x\n")
+    t = read_table(str(path), "label")
+    values = t.cells.astype(str)
+    assert values[:, 0].tolist() == ["1.5", "-0.25", "4"]
+    assert values[:, 1].tolist() == ["2", "3.75", "NA"]
+    # a comma-separated file keeps its (quoted) commas: there '1,500' may be a thousands separator
+    path2 = tmp_path / "us.csv"
+    path2.write_text('a,label\n"1,500",x\n2,y\n')
+    assert read_table(str(path2), "label").cells[:, 0].tolist() == ["1,500", "2"]

@@ -457,6 +457,30 @@ def _csv_records(text: str, name: str, delimiter: str, header: bool, strict: boo
     return names, np.array(rows, dtype=str), np.array(lines)
 
 
+DECIMAL_COMMA = r"^\s*[-+]?[0-9]+(,[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
+
+
+def _decimal_commas(cells: np.ndarray) -> np.ndarray:
+    """Columns written with decimal commas (``1,5`` in a semicolon or tab separated file, as
+    spreadsheets in many locales export them) read as numbers: such a column has every present
+    value a number with at most one comma, and at least one comma. Only for delimiters other
+    than the comma, where '1,5' cannot be a thousands separator inside a comma-separated file."""
+    import re
+
+    pattern = re.compile(DECIMAL_COMMA)
+    out = cells
+    for j in range(cells.shape[1]):
+        column = cells[:, j]
+        if not np.char.count(column, ",").any():
+            continue
+        present = column[~is_missing(column)]
+        if len(present) and all(pattern.match(v) for v in present.tolist()):
+            if out is cells:
+                out = cells.copy()
+            out[:, j] = np.char.replace(column, ",", ".")
+    return out
+
+
 def column_index(names: list[str], target, name: str) -> int:
     """The index of the target column given by name or 0-based index (None: the last)."""
     if target is None:
@@ -568,6 +592,8 @@ def _table_from_csv(
     if fast is not None:
         return fast
     names, cells, lines = _csv_cells(text, name, delimiter, header)
+    if delimiter != ",":
+        cells = _decimal_commas(cells)
     t = column_index(names, target, name) if need_target else None
     if t is not None and len(names) < 2:
         raise DataError(f"{name}: has only the target column '{names[t]}' and no features")
