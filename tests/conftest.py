@@ -18,3 +18,16 @@ DATA = ROOT / "data"
 @pytest.fixture
 def root() -> Path:
     return ROOT
+
+
+# Hypothesis: no deadlines or "too slow" health checks (the machine is shared); under CI (CI=true)
+# the examples are derived from each test's name, so a landing never depends on a random draw.
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile(
+    "nettrain",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    derandomize=bool(os.environ.get("CI")),
+)
+settings.load_profile("nettrain")
