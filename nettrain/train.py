@@ -30,7 +30,7 @@ from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
 from .checkpoint import config_hash, find_checkpoint, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Dataset, RunData, StreamedDataset, load_run_data, stream_rng
-from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDiverged
+from .errors import ConfigError, Interrupted, OutputError, TrainingDiverged
 from .modelfile import Model, save_model, write_text_atomic
 from .network import Network
 from .optimizers import SGD, get_optimizer
@@ -255,11 +255,6 @@ def fit(
         emit("notice", {"message": f"resuming from {resume} after epoch {first_epoch - 1}"})
 
     streamed = isinstance(data.train, StreamedDataset)
-    if world is not None and streamed:
-        raise DataError(
-            "streaming a large .npy is not supported under MPI yet; give each run a "
-            "file that fits in memory, or run one process"
-        )
     n = len(data.train)
     bs = min(tc.batch_size, n)
     if streamed:
@@ -290,6 +285,15 @@ def fit(
 
     gather_buffers: dict[int, tuple] = {}
 
+    def share(xb, yb):
+        """This rank's even share of a global batch (all of it without MPI)."""
+        if world is None:
+            return xb, yb
+        q, extra = divmod(len(xb), world.size)
+        lo = world.rank * q + min(world.rank, extra)
+        hi = lo + q + (world.rank < extra)
+        return xb[lo:hi], yb[lo:hi]
+
     def memory_batches():
         """One epoch: a fresh permutation of the rows, cut into batches (the last may be short).
 
@@ -298,17 +302,15 @@ def fit(
         perm = device.asarray(shuffle_rng.permutation(n))
         for start in range(0, n, bs):
             idx = perm[start : start + bs]
-            if world is not None:  # this rank's even share of the global batch
-                q, extra = divmod(len(idx), world.size)
-                lo = world.rank * q + min(world.rank, extra)
-                idx = idx[lo : lo + q + (world.rank < extra)]
+            m_global = len(idx)
+            idx, _ = share(idx, idx)  # this rank's even share of the global batch
             m = len(idx)
             if m not in gather_buffers:
                 gather_buffers[m] = (xp.empty((m, X.shape[1]), X.dtype), xp.empty((m, Y.shape[1]), Y.dtype))
             xb, yb = gather_buffers[m]
             gather(X, idx, xb)
             gather(Y, idx, yb)
-            yield xb, yb, min(bs, n - start)
+            yield xb, yb, m_global
 
     def checkpoint(epoch: int, snap: dict | None = None) -> str | None:
         """Write checkpoint-<epoch>.npz from the live state, or from a snapshot of it."""
@@ -368,7 +370,9 @@ def fit(
             snap = snapshot(epoch - 1) if (stop is not None or world is not None) and save else None
             optimizer.lr = schedule.lr_at(epoch)
             if streamed:
-                batches = ((xb, yb, len(xb)) for xb, yb in data.train.batches(shuffle_rng, device))
+                # every rank streams the same chunks in the same order (same seed) and keeps its
+                # share of each global batch: memory stays one chunk, whatever the file's size
+                batches = ((*share(xb, yb), len(xb)) for xb, yb in data.train.batches(shuffle_rng, device))
             else:
                 batches = memory_batches()
             # the epoch's cost, summed on the device and read once per epoch (on the CPU a

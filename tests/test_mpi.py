@@ -126,3 +126,54 @@ def test_a_data_error_ends_the_job_with_one_message(tmp_path):
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("Error:") == 1 and "missing.csv" in r.stderr and "not found" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_streamed_npy_under_mpi(tmp_path):
+    """A large .npy streamed in chunks: every rank streams the same chunks and keeps its share."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 8)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(np.float32)
+    np.save(tmp_path / "big.npy", np.column_stack([X, y]))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"data: {{train: {tmp_path / 'big.npy'}, validation: 0.1}}\n"
+        "network: {layers: [8, 16, 2]}\ncost: cross_entropy\n"
+        "training: {epochs: 3, learning_rate: 0.1, batch_size: 64}\n"
+    )
+    # a tiny streaming threshold, so that this small file is streamed in several chunks
+    code = (
+        "import runpy, sys, nettrain.data.stream as s; s.STREAM_BYTES = 1000; s.CHUNK_BYTES = 20000; "
+        "s.BLOCK_BYTES = 4000; sys.argv = ['nettrain', *sys.argv[1:]]; "
+        "runpy.run_module('nettrain', run_name='__main__')"
+    )
+    args = ["fit", str(cfg), "-q"]
+    one = subprocess.run(
+        [sys.executable, "-c", code, *args, "-o", str(tmp_path / "one")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run(
+        [
+            str(MPIEXEC),
+            "-n",
+            "2",
+            sys.executable,
+            "-m",
+            "mpi4py",
+            "-c",
+            code,
+            *args,
+            "-o",
+            str(tmp_path / "two"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert two.returncode == 0, two.stderr
+    for a, b in zip(weights(tmp_path / "one"), weights(tmp_path / "two")):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
