@@ -341,9 +341,14 @@ class Workspace:
         #: dW and db in the order of net.params()
         self.grads = net.param_grads(self.dW, self.db)
 
-    def step(self, x, y, scale: float, rng=None):
+    def step(self, x, y, scale: float, rng=None, rows: tuple[int, int] | None = None):
         """Forward and backward for the batch (x, y): fills dW and db with scale * n * dC/dW
-        (and dC/db); returns the batch's cost summed over its rows (a 0-d array)."""
+        (and dC/db); returns the batch's cost summed over its rows (a 0-d array).
+
+        ``rows = (first, total)`` says that x holds rows first.. of a global batch of ``total``
+        rows (MPI): dropout then draws the whole batch's masks and keeps these rows' part, so
+        every rank consumes the generator alike and the masks are those of one process.
+        """
         net, xp = self.net, self.xp
         last = len(net.W) - 1
         a_prev = x
@@ -355,7 +360,12 @@ class Workspace:
                 net.f[l].f_into(a, a)  # a = f(z), in place
                 p = net.dropout[l]
                 if p > 0 and rng is not None:
-                    self.masks[l] = xp.asarray(dropout_mask(rng, a.shape, p, a.dtype))
+                    if rows is None:
+                        mask = dropout_mask(rng, a.shape, p, a.dtype)
+                    else:
+                        first, total = rows
+                        mask = dropout_mask(rng, (total, a.shape[1]), p, a.dtype)[first : first + len(a)]
+                    self.masks[l] = xp.asarray(mask)
                     xp.copyto(self.pre[l], a)
                     a *= self.masks[l]
                 else:

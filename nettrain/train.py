@@ -285,6 +285,8 @@ def fit(
 
     gather_buffers: dict[int, tuple] = {}
 
+    share_first = [0]  # where this rank's share of the current global batch starts
+
     def share(xb, yb):
         """This rank's even share of a global batch (all of it without MPI)."""
         if world is None:
@@ -292,7 +294,12 @@ def fit(
         q, extra = divmod(len(xb), world.size)
         lo = world.rank * q + min(world.rank, extra)
         hi = lo + q + (world.rank < extra)
+        share_first[0] = lo
         return xb[lo:hi], yb[lo:hi]
+
+    def rows(m_global: int):
+        """(first row, global batch size) of this rank's share, for dropout (None alone)."""
+        return None if world is None else (share_first[0], m_global)
 
     def memory_batches():
         """One epoch: a fresh permutation of the rows, cut into batches (the last may be short).
@@ -388,7 +395,7 @@ def fit(
                     # workspace's dW is already lr * dC/dW, so the update is one subtraction.
                     # Weight decay and clipping scale by lr too: lr (g + wd W), clip at lr * clip.
                     lr = optimizer.lr
-                    loss_sum += to_scalar(ws.step(xb, yb, lr / m, dropout_rng))
+                    loss_sum += to_scalar(ws.step(xb, yb, lr / m, dropout_rng, rows(m)))
                     if world is not None:
                         signal_name = _allreduce(world, ws, signal_name)
                     if optimizer.weight_decay:
@@ -401,7 +408,7 @@ def fit(
                         p -= g
                     optimizer.t += 1
                 else:
-                    loss_sum += to_scalar(ws.step(xb, yb, 1.0 / m, dropout_rng))
+                    loss_sum += to_scalar(ws.step(xb, yb, 1.0 / m, dropout_rng, rows(m)))
                     if world is not None:
                         signal_name = _allreduce(world, ws, signal_name)
                     if tc.clip_norm:

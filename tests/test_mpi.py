@@ -177,3 +177,14 @@ def test_streamed_npy_under_mpi(tmp_path):
     assert two.returncode == 0, two.stderr
     for a, b in zip(weights(tmp_path / "one"), weights(tmp_path / "two")):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_dropout_under_mpi_draws_the_masks_of_one_process(config, tmp_path):
+    """Each rank draws the whole global batch's masks and keeps its rows' part."""
+    drop = ["--set", "training.dropout=0.3"]
+    one = nettrain("fit", config, "-o", tmp_path / "one", "-q", *drop)
+    assert one.returncode == 0, one.stderr
+    two = nettrain("fit", config, "-o", tmp_path / "two", "-q", *drop, ranks=2)
+    assert two.returncode == 0, two.stderr
+    for a, b in zip(weights(tmp_path / "one"), weights(tmp_path / "two")):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)

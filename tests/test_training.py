@@ -131,11 +131,11 @@ def test_last_smaller_batch_is_kept_and_every_row_visited(tmp_path, monkeypatch)
     seen, steps = [], []
     step = Workspace.step
 
-    def count_step(self, x, y, scale, rng=None):
+    def count_step(self, x, y, scale, rng=None, rows=None):
         # the training loop's forward/backward: one call per optimizer step
         seen.append(np.array(x))
         steps.append(1)
-        return step(self, x, y, scale, rng)
+        return step(self, x, y, scale, rng, rows)
 
     monkeypatch.setattr(Workspace, "step", count_step)
     result = fit(cfg, save=False)
