@@ -540,6 +540,23 @@ def fit(
     return result
 
 
+def _changed_keys(before: dict, after: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two resolved configs (those that the resume hash
+    covers: not output, device, epochs or the checkpoint settings)."""
+    ignored = {"output", "device", "training.epochs", "training.checkpoint_every", "training.checkpoint_keep"}
+    out = []
+    for key in sorted(set(before) | set(after)):
+        path = f"{prefix}{key}"
+        a, b = before.get(key), after.get(key)
+        if path in ignored:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _changed_keys(a, b, path + ".")
+        elif a != b:
+            out.append(f"{path} {a!r} -> {b!r}")
+    return out
+
+
 def _resume(
     where, force, config, chash, net, optimizer, schedule, shuffle_rng, dropout_rng, early, data, device
 ):
@@ -547,9 +564,11 @@ def _resume(
     path = find_checkpoint(where)
     model, state, opt_arrays, best = load_checkpoint(path)
     if state.get("config_hash") != chash and not force:
+        changed = _changed_keys(model.meta.get("config") or {}, config.to_dict())
+        what = f"changed: {', '.join(changed[:6])}" if changed else f"hash {state.get('config_hash')}"
         raise ConfigError(
-            f"--resume: {path} was written with a different config (hash {state.get('config_hash')}, "
-            f"now {chash}); resume with the same config, or add --force to continue anyway"
+            f"--resume: {path} was written with a different config ({what}); resume with the "
+            "same config, or add --force to continue anyway"
         )
     if [list(w.shape) for w in model.network.W] != [list(w.shape) for w in net.W]:
         raise ConfigError(

@@ -696,3 +696,23 @@ def test_decimal_commas_in_a_semicolon_file(tmp_path):
     path2 = tmp_path / "us.csv"
     path2.write_text('a,label\n"1,500",x\n2,y\n')
     assert read_table(str(path2), "label").cells[:, 0].tolist() == ["1,500", "2"]
+
+
+def test_a_file_without_its_header_gets_a_hint(tmp_path):
+    """A model trained with a header, given rows without one: say so, not 64 missing columns."""
+    from typer.testing import CliRunner
+
+    from nettrain.cli import app
+
+    run = tmp_path / "run"
+    from tests.conftest import CONFIGS, DATA
+
+    r = CliRunner().invoke(
+        app, ["fit", str(CONFIGS / "digits.yaml"), "-o", str(run), "-q", "--set", "training.epochs=1"]
+    )
+    assert r.exit_code == 0, r.stderr
+    rows = (DATA / "digits_test.csv").read_text().splitlines()[1:6]
+    (tmp_path / "nohdr.csv").write_text("\n".join(rows) + "\n")
+    r = CliRunner().invoke(app, ["predict", str(run), str(tmp_path / "nohdr.csv")])
+    assert r.exit_code == 2
+    assert "looks like data, not a header" in r.stderr and "add a header row" in r.stderr

@@ -227,8 +227,11 @@ def test_interrupt_in_the_first_epoch_resumes_from_the_start(tmp_path):
 def test_resume_with_a_changed_config_needs_force(tmp_path):
     fit(digits(tmp_path / "a", "training.epochs=3", "training.checkpoint_every=3"))
     changed = digits(tmp_path / "b", "training.epochs=5", "training.learning_rate=0.05")
-    with pytest.raises(ConfigError, match="--force"):
+    with pytest.raises(ConfigError, match="--force") as err:
         fit(changed, resume=str(tmp_path / "a"))
+    # the message names what changed (not the epochs, which a resume may extend)
+    assert "training.learning_rate 0.1 -> 0.05" in str(err.value)
+    assert "epochs" not in str(err.value)
     assert not (tmp_path / "b").exists()
     forced = fit(changed, resume=str(tmp_path / "a"), force=True)
     assert [r["epoch"] for r in forced.history] == [1, 2, 3, 4, 5]

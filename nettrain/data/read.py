@@ -100,6 +100,12 @@ class Table:
         if names == self.features:
             return self
         absent = [f for f in names if f not in self.features]
+        if absent and len(absent) == len(names) and all(_is_number(h) for h in self.features):
+            raise DataError(
+                f"{self.source}: its first row ({', '.join(self.features[:4])}, ...) looks like data, "
+                "not a header; the model matches columns by the names it was trained with "
+                f"({', '.join(names[:4])}, ...): add that header row"
+            )
         if absent:
             hint = did_you_mean(absent[0], [c for c in self.features if c not in names])
             raise DataError(
@@ -109,6 +115,14 @@ class Table:
         index = {h: j for j, h in enumerate(self.features)}
         order = [index[f] for f in names]
         return Table(self.source, list(names), self.cells[:, order], self.y, self.target, self.lines)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def is_missing(cells: np.ndarray) -> np.ndarray:
@@ -445,6 +459,13 @@ def _csv_records(text: str, name: str, delimiter: str, header: bool, strict: boo
         raise DataError(f"{name}: is empty; expected a CSV header row and data rows")
     if not rows:
         raise DataError(f"{name}: has a header (line {header_line}) but no data rows")
+    if header and names and all(_is_number(h) for h in names) and len(set(names)) < len(names):
+        # numbers, some repeated: data, not a header (distinct numbers such as years may be one)
+        raise DataError(
+            f"{name}:{header_line}: the first row ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''}) "
+            "looks like data, not a header row: add a header row naming the columns (or set "
+            "data.header: false for a file without one)"
+        )
     if header:
         empty = [j for j, h in enumerate(names) if not h]
         if empty:
