@@ -461,8 +461,9 @@ def _csv_records(text: str, name: str, delimiter: str, header: bool, strict: boo
         raise DataError(f"{name}: has a header (line {header_line}) but no data rows")
     if header and names and all(_is_number(h) for h in names) and len(set(names)) < len(names):
         # numbers, some repeated: data, not a header (distinct numbers such as years may be one)
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
         raise DataError(
-            f"{name}:{header_line}: the first row ({', '.join(names[:4])}{', ...' if len(names) > 4 else ''}) "
+            f"{name}:{header_line}: the first row ({shown}) "
             "looks like data, not a header row: add a header row naming the columns (or set "
             "data.header: false for a file without one)"
         )
