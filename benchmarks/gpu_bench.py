@@ -45,25 +45,10 @@ def data_for(sizes, cost, n, seed=0):
 
 
 def run_nettrain(sizes, act, out, cost, bs, steps, X, Y):
-    import numpy as np
-
     from nettrain import config_from_dict
-    from nettrain.data import Dataset, Encoding, RunData
+    from nettrain.data import RunData
     from nettrain.train import fit
 
-    task = "classification" if cost == "cross_entropy" else "regression"
-    enc = Encoding(
-        task,
-        cost,
-        [str(i) for i in range(sizes[0])],
-        "y",
-        sizes[-1],
-        np.zeros(sizes[0]),
-        np.ones(sizes[0]),
-        y_mean=None if task == "classification" else np.zeros(sizes[-1]),
-        y_scale=None if task == "classification" else np.ones(sizes[-1]),
-        classes=[str(i) for i in range(sizes[-1])] if task == "classification" else None,
-    )
     cfg = config_from_dict(
         {
             "network": {"layers": sizes, "activation": act, "output": out},
@@ -72,7 +57,7 @@ def run_nettrain(sizes, act, out, cost, bs, steps, X, Y):
             "training": {"epochs": 1, "batch_size": bs, "learning_rate": 0.01},
         }
     )
-    data = RunData(enc, Dataset(X[: steps * bs], Y[: steps * bs]))
+    data = RunData.from_arrays(X[: steps * bs], Y[: steps * bs], cost)
     t = time.perf_counter()
     fit(cfg, data=data, save=False)
     return steps * bs / (time.perf_counter() - t)

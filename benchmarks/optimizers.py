@@ -32,6 +32,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from common import cpu_model  # noqa: E402  (benchmarks/common.py, beside this script)
+
 from nettrain import fit, load_config  # noqa: E402
 from nettrain.optimizers import DEFAULT_LR, OPTIMIZERS  # noqa: E402
 
@@ -93,16 +95,6 @@ def early_stopping_table(out: Path, epochs: int, patience: int) -> str:
     return "\n".join(rows)
 
 
-def cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=50, help="epochs per optimizer (table 1)")
@@ -112,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     print(
         "digits (1347 train / 450 test rows, 64-128-64-10 relu), batch 32, seed 0; "
-        f"{cpu()}, one BLAS thread, Python {platform.python_version()}"
+        f"{cpu_model()}, one BLAS thread, Python {platform.python_version()}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"

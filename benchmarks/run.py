@@ -128,41 +128,15 @@ def make_data(w: Workload, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def nettrain_runner(w: Workload, X: np.ndarray, y: np.ndarray, epochs: int):
     """A function that trains nettrain once through its real loop; returns (loss, in-loop seconds)."""
     from nettrain.config import config_from_dict
-    from nettrain.data import Dataset, Encoding, RunData, Table
+    from nettrain.data import RunData
     from nettrain.train import fit
 
-    d, k = w.layers[0], w.layers[-1]
-    features = [f"x{j}" for j in range(d)]
-    zeros, ones = np.zeros(d), np.ones(d)  # standardize: false, as the data is already scaled
     if w.classification:
-        Y = np.zeros((len(y), k), dtype=np.float32)  # one-hot rows, as nettrain encodes labels
+        Y = np.zeros((len(y), w.layers[-1]), dtype=np.float32)  # one-hot rows, as nettrain encodes labels
         Y[np.arange(len(y)), y] = 1
-        encoding = Encoding(
-            task="classification",
-            cost=w.cost,
-            features=features,
-            target="y",
-            n_outputs=k,
-            x_mean=zeros,
-            x_scale=ones,
-            classes=[str(c) for c in range(k)],
-        )
     else:
         Y = y
-        encoding = Encoding(
-            task="regression",
-            cost=w.cost,
-            features=features,
-            target="y",
-            n_outputs=k,
-            x_mean=zeros,
-            x_scale=ones,
-            y_mean=np.zeros(k),
-            y_scale=np.ones(k),
-        )
-    # the source table only names rows in messages; positional, as its array field is being renamed
-    table = Table("synthetic", features, X, y, "y")
-    data = RunData(encoding=encoding, train=Dataset(X=X, Y=Y, table=table))
+    data = RunData.from_arrays(X, Y, w.cost)  # no standardization: the data is already scaled
     config = config_from_dict(
         {
             "data": {"validation": 0, "standardize": False},

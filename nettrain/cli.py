@@ -415,10 +415,6 @@ def _open_input(path: str):
     return path
 
 
-def _float_text(v: float, digits: int) -> str:
-    return format(float(v), f".{digits}g")
-
-
 UnknownOpt = Annotated[
     str,
     typer.Option(

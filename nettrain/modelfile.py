@@ -105,13 +105,17 @@ class Model:
     encoding: Encoding
     meta: dict = field(default_factory=dict)
 
-    def forward(self, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
-        """The network's outputs s (n, outputs), on the host, for encoded inputs x (n, inputs)."""
-        net = self.network
-        parts = [
-            to_host(net.forward(net.xp.asarray(x[start : start + batch_size])))
-            for start in range(0, len(x), batch_size)
-        ]
+    def forward(self, x: np.ndarray, *, standardize: bool = False, batch_size: int = 65536) -> np.ndarray:
+        """The network's outputs s (n, outputs), on the host, for inputs x (n, inputs): encoded,
+        or raw numbers with ``standardize`` (then scaled a chunk at a time, so a million rows
+        never make a second full-size copy)."""
+        net, enc = self.network, self.encoding
+        parts = []
+        for start in range(0, len(x), batch_size):
+            chunk = x[start : start + batch_size]
+            if standardize:
+                chunk = enc.scale(chunk, net.dtype)
+            parts.append(to_host(net.forward(net.xp.asarray(chunk))))
         return np.concatenate(parts) if parts else np.empty((0, net.sizes[-1]), net.dtype)
 
     def outputs(self, X, unknown: str = "error") -> np.ndarray:
@@ -129,23 +133,13 @@ class Model:
     def outputs_kept(self, table: Table, unknown: str = "error") -> tuple[np.ndarray, np.ndarray]:
         """(outputs of the rows that can be predicted, which rows those are (n,) bool). Rows with
         missing values are left out under ``missing: drop``; features are matched by name."""
-        from .data import _aligned
+        from .data import align_features
 
-        table = _aligned(table, self.encoding.features)
+        table = align_features(table, self.encoding.features)
         raw, kept = self.encoding.raw_inputs(table, unknown)
         if not kept.all():
             raw = raw[kept]
-        return self.forward_raw(raw), kept
-
-    def forward_raw(self, raw: np.ndarray, batch_size: int = 65536) -> np.ndarray:
-        """Outputs for unscaled inputs (n, inputs): standardized and run a chunk at a time, so
-        a million rows never make a second full-size copy."""
-        net, enc = self.network, self.encoding
-        parts = [
-            to_host(net.forward(net.xp.asarray(enc.scale(raw[start : start + batch_size], net.dtype))))
-            for start in range(0, len(raw), batch_size)
-        ]
-        return np.concatenate(parts) if parts else np.empty((0, net.sizes[-1]), net.dtype)
+        return self.forward(raw, standardize=True), kept
 
     def predict(self, X) -> np.ndarray:
         """Class labels (as text) or regression values in the target's units."""

@@ -278,9 +278,6 @@ class Network:
             dropout=self.dropout,
         )
 
-    def copy(self) -> Network:
-        return self.astype(self.dtype)
-
     def __repr__(self) -> str:
         hidden = ",".join(self.activation_names) or "-"
         return (

@@ -1,4 +1,4 @@
-"""Helpers shared by the real-world data, bad-input and crash-safety tests (not a test module)."""
+"""Helpers shared by several test files (not a test module)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import io
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -119,3 +121,21 @@ def weights(model) -> list[np.ndarray]:
 def same_weights(a, b) -> bool:
     wa, wb = weights(a), weights(b)
     return len(wa) == len(wb) and all(x.dtype == y.dtype and np.array_equal(x, y) for x, y in zip(wa, wb))
+
+
+def signal_when(proc, err_path: Path, ready: Callable[[str], bool], signum, timeout: float = 60) -> str:
+    """Wait (on the process's stderr file, not the clock) until ``ready(stderr)``, send
+    ``signum``, wait for the exit; returns the stderr text. Kills the process if anything fails."""
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready(err_path.read_text()):
+            assert proc.poll() is None, err_path.read_text()
+            assert time.monotonic() < deadline, f"not ready within {timeout} s"
+            time.sleep(0.01)
+        proc.send_signal(signum)
+        proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return err_path.read_text()

@@ -42,7 +42,7 @@ def data_error(path, **kwargs) -> str:
 def encoding_error(path, task="regression", cost="mse", outputs=1, **kwargs) -> str:
     """The DataError of fitting an encoding on a file that reads fine: a CSV keeps its cells as
     text, so missing and non-numeric values are found by the encoding, not by read_table."""
-    t = read_table(path, classification=task == "classification")
+    t = read_table(path)
     with pytest.raises(DataError) as info:
         fit_encoding(t, task, cost, outputs, True, **kwargs)
     return str(info.value)
@@ -63,7 +63,7 @@ CSV = "a,b,label,c\n1,2,x,3\n4,5,y,6\n7,8.5,x,-9\n"
 
 
 def test_target_by_name(tmp_path):
-    t = read_table(write(tmp_path, CSV), "label", classification=True)
+    t = read_table(write(tmp_path, CSV), "label")
     assert t.features == ["a", "b", "c"]
     assert t.target == "label"
     np.testing.assert_array_equal(t.X, [[1, 2, 3], [4, 5, 6], [7, 8.5, -9]])
@@ -181,7 +181,7 @@ def test_only_the_target_column(tmp_path):
 
 
 def test_missing_target_column_suggests(tmp_path):
-    msg = data_error(write(tmp_path, CSV), target="lable", classification=True)
+    msg = data_error(write(tmp_path, CSV), target="lable")
     assert "'lable'" in msg and "did you mean 'label'?" in msg
     for column in ("a", "b", "label", "c"):
         assert column in msg
@@ -219,7 +219,7 @@ def test_crlf_line_ends(tmp_path):
 
 def test_quoted_fields(tmp_path):
     text = 'a,"b, the second",label\n1,"2","big, red"\n3,4,"multi\nline"\n5,6,x\n5,6,bad\n'
-    t = read_table(write(tmp_path, text), "label", classification=True)
+    t = read_table(write(tmp_path, text), "label")
     assert t.features == ["a", "b, the second"]
     assert list(t.y) == ["big, red", "multi\nline", "x", "bad"]
     assert list(t.lines) == [2, 3, 5, 6]  # the quoted newline makes row 2 span lines 3-4
@@ -242,7 +242,7 @@ def test_non_utf8_names_line(tmp_path):
 
 def test_string_labels_map_to_classes_and_decode_back(tmp_path):
     text = "f1,f2,animal\n0,1,dog\n1,0,cat\n2,2,eel\n3,1,dog\n4,0, cat \n"
-    t = read_table(write(tmp_path, text), "animal", classification=True)
+    t = read_table(write(tmp_path, text), "animal")
     enc = fit_encoding(t, "classification", "cross_entropy", 3, True)
     assert enc.classes == ["cat", "dog", "eel"]
     Y = enc.encode_y(t)
@@ -257,22 +257,22 @@ def test_string_labels_map_to_classes_and_decode_back(tmp_path):
 
 def test_numeric_labels_sorted_numerically(tmp_path):
     text = "x,y\n0,10\n1,2\n2,1\n3,2\n4,10\n5,-3\n"
-    t = read_table(write(tmp_path, text), classification=True)
+    t = read_table(write(tmp_path, text))
     enc = fit_encoding(t, "classification", "cross_entropy", 4, False)
     assert enc.classes == ["-3", "1", "2", "10"]
     assert list(enc.decode(enc.encode_y(t))) == ["10", "2", "1", "2", "10", "-3"]
 
 
 def test_unseen_label_is_an_error(tmp_path):
-    train = read_table(write(tmp_path, "x,y\n0,a\n1,b\n"), classification=True)
+    train = read_table(write(tmp_path, "x,y\n0,a\n1,b\n"))
     enc = fit_encoding(train, "classification", "cross_entropy", 2, False)
-    other = read_table(write(tmp_path, "x,y\n0,a\n1,c\n", "other.csv"), classification=True)
+    other = read_table(write(tmp_path, "x,y\n0,a\n1,c\n", "other.csv"))
     with pytest.raises(DataError, match=r"other\.csv:3: label 'c'"):
         enc.encode_y(other)
 
 
 def test_binary_labels_one_output(tmp_path):
-    t = read_table(write(tmp_path, "x,y\n0,no\n1,yes\n2,no\n"), classification=True)
+    t = read_table(write(tmp_path, "x,y\n0,no\n1,yes\n2,no\n"))
     enc = fit_encoding(t, "classification", "binary_cross_entropy", 1, False)
     assert enc.classes == ["no", "yes"]
     np.testing.assert_array_equal(enc.encode_y(t)[:, 0], [0, 1, 0])
@@ -295,7 +295,7 @@ def test_npy_target_last_column_and_by_index(tmp_path):
     np.testing.assert_array_equal(t.X, M[:, 1:])
     np.testing.assert_array_equal(t.y, M[:, 0])
     assert t.features == ["1", "2"] and t.target == "0"
-    assert "row 1" in t.line(1)
+    assert "row 1" in t.where(1)
 
 
 def test_npy_target_name_is_an_error(tmp_path):
@@ -327,7 +327,7 @@ def test_npz_labels_and_regression_targets(tmp_path):
     X = np.random.default_rng(0).normal(size=(6, 3))
     path = str(tmp_path / "d.npz")
     np.savez(path, X=X, y=np.array([0, 2, 1, 2, 0, 1]))
-    t = read_table(path, classification=True)
+    t = read_table(path)
     np.testing.assert_array_equal(t.X, X)
     enc = fit_encoding(t, "classification", "cross_entropy", 3, True)
     assert enc.classes == ["0", "1", "2"]
@@ -343,7 +343,7 @@ def test_npz_labels_and_regression_targets(tmp_path):
 def test_npz_string_labels(tmp_path):
     path = str(tmp_path / "d.npz")
     np.savez(path, X=np.ones((3, 2)), y=np.array(["b", "a", "b"]))
-    t = read_table(path, classification=True)
+    t = read_table(path)
     enc = fit_encoding(t, "classification", "cross_entropy", 2, True)
     assert enc.classes == ["a", "b"]
 
@@ -478,20 +478,20 @@ def test_regression_outputs_mismatch(tmp_path):
 
 
 def test_one_class_target(tmp_path):
-    t = read_table(write(tmp_path, "x,y\n1,cat\n2,cat\n"), classification=True)
+    t = read_table(write(tmp_path, "x,y\n1,cat\n2,cat\n"))
     with pytest.raises(DataError, match=r"only one class \('cat'\)"):
         fit_encoding(t, "classification", "cross_entropy", 2, True)
 
 
 def test_outputs_vs_classes_mismatch_names_the_number(tmp_path):
-    t = read_table(write(tmp_path, "x,y\n1,a\n2,b\n3,c\n"), classification=True)
+    t = read_table(write(tmp_path, "x,y\n1,a\n2,b\n3,c\n"))
     with pytest.raises(DataError, match="3 classes but the network has 5 outputs") as info:
         fit_encoding(t, "classification", "cross_entropy", 5, True)
     assert "set the last of network.layers to 3" in str(info.value)
 
 
 def test_binary_cross_entropy_one_output_needs_two_classes(tmp_path):
-    t = read_table(write(tmp_path, "x,y\n1,a\n2,b\n3,c\n"), classification=True)
+    t = read_table(write(tmp_path, "x,y\n1,a\n2,b\n3,c\n"))
     with pytest.raises(DataError, match="exactly 2 classes, found 3"):
         fit_encoding(t, "classification", "binary_cross_entropy", 1, True)
     # one-vs-rest sigmoids, one output per class, are fine
@@ -673,7 +673,7 @@ def test_arbitrary_bytes_read_and_encode_or_raise_data_error(
     path = tmp_path / "fuzz.dat"
     path.write_bytes(data)
     try:
-        t = read_table(str(path), classification=classification, need_target=need_target)
+        t = read_table(str(path), need_target=need_target)
     except DataError as exc:
         assert str(exc)
         return

@@ -48,7 +48,7 @@ def labels_model(tmp_path_factory) -> Model:
     X, labels = rng.normal(size=(30, 2)).tolist(), rng.choice(["cat", "dog", "eel"], 30)
     rows = [f"{a!r},{b!r},{label}" for (a, b), label in zip(X, labels, strict=True)]
     (folder / "t.csv").write_text("width,height,animal\n" + "\n".join(rows) + "\n")
-    table = read_table(str(folder / "t.csv"), "animal", classification=True)
+    table = read_table(str(folder / "t.csv"), "animal")
     enc = fit_encoding(table, "classification", "cross_entropy", 3, True)
     net = Network.create([2, 5, 4, 3], ["tanh", "relu"], "softmax", "cross_entropy", seed=1, dtype="float64")
     net.b = [b + rng.normal(size=b.shape) for b in net.b]  # non-zero biases round-trip too

@@ -9,7 +9,6 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from nettrain.checkpoint import load_checkpoint
 from nettrain.cli import app, resume_argv
 from nettrain.errors import Interrupted, OutputError
 from tests.conftest import CONFIGS, DATA, ROOT
+from tests.helpers import signal_when
 
 # adam + cosine with warm-up + dropout + early stopping that never triggers: every piece of state
 # a checkpoint has to carry (moments and step count, schedule, two generators, best weights)
@@ -358,20 +358,8 @@ def start(args, cwd, err_path):
 
 
 def interrupt_after_epoch(proc, err_path: Path, epoch: int, signum) -> str:
-    """Wait (on the output, not the clock) for the line of `epoch`, send `signum`, wait for exit."""
-    try:
-        deadline = time.monotonic() + 60
-        while f"epoch {epoch:>2}/" not in err_path.read_text():
-            assert proc.poll() is None, err_path.read_text()
-            assert time.monotonic() < deadline, "no epoch line within 60 s"
-            time.sleep(0.01)
-        proc.send_signal(signum)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return err_path.read_text()
+    """Send ``signum`` once the plain progress shows `epoch`; returns stderr."""
+    return signal_when(proc, err_path, lambda text: f"epoch {epoch:>2}/" in text, signum)
 
 
 def test_sigint_then_the_printed_resume_command_is_bit_identical(tmp_path):

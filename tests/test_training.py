@@ -243,3 +243,36 @@ def test_dtype_is_kept_through_training(dtype):
     result = fit(config("seed", "training.epochs=2", f"dtype={dtype}"), save=False)
     net = result.model.network
     assert all(p.dtype == np.dtype(dtype) for p in net.W + net.b)
+
+
+def test_fit_on_arrays_already_encoded():
+    """RunData.from_arrays: the Python API's way to train on NumPy arrays without files."""
+    from nettrain.data import RunData
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 3))
+    labels = (X[:, 0] + X[:, 1] > 0).astype(int)
+    Y = np.eye(2)[labels]
+    cfg = config_from_dict(
+        {
+            "network": {"layers": [3, 8, 2]},
+            "cost": "cross_entropy",
+            "training": {"epochs": 20, "learning_rate": 0.1},
+        }
+    )
+    result = fit(cfg, data=RunData.from_arrays(X, Y, "cross_entropy"), save=False)
+    assert result.model.network.dtype == np.float32
+    pred = result.model.predict(X)
+    assert set(pred.tolist()) <= {"0", "1"}
+    assert np.mean(pred.astype(int) == labels) > 0.9
+    # regression: values come back in the given units (no standardization was applied)
+    y = (2 * X[:, 0]).reshape(-1, 1)
+    cfg = config_from_dict(
+        {
+            "network": {"layers": [3, 8, 1], "activation": "tanh"},
+            "cost": "mse",
+            "training": {"epochs": 30, "learning_rate": 0.05},
+        }
+    )
+    model = fit(cfg, data=RunData.from_arrays(X, y, "mse"), save=False).model
+    assert np.mean(np.abs(model.predict(X) - y[:, 0])) < 0.3

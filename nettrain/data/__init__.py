@@ -59,6 +59,7 @@ __all__ = [
     "parse_numbers",
     "read_bytes",
     "read_table",
+    "align_features",
     "select_features",
     "sniff_delimiter",
     "source_name",
@@ -91,6 +92,42 @@ class RunData:
     validation: Dataset | None = None
     test: Dataset | None = None
     notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_arrays(cls, X: np.ndarray, Y: np.ndarray, cost: str, dtype: str = "float32") -> RunData:
+        """Training data that is already encoded, for ``fit(config, data=...)``: X (n, inputs) and
+        Y (n, outputs) as the cost wants them (one-hot rows for cross_entropy, 0/1 for
+        binary_cross_entropy); no standardization. Classes are named '0', '1', ..."""
+        from ..costs import COSTS
+
+        X = np.ascontiguousarray(X, dtype=dtype)
+        Y = np.ascontiguousarray(np.asarray(Y).reshape(len(X), -1), dtype=dtype)
+        d, k = X.shape[1], Y.shape[1]
+        features = [str(j) for j in range(d)]
+        if COSTS[cost].classification:
+            encoding = Encoding(
+                "classification",
+                cost,
+                features,
+                "y",
+                k,
+                np.zeros(d),
+                np.ones(d),
+                classes=[str(c) for c in range(2 if k == 1 else k)],
+            )
+        else:
+            encoding = Encoding(
+                "regression",
+                cost,
+                features,
+                "y",
+                k,
+                np.zeros(d),
+                np.ones(d),
+                y_mean=np.zeros(k),
+                y_scale=np.ones(k),
+            )
+        return cls(encoding, Dataset(X, Y))
 
 
 def stream_rng(seed: int, stream: int) -> np.random.Generator:
@@ -133,10 +170,10 @@ def split_indices(
 def select_features(table: Table, features: list[str]) -> np.ndarray:
     """The named feature columns of a table, as float64 (n, features) (matched by CSV header
     name; arrays must have exactly that many columns). For all-numeric models."""
-    return _aligned(table, features).X
+    return align_features(table, features).X
 
 
-def _aligned(table: Table, features: list[str]) -> Table:
+def align_features(table: Table, features: list[str]) -> Table:
     """The table's feature columns in the model's order: by name for CSV with a header; by
     position for arrays and header-less CSV, which must then have exactly those columns."""
     if table.features == list(features):
@@ -153,7 +190,7 @@ def _aligned(table: Table, features: list[str]) -> Table:
 
 def encode_table(encoding: Encoding, table: Table, dtype: str, unknown: str = "error") -> Dataset:
     """A labelled table encoded with a fitted encoding (features matched by name)."""
-    table = _aligned(table, encoding.features)
+    table = align_features(table, encoding.features)
     X, Y, kept = encoding.encode(table, dtype, unknown)
     return Dataset(X, Y, table, kept)
 

@@ -469,7 +469,7 @@ def fit_encoding(
     enc.x_mean = np.zeros(raw.shape[1])
     enc.x_scale = np.ones(raw.shape[1])
     if standardize and numeric.any():
-        mean, std = _mean_std(raw[:, numeric], table, [c for c in enc.inputs_numeric()])
+        mean, std = _mean_std(raw[:, numeric], table, enc.inputs_numeric())
         enc.x_mean[numeric], enc.x_scale[numeric] = mean, std
 
     values, _ = enc.target_values(table)

@@ -83,8 +83,6 @@ class Table:
             return f"{self.source}:{int(self.lines[i])}"
         return f"{self.source} row {i}"
 
-    line = where
-
     def take(self, index: np.ndarray) -> Table:
         return Table(
             self.source,
@@ -196,7 +194,6 @@ def read_table(
     target: str | int | None = None,
     *,
     need_target: bool = True,
-    classification: bool = False,
     stdin=None,
     delimiter: str | None = None,
     header: bool = True,
@@ -210,7 +207,6 @@ def read_table(
         Ignored for NPZ files, whose target is the array ``y``.
     need_target : False reads every column as a feature (for predict: CSV columns are matched
         to the model's features by name later, so ids and the target may stay).
-    classification : accepted for compatibility; targets are kept as read either way.
     delimiter : the CSV delimiter; None sniffs it from the file (comma, semicolon, tab or |).
     header : False for a CSV without a header row; its columns are then named '0', '1', ...
     columns : the feature columns wanted, when known (predict): a clean numeric CSV then parses

@@ -12,12 +12,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import CONFIGS, DATA, ROOT
+from tests.helpers import signal_when
 
 MODULE = [sys.executable, "-m", "nettrain"]
 SCRIPT = Path(sys.executable).parent / "nettrain"
@@ -320,19 +320,7 @@ def test_signal_during_fit(regression_run, tmp_path, signum, status):
             cwd=ROOT,
             preexec_fn=_reset_sigint,
         )
-    try:
-        deadline = time.monotonic() + 30
-        while not epoch_lines(err.read_text()):
-            assert proc.poll() is None, err.read_text()
-            assert time.monotonic() < deadline, "no epoch line within 30 s"
-            time.sleep(0.05)
-        proc.send_signal(signum)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    text = err.read_text()
+    text = signal_when(proc, err, lambda text: bool(epoch_lines(text)), signum)
     assert proc.returncode == status, text
     assert "Traceback" not in text
     after = {p.name: p.read_bytes() for p in run.iterdir()}
