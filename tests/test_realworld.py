@@ -198,6 +198,10 @@ def test_text_column_is_one_hot_encoded(tmp_path):
     np.testing.assert_array_equal(enc.x_scale[1:4], 1)
     info = json.loads(ok(run("info", run_dir, "--json")).stdout)
     assert info["features"] == ["size", "color", "weight"] and info["sizes"][0] == 5
+    assert info["columns"][1]["categories"] == ["blue", "green", "red"]
+    assert info["missing"] == "error"
+    text = ok(run("info", run_dir)).stdout
+    assert "categorical, 3 categories: blue, green, red" in text and "missing values" in text
     # the colour matters, and the model learnt it
     r = ok(run("evaluate", run_dir, tmp_path / "train.csv", "--json"))
     assert json.loads(r.stdout)["accuracy"] > 0.9
@@ -716,3 +720,17 @@ def test_a_file_without_its_header_gets_a_hint(tmp_path):
     r = CliRunner().invoke(app, ["predict", str(run), str(tmp_path / "nohdr.csv")])
     assert r.exit_code == 2
     assert "looks like data, not a header" in r.stderr and "add a header row" in r.stderr
+
+
+def test_streamed_values_too_large_to_standardize(tmp_path, monkeypatch):
+    import nettrain.data.stream as stream
+    from nettrain import config_from_dict, fit
+    from nettrain.errors import DataError
+
+    monkeypatch.setattr(stream, "STREAM_BYTES", 100)
+    X = np.ones((50, 3))
+    X[:, 1] = np.linspace(-1e200, 1e200, 50)
+    np.save(tmp_path / "huge.npy", np.column_stack([X, np.arange(50.0)]))
+    cfg = config_from_dict({"data": {"train": str(tmp_path / "huge.npy")}, "network": {"layers": [3, 2, 1]}})
+    with pytest.raises(DataError, match="column 1 holds values too large to standardize"):
+        fit(cfg, save=False)

@@ -227,8 +227,9 @@ def stream_npy(config, rng: np.random.Generator):
                 first_missing = a + int(local)
             use = complete if dc.missing == "drop" else y_ok
             Xu = np.where(miss[use], 0.0, X[use])
-            s1 += Xu.sum(axis=0)
-            s2 += (Xu * Xu).sum(axis=0)
+            with np.errstate(over="ignore", invalid="ignore"):  # checked once, after the pass
+                s1 += Xu.sum(axis=0)
+                s2 += (Xu * Xu).sum(axis=0)
             counts += (~miss[use]).sum(axis=0)
             n_complete += int(use.sum())
             yu = y[use]
@@ -246,9 +247,16 @@ def stream_npy(config, rng: np.random.Generator):
     mean = s1 / np.maximum(counts, 1)
     # over every row used, a filled value counting as the mean (as the in-memory encoding sees
     # them under missing: mean; under drop every row used is complete, so counts == n_complete)
-    var = np.maximum((s2 - counts * mean * mean) / n_complete, 0.0)
-    std = np.sqrt(var)
+    with np.errstate(over="ignore", invalid="ignore"):  # too large: refused just below
+        var = np.maximum((s2 - counts * mean * mean) / n_complete, 0.0)
+        std = np.sqrt(var)
     std[std == 0] = 1.0
+    bad = ~(np.isfinite(mean) & np.isfinite(std))
+    if dc.standardize and bad.any():
+        raise DataError(
+            f"{name}: column {features[int(np.argmax(bad))]} holds values too large to "
+            "standardize; rescale it, or set data.standardize: false"
+        )
     if not dc.standardize:
         mean, std = np.zeros_like(mean), np.ones_like(std)
     columns = [Column(str(j), "numeric", fill=float(m)) for j, m in zip(features, s1 / np.maximum(counts, 1))]
@@ -284,6 +292,11 @@ def stream_npy(config, rng: np.random.Generator):
     else:
         y_mean = y_sum / n_complete
         y_std = math.sqrt(max(y_sq / n_complete - y_mean * y_mean, 0.0)) or 1.0
+        if dc.standardize and not (math.isfinite(y_mean) and math.isfinite(y_std)):
+            raise DataError(
+                f"{name}: the target holds values too large to standardize; rescale "
+                "it, or set data.standardize: false"
+            )
         enc.y_mean = np.array([y_mean if dc.standardize else 0.0])
         enc.y_scale = np.array([y_std if dc.standardize else 1.0])
         if sizes[-1] != 1:

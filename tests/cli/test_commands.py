@@ -561,6 +561,31 @@ def test_divergence_exits_1_and_keeps_the_earlier_model(config, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted(before)  # no temporary files left
 
 
+def test_divergence_with_json_ends_with_an_error_event(tmp_path):
+    r = run(
+        "fit",
+        CONFIGS / "seed.yaml",
+        "--set",
+        "training.learning_rate=1e6",
+        "--json",
+        "-q",
+        "-o",
+        tmp_path / "run",
+    )
+    assert r.exit_code == 1
+    last = json.loads(r.stdout.splitlines()[-1])
+    assert last["event"] == "error" and last["exit_code"] == 1 and "diverged" in last["error"]
+
+
+def test_gradcheck_verdict_names_the_failing_parameters():
+    # a tolerance nothing meets at the input layer, yet a bias of 0 error: only some rows fail
+    r = run("gradcheck", CONFIGS / "seed.yaml", "--rtol", "1e-12", "--atol", "0")
+    assert r.exit_code == 1
+    verdict = [line for line in r.stdout.splitlines() if line.startswith("FAIL")][0]
+    table = [line.split() for line in r.stdout.splitlines() if line.strip().endswith("FAIL")]
+    assert verdict.startswith("FAIL (" + ", ".join(row[0] for row in table) + ")")
+
+
 def test_unknown_command():
     r = run("frobnicate")
     assert r.exit_code == 2
