@@ -437,30 +437,9 @@ def _check_unknown(unknown: str) -> str:
 
 
 def _read_inputs(path: str, enc, need_target: bool):
-    """Read prediction or evaluation input the way the model's training data was read."""
-    from .data import Table, read_table
+    from .data import read_for_model
 
-    target = enc.target if need_target else None
-    if need_target and target == "y":  # NPZ-trained: the target is the array y
-        target = None
-    # named, all-numeric columns: a clean CSV can be parsed for just those, at C speed
-    hint = enc.features if enc.header and all(c.kind == "numeric" for c in enc.columns) else None
-    table = read_table(
-        _open_input(path),
-        target,
-        need_target=need_target,
-        stdin=sys.stdin,
-        header=enc.header,
-        columns=hint,
-    )
-    positional = table.lines is None or not enc.header  # an array, or a CSV without a header
-    d = len(enc.features)
-    if not need_target and positional and len(table.features) == d + 1 and str(enc.target).isdigit():
-        # the training layout, target column included: leave the target out
-        t = int(enc.target)
-        keep = [j for j in range(d + 1) if j != t]
-        table = Table(table.source, [str(j) for j in keep], table.cells[:, keep], None, None, table.lines)
-    return table
+    return read_for_model(_open_input(path), enc, need_target=need_target, stdin=sys.stdin)
 
 
 @app.command()
@@ -629,8 +608,6 @@ def evaluate(
 
     Example: nettrain evaluate runs/digits/model.npz data/digits_test.csv
     """
-    from . import metrics
-    from .data import encode_table
     from .modelfile import load_model
 
     _check_unknown(unknown)
@@ -639,20 +616,9 @@ def evaluate(
     if enc.target is None:
         raise NettrainError("the model does not record its target column")
     table = _read_inputs(input, enc, need_target=True)
-    data = encode_table(enc, table, str(m.network.dtype), unknown)
-    s = m.forward(data.X)
-    if enc.task == "classification":
-        truth = data.Y.argmax(axis=1) if data.Y.shape[1] > 1 else data.Y[:, 0].astype(int)
-        proba = enc.probabilities(s)
-        report = metrics.classification_report(truth, proba.argmax(axis=1), enc.classes, proba)
-    else:
-        y = data.Y * enc.y_scale + enc.y_mean  # back to the target's units
-        report = metrics.regression_report(y, enc.decode(s).reshape(len(y), -1))
-    report["source"] = table.source
-    dropped = table.n - len(data)
-    if dropped:
-        report["rows_left_out"] = dropped
-        sys.stderr.write(f"Note: left out {dropped} of {table.n} rows with missing values\n")
+    report = m.evaluate(table, unknown)
+    if report.get("rows_left_out"):
+        sys.stderr.write(f"Note: left out {report['rows_left_out']} of {table.n} rows with missing values\n")
     if json_:
         sys.stdout.write(json.dumps(report) + "\n")
         return

@@ -141,6 +141,28 @@ class Model:
             raw = raw[kept]
         return self.forward(raw, standardize=True), kept
 
+    def evaluate(self, table: Table, unknown: str = "error") -> dict:
+        """Scores on a labelled table (see metrics.py): accuracy, per-class precision/recall/F1,
+        confusion matrix and log loss for classes; MSE, RMSE, MAE and R^2 in the target's units.
+        ``rows_left_out`` counts rows dropped for missing values (missing: drop)."""
+        from . import metrics
+        from .data import encode_table
+
+        enc = self.encoding
+        data = encode_table(enc, table, str(self.network.dtype), unknown)
+        s = self.forward(data.X)
+        if enc.task == "classification":
+            truth = data.Y.argmax(axis=1) if data.Y.shape[1] > 1 else data.Y[:, 0].astype(int)
+            proba = enc.probabilities(s)
+            report = metrics.classification_report(truth, proba.argmax(axis=1), enc.classes, proba)
+        else:
+            y = data.Y * enc.y_scale + enc.y_mean  # back to the target's units
+            report = metrics.regression_report(y, enc.decode(s).reshape(len(y), -1))
+        report["source"] = table.source
+        if table.n > len(data):
+            report["rows_left_out"] = table.n - len(data)
+        return report
+
     def predict(self, X) -> np.ndarray:
         """Class labels (as text) or regression values in the target's units."""
         return self.encoding.decode(self.outputs(X))

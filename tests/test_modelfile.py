@@ -20,7 +20,7 @@ from nettrain.data import Encoding, fit_encoding, read_table
 from nettrain.errors import ModelFileError, OutputError
 from nettrain.modelfile import FORMAT_VERSION, Model, write_atomic
 from nettrain.network import Network
-from tests.conftest import CONFIGS
+from tests.conftest import CONFIGS, DATA
 
 # Hypothesis: small and fast; tmp_path is shared by the examples (each rewrites its file)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -495,3 +495,23 @@ def test_forged_meta_loads_or_raises_model_file_error(tmp_path, changes):
     else:
         X = np.zeros((2, model.network.sizes[0]))
         assert model.outputs(X).shape == (2, model.network.sizes[-1])
+
+
+def test_model_evaluate_matches_the_command(tmp_path):
+    """Model.evaluate is what `nettrain evaluate --json` prints."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from nettrain.cli import app
+    from nettrain.data import read_table
+
+    run = tmp_path / "run"
+    assert CliRunner().invoke(app, ["fit", str(CONFIGS / "xor.yaml"), "-o", str(run), "-q"]).exit_code == 0
+    model = load_model(run)
+    report = model.evaluate(read_table(str(DATA / "xor.csv"), "label"))
+    printed = json.loads(
+        CliRunner().invoke(app, ["evaluate", str(run), str(DATA / "xor.csv"), "--json"]).stdout
+    )
+    assert report["accuracy"] == printed["accuracy"] == 1.0
+    assert report["confusion_matrix"] == printed["confusion_matrix"] == [[2, 0], [0, 2]]

@@ -188,6 +188,32 @@ def align_features(table: Table, features: list[str]) -> Table:
     return Table(table.source, list(features), table.cells, table.y, table.target, table.lines)
 
 
+def read_for_model(path: str, encoding: Encoding, *, need_target: bool, stdin=None) -> Table:
+    """Read prediction or evaluation input the way the model's training data was read: the same
+    header setting, the target by the name (or index) it had; a clean numeric CSV parsed for just
+    the model's columns. A positional input (an array, or a CSV without a header) that still holds
+    the target column where training had it gets that column left out."""
+    target = encoding.target if need_target else None
+    if need_target and target == "y":  # NPZ-trained: the target is the array y
+        target = None
+    named_numeric = encoding.header and all(c.kind == "numeric" for c in encoding.columns)
+    table = read_table(
+        path,
+        target,
+        need_target=need_target,
+        stdin=stdin,
+        header=encoding.header,
+        columns=encoding.features if named_numeric else None,
+    )
+    positional = table.lines is None or not encoding.header
+    d = len(encoding.features)
+    if not need_target and positional and len(table.features) == d + 1 and str(encoding.target).isdigit():
+        t = int(encoding.target)
+        keep = [j for j in range(d + 1) if j != t]
+        table = Table(table.source, [str(j) for j in keep], table.cells[:, keep], None, None, table.lines)
+    return table
+
+
 def encode_table(encoding: Encoding, table: Table, dtype: str, unknown: str = "error") -> Dataset:
     """A labelled table encoded with a fitted encoding (features matched by name)."""
     table = align_features(table, encoding.features)
