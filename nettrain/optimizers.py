@@ -101,6 +101,15 @@ class SGD(Optimizer):
         for p, g in zip(params, self._coupled(params, grads)):
             p -= self.lr * g  # in place: the network's arrays are updated, no copy is made
 
+    def step_scaled(self, params: Sequence, scaled: Sequence) -> None:
+        """The same update when the gradients already carry the learning rate (lr * dC/dp, as
+        the training loop computes them): p := p - (lr g + lr wd W). ``scaled`` is changed."""
+        self.t += 1
+        for i, (p, g) in enumerate(zip(params, scaled)):
+            if self._decays(i):
+                g += (self.lr * self.weight_decay) * p
+            p -= g
+
 
 class Momentum(Optimizer):
     """Heavy-ball momentum (PyTorch's SGD with momentum, no dampening)."""

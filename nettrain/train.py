@@ -361,7 +361,6 @@ def fit(
 
     # plain SGD takes the fast update (see the batch loop); anything else goes through optimizer.step
     plain_sgd = type(optimizer) is SGD
-    decays = net.is_weight()
     t_start = time.perf_counter()
     stopped_early = False
     last_epoch = first_epoch - 1
@@ -390,29 +389,17 @@ def fit(
                 ws = net.workspace(len(xb))
                 grads = ws.grads
                 signal_name = stop() if stop is not None else None
+                # plain SGD folds lr into delta(L): the workspace's dW is then lr * dC/dW and
+                # the update one subtraction (optimizers.SGD.step_scaled); clipping scales too
+                scale = optimizer.lr if plain_sgd else 1.0
+                loss_sum += to_scalar(ws.step(xb, yb, scale / m, dropout_rng, rows(m)))
+                if world is not None:
+                    signal_name = _allreduce(world, ws, signal_name)
+                if tc.clip_norm:
+                    clip_by_global_norm(grads, scale * tc.clip_norm)
                 if plain_sgd:
-                    # the derivation's w := w - lr dC/dw, with lr folded into delta(L): the
-                    # workspace's dW is already lr * dC/dW, so the update is one subtraction.
-                    # Weight decay and clipping scale by lr too: lr (g + wd W), clip at lr * clip.
-                    lr = optimizer.lr
-                    loss_sum += to_scalar(ws.step(xb, yb, lr / m, dropout_rng, rows(m)))
-                    if world is not None:
-                        signal_name = _allreduce(world, ws, signal_name)
-                    if optimizer.weight_decay:
-                        for p, g, is_w in zip(params, grads, decays):
-                            if is_w:
-                                g += (lr * optimizer.weight_decay) * p
-                    if tc.clip_norm:
-                        clip_by_global_norm(grads, lr * tc.clip_norm)
-                    for p, g in zip(params, grads):
-                        p -= g
-                    optimizer.t += 1
+                    optimizer.step_scaled(params, grads)
                 else:
-                    loss_sum += to_scalar(ws.step(xb, yb, 1.0 / m, dropout_rng, rows(m)))
-                    if world is not None:
-                        signal_name = _allreduce(world, ws, signal_name)
-                    if tc.clip_norm:
-                        clip_by_global_norm(grads, tc.clip_norm)
                     optimizer.step(params, grads)
                 if stop is not None or world is not None:
                     if signal_name:

@@ -316,3 +316,23 @@ def test_betas_of_one_or_more_are_config_errors(bad):
     # beta1 = 1 makes the bias correction 1 - beta1^t zero: a division by zero, not a run
     with pytest.raises(ConfigError, match=r"training\.optimizer\.beta[12]: .* must be < 1"):
         load_config(CONFIGS / "digits.yaml", [f"training.optimizer={bad}"])
+
+
+def test_sgd_step_scaled_is_the_same_update():
+    """The training loop's form (gradients already times lr) equals SGD.step, weight decay on
+    the weights only."""
+    from nettrain.optimizers import SGD
+
+    rng = np.random.default_rng(0)
+    W, b = rng.standard_normal((3, 2)), rng.standard_normal(3)
+    gW, gb = rng.standard_normal((3, 2)), rng.standard_normal(3)
+    a = SGD(0.1, weight_decay=0.5, decay=[True, False])
+    b_ = SGD(0.1, weight_decay=0.5, decay=[True, False])
+    p1, p2 = [W.copy(), b.copy()], [W.copy(), b.copy()]
+    a.step(p1, [gW, gb])
+    b_.step_scaled(p2, [0.1 * gW, 0.1 * gb])
+    np.testing.assert_allclose(p2[0], W - 0.1 * (gW + 0.5 * W), rtol=1e-12)
+    np.testing.assert_allclose(p2[1], b - 0.1 * gb, rtol=1e-12)
+    for x, y in zip(p1, p2):
+        np.testing.assert_allclose(x, y, rtol=1e-12)
+    assert a.t == b_.t == 1
