@@ -159,20 +159,10 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, **kwargs) -> Gradch
     Uses the first ``batch`` training rows (standardized as fit would) when the config names
     training data, else random inputs and targets of the right shapes from the config's seed.
     """
-    from .data import load_run_data, stream_rng
+    from .data import load_run_data
 
     sizes = config.network.layers
-    net = Network.create(
-        sizes,
-        config.network.activation,
-        config.network.output,
-        config.cost,
-        seed=stream_rng(config.training.seed, 0),
-        dtype="float64",
-        init=config.network.init,
-        init_scale=config.network.init_scale,
-        output_bias=config.network.output_bias,
-    )
+    net = Network.from_config(config, dtype="float64")
     if config.data.train is not None:
         from dataclasses import replace
 

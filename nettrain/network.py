@@ -150,6 +150,27 @@ class Network:
             b = [device.asarray(v) for v in b]
         return cls(W, b, activations, output, cost, output_bias=output_bias, dropout=dropout)
 
+    @classmethod
+    def from_config(cls, config, dtype: str | None = None, device: Device | None = None) -> Network:
+        """The network a config describes, at its initial weights (seed stream 0, as fit draws
+        them); ``dtype`` overrides the config's (gradcheck uses float64)."""
+        from .data import stream_rng
+
+        n, tc = config.network, config.training
+        return cls.create(
+            n.layers,
+            n.activation,
+            n.output,
+            config.cost,
+            seed=stream_rng(tc.seed, 0),
+            dtype=dtype or config.dtype,
+            device=device,
+            init=n.init,
+            init_scale=n.init_scale,
+            output_bias=n.output_bias,
+            dropout=tc.dropout,
+        )
+
     # -- shape ------------------------------------------------------------------------------------
 
     @property

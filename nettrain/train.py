@@ -213,19 +213,7 @@ def fit(
         emit("notice", {"message": note})
     xp = device.xp
 
-    net = Network.create(
-        config.network.layers,
-        config.network.activation,
-        config.network.output,
-        config.cost,
-        seed=stream_rng(tc.seed, 0),
-        dtype=config.dtype,
-        device=device,
-        init=config.network.init,
-        init_scale=config.network.init_scale,
-        output_bias=config.network.output_bias,
-        dropout=tc.dropout,
-    )
+    net = Network.from_config(config, device=device)
     optimizer = get_optimizer(
         tc.optimizer, tc.learning_rate, tc.weight_decay, net.is_weight(), **tc.optimizer_params
     )

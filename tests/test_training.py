@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nettrain import ConfigError, TrainingDiverged, config_from_dict, fit, load_config, load_model
-from nettrain.network import Workspace
+from nettrain.network import Network, Workspace
 from nettrain.optimizers import SGD
 from tests.conftest import CONFIGS, DATA
 
@@ -276,3 +276,41 @@ def test_fit_on_arrays_already_encoded():
     )
     model = fit(cfg, data=RunData.from_arrays(X, y, "mse"), save=False).model
     assert np.mean(np.abs(model.predict(X) - y[:, 0])) < 0.3
+
+
+def test_network_from_config_is_what_fit_starts_from(monkeypatch):
+    """fit and gradcheck both build the network with Network.from_config: every network key
+    counts, and the initial weights are fit's."""
+    cfg = config_from_dict(
+        {
+            "network": {
+                "layers": [3, 5, 2],
+                "activation": "tanh",
+                "init": {"name": "normal", "scale": 0.3},
+                "output_bias": False,
+            },
+            "cost": "cross_entropy",
+            "training": {"seed": 4, "dropout": 0.25},
+            "dtype": "float64",
+        }
+    )
+    net = Network.from_config(cfg)
+    assert net.dtype == np.float64 and net.output_bias is False and net.dropout == [0.25]
+    assert abs(float(net.W[0].std()) - 0.3) < 0.15  # normal(0, 0.3), not Glorot
+    seen = {}
+    original = Network.from_config.__func__
+
+    def spy(cls, config, dtype=None, device=None):
+        seen["net"] = original(cls, config, dtype, device)
+        seen["W0"] = seen["net"].W[0].copy()
+        return seen["net"]
+
+    monkeypatch.setattr(Network, "from_config", classmethod(spy))
+    from nettrain.data import RunData
+
+    fit(
+        cfg,
+        data=RunData.from_arrays(np.ones((4, 3)), np.eye(2)[[0, 1, 0, 1]], "cross_entropy", dtype="float64"),
+        save=False,
+    )
+    assert np.array_equal(seen["W0"], net.W[0])
