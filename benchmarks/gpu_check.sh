@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check of issue 6, in one go, for a machine with an NVIDIA GPU (under 5 minutes):
-#   1. the GPU tests (pytest -m gpu): CuPy/NumPy parity, gradcheck on the GPU, device handling;
+#   1. the GPU tests: CuPy/NumPy parity (activations, every optimizer, training), dropout drawn on
+#      the device, gradcheck on the GPU, device handling, the fused kernels;
 #   2. the GPU benchmark: nettrain on CuPy vs PyTorch eager CUDA (benchmarks/gpu_bench.py).
 # Installs nothing. Assumes numpy, cupy, torch (CUDA), typer, rich, pyyaml, pytest are present and
 # says clearly which one is missing. Run from anywhere:  bash benchmarks/gpu_check.sh
@@ -20,8 +21,11 @@ done
   || { echo "gpu_check: CuPy is installed but no GPU answers"; exit 2; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || true
 
-echo "== 1. pytest -m gpu"
-PYTHONPATH=. timeout 150 "$PY" -m pytest -q -m gpu -p no:cacheprovider tests
+echo "== 1. GPU tests: every @gpu test, and the device-parametrized and kernel tests on the GPU"
+# -W default: a warning from CuPy or CUDA is shown, not turned into a failure (pyproject's
+# filterwarnings=error is for our own code on the CPU)
+PYTHONPATH=. timeout 170 "$PY" -m pytest -q -p no:cacheprovider -W default -m "gpu or not slow" \
+  tests/test_gpu.py tests/test_kernels.py
 tests_rc=$?
 
 echo "== 2. benchmark (nettrain CuPy vs PyTorch CUDA)"

@@ -5,7 +5,10 @@ gives ``f(z)`` and ``df(z, a)`` = f'(z); ``df`` receives the cached activation `
 for sigmoid and tanh f' is cheapest written in terms of a (sigmoid: a (1 - a); tanh: 1 - a^2).
 
 Every function works on NumPy and CuPy arrays alike (the array module is taken from the input)
-and keeps the input's dtype: float32 in, float32 out.
+and keeps the input's dtype: float32 in, float32 out. Each activation also writes f and f' as
+CUDA C expressions (``cuda_f`` of z, ``cuda_df`` of a): on the GPU the training step runs
+z := f(z + b) and da *= f'(a) as one fused kernel each (backend.Kernel) instead of a chain of
+array operations.
 
 Softmax is not here: it only ever sits on the output layer, fused with cross-entropy in
 ``costs.py`` so that delta(L) = (softmax(z) - y) / n is computed directly and stably.
@@ -13,13 +16,19 @@ Softmax is not here: it only ever sits on the output layer, fused with cross-ent
 
 from __future__ import annotations
 
-from .backend import xp_of
+from functools import cached_property
+
+from .backend import Kernel, xp_of
 
 
 class Activation:
     """An elementwise activation: ``f(z)`` and its derivative ``df(z, a)``."""
 
     name = ""
+    #: f(z) and f'(z) (of a = f(z)) as CUDA C expressions for the GPU's fused kernels; where one
+    #: is "" the GPU runs the array forms below instead
+    cuda_f = ""
+    cuda_df = ""
 
     def f(self, z):
         raise NotImplementedError
@@ -38,6 +47,18 @@ class Activation:
         ``tmp`` is scratch space shaped like ``a``."""
         da *= self.df(None, a)
 
+    # The GPU's forms (network.Workspace uses them when the arrays live on a GPU): one fused
+    # kernel each, called as kernel(inputs..., outputs...).
+    @cached_property
+    def bias_f_kernel(self) -> Kernel:
+        """(b, z): z := f(z + b), b broadcast over the rows."""
+        return Kernel(f"bias_{self.name}", "T b", "T z", f"z += b; z = {self.cuda_f};")
+
+    @cached_property
+    def mul_df_kernel(self) -> Kernel:
+        """(a, da): da *= f'(z), written in terms of a = f(z)."""
+        return Kernel(f"mul_d{self.name}", "T a", "T da", f"da *= {self.cuda_df};")
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -46,6 +67,8 @@ class Identity(Activation):
     """f(z) = z;  f'(z) = 1."""
 
     name = "identity"
+    cuda_f = "z"
+    cuda_df = ""  # f' = 1: mul_df does nothing
 
     def f(self, z):
         return z
@@ -68,6 +91,8 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    cuda_f = "1 / (1 + exp(-z))"  # exp(-z) = inf for very negative z gives exactly 0
+    cuda_df = "a * (1 - a)"
 
     def f(self, z):
         return sigmoid(z)
@@ -89,6 +114,8 @@ class Tanh(Activation):
     """f(z) = tanh(z);  f'(z) = 1 - tanh(z)^2."""
 
     name = "tanh"
+    cuda_f = "tanh(z)"
+    cuda_df = "(1 - a * a)"
 
     def f(self, z):
         return xp_of(z).tanh(z)
@@ -110,6 +137,8 @@ class ReLU(Activation):
     """f(z) = max(z, 0);  f'(z) = 1 where z > 0, else 0 (the subgradient 0 at the kink)."""
 
     name = "relu"
+    cuda_f = "(z > 0 ? z : (T)0)"
+    cuda_df = "(a > 0 ? (T)1 : (T)0)"
 
     def f(self, z):
         return xp_of(z).maximum(z, 0)
@@ -134,6 +163,8 @@ class LeakyReLU(Activation):
 
     def __init__(self, alpha: float = 0.01):
         self.alpha = alpha
+        self.cuda_f = f"(z > 0 ? z : (T){alpha!r} * z)"
+        self.cuda_df = f"(a > 0 ? (T)1 : (T){alpha!r})"
 
     def f(self, z):
         return xp_of(z).where(z > 0, z, z * self.alpha)
@@ -158,6 +189,8 @@ class Softplus(Activation):
     """
 
     name = "softplus"
+    cuda_f = "((z > 0 ? z : (T)0) + log1p(exp(-fabs(z))))"
+    cuda_df = "(-expm1(-a))"  # sigmoid(z) = 1 - exp(-a)
 
     def f(self, z):
         xp = xp_of(z)

@@ -10,6 +10,7 @@ The device string (``cpu``, ``gpu``, ``gpu:N``, ``auto``) is parsed once, at the
 
 from __future__ import annotations
 
+import functools
 import os
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -52,6 +53,13 @@ class Device:
 
     def __str__(self) -> str:
         return "cpu" if self.kind == "cpu" else f"gpu:{self.index}"
+
+    def step_rng(self, host_rng: np.random.Generator | None):
+        """The generator the training step draws dropout masks from during one epoch: the host
+        generator itself on the CPU; on the GPU a DeviceRandom seeded from it."""
+        if host_rng is None or self.kind == "cpu":
+            return host_rng
+        return DeviceRandom(host_rng, self.index)
 
     def asarray(self, x, dtype=None):
         """Copy a host array to this device (a no-op view on the CPU when dtype already fits)."""
@@ -117,6 +125,59 @@ def resolve_device(text: str = "auto") -> Device:
         installed = not problem.startswith("CuPy is not installed")
         return Device("cpu", notice=f"using the CPU: {problem}" if installed else "")
     raise BackendError(f"device '{text}' cannot be used: {problem}")
+
+
+def on_gpu(x) -> bool:
+    """True when ``x`` is a device (CuPy) array: the training step then runs fused kernels."""
+    return type(x).__module__.startswith("cupy")
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A fused elementwise GPU kernel: one pass over the arrays instead of one per operation.
+
+    Written as CuPy's ``ElementwiseKernel`` takes it: ``inputs`` and ``outputs`` are parameter
+    lists such as ``"T g, T lr"`` (T is the arrays' dtype; inputs are read-only, scalars are
+    cast to T, arrays broadcast against each other) and ``body`` is CUDA C run once per element,
+    with each name bound to that element. Outputs are updated in place and may be read first.
+    The math lives next to its NumPy form (activations.py, network.py, optimizers.py); this
+    module only compiles it, on first use, once per process. Call it with the inputs, then the
+    output arrays: ``kernel(g, lr, p, v)``. tests/test_kernels.py runs every body on the CPU too.
+    """
+
+    name: str
+    inputs: str
+    outputs: str
+    body: str
+
+    def __call__(self, *args) -> None:
+        _compiled(self)(*args)
+
+
+@functools.cache
+def _compiled(kernel: Kernel):
+    import cupy
+
+    return cupy.ElementwiseKernel(kernel.inputs, kernel.outputs, kernel.body, kernel.name, no_return=True)
+
+
+class DeviceRandom:
+    """Uniform draws made on the GPU (dropout masks), seeded from the host generator.
+
+    ``random(shape, dtype)`` answers like ``numpy.random.Generator.random``. One is made per
+    epoch from one integer drawn from the run's host generator, so a seed (and a resume, which
+    restores the host generator) gives the same masks every time without a host-to-device copy
+    per step.
+    """
+
+    def __init__(self, host_rng: np.random.Generator, device_index: int = 0):
+        import cupy
+
+        with cupy.cuda.Device(device_index):
+            self._state = cupy.random.RandomState(int(host_rng.integers(2**63)))
+
+    def random(self, shape, dtype=np.float32):
+        return self._state.random_sample(shape, dtype=dtype)
 
 
 def to_host(x) -> np.ndarray:

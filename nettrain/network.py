@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .activations import RELU_FAMILY, Activation, get_activation
-from .backend import Device, xp_of
+from .backend import Device, Kernel, on_gpu, xp_of
 from .costs import Cost, get_cost, output_function
 
 #: The config's words for weight initialisation (network.init). Biases always start at zero.
@@ -307,11 +307,13 @@ class Network:
         )
 
 
-def dropout_mask(rng: np.random.Generator, shape: tuple, p: float, dtype) -> np.ndarray:
-    """A host mask for inverted dropout: 0 for a dropped unit (probability p), 1 / (1 - p) for a
-    kept one, so the expected activation is unchanged and predictions need no rescaling."""
-    keep = rng.random(shape, dtype=np.float32) >= p
-    return keep.astype(dtype) * np.dtype(dtype).type(1.0 / (1.0 - p))
+#: Workspace.drop in one pass on the GPU: pre := a; mask := 1 / (1 - p) where u >= p, else 0; a *= mask
+DROPOUT = Kernel(
+    "dropout",
+    "T u, T p, T scale",
+    "T a, T pre, T mask",
+    "pre = a; mask = u >= p ? scale : (T)0; a *= mask;",
+)
 
 
 class Workspace:
@@ -333,6 +335,7 @@ class Workspace:
     def __init__(self, net: Network, n: int):
         xp = net.xp
         self.xp = xp
+        self.gpu = on_gpu(net.W[0])  # the elementwise chains then run as fused kernels
         self.dtype = net.dtype
         self.net = net
         sizes = net.sizes
@@ -342,7 +345,10 @@ class Workspace:
         self.pre = [
             xp.empty((n, k), dtype=net.dtype) if p > 0 else None for k, p in zip(sizes[1:-1], net.dropout)
         ]
-        self.masks: list = [None] * (len(sizes) - 2)
+        self.keep = [
+            xp.empty((n, k), dtype=net.dtype) if p > 0 else None for k, p in zip(sizes[1:-1], net.dropout)
+        ]
+        self.masks: list = [None] * (len(sizes) - 2)  # keep[l] while layer l drops units, else None
         # a row of ones: ones @ delta sums delta over the batch (one BLAS call; a NumPy
         # reduction with axis=0 costs more per call on small arrays)
         self.ones = xp.ones(n, dtype=net.dtype)
@@ -373,21 +379,17 @@ class Workspace:
         for l in range(last + 1):
             a = self.a[l]
             xp.dot(a_prev, net.W[l].T, out=a)  # z = a_prev W^T
-            a += net.b[l]  #                          + b
             if l < last:
-                net.f[l].f_into(a, a)  # a = f(z), in place
-                p = net.dropout[l]
-                if p > 0 and rng is not None:
-                    if rows is None:
-                        mask = dropout_mask(rng, a.shape, p, a.dtype)
-                    else:
-                        first, total = rows
-                        mask = dropout_mask(rng, (total, a.shape[1]), p, a.dtype)[first : first + len(a)]
-                    self.masks[l] = xp.asarray(mask)
-                    xp.copyto(self.pre[l], a)
-                    a *= self.masks[l]
+                f = net.f[l]
+                if self.gpu and f.cuda_f:
+                    f.bias_f_kernel(net.b[l], a)  # a = f(z + b): one fused kernel
                 else:
-                    self.masks[l] = None
+                    a += net.b[l]  # z = a_prev W^T + b
+                    f.f_into(a, a)  # a = f(z), in place
+                p = net.dropout[l]
+                self.masks[l] = self.drop(l, a, p, rng, rows) if p > 0 and rng is not None else None
+            else:
+                a += net.b[l]  # z(L) = a_prev W^T + b; the cost applies f_out
             a_prev = a
         delta = self.a[last]
         loss = net.cost.fused(delta, y, scale, self.tmp[last])  # delta(L), in place of z(L)
@@ -403,8 +405,34 @@ class Workspace:
                     a_f = self.pre[l - 1]
                 else:
                     a_f = a_in
-                net.f[l - 1].mul_df(da, a_f, self.tmp[l - 1])  # * f'(z(l))
+                f = net.f[l - 1]
+                if self.gpu and f.cuda_df:
+                    f.mul_df_kernel(a_f, da)  # * f'(z(l)): one fused kernel
+                else:
+                    f.mul_df(da, a_f, self.tmp[l - 1])  # * f'(z(l))
                 delta = da
         if not net.output_bias:
             self.db[-1][...] = 0
         return loss
+
+    def drop(self, l: int, a, p: float, rng, rows):
+        """Inverted dropout on layer l's activations a, in place; returns the mask.
+
+        A unit is kept where a uniform draw u >= p and then scaled by 1 / (1 - p), so the
+        expected activation is unchanged and predictions need no rescaling. a before dropout is
+        kept in pre[l] for f'. ``rng`` draws on the host (a NumPy Generator) or on the device
+        (backend.DeviceRandom); on the GPU all of it is one fused kernel (DROPOUT).
+        """
+        shape = a.shape if rows is None else (rows[1], a.shape[1])
+        u = rng.random(shape, dtype=np.float32)
+        if rows is not None:  # MPI: the global batch's draws, this rank's rows
+            u = u[rows[0] : rows[0] + len(a)]
+        mask, scale = self.keep[l], 1.0 / (1.0 - p)
+        if self.gpu:
+            DROPOUT(self.xp.asarray(u, dtype=a.dtype), p, scale, a, self.pre[l], mask)
+            return mask
+        np.greater_equal(u, p, out=mask)  # 1.0 where kept, 0.0 where dropped
+        mask *= mask.dtype.type(scale)
+        np.copyto(self.pre[l], a)
+        a *= mask
+        return mask

@@ -14,13 +14,17 @@ Weight decay (``training.weight_decay``) is L2 on the weights (not the biases): 
 before the update, except for adamw, where it is decoupled as above. The state (velocities,
 moments, step counter) is in ``state_arrays()`` and ``state_dict()`` so a checkpoint can restore
 it exactly. Add an optimizer by subclassing ``Optimizer`` and naming it in ``OPTIMIZERS``.
+
+On the GPU each update is one fused kernel per parameter (``KERNEL``, a backend.Kernel: the same
+lines in CUDA C) instead of a chain of array operations; tests/test_kernels.py runs each kernel
+on the CPU against the NumPy form.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .backend import xp_of
+from .backend import Kernel, on_gpu, xp_of
 
 
 class Optimizer:
@@ -49,6 +53,10 @@ class Optimizer:
 
     def _decays(self, i: int) -> bool:
         return self.weight_decay > 0 and (self.decay is None or self.decay[i])
+
+    def _wd(self, i: int) -> float:
+        """The weight decay of params[i]: 0 for biases."""
+        return self.weight_decay if self._decays(i) else 0.0
 
     def _coupled(self, params: Sequence, grads: Sequence) -> list:
         """g + wd W for the weights (L2), unchanged for biases."""
@@ -101,14 +109,21 @@ class SGD(Optimizer):
         for p, g in zip(params, self._coupled(params, grads)):
             p -= self.lr * g  # in place: the network's arrays are updated, no copy is made
 
+    #: step_scaled with weight decay, on the GPU
+    KERNEL = Kernel("sgd_decay", "T g, T c", "T p", "p -= g + c * p;")
+
     def step_scaled(self, params: Sequence, scaled: Sequence) -> None:
         """The same update when the gradients already carry the learning rate (lr * dC/dp, as
-        the training loop computes them): p := p - (lr g + lr wd W). ``scaled`` is changed."""
+        the training loop computes them): p := p - (lr g + lr wd W). ``scaled`` may be changed."""
         self.t += 1
         for i, (p, g) in enumerate(zip(params, scaled)):
-            if self._decays(i):
+            if not self._decays(i):
+                p -= g
+            elif on_gpu(p):
+                self.KERNEL(g, self.lr * self.weight_decay, p)
+            else:
                 g += (self.lr * self.weight_decay) * p
-            p -= g
+                p -= g
 
 
 class Momentum(Optimizer):
@@ -118,9 +133,22 @@ class Momentum(Optimizer):
     defaults = {"momentum": 0.9}
     nesterov = False
 
+    KERNEL = Kernel(
+        "momentum",
+        "T g, T lr, T mu, T wd, T nesterov",
+        "T p, T v",
+        """T gg = g + wd * p;  // L2 weight decay (wd = 0 for biases)
+        v = mu * v + gg;
+        p -= lr * (nesterov != 0 ? gg + mu * v : v);""",
+    )
+
     def step(self, params: Sequence, grads: Sequence) -> None:
         self.t += 1
         self._slot(params, 1)
+        if on_gpu(params[0]):
+            for i, (p, g, v) in enumerate(zip(params, grads, self.slots[0])):
+                self.KERNEL(g, self.lr, self.momentum, self._wd(i), float(self.nesterov), p, v)
+            return
         for p, g, v in zip(params, self._coupled(params, grads), self.slots[0]):
             v *= self.momentum
             v += g
@@ -144,11 +172,28 @@ class Adam(Optimizer):
     defaults = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
     decoupled = False
 
+    KERNEL = Kernel(
+        "adam",
+        "T g, T lr_c1, T b1, T b2, T c2, T eps, T wd, T dwd",
+        "T p, T m, T v",
+        """p -= dwd * p;  // adamw: decoupled decay, lr * wd (0 for adam and for biases)
+        T gg = g + wd * p;  // adam: L2 decay (0 for adamw and for biases)
+        m = b1 * m + (1 - b1) * gg;
+        v = b2 * v + (1 - b2) * (gg * gg);
+        p -= lr_c1 * m / (sqrt(v / c2) + eps);""",
+    )
+
     def step(self, params: Sequence, grads: Sequence) -> None:
         self.t += 1
         self._slot(params, 2)
         c1 = 1.0 - self.beta1**self.t  # bias corrections, from the step count t (starts at 1)
         c2 = 1.0 - self.beta2**self.t
+        if on_gpu(params[0]):
+            for i, (p, g, m, v) in enumerate(zip(params, grads, *self.slots)):
+                wd = self._wd(i)
+                l2, decoupled = (0.0, self.lr * wd) if self.decoupled else (wd, 0.0)
+                self.KERNEL(g, self.lr / c1, self.beta1, self.beta2, c2, self.eps, l2, decoupled, p, m, v)
+            return
         grads = list(grads) if self.decoupled else self._coupled(params, grads)
         for i, (p, g, m, v) in enumerate(zip(params, grads, self.slots[0], self.slots[1])):
             if self.decoupled and self._decays(i):
@@ -171,9 +216,22 @@ class RMSprop(Optimizer):
     name = "rmsprop"
     defaults = {"rho": 0.9, "eps": 1e-8}
 
+    KERNEL = Kernel(
+        "rmsprop",
+        "T g, T lr, T rho, T eps, T wd",
+        "T p, T v",
+        """T gg = g + wd * p;  // L2 weight decay (wd = 0 for biases)
+        v = rho * v + (1 - rho) * (gg * gg);
+        p -= lr * gg / (sqrt(v) + eps);""",
+    )
+
     def step(self, params: Sequence, grads: Sequence) -> None:
         self.t += 1
         self._slot(params, 1)
+        if on_gpu(params[0]):
+            for i, (p, g, v) in enumerate(zip(params, grads, self.slots[0])):
+                self.KERNEL(g, self.lr, self.rho, self.eps, self._wd(i), p, v)
+            return
         for p, g, v in zip(params, self._coupled(params, grads), self.slots[0]):
             v *= self.rho
             v += (1.0 - self.rho) * (g * g)

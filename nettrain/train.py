@@ -372,6 +372,9 @@ def fit(
             # the epoch's cost, summed on the device and read once per epoch (on the CPU a
             # Python float is the cheapest accumulator)
             loss_sum = 0.0 if xp is np else xp.zeros((), dtype=np.float64)
+            # dropout draws on the host on the CPU; on the GPU from a device generator seeded
+            # from the host one here (so a resumed epoch draws the same masks)
+            step_rng = device.step_rng(dropout_rng)
             for k, (xb, yb, m) in enumerate(batches):
                 # m is the global batch size: this rank's rows are m under one process
                 ws = net.workspace(len(xb))
@@ -380,7 +383,7 @@ def fit(
                 # plain SGD folds lr into delta(L): the workspace's dW is then lr * dC/dW and
                 # the update one subtraction (optimizers.SGD.step_scaled); clipping scales too
                 scale = optimizer.lr if plain_sgd else 1.0
-                loss_sum += to_scalar(ws.step(xb, yb, scale / m, dropout_rng, rows(m)))
+                loss_sum += to_scalar(ws.step(xb, yb, scale / m, step_rng, rows(m)))
                 if world is not None:
                     signal_name = _allreduce(world, ws, signal_name)
                 if tc.clip_norm:

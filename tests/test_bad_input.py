@@ -453,7 +453,8 @@ def _stdin_cases(trained):
     return {
         "predict": [*MODULE, "predict", str(trained / "run"), "-"],
         "evaluate": [*MODULE, "evaluate", str(trained / "run"), "-"],
-        "fit": [*MODULE, "fit", str(config), "-o", str(trained / "stdin_run")],
+        # --device cpu: where CuPy is installed without a GPU, auto adds a notice line
+        "fit": [*MODULE, "fit", str(config), "-o", str(trained / "stdin_run"), "--device", "cpu"],
     }
 
 

@@ -105,3 +105,78 @@ def test_model_trained_on_gpu_predicts_the_same_on_cpu(tmp_path):
     X = np.loadtxt(DATA / "digits_test.csv", delimiter=",", skiprows=1)[:, :-1]
     np.testing.assert_allclose(model_gpu.outputs(X), model_cpu.outputs(X), rtol=1e-4, atol=1e-6)
     assert result.summary["device"].startswith("gpu")
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity"])
+def test_fused_activation_kernels_on_the_gpu_equal_the_host_forms(name):
+    from nettrain.activations import get_activation
+
+    f = get_activation(name)
+    gpu = resolve_device("gpu")
+    rng = np.random.default_rng(0)
+    z = (rng.standard_normal((64, 33)) * 4).astype(np.float32)
+    b = rng.standard_normal(33).astype(np.float32)
+    da = rng.standard_normal((64, 33)).astype(np.float32)
+    host_a, dev_a = z + b, gpu.asarray(z)
+    with np.errstate(over="ignore"):
+        f.f_into(host_a, host_a)  # the CPU's form
+    f.bias_f_kernel(gpu.asarray(b), dev_a)
+    np.testing.assert_allclose(to_host(dev_a), host_a, rtol=2e-6, atol=1e-6)
+    if f.cuda_df:
+        host_da, dev_da = da.copy(), gpu.asarray(da)
+        f.mul_df(host_da, host_a, np.empty_like(host_a))
+        f.mul_df_kernel(dev_a, dev_da)
+        np.testing.assert_allclose(to_host(dev_da), host_da, rtol=2e-6, atol=1e-6)
+
+
+LR = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "adam": 0.003, "adamw": 0.003, "rmsprop": 0.003}
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"])
+def test_every_optimizer_on_gpu_matches_cpu(tmp_path, optimizer):
+    """The fused update kernels against the NumPy updates: 2 epochs of digits with weight decay
+    and clipping, losses and weights equal within float32 tolerance."""
+
+    def run(device):
+        base = digits_config(tmp_path, device).to_dict()
+        base["training"].update(
+            optimizer=optimizer, learning_rate=LR[optimizer], weight_decay=1e-3, clip_norm=5.0
+        )
+        return fit(config_from_dict(base), save=False)
+
+    cpu, gpu = run("cpu"), run("gpu")
+    assert [h["loss"] for h in gpu.history] == pytest.approx([h["loss"] for h in cpu.history], rel=1e-4)
+    for a, b in zip(cpu.model.network.W, gpu.model.network.W):
+        np.testing.assert_allclose(b, a, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_dropout_on_gpu_is_drawn_on_the_device_and_seeded(tmp_path):
+    """Masks come from a device generator seeded from the host one: the same seed gives the same
+    run; the masks are inverted (0 or 1 / (1 - p)) at the configured rate."""
+
+    def run(seed):
+        base = digits_config(tmp_path, "gpu").to_dict()
+        base["training"].update(dropout=[0.3], seed=seed)
+        return fit(config_from_dict(base), save=False)
+
+    a, b, c = run(0), run(0), run(1)
+    for wa, wb in zip(a.model.network.W, b.model.network.W):
+        np.testing.assert_array_equal(wa, wb)
+    assert not np.array_equal(a.model.network.W[0], c.model.network.W[0])
+
+    from nettrain.backend import DeviceRandom
+
+    gpu = resolve_device("gpu")
+    net = Network.create([64, 400, 10], ["relu"], "softmax", "cross_entropy", device=gpu, dropout=[0.25])
+    ws = net.workspace(256)
+    x, y = batch([64, 400, 10], n=256)
+    ws.step(gpu.asarray(x), gpu.asarray(y), 1 / 256, DeviceRandom(np.random.default_rng(0)))
+    mask = to_host(ws.masks[0])
+    assert set(np.unique(mask).tolist()) == {0.0, np.float32(1 / 0.75)}
+    assert (mask == 0).mean() == pytest.approx(0.25, abs=0.01)

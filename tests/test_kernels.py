@@ -1,0 +1,332 @@
+"""The GPU's fused kernels (backend.Kernel), checked on a machine without a GPU.
+
+Each kernel's CUDA C body is compiled by the host's C++ compiler inside a plain loop that binds
+every parameter to one element, as CuPy's ElementwiseKernel does, and run on NumPy arrays
+through ctypes. Its results must equal the NumPy forms the CPU trains with (activations,
+dropout, every optimizer), in float32 and float64: so a sign, a missing term or a wrong operand
+in a kernel fails here, not only on a GPU. Where nvcc is installed, the same bodies are compiled
+for a real GPU too, and the float32 ones must not touch double precision (slow on most GPUs).
+Where CuPy is installed, each kernel must be accepted by cupy.ElementwiseKernel.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from nettrain.activations import ACTIVATIONS, get_activation
+from nettrain.backend import Kernel
+from nettrain.network import DROPOUT, Network
+from nettrain.optimizers import SGD, Adam, AdamW, Momentum, Nesterov, RMSprop, get_optimizer
+
+CXX = shutil.which("g++") or shutil.which("c++")
+NVCC = shutil.which("nvcc")
+TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+
+
+def all_kernels() -> list[Kernel]:
+    kernels = [DROPOUT, SGD.KERNEL, Momentum.KERNEL, Adam.KERNEL, RMSprop.KERNEL]
+    for name in ACTIVATIONS:
+        f = get_activation(name)
+        kernels += [f.bias_f_kernel] if f.cuda_f else []
+        kernels += [f.mul_df_kernel] if f.cuda_df else []
+    return kernels
+
+
+def params(text: str) -> list[str]:
+    """The names of a parameter list such as 'T g, T lr' (every parameter here is of type T)."""
+    names = []
+    for item in text.split(","):
+        kind, name = item.split()
+        assert kind == "T", f"the CPU check handles parameters of type T only, not {item!r}"
+        names.append(name)
+    return names
+
+
+def loop_source(j: int, kernel: Kernel, prefix: str = "") -> str:
+    """Kernel j's body in a loop over n elements, each parameter bound to its element."""
+    ins, outs = params(kernel.inputs), params(kernel.outputs)
+    binds = [f"const T {name} = static_cast<const T*>(args[{k}])[i_];" for k, name in enumerate(ins)]
+    binds += [f"T& {name} = static_cast<T*>(args[{len(ins) + k}])[i_];" for k, name in enumerate(outs)]
+    head = f"template <typename T> {prefix} void k{j}(long n, void** args)"
+    if prefix:  # CUDA: one thread an element
+        loop = "long i_ = blockIdx.x * (long)blockDim.x + threadIdx.x; if (i_ < n) {"
+    else:
+        loop = "for (long i_ = 0; i_ < n; ++i_) {"
+    return "\n".join([head + " {", loop, *binds, "{", kernel.body, "}", "}", "}"])
+
+
+class CompiledKernels:
+    """Every kernel compiled on the host into one library; ``run(kernel, *args)`` calls one like
+    CuPy would: inputs then outputs, arrays broadcast, scalars cast to T, outputs in place."""
+
+    def __init__(self, kernels: list[Kernel], folder):
+        self.index = {k: j for j, k in enumerate(kernels)}
+        lines = ["#include <cmath>", "using namespace std;"]
+        for j, kernel in enumerate(kernels):
+            lines.append(loop_source(j, kernel))
+            for ctype in TYPES.values():
+                lines.append(f'extern "C" void k{j}_{ctype}(long n, void** a) {{ k{j}<{ctype}>(n, a); }}')
+        source = folder / "kernels.cpp"
+        source.write_text("\n".join(lines))
+        library = folder / "kernels.so"
+        # -ffp-contract=off: no fused multiply-adds, so float32 results match NumPy's closely
+        cmd = [CXX, "-O1", "-shared", "-fPIC", "-ffp-contract=off", "-o", str(library), str(source)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        self.lib = ctypes.CDLL(str(library))
+
+    def run(self, kernel: Kernel, *args) -> None:
+        n_in = len(params(kernel.inputs))
+        outs = args[n_in:]
+        assert len(outs) == len(params(kernel.outputs))
+        dtype, shape = outs[0].dtype, outs[0].shape
+        arrays = [
+            np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=dtype), shape)) for x in args[:n_in]
+        ]
+        for out in outs:
+            assert out.dtype == dtype and out.shape == shape and out.flags.c_contiguous
+        arrays += list(outs)
+        pointers = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
+        function = getattr(self.lib, f"k{self.index[kernel]}_{TYPES[dtype]}")
+        function(ctypes.c_long(int(np.prod(shape))), pointers)
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    if CXX is None:
+        pytest.skip("no C++ compiler to check the GPU kernels with")
+    return CompiledKernels(all_kernels(), tmp_path_factory.mktemp("kernels"))
+
+
+@pytest.fixture
+def kernels_on_cpu(compiled, monkeypatch):
+    """Makes the training step take its GPU branches on NumPy arrays, each Kernel running
+    through the compiled CPU loop: the GPU code paths (which kernel, which arguments in which
+    order) run for real on a machine without a GPU."""
+    import nettrain.network
+    import nettrain.optimizers
+
+    for module in (nettrain.network, nettrain.optimizers):
+        monkeypatch.setattr(module, "on_gpu", lambda x: True)
+    calls: list[str] = []
+
+    def run(self, *args):
+        calls.append(self.name)
+        compiled.run(self, *args)
+
+    monkeypatch.setattr(Kernel, "__call__", run)
+    return calls
+
+
+def tolerance(dtype):
+    return {"rtol": 2e-6, "atol": 1e-7} if dtype == np.float32 else {"rtol": 1e-13, "atol": 1e-15}
+
+
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_bias_and_activation_kernel_equals_the_numpy_form(compiled, name, dtype):
+    f = get_activation(name)
+    rng = np.random.default_rng(0)
+    z = (rng.standard_normal((33, 7)) * 4).astype(dtype)
+    z[0, :4] = [0, -100, 100, -1e-3]  # the kink, and both tails (exp overflows for sigmoid)
+    b = rng.standard_normal(7).astype(dtype)
+    want = z + b
+    with np.errstate(over="ignore"):
+        f.f_into(want, want)  # the CPU's form: z += b, then f in place
+    got = z.copy()
+    compiled.run(f.bias_f_kernel, b, got)
+    np.testing.assert_allclose(got, want, **tolerance(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(n for n in ACTIVATIONS if get_activation(n).cuda_df))
+def test_derivative_kernel_equals_the_numpy_form(compiled, name, dtype):
+    f = get_activation(name)
+    rng = np.random.default_rng(1)
+    a = f.f((rng.standard_normal((21, 5)) * 3).astype(dtype))
+    a[0, 0] = 0  # relu's kink: f' = 0 there
+    da = rng.standard_normal((21, 5)).astype(dtype)
+    want = da.copy()
+    f.mul_df(want, a, np.empty_like(a))
+    got = da.copy()
+    compiled.run(f.mul_df_kernel, a, got)
+    np.testing.assert_allclose(got, want, **tolerance(dtype))
+    assert not np.array_equal(got, da)  # it did multiply
+
+
+def test_identity_needs_no_derivative_kernel():
+    assert get_activation("identity").cuda_df == ""
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dropout_kernel_equals_the_workspace_form(compiled, dtype):
+    net = Network.create(
+        [6, 50, 3], ["relu"], "softmax", "cross_entropy", dtype=np.dtype(dtype).name, dropout=[0.3]
+    )
+    ws = net.workspace(40)
+    a = np.abs(np.random.default_rng(2).standard_normal((40, 50))).astype(dtype)
+    want = a.copy()
+    mask_cpu = ws.drop(0, want, 0.3, np.random.default_rng(5), None).copy()
+    pre_cpu = ws.pre[0].copy()
+    u = np.random.default_rng(5).random((40, 50), dtype=np.float32)  # the same draws
+    got, pre, mask = a.copy(), np.empty_like(a), np.empty_like(a)
+    compiled.run(DROPOUT, u, 0.3, 1 / 0.7, got, pre, mask)
+    np.testing.assert_array_equal(pre, pre_cpu)
+    np.testing.assert_allclose(mask, mask_cpu, **tolerance(dtype))
+    np.testing.assert_allclose(got, want, **tolerance(dtype))
+    assert 0.2 < (mask == 0).mean() < 0.4
+
+
+def _params(dtype, seed=3):
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((4, 6)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    return [W, b]
+
+
+OPTIMIZERS = [
+    ("momentum", Momentum, {"momentum": 0.8}),
+    ("nesterov", Nesterov, {"momentum": 0.8}),
+    ("adam", Adam, {"beta1": 0.85, "beta2": 0.99, "eps": 1e-6}),
+    ("adamw", AdamW, {"beta1": 0.85, "beta2": 0.99, "eps": 1e-6}),
+    ("rmsprop", RMSprop, {"rho": 0.8, "eps": 1e-6}),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, cls, hyper", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
+def test_optimizer_kernel_equals_the_numpy_step(kernels_on_cpu, monkeypatch, name, cls, hyper, dtype):
+    """A few steps (the moments and Adam's step count matter), with weight decay on W only."""
+    rng = np.random.default_rng(4)
+    grads = [[rng.standard_normal(p.shape).astype(dtype) for p in _params(dtype)] for _ in range(3)]
+
+    def steps():
+        opt = get_optimizer(name, 0.05, 0.1, [True, False], **hyper)
+        params = _params(dtype)
+        for g in grads:
+            opt.step(params, [x.copy() for x in g])
+        return params + opt.state_arrays()
+
+    fused = steps()
+    assert kernels_on_cpu == [cls.KERNEL.name] * 6  # one kernel a parameter a step
+    monkeypatch.undo()
+    for a, b in zip(fused, steps()):
+        np.testing.assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-7)
+    assert not np.array_equal(fused[0], _params(dtype)[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sgd_decay_kernel_equals_the_numpy_step(kernels_on_cpu, monkeypatch, dtype):
+    scaled = [np.random.default_rng(6).standard_normal(p.shape).astype(dtype) * 0.1 for p in _params(dtype)]
+
+    def step():
+        params = _params(dtype)
+        SGD(0.1, weight_decay=0.01, decay=[True, False]).step_scaled(params, [g.copy() for g in scaled])
+        return params
+
+    fused = step()
+    assert kernels_on_cpu == ["sgd_decay"]  # the weights; the biases take a plain subtraction
+    monkeypatch.undo()
+    for a, b in zip(fused, step()):
+        np.testing.assert_allclose(a, b, **tolerance(dtype))
+
+
+def test_the_kernel_check_itself_catches_a_wrong_body(compiled, tmp_path):
+    """A kernel with a flipped sign must fail the comparison (the check is not vacuous)."""
+    f = get_activation("tanh")
+    wrong = Kernel("mul_dtanh", "T a", "T da", "da *= (1 + a * a);")
+    check = CompiledKernels([wrong], tmp_path)
+    a = np.tanh(np.linspace(-2, 2, 12, dtype=np.float32)).reshape(3, 4)
+    want, got = np.ones_like(a), np.ones_like(a)
+    f.mul_df(want, a, np.empty_like(a))
+    check.run(wrong, a, got)
+    assert not np.allclose(got, want)
+
+
+def test_every_kernel_compiles_for_a_gpu_without_double_precision_in_float32(tmp_path):
+    if NVCC is None:
+        pytest.skip("nvcc is not installed")
+    kernels = all_kernels()
+    lines = []
+    for j, kernel in enumerate(kernels):
+        lines.append(loop_source(j, kernel, prefix="__global__"))
+        lines.append(f"template __global__ void k{j}<float>(long, void**);")
+    source = tmp_path / "kernels.cu"
+    source.write_text("\n".join(lines))
+    cmd = [
+        NVCC,
+        "-c",
+        "-arch=sm_80",
+        "-Xptxas",
+        "-warn-double-usage",
+        str(source),
+        "-o",
+        str(tmp_path / "k.o"),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "double" not in done.stderr.lower(), done.stderr
+
+
+def test_cupy_accepts_every_kernel():
+    cupy = pytest.importorskip("cupy")
+    for kernel in all_kernels():
+        cupy.ElementwiseKernel(kernel.inputs, kernel.outputs, kernel.body, kernel.name, no_return=True)
+
+
+TRAINING = [
+    ("sgd", "relu", "sgd_decay"),
+    ("momentum", "tanh", "momentum"),
+    ("nesterov", "sigmoid", "momentum"),
+    ("adam", "leaky_relu", "adam"),
+    ("adamw", "softplus", "adam"),
+    ("rmsprop", "relu", "rmsprop"),
+]
+
+
+@pytest.mark.parametrize("optimizer, activation, update", TRAINING, ids=[t[0] for t in TRAINING])
+def test_training_through_the_gpu_kernels_matches_the_cpu(
+    kernels_on_cpu, monkeypatch, optimizer, activation, update
+):
+    """Digits, 3 epochs, weight decay and dropout: the GPU branches of the step and of every
+    optimizer give the CPU's losses and weights (float64, so only the order of operations
+    differs)."""
+    from nettrain import config_from_dict, fit
+    from tests.conftest import DATA
+
+    def run():
+        config = config_from_dict(
+            {
+                "data": {"train": str(DATA / "digits_train.csv"), "target": "label"},
+                "network": {"layers": [64, 24, 16, 10], "activation": activation},
+                "cost": "cross_entropy",
+                "dtype": "float64",
+                "training": {
+                    "epochs": 3,
+                    "batch_size": 64,
+                    "optimizer": optimizer,
+                    "learning_rate": 0.05 if optimizer in ("sgd", "momentum", "nesterov") else 0.003,
+                    "weight_decay": 0.001,
+                    "dropout": [0.2, 0.0],
+                    "seed": 1,
+                },
+                "device": "cpu",
+            }
+        )
+        return fit(config, save=False)
+
+    fused = run()
+    assert {f"bias_{activation}", f"mul_d{activation}", "dropout", update} <= set(kernels_on_cpu)
+    monkeypatch.undo()  # the CPU's own forms
+    plain = run()
+    assert [h["loss"] for h in fused.history] == pytest.approx([h["loss"] for h in plain.history], rel=1e-9)
+    for a, b in zip(fused.model.network.W, plain.model.network.W):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-11)
