@@ -54,6 +54,18 @@ class Device:
     def __str__(self) -> str:
         return "cpu" if self.kind == "cpu" else f"gpu:{self.index}"
 
+    def free_bytes(self) -> int | None:
+        """Free memory on this GPU in bytes, counting what CuPy's pool holds unused (None on the
+        CPU)."""
+        if self.kind == "cpu":
+            return None
+        import cupy
+
+        with cupy.cuda.Device(self.index):
+            free, _total = cupy.cuda.runtime.memGetInfo()
+            pool = cupy.get_default_memory_pool()
+            return int(free) + int(pool.free_bytes())
+
     def step_rng(self, host_rng: np.random.Generator | None):
         """The generator the training step draws dropout masks from during one epoch: the host
         generator itself on the CPU; on the GPU a DeviceRandom seeded from it."""

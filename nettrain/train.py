@@ -90,6 +90,24 @@ def gather(source, rows, out) -> None:
         xp_of(source).take(source, rows, axis=0, out=out)
 
 
+#: In-memory training data bigger than this share of the GPU's free memory stays on the host
+#: and goes over in chunks (each at most CHUNK_SHARE of the free memory).
+DEVICE_SHARE = 0.5
+CHUNK_SHARE = 0.125
+
+
+def device_chunk_rows(device: Device, train, batch_size: int) -> int | None:
+    """None when the training set is copied to the device whole (always on the CPU); else the
+    rows per chunk, a multiple of the batch size."""
+    free = device.free_bytes()
+    size = train.X.nbytes + train.Y.nbytes
+    if free is None or size <= DEVICE_SHARE * free:
+        return None
+    row = max(1, size // max(1, len(train.X)))
+    batches = int(CHUNK_SHARE * free) // (row * batch_size)
+    return max(1, batches) * batch_size
+
+
 def to_scalar(value):
     """A step's loss as something cheap to add up: a Python float from NumPy (no cost), the
     0-d device array itself from CuPy (float() there would wait for the GPU every step)."""
@@ -248,9 +266,12 @@ def fit(
     if streamed:
         n_batches = data.train.n_batches()
     else:
-        # the training data goes to the device once
-        X = device.asarray(data.train.X)
-        Y = device.asarray(data.train.Y)
+        # the training data goes to the device once, or, when it would take more than half of
+        # the GPU's free memory, a chunk of shuffled rows at a time (the same batches)
+        chunk_rows = device_chunk_rows(device, data.train, bs)
+        X, Y = data.train.X, data.train.Y
+        if chunk_rows is None:
+            X, Y = device.asarray(X), device.asarray(Y)
         n_batches = math.ceil(n / bs)
     batch_every = max(1, n_batches // 20)
     emit(
@@ -294,6 +315,9 @@ def fit(
 
         Rows are gathered into buffers reused from batch to batch (no allocation per step).
         """
+        if chunk_rows is not None:
+            yield from chunked_batches()
+            return
         perm = device.asarray(shuffle_rng.permutation(n))
         for start in range(0, n, bs):
             idx = perm[start : start + bs]
@@ -306,6 +330,17 @@ def fit(
             gather(X, idx, xb)
             gather(Y, idx, yb)
             yield xb, yb, m_global
+
+    def chunked_batches():
+        """memory_batches for data left on the host: the same permutation and batches, with the
+        rows of chunk_rows (a multiple of bs) gathered on the host and copied over at once."""
+        perm = shuffle_rng.permutation(n)
+        for first in range(0, n, chunk_rows):
+            rows = perm[first : first + chunk_rows]
+            Xc, Yc = device.asarray(X.take(rows, axis=0)), device.asarray(Y.take(rows, axis=0))
+            for start in range(0, len(rows), bs):
+                xb, yb = Xc[start : start + bs], Yc[start : start + bs]
+                yield *share(xb, yb), len(xb)
 
     def checkpoint(epoch: int, snap: dict | None = None) -> str | None:
         """Write checkpoint-<epoch>.npz from the live state, or from a snapshot of it."""

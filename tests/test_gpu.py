@@ -180,3 +180,51 @@ def test_dropout_on_gpu_is_drawn_on_the_device_and_seeded(tmp_path):
     mask = to_host(ws.masks[0])
     assert set(np.unique(mask).tolist()) == {0.0, np.float32(1 / 0.75)}
     assert (mask == 0).mean() == pytest.approx(0.25, abs=0.01)
+
+
+def test_training_data_too_big_for_the_device_goes_over_in_chunks_with_the_same_batches(
+    device, tmp_path, monkeypatch
+):
+    """When the training set would take more than half of the GPU's free memory it stays on the
+    host and is copied a chunk of shuffled rows at a time: the batches, and so the weights, are
+    exactly those of the whole set on the device. (Forced here with chunks of 3 batches.)"""
+    import nettrain.train
+
+    def run():
+        base = digits_config(tmp_path, device.kind).to_dict()
+        base["training"].update(dropout=[0.2], epochs=2)
+        return fit(config_from_dict(base), save=False)
+
+    whole = run()
+    chunks = []
+    monkeypatch.setattr(
+        nettrain.train, "device_chunk_rows", lambda device, train, bs: chunks.append(bs) or 3 * bs
+    )
+    chunked = run()
+    assert chunks == [32]
+    assert [h["loss"] for h in chunked.history] == [h["loss"] for h in whole.history]
+    for a, b in zip(whole.model.network.W, chunked.model.network.W):
+        np.testing.assert_array_equal(a, b)
+
+
+class _Card:
+    """A stand-in GPU with a given amount of free memory."""
+
+    def __init__(self, free):
+        self.free = free
+
+    def free_bytes(self):
+        return self.free
+
+
+def test_device_chunk_rows_follows_the_free_memory():
+    from nettrain.data import Dataset
+    from nettrain.train import device_chunk_rows
+
+    X, Y = np.zeros((1000, 24), np.float32), np.zeros((1000, 1), np.float32)  # 100 bytes a row
+    train = Dataset(X, Y)
+    assert device_chunk_rows(resolve_device("cpu"), train, 32) is None  # the CPU holds it all
+    assert device_chunk_rows(_Card(10**6), train, 32) is None  # 100 kB fits in half of 1 MB
+    rows = device_chunk_rows(_Card(100_000), train, 32)  # 100 kB > half of 100 kB
+    assert rows == 96  # 12.5 kB a chunk: 125 rows, cut to whole batches of 32
+    assert device_chunk_rows(_Card(1000), train, 32) == 32  # at least one batch
