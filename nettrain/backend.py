@@ -131,7 +131,7 @@ def resolve_device(text: str = "auto") -> Device:
         return Device("cpu")
     problem = gpu_problem(index)
     if not problem:
-        return Device("gpu", index)
+        return gpu_device(index)
     if kind == "auto":
         # without CuPy the user never asked for a GPU: the CPU is simply the device, no notice
         installed = not problem.startswith("CuPy is not installed")
@@ -185,11 +185,32 @@ class DeviceRandom:
     def __init__(self, host_rng: np.random.Generator, device_index: int = 0):
         import cupy
 
+        # a Python int: CuPy 13.0-13.2 refused every seed under NumPy 2 (fixed in 13.3, the
+        # version pyproject.toml asks for)
         with cupy.cuda.Device(device_index):
             self._state = cupy.random.RandomState(int(host_rng.integers(2**63)))
 
     def random(self, shape, dtype=np.float32):
         return self._state.random_sample(shape, dtype=dtype)
+
+
+def gpu_device(index: int) -> Device:
+    """GPU ``index`` as a Device, made CuPy's current device for the rest of the process: CuPy
+    allocates arrays, launches kernels and keeps its cuBLAS handle and random generators on the
+    current device, so every array of the run must be made there, not only those copied over."""
+    import cupy
+
+    cupy.cuda.Device(index).use()
+    return Device("gpu", index)
+
+
+def synchronize(x) -> None:
+    """Wait until the GPU has finished writing ``x`` (nothing to wait for on the CPU). Needed only
+    where something other than CuPy reads device memory: a CUDA-aware MPI call."""
+    if on_gpu(x):
+        import cupy
+
+        cupy.cuda.get_current_stream().synchronize()
 
 
 def to_host(x) -> np.ndarray:

@@ -30,25 +30,30 @@ class World:
         self.size = comm.Get_size()
         self.seconds = 0.0  # time spent in allreduce_sum, for the run summary
 
-    def allreduce_sum(self, buffer) -> None:
-        """buffer := the sum of every rank's buffer, in place (one MPI call)."""
+    def allreduce_sum(self, buffer) -> float:
+        """buffer := the sum of every rank's buffer, in place (one MPI call). Returns the sum's
+        last element as a float (the stop requests), read from the host copy when there is one."""
         import time
 
         start = time.perf_counter()
         try:
-            self._allreduce(buffer)
+            return self._allreduce(buffer)
         finally:
             self.seconds += time.perf_counter() - start
 
-    def _allreduce(self, buffer) -> None:
+    def _allreduce(self, buffer) -> float:
         from mpi4py import MPI
 
-        if hasattr(buffer, "get") and not _cuda_aware():  # CuPy without CUDA-aware MPI: via the host
-            host = buffer.get()
+        from .backend import on_gpu, synchronize
+
+        if on_gpu(buffer) and not _cuda_aware():  # CuPy without CUDA-aware MPI: via the host
+            host = buffer.get()  # waits for the GPU
             self.comm.Allreduce(MPI.IN_PLACE, host, op=MPI.SUM)
             buffer.set(host)
-            return
+            return float(host[-1])
+        synchronize(buffer)  # MPI reads GPU memory itself: the step's kernels must be done
         self.comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
+        return float(buffer[-1])
 
     def sum(self, value: float) -> float:
         from mpi4py import MPI
@@ -114,9 +119,9 @@ def gpu_for_rank(device):
     node); otherwise the device as resolved."""
     if world() is None or device.kind != "gpu" or device.index != 0:
         return device
-    from .backend import Device, gpu_count
+    from .backend import gpu_count, gpu_device
 
-    return Device("gpu", local_rank() % max(gpu_count(), 1))
+    return gpu_device(local_rank() % max(gpu_count(), 1))
 
 
 def load_once(load):

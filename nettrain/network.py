@@ -316,6 +316,10 @@ DROPOUT = Kernel(
 )
 
 
+#: Workspace's gradient views start at multiples of this many elements of its flat buffer
+ALIGN = 64
+
+
 class Workspace:
     """Preallocated arrays for one batch size, and the training step that fills them in place.
 
@@ -354,12 +358,14 @@ class Workspace:
         self.ones = xp.ones(n, dtype=net.dtype)
         # every gradient lives in one contiguous buffer (MPI sums it with one Allreduce); its last
         # element is spare, for the ranks' stop requests (distributed.py)
-        total = sum(int(w.size) for w in net.W) + sum(int(v.size) for v in net.b)
-        self.flat = xp.zeros(total + 1, dtype=net.dtype)
-        views, offset = [], 0
+        # element offsets are rounded up to multiples of ALIGN (256 bytes in float32), as BLAS
+        # output arrays like best; the padding stays zero
+        offsets, total = [], 0
         for p in [*net.W, *net.b]:
-            views.append(self.flat[offset : offset + p.size].reshape(p.shape))
-            offset += int(p.size)
+            offsets.append(total)
+            total += -(-int(p.size) // ALIGN) * ALIGN
+        self.flat = xp.zeros(total + 1, dtype=net.dtype)
+        views = [self.flat[o : o + p.size].reshape(p.shape) for o, p in zip(offsets, [*net.W, *net.b])]
         self.dW = views[: len(net.W)]
         self.db = views[len(net.W) :]
         #: dW and db in the order of net.params()
@@ -392,7 +398,8 @@ class Workspace:
                 a += net.b[l]  # z(L) = a_prev W^T + b; the cost applies f_out
             a_prev = a
         delta = self.a[last]
-        loss = net.cost.fused(delta, y, scale, self.tmp[last])  # delta(L), in place of z(L)
+        cost = net.cost.fused_gpu if self.gpu else net.cost.fused
+        loss = cost(delta, y, scale, self.tmp[last])  # delta(L), in place of z(L)
         for l in range(last, -1, -1):
             a_in = x if l == 0 else self.a[l - 1]
             xp.dot(delta.T, a_in, out=self.dW[l])  # dC/dW(l) = delta(l+1) a(l)^T
@@ -424,7 +431,7 @@ class Workspace:
         (backend.DeviceRandom); on the GPU all of it is one fused kernel (DROPOUT).
         """
         shape = a.shape if rows is None else (rows[1], a.shape[1])
-        u = rng.random(shape, dtype=np.float32)
+        u = rng.random(shape, dtype=np.float32)  # float32 draws whatever the dtype: the same masks
         if rows is not None:  # MPI: the global batch's draws, this rank's rows
             u = u[rows[0] : rows[0] + len(a)]
         mask, scale = self.keep[l], 1.0 / (1.0 - p)

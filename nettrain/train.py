@@ -118,8 +118,7 @@ def _allreduce(world, ws, signal_name: str | None) -> str | None:
     """Sum every rank's gradients (one Allreduce of the workspace's flat buffer) and, in its
     spare last element, the ranks' stop requests: all ranks stop after the same step."""
     ws.flat[-1] = 1.0 if signal_name else 0.0
-    world.allreduce_sum(ws.flat)
-    if float(ws.flat[-1]) > 0:
+    if world.allreduce_sum(ws.flat) > 0:
         return signal_name or "SIGINT"
     return None
 
@@ -130,7 +129,7 @@ def clip_by_global_norm(grads: list, clip: float) -> None:
     The scale stays a device scalar: no host sync.
     """
     xp = xp_of(grads[0])
-    total = sum((g * g).sum() for g in grads)
+    total = sum(xp.dot(g.reshape(-1), g.reshape(-1)) for g in grads)  # no temporaries
     scale = xp.minimum(1.0, clip / (xp.sqrt(total) + 1e-12)).astype(grads[0].dtype)
     for g in grads:
         g *= scale

@@ -184,3 +184,27 @@ def test_gradients_do_not_touch_the_weights(n):
     net.gradients(np.array(rows), np.zeros((n, 1)))
     for p, q in zip(net.params(), before, strict=True):
         assert np.array_equal(p, q)
+
+
+def test_the_gradients_live_in_one_aligned_buffer_whose_padding_stays_zero():
+    """Workspace keeps every dW and db as a view of one flat buffer (MPI sums it in one call),
+    each starting at a multiple of ALIGN elements; the padding between them and the spare last
+    element (the ranks' stop requests) are never written by a step."""
+    from nettrain.network import ALIGN
+
+    net = Network.create([5, 7, 3], ["tanh"], "softmax", "cross_entropy", seed=0)
+    ws = net.workspace(4)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 5)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0]]
+    ws.step(x, y, 0.25)
+    used = np.zeros(ws.flat.size, dtype=bool)
+    for g in ws.dW + ws.db:
+        assert np.shares_memory(g, ws.flat)
+        start = (
+            g.__array_interface__["data"][0] - ws.flat.__array_interface__["data"][0]
+        ) // ws.flat.itemsize
+        assert start % ALIGN == 0
+        used[start : start + g.size] = True
+    assert np.count_nonzero(ws.flat[used]) > 0
+    assert not ws.flat[~used].any()  # padding and the spare element: zero

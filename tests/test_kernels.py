@@ -20,6 +20,7 @@ import pytest
 
 from nettrain.activations import ACTIVATIONS, get_activation
 from nettrain.backend import Kernel
+from nettrain.costs import COSTS, get_cost
 from nettrain.network import DROPOUT, Network
 from nettrain.optimizers import SGD, Adam, AdamW, Momentum, Nesterov, RMSprop, get_optimizer
 
@@ -34,39 +35,56 @@ def all_kernels() -> list[Kernel]:
         f = get_activation(name)
         kernels += [f.bias_f_kernel] if f.cuda_f else []
         kernels += [f.mul_df_kernel] if f.cuda_df else []
+    kernels += [get_cost(name, output).kernel for name, output in COST_OUTPUTS]
     return kernels
 
 
-def params(text: str) -> list[str]:
-    """The names of a parameter list such as 'T g, T lr' (every parameter here is of type T)."""
-    names = []
+#: every cost with every output function it accepts
+COST_OUTPUTS = [(name, output) for name, cls in COSTS.items() for output in cls.outputs]
+CTYPES = {"T": "T", "int32": "int"}
+
+
+def params(text: str) -> list[tuple[str, str, bool]]:
+    """(type, name, raw) of each parameter of a list such as 'T g, raw T z, int32 k'."""
+    out = []
     for item in text.split(","):
-        kind, name = item.split()
-        assert kind == "T", f"the CPU check handles parameters of type T only, not {item!r}"
-        names.append(name)
-    return names
+        words = item.split()
+        raw = words[0] == "raw"
+        kind, name = words[1:] if raw else words
+        assert kind in CTYPES, f"the CPU check handles parameters of types T and int32, not {item!r}"
+        out.append((kind, name, raw))
+    return out
 
 
 def loop_source(j: int, kernel: Kernel, prefix: str = "") -> str:
-    """Kernel j's body in a loop over n elements, each parameter bound to its element."""
+    """Kernel j's body in a loop over n elements, as CuPy runs it: each parameter bound to its
+    element (raw ones to the whole array, indexed by the body), ``i`` the element's index."""
+    binds = []
     ins, outs = params(kernel.inputs), params(kernel.outputs)
-    binds = [f"const T {name} = static_cast<const T*>(args[{k}])[i_];" for k, name in enumerate(ins)]
-    binds += [f"T& {name} = static_cast<T*>(args[{len(ins) + k}])[i_];" for k, name in enumerate(outs)]
+    for k, (kind, name, raw) in enumerate(ins + outs):
+        ctype = CTYPES[kind]
+        const = "const " if k < len(ins) else ""
+        if raw:
+            binds.append(f"{const}{ctype}* {name} = static_cast<{const}{ctype}*>(args[{k}]);")
+        else:
+            ref = "" if const else "&"
+            binds.append(f"{const}{ctype}{ref} {name} = static_cast<{const}{ctype}*>(args[{k}])[i_];")
     head = f"template <typename T> {prefix} void k{j}(long n, void** args)"
     if prefix:  # CUDA: one thread an element
         loop = "long i_ = blockIdx.x * (long)blockDim.x + threadIdx.x; if (i_ < n) {"
     else:
         loop = "for (long i_ = 0; i_ < n; ++i_) {"
-    return "\n".join([head + " {", loop, *binds, "{", kernel.body, "}", "}", "}"])
+    return "\n".join([head + " {", loop, "const ptrdiff_t i = i_;", *binds, "{", kernel.body, "}", "}", "}"])
 
 
 class CompiledKernels:
     """Every kernel compiled on the host into one library; ``run(kernel, *args)`` calls one like
-    CuPy would: inputs then outputs, arrays broadcast, scalars cast to T, outputs in place."""
+    CuPy would: inputs then outputs, arrays broadcast to the shape of the (non-raw) outputs,
+    scalars cast to the parameter's type, outputs written in place."""
 
     def __init__(self, kernels: list[Kernel], folder):
         self.index = {k: j for j, k in enumerate(kernels)}
-        lines = ["#include <cmath>", "using namespace std;"]
+        lines = ["#include <cmath>", "#include <cstddef>", "using namespace std;"]
         for j, kernel in enumerate(kernels):
             lines.append(loop_source(j, kernel))
             for ctype in TYPES.values():
@@ -81,19 +99,31 @@ class CompiledKernels:
         self.lib = ctypes.CDLL(str(library))
 
     def run(self, kernel: Kernel, *args) -> None:
+        specs = params(kernel.inputs) + params(kernel.outputs)
         n_in = len(params(kernel.inputs))
-        outs = args[n_in:]
-        assert len(outs) == len(params(kernel.outputs))
-        dtype, shape = outs[0].dtype, outs[0].shape
-        arrays = [
-            np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=dtype), shape)) for x in args[:n_in]
-        ]
-        for out in outs:
-            assert out.dtype == dtype and out.shape == shape and out.flags.c_contiguous
-        arrays += list(outs)
+        assert len(args) == len(specs)
+        domain = [a for a, (_, _, raw) in zip(args[n_in:], specs[n_in:]) if not raw]
+        dtype, shape = args[n_in].dtype, domain[0].shape
+        arrays, write_back = [], []
+        for k, (x, (kind, _, raw)) in enumerate(zip(args, specs)):
+            want = dtype if kind == "T" else np.dtype(np.int32)
+            if k >= n_in:  # an output: written in place (through a contiguous copy if need be)
+                assert x.dtype == want and (raw or x.shape == shape)
+                assert x.flags.c_contiguous or not raw
+                if not x.flags.c_contiguous:
+                    work = np.ascontiguousarray(x)
+                    write_back.append((x, work))
+                    x = work
+                arrays.append(x)
+            elif raw:
+                arrays.append(np.ascontiguousarray(x, dtype=want))
+            else:
+                arrays.append(np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=want), shape)))
         pointers = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
         function = getattr(self.lib, f"k{self.index[kernel]}_{TYPES[dtype]}")
         function(ctypes.c_long(int(np.prod(shape))), pointers)
+        for target, work in write_back:
+            target[...] = work
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +215,33 @@ def test_dropout_kernel_equals_the_workspace_form(compiled, dtype):
     assert 0.2 < (mask == 0).mean() < 0.4
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, output", COST_OUTPUTS, ids=[f"{c}-{o}" for c, o in COST_OUTPUTS])
+def test_cost_kernel_equals_the_numpy_form(kernels_on_cpu, name, output, dtype):
+    """delta(L) over z and the batch's summed cost, from one kernel and a sum (the GPU's form),
+    against the CPU's fused form; logits large enough to overflow a naive exp included."""
+    cost = get_cost(name, output)
+    rng = np.random.default_rng(7)
+    k = 5 if name == "cross_entropy" else 3
+    z = (rng.standard_normal((19, k)) * 3).astype(dtype)
+    z[0, :2] = [120, -120]
+    if name == "cross_entropy":
+        y = np.eye(k, dtype=dtype)[rng.integers(0, k, 19)]
+    elif name == "binary_cross_entropy":
+        y = rng.integers(0, 2, (19, k)).astype(dtype)
+    else:
+        y = rng.standard_normal((19, k)).astype(dtype)
+    want = z.copy()
+    with np.errstate(over="ignore"):
+        want_loss = cost.fused(want, y, 0.1, np.empty_like(z))
+    got = z.copy()
+    got_loss = cost.fused_gpu(got, y, 0.1, np.empty_like(z))
+    assert kernels_on_cpu == [cost.kernel.name]
+    np.testing.assert_allclose(got, want, **tolerance(dtype))
+    assert float(got_loss) == pytest.approx(float(want_loss), rel=1e-5 if dtype == np.float32 else 1e-12)
+    assert np.isfinite(float(got_loss)) and np.isfinite(got).all()
+
+
 def _params(dtype, seed=3):
     rng = np.random.default_rng(seed)
     W = rng.standard_normal((4, 6)).astype(dtype)
@@ -255,7 +312,7 @@ def test_every_kernel_compiles_for_a_gpu_without_double_precision_in_float32(tmp
     if NVCC is None:
         pytest.skip("nvcc is not installed")
     kernels = all_kernels()
-    lines = []
+    lines = ["#include <cstddef>"]
     for j, kernel in enumerate(kernels):
         lines.append(loop_source(j, kernel, prefix="__global__"))
         lines.append(f"template __global__ void k{j}<float>(long, void**);")
