@@ -264,6 +264,19 @@ class Network:
             db[-1] = self.xp.zeros_like(self.b[-1])
         return dW, db
 
+    def pack(self):
+        """Moves W and b into one flat buffer ``theta``, each a view into it, laid out as a
+        Workspace's gradients: an update of every parameter can then be one operation (plain
+        SGD: theta -= lr * gradients). Returns theta. Replace weights in place from then on
+        (``W[l][...] = new``), so that they stay views."""
+        theta, views = flat_views([*self.W, *self.b])
+        for view, p in zip(views, [*self.W, *self.b]):
+            view[...] = p
+        self.W[:] = views[: len(self.W)]
+        self.b[:] = views[len(self.W) :]
+        self.theta = theta
+        return theta
+
     def workspace(self, n: int) -> Workspace:
         """The buffers for batches of ``n`` rows (made once per batch size, then reused)."""
         cache = self.__dict__.setdefault("_workspaces", {})
@@ -316,8 +329,22 @@ DROPOUT = Kernel(
 )
 
 
-#: Workspace's gradient views start at multiples of this many elements of its flat buffer
+#: Parameters and gradients packed into one flat buffer start at multiples of this many elements
+#: (256 bytes in float32), as BLAS output arrays like best; the padding stays zero
 ALIGN = 64
+
+
+def flat_views(arrays: list, extra: int = 0) -> tuple:
+    """(flat, views): a zeroed buffer holding one view shaped like each of ``arrays`` (each
+    starting at a multiple of ALIGN), plus ``extra`` spare elements at its end. Network.pack and
+    Workspace use the same layout, so that their buffers line up element for element."""
+    xp = xp_of(arrays[0])
+    offsets, total = [], 0
+    for p in arrays:
+        offsets.append(total)
+        total += -(-int(p.size) // ALIGN) * ALIGN
+    flat = xp.zeros(total + extra, dtype=arrays[0].dtype)
+    return flat, [flat[o : o + p.size].reshape(p.shape) for o, p in zip(offsets, arrays)]
 
 
 class Workspace:
@@ -358,14 +385,10 @@ class Workspace:
         self.ones = xp.ones(n, dtype=net.dtype)
         # every gradient lives in one contiguous buffer (MPI sums it with one Allreduce); its last
         # element is spare, for the ranks' stop requests (distributed.py)
-        # element offsets are rounded up to multiples of ALIGN (256 bytes in float32), as BLAS
-        # output arrays like best; the padding stays zero
-        offsets, total = [], 0
-        for p in [*net.W, *net.b]:
-            offsets.append(total)
-            total += -(-int(p.size) // ALIGN) * ALIGN
-        self.flat = xp.zeros(total + 1, dtype=net.dtype)
-        views = [self.flat[o : o + p.size].reshape(p.shape) for o, p in zip(offsets, [*net.W, *net.b])]
+        # (aligned as in Network.pack: the same layout as ``theta``)
+        self.flat, views = flat_views([*net.W, *net.b], extra=1)
+        #: the gradients without the spare element, laid out as net.theta
+        self.grad_flat = self.flat[:-1]
         self.dW = views[: len(net.W)]
         self.db = views[len(net.W) :]
         #: dW and db in the order of net.params()

@@ -126,6 +126,13 @@ class SGD(Optimizer):
                 p -= g
 
 
+    def step_packed(self, theta, scaled) -> None:
+        """step_scaled for parameters packed in one buffer (Network.pack) and gradients laid out
+        alike (Workspace.grad_flat), without weight decay: one subtraction for all of them."""
+        self.t += 1
+        theta -= scaled
+
+
 class Momentum(Optimizer):
     """Heavy-ball momentum (PyTorch's SGD with momentum, no dampening)."""
 

@@ -383,6 +383,10 @@ def fit(
 
     # plain SGD takes the fast update (see the batch loop); anything else goes through optimizer.step
     plain_sgd = type(optimizer) is SGD
+    # without weight decay its update is one subtraction over parameters packed in one buffer
+    packed = plain_sgd and optimizer.weight_decay == 0
+    if packed:
+        net.pack()
     t_start = time.perf_counter()
     stopped_early = False
     last_epoch = first_epoch - 1
@@ -422,7 +426,9 @@ def fit(
                     signal_name = _allreduce(world, ws, signal_name)
                 if tc.clip_norm:
                     clip_by_global_norm(grads, scale * tc.clip_norm)
-                if plain_sgd:
+                if packed:
+                    optimizer.step_packed(net.theta, ws.grad_flat)
+                elif plain_sgd:
                     optimizer.step_scaled(params, grads)
                 else:
                     optimizer.step(params, grads)
@@ -490,8 +496,8 @@ def fit(
     if stopped_early or (early is not None and early.restore_best and early.best_weights):
         if early.restore_best and early.best_weights is not None:
             kept_epoch = early.best_epoch
-            net.W[:] = [device.asarray(w) for w in early.best_weights[0]]
-            net.b[:] = [device.asarray(v) for v in early.best_weights[1]]
+            for p, best in zip(net.W + net.b, early.best_weights[0] + early.best_weights[1]):
+                p[...] = device.asarray(best)  # in place: W and b may be views (Network.pack)
     if stopped_early:
         emit(
             "early_stop",

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from nettrain import ConfigError, config_from_dict, load_config
-from nettrain.optimizers import DEFAULT_LR, OPTIMIZERS, get_optimizer
+from nettrain.optimizers import DEFAULT_LR, OPTIMIZERS, SGD, get_optimizer
 from tests.conftest import CONFIGS
 
 W0 = [1.0, -2.0, 0.5, 3.0]  # W, flattened (2, 2)
@@ -336,3 +336,31 @@ def test_sgd_step_scaled_is_the_same_update():
     for x, y in zip(p1, p2):
         np.testing.assert_allclose(x, y, rtol=1e-12)
     assert a.t == b_.t == 1
+
+
+def test_packed_sgd_step_is_the_per_parameter_step():
+    """fit packs the parameters of plain SGD without weight decay into one buffer
+    (Network.pack) and updates them with one subtraction: bit for bit the per-parameter step."""
+    from nettrain.network import Network
+
+    def make():
+        return Network.create([5, 9, 4, 3], ["relu", "tanh"], "softmax", "cross_entropy", seed=2)
+
+    per_param, packed = make(), make()
+    theta = packed.pack()
+    for a, b in zip(per_param.params(), packed.params()):
+        assert np.shares_memory(b, theta) and np.array_equal(a, b)
+    rng = np.random.default_rng(0)
+    sgd_a, sgd_b = SGD(0.1), SGD(0.1)
+    for _ in range(3):
+        x = rng.standard_normal((8, 5)).astype(np.float32)
+        y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 8)]
+        ws_a, ws_b = per_param.workspace(8), packed.workspace(8)
+        ws_a.step(x, y, 0.1 / 8)
+        ws_b.step(x, y, 0.1 / 8)
+        sgd_a.step_scaled(per_param.params(), ws_a.grads)
+        sgd_b.step_packed(theta, ws_b.grad_flat)
+    for a, b in zip(per_param.params(), packed.params()):
+        assert np.array_equal(a, b)
+    assert sgd_b.t == 3
+    assert not np.array_equal(packed.W[0], make().W[0])
