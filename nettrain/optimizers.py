@@ -125,7 +125,6 @@ class SGD(Optimizer):
                 g += (self.lr * self.weight_decay) * p
                 p -= g
 
-
     def step_packed(self, theta, scaled) -> None:
         """step_scaled for parameters packed in one buffer (Network.pack) and gradients laid out
         alike (Workspace.grad_flat), without weight decay: one subtraction for all of them."""

@@ -55,16 +55,20 @@ class FitResult:
 
 
 def evaluate_dataset(
-    network: Network, data: Dataset, encoding, device: Device, batch_size: int = 8192
+    network: Network, data: Dataset, encoding, device: Device, batch_size: int = 8192, on_device=None
 ) -> dict:
-    """Loss and the task's metric (accuracy, or R^2 in standardized units) on a data set."""
+    """Loss and the task's metric (accuracy, or R^2 in standardized units) on a data set.
+
+    ``on_device`` may hold (X, Y) already copied to the device (fit copies the validation set
+    once when it fits); else each batch is copied over."""
     xp = device.xp
     loss_sum = xp.zeros((), dtype=np.float64)
     outputs = []
     n = len(data.X)
+    X, Y = on_device if on_device is not None else (data.X, data.Y)
     for start in range(0, n, batch_size):
-        x = device.asarray(data.X[start : start + batch_size])
-        y = device.asarray(data.Y[start : start + batch_size])
+        x = device.asarray(X[start : start + batch_size])
+        y = device.asarray(Y[start : start + batch_size])
         zs, acts = network.forward_cache(x)
         loss_sum += network.cost.loss(zs[-1], acts[-1], y) * len(x)
         outputs.append(to_host(acts[-1]))
@@ -272,6 +276,12 @@ def fit(
         if chunk_rows is None:
             X, Y = device.asarray(X), device.asarray(Y)
         n_batches = math.ceil(n / bs)
+    # the validation set goes to the device once too, when it fits beside the training data
+    val_on_device = None
+    if data.validation is not None and device.kind == "gpu":
+        val = data.validation
+        if device_chunk_rows(device, val, bs) is None:
+            val_on_device = (device.asarray(val.X), device.asarray(val.Y))
     batch_every = max(1, n_batches // 20)
     emit(
         "start",
@@ -450,7 +460,7 @@ def fit(
                 raise _diverged("the loss", train_loss, epoch, optimizer.lr)
             record: dict[str, Any] = {"epoch": epoch, "loss": train_loss}
             if data.validation is not None:
-                val = evaluate_dataset(net, data.validation, data.encoding, device)
+                val = evaluate_dataset(net, data.validation, data.encoding, device, on_device=val_on_device)
                 if not math.isfinite(val["loss"]):
                     raise _diverged("the validation loss", val["loss"], epoch, optimizer.lr)
                 record["val_loss"] = val["loss"]

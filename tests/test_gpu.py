@@ -228,3 +228,22 @@ def test_device_chunk_rows_follows_the_free_memory():
     rows = device_chunk_rows(_Card(100_000), train, 32)  # 100 kB > half of 100 kB
     assert rows == 96  # 12.5 kB a chunk: 125 rows, cut to whole batches of 32
     assert device_chunk_rows(_Card(1000), train, 32) == 32  # at least one batch
+
+
+def test_evaluation_from_arrays_already_on_the_device_is_the_same(device):
+    """fit copies the validation set to the GPU once and evaluates from there each epoch."""
+    from nettrain.data import RunData
+    from nettrain.train import evaluate_dataset
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 6)).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 300)]
+    data = RunData.from_arrays(X, Y, "cross_entropy")
+    net = Network.create([6, 8, 3], ["relu"], "softmax", "cross_entropy", seed=0, device=device)
+    ds = data.train
+    copied = evaluate_dataset(net, ds, data.encoding, device, batch_size=128)
+    resident = evaluate_dataset(
+        net, ds, data.encoding, device, batch_size=128, on_device=(device.asarray(ds.X), device.asarray(ds.Y))
+    )
+    assert resident == copied
+    assert set(resident) == {"loss", "accuracy"}
