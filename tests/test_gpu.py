@@ -139,19 +139,21 @@ LR = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "adam": 0.003, "adamw": 0
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop"])
 def test_every_optimizer_on_gpu_matches_cpu(tmp_path, optimizer):
     """The fused update kernels against the NumPy updates: 2 epochs of digits with weight decay
-    and clipping, losses and weights equal within float32 tolerance."""
+    and clipping, in float64 (in float32, Adam's g / sqrt(v) turns rounding noise in gradients
+    near zero into steps of size lr, which says nothing about the kernels)."""
 
     def run(device):
         base = digits_config(tmp_path, device).to_dict()
+        base["dtype"] = "float64"
         base["training"].update(
             optimizer=optimizer, learning_rate=LR[optimizer], weight_decay=1e-3, clip_norm=5.0
         )
         return fit(config_from_dict(base), save=False)
 
     cpu, gpu = run("cpu"), run("gpu")
-    assert [h["loss"] for h in gpu.history] == pytest.approx([h["loss"] for h in cpu.history], rel=1e-4)
+    assert [h["loss"] for h in gpu.history] == pytest.approx([h["loss"] for h in cpu.history], rel=1e-9)
     for a, b in zip(cpu.model.network.W, gpu.model.network.W):
-        np.testing.assert_allclose(b, a, rtol=1e-3, atol=1e-5)
+        np.testing.assert_allclose(b, a, rtol=1e-7, atol=1e-10)
 
 
 @pytest.mark.gpu
