@@ -600,3 +600,42 @@ def test_unknown_option():
     assert "Usage" in r.stderr
     assert "--bogus" in r.stderr
     assert r.stdout == ""
+
+
+def test_the_live_view_shows_progress_inside_a_long_epoch():
+    """Batch events inside an epoch name the batch under the table; the epoch's row clears it."""
+    from rich.console import Console
+
+    from nettrain.report import RichReporter
+
+    reporter = RichReporter(err=io.StringIO())
+    reporter.on_start(
+        {
+            "epochs": 3,
+            "first_epoch": 1,
+            "n_train": 1000,
+            "n_val": 0,
+            "batches": 40,
+            "batch_size": 25,
+            "params": 99,
+            "device": "cpu",
+            "sizes": [4, 8, 3],
+        }
+    )
+
+    def shown() -> str:
+        console = Console(record=True, width=100, file=io.StringIO())
+        console.print(reporter._render())
+        return console.export_text()
+
+    try:
+        assert "epoch 1/3" in shown() and "batch" not in shown()
+        reporter.on_batch({"epoch": 1, "batch": 20, "batches": 40})
+        assert "epoch 1/3  batch 20/40" in shown()
+        reporter.on_epoch(
+            {"epoch": 1, "loss": 0.5, "lr": 0.01, "samples_per_s": 1e5, "elapsed": 1.0, "eta": 2.0}
+        )
+        text = shown()
+        assert "epoch 2/3" in text and "batch 20/40" not in text and "1/3" in text
+    finally:
+        reporter.close()
