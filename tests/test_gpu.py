@@ -89,9 +89,14 @@ def test_gpu_without_a_gpu_is_a_clear_error(tmp_path):
 def test_training_on_gpu_matches_cpu(tmp_path):
     cpu = fit(digits_config(tmp_path, "cpu"), save=False)
     gpu = fit(digits_config(tmp_path, "gpu"), save=False)
-    assert [h["loss"] for h in gpu.history] == pytest.approx([h["loss"] for h in cpu.history], rel=1e-4)
-    for a, b in zip(cpu.model.network.W, gpu.model.network.W):
-        np.testing.assert_allclose(b, a, rtol=1e-3, atol=1e-5)
+    assert_same_run(gpu, cpu, rel=1e-4, rtol=1e-3, atol=1e-5)
+
+
+def assert_same_run(got, want, rel: float, rtol: float, atol: float) -> None:
+    """Two fit results: the same losses (within rel) and final weights (within rtol, atol)."""
+    assert [h["loss"] for h in got.history] == pytest.approx([h["loss"] for h in want.history], rel=rel)
+    for a, b in zip(want.model.network.W, got.model.network.W):
+        np.testing.assert_allclose(b, a, rtol=rtol, atol=atol)
 
 
 @pytest.mark.gpu
@@ -151,9 +156,7 @@ def test_every_optimizer_on_gpu_matches_cpu(tmp_path, optimizer):
         return fit(config_from_dict(base), save=False)
 
     cpu, gpu = run("cpu"), run("gpu")
-    assert [h["loss"] for h in gpu.history] == pytest.approx([h["loss"] for h in cpu.history], rel=1e-9)
-    for a, b in zip(cpu.model.network.W, gpu.model.network.W):
-        np.testing.assert_allclose(b, a, rtol=1e-7, atol=1e-10)
+    assert_same_run(gpu, cpu, rel=1e-9, rtol=1e-7, atol=1e-10)
 
 
 @pytest.mark.gpu
