@@ -152,9 +152,12 @@ class Kernel:
     lists such as ``"T g, T lr"`` (T is the arrays' dtype; inputs are read-only, scalars are
     cast to T, arrays broadcast against each other) and ``body`` is CUDA C run once per element,
     with each name bound to that element. Outputs are updated in place and may be read first.
-    The math lives next to its NumPy form (activations.py, network.py, optimizers.py); this
-    module only compiles it, on first use, once per process. Call it with the inputs, then the
-    output arrays: ``kernel(g, lr, p, v)``. tests/test_kernels.py runs every body on the CPU too.
+    A ``raw`` parameter is the whole array, which the body indexes itself, with ``i`` the
+    element's index (costs.py's softmax cross-entropy: one element a row).
+
+    The math lives next to its NumPy form (activations.py, costs.py, network.py, optimizers.py);
+    this module only compiles it, on first use, once per process. Call it with the inputs, then
+    the output arrays: ``kernel(g, lr, p, v)``. tests/test_kernels.py runs every body on the CPU.
     """
 
     name: str
@@ -185,8 +188,7 @@ class DeviceRandom:
     def __init__(self, host_rng: np.random.Generator, device_index: int = 0):
         import cupy
 
-        # a Python int: CuPy 13.0-13.2 refused every seed under NumPy 2 (fixed in 13.3, the
-        # version pyproject.toml asks for)
+        # (CuPy before 13.3 refused integer seeds under NumPy 2: pyproject.toml asks for 13.3)
         with cupy.cuda.Device(device_index):
             self._state = cupy.random.RandomState(int(host_rng.integers(2**63)))
 
