@@ -207,9 +207,12 @@ def test_training_data_too_big_for_the_device_goes_over_in_chunks_with_the_same_
     )
     chunked = run()
     assert chunks == [32]
-    assert [h["loss"] for h in chunked.history] == [h["loss"] for h in whole.history]
-    for a, b in zip(whole.model.network.W, chunked.model.network.W):
-        np.testing.assert_array_equal(a, b)
+    if device.kind == "cpu":  # bit for bit
+        assert [h["loss"] for h in chunked.history] == [h["loss"] for h in whole.history]
+        for a, b in zip(whole.model.network.W, chunked.model.network.W):
+            np.testing.assert_array_equal(a, b)
+    else:  # cuBLAS may pick other kernels for other addresses of the same rows
+        assert_same_run(chunked, whole, rel=1e-6, rtol=1e-5, atol=1e-7)
 
 
 class _Card:
