@@ -5,9 +5,13 @@
 #   2. the GPU benchmark: nettrain on CuPy vs PyTorch eager CUDA (benchmarks/gpu_bench.py).
 # Installs nothing. Assumes numpy, cupy, torch (CUDA), typer, rich, pyyaml, pytest are present and
 # says clearly which one is missing. Run from anywhere:  bash benchmarks/gpu_check.sh
+# Everything it prints is also written to $OUT/gpu_check.log when OUT names a folder.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PY="${PYTHON:-python3}"
+if [ -n "${OUT:-}" ] && [ -d "$OUT" ]; then
+  exec > >(tee "$OUT/gpu_check.log") 2>&1
+fi
 
 missing=0
 for mod in numpy cupy torch typer rich yaml pytest threadpoolctl; do
