@@ -137,7 +137,7 @@ class ReLU(Activation):
     """f(z) = max(z, 0);  f'(z) = 1 where z > 0, else 0 (the subgradient 0 at the kink)."""
 
     name = "relu"
-    cuda_f = "(z > 0 ? z : (T)0)"
+    cuda_f = "(z < 0 ? (T)0 : z)"  # NaN passes through, as with np.maximum
     cuda_df = "(a > 0 ? (T)1 : (T)0)"
 
     def f(self, z):

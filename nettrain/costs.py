@@ -118,15 +118,16 @@ class MSE(Cost):
 
     @cached_property
     def kernel(self) -> Kernel:
-        """(y, c, z, sq): s = f_out(z); sq := (s - y)^2; z := c (s - y) f_out'(z), c = 2 scale / k."""
+        """(y, c, r, z, sq): s = f_out(z); sq := (s - y)^2 r; z := c (s - y) f_out'(z), with
+        c = 2 scale / k and r = 1 / k."""
         df = f" * {self.f_out.cuda_df}" if self.f_out.cuda_df else ""
-        body = f"const T a = {self.f_out.cuda_f}; const T d = a - y; sq = d * d; z = d * c{df};"
-        return Kernel(f"mse_{self.f_out.name}", "T y, T c", "T z, T sq", body)
+        body = f"const T a = {self.f_out.cuda_f}; const T d = a - y; sq = d * d * r; z = d * c{df};"
+        return Kernel(f"mse_{self.f_out.name}", "T y, T c, T r", "T z, T sq", body)
 
     def fused_gpu(self, z, y, scale, tmp):
         k = z.shape[1]
-        self.kernel(y, 2 * scale / k, z, tmp)
-        return tmp.sum() / k
+        self.kernel(y, 2 * scale / k, 1 / k, z, tmp)
+        return tmp.sum()
 
 
 class CrossEntropy(Cost):
@@ -226,19 +227,20 @@ class BinaryCrossEntropy(Cost):
         z *= scale / k
         return loss
 
-    #: (y, c, z, term): term := softplus(z) - y z, stably; z := c (sigmoid(z) - y), c = scale / k
+    #: (y, c, r, z, term): term := (softplus(z) - y z) r, stably; z := c (sigmoid(z) - y), with
+    #: c = scale / k and r = 1 / k
     kernel = Kernel(
         "binary_cross_entropy",
-        "T y, T c",
+        "T y, T c, T r",
         "T z, T term",
-        """term = (z > 0 ? z : (T)0) - y * z + log1p(exp(-fabs(z)));
+        """term = ((z > 0 ? z : (T)0) - y * z + log1p(exp(-fabs(z)))) * r;
         z = (1 / (1 + exp(-z)) - y) * c;""",
     )
 
     def fused_gpu(self, z, y, scale, tmp):
         k = z.shape[1]
-        self.kernel(y, scale / k, z, tmp)
-        return tmp.sum() / k
+        self.kernel(y, scale / k, 1 / k, z, tmp)
+        return tmp.sum()
 
 
 #: The config's words for costs.

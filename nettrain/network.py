@@ -360,7 +360,7 @@ class Workspace:
 
     ``scale`` is 1/n for the true gradient; the training loop passes lr/n for plain SGD so that
     dW comes out as lr * dC/dW and the update is one subtraction. Nothing is allocated per step
-    except small row-wise reductions.
+    except small row-wise reductions and, with dropout, the uniform draws.
     """
 
     def __init__(self, net: Network, n: int):

@@ -15,9 +15,11 @@ before the update, except for adamw, where it is decoupled as above. The state (
 moments, step counter) is in ``state_arrays()`` and ``state_dict()`` so a checkpoint can restore
 it exactly. Add an optimizer by subclassing ``Optimizer`` and naming it in ``OPTIMIZERS``.
 
-On the GPU each update is one fused kernel per parameter (``KERNEL``, a backend.Kernel: the same
-lines in CUDA C) instead of a chain of array operations; tests/test_kernels.py runs each kernel
-on the CPU against the NumPy form.
+On the GPU each update with state (and plain SGD's with weight decay) is one fused kernel per
+parameter (``KERNEL``, a backend.Kernel: the same lines in CUDA C) instead of a chain of array
+operations; tests/test_kernels.py runs each kernel on the CPU against the NumPy form. Constants
+such as 1 - beta1 are computed in double precision on the host, as the NumPy form does, and
+passed in.
 """
 
 from __future__ import annotations
@@ -180,12 +182,12 @@ class Adam(Optimizer):
 
     KERNEL = Kernel(
         "adam",
-        "T g, T lr_c1, T b1, T b2, T c2, T eps, T wd, T dwd",
+        "T g, T lr_c1, T b1, T nb1, T b2, T nb2, T c2, T eps, T wd, T dwd",
         "T p, T m, T v",
         """p -= dwd * p;  // adamw: decoupled decay, lr * wd (0 for adam and for biases)
         T gg = g + wd * p;  // adam: L2 decay (0 for adamw and for biases)
-        m = b1 * m + (1 - b1) * gg;
-        v = b2 * v + (1 - b2) * (gg * gg);
+        m = b1 * m + nb1 * gg;  // nb1 = 1 - b1
+        v = b2 * v + nb2 * (gg * gg);  // nb2 = 1 - b2
         p -= lr_c1 * m / (sqrt(v / c2) + eps);""",
     )
 
@@ -198,7 +200,8 @@ class Adam(Optimizer):
             for i, (p, g, m, v) in enumerate(zip(params, grads, *self.slots)):
                 wd = self._wd(i)
                 l2, decoupled = (0.0, self.lr * wd) if self.decoupled else (wd, 0.0)
-                self.KERNEL(g, self.lr / c1, self.beta1, self.beta2, c2, self.eps, l2, decoupled, p, m, v)
+                b1, b2 = self.beta1, self.beta2
+                self.KERNEL(g, self.lr / c1, b1, 1.0 - b1, b2, 1.0 - b2, c2, self.eps, l2, decoupled, p, m, v)
             return
         grads = list(grads) if self.decoupled else self._coupled(params, grads)
         for i, (p, g, m, v) in enumerate(zip(params, grads, self.slots[0], self.slots[1])):
@@ -224,10 +227,10 @@ class RMSprop(Optimizer):
 
     KERNEL = Kernel(
         "rmsprop",
-        "T g, T lr, T rho, T eps, T wd",
+        "T g, T lr, T rho, T nrho, T eps, T wd",
         "T p, T v",
         """T gg = g + wd * p;  // L2 weight decay (wd = 0 for biases)
-        v = rho * v + (1 - rho) * (gg * gg);
+        v = rho * v + nrho * (gg * gg);  // nrho = 1 - rho
         p -= lr * gg / (sqrt(v) + eps);""",
     )
 
@@ -236,7 +239,7 @@ class RMSprop(Optimizer):
         self._slot(params, 1)
         if on_gpu(params[0]):
             for i, (p, g, v) in enumerate(zip(params, grads, self.slots[0])):
-                self.KERNEL(g, self.lr, self.rho, self.eps, self._wd(i), p, v)
+                self.KERNEL(g, self.lr, self.rho, 1.0 - self.rho, self.eps, self._wd(i), p, v)
             return
         for p, g, v in zip(params, self._coupled(params, grads), self.slots[0]):
             v *= self.rho

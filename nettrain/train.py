@@ -67,8 +67,8 @@ def evaluate_dataset(
     n = len(data.X)
     X, Y = on_device if on_device is not None else (data.X, data.Y)
     for start in range(0, n, batch_size):
-        x = device.asarray(X[start : start + batch_size])
-        y = device.asarray(Y[start : start + batch_size])
+        x = device.asarray(X[start : start + batch_size], dtype=network.dtype)
+        y = device.asarray(Y[start : start + batch_size], dtype=network.dtype)
         zs, acts = network.forward_cache(x)
         loss_sum += network.cost.loss(zs[-1], acts[-1], y) * len(x)
         outputs.append(to_host(acts[-1]))
@@ -273,15 +273,15 @@ def fit(
         # the GPU's free memory, a chunk of shuffled rows at a time (the same batches)
         chunk_rows = device_chunk_rows(device, data.train, bs)
         X, Y = data.train.X, data.train.Y
-        if chunk_rows is None:
-            X, Y = device.asarray(X), device.asarray(Y)
+        if chunk_rows is None:  # (in the network's dtype: arrays given to fit may differ)
+            X, Y = device.asarray(X, dtype=net.dtype), device.asarray(Y, dtype=net.dtype)
         n_batches = math.ceil(n / bs)
     # the validation set goes to the device once too, when it fits beside the training data
     val_on_device = None
     if data.validation is not None and device.kind == "gpu":
         val = data.validation
         if device_chunk_rows(device, val, bs) is None:
-            val_on_device = (device.asarray(val.X), device.asarray(val.Y))
+            val_on_device = (device.asarray(val.X, dtype=net.dtype), device.asarray(val.Y, dtype=net.dtype))
     batch_every = max(1, n_batches // 20)
     emit(
         "start",
@@ -346,7 +346,8 @@ def fit(
         perm = shuffle_rng.permutation(n)
         for first in range(0, n, chunk_rows):
             rows = perm[first : first + chunk_rows]
-            Xc, Yc = device.asarray(X.take(rows, axis=0)), device.asarray(Y.take(rows, axis=0))
+            Xc = device.asarray(X.take(rows, axis=0), dtype=net.dtype)
+            Yc = device.asarray(Y.take(rows, axis=0), dtype=net.dtype)
             for start in range(0, len(rows), bs):
                 xb, yb = Xc[start : start + bs], Yc[start : start + bs]
                 yield *share(xb, yb), len(xb)

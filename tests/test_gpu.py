@@ -206,7 +206,8 @@ def test_training_data_too_big_for_the_device_goes_over_in_chunks_with_the_same_
         nettrain.train, "device_chunk_rows", lambda device, train, bs: chunks.append(bs) or 3 * bs
     )
     chunked = run()
-    assert chunks == [32]
+    # the training set; on the GPU the validation set asks too (and is then left on the host)
+    assert chunks == ([32] if device.kind == "cpu" else [32, 32])
     if device.kind == "cpu":  # bit for bit
         assert [h["loss"] for h in chunked.history] == [h["loss"] for h in whole.history]
         for a, b in zip(whole.model.network.W, chunked.model.network.W):
@@ -239,7 +240,8 @@ def test_device_chunk_rows_follows_the_free_memory():
 
 
 def test_evaluation_from_arrays_already_on_the_device_is_the_same(device):
-    """fit copies the validation set to the GPU once and evaluates from there each epoch."""
+    """fit copies the validation set to the GPU once and evaluates from there each epoch. (On
+    the CPU both calls read the same arrays: the GPU case is the one that can differ.)"""
     from nettrain.data import RunData
     from nettrain.train import evaluate_dataset
 
@@ -255,3 +257,56 @@ def test_evaluation_from_arrays_already_on_the_device_is_the_same(device):
     )
     assert resident == copied
     assert set(resident) == {"loss", "accuracy"}
+
+
+def test_data_in_another_dtype_than_the_network_is_converted(device):
+    """Arrays given to fit in float32 train a float64 network (the GPU's fused kernels need one
+    dtype for all their arrays)."""
+    from nettrain.data import RunData
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 5)).astype(np.float32)
+    Y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 200)]
+    config = config_from_dict(
+        {
+            "network": {"layers": [5, 8, 3], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "dtype": "float64",
+            "training": {"epochs": 2, "batch_size": 50},
+            "device": device.kind,
+        }
+    )
+    data = RunData.from_arrays(X, Y, "cross_entropy")
+    data.validation = RunData.from_arrays(X[:40], Y[:40], "cross_entropy").train
+    result = fit(config, data=data, save=False)
+    assert result.model.network.W[0].dtype == np.float64
+    assert np.isfinite(result.history[-1]["val_loss"])
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_cost_kernels_on_the_gpu_equal_the_host_forms(dtype):
+    """Every cost with every output function it takes: delta(L) and the summed cost from the
+    GPU's kernel against the CPU's fused form."""
+    from nettrain.costs import COSTS, get_cost
+
+    gpu = resolve_device("gpu")
+    rng = np.random.default_rng(1)
+    for name, cls in COSTS.items():
+        for output in cls.outputs:
+            cost = get_cost(name, output)
+            k = 7 if name == "cross_entropy" else 3
+            z = (rng.standard_normal((50, k)) * 3).astype(dtype)
+            if name == "cross_entropy":
+                y = np.eye(k, dtype=dtype)[rng.integers(0, k, 50)]
+            else:
+                y = rng.random((50, k)).astype(dtype)
+            want = z.copy()
+            with np.errstate(over="ignore"):
+                want_loss = cost.fused(want, y, 0.02, np.empty_like(z))
+            got = gpu.asarray(z)
+            got_loss = cost.fused_gpu(got, gpu.asarray(y), 0.02, gpu.xp.empty_like(got))
+            tol = {"rtol": 1e-5, "atol": 1e-7} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-15}
+            np.testing.assert_allclose(to_host(got), want, **tol, err_msg=f"{name}/{output}")
+            assert float(got_loss) == pytest.approx(float(want_loss), rel=tol["rtol"] * 10)
