@@ -4,6 +4,7 @@ only rank 0 writes and reports; resume works. Real `mpiexec -n 2 python -m mpi4p
 runs, bounded in time."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -188,3 +189,82 @@ def test_dropout_under_mpi_draws_the_masks_of_one_process(config, tmp_path):
     assert two.returncode == 0, two.stderr
     for a, b in zip(weights(tmp_path / "one"), weights(tmp_path / "two")):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def _rank_pid(launcher_pid: int, rank: int) -> int | None:
+    """The process id of MPI rank ``rank`` started under ``launcher_pid`` (read from /proc)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+
+    def descends(pid: int) -> bool:
+        while pid in parents and pid > 1:
+            pid = parents[pid]
+            if pid == launcher_pid:
+                return True
+        return False
+
+    for pid in parents:
+        if not descends(pid):
+            continue
+        try:
+            env = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
+            cmd = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"PMI_RANK={rank}".encode() in env and b"mpi4py" in cmd:
+            return pid
+    return None
+
+
+def test_an_interrupted_mpi_run_prints_a_resume_command_that_works(config, tmp_path):
+    """Ctrl-C reaching one rank stops every rank after the same step (the stop request travels in
+    the Allreduce); rank 0 checkpoints and prints the mpiexec command that resumes the run."""
+    import shlex
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    cmd = [str(MPIEXEC), "-n", "2", sys.executable, "-m", "mpi4py", "-m", "nettrain"]
+    args = ["fit", str(config), "-o", str(run), "--json", "--set", "training.epochs=500"]
+    proc = subprocess.Popen(
+        [*cmd, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().startswith('{"event": "epoch"')  # training is under way
+        deadline = time.monotonic() + 30
+        pid = None
+        while pid is None and time.monotonic() < deadline:
+            pid = _rank_pid(proc.pid, 0)
+        assert pid is not None, "rank 0 not found"
+        os.kill(pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    line = next(x for x in stderr.splitlines() if x.startswith("Resume with: "))
+    resume = shlex.split(line.removeprefix("Resume with: "))
+    assert resume[:8] == ["mpiexec", "-n", "2", "python", "-m", "mpi4py", "-m", "nettrain"]
+    assert resume[8:-2] == args and resume[-2] == "--resume"
+    checkpoint = Path(resume[-1]) if Path(resume[-1]).is_absolute() else ROOT / resume[-1]
+    assert checkpoint.is_file() and checkpoint.parent == run
+    # the printed command, with this environment's launcher and Python, and fewer epochs
+    again = [str(MPIEXEC), *resume[1:3], sys.executable, *resume[4:]]
+    again = [
+        a.replace("training.epochs=500", "training.epochs=" + str(_epoch_of(checkpoint) + 1)) for a in again
+    ]
+    done = subprocess.run(again, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (run / "model.npz").is_file()
+    history = [json.loads(h)["epoch"] for h in (run / "history.jsonl").read_text().splitlines()]
+    assert history == list(range(1, _epoch_of(checkpoint) + 2))
+
+
+def _epoch_of(checkpoint: Path) -> int:
+    return int(checkpoint.stem.rsplit("-", 1)[1])
