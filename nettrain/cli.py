@@ -677,18 +677,21 @@ def gradcheck(
     batch: Annotated[int, typer.Option("--batch", min=1, help="Rows of data to check on.")] = 16,
     rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="Relative tolerance.")] = 1e-5,
     atol: Annotated[float, typer.Option("--atol", min=0.0, help="Absolute tolerance.")] = 1e-8,
+    device: RunDeviceOpt = None,
     json_: JsonOpt = False,
 ):
     """Check backpropagation against central finite differences (float64), per layer.
 
-    Exit 0 when every gradient agrees within tolerance, 1 when one does not.
+    Exit 0 when every gradient agrees within tolerance, 1 when one does not. With --device gpu
+    the GPU's training step (its fused kernels) is the backprop checked.
 
     Example: nettrain gradcheck configs/seed.yaml && echo "backprop is right"
     """
     from .gradcheck import gradcheck_config
 
     cfg = _load(config, set_)
-    result = gradcheck_config(cfg, batch=batch, rtol=rtol, atol=atol, stdin=sys.stdin)
+    where = _device(device) if device else None
+    result = gradcheck_config(cfg, batch=batch, rtol=rtol, atol=atol, stdin=sys.stdin, device=where)
     if json_:
         sys.stdout.write(json.dumps(result.to_dict()) + "\n")
     else:
@@ -707,7 +710,8 @@ def _print_gradcheck(result) -> None:
 
     console = _stdout_console()
     console.print(
-        f"gradcheck: backprop vs central differences (float64, h={result.h:g}) on {result.source}",
+        f"gradcheck: backprop vs central differences (float64, h={result.h:g}) on {result.source}"
+        + (f", on {result.device}" if result.device != "cpu" else ""),
         soft_wrap=True,
     )
     t = Table(box=_box())

@@ -46,6 +46,7 @@ class GradcheckResult:
     batch: int = 0
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    device: str = "cpu"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -153,16 +154,18 @@ def gradcheck(
     )
 
 
-def gradcheck_config(config, *, batch: int = 16, stdin=None, **kwargs) -> GradcheckResult:
+def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwargs) -> GradcheckResult:
     """Gradcheck the network a config describes, at its initial weights (float64).
 
     Uses the first ``batch`` training rows (standardized as fit would) when the config names
     training data, else random inputs and targets of the right shapes from the config's seed.
+    ``device`` (a backend.Device; the CPU by default) is where backprop runs: on a GPU that is
+    the training step's fused kernels, checked against the plain forward pass's costs.
     """
     from .data import load_run_data
 
     sizes = config.network.layers
-    net = Network.from_config(config, dtype="float64")
+    net = Network.from_config(config, dtype="float64", device=device)
     if config.data.train is not None:
         from dataclasses import replace
 
@@ -187,6 +190,9 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, **kwargs) -> Gradch
         else:
             y = rng.standard_normal((batch, sizes[-1]))
         source = f"{batch} random inputs and targets (the config names no training data)"
+    if device is not None:
+        x, y = device.asarray(x), device.asarray(y)
     result = gradcheck(net, x, y, **kwargs)
     result.source = source
+    result.device = str(device) if device is not None else "cpu"
     return result

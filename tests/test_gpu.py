@@ -310,3 +310,18 @@ def test_fused_cost_kernels_on_the_gpu_equal_the_host_forms(dtype):
             tol = {"rtol": 1e-5, "atol": 1e-7} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-15}
             np.testing.assert_allclose(to_host(got), want, **tol, err_msg=f"{name}/{output}")
             assert float(got_loss) == pytest.approx(float(want_loss), rel=tol["rtol"] * 10)
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_gradcheck_command_on_the_gpu_passes_for_every_shipped_config():
+    """`nettrain gradcheck --device gpu`: the GPU's fused training step against finite
+    differences, on each shipped config."""
+    from nettrain import load_config
+    from nettrain.gradcheck import gradcheck_config
+    from tests.conftest import CONFIGS
+
+    gpu = resolve_device("gpu")
+    for path in sorted(CONFIGS.glob("*.yaml")):
+        result = gradcheck_config(load_config(path), batch=8, device=gpu)
+        assert result.passed and result.device.startswith("gpu"), path.name

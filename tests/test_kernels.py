@@ -408,3 +408,26 @@ def test_training_through_the_gpu_kernels_matches_the_cpu(
     for a, b in zip(fused.model.network.W, plain.model.network.W):
         np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-11)
     assert plain.history[-1]["loss"] < plain.history[0]["loss"]  # it learned something
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("cost, output", COST_OUTPUTS, ids=[f"{c}-{o}" for c, o in COST_OUTPUTS])
+def test_gradcheck_passes_through_the_gpu_kernels(kernels_on_cpu, activation, cost, output):
+    """The gradients the GPU's step computes (fused bias+activation, cost and derivative
+    kernels, run here on the CPU) against finite differences of the plain forward pass: the
+    project's oracle, applied to the CUDA bodies."""
+    from nettrain import config_from_dict
+    from nettrain.gradcheck import gradcheck_config
+
+    config = config_from_dict(
+        {
+            "network": {"layers": [4, 6, 5, 3], "activation": activation, "output": output},
+            "cost": cost,
+            "training": {"seed": 3},
+        }
+    )
+    result = gradcheck_config(config, batch=8)
+    assert result.passed, [p for p in result.params if not p.passed]
+    expected = {f"bias_{activation}", get_cost(cost, output).kernel.name}
+    expected |= {f"mul_d{activation}"} if get_activation(activation).cuda_df else set()
+    assert set(kernels_on_cpu) == expected

@@ -423,6 +423,19 @@ def test_gradcheck_json():
     assert result["passed"] is True
 
 
+def test_gradcheck_device(monkeypatch):
+    """--device says where backprop runs (the CPU by default, as for predict); a GPU that cannot
+    be used is one clear error."""
+    r = run("gradcheck", CONFIGS / "seed.yaml", "--json", "--device", "cpu")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["device"] == "cpu"
+    import nettrain.backend
+
+    monkeypatch.setattr(nettrain.backend, "gpu_problem", lambda index=0: "no CUDA GPU found")
+    assert_error(run("gradcheck", CONFIGS / "seed.yaml", "--device", "gpu"), "gpu", "no CUDA GPU found")
+    assert_error(run("gradcheck", CONFIGS / "seed.yaml", "--device", "tpu"), "tpu", "cpu, gpu")
+
+
 def test_gradcheck_fails_on_a_broken_derivative(monkeypatch):
     from nettrain import activations
 
