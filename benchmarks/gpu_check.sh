@@ -2,7 +2,8 @@
 # The GPU check of issue 6, in one go, for a machine with an NVIDIA GPU (under 5 minutes):
 #   1. the GPU tests: CuPy/NumPy parity (activations, every optimizer, training), dropout drawn on
 #      the device, gradcheck on the GPU, device handling, the fused kernels;
-#   2. the GPU benchmark: nettrain on CuPy vs PyTorch eager CUDA (benchmarks/gpu_bench.py).
+#   2. nettrain gradcheck --device gpu on the digits config;
+#   3. the GPU benchmark: nettrain on CuPy vs PyTorch eager CUDA (benchmarks/gpu_bench.py).
 # Installs nothing. Assumes numpy, cupy, torch (CUDA), typer, rich, pyyaml, pytest are present and
 # says clearly which one is missing. Run from anywhere:  bash benchmarks/gpu_check.sh
 # Everything it prints is also written to $OUT/gpu_check.log when OUT names a folder.
@@ -32,9 +33,13 @@ PYTHONPATH=. timeout 170 "$PY" -m pytest -q -p no:cacheprovider -W default -m "g
   tests/test_gpu.py tests/test_kernels.py
 tests_rc=$?
 
-echo "== 2. benchmark (nettrain CuPy vs PyTorch CUDA)"
+echo "== 2. the command: nettrain gradcheck --device gpu (the GPU's fused step vs finite differences)"
+PYTHONPATH=. timeout 60 "$PY" -m nettrain gradcheck configs/digits.yaml --device gpu
+gradcheck_rc=$?
+
+echo "== 3. benchmark (nettrain CuPy vs PyTorch CUDA)"
 PYTHONPATH=. timeout 120 "$PY" benchmarks/gpu_bench.py
 bench_rc=$?
 
-echo "== done: tests exit $tests_rc, benchmark exit $bench_rc"
-[ "$tests_rc" = 0 ] && [ "$bench_rc" = 0 ]
+echo "== done: tests exit $tests_rc, gradcheck exit $gradcheck_rc, benchmark exit $bench_rc"
+[ "$tests_rc" = 0 ] && [ "$gradcheck_rc" = 0 ] && [ "$bench_rc" = 0 ]
