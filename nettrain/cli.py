@@ -298,18 +298,23 @@ def fit(
         raise
     except Interrupted as exc:
         reporter.close()
-        from .distributed import rank
+        from .distributed import world
 
-        if rank() != 0:
+        w = world()
+        # Under MPI every rank stops after the same step. A rank that exits with a nonzero code
+        # aborts the whole job, so the others wait here until rank 0 has written its checkpoint
+        # (inside fit) and the resume command.
+        if w is not None and w.rank != 0:
+            w.barrier()
             raise typer.Exit(exc.exit_code) from None
         sys.stderr.write(f"\n{exc}\n")
         if exc.checkpoint:
             argv = resume_argv(sys.argv[1:], exc.checkpoint)
-            from .distributed import world
-
-            w = world()
             launcher = f"mpiexec -n {w.size} python -m mpi4py -m nettrain" if w else "nettrain"
             sys.stderr.write(f"Resume with: {launcher} {shlex.join(argv)}\n")
+        sys.stderr.flush()
+        if w is not None:
+            w.barrier()
         raise typer.Exit(exc.exit_code) from None
     finally:
         reporter.close()

@@ -55,6 +55,10 @@ class World:
         self.comm.Allreduce(MPI.IN_PLACE, buffer, op=MPI.SUM)
         return float(buffer[-1])
 
+    def barrier(self) -> None:
+        """Wait until every rank gets here."""
+        self.comm.Barrier()
+
     def sum(self, value: float) -> float:
         from mpi4py import MPI
 

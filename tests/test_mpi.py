@@ -224,11 +224,14 @@ def _rank_pid(launcher_pid: int, rank: int) -> int | None:
 
 def test_an_interrupted_mpi_run_prints_a_resume_command_that_works(config, tmp_path):
     """Ctrl-C reaching one rank stops every rank after the same step (the stop request travels in
-    the Allreduce); rank 0 checkpoints and prints the mpiexec command that resumes the run."""
+    the Allreduce); rank 0 checkpoints and prints the mpiexec command that resumes the run. The
+    network is big enough (35 MB of checkpoint) that a rank exiting at once would abort the job
+    before rank 0 has written it."""
     import shlex
     import signal
     import time
 
+    config.write_text(CONFIG.replace("layers: [64, 32, 10]", "layers: [64, 2048, 2048, 10]"))
     run = tmp_path / "run"
     cmd = [str(MPIEXEC), "-n", "2", sys.executable, "-m", "mpi4py", "-m", "nettrain"]
     args = ["fit", str(config), "-o", str(run), "--json", "--set", "training.epochs=500"]
