@@ -310,14 +310,35 @@ def fit(
         sys.stderr.write(f"\n{exc}\n")
         if exc.checkpoint:
             argv = resume_argv(sys.argv[1:], exc.checkpoint)
-            launcher = f"mpiexec -n {w.size} python -m mpi4py -m nettrain" if w else "nettrain"
-            sys.stderr.write(f"Resume with: {launcher} {shlex.join(argv)}\n")
+            sys.stderr.write(f"Resume with: {shlex.join(relaunch(w) + argv)}\n")
         sys.stderr.flush()
         if w is not None:
             w.barrier()
         raise typer.Exit(exc.exit_code) from None
     finally:
         reporter.close()
+
+
+def relaunch(world=None) -> list[str]:
+    """The start of a command that runs this program again as it was started: ``nettrain`` when
+    that is the script on the PATH that is running, else this very Python with ``-m nettrain``
+    (so that it works without the virtual environment activated); under MPI, with the launcher
+    and this world's size."""
+    import shutil
+
+    if world is not None:
+        mpiexec = shutil.which("mpiexec") and "mpiexec"
+        beside = Path(sys.executable).with_name("mpiexec")
+        launcher = mpiexec or (str(beside) if beside.exists() else "mpiexec")
+        return [launcher, "-n", str(world.size), sys.executable, "-m", "mpi4py", "-m", "nettrain"]
+    script = shutil.which("nettrain")
+    if (
+        script
+        and Path(sys.argv[0]).name == "nettrain"
+        and Path(script).resolve() == Path(sys.argv[0]).resolve()
+    ):
+        return ["nettrain"]
+    return [sys.executable, "-m", "nettrain"]
 
 
 def resume_argv(argv: list[str], checkpoint: str) -> list[str]:

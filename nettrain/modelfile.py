@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 import zipfile
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -53,7 +55,38 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], Any]) -> None:
     the usual permissions (0666 less the umask), not the temporary file's 0600.
     Raises OutputError when the file cannot be written there.
     """
-    path = Path(path)
+    write_all_atomic([(path, write)])
+
+
+def write_all_atomic(files: list[tuple[str | Path, Callable[[IO[bytes]], Any]]]) -> None:
+    """``write_atomic`` for several files that belong together (a run's config, history and
+    model): all are written to temporary files first, then renamed into place one after the
+    other with SIGINT and SIGTERM held back, so that an interrupt leaves the old set or the new
+    one, never a mix (only a crash within those microseconds could)."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, write in files:
+            staged.append((_stage(Path(path), write), Path(path)))
+        with _signals_held():
+            while staged:
+                tmp, path = staged[0]
+                try:
+                    os.replace(tmp, path)
+                except OSError as exc:
+                    raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
+                staged.pop(0)
+    finally:
+        for tmp, _ in staged:  # an error or an interrupt: no temporary file is left behind
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    for folder in {Path(path).parent for path, _ in files}:
+        _fsync_folder(folder)
+
+
+def _stage(path: Path, write: Callable[[IO[bytes]], Any]) -> str:
+    """Write a temporary file beside ``path`` (flushed, fsync'ed, usual permissions); its name."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -72,7 +105,6 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], Any]) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -81,8 +113,28 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], Any]) -> None:
         if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
             raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
         raise
+    return tmp
+
+
+@contextmanager
+def _signals_held():
+    """SIGINT and SIGTERM wait (pending) until the block ends, where the system allows it."""
+    held = {signal.SIGINT, signal.SIGTERM}
     try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, OSError, ValueError):  # no pthread_sigmask (Windows)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make renames in ``folder`` survive a crash (best effort)."""
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
     except OSError:
         return
     try:
@@ -221,6 +273,11 @@ def model_meta(
 
 def save_model(path: str | Path, model: Model, extra: dict[str, np.ndarray] | None = None) -> None:
     """Write ``model`` to ``path`` atomically (a .npz of plain arrays; see the module doc)."""
+    write_atomic(path, model_writer(model, extra))
+
+
+def model_writer(model: Model, extra: dict[str, np.ndarray] | None = None) -> Callable[[IO[bytes]], Any]:
+    """What ``save_model`` writes, as a function of the open file (for write_all_atomic)."""
     net, enc = model.network, model.encoding
     meta = dict(model.meta)
     meta.update(model_meta(net, enc, meta.get("config"), meta.get("training")))
@@ -236,7 +293,7 @@ def save_model(path: str | Path, model: Model, extra: dict[str, np.ndarray] | No
     for key, value in (extra or {}).items():  # checkpoints add their state arrays
         arrays[key] = to_host(value)
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
-    write_atomic(path, lambda f: np.savez(f, **arrays))
+    return lambda f: np.savez(f, **arrays)
 
 
 # -- loading ---------------------------------------------------------------------------------------

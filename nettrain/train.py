@@ -31,7 +31,7 @@ from .checkpoint import config_hash, find_checkpoint, load_checkpoint, save_chec
 from .config import Config
 from .data import Dataset, RunData, StreamedDataset, load_run_data, stream_rng
 from .errors import ConfigError, Interrupted, OutputError, TrainingDiverged
-from .modelfile import Model, save_model, write_text_atomic
+from .modelfile import Model, model_writer, write_all_atomic
 from .network import Network
 from .optimizers import SGD, get_optimizer
 from .schedules import get_schedule
@@ -118,13 +118,21 @@ def to_scalar(value):
     return float(value) if isinstance(value, (np.ndarray, np.generic)) else value
 
 
+#: How a rank's stop request travels in the Allreduce's spare element: the sum of every rank's
+#: code tells whether any rank was asked to stop, and whether any of them by SIGTERM (exact in
+#: float32 for up to 255 ranks)
+STOP_CODES = {"SIGINT": 1.0, "SIGTERM": 256.0}
+
+
 def _allreduce(world, ws, signal_name: str | None) -> str | None:
     """Sum every rank's gradients (one Allreduce of the workspace's flat buffer) and, in its
-    spare last element, the ranks' stop requests: all ranks stop after the same step."""
-    ws.flat[-1] = 1.0 if signal_name else 0.0
-    if world.allreduce_sum(ws.flat) > 0:
-        return signal_name or "SIGINT"
-    return None
+    spare last element, the ranks' stop requests: all ranks stop after the same step, under the
+    same signal's name (SIGTERM when any rank got one: a job being shut down)."""
+    ws.flat[-1] = STOP_CODES.get(signal_name, 1.0) if signal_name else 0.0
+    total = world.allreduce_sum(ws.flat)
+    if total >= STOP_CODES["SIGTERM"]:
+        return "SIGTERM"
+    return "SIGINT" if total > 0 else None
 
 
 def clip_by_global_norm(grads: list, clip: float) -> None:
@@ -247,7 +255,7 @@ def fit(
     chash = config_hash(config.to_dict())
 
     if resume is not None:
-        first_epoch, history = _resume(
+        first_epoch, history, notes = _resume(
             resume,
             force,
             config,
@@ -262,6 +270,8 @@ def fit(
             device,
         )
         emit("notice", {"message": f"resuming from {resume} after epoch {first_epoch - 1}"})
+        for note in notes:
+            emit("notice", {"message": note})
 
     streamed = isinstance(data.train, StreamedDataset)
     n = len(data.train)
@@ -566,6 +576,15 @@ def fit(
     if save:
         result.output = save_run(config, result)
     emit("end", {"summary": summary, "history": history, "output": result.output})
+    # a stop asked for after the last step found nothing left to stop: the run is complete and
+    # saved, but the caller still hears that it was interrupted (exit 130 / 143 from the CLI)
+    late = stop() if stop is not None else None
+    if world is not None:  # every rank says the same (and every rank gets here)
+        code = world.sum(STOP_CODES[late] if late in STOP_CODES else 0.0)
+        late = "SIGTERM" if code >= STOP_CODES["SIGTERM"] else "SIGINT" if code > 0 else None
+    if late:
+        where = f"; it is saved in {result.output}" if result.output else ""
+        raise Interrupted(f"interrupted ({late}) after the last epoch: the run is complete{where}", late)
     return result
 
 
@@ -589,7 +608,9 @@ def _changed_keys(before: dict, after: dict, prefix: str = "") -> list[str]:
 def _resume(
     where, force, config, chash, net, optimizer, schedule, shuffle_rng, dropout_rng, early, data, device
 ):
-    """Load a checkpoint's state into the freshly built run; returns (first epoch, history)."""
+    """Load a checkpoint's state into the freshly built run; returns (first epoch, history,
+    notes). Under ``force``, state that does not fit the new config (another optimizer or
+    schedule, another set of trained parameters) starts afresh, and a note says so."""
     path = find_checkpoint(where)
     model, state, opt_arrays, best = load_checkpoint(path)
     if state.get("config_hash") != chash and not force:
@@ -614,14 +635,25 @@ def _resume(
     net.W[:] = [device.asarray(w.astype(net.dtype)) for w in model.network.W]
     net.b[:] = [device.asarray(v.astype(net.dtype)) for v in model.network.b]
     params = net.params()
-    optimizer.load_state(state["optimizer"], [device.asarray(a) for a in opt_arrays], params)
-    schedule.load_state(state.get("schedule") or {})
+    notes = []
+    saved_opt = state["optimizer"]
+    try:
+        if saved_opt.get("name", optimizer.name) != optimizer.name:
+            raise ValueError(f"{saved_opt.get('name')} -> {optimizer.name}")
+        optimizer.load_state(saved_opt, [device.asarray(a) for a in opt_arrays], params)
+    except (ValueError, KeyError, TypeError) as exc:  # only reachable with --force: the hash differs
+        optimizer.t, optimizer.slots = 0, []
+        notes.append(f"--force: the optimizer's state starts afresh ({exc})")
+    try:
+        schedule.load_state(state.get("schedule") or {})
+    except (ValueError, KeyError, TypeError):
+        notes.append(f"--force: the {schedule.name} schedule's state starts afresh")
     shuffle_rng.bit_generator.state = state["shuffle_rng"]
     if dropout_rng is not None and state.get("dropout_rng"):
         dropout_rng.bit_generator.state = state["dropout_rng"]
     if early is not None and state.get("early_stopping"):
         early.load(state["early_stopping"], best)
-    return int(state["epoch"]) + 1, list(state.get("history", []))
+    return int(state["epoch"]) + 1, list(state.get("history", [])), notes
 
 
 def _diverged(what: str, value: float | str, epoch: int, lr: float) -> TrainingDiverged:
@@ -664,9 +696,19 @@ def prepare_output(output: str) -> Path:
 
 
 def save_run(config: Config, result: FitResult) -> str:
-    """Write config.yaml, history.jsonl and model.npz into the run folder; the model last."""
+    """Write config.yaml, history.jsonl and model.npz into the run folder, together: an
+    interrupt or an error while writing leaves the earlier run's three files as they were."""
     folder = prepare_output(config.output)
-    write_text_atomic(folder / "config.yaml", config.to_yaml())
-    write_text_atomic(folder / "history.jsonl", "".join(json.dumps(r) + "\n" for r in result.history))
-    save_model(folder / "model.npz", result.model)
+    history = "".join(json.dumps(r) + "\n" for r in result.history)
+    write_all_atomic(
+        [
+            (folder / "config.yaml", _text(config.to_yaml())),
+            (folder / "history.jsonl", _text(history)),
+            (folder / "model.npz", model_writer(result.model)),
+        ]
+    )
     return str(folder)
+
+
+def _text(text: str):
+    return lambda f: f.write(text.encode("utf-8"))

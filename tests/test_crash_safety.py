@@ -119,3 +119,28 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_file(tmp_path):
         assert found["history"] == found["config"] == 1
     assert time.monotonic() - t0 < 30
     assert -signal.SIGKILL in kinds  # at least some runs were really killed part-way
+
+
+def test_an_interrupt_while_saving_leaves_the_earlier_run_whole(tmp_path, monkeypatch):
+    """config.yaml, history.jsonl and model.npz are written to temporary files first and renamed
+    together: a Ctrl-C while the model is being written (the slow part) leaves all three files of
+    the earlier run as they were, and no temporary file."""
+    from dataclasses import replace
+
+    from nettrain import fit
+    from tests.conftest import CONFIGS
+
+    config = replace(load_config(CONFIGS / "xor.yaml"), output=str(tmp_path / "run"))
+    fit(config)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()}
+    assert {"config.yaml", "history.jsonl", "model.npz"} <= set(before)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", interrupted)
+    other = replace(config, training=replace(config.training, seed=9, epochs=config.training.epochs + 1))
+    with pytest.raises(KeyboardInterrupt):
+        fit(other)
+    after = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir()}
+    assert after == before

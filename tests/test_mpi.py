@@ -253,15 +253,14 @@ def test_an_interrupted_mpi_run_prints_a_resume_command_that_works(config, tmp_p
     assert proc.returncode == 130, stderr
     line = next(x for x in stderr.splitlines() if x.startswith("Resume with: "))
     resume = shlex.split(line.removeprefix("Resume with: "))
-    assert resume[:8] == ["mpiexec", "-n", "2", "python", "-m", "mpi4py", "-m", "nettrain"]
+    # the launcher as found (on the PATH, else beside this Python), this very Python
+    assert resume[0] in ("mpiexec", str(MPIEXEC))
+    assert resume[1:8] == ["-n", "2", sys.executable, "-m", "mpi4py", "-m", "nettrain"]
     assert resume[8:-2] == args and resume[-2] == "--resume"
     checkpoint = Path(resume[-1]) if Path(resume[-1]).is_absolute() else ROOT / resume[-1]
     assert checkpoint.is_file() and checkpoint.parent == run
-    # the printed command, with this environment's launcher and Python, and fewer epochs
-    again = [str(MPIEXEC), *resume[1:3], sys.executable, *resume[4:]]
-    again = [
-        a.replace("training.epochs=500", "training.epochs=" + str(_epoch_of(checkpoint) + 1)) for a in again
-    ]
+    # the printed command as it is, with fewer epochs
+    again = [a.replace("training.epochs=500", f"training.epochs={_epoch_of(checkpoint) + 1}") for a in resume]
     done = subprocess.run(again, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (run / "model.npz").is_file()
@@ -271,3 +270,32 @@ def test_an_interrupted_mpi_run_prints_a_resume_command_that_works(config, tmp_p
 
 def _epoch_of(checkpoint: Path) -> int:
     return int(checkpoint.stem.rsplit("-", 1)[1])
+
+
+def test_sigterm_to_any_rank_stops_the_job_as_sigterm(config, tmp_path):
+    """A job being shut down (SIGTERM reaching rank 1 only) exits 143 on every rank and says
+    SIGTERM, with rank 0's checkpoint: the stop request carries its kind through the Allreduce."""
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    cmd = [str(MPIEXEC), "-n", "2", sys.executable, "-m", "mpi4py", "-m", "nettrain"]
+    args = ["fit", str(config), "-o", str(run), "--json", "--set", "training.epochs=500"]
+    proc = subprocess.Popen(
+        [*cmd, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().startswith('{"event": "epoch"')
+        deadline = time.monotonic() + 30
+        pid = None
+        while pid is None and time.monotonic() < deadline:
+            pid = _rank_pid(proc.pid, 1)
+        assert pid is not None, "rank 1 not found"
+        os.kill(pid, signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, stderr
+    assert "interrupted (SIGTERM)" in stderr and "Resume with: " in stderr
+    assert list(run.glob("checkpoint-*.npz"))

@@ -373,15 +373,14 @@ def test_sigint_then_the_printed_resume_command_is_bit_identical(tmp_path):
     saved = checkpoints(run)
     assert len(saved) == 1 and int(saved[0][11:-4]) >= 3, (saved, text)
     assert not (run / "model.npz").exists()
-    lines = [line for line in text.splitlines() if line.startswith("Resume with: nettrain ")]
+    lines = [line for line in text.splitlines() if line.startswith("Resume with: ")]
     assert len(lines) == 1, text
     command = shlex.split(lines[0][len("Resume with: ") :])
-    assert command[:2] == ["nettrain", "fit"]
+    # started as `python -m nettrain` (no nettrain script on the PATH): this very Python again
+    assert command[:4] == [sys.executable, "-m", "nettrain", "fit"]
     assert command[-2:] == ["--resume", os.path.join("run", saved[0])]  # the checkpoint just written
     # run exactly that, from the same folder
-    resumed = subprocess.run(
-        [sys.executable, "-m", *command], cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120
-    )
+    resumed = subprocess.run(command, cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert f"after epoch {int(saved[0][11:-4])}" in resumed.stderr
     assert reference.wait(timeout=120) == 0, (tmp_path / "ref.err").read_text()
@@ -401,4 +400,68 @@ def test_sigterm_exits_143_with_a_checkpoint(tmp_path):
     assert len(saved) == 1, text
     _, state, _, _ = load_checkpoint(tmp_path / "run" / saved[0])
     assert state["epoch"] == int(saved[0][11:-4]) >= 1
-    assert "Resume with: nettrain fit " in text
+    assert f"Resume with: {sys.executable} -m nettrain fit " in text
+
+
+def test_a_stop_asked_for_after_the_last_step_saves_the_run_and_says_interrupted(tmp_path):
+    """Ctrl-C during the last evaluation or the final save: nothing is left to stop, so the
+    complete run is saved, and the caller still hears of the interrupt (exit 130 from the CLI)."""
+    from dataclasses import replace
+
+    from nettrain import fit
+    from nettrain.errors import Interrupted
+    from tests.conftest import CONFIGS
+
+    config = replace(load_config(CONFIGS / "xor.yaml"), output=str(tmp_path / "run"))
+    steps = config.training.epochs  # xor: one batch of 4 rows an epoch
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return "SIGINT" if len(calls) > steps else None  # asked once the steps are done
+
+    with pytest.raises(Interrupted) as caught:
+        fit(config, stop=stop)
+    assert len(calls) == steps + 1
+    assert caught.value.exit_code == 130 and caught.value.checkpoint is None
+    assert "after the last epoch" in str(caught.value) and str(tmp_path / "run") in str(caught.value)
+    model = load_model(tmp_path / "run" / "model.npz")
+    assert model.meta["training"]["epochs"] == config.training.epochs
+    assert not list((tmp_path / "run").glob("checkpoint-*"))
+
+
+@pytest.mark.parametrize(
+    "change, note",
+    [
+        ({"schedule": "plateau"}, "the plateau schedule's state starts afresh"),
+        ({"optimizer": "rmsprop"}, "the optimizer's state starts afresh (adam -> rmsprop)"),
+        ({"output_bias": False}, "the optimizer's state starts afresh (optimizer state has"),
+    ],
+)
+def test_resume_with_force_across_a_change_that_state_cannot_follow(tmp_path, change, note):
+    """--force continues with the checkpoint's weights; the optimizer's or schedule's state that
+    does not fit the new config starts afresh, with a note (it was an internal error)."""
+    from dataclasses import replace
+
+    from nettrain import fit
+    from tests.conftest import CONFIGS
+
+    base = load_config(CONFIGS / "xor.yaml")
+    first = replace(
+        base,
+        output=str(tmp_path / "first"),
+        training=replace(base.training, epochs=3, checkpoint_every=1, optimizer="adam", optimizer_params={}),
+    )
+    fit(first)
+    training = replace(first.training, epochs=5, **{k: v for k, v in change.items() if k != "output_bias"})
+    if "schedule" in change:
+        training = replace(training, schedule="plateau", schedule_params={})
+    network = replace(first.network, output_bias=change.get("output_bias", True))
+    second = replace(first, output=str(tmp_path / "second"), training=training, network=network)
+    notes = []
+    result = fit(
+        second, resume=str(tmp_path / "first"), force=True, on_event=lambda kind, info: notes.append(info)
+    )
+    messages = [n.get("message", "") for n in notes if isinstance(n, dict)]
+    assert any(note in m for m in messages), messages
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]

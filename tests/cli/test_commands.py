@@ -652,3 +652,45 @@ def test_the_live_view_shows_progress_inside_a_long_epoch():
         assert "epoch 2/3" in text and "batch 20/40" not in text and "1/3" in text
     finally:
         reporter.close()
+
+
+def test_the_resume_command_starts_the_program_as_it_was_started(monkeypatch, tmp_path):
+    """`nettrain` when the nettrain script on the PATH is what runs; else this very Python with
+    -m nettrain (the printed command must work without an activated virtual environment)."""
+    import sys
+
+    from nettrain.cli import relaunch
+
+    script = tmp_path / "bin" / "nettrain"
+    script.parent.mkdir()
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(script.parent))
+    monkeypatch.setattr(sys, "argv", [str(script), "fit"])
+    assert relaunch() == ["nettrain"]
+    monkeypatch.setattr(sys, "argv", ["/somewhere/nettrain/__main__.py", "fit"])
+    assert relaunch() == [sys.executable, "-m", "nettrain"]
+    monkeypatch.setenv("PATH", "")  # a script that is not the one on the PATH
+    monkeypatch.setattr(sys, "argv", [str(script), "fit"])
+    assert relaunch() == [sys.executable, "-m", "nettrain"]
+
+
+def test_ctrl_c_while_starting_is_no_traceback():
+    """A Ctrl-C that lands while the command-line module is still importing exits 130 quietly."""
+    import subprocess
+    import sys
+
+    code = (
+        "import builtins, sys\n"
+        "real = builtins.__import__\n"
+        "def imp(name, *a, **k):\n"
+        "    if name == 'cli' or name.endswith('.cli'):\n"
+        "        raise KeyboardInterrupt\n"
+        "    return real(name, *a, **k)\n"
+        "builtins.__import__ = imp\n"
+        "from nettrain.__main__ import main\n"
+        "main()\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 130, r.stderr
+    assert r.stderr.strip() == "Interrupted."

@@ -327,7 +327,7 @@ def test_signal_during_fit(regression_run, tmp_path, signum, status):
     # the earlier run's files are untouched; a checkpoint to resume from was added
     assert {k: v for k, v in after.items() if not k.startswith("checkpoint-")} == before
     assert [k for k in after if k.startswith("checkpoint-")], text
-    assert "Resume with: nettrain " in text and "--resume" in text
+    assert "Resume with: " in text and " -m nettrain fit " in text and "--resume" in text
 
 
 def test_npy_is_not_written_to_a_terminal(digits_model):
