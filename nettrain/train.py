@@ -27,7 +27,7 @@ import numpy as np
 
 from . import distributed, metrics
 from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
-from .checkpoint import config_hash, find_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import checkpoints_in, config_hash, find_checkpoint, load_checkpoint, save_checkpoint
 from .config import Config
 from .data import Dataset, RunData, StreamedDataset, load_run_data, stream_rng
 from .errors import ConfigError, Interrupted, OutputError, TrainingDiverged
@@ -272,6 +272,18 @@ def fit(
         emit("notice", {"message": f"resuming from {resume} after epoch {first_epoch - 1}"})
         for note in notes:
             emit("notice", {"message": note})
+
+    if save and resume is None:
+        earlier = checkpoints_in(config.output) if Path(config.output).is_dir() else []
+        if earlier:
+            names = ", ".join(p.name for _, p in earlier[:3]) + (", ..." if len(earlier) > 3 else "")
+            emit(
+                "notice",
+                {
+                    "message": f"{config.output} holds checkpoints of an earlier run ({names}); this "
+                    "run's checkpoints replace those of the same epoch (another -o keeps them)"
+                },
+            )
 
     streamed = isinstance(data.train, StreamedDataset)
     n = len(data.train)

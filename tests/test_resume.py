@@ -465,3 +465,27 @@ def test_resume_with_force_across_a_change_that_state_cannot_follow(tmp_path, ch
     messages = [n.get("message", "") for n in notes if isinstance(n, dict)]
     assert any(note in m for m in messages), messages
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]
+
+
+def test_a_new_run_in_a_folder_with_checkpoints_says_they_may_be_replaced(tmp_path):
+    """A fresh fit (no --resume) into a run folder holding an earlier run's checkpoints says so:
+    its own checkpoints would replace those of the same epoch."""
+    from nettrain import fit
+    from tests.conftest import CONFIGS
+
+    base = load_config(CONFIGS / "xor.yaml")
+    config = replace(
+        base, output=str(tmp_path / "run"), training=replace(base.training, epochs=2, checkpoint_every=1)
+    )
+    notes: list[str] = []
+
+    def listen(kind, info):
+        if kind == "notice":
+            notes.append(info["message"])
+
+    fit(config, on_event=listen)
+    assert not any("earlier run" in m for m in notes)
+    fit(replace(config, training=replace(config.training, seed=5)), on_event=listen)
+    assert any(
+        "holds checkpoints of an earlier run (checkpoint-1.npz, checkpoint-2.npz)" in m for m in notes
+    ), notes
