@@ -222,6 +222,28 @@ def _rank_pid(launcher_pid: int, rank: int) -> int | None:
     return None
 
 
+def signal_rank(args: list[str], rank: int, signum) -> tuple[int, str]:
+    """Start a 2-rank `nettrain ARGS --json`, send ``signum`` to MPI rank ``rank`` once the first
+    epoch is reported, and return (the job's exit code, its stderr)."""
+    import time
+
+    cmd = [str(MPIEXEC), "-n", "2", sys.executable, "-m", "mpi4py", "-m", "nettrain", *args]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith('{"event": "epoch"')  # training is under way
+        deadline = time.monotonic() + 30
+        pid = None
+        while pid is None and time.monotonic() < deadline:
+            pid = _rank_pid(proc.pid, rank)
+        assert pid is not None, f"rank {rank} not found"
+        os.kill(pid, signum)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, stderr
+
+
 def test_an_interrupted_mpi_run_prints_a_resume_command_that_works(config, tmp_path):
     """Ctrl-C reaching one rank stops every rank after the same step (the stop request travels in
     the Allreduce); rank 0 checkpoints and prints the mpiexec command that resumes the run. The
@@ -229,28 +251,12 @@ def test_an_interrupted_mpi_run_prints_a_resume_command_that_works(config, tmp_p
     before rank 0 has written it."""
     import shlex
     import signal
-    import time
 
     config.write_text(CONFIG.replace("layers: [64, 32, 10]", "layers: [64, 2048, 2048, 10]"))
     run = tmp_path / "run"
-    cmd = [str(MPIEXEC), "-n", "2", sys.executable, "-m", "mpi4py", "-m", "nettrain"]
     args = ["fit", str(config), "-o", str(run), "--json", "--set", "training.epochs=500"]
-    proc = subprocess.Popen(
-        [*cmd, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout.readline().startswith('{"event": "epoch"')  # training is under way
-        deadline = time.monotonic() + 30
-        pid = None
-        while pid is None and time.monotonic() < deadline:
-            pid = _rank_pid(proc.pid, 0)
-        assert pid is not None, "rank 0 not found"
-        os.kill(pid, signal.SIGINT)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, stderr
+    code, stderr = signal_rank(args, 0, signal.SIGINT)
+    assert code == 130, stderr
     line = next(x for x in stderr.splitlines() if x.startswith("Resume with: "))
     resume = shlex.split(line.removeprefix("Resume with: "))
     # the launcher as found (on the PATH, else beside this Python), this very Python
@@ -276,26 +282,10 @@ def test_sigterm_to_any_rank_stops_the_job_as_sigterm(config, tmp_path):
     """A job being shut down (SIGTERM reaching rank 1 only) exits 143 on every rank and says
     SIGTERM, with rank 0's checkpoint: the stop request carries its kind through the Allreduce."""
     import signal
-    import time
 
     run = tmp_path / "run"
-    cmd = [str(MPIEXEC), "-n", "2", sys.executable, "-m", "mpi4py", "-m", "nettrain"]
     args = ["fit", str(config), "-o", str(run), "--json", "--set", "training.epochs=500"]
-    proc = subprocess.Popen(
-        [*cmd, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout.readline().startswith('{"event": "epoch"')
-        deadline = time.monotonic() + 30
-        pid = None
-        while pid is None and time.monotonic() < deadline:
-            pid = _rank_pid(proc.pid, 1)
-        assert pid is not None, "rank 1 not found"
-        os.kill(pid, signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 143, stderr
+    code, stderr = signal_rank(args, 1, signal.SIGTERM)
+    assert code == 143, stderr
     assert "interrupted (SIGTERM)" in stderr and "Resume with: " in stderr
     assert list(run.glob("checkpoint-*.npz"))
