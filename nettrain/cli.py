@@ -308,10 +308,16 @@ def fit(
             w.barrier()
             raise typer.Exit(exc.exit_code) from None
         sys.stderr.write(f"\n{exc}\n")
+        command = None
         if exc.checkpoint:
-            argv = resume_argv(sys.argv[1:], exc.checkpoint)
-            sys.stderr.write(f"Resume with: {shlex.join(relaunch(w) + argv)}\n")
+            command = shlex.join(relaunch(w) + resume_argv(sys.argv[1:], exc.checkpoint))
+            sys.stderr.write(f"Resume with: {command}\n")
         sys.stderr.flush()
+        if json_:  # a program reading the JSON lines learns why they stopped, and how to go on
+            event = {"event": "interrupted", "signal": exc.signal_name, "message": str(exc)}
+            event.update({"checkpoint": exc.checkpoint, "resume": command, "exit_code": exc.exit_code})
+            sys.stdout.write(json.dumps(event) + "\n")
+            sys.stdout.flush()
         if w is not None:
             w.barrier()
         raise typer.Exit(exc.exit_code) from None

@@ -489,3 +489,32 @@ def test_a_new_run_in_a_folder_with_checkpoints_says_they_may_be_replaced(tmp_pa
     assert any(
         "holds checkpoints of an earlier run (checkpoint-1.npz, checkpoint-2.npz)" in m for m in notes
     ), notes
+
+
+def test_json_output_ends_with_an_interrupted_event(tmp_path):
+    """--json: an interrupted fit's last line says so, with the checkpoint and the resume command
+    (the one printed on stderr), so a program reading the lines knows how to go on."""
+    import json
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nettrain", *fit_args("run"), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=env(),
+        cwd=tmp_path,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
+    try:
+        assert json.loads(proc.stdout.readline())["event"] == "epoch"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    last = json.loads(out.splitlines()[-1])
+    assert last["event"] == "interrupted" and last["signal"] == "SIGINT" and last["exit_code"] == 130
+    assert (tmp_path / last["checkpoint"]).is_file()
+    assert f"Resume with: {last['resume']}" in err
