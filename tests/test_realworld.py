@@ -734,3 +734,35 @@ def test_streamed_values_too_large_to_standardize(tmp_path, monkeypatch):
     cfg = config_from_dict({"data": {"train": str(tmp_path / "huge.npy")}, "network": {"layers": [3, 2, 1]}})
     with pytest.raises(DataError, match="column 1 holds values too large to standardize"):
         fit(cfg, save=False)
+
+
+def test_numeric_looking_categories_keep_their_text_whichever_reader_runs(tmp_path):
+    """A column named categorical keeps its labels as written: '02134' stays '02134' (not the
+    number 2134), and '0.10' and '0.1' stay two categories, in training and in prediction, for
+    a clean file (the fast numeric reader) and a quoted one (the careful reader) alike."""
+    from nettrain import config_from_dict, fit, load_model
+    from nettrain.data import read_for_model
+
+    rows = [("02134", "0.10", 1, "a"), ("10001", "0.1", 2, "b"), ("94105", "0.10", 3, "a")] * 4
+    train = tmp_path / "train.csv"
+    train.write_text("zip,code,x,y\n" + "".join(f"{z},{c},{x},{y}\n" for z, c, x, y in rows))
+    config = config_from_dict(
+        {
+            "data": {"train": str(train), "target": "y", "categorical": ["zip", "code"]},
+            "network": {"layers": [6, 4, 2], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "training": {"epochs": 3, "batch_size": 4},
+            "output": str(tmp_path / "run"),
+        }
+    )
+    fit(config)
+    model = load_model(tmp_path / "run")
+    categories = {c.name: c.categories for c in model.encoding.columns}
+    assert categories["zip"] == ["02134", "10001", "94105"]
+    assert categories["code"] == ["0.1", "0.10"]
+    clean = tmp_path / "clean.csv"
+    clean.write_text("zip,code,x\n02134,0.10,1\n10001,0.1,2\n")
+    quoted = tmp_path / "quoted.csv"
+    quoted.write_text('zip,code,x\n"02134",0.10,1\n10001,"0.1",2\n')
+    outputs = [model.outputs(read_for_model(str(p), model.encoding, need_target=False)) for p in (clean, quoted)]
+    np.testing.assert_array_equal(outputs[0], outputs[1])

@@ -204,6 +204,7 @@ def read_for_model(path: str, encoding: Encoding, *, need_target: bool, stdin=No
         stdin=stdin,
         header=encoding.header,
         columns=encoding.features if named_numeric else None,
+        text_columns=tuple(c.name for c in encoding.columns if c.kind == "categorical"),
     )
     positional = table.lines is None or not encoding.header
     d = len(encoding.features)
@@ -231,8 +232,13 @@ def load_run_data(config, stdin=None) -> RunData:
             "data file (CSV, NPY or NPZ) or '-' for standard input"
         )
 
+    # columns named categorical keep their text as written ('02134'), whichever reader runs
+    text_columns = dc.categorical if isinstance(dc.categorical, tuple) else ()
+
     def read(path: str) -> Table:
-        return read_table(path, dc.target, stdin=stdin, delimiter=dc.delimiter, header=dc.header)
+        return read_table(
+            path, dc.target, stdin=stdin, delimiter=dc.delimiter, header=dc.header, text_columns=text_columns
+        )
 
     if should_stream(dc.train):
         return _streamed_run_data(config, read)

@@ -198,6 +198,7 @@ def read_table(
     delimiter: str | None = None,
     header: bool = True,
     columns: list[str] | None = None,
+    text_columns: tuple[str, ...] = (),
 ) -> Table:
     """Read a CSV, NPY or NPZ file (or standard input) into a Table.
 
@@ -211,6 +212,8 @@ def read_table(
     header : False for a CSV without a header row; its columns are then named '0', '1', ...
     columns : the feature columns wanted, when known (predict): a clean numeric CSV then parses
         only those. Other columns may still be returned.
+    text_columns : columns whose cells are labels (categorical): they keep their text as
+        written, even where it looks like a number ('02134' stays '02134').
     """
     raw = read_bytes(path, stdin)
     name = source_name(path)
@@ -218,7 +221,7 @@ def read_table(
         return _table_from_npz(raw, name, need_target)
     if raw.startswith(NPY_MAGIC):
         return _table_from_npy(raw, name, target, need_target)
-    return _table_from_csv(raw, name, target, need_target, delimiter, header, columns)
+    return _table_from_csv(raw, name, target, need_target, delimiter, header, columns, text_columns)
 
 
 # -- NPY and NPZ -----------------------------------------------------------------------------------
@@ -522,7 +525,14 @@ def column_index(names: list[str], target, name: str) -> int:
 
 
 def _fast_numeric_csv(
-    raw: bytes, name: str, delimiter: str, header: bool, target, need_target: bool, columns: list[str] | None
+    raw: bytes,
+    name: str,
+    delimiter: str,
+    header: bool,
+    target,
+    need_target: bool,
+    columns: list[str] | None,
+    text_columns: tuple[str, ...] = (),
 ) -> Table | None:
     """The common case at C speed: a clean numeric CSV parsed by ``np.loadtxt``.
 
@@ -563,6 +573,8 @@ def _fast_numeric_csv(
         if not all(c in names for c in columns):
             return None
         wanted = [names.index(c) for c in columns]
+    if any(names[j] in text_columns for j in wanted):
+        return None  # labels keep their text: loadtxt would make '02134' the number 2134
     skip = 1 if header else 0
     try:
         X = np.loadtxt(
@@ -602,11 +614,18 @@ def _fast_numeric_csv(
 
 
 def _table_from_csv(
-    raw: bytes, name: str, target, need_target: bool, delimiter, header, columns: list[str] | None = None
+    raw: bytes,
+    name: str,
+    target,
+    need_target: bool,
+    delimiter,
+    header,
+    columns: list[str] | None = None,
+    text_columns: tuple[str, ...] = (),
 ) -> Table:
     text = decode_text(raw, name)
     delimiter = delimiter or sniff_delimiter(text)
-    fast = _fast_numeric_csv(raw, name, delimiter, header, target, need_target, columns)
+    fast = _fast_numeric_csv(raw, name, delimiter, header, target, need_target, columns, text_columns)
     if fast is not None:
         return fast
     names, cells, lines = _csv_cells(text, name, delimiter, header)
