@@ -511,6 +511,7 @@ def predict(
             f"{did_you_mean(fmt, ['csv', 'jsonl', 'npy'])}; one of: csv, jsonl, npy"
         )
     _check_unknown(unknown)
+    _refuse_to_overwrite(out, model=_model_file(model), input=input)
     m = load_model(model, device=_device(device) if device else None)
     enc = m.encoding
     if proba and enc.task != "classification":
@@ -591,14 +592,47 @@ def predict(
     _write_text(out, text)
 
 
+def _model_file(model) -> str:
+    path = Path(model)
+    return str(path / "model.npz") if path.is_dir() else str(path)
+
+
+def _refuse_to_overwrite(out: str, **sources: str) -> None:
+    """--output must not name a file the command reads (the model, the input): writing the
+    predictions would destroy it."""
+    if out == "-":
+        return
+    target = os.path.realpath(out)
+    for what, path in sources.items():
+        if path != "-" and os.path.exists(path) and os.path.realpath(path) == target:
+            raise NettrainError(f"--output '{out}' is the {what} file; write the predictions elsewhere")
+
+
+def _write_file(out: str, data: bytes) -> None:
+    """Predictions into a file: a regular (or new) file is replaced atomically; a symbolic link
+    is followed and what it names replaced; a FIFO or a device (/dev/stdout) is written into,
+    since it cannot be replaced."""
+    from .modelfile import write_atomic
+
+    path = Path(os.path.realpath(out))
+    if path.exists() and not path.is_file():
+        if path.is_dir():
+            raise NettrainError(f"--output '{out}' is a folder; give a file name")
+        try:
+            with open(path, "wb") as f:
+                f.write(data)
+        except OSError as exc:
+            raise NettrainError(f"cannot write '{out}': {exc.strerror or exc}") from None
+        return
+    write_atomic(path, lambda f: f.write(data))
+
+
 def _write_text(out: str, text: str) -> None:
     if out == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        from .modelfile import write_text_atomic
-
-        write_text_atomic(out, text)
+        _write_file(out, text.encode("utf-8"))
 
 
 def _write_bytes(out: str, data: bytes) -> None:
@@ -614,9 +648,7 @@ def _write_bytes(out: str, data: bytes) -> None:
         stream.write(data)
         stream.flush()
     else:
-        from .modelfile import write_atomic
-
-        write_atomic(out, lambda f: f.write(data))
+        _write_file(out, data)
 
 
 # -- evaluate ---------------------------------------------------------------------------------------

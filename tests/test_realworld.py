@@ -764,5 +764,7 @@ def test_numeric_looking_categories_keep_their_text_whichever_reader_runs(tmp_pa
     clean.write_text("zip,code,x\n02134,0.10,1\n10001,0.1,2\n")
     quoted = tmp_path / "quoted.csv"
     quoted.write_text('zip,code,x\n"02134",0.10,1\n10001,"0.1",2\n')
-    outputs = [model.outputs(read_for_model(str(p), model.encoding, need_target=False)) for p in (clean, quoted)]
+    outputs = [
+        model.outputs(read_for_model(str(p), model.encoding, need_target=False)) for p in (clean, quoted)
+    ]
     np.testing.assert_array_equal(outputs[0], outputs[1])

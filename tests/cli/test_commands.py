@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -694,3 +695,44 @@ def test_ctrl_c_while_starting_is_no_traceback():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 130, r.stderr
     assert r.stderr.strip() == "Interrupted."
+
+
+def test_predict_output_never_destroys_what_it_reads_and_follows_links(digits_run, tmp_path):
+    """-o naming the model or the input is refused before anything is written; a symbolic link
+    is followed (the link stays, what it names gets the predictions); a FIFO or a device such as
+    /dev/stdout is written into, not replaced."""
+    import os
+    import shutil
+
+    run_copy = tmp_path / "run"
+    shutil.copytree(digits_run, run_copy)
+    model_bytes = (run_copy / "model.npz").read_bytes()
+    rows = tmp_path / "rows.csv"
+    rows.write_text("".join((DATA / "digits_test.csv").read_text().splitlines(keepends=True)[:4]))
+    rows_text = rows.read_text()
+    for model_arg in (run_copy, run_copy / "model.npz"):
+        assert_error(run("predict", model_arg, rows, "-o", run_copy / "model.npz"), "is the model file")
+    assert_error(run("predict", run_copy, rows, "-o", rows), "is the input file")
+    assert (run_copy / "model.npz").read_bytes() == model_bytes and rows.read_text() == rows_text
+
+    target = tmp_path / "target.csv"
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    r = run("predict", run_copy, rows, "-o", link)
+    assert r.exit_code == 0, r.stderr
+    assert link.is_symlink() and target.read_text().splitlines()[0] == "prediction"
+    assert len(target.read_text().splitlines()) == 4
+
+    # a FIFO (like /dev/stdout, it cannot be replaced; this one is the test's own)
+    import threading
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    r = run("predict", run_copy, rows, "-o", fifo)
+    reader.join(timeout=30)
+    assert r.exit_code == 0, r.stderr
+    assert got and got[0].splitlines()[0] == "prediction" and fifo.is_fifo()
