@@ -53,6 +53,15 @@ def _error(message: str, code: int = 2, multiline: bool = False) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _internal(exc: BaseException) -> typer.Exit:
+    if os.environ.get("NETTRAIN_DEBUG"):
+        raise exc
+    return _error(
+        f"internal error ({type(exc).__name__}: {exc}); please report it. "
+        "Set NETTRAIN_DEBUG=1 to see the traceback"
+    )
+
+
 def _quiet_pipe_exit() -> typer.Exit:
     """stdout's reader went away (`| head`): stop quietly, as Unix filters do."""
     try:
@@ -95,10 +104,7 @@ def command(fn):
         except Exception as exc:  # a bug in nettrain: one line, unless debugging
             if os.environ.get("NETTRAIN_DEBUG"):
                 raise
-            raise _error(
-                f"internal error ({type(exc).__name__}: {exc}); please report it. "
-                "Set NETTRAIN_DEBUG=1 to see the traceback"
-            ) from None
+            raise _internal(exc) from None
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)

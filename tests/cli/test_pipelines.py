@@ -369,3 +369,26 @@ def test_tables_into_head_end_quietly(digits_model, tmp_path, args):
     assert r.stdout.count("\n") == 1
     assert (tmp_path / "rc").read_text().strip() in ("0", "141")
     assert (tmp_path / "err").read_text() == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_unwritable_standard_streams(digits_model, tmp_path):
+    """A closed or full stdout is one clear error (exit 2), not an internal one; a closed or
+    full stderr loses only the messages: the run's files and data are written, exit 0."""
+    rows = DATA / "digits_test.csv"
+    closed = sh(f"{shlex.join(MODULE)} predict {q(digits_model)} {q(rows)} >&-")
+    assert closed.returncode == 2 and closed.stderr.decode().strip() == (
+        "Error: standard output is closed; redirect it (> FILE) or give --output FILE"
+    )
+    full = sh(f"{shlex.join(MODULE)} predict {q(digits_model)} {q(rows)} > /dev/full")
+    assert full.returncode == 2
+    assert full.stderr.decode().strip() == "Error: cannot write to standard output: No space left on device"
+    info = sh(f"{shlex.join(MODULE)} info {q(digits_model)} > /dev/full")
+    assert info.returncode == 2 and "internal error" not in info.stderr.decode()
+    for redirect in ("2>&-", "2>/dev/full"):
+        run = tmp_path / f"run{len(redirect)}"
+        fitted = sh(f"{shlex.join(MODULE)} fit {q(CONFIGS / 'seed.yaml')} -o {q(run)} {redirect}")
+        assert fitted.returncode == 0, redirect
+        assert (run / "model.npz").is_file()
+        predicted = sh(f"{shlex.join(MODULE)} predict {q(run)} {q(DATA / 'seed.csv')} {redirect}")
+        assert predicted.returncode == 0 and predicted.stdout.decode().startswith("prediction")
