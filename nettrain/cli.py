@@ -165,6 +165,15 @@ RunDeviceOpt = Annotated[
 ]
 
 
+def _finite(value: float) -> float:
+    """An option's number must be finite (NaN passes every `min=` check)."""
+    import math
+
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number")
+    return value
+
+
 def _device(text: str | None):
     from .backend import resolve_device
 
@@ -410,8 +419,13 @@ class _StopFlag:
 
 
 def _dry_run(cfg, quiet: bool) -> None:
+    from .backend import resolve_device
     from .data import load_run_data
+    from .train import check_output
 
+    # what fit checks before it trains: the device and the run folder
+    resolve_device(cfg.device)
+    check_output(cfg.output)
     data = load_run_data(cfg, stdin=sys.stdin)
     sys.stdout.write(cfg.to_yaml())
     if quiet:
@@ -745,8 +759,12 @@ def gradcheck(
     config: ConfigArg,
     set_: SetOpt = None,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Rows of data to check on.")] = 16,
-    rtol: Annotated[float, typer.Option("--rtol", min=0.0, help="Relative tolerance.")] = 1e-5,
-    atol: Annotated[float, typer.Option("--atol", min=0.0, help="Absolute tolerance.")] = 1e-8,
+    rtol: Annotated[
+        float, typer.Option("--rtol", min=0.0, callback=_finite, help="Relative tolerance.")
+    ] = 1e-5,
+    atol: Annotated[
+        float, typer.Option("--atol", min=0.0, callback=_finite, help="Absolute tolerance.")
+    ] = 1e-8,
     device: RunDeviceOpt = None,
     json_: JsonOpt = False,
 ):

@@ -240,6 +240,8 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
         raise ConfigError(f"--set '{text}': expected key.path=value, e.g. training.epochs=5")
     if value.strip() == "-":  # standard input ('-' alone is a YAML list of one null)
         return path, "-"
+    if value.strip() == "~":  # YAML's null, as in a config file
+        return path, None
     if len(value) == 1 and not value.isalnum():  # a delimiter such as , ; | (not valid YAML alone)
         return path, value
     try:

@@ -735,3 +735,28 @@ def test_predict_output_never_destroys_what_it_reads_and_follows_links(digits_ru
     reader.join(timeout=30)
     assert r.exit_code == 0, r.stderr
     assert got and got[0].splitlines()[0] == "prediction" and fifo.is_fifo()
+
+
+def test_set_tilde_is_yaml_null_as_in_a_config_file():
+    r = run("fit", CONFIGS / "seed.yaml", "--set", "training.clip_norm=~", "--dry-run", "--quiet")
+    assert r.exit_code == 0, r.stderr
+    assert yaml.safe_load(r.stdout)["training"]["clip_norm"] is None
+
+
+def test_dry_run_checks_what_fit_checks_before_training(tmp_path, monkeypatch):
+    """--dry-run fails where fit would fail before training: an unusable device, a run folder
+    that is a file."""
+    import nettrain.backend
+
+    monkeypatch.setattr(nettrain.backend, "gpu_problem", lambda index=0: "no CUDA GPU found")
+    assert_error(run("fit", CONFIGS / "seed.yaml", "--device", "gpu", "--dry-run"), "no CUDA GPU found")
+    blocker = tmp_path / "afile"
+    blocker.write_text("")
+    assert_error(run("fit", CONFIGS / "seed.yaml", "-o", blocker, "--dry-run"), "is a file")
+    assert blocker.read_text() == ""
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_gradcheck_tolerances_must_be_finite(value):
+    r = run("gradcheck", CONFIGS / "seed.yaml", "--rtol", value)
+    assert r.exit_code == 2 and "not a finite number" in r.stderr
