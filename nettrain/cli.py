@@ -244,7 +244,7 @@ def fit(
     config: ConfigArg,
     set_: SetOpt = None,
     output: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--output", "-o", help="Run folder (overrides the config's output).", show_default=False
         ),
@@ -285,7 +285,9 @@ def fit(
 
     cfg = _load(config, set_, device)
     if output is not None:
-        cfg = cfg.with_output(str(output))
+        if not output.strip():  # (as a Path, '' would silently be the current folder)
+            raise NettrainError("--output is empty: name the run folder (-o runs/name)")
+        cfg = cfg.with_output(output)
     if dry_run:
         _dry_run(cfg, quiet)
         return

@@ -33,10 +33,14 @@ def precision_recall_f1(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return precision, recall, f1, support
 
 
-def log_loss(y_true: np.ndarray, proba: np.ndarray, eps: float = 1e-15) -> float:
-    """Mean of -log p[true class]; probabilities clipped to [eps, 1] so one sure miss stays finite."""
-    p = np.clip(proba[np.arange(len(y_true)), y_true], eps, 1.0)
-    return float(-np.mean(np.log(p)))
+def log_loss(y_true: np.ndarray, proba: np.ndarray, eps: float | None = None) -> float:
+    """Mean of -log p[true class]. A probability that underflowed to 0 is raised to ``eps``
+    (default: the smallest normal number of its dtype), so one sure miss stays finite without
+    changing any probability that is not 0 (scikit-learn's old 1e-15 did: p = 1e-25 counted
+    as 1e-15, and the log loss disagreed with fit's test loss)."""
+    p = proba[np.arange(len(y_true)), y_true]
+    eps = np.finfo(p.dtype if p.dtype.kind == "f" else np.float64).tiny if eps is None else eps
+    return float(-np.mean(np.log(np.clip(p, eps, 1.0))))
 
 
 def mse(y: np.ndarray, pred: np.ndarray) -> float:
@@ -69,7 +73,9 @@ def classification_report(
         "task": "classification",
         "n": int(len(y_true)),
         "accuracy": accuracy(y_true, y_pred),
-        "macro_f1": float(f1.mean()),
+        # over the classes present in the truth or the predictions, as scikit-learn's default:
+        # a class the data never mentions is not a class the model got wrong
+        "macro_f1": float(f1[(support > 0) | (cm.sum(axis=0) > 0)].mean()) if len(y_true) else 0.0,
         "per_class": [
             {"label": c, "precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
             for c, p, r, f, s in zip(classes, precision, recall, f1, support)

@@ -72,7 +72,26 @@ def test_log_loss_by_hand():
 def test_log_loss_sure_miss_is_finite():
     value = log_loss(np.array([0, 1]), np.array([[0.0, 1.0], [0.0, 1.0]]))
     assert math.isfinite(value)
-    assert value == pytest.approx(-math.log(1e-15) / 2)
+    assert value == pytest.approx(-math.log(np.finfo(np.float64).tiny) / 2)
+
+
+def test_log_loss_keeps_small_probabilities_exact():
+    """Only a probability that underflowed to 0 is raised: 1e-25 counts as 1e-25 (as in fit's
+    loss computed from the logits), not as scikit-learn's old 1e-15."""
+    proba = np.array([[1e-25, 1.0]], dtype=np.float32)
+    assert log_loss(np.array([0]), proba) == pytest.approx(-math.log(np.float32(1e-25)))
+    assert log_loss(np.array([0]), np.array([[0.0, 1.0]], dtype=np.float32)) == pytest.approx(
+        -math.log(np.finfo(np.float32).tiny)
+    )
+
+
+def test_macro_f1_counts_only_classes_the_data_or_the_predictions_hold():
+    """As scikit-learn's default: perfect predictions on rows of one class score 1, not 1/3 for
+    a model that knows three classes."""
+    rep = classification_report(np.array([0, 0]), np.array([0, 0]), ["a", "b", "c"])
+    assert rep["accuracy"] == 1.0 and rep["macro_f1"] == 1.0
+    rep = classification_report(np.array([0, 0]), np.array([0, 1]), ["a", "b", "c"])
+    assert rep["macro_f1"] == pytest.approx((2 / 3 + 0.0) / 2)  # a: F1 2/3; b predicted, wrong
 
 
 def test_mse_mae_by_hand():

@@ -760,3 +760,7 @@ def test_dry_run_checks_what_fit_checks_before_training(tmp_path, monkeypatch):
 def test_gradcheck_tolerances_must_be_finite(value):
     r = run("gradcheck", CONFIGS / "seed.yaml", "--rtol", value)
     assert r.exit_code == 2 and "not a finite number" in r.stderr
+
+
+def test_fit_output_must_not_be_empty(tmp_path):
+    assert_error(run("fit", CONFIGS / "seed.yaml", "-o", ""), "--output is empty")
