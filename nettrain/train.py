@@ -382,7 +382,10 @@ def fit(
         host = Network(
             snap["W"], snap["b"], net.activation_names, net.output, net.cost_name, output_bias=net.output_bias
         )
-        model = Model(host, data.encoding, {"config": config.to_dict(), "training": {}})
+        last = snap["history"][-1] if snap["history"] else {}
+        training = {"epochs": snap["epoch"], "checkpoint": True, "device": str(device)}
+        training.update({k: last[k] for k in ("loss", "val_loss", "val_accuracy", "val_r2") if k in last})
+        model = Model(host, data.encoding, {"config": config.to_dict(), "training": training})
         state = {
             "config_hash": chash,
             "history": snap["history"],

@@ -764,3 +764,23 @@ def test_gradcheck_tolerances_must_be_finite(value):
 
 def test_fit_output_must_not_be_empty(tmp_path):
     assert_error(run("fit", CONFIGS / "seed.yaml", "-o", ""), "--output is empty")
+
+
+def test_info_on_a_checkpoint_shows_its_epoch_and_losses(tmp_path):
+    out = tmp_path / "run"
+    r = run(
+        "fit",
+        CONFIGS / "xor.yaml",
+        "-o",
+        out,
+        "-q",
+        "--set",
+        "training.epochs=3",
+        "--set",
+        "training.checkpoint_every=2",
+    )
+    assert r.exit_code == 0, r.stderr
+    r = run("info", out / "checkpoint-2.npz", "--json")
+    assert r.exit_code == 0, r.stderr
+    training = json.loads(r.stdout)["training"]
+    assert training["epochs"] == 2 and training["checkpoint"] is True and "loss" in training
