@@ -768,3 +768,40 @@ def test_numeric_looking_categories_keep_their_text_whichever_reader_runs(tmp_pa
         model.outputs(read_for_model(str(p), model.encoding, need_target=False)) for p in (clean, quoted)
     ]
     np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+def test_a_model_trained_on_an_array_takes_csv_inputs_by_position(tmp_path):
+    """README: a model trained on NPY data matches inputs by position: a CSV without a header,
+    one with any header, and one that still holds the target column where training had it all
+    give the same predictions; evaluate reads the target from that column."""
+    from nettrain import config_from_dict, fit, load_model
+    from nettrain.data import read_for_model
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 2))
+    y = (X[:, 0] + X[:, 1] > 0).astype(float)
+    np.save(tmp_path / "train.npy", np.column_stack([X, y]))
+    config = config_from_dict(
+        {
+            "data": {"train": str(tmp_path / "train.npy")},
+            "network": {"layers": [2, 4, 2], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "training": {"epochs": 5, "batch_size": 16},
+            "output": str(tmp_path / "run"),
+        }
+    )
+    fit(config)
+    model = load_model(tmp_path / "run")
+    files = {
+        "bare.csv": "0.5,0.5\n-1,-1\n",
+        "named.csv": "x1,x2\n0.5,0.5\n-1,-1\n",
+        "with_target.csv": "x1,x2,ok\n0.5,0.5,1\n-1,-1,0\n",
+    }
+    outputs = []
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        outputs.append(model.outputs(read_for_model(str(tmp_path / name), model.encoding, need_target=False)))
+    for other in outputs[1:]:
+        np.testing.assert_array_equal(other, outputs[0])
+    labelled = read_for_model(str(tmp_path / "with_target.csv"), model.encoding, need_target=True)
+    assert labelled.n == 2 and [float(v) for v in labelled.y] == [1.0, 0.0]

@@ -25,6 +25,7 @@ from .read import (
     MISSING,
     NPY_MAGIC,
     Table,
+    _is_number,
     column_index,
     decode_text,
     is_missing,
@@ -196,17 +197,23 @@ def read_for_model(path: str, encoding: Encoding, *, need_target: bool, stdin=No
     target = encoding.target if need_target else None
     if need_target and target == "y":  # NPZ-trained: the target is the array y
         target = None
-    named_numeric = encoding.header and all(c.kind == "numeric" for c in encoding.columns)
+    # trained on arrays (NPY, NPZ): features are positions, and a CSV input is matched by
+    # position too, with or without a header row (a first row that is not all numbers)
+    from_arrays = encoding.header and encoding.features == [str(j) for j in range(len(encoding.features))]
+    header = encoding.header and not from_arrays
+    named_numeric = header and all(c.kind == "numeric" for c in encoding.columns)
     table = read_table(
         path,
         target,
         need_target=need_target,
         stdin=stdin,
-        header=encoding.header,
+        header=header,
         columns=encoding.features if named_numeric else None,
         text_columns=tuple(c.name for c in encoding.columns if c.kind == "categorical"),
     )
-    positional = table.lines is None or not encoding.header
+    if from_arrays and table.is_text and table.n and not all(_is_number(c) for c in table.cells[0]):
+        table = table.take(np.arange(1, table.n))  # a header row: the names do not matter
+    positional = table.lines is None or not header
     d = len(encoding.features)
     if not need_target and positional and len(table.features) == d + 1 and str(encoding.target).isdigit():
         t = int(encoding.target)
