@@ -449,11 +449,11 @@ def _dry_run(cfg, quiet: bool) -> None:
             f"{r[3]:>{widths[3]}} parameters\n"
         )
     err.write(f"  total {total:,} parameters\n")
-    parts = [f"train {len(data.train.X)} rows"]
+    parts = [f"train {len(data.train)} rows" + (" (streamed)" if not hasattr(data.train, "X") else "")]
     if data.validation is not None:
-        parts.append(f"validation {len(data.validation.X)}")
+        parts.append(f"validation {len(data.validation)}")
     if data.test is not None:
-        parts.append(f"test {len(data.test.X)}")
+        parts.append(f"test {len(data.test)}")
     if data.encoding.classes:
         parts.append(f"{len(data.encoding.classes)} classes")
     err.write("data: " + ", ".join(parts) + "\n")

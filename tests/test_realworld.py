@@ -805,3 +805,56 @@ def test_a_model_trained_on_an_array_takes_csv_inputs_by_position(tmp_path):
         np.testing.assert_array_equal(other, outputs[0])
     labelled = read_for_model(str(tmp_path / "with_target.csv"), model.encoding, need_target=True)
     assert labelled.n == 2 and [float(v) for v in labelled.y] == [1.0, 0.0]
+
+
+def test_streamed_validation_split_is_stratified_as_in_memory(tmp_path, small_stream):
+    """A big .npy's validation fraction is stratified by class, like the in-memory split: the
+    same rows go to validation (same seed), and a rare class keeps rows in training."""
+    from nettrain.data import split_indices, stream_rng
+
+    M = stream_matrix()
+    M[:, 4] = 0.0
+    M[:10, 4] = 2.0  # a rare class of 10 rows
+    M[10:1500, 4] = 1.0
+    np.save(tmp_path / "big.npy", M)
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(tmp_path / "big.npy"), "validation": 0.2},
+            "network": {"layers": [4, 8, 3], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "training": {"epochs": 1, "batch_size": 32, "seed": 4},
+        }
+    )
+    rd = load_run_data(cfg)
+    assert isinstance(rd.train, StreamedDataset)
+    _, expected = split_indices(len(M), 0.2, stream_rng(4, 1), M[:, 4].astype(np.float64))
+    assert np.array_equal(np.flatnonzero(rd.train.is_val), expected)
+    val_labels = rd.validation.Y.argmax(axis=1)
+    assert sorted(Counter(val_labels.tolist()).values()) == [2, 298, 300]  # 20% of 10, 1490, 1500
+
+
+def test_a_decimal_comma_target_beside_dot_decimal_features(tmp_path):
+    """README: decimal-comma columns of a ';' file are numbers, the target too, whichever reader
+    runs (the fast one read the target as text and refused '-0,825')."""
+    from nettrain.data import read_table
+
+    path = tmp_path / "dc.csv"
+    path.write_text("a;b;y\n1.5;2;-0,825\n2.5;1;0,5\n")
+    table = read_table(str(path), "y")
+    assert table.y.tolist() == ["-0.825", "0.5"]
+
+
+def test_dry_run_on_a_streamed_npy(tmp_path, small_stream):
+    from typer.testing import CliRunner
+
+    from nettrain.cli import app
+
+    np.save(tmp_path / "big.npy", stream_matrix())
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"data: {{train: {tmp_path / 'big.npy'}, validation: 0.1}}\n"
+        "network: {layers: [4, 8, 2], activation: tanh}\ncost: cross_entropy\n"
+    )
+    r = CliRunner().invoke(app, ["fit", str(config), "--dry-run"])
+    assert r.exit_code == 0, r.stderr
+    assert f"train {N_STREAM - 300} rows (streamed), validation 300" in r.stderr

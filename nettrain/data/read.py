@@ -600,6 +600,8 @@ def _fast_numeric_csv(
                 encoding="utf-8",
             )
             y = np.char.strip(y)
+            if delimiter != ",":  # a decimal-comma target ('-0,825') beside dot-decimal features
+                y = _decimal_commas(y[:, None])[:, 0]
     except (ValueError, IndexError, UnicodeDecodeError):
         return None
     n = X.shape[0]

@@ -178,15 +178,6 @@ def stream_npy(config, rng: np.random.Generator):
     classification = config.task == "classification"
 
     is_val = np.zeros(n, dtype=bool)
-    if isinstance(dc.validation, float) and dc.validation > 0:
-        from . import split_indices
-
-        _, v_idx = split_indices(n, dc.validation, rng)
-        is_val[v_idx] = True
-    elif isinstance(dc.validation, str):
-        pass  # a validation file is read normally by the caller
-
-    # pass 1: statistics of the training rows, and the validation rows
     row_bytes = c * file_dtype.itemsize
     chunk_rows = max(config.training.batch_size, CHUNK_BYTES // row_bytes)
     block_rows = max(1, min(chunk_rows, BLOCK_BYTES // row_bytes))
@@ -211,6 +202,21 @@ def stream_npy(config, rng: np.random.Generator):
         is_val,
         chunk_rows=chunk_rows,
     )
+    if isinstance(dc.validation, float) and dc.validation > 0:  # (a validation file: the caller)
+        from . import split_indices
+
+        targets = None
+        if classification:  # stratified, as in memory: pass 0 reads the target column
+            targets = np.empty(n, dtype=np.float64)
+            with open(path, "rb") as f:
+                for a in range(0, n, block_rows):
+                    b = min(a + block_rows, n)
+                    targets[a:b] = probe._read(f, a, b, buffer)[:, t]
+            targets[np.isnan(targets)] = -np.inf  # rows without a target: one group
+        _, v_idx = split_indices(n, dc.validation, rng, targets)
+        is_val[v_idx] = True
+
+    # pass 1: statistics of the training rows, and the validation rows
     with open(path, "rb") as f:
         for a in range(0, n, block_rows):  # statistics need no chunks: small blocks will do
             b = min(a + block_rows, n)
