@@ -423,12 +423,13 @@ class _StopFlag:
 def _dry_run(cfg, quiet: bool) -> None:
     from .backend import resolve_device
     from .data import load_run_data
-    from .train import check_output
+    from .train import check_monitors, check_output
 
     # what fit checks before it trains: the device and the run folder
     resolve_device(cfg.device)
     check_output(cfg.output)
     data = load_run_data(cfg, stdin=sys.stdin)
+    check_monitors(cfg, data.validation is not None)
     sys.stdout.write(cfg.to_yaml())
     if quiet:
         return

@@ -28,7 +28,7 @@ import numpy as np
 from . import distributed, metrics
 from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
 from .checkpoint import checkpoints_in, config_hash, find_checkpoint, load_checkpoint, save_checkpoint
-from .config import Config
+from .config import MONITORS, Config
 from .data import Dataset, RunData, StreamedDataset, load_run_data, stream_rng
 from .errors import ConfigError, Interrupted, OutputError, TrainingDiverged
 from .modelfile import Model, model_writer, write_all_atomic
@@ -228,18 +228,15 @@ def fit(
     device = distributed.gpu_for_rank(resolve_device(config.device))
     if device.notice:
         emit("notice", {"message": device.notice})
-    if tc.early_stopping and tc.early_stopping["monitor"] != "loss" and data is None:
-        if not config.data.validation:
-            raise ConfigError(
-                f"training.early_stopping.monitor is {tc.early_stopping['monitor']}, which needs "
-                "validation data: set data.validation (a fraction or a file), or monitor: loss"
-            )
+    if data is None:  # (before reading the data: the config alone says whether there is some)
+        check_monitors(config, bool(config.data.validation))
     if save:  # a run folder that cannot be written fails now, not after the training
         check_output(config.output)
     if data is None:
         data = distributed.load_once(lambda: load_run_data(config, stdin=stdin))
     for note in data.notes:
         emit("notice", {"message": note})
+    check_monitors(config, data.validation is not None)
     xp = device.xp
 
     net = Network.from_config(config, device=device)
@@ -510,13 +507,13 @@ def fit(
             if wanted != "auto" and wanted not in record:
                 raise ConfigError(
                     f"training.schedule.monitor is {wanted}, which this run does not measure; it "
-                    f"measures: {', '.join(k for k in record if k not in ('epoch', 'lr', 'time'))}"
+                    f"measures: {', '.join(k for k in record if k in MONITORS)}"
                 )
             if early is not None:
                 if early.monitor not in record:
                     raise ConfigError(
                         f"training.early_stopping.monitor is {early.monitor}, which this run does "
-                        f"not measure; it measures: {', '.join(k for k in record if k != 'epoch')}"
+                        f"not measure; it measures: {', '.join(k for k in record if k in MONITORS)}"
                     )
                 stopped_early = early.update(epoch, record, net)
             if tc.checkpoint_every and (epoch % tc.checkpoint_every == 0 or epoch == tc.epochs):
@@ -669,6 +666,28 @@ def _resume(
     if early is not None and state.get("early_stopping"):
         early.load(state["early_stopping"], best)
     return int(state["epoch"]) + 1, list(state.get("history", [])), notes
+
+
+def check_monitors(config, has_validation: bool) -> None:
+    """Fail before training when early stopping or the plateau schedule watches a figure this
+    run will not measure: a val_* one without validation data, accuracy for values, R^2 for
+    classes."""
+    tc = config.training
+    measured = ["loss"]
+    if has_validation:
+        measured += ["val_loss", "val_accuracy" if config.task == "classification" else "val_r2"]
+    watched = []
+    if tc.early_stopping:
+        watched.append(("training.early_stopping.monitor", tc.early_stopping["monitor"]))
+    monitor = (tc.schedule_params or {}).get("monitor", "auto") if tc.schedule == "plateau" else "auto"
+    if monitor != "auto":
+        watched.append(("training.schedule.monitor", monitor))
+    for key, name in watched:
+        if name not in measured:
+            why = "needs validation data: set data.validation (a fraction or a file), or monitor: loss"
+            if has_validation or not name.startswith("val_"):
+                why = f"is not measured in this {config.task} run; it measures: {', '.join(measured)}"
+            raise ConfigError(f"{key} is {name}, which {why}")
 
 
 def _diverged(what: str, value: float | str, epoch: int, lr: float) -> TrainingDiverged:

@@ -784,3 +784,31 @@ def test_info_on_a_checkpoint_shows_its_epoch_and_losses(tmp_path):
     assert r.exit_code == 0, r.stderr
     training = json.loads(r.stdout)["training"]
     assert training["epochs"] == 2 and training["checkpoint"] is True and "loss" in training
+
+
+@pytest.mark.parametrize(
+    "config, sets, needle",
+    [
+        ("seed.yaml", ["training.early_stopping=true", "data.validation=0"], "needs validation data"),
+        (
+            "regression.yaml",
+            ["training.early_stopping.monitor=val_accuracy"],
+            "not measured in this regression",
+        ),
+        (
+            "digits.yaml",
+            ["training.schedule={name: plateau, monitor: val_r2}"],
+            "not measured in this classification",
+        ),
+    ],
+)
+@pytest.mark.parametrize("dry", [True, False])
+def test_a_monitor_the_run_will_not_measure_fails_before_training(tmp_path, config, sets, needle, dry):
+    """Early stopping or plateau watching a figure the run will not have: exit 2 at once, the
+    same with --dry-run (it failed only after epoch 1, and --dry-run passed it)."""
+    args = ["fit", CONFIGS / config, "-o", tmp_path / "run"]
+    for s in sets:
+        args += ["--set", s]
+    r = run(*args, *(["--dry-run"] if dry else []))
+    assert_error(r, needle)
+    assert "epoch" not in r.stderr and not (tmp_path / "run").exists()
