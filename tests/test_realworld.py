@@ -858,3 +858,56 @@ def test_dry_run_on_a_streamed_npy(tmp_path, small_stream):
     r = CliRunner().invoke(app, ["fit", str(config), "--dry-run"])
     assert r.exit_code == 0, r.stderr
     assert f"train {N_STREAM - 300} rows (streamed), validation 300" in r.stderr
+
+
+def test_a_category_only_in_the_validation_part_does_not_stop_the_fit(tmp_path):
+    """A rare category that the split sends to validation only is encoded as all zeros there,
+    with a note (the fit failed, and its advice named an option fit does not have)."""
+    rows = [("red", 1.0, "a"), ("blue", 2.0, "b")] * 20 + [("purple", 3.0, "a")]
+    path = tmp_path / "cat.csv"
+    path.write_text("color,x,y\n" + "".join(f"{c},{x},{y}\n" for c, x, y in rows))
+    test = tmp_path / "test.csv"
+    test.write_text("color,x,y\nred,1,a\ngreen,2,b\n")
+    config = config_from_dict(
+        {
+            "data": {"train": str(path), "target": "y", "validation": str(test), "test": str(test)},
+            "network": {"layers": [4, 4, 2], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "training": {"epochs": 2, "batch_size": 8},
+        }
+    )
+    rd = load_run_data(config)
+    notes = [n for n in rd.notes if "training never saw" in n]
+    assert len(notes) == 2 and all("'green'" in n for n in notes)
+    assert rd.validation.X[1, :3].tolist() == [0.0, 0.0, 0.0]  # green: no known color
+    result = fit(config, save=False)
+    assert np.isfinite(result.history[-1]["val_loss"])
+
+
+def test_an_array_trained_run_reads_its_csv_validation_and_test_files_by_position(tmp_path):
+    """data.validation and data.test given as CSV files next to an NPY training file are read
+    by position, with or without a header (they were matched by name and refused)."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((120, 2))
+    y = X[:, 0] - X[:, 1]
+    np.save(tmp_path / "train.npy", np.column_stack([X, y]))
+    rows = "".join(f"{a},{b},{a - b}\n" for a, b in rng.standard_normal((20, 2)))
+    (tmp_path / "named.csv").write_text("x1,x2,y\n" + rows)
+    (tmp_path / "bare.csv").write_text(rows)
+    config = config_from_dict(
+        {
+            "data": {
+                "train": str(tmp_path / "train.npy"),
+                "validation": str(tmp_path / "named.csv"),
+                "test": str(tmp_path / "bare.csv"),
+            },
+            "network": {"layers": [2, 4, 1], "activation": "tanh"},
+            "cost": "mse",
+            "training": {"epochs": 2, "batch_size": 16},
+        }
+    )
+    rd = load_run_data(config)
+    assert len(rd.validation) == len(rd.test) == 20
+    np.testing.assert_allclose(rd.validation.X, rd.test.X)
+    result = fit(config, save=False)
+    assert math.isfinite(result.summary["test_r2"])

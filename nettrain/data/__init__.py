@@ -17,6 +17,7 @@ from .encode import (
     UNKNOWN_POLICIES,
     Column,
     Encoding,
+    UnseenCategory,
     category_text,
     fit_encoding,
     label_text,
@@ -189,7 +190,9 @@ def align_features(table: Table, features: list[str]) -> Table:
     return Table(table.source, list(features), table.cells, table.y, table.target, table.lines)
 
 
-def read_for_model(path: str, encoding: Encoding, *, need_target: bool, stdin=None) -> Table:
+def read_for_model(
+    path: str, encoding: Encoding, *, need_target: bool, stdin=None, delimiter: str | None = None
+) -> Table:
     """Read prediction or evaluation input the way the model's training data was read: the same
     header setting, the target by the name (or index) it had; a clean numeric CSV parsed for just
     the model's columns. A positional input (an array, or a CSV without a header) that still holds
@@ -208,6 +211,7 @@ def read_for_model(path: str, encoding: Encoding, *, need_target: bool, stdin=No
         need_target=need_target,
         stdin=stdin,
         header=header,
+        delimiter=delimiter,
         columns=encoding.features if named_numeric else None,
         text_columns=tuple(c.name for c in encoding.columns if c.kind == "categorical"),
     )
@@ -248,12 +252,12 @@ def load_run_data(config, stdin=None) -> RunData:
         )
 
     if should_stream(dc.train):
-        return _streamed_run_data(config, read)
+        return _streamed_run_data(config, read, stdin)
     train = read(dc.train)
     notes: list[str] = []
     val = None
     if isinstance(dc.validation, str):
-        val = read(dc.validation)
+        pass  # read below, once the encoding says how (by position after an array)
     elif dc.validation > 0:
         if train.n < 2:
             raise DataError(f"{train.source}: {train.n} row(s) is too few to hold out a validation fraction")
@@ -262,7 +266,6 @@ def load_run_data(config, stdin=None) -> RunData:
             labels = label_text(train.y)
         t_idx, v_idx = split_indices(train.n, dc.validation, stream_rng(config.training.seed, 1), labels)
         train, val = train.take(t_idx), train.take(v_idx)
-    test = read(dc.test) if dc.test else None
     enc = fit_encoding(
         train,
         config.task,
@@ -286,13 +289,27 @@ def load_run_data(config, stdin=None) -> RunData:
             f"{train.source}: the data has {enc.n_inputs} inputs{detail} but network.layers "
             f"starts with {sizes[0]}; set it to {enc.n_inputs}"
         )
+    if isinstance(dc.validation, str):
+        val = _read_like_training(dc.validation, train, enc, read, stdin, dc.delimiter)
+    test = _read_like_training(dc.test, train, enc, read, stdin, dc.delimiter) if dc.test else None
     dtype = config.dtype
     sets = []
     for name, t in (("training", train), ("validation", val), ("test", test)):
         if t is None:
             sets.append(None)
             continue
-        ds = encode_table(enc, t, dtype)
+        try:
+            ds = encode_table(enc, t, dtype)
+        except UnseenCategory as exc:
+            if name == "training":
+                raise
+            # a rare category that fell to validation or test only: not a reason to stop
+            ds = encode_table(enc, t, dtype, unknown="ignore")
+            notes.append(
+                f"{name} data: {exc.where}: column '{exc.column}' holds '{exc.value}' (and maybe "
+                "more categories) training never saw; such cells are encoded as all zeros, as "
+                "predict --unknown ignore does"
+            )
         dropped = t.n - len(ds)
         if dropped:
             notes.append(
@@ -302,14 +319,26 @@ def load_run_data(config, stdin=None) -> RunData:
     return RunData(enc, sets[0], sets[1], sets[2], notes)
 
 
-def _streamed_run_data(config, read) -> RunData:
+def _read_like_training(path: str, train: Table | None, enc: Encoding, read, stdin, delimiter) -> Table:
+    """A validation or test file: as the training file was read, except after an array (NPY,
+    NPZ), whose columns are positions: then by position, as predict reads inputs."""
+    if train is None or train.lines is None:
+        return read_for_model(path, enc, need_target=True, stdin=stdin, delimiter=delimiter)
+    return read(path)
+
+
+def _streamed_run_data(config, read, stdin=None) -> RunData:
     """The data of a run whose training file is a large .npy, streamed in chunks (stream.py)."""
     dc = config.data
     train, val_table, enc = stream_npy(config, stream_rng(config.training.seed, 1))
     if isinstance(dc.validation, str):
-        val_table = read(dc.validation)
+        val_table = _read_like_training(dc.validation, None, enc, read, stdin, dc.delimiter)
     val = encode_table(enc, val_table, config.dtype) if val_table is not None else None
-    test = encode_table(enc, read(dc.test), config.dtype) if dc.test else None
+    test = None
+    if dc.test:
+        test = encode_table(
+            enc, _read_like_training(dc.test, None, enc, read, stdin, dc.delimiter), config.dtype
+        )
     notes = [
         f"streaming {train.shape[0]:,} rows of {source_name(dc.train)} in chunks of "
         f"{train.chunk_rows:,} rows (shuffled within chunks)"

@@ -78,6 +78,14 @@ def category_text(cells: np.ndarray) -> np.ndarray:
     return np.char.strip(cells) if cells.dtype.kind in "US" else label_text(cells)
 
 
+class UnseenCategory(DataError):
+    """A categorical cell holds a category the training data did not have."""
+
+    def __init__(self, message: str, *, where: str, column: str, value: str):
+        super().__init__(message)
+        self.where, self.column, self.value = where, column, value
+
+
 @dataclass
 class Encoding:
     """How raw data becomes network input and output and back (see the module doc).
@@ -173,10 +181,13 @@ class Encoding:
                 if unseen.any() and unknown == "error":
                     i = int(np.argmax(unseen))
                     shown = ", ".join(col.categories[:10]) + (", ..." if len(col.categories) > 10 else "")
-                    raise DataError(
+                    raise UnseenCategory(
                         f"{table.where(i)}: column '{col.name}' holds '{text[i]}', a category "
                         f"training never saw (known: {shown}); predict --unknown ignore encodes "
-                        "unseen categories as all zeros"
+                        "unseen categories as all zeros",
+                        where=table.where(i),
+                        column=col.name,
+                        value=str(text[i]),
                     )
                 rows = np.flatnonzero(codes >= 0)
                 X[rows, k + codes[rows]] = 1.0
