@@ -600,11 +600,11 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
             f"{_show(n['layers'])} is not a list of at least two sizes (input and output), e.g. [64, 32, 10]",
         )
     else:
-        bad = [x for x in n["layers"] if isinstance(x, bool) or not isinstance(x, int) or x < 1]
+        bad = [x for x in n["layers"] if isinstance(x, bool) or not isinstance(x, int) or not 1 <= x < 2**31]
         if bad:
             c.problem(
                 ("network", "layers"),
-                f"{_show(bad[0])} is not a layer size: every size must be a whole number >= 1",
+                f"{_show(bad[0])} is not a layer size: every size must be a whole number from 1 to 2^31 - 1",
             )
         else:
             layers = tuple(n["layers"])
@@ -676,17 +676,22 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
     schedule, sched_params = c.named(
         t, ("training", "schedule"), "constant", {k: v.defaults for k, v in SCHEDULES.items()}
     )
-    # values the registries' ">= 0" lets through that would divide by zero
-    for key in ("beta1", "beta2"):
+    # values the registries' ">= 0" lets through that would divide by zero or make no sense:
+    # decay rates below 1, a plateau factor that lowers the lr, whole numbers of epochs
+    for key in ("beta1", "beta2", "rho"):
         if opt_params.get(key, 0) >= 1:
             c.problem(
                 ("training", "optimizer", key), f"{_show(opt_params[key])} is out of range: must be < 1"
             )
-    step_size = sched_params.get("step_size", 1)
-    if step_size < 1 or step_size != int(step_size):
-        c.problem(
-            ("training", "schedule", "step_size"), f"{_show(step_size)} is not a whole number of epochs >= 1"
-        )
+    factor = sched_params.get("factor", 0.5)
+    if not 0 < factor < 1:
+        c.problem(("training", "schedule", "factor"), f"{_show(factor)} is out of range: must be > 0 and < 1")
+    for key, low in (("step_size", 1), ("warmup", 0), ("patience", 0)):
+        value = sched_params.get(key, low)
+        if value < low or value != int(value):
+            c.problem(
+                ("training", "schedule", key), f"{_show(value)} is not a whole number of epochs >= {low}"
+            )
     hidden_layers = max(len(layers) - 2, 0)
     dropout = _dropout(c, t, hidden_layers)
     training = TrainingConfig(
@@ -713,6 +718,12 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
         checkpoint_every=c.number(t, ("training", "checkpoint_every"), 0, integer=True, low=0),
         checkpoint_keep=c.number(t, ("training", "checkpoint_keep"), 3, integer=True, low=1),
     )
+    if sched_params.get("min_lr", 0) > training.learning_rate:
+        c.problem(
+            ("training", "schedule", "min_lr"),
+            f"{_show(sched_params['min_lr'])} is above the learning rate ({training.learning_rate:g}): "
+            "a schedule only lowers it",
+        )
     device = raw.get("device", "auto")
     if device is None:
         device = "auto"

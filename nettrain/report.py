@@ -4,7 +4,7 @@ program reads.
 - RichReporter: on a terminal, a live table (epoch, train loss, val loss, metric, samples/s,
   elapsed, ETA) with a progress bar inside long epochs.
 - PlainReporter: off a terminal (a pipe, a file, CI), one plain line per epoch on stderr with no
-  control codes; runs of more than 100 epochs print about 100 evenly spaced lines plus the last.
+  control codes; runs of more than 100 epochs print 100 evenly spaced lines plus the first.
 - JsonReporter: one JSON object per epoch and a final summary on stdout (``--json``).
 
 Every reporter ends with a one-line summary and a sparkline of the loss curve on stderr (unless
@@ -155,12 +155,11 @@ class Reporter:
 
 
 class PlainReporter(Reporter):
-    """One line per epoch (about 100 lines at most, plus the last), no control codes."""
+    """One line per epoch (100 lines at most, plus the first), no control codes."""
 
     def on_start(self, info: dict) -> None:
         self.epochs = info["epochs"]
         self.first = info.get("first_epoch", 1)
-        self.every = max(1, math.ceil(self.epochs / 100))
         self.say(
             f"fit: {info['n_train']} training rows"
             + (f", {info['n_val']} validation" if info["n_val"] else "")
@@ -189,8 +188,9 @@ class PlainReporter(Reporter):
         self.say("  ".join(parts))
 
     def shows(self, epoch: int) -> bool:
-        """About 100 evenly spaced epochs get a line, plus the first and the last."""
-        return epoch % self.every == 0 or epoch in (self.first, self.epochs)
+        """The epochs that reach the next percent of the run get a line (every epoch of a run of
+        up to 100; 100 evenly spaced ones of a longer run), plus the first."""
+        return epoch * 100 // self.epochs != (epoch - 1) * 100 // self.epochs or epoch == self.first
 
     def on_checkpoint(self, info: dict) -> None:
         if self.shows(info["epoch"]) or info["epoch"] < self.first:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -587,3 +588,32 @@ def test_set_a_delimiter_without_quotes(tmp_path):
     path = write(tmp_path, MINIMAL)
     assert load_config(path, overrides=["data.delimiter=,"]).data.delimiter == ","
     assert load_config(path, overrides=["data.delimiter=;"]).data.delimiter == ";"
+
+
+@pytest.mark.parametrize(
+    "key, value, needle",
+    [
+        ("training.schedule", {"name": "cosine", "warmup": 2.5}, "whole number of epochs"),
+        ("training.schedule", {"name": "plateau", "patience": 0.5}, "whole number of epochs"),
+        ("training.schedule", {"name": "plateau", "factor": 5}, "must be > 0 and < 1"),
+        ("training.schedule", {"name": "plateau", "factor": 0}, "must be > 0 and < 1"),
+        ("training.schedule", {"name": "cosine", "min_lr": 5}, "above the learning rate"),
+        ("training.optimizer", {"name": "rmsprop", "rho": 2}, "must be < 1"),
+        ("network.layers", [4, 10**23, 1], "from 1 to 2^31 - 1"),
+    ],
+)
+def test_values_that_would_silently_misbehave_are_config_errors(key, value, needle):
+    """Accepted before and then truncated (2.5 epochs), inverted (a plateau factor that raises
+    the lr, min_lr above lr), diverging (rho >= 1) or crashing (a layer of 10^23 units)."""
+    raw = {
+        "network": {"layers": [4, 3, 1]},
+        "cost": "mse",
+        "training": {"learning_rate": 0.1},
+    }
+    section, name = key.split(".")
+    raw[section][name] = value
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        config_from_dict(raw)
+    ok = {"name": value["name"]} if isinstance(value, dict) else [4, 3, 1]
+    raw[section][name] = ok
+    config_from_dict(raw)  # the same without the bad value is fine
