@@ -911,3 +911,20 @@ def test_an_array_trained_run_reads_its_csv_validation_and_test_files_by_positio
     np.testing.assert_allclose(rd.validation.X, rd.test.X)
     result = fit(config, save=False)
     assert math.isfinite(result.summary["test_r2"])
+
+
+def test_the_note_on_left_out_rows_says_why(tmp_path):
+    """Under missing: mean only a row without a target is left out, and the note says that,
+    not 'data.missing: drop'."""
+    path = tmp_path / "m.csv"
+    path.write_text("a,b,y\n1,2,3\n2,,4\n3,4,\n4,5,6\n5,6,7\n")
+    for policy, why in (("mean", "a missing target cannot be filled"), ("drop", "data.missing: drop")):
+        config = config_from_dict(
+            {
+                "data": {"train": str(path), "target": "y", "missing": policy},
+                "network": {"layers": [2, 1]},
+                "cost": "mse",
+            }
+        )
+        notes = [n for n in load_run_data(config).notes if "left out" in n]
+        assert len(notes) == 1 and why in notes[0], notes

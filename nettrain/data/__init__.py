@@ -312,9 +312,8 @@ def load_run_data(config, stdin=None) -> RunData:
             )
         dropped = t.n - len(ds)
         if dropped:
-            notes.append(
-                f"{name} data: left out {dropped} of {t.n} rows with missing values (data.missing: drop)"
-            )
+            why = "data.missing: drop" if dc.missing == "drop" else "a missing target cannot be filled"
+            notes.append(f"{name} data: left out {dropped} of {t.n} rows with missing values ({why})")
         sets.append(ds)
     return RunData(enc, sets[0], sets[1], sets[2], notes)
 
