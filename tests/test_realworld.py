@@ -928,3 +928,22 @@ def test_the_note_on_left_out_rows_says_why(tmp_path):
         )
         notes = [n for n in load_run_data(config).notes if "left out" in n]
         assert len(notes) == 1 and why in notes[0], notes
+
+
+def test_messages_about_rows_of_an_array_name_the_file_row(tmp_path):
+    """After a validation split, a row of an NPY file is named by its row in the file (it was
+    its index within the split part)."""
+    M = np.zeros((40, 3))
+    M[:, 0] = np.arange(40)
+    M[:, 2] = np.arange(40) % 2
+    M[37, 1] = np.nan  # the one bad cell, in file row 37
+    np.save(tmp_path / "m.npy", M)
+    config = config_from_dict(
+        {
+            "data": {"train": str(tmp_path / "m.npy"), "validation": 0.25},
+            "network": {"layers": [2, 2]},
+            "cost": "cross_entropy",
+        }
+    )
+    with pytest.raises(DataError, match=r"m\.npy row 37\b"):
+        load_run_data(config)

@@ -187,7 +187,7 @@ def align_features(table: Table, features: list[str]) -> Table:
             f"{table.source}: has {len(table.features)} columns but the model expects "
             f"{len(features)} features"
         )
-    return Table(table.source, list(features), table.cells, table.y, table.target, table.lines)
+    return Table(table.source, list(features), table.cells, table.y, table.target, table.lines, table.rows)
 
 
 def read_for_model(
@@ -222,7 +222,9 @@ def read_for_model(
     if not need_target and positional and len(table.features) == d + 1 and str(encoding.target).isdigit():
         t = int(encoding.target)
         keep = [j for j in range(d + 1) if j != t]
-        table = Table(table.source, [str(j) for j in keep], table.cells[:, keep], None, None, table.lines)
+        table = Table(
+            table.source, [str(j) for j in keep], table.cells[:, keep], None, None, table.lines, table.rows
+        )
     return table
 
 

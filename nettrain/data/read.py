@@ -41,6 +41,8 @@ class Table:
     y : the target: (n,) text for a CSV, (n,) or (n, k) numbers or text for arrays; None when the
         source has no target.
     lines : the file line of each row (CSV), for messages; None for arrays.
+    rows : for arrays, each row's index in the file when the table holds only some of its rows
+        (a split), for messages; None: row i is the file's row i.
     """
 
     source: str
@@ -49,6 +51,7 @@ class Table:
     y: np.ndarray | None = None
     target: str | None = None
     lines: np.ndarray | None = None
+    rows: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -81,9 +84,12 @@ class Table:
         """'file:LINE' for CSV rows, 'file row I' for arrays."""
         if self.lines is not None:
             return f"{self.source}:{int(self.lines[i])}"
-        return f"{self.source} row {i}"
+        return f"{self.source} row {int(self.rows[i]) if self.rows is not None else i}"
 
     def take(self, index: np.ndarray) -> Table:
+        rows = None
+        if self.lines is None:  # an array: remember which of the file's rows these are
+            rows = (self.rows if self.rows is not None else np.arange(self.n))[index]
         return Table(
             self.source,
             self.features,
@@ -91,6 +97,7 @@ class Table:
             None if self.y is None else self.y[index],
             self.target,
             None if self.lines is None else self.lines[index],
+            rows,
         )
 
     def columns(self, names: list[str]) -> Table:
@@ -112,7 +119,9 @@ class Table:
             )
         index = {h: j for j, h in enumerate(self.features)}
         order = [index[f] for f in names]
-        return Table(self.source, list(names), self.cells[:, order], self.y, self.target, self.lines)
+        return Table(
+            self.source, list(names), self.cells[:, order], self.y, self.target, self.lines, self.rows
+        )
 
 
 def _is_number(text: str) -> bool:

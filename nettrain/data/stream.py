@@ -325,5 +325,5 @@ def stream_npy(config, rng: np.random.Generator):
     val = None
     if val_rows:
         v = np.concatenate(val_rows)
-        val = Table(name, enc.features, v[:, features], v[:, t], str(t))
+        val = Table(name, enc.features, v[:, features], v[:, t], str(t), rows=np.flatnonzero(is_val))
     return ds, val, enc
