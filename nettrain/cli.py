@@ -307,7 +307,9 @@ def fit(
                 stop=stop.get,
             )
     except TrainingDiverged as exc:
-        if json_:  # a program reading the JSON lines learns why they stopped
+        from .distributed import rank
+
+        if json_ and rank() == 0:  # a program reading the JSON lines learns why they stopped
             sys.stdout.write(
                 json.dumps({"event": "error", "error": str(exc), "exit_code": exc.exit_code}) + "\n"
             )
@@ -428,8 +430,12 @@ def _dry_run(cfg, quiet: bool) -> None:
     # what fit checks before it trains: the device and the run folder
     resolve_device(cfg.device)
     check_output(cfg.output)
-    data = load_run_data(cfg, stdin=sys.stdin)
+    from .distributed import load_once, rank
+
+    data = load_once(lambda: load_run_data(cfg, stdin=sys.stdin))
     check_monitors(cfg, data.validation is not None)
+    if rank() != 0:  # under MPI, rank 0 speaks for the job
+        return
     sys.stdout.write(cfg.to_yaml())
     if quiet:
         return

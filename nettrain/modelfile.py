@@ -163,12 +163,20 @@ class Model:
         never make a second full-size copy)."""
         net, enc = self.network, self.encoding
         parts = []
-        for start in range(0, len(x), batch_size):
-            chunk = x[start : start + batch_size]
-            if standardize:
-                chunk = enc.scale(chunk, net.dtype)
-            parts.append(to_host(net.forward(net.xp.asarray(chunk))))
-        return np.concatenate(parts) if parts else np.empty((0, net.sizes[-1]), net.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked below: the library never warns
+            for start in range(0, len(x), batch_size):
+                chunk = x[start : start + batch_size]
+                if standardize:
+                    chunk = enc.scale(chunk, net.dtype)
+                parts.append(to_host(net.forward(net.xp.asarray(chunk))))
+        s = np.concatenate(parts) if parts else np.empty((0, net.sizes[-1]), net.dtype)
+        bad = ~np.isfinite(s).all(axis=1)
+        if bad.any():
+            raise DataError(
+                f"row {int(np.argmax(bad))}: the network's output is not a number (inputs far outside "
+                "the training data's range?)"
+            )
+        return s
 
     def outputs(self, X, unknown: str = "error") -> np.ndarray:
         """The network's outputs s (n, outputs) for raw features: a numeric matrix (n, features)

@@ -30,7 +30,7 @@ from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
 from .checkpoint import checkpoints_in, config_hash, find_checkpoint, load_checkpoint, save_checkpoint
 from .config import MONITORS, Config
 from .data import Dataset, RunData, StreamedDataset, load_run_data, stream_rng
-from .errors import ConfigError, Interrupted, OutputError, TrainingDiverged
+from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDiverged
 from .modelfile import Model, model_writer, write_all_atomic
 from .network import Network
 from .optimizers import SGD, get_optimizer
@@ -236,6 +236,7 @@ def fit(
         data = distributed.load_once(lambda: load_run_data(config, stdin=stdin))
     for note in data.notes:
         emit("notice", {"message": note})
+    check_data_fits(config, data)
     check_monitors(config, data.validation is not None)
     xp = device.xp
 
@@ -666,6 +667,25 @@ def _resume(
     if early is not None and state.get("early_stopping"):
         early.load(state["early_stopping"], best)
     return int(state["epoch"]) + 1, list(state.get("history", [])), notes
+
+
+def check_data_fits(config, data) -> None:
+    """The data given to fit matches the config's network and cost (RunData made by hand, from
+    arrays, can disagree: a (n, 1) label column for a softmax of 2 would train on garbage)."""
+    sizes, enc = config.network.layers, data.encoding
+    if enc.cost != config.cost:
+        raise ConfigError(f"the data was made for cost {enc.cost}, but the config's cost is {config.cost}")
+    if enc.n_inputs != sizes[0]:
+        raise DataError(
+            f"the data has {enc.n_inputs} inputs but network.layers starts with {sizes[0]}; "
+            f"set it to {enc.n_inputs}"
+        )
+    if enc.n_outputs != sizes[-1]:
+        raise DataError(
+            f"the data's targets have {enc.n_outputs} columns but the network has {sizes[-1]} "
+            f"outputs; set the last of network.layers to {enc.n_outputs}"
+            + (" (cross_entropy wants one-hot rows)" if config.cost == "cross_entropy" else "")
+        )
 
 
 def check_monitors(config, has_validation: bool) -> None:

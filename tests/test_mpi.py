@@ -289,3 +289,17 @@ def test_sigterm_to_any_rank_stops_the_job_as_sigterm(config, tmp_path):
     assert code == 143, stderr
     assert "interrupted (SIGTERM)" in stderr and "Resume with: " in stderr
     assert list(run.glob("checkpoint-*.npz"))
+
+
+def test_rank_0_alone_speaks_for_dry_runs_and_diverged_json(config, tmp_path):
+    """--dry-run prints the resolved config once, and a diverged --json run writes its error
+    event once (every rank printed them)."""
+    dry = nettrain("fit", config, "--dry-run", ranks=2)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.count("\nnetwork:") + dry.stdout.startswith("network:") == 1
+    assert dry.stderr.count("total ") == 1
+    bad = nettrain(
+        "fit", config, "-o", tmp_path / "run", "--json", "--set", "training.learning_rate=1e6", ranks=2
+    )
+    assert bad.returncode == 1, bad.stderr
+    assert [json.loads(line)["event"] for line in bad.stdout.splitlines()].count("error") == 1

@@ -947,3 +947,65 @@ def test_messages_about_rows_of_an_array_name_the_file_row(tmp_path):
     )
     with pytest.raises(DataError, match=r"m\.npy row 37\b"):
         load_run_data(config)
+
+
+def test_arrays_given_to_fit_must_match_the_config(tmp_path):
+    """RunData.from_arrays takes 1-D class numbers for cross_entropy (one-hot encoded), and fit
+    refuses arrays that do not fit the network (a (n, 1) target for a softmax of 2 trained on
+    garbage before), with the size to set."""
+    from nettrain.data import RunData
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4))
+    labels = (X[:, 0] > 0).astype(int)
+    config = config_from_dict(
+        {
+            "network": {"layers": [4, 8, 2], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "training": {"epochs": 20, "learning_rate": 0.1},
+        }
+    )
+    data = RunData.from_arrays(X, labels, "cross_entropy")
+    assert data.train.Y.shape == (300, 2)
+    model = fit(config, data=data, save=False).model
+    assert np.mean(model.predict(X).astype(int) == labels) > 0.95
+    with pytest.raises(DataError, match="set it to 3"):
+        fit(config, data=RunData.from_arrays(X[:, :3], labels, "cross_entropy"), save=False)
+    with pytest.raises(DataError, match="set the last of network.layers to 3"):
+        fit(config, data=RunData.from_arrays(X, np.eye(3)[labels], "cross_entropy"), save=False)
+    with pytest.raises(ConfigError, match="made for cost mse"):
+        fit(config, data=RunData.from_arrays(X, labels[:, None], "mse"), save=False)
+    for bad_x, bad_y, cost in (
+        (X[0], labels[:1], "cross_entropy"),
+        (X, labels[:5], "mse"),
+        (X, labels, "msee"),
+    ):
+        with pytest.raises((DataError, ConfigError)):
+            RunData.from_arrays(bad_x, bad_y, cost)
+
+
+def test_model_predict_refuses_what_it_cannot_answer(tmp_path):
+    """NaN, values too large for the network and matrices of the wrong shape are DataErrors
+    (a NaN row got label '0', and NumPy printed warnings)."""
+    import warnings
+
+    from nettrain.data import RunData
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 3))
+    config = config_from_dict(
+        {"network": {"layers": [3, 4, 2]}, "cost": "cross_entropy", "training": {"epochs": 2}}
+    )
+    model = fit(
+        config, data=RunData.from_arrays(X, (X[:, 0] > 0).astype(int), "cross_entropy"), save=False
+    ).model
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for bad, needle in (
+            (np.full((1, 3), np.nan), "missing"),
+            (np.full((1, 3), 1e300), "too large"),
+            (X[0], "matrix of 3 columns"),
+            (X[:, :2], "matrix of 3 columns"),
+        ):
+            with pytest.raises(DataError, match=needle):
+                model.predict(bad)

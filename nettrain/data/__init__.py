@@ -96,14 +96,40 @@ class RunData:
     notes: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_arrays(cls, X: np.ndarray, Y: np.ndarray, cost: str, dtype: str = "float32") -> RunData:
+    def from_arrays(cls, X, Y, cost: str, dtype: str = "float32") -> RunData:
         """Training data that is already encoded, for ``fit(config, data=...)``: X (n, inputs) and
-        Y (n, outputs) as the cost wants them (one-hot rows for cross_entropy, 0/1 for
-        binary_cross_entropy); no standardization. Classes are named '0', '1', ..."""
+        Y (n, outputs) as the cost wants them: one-hot rows for cross_entropy (or a 1-D array
+        of integer class labels 0..k-1, one-hot encoded here), 0/1 for binary_cross_entropy,
+        values for mse. No standardization. Classes are named '0', '1', ...
+        Raises DataError for arrays that cannot be that, ConfigError for an unknown cost."""
         from ..costs import COSTS
 
+        if cost not in COSTS:
+            raise ConfigError(f"cost '{cost}' is not known; one of: {', '.join(COSTS)}")
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise ConfigError(f"dtype '{dtype}' is not float32 or float64")
+        try:
+            X = np.asarray(X, dtype=np.float64)
+            Y = np.asarray(Y)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"from_arrays: X must be a matrix of numbers ({exc})") from None
+        if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+            raise DataError(f"from_arrays: X must be a non-empty matrix (rows, inputs), not shape {X.shape}")
+        if Y.shape[:1] != X.shape[:1] or Y.ndim > 2:
+            raise DataError(f"from_arrays: Y must have one row per row of X ({len(X)}), not shape {Y.shape}")
+        if cost == "cross_entropy" and (Y.ndim == 1 or Y.shape[1] == 1):
+            labels = Y.reshape(-1)
+            if not np.all(np.isfinite(labels.astype(np.float64))) or np.any(labels % 1) or labels.min() < 0:
+                raise DataError("from_arrays: 1-D targets for cross_entropy must be class numbers 0, 1, ...")
+            Y = np.eye(int(labels.max()) + 1)[labels.astype(np.int64)]
+        try:
+            Y = Y.reshape(len(X), -1).astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"from_arrays: Y must hold numbers ({exc})") from None
+        if not (np.isfinite(X).all() and np.isfinite(Y).all()):
+            raise DataError("from_arrays: X and Y must be finite (no NaN or inf)")
         X = np.ascontiguousarray(X, dtype=dtype)
-        Y = np.ascontiguousarray(np.asarray(Y).reshape(len(X), -1), dtype=dtype)
+        Y = np.ascontiguousarray(Y, dtype=dtype)
         d, k = X.shape[1], Y.shape[1]
         features = [str(j) for j in range(d)]
         if COSTS[cost].classification:

@@ -215,13 +215,33 @@ class Encoding:
                 i = int(np.argmax(~keep))
                 raise DataError(f"{X.where(i)}: a row with missing values cannot be encoded")
             return self.scale(raw, dtype)
-        X = np.asarray(X, dtype=np.float64)
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"the inputs must be a matrix of numbers ({exc})") from None
         if any(c.kind != "numeric" for c in self.columns):
             raise DataError("this model has categorical columns: pass a Table, not a matrix")
+        d = len(self.columns)
+        if X.ndim != 2 or X.shape[1] != d:
+            raise DataError(f"the inputs must be a matrix of {d} columns (rows, {d}), not shape {X.shape}")
         if self.missing == "mean" and np.isnan(X).any():
             fills = np.array([c.fill for c in self.columns], dtype=np.float64)
             X = np.where(np.isnan(X), fills, X)
-        return self.scale(X, dtype)
+        bad = ~np.isfinite(X)
+        if bad.any():
+            i, j = (int(v) for v in np.argwhere(bad)[0])
+            what = "is missing (NaN)" if np.isnan(X[i, j]) else "is infinite"
+            raise DataError(
+                f"row {i}: column '{self.columns[j].name}' {what}; a prediction needs every value"
+            )
+        with np.errstate(over="ignore"):
+            scaled = self.scale(X, dtype)
+        if not np.isfinite(scaled).all():
+            i, j = (int(v) for v in np.argwhere(~np.isfinite(scaled))[0])
+            raise DataError(
+                f"row {i}: column '{self.columns[j].name}' holds {X[i, j]:g}, too large for the model"
+            )
+        return scaled
 
     # -- targets ----------------------------------------------------------------------------------
 
