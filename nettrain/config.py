@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from .activations import ACTIVATIONS
@@ -760,6 +760,8 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     path : the YAML file.
     overrides : ``key.path=value`` strings (from ``--set``); each value is parsed as YAML.
     """
+    if isinstance(overrides, str):  # one override given as a string, not a list of them
+        overrides = [overrides]
     text = read_text(path)
     filename = str(path)
     raw, lines = parse_yaml(text, filename)
@@ -775,9 +777,25 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
 
 
 def config_from_dict(raw: dict, base: str | Path = ".", name: str = "config") -> Config:
-    """Validate a config given as a mapping (the Python API; model files store one too)."""
+    """Validate a config given as a mapping (the Python API; model files store one too).
+
+    Values as a notebook has them are taken as YAML would give them: NumPy numbers as Python
+    numbers, paths (pathlib) as text, tuples as lists."""
     where = _Where(f"<{name}>", {}, {})
-    return _check(raw, where, Path(base).resolve(), f"runs/{name}", None)
+    return _check(_plain(raw), where, Path(base).resolve(), f"runs/{name}", None)
+
+
+def _plain(value):
+    """``value`` with NumPy scalars, paths and tuples made the plain types YAML produces."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, PurePath):
+        return str(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return value.item()
+    return value
 
 
 STARTER_CONFIG = """\

@@ -163,7 +163,10 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
     the training step's fused kernels, checked against the plain forward pass's costs.
     """
     from .data import load_run_data
+    from .errors import ConfigError
 
+    if batch < 1:
+        raise ConfigError(f"batch must be at least 1 row, not {batch}")
     sizes = config.network.layers
     net = Network.from_config(config, dtype="float64", device=device)
     if config.data.train is not None:

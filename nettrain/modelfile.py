@@ -33,7 +33,7 @@ import numpy as np
 from . import __version__
 from .backend import to_host
 from .data import MISSING_POLICIES, Column, Encoding, Table
-from .errors import DataError, ModelFileError, OutputError
+from .errors import ConfigError, DataError, ModelFileError, OutputError
 from .network import Network
 
 FORMAT = "nettrain-model"
@@ -469,7 +469,7 @@ def load_model(path: str | Path, device=None) -> Model:
         network = Network(
             W, b, activations, output, cost, output_bias=net_meta.get("output_bias", True) is not False
         )
-    except (KeyError, ValueError) as exc:
+    except (KeyError, ValueError, ConfigError) as exc:
         raise ModelFileError(f"{name}: the network description is invalid ({exc})") from None
     encoding = Encoding(
         task=task,

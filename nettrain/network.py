@@ -22,9 +22,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .activations import RELU_FAMILY, Activation, get_activation
+from .activations import ACTIVATIONS, RELU_FAMILY, Activation, get_activation
 from .backend import Device, Kernel, on_gpu, xp_of
-from .costs import Cost, get_cost, output_function
+from .costs import COSTS, OUTPUTS, Cost, get_cost, output_function
+from .errors import ConfigError
 
 #: The config's words for weight initialisation (network.init). Biases always start at zero.
 INITS = (
@@ -111,8 +112,20 @@ class Network:
         output_bias: bool = True,
         dropout: Sequence[float] | None = None,
     ):
+        if isinstance(activations, str):  # one name for every hidden layer
+            activations = [activations] * (len(W) - 1)
         if len(W) != len(b) or len(activations) != len(W) - 1:
-            raise ValueError("need one b per W and one activation per hidden layer")
+            raise ConfigError("need one b per W and one activation per hidden layer")
+        for what, name, known in (
+            *(("activation", a, ACTIVATIONS) for a in activations),
+            ("cost", cost, COSTS),
+            ("output", output, OUTPUTS),
+        ):
+            if name not in known:
+                raise ConfigError(f"{what} '{name}' is not known; one of: {', '.join(known)}")
+        if output not in COSTS[cost].outputs:
+            takes = " or ".join(COSTS[cost].outputs)
+            raise ConfigError(f"cost {cost} takes the output {takes}, not {output}")
         self.W = list(W)
         self.b = list(b)
         self.activation_names = list(activations)
@@ -143,6 +156,12 @@ class Network:
         dropout: Sequence[float] | None = None,
     ) -> Network:
         """A new network with initial weights drawn from a host generator seeded with ``seed``."""
+        if len(sizes) < 2 or any(isinstance(k, bool) or int(k) != k or k < 1 for k in sizes):
+            raise ConfigError(
+                f"sizes {list(sizes)} must be two or more whole numbers >= 1 (input, ..., output)"
+            )
+        if isinstance(activations, str):  # one name for every hidden layer
+            activations = [activations] * (len(sizes) - 2)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         W, b = init_weights(sizes, [*activations, output], rng, dtype, init, init_scale)
         if device is not None:

@@ -19,7 +19,7 @@ import os
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from . import distributed, metrics
 from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
 from .checkpoint import checkpoints_in, config_hash, find_checkpoint, load_checkpoint, save_checkpoint
 from .config import MONITORS, Config
-from .data import Dataset, RunData, StreamedDataset, load_run_data, stream_rng
+from .data import Dataset, RunData, StreamedDataset, load_run_data, split_indices, stream_rng
 from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDiverged
 from .modelfile import Model, model_writer, write_all_atomic
 from .network import Network
@@ -234,6 +234,8 @@ def fit(
         check_output(config.output)
     if data is None:
         data = distributed.load_once(lambda: load_run_data(config, stdin=stdin))
+    else:
+        data = _hold_out(config, data)
     for note in data.notes:
         emit("notice", {"message": note})
     check_data_fits(config, data)
@@ -667,6 +669,24 @@ def _resume(
     if early is not None and state.get("early_stopping"):
         early.load(state["early_stopping"], best)
     return int(state["epoch"]) + 1, list(state.get("history", [])), notes
+
+
+def _hold_out(config, data: RunData) -> RunData:
+    """Data given to fit without validation rows, with a config that asks for a validation
+    fraction: the fraction is held out here, as load_run_data would (same seed stream,
+    stratified by class). Files named in the config's data section are not read."""
+    fraction = config.data.validation
+    train = data.train
+    if data.validation is not None or not isinstance(fraction, float) or fraction <= 0:
+        return data
+    if not isinstance(train, Dataset) or len(train) < 2:
+        return data
+    labels = train.Y.argmax(axis=1) if config.task == "classification" and train.Y.shape[1] > 1 else None
+    if config.task == "classification" and train.Y.shape[1] == 1:
+        labels = train.Y[:, 0]
+    t_idx, v_idx = split_indices(len(train), fraction, stream_rng(config.training.seed, 1), labels)
+    part = lambda idx: Dataset(train.X[idx], train.Y[idx])  # noqa: E731
+    return replace(data, train=part(t_idx), validation=part(v_idx))
 
 
 def check_data_fits(config, data) -> None:

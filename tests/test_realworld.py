@@ -1009,3 +1009,51 @@ def test_model_predict_refuses_what_it_cannot_answer(tmp_path):
         ):
             with pytest.raises(DataError, match=needle):
                 model.predict(bad)
+
+
+def test_fit_on_arrays_holds_out_the_configs_validation_fraction():
+    """With data given as arrays, the config's data.validation fraction is held out (it was
+    silently ignored, and early stopping then said to set what was set)."""
+    import pathlib
+
+    from nettrain.data import RunData
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 3))
+    labels = (X[:, 0] > 0).astype(int)
+    config = config_from_dict(
+        {
+            "data": {"validation": np.float64(0.25), "train": pathlib.Path("unused.csv")},
+            "network": {"layers": (np.int64(3), 4, 2)},
+            "cost": "cross_entropy",
+            "training": {"epochs": 3, "early_stopping": True, "learning_rate": np.float32(0.1)},
+        }
+    )
+    result = fit(config, data=RunData.from_arrays(X, labels, "cross_entropy"), save=False)
+    assert "val_loss" in result.history[-1] and result.summary["n_train"] == 150
+
+
+def test_api_arguments_a_user_can_get_wrong_are_nettrain_errors(tmp_path):
+    """Bad names, sizes and options through the Python API raise ConfigError with the allowed
+    values (they were KeyError, ValueError or ZeroDivisionError, or silently accepted)."""
+    from nettrain.data import read_table
+    from nettrain.gradcheck import gradcheck_config
+    from nettrain.network import Network
+    from tests.conftest import CONFIGS, DATA
+
+    for args, needle in (
+        (([4, 3, 1], ["tanhh"], "identity", "mse"), "activation 'tanhh' is not known"),
+        (([4, 3, 1], ["tanh"], "identity", "msee"), "cost 'msee' is not known"),
+        (([4, 3, 1], ["tanh"], "softmax", "mse"), "takes the output"),
+        (([4], [], "identity", "mse"), "two or more whole numbers"),
+        (([4, 0, 1], ["tanh"], "identity", "mse"), "two or more whole numbers"),
+    ):
+        with pytest.raises(ConfigError, match=needle):
+            Network.create(*args)
+    net = Network.create([4, 3, 3, 1], "tanh", "identity", "mse")  # one name for every hidden layer
+    assert net.activation_names == ["tanh", "tanh"]
+    model = fit(load_config(CONFIGS / "seed.yaml", overrides="training.epochs=1"), save=False).model
+    with pytest.raises(ConfigError, match="unknown='bogus'"):
+        model.outputs(read_table(str(DATA / "seed.csv")), unknown="bogus")
+    with pytest.raises(ConfigError, match="at least 1 row"):
+        gradcheck_config(load_config(CONFIGS / "seed.yaml"), batch=0)

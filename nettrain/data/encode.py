@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from .read import Table, is_missing, parse_numbers
 
 MISSING_POLICIES = ("error", "drop", "mean")
@@ -137,6 +137,8 @@ class Encoding:
     def raw_inputs(self, table: Table, unknown: str = "error") -> tuple[np.ndarray, np.ndarray]:
         """(unscaled inputs (n, inputs) float64, rows kept (n,) bool) for a Table whose features
         are this encoding's, in order. Rows are dropped only under ``missing: drop``."""
+        if unknown not in UNKNOWN_POLICIES:
+            raise ConfigError(f"unknown='{unknown}' is not one of: {', '.join(UNKNOWN_POLICIES)}")
         n = table.n
         if not table.is_text and all(c.kind == "numeric" for c in self.columns):
             # numbers already (NPY, NPZ, a clean CSV): no copy unless something is missing
