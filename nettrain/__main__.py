@@ -11,7 +11,13 @@ def main() -> None:
     except KeyboardInterrupt:  # Ctrl-C while the program is still starting: no traceback
         sys.stderr.write("\nInterrupted.\n")
         raise SystemExit(130) from None
-    run()
+    from .errors import NettrainError
+
+    try:
+        run()
+    except NettrainError as exc:  # outside a command (--help, --version): an unwritable stdout
+        sys.stderr.write(f"Error: {exc}\n")
+        raise SystemExit(exc.exit_code) from None
 
 
 class _Tolerant:

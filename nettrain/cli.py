@@ -351,10 +351,9 @@ def relaunch(world=None) -> list[str]:
     and this world's size."""
     import shutil
 
-    if world is not None:
-        mpiexec = shutil.which("mpiexec") and "mpiexec"
+    if world is not None:  # the mpiexec beside this Python (its MPI), else the one on the PATH
         beside = Path(sys.executable).with_name("mpiexec")
-        launcher = mpiexec or (str(beside) if beside.exists() else "mpiexec")
+        launcher = str(beside) if beside.exists() else "mpiexec"
         return [launcher, "-n", str(world.size), sys.executable, "-m", "mpi4py", "-m", "nettrain"]
     script = shutil.which("nettrain")
     if (
@@ -641,19 +640,25 @@ def _write_file(out: str, data: bytes) -> None:
     """Predictions into a file: a regular (or new) file is replaced atomically; a symbolic link
     is followed and what it names replaced; a FIFO or a device (/dev/stdout) is written into,
     since it cannot be replaced."""
+    import stat
+
     from .modelfile import write_atomic
 
-    path = Path(os.path.realpath(out))
-    if path.exists() and not path.is_file():
-        if path.is_dir():
-            raise NettrainError(f"--output '{out}' is a folder; give a file name")
+    try:
+        mode = os.stat(out).st_mode  # through links: /dev/stdout names the pipe itself
+    except OSError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise NettrainError(f"--output '{out}' is a folder; give a file name")
+    if mode is not None and not stat.S_ISREG(mode):
         try:
-            with open(path, "wb") as f:
+            with open(out, "wb") as f:
                 f.write(data)
         except OSError as exc:
             raise NettrainError(f"cannot write '{out}': {exc.strerror or exc}") from None
         return
-    write_atomic(path, lambda f: f.write(data))
+    # a regular file (or a new one) is replaced atomically; through a link, what it names
+    write_atomic(os.path.realpath(out) if os.path.islink(out) else out, lambda f: f.write(data))
 
 
 def _write_text(out: str, text: str) -> None:

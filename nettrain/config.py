@@ -793,8 +793,8 @@ def _plain(value):
         return [_plain(v) for v in value]
     if isinstance(value, PurePath):
         return str(value)
-    if type(value).__module__ == "numpy" and hasattr(value, "item"):
-        return value.item()
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return _plain(value.tolist())  # an array becomes a list, a scalar a number
     return value
 
 

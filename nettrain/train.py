@@ -120,8 +120,8 @@ def to_scalar(value):
 
 #: How a rank's stop request travels in the Allreduce's spare element: the sum of every rank's
 #: code tells whether any rank was asked to stop, and whether any of them by SIGTERM (exact in
-#: float32 for up to 255 ranks)
-STOP_CODES = {"SIGINT": 1.0, "SIGTERM": 256.0}
+#: float32 for up to 4095 ranks)
+STOP_CODES = {"SIGINT": 1.0, "SIGTERM": 4096.0}
 
 
 def _allreduce(world, ws, signal_name: str | None) -> str | None:
@@ -599,7 +599,9 @@ def fit(
         late = "SIGTERM" if code >= STOP_CODES["SIGTERM"] else "SIGINT" if code > 0 else None
     if late:
         where = f"; it is saved in {result.output}" if result.output else ""
-        raise Interrupted(f"interrupted ({late}) after the last epoch: the run is complete{where}", late)
+        stopped = Interrupted(f"interrupted ({late}) after the last epoch: the run is complete{where}", late)
+        stopped.result = result  # the finished run, for a caller that did not save it
+        raise stopped
     return result
 
 

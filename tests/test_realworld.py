@@ -1057,3 +1057,97 @@ def test_api_arguments_a_user_can_get_wrong_are_nettrain_errors(tmp_path):
         model.outputs(read_table(str(DATA / "seed.csv")), unknown="bogus")
     with pytest.raises(ConfigError, match="at least 1 row"):
         gradcheck_config(load_config(CONFIGS / "seed.yaml"), batch=0)
+
+
+def test_numeric_column_names_from_a_csv_are_still_names(tmp_path):
+    """A CSV-trained model whose header is numbers (pandas writes 0,1,... for unnamed columns)
+    matches inputs by name, not position; an array-trained one skips a header of positions."""
+    from nettrain.data import read_for_model
+
+    path = tmp_path / "t.csv"
+    path.write_text("0,1,label\n" + "".join(f"{i % 3},{(i * 7) % 5},{'ab'[i % 2]}\n" for i in range(40)))
+    config = config_from_dict(
+        {
+            "data": {"train": str(path), "target": "label"},
+            "network": {"layers": [2, 3, 2], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "training": {"epochs": 2},
+            "output": str(tmp_path / "run"),
+        }
+    )
+    fit(config)
+    model = load_model(tmp_path / "run")
+    (tmp_path / "a.csv").write_text("0,1\n1,2\n2,4\n")
+    (tmp_path / "b.csv").write_text("1,0\n2,1\n4,2\n")  # the same rows, columns swapped
+    a, b = (
+        model.outputs(read_for_model(str(tmp_path / f), model.encoding, need_target=False))
+        for f in ("a.csv", "b.csv")
+    )
+    assert a.shape[0] == 2
+    np.testing.assert_array_equal(a, b)
+
+
+def test_array_trained_model_with_the_target_in_the_middle_and_a_header_of_positions(tmp_path):
+    from nettrain.data import read_for_model
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 3))
+    y = (X[:, 0] > 0).astype(float)
+    np.save(tmp_path / "t.npy", np.column_stack([X[:, 0], y, X[:, 1:]]))  # target in column 1
+    config = config_from_dict(
+        {
+            "data": {"train": str(tmp_path / "t.npy"), "target": 1},
+            "network": {"layers": [3, 4, 2]},
+            "cost": "cross_entropy",
+            "training": {"epochs": 2},
+            "output": str(tmp_path / "run"),
+        }
+    )
+    fit(config)
+    model = load_model(tmp_path / "run")
+    files = {"bare.csv": "0.5,0.1,0.2\n-1,0,0\n", "positions.csv": "0,1,2,3\n0.5,1,0.1,0.2\n-1,0,0,0\n"}
+    outs = []
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        outs.append(model.outputs(read_for_model(str(tmp_path / name), model.encoding, need_target=False)))
+    assert outs[0].shape[0] == 2
+    np.testing.assert_array_equal(outs[0], outs[1])
+    labelled = read_for_model(str(tmp_path / "positions.csv"), model.encoding, need_target=True)
+    assert labelled.n == 2 and [float(v) for v in labelled.y] == [1.0, 0.0]
+
+
+def test_split_orders_classes_as_text_for_numbers_and_labels_alike():
+    """Stratified splits of 12 classes as numbers (a streamed .npy) and as text (a CSV) hold
+    out the same rows for the same seed ('10' sorts before '2' as text)."""
+    from nettrain.data import label_text
+
+    labels = np.arange(240) % 12
+    a = split_indices(240, 0.25, np.random.default_rng(3), labels.astype(np.float64))
+    b = split_indices(240, 0.25, np.random.default_rng(3), label_text(labels.astype(np.float64)))
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_number_like_categories_of_older_models_still_match():
+    """Models made before categorical labels kept their text stored '02134' as '2134': a cell
+    '02134' still finds that category."""
+    from nettrain.data import Column, Encoding
+    from nettrain.data.read import Table
+
+    enc = Encoding(
+        "regression",
+        "mse",
+        ["zip"],
+        "y",
+        1,
+        np.zeros(2),
+        np.ones(2),
+        columns=[Column("zip", "categorical", ["10001", "2134"])],
+    )
+    table = Table("t.csv", ["zip"], np.array([["02134"], ["10001"]]))
+    raw, kept = enc.raw_inputs(table)
+    assert raw.tolist() == [[0.0, 1.0], [1.0, 0.0]] and kept.all()
+
+
+def test_config_from_dict_takes_numpy_arrays():
+    cfg = config_from_dict({"network": {"layers": np.array([4, 8, 2])}, "cost": "cross_entropy"})
+    assert cfg.network.layers == (4, 8, 2)

@@ -424,6 +424,7 @@ def test_a_stop_asked_for_after_the_last_step_saves_the_run_and_says_interrupted
         fit(config, stop=stop)
     assert len(calls) == steps + 1
     assert caught.value.exit_code == 130 and caught.value.checkpoint is None
+    assert caught.value.result.history[-1]["epoch"] == config.training.epochs  # the finished run
     assert "after the last epoch" in str(caught.value) and str(tmp_path / "run") in str(caught.value)
     model = load_model(tmp_path / "run" / "model.npz")
     assert model.meta["training"]["epochs"] == config.training.epochs

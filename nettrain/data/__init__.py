@@ -178,8 +178,12 @@ def split_indices(
         perm = rng.permutation(n)
         return np.sort(perm[n_val:]), np.sort(perm[:n_val])
     val: list[np.ndarray] = []
-    for label in sorted(set(labels.tolist())):
-        rows = np.flatnonzero(labels == label)
+    # classes in the order of their labels as text (numbers as label_text writes them), so that
+    # a file's text labels and an array's numbers split alike
+    uniques, group = np.unique(labels, return_inverse=True)
+    names = uniques if uniques.dtype.kind in "US" else label_text(uniques)
+    for g in sorted(range(len(uniques)), key=lambda i: str(names[i])):
+        rows = np.flatnonzero(group == g)
         rows = rows[rng.permutation(len(rows))]
         k = int(round(len(rows) * fraction))
         if len(rows) > 1:
@@ -216,6 +220,19 @@ def align_features(table: Table, features: list[str]) -> Table:
     return Table(table.source, list(features), table.cells, table.y, table.target, table.lines, table.rows)
 
 
+def _is_header_row(table: Table) -> bool:
+    """Whether the first row of a CSV read without a header is one: not all numbers, or the
+    column positions 0, 1, 2, ... as np.savetxt or pandas write them."""
+    first = [str(v).strip() for v in table.cells[0].tolist()]
+    if table.y is not None and table.target is not None and str(table.target).isdigit():
+        first.insert(min(int(table.target), len(first)), str(table.y[0]).strip())
+    elif table.y is not None:
+        first.append(str(table.y[0]).strip())
+    if not all(_is_number(v) for v in first):
+        return True
+    return [float(v) for v in first] == list(range(len(first)))
+
+
 def read_for_model(
     path: str, encoding: Encoding, *, need_target: bool, stdin=None, delimiter: str | None = None
 ) -> Table:
@@ -226,9 +243,13 @@ def read_for_model(
     target = encoding.target if need_target else None
     if need_target and target == "y":  # NPZ-trained: the target is the array y
         target = None
-    # trained on arrays (NPY, NPZ): features are positions, and a CSV input is matched by
-    # position too, with or without a header row (a first row that is not all numbers)
-    from_arrays = encoding.header and encoding.features == [str(j) for j in range(len(encoding.features))]
+    # trained on arrays (NPY, NPZ): features are column positions and the target a position or
+    # 'y'; a CSV input is then matched by position too, with or without a header row
+    from_arrays = (
+        encoding.header
+        and all(f.isdigit() for f in encoding.features)
+        and (str(encoding.target).isdigit() or encoding.target in ("y", None))
+    )
     header = encoding.header and not from_arrays
     named_numeric = header and all(c.kind == "numeric" for c in encoding.columns)
     table = read_table(
@@ -241,7 +262,7 @@ def read_for_model(
         columns=encoding.features if named_numeric else None,
         text_columns=tuple(c.name for c in encoding.columns if c.kind == "categorical"),
     )
-    if from_arrays and table.is_text and table.n and not all(_is_number(c) for c in table.cells[0]):
+    if from_arrays and table.n > 1 and _is_header_row(table):
         table = table.take(np.arange(1, table.n))  # a header row: the names do not matter
     positional = table.lines is None or not header
     d = len(encoding.features)

@@ -78,6 +78,16 @@ def category_text(cells: np.ndarray) -> np.ndarray:
     return np.char.strip(cells) if cells.dtype.kind in "US" else label_text(cells)
 
 
+def _as_number_label(text: str, index: dict) -> int:
+    """The category of a cell not found as written: models made before categories kept their
+    text stored number-like ones as numbers ('02134' as '2134'); -1 when that fails too."""
+    try:
+        value = float(text)
+    except ValueError:
+        return -1
+    return index.get(str(label_text(np.array([value]))[0]), -1)
+
+
 class UnseenCategory(DataError):
     """A categorical cell holds a category the training data did not have."""
 
@@ -178,7 +188,9 @@ class Encoding:
                         if first_missing is None or np.argmax(missing) < first_missing[0]:
                             first_missing = (int(np.argmax(missing)), col.name)
                 index = {v: i for i, v in enumerate(col.categories)}
-                codes = np.array([index.get(v, -1) for v in text], dtype=np.int64)
+                codes = np.array(
+                    [index[v] if v in index else _as_number_label(v, index) for v in text], dtype=np.int64
+                )
                 unseen = (codes < 0) & ~missing
                 if unseen.any() and unknown == "error":
                     i = int(np.argmax(unseen))

@@ -394,3 +394,11 @@ def test_unwritable_standard_streams(digits_model, tmp_path):
         assert (run / "model.npz").is_file()
         predicted = sh(f"{shlex.join(MODULE)} predict {q(run)} {q(DATA / 'seed.csv')} {redirect}")
         assert predicted.returncode == 0 and predicted.stdout.decode().startswith("prediction")
+
+
+def test_predict_output_to_dev_stdout_into_a_pipe(digits_model):
+    """-o /dev/stdout writes into the pipe stdout is (it failed: the path through /proc named no
+    file to replace)."""
+    rows = q(DATA / "digits_test.csv")
+    r = sh(f"{shlex.join(MODULE)} predict {q(digits_model)} {rows} -o /dev/stdout | head -2")
+    assert r.returncode == 0 and r.stdout.decode().splitlines()[0] == "prediction", r.stderr
