@@ -1151,3 +1151,25 @@ def test_number_like_categories_of_older_models_still_match():
 def test_config_from_dict_takes_numpy_arrays():
     cfg = config_from_dict({"network": {"layers": np.array([4, 8, 2])}, "cost": "cross_entropy"})
     assert cfg.network.layers == (4, 8, 2)
+
+
+def test_a_first_data_row_of_0_1_is_data_for_a_two_column_array_model(tmp_path):
+    """Binary inputs: '0,1' as the first row of a header-less CSV is a row to predict, not a
+    header of positions (only 3 or more positions read as a header)."""
+    from nettrain.data import read_for_model
+
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * 10, dtype=float)
+    np.save(tmp_path / "x.npy", np.column_stack([X, X[:, 0] != X[:, 1]]))
+    config = config_from_dict(
+        {
+            "data": {"train": str(tmp_path / "x.npy")},
+            "network": {"layers": [2, 4, 2], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "training": {"epochs": 1},
+            "output": str(tmp_path / "run"),
+        }
+    )
+    fit(config)
+    model = load_model(tmp_path / "run")
+    (tmp_path / "in.csv").write_text("0,1\n1,1\n")
+    assert read_for_model(str(tmp_path / "in.csv"), model.encoding, need_target=False).n == 2

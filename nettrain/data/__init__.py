@@ -222,7 +222,8 @@ def align_features(table: Table, features: list[str]) -> Table:
 
 def _is_header_row(table: Table) -> bool:
     """Whether the first row of a CSV read without a header is one: not all numbers, or the
-    column positions 0, 1, 2, ... as np.savetxt or pandas write them."""
+    column positions 0, 1, 2, ... as pandas writes them for unnamed columns, when there are 3 or
+    more (a 2-column row '0,1' is as likely data: binary inputs)."""
     first = [str(v).strip() for v in table.cells[0].tolist()]
     if table.y is not None and table.target is not None and str(table.target).isdigit():
         first.insert(min(int(table.target), len(first)), str(table.y[0]).strip())
@@ -230,7 +231,7 @@ def _is_header_row(table: Table) -> bool:
         first.append(str(table.y[0]).strip())
     if not all(_is_number(v) for v in first):
         return True
-    return [float(v) for v in first] == list(range(len(first)))
+    return len(first) >= 3 and [float(v) for v in first] == list(range(len(first)))
 
 
 def read_for_model(
