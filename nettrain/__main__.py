@@ -30,6 +30,9 @@ class _Tolerant:
     def write(self, text):
         try:
             return self._stream.write(text)
+        except UnicodeEncodeError:  # an ASCII terminal: escape what it cannot show
+            encoding = getattr(self._stream, "encoding", None) or "ascii"
+            return self.write(text.encode(encoding, "backslashreplace").decode(encoding))
         except (OSError, ValueError):
             return len(text)
 
@@ -67,6 +70,14 @@ class _Checked:
             raise
         except OSError as exc:
             raise self._failed(exc) from None
+        except UnicodeEncodeError as exc:
+            from .errors import OutputError
+
+            bad = exc.object[exc.start : exc.end]
+            raise OutputError(
+                f"standard output's encoding ({exc.encoding}) cannot write {bad!r}; "
+                "set PYTHONIOENCODING=utf-8, or give --output FILE"
+            ) from None
 
     def flush(self):
         try:

@@ -180,10 +180,21 @@ def _device(text: str | None):
     return resolve_device(text or "auto")
 
 
+def _stdout_takes(text: str) -> bool:
+    """Whether standard output's encoding can write ``text`` (not under PYTHONIOENCODING=ascii,
+    or an old Windows console)."""
+    try:
+        text.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def _box():
     from rich import box
 
-    return box.SIMPLE_HEAD  # light rules: reads well on a terminal and in a file or a diff
+    # light rules: read well on a terminal and in a file or a diff; ASCII where they cannot be written
+    return box.SIMPLE_HEAD if _stdout_takes("─━│") else box.ASCII
 
 
 class _RstripWriter:
@@ -733,7 +744,9 @@ def _print_evaluation(report: dict) -> None:
         t.add_column("metric")
         t.add_column("value", justify="right")
         for key in ("mse", "rmse", "mae", "r2"):
-            t.add_row(key.upper() if key != "r2" else "R²", f"{report[key]:.6g}")
+            t.add_row(
+                key.upper() if key != "r2" else ("R²" if _stdout_takes("²") else "R2"), f"{report[key]:.6g}"
+            )
         console.print(t)
         return
     console.print(

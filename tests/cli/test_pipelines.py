@@ -402,3 +402,24 @@ def test_predict_output_to_dev_stdout_into_a_pipe(digits_model):
     rows = q(DATA / "digits_test.csv")
     r = sh(f"{shlex.join(MODULE)} predict {q(digits_model)} {rows} -o /dev/stdout | head -2")
     assert r.returncode == 0 and r.stdout.decode().splitlines()[0] == "prediction", r.stderr
+
+
+def test_an_ascii_only_output_encoding(digits_model, tmp_path):
+    """Under PYTHONIOENCODING=ascii (as some CI consoles and old Windows consoles run): tables
+    fall back to ASCII rules, what stdout cannot encode is one clear error, and messages escape
+    what stderr cannot show (an internal UnicodeEncodeError before)."""
+    env = {**ENV, "PYTHONIOENCODING": "ascii"}
+    table = nettrain("evaluate", digits_model, DATA / "digits_test.csv", env=env)
+    assert table.returncode == 0, table.stderr
+    assert "accuracy" in table.stdout and "─" not in table.stdout
+    data = tmp_path / "u.csv"
+    data.write_text("x,y\n1,café\n2,thé\n3,café\n4,thé\n", encoding="utf-8")
+    config = tmp_path / "u.yaml"
+    config.write_text(
+        f"data: {{train: {data}, target: y}}\nnetwork: {{layers: [1, 2]}}\ncost: cross_entropy\n"
+    )
+    assert nettrain("fit", config, "-o", tmp_path / "run", "-q").returncode == 0
+    labels = nettrain("predict", tmp_path / "run", data, env=env)
+    assert labels.returncode == 2 and "PYTHONIOENCODING=utf-8" in labels.stderr
+    missing = nettrain("predict", tmp_path / "run", tmp_path / "nö.csv", env=env)
+    assert missing.returncode == 2 and "n\\xf6.csv" in missing.stderr and "internal" not in missing.stderr
