@@ -64,9 +64,6 @@ class World:
 
         return self.comm.allreduce(float(value), op=MPI.SUM)
 
-    def abort(self, code: int) -> None:
-        self.comm.Abort(code)
-
 
 def _cuda_aware() -> bool:
     """Whether the MPI library can read GPU memory (detected, not assumed)."""

@@ -145,8 +145,9 @@ def _fsync_folder(folder: Path) -> None:
         os.close(dir_fd)
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    write_atomic(path, lambda f: f.write(text.encode("utf-8")))
+def text_writer(text: str) -> Callable[[IO[bytes]], Any]:
+    """``text`` as UTF-8, as a function of the open file (for write_atomic / write_all_atomic)."""
+    return lambda f: f.write(text.encode("utf-8"))
 
 
 @dataclass

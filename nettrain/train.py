@@ -31,7 +31,7 @@ from .checkpoint import checkpoints_in, config_hash, find_checkpoint, load_check
 from .config import MONITORS, Config
 from .data import Dataset, RunData, StreamedDataset, load_run_data, split_indices, stream_rng
 from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDiverged
-from .modelfile import Model, model_writer, write_all_atomic
+from .modelfile import Model, model_writer, text_writer, write_all_atomic
 from .network import Network
 from .optimizers import SGD, get_optimizer
 from .schedules import get_schedule
@@ -778,13 +778,10 @@ def save_run(config: Config, result: FitResult) -> str:
     history = "".join(json.dumps(r) + "\n" for r in result.history)
     write_all_atomic(
         [
-            (folder / "config.yaml", _text(config.to_yaml())),
-            (folder / "history.jsonl", _text(history)),
+            (folder / "config.yaml", text_writer(config.to_yaml())),
+            (folder / "history.jsonl", text_writer(history)),
             (folder / "model.npz", model_writer(result.model)),
         ]
     )
     return str(folder)
 
-
-def _text(text: str):
-    return lambda f: f.write(text.encode("utf-8"))

@@ -208,3 +208,27 @@ def test_the_gradients_live_in_one_aligned_buffer_whose_padding_stays_zero():
         used[start : start + g.size] = True
     assert np.count_nonzero(ws.flat[used]) > 0
     assert not ws.flat[~used].any()  # padding and the spare element: zero
+
+
+@pytest.mark.parametrize(
+    "acts, output, cost",
+    [
+        (["tanh", "relu"], "softmax", "cross_entropy"),
+        (["sigmoid", "softplus"], "sigmoid", "mse"),
+        (["leaky_relu", "identity"], "sigmoid", "binary_cross_entropy"),
+    ],
+)
+def test_the_reference_backward_is_what_the_training_step_computes(acts, output, cost):
+    """Network.backward, the derivation written out with fresh arrays, gives the gradients of
+    the in-place training step (Workspace, via Network.gradients) in float64."""
+    sizes = [5, 7, 6, 3]
+    net = Network.create(sizes, acts, output, cost, seed=4, dtype="float64")
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((9, 5))
+    y = np.eye(3)[rng.integers(0, 3, 9)] if cost != "mse" else rng.random((9, 3))
+    zs, a = net.forward_cache(x)
+    dW, db = net.backward(zs, a, y)
+    _, dW_step, db_step = net.gradients(x, y)
+    for ref, step in zip(dW + db, dW_step + db_step):
+        np.testing.assert_allclose(ref, step, rtol=1e-12, atol=1e-15)
+    assert any(np.abs(g).max() > 1e-6 for g in dW)

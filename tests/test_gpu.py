@@ -239,9 +239,12 @@ def test_device_chunk_rows_follows_the_free_memory():
     assert device_chunk_rows(_Card(1000), train, 32) == 32  # at least one batch
 
 
-def test_evaluation_from_arrays_already_on_the_device_is_the_same(device):
-    """fit copies the validation set to the GPU once and evaluates from there each epoch. (On
-    the CPU both calls read the same arrays: the GPU case is the one that can differ.)"""
+@pytest.mark.gpu
+@needs_gpu
+def test_evaluation_from_arrays_already_on_the_device_is_the_same():
+    """fit copies the validation set to the GPU once and evaluates from there each epoch (on the
+    CPU both forms read the same arrays, so only the GPU can tell them apart)."""
+    device = resolve_device("gpu")
     from nettrain.data import RunData
     from nettrain.train import evaluate_dataset
 
@@ -259,9 +262,12 @@ def test_evaluation_from_arrays_already_on_the_device_is_the_same(device):
     assert set(resident) == {"loss", "accuracy"}
 
 
-def test_data_in_another_dtype_than_the_network_is_converted(device):
-    """Arrays given to fit in float32 train a float64 network (the GPU's fused kernels need one
-    dtype for all their arrays)."""
+@pytest.mark.gpu
+@needs_gpu
+def test_data_in_another_dtype_than_the_network_is_converted():
+    """Arrays given to fit in float32 train a float64 network on the GPU, whose fused kernels
+    need one dtype for all their arrays (NumPy mixes dtypes, so the CPU cannot fail this)."""
+    device = resolve_device("gpu")
     from nettrain.data import RunData
 
     rng = np.random.default_rng(0)

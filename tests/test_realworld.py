@@ -428,6 +428,22 @@ def test_classification_split_is_stratified(tmp_path):
     assert len(v_idx) == 30 and len(t_idx) == 70
 
 
+def trained_model(tmp_path, data: dict, layers: list, training: dict):
+    """A small tanh/softmax cross-entropy network fitted on the config's ``data`` section into
+    tmp_path/run, loaded back from its model file."""
+    config = config_from_dict(
+        {
+            "data": data,
+            "network": {"layers": layers, "activation": "tanh"},
+            "cost": "cross_entropy",
+            "training": training,
+            "output": str(tmp_path / "run"),
+        }
+    )
+    fit(config)
+    return load_model(tmp_path / "run")
+
+
 # -- streamed .npy --------------------------------------------------------------------------------
 
 N_STREAM = 3000
@@ -740,23 +756,17 @@ def test_numeric_looking_categories_keep_their_text_whichever_reader_runs(tmp_pa
     """A column named categorical keeps its labels as written: '02134' stays '02134' (not the
     number 2134), and '0.10' and '0.1' stay two categories, in training and in prediction, for
     a clean file (the fast numeric reader) and a quoted one (the careful reader) alike."""
-    from nettrain import config_from_dict, fit, load_model
     from nettrain.data import read_for_model
 
     rows = [("02134", "0.10", 1, "a"), ("10001", "0.1", 2, "b"), ("94105", "0.10", 3, "a")] * 4
     train = tmp_path / "train.csv"
     train.write_text("zip,code,x,y\n" + "".join(f"{z},{c},{x},{y}\n" for z, c, x, y in rows))
-    config = config_from_dict(
-        {
-            "data": {"train": str(train), "target": "y", "categorical": ["zip", "code"]},
-            "network": {"layers": [6, 4, 2], "activation": "tanh"},
-            "cost": "cross_entropy",
-            "training": {"epochs": 3, "batch_size": 4},
-            "output": str(tmp_path / "run"),
-        }
+    model = trained_model(
+        tmp_path,
+        {"train": str(train), "target": "y", "categorical": ["zip", "code"]},
+        [6, 4, 2],
+        {"epochs": 3, "batch_size": 4},
     )
-    fit(config)
-    model = load_model(tmp_path / "run")
     categories = {c.name: c.categories for c in model.encoding.columns}
     assert categories["zip"] == ["02134", "10001", "94105"]
     assert categories["code"] == ["0.1", "0.10"]
@@ -774,24 +784,15 @@ def test_a_model_trained_on_an_array_takes_csv_inputs_by_position(tmp_path):
     """README: a model trained on NPY data matches inputs by position: a CSV without a header,
     one with any header, and one that still holds the target column where training had it all
     give the same predictions; evaluate reads the target from that column."""
-    from nettrain import config_from_dict, fit, load_model
     from nettrain.data import read_for_model
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((200, 2))
     y = (X[:, 0] + X[:, 1] > 0).astype(float)
     np.save(tmp_path / "train.npy", np.column_stack([X, y]))
-    config = config_from_dict(
-        {
-            "data": {"train": str(tmp_path / "train.npy")},
-            "network": {"layers": [2, 4, 2], "activation": "tanh"},
-            "cost": "cross_entropy",
-            "training": {"epochs": 5, "batch_size": 16},
-            "output": str(tmp_path / "run"),
-        }
+    model = trained_model(
+        tmp_path, {"train": str(tmp_path / "train.npy")}, [2, 4, 2], {"epochs": 5, "batch_size": 16}
     )
-    fit(config)
-    model = load_model(tmp_path / "run")
     files = {
         "bare.csv": "0.5,0.5\n-1,-1\n",
         "named.csv": "x1,x2\n0.5,0.5\n-1,-1\n",
@@ -1066,17 +1067,7 @@ def test_numeric_column_names_from_a_csv_are_still_names(tmp_path):
 
     path = tmp_path / "t.csv"
     path.write_text("0,1,label\n" + "".join(f"{i % 3},{(i * 7) % 5},{'ab'[i % 2]}\n" for i in range(40)))
-    config = config_from_dict(
-        {
-            "data": {"train": str(path), "target": "label"},
-            "network": {"layers": [2, 3, 2], "activation": "tanh"},
-            "cost": "cross_entropy",
-            "training": {"epochs": 2},
-            "output": str(tmp_path / "run"),
-        }
-    )
-    fit(config)
-    model = load_model(tmp_path / "run")
+    model = trained_model(tmp_path, {"train": str(path), "target": "label"}, [2, 3, 2], {"epochs": 2})
     (tmp_path / "a.csv").write_text("0,1\n1,2\n2,4\n")
     (tmp_path / "b.csv").write_text("1,0\n2,1\n4,2\n")  # the same rows, columns swapped
     a, b = (
@@ -1094,17 +1085,7 @@ def test_array_trained_model_with_the_target_in_the_middle_and_a_header_of_posit
     X = rng.standard_normal((100, 3))
     y = (X[:, 0] > 0).astype(float)
     np.save(tmp_path / "t.npy", np.column_stack([X[:, 0], y, X[:, 1:]]))  # target in column 1
-    config = config_from_dict(
-        {
-            "data": {"train": str(tmp_path / "t.npy"), "target": 1},
-            "network": {"layers": [3, 4, 2]},
-            "cost": "cross_entropy",
-            "training": {"epochs": 2},
-            "output": str(tmp_path / "run"),
-        }
-    )
-    fit(config)
-    model = load_model(tmp_path / "run")
+    model = trained_model(tmp_path, {"train": str(tmp_path / "t.npy"), "target": 1}, [3, 4, 2], {"epochs": 2})
     files = {"bare.csv": "0.5,0.1,0.2\n-1,0,0\n", "positions.csv": "0,1,2,3\n0.5,1,0.1,0.2\n-1,0,0,0\n"}
     outs = []
     for name, text in files.items():
@@ -1160,16 +1141,6 @@ def test_a_first_data_row_of_0_1_is_data_for_a_two_column_array_model(tmp_path):
 
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * 10, dtype=float)
     np.save(tmp_path / "x.npy", np.column_stack([X, X[:, 0] != X[:, 1]]))
-    config = config_from_dict(
-        {
-            "data": {"train": str(tmp_path / "x.npy")},
-            "network": {"layers": [2, 4, 2], "activation": "tanh"},
-            "cost": "cross_entropy",
-            "training": {"epochs": 1},
-            "output": str(tmp_path / "run"),
-        }
-    )
-    fit(config)
-    model = load_model(tmp_path / "run")
+    model = trained_model(tmp_path, {"train": str(tmp_path / "x.npy")}, [2, 4, 2], {"epochs": 1})
     (tmp_path / "in.csv").write_text("0,1\n1,1\n")
     assert read_for_model(str(tmp_path / "in.csv"), model.encoding, need_target=False).n == 2

@@ -60,20 +60,22 @@ def epoch_lines(text: str) -> list[str]:
 # -- session models -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def digits_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("digits") / "run"
-    r = run("fit", CONFIGS / "digits.yaml", "--set", "training.epochs=3", "-o", out)
+def fitted(tmp_path_factory, config: str, epochs: int):
+    """The run folder of `nettrain fit configs/CONFIG` for ``epochs`` epochs."""
+    out = tmp_path_factory.mktemp(config) / "run"
+    r = run("fit", CONFIGS / f"{config}.yaml", "--set", f"training.epochs={epochs}", "-o", out)
     assert r.exit_code == 0, r.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory):
+    return fitted(tmp_path_factory, "digits", 3)
 
 
 @pytest.fixture(scope="session")
 def regression_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("regression") / "run"
-    r = run("fit", CONFIGS / "regression.yaml", "--set", "training.epochs=30", "-o", out)
-    assert r.exit_code == 0, r.stderr
-    return out
+    return fitted(tmp_path_factory, "regression", 30)
 
 
 @pytest.fixture(scope="session")
