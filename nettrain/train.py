@@ -784,4 +784,3 @@ def save_run(config: Config, result: FitResult) -> str:
         ]
     )
     return str(folder)
-
