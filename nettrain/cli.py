@@ -680,15 +680,16 @@ def _write_text(out: str, text: str) -> None:
         _write_file(out, text.encode("utf-8"))
 
 
-def _write_bytes(out: str, data: bytes) -> None:
+def _write_bytes(out: str, data: bytes, what: str = "NPY", example: str = "predictions.npy") -> None:
+    """Binary data into ``out``, or to stdout when ``out`` is '-' (never to a terminal)."""
     if out == "-":
         stream = getattr(sys.stdout, "buffer", None)
         if stream is None:
-            raise NettrainError("stdout does not accept binary data; use --output FILE for npy")
-        if sys.stdout.isatty():  # NPY bytes would only garble the terminal
+            raise NettrainError(f"stdout does not accept binary data; use --output FILE for {what}")
+        if sys.stdout.isatty():  # binary bytes would only garble the terminal
             raise NettrainError(
-                "refusing to write NPY (binary) to a terminal; use --output FILE "
-                "or redirect stdout (> predictions.npy)"
+                f"refusing to write {what} (binary) to a terminal; use --output FILE "
+                f"or redirect stdout (> {example})"
             )
         stream.write(data)
         stream.flush()
@@ -947,6 +948,79 @@ def info(model: ModelArg, json_: JsonOpt = False):
         t.add_row(f"  {key}", str(value))
     t.add_row("written by", f"nettrain {data['nettrain_version']} (model format {data['format_version']})")
     _stdout_console().print(t)
+
+
+# -- plot -------------------------------------------------------------------------------------------
+
+
+@app.command()
+@command
+def plot(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Run folders (their history.jsonl, or newest checkpoint while training), "
+            "history.jsonl files or checkpoints.",
+            show_default=False,
+            metavar="RUN...",
+        ),
+    ],
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Image file; its suffix picks the format (png, svg, pdf, ...); - writes PNG to "
+            "stdout. Default: RUN/learning_curves.png for one run.",
+            show_default=False,
+        ),
+    ] = None,
+    log: Annotated[bool, typer.Option("--log", help="Logarithmic loss axis.")] = False,
+    title: Annotated[str | None, typer.Option("--title", help="Title above the plot.")] = None,
+    quiet: QuietOpt = False,
+):
+    """Draw learning curves: loss and validation loss per epoch, validation accuracy or R², and
+    the learning rate when a schedule changed it. Several runs share the axes, one colour each.
+
+    Needs matplotlib: pip install "nettrain[plot]".
+
+    Example: nettrain plot runs/sgd runs/adam -o compare.png
+    """
+    from .plot import learning_curves, read_history
+
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise NettrainError('nettrain plot needs matplotlib: pip install "nettrain[plot]"') from None
+    formats = Figure().canvas.get_supported_filetypes()
+    if out is None:
+        if len(runs) > 1:
+            raise NettrainError(f"{len(runs)} runs: name the image to write with --output FILE.png")
+        where = runs[0] if runs[0].is_dir() else runs[0].parent
+        out = str(where / "learning_curves.png")
+    if out == "-":
+        fmt = "png"
+    else:
+        fmt = Path(out).suffix.lower().lstrip(".")
+        if fmt not in formats:
+            from .errors import did_you_mean
+
+            raise NettrainError(
+                f"--output '{out}': "
+                + (f"'.{fmt}' is not an image format matplotlib writes" if fmt else "no suffix")
+                + f"{did_you_mean(fmt, formats)}; use one of: {', '.join('.' + f for f in sorted(formats))}"
+            )
+    histories = [read_history(run) for run in runs]
+    labels = [label for label, _ in histories]
+    if len(set(labels)) < len(labels):  # runs/a/run and runs/b/run: tell them apart by path
+        histories = [(str(run), records) for run, (_, records) in zip(runs, histories)]
+    fig = learning_curves(histories, log_loss_axis=log, title=title)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=fmt, dpi=120)
+    _write_bytes(out, buffer.getvalue(), what="PNG", example="curves.png")
+    if not quiet and out != "-":
+        epochs = ", ".join(f"{label} {len(records)}" for label, records in histories)
+        sys.stderr.write(f"Wrote {out} (epochs: {epochs})\n")
 
 
 def main() -> None:

@@ -62,6 +62,13 @@ def test_only_backend_imports_cupy(path):
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=relative)
+def test_only_plot_and_the_cli_import_matplotlib(path):
+    """matplotlib is the optional `plot` extra: the rest of the library must work without it."""
+    if relative(path) not in {"plot.py", "cli.py"}:
+        assert "matplotlib" not in imported_roots(parse(path))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=relative)
 def test_only_cli_and_report_import_typer_or_rich(path):
     if relative(path) not in CLI_MODULES and path.parent.name != "cli":
         assert not {"typer", "rich", "click"} & imported_roots(parse(path))
@@ -85,7 +92,7 @@ def test_importing_the_fit_loop_loads_no_cli_or_gpu_module():
     code = (
         "import nettrain.train, nettrain.gradcheck, sys; "
         "bad = sorted(m for m in sys.modules "
-        "if m.startswith(('typer', 'rich', 'cupy', 'click'))); "
+        "if m.startswith(('typer', 'rich', 'cupy', 'click', 'matplotlib'))); "
         "assert not bad, bad"
     )
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -96,7 +103,8 @@ def test_cli_starts_without_numpy_rich_or_yaml():
     """`nettrain --help` must start fast: nothing heavy is imported until a command needs it."""
     code = (
         "import sys, nettrain.cli; "
-        "heavy = [m for m in ('numpy', 'rich', 'yaml', 'pydantic', 'cupy') if m in sys.modules]; "
+        "heavy = [m for m in ('numpy', 'rich', 'yaml', 'pydantic', 'cupy', 'matplotlib') "
+        "if m in sys.modules]; "
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from nettrain.cli import app
 from tests.conftest import CONFIGS, DATA
 
-COMMANDS = ["fit", "predict", "evaluate", "gradcheck", "init", "info"]
+COMMANDS = ["fit", "predict", "evaluate", "gradcheck", "init", "info", "plot"]
 
 
 def run(*args, input=None):

@@ -1,0 +1,181 @@
+"""Learning curves: the per-epoch history of one or more runs, drawn with matplotlib.
+
+    read_history(source)        -> (label, records): one dict per epoch, as history.jsonl holds
+    learning_curves(runs, ...)  -> a matplotlib Figure: loss (solid) and validation loss (dashed)
+                                   per epoch, a panel per validation metric (val_accuracy, val_r2),
+                                   and the learning rate when a schedule changed it
+
+A source is a run folder, its history.jsonl, or a checkpoint (which carries the history so far,
+so a run still training can be drawn from its newest checkpoint). matplotlib is the optional
+``plot`` extra (``pip install "nettrain[plot]"``); it is imported only here, only when a plot is
+drawn, and only through its object-oriented API (no pyplot, no GUI backend, no global state).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from .errors import DataError, NettrainError, unreadable
+
+# panels after the loss, in this order, when some run's history has them
+METRICS = {"val_accuracy": "validation accuracy", "val_r2": "validation R²"}
+
+
+def read_history(source: str | Path) -> tuple[str, list[dict]]:
+    """The epochs recorded for one run, and a label for it (the run folder's name).
+
+    ``source``: a run folder (its history.jsonl, or its newest checkpoint when that is newer: a
+    run still in progress), a history.jsonl file, or a checkpoint-<epoch>.npz.
+
+    Raises DataError when there is no history or a line of it is not an epoch's record.
+    """
+    from .checkpoint import checkpoints_in
+
+    p = Path(source)
+    if p.is_dir():
+        label = p.resolve().name or str(p)
+        history, found = p / "history.jsonl", checkpoints_in(p)
+        newest = found[-1][1] if found else None
+        if newest is not None and (not history.is_file() or _mtime(newest) > _mtime(history)):
+            return label, _from_checkpoint(newest)
+        if not history.is_file():
+            raise DataError(
+                f"'{source}' holds no history.jsonl and no checkpoint: is it a run folder "
+                "(the config's output)?"
+            )
+        return label, _from_jsonl(history)
+    label = p.resolve().parent.name or str(p)
+    if p.suffix == ".npz":
+        return label, _from_checkpoint(p)
+    return label, _from_jsonl(p)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _from_jsonl(path: Path) -> list[dict]:
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a history.jsonl (not UTF-8 text)") from None
+    except OSError as exc:
+        raise DataError(unreadable("history", path, exc)) from None
+    records = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            raise DataError(f"{path}:{number}: not a JSON object, as history.jsonl lines are") from None
+        records.append(_checked(record, f"{path}:{number}"))
+    if not records:
+        raise DataError(f"{path}: no epochs recorded")
+    return records
+
+
+def _from_checkpoint(path: Path) -> list[dict]:
+    from .modelfile import load_model
+
+    meta = load_model(path).meta
+    state = meta.get("checkpoint")
+    if not isinstance(state, dict):
+        raise DataError(
+            f"{path}: a model file holds no history; give its run folder (history.jsonl) or a checkpoint"
+        )
+    history = state.get("history")
+    if not isinstance(history, list) or not history:
+        raise DataError(f"{path}: no epochs recorded")
+    return [_checked(r, f"{path}: epoch {k}") for k, r in enumerate(history, start=1)]
+
+
+def _checked(record, where: str) -> dict:
+    """An epoch's record must hold an integer epoch and a number for every value drawn."""
+    if not isinstance(record, dict) or type(record.get("epoch")) is not int:
+        raise DataError(f"{where}: not an epoch's record (an object with an integer 'epoch')")
+    for key in ("loss", "val_loss", "lr", *METRICS):
+        value = record.get(key)
+        if key in record and (type(value) not in (int, float) and value is not None):
+            raise DataError(f"{where}: '{key}' is {json.dumps(value)[:40]}, not a number")
+    if "loss" not in record:
+        raise DataError(f"{where}: the record has no 'loss'")
+    return record
+
+
+def learning_curves(
+    runs: list[tuple[str, list[dict]]], log_loss_axis: bool = False, title: str | None = None
+):
+    """Draw the runs' histories; returns a matplotlib ``Figure`` (save it with ``savefig``).
+
+    Parameters
+    ----------
+    runs : (label, records) pairs, as ``read_history`` returns them
+    log_loss_axis : a logarithmic loss axis (losses that fall over decades)
+    title : above the panels; default: the run's label when there is one run
+
+    Panels share the epoch axis, top to bottom: loss; each metric of METRICS that a run has;
+    the learning rate, when it changed in some run. A run has one colour; its validation
+    curves are dashed.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise NettrainError('drawing needs matplotlib: pip install "nettrain[plot]"') from None
+
+    def has(key):
+        return any(r.get(key) is not None for _, records in runs for r in records)
+
+    panels = ["loss", *(k for k in METRICS if has(k))]
+    if any(len({r.get("lr") for r in records if r.get("lr") is not None}) > 1 for _, records in runs):
+        panels.append("lr")
+    fig = Figure(figsize=(7.0, 1.2 + 2.4 * len(panels)), layout="constrained")
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    one = len(runs) == 1
+    for k, (label, records) in enumerate(runs):
+        colour = f"C{k % 10}"
+        epochs = [r["epoch"] for r in records]
+        marker = "o" if len(epochs) == 1 else None  # one epoch: a point, not an invisible line
+
+        def series(key, records=records):
+            return [_number(r.get(key)) for r in records]
+
+        for ax, panel in zip(axes, panels):
+            if panel == "loss":
+                name = "training" if one else label
+                ax.plot(epochs, series("loss"), color=colour, marker=marker, label=name)
+                if has("val_loss"):
+                    ax.plot(
+                        epochs,
+                        series("val_loss"),
+                        color=colour,
+                        marker=marker,
+                        linestyle="--",
+                        label="validation" if one else f"{label} (validation)",
+                    )
+            elif panel == "lr":
+                ax.plot(epochs, series("lr"), color=colour, marker=marker, label=label)
+            else:
+                ax.plot(epochs, series(panel), color=colour, marker=marker, linestyle="--", label=label)
+    names = {"loss": "loss", "lr": "learning rate", **METRICS}
+    for ax, panel in zip(axes, panels):
+        ax.set_ylabel(names[panel])
+        ax.grid(True, alpha=0.3)
+    if log_loss_axis:
+        axes[0].set_yscale("log")
+    axes[0].legend(fontsize="small")
+    axes[-1].set_xlabel("epoch")
+    axes[-1].xaxis.get_major_locator().set_params(integer=True)
+    if title or one:
+        fig.suptitle(title or runs[0][0])
+    return fig
+
+
+def _number(value) -> float:
+    """A record's value for the plot: a missing value or null is a gap (NaN)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan

@@ -1,0 +1,173 @@
+"""`nettrain plot` and nettrain.plot: learning curves drawn from what a run recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+from nettrain.errors import DataError
+from nettrain.plot import learning_curves, read_history
+from tests.conftest import CONFIGS
+from tests.helpers import assert_error, ok, run
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two digits runs of 4 epochs (with validation): sgd on a cosine schedule, and adam."""
+    folder = tmp_path_factory.mktemp("plot")
+    for name, sets in {
+        "sgd": ["training.schedule=cosine"],
+        "adam": ["training.optimizer=adam", "training.learning_rate=0.001"],
+    }.items():
+        args = ["fit", CONFIGS / "digits.yaml", "-q", "-o", folder / name, "--set", "training.epochs=4"]
+        for s in sets:
+            args += ["--set", s]
+        ok(run(*args))
+    return folder
+
+
+def history(folder):
+    return [json.loads(line) for line in (folder / "history.jsonl").read_text().splitlines()]
+
+
+def panels(fig):
+    return {ax.get_ylabel(): ax for ax in fig.axes}
+
+
+def test_the_curves_are_the_recorded_values(runs):
+    records = history(runs / "sgd")
+    fig = learning_curves([read_history(runs / "sgd")])
+    axes = panels(fig)
+    assert list(axes) == ["loss", "validation accuracy", "learning rate"]
+    train, val = axes["loss"].get_lines()
+    assert list(train.get_xdata()) == [1, 2, 3, 4]
+    assert list(train.get_ydata()) == [r["loss"] for r in records]
+    assert list(val.get_ydata()) == [r["val_loss"] for r in records]
+    assert val.get_linestyle() == "--"
+    (acc,) = axes["validation accuracy"].get_lines()
+    assert list(acc.get_ydata()) == [r["val_accuracy"] for r in records]
+    (lr,) = axes["learning rate"].get_lines()
+    assert list(lr.get_ydata()) == [r["lr"] for r in records]
+    assert fig.get_suptitle() == "sgd"
+
+
+def test_several_runs_share_the_axes_one_colour_each(runs):
+    fig = learning_curves([read_history(runs / "sgd"), read_history(runs / "adam")], log_loss_axis=True)
+    axes = panels(fig)
+    lines = axes["loss"].get_lines()
+    assert [line.get_label() for line in lines] == ["sgd", "sgd (validation)", "adam", "adam (validation)"]
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color() == lines[3].get_color()
+    assert axes["loss"].get_yscale() == "log"
+    assert len(axes["learning rate"].get_lines()) == 2  # cosine changed sgd's; adam's is drawn flat
+
+
+def test_no_learning_rate_panel_when_it_never_changed(runs):
+    assert "learning rate" not in panels(learning_curves([read_history(runs / "adam")]))
+
+
+def test_a_regression_run_draws_validation_r2(tmp_path):
+    records = [{"epoch": 1, "loss": 2.0, "val_loss": 1.5, "val_r2": 0.1, "lr": 0.1}]
+    (tmp_path / "history.jsonl").write_text(json.dumps(records[0]) + "\n")
+    axes = panels(learning_curves([read_history(tmp_path)]))
+    assert list(axes) == ["loss", "validation R²"]
+    (line,) = axes["validation R²"].get_lines()
+    assert list(line.get_ydata()) == [0.1]
+    assert line.get_marker() == "o"  # one epoch is a point, not an invisible line
+
+
+def test_a_training_run_is_read_from_its_newest_checkpoint(runs, tmp_path):
+    """While training, history.jsonl is not written yet (or is an earlier run's): the newest
+    checkpoint holds the epochs so far."""
+    r = run(
+        "fit", CONFIGS / "digits.yaml", "-q", "-o", tmp_path / "live",
+        "--set", "training.epochs=3", "--set", "training.checkpoint_every=1",
+    )  # fmt: skip
+    ok(r)
+    live = tmp_path / "live"
+    finished = history(live)
+    (live / "history.jsonl").unlink()
+    _, records = read_history(live)
+    assert records == finished  # checkpoint-3 holds all three epochs
+    # an older history.jsonl beside a newer checkpoint: the checkpoint wins
+    (live / "history.jsonl").write_text(json.dumps({"epoch": 1, "loss": 9.0}) + "\n")
+    old = os.stat(live / "checkpoint-3.npz").st_mtime_ns - 10**9
+    os.utime(live / "history.jsonl", ns=(old, old))
+    assert read_history(live)[1] == finished
+    assert read_history(live / "checkpoint-2.npz")[1] == finished[:2]
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("", "no epochs recorded"),
+        ('{"epoch": 1, "loss": 0.5}\nnot json\n', "history.jsonl:2: not a JSON object"),
+        ('{"loss": 0.5}\n', "history.jsonl:1: not an epoch's record"),
+        ('{"epoch": 1, "loss": "low"}\n', "'loss' is \"low\", not a number"),
+        ('{"epoch": 1}\n', "no 'loss'"),
+        ("[1, 2]\n", "not an epoch's record"),
+    ],
+)
+def test_a_damaged_history_names_the_line(tmp_path, text, needle):
+    (tmp_path / "history.jsonl").write_text(text)
+    with pytest.raises(DataError) as info:
+        read_history(tmp_path)
+    assert needle in str(info.value)
+    assert_error(run("plot", tmp_path), needle)
+
+
+def test_a_model_file_has_no_history(runs):
+    assert_error(run("plot", runs / "sgd" / "model.npz"), "a model file holds no history")
+
+
+def test_a_folder_that_is_no_run(tmp_path):
+    assert_error(run("plot", tmp_path), "no history.jsonl and no checkpoint")
+    assert_error(run("plot", tmp_path / "missing.jsonl"), "not found")
+
+
+# -- the command ------------------------------------------------------------------------------------
+
+
+def test_plot_writes_a_png_into_the_run_folder(runs):
+    r = ok(run("plot", runs / "sgd"))
+    image = runs / "sgd" / "learning_curves.png"
+    assert image.read_bytes().startswith(PNG)
+    assert r.stdout == ""
+    assert f"Wrote {image} (epochs: sgd 4)" in r.stderr
+
+
+def test_plot_compares_runs_into_the_named_file(runs, tmp_path):
+    ok(run("plot", runs / "sgd", runs / "adam" / "history.jsonl", "-o", tmp_path / "cmp.svg", "--log"))
+    svg = (tmp_path / "cmp.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert_error(run("plot", runs / "sgd", runs / "adam"), "2 runs: name the image")
+
+
+def test_plot_to_stdout_is_png(runs):
+    r = run("plot", runs / "adam", "-o", "-", "-q")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout_bytes.startswith(PNG)
+    assert r.stderr == ""
+
+
+def test_plot_refuses_a_suffix_it_cannot_write(runs, tmp_path):
+    assert_error(run("plot", runs / "sgd", "-o", tmp_path / "curves.pnj"), "'.pnj'", "did you mean 'png'")
+    assert_error(run("plot", runs / "sgd", "-o", tmp_path / "curves"), "no suffix")
+    assert not list(tmp_path.iterdir())
+
+
+def test_same_folder_names_are_told_apart_by_path(runs, tmp_path):
+    import shutil
+
+    shutil.copytree(runs / "sgd", tmp_path / "a" / "sgd")
+    r = ok(run("plot", runs / "sgd", tmp_path / "a" / "sgd", "-o", tmp_path / "two.png"))
+    assert f"{runs / 'sgd'} 4, {tmp_path / 'a' / 'sgd'} 4" in r.stderr
+
+
+def test_without_matplotlib_plot_says_how_to_install_it(runs, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails as if not installed
+    assert_error(run("plot", runs / "sgd"), 'pip install "nettrain[plot]"')
