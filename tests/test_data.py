@@ -587,6 +587,17 @@ def test_select_features_bad_value_names_line(tmp_path):
         select_features(t, ["a", "b"])
 
 
+@pytest.mark.parametrize("quote", ["", '"'], ids=["fast reader", "careful reader"])
+@pytest.mark.parametrize("extra", ["", ",label"], ids=["two columns", "with the target"])
+def test_header_names_that_are_numbers_are_matched_by_name(tmp_path, quote, extra):
+    """pandas writes integer column names as '0', '1': they are still a header, whichever
+    reader parsed the file (a quoted cell sends it to the careful one)."""
+    tail = ["", ",a", ",b"] if extra else ["", "", ""]
+    path = write(tmp_path, f"1,0{extra}{tail[0]}\n{quote}4{quote},3{tail[1]}\n2,1{tail[2]}\n")
+    t = read_table(path, need_target=False)
+    np.testing.assert_array_equal(select_features(t, ["0", "1"]), [[3, 4], [1, 2]])
+
+
 def test_select_features_array_width(tmp_path):
     path = str(tmp_path / "m.npy")
     np.save(path, np.ones((2, 3)))

@@ -206,11 +206,12 @@ def select_features(table: Table, features: list[str]) -> np.ndarray:
 
 
 def align_features(table: Table, features: list[str]) -> Table:
-    """The table's feature columns in the model's order: by name for CSV with a header; by
-    position for arrays and header-less CSV, which must then have exactly those columns."""
+    """The table's feature columns in the model's order: by name for CSV with a header (even
+    when the names are numbers); by position for arrays and header-less CSV, which must then have
+    exactly those columns."""
     if table.features == list(features):
         return table
-    if table.lines is not None and not table.features[0].isdigit():  # a CSV with a header
+    if table.named:
         return table.columns(list(features))
     if len(table.features) != len(features):
         raise DataError(

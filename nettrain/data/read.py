@@ -43,6 +43,8 @@ class Table:
     lines : the file line of each row (CSV), for messages; None for arrays.
     rows : for arrays, each row's index in the file when the table holds only some of its rows
         (a split), for messages; None: row i is the file's row i.
+    named : the feature names came from a CSV header row, so a model matches columns by name
+        (even names that are numbers, as pandas writes integer column names).
     """
 
     source: str
@@ -52,6 +54,7 @@ class Table:
     target: str | None = None
     lines: np.ndarray | None = None
     rows: np.ndarray | None = None
+    named: bool = False
 
     @property
     def n(self) -> int:
@@ -98,6 +101,7 @@ class Table:
             self.target,
             None if self.lines is None else self.lines[index],
             rows,
+            self.named,
         )
 
     def columns(self, names: list[str]) -> Table:
@@ -120,7 +124,14 @@ class Table:
         index = {h: j for j, h in enumerate(self.features)}
         order = [index[f] for f in names]
         return Table(
-            self.source, list(names), self.cells[:, order], self.y, self.target, self.lines, self.rows
+            self.source,
+            list(names),
+            self.cells[:, order],
+            self.y,
+            self.target,
+            self.lines,
+            self.rows,
+            self.named,
         )
 
 
@@ -621,7 +632,9 @@ def _fast_numeric_csv(
         return None  # some row has too many or too few fields: the careful reader says which
     first_data_line = 2 if header else 1
     lines = np.arange(first_data_line, first_data_line + n)
-    return Table(name, [names[j] for j in wanted], X, y, None if t is None else names[t], lines)
+    return Table(
+        name, [names[j] for j in wanted], X, y, None if t is None else names[t], lines, named=bool(header)
+    )
 
 
 def _table_from_csv(
@@ -649,4 +662,4 @@ def _table_from_csv(
     features = [names[j] for j in keep]
     y = None if t is None else np.char.strip(cells[:, t])
     X = cells if t is None else cells[:, keep]
-    return Table(name, features, X, y, None if t is None else names[t], lines)
+    return Table(name, features, X, y, None if t is None else names[t], lines, named=bool(header))
