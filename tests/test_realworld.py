@@ -572,6 +572,29 @@ def test_streamed_missing_values(tmp_path, small_stream, policy):
     assert report["accuracy"] > 0.9
 
 
+@pytest.mark.parametrize("policy", ["error", "mean"])
+def test_streamed_statistics_survive_a_large_offset(tmp_path, small_stream, policy):
+    """A column (and a regression target) of 1e7 + small noise: the streamed scale is the
+    in-memory one (a one-pass sum of squares would cancel to nonsense)."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    M = np.column_stack(
+        [1e7 + 0.05 * rng.standard_normal(n), rng.standard_normal(n), 1e8 + rng.standard_normal(n)]
+    )
+    if policy == "mean":
+        M[[3, 700], 0] = np.nan
+    np.save(tmp_path / "offset.npy", M)
+    cfg = config_from_dict(
+        {"data": {"train": str(tmp_path / "offset.npy"), "missing": policy}, "network": {"layers": [2, 1]}}
+    )
+    rd = load_run_data(cfg)
+    assert isinstance(rd.train, StreamedDataset)
+    enc = fit_encoding(read_table(str(tmp_path / "offset.npy")), "regression", "mse", 1, True, missing=policy)
+    for key in ("x_mean", "x_scale", "y_mean", "y_scale"):
+        np.testing.assert_allclose(getattr(rd.encoding, key), getattr(enc, key), rtol=1e-6, err_msg=key)
+    assert 0.04 < rd.encoding.x_scale[0] < 0.06 and 0.9 < rd.encoding.y_scale[0] < 1.1
+
+
 def test_streamed_validation_file_and_shapes(tmp_path, small_stream):
     M = stream_matrix()
     np.save(tmp_path / "big.npy", M)

@@ -154,6 +154,30 @@ class StreamedDataset:
         return math.ceil(self.n_rows / self.batch_size)
 
 
+class Moments:
+    """Count, mean and sum of squared deviations (m2) of each column's observed values,
+    gathered block by block and merged with Chan, Golub and LeVeque's pairwise update. Stable
+    where sum(x^2) - n mean^2 cancels: a column of 1e7 + noise keeps its small spread."""
+
+    def __init__(self, k: int):
+        self.n = np.zeros(k)
+        self.mean = np.zeros(k)
+        self.m2 = np.zeros(k)
+
+    def add(self, X: np.ndarray, observed: np.ndarray) -> None:
+        """Merge the block X (rows, k), counting only the entries where ``observed``."""
+        nb = observed.sum(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):  # too large: the caller refuses it
+            mb = np.where(observed, X, 0.0).sum(axis=0) / np.maximum(nb, 1)
+            m2b = np.where(observed, (X - mb) ** 2, 0.0).sum(axis=0)
+            n = self.n + nb
+            w = nb / np.maximum(n, 1)  # the block's share of the merged count
+            delta = mb - self.mean
+            self.mean += delta * w
+            self.m2 += m2b + delta * delta * self.n * w
+        self.n = n
+
+
 def stream_npy(config, rng: np.random.Generator):
     """(StreamedDataset, validation Table or None, Encoding) for a large training .npy file."""
     dc = config.data
@@ -181,10 +205,7 @@ def stream_npy(config, rng: np.random.Generator):
     row_bytes = c * file_dtype.itemsize
     chunk_rows = max(config.training.batch_size, CHUNK_BYTES // row_bytes)
     block_rows = max(1, min(chunk_rows, BLOCK_BYTES // row_bytes))
-    s1 = np.zeros(len(features))
-    s2 = np.zeros(len(features))
-    counts = np.zeros(len(features))
-    y_sum = y_sq = 0.0
+    x_stats, y_stats = Moments(len(features)), Moments(1)
     labels: set[float] = set()
     n_complete = 0
     first_missing: int | None = None
@@ -232,30 +253,24 @@ def stream_npy(config, rng: np.random.Generator):
                 local = np.flatnonzero(~is_val[a:b])[int(np.argmax(~complete))]
                 first_missing = a + int(local)
             use = complete if dc.missing == "drop" else y_ok
-            Xu = np.where(miss[use], 0.0, X[use])
-            with np.errstate(over="ignore", invalid="ignore"):  # checked once, after the pass
-                s1 += Xu.sum(axis=0)
-                s2 += (Xu * Xu).sum(axis=0)
-            counts += (~miss[use]).sum(axis=0)
+            x_stats.add(X[use], ~miss[use])
             n_complete += int(use.sum())
             yu = y[use]
             if classification:
                 labels.update(np.unique(yu).tolist())
             else:
-                y_sum += float(yu.sum())
-                y_sq += float((yu * yu).sum())
+                y_stats.add(yu[:, None], np.ones((len(yu), 1), dtype=bool))
     if first_missing is not None and dc.missing == "error":
         raise DataError(
             f"{name} row {first_missing}: a value is missing (NaN); set data.missing: drop or mean"
         )
     if n_complete == 0:
         raise DataError(f"{name}: no training row is left")
-    mean = s1 / np.maximum(counts, 1)
+    mean = x_stats.mean.copy()
     # over every row used, a filled value counting as the mean (as the in-memory encoding sees
     # them under missing: mean; under drop every row used is complete, so counts == n_complete)
     with np.errstate(over="ignore", invalid="ignore"):  # too large: refused just below
-        var = np.maximum((s2 - counts * mean * mean) / n_complete, 0.0)
-        std = np.sqrt(var)
+        std = np.sqrt(x_stats.m2 / n_complete)
     std[std == 0] = 1.0
     bad = ~(np.isfinite(mean) & np.isfinite(std))
     if dc.standardize and bad.any():
@@ -265,7 +280,7 @@ def stream_npy(config, rng: np.random.Generator):
         )
     if not dc.standardize:
         mean, std = np.zeros_like(mean), np.ones_like(std)
-    columns = [Column(str(j), "numeric", fill=float(m)) for j, m in zip(features, s1 / np.maximum(counts, 1))]
+    columns = [Column(str(j), "numeric", fill=float(m)) for j, m in zip(features, x_stats.mean)]
     sizes = config.network.layers
     enc = Encoding(
         config.task,
@@ -296,8 +311,9 @@ def stream_npy(config, rng: np.random.Generator):
                 f"outputs; set the last of network.layers to {k}"
             )
     else:
-        y_mean = y_sum / n_complete
-        y_std = math.sqrt(max(y_sq / n_complete - y_mean * y_mean, 0.0)) or 1.0
+        y_mean = float(y_stats.mean[0])
+        with np.errstate(over="ignore", invalid="ignore"):
+            y_std = float(np.sqrt(y_stats.m2[0] / n_complete)) or 1.0
         if dc.standardize and not (math.isfinite(y_mean) and math.isfinite(y_std)):
             raise DataError(
                 f"{name}: the target holds values too large to standardize; rescale "
