@@ -25,7 +25,7 @@ import numpy as np
 from .activations import ACTIVATIONS, RELU_FAMILY, Activation, get_activation
 from .backend import Device, Kernel, on_gpu, xp_of
 from .costs import COSTS, OUTPUTS, Cost, get_cost, output_function
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 
 #: The config's words for weight initialisation (network.init). Biases always start at zero.
 INITS = (
@@ -255,8 +255,26 @@ class Network:
 
     def loss(self, x, y):
         """The cost C(s, y) of a batch, a 0-d array (read it with float() when you need it)."""
+        x, y = self.batch(x, y)
         zs, acts = self.forward_cache(x)
         return self.cost.loss(zs[-1], acts[-1], y)
+
+    def batch(self, x, y):
+        """x (n, inputs) and y (n, outputs) in the network's dtype, as ``loss`` and
+        ``gradients`` take them; a 1-D y is the single output's column. Any other shape is a
+        DataError (NumPy would broadcast (n,) against (n, k) into a wrong (n, n) loss)."""
+        xp = self.xp
+        x = xp.asarray(x, dtype=self.dtype)
+        y = xp.asarray(y, dtype=self.dtype)
+        n_in, n_out = self.sizes[0], self.sizes[-1]
+        if y.ndim == 1 and n_out == 1:
+            y = y.reshape(-1, 1)
+        if x.ndim != 2 or x.shape[1] != n_in:
+            raise DataError(f"x has shape {x.shape}; the network takes (n, {n_in})")
+        if y.shape != (len(x), n_out):
+            hint = " (one-hot rows for cross_entropy)" if self.cost_name == "cross_entropy" else ""
+            raise DataError(f"y has shape {y.shape}; the network's targets are ({len(x)}, {n_out}){hint}")
+        return x, y
 
     # -- backward ---------------------------------------------------------------------------------
 
@@ -311,9 +329,7 @@ class Network:
         dropout: each kept unit is scaled by 1 / (1 - p) so that predictions need no rescaling);
         the masks come from ``rng`` on the host, so a seed gives the same masks on every device.
         """
-        xp = self.xp
-        x = xp.asarray(x, dtype=self.dtype)  # (n, inputs) in the network's dtype
-        y = xp.asarray(y, dtype=self.dtype)  # (n, outputs): one-hot rows for cross_entropy
+        x, y = self.batch(x, y)  # (n, inputs), (n, outputs) in the network's dtype
         ws = self.workspace(len(x))
         with np.errstate(over="ignore"):  # see activations.sigmoid_into
             loss_sum = ws.step(x, y, 1.0 / len(x), rng)

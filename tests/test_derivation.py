@@ -176,6 +176,38 @@ def test_batch_of_two_is_the_mean():
     close(delta, [[2 * (h1["s"] - Y) / 2], [2 * (h2["s"] - y2) / 2]])
 
 
+def test_a_one_dimensional_target_is_the_single_output_column():
+    """y of shape (n,) for the one-output net means (n, 1); NumPy alone would broadcast s - y
+    into an (n, n) matrix and return a wrong loss."""
+    net = make_net()
+    x = np.array([X, [-0.5, 1.5, 2.0, -1.0]])
+    column = np.array([[Y], [-0.4]])
+    close(net.loss(x, column[:, 0]), net.loss(x, column))
+    loss, dW, _ = net.gradients(x, column[:, 0])
+    loss2, dW2, _ = net.gradients(x, column)
+    close(loss, loss2)
+    close(dW[0], dW2[0])
+
+
+@pytest.mark.parametrize(
+    "x, y, needle",
+    [
+        (np.zeros((2, 3)), np.zeros((2, 1)), r"x has shape \(2, 3\); the network takes \(n, 4\)"),
+        (np.zeros((2, 4)), np.zeros((3, 1)), r"y has shape \(3, 1\); the network's targets are \(2, 1\)"),
+        (np.zeros((2, 4)), np.zeros((2, 2)), r"targets are \(2, 1\)"),
+        (np.zeros(4), np.zeros(1), r"x has shape \(4,\)"),
+    ],
+)
+def test_wrong_shapes_are_a_data_error(x, y, needle):
+    from nettrain.errors import DataError
+
+    net = make_net()
+    with pytest.raises(DataError, match=needle):
+        net.loss(x, y)
+    with pytest.raises(DataError, match=needle):
+        net.gradients(x, y)
+
+
 @pytest.mark.parametrize("n", [1, 2])
 def test_gradients_do_not_touch_the_weights(n):
     net = make_net()
