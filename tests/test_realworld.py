@@ -1167,3 +1167,30 @@ def test_a_first_data_row_of_0_1_is_data_for_a_two_column_array_model(tmp_path):
     model = trained_model(tmp_path, {"train": str(tmp_path / "x.npy")}, [2, 4, 2], {"epochs": 1})
     (tmp_path / "in.csv").write_text("0,1\n1,1\n")
     assert read_for_model(str(tmp_path / "in.csv"), model.encoding, need_target=False).n == 2
+
+
+@pytest.mark.parametrize("kind", ["column y (n, 1)", "two outputs (n, 2)", "text labels", "numbers (n,)"])
+def test_every_npz_row_is_predicted_and_evaluated(tmp_path, kind):
+    """An NPZ has no header row: whatever its y holds (a column, several, text), predict and
+    evaluate keep its first row (the CSV header check once took str(y[0]) for a header)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y, cost, k = {
+        "column y (n, 1)": (2 * X[:, :1], "mse", 1),
+        "two outputs (n, 2)": (X[:, :2], "mse", 2),
+        "text labels": (np.where(X[:, 0] > 0, "cat", "dog"), "cross_entropy", 2),
+        "numbers (n,)": (2 * X[:, 0], "mse", 1),
+    }[kind]
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    cfg = {
+        "data": {"train": str(tmp_path / "d.npz")},
+        "network": {"layers": [3, 4, k], "activation": "tanh"},
+        "cost": cost,
+        "training": {"epochs": 2},
+        "output": str(tmp_path / "run"),
+    }
+    fit(config_from_dict(cfg))
+    predictions = read_csv(ok(run("predict", tmp_path / "run", tmp_path / "d.npz")).stdout)
+    assert len(predictions) == 1 + 40
+    report = json.loads(ok(run("evaluate", tmp_path / "run", tmp_path / "d.npz", "--json")).stdout)
+    assert report["n"] == 40

@@ -264,8 +264,9 @@ def read_for_model(
         columns=encoding.features if named_numeric else None,
         text_columns=tuple(c.name for c in encoding.columns if c.kind == "categorical"),
     )
-    if from_arrays and table.n > 1 and _is_header_row(table):
-        table = table.take(np.arange(1, table.n))  # a header row: the names do not matter
+    if from_arrays and table.lines is not None and table.n > 1 and _is_header_row(table):
+        # a CSV's header row (an array has none): the names do not matter
+        table = table.take(np.arange(1, table.n))
     positional = table.lines is None or not header
     d = len(encoding.features)
     if not need_target and positional and len(table.features) == d + 1 and str(encoding.target).isdigit():
