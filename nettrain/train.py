@@ -135,16 +135,20 @@ def _allreduce(world, ws, signal_name: str | None) -> str | None:
     return "SIGINT" if total > 0 else None
 
 
-def clip_by_global_norm(grads: list, clip: float) -> None:
-    """Scale every gradient by min(1, clip / ||g||), ||g|| the norm over all of them, in place.
+def clip_by_global_norm(grads: list, clip: float, scale: float = 1.0) -> None:
+    """Scale every gradient by min(1, clip / (||g|| + 1e-6)), ||g|| the norm over all of them,
+    in place: torch.nn.utils.clip_grad_norm_'s rule. ``grads`` may hold scale * g (plain SGD
+    folds the learning rate in); the norm compared with ``clip`` is still that of g.
 
-    The scale stays a device scalar: no host sync.
+    The factor stays a device scalar: no host sync.
     """
+    if scale == 0:  # lr 0: the gradients are zeros already
+        return
     xp = xp_of(grads[0])
     total = sum(xp.dot(g.reshape(-1), g.reshape(-1)) for g in grads)  # no temporaries
-    scale = xp.minimum(1.0, clip / (xp.sqrt(total) + 1e-12)).astype(grads[0].dtype)
+    factor = xp.minimum(1.0, clip / (xp.sqrt(total) / scale + 1e-6)).astype(grads[0].dtype)
     for g in grads:
-        g *= scale
+        g *= factor
 
 
 class _Early:
@@ -461,7 +465,7 @@ def fit(
                 if world is not None:
                     signal_name = _allreduce(world, ws, signal_name)
                 if tc.clip_norm:
-                    clip_by_global_norm(grads, scale * tc.clip_norm)
+                    clip_by_global_norm(grads, tc.clip_norm, scale)
                 if packed:
                     optimizer.step_packed(net.theta, ws.grad_flat)
                 elif plain_sgd:

@@ -256,6 +256,23 @@ def test_clip_by_global_norm_scales_down_to_the_clip():
     assert all(g.dtype == np.float32 for g in grads)
 
 
+def test_clip_by_global_norm_is_pytorchs_rule_also_on_lr_scaled_gradients():
+    """factor = min(1, clip / (||g|| + 1e-6)) as torch.nn.utils.clip_grad_norm_; plain SGD's
+    gradients hold lr * g, and the factor must be the one for g."""
+    g = [np.array([3e-4, 4e-4]), np.array([[12e-4]])]  # ||g|| = 1.3e-3
+    want = 1e-4 / (1.3e-3 + 1e-6)
+    plain = [a.copy() for a in g]
+    clip_by_global_norm(plain, 1e-4)
+    np.testing.assert_allclose(plain[0], g[0] * want, rtol=1e-12)
+    lr = 0.01
+    scaled = [lr * a for a in g]
+    clip_by_global_norm(scaled, 1e-4, scale=lr)
+    np.testing.assert_allclose(scaled[1], lr * g[1] * want, rtol=1e-12)
+    zeros = [np.zeros(2)]
+    clip_by_global_norm(zeros, 1.0, scale=0.0)  # lr 0: nothing to scale, and no 0/0
+    assert zeros[0].tolist() == [0.0, 0.0]
+
+
 def test_clip_by_global_norm_leaves_smaller_gradients_alone():
     grads = [np.array([3.0, 4.0], dtype=np.float32), np.array([[12.0]], dtype=np.float32)]
     clip_by_global_norm(grads, 13.5)
