@@ -77,7 +77,16 @@ class Cosine(Schedule):
         return self.min_lr + (self.base - self.min_lr) * (1 + math.cos(math.pi * k / T)) / 2
 
 
+#: A plateau reduction smaller than this is skipped (ReduceLROnPlateau's eps).
+MIN_REDUCTION = 1e-8
+
+
 class Plateau(Schedule):
+    """ReduceLROnPlateau: lr times ``factor`` after more than ``patience`` epochs without a
+    relative improvement of ``threshold``. Improvement is measured against |best| (PyTorch
+    scales best by 1 -/+ threshold, which turns round for a negative monitor such as an r2
+    below 0)."""
+
     name = "plateau"
     defaults = {"factor": 0.1, "patience": 10, "min_lr": 0.0, "threshold": 1e-4, "monitor": "auto"}
 
@@ -109,7 +118,9 @@ class Plateau(Schedule):
             return
         self.wait += 1
         if self.wait > int(self.patience):
-            self.lr = max(self.lr * self.factor, self.min_lr)
+            lr = max(self.lr * self.factor, self.min_lr)
+            if self.lr - lr > MIN_REDUCTION:
+                self.lr = lr
             self.wait = 0
 
     def state_dict(self) -> dict:

@@ -107,6 +107,21 @@ def test_plateau_threshold_is_relative():
     assert s.best == 0.89
 
 
+def test_plateau_threshold_is_relative_to_the_size_of_a_negative_best():
+    """val_r2 below 0: -0.95 after -1.0 is an improvement of 5% of |best|, more than 1%; -0.999
+    is not (PyTorch's best * (1 + threshold) would count -0.999 and even -1.005)."""
+    s = get_schedule("plateau", 1.0, 10, factor=0.5, patience=0, threshold=0.01, monitor="val_r2")
+    assert observe_all(s, "val_r2", [-1.0, -0.95]) == [1.0, 1.0]
+    assert observe_all(s, "val_r2", [-0.949, -1.0]) == [0.5, 0.25]
+
+
+def test_plateau_skips_reductions_below_1e_8():
+    """As ReduceLROnPlateau (eps=1e-8): an lr of 1e-8 is not cut to 1e-9 (a change of 9e-9)."""
+    s = get_schedule("plateau", 1e-6, 10, factor=0.1, patience=0, threshold=0.0)
+    lrs = observe_all(s, "loss", [1.0] * 6)
+    assert lrs == pytest.approx([1e-6, 1e-7, 1e-8, 1e-8, 1e-8, 1e-8], rel=1e-12)
+
+
 def test_plateau_monitor():
     # auto: val_loss when the record has it, else loss
     s = get_schedule("plateau", 1.0, 10, factor=0.5, patience=0, threshold=0.0)
