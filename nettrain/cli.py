@@ -808,6 +808,8 @@ def gradcheck(
     cfg = _load(config, set_)
     where = _device(device) if device else None
     result = gradcheck_config(cfg, batch=batch, rtol=rtol, atol=atol, stdin=sys.stdin, device=where)
+    for note in result.notes:
+        sys.stderr.write(f"Note: {note}\n")
     if json_:
         sys.stdout.write(json.dumps(result.to_dict()) + "\n")
     else:

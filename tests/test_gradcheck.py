@@ -160,3 +160,61 @@ def test_directional_check_alone_catches_a_broken_large_network(monkeypatch):
     assert all(p.checked == 0 and p.passed for p in result.params)
     assert not result.directional["passed"]
     assert not result.passed
+
+
+# -- ReLU kinks -------------------------------------------------------------------------------------
+
+
+def dead_layer_net() -> tuple[Network, np.ndarray, np.ndarray]:
+    """A relu net and two rows; in row 0 every unit of the first hidden layer is off, so with
+    zero biases every z of the second hidden layer is exactly 0: on the kink."""
+    net = Network.create([2, 3, 2, 1], ["relu", "relu"], "identity", "mse", seed=0, dtype="float64")
+    net.W[0][...] = [[1.0, 1.0], [1.0, 0.5], [0.5, 1.0]]
+    x = np.array([[-1.0, -1.0], [1.0, 2.0]])
+    y = np.array([[0.3], [-0.2]])
+    return net, x, y
+
+
+def test_entries_that_cross_a_relu_kink_are_compared_on_the_other_rows():
+    """Nudging b(2) moves row 0's z(3) across 0: the difference there is half a slope, not a
+    wrong derivative. Compared on row 1 alone, b(2) passes; nothing is left unchecked."""
+    net, x, y = dead_layer_net()
+    assert float(net.forward_cache(x)[0][1][0].max()) == 0.0  # row 0 sits on the kink
+    result = gradcheck(net, x, y)
+    assert result.passed, result.to_dict()
+    kinks = {p.name: p.kinks for p in result.params}
+    assert kinks["b(2)"] == 2 and kinks["W(2)"] == 0  # row 0's a(2) = 0: W(2) moves no z there
+    assert [p.checked for p in result.params] == [6, 3, 6, 2, 2, 1]
+    assert "compared on the other rows" in result.notes[0]
+
+
+def test_an_entry_crossing_a_kink_in_every_row_is_left_out_and_said():
+    net, x, y = dead_layer_net()
+    result = gradcheck(net, x[:1], y[:1])
+    b2 = next(p for p in result.params if p.name == "b(2)")
+    assert (b2.checked, b2.kinks) == (0, 2)
+    assert "2 crossed in every row and were left out" in result.notes[0]
+
+
+def test_a_broken_relu_derivative_is_still_caught_beside_a_kink(monkeypatch):
+    from nettrain.activations import ReLU
+
+    net, x, y = dead_layer_net()
+    monkeypatch.setattr(ReLU, "mul_df", lambda self, da, a, tmp: None)  # f' = 1 everywhere
+    result = gradcheck(net, x, y)
+    assert not result.passed
+    assert {"W(1)", "b(1)"} <= failing(result)
+
+
+def test_gradcheck_cli_passes_a_relu_config_with_dead_rows(tmp_path):
+    """The README audit's case: seed.csv through 4-3-3-1 relu failed on b(2) at a kink."""
+    from tests.helpers import ok, run
+
+    cfg = tmp_path / "relu.yaml"
+    cfg.write_text(
+        f"data: {{train: {CONFIGS.parent / 'data' / 'seed.csv'}, target: y}}\n"
+        "network: {layers: [4, 3, 3, 1], activation: relu}\ncost: mse\n"
+    )
+    r = ok(run("gradcheck", cfg))
+    assert "PASS" in r.stdout
+    assert "Note:" in r.stderr and "kink" in r.stderr
