@@ -455,10 +455,13 @@ def _dry_run(cfg, quiet: bool) -> None:
     err.write(f"layers ({cfg.task}, cost {cfg.cost}, {cfg.dtype}):\n")
     total = 0
     rows = []
+    last = len(sizes) - 2
     for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        n = fan_out * fan_in + fan_out
+        bias = l < last or cfg.network.output_bias  # network.output_bias: false drops the last b
+        n = fan_out * fan_in + (fan_out if bias else 0)
         total += n
-        rows.append((f"W({l + 1}) {fan_out}x{fan_in}", f"b({l + 1}) {fan_out}", acts[l], f"{n:,}"))
+        b = f"b({l + 1}) {fan_out}" if bias else "no bias"
+        rows.append((f"W({l + 1}) {fan_out}x{fan_in}", b, acts[l], f"{n:,}"))
     widths = [max(len(r[k]) for r in rows) for k in range(4)]
     for r in rows:
         err.write(

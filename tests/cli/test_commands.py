@@ -17,6 +17,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from nettrain import load_config
 from nettrain.cli import app
 from tests.conftest import CONFIGS, DATA
 
@@ -201,6 +202,18 @@ def test_dry_run_prints_the_resolved_config_and_writes_nothing(tmp_path):
     assert resolved["training"]["epochs"] == 7
     assert "W(1)" in r.stderr and "W(3)" in r.stderr  # the layer shapes, on stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("output_bias", [True, False])
+def test_dry_run_counts_the_parameters_fit_trains(tmp_path, output_bias):
+    flag = f"network.output_bias={str(output_bias).lower()}"
+    r = run("fit", CONFIGS / "seed.yaml", "--dry-run", "--set", flag)
+    assert r.exit_code == 0, r.stderr
+    from nettrain.network import Network
+
+    net = Network.from_config(load_config(CONFIGS / "seed.yaml", [flag]))
+    assert f"total {net.n_params():,} parameters" in r.stderr
+    assert ("no bias" in r.stderr) is not output_bias
 
 
 # -- predict --------------------------------------------------------------------------------------
