@@ -414,14 +414,17 @@ class _Checker:
     def named(self, raw: dict, path: tuple, default: str, registry: dict[str, dict]):
         """A word, or a mapping with ``name:`` and that name's parameters (numbers; a few words).
 
-        Returns (name, {parameter: value}) with only the parameters the config gave.
+        Returns (name, {parameter: value}): every parameter of that name, its default where the
+        config gives none, so that the resolved config (--dry-run, the run's config.yaml) shows
+        what the run uses.
         """
         key = path[-1]
         value = raw.get(key)
         if value is None:
-            return default, {}
+            return default, dict(registry[default])
         if isinstance(value, str):
-            return self.word(raw, path, default, tuple(registry)), {}
+            name = self.word(raw, path, default, tuple(registry))
+            return name, dict(registry.get(name, {}))
         if not isinstance(value, dict):
             self.problem(path, f"{_show(value)} is not a name or a mapping with 'name:'; {one_of(registry)}")
             return default, {}
@@ -452,7 +455,7 @@ class _Checker:
                 self.problem((*path, k), f"{_show(v)} is not a number >= 0")
                 continue
             params[k] = v
-        return name, params
+        return name, {**allowed, **params}
 
     def boolean(self, raw: dict, path: tuple, default: bool) -> bool:
         key = path[-1]

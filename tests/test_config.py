@@ -95,6 +95,19 @@ def test_defaults_are_filled(tmp_path, monkeypatch):
     assert cfg.output == str(tmp_path / "runs" / "mynet")
 
 
+def test_the_resolved_config_shows_every_optimizer_and_schedule_parameter(tmp_path):
+    """--dry-run and the run's config.yaml show what the run uses: a bare word gets its
+    defaults written out, a mapping keeps what it gave and gains the rest."""
+    text = MINIMAL + "training:\n  optimizer: momentum\n  schedule: {name: exponential}\n"
+    d = load_config(write(tmp_path, text)).to_dict()["training"]
+    assert d["optimizer"] == {"name": "momentum", "momentum": 0.9}
+    assert d["schedule"] == {"name": "exponential", "gamma": 0.95}
+    text = MINIMAL + "training:\n  optimizer: {name: adam, beta2: 0.99}\n"
+    d = load_config(write(tmp_path, text)).to_dict()["training"]
+    assert d["optimizer"] == {"name": "adam", "beta1": 0.9, "beta2": 0.99, "eps": 1e-8}
+    assert d["schedule"] == "constant"  # no parameters: stays a word
+
+
 @pytest.mark.parametrize(
     "cost, output, layers",
     [
