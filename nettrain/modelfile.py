@@ -215,7 +215,7 @@ class Model:
         if enc.task == "classification":
             truth = data.Y.argmax(axis=1) if data.Y.shape[1] > 1 else data.Y[:, 0].astype(int)
             proba = enc.probabilities(s)
-            report = metrics.classification_report(truth, proba.argmax(axis=1), enc.classes, proba)
+            report = metrics.classification_report(truth, enc.predicted_index(s), enc.classes, proba)
         else:
             y = data.Y * enc.y_scale + enc.y_mean  # back to the target's units
             report = metrics.regression_report(y, enc.decode(s).reshape(len(y), -1))

@@ -515,3 +515,24 @@ def test_model_evaluate_matches_the_command(tmp_path):
     )
     assert report["accuracy"] == printed["accuracy"] == 1.0
     assert report["confusion_matrix"] == printed["confusion_matrix"] == [[2, 0], [0, 2]]
+
+
+def test_evaluate_and_predict_agree_on_a_tie_at_one_half(tmp_path):
+    """One sigmoid unit exactly at 0.5 (all weights zero): predict says the second class
+    (s >= 0.5), and evaluate must score that same prediction (argmax of [1 - s, s] took the
+    first)."""
+    from tests.helpers import animals, write_rows
+
+    header, rows = animals(60)
+    path = write_rows(tmp_path / "a.csv", header, rows)
+    table = read_table(str(path), "label")
+    enc = fit_encoding(table, "classification", "binary_cross_entropy", 1, True)
+    net = Network.create([enc.n_inputs, 3, 1], ["tanh"], "sigmoid", "binary_cross_entropy", seed=0)
+    for p in net.params():
+        p[...] = 0
+    model = Model(net, enc)
+    s, _ = model.outputs_kept(table, "error")
+    labels = enc.decode(s)
+    assert set(labels) == {enc.classes[1]}
+    report = model.evaluate(table)
+    assert report["accuracy"] == pytest.approx(np.mean(labels == table.y.astype(str)))

@@ -342,11 +342,14 @@ class Encoding:
         if self.task == "regression":
             values = s * self.y_scale + self.y_mean
             return values[:, 0] if values.shape[1] == 1 else values
+        return np.asarray(self.classes, dtype=object)[self.predicted_index(s)]
+
+    def predicted_index(self, s: np.ndarray) -> np.ndarray:
+        """The predicted class of each row (n,): the largest output, or with one sigmoid unit
+        s >= 0.5 (a tie at exactly 0.5 is the second class, in predict and evaluate alike)."""
         if self.n_outputs == 1:
-            idx = (s[:, 0] >= 0.5).astype(np.int64)
-        else:
-            idx = s.argmax(axis=1)
-        return np.asarray(self.classes, dtype=object)[idx]
+            return (s[:, 0] >= 0.5).astype(np.int64)
+        return s.argmax(axis=1)
 
     def probabilities(self, s: np.ndarray) -> np.ndarray:
         """Class probabilities (n, classes). With one sigmoid unit: [1 - s, s]."""
