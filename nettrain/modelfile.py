@@ -392,8 +392,10 @@ def load_model(path: str | Path, device=None) -> Model:
         _check_size(members["meta.npy"], shape, dtype, offset, name)
         try:
             meta = json.loads(_read(zf, members["meta.npy"], name).tobytes().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ModelFileError(f"{name}: the 'meta' document is not valid JSON ({exc})") from None
+        except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, a 5000-digit number, deep nesting
+            raise ModelFileError(
+                f"{name}: the 'meta' document is not valid JSON ({str(exc)[:100]})"
+            ) from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ModelFileError(
                 f"{name}: not a nettrain model file (format "
@@ -486,9 +488,27 @@ def load_model(path: str | Path, device=None) -> Model:
         columns=columns,
         missing=enc_meta.get("missing", "error"),
         header=bool(enc_meta.get("header", True)),
+        positional=enc_meta.get("positional"),
+        delimiter=enc_meta.get("delimiter"),
     )
     if encoding.missing not in MISSING_POLICIES:
         raise ModelFileError(f"{name}: unknown missing-value policy {encoding.missing!r}")
+    if not (
+        isinstance(encoding.target, (str, type(None)))
+        and isinstance(encoding.positional, (bool, type(None)))
+        and (
+            encoding.delimiter is None
+            or (isinstance(encoding.delimiter, str) and len(encoding.delimiter) == 1)
+        )
+        and isinstance(meta.get("training", {}), dict)
+    ):
+        raise ModelFileError(
+            f"{name}: the 'meta' document is malformed (the target, positional, delimiter or "
+            "training entry has the wrong type)"
+        )
+    scales = [arrays["x_scale"], *([arrays["y_scale"]] if "y_scale" in arrays else [])]
+    if any((s <= 0).any() for s in scales):
+        raise ModelFileError(f"{name}: a standardization scale is zero or negative; the model is unusable")
     if task == "classification":
         classes = encoding.classes
         ok = (

@@ -298,6 +298,40 @@ def test_bad_meta(tmp_path, saved, change):
     refused(zip_up(tmp_path / "m.npz", with_meta(parts, {**meta_of(parts), **change})))
 
 
+@pytest.mark.parametrize(
+    "where, value",
+    [
+        (("encoding", "target"), ["y"]),
+        (("encoding", "positional"), "yes"),
+        (("encoding", "delimiter"), "::"),
+        (("training",), 5),
+    ],
+)
+def test_meta_entries_of_the_wrong_type(tmp_path, saved, where, value):
+    parts = members(saved)
+    meta = meta_of(parts)
+    node = meta
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    refused(zip_up(tmp_path / "m.npz", with_meta(parts, meta)), "malformed")
+
+
+@pytest.mark.parametrize(
+    "text", [b'{"format_version": ' + b"9" * 5000 + b"}", b"[" * 100_000], ids=["long number", "deep"]
+)
+def test_meta_json_that_python_cannot_take(tmp_path, saved, text):
+    parts = {**members(saved), "meta.npy": npy(np.frombuffer(text, dtype=np.uint8))}
+    refused(zip_up(tmp_path / "m.npz", parts), "not valid JSON")
+
+
+def test_a_zero_standardization_scale_is_refused(tmp_path, saved):
+    parts = members(saved)
+    scale = np.load(io.BytesIO(parts["x_scale.npy"]))
+    parts["x_scale.npy"] = npy(np.zeros_like(scale))
+    refused(zip_up(tmp_path / "m.npz", parts), "scale is zero")
+
+
 def test_meta_not_json(tmp_path, saved):
     parts = {**members(saved), "meta.npy": npy(np.frombuffer(b"{not json", dtype=np.uint8))}
     refused(zip_up(tmp_path / "m.npz", parts), "JSON")
@@ -471,6 +505,9 @@ META_FIELDS = [
     ("encoding", "features"),
     ("encoding", "classes"),
     ("encoding", "target"),
+    ("encoding", "positional"),
+    ("encoding", "delimiter"),
+    ("training",),
 ]
 
 

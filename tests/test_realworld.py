@@ -25,6 +25,7 @@ import nettrain.data.stream as stream
 from nettrain import config_from_dict, fit, load_config, load_model
 from nettrain.data import StreamedDataset, fit_encoding, load_run_data, read_table, split_indices, stream_rng
 from nettrain.errors import ConfigError, DataError
+from tests.conftest import CONFIGS, DATA
 from tests.helpers import (
     animals,
     assert_error,
@@ -1194,3 +1195,58 @@ def test_every_npz_row_is_predicted_and_evaluated(tmp_path, kind):
     assert len(predictions) == 1 + 40
     report = json.loads(ok(run("evaluate", tmp_path / "run", tmp_path / "d.npz", "--json")).stdout)
     assert report["n"] == 40
+
+
+# -- inputs read as the training data was --------------------------------------------------------
+
+
+def test_evaluate_finds_a_target_named_y_wherever_it_is(tmp_path):
+    """A CSV-trained model whose target is named 'y' (seed, regression): evaluate reads that
+    column by name, not the last one (the NPZ rule 'y is the array y' applied to CSVs too)."""
+    cfg = load_config(CONFIGS / "regression.yaml", ["training.epochs=5", f"output={tmp_path / 'run'}"])
+    fit(cfg)
+    rows = read_csv((DATA / "regression_test.csv").read_text())
+    moved = [[r[-1], *r[:-1], "id"] for r in rows]  # y first, an extra text column last
+    moved[0][-1] = "note"
+    write_rows(tmp_path / "moved.csv", moved[0], moved[1:])
+    want = json.loads(ok(run("evaluate", tmp_path / "run", DATA / "regression_test.csv", "--json")).stdout)
+    got = json.loads(ok(run("evaluate", tmp_path / "run", tmp_path / "moved.csv", "--json")).stdout)
+    assert got["r2"] == pytest.approx(want["r2"], rel=1e-6) and got["n"] == want["n"]
+
+
+def test_a_csv_model_with_number_names_reads_its_own_training_file(tmp_path):
+    """pandas-style headers '0,1,2,3,y' are names, not positions: the model predicts its own
+    training file and matches a reordered file by name."""
+    rows = read_csv((DATA / "seed.csv").read_text())
+    write_rows(tmp_path / "dig.csv", ["0", "1", "2", "3", "y"], rows[1:])
+    write_rows(tmp_path / "rev.csv", ["3", "2", "1", "0", "y"], [[*r[3::-1], r[4]] for r in rows[1:]])
+    cfg = load_config(
+        CONFIGS / "seed.yaml",
+        [f"data.train={tmp_path / 'dig.csv'}", "training.epochs=20", f"output={tmp_path / 'run'}"],
+    )
+    fit(cfg)
+    a = ok(run("predict", tmp_path / "run", tmp_path / "dig.csv")).stdout
+    assert a == ok(run("predict", tmp_path / "run", tmp_path / "rev.csv")).stdout
+    assert len(read_csv(a)) == len(rows)
+    e1 = json.loads(ok(run("evaluate", tmp_path / "run", tmp_path / "dig.csv", "--json")).stdout)
+    e2 = json.loads(ok(run("evaluate", tmp_path / "run", tmp_path / "rev.csv", "--json")).stdout)
+    assert e1["r2"] == pytest.approx(e2["r2"], rel=1e-9)
+
+
+def test_a_models_delimiter_reads_its_own_training_file(tmp_path):
+    """data.delimiter (one the sniffer does not guess) is kept in the model, so predict and
+    evaluate read files like the training file."""
+    body = "".join(f"{i % 5}:{(i * 3) % 7}:{i % 2}\n" for i in range(40))
+    (tmp_path / "c.csv").write_text("a:b:y\n" + body)
+    cfg = load_config(
+        CONFIGS / "xor.yaml",
+        [
+            f"data.train={tmp_path / 'c.csv'}",
+            "data.target=y",
+            "data.delimiter=:",
+            f"output={tmp_path / 'run'}",
+        ],
+    )
+    fit(cfg)
+    assert len(read_csv(ok(run("predict", tmp_path / "run", tmp_path / "c.csv")).stdout)) == 41
+    assert json.loads(ok(run("evaluate", tmp_path / "run", tmp_path / "c.csv", "--json")).stdout)["n"] == 40

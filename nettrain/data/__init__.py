@@ -142,6 +142,7 @@ class RunData:
                 np.zeros(d),
                 np.ones(d),
                 classes=[str(c) for c in range(2 if k == 1 else k)],
+                positional=True,
             )
         else:
             encoding = Encoding(
@@ -154,6 +155,7 @@ class RunData:
                 np.ones(d),
                 y_mean=np.zeros(k),
                 y_scale=np.ones(k),
+                positional=True,
             )
         return cls(encoding, Dataset(X, Y))
 
@@ -242,16 +244,20 @@ def read_for_model(
     header setting, the target by the name (or index) it had; a clean numeric CSV parsed for just
     the model's columns. A positional input (an array, or a CSV without a header) that still holds
     the target column where training had it gets that column left out."""
-    target = encoding.target if need_target else None
-    if need_target and target == "y":  # NPZ-trained: the target is the array y
-        target = None
     # trained on arrays (NPY, NPZ): features are column positions and the target a position or
-    # 'y'; a CSV input is then matched by position too, with or without a header row
-    from_arrays = (
-        encoding.header
-        and all(f.isdigit() for f in encoding.features)
-        and (str(encoding.target).isdigit() or encoding.target in ("y", None))
-    )
+    # 'y'; a CSV input is then matched by position too, with or without a header row (models
+    # from before the encoding recorded it: inferred from the names)
+    from_arrays = encoding.positional
+    if from_arrays is None:
+        from_arrays = (
+            encoding.header
+            and all(f.isdigit() for f in encoding.features)
+            and (str(encoding.target).isdigit() or encoding.target in ("y", None))
+        )
+    target = encoding.target if need_target else None
+    if need_target and from_arrays and target == "y":  # NPZ-trained: the target is the array y
+        target = None
+    delimiter = delimiter or encoding.delimiter
     header = encoding.header and not from_arrays
     named_numeric = header and all(c.kind == "numeric" for c in encoding.columns)
     table = read_table(
@@ -327,6 +333,7 @@ def load_run_data(config, stdin=None) -> RunData:
         missing=dc.missing,
         categorical=dc.categorical,
         header=dc.header,
+        delimiter=dc.delimiter,
     )
     if enc.n_inputs != sizes[0]:
         detail = ""

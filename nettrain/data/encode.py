@@ -105,6 +105,10 @@ class Encoding:
     y_mean, y_scale : (outputs,) regression target standardization (0 and 1 when off).
     classes : the class labels as text, in the order of the network's outputs.
     columns : one Column per feature (None: all numeric, as in models from before categoricals).
+    header : whether the training CSV had a header row (data.header).
+    positional : the training data was an array (NPY, NPZ, arrays), so inputs are matched by
+        column position, not by name; None in models from before it was recorded (inferred).
+    delimiter : data.delimiter as the config gave it (None: sniffed), for reading inputs alike.
     """
 
     task: str
@@ -120,6 +124,8 @@ class Encoding:
     columns: list[Column] | None = None
     missing: str = "error"
     header: bool = True
+    positional: bool | None = None
+    delimiter: str | None = None
     _index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -370,6 +376,8 @@ class Encoding:
             "columns": [c.to_dict() for c in self.columns],
             "missing": self.missing,
             "header": self.header,
+            "positional": self.positional,
+            "delimiter": self.delimiter,
         }
 
 
@@ -438,6 +446,7 @@ def fit_encoding(
     missing: str = "error",
     categorical="auto",
     header: bool = True,
+    delimiter: str | None = None,
 ) -> Encoding:
     """Fit the encoding on the training rows (see the module doc).
 
@@ -475,6 +484,8 @@ def fit_encoding(
         columns=columns,
         missing=missing,
         header=header,
+        positional=table.lines is None,  # an array: its columns are positions
+        delimiter=delimiter,
     )
 
     # categories and fills (the most frequent category; the mean) from the values present in

@@ -292,6 +292,7 @@ def stream_npy(config, rng: np.random.Generator):
         std,
         columns=columns,
         missing=dc.missing,
+        positional=True,
     )
     if len(features) != sizes[0]:
         raise DataError(
