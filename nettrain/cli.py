@@ -227,10 +227,14 @@ def _stdout_console():
             self.quiet = True
             raise BrokenPipeError
 
+    # markup=False: file names, features and class labels are the data's words; '[/]' or
+    # '[bold]a' in them must be printed as written, not parsed (or fail) as Rich markup
     if sys.stdout.isatty():
-        return StdoutConsole(file=sys.stdout, highlight=False)
+        return StdoutConsole(file=sys.stdout, highlight=False, markup=False)
     # off a terminal Rich would wrap at 80 columns: a file or a pipe gets long plain lines instead
-    return StdoutConsole(file=_RstripWriter(sys.stdout), highlight=False, width=200, no_color=True)
+    return StdoutConsole(
+        file=_RstripWriter(sys.stdout), highlight=False, markup=False, width=200, no_color=True
+    )
 
 
 def _load(config: Path, overrides: list[str] | None, device: str | None = None):

@@ -827,3 +827,32 @@ def test_a_monitor_the_run_will_not_measure_fails_before_training(tmp_path, conf
     r = run(*args, *(["--dry-run"] if dry else []))
     assert_error(r, needle)
     assert "epoch" not in r.stderr and not (tmp_path / "run").exists()
+
+
+def test_names_that_look_like_rich_markup_are_printed_as_written(tmp_path):
+    """File names, feature names and class labels are data: '[/]' must not crash a table and
+    '[bold]a' must not lose its brackets."""
+    rng = np.random.default_rng(0)
+    rows = [(f"{x:.3f}", f"{rng.normal():.3f}", "[/]yes" if x > 0 else "[b]no") for x in rng.normal(size=80)]
+    data = tmp_path / "[bold]pets.csv"
+    with open(data, "w", newline="") as f:
+        csv.writer(f).writerows([("[bold]a", "b", "kind"), *rows])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "data": {"train": data.name, "target": "kind"},
+                "network": {"layers": [2, 4, 2], "activation": "tanh"},
+                "cost": "cross_entropy",
+                "training": {"learning_rate": 0.3, "epochs": 5},
+                "output": "run",
+            }
+        )
+    )
+    assert run("fit", cfg, "-q").exit_code == 0
+    r = run("evaluate", tmp_path / "run", data)
+    assert r.exit_code == 0, r.stderr
+    assert "[bold]pets.csv" in r.stdout and "[/]yes" in r.stdout and "[b]no" in r.stdout
+    r = run("info", tmp_path / "run")
+    assert r.exit_code == 0, r.stderr
+    assert "[bold]a" in r.stdout and "[/]yes" in r.stdout
