@@ -443,7 +443,7 @@ def _dry_run(cfg, quiet: bool) -> None:
 
     # what fit checks before it trains: the device and the run folder
     resolve_device(cfg.device)
-    check_output(cfg.output)
+    check_output(cfg)
     from .distributed import load_once, rank
 
     data = load_once(lambda: load_run_data(cfg, stdin=sys.stdin))

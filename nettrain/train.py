@@ -27,6 +27,7 @@ import numpy as np
 
 from . import distributed, metrics
 from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
+from .checkpoint import PATTERN as CHECKPOINT
 from .checkpoint import checkpoints_in, config_hash, find_checkpoint, load_checkpoint, save_checkpoint
 from .config import MONITORS, Config
 from .data import Dataset, RunData, StreamedDataset, load_run_data, split_indices, stream_rng
@@ -37,6 +38,9 @@ from .optimizers import SGD, get_optimizer
 from .schedules import get_schedule
 
 EventHandler = Callable[[str, dict], None]
+
+#: What fit writes into the run folder (besides checkpoint-<epoch>.npz).
+RUN_FILES = ("model.npz", "history.jsonl", "config.yaml")
 
 
 def _ignore(kind: str, info: dict) -> None:
@@ -235,7 +239,7 @@ def fit(
     if data is None:  # (before reading the data: the config alone says whether there is some)
         check_monitors(config, bool(config.data.validation))
     if save:  # a run folder that cannot be written fails now, not after the training
-        check_output(config.output)
+        check_output(config)
     if data is None:
         data = distributed.load_once(lambda: load_run_data(config, stdin=stdin))
     else:
@@ -743,9 +747,24 @@ def _diverged(what: str, value: float | str, epoch: int, lr: float) -> TrainingD
     )
 
 
-def check_output(output: str) -> None:
-    """Fail early (without creating anything) when the run folder could not be written."""
+def check_output(config: Config) -> None:
+    """Fail early (without creating anything) when the run folder could not be written, or
+    when what fit writes there would replace the config file or a data file it reads."""
+    output = config.output
     folder = Path(output)
+    inputs = {"config": config.path, "training data": config.data.train, "test data": config.data.test}
+    if isinstance(config.data.validation, str):
+        inputs["validation data"] = config.data.validation
+    for what, path in inputs.items():
+        if path is None or path == "-" or not os.path.isfile(path):
+            continue
+        name = Path(path).name
+        written = name in RUN_FILES or CHECKPOINT.match(name)  # (old checkpoints are deleted)
+        if written and folder.is_dir() and os.path.samefile(Path(path).parent, folder):
+            raise OutputError(
+                f"the run folder '{output}' would get a new {name}, replacing the {what} file "
+                f"'{path}'; choose another output (-o DIR)"
+            )
     if folder.exists():
         prepare_output(output)
         return
@@ -769,7 +788,7 @@ def prepare_output(output: str) -> Path:
         raise OutputError(f"cannot make the run folder '{output}': a part of its path is a file") from None
     except OSError as exc:
         raise OutputError(f"cannot make the run folder '{output}': {exc.strerror or exc}") from None
-    for name in ("model.npz", "history.jsonl", "config.yaml"):
+    for name in RUN_FILES:
         if (folder / name).is_dir():
             raise OutputError(f"cannot write '{folder / name}': it is a folder")
     return folder

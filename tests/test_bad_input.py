@@ -105,6 +105,29 @@ def bad_config(tmp_path, old: str, new: str) -> tuple[Path, int]:
 running_as_root = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_fit_will_not_replace_its_own_config_in_the_run_folder(tmp_path, dry_run):
+    """output: . beside a hand-written config.yaml: fit would replace it with the resolved one."""
+    write_rows(tmp_path / "train.csv", HEADER, ROWS)
+    text = "# my notes\n" + GOOD + "output: .\n"
+    (tmp_path / "config.yaml").write_text(text)
+    line = assert_error(
+        run("fit", tmp_path / "config.yaml", *(["--dry-run"] if dry_run else [])),
+        "would get a new config.yaml, replacing the config file",
+    )
+    assert "choose another output" in line
+    assert (tmp_path / "config.yaml").read_text() == text
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_fit_will_not_replace_a_data_file_named_like_a_checkpoint(tmp_path):
+    np.savez(tmp_path / "checkpoint-1.npz", X=np.ones((20, 5)), y=np.arange(20) % 2)
+    (tmp_path / "c.yaml").write_text(
+        GOOD.replace("train.csv", "checkpoint-1.npz").replace("  target: label\n", "")
+    )
+    assert_error(run("fit", tmp_path / "c.yaml", "-o", tmp_path), "replacing the training data file")
+
+
 def test_config_missing(tmp_path):
     fit_error(tmp_path / "nope.yaml", "nope.yaml", "not found")
 
