@@ -304,7 +304,7 @@ def fit(
             raise NettrainError("--output is empty: name the run folder (-o runs/name)")
         cfg = cfg.with_output(output)
     if dry_run:
-        _dry_run(cfg, quiet)
+        _dry_run(cfg, quiet, resume, force)
         return
     from .errors import Interrupted, TrainingDiverged
     from .report import make_reporter
@@ -436,14 +436,15 @@ class _StopFlag:
         return False
 
 
-def _dry_run(cfg, quiet: bool) -> None:
+def _dry_run(cfg, quiet: bool, resume: Path | None = None, force: bool = False) -> None:
     from .backend import resolve_device
     from .data import load_run_data
-    from .train import check_monitors, check_output
+    from .train import check_monitors, check_output, open_checkpoint
 
-    # what fit checks before it trains: the device and the run folder
+    # what fit checks before it trains: the device, the run folder, the checkpoint to resume
     resolve_device(cfg.device)
     check_output(cfg)
+    checkpoint = open_checkpoint(resume, cfg, force) if resume is not None else None
     from .distributed import load_once, rank
 
     data = load_once(lambda: load_run_data(cfg, stdin=sys.stdin))
@@ -482,6 +483,8 @@ def _dry_run(cfg, quiet: bool) -> None:
         parts.append(f"{len(data.encoding.classes)} classes")
     err.write("data: " + ", ".join(parts) + "\n")
     err.write(f"output: {cfg.output}\n")
+    if checkpoint is not None:
+        err.write(f"resume: {checkpoint[0]}, after epoch {checkpoint[2]['epoch']}\n")
 
 
 # -- predict ----------------------------------------------------------------------------------------

@@ -267,7 +267,6 @@ def fit(
             resume,
             force,
             config,
-            chash,
             net,
             optimizer,
             schedule,
@@ -630,21 +629,36 @@ def _changed_keys(before: dict, after: dict, prefix: str = "") -> list[str]:
     return out
 
 
-def _resume(
-    where, force, config, chash, net, optimizer, schedule, shuffle_rng, dropout_rng, early, data, device
-):
-    """Load a checkpoint's state into the freshly built run; returns (first epoch, history,
-    notes). Under ``force``, state that does not fit the new config (another optimizer or
-    schedule, another set of trained parameters) starts afresh, and a note says so."""
+def open_checkpoint(where, config: Config, force: bool = False):
+    """The checkpoint ``--resume`` names, checked against the config before anything runs:
+    (path, model, state, optimizer arrays, best weights). A ConfigError when the config changed
+    (unless ``force``) or when the checkpoint has as many epochs as the config asks or more."""
     path = find_checkpoint(where)
     model, state, opt_arrays, best = load_checkpoint(path)
-    if state.get("config_hash") != chash and not force:
+    if state.get("config_hash") != config_hash(config.to_dict()) and not force:
         changed = _changed_keys(model.meta.get("config") or {}, config.to_dict())
         what = f"changed: {', '.join(changed[:6])}" if changed else f"hash {state.get('config_hash')}"
         raise ConfigError(
             f"--resume: {path} was written with a different config ({what}); resume with the "
             "same config, or add --force to continue anyway"
         )
+    done = int(state.get("epoch", 0))
+    if done >= config.training.epochs:
+        raise ConfigError(
+            f"--resume: {path} has {done} epochs done and training.epochs is "
+            f"{config.training.epochs}: nothing to train; to train on, raise it "
+            f"(--set training.epochs={done + 10})"
+        )
+    return path, model, state, opt_arrays, best
+
+
+def _resume(
+    where, force, config, net, optimizer, schedule, shuffle_rng, dropout_rng, early, data, device
+):
+    """Load a checkpoint's state into the freshly built run; returns (first epoch, history,
+    notes). Under ``force``, state that does not fit the new config (another optimizer or
+    schedule, another set of trained parameters) starts afresh, and a note says so."""
+    path, model, state, opt_arrays, best = open_checkpoint(where, config, force)
     if [list(w.shape) for w in model.network.W] != [list(w.shape) for w in net.W]:
         raise ConfigError(
             f"--resume: {path} holds a network of other layer sizes "

@@ -519,3 +519,42 @@ def test_json_output_ends_with_an_interrupted_event(tmp_path):
     assert last["event"] == "interrupted" and last["signal"] == "SIGINT" and last["exit_code"] == 130
     assert (tmp_path / last["checkpoint"]).is_file()
     assert f"Resume with: {last['resume']}" in err
+
+
+def test_resuming_a_checkpoint_at_or_past_the_epochs_is_refused_and_keeps_the_model(tmp_path):
+    """A checkpoint of epoch 4 resumed with epochs 3 (or 4) has nothing to train: refused,
+    instead of writing the checkpoint's older weights over the run's model."""
+    run = tmp_path / "run"
+    fit(digits(run, "training.epochs=6", "training.checkpoint_every=2", "training.checkpoint_keep=3"))
+    before = (run / "model.npz").read_bytes()
+    for epochs in (3, 4):
+        with pytest.raises(ConfigError, match=r"has 4 epochs done and training.epochs is \d: nothing"):
+            fit(
+                digits(run, f"training.epochs={epochs}", "training.checkpoint_every=2"),
+                resume=run / "checkpoint-4.npz",
+            )
+    assert (run / "model.npz").read_bytes() == before
+
+
+def test_dry_run_checks_the_checkpoint_to_resume(tmp_path):
+    run = tmp_path / "run"
+    fit(digits(run, "training.epochs=2", "training.checkpoint_every=1"))
+    cfg = str(CONFIGS / "digits.yaml")
+    dry = [
+        "fit",
+        cfg,
+        "-o",
+        str(run),
+        "--dry-run",
+        "--set",
+        "training.epochs=5",
+        "--set",
+        "training.checkpoint_every=1",
+    ]
+    r = CliRunner().invoke(app, [*dry, "--resume", str(run)])
+    assert r.exit_code == 0, r.stderr
+    assert f"resume: {run / 'checkpoint-2.npz'}, after epoch 2" in r.stderr
+    r = CliRunner().invoke(app, [*dry, "--resume", str(tmp_path / "nowhere")])
+    assert r.exit_code == 2 and "not found" in r.stderr
+    r = CliRunner().invoke(app, [*dry, "--resume", str(run), "--set", "training.batch_size=7"])
+    assert r.exit_code == 2 and "different config (changed: training.batch_size" in r.stderr
