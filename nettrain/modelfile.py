@@ -158,17 +158,20 @@ class Model:
     encoding: Encoding
     meta: dict = field(default_factory=dict)
 
-    def forward(self, x: np.ndarray, *, standardize: bool = False, batch_size: int = 65536) -> np.ndarray:
+    def forward(
+        self, x: np.ndarray, *, standardize: bool = False, batch_size: int = 65536, where=None
+    ) -> np.ndarray:
         """The network's outputs s (n, outputs), on the host, for inputs x (n, inputs): encoded,
         or raw numbers with ``standardize`` (then scaled a chunk at a time, so a million rows
-        never make a second full-size copy)."""
+        never make a second full-size copy; ``where(row)`` names a row in messages)."""
+        where = where or (lambda i: f"row {i}")
         net, enc = self.network, self.encoding
         parts = []
         with np.errstate(over="ignore", invalid="ignore"):  # checked below: the library never warns
             for start in range(0, len(x), batch_size):
                 chunk = x[start : start + batch_size]
                 if standardize:
-                    chunk = enc.scale(chunk, net.dtype)
+                    chunk = enc.scale(chunk, net.dtype, lambda i, start=start: where(start + i))
                 parts.append(to_host(net.forward(net.xp.asarray(chunk))))
         s = np.concatenate(parts) if parts else np.empty((0, net.sizes[-1]), net.dtype)
         bad = ~np.isfinite(s).all(axis=1)
@@ -200,7 +203,8 @@ class Model:
         raw, kept = self.encoding.raw_inputs(table, unknown)
         if not kept.all():
             raw = raw[kept]
-        return self.forward(raw, standardize=True), kept
+        rows = np.flatnonzero(kept)
+        return self.forward(raw, standardize=True, where=lambda i: table.where(int(rows[i]))), kept
 
     def evaluate(self, table: Table, unknown: str = "error") -> dict:
         """Scores on a labelled table (see metrics.py): accuracy, per-class precision/recall/F1,

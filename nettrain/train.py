@@ -652,9 +652,7 @@ def open_checkpoint(where, config: Config, force: bool = False):
     return path, model, state, opt_arrays, best
 
 
-def _resume(
-    where, force, config, net, optimizer, schedule, shuffle_rng, dropout_rng, early, data, device
-):
+def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout_rng, early, data, device):
     """Load a checkpoint's state into the freshly built run; returns (first epoch, history,
     notes). Under ``force``, state that does not fit the new config (another optimizer or
     schedule, another set of trained parameters) starts afresh, and a note says so."""

@@ -511,3 +511,29 @@ def test_standard_input_that_is_bad_data(trained):
     r = nettrain("predict", trained / "run", "-", input="size,color\n1\n")
     assert r.returncode == 2
     assert "<stdin>:2: expected 2 fields, found 1" in error_line(r.stderr)
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_a_value_beyond_float32_is_named_not_warned(trained, command):
+    """1e300 is a finite float64 but no float32: one Error line naming the file line and the
+    column (it was a RuntimeWarning and a made-up prediction)."""
+    rows = [list(r) for r in ROWS[:3]]
+    rows[1][0] = "1e300"
+    write_rows(Path("big.csv"), HEADER, rows)
+    r = nettrain(command, trained / "run", Path("big.csv").resolve())
+    assert r.returncode == 2 and r.stdout == ""
+    line = error_line(r.stderr)
+    assert line.endswith("big.csv:3: column 'size' holds 1e+300, too large for the model (float32)")
+    assert "Warning" not in r.stderr
+
+
+def test_a_test_file_value_beyond_float32_stops_fit_before_training(trained, tmp_path):
+    rows = [list(r) for r in ROWS[:3]]
+    rows[2][2] = "-1e300"
+    write_rows(tmp_path / "test.csv", HEADER, rows)
+    r = nettrain(
+        "fit", trained / "c.yaml", "--set", f"data.test={tmp_path / 'test.csv'}", "-o", tmp_path / "out", "-q"
+    )
+    assert r.returncode == 2
+    assert "test.csv:4: column 'weight' holds -1e+300, too large" in error_line(r.stderr)
+    assert "Warning" not in r.stderr and not (tmp_path / "out").exists()

@@ -221,8 +221,23 @@ class Encoding:
             )
         return X, keep
 
-    def scale(self, X: np.ndarray, dtype="float32") -> np.ndarray:
-        """Standardized inputs in ``dtype``."""
+    def scale(self, X: np.ndarray, dtype="float32", where=None) -> np.ndarray:
+        """Standardized inputs (X - x_mean) / x_scale in ``dtype``. A value whose standardized
+        form is beyond ``dtype`` (1e300 for float32) is a DataError naming ``where(row)``
+        (default 'row i'), not a warning and an inf. The check reads each column's extremes:
+        no full-size temporary."""
+        limit = np.finfo(dtype).max
+        with np.errstate(over="ignore", invalid="ignore"):
+            ends = (np.stack([X.min(axis=0), X.max(axis=0)]) - self.x_mean) / self.x_scale if len(X) else X
+            ok = np.abs(ends) <= limit
+        if not ok.all():
+            j = int(np.argmax(~ok.all(axis=0)))
+            with np.errstate(over="ignore", invalid="ignore"):
+                i = int(np.argmax(~(np.abs((X[:, j] - self.x_mean[j]) / self.x_scale[j]) <= limit)))
+            raise DataError(
+                f"{where(i) if where else f'row {i}'}: column '{self.inputs[j]}' holds {X[i, j]:g}, "
+                f"too large for the model ({np.dtype(dtype)})"
+            )
         return ((X - self.x_mean) / self.x_scale).astype(dtype)
 
     def transform(self, X, dtype="float32", unknown: str = "error") -> np.ndarray:
@@ -234,7 +249,7 @@ class Encoding:
             if not keep.all():
                 i = int(np.argmax(~keep))
                 raise DataError(f"{X.where(i)}: a row with missing values cannot be encoded")
-            return self.scale(raw, dtype)
+            return self.scale(raw, dtype, X.where)
         try:
             X = np.asarray(X, dtype=np.float64)
         except (TypeError, ValueError) as exc:
@@ -254,14 +269,7 @@ class Encoding:
             raise DataError(
                 f"row {i}: column '{self.columns[j].name}' {what}; a prediction needs every value"
             )
-        with np.errstate(over="ignore"):
-            scaled = self.scale(X, dtype)
-        if not np.isfinite(scaled).all():
-            i, j = (int(v) for v in np.argwhere(~np.isfinite(scaled))[0])
-            raise DataError(
-                f"row {i}: column '{self.columns[j].name}' holds {X[i, j]:g}, too large for the model"
-            )
-        return scaled
+        return self.scale(X, dtype)
 
     # -- targets ----------------------------------------------------------------------------------
 
@@ -338,7 +346,9 @@ class Encoding:
             keep &= present
         if not keep.any():
             raise DataError(f"{table.source}: no row is left once rows with missing values are dropped")
-        return self.scale(raw[keep], dtype), self.encode_y(table, dtype, keep), keep
+        rows = np.flatnonzero(keep)
+        X = self.scale(raw[keep], dtype, lambda i: table.where(int(rows[i])))
+        return X, self.encode_y(table, dtype, keep), keep
 
     # -- outputs ----------------------------------------------------------------------------------
 
