@@ -260,8 +260,9 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict[tuple, str]:
         node = raw
         for depth, part in enumerate(path[:-1]):
             child = node.get(part)
-            if child is None:
+            if child is None:  # a mapping made for this --set: its problems are the --set's
                 child = node[part] = {}
+                touched[path[: depth + 1]] = text
             if not isinstance(child, dict):
                 dotted = ".".join(path[: depth + 1])
                 raise ConfigError(f"--set '{text}': {dotted} is not a mapping, so it has no keys")
@@ -520,8 +521,8 @@ def _early_stopping(c: _Checker, t: dict) -> dict | None:
 
 
 def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return f"'{value}'"
+    if isinstance(value, str):  # (a CSV given as the config is one long string: not all of it)
+        return f"'{value}'" if len(value) <= 60 else f"'{value[:50]}...' ({len(value):,} characters)"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):

@@ -537,3 +537,20 @@ def test_a_test_file_value_beyond_float32_stops_fit_before_training(trained, tmp
     assert r.returncode == 2
     assert "test.csv:4: column 'weight' holds -1e+300, too large" in error_line(r.stderr)
     assert "Warning" not in r.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_csv_given_as_the_config_is_not_quoted_whole(tmp_path):
+    rows = [[str(i)] * 200 for i in range(50)]
+    write_rows(tmp_path / "wide.csv", [f"column_{j}" for j in range(200)], rows)
+    line = assert_error(run("fit", tmp_path / "wide.csv"), "the config must be a mapping", "characters)")
+    assert len(line) < 300
+
+
+def test_a_mapping_made_by_set_is_blamed_on_the_set(tmp_path):
+    """--set training.optimizer.beta2=0.5 on a config without an optimizer makes the mapping
+    {beta2: 0.5}: its missing name is the --set's problem, not a file line's."""
+    config = config_text(tmp_path, GOOD)
+    assert_error(
+        run("fit", config, "--dry-run", "--set", "training.optimizer.beta2=0.5"),
+        "--set training.optimizer.beta2=0.5: training.optimizer: a mapping needs 'name:'",
+    )
