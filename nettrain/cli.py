@@ -590,8 +590,8 @@ def predict(
             array = np.full((n, probs.shape[1]), np.nan, dtype=float_dtype)
             array[kept] = probs
         elif enc.task == "classification":
-            try:  # integer labels give an integer array; any other labels, text
-                values = np.array([int(c) for c in pred], dtype=np.int64)
+            try:  # number labels (an array's, or integer text) give numbers; any other, text
+                values = pred if pred.dtype.kind in "iuf" else np.array([int(c) for c in pred], np.int64)
                 if kept.all():
                     array = values
                 else:

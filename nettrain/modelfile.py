@@ -229,7 +229,8 @@ class Model:
         return report
 
     def predict(self, X) -> np.ndarray:
-        """Class labels (as text) or regression values in the target's units."""
+        """Class labels as the training data had them (text from a CSV; numbers from an array:
+        integers when whole), or regression values in the target's units."""
         return self.encoding.decode(self.outputs(X))
 
     def predict_proba(self, X) -> np.ndarray:
@@ -494,6 +495,7 @@ def load_model(path: str | Path, device=None) -> Model:
         header=bool(enc_meta.get("header", True)),
         positional=enc_meta.get("positional"),
         delimiter=enc_meta.get("delimiter"),
+        label_numbers=enc_meta.get("label_numbers", False) is True,
     )
     if encoding.missing not in MISSING_POLICIES:
         raise ModelFileError(f"{name}: unknown missing-value policy {encoding.missing!r}")

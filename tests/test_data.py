@@ -331,7 +331,13 @@ def test_npz_labels_and_regression_targets(tmp_path):
     np.testing.assert_array_equal(t.X, X)
     enc = fit_encoding(t, "classification", "cross_entropy", 3, True)
     assert enc.classes == ["0", "1", "2"]
-    assert list(enc.decode(enc.encode_y(t))) == ["0", "2", "1", "2", "0", "1"]
+    # numbers in, numbers out (the classes' text is for files and messages)
+    labels = enc.decode(enc.encode_y(t))
+    assert labels.dtype == np.int64 and labels.tolist() == [0, 2, 1, 2, 0, 1]
+    np.savez(path, X=X, y=np.array([0.5, 1.5, 0.5, 1.5, 0.5, 1.5]))
+    t = read_table(path)
+    enc = fit_encoding(t, "classification", "binary_cross_entropy", 1, True)
+    assert enc.decode(enc.encode_y(t)).tolist() == [0.5, 1.5, 0.5, 1.5, 0.5, 1.5]
     Y = X @ np.array([[1.0, 2.0], [0.0, 1.0], [3.0, -1.0]])
     np.savez(path, X=X, y=Y)
     t = read_table(path)
@@ -346,6 +352,15 @@ def test_npz_string_labels(tmp_path):
     t = read_table(path)
     enc = fit_encoding(t, "classification", "cross_entropy", 2, True)
     assert enc.classes == ["a", "b"]
+    assert enc.decode(enc.encode_y(t)).tolist() == ["b", "a", "b"]
+
+
+def test_csv_labels_stay_text_even_when_they_are_digits(tmp_path):
+    """A CSV's labels are text as written ('007' is not 7): predictions give them back so."""
+    path = write(tmp_path, "x,label\n1,007\n2,1\n3,007\n")
+    t = read_table(path, "label")
+    enc = fit_encoding(t, "classification", "cross_entropy", 2, True)
+    assert enc.decode(enc.encode_y(t)).tolist() == ["007", "1", "007"]
 
 
 def test_npz_without_x_or_y(tmp_path):

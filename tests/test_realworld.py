@@ -1250,3 +1250,26 @@ def test_a_models_delimiter_reads_its_own_training_file(tmp_path):
     fit(cfg)
     assert len(read_csv(ok(run("predict", tmp_path / "run", tmp_path / "c.csv")).stdout)) == 41
     assert json.loads(ok(run("evaluate", tmp_path / "run", tmp_path / "c.csv", "--json")).stdout)["n"] == 40
+
+
+def test_number_labels_come_back_as_numbers_from_a_saved_model(tmp_path):
+    """An NPZ's y of 0.5 / 1.5: Model.predict after load_model gives those floats, and
+    predict --format npy a float array of them (int('1.5') once made it text, int(1.5) 1)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 2))
+    y = np.where(X[:, 0] > 0, 1.5, 0.5)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    cfg = {
+        "data": {"train": str(tmp_path / "d.npz")},
+        "network": {"layers": [2, 4, 2]},
+        "cost": "cross_entropy",
+        "training": {"epochs": 30, "learning_rate": 0.3},
+        "output": str(tmp_path / "run"),
+    }
+    fit(config_from_dict(cfg))
+    model = load_model(tmp_path / "run")
+    pred = model.predict(X)
+    assert pred.dtype == np.float64 and set(pred.tolist()) <= {0.5, 1.5}
+    assert np.mean(pred == y) > 0.9
+    ok(run("predict", tmp_path / "run", tmp_path / "d.npz", "-f", "npy", "-o", tmp_path / "p.npy"))
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), pred)

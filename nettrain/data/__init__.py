@@ -143,6 +143,7 @@ class RunData:
                 np.ones(d),
                 classes=[str(c) for c in range(2 if k == 1 else k)],
                 positional=True,
+                label_numbers=True,
             )
         else:
             encoding = Encoding(

@@ -109,6 +109,8 @@ class Encoding:
     positional : the training data was an array (NPY, NPZ, arrays), so inputs are matched by
         column position, not by name; None in models from before it was recorded (inferred).
     delimiter : data.delimiter as the config gave it (None: sniffed), for reading inputs alike.
+    label_numbers : the class labels were numbers (an array's y): ``decode`` gives numbers back
+        (integers when every label is whole), not their text.
     """
 
     task: str
@@ -126,6 +128,7 @@ class Encoding:
     header: bool = True
     positional: bool | None = None
     delimiter: str | None = None
+    label_numbers: bool = False
     _index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -358,7 +361,12 @@ class Encoding:
         if self.task == "regression":
             values = s * self.y_scale + self.y_mean
             return values[:, 0] if values.shape[1] == 1 else values
-        return np.asarray(self.classes, dtype=object)[self.predicted_index(s)]
+        labels = np.asarray(self.classes, dtype=object)
+        if self.label_numbers:  # as the array held them: 0, 1, 2 (or 0.5, 1.5), not '0', '1'
+            numbers = np.array([float(c) for c in self.classes])
+            whole = np.all(numbers == np.round(numbers)) and np.abs(numbers).max() < 2**53
+            labels = numbers.astype(np.int64) if whole else numbers
+        return labels[self.predicted_index(s)]
 
     def predicted_index(self, s: np.ndarray) -> np.ndarray:
         """The predicted class of each row (n,): the largest output, or with one sigmoid unit
@@ -388,6 +396,7 @@ class Encoding:
             "header": self.header,
             "positional": self.positional,
             "delimiter": self.delimiter,
+            "label_numbers": self.label_numbers,
         }
 
 
@@ -576,4 +585,5 @@ def fit_encoding(
             f"network.layers to {len(classes)}"
         )
     enc.classes = classes
+    enc.label_numbers = table.y is not None and table.y.dtype.kind in "iuf"
     return enc

@@ -303,6 +303,7 @@ def stream_npy(config, rng: np.random.Generator):
     if classification:
         class_values = np.array(sorted(labels))
         enc.classes = label_text(class_values).tolist()
+        enc.label_numbers = True
         k = len(enc.classes)
         if k < 2:
             raise DataError(f"{name}: the target has only one class; classification needs at least two")
