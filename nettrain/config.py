@@ -15,14 +15,14 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from .activations import ACTIVATIONS
+from .backend import DEVICES, parse_device
 from .costs import COSTS, OUTPUTS
-from .errors import ConfigError, did_you_mean, one_of, unreadable
+from .errors import BackendError, ConfigError, did_you_mean, one_of, unreadable
 from .network import INITS
 from .optimizers import DEFAULT_LR, DEFAULT_WEIGHT_DECAY, OPTIMIZERS
 from .schedules import SCHEDULES
 
 DTYPES = ("float32", "float64")
-DEVICE_WORDS = ("auto", "cpu", "gpu")
 
 
 @dataclass(frozen=True)
@@ -520,6 +520,14 @@ def _early_stopping(c: _Checker, t: dict) -> dict | None:
     }
 
 
+def _device_word(value: Any) -> str:
+    """A device as written in a config, normalised ('GPU:1' -> 'gpu:1'); BackendError if none."""
+    if not isinstance(value, str):
+        raise BackendError(f"{value!r} is not a device")
+    kind, index = parse_device(value)
+    return f"gpu:{index}" if kind == "gpu" and ":" in value else kind
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):  # (a CSV given as the config is one long string: not all of it)
         return f"'{value}'" if len(value) <= 60 else f"'{value[:50]}...' ({len(value):,} characters)"
@@ -729,14 +737,12 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
             "a schedule only lowers it",
         )
     device = raw.get("device", "auto")
-    if device is None:
-        device = "auto"
-    elif not isinstance(device, str) or not (
-        device in DEVICE_WORDS or (device.startswith("gpu:") and device[4:].isdigit())
-    ):
+    try:  # the words --device takes, the same way (backend.parse_device): 'CPU' is cpu
+        device = "auto" if device is None else _device_word(device)
+    except BackendError:
         c.problem(
             ("device",),
-            f"{_show(device)} is not a device{did_you_mean(str(device), DEVICE_WORDS)}; "
+            f"{_show(device)} is not a device{did_you_mean(str(device), DEVICES)}; "
             "one of: auto, cpu, gpu, gpu:N",
         )
         device = "auto"

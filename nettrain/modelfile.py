@@ -364,7 +364,15 @@ def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarray:
 
 
 def load_model(path: str | Path, device=None) -> Model:
-    """Read a model file safely (see the module doc). Raises ModelFileError with the reason."""
+    """Read a model file safely (see the module doc). Raises ModelFileError with the reason.
+
+    ``device``: where its arrays live: a ``backend.Device`` or a word as --device takes it
+    ('cpu', 'gpu', 'gpu:1', 'auto'); None is the CPU.
+    """
+    if isinstance(device, str):
+        from .backend import resolve_device
+
+        device = resolve_device(device)
     name = str(path)
     p = Path(path)
     if not p.exists():

@@ -630,3 +630,11 @@ def test_values_that_would_silently_misbehave_are_config_errors(key, value, need
     ok = {"name": value["name"]} if isinstance(value, dict) else [4, 3, 1]
     raw[section][name] = ok
     config_from_dict(raw)  # the same without the bad value is fine
+
+
+@pytest.mark.parametrize(
+    "word, want", [("CPU", "cpu"), (" Gpu:2 ", "gpu:2"), ("AUTO", "auto"), ("gpu", "gpu")]
+)
+def test_device_words_as_the_command_line_takes_them(tmp_path, word, want):
+    """--device CPU works, so device: CPU in a file must too (both go through parse_device)."""
+    assert load_config(write(tmp_path, MINIMAL + f"device: '{word}'\n")).device == want

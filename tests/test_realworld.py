@@ -1084,6 +1084,19 @@ def test_api_arguments_a_user_can_get_wrong_are_nettrain_errors(tmp_path):
         gradcheck_config(load_config(CONFIGS / "seed.yaml"), batch=0)
 
 
+def test_the_public_api_names_what_fit_takes_returns_and_raises(tmp_path):
+    import nettrain
+
+    for name in ("RunData", "read_table", "FitResult", "OutputError", "BackendError", "fit", "load_model"):
+        assert name in nettrain.__all__ and getattr(nettrain, name) is not None
+    result = nettrain.fit(load_config(CONFIGS / "seed.yaml", ["training.epochs=1", f"output={tmp_path}"]))
+    assert isinstance(result, nettrain.FitResult)
+    model = nettrain.load_model(tmp_path, device="cpu")  # a word, as --device takes it
+    assert model.predict(np.zeros((2, 4))).shape == (2,)
+    with pytest.raises(nettrain.BackendError, match="not valid"):
+        nettrain.load_model(tmp_path, device="tpu")
+
+
 def test_numeric_column_names_from_a_csv_are_still_names(tmp_path):
     """A CSV-trained model whose header is numbers (pandas writes 0,1,... for unnamed columns)
     matches inputs by name, not position; an array-trained one skips a header of positions."""
