@@ -337,9 +337,14 @@ class Network:
 
     def astype(self, dtype) -> Network:
         """A copy of this network with parameters of another dtype (gradcheck uses float64)."""
+        return self.with_params([w.astype(dtype) for w in self.W], [v.astype(dtype) for v in self.b])
+
+    def with_params(self, W: list, b: list) -> Network:
+        """The same network (activations, output, cost, output bias, dropout) with the
+        parameters W and b: host copies of a GPU network, a checkpoint's snapshot."""
         return Network(
-            [w.astype(dtype) for w in self.W],
-            [v.astype(dtype) for v in self.b],
+            W,
+            b,
             self.activation_names,
             self.output,
             self.cost_name,

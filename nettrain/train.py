@@ -29,7 +29,7 @@ from . import distributed, metrics
 from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
 from .checkpoint import PATTERN as CHECKPOINT
 from .checkpoint import checkpoints_in, config_hash, find_checkpoint, load_checkpoint, save_checkpoint
-from .config import MONITORS, Config
+from .config import Config
 from .data import Dataset, RunData, StreamedDataset, load_run_data, split_indices, stream_rng
 from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDiverged
 from .modelfile import Model, model_writer, text_writer, write_all_atomic
@@ -114,6 +114,59 @@ def device_chunk_rows(device: Device, train, batch_size: int) -> int | None:
     row = max(1, size // max(1, len(train.X)))
     batches = int(CHUNK_SHARE * free) // (row * batch_size)
     return max(1, batches) * batch_size
+
+
+class Share:
+    """This rank's even share of every global batch under MPI (all of it in one process), and
+    where that share starts, which dropout needs to draw the same masks as one process."""
+
+    def __init__(self, world=None):
+        self.world = world
+        self.first = 0
+
+    def __call__(self, *arrays):
+        """The rows of this rank's share of each array (the global batch)."""
+        if self.world is None:
+            return arrays
+        q, extra = divmod(len(arrays[0]), self.world.size)
+        rank = self.world.rank
+        lo = rank * q + min(rank, extra)
+        hi = lo + q + (rank < extra)
+        self.first = lo
+        return tuple(a[lo:hi] for a in arrays)
+
+    def rows(self, m_global: int):
+        """(first row, global batch size) of the current share, for dropout (None alone)."""
+        return None if self.world is None else (self.first, m_global)
+
+
+def memory_batches(X, Y, perm, bs: int, share: Share, buffers: dict):
+    """One epoch over training data on the device: the rows of the permutation ``perm`` cut into
+    global batches of ``bs`` (the last may be short); this rank's share of each is gathered into
+    buffers reused from batch to batch (no allocation per step). Yields (xb, yb, global size)."""
+    xp = xp_of(X)
+    for start in range(0, len(perm), bs):
+        (idx,) = share(perm[start : start + bs])
+        m = len(idx)
+        if m not in buffers:
+            buffers[m] = (xp.empty((m, X.shape[1]), X.dtype), xp.empty((m, Y.shape[1]), Y.dtype))
+        xb, yb = buffers[m]
+        gather(X, idx, xb)
+        gather(Y, idx, yb)
+        yield xb, yb, min(bs, len(perm) - start)
+
+
+def chunked_batches(X, Y, perm, bs: int, share: Share, chunk_rows: int, device: Device, dtype):
+    """``memory_batches`` for training data left on the host (too big for the GPU): the same
+    permutation and batches, the rows of ``chunk_rows`` (a multiple of bs) gathered on the host
+    and copied over at once."""
+    for first in range(0, len(perm), chunk_rows):
+        rows = perm[first : first + chunk_rows]
+        Xc = device.asarray(X.take(rows, axis=0), dtype=dtype)
+        Yc = device.asarray(Y.take(rows, axis=0), dtype=dtype)
+        for start in range(0, len(rows), bs):
+            xb, yb = Xc[start : start + bs], Yc[start : start + bs]
+            yield *share(xb, yb), len(xb)
 
 
 def to_scalar(value):
@@ -330,65 +383,15 @@ def fit(
         },
     )
 
+    share = Share(world)  # this rank's rows of each global batch
     gather_buffers: dict[int, tuple] = {}
-
-    share_first = [0]  # where this rank's share of the current global batch starts
-
-    def share(xb, yb):
-        """This rank's even share of a global batch (all of it without MPI)."""
-        if world is None:
-            return xb, yb
-        q, extra = divmod(len(xb), world.size)
-        lo = world.rank * q + min(world.rank, extra)
-        hi = lo + q + (world.rank < extra)
-        share_first[0] = lo
-        return xb[lo:hi], yb[lo:hi]
-
-    def rows(m_global: int):
-        """(first row, global batch size) of this rank's share, for dropout (None alone)."""
-        return None if world is None else (share_first[0], m_global)
-
-    def memory_batches():
-        """One epoch: a fresh permutation of the rows, cut into batches (the last may be short).
-
-        Rows are gathered into buffers reused from batch to batch (no allocation per step).
-        """
-        if chunk_rows is not None:
-            yield from chunked_batches()
-            return
-        perm = device.asarray(shuffle_rng.permutation(n))
-        for start in range(0, n, bs):
-            idx = perm[start : start + bs]
-            m_global = len(idx)
-            idx, _ = share(idx, idx)  # this rank's even share of the global batch
-            m = len(idx)
-            if m not in gather_buffers:
-                gather_buffers[m] = (xp.empty((m, X.shape[1]), X.dtype), xp.empty((m, Y.shape[1]), Y.dtype))
-            xb, yb = gather_buffers[m]
-            gather(X, idx, xb)
-            gather(Y, idx, yb)
-            yield xb, yb, m_global
-
-    def chunked_batches():
-        """memory_batches for data left on the host: the same permutation and batches, with the
-        rows of chunk_rows (a multiple of bs) gathered on the host and copied over at once."""
-        perm = shuffle_rng.permutation(n)
-        for first in range(0, n, chunk_rows):
-            rows = perm[first : first + chunk_rows]
-            Xc = device.asarray(X.take(rows, axis=0), dtype=net.dtype)
-            Yc = device.asarray(Y.take(rows, axis=0), dtype=net.dtype)
-            for start in range(0, len(rows), bs):
-                xb, yb = Xc[start : start + bs], Yc[start : start + bs]
-                yield *share(xb, yb), len(xb)
 
     def checkpoint(epoch: int, snap: dict | None = None) -> str | None:
         """Write checkpoint-<epoch>.npz from the live state, or from a snapshot of it."""
         if not save:
             return None
         snap = snap or snapshot(epoch)
-        host = Network(
-            snap["W"], snap["b"], net.activation_names, net.output, net.cost_name, output_bias=net.output_bias
-        )
+        host = net.with_params(snap["W"], snap["b"])
         last = snap["history"][-1] if snap["history"] else {}
         training = {"epochs": snap["epoch"], "checkpoint": True, "device": str(device)}
         training.update({k: last[k] for k in ("loss", "val_loss", "val_accuracy", "val_r2") if k in last})
@@ -444,12 +447,17 @@ def fit(
             # an interrupt writes the state at the start of this epoch: exact on resume
             snap = snapshot(epoch - 1) if (stop is not None or world is not None) and save else None
             optimizer.lr = schedule.lr_at(epoch)
+            # one epoch: a fresh permutation of the rows (every rank draws the same one)
             if streamed:
                 # every rank streams the same chunks in the same order (same seed) and keeps its
                 # share of each global batch: memory stays one chunk, whatever the file's size
                 batches = ((*share(xb, yb), len(xb)) for xb, yb in data.train.batches(shuffle_rng, device))
+            elif chunk_rows is not None:
+                perm = shuffle_rng.permutation(n)
+                batches = chunked_batches(X, Y, perm, bs, share, chunk_rows, device, net.dtype)
             else:
-                batches = memory_batches()
+                perm = device.asarray(shuffle_rng.permutation(n))
+                batches = memory_batches(X, Y, perm, bs, share, gather_buffers)
             # the epoch's cost, summed on the device and read once per epoch (on the CPU a
             # Python float is the cheapest accumulator)
             loss_sum = 0.0 if xp is np else xp.zeros((), dtype=np.float64)
@@ -464,7 +472,7 @@ def fit(
                 # plain SGD folds lr into delta(L): the workspace's dW is then lr * dC/dW and
                 # the update one subtraction (optimizers.SGD.step_scaled); clipping scales too
                 scale = optimizer.lr if plain_sgd else 1.0
-                loss_sum += to_scalar(ws.step(xb, yb, scale / m, step_rng, rows(m)))
+                loss_sum += to_scalar(ws.step(xb, yb, scale / m, step_rng, share.rows(m)))
                 if world is not None:
                     signal_name = _allreduce(world, ws, signal_name)
                 if tc.clip_norm:
@@ -513,18 +521,7 @@ def fit(
                 "epoch",
                 {**record, "epochs": tc.epochs, "elapsed": total, "eta": total / done * (tc.epochs - epoch)},
             )
-            wanted = getattr(schedule, "monitor", "auto")
-            if wanted != "auto" and wanted not in record:
-                raise ConfigError(
-                    f"training.schedule.monitor is {wanted}, which this run does not measure; it "
-                    f"measures: {', '.join(k for k in record if k in MONITORS)}"
-                )
-            if early is not None:
-                if early.monitor not in record:
-                    raise ConfigError(
-                        f"training.early_stopping.monitor is {early.monitor}, which this run does "
-                        f"not measure; it measures: {', '.join(k for k in record if k in MONITORS)}"
-                    )
+            if early is not None:  # (check_monitors made sure the record has its monitor)
                 stopped_early = early.update(epoch, record, net)
             if tc.checkpoint_every and (epoch % tc.checkpoint_every == 0 or epoch == tc.epochs):
                 checkpoint(epoch)
@@ -536,11 +533,10 @@ def fit(
             raise _diverged("a weight", "NaN or infinite", last_epoch, optimizer.lr)
     train_time = time.perf_counter() - t_start
     kept_epoch = last_epoch
-    if stopped_early or (early is not None and early.restore_best and early.best_weights):
-        if early.restore_best and early.best_weights is not None:
-            kept_epoch = early.best_epoch
-            for p, best in zip(net.W + net.b, early.best_weights[0] + early.best_weights[1]):
-                p[...] = device.asarray(best)  # in place: W and b may be views (Network.pack)
+    if early is not None and early.restore_best and early.best_weights is not None:
+        kept_epoch = early.best_epoch
+        for p, best in zip(net.W + net.b, early.best_weights[0] + early.best_weights[1]):
+            p[...] = device.asarray(best)  # in place: W and b may be views (Network.pack)
     if stopped_early:
         emit(
             "early_stop",
@@ -554,9 +550,11 @@ def fit(
             },
         )
     epochs_run = last_epoch - first_epoch + 1
+    # the figures of the epoch whose weights the model keeps (the best one under restore_best)
+    kept = history[kept_epoch - 1] if 0 < kept_epoch <= len(history) else history[-1] if history else {}
     summary: dict[str, Any] = {
         "epochs": last_epoch,
-        "loss": history[-1]["loss"] if history else None,
+        "loss": kept.get("loss"),
         "train_time_s": round(train_time, 3),
         "n_train": n,
         "device": str(device),
@@ -574,20 +572,9 @@ def fit(
                 "best": early.best,
             }
         )
-    if history:
-        for key in ("val_loss", "val_accuracy", "val_r2"):
-            src = history[kept_epoch - 1] if 0 < kept_epoch <= len(history) else history[-1]
-            if key in src:
-                summary[key] = src[key]
+    summary.update({key: kept[key] for key in ("val_loss", "val_accuracy", "val_r2") if key in kept})
     # the model keeps host copies of the weights; on the CPU they are the same arrays
-    host_net = Network(
-        [to_host(w) for w in net.W],
-        [to_host(v) for v in net.b],
-        net.activation_names,
-        net.output,
-        net.cost_name,
-        output_bias=net.output_bias,
-    )
+    host_net = net.with_params([to_host(w) for w in net.W], [to_host(v) for v in net.b])
     test = None
     if data.test is not None:
         test = evaluate_dataset(host_net, data.test, data.encoding, Device("cpu"))

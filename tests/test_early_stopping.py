@@ -66,6 +66,8 @@ def test_it_stops_before_the_end_and_keeps_the_best_epoch(stopped):
     assert s["kept_epoch"] == s["best_epoch"] < last
     assert s["best"] == min(losses) == s["val_loss"]
     assert s["epochs"] == last
+    # every figure of the summary is the kept epoch's, as the weights are (not the last one's)
+    assert s["loss"] == history[s["kept_epoch"] - 1]["loss"] != history[-1]["loss"]
 
 
 def test_the_model_has_the_best_epochs_weights_bit_for_bit(stopped, tmp_path):
