@@ -79,11 +79,8 @@ def evaluate_dataset(
     s = np.concatenate(outputs)
     result: dict[str, Any] = {"loss": float(loss_sum) / n}
     if encoding.task == "classification":
-        if s.shape[1] == 1:
-            pred, true = (s[:, 0] >= 0.5).astype(int), data.Y[:, 0].astype(int)
-        else:
-            pred, true = s.argmax(axis=1), data.Y.argmax(axis=1)
-        result["accuracy"] = metrics.accuracy(true, pred)
+        true = data.Y[:, 0].astype(int) if s.shape[1] == 1 else data.Y.argmax(axis=1)
+        result["accuracy"] = metrics.accuracy(true, encoding.predicted_index(s))
     else:
         result["r2"] = metrics.r2(data.Y, s)
     return result
