@@ -54,7 +54,7 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    learning_rate: float = 0.01  # the optimizer's default when the config gives none
+    learning_rate: float = 0.01  # sgd's; a loaded config gets its optimizer's (DEFAULT_LR)
     epochs: int = 10
     batch_size: int = 32
     seed: int = 0

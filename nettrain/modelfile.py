@@ -1,13 +1,15 @@
 """Model files: one ``.npz`` holding plain arrays and a JSON document; never pickle.
 
-Layout (format version 1):
+Layout (format version 2):
 
     W0, b0, W1, b1, ...   the network's parameters, W[l] of shape (out, in), b[l] (out,)
-    x_mean, x_scale       input standardization (features,)
+    x_mean, x_scale       input standardization (inputs,)
     y_mean, y_scale       regression target standardization (outputs,), regression only
     meta                  uint8 bytes of a UTF-8 JSON document: format, format_version,
-                          nettrain_version, network (sizes, activations, output, cost, dtype),
-                          encoding (task, features, target, classes), config, training summary
+                          nettrain_version, network (sizes, activations, output, cost, dtype,
+                          output_bias), encoding (Encoding.to_dict: task, features, target,
+                          classes, columns, missing, header, positional, delimiter,
+                          label_numbers), config, training summary; a checkpoint adds its state
 
 Loading never runs code and never allocates what the file does not hold: every member's .npy
 header is read first and its declared shape checked against the metadata and against the bytes

@@ -275,6 +275,7 @@ def fit(
     Raises
     ------
     ConfigError, DataError, BackendError : bad config, data or device (before any training).
+    OutputError : the run folder cannot be written, or would replace an input (before training).
     TrainingDiverged : the loss became NaN or infinite (nothing is written).
     Interrupted : ``stop`` asked to stop (a checkpoint was written when ``save``).
     """
