@@ -226,7 +226,7 @@ def to_host(x) -> np.ndarray:
 
 #: A training step below this many floating-point operations runs BLAS on one thread: two
 #: threads on small matrices only add synchronisation, and collapse when anything else uses a
-#: core (PERFORMANCE.md). Bigger steps use every core.
+#: core (measured: README, Speed). Bigger steps use every core.
 MULTI_THREAD_FLOPS = 50e6
 THREAD_ENV = ("NETTRAIN_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 

@@ -833,7 +833,7 @@ network:
   init: auto                   # auto (He for relu, else Glorot) | xavier_uniform | xavier_normal |
                                # he_uniform | he_normal | lecun_uniform | lecun_normal |
                                # {name: normal, scale: 0.01}
-  output_bias: true            # false: the bias-free output layer s = W a
+  output_bias: true            # false: no bias in the output layer, s = f(W a)
 
 cost: cross_entropy            # mse (regression) | cross_entropy (classes) | binary_cross_entropy
 
@@ -853,7 +853,7 @@ training:
   # clip_norm: 1.0             # clip the gradients' global norm
   early_stopping: false        # true, or {monitor: val_loss, patience: 10, min_delta: 0,
                                # restore_best: true}
-  checkpoint_every: 0          # write checkpoint-N.npz every N epochs (0: only on Ctrl-C)
+  checkpoint_every: 0          # write checkpoint-N.npz every N epochs (0: only when interrupted)
   checkpoint_keep: 3           # keep the newest K checkpoints
 
 device: auto                   # cpu | gpu | gpu:N | auto (GPU when CuPy and a GPU are usable)

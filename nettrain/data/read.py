@@ -537,6 +537,12 @@ def column_index(names: list[str], target, name: str) -> int:
         return names.index(target)
     if target.isdigit() and int(target) < len(names):
         return int(target)
+    if names == [str(j) for j in range(len(names))]:  # read without a header: numbered columns
+        raise DataError(
+            f"{name}: target column '{target}' is a name, but the columns have none here (no "
+            f"header row: data.header is false, or an array); give data.target as a number, "
+            f"0 to {len(names) - 1}"
+        )
     raise DataError(
         f"{name}: target column '{target}' not found in the header"
         f"{did_you_mean(target, names)}; columns: {', '.join(names[:12])}"
