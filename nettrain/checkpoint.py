@@ -16,13 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ConfigError, ModelFileError
-from .modelfile import Model, load_model, save_model
+from .modelfile import Model, load_model, read_members, save_model
 
 PATTERN = re.compile(r"^checkpoint-(\d+)\.npz$")
 
@@ -117,22 +116,15 @@ def load_checkpoint(path: str | Path) -> tuple[Model, dict, list[np.ndarray], tu
     state = model.meta.get("checkpoint")
     if not isinstance(state, dict):
         raise ModelFileError(f"{path}: a model file, not a checkpoint (it holds no training state)")
-    n_opt = int(state.get("optimizer_arrays", 0))
-    n_layers = len(model.network.W)
-    names = [f"opt{i}.npy" for i in range(n_opt)]
-    if state.get("has_best"):
-        names += [f"best_{k}{l}.npy" for l in range(n_layers) for k in ("W", "b")]
-    arrays = {}
     try:
-        with zipfile.ZipFile(path) as zf:
-            members = set(zf.namelist())
-            for name in names:
-                if name not in members:
-                    raise ModelFileError(f"{path}: checkpoint member '{name[:-4]}' is missing")
-                with zf.open(name) as f:
-                    arrays[name[:-4]] = np.lib.format.read_array(f, allow_pickle=False)
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ModelFileError(f"{path}: the checkpoint is damaged ({exc})") from None
+        n_opt = int(state.get("optimizer_arrays", 0))
+    except (TypeError, ValueError, OverflowError):
+        raise ModelFileError(f"{path}: the checkpoint's state is malformed") from None
+    n_layers = len(model.network.W)
+    names = [f"opt{i}" for i in range(n_opt)]
+    if state.get("has_best"):
+        names += [f"best_{k}{l}" for l in range(n_layers) for k in ("W", "b")]
+    arrays = read_members(path, names)
     opt = [arrays[f"opt{i}"] for i in range(n_opt)]
     best = None
     if state.get("has_best"):
@@ -140,4 +132,7 @@ def load_checkpoint(path: str | Path) -> tuple[Model, dict, list[np.ndarray], tu
             [arrays[f"best_W{l}"] for l in range(n_layers)],
             [arrays[f"best_b{l}"] for l in range(n_layers)],
         )
+        shapes = [a.shape for a in (*model.network.W, *model.network.b)]
+        if [a.shape for a in (*best[0], *best[1])] != shapes:
+            raise ModelFileError(f"{path}: the checkpoint's best weights do not fit its network")
     return model, state, opt, best

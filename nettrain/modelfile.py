@@ -365,6 +365,31 @@ def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> np.ndarray:
         raise ModelFileError(f"{name}: member '{info.filename}' cannot be read ({exc})") from None
 
 
+def read_members(path: str | Path, names: list[str]) -> dict[str, np.ndarray]:
+    """More members of a model file (a checkpoint's optimizer state, best weights), read with
+    the care load_model takes: every header checked against the bytes stored before anything
+    is allocated, no pickles, no compression, only finite floats. Keys without '.npy'."""
+    name = str(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = {info.filename: info for info in zf.infolist()}
+            arrays = {}
+            for member in (f"{n}.npy" for n in names):
+                if member not in members:
+                    raise ModelFileError(f"{name}: member '{member[:-4]}' is missing")
+                shape, dtype, offset = _header(zf, members[member], name)
+                if dtype.kind != "f":
+                    raise ModelFileError(f"{name}: member '{member[:-4]}' has dtype {dtype}, expected floats")
+                _check_size(members[member], shape, dtype, offset, name)
+                arrays[member[:-4]] = _read(zf, members[member], name)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
+        raise ModelFileError(f"{name}: the file is damaged ({exc})") from None
+    for key, a in arrays.items():
+        if not np.all(np.isfinite(a)):
+            raise ModelFileError(f"{name}: member '{key}' holds NaN or infinite values")
+    return arrays
+
+
 def load_model(path: str | Path, device=None) -> Model:
     """Read a model file safely (see the module doc). Raises ModelFileError with the reason.
 

@@ -312,6 +312,55 @@ def test_resume_from_what_is_not_a_checkpoint(tmp_path):
         fit(cfg, resume=str(tmp_path / "nowhere"))
 
 
+def _rezip(src: Path, dst: Path, change: dict) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(src) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    parts.update(change)
+    with zipfile.ZipFile(dst, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return dst
+
+
+@pytest.mark.parametrize("forgery", ["a huge declared shape", "NaN moments", "best weights of another shape"])
+def test_a_forged_checkpoint_is_refused_before_allocating(tmp_path, forgery):
+    """The checkpoint's own members get the model file's checks: a 1 kB file declaring 32 GiB
+    of optimizer state made --resume try to allocate it."""
+    import io
+
+    cfg = FULL + ["training.epochs=2", "training.checkpoint_every=1"]
+    fit(digits(tmp_path / "run", *cfg))
+    ckpt = tmp_path / "run" / "checkpoint-1.npz"
+    opt = load_checkpoint(ckpt)[2]
+    if forgery == "a huge declared shape":  # a header alone: 2**33 floats declared, none stored
+        buf = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buf, {"descr": "<f4", "fortran_order": False, "shape": (2**33,)})
+        change = {"opt0.npy": buf.getvalue()}
+    elif forgery == "NaN moments":
+        change = {"opt0.npy": _npy(np.full_like(opt[0], np.nan))}
+    else:
+        change = {"best_W0.npy": _npy(np.zeros((3, 3), np.float32))}
+    forged = _rezip(ckpt, tmp_path / "forged.npz", change)
+    with pytest.raises(ModelFileError):
+        load_checkpoint(forged)
+    r = CliRunner().invoke(
+        app,
+        ["fit", str(CONFIGS / "digits.yaml"), "-o", str(tmp_path / "run"), "--resume", str(forged)]
+        + [a for s in cfg for a in ("--set", s)],
+    )
+    assert r.exit_code == 2 and "Error:" in r.stderr and "Traceback" not in r.stderr
+
+
+def _npy(a: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, a)
+    return buf.getvalue()
+
+
 # -- Ctrl-C and SIGTERM on a real process --------------------------------------------------------------
 
 # 30 epochs of batches of 4 (about 1.5 s of training on one core): long enough to be interrupted
