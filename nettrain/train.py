@@ -702,11 +702,7 @@ def check_data_fits(config, data) -> None:
     sizes, enc = config.network.layers, data.encoding
     if enc.cost != config.cost:
         raise ConfigError(f"the data was made for cost {enc.cost}, but the config's cost is {config.cost}")
-    if enc.n_inputs != sizes[0]:
-        raise DataError(
-            f"the data has {enc.n_inputs} inputs but network.layers starts with {sizes[0]}; "
-            f"set it to {enc.n_inputs}"
-        )
+    enc.check_inputs(sizes[0])
     if enc.n_outputs != sizes[-1]:
         raise DataError(
             f"the data's targets have {enc.n_outputs} columns but the network has {sizes[-1]} "

@@ -336,19 +336,7 @@ def load_run_data(config, stdin=None) -> RunData:
         header=dc.header,
         delimiter=dc.delimiter,
     )
-    if enc.n_inputs != sizes[0]:
-        detail = ""
-        onehot = [c for c in enc.columns if c.kind == "categorical"]
-        if onehot:
-            detail = (
-                " after one-hot encoding "
-                + ", ".join(f"'{c.name}' ({c.width} categories)" for c in onehot[:3])
-                + (", ..." if len(onehot) > 3 else "")
-            )
-        raise DataError(
-            f"{train.source}: the data has {enc.n_inputs} inputs{detail} but network.layers "
-            f"starts with {sizes[0]}; set it to {enc.n_inputs}"
-        )
+    enc.check_inputs(sizes[0], train.source)
     if isinstance(dc.validation, str):
         val = _read_like_training(dc.validation, train, enc, read, stdin, dc.delimiter)
     test = _read_like_training(dc.test, train, enc, read, stdin, dc.delimiter) if dc.test else None

@@ -145,6 +145,24 @@ class Encoding:
             out += [f"{c.name}={v}" for v in c.categories] if c.kind == "categorical" else [c.name]
         return out
 
+    def check_inputs(self, n_inputs: int, source: str = "") -> None:
+        """A DataError saying what to set when the network takes ``n_inputs`` (network.layers[0])
+        and this encoding makes another number (one-hot columns named)."""
+        if self.n_inputs == n_inputs:
+            return
+        onehot = [c for c in self.columns if c.kind == "categorical"]
+        detail = ""
+        if onehot:
+            detail = (
+                " after one-hot encoding "
+                + ", ".join(f"'{c.name}' ({c.width} categories)" for c in onehot[:3])
+                + (", ..." if len(onehot) > 3 else "")
+            )
+        raise DataError(
+            f"{source + ': ' if source else ''}the data has {self.n_inputs} inputs{detail} but "
+            f"network.layers starts with {n_inputs}; set it to {self.n_inputs}"
+        )
+
     def inputs_numeric(self) -> list[str]:
         """The names of the numeric inputs, in order."""
         return [c.name for c in self.columns if c.kind == "numeric"]

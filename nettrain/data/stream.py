@@ -294,11 +294,7 @@ def stream_npy(config, rng: np.random.Generator):
         missing=dc.missing,
         positional=True,
     )
-    if len(features) != sizes[0]:
-        raise DataError(
-            f"{name}: the data has {len(features)} inputs but network.layers starts with "
-            f"{sizes[0]}; set it to {len(features)}"
-        )
+    enc.check_inputs(sizes[0], name)
     class_values = None
     if classification:
         class_values = np.array(sorted(labels))
