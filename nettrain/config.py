@@ -540,19 +540,8 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str | None) -> Config:
-    c = _Checker(where, base)
-    if raw is None:
-        raise ConfigError(f"{where(())}the config is empty; start from `nettrain init`")
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            f"{where(())}the config must be a mapping of keys (data:, network:, ...), got {_show(raw)}"
-        )
-    c.section(raw, ())
-
-    # cost first: the output function and the data reading depend on it
-    cost = c.word(raw, ("cost",), "mse", tuple(COSTS))
-
+def _data_section(c: _Checker, raw: dict) -> DataConfig:
+    """The data: section, its problems noted in ``c``."""
     d = c.section(raw.get("data"), ("data",))
     target = d.get("target")
     if target is not None and (isinstance(target, bool) or not isinstance(target, (str, int))):
@@ -601,7 +590,11 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
     )
     if data.train == "-" and data.test == "-":
         c.problem(("data", "test"), "train and test cannot both be standard input")
+    return data
 
+
+def _network_section(c: _Checker, raw: dict, cost: str) -> NetworkConfig:
+    """The network: section; the cost decides the default output function."""
     n = c.section(raw.get("network"), ("network",))
     layers: tuple[int, ...] = ()
     if "layers" not in n or n["layers"] is None:
@@ -680,7 +673,11 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
     )
     if init_params.get("scale", 0.01) <= 0:
         c.problem(("network", "init", "scale"), "must be > 0")
+    return network
 
+
+def _training_section(c: _Checker, raw: dict, layers: tuple[int, ...]) -> TrainingConfig:
+    """The training: section; dropout rates are per hidden layer of ``layers``."""
     t = c.section(raw.get("training"), ("training",))
     optimizer, opt_params = c.named(
         t, ("training", "optimizer"), "sgd", {k: v.defaults for k, v in OPTIMIZERS.items()}
@@ -736,6 +733,25 @@ def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str |
             f"{_show(sched_params['min_lr'])} is above the learning rate ({training.learning_rate:g}): "
             "a schedule only lowers it",
         )
+    return training
+
+
+def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str | None) -> Config:
+    c = _Checker(where, base)
+    if raw is None:
+        raise ConfigError(f"{where(())}the config is empty; start from `nettrain init`")
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{where(())}the config must be a mapping of keys (data:, network:, ...), got {_show(raw)}"
+        )
+    c.section(raw, ())
+
+    # cost first: the output function and the data reading depend on it
+    cost = c.word(raw, ("cost",), "mse", tuple(COSTS))
+
+    data = _data_section(c, raw)
+    network = _network_section(c, raw, cost)
+    training = _training_section(c, raw, network.layers)
     device = raw.get("device", "auto")
     try:  # the words --device takes, the same way (backend.parse_device): 'CPU' is cpu
         device = "auto" if device is None else _device_word(device)
