@@ -303,6 +303,10 @@ def fit(
         if not output.strip():  # (as a Path, '' would silently be the current folder)
             raise NettrainError("--output is empty: name the run folder (-o runs/name)")
         cfg = cfg.with_output(output)
+    elif resume is not None:  # resuming a run continues it where it is: its folder, not the config's
+        from .checkpoint import find_checkpoint
+
+        cfg = cfg.with_output(str(find_checkpoint(resume).parent))
     if dry_run:
         _dry_run(cfg, quiet, resume, force)
         return

@@ -342,6 +342,14 @@ def fit(
                     "run's checkpoints replace those of the same epoch (another -o keeps them)"
                 },
             )
+        if (Path(config.output) / "model.npz").is_file():
+            emit(
+                "notice",
+                {
+                    "message": f"{config.output} holds the model of an earlier run; this run "
+                    "replaces it when it finishes (another -o keeps it)"
+                },
+            )
 
     streamed = isinstance(data.train, StreamedDataset)
     n = len(data.train)
@@ -521,7 +529,10 @@ def fit(
             )
             if early is not None:  # (check_monitors made sure the record has its monitor)
                 stopped_early = early.update(epoch, record, net)
-            if tc.checkpoint_every and (epoch % tc.checkpoint_every == 0 or epoch == tc.epochs):
+            # a resumed run ends with a checkpoint too, so the folder's newest one is the end, not
+            # the interrupt it resumed from (--resume RUN then has nothing to redo)
+            last = epoch == tc.epochs and (tc.checkpoint_every or resume is not None)
+            if last or (tc.checkpoint_every and epoch % tc.checkpoint_every == 0):
                 checkpoint(epoch)
             if stopped_early:
                 break

@@ -607,3 +607,30 @@ def test_dry_run_checks_the_checkpoint_to_resume(tmp_path):
     assert r.exit_code == 2 and "not found" in r.stderr
     r = CliRunner().invoke(app, [*dry, "--resume", str(run), "--set", "training.batch_size=7"])
     assert r.exit_code == 2 and "different config (changed: training.batch_size" in r.stderr
+
+
+def test_resume_continues_the_run_in_its_own_folder_and_ends_with_a_checkpoint(tmp_path):
+    """--resume RUN without -o writes into RUN (not the config's output, where it replaced
+    another model); the resumed run ends with a checkpoint, so resuming it again has nothing
+    left to redo instead of retraining from the old interrupt."""
+    run = tmp_path / "run"
+    fit(digits(run, "training.epochs=4", "training.checkpoint_every=2", "training.checkpoint_keep=5"))
+    (run / "checkpoint-4.npz").unlink()  # as if interrupted in epoch 3: the newest is epoch 2
+    elsewhere = tmp_path / "elsewhere"
+    args = ["fit", str(CONFIGS / "digits.yaml"), "--set", f"output={elsewhere}", "-q"]
+    args += ["--set", "training.epochs=4", "--set", "training.checkpoint_every=0"]
+    r = CliRunner().invoke(app, [*args, "--resume", str(run)])
+    assert r.exit_code == 0, r.stderr
+    assert not elsewhere.exists()
+    assert load_model(run).meta["training"]["epochs"] == 4
+    assert checkpoints(run)[-1] == "checkpoint-4.npz"
+    r = CliRunner().invoke(app, [*args, "--resume", str(run)])
+    assert r.exit_code == 2 and "has 4 epochs done" in r.stderr
+
+
+def test_a_new_run_says_it_will_replace_the_folders_model(tmp_path):
+    events = []
+    fit(digits(tmp_path / "run", "training.epochs=1"))
+    fit(digits(tmp_path / "run", "training.epochs=1"), lambda kind, info: events.append((kind, info)))
+    notes = [info["message"] for kind, info in events if kind == "notice"]
+    assert any("holds the model of an earlier run; this run replaces it" in m for m in notes)
