@@ -442,17 +442,22 @@ class _StopFlag:
 
 def _dry_run(cfg, quiet: bool, resume: Path | None = None, force: bool = False) -> None:
     from .backend import resolve_device
+    from .checkpoint import find_checkpoint
+    from .config import with_data_sizes
     from .data import load_run_data
     from .train import check_monitors, check_output, open_checkpoint
 
     # what fit checks before it trains: the device, the run folder, the checkpoint to resume
     resolve_device(cfg.device)
     check_output(cfg)
-    checkpoint = open_checkpoint(resume, cfg, force) if resume is not None else None
+    if resume is not None:
+        find_checkpoint(resume)  # there is one (compared with the config once the data is read)
     from .distributed import load_once, rank
 
     data = load_once(lambda: load_run_data(cfg, stdin=sys.stdin))
+    cfg = with_data_sizes(cfg, data.encoding.n_inputs, data.encoding.n_outputs)
     check_monitors(cfg, data.validation is not None)
+    checkpoint = open_checkpoint(resume, cfg, force) if resume is not None else None
     if rank() != 0:  # under MPI, rank 0 speaks for the job
         return
     sys.stdout.write(cfg.to_yaml())

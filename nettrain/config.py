@@ -24,6 +24,10 @@ from .schedules import SCHEDULES
 
 DTYPES = ("float32", "float64")
 
+#: network.layers' first or last size written as 'auto': the data decides it (the inputs after
+#: one-hot encoding; the classes, or the target's columns). Held as 0 until ``with_data_sizes``.
+AUTO = 0
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -42,7 +46,8 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """Layer sizes (input, hidden..., output), one activation per hidden layer, the output function."""
+    """Layer sizes (input, hidden..., output; AUTO where the data decides), one activation per
+    hidden layer, the output function."""
 
     layers: tuple[int, ...]
     activation: tuple[str, ...]
@@ -95,7 +100,7 @@ class Config:
         d = {k: d[k] for k in ("data", "network", "cost", "training", "device", "dtype", "output")}
         if isinstance(self.data.categorical, tuple):
             d["data"]["categorical"] = list(self.data.categorical) if self.data.categorical else "none"
-        d["network"]["layers"] = list(self.network.layers)
+        d["network"]["layers"] = ["auto" if k == AUTO else k for k in self.network.layers]
         acts = list(self.network.activation)
         d["network"]["activation"] = acts[0] if len(set(acts)) == 1 else acts
         if not acts:
@@ -528,6 +533,20 @@ def _device_word(value: Any) -> str:
     return f"gpu:{index}" if kind == "gpu" and ":" in value else kind
 
 
+def with_data_sizes(config: Config, n_inputs: int, n_outputs: int) -> Config:
+    """The config with network.layers' 'auto' sizes filled in from the data (unchanged when it
+    has none): what a run, its model and its checkpoints record."""
+    layers = config.network.layers
+    if AUTO not in layers:
+        return config
+    sizes = (
+        n_inputs if layers[0] == AUTO else layers[0],
+        *layers[1:-1],
+        n_outputs if layers[-1] == AUTO else layers[-1],
+    )
+    return replace(config, network=replace(config.network, layers=sizes))
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):  # (a CSV given as the config is one long string: not all of it)
         return f"'{value}'" if len(value) <= 60 else f"'{value[:50]}...' ({len(value):,} characters)"
@@ -605,14 +624,25 @@ def _network_section(c: _Checker, raw: dict, cost: str) -> NetworkConfig:
             f"{_show(n['layers'])} is not a list of at least two sizes (input and output), e.g. [64, 32, 10]",
         )
     else:
-        bad = [x for x in n["layers"] if isinstance(x, bool) or not isinstance(x, int) or not 1 <= x < 2**31]
+        sizes = list(n["layers"])
+        ends = [0, len(sizes) - 1]  # input and output may be 'auto': the data says
+        sizes = [AUTO if j in ends and x == "auto" else x for j, x in enumerate(sizes)]
+        bad = [
+            x
+            for j, x in enumerate(sizes)
+            if isinstance(x, bool)
+            or not isinstance(x, int)
+            or not (1 <= x < 2**31 or (x == AUTO and j in ends))
+        ]
         if bad:
+            hint = " ('auto' only for the first or the last)" if "auto" in bad else ""
             c.problem(
                 ("network", "layers"),
-                f"{_show(bad[0])} is not a layer size: every size must be a whole number from 1 to 2^31 - 1",
+                f"{_show(bad[0])} is not a layer size: every size must be a whole number from 1 to "
+                f"2^31 - 1, or auto for the input and output sizes{hint}",
             )
         else:
-            layers = tuple(n["layers"])
+            layers = tuple(sizes)
     hidden = max(len(layers) - 2, 0)
     act = n.get("activation", "relu")
     activation: tuple[str, ...] = ("relu",) * hidden
@@ -654,7 +684,7 @@ def _network_section(c: _Checker, raw: dict, cost: str) -> NetworkConfig:
         c.problem(
             ("network", "output"), f"'{output}' does not go with cost '{cost}'; {one_of(allowed_outputs)}"
         )
-    if layers and cost == "cross_entropy" and layers[-1] < 2:
+    if layers and cost == "cross_entropy" and layers[-1] != AUTO and layers[-1] < 2:
         c.problem(
             ("network", "layers"),
             "cross_entropy needs an output layer of at least 2 units "
@@ -842,19 +872,21 @@ data:
   header: true                 # false: no header row; columns are then 0, 1, ... (target: an index)
 
 network:
-  layers: [64, 32, 10]         # units per layer: input, hidden..., output (= number of classes)
+  layers: [auto, 32, auto]     # units per layer: input, hidden..., output; auto: the data's
+                               # (inputs after one-hot encoding; the classes, or target columns)
   activation: relu             # hidden layers: sigmoid | tanh | relu | leaky_relu | softplus | identity
                                # (or a list, one per hidden layer)
   # output: softmax            # identity | sigmoid | softmax; default follows the cost
   init: auto                   # auto (He for relu, else Glorot) | xavier_uniform | xavier_normal |
-                               # he_uniform | he_normal | lecun_uniform | lecun_normal |
-                               # {name: normal, scale: 0.01}
+                               # glorot_uniform | glorot_normal | he_uniform | he_normal |
+                               # lecun_uniform | lecun_normal | normal | {name: normal, scale: 0.01}
   output_bias: true            # false: no bias in the output layer, s = f(W a)
 
 cost: cross_entropy            # mse (regression) | cross_entropy (classes) | binary_cross_entropy
 
 training:
-  learning_rate: 0.1           # lr in w := w - lr * dC/dw (default: 0.01 sgd, 0.001 adam/rmsprop)
+  # learning_rate: 0.1         # lr in w := w - lr * dC/dw; default: the optimizer's (0.01 for
+                               # sgd, momentum, nesterov; 0.001 for adam, adamw, rmsprop)
   epochs: 30                   # passes over the training data
   batch_size: 32               # examples per gradient step (the last batch may be smaller)
   seed: 0                      # same seed, same machine: the same model, bit for bit

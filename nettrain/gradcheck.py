@@ -234,15 +234,16 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
 
     if batch < 1:
         raise ConfigError(f"batch must be at least 1 row, not {batch}")
-    sizes = config.network.layers
-    net = Network.from_config(config, dtype="float64", device=device)
     if config.data.train is not None:
         from dataclasses import replace
 
         from .backend import Device
+        from .config import with_data_sizes
         from .data import StreamedDataset
 
         data = load_run_data(replace(config, dtype="float64"), stdin=stdin)
+        config = with_data_sizes(config, data.encoding.n_inputs, data.encoding.n_outputs)
+        net = Network.from_config(config, dtype="float64", device=device)
         if isinstance(data.train, StreamedDataset):
             x, y = next(data.train.batches(np.random.default_rng(0), Device("cpu")))
             x, y = x[:batch], y[:batch]
@@ -251,6 +252,13 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
             x, y = data.train.X[:batch], data.train.Y[:batch]
             source = f"first {len(x)} rows of {data.train.table.source}"
     else:
+        sizes = config.network.layers
+        if 0 in sizes:
+            raise ConfigError(
+                "network.layers has auto sizes, which come from the data, and the config names no "
+                "data.train: give the sizes as numbers, or the data"
+            )
+        net = Network.from_config(config, dtype="float64", device=device)
         rng = np.random.default_rng(config.training.seed)
         x = rng.standard_normal((batch, sizes[0]))
         if config.cost == "cross_entropy":

@@ -176,6 +176,11 @@ class Network:
         from .data import stream_rng
 
         n, tc = config.network, config.training
+        if 0 in n.layers:  # config.AUTO: only the data can say
+            raise ConfigError(
+                f"network.layers {['auto' if k == 0 else k for k in n.layers]} has auto sizes: fill "
+                "them from the data first (config.with_data_sizes; fit does it)"
+            )
         return cls.create(
             n.layers,
             n.activation,

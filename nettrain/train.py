@@ -29,7 +29,7 @@ from . import distributed, metrics
 from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
 from .checkpoint import PATTERN as CHECKPOINT
 from .checkpoint import checkpoints_in, config_hash, find_checkpoint, load_checkpoint, save_checkpoint
-from .config import Config
+from .config import Config, with_data_sizes
 from .data import Dataset, RunData, StreamedDataset, load_run_data, split_indices, stream_rng
 from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDiverged
 from .modelfile import Model, model_writer, text_writer, write_all_atomic
@@ -295,6 +295,8 @@ def fit(
         data = distributed.load_once(lambda: load_run_data(config, stdin=stdin))
     else:
         data = _hold_out(config, data)
+    # network.layers' auto sizes are the data's: from here on (and in the model) the numbers
+    config = with_data_sizes(config, data.encoding.n_inputs, data.encoding.n_outputs)
     for note in data.notes:
         emit("notice", {"message": note})
     check_data_fits(config, data)

@@ -70,9 +70,9 @@ def test_starter_config_is_yaml_and_loads_as_is(tmp_path):
     cfg = load_config(write(tmp_path, STARTER_CONFIG, "nettrain.yaml"))
     assert cfg.data.train == str(tmp_path / raw["data"]["train"])
     assert not Path(cfg.data.train).exists()
-    assert list(cfg.network.layers) == raw["network"]["layers"]
+    assert cfg.to_dict()["network"]["layers"] == raw["network"]["layers"] == ["auto", 32, "auto"]
     assert cfg.cost == raw["cost"] and cfg.network.output == "softmax"
-    assert cfg.training.learning_rate == raw["training"]["learning_rate"]
+    assert "learning_rate" not in raw["training"] and cfg.training.learning_rate == 0.01  # sgd's
     assert cfg.output == str(tmp_path / raw["output"])
 
 
@@ -638,3 +638,15 @@ def test_values_that_would_silently_misbehave_are_config_errors(key, value, need
 def test_device_words_as_the_command_line_takes_them(tmp_path, word, want):
     """--device CPU works, so device: CPU in a file must too (both go through parse_device)."""
     assert load_config(write(tmp_path, MINIMAL + f"device: '{word}'\n")).device == want
+
+
+def test_auto_input_and_output_sizes(tmp_path):
+    cfg = load_config(write(tmp_path, "network:\n  layers: [auto, 16, 8, auto]\n"))
+    assert cfg.network.layers == (0, 16, 8, 0) and cfg.network.activation == ("relu", "relu")
+    assert cfg.to_dict()["network"]["layers"] == ["auto", 16, 8, "auto"]  # and reads back so
+    assert load_config(write(tmp_path, cfg.to_yaml(), "again.yaml")).network.layers == (0, 16, 8, 0)
+    from nettrain.config import with_data_sizes
+
+    assert with_data_sizes(cfg, 5, 3).network.layers == (5, 16, 8, 3)
+    with pytest.raises(ConfigError, match="'auto' only for the first or the last"):
+        load_config(write(tmp_path, "network:\n  layers: [4, auto, 1]\n"))

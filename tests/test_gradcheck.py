@@ -218,3 +218,15 @@ def test_gradcheck_cli_passes_a_relu_config_with_dead_rows(tmp_path):
     r = ok(run("gradcheck", cfg))
     assert "PASS" in r.stdout
     assert "Note:" in r.stderr and "kink" in r.stderr
+
+
+def test_auto_layer_sizes_in_gradcheck():
+    from nettrain.errors import ConfigError
+
+    cfg = load_config(CONFIGS / "digits.yaml", ["network.layers=[auto, 8, auto]"])
+    result = gradcheck_config(cfg, batch=4)
+    assert result.passed and result.params[0].shape == (8, 64) and result.params[-1].shape == (10,)
+    with pytest.raises(ConfigError, match="auto sizes, which come from the data"):
+        gradcheck_config(
+            load_config(CONFIGS / "digits.yaml", ["network.layers=[auto, 8, auto]", "data.train=null"])
+        )

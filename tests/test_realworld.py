@@ -1286,3 +1286,18 @@ def test_number_labels_come_back_as_numbers_from_a_saved_model(tmp_path):
     assert np.mean(pred == y) > 0.9
     ok(run("predict", tmp_path / "run", tmp_path / "d.npz", "-f", "npy", "-o", tmp_path / "p.npy"))
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), pred)
+
+
+def test_streamed_npy_with_auto_layer_sizes(tmp_path, small_stream):
+    np.save(tmp_path / "big.npy", stream_matrix())
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(tmp_path / "big.npy")},
+            "network": {"layers": ["auto", 8, "auto"], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "training": {"epochs": 1},
+        }
+    )
+    rd = load_run_data(cfg)
+    assert isinstance(rd.train, StreamedDataset) and (rd.encoding.n_inputs, rd.encoding.n_outputs) == (4, 2)
+    assert fit(cfg, save=False).model.network.sizes == [4, 8, 2]

@@ -634,3 +634,12 @@ def test_a_new_run_says_it_will_replace_the_folders_model(tmp_path):
     fit(digits(tmp_path / "run", "training.epochs=1"), lambda kind, info: events.append((kind, info)))
     notes = [info["message"] for kind, info in events if kind == "notice"]
     assert any("holds the model of an earlier run; this run replaces it" in m for m in notes)
+
+
+def test_resume_a_run_with_auto_layer_sizes(tmp_path):
+    """The checkpoint records the sizes the data gave; resuming the same config (still 'auto')
+    matches it."""
+    sets = ["network.layers=[auto, 32, auto]", "training.checkpoint_every=1"]
+    fit(digits(tmp_path / "run", "training.epochs=2", *sets))
+    result = fit(digits(tmp_path / "run", "training.epochs=3", *sets), resume=tmp_path / "run")
+    assert result.model.network.sizes == [64, 32, 10] and len(result.history) == 3

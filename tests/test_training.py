@@ -314,3 +314,49 @@ def test_network_from_config_is_what_fit_starts_from(monkeypatch):
         save=False,
     )
     assert np.array_equal(seen["W0"], net.W[0])
+
+
+@pytest.mark.parametrize(
+    "cost, data, want",
+    [
+        ("cross_entropy", "digits", (64, 16, 10)),
+        ("binary_cross_entropy", "pets", (2, 16, 1)),
+        ("mse", "regression", (10, 16, 1)),
+        ("mse", "npz two targets", (3, 16, 2)),
+    ],
+)
+def test_auto_layer_sizes_come_from_the_data(tmp_path, cost, data, want):
+    """layers: [auto, 16, auto]: the inputs (after one-hot encoding) and the outputs (classes,
+    one unit for two classes under binary cross-entropy, the target's columns) are the data's;
+    the run's config.yaml, the model and the dry run hold the numbers."""
+    from tests.conftest import DATA
+
+    train = {"digits": DATA / "digits_train.csv", "regression": DATA / "regression_train.csv"}.get(data)
+    target = {"digits": "label", "regression": "y"}.get(data)
+    if data == "pets":
+        rng = np.random.default_rng(0)
+        rows = "".join(
+            f"{rng.normal():.3f},{rng.normal():.3f},{'cat' if i % 2 else 'dog'}\n" for i in range(60)
+        )
+        train, target = tmp_path / "pets.csv", "kind"
+        train.write_text("weight,height,kind\n" + rows)
+    if data == "npz two targets":
+        X = np.random.default_rng(0).normal(size=(50, 3))
+        train, target = tmp_path / "two.npz", None
+        np.savez(train, X=X, y=X[:, :2] * 2)
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(train), **({"target": target} if target else {})},
+            "network": {"layers": ["auto", 16, "auto"], "activation": "tanh"},
+            "cost": cost,
+            "training": {"epochs": 2},
+            "output": str(tmp_path / "run"),
+        }
+    )
+    result = fit(cfg)
+    assert tuple(result.model.network.sizes) == want
+    import yaml
+
+    saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert tuple(saved["network"]["layers"]) == want
+    assert result.model.meta["config"]["network"]["layers"] == list(want)

@@ -147,8 +147,9 @@ class Encoding:
 
     def check_inputs(self, n_inputs: int, source: str = "") -> None:
         """A DataError saying what to set when the network takes ``n_inputs`` (network.layers[0])
-        and this encoding makes another number (one-hot columns named)."""
-        if self.n_inputs == n_inputs:
+        and this encoding makes another number (one-hot columns named). 0 (network.layers'
+        'auto') takes whatever the data has."""
+        if n_inputs in (0, self.n_inputs):
             return
         onehot = [c for c in self.columns if c.kind == "categorical"]
         detail = ""
@@ -489,6 +490,9 @@ def fit_encoding(
 
     Parameters
     ----------
+    n_outputs : the network's output size, checked against the data; 0 (network.layers' 'auto')
+        takes it from the data: the classes (1 for two classes under binary_cross_entropy), or
+        the target's columns.
     categorical : 'auto', or a list of the column names (or indices as text) to one-hot encode;
         an empty list means every feature is numeric.
     """
@@ -572,6 +576,8 @@ def fit_encoding(
     values = values[keep]
     if task == "regression":
         y2 = values.reshape(len(values), -1)
+        if n_outputs == 0:
+            n_outputs = enc.n_outputs = y2.shape[1]
         if y2.shape[1] != n_outputs:
             raise DataError(
                 f"{table.source}: the target has {y2.shape[1]} column(s) but the "
@@ -588,6 +594,10 @@ def fit_encoding(
         raise DataError(
             f"{table.source}: the target '{table.target}' has only one class "
             f"('{classes[0]}'); classification needs at least two"
+        )
+    if n_outputs == 0:
+        n_outputs = enc.n_outputs = (
+            1 if cost == "binary_cross_entropy" and len(classes) == 2 else len(classes)
         )
     if n_outputs == 1 and cost == "binary_cross_entropy":
         if len(classes) != 2:

@@ -303,7 +303,9 @@ def stream_npy(config, rng: np.random.Generator):
         k = len(enc.classes)
         if k < 2:
             raise DataError(f"{name}: the target has only one class; classification needs at least two")
-        if not (sizes[-1] == k or (sizes[-1] == 1 and k == 2 and config.cost == "binary_cross_entropy")):
+        if sizes[-1] == 0:  # network.layers ends with auto: the classes decide
+            enc.n_outputs = 1 if config.cost == "binary_cross_entropy" and k == 2 else k
+        elif not (sizes[-1] == k or (sizes[-1] == 1 and k == 2 and config.cost == "binary_cross_entropy")):
             raise DataError(
                 f"{name}: the target has {k} classes but the network has {sizes[-1]} "
                 f"outputs; set the last of network.layers to {k}"
@@ -319,7 +321,8 @@ def stream_npy(config, rng: np.random.Generator):
             )
         enc.y_mean = np.array([y_mean if dc.standardize else 0.0])
         enc.y_scale = np.array([y_std if dc.standardize else 1.0])
-        if sizes[-1] != 1:
+        enc.n_outputs = 1
+        if sizes[-1] not in (0, 1):
             raise DataError(f"{name}: the target has 1 column but the network has {sizes[-1]} outputs")
     ds = StreamedDataset(
         path,
