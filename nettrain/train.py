@@ -41,6 +41,8 @@ EventHandler = Callable[[str, dict], None]
 
 #: What fit writes into the run folder (besides checkpoint-<epoch>.npz).
 RUN_FILES = ("model.npz", "history.jsonl", "config.yaml")
+#: The first line of the config.yaml fit writes: such a file may be replaced by a run of it.
+RESOLVED_MARK = "# nettrain: the resolved config of this run; `nettrain fit` on it repeats the run\n"
 
 
 def _ignore(kind: str, info: dict) -> None:
@@ -766,6 +768,8 @@ def check_output(config: Config) -> None:
             continue
         name = Path(path).name
         written = name in RUN_FILES or CHECKPOINT.match(name)  # (old checkpoints are deleted)
+        if what == "config" and name == "config.yaml" and _first_line(path) == RESOLVED_MARK:
+            continue  # `nettrain fit RUN/config.yaml`: the run's own resolved config, rewritten alike
         if written and folder.is_dir() and os.path.samefile(Path(path).parent, folder):
             raise OutputError(
                 f"the run folder '{output}' would get a new {name}, replacing the {what} file "
@@ -781,6 +785,14 @@ def check_output(config: Config) -> None:
         raise OutputError(f"cannot make the run folder '{output}': '{parent}' is a file")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"cannot make the run folder '{output}': '{parent}' is not writable")
+
+
+def _first_line(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.readline()
+    except OSError:
+        return ""
 
 
 def prepare_output(output: str) -> Path:
@@ -807,7 +819,7 @@ def save_run(config: Config, result: FitResult) -> str:
     history = "".join(json.dumps(r) + "\n" for r in result.history)
     write_all_atomic(
         [
-            (folder / "config.yaml", text_writer(config.to_yaml())),
+            (folder / "config.yaml", text_writer(RESOLVED_MARK + config.to_yaml())),
             (folder / "history.jsonl", text_writer(history)),
             (folder / "model.npz", model_writer(result.model)),
         ]

@@ -120,6 +120,17 @@ def test_fit_will_not_replace_its_own_config_in_the_run_folder(tmp_path, dry_run
     assert not (tmp_path / "model.npz").exists()
 
 
+def test_fit_of_a_runs_own_config_repeats_the_run(tmp_path):
+    """RUN/config.yaml is the resolved config fit wrote (marked on its first line): fitting it
+    rewrites it alike, so it is not refused as an input about to be replaced."""
+    write_rows(tmp_path / "train.csv", HEADER, ROWS)
+    (tmp_path / "c.yaml").write_text(GOOD)
+    ok(run("fit", tmp_path / "c.yaml", "-o", tmp_path / "run", "-q"))
+    first = (tmp_path / "run" / "config.yaml").read_text()
+    ok(run("fit", tmp_path / "run" / "config.yaml", "-q"))
+    assert (tmp_path / "run" / "config.yaml").read_text() == first
+
+
 def test_fit_will_not_replace_a_data_file_named_like_a_checkpoint(tmp_path):
     np.savez(tmp_path / "checkpoint-1.npz", X=np.ones((20, 5)), y=np.arange(20) % 2)
     (tmp_path / "c.yaml").write_text(
