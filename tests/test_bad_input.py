@@ -572,3 +572,20 @@ def test_a_target_name_without_a_header_says_to_give_a_number(tmp_path):
     assert_error(
         run("fit", config, "--dry-run"), "target column 'y' is a name", "give data.target as a number"
     )
+
+
+def test_a_target_beyond_float32_is_named_in_evaluate_and_fit(trained, tmp_path):
+    """A regression target of 1e300: evaluate printed inf scores (and bare Infinity in its
+    JSON), fit blamed the learning rate; now one Error naming the line."""
+    rows = [[f"{i * 0.1:.1f}", f"{i * 0.2:.1f}", f"{i:.1f}"] for i in range(30)]
+    write_rows(tmp_path / "r.csv", ["a", "b", "y"], rows)
+    config = write_config(tmp_path / "r.yaml", "r.csv", [2, 3, 1], cost="mse", training={"epochs": 2})
+    ok(run("fit", config, "-o", tmp_path / "run", "-q"))
+    rows[4][2] = "1e300"
+    write_rows(tmp_path / "big.csv", ["a", "b", "y"], rows)
+    for args in (
+        ["evaluate", tmp_path / "run", tmp_path / "big.csv", "--json"],
+        ["fit", config, "-o", tmp_path / "run2", "-q", "--set", f"data.test={tmp_path / 'big.csv'}"],
+    ):
+        line = assert_error(run(*args), "big.csv:6: the target 'y' holds 1e+300, too large for the model")
+        assert "diverged" not in line

@@ -341,10 +341,20 @@ class Encoding:
             i = int(np.argmax(keep & ~present))
             raise DataError(f"{table.where(i)}: the target '{table.target}' is missing")
         values = values[keep]
+        rows = np.flatnonzero(keep)
         if self.task == "regression":
             y2 = values.reshape(len(values), -1)
-            return ((y2 - self.y_mean) / self.y_scale).astype(dtype)
-        rows = np.flatnonzero(keep)
+            limit = np.finfo(dtype).max
+            with np.errstate(over="ignore", invalid="ignore"):
+                Y = (y2 - self.y_mean) / self.y_scale
+                bad = ~(np.abs(Y) <= limit)  # beyond the dtype (1e300 in float32): not a target
+            if bad.any():
+                i = int(np.argwhere(bad)[0][0])
+                raise DataError(
+                    f"{table.where(int(rows[i]))}: the target '{table.target}' holds "
+                    f"{y2[i][bad[i]][0]:g}, too large for the model ({np.dtype(dtype)})"
+                )
+            return Y.astype(dtype)
         idx = self.class_index(values, _Rows(table, rows))
         if self.n_outputs == 1:  # binary cross-entropy with one sigmoid unit: y = 1 for classes[1]
             return idx.reshape(-1, 1).astype(dtype)

@@ -108,7 +108,15 @@ class StreamedDataset:
         X, y = X[keep], y[keep]
         Xs = enc.scale(X, self.dtype)
         if enc.task == "regression":
-            return Xs, ((y.reshape(-1, 1) - enc.y_mean) / enc.y_scale).astype(self.dtype)
+            with np.errstate(over="ignore", invalid="ignore"):
+                Y = ((y.reshape(-1, 1) - enc.y_mean) / enc.y_scale).astype(self.dtype)
+            if not np.isfinite(Y).all():
+                big = y[~np.isfinite(Y[:, 0])][0]
+                raise DataError(
+                    f"{source_name(self.path)}: the target holds {big:g}, too large for the model "
+                    f"({np.dtype(self.dtype)})"
+                )
+            return Xs, Y
         idx = np.searchsorted(self.class_values, y)
         idx = np.clip(idx, 0, len(self.class_values) - 1)
         if not np.array_equal(self.class_values[idx], y):
