@@ -346,6 +346,16 @@ def test_npz_labels_and_regression_targets(tmp_path):
     np.testing.assert_allclose(enc.decode(enc.encode_y(t, "float64")), Y, rtol=1e-12, atol=1e-12)
 
 
+def test_npz_float32_labels_keep_their_text_and_huge_integers_are_refused(tmp_path):
+    path = str(tmp_path / "d.npz")
+    np.savez(path, X=np.ones((4, 2)), y=np.array([0.1, 0.2, 0.1, 0.2], dtype=np.float32))
+    enc = fit_encoding(read_table(path), "classification", "cross_entropy", 2, True)
+    assert enc.classes == ["0.1", "0.2"]  # not float64's 0.10000000149011612
+    np.savez(path, X=np.ones((3, 2)), y=np.array([1, 2, 3]) + 2**53)
+    with pytest.raises(DataError, match="integers beyond 2\\^53"):
+        read_table(path)
+
+
 def test_npz_string_labels(tmp_path):
     path = str(tmp_path / "d.npz")
     np.savez(path, X=np.ones((3, 2)), y=np.array(["b", "a", "b"]))

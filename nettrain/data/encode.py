@@ -67,10 +67,8 @@ def label_text(values: np.ndarray) -> np.ndarray:
         return np.char.strip(values.astype(str))
     if values.dtype.kind in "iub":
         return values.astype(np.int64).astype(str)
-    return np.array(
-        [str(int(v)) if np.isfinite(v) and v == int(v) else str(v) for v in values.tolist()],
-        dtype=str,
-    )
+    # each value's own shortest text: a float32 0.1 is '0.1', not float64's 0.10000000149011612
+    return np.array([str(int(v)) if np.isfinite(v) and v == int(v) else str(v) for v in values], dtype=str)
 
 
 def category_text(cells: np.ndarray) -> np.ndarray:

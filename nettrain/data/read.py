@@ -320,11 +320,12 @@ def _load_member(z, key: str, name: str) -> np.ndarray:
         raise DataError(f"{name}: array '{key}' is not readable ({type(exc).__name__}: {exc})") from None
 
 
-def _numbers(a: np.ndarray, name: str, what: str) -> np.ndarray:
-    """An array as float64; NaN stays (a missing value), infinities are an error."""
+def _numbers(a: np.ndarray, name: str, what: str, keep_floats: bool = False) -> np.ndarray:
+    """An array as float64 (floats as they are with ``keep_floats``: a float32 label 0.1 stays
+    the 0.1 it was written as); NaN stays (a missing value), infinities are an error."""
     if a.dtype.kind not in "biuf":
         raise DataError(f"{name}: {what} has dtype {a.dtype}; expected numbers")
-    out = a.astype(np.float64)
+    out = a if keep_floats and a.dtype.kind == "f" else a.astype(np.float64)
     inf = np.isinf(out)
     if inf.any():
         idx = np.argwhere(inf)[0]
@@ -362,7 +363,7 @@ def _table_from_npy(raw: bytes, name: str, target, need_target: bool) -> Table:
     t = npy_target_index(target, a.shape[1], name)
     keep = [j for j in range(a.shape[1]) if j != t]
     X = _numbers(a[:, keep], name, "the matrix")
-    y = _numbers(a[:, t], name, "the target column")
+    y = _numbers(a[:, t], name, "the target column", keep_floats=True)
     return Table(name, [str(j) for j in keep], X, y, str(t))
 
 
@@ -387,7 +388,12 @@ def _table_from_npz(raw: bytes, name: str, need_target: bool) -> Table:
         return Table(name, features, X)
     if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
         raise DataError(f"{name}: y must have one entry per row of X ({X.shape[0]}), found shape {y.shape}")
-    y = y.astype(str) if y.dtype.kind in "US" else _numbers(y, name, "y")
+    if y.dtype.kind in "iu" and y.size and np.abs(y.astype(np.float64)).max() > 2**53:
+        raise DataError(
+            f"{name}: y holds integers beyond 2^53, which become equal as floats (labels would "
+            "merge); store them as text (y.astype(str)) to use them as labels"
+        )
+    y = y.astype(str) if y.dtype.kind in "US" else _numbers(y, name, "y", keep_floats=True)
     return Table(name, features, X, y, "y")
 
 
