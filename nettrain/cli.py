@@ -1007,7 +1007,7 @@ def plot(
 
     Example: nettrain plot runs/sgd runs/adam -o compare.png
     """
-    from .plot import learning_curves, read_history
+    from .plot import learning_curves, read_history, render
 
     try:
         from matplotlib.figure import Figure
@@ -1019,8 +1019,8 @@ def plot(
             raise NettrainError(f"{len(runs)} runs: name the image to write with --output FILE.png")
         where = runs[0] if runs[0].is_dir() else runs[0].parent
         out = str(where / "learning_curves.png")
-    if out == "-":
-        fmt = "png"
+    if out == "-" or (not Path(out).suffix and os.path.exists(out) and not os.path.isfile(out)):
+        fmt = "png"  # stdout, or a FIFO or device such as /dev/stdout: no suffix to go by
     else:
         fmt = Path(out).suffix.lower().lstrip(".")
         if fmt not in formats:
@@ -1036,9 +1036,7 @@ def plot(
     if len(set(labels)) < len(labels):  # runs/a/run and runs/b/run: tell them apart by path
         histories = [(str(run), records) for run, (_, records) in zip(runs, histories)]
     fig = learning_curves(histories, log_loss_axis=log, title=title)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=120)
-    _write_bytes(out, buffer.getvalue(), what="PNG", example="curves.png")
+    _write_bytes(out, render(fig, fmt), what="PNG", example="curves.png")
     if not quiet and out != "-":
         epochs = ", ".join(f"{label} {len(records)}" for label, records in histories)
         sys.stderr.write(f"Wrote {out} (epochs: {epochs})\n")

@@ -117,19 +117,27 @@ def learning_curves(
     ----------
     runs : (label, records) pairs, as ``read_history`` returns them
     log_loss_axis : a logarithmic loss axis (losses that fall over decades)
-    title : above the panels; default: the run's label when there is one run
+    title : above the panels; default: the run's label when there is one run ('' for none)
 
     Panels share the epoch axis, top to bottom: loss; each metric of METRICS that a run has;
     the learning rate, when it changed in some run. A run has one colour; its validation
     curves are dashed.
     """
+    import warnings
+
+    with warnings.catch_warnings():  # (a log axis without positive values warns: not ours to print)
+        warnings.simplefilter("ignore")
+        return _draw(runs, log_loss_axis, title)
+
+
+def _draw(runs, log_loss_axis: bool, title: str | None):
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise NettrainError('drawing needs matplotlib: pip install "nettrain[plot]"') from None
 
-    def has(key):
-        return any(r.get(key) is not None for _, records in runs for r in records)
+    def has(key, of=None):
+        return any(r.get(key) is not None for _, records in (of or runs) for r in records)
 
     panels = ["loss", *(k for k in METRICS if has(k))]
     if any(len({r.get("lr") for r in records if r.get("lr") is not None}) > 1 for _, records in runs):
@@ -139,6 +147,8 @@ def learning_curves(
     one = len(runs) == 1
     for k, (label, records) in enumerate(runs):
         colour = f"C{k % 10}"
+        label = _text(label)
+        records = sorted(records, key=lambda r: r["epoch"])  # (a history is in order; a file may not be)
         epochs = [r["epoch"] for r in records]
         marker = "o" if len(epochs) == 1 else None  # one epoch: a point, not an invisible line
 
@@ -149,7 +159,7 @@ def learning_curves(
             if panel == "loss":
                 name = "training" if one else label
                 ax.plot(epochs, series("loss"), color=colour, marker=marker, label=name)
-                if has("val_loss"):
+                if has("val_loss", [(label, records)]):
                     ax.plot(
                         epochs,
                         series("val_loss"),
@@ -171,11 +181,39 @@ def learning_curves(
     axes[0].legend(fontsize="small")
     axes[-1].set_xlabel("epoch")
     axes[-1].xaxis.get_major_locator().set_params(integer=True)
-    if title or one:
-        fig.suptitle(title or runs[0][0])
+    if title is None and one:
+        title = runs[0][0]
+    if title:
+        fig.suptitle(_text(title))
     return fig
 
 
+def render(fig, fmt: str = "png", dpi: int = 120) -> bytes:
+    """The figure as the bytes of an image file in format ``fmt`` (png, svg, pdf, ...).
+    matplotlib's warnings (a log axis with no positive value, NaN limits) stay here: the
+    library does not print; a figure it cannot lay out is a DataError."""
+    import io
+    import warnings
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fig.savefig(buffer, format=fmt, dpi=dpi)
+        except (ValueError, OverflowError) as exc:
+            raise DataError(f"cannot draw these values ({str(exc)[:80]})") from None
+    return buffer.getvalue()
+
+
+def _text(text: str) -> str:
+    """A label or title as written: matplotlib reads $...$ as mathematical markup."""
+    return str(text).replace("$", r"\$")
+
+
 def _number(value) -> float:
-    """A record's value for the plot: a missing value or null is a gap (NaN)."""
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    """A record's value for the plot: a missing value, null or a value beyond what an axis can
+    span (|x| > 1e300, where matplotlib's tick arithmetic overflows) is a gap (NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return math.nan
+    value = float(value)
+    return value if abs(value) <= 1e300 or not math.isfinite(value) else math.nan

@@ -171,3 +171,40 @@ def test_same_folder_names_are_told_apart_by_path(runs, tmp_path):
 def test_without_matplotlib_plot_says_how_to_install_it(runs, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails as if not installed
     assert_error(run("plot", runs / "sgd"), 'pip install "nettrain[plot]"')
+
+
+def write_history(folder, records):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return folder
+
+
+def test_dollars_in_names_and_titles_are_text_not_math(runs, tmp_path):
+    """matplotlib reads $...$ as math markup: 'a $^$ b' crashed the drawing."""
+    run_folder = write_history(tmp_path / "a$^$b", [{"epoch": 1, "loss": 1.0}, {"epoch": 2, "loss": 0.5}])
+    ok(run("plot", run_folder, "-o", tmp_path / "d.svg", "--title", "cost $^$ time"))
+    fig = learning_curves([read_history(run_folder)], title="cost $^$ time")
+    assert fig.get_suptitle() == r"cost \$^\$ time"
+
+
+def test_values_no_axis_can_span_are_gaps_and_warnings_stay_quiet(tmp_path):
+    """1.7e308 made matplotlib's tick arithmetic overflow (an internal error); a log axis over
+    losses <= 0 warned on stderr. (pytest turns any warning into an error here.)"""
+    records = [{"epoch": 1, "loss": 1.7e308, "lr": 1e308}, {"epoch": 2, "loss": 0.0, "lr": -1e308}]
+    folder = write_history(tmp_path / "wild", records)
+    ok(run("plot", folder, "-o", tmp_path / "w.png", "--log", "-q"))
+    assert (tmp_path / "w.png").read_bytes().startswith(PNG)
+
+
+def test_only_runs_with_validation_get_a_validation_curve(runs, tmp_path):
+    plain = write_history(tmp_path / "plain", [{"epoch": 1, "loss": 1.0}, {"epoch": 2, "loss": 0.5}])
+    fig = learning_curves([read_history(plain), read_history(runs / "adam")])
+    labels = [line.get_label() for line in panels(fig)["loss"].get_lines()]
+    assert labels == ["plain", "adam", "adam (validation)"]
+
+
+def test_an_empty_title_is_no_title_and_epochs_are_drawn_in_order(tmp_path):
+    folder = write_history(tmp_path / "mixed", [{"epoch": 2, "loss": 0.5}, {"epoch": 1, "loss": 1.0}])
+    fig = learning_curves([read_history(folder)], title="")
+    assert fig.get_suptitle() == ""
+    assert list(panels(fig)["loss"].get_lines()[0].get_xdata()) == [1, 2]
