@@ -859,9 +859,9 @@ def _print_gradcheck(result) -> None:
             p.name,
             "x".join(map(str, p.shape)),
             str(p.checked),
-            f"{p.max_abs_error:.2e}",
-            f"{p.max_rel_error:.2e}",
-            "ok" if p.passed else "FAIL",
+            f"{p.max_abs_error:.2e}" if p.checked else "-",
+            f"{p.max_rel_error:.2e}" if p.checked else "-",
+            ("ok" if p.checked else "not compared (kinks)") if p.passed else "FAIL",
         )
     if result.directional:
         d = result.directional
@@ -878,9 +878,16 @@ def _print_gradcheck(result) -> None:
     if result.directional and not result.directional["passed"]:
         failed.append("direction")
     verdict = "PASS" if result.passed else f"FAIL ({', '.join(failed)})"
-    scope = "checked sampled entries + a random direction" if result.sampled else "checked every parameter"
+    if result.sampled:
+        scope = "checked sampled entries" + (" + a random direction" if result.directional else "")
+    else:
+        scope = "checked every parameter"
+    scope += f" of {result.n_params:,}"
+    left_out = sum(p.left_out for p in result.params)
+    if left_out:
+        scope += f" but {left_out} at ReLU kinks (not comparable)"
     console.print(
-        f"{verdict}: {scope} of {result.n_params:,}; pass when |analytic - numeric| <= "
+        f"{verdict}: {scope}; pass when |analytic - numeric| <= "
         f"{result.atol:g} + {result.rtol:g} * max(|analytic|, |numeric|)",
         soft_wrap=True,
     )

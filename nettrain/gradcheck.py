@@ -39,6 +39,7 @@ class ParamCheck:
     max_rel_error: float
     passed: bool
     kinks: int = 0  # entries compared on fewer rows (or left out): see the module doc
+    left_out: int = 0  # of those, entries not compared at all (every row crossed a kink)
 
 
 @dataclass
@@ -165,6 +166,7 @@ def gradcheck(
                 numeric.append(difference)
                 analytic.append(gradients(rows)[j][i])
         left_out += len(idx) - len(analytic)
+        missed = len(idx) - len(analytic)
         analytic, numeric = np.array(analytic), np.array(numeric)
         err = np.abs(analytic - numeric)
         ok = err <= atol + rtol * np.maximum(np.abs(analytic), np.abs(numeric))
@@ -177,6 +179,7 @@ def gradcheck(
                 float(_rel(analytic, numeric).max(initial=0.0)),
                 bool(ok.all()),
                 kinks,
+                missed,
             )
         )
 

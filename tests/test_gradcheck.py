@@ -230,3 +230,15 @@ def test_auto_layer_sizes_in_gradcheck():
         gradcheck_config(
             load_config(CONFIGS / "digits.yaml", ["network.layers=[auto, 8, auto]", "data.train=null"])
         )
+
+
+def test_the_report_says_what_kinks_left_uncompared(capsys):
+    from nettrain.cli import _print_gradcheck
+
+    net, x, y = dead_layer_net()
+    result = gradcheck(net, x[:1], y[:1])
+    _print_gradcheck(result)
+    out = capsys.readouterr().out
+    b2 = next(line for line in out.splitlines() if line.strip().startswith("b(2)"))
+    assert "not compared (kinks)" in b2 and " ok" not in b2
+    assert "PASS: checked every parameter of 20 but 2 at ReLU kinks (not comparable)" in out
