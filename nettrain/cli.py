@@ -628,7 +628,8 @@ def predict(
     texts = []
     for k, col in enumerate(cols):
         if enc.task == "classification" and k == 0:
-            values = [str(v) for v in col]
+            # labels as text; JSON keeps number labels (an array's) numbers, as NPY does
+            values = col.tolist() if as_json and col.dtype.kind in "iuf" else [str(v) for v in col]
         elif as_json:  # the same significant digits as the CSV (the model's precision)
             values = [float(format(v, f".{digits}g")) for v in col.tolist()]
         else:

@@ -570,7 +570,9 @@ def test_a_mapping_made_by_set_is_blamed_on_the_set(tmp_path):
 def test_a_target_name_without_a_header_says_to_give_a_number(tmp_path):
     config = config_text(tmp_path, GOOD.replace("  target: label\n", "  target: y\n  header: false\n"))
     assert_error(
-        run("fit", config, "--dry-run"), "target column 'y' is a name", "give data.target as a number"
+        run("fit", config, "--dry-run"),
+        "target column 'y' not found: the columns are numbered",
+        "give data.target as a number",
     )
 
 

@@ -1262,6 +1262,10 @@ def test_a_models_delimiter_reads_its_own_training_file(tmp_path):
     )
     fit(cfg)
     assert len(read_csv(ok(run("predict", tmp_path / "run", tmp_path / "c.csv")).stdout)) == 41
+    (tmp_path / "comma.csv").write_text((tmp_path / "c.csv").read_text().replace(":", ","))
+    assert_error(
+        run("predict", tmp_path / "run", tmp_path / "comma.csv"), "the delimiter the model's training"
+    )
     assert json.loads(ok(run("evaluate", tmp_path / "run", tmp_path / "c.csv", "--json")).stdout)["n"] == 40
 
 
@@ -1286,6 +1290,8 @@ def test_number_labels_come_back_as_numbers_from_a_saved_model(tmp_path):
     assert np.mean(pred == y) > 0.9
     ok(run("predict", tmp_path / "run", tmp_path / "d.npz", "-f", "npy", "-o", tmp_path / "p.npy"))
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), pred)
+    lines = ok(run("predict", tmp_path / "run", tmp_path / "d.npz", "-f", "jsonl")).stdout.splitlines()
+    assert [json.loads(line)["prediction"] for line in lines] == pred.tolist()  # numbers in JSON too
 
 
 def test_streamed_npy_with_auto_layer_sizes(tmp_path, small_stream):

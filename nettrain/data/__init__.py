@@ -271,6 +271,11 @@ def read_for_model(
         columns=encoding.features if named_numeric else None,
         text_columns=tuple(c.name for c in encoding.columns if c.kind == "categorical"),
     )
+    if encoding.delimiter and len(table.features) == 1 and len(encoding.features) > 1:
+        raise DataError(
+            f"{table.source}: holds one column when read with {delimiter!r}, the delimiter the "
+            "model's training data had (data.delimiter); is this file separated by another one?"
+        )
     if from_arrays and table.lines is not None and table.n > 1 and _is_header_row(table):
         # a CSV's header row (an array has none): the names do not matter
         table = table.take(np.arange(1, table.n))

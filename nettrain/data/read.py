@@ -545,9 +545,9 @@ def column_index(names: list[str], target, name: str) -> int:
         return int(target)
     if names == [str(j) for j in range(len(names))]:  # read without a header: numbered columns
         raise DataError(
-            f"{name}: target column '{target}' is a name, but the columns have none here (no "
-            f"header row: data.header is false, or an array); give data.target as a number, "
-            f"0 to {len(names) - 1}"
+            f"{name}: target column '{target}' not found: the columns are numbered 0 to "
+            f"{len(names) - 1} (as in a file without a header row, or an array); give data.target "
+            "as a number, or a file whose header names it"
         )
     raise DataError(
         f"{name}: target column '{target}' not found in the header"
