@@ -42,6 +42,7 @@ class DataConfig:
     categorical: str | tuple[str, ...] = "auto"  # auto, or the columns to one-hot encode
     delimiter: str | None = None  # None: sniffed from the file
     header: bool = True
+    exclude: tuple[str, ...] = ()  # columns left out (ids, leaks): names, or indices as text
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class Config:
         d = {k: d[k] for k in ("data", "network", "cost", "training", "device", "dtype", "output")}
         if isinstance(self.data.categorical, tuple):
             d["data"]["categorical"] = list(self.data.categorical) if self.data.categorical else "none"
+        d["data"]["exclude"] = list(self.data.exclude)
         d["network"]["layers"] = ["auto" if k == AUTO else k for k in self.network.layers]
         acts = list(self.network.activation)
         d["network"]["activation"] = acts[0] if len(set(acts)) == 1 else acts
@@ -292,6 +294,7 @@ SECTIONS = {
         "categorical",
         "delimiter",
         "header",
+        "exclude",
     ),
     ("network",): ("layers", "activation", "output", "init", "output_bias"),
     ("training",): (
@@ -596,6 +599,18 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
                 "character such as ',', ';', '|' or 'tab' (or leave it out to sniff it)",
             )
             delimiter = None
+    exclude: tuple[str, ...] = ()
+    ex = d.get("exclude")
+    if isinstance(ex, (str, int)) and not isinstance(ex, bool):
+        ex = [ex]
+    if ex is None:
+        pass
+    elif isinstance(ex, list) and all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in ex):
+        exclude = tuple(str(x) for x in ex)
+        if target is not None and str(target) in exclude:
+            c.problem(("data", "exclude"), f"names the target '{target}': the target cannot be left out")
+    else:
+        c.problem(("data", "exclude"), f"{_show(ex)} is not a list of column names (or 0-based indices)")
     data = DataConfig(
         train=c.path_value(d, ("data", "train")),
         test=c.path_value(d, ("data", "test")),
@@ -606,6 +621,7 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
         categorical=categorical,
         delimiter=delimiter,
         header=c.boolean(d, ("data", "header"), True),
+        exclude=exclude,
     )
     if data.train == "-" and data.test == "-":
         c.problem(("data", "test"), "train and test cannot both be standard input")
@@ -868,6 +884,7 @@ data:
   standardize: true            # z-score inputs (and regression targets) with training statistics
   missing: error               # missing values (empty, NA, ?): error | drop (the rows) | mean (fill)
   categorical: auto            # text columns become one-hot inputs; or a list of columns, or none
+  # exclude: [customer_id]     # columns to leave out (ids, leaks); predict ignores them too
   # delimiter: ","             # default: sniffed (comma, semicolon, tab or |)
   header: true                 # false: no header row; columns are then 0, 1, ... (target: an index)
 

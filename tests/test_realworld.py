@@ -1307,3 +1307,78 @@ def test_streamed_npy_with_auto_layer_sizes(tmp_path, small_stream):
     rd = load_run_data(cfg)
     assert isinstance(rd.train, StreamedDataset) and (rd.encoding.n_inputs, rd.encoding.n_outputs) == (4, 2)
     assert fit(cfg, save=False).model.network.sizes == [4, 8, 2]
+
+
+# -- data.exclude -----------------------------------------------------------------------------------
+
+
+def test_exclude_leaves_an_id_column_out_of_training_and_predict(tmp_path):
+    header, rows = animals(200)
+    rows = [[f"A{i:04d}", *r] for i, r in enumerate(rows)]
+    path = write_rows(tmp_path / "a.csv", ["animal_id", *header], rows)
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(path), "target": "label", "exclude": ["animal_id"]},
+            "network": {"layers": ["auto", 8, "auto"], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "training": {"epochs": 30, "learning_rate": 0.3},
+            "output": str(tmp_path / "run"),
+        }
+    )
+    result = fit(cfg)
+    assert "animal_id" not in result.model.encoding.features and result.model.network.sizes[0] == 5
+    assert len(read_csv(ok(run("predict", tmp_path / "run", path)).stdout)) == 201  # the id is ignored
+    assert json.loads(ok(run("evaluate", tmp_path / "run", path, "--json")).stdout)["accuracy"] > 0.85
+
+
+def test_without_exclude_an_id_column_gets_a_note(tmp_path):
+    header, rows = animals(200)
+    rows = [[f"A{i:04d}", *r] for i, r in enumerate(rows)]
+    path = write_rows(tmp_path / "a.csv", ["animal_id", *header], rows)
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(path), "target": "label"},
+            "network": {"layers": ["auto", 4, "auto"]},
+            "cost": "cross_entropy",
+        }
+    )
+    notes = load_run_data(cfg).notes
+    assert any(
+        "'animal_id' has 200 categories in 200 rows: an id?" in n and "data.exclude" in n for n in notes
+    )
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_exclude_by_index_on_an_array_and_predict_by_position(tmp_path, streamed, monkeypatch):
+    """Columns of an NPY are positions: exclude: [1] leaves column 1 out, and predict on the
+    whole matrix takes the model's columns by position."""
+    if streamed:
+        monkeypatch.setattr(stream, "STREAM_BYTES", 10_000)
+        monkeypatch.setattr(stream, "CHUNK_BYTES", 8_000)
+    M = stream_matrix()
+    M[:, 1] = np.random.default_rng(5).normal(size=len(M)) * 1000  # noise the model must not see
+    np.save(tmp_path / "m.npy", M)
+    cfg = {
+        "data": {"train": str(tmp_path / "m.npy"), "exclude": [1]},
+        "network": {"layers": ["auto", 8, "auto"], "activation": "tanh"},
+        "cost": "cross_entropy",
+        "training": {"epochs": 3, "learning_rate": 0.3},
+        "output": str(tmp_path / "run"),
+    }
+    result = fit(config_from_dict(cfg))
+    assert result.model.encoding.features == ["0", "2", "3"]
+    assert isinstance(load_run_data(config_from_dict(cfg)).train, StreamedDataset) is streamed
+    predicted = read_csv(ok(run("predict", tmp_path / "run", tmp_path / "m.npy")).stdout)
+    assert len(predicted) == len(M) + 1
+    cfg["data"]["exclude"] = [7]
+    with pytest.raises(DataError, match="data.exclude names '7', which is not a feature column"):
+        load_run_data(config_from_dict(cfg))
+
+
+def test_exclude_is_checked_in_the_config(tmp_path):
+    base = {"network": {"layers": [2, 1]}, "data": {"target": "y"}}
+    with pytest.raises(ConfigError, match="the target cannot be left out"):
+        config_from_dict({**base, "data": {"target": "y", "exclude": ["id", "y"]}})
+    with pytest.raises(ConfigError, match="not a list of column names"):
+        config_from_dict({**base, "data": {"exclude": {"id": 1}}})
+    assert config_from_dict({**base, "data": {"exclude": "id"}}).data.exclude == ("id",)

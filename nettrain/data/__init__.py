@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, did_you_mean
 from .encode import (
     MISSING_POLICIES,
     UNKNOWN_POLICIES,
@@ -208,6 +208,20 @@ def select_features(table: Table, features: list[str]) -> np.ndarray:
     return align_features(table, features).X
 
 
+def without_columns(table: Table, exclude) -> Table:
+    """The table without the feature columns ``exclude`` names (data.exclude); a name that is
+    not a column is a DataError."""
+    if not exclude:
+        return table
+    absent = [c for c in exclude if c not in table.features]
+    if absent:
+        raise DataError(
+            f"{table.source}: data.exclude names '{absent[0]}', which is not a feature column"
+            f"{did_you_mean(absent[0], table.features)}"
+        )
+    return table.columns([f for f in table.features if f not in exclude])
+
+
 def align_features(table: Table, features: list[str]) -> Table:
     """The table's feature columns in the model's order: by name for CSV with a header (even
     when the names are numbers); by position for arrays and header-less CSV, which must then have
@@ -215,6 +229,9 @@ def align_features(table: Table, features: list[str]) -> Table:
     if table.features == list(features):
         return table
     if table.named:
+        return table.columns(list(features))
+    if len(table.features) > len(features) and set(features) <= set(table.features):
+        # positions, some of them left out in training (data.exclude): take those by position
         return table.columns(list(features))
     if len(table.features) != len(features):
         raise DataError(
@@ -311,9 +328,10 @@ def load_run_data(config, stdin=None) -> RunData:
     text_columns = dc.categorical if isinstance(dc.categorical, tuple) else ()
 
     def read(path: str) -> Table:
-        return read_table(
+        table = read_table(
             path, dc.target, stdin=stdin, delimiter=dc.delimiter, header=dc.header, text_columns=text_columns
         )
+        return without_columns(table, dc.exclude)
 
     if should_stream(dc.train):
         return _streamed_run_data(config, read, stdin)
@@ -342,6 +360,12 @@ def load_run_data(config, stdin=None) -> RunData:
         delimiter=dc.delimiter,
     )
     enc.check_inputs(sizes[0], train.source)
+    for col in enc.columns:  # nearly one category per row: an id, which only memorizes
+        if col.kind == "categorical" and col.width >= 20 and col.width >= train.n / 2:
+            notes.append(
+                f"column '{col.name}' has {col.width} categories in {train.n} rows: an id? It "
+                f"makes {col.width} inputs; leave it out with data.exclude: [{col.name}]"
+            )
     if isinstance(dc.validation, str):
         val = _read_like_training(dc.validation, train, enc, read, stdin, dc.delimiter)
     test = _read_like_training(dc.test, train, enc, read, stdin, dc.delimiter) if dc.test else None

@@ -157,6 +157,9 @@ class Encoding:
                 + ", ".join(f"'{c.name}' ({c.width} categories)" for c in onehot[:3])
                 + (", ..." if len(onehot) > 3 else "")
             )
+            wide = max(onehot, key=lambda c: c.width)
+            if wide.width >= 50:
+                detail += f" (if '{wide.name}' is an id, leave it out: data.exclude: [{wide.name}])"
         raise DataError(
             f"{source + ': ' if source else ''}the data has {self.n_inputs} inputs{detail} but "
             f"network.layers starts with {n_inputs}; set it to {self.n_inputs}"

@@ -76,7 +76,9 @@ class StreamedDataset:
 
     @property
     def features(self) -> list[int]:
-        return [j for j in range(self.shape[1]) if j != self.target]
+        """The file's columns that are inputs: the encoding's (without the target and any
+        column data.exclude left out)."""
+        return [int(f) for f in self.encoding.features]
 
     def _chunks(self):
         n = self.shape[0]
@@ -206,7 +208,13 @@ def stream_npy(config, rng: np.random.Generator):
     if dc.categorical not in ("auto", ()):
         raise DataError(f"{name}: data.categorical is not supported for a streamed .npy file")
     t = npy_target_index(dc.target, c, name)
-    features = [j for j in range(c) if j != t]
+    features = [j for j in range(c) if j != t and str(j) not in dc.exclude]
+    absent = [x for x in dc.exclude if not (x.isdigit() and int(x) < c and int(x) != t)]
+    if absent:
+        raise DataError(
+            f"{name}: data.exclude names '{absent[0]}', which is not a feature column (the matrix's "
+            f"columns are 0 to {c - 1}, the target {t})"
+        )
     classification = config.task == "classification"
 
     is_val = np.zeros(n, dtype=bool)
