@@ -1382,3 +1382,39 @@ def test_exclude_is_checked_in_the_config(tmp_path):
     with pytest.raises(ConfigError, match="not a list of column names"):
         config_from_dict({**base, "data": {"exclude": {"id": 1}}})
     assert config_from_dict({**base, "data": {"exclude": "id"}}).data.exclude == ("id",)
+
+
+def test_a_two_valued_target_under_mse_gets_a_note(tmp_path):
+    rows = [[f"{i * 0.1:.1f}", str(i % 2)] for i in range(40)]
+    path = write_rows(tmp_path / "b.csv", ["x", "y"], rows)
+    cfg = config_from_dict({"data": {"train": str(path), "target": "y"}, "network": {"layers": [1, 1]}})
+    notes = load_run_data(cfg).notes
+    assert any("has only 2 values (0, 1): if they are classes, set cost" in n for n in notes)
+
+
+def test_a_categorical_model_given_a_matrix_says_to_give_a_table(tmp_path):
+    model = trained_model(
+        tmp_path,
+        {"train": str(write_rows(tmp_path / "a.csv", HEADER, ROWS)), "target": "label"},
+        [5, 3, 2],
+        {"epochs": 1},
+    )
+    with pytest.raises(DataError, match=r"categorical columns \(color\): give the rows as a Table"):
+        model.predict(np.array([[0.1, "red", 0.2]], dtype=object))
+    from nettrain import read_table
+
+    assert len(model.predict(read_table(str(tmp_path / "a.csv"), need_target=False))) == len(ROWS)
+
+
+def test_a_header_less_input_is_told_to_add_the_header(tmp_path):
+    model_dir = tmp_path / "run"
+    cfg = write_config(
+        tmp_path / "c.yaml", write_rows(tmp_path / "a.csv", HEADER, ROWS).name, [5, 3, 2], target="label"
+    )
+    ok(run("fit", cfg, "-o", model_dir, "-q"))
+    write_rows(tmp_path / "nohead.csv", None, [r[:3] for r in ROWS[:5]])
+    assert_error(
+        run("predict", model_dir, tmp_path / "nohead.csv"),
+        "looks like data, not a header",
+        "add that header row",
+    )

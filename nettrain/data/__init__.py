@@ -360,6 +360,15 @@ def load_run_data(config, stdin=None) -> RunData:
         delimiter=dc.delimiter,
     )
     enc.check_inputs(sizes[0], train.source)
+    if config.task == "regression" and train.y is not None and train.y.ndim == 1:
+        values = np.unique(train.y)
+        if len(values) == 2 and train.n >= 10:  # 0/1 under the default cost mse: classes?
+            shown = ", ".join(str(v) for v in label_text(values))
+            notes.append(
+                f"the target '{train.target}' has only 2 values ({shown}): if they are classes, "
+                "set cost: binary_cross_entropy (one output) or cross_entropy (two); mse fits "
+                "them as numbers"
+            )
     for col in enc.columns:  # nearly one category per row: an id, which only memorizes
         if col.kind == "categorical" and col.width >= 20 and col.width >= train.n / 2:
             notes.append(

@@ -273,12 +273,16 @@ class Encoding:
                 i = int(np.argmax(~keep))
                 raise DataError(f"{X.where(i)}: a row with missing values cannot be encoded")
             return self.scale(raw, dtype, X.where)
+        text = [c.name for c in self.columns if c.kind != "numeric"]
+        if text:  # (before converting: 'basic' would only say it is not a number)
+            raise DataError(
+                f"this model has categorical columns ({', '.join(text[:3])}): give the rows as a "
+                "Table, e.g. nettrain.read_table('rows.csv', need_target=False), not a matrix"
+            )
         try:
             X = np.asarray(X, dtype=np.float64)
         except (TypeError, ValueError) as exc:
             raise DataError(f"the inputs must be a matrix of numbers ({exc})") from None
-        if any(c.kind != "numeric" for c in self.columns):
-            raise DataError("this model has categorical columns: pass a Table, not a matrix")
         d = len(self.columns)
         if X.ndim != 2 or X.shape[1] != d:
             raise DataError(f"the inputs must be a matrix of {d} columns (rows, {d}), not shape {X.shape}")

@@ -109,7 +109,8 @@ class Table:
         if names == self.features:
             return self
         absent = [f for f in names if f not in self.features]
-        if absent and len(absent) == len(names) and all(_is_number(h) for h in self.features):
+        looks_like_data = sum(_is_number(h) for h in self.features) >= len(self.features) / 2
+        if absent and len(absent) == len(names) and looks_like_data:
             raise DataError(
                 f"{self.source}: its first row ({', '.join(self.features[:4])}, ...) looks like data, "
                 "not a header; the model matches columns by the names it was trained with "
