@@ -969,14 +969,59 @@ def info(model: ModelArg, json_: JsonOpt = False):
     )
     t.add_row("missing values", enc.missing)
     t.add_row("target", str(enc.target))
+    config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    tc, dc = config.get("training") or {}, config.get("data") or {}
+    if tc:
+        opt = tc.get("optimizer")
+        opt = opt.get("name") if isinstance(opt, dict) else opt
+        sched = tc.get("schedule")
+        sched = sched.get("name") if isinstance(sched, dict) else sched
+        settings = [f"{opt}, lr {tc.get('learning_rate')}", f"batch {tc.get('batch_size')}"]
+        settings += (
+            [f"{tc.get('epochs')} epochs", f"schedule {sched}"]
+            if sched != "constant"
+            else [f"{tc.get('epochs')} epochs"]
+        )
+        settings += [f"seed {tc.get('seed')}"]
+        t.add_row("trained with", ", ".join(str(s) for s in settings))
+    if dc.get("train"):
+        t.add_row("trained on", str(dc["train"]))
     if data["training"]:
         t.add_row("training", "")
-    for key, value in data["training"].items():
-        if isinstance(value, float):
+    summary = data["training"]
+    for key, value in summary.items():
+        if key == "loss" and "kept_epoch" in summary:
+            label = f"loss (epoch {summary['kept_epoch']})"
+        else:
+            label = SUMMARY_NAMES.get(key, key.replace("_", " "))
+        if key == "train_time_s" and isinstance(value, (int, float)):
+            value = f"{value:g} s"
+        elif key == "samples_per_s" and isinstance(value, (int, float)):
+            value = f"{value:,.0f}"
+        elif isinstance(value, float):
             value = f"{value:.6g}"
-        t.add_row(f"  {key}", str(value))
+        t.add_row(f"  {label}", str(value))
     t.add_row("written by", f"nettrain {data['nettrain_version']} (model format {data['format_version']})")
     _stdout_console().print(t)
+
+
+#: info's words for the training summary's keys (--json keeps the keys)
+SUMMARY_NAMES = {
+    "epochs": "epochs run",
+    "loss": "loss",
+    "train_time_s": "time",
+    "n_train": "training rows",
+    "samples_per_s": "samples/s",
+    "val_loss": "val loss",
+    "val_accuracy": "val accuracy",
+    "val_r2": "val R2",
+    "stopped_early": "stopped early",
+    "best_epoch": "best epoch",
+    "kept_epoch": "weights of epoch",
+    "monitor": "early stopping on",
+    "best": "best value",
+    "allreduce_s": "allreduce time (s)",
+}
 
 
 # -- plot -------------------------------------------------------------------------------------------

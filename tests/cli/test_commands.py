@@ -494,6 +494,21 @@ def test_info(digits_run):
     assert f"{n_params:,}" in r.stdout
 
 
+def test_info_says_how_and_on_what_the_model_was_trained(tmp_path):
+    out = tmp_path / "run"
+    r = run(
+        "fit", CONFIGS / "digits.yaml", "-o", out, "-q", "--set", "training.epochs=40",
+        "--set", "training.early_stopping={patience: 2}", "--set", "training.optimizer=adam",
+        "--set", "training.learning_rate=0.01",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.stderr
+    info = " ".join(run("info", out).stdout.split())  # (column widths vary)
+    assert "trained with adam, lr 0.01, batch 32, 40 epochs, seed 0" in info
+    assert f"trained on {DATA / 'digits_train.csv'}" in info
+    kept = json.loads(run("info", out, "--json").stdout)["training"]["kept_epoch"]
+    assert f"loss (epoch {kept})" in info and "weights of epoch" in info and "train_time_s" not in info
+
+
 def test_info_json(digits_run):
     r = run("info", digits_run, "--json")
     assert r.exit_code == 0, r.stderr
