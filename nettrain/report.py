@@ -234,7 +234,8 @@ class JsonReporter(Reporter):
 class RichReporter(Reporter):
     """A live table on the terminal, with a progress bar inside long epochs."""
 
-    MAX_ROWS = 12  # the live view shows the most recent epochs; the plain summary says the rest
+    MAX_ROWS = 12  # the live view shows the first epochs and the most recent ones
+    FIRST_ROWS = 3  # (the early epochs are where most of the learning is seen)
 
     def __init__(self, err: IO | None = None, quiet: bool = False):
         super().__init__(err, quiet)
@@ -253,8 +254,9 @@ class RichReporter(Reporter):
         self.console.print(
             f"[bold]fit[/]: {info['n_train']} training rows"
             + (f", {info['n_val']} validation" if info["n_val"] else "")
-            + f", layers {'-'.join(map(str, info['sizes']))} ({info['params']:,} parameters) "
-            f"on {info['device']}",
+            + f", layers {'-'.join(map(str, info['sizes']))} ({info['params']:,} parameters), "
+            f"{info['epochs']} epochs of {info['batches']} batch{'es' if info['batches'] != 1 else ''} "
+            f"on {info['device']}" + (f" x {info['ranks']} MPI ranks" if info.get("ranks") else ""),
             highlight=False,
         )
         self.live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
@@ -277,7 +279,13 @@ class RichReporter(Reporter):
         table.add_column("samples/s", justify="right")
         table.add_column("elapsed", justify="right")
         table.add_column("ETA", justify="right")
-        for r in self.rows[-self.MAX_ROWS :]:
+        rows: list[dict | None] = self.rows
+        if len(rows) > self.MAX_ROWS:  # the first epochs, a gap, the latest
+            rows = [*rows[: self.FIRST_ROWS], None, *rows[-(self.MAX_ROWS - self.FIRST_ROWS) :]]
+        for r in rows:
+            if r is None:
+                table.add_row("...", *[""] * 7)
+                continue
             m = metric_of(r)
             table.add_row(
                 f"{r['epoch']}/{epochs}",

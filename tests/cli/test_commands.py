@@ -871,3 +871,22 @@ def test_names_that_look_like_rich_markup_are_printed_as_written(tmp_path):
     r = run("info", tmp_path / "run")
     assert r.exit_code == 0, r.stderr
     assert "[bold]a" in r.stdout and "[/]yes" in r.stdout
+
+
+def test_the_live_table_keeps_the_first_epochs_and_the_latest():
+    """A long run's terminal table showed only its last 12 epochs: the first ones, where most
+    of the learning is seen, never reached the scrollback."""
+    from rich.console import Console
+
+    from nettrain.report import RichReporter
+
+    reporter = RichReporter(io.StringIO())
+    reporter.info = {"epochs": 30}
+    for e in range(1, 31):
+        reporter.rows.append(
+            {"epoch": e, "loss": 1 / e, "lr": 0.1, "samples_per_s": 1e5, "elapsed": e, "eta": 30 - e}
+        )
+    console = Console(file=io.StringIO(), width=120, color_system=None)
+    console.print(reporter._render())
+    lines = [line.split()[0] for line in console.file.getvalue().splitlines()[1:] if line.strip()]
+    assert lines == ["1/30", "2/30", "3/30", "...", *[f"{e}/30" for e in range(22, 31)]]
