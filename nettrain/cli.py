@@ -772,7 +772,8 @@ def _print_evaluation(report: dict) -> None:
         return
     console.print(
         f"{report['source']}: {report['n']} rows, accuracy {report['accuracy']:.4f}, "
-        f"macro F1 {report['macro_f1']:.4f}, log loss {report.get('log_loss', float('nan')):.4f}",
+        f"macro F1 {report['macro_f1']:.4f}, log loss {report.get('log_loss', float('nan')):.4f}"
+        + (f", ROC AUC {report['roc_auc']:.4f}" if report.get("roc_auc") is not None else ""),
         soft_wrap=True,
     )
     console.print("per class:")

@@ -63,6 +63,22 @@ def r2(y: np.ndarray, pred: np.ndarray) -> float:
     return float(scores.mean())
 
 
+def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float | None:
+    """Area under the ROC curve of two classes: the chance that a random positive (y = 1) scores
+    above a random negative, ties counting half (the Mann-Whitney U statistic / (n_pos n_neg),
+    from average ranks). None when one class is absent."""
+    y_true = np.asarray(y_true).astype(bool)
+    score = np.asarray(score, dtype=np.float64)
+    n_pos = int(y_true.sum())
+    n_neg = len(y_true) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    _, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
+    average_rank = np.cumsum(counts) - (counts - 1) / 2  # 1-based ranks, ties share their mean
+    ranks = average_rank[inverse]
+    return float((ranks[y_true].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
 def classification_report(
     y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], proba: np.ndarray | None = None
 ) -> dict:
@@ -85,6 +101,8 @@ def classification_report(
     }
     if proba is not None:
         report["log_loss"] = log_loss(y_true, proba)
+        if len(classes) == 2:  # the second class's probability ranks the rows
+            report["roc_auc"] = roc_auc(y_true == 1, proba[:, 1])
     return report
 
 

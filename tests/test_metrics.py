@@ -17,6 +17,7 @@ from nettrain.metrics import (
     precision_recall_f1,
     r2,
     regression_report,
+    roc_auc,
 )
 
 # 7 examples, 3 classes. Right: rows 0, 2, 3, 4, 6.
@@ -150,3 +151,22 @@ def test_regression_report():
     assert rep["n"] == 4
     assert rep["mse"] == pytest.approx(0.25) and rep["rmse"] == pytest.approx(0.5)
     assert rep["mae"] == pytest.approx(0.25) and rep["r2"] == pytest.approx(0.8)
+
+
+def test_roc_auc_by_hand():
+    # positives score 0.9, 0.4; negatives 0.5, 0.1, 0.4. Pairs won: 0.9 beats all three (3),
+    # 0.4 beats 0.1 (1) and ties 0.4 (1/2): 4.5 of 2 * 3 = 6 pairs
+    y = np.array([1, 0, 1, 0, 0])
+    s = np.array([0.9, 0.5, 0.4, 0.1, 0.4])
+    assert roc_auc(y, s) == pytest.approx(4.5 / 6)
+    assert roc_auc(y, -s) == pytest.approx(1 - 4.5 / 6)
+    assert roc_auc(np.ones(3), s[:3]) is None  # one class only: undefined
+
+
+def test_a_binary_report_has_roc_auc_and_a_multiclass_one_not():
+    proba = np.array([[0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.9, 0.1]])
+    y = np.array([1, 0, 0, 0])
+    report = classification_report(y, proba.argmax(axis=1), ["no", "yes"], proba)
+    assert report["roc_auc"] == pytest.approx(1.0)
+    three = np.array([[0.5, 0.3, 0.2], [0.1, 0.8, 0.1]])
+    assert "roc_auc" not in classification_report(np.array([0, 1]), np.array([0, 1]), ["a", "b", "c"], three)
