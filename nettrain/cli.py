@@ -1061,7 +1061,7 @@ def plot(
 
     Example: nettrain plot runs/sgd runs/adam -o compare.png
     """
-    from .plot import learning_curves, read_history, render
+    from .plot import kept_epoch, learning_curves, read_history, render
 
     try:
         from matplotlib.figure import Figure
@@ -1089,7 +1089,8 @@ def plot(
     labels = [label for label, _ in histories]
     if len(set(labels)) < len(labels):  # runs/a/run and runs/b/run: tell them apart by path
         histories = [(str(run), records) for run, (_, records) in zip(runs, histories)]
-    fig = learning_curves(histories, log_loss_axis=log, title=title)
+    kept = [kept_epoch(run) if run.is_dir() else None for run in runs]
+    fig = learning_curves(histories, log_loss_axis=log, title=title, kept=kept)
     _write_bytes(out, render(fig, fmt), what="PNG", example="curves.png")
     if not quiet and out != "-":
         epochs = ", ".join(f"{label} {len(records)}" for label, records in histories)

@@ -1,6 +1,7 @@
 """Learning curves: the per-epoch history of one or more runs, drawn with matplotlib.
 
     read_history(source)        -> (label, records): one dict per epoch, as history.jsonl holds
+    kept_epoch(source)          -> the epoch whose weights the run's model kept (early stopping), or None
     learning_curves(runs, ...)  -> a matplotlib Figure: loss (solid) and validation loss (dashed)
                                    per epoch, a panel per validation metric (val_accuracy, val_r2),
                                    and the learning rate when a schedule changed it
@@ -50,6 +51,23 @@ def read_history(source: str | Path) -> tuple[str, list[dict]]:
     if p.suffix == ".npz":
         return label, _from_checkpoint(p)
     return label, _from_jsonl(p)
+
+
+def kept_epoch(source: str | Path) -> int | None:
+    """The epoch whose weights the run folder's model.npz kept when early stopping restored the
+    best one (so the plot can mark it); None for another source, or a model that kept the last."""
+    model_file = Path(source) / "model.npz"
+    if not model_file.is_file():
+        return None
+    from .errors import ModelFileError
+    from .modelfile import load_model
+
+    try:
+        training = load_model(model_file).meta.get("training", {})
+    except ModelFileError:
+        return None
+    kept, last = training.get("kept_epoch"), training.get("epochs")
+    return kept if type(kept) is int and kept != last else None
 
 
 def _mtime(path: Path) -> int:
@@ -109,7 +127,10 @@ def _checked(record, where: str) -> dict:
 
 
 def learning_curves(
-    runs: list[tuple[str, list[dict]]], log_loss_axis: bool = False, title: str | None = None
+    runs: list[tuple[str, list[dict]]],
+    log_loss_axis: bool = False,
+    title: str | None = None,
+    kept: list[int | None] | None = None,
 ):
     """Draw the runs' histories; returns a matplotlib ``Figure`` (save it with ``savefig``).
 
@@ -118,6 +139,7 @@ def learning_curves(
     runs : (label, records) pairs, as ``read_history`` returns them
     log_loss_axis : a logarithmic loss axis (losses that fall over decades)
     title : above the panels; default: the run's label when there is one run ('' for none)
+    kept : per run, an epoch to mark with a dotted line (the one early stopping kept), or None
 
     Panels share the epoch axis, top to bottom: loss; each metric of METRICS that a run has;
     the learning rate, when it changed in some run. A run has one colour; its validation
@@ -127,10 +149,10 @@ def learning_curves(
 
     with warnings.catch_warnings():  # (a log axis without positive values warns: not ours to print)
         warnings.simplefilter("ignore")
-        return _draw(runs, log_loss_axis, title)
+        return _draw(runs, log_loss_axis, title, kept or [None] * len(runs))
 
 
-def _draw(runs, log_loss_axis: bool, title: str | None):
+def _draw(runs, log_loss_axis: bool, title: str | None, kept: list[int | None]):
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -172,6 +194,9 @@ def _draw(runs, log_loss_axis: bool, title: str | None):
                 ax.plot(epochs, series("lr"), color=colour, marker=marker, label=label)
             else:
                 ax.plot(epochs, series(panel), color=colour, marker=marker, linestyle="--", label=label)
+            if kept[k] is not None:
+                name = f"kept epoch {kept[k]}" if one else f"{label}: kept epoch {kept[k]}"
+                ax.axvline(kept[k], color=colour, linestyle=":", label=name if panel == "loss" else None)
     names = {"loss": "loss", "lr": "learning rate", **METRICS}
     for ax, panel in zip(axes, panels):
         ax.set_ylabel(names[panel])

@@ -208,3 +208,21 @@ def test_an_empty_title_is_no_title_and_epochs_are_drawn_in_order(tmp_path):
     fig = learning_curves([read_history(folder)], title="")
     assert fig.get_suptitle() == ""
     assert list(panels(fig)["loss"].get_lines()[0].get_xdata()) == [1, 2]
+
+
+def test_the_epoch_early_stopping_kept_is_marked(tmp_path):
+    from nettrain.plot import kept_epoch
+
+    r = run(
+        "fit", CONFIGS / "digits.yaml", "-q", "-o", tmp_path / "es",
+        "--set", "training.epochs=60", "--set", "training.early_stopping={patience: 3}",
+    )  # fmt: skip
+    ok(r)
+    records = history(tmp_path / "es")
+    kept = kept_epoch(tmp_path / "es")
+    assert kept is not None and kept < len(records)  # stopped after it, kept it
+    fig = learning_curves([read_history(tmp_path / "es")], kept=[kept])
+    marks = [line for line in panels(fig)["loss"].get_lines() if line.get_linestyle() == ":"]
+    assert len(marks) == 1 and list(marks[0].get_xdata()) == [kept, kept]
+    assert marks[0].get_label() == f"kept epoch {kept}"
+    assert kept_epoch(tmp_path / "es" / "history.jsonl") is None
