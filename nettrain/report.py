@@ -23,12 +23,16 @@ SPARK = "▁▂▃▄▅▆▇█"
 SPARK_ASCII = "_.-~=+*#"
 
 
-def sparkline(values: list[float], width: int = 24, ascii_only: bool = False) -> str:
-    """A one-line chart of ``values`` (resampled to at most ``width`` points)."""
+def sparkline(values: list[float], width: int = 24, ascii_only: bool = False, log: bool = False) -> str:
+    """A one-line chart of ``values`` (resampled to at most ``width`` points). ``log``: on a
+    logarithmic scale when every value is positive and they span more than a factor of 10, so
+    that a first epoch's large loss does not flatten the rest of the curve."""
     chars = SPARK_ASCII if ascii_only else SPARK
     vals = [v for v in values if math.isfinite(v)]
     if not vals:
         return ""
+    if log and min(vals) > 0 and max(vals) > 10 * min(vals):
+        return sparkline([math.log(v) for v in vals], width, ascii_only)
     if len(vals) > width:
         step = len(vals) / width
         vals = [vals[min(int(i * step), len(vals) - 1)] for i in range(width)]
@@ -76,10 +80,12 @@ def _encoding_is_utf(stream: IO) -> bool:
 def summary_line(end: dict, ascii_only: bool = False) -> str:
     """'done: 30 epochs in 1.2s  loss 0.0038  val acc 0.9704  test acc 0.9778  ▇▅▃▂▁  -> runs/x'"""
     s = end["summary"]
-    done = f"done: {s['epochs']} epochs in {fmt_duration(s['train_time_s'])}"
+    first = end.get("first_epoch", 1)
+    epochs = f"{s['epochs']} epochs" if first <= 1 else f"epochs {first}-{s['epochs']} (resumed)"
+    done = f"done: {epochs} in {fmt_duration(s['train_time_s'])}"
     if s.get("stopped_early"):
         done += f" (stopped early, kept epoch {s['kept_epoch']})"
-    parts = [done, f"loss {s['loss']:.4g}" if s.get("loss") is not None else "loss -"]
+    parts = [done, f"loss {s['loss']:.6g}" if s.get("loss") is not None else "loss -"]
     for key, label in (
         ("val_loss", "val loss"),
         ("val_accuracy", "val acc"),
@@ -87,9 +93,9 @@ def summary_line(end: dict, ascii_only: bool = False) -> str:
         ("test_accuracy", "test acc"),
         ("test_r2", "test R²"),
     ):
-        if key in s:
-            parts.append(f"{label} {s[key]:.4f}")
-    curve = sparkline([r["loss"] for r in end["history"]], ascii_only=ascii_only)
+        if key in s:  # losses as the epoch lines print them; scores to 4 decimals
+            parts.append(f"{label} {s[key]:.6g}" if key == "val_loss" else f"{label} {s[key]:.4f}")
+    curve = sparkline([r["loss"] for r in end["history"]], ascii_only=ascii_only, log=True)
     if curve:
         parts.append(curve)
     if end.get("output"):
@@ -173,9 +179,10 @@ class PlainReporter(Reporter):
         if not self.shows(e):
             return
         width = len(str(self.epochs))
-        parts = [f"epoch {e:>{width}}/{self.epochs}", f"loss {r['loss']:.6g}"]
+        # numbers padded to one width, so the columns of successive lines line up
+        parts = [f"epoch {e:>{width}}/{self.epochs}", f"loss {r['loss']:<11.6g}"]
         if "val_loss" in r:
-            parts.append(f"val_loss {r['val_loss']:.6g}")
+            parts.append(f"val_loss {r['val_loss']:<11.6g}")
         m = metric_of(r)
         if m:
             parts.append(f"{m[0].replace(' ', '_').replace('R²', 'r2')} {m[1]:.4f}")

@@ -597,7 +597,7 @@ def fit(
     result = FitResult(model, history, summary, test)
     if save:
         result.output = save_run(config, result)
-    emit("end", {"summary": summary, "history": history, "output": result.output})
+    emit("end", {"summary": summary, "history": history, "output": result.output, "first_epoch": first_epoch})
     # a stop asked for after the last step found nothing left to stop: the run is complete and
     # saved, but the caller still hears that it was interrupted (exit 130 / 143 from the CLI)
     late = stop() if stop is not None else None

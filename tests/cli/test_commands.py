@@ -890,3 +890,20 @@ def test_the_live_table_keeps_the_first_epochs_and_the_latest():
     console.print(reporter._render())
     lines = [line.split()[0] for line in console.file.getvalue().splitlines()[1:] if line.strip()]
     assert lines == ["1/30", "2/30", "3/30", "...", *[f"{e}/30" for e in range(22, 31)]]
+
+
+def test_the_summary_line_after_a_resume_and_a_loss_curve_over_decades():
+    from nettrain.report import sparkline, summary_line
+
+    losses = [10.0, 1.0, 0.1, 0.01]
+    assert sparkline(losses) == "█▂▁▁"  # a linear scale: the first epoch flattens the rest
+    assert sparkline(losses, log=True) == "█▆▃▁"  # each decade a step
+    assert sparkline([-1.0, 0.0, 1.0], log=True) == "▁▅█"  # not all positive: linear
+    end = {
+        "summary": {"epochs": 30, "train_time_s": 2.0, "loss": 0.0123456, "val_loss": 0.0234567},
+        "history": [{"loss": v} for v in losses],
+        "first_epoch": 21,
+    }
+    line = summary_line(end)
+    assert line.startswith("done: epochs 21-30 (resumed) in 2.0s  loss 0.0123456  val loss 0.0234567")
+    assert "█▆▃▁" in line
