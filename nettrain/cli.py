@@ -526,10 +526,10 @@ def _check_unknown(unknown: str) -> str:
     return unknown
 
 
-def _read_inputs(path: str, enc, need_target: bool):
+def _read_inputs(path: str, enc, need_target: bool, keep: tuple[str, ...] = ()):
     from .data import read_for_model
 
-    return read_for_model(_open_input(path), enc, need_target=need_target, stdin=sys.stdin)
+    return read_for_model(_open_input(path), enc, need_target=need_target, stdin=sys.stdin, keep=keep)
 
 
 @app.command()
@@ -544,6 +544,14 @@ def predict(
         str, typer.Option("--format", "-f", help="csv, jsonl or npy.", show_default=True)
     ] = "csv",
     out: Annotated[str, typer.Option("--output", "-o", help="Output file, or - for stdout.")] = "-",
+    keep: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--keep",
+            help="Copy this input column (an id) into the output, before the prediction. Repeatable.",
+            metavar="COLUMN",
+        ),
+    ] = None,
     unknown: UnknownOpt = "error",
     device: RunDeviceOpt = None,
 ):
@@ -569,12 +577,27 @@ def predict(
             f"{did_you_mean(fmt, ['csv', 'jsonl', 'npy'])}; one of: csv, jsonl, npy"
         )
     _check_unknown(unknown)
+    keep = tuple(keep or ())
+    if keep and fmt == "npy":
+        raise NettrainError("--keep copies text columns: use --format csv or jsonl, not npy")
     _refuse_to_overwrite(out, model=_model_file(model), input=input)
     m = load_model(model, device=_device(device) if device else None)
     enc = m.encoding
     if proba and enc.task != "classification":
         raise NettrainError("--proba needs a classification model; this one predicts values")
-    table = _read_inputs(input, enc, need_target=False)
+    table = _read_inputs(input, enc, need_target=False, keep=keep)
+    kept_columns = []
+    for name in keep:
+        if not table.named or name not in table.features:
+            from .errors import did_you_mean
+
+            where = (
+                "its columns have no names (not a CSV with a header)"
+                if not table.named
+                else (f"no such column{did_you_mean(name, table.features)}")
+            )
+            raise NettrainError(f"--keep '{name}': {table.source}: {where}")
+        kept_columns.append(table.cells[:, table.features.index(name)])
     s, kept = m.outputs_kept(table, unknown)
     n = len(kept)
     if not kept.all():
@@ -593,6 +616,7 @@ def predict(
         names = ["prediction"]
     if probs is not None:
         names += [f"prob_{c}" for c in enc.classes]
+    names = [*keep, *names]
 
     if fmt == "npy":
         if probs is not None:
@@ -625,7 +649,7 @@ def predict(
     if probs is not None:
         cols += [probs[:, j] for j in range(probs.shape[1])]
     as_json = fmt == "jsonl"
-    texts = []
+    texts = [[str(v) for v in column.tolist()] for column in kept_columns]  # every row, as read
     for k, col in enumerate(cols):
         if enc.task == "classification" and k == 0:
             # labels as text; JSON keeps number labels (an array's) numbers, as NPY does

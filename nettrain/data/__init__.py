@@ -256,7 +256,13 @@ def _is_header_row(table: Table) -> bool:
 
 
 def read_for_model(
-    path: str, encoding: Encoding, *, need_target: bool, stdin=None, delimiter: str | None = None
+    path: str,
+    encoding: Encoding,
+    *,
+    need_target: bool,
+    stdin=None,
+    delimiter: str | None = None,
+    keep: tuple[str, ...] = (),
 ) -> Table:
     """Read prediction or evaluation input the way the model's training data was read: the same
     header setting, the target by the name (or index) it had; a clean numeric CSV parsed for just
@@ -285,8 +291,9 @@ def read_for_model(
         stdin=stdin,
         header=header,
         delimiter=delimiter,
-        columns=encoding.features if named_numeric else None,
-        text_columns=tuple(c.name for c in encoding.columns if c.kind == "categorical"),
+        columns=[*encoding.features, *keep] if named_numeric else None,
+        # (columns kept for the output are text as written: an id '00123' stays '00123')
+        text_columns=(*(c.name for c in encoding.columns if c.kind == "categorical"), *keep),
     )
     if encoding.delimiter and len(table.features) == 1 and len(encoding.features) > 1:
         raise DataError(

@@ -907,3 +907,27 @@ def test_the_summary_line_after_a_resume_and_a_loss_curve_over_decades():
     line = summary_line(end)
     assert line.startswith("done: epochs 21-30 (resumed) in 2.0s  loss 0.0123456  val loss 0.0234567")
     assert "█▆▃▁" in line
+
+
+def test_predict_keeps_id_columns_as_written(pets, tmp_path):
+    rows = read_csv((pets / "pets.csv").read_text())
+    with open(tmp_path / "in.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["pet_id", "weight", "height", "owner"])
+        for i, r in enumerate(rows):
+            w.writerow([f"{i:05d}", r["weight"], r["height"], f"o{i % 3}"])
+    r = run("predict", pets / "run", tmp_path / "in.csv", "--keep", "pet_id", "--keep", "owner", "--proba")
+    assert r.exit_code == 0, r.stderr
+    out = read_csv(r.stdout)
+    assert list(out[0]) == ["pet_id", "owner", "prediction", "prob_cat", "prob_dog"]
+    assert [o["pet_id"] for o in out] == [f"{i:05d}" for i in range(len(rows))]  # '00000' stays
+    plain = read_csv(run("predict", pets / "run", tmp_path / "in.csv").stdout)
+    assert [o["prediction"] for o in out] == [p["prediction"] for p in plain]
+    r = run("predict", pets / "run", tmp_path / "in.csv", "--keep", "pet_id", "-f", "jsonl")
+    assert json.loads(r.stdout.splitlines()[0]) == {"pet_id": "00000", "prediction": plain[0]["prediction"]}
+    assert_error(
+        run("predict", pets / "run", tmp_path / "in.csv", "--keep", "pet"), "--keep 'pet'", "no such column"
+    )
+    assert_error(
+        run("predict", pets / "run", tmp_path / "in.csv", "--keep", "pet_id", "-f", "npy"), "use --format csv"
+    )
