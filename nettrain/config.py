@@ -34,7 +34,7 @@ class DataConfig:
     """Where the data is and how to read it. Paths are absolute once loaded (or '-' for stdin)."""
 
     train: str | None = None
-    test: str | None = None
+    test: str | float | None = None  # a path, or a fraction of train held out for the end
     target: str | int | None = None  # column name or 0-based index; None: the last column
     validation: float | str = 0.0  # fraction of train held out, or a path
     standardize: bool = True
@@ -611,9 +611,14 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
             c.problem(("data", "exclude"), f"names the target '{target}': the target cannot be left out")
     else:
         c.problem(("data", "exclude"), f"{_show(ex)} is not a list of column names (or 0-based indices)")
+    test_value = d.get("test")
+    if isinstance(test_value, (int, float)) and not isinstance(test_value, bool):
+        test = c.number(d, ("data", "test"), None, low=0.0, high=1.0, low_open=True, high_open=True)
+    else:
+        test = c.path_value(d, ("data", "test"))
     data = DataConfig(
         train=c.path_value(d, ("data", "train")),
-        test=c.path_value(d, ("data", "test")),
+        test=test,
         target=target,
         validation=validation,
         standardize=c.boolean(d, ("data", "standardize"), True),
@@ -878,7 +883,7 @@ STARTER_CONFIG = """\
 
 data:
   train: data/train.csv        # CSV with a header, .npy or .npz; '-' reads standard input
-  # test: data/test.csv        # optional: evaluated after training
+  # test: data/test.csv        # optional: evaluated after training (a file, or a fraction: 0.2)
   target: label                # the target column: a name or a 0-based index (default: the last column)
   validation: 0.1              # fraction of train held out to validate each epoch (or a file path)
   standardize: true            # z-score inputs (and regression targets) with training statistics

@@ -764,7 +764,7 @@ def check_output(config: Config) -> None:
     if isinstance(config.data.validation, str):
         inputs["validation data"] = config.data.validation
     for what, path in inputs.items():
-        if path is None or path == "-" or not os.path.isfile(path):
+        if not isinstance(path, str) or path == "-" or not os.path.isfile(path):
             continue
         name = Path(path).name
         written = name in RUN_FILES or CHECKPOINT.match(name)  # (old checkpoints are deleted)

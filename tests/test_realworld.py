@@ -1418,3 +1418,31 @@ def test_a_header_less_input_is_told_to_add_the_header(tmp_path):
         "looks like data, not a header",
         "add that header row",
     )
+
+
+def test_a_test_fraction_is_held_out_of_the_training_file(tmp_path):
+    """data.test: 0.2 holds out a fifth of the rows (seeded, stratified) before the validation
+    fraction is taken from the rest; the run is scored on it at the end."""
+    cfg = load_config(
+        CONFIGS / "digits.yaml",
+        ["data.test=0.2", "data.validation=0.1", "training.epochs=3", f"output={tmp_path / 'run'}"],
+    )
+    rd = load_run_data(cfg)
+    n = len(read_csv((DATA / "digits_train.csv").read_text())) - 1
+    assert abs(len(rd.test.X) - n * 0.2) <= 10  # a fifth, rounded class by class
+    assert len(rd.train.X) + len(rd.validation.X) + len(rd.test.X) == n
+    classes = rd.test.Y.argmax(axis=1)
+    assert len(np.unique(classes)) == 10  # every class in the test set
+    again = load_run_data(cfg)
+    np.testing.assert_array_equal(rd.test.X, again.test.X)  # seeded
+    result = fit(cfg)
+    assert 0.5 < result.summary["test_accuracy"] <= 1.0
+    with pytest.raises(ConfigError, match="out of range"):
+        load_config(CONFIGS / "digits.yaml", ["data.test=1.0"])
+
+
+def test_a_test_fraction_of_a_streamed_npy_is_refused(tmp_path, small_stream):
+    np.save(tmp_path / "big.npy", stream_matrix())
+    cfg = stream_config(tmp_path / "big.npy", test=0.2)
+    with pytest.raises(DataError, match="a test fraction is not held out of a streamed .npy"):
+        load_run_data(cfg)

@@ -162,10 +162,11 @@ class RunData:
 
 
 def stream_rng(seed: int, stream: int) -> np.random.Generator:
-    """An independent generator per purpose, all from one seed: 0 init, 1 split, 2 shuffle,
-    3 dropout. Separate streams mean that, e.g., changing the validation fraction does not change
-    the initial weights."""
-    return np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[stream])
+    """An independent generator per purpose, all from one seed: 0 init, 1 validation split,
+    2 shuffle, 3 dropout, 4 test split. Separate streams mean that, e.g., changing the validation
+    fraction does not change the initial weights. (Child i of a SeedSequence does not depend on
+    how many are spawned: adding stream 4 left 0-3 as they were.)"""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(5)[stream])
 
 
 def split_indices(
@@ -344,6 +345,15 @@ def load_run_data(config, stdin=None) -> RunData:
         return _streamed_run_data(config, read, stdin)
     train = read(dc.train)
     notes: list[str] = []
+    held_test = None
+    if isinstance(dc.test, float):  # a test fraction: held out first, seeded, stratified
+        if train.n < 3:
+            raise DataError(f"{train.source}: {train.n} row(s) is too few to hold out a test fraction")
+        labels = None
+        if config.task == "classification" and train.y is not None and train.y.ndim == 1:
+            labels = label_text(train.y)
+        t_idx, s_idx = split_indices(train.n, dc.test, stream_rng(config.training.seed, 4), labels)
+        train, held_test = train.take(t_idx), train.take(s_idx)
     val = None
     if isinstance(dc.validation, str):
         pass  # read below, once the encoding says how (by position after an array)
@@ -384,7 +394,10 @@ def load_run_data(config, stdin=None) -> RunData:
             )
     if isinstance(dc.validation, str):
         val = _read_like_training(dc.validation, train, enc, read, stdin, dc.delimiter)
-    test = _read_like_training(dc.test, train, enc, read, stdin, dc.delimiter) if dc.test else None
+    if held_test is not None:
+        test = held_test
+    else:
+        test = _read_like_training(dc.test, train, enc, read, stdin, dc.delimiter) if dc.test else None
     dtype = config.dtype
     sets = []
     for name, t in (("training", train), ("validation", val), ("test", test)):
@@ -422,6 +435,11 @@ def _read_like_training(path: str, train: Table | None, enc: Encoding, read, std
 def _streamed_run_data(config, read, stdin=None) -> RunData:
     """The data of a run whose training file is a large .npy, streamed in chunks (stream.py)."""
     dc = config.data
+    if isinstance(dc.test, float):
+        raise DataError(
+            f"{source_name(dc.train)}: a test fraction is not held out of a streamed .npy; give "
+            "data.test a file"
+        )
     train, val_table, enc = stream_npy(config, stream_rng(config.training.seed, 1))
     if isinstance(dc.validation, str):
         val_table = _read_like_training(dc.validation, None, enc, read, stdin, dc.delimiter)
