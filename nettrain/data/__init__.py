@@ -345,26 +345,25 @@ def load_run_data(config, stdin=None) -> RunData:
         return _streamed_run_data(config, read, stdin)
     train = read(dc.train)
     notes: list[str] = []
-    held_test = None
-    if isinstance(dc.test, float):  # a test fraction: held out first, seeded, stratified
-        if train.n < 3:
-            raise DataError(f"{train.source}: {train.n} row(s) is too few to hold out a test fraction")
+
+    def hold_out(table: Table, fraction: float, stream: int, what: str) -> tuple[Table, Table]:
+        """(the rest, a seeded fraction of the rows, stratified by class for classification)."""
+        if table.n < 2:
+            raise DataError(f"{table.source}: {table.n} row(s) is too few to hold out a {what} fraction")
         labels = None
-        if config.task == "classification" and train.y is not None and train.y.ndim == 1:
-            labels = label_text(train.y)
-        t_idx, s_idx = split_indices(train.n, dc.test, stream_rng(config.training.seed, 4), labels)
-        train, held_test = train.take(t_idx), train.take(s_idx)
+        if config.task == "classification" and table.y is not None and table.y.ndim == 1:
+            labels = label_text(table.y)
+        kept, held = split_indices(table.n, fraction, stream_rng(config.training.seed, stream), labels)
+        return table.take(kept), table.take(held)
+
+    held_test = None
+    if isinstance(dc.test, float):  # a test fraction: held out first, then validation of the rest
+        train, held_test = hold_out(train, dc.test, 4, "test")
     val = None
     if isinstance(dc.validation, str):
         pass  # read below, once the encoding says how (by position after an array)
     elif dc.validation > 0:
-        if train.n < 2:
-            raise DataError(f"{train.source}: {train.n} row(s) is too few to hold out a validation fraction")
-        labels = None
-        if config.task == "classification" and train.y is not None and train.y.ndim == 1:
-            labels = label_text(train.y)
-        t_idx, v_idx = split_indices(train.n, dc.validation, stream_rng(config.training.seed, 1), labels)
-        train, val = train.take(t_idx), train.take(v_idx)
+        train, val = hold_out(train, dc.validation, 1, "validation")
     enc = fit_encoding(
         train,
         config.task,
