@@ -29,12 +29,32 @@ PATTERN = re.compile(r"^checkpoint-(\d+)\.npz$")
 def config_hash(config_dict: dict) -> str:
     """A hash of what decides the training trajectory: the resolved config without the run
     folder, the device, the number of epochs (resuming may extend a run) and checkpoint settings."""
-    d = json.loads(json.dumps(config_dict))
+    d = comparable(config_dict)
     d.pop("output", None)
     d.pop("device", None)
     for key in ("epochs", "checkpoint_every", "checkpoint_keep"):
         d.get("training", {}).pop(key, None)
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def comparable(config_dict: dict) -> dict:
+    """A resolved config in one canonical form, whichever nettrain wrote it: an optimizer or
+    schedule parameter at its default and an empty data.exclude are left out (newer configs
+    write them, older ones did not), so that a checkpoint from before still resumes."""
+    from .optimizers import OPTIMIZERS
+    from .schedules import SCHEDULES
+
+    d = json.loads(json.dumps(config_dict))
+    data, training = d.get("data"), d.get("training")
+    if isinstance(data, dict) and not data.get("exclude"):
+        data.pop("exclude", None)
+    for key, registry in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
+        value = training.get(key) if isinstance(training, dict) else None
+        if isinstance(value, dict) and value.get("name") in registry:
+            defaults = registry[value["name"]].defaults
+            params = {k: v for k, v in value.items() if k != "name" and defaults.get(k, object()) != v}
+            training[key] = {"name": value["name"], **params} if params else value["name"]
+    return d
 
 
 def checkpoint_path(folder: str | Path, epoch: int) -> Path:

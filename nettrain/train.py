@@ -28,7 +28,14 @@ import numpy as np
 from . import distributed, metrics
 from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
 from .checkpoint import PATTERN as CHECKPOINT
-from .checkpoint import checkpoints_in, config_hash, find_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    checkpoints_in,
+    comparable,
+    config_hash,
+    find_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .config import Config, with_data_sizes
 from .data import Dataset, RunData, StreamedDataset, load_run_data, split_indices, stream_rng
 from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDiverged
@@ -636,7 +643,7 @@ def open_checkpoint(where, config: Config, force: bool = False):
     path = find_checkpoint(where)
     model, state, opt_arrays, best = load_checkpoint(path)
     if state.get("config_hash") != config_hash(config.to_dict()) and not force:
-        changed = _changed_keys(model.meta.get("config") or {}, config.to_dict())
+        changed = _changed_keys(comparable(model.meta.get("config") or {}), comparable(config.to_dict()))
         what = f"changed: {', '.join(changed[:6])}" if changed else f"hash {state.get('config_hash')}"
         raise ConfigError(
             f"--resume: {path} was written with a different config ({what}); resume with the "
@@ -663,6 +670,10 @@ def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout
             f"({model.network.sizes}, the config says {net.sizes})"
         )
     enc_now, enc_then = data.encoding.to_dict(), model.encoding.to_dict()
+    for key in ("positional", "delimiter", "label_numbers"):  # not recorded by older checkpoints
+        if key not in (model.meta.get("encoding") or {}):
+            enc_now.pop(key, None)
+            enc_then.pop(key, None)
     same_data = enc_now == enc_then and np.array_equal(data.encoding.x_mean, model.encoding.x_mean)
     if not same_data and not force:
         raise ConfigError(

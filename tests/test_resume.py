@@ -643,3 +643,34 @@ def test_resume_a_run_with_auto_layer_sizes(tmp_path):
     fit(digits(tmp_path / "run", "training.epochs=2", *sets))
     result = fit(digits(tmp_path / "run", "training.epochs=3", *sets), resume=tmp_path / "run")
     assert result.model.network.sizes == [64, 32, 10] and len(result.history) == 3
+
+
+def test_a_checkpoint_written_before_the_config_gained_keys_still_resumes(tmp_path):
+    """Older checkpoints hold configs without data.exclude and with only the optimizer's
+    parameters the config gave, and encodings without positional/delimiter/label_numbers: they
+    resume with the same config, without --force."""
+    import io
+    import json
+
+    run = tmp_path / "run"
+    sets = ["training.optimizer=adam", "training.learning_rate=0.01", "training.checkpoint_every=2"]
+    fit(digits(run, "training.epochs=2", *sets))
+    ckpt = run / "checkpoint-2.npz"
+    import zipfile
+
+    with zipfile.ZipFile(ckpt) as zf:
+        meta = json.loads(np.load(io.BytesIO(zf.read("meta.npy"))).tobytes())
+    meta["config"]["data"].pop("exclude")
+    meta["config"]["training"]["optimizer"] = "adam"
+    for key in ("positional", "delimiter", "label_numbers"):
+        meta["encoding"].pop(key)
+    from nettrain.checkpoint import config_hash
+
+    meta["checkpoint"]["config_hash"] = config_hash(meta["config"])
+    buf = io.BytesIO()
+    np.save(buf, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    _rezip(ckpt, tmp_path / "old.npz", {"meta.npy": buf.getvalue()})
+    ckpt.unlink()
+    (tmp_path / "old.npz").rename(ckpt)
+    result = fit(digits(run, "training.epochs=3", *sets), resume=run)
+    assert len(result.history) == 3
