@@ -531,6 +531,7 @@ def load_model(path: str | Path, device=None) -> Model:
         positional=enc_meta.get("positional"),
         delimiter=enc_meta.get("delimiter"),
         label_numbers=enc_meta.get("label_numbers", False) is True,
+        excluded=enc_meta.get("excluded", []),
     )
     if encoding.missing not in MISSING_POLICIES:
         raise ModelFileError(f"{name}: unknown missing-value policy {encoding.missing!r}")
@@ -542,6 +543,8 @@ def load_model(path: str | Path, device=None) -> Model:
             or (isinstance(encoding.delimiter, str) and len(encoding.delimiter) == 1)
         )
         and isinstance(meta.get("training", {}), dict)
+        and isinstance(encoding.excluded, list)
+        and all(isinstance(x, str) for x in encoding.excluded)
     ):
         raise ModelFileError(
             f"{name}: the 'meta' document is malformed (the target, positional, delimiter or "

@@ -1446,3 +1446,25 @@ def test_a_test_fraction_of_a_streamed_npy_is_refused(tmp_path, small_stream):
     cfg = stream_config(tmp_path / "big.npy", test=0.2)
     with pytest.raises(DataError, match="a test fraction is not held out of a streamed .npy"):
         load_run_data(cfg)
+
+
+def test_exclude_on_an_array_whose_target_comes_first(tmp_path):
+    """Inputs laid out like the training file with its target column, without it, or with the
+    model's columns only, all predict alike (without the target the positions after it shift)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((400, 4))
+    A = np.column_stack([X[:, 0] * 3 + X[:, 1], X])  # target in column 0
+    np.save(tmp_path / "train.npy", A)
+    cfg = {
+        "data": {"train": str(tmp_path / "train.npy"), "target": 0, "exclude": [4]},
+        "network": {"layers": ["auto", 8, "auto"]},
+        "training": {"epochs": 5, "learning_rate": 0.05},
+        "output": str(tmp_path / "run"),
+    }
+    model = fit(config_from_dict(cfg)).model
+    assert model.encoding.features == ["1", "2", "3"] and model.encoding.excluded == ["4"]
+    outputs = []
+    for name, rows in (("with", A[:5]), ("without", A[:5, 1:]), ("own", A[:5, 1:4])):
+        np.save(tmp_path / f"{name}.npy", rows)
+        outputs.append(ok(run("predict", tmp_path / "run", tmp_path / f"{name}.npy")).stdout)
+    assert outputs[0] == outputs[1] == outputs[2]

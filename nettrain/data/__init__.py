@@ -306,8 +306,16 @@ def read_for_model(
         table = table.take(np.arange(1, table.n))
     positional = table.lines is None or not header
     d = len(encoding.features)
-    if not need_target and positional and len(table.features) == d + 1 and str(encoding.target).isdigit():
-        t = int(encoding.target)
+    t = int(encoding.target) if str(encoding.target).isdigit() else None
+    if positional and encoding.excluded and not need_target:
+        # columns named by position in the training file; the model takes some of them. An input
+        # laid out like that file but without its target column has the positions after the
+        # target one lower: renumber them, and align_features takes the model's by name
+        if t is not None and len(table.features) == d + len(encoding.excluded):
+            names = [str(p + (p >= t)) for p in range(len(table.features))]
+            table = Table(table.source, names, table.cells, None, None, table.lines, table.rows)
+        return table
+    if not need_target and positional and len(table.features) == d + 1 and t is not None:
         keep = [j for j in range(d + 1) if j != t]
         table = Table(
             table.source, [str(j) for j in keep], table.cells[:, keep], None, None, table.lines, table.rows
@@ -375,6 +383,7 @@ def load_run_data(config, stdin=None) -> RunData:
         header=dc.header,
         delimiter=dc.delimiter,
     )
+    enc.excluded = list(dc.exclude)
     enc.check_inputs(sizes[0], train.source)
     if config.task == "regression" and train.y is not None and train.y.ndim == 1:
         values = np.unique(train.y)

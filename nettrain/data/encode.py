@@ -109,6 +109,8 @@ class Encoding:
     delimiter : data.delimiter as the config gave it (None: sniffed), for reading inputs alike.
     label_numbers : the class labels were numbers (an array's y): ``decode`` gives numbers back
         (integers when every label is whole), not their text.
+    excluded : the columns data.exclude left out, so that inputs laid out like the training file
+        are read by its positions.
     """
 
     task: str
@@ -127,6 +129,7 @@ class Encoding:
     positional: bool | None = None
     delimiter: str | None = None
     label_numbers: bool = False
+    excluded: list[str] = field(default_factory=list)
     _index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -431,6 +434,7 @@ class Encoding:
             "positional": self.positional,
             "delimiter": self.delimiter,
             "label_numbers": self.label_numbers,
+            "excluded": list(self.excluded),
         }
 
 

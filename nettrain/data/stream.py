@@ -310,6 +310,7 @@ def stream_npy(config, rng: np.random.Generator):
         missing=dc.missing,
         positional=True,
     )
+    enc.excluded = list(dc.exclude)
     enc.check_inputs(sizes[0], name)
     class_values = None
     if classification:
