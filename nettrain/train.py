@@ -705,21 +705,24 @@ def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout
 
 
 def _hold_out(config, data: RunData) -> RunData:
-    """Data given to fit without validation rows, with a config that asks for a validation
-    fraction: the fraction is held out here, as load_run_data would (same seed stream,
-    stratified by class). Files named in the config's data section are not read."""
-    fraction = config.data.validation
-    train = data.train
-    if data.validation is not None or not isinstance(fraction, float) or fraction <= 0:
-        return data
-    if not isinstance(train, Dataset) or len(train) < 2:
-        return data
-    labels = train.Y.argmax(axis=1) if config.task == "classification" and train.Y.shape[1] > 1 else None
-    if config.task == "classification" and train.Y.shape[1] == 1:
-        labels = train.Y[:, 0]
-    t_idx, v_idx = split_indices(len(train), fraction, stream_rng(config.training.seed, 1), labels)
-    part = lambda idx: Dataset(train.X[idx], train.Y[idx])  # noqa: E731
-    return replace(data, train=part(t_idx), validation=part(v_idx))
+    """Data given to fit without test or validation rows, with a config that asks for a test or
+    validation fraction: the fractions are held out here as load_run_data would (the test one
+    first; the same seed streams, stratified by class). Files named in the config's data section
+    are not read."""
+    for key, stream in (("test", 4), ("validation", 1)):
+        fraction, train = getattr(config.data, key), data.train
+        if getattr(data, key) is not None or not isinstance(fraction, float) or fraction <= 0:
+            continue
+        if not isinstance(train, Dataset) or len(train) < 2:
+            continue
+        labels = None
+        if config.task == "classification":
+            labels = train.Y.argmax(axis=1) if train.Y.shape[1] > 1 else train.Y[:, 0]
+        kept, held = split_indices(len(train), fraction, stream_rng(config.training.seed, stream), labels)
+        data = replace(
+            data, train=Dataset(train.X[kept], train.Y[kept]), **{key: Dataset(train.X[held], train.Y[held])}
+        )
+    return data
 
 
 def check_data_fits(config, data) -> None:

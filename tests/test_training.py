@@ -360,3 +360,24 @@ def test_auto_layer_sizes_come_from_the_data(tmp_path, cost, data, want):
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
     assert tuple(saved["network"]["layers"]) == want
     assert result.model.meta["config"]["network"]["layers"] == list(want)
+
+
+def test_fractions_are_held_out_of_arrays_given_to_fit():
+    """fit(config, data=RunData.from_arrays(...)) with data.test and data.validation fractions:
+    both are held out (the test one first), as from a file; the test set is scored."""
+    from nettrain.data import RunData
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 3))
+    labels = (X[:, 0] > 0).astype(int)
+    cfg = config_from_dict(
+        {
+            "data": {"validation": 0.1, "test": 0.2},
+            "network": {"layers": [3, 4, 2]},
+            "cost": "cross_entropy",
+            "training": {"epochs": 2},
+        }
+    )
+    result = fit(cfg, data=RunData.from_arrays(X, labels, "cross_entropy"), save=False)
+    assert result.summary["n_train"] == 200 - 40 - 16
+    assert "test_accuracy" in result.summary and result.test is not None
