@@ -1113,7 +1113,10 @@ def plot(
     labels = [label for label, _ in histories]
     if len(set(labels)) < len(labels):  # runs/a/run and runs/b/run: tell them apart by path
         histories = [(str(run), records) for run, (_, records) in zip(runs, histories)]
-    kept = [kept_epoch(run) if run.is_dir() else None for run in runs]
+    kept = [
+        kept_epoch(run, max(r["epoch"] for r in records)) if run.is_dir() else None
+        for run, (_, records) in zip(runs, histories)
+    ]
     fig = learning_curves(histories, log_loss_axis=log, title=title, kept=kept)
     _write_bytes(out, render(fig, fmt), what="PNG", example="curves.png")
     if not quiet and out != "-":

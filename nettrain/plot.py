@@ -53,9 +53,11 @@ def read_history(source: str | Path) -> tuple[str, list[dict]]:
     return label, _from_jsonl(p)
 
 
-def kept_epoch(source: str | Path) -> int | None:
+def kept_epoch(source: str | Path, last_epoch: int | None = None) -> int | None:
     """The epoch whose weights the run folder's model.npz kept when early stopping restored the
-    best one (so the plot can mark it); None for another source, or a model that kept the last."""
+    best one (so the plot can mark it); None for another source, a model that kept the last, or
+    a model whose run did not end at ``last_epoch`` (the curves drawn are another run's: one
+    still training in the same folder)."""
     model_file = Path(source) / "model.npz"
     if not model_file.is_file():
         return None
@@ -67,6 +69,8 @@ def kept_epoch(source: str | Path) -> int | None:
     except ModelFileError:
         return None
     kept, last = training.get("kept_epoch"), training.get("epochs")
+    if last_epoch is not None and last != last_epoch:
+        return None
     return kept if type(kept) is int and kept != last else None
 
 

@@ -735,3 +735,12 @@ def test_arbitrary_bytes_read_and_encode_or_raise_data_error(
     assert np.isfinite(Xe).all() and np.isfinite(Y).all()
     if missing == "mean":  # only rows without a target are left out
         assert kept.sum() == enc.target_values(t)[1].sum()
+
+
+def test_scale_names_a_missing_value_as_missing_and_a_huge_one_as_too_large(tmp_path):
+    enc = fit_encoding(read_table(write(tmp_path, "a,b,y\n1,2,3\n2,3,4\n")), "regression", "mse", 1, True)
+    x = np.array([[1.0, 2.0], [1.0, np.nan], [1e300, 1.0]])
+    with pytest.raises(DataError, match="row 1: column 'b' is missing"):
+        enc.scale(x[:2])
+    with pytest.raises(DataError, match=r"row 0: column 'a' holds 1e\+300, too large for the model \(float32\)"):
+        enc.scale(x[2:])

@@ -226,3 +226,6 @@ def test_the_epoch_early_stopping_kept_is_marked(tmp_path):
     assert len(marks) == 1 and list(marks[0].get_xdata()) == [kept, kept]
     assert marks[0].get_label() == f"kept epoch {kept}"
     assert kept_epoch(tmp_path / "es" / "history.jsonl") is None
+    # curves of another run in the same folder (its history ends elsewhere): no mark
+    assert kept_epoch(tmp_path / "es", last_epoch=len(records)) == kept
+    assert kept_epoch(tmp_path / "es", last_epoch=len(records) + 5) is None

@@ -260,10 +260,12 @@ class Encoding:
             j = int(np.argmax(~ok.all(axis=0)))
             with np.errstate(over="ignore", invalid="ignore"):
                 i = int(np.argmax(~(np.abs((X[:, j] - self.x_mean[j]) / self.x_scale[j]) <= limit)))
-            raise DataError(
-                f"{where(i) if where else f'row {i}'}: column '{self.inputs[j]}' holds {X[i, j]:g}, "
-                f"too large for the model ({np.dtype(dtype)})"
+            what = (
+                "is missing (NaN); every value is needed"
+                if np.isnan(X[i, j])
+                else f"holds {X[i, j]:g}, too large for the model ({np.dtype(dtype)})"
             )
+            raise DataError(f"{where(i) if where else f'row {i}'}: column '{self.inputs[j]}' {what}")
         return ((X - self.x_mean) / self.x_scale).astype(dtype)
 
     def transform(self, X, dtype="float32", unknown: str = "error") -> np.ndarray:
