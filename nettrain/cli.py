@@ -1085,13 +1085,9 @@ def plot(
 
     Example: nettrain plot runs/sgd runs/adam -o compare.png
     """
-    from .plot import kept_epoch, learning_curves, read_history, render
+    from .plot import image_formats, kept_epoch, learning_curves, read_history, render
 
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise NettrainError('nettrain plot needs matplotlib: pip install "nettrain[plot]"') from None
-    formats = Figure().canvas.get_supported_filetypes()
+    formats = image_formats()  # (first: without matplotlib, say which extra to install)
     if out is None:
         if len(runs) > 1:
             raise NettrainError(f"{len(runs)} runs: name the image to write with --output FILE.png")

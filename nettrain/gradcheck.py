@@ -165,8 +165,8 @@ def gradcheck(
             if difference is not None:
                 numeric.append(difference)
                 analytic.append(gradients(rows)[j][i])
-        left_out += len(idx) - len(analytic)
         missed = len(idx) - len(analytic)
+        left_out += missed
         analytic, numeric = np.array(analytic), np.array(numeric)
         err = np.abs(analytic - numeric)
         ok = err <= atol + rtol * np.maximum(np.abs(analytic), np.abs(numeric))

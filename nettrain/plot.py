@@ -217,6 +217,15 @@ def _draw(runs, log_loss_axis: bool, title: str | None, kept: list[int | None]):
     return fig
 
 
+def image_formats() -> list[str]:
+    """The file formats (suffixes) matplotlib writes; NettrainError when it is not installed."""
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise NettrainError('drawing needs matplotlib: pip install "nettrain[plot]"') from None
+    return sorted(Figure().canvas.get_supported_filetypes())
+
+
 def render(fig, fmt: str = "png", dpi: int = 120) -> bytes:
     """The figure as the bytes of an image file in format ``fmt`` (png, svg, pdf, ...).
     matplotlib's warnings (a log axis with no positive value, NaN limits) stay here: the

@@ -62,9 +62,9 @@ def test_only_backend_imports_cupy(path):
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=relative)
-def test_only_plot_and_the_cli_import_matplotlib(path):
+def test_only_plot_imports_matplotlib(path):
     """matplotlib is the optional `plot` extra: the rest of the library must work without it."""
-    if relative(path) not in {"plot.py", "cli.py"}:
+    if relative(path) != "plot.py":
         assert "matplotlib" not in imported_roots(parse(path))
 
 

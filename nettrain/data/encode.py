@@ -353,24 +353,27 @@ class Encoding:
         values = values[keep]
         rows = np.flatnonzero(keep)
         if self.task == "regression":
-            y2 = values.reshape(len(values), -1)
-            limit = np.finfo(dtype).max
-            with np.errstate(over="ignore", invalid="ignore"):
-                Y = (y2 - self.y_mean) / self.y_scale
-                bad = ~(np.abs(Y) <= limit)  # beyond the dtype (1e300 in float32): not a target
-            if bad.any():
-                i = int(np.argwhere(bad)[0][0])
-                raise DataError(
-                    f"{table.where(int(rows[i]))}: the target '{table.target}' holds "
-                    f"{y2[i][bad[i]][0]:g}, too large for the model ({np.dtype(dtype)})"
-                )
-            return Y.astype(dtype)
+            where = lambda i: f"{table.where(int(rows[i]))}: the target '{table.target}'"  # noqa: E731
+            return self.scale_y(values, dtype, where)
         idx = self.class_index(values, _Rows(table, rows))
         if self.n_outputs == 1:  # binary cross-entropy with one sigmoid unit: y = 1 for classes[1]
             return idx.reshape(-1, 1).astype(dtype)
         Y = np.zeros((len(idx), self.n_outputs), dtype=dtype)
         Y[np.arange(len(idx)), idx] = 1
         return Y
+
+    def scale_y(self, values: np.ndarray, dtype="float32", where=None) -> np.ndarray:
+        """Regression targets (n,) or (n, outputs) standardized, (n, outputs) in ``dtype``. A
+        value beyond the dtype (1e300 in float32) is a DataError naming ``where(row)``."""
+        y2 = values.reshape(len(values), -1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Y = (y2 - self.y_mean) / self.y_scale
+            bad = ~(np.abs(Y) <= np.finfo(dtype).max)
+        if bad.any():
+            i = int(np.argwhere(bad)[0][0])
+            name = where(i) if where else f"row {i}: the target"
+            raise DataError(f"{name} holds {y2[i][bad[i]][0]:g}, too large for the model ({np.dtype(dtype)})")
+        return Y.astype(dtype)
 
     def encode(self, table: Table, dtype="float32", unknown: str = "error"):
         """(inputs, targets, rows kept) of a labelled table: the rows kept have every feature
@@ -495,6 +498,12 @@ def _column_kind(cells: np.ndarray, name: str, table: Table, categorical) -> str
     return "categorical"
 
 
+def outputs_for_classes(cost: str, k: int) -> int:
+    """The output size network.layers' 'auto' means for k classes: one unit for two classes
+    under binary_cross_entropy (s = P(second class)), else one per class."""
+    return 1 if cost == "binary_cross_entropy" and k == 2 else k
+
+
 def fit_encoding(
     table: Table,
     task: str,
@@ -617,9 +626,7 @@ def fit_encoding(
             f"('{classes[0]}'); classification needs at least two"
         )
     if n_outputs == 0:
-        n_outputs = enc.n_outputs = (
-            1 if cost == "binary_cross_entropy" and len(classes) == 2 else len(classes)
-        )
+        n_outputs = enc.n_outputs = outputs_for_classes(cost, len(classes))
     if n_outputs == 1 and cost == "binary_cross_entropy":
         if len(classes) != 2:
             raise DataError(

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .encode import Column, Encoding, label_text
+from .encode import Column, Encoding, label_text, outputs_for_classes
 from .read import NPY_MAGIC, Table, npy_target_index, source_name
 
 #: Training .npy files bigger than this are streamed in chunks instead of loaded.
@@ -110,15 +110,7 @@ class StreamedDataset:
         X, y = X[keep], y[keep]
         Xs = enc.scale(X, self.dtype)
         if enc.task == "regression":
-            with np.errstate(over="ignore", invalid="ignore"):
-                Y = ((y.reshape(-1, 1) - enc.y_mean) / enc.y_scale).astype(self.dtype)
-            if not np.isfinite(Y).all():
-                big = y[~np.isfinite(Y[:, 0])][0]
-                raise DataError(
-                    f"{source_name(self.path)}: the target holds {big:g}, too large for the model "
-                    f"({np.dtype(self.dtype)})"
-                )
-            return Xs, Y
+            return Xs, enc.scale_y(y, self.dtype, lambda i: f"{source_name(self.path)}: the target")
         idx = np.searchsorted(self.class_values, y)
         idx = np.clip(idx, 0, len(self.class_values) - 1)
         if not np.array_equal(self.class_values[idx], y):
@@ -321,7 +313,7 @@ def stream_npy(config, rng: np.random.Generator):
         if k < 2:
             raise DataError(f"{name}: the target has only one class; classification needs at least two")
         if sizes[-1] == 0:  # network.layers ends with auto: the classes decide
-            enc.n_outputs = 1 if config.cost == "binary_cross_entropy" and k == 2 else k
+            enc.n_outputs = outputs_for_classes(config.cost, k)
         elif not (sizes[-1] == k or (sizes[-1] == 1 and k == 2 and config.cost == "binary_cross_entropy")):
             raise DataError(
                 f"{name}: the target has {k} classes but the network has {sizes[-1]} "
