@@ -356,6 +356,16 @@ def test_npz_float32_labels_keep_their_text_and_huge_integers_are_refused(tmp_pa
         read_table(path)
 
 
+def test_number_labels_written_another_way_are_the_same_class(tmp_path):
+    """A model of an NPZ's 0.5 / 1.5 labels evaluates a CSV written by np.savetxt ('1.5e+00')."""
+    path = str(tmp_path / "d.npz")
+    np.savez(path, X=np.ones((4, 2)), y=np.array([0.5, 1.5, 0.5, 1.5]))
+    enc = fit_encoding(read_table(path), "classification", "cross_entropy", 2, True)
+    assert enc.class_index(np.array(["1.500000000000000000e+00", "5e-1", "0.5"])).tolist() == [1, 0, 0]
+    with pytest.raises(DataError, match="label '2.5' was not seen"):
+        enc.class_index(np.array(["2.5"]))
+
+
 def test_npz_string_labels(tmp_path):
     path = str(tmp_path / "d.npz")
     np.savez(path, X=np.ones((3, 2)), y=np.array(["b", "a", "b"]))

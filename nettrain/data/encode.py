@@ -71,6 +71,13 @@ def label_text(values: np.ndarray) -> np.ndarray:
     return np.array([str(int(v)) if np.isfinite(v) and v == int(v) else str(v) for v in values], dtype=str)
 
 
+def _as_float(text) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
 def category_text(cells: np.ndarray) -> np.ndarray:
     """A categorical column's cells as text: stripped text, or numbers written as labels."""
     return np.char.strip(cells) if cells.dtype.kind in "US" else label_text(cells)
@@ -312,6 +319,8 @@ class Encoding:
         out = np.empty(len(labels), dtype=np.int64)
         for i, label in enumerate(labels):
             k = self._index.get(label)
+            if k is None and self.label_numbers:  # number labels written otherwise: '1.5e+00'
+                k = self._number_index().get(_as_float(label))
             if k is None:
                 where = table.where(i) if table is not None else f"row {i}"
                 raise DataError(
@@ -320,6 +329,9 @@ class Encoding:
                 )
             out[i] = k
         return out
+
+    def _number_index(self) -> dict[float, int]:
+        return {float(c): i for i, c in enumerate(self.classes or [])}
 
     def target_values(self, table: Table) -> tuple[np.ndarray, np.ndarray]:
         """(target as read: labels as text, or values as float64; rows with a target (n,) bool)."""
