@@ -752,5 +752,5 @@ def test_scale_names_a_missing_value_as_missing_and_a_huge_one_as_too_large(tmp_
     x = np.array([[1.0, 2.0], [1.0, np.nan], [1e300, 1.0]])
     with pytest.raises(DataError, match="row 1: column 'b' is missing"):
         enc.scale(x[:2])
-    with pytest.raises(DataError, match=r"row 0: column 'a' holds 1e\+300, too large for the model \(float32\)"):
+    with pytest.raises(DataError, match=r"row 0: column 'a' holds 1e\+300, too large for the model"):
         enc.scale(x[2:])
