@@ -1468,3 +1468,23 @@ def test_exclude_on_an_array_whose_target_comes_first(tmp_path):
         np.save(tmp_path / f"{name}.npy", rows)
         outputs.append(ok(run("predict", tmp_path / "run", tmp_path / f"{name}.npy")).stdout)
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_an_array_model_refuses_a_wider_input(tmp_path):
+    """Only a model that left columns out (data.exclude) picks its columns from a wider input;
+    any other array model refuses one (it took the first columns of a random 7-column matrix)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    np.savez(tmp_path / "cls.npz", X=X, y=(X[:, 0] > 0).astype(int))
+    cfg = {
+        "data": {"train": str(tmp_path / "cls.npz")},
+        "network": {"layers": ["auto", 4, "auto"]},
+        "cost": "cross_entropy",
+        "training": {"epochs": 1},
+        "output": str(tmp_path / "run"),
+    }
+    fit(config_from_dict(cfg))
+    np.save(tmp_path / "wide.npy", rng.normal(size=(4, 7)))
+    assert_error(
+        run("predict", tmp_path / "run", tmp_path / "wide.npy"), "has 7 columns but the model expects 3"
+    )

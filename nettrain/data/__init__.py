@@ -231,9 +231,6 @@ def align_features(table: Table, features: list[str]) -> Table:
         return table
     if table.named:
         return table.columns(list(features))
-    if len(table.features) > len(features) and set(features) <= set(table.features):
-        # positions, some of them left out in training (data.exclude): take those by position
-        return table.columns(list(features))
     if len(table.features) != len(features):
         raise DataError(
             f"{table.source}: has {len(table.features)} columns but the model expects "
@@ -307,13 +304,17 @@ def read_for_model(
     positional = table.lines is None or not header
     d = len(encoding.features)
     t = int(encoding.target) if str(encoding.target).isdigit() else None
-    if positional and encoding.excluded and not need_target:
-        # columns named by position in the training file; the model takes some of them. An input
-        # laid out like that file but without its target column has the positions after the
-        # target one lower: renumber them, and align_features takes the model's by name
-        if t is not None and len(table.features) == d + len(encoding.excluded):
+    if positional and encoding.excluded:
+        # the model takes some of the training file's columns, named by their positions there.
+        # An input laid out like that file (with or without its target column) gets those
+        # columns picked; without the target, the positions after it are one lower: renumbered.
+        # Any other width goes on to align_features: the model's own columns, or an error
+        k = len(encoding.excluded)
+        if not need_target and t is not None and len(table.features) == d + k:
             names = [str(p + (p >= t)) for p in range(len(table.features))]
             table = Table(table.source, names, table.cells, None, None, table.lines, table.rows)
+        if len(table.features) in (d + k, d + k + 1) and set(encoding.features) <= set(table.features):
+            table = table.columns(list(encoding.features))
         return table
     if not need_target and positional and len(table.features) == d + 1 and t is not None:
         keep = [j for j in range(d + 1) if j != t]
