@@ -642,7 +642,11 @@ def open_checkpoint(where, config: Config, force: bool = False):
     (unless ``force``) or when the checkpoint has as many epochs as the config asks or more."""
     path = find_checkpoint(where)
     model, state, opt_arrays, best = load_checkpoint(path)
-    if state.get("config_hash") != config_hash(config.to_dict()) and not force:
+    # the checkpoint's config, in the canonical form config_hash takes, against this one: the
+    # hash it stored was made by the nettrain that wrote it, whose canonical form may differ
+    stored = model.meta.get("config")
+    then = config_hash(stored) if isinstance(stored, dict) else state.get("config_hash")
+    if then != config_hash(config.to_dict()) and not force:
         changed = _changed_keys(comparable(model.meta.get("config") or {}), comparable(config.to_dict()))
         what = f"changed: {', '.join(changed[:6])}" if changed else f"hash {state.get('config_hash')}"
         raise ConfigError(
