@@ -606,14 +606,20 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
     if ex is None:
         pass
     elif isinstance(ex, list) and all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in ex):
-        exclude = tuple(str(x) for x in ex)
+        exclude = tuple(dict.fromkeys(str(x) for x in ex))  # (a name given twice counts once)
         if target is not None and str(target) in exclude:
             c.problem(("data", "exclude"), f"names the target '{target}': the target cannot be left out")
+        both = [x for x in exclude if isinstance(categorical, tuple) and x in categorical]
+        if both:
+            c.problem(
+                ("data", "exclude"), f"names '{both[0]}', which data.categorical names too: one or the other"
+            )
     else:
         c.problem(("data", "exclude"), f"{_show(ex)} is not a list of column names (or 0-based indices)")
     test_value = d.get("test")
     if isinstance(test_value, (int, float)) and not isinstance(test_value, bool):
-        test = c.number(d, ("data", "test"), None, low=0.0, high=1.0, low_open=True, high_open=True)
+        # a fraction; 0 means none, as for validation
+        test = c.number(d, ("data", "test"), None, low=0.0, high=1.0, high_open=True) or None
     else:
         test = c.path_value(d, ("data", "test"))
     data = DataConfig(
@@ -647,14 +653,13 @@ def _network_section(c: _Checker, raw: dict, cost: str) -> NetworkConfig:
     else:
         sizes = list(n["layers"])
         ends = [0, len(sizes) - 1]  # input and output may be 'auto': the data says
-        sizes = [AUTO if j in ends and x == "auto" else x for j, x in enumerate(sizes)]
-        bad = [
+        bad = [  # ('auto' is AUTO, 0, inside; a 0 written in the file is not a size)
             x
             for j, x in enumerate(sizes)
-            if isinstance(x, bool)
-            or not isinstance(x, int)
-            or not (1 <= x < 2**31 or (x == AUTO and j in ends))
+            if not (x == "auto" and j in ends)
+            and (isinstance(x, bool) or not isinstance(x, int) or not 1 <= x < 2**31)
         ]
+        sizes = [AUTO if x == "auto" else x for x in sizes]
         if bad:
             hint = " ('auto' only for the first or the last)" if "auto" in bad else ""
             c.problem(

@@ -1488,3 +1488,48 @@ def test_an_array_model_refuses_a_wider_input(tmp_path):
     assert_error(
         run("predict", tmp_path / "run", tmp_path / "wide.npy"), "has 7 columns but the model expects 3"
     )
+
+
+def test_exclude_and_fraction_edge_cases(tmp_path):
+    header, rows = animals(40)
+    path = write_rows(tmp_path / "a.csv", ["id", *header], [[f"a{i}", *r] for i, r in enumerate(rows)])
+    base = {"train": str(path), "target": "label"}
+
+    def cfg(**data):
+        return config_from_dict(
+            {"data": {**base, **data}, "network": {"layers": ["auto", 4, "auto"]}, "cost": "cross_entropy"}
+        )
+
+    assert cfg(exclude=["id", "id"]).data.exclude == ("id",)  # given twice, counted once
+    with pytest.raises(ConfigError, match="which data.categorical names too"):
+        cfg(exclude=["color"], categorical=["color"])
+    with pytest.raises(DataError, match="leaves out every feature column"):
+        load_run_data(cfg(exclude=["id", "size", "color", "weight"]))
+    with pytest.raises(ConfigError, match="is not a layer size"):
+        config_from_dict({"network": {"layers": [0, 4, 0]}})  # 0 is not how to write auto
+    assert cfg(test=0).data.test is None  # 0 is none, as for validation
+    # a validation file without the excluded id column is read (predict reads it too)
+    write_rows(tmp_path / "v.csv", header, rows[:10])
+    rd = load_run_data(cfg(exclude=["id"], validation=str(tmp_path / "v.csv")))
+    assert len(rd.validation.X) == 10
+
+
+def test_a_hold_out_that_takes_a_whole_class_says_so(tmp_path):
+    rows = [[f"{i}", "x" if i < 2 else "y" if i < 4 else "z"] for i in range(6)]
+    path = write_rows(tmp_path / "six.csv", ["v", "label"], rows)
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(path), "target": "label", "test": 0.2, "validation": 0.2},
+            "network": {"layers": ["auto", 2, "auto"]},
+            "cost": "cross_entropy",
+        }
+    )
+    with pytest.raises(DataError, match="leaves no training row of class"):
+        load_run_data(cfg)
+
+
+def test_from_arrays_refuses_one_class():
+    from nettrain.data import RunData
+
+    with pytest.raises(DataError, match="one class only"):
+        RunData.from_arrays(np.ones((5, 2)), np.zeros(5, int), "cross_entropy")

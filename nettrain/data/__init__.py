@@ -121,6 +121,10 @@ class RunData:
             labels = Y.reshape(-1)
             if not np.all(np.isfinite(labels.astype(np.float64))) or np.any(labels % 1) or labels.min() < 0:
                 raise DataError("from_arrays: 1-D targets for cross_entropy must be class numbers 0, 1, ...")
+            if labels.max() < 1:
+                raise DataError(
+                    "from_arrays: the targets hold one class only; classification needs two or more"
+                )
             Y = np.eye(int(labels.max()) + 1)[labels.astype(np.int64)]
         try:
             Y = Y.reshape(len(X), -1).astype(np.float64)
@@ -209,18 +213,24 @@ def select_features(table: Table, features: list[str]) -> np.ndarray:
     return align_features(table, features).X
 
 
-def without_columns(table: Table, exclude) -> Table:
-    """The table without the feature columns ``exclude`` names (data.exclude); a name that is
-    not a column is a DataError."""
+def without_columns(table: Table, exclude, strict: bool = True) -> Table:
+    """The table without the feature columns ``exclude`` names (data.exclude). In the training
+    file (``strict``) each must be a column and one feature must be left; a validation or test
+    file may lack them."""
     if not exclude:
         return table
     absent = [c for c in exclude if c not in table.features]
-    if absent:
+    if absent and strict:
         raise DataError(
             f"{table.source}: data.exclude names '{absent[0]}', which is not a feature column"
             f"{did_you_mean(absent[0], table.features)}"
         )
-    return table.columns([f for f in table.features if f not in exclude])
+    left = [f for f in table.features if f not in exclude]
+    if not left:
+        raise DataError(
+            f"{table.source}: data.exclude leaves out every feature column; nothing is left to learn from"
+        )
+    return table.columns(left)
 
 
 def align_features(table: Table, features: list[str]) -> Table:
@@ -348,7 +358,7 @@ def load_run_data(config, stdin=None) -> RunData:
         table = read_table(
             path, dc.target, stdin=stdin, delimiter=dc.delimiter, header=dc.header, text_columns=text_columns
         )
-        return without_columns(table, dc.exclude)
+        return without_columns(table, dc.exclude, strict=path == dc.train)
 
     if should_stream(dc.train):
         return _streamed_run_data(config, read, stdin)
@@ -363,6 +373,14 @@ def load_run_data(config, stdin=None) -> RunData:
         if config.task == "classification" and table.y is not None and table.y.ndim == 1:
             labels = label_text(table.y)
         kept, held = split_indices(table.n, fraction, stream_rng(config.training.seed, stream), labels)
+        if labels is not None:  # every class held out must still be trained on
+            lost = sorted(set(labels[held].tolist()) - set(labels[kept].tolist()))
+            if lost:
+                raise DataError(
+                    f"{table.source}: holding out the {what} fraction leaves no training row of class "
+                    f"'{lost[0]}' ({int((labels == lost[0]).sum())} row(s) in all); give more rows "
+                    f"of it, or a smaller data.{what}"
+                )
         return table.take(kept), table.take(held)
 
     held_test = None

@@ -202,6 +202,8 @@ def stream_npy(config, rng: np.random.Generator):
     t = npy_target_index(dc.target, c, name)
     features = [j for j in range(c) if j != t and str(j) not in dc.exclude]
     absent = [x for x in dc.exclude if not (x.isdigit() and int(x) < c and int(x) != t)]
+    if not features:
+        raise DataError(f"{name}: data.exclude leaves out every feature column; nothing is left to learn")
     if absent:
         raise DataError(
             f"{name}: data.exclude names '{absent[0]}', which is not a feature column (the matrix's "
