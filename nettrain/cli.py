@@ -580,6 +580,11 @@ def predict(
     keep = tuple(keep or ())
     if keep and fmt == "npy":
         raise NettrainError("--keep copies text columns: use --format csv or jsonl, not npy")
+    clash = [
+        k for k in keep if keep.count(k) > 1 or k == "prediction" or k.startswith(("prediction_", "prob_"))
+    ]
+    if clash:
+        raise NettrainError(f"--keep '{clash[0]}': named twice, or the name of an output column")
     _refuse_to_overwrite(out, model=_model_file(model), input=input)
     m = load_model(model, device=_device(device) if device else None)
     enc = m.encoding
@@ -592,9 +597,10 @@ def predict(
             from .errors import did_you_mean
 
             where = (
-                "its columns have no names (not a CSV with a header)"
+                "the model reads its inputs by position (it was trained on an array or a CSV "
+                "without a header), so their columns have no names to keep"
                 if not table.named
-                else (f"no such column{did_you_mean(name, table.features)}")
+                else f"no such column{did_you_mean(name, table.features)}"
             )
             raise NettrainError(f"--keep '{name}': {table.source}: {where}")
         kept_columns.append(table.cells[:, table.features.index(name)])
@@ -1009,11 +1015,12 @@ def info(model: ModelArg, json_: JsonOpt = False):
         )
         settings += [f"seed {tc.get('seed')}"]
         t.add_row("trained with", ", ".join(str(s) for s in settings))
-    if dc.get("train"):
-        t.add_row("trained on", str(dc["train"]))
+    trained_on = meta.get("training", {}).get("data") or dc.get("train")  # (older models: the config's)
+    if trained_on:
+        t.add_row("trained on", str(trained_on))
     if data["training"]:
         t.add_row("training", "")
-    summary = data["training"]
+    summary = {k: v for k, v in data["training"].items() if k != "data"}  # (shown above)
     for key, value in summary.items():
         if key == "loss" and "kept_epoch" in summary:
             label = f"loss (epoch {summary['kept_epoch']})"

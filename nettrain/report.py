@@ -169,6 +169,7 @@ class PlainReporter(Reporter):
         self.say(
             f"fit: {info['n_train']} training rows"
             + (f", {info['n_val']} validation" if info["n_val"] else "")
+            + (f", {info['n_test']} test" if info.get("n_test") else "")
             + f", layers {'-'.join(map(str, info['sizes']))} ({info['params']:,} parameters), "
             f"{self.epochs} epochs of {info['batches']} batch{'es' if info['batches'] != 1 else ''} "
             f"on {info['device']}" + (f" x {info['ranks']} MPI ranks" if info.get("ranks") else "")
@@ -261,6 +262,7 @@ class RichReporter(Reporter):
         self.console.print(
             f"[bold]fit[/]: {info['n_train']} training rows"
             + (f", {info['n_val']} validation" if info["n_val"] else "")
+            + (f", {info['n_test']} test" if info.get("n_test") else "")
             + f", layers {'-'.join(map(str, info['sizes']))} ({info['params']:,} parameters), "
             f"{info['epochs']} epochs of {info['batches']} batch{'es' if info['batches'] != 1 else ''} "
             f"on {info['device']}" + (f" x {info['ranks']} MPI ranks" if info.get("ranks") else ""),

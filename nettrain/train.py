@@ -302,8 +302,10 @@ def fit(
         check_output(config)
     if data is None:
         data = distributed.load_once(lambda: load_run_data(config, stdin=stdin))
+        source = "standard input" if config.data.train == "-" else str(config.data.train)
     else:
         data = _hold_out(config, data)
+        source = "arrays given to fit"  # (not the config's data.train, which was not read)
     # network.layers' auto sizes are the data's: from here on (and in the model) the numbers
     config = with_data_sizes(config, data.encoding.n_inputs, data.encoding.n_outputs)
     for note in data.notes:
@@ -389,6 +391,7 @@ def fit(
             "first_epoch": first_epoch,
             "n_train": n,
             "n_val": len(data.validation.X) if data.validation else 0,
+            "n_test": len(data.test.X) if data.test else 0,
             "batches": n_batches,
             "batch_size": bs,
             "params": net.n_params(),
@@ -577,6 +580,7 @@ def fit(
         "loss": kept.get("loss"),
         "train_time_s": round(train_time, 3),
         "n_train": n,
+        "data": source,
         "device": str(device),
         "samples_per_s": n * epochs_run / train_time if train_time > 0 and epochs_run else None,
     }

@@ -931,3 +931,33 @@ def test_predict_keeps_id_columns_as_written(pets, tmp_path):
     assert_error(
         run("predict", pets / "run", tmp_path / "in.csv", "--keep", "pet_id", "-f", "npy"), "use --format csv"
     )
+
+
+def test_keep_refuses_names_that_would_clash_and_info_names_array_data(pets, tmp_path):
+    for args in (["--keep", "prediction"], ["--keep", "weight", "--keep", "weight"]):
+        assert_error(
+            run("predict", pets / "run", pets / "pets.csv", *args), "named twice, or the name of an output"
+        )
+    from nettrain import config_from_dict, fit
+    from nettrain.data import RunData
+
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    cfg = config_from_dict(
+        {
+            "data": {"train": "nowhere.csv", "test": 0.25},
+            "network": {"layers": [2, 3, 2]},
+            "cost": "cross_entropy",
+            "training": {"epochs": 1},
+            "output": str(tmp_path / "run"),
+        }
+    )
+    events = []
+    fit(
+        cfg,
+        lambda kind, info: events.append((kind, info)),
+        data=RunData.from_arrays(X, (X[:, 0] > 0).astype(int), "cross_entropy"),
+    )
+    start = next(info for kind, info in events if kind == "start")
+    assert start["n_test"] == 10 and start["n_train"] == 30
+    info = " ".join(run("info", tmp_path / "run").stdout.split())
+    assert "trained on arrays given to fit" in info and "nowhere.csv" not in info
