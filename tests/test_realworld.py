@@ -33,6 +33,7 @@ from tests.helpers import (
     read_csv,
     run,
     same_weights,
+    subprocess_env,
     write_config,
     write_rows,
 )
@@ -1533,3 +1534,26 @@ def test_from_arrays_refuses_one_class():
 
     with pytest.raises(DataError, match="one class only"):
         RunData.from_arrays(np.ones((5, 2)), np.zeros(5, int), "cross_entropy")
+
+
+def test_the_readme_python_api_snippet_runs_as_written(tmp_path):
+    """README's Python API block, run in a copy of the repository's configs and data after the
+    quick start's fit (it reads runs/digits/model.npz)."""
+    import re
+    import shutil
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Python API") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    shutil.copytree(ROOT / "configs", tmp_path / "configs")
+    shutil.copytree(ROOT / "data", tmp_path / "data")
+    ok(run("fit", tmp_path / "configs" / "digits.yaml", "-q", "--set", "training.epochs=3"))
+    (tmp_path / "snippet.py").write_text(code)
+    done = subprocess.run(
+        [sys.executable, "snippet.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env=subprocess_env(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 3  # its three prints
