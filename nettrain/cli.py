@@ -77,39 +77,65 @@ def command(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        previous = None
+        previous = {}
+        _signalled.clear()
+        for sig, handler in ((signal.SIGTERM, _on_sigterm), (signal.SIGINT, _on_sigint)):
+            try:
+                previous[sig] = signal.signal(sig, handler)
+            except ValueError:  # not the main thread (e.g. some test runners)
+                pass
         try:
-            previous = signal.signal(signal.SIGTERM, _on_sigterm)
-        except ValueError:  # not the main thread (e.g. some test runners)
-            pass
-        try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            _check_signalled()  # an interrupt NumPy swallowed: the command still ends as one
+            return result
         except typer.Exit:
             raise
-        except NettrainError as exc:
-            from .errors import ConfigError
-
-            # a config's problems are listed one per line, on purpose
-            raise _error(str(exc), exc.exit_code, multiline=isinstance(exc, ConfigError)) from None
-        except BrokenPipeError:
-            raise _quiet_pipe_exit() from None
         except KeyboardInterrupt:
             sys.stderr.write("\nInterrupted.\n")
             raise typer.Exit(130) from None
         except Terminated:
             sys.stderr.write("\nTerminated.\n")
             raise typer.Exit(143) from None
-        except MemoryError:
-            raise _error("out of memory") from None
-        except Exception as exc:  # a bug in nettrain: one line, unless debugging
-            if os.environ.get("NETTRAIN_DEBUG"):
+        except Exception as exc:
+            if _signalled:
+                # Ctrl-C inside some NumPy string operations comes out as another error
+                # (TypeError: result array type does not match ...): it was the interrupt
+                sys.stderr.write("\nInterrupted.\n")
+                raise typer.Exit(130) from None
+            if isinstance(exc, NettrainError):
+                from .errors import ConfigError
+
+                # a config's problems are listed one per line, on purpose
+                raise _error(str(exc), exc.exit_code, multiline=isinstance(exc, ConfigError)) from None
+            if isinstance(exc, BrokenPipeError):
+                raise _quiet_pipe_exit() from None
+            if isinstance(exc, MemoryError):
+                raise _error("out of memory") from None
+            if os.environ.get("NETTRAIN_DEBUG"):  # a bug in nettrain: one line, unless debugging
                 raise
             raise _internal(exc) from None
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     return wrapper
+
+
+#: The signals that arrived during a command (set by the handlers below, cleared per command).
+_signalled: set[str] = set()
+
+
+def _on_sigint(signum, frame):
+    _signalled.add("SIGINT")
+    raise KeyboardInterrupt
+
+
+def _check_signalled() -> None:
+    """Raise the interrupt that arrived but did not come through: NumPy's string operations
+    catch a KeyboardInterrupt raised inside them and carry on. Called before output is written
+    and when a command ends."""
+    if "SIGINT" in _signalled:
+        raise KeyboardInterrupt
 
 
 def _on_sigterm(signum, frame):
@@ -723,6 +749,7 @@ def _write_file(out: str, data: bytes) -> None:
 
 
 def _write_text(out: str, text: str) -> None:
+    _check_signalled()
     if out == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -732,6 +759,7 @@ def _write_text(out: str, text: str) -> None:
 
 def _write_bytes(out: str, data: bytes, what: str = "NPY", example: str = "predictions.npy") -> None:
     """Binary data into ``out``, or to stdout when ``out`` is '-' (never to a terminal)."""
+    _check_signalled()
     if out == "-":
         stream = getattr(sys.stdout, "buffer", None)
         if stream is None:

@@ -961,3 +961,26 @@ def test_keep_refuses_names_that_would_clash_and_info_names_array_data(pets, tmp
     assert start["n_test"] == 10 and start["n_train"] == 30
     info = " ".join(run("info", tmp_path / "run").stdout.split())
     assert "trained on arrays given to fit" in info and "nowhere.csv" not in info
+
+
+@pytest.mark.parametrize("swallowed_as", ["nothing", "TypeError"])
+def test_an_interrupt_numpy_swallows_still_interrupts_and_writes_nothing(
+    digits_run, tmp_path, monkeypatch, swallowed_as
+):
+    """Ctrl-C inside NumPy's string operations is caught there (the run went on and wrote its
+    output, exit 0) or comes out as a TypeError (an internal error): it is still exit 130."""
+    import nettrain.cli as cli
+
+    original = cli._read_inputs
+
+    def read_then_signal(*args, **kwargs):
+        table = original(*args, **kwargs)
+        cli._signalled.add("SIGINT")  # what the handler records before NumPy eats the exception
+        if swallowed_as == "TypeError":
+            raise TypeError("result array type does not match underlying function")
+        return table
+
+    monkeypatch.setattr(cli, "_read_inputs", read_then_signal)
+    r = run("predict", digits_run, DATA / "digits_test.csv", "-o", tmp_path / "p.csv")
+    assert r.exit_code == 130 and "Interrupted." in r.stderr and "internal error" not in r.stderr
+    assert not (tmp_path / "p.csv").exists()
