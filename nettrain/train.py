@@ -545,7 +545,8 @@ def fit(
                 stopped_early = early.update(epoch, record, net)
             # a resumed run ends with a checkpoint too, so the folder's newest one is the end, not
             # the interrupt it resumed from (--resume RUN then has nothing to redo)
-            last = epoch == tc.epochs and (tc.checkpoint_every or resume is not None)
+            ends = epoch == tc.epochs or stopped_early
+            last = ends and (tc.checkpoint_every or resume is not None)
             if last or (tc.checkpoint_every and epoch % tc.checkpoint_every == 0):
                 checkpoint(epoch)
             if stopped_early:
@@ -658,6 +659,14 @@ def open_checkpoint(where, config: Config, force: bool = False):
             "same config, or add --force to continue anyway"
         )
     done = int(state.get("epoch", 0))
+    early = state.get("early_stopping") or {}
+    patience = (config.training.early_stopping or {}).get("patience")
+    if patience and int(early.get("wait", 0)) >= patience and not force:
+        raise ConfigError(
+            f"--resume: {path}'s run stopped early after epoch {done} ({early.get('wait')} epochs "
+            "without improvement): nothing left to train; to go on, raise "
+            "training.early_stopping.patience (with --force)"
+        )
     if done >= config.training.epochs:
         raise ConfigError(
             f"--resume: {path} has {done} epochs done and training.epochs is "
@@ -799,6 +808,8 @@ def check_output(config: Config) -> None:
             )
     if folder.exists():
         prepare_output(output)
+        if not os.access(folder, os.W_OK | os.X_OK):  # (a read-only mount too)
+            raise OutputError(f"the run folder '{output}' is not writable; choose another output (-o DIR)")
         return
     parent = folder.parent
     while not parent.exists() and parent != parent.parent:

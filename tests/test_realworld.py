@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import textwrap
@@ -24,7 +25,7 @@ from hypothesis import strategies as st
 import nettrain.data.stream as stream
 from nettrain import config_from_dict, fit, load_config, load_model
 from nettrain.data import StreamedDataset, fit_encoding, load_run_data, read_table, split_indices, stream_rng
-from nettrain.errors import ConfigError, DataError
+from nettrain.errors import ConfigError, DataError, OutputError
 from tests.conftest import CONFIGS, DATA
 from tests.helpers import (
     animals,
@@ -1557,3 +1558,38 @@ def test_the_readme_python_api_snippet_runs_as_written(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 3  # its three prints
+
+
+def test_a_header_less_input_that_could_lack_either_column_is_refused(tmp_path):
+    """Training file y,f1,f2,f3,id (target 0, exclude the id): an input of 4 columns is either
+    that file without y or without id; predict took it for the first and read the wrong columns."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 3))
+    rows = [[f"{int(x[0] > 0)}", *(f"{v:.3f}" for v in x), f"id{i}"] for i, x in enumerate(X)]
+    write_rows(tmp_path / "h.csv", None, rows)
+    cfg = {
+        "data": {"train": str(tmp_path / "h.csv"), "header": False, "target": 0, "exclude": [4]},
+        "network": {"layers": ["auto", 4, "auto"]},
+        "cost": "cross_entropy",
+        "training": {"epochs": 2},
+        "output": str(tmp_path / "run"),
+    }
+    fit(config_from_dict(cfg))
+    write_rows(tmp_path / "four.csv", None, [r[:4] for r in rows])
+    assert_error(run("predict", tmp_path / "run", tmp_path / "four.csv"), "cannot be told apart")
+    assert len(read_csv(ok(run("predict", tmp_path / "run", tmp_path / "h.csv")).stdout)) == 81
+    write_rows(tmp_path / "own.csv", None, [r[1:4] for r in rows])
+    assert len(read_csv(ok(run("predict", tmp_path / "run", tmp_path / "own.csv")).stdout)) == 81
+
+
+def test_an_existing_run_folder_that_cannot_be_written_is_refused_before_training(tmp_path, monkeypatch):
+    """A read-only mount: the run trained every epoch, then failed to save."""
+    import nettrain.train
+
+    (tmp_path / "run").mkdir()
+    real = os.access
+    monkeypatch.setattr(
+        nettrain.train.os, "access", lambda p, mode: False if str(p).endswith("run") else real(p, mode)
+    )
+    with pytest.raises(OutputError, match="is not writable"):
+        fit(load_config(CONFIGS / "digits.yaml", [f"output={tmp_path / 'run'}"]))

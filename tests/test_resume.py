@@ -672,3 +672,19 @@ def test_a_checkpoint_written_before_the_config_gained_keys_still_resumes(tmp_pa
     (tmp_path / "old.npz").rename(ckpt)
     result = fit(digits(run, "training.epochs=3", *sets), resume=run)
     assert len(result.history) == 3
+
+
+def test_a_run_that_stopped_early_is_not_resumed_and_a_resumed_one_ends_with_a_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    sets = ["training.epochs=200", "training.early_stopping={patience: 2}", "training.checkpoint_keep=500"]
+    result = fit(digits(run, *sets, "training.checkpoint_every=1"))
+    stop = len(result.history)
+    assert result.summary["stopped_early"] and checkpoints(run)[-1] == f"checkpoint-{stop}.npz"
+    with pytest.raises(ConfigError, match=f"stopped early after epoch {stop}.*nothing left to train"):
+        fit(digits(run, *sets, "training.checkpoint_every=1"), resume=run)
+    # as if interrupted two epochs before the stop: the resumed run stops at the same epoch and
+    # leaves its last checkpoint there (checkpoint_every 0: only the resume writes one)
+    for name in checkpoints(run)[-2:]:
+        (run / name).unlink()
+    again = fit(digits(run, *sets), resume=run)
+    assert len(again.history) == stop and checkpoints(run)[-1] == f"checkpoint-{stop}.npz"

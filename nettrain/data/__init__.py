@@ -320,6 +320,12 @@ def read_for_model(
         # columns picked; without the target, the positions after it are one lower: renumbered.
         # Any other width goes on to align_features: the model's own columns, or an error
         k = len(encoding.excluded)
+        if not need_target and t is not None and k == 1 and len(table.features) == d + 1:
+            raise DataError(
+                f"{table.source}: has {d + 1} columns, the training file's without its target or "
+                f"without its excluded column {encoding.excluded[0]}: which cannot be told apart; "
+                f"give all {d + 2} columns, or the model's {d} alone"
+            )
         if not need_target and t is not None and len(table.features) == d + k:
             names = [str(p + (p >= t)) for p in range(len(table.features))]
             table = Table(table.source, names, table.cells, None, None, table.lines, table.rows)
