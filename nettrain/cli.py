@@ -447,10 +447,13 @@ class _StopFlag:
                 raise Terminated()
             raise KeyboardInterrupt
         self.signal_name = signal.Signals(signum).name
-        sys.stderr.write(
-            f"\n{self.signal_name}: stopping after this step and saving a checkpoint "
-            "(again to stop at once)\n"
-        )
+        from .distributed import rank
+
+        if rank() == 0:  # under MPI every rank gets the signal: one of them says so
+            sys.stderr.write(
+                f"\n{self.signal_name}: stopping after this step and saving a checkpoint "
+                "(again to stop at once)\n"
+            )
 
     def __enter__(self):
         for sig in (signal.SIGINT, signal.SIGTERM):

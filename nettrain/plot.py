@@ -27,8 +27,8 @@ METRICS = {"val_accuracy": "validation accuracy", "val_r2": "validation R²"}
 def read_history(source: str | Path) -> tuple[str, list[dict]]:
     """The epochs recorded for one run, and a label for it (the run folder's name).
 
-    ``source``: a run folder (its history.jsonl, or its newest checkpoint when that is newer: a
-    run still in progress), a history.jsonl file, or a checkpoint-<epoch>.npz.
+    ``source``: a run folder (its history.jsonl, or its newest checkpoint when that is another,
+    newer run's: one still in progress), a history.jsonl file, or a checkpoint-<epoch>.npz.
 
     Raises DataError when there is no history or a line of it is not an epoch's record.
     """
@@ -39,14 +39,22 @@ def read_history(source: str | Path) -> tuple[str, list[dict]]:
         label = p.resolve().name or str(p)
         history, found = p / "history.jsonl", checkpoints_in(p)
         newest = found[-1][1] if found else None
-        if newest is not None and (not history.is_file() or _mtime(newest) > _mtime(history)):
-            return label, _from_checkpoint(newest)
         if not history.is_file():
-            raise DataError(
-                f"'{source}' holds no history.jsonl and no checkpoint: is it a run folder "
-                "(the config's output)?"
-            )
-        return label, _from_jsonl(history)
+            if newest is None:
+                raise DataError(
+                    f"'{source}' holds no history.jsonl and no checkpoint: is it a run folder "
+                    "(the config's output)?"
+                )
+            return label, _from_checkpoint(newest)
+        records = _from_jsonl(history)
+        if newest is not None and _mtime(newest) > _mtime(history):
+            # a newer checkpoint: a run in progress in this folder, unless its epochs are the
+            # start of history.jsonl's (the same run, finished; a copied folder's file times
+            # say nothing: cp, tar and checkouts reset them)
+            running = _from_checkpoint(newest)
+            if [r.get("loss") for r in running] != [r.get("loss") for r in records[: len(running)]]:
+                return label, running
+        return label, records
     label = p.resolve().parent.name or str(p)
     if p.suffix == ".npz":
         return label, _from_checkpoint(p)
@@ -94,7 +102,7 @@ def _from_jsonl(path: Path) -> list[dict]:
             continue
         try:
             record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # (a 5000-digit number is a ValueError too)
             raise DataError(f"{path}:{number}: not a JSON object, as history.jsonl lines are") from None
         records.append(_checked(record, f"{path}:{number}"))
     if not records:

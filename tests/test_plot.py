@@ -229,3 +229,22 @@ def test_the_epoch_early_stopping_kept_is_marked(tmp_path):
     # curves of another run in the same folder (its history ends elsewhere): no mark
     assert kept_epoch(tmp_path / "es", last_epoch=len(records)) == kept
     assert kept_epoch(tmp_path / "es", last_epoch=len(records) + 5) is None
+
+
+def test_a_copied_run_folder_is_drawn_from_its_history_not_an_older_checkpoint(runs, tmp_path):
+    """cp -r gives every file a new time, in any order: a checkpoint of the same run, older in
+    epochs, must not win over the finished history.jsonl."""
+    r = run(
+        "fit", CONFIGS / "digits.yaml", "-q", "-o", tmp_path / "a",
+        "--set", "training.epochs=4", "--set", "training.checkpoint_every=3",
+    )  # fmt: skip
+    ok(r)
+    (tmp_path / "a" / "checkpoint-4.npz").unlink()  # the newest left is epoch 3's
+    t = os.stat(tmp_path / "a" / "history.jsonl").st_mtime_ns + 10**9
+    os.utime(tmp_path / "a" / "checkpoint-3.npz", ns=(t, t))  # as a copy may leave it
+    assert len(read_history(tmp_path / "a")[1]) == 4
+
+
+def test_history_numbers_python_cannot_read_are_a_data_error(tmp_path):
+    (tmp_path / "history.jsonl").write_text('{"epoch": 1, "loss": ' + "9" * 5001 + "}\n")
+    assert_error(run("plot", tmp_path), "history.jsonl:1: not a JSON object")
