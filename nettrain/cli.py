@@ -1009,7 +1009,9 @@ def info(model: ModelArg, json_: JsonOpt = False):
     t.add_column(style="bold")
     t.add_column()
     acts = [*net.activation_names, net.output]
-    t.add_row("model", str(model))
+    from .report import one_line
+
+    t.add_row("model", one_line(model))
     t.add_row("layers", " -> ".join([str(net.sizes[0])] + [f"{n} {a}" for n, a in zip(net.sizes[1:], acts)]))
     t.add_row("cost", net.cost_name)
     t.add_row("parameters", f"{net.n_params():,} ({data['dtype']})")
@@ -1155,7 +1157,9 @@ def plot(
     _write_bytes(out, render(fig, fmt), what="PNG", example="curves.png")
     if not quiet and out != "-":
         epochs = ", ".join(f"{label} {len(records)}" for label, records in histories)
-        sys.stderr.write(f"Wrote {out} (epochs: {epochs})\n")
+        from .report import one_line
+
+        sys.stderr.write(one_line(f"Wrote {out} (epochs: {epochs})") + "\n")
 
 
 def main() -> None:

@@ -116,14 +116,20 @@ def early_stop_line(info: dict) -> str:
 
 
 def _display_path(path: str) -> str:
-    """A path relative to the current folder when it lies inside it."""
+    """A path relative to the current folder when it lies inside it, on one line (a line break
+    in a folder's name shown as \\n, as error messages show it)."""
     import os
 
     try:
         rel = os.path.relpath(path)
     except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
+        rel = ".."
+    return one_line(path if rel.startswith("..") else rel)
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks written as \\n and \\r: a message stays one line."""
+    return str(text).replace("\r", "\\r").replace("\n", "\\n")
 
 
 class Reporter:

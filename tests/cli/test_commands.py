@@ -984,3 +984,11 @@ def test_an_interrupt_numpy_swallows_still_interrupts_and_writes_nothing(
     r = run("predict", digits_run, DATA / "digits_test.csv", "-o", tmp_path / "p.csv")
     assert r.exit_code == 130 and "Interrupted." in r.stderr and "internal error" not in r.stderr
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_a_line_break_in_a_run_folders_name_stays_on_one_line(tmp_path):
+    out = tmp_path / "a\nb"
+    r = run("fit", CONFIGS / "xor.yaml", "-o", out, "--set", "training.epochs=5")
+    assert r.exit_code == 0, r.stderr
+    assert [line for line in r.stderr.splitlines() if line.startswith("done:")][0].endswith("a\\nb/model.npz")
+    assert "a\\nb" in run("info", out).stdout.splitlines()[0]
