@@ -305,7 +305,8 @@ def fit(
         Path | None,
         typer.Option(
             "--resume",
-            help="Continue from a checkpoint: a run folder (its newest checkpoint-N.npz) or a file.",
+            help="Continue from a checkpoint: a run folder (its newest checkpoint-N.npz) or a file; "
+            "the run goes on in that folder unless --output says otherwise.",
             show_default=False,
         ),
     ] = None,

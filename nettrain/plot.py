@@ -18,7 +18,7 @@ import json
 import math
 from pathlib import Path
 
-from .errors import DataError, NettrainError, unreadable
+from .errors import DataError, ModelFileError, NettrainError, unreadable
 
 # panels after the loss, in this order, when some run's history has them
 METRICS = {"val_accuracy": "validation accuracy", "val_r2": "validation R²"}
@@ -69,7 +69,6 @@ def kept_epoch(source: str | Path, last_epoch: int | None = None) -> int | None:
     model_file = Path(source) / "model.npz"
     if not model_file.is_file():
         return None
-    from .errors import ModelFileError
     from .modelfile import load_model
 
     try:
