@@ -10,6 +10,11 @@ defaults) as a subprocess. The peak resident set size of that process comes from
 benchmark's own memory cannot leak into the figure). For scale, the same is measured for a process that
 only does ``np.load`` of the file, and for ``nettrain --version`` (the interpreter and the
 imports). Target (issue 5): peak below 1.3 x data size + 100 MB, no per-epoch copies.
+
+It also measures ``nettrain predict`` on a CSV with a text (categorical) column, which the
+careful CSV reader reads (``--csv-rows``, default 100,000; 0 skips it): 10 numeric columns, a
+city column with one long name, a 0/1 target. No target is set for it; the figure is for scale
+against the file's size and against Python's ``csv`` module holding the rows as lists.
 """
 
 from __future__ import annotations
@@ -62,11 +67,44 @@ def write_dataset(path: Path, rows: int, features: int, seed: int = 0) -> None:
     del out
 
 
+def write_mixed_csv(path: Path, rows: int, seed: int = 0) -> None:
+    """10 numeric columns, a city (5 names, one long), a 0/1 target ``y``."""
+    rng = np.random.default_rng(seed)
+    cities = np.array(["amsterdam", "berlin", "copenhagen", "dublin", "edinburgh-and-lothians-region"])
+    with open(path, "w") as f:
+        f.write(",".join([f"x{i}" for i in range(10)] + ["city", "y"]) + "\n")
+        for start in range(0, rows, 10_000):
+            m = min(10_000, rows - start)
+            X = rng.standard_normal((m, 10))
+            c = rng.integers(0, len(cities), m)
+            y = (X[:, 0] + c > 2).astype(int)
+            for i in range(m):
+                f.write(",".join(f"{v:.6f}" for v in X[i]) + f",{cities[c[i]]},{y[i]}\n")
+
+
+def csv_predict_peak(folder: Path, rows: int, nt: list[str]) -> tuple[int, float, float, float]:
+    """(file bytes, peak RSS of nettrain predict, its seconds, peak RSS of csv.reader to lists)."""
+    data = folder / "mixed.csv"
+    write_mixed_csv(data, rows)
+    config = folder / "mixed.yaml"
+    config.write_text(
+        "data:\n  train: mixed.csv\n  target: y\nnetwork:\n  layers: [auto, 16, auto]\n"
+        "cost: binary_cross_entropy\ntraining:\n  epochs: 1\ndevice: cpu\noutput: run-mixed\n"
+    )
+    subprocess.run([*nt, "fit", str(config), "-q"], check=True, capture_output=True)
+    peak, seconds = peak_rss([*nt, "predict", str(folder / "run-mixed" / "model.npz"), str(data)])
+    lists, _ = peak_rss(
+        [sys.executable, "-c", f"import csv; rows = list(csv.reader(open({str(data)!r}, newline='')))"]
+    )
+    return data.stat().st_size, peak, seconds, lists
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, help="rows (default 2,000,000; 500,000 with --quick)")
     parser.add_argument("--features", type=int, default=64)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--csv-rows", type=int, help="rows of the CSV predict run (default 100,000; 0: skip)")
     parser.add_argument(
         "--validation", type=float, action="append", help="validation fraction(s) to run (default 0 and 0.1)"
     )
@@ -103,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             peak, seconds = peak_rss([*nt, "fit", str(config), "-q"])
             results.append((fraction, peak, seconds))
+        csv_rows = 100_000 if args.csv_rows is None else args.csv_rows
+        mixed = csv_predict_peak(folder, csv_rows, nt) if csv_rows else None
 
     target = 1.3 * size + 100 * MB
     print("# nettrain fit: peak memory")
@@ -129,6 +169,17 @@ def main(argv: list[str] | None = None) -> int:
             f"- validation {fraction:g}: {peak / MB:.0f} MB vs {target / MB:.0f} MB: "
             f"{verdict(peak < target)}{over}"
         )
+    if mixed:
+        csv_size, peak, seconds, lists = mixed
+        print()
+        print(f"# nettrain predict: peak memory on a CSV with a text column ({csv_rows:,} rows)")
+        print()
+        print("| process | peak RSS, MB | x file size | wall s |")
+        print("|---|---|---|---|")
+        print(f"| the file | {csv_size / MB:.0f} | 1.00 | |")
+        print(f"| Python `list(csv.reader(file))` | {lists / MB:.0f} | {lists / csv_size:.1f} | |")
+        ratio = peak / csv_size
+        print(f"| `nettrain predict MODEL mixed.csv` | {peak / MB:.0f} | {ratio:.1f} | {seconds:.1f} |")
     return 0
 
 

@@ -484,7 +484,7 @@ def _dry_run(cfg, quiet: bool, resume: Path | None = None, force: bool = False) 
         find_checkpoint(resume)  # there is one (compared with the config once the data is read)
     from .distributed import load_once, rank
 
-    data = load_once(lambda: load_run_data(cfg, stdin=sys.stdin))
+    data = load_once(lambda: load_run_data(cfg, stdin=sys.stdin).without_tables())
     cfg = with_data_sizes(cfg, data.encoding.n_inputs, data.encoding.n_outputs)
     check_monitors(cfg, data.validation is not None)
     checkpoint = open_checkpoint(resume, cfg, force) if resume is not None else None
@@ -633,7 +633,7 @@ def predict(
                 else f"no such column{did_you_mean(name, table.features)}"
             )
             raise NettrainError(f"--keep '{name}': {table.source}: {where}")
-        kept_columns.append(table.cells[:, table.features.index(name)])
+        kept_columns.append(table.column(table.features.index(name)))
     s, kept = m.outputs_kept(table, unknown)
     n = len(kept)
     if not kept.all():

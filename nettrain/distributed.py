@@ -137,11 +137,7 @@ def load_once(load):
     outcome = None
     if w.rank == 0:
         try:
-            data = load()
-            for ds in (data.train, data.validation, data.test):
-                if ds is not None and hasattr(ds, "table"):
-                    ds.table = None  # the raw text is not needed on the other ranks
-            outcome = ("ok", data)
+            outcome = ("ok", load())
         except NettrainError as exc:
             outcome = ("error", exc)
     # ranks talk to their own job: pickling our own objects between them is safe here

@@ -301,7 +301,7 @@ def fit(
     if save:  # a run folder that cannot be written fails now, not after the training
         check_output(config)
     if data is None:
-        data = distributed.load_once(lambda: load_run_data(config, stdin=stdin))
+        data = distributed.load_once(lambda: load_run_data(config, stdin=stdin).without_tables())
         source = "standard input" if config.data.train == "-" else str(config.data.train)
     else:
         data = _hold_out(config, data)

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nettrain.config import config_from_dict
-from nettrain.data import fit_encoding, load_run_data, read_table, select_features
+from nettrain.data import Table, fit_encoding, load_run_data, read_table, select_features
 from nettrain.errors import DataError
 
 # Hypothesis: small and fast; tmp_path is shared by the examples (each rewrites its file)
@@ -723,13 +723,13 @@ def test_arbitrary_bytes_read_and_encode_or_raise_data_error(
     except DataError as exc:
         assert str(exc)
         return
-    assert t.n >= 1 and t.cells.shape == (t.n, len(t.features))
+    assert t.n >= 1 and all(len(t.column(j)) == t.n for j in range(len(t.features)))
     try:
         X = t.X
     except DataError as exc:
         assert str(exc)
     else:
-        assert X.shape == t.cells.shape and X.dtype == np.float64
+        assert X.shape == (t.n, len(t.features)) and X.dtype == np.float64
     if not need_target:
         return
     task, cost, n_out = (
@@ -754,3 +754,88 @@ def test_scale_names_a_missing_value_as_missing_and_a_huge_one_as_too_large(tmp_
         enc.scale(x[:2])
     with pytest.raises(DataError, match=r"row 0: column 'a' holds 1e\+300, too large for the model"):
         enc.scale(x[2:])
+
+
+# -- memory: what a table and an encoding hold --------------------------------------------------
+
+
+def test_csv_text_columns_are_each_as_wide_as_their_own_longest_cell(tmp_path):
+    """One long label must not make every number take its room (a 2-D text array would)."""
+    path = tmp_path / "mixed.csv"
+    long_name = "edinburgh-and-lothians-region-and-the-borders"
+    path.write_text(f"x,city,y\n1.5,{long_name},0\n-2,berlin,1\n0.25,dublin,0\n")
+    t = read_table(str(path), "y")
+    assert t.is_text and t.features == ["x", "city"]
+    assert t.column(0).dtype == np.dtype("<U4")  # '0.25
+    assert t.column(1).dtype == np.dtype(f"<U{len(long_name)}")
+    assert t.column(1).tolist() == [long_name, "berlin", "dublin"]
+
+
+def test_csv_read_in_blocks_is_the_same_as_in_one(tmp_path, monkeypatch):
+    """The careful reader moves records into column arrays a block at a time: the cells, their
+    widths' effect and the file lines must not depend on where the blocks fall."""
+    from nettrain.data import read
+
+    rows = [f'{i * 1.5},"name {"x" * (i % 5)}, quoted",{i % 3}' for i in range(23)]
+    text = "a,b,y\n" + "\n".join(rows[:10]) + "\n\n" + "\n".join(rows[10:]) + "\n"
+    path = tmp_path / "q.csv"
+    path.write_text(text)
+    whole = read_table(str(path), "y")
+    monkeypatch.setattr(read, "_BLOCK_ROWS", 4)
+    blocks = read_table(str(path), "y")
+    assert whole.n == blocks.n == 23
+    for j in range(2):
+        np.testing.assert_array_equal(whole.column(j), blocks.column(j))
+    np.testing.assert_array_equal(whole.lines, blocks.lines)
+    np.testing.assert_array_equal(whole.y, blocks.y)
+    assert blocks.lines[10] == 13  # the blank line is counted
+    assert blocks.column(1)[4] == "name xxxx, quoted"
+
+
+def test_npy_target_column_does_not_keep_the_whole_matrix(tmp_path):
+    """A float32 target kept as it was written must be its own array, not a view of the file's
+    matrix (which would stay in memory as long as the labels do)."""
+    path = tmp_path / "d.npy"
+    np.save(path, np.arange(30, dtype=np.float32).reshape(10, 3))
+    t = read_table(str(path), 1)
+    assert t.y.dtype == np.float32 and t.y.base is None
+    np.testing.assert_array_equal(t.y, np.arange(1, 30, 3))
+    np.testing.assert_array_equal(t.cells, np.arange(30).reshape(10, 3)[:, [0, 2]])
+
+
+def test_standardizing_in_blocks_gives_the_same_bits(monkeypatch):
+    """Deviations computed a few columns at a time and scaled inputs a few rows at a time (to
+    bound the float64 temporaries) are the whole-array formulas: the scaled inputs bit for bit
+    (elementwise), the deviations to rounding (NumPy may sum a one-column block pairwise)."""
+    from nettrain.data import encode
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((1000, 7)) * rng.uniform(0.1, 1e4, 7) + rng.uniform(-1e5, 1e5, 7)
+    table = Table("x", [str(j) for j in range(7)], X)
+    monkeypatch.setattr(encode, "_BLOCK_BYTES", 8 * 1000 * 2 + 8 * 3)  # 2 columns, 2 rows
+    mean, std = encode._mean_std(X, table, table.features)
+    np.testing.assert_array_equal(mean, X.mean(axis=0))
+    np.testing.assert_allclose(std, X.std(axis=0), rtol=1e-14, atol=0)
+    e = encode.Encoding("regression", "mse", table.features, None, 1, mean, std)
+    for dtype in ("float32", "float64"):
+        np.testing.assert_array_equal(e.scale(X, dtype), ((X - mean) / std).astype(dtype))
+
+
+def test_training_lets_go_of_the_source_tables(tmp_path):
+    """fit's data is the encoded arrays alone: the source tables (float64 or text cells, about
+    twice the arrays' memory) are let go once encoded."""
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(40)))
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(path), "target": "y", "validation": 0.25, "test": 0.25},
+            "network": {"layers": [2, 3, 1]},
+        }
+    )
+    full = load_run_data(cfg)
+    assert full.train.table is not None
+    lean = load_run_data(cfg).without_tables()
+    for a, b in ((full.train, lean.train), (full.validation, lean.validation), (full.test, lean.test)):
+        assert b.table is None
+        np.testing.assert_array_equal(a.X, b.X)
+        np.testing.assert_array_equal(a.Y, b.Y)

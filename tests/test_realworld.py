@@ -156,12 +156,12 @@ def test_missing_mean_fills_with_the_training_means(tmp_path):
     rd = load_run_data(load_config(cfg))
     train = rd.train.table
     has_target = np.char.strip(train.y) != ""
-    size = train.cells[has_target, 0]
+    size = train.column(0)[has_target]
     size = np.array([float(v) for v in size if v != "NA"])
     col = {c.name: c for c in enc.columns}
     assert col["size"].fill == pytest.approx(size.mean(), rel=1e-12)
     assert 1000.0 not in size
-    colors = Counter(v for v in train.cells[has_target, 1] if v != "?")
+    colors = Counter(v for v in train.column(1)[has_target] if v != "?")
     assert col["color"].fill == colors.most_common(1)[0][0]
     # and the same as fit_encoding computes on those rows (what training used)
     assert rd.encoding.columns[0].fill == col["size"].fill
@@ -735,13 +735,12 @@ def test_decimal_commas_in_a_semicolon_file(tmp_path):
     path = tmp_path / "eu.csv"
     path.write_text("a;b;label\n1,5;2;x\n-0,25;3,75;y\n4;NA;x\n")
     t = read_table(str(path), "label")
-    values = t.cells.astype(str)
-    assert values[:, 0].tolist() == ["1.5", "-0.25", "4"]
-    assert values[:, 1].tolist() == ["2", "3.75", "NA"]
+    assert t.column(0).tolist() == ["1.5", "-0.25", "4"]
+    assert t.column(1).tolist() == ["2", "3.75", "NA"]
     # a comma-separated file keeps its (quoted) commas: there '1,500' may be a thousands separator
     path2 = tmp_path / "us.csv"
     path2.write_text('a,label\n"1,500",x\n2,y\n')
-    assert read_table(str(path2), "label").cells[:, 0].tolist() == ["1,500", "2"]
+    assert read_table(str(path2), "label").column(0).tolist() == ["1,500", "2"]
 
 
 def test_a_file_without_its_header_gets_a_hint(tmp_path):

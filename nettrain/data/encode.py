@@ -200,7 +200,7 @@ class Encoding:
         first_missing: tuple[int, str] | None = None
         k = 0
         for j, col in enumerate(self.columns):
-            cells = table.cells[:, j]
+            cells = table.column(j)
             if col.kind == "numeric":
                 if table.is_text:
                     values, missing = parse_numbers(cells, col.name, table)
@@ -273,7 +273,11 @@ class Encoding:
                 else f"holds {X[i, j]:g}, too large for the model ({np.dtype(dtype)})"
             )
             raise DataError(f"{where(i) if where else f'row {i}'}: column '{self.inputs[j]}' {what}")
-        return ((X - self.x_mean) / self.x_scale).astype(dtype)
+        out = np.empty(X.shape, dtype=dtype)
+        rows = max(1, _BLOCK_BYTES // max(1, 8 * X.shape[1]))
+        for i in range(0, len(X), rows):  # float64 temporaries of one block of rows at a time
+            out[i : i + rows] = (X[i : i + rows] - self.x_mean) / self.x_scale
+        return out
 
     def transform(self, X, dtype="float32", unknown: str = "error") -> np.ndarray:
         """Network inputs (n, inputs) in ``dtype`` from raw features: a Table with this encoding's
@@ -404,7 +408,7 @@ class Encoding:
         if not keep.any():
             raise DataError(f"{table.source}: no row is left once rows with missing values are dropped")
         rows = np.flatnonzero(keep)
-        X = self.scale(raw[keep], dtype, lambda i: table.where(int(rows[i])))
+        X = self.scale(_rows(raw, keep), dtype, lambda i: table.where(int(rows[i])))
         return X, self.encode_y(table, dtype, keep), keep
 
     # -- outputs ----------------------------------------------------------------------------------
@@ -465,13 +469,27 @@ class _Rows:
         return self.table.where(int(self.rows[i]))
 
 
+#: Standardizing goes through float64 temporaries of about this many bytes at a time, not of
+#: the whole data set.
+_BLOCK_BYTES = 16 * 1024 * 1024
+
+
+def _rows(a: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``a[keep]``, without a copy when every row is kept."""
+    return a if keep.all() else a[keep]
+
+
 def _mean_std(values: np.ndarray, table: Table, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Column means and standard deviations for standardization; a constant column gets scale 1
     (it stays constant instead of dividing by 0). Values so large that their squares overflow
     (|x| > about 1e154) cannot be standardized: a DataError names the column."""
     with np.errstate(over="ignore", invalid="ignore"):
         mean = values.mean(axis=0)
-        std = values.std(axis=0)
+        # a few columns at a time: std's temporary (values - mean) is that block's size
+        cols = max(1, _BLOCK_BYTES // max(1, 8 * len(values)))
+        std = np.concatenate(
+            [values[:, j : j + cols].std(axis=0) for j in range(0, values.shape[1], cols)]
+        ).reshape(mean.shape)
     bad = ~(np.isfinite(mean) & np.isfinite(std))
     if bad.any():
         j = int(np.argmax(bad))
@@ -552,7 +570,7 @@ def fit_encoding(
     columns: list[Column] = []
     for j, name in enumerate(table.features):
         if table.is_text:
-            kind = _column_kind(table.cells[:, j], name, table, categorical)
+            kind = _column_kind(table.column(j), name, table, categorical)
         else:
             kind = "categorical" if categorical != "auto" and name in categorical else "numeric"
         columns.append(Column(name, kind))
@@ -574,9 +592,9 @@ def fit_encoding(
     # categories and fills (the most frequent category; the mean) from the values present in
     # the rows that have a target: a row without one is never trained on
     _, present = enc.target_values(table)
-    trained = table.take(np.flatnonzero(present))
+    trained = table if present.all() else table.take(np.flatnonzero(present))
     for j, col in enumerate(columns):
-        cells = trained.cells[:, j]
+        cells = trained.column(j)
         if col.kind == "categorical":
             text = category_text(cells)
             text = text[~is_missing(text)]
@@ -601,7 +619,7 @@ def fit_encoding(
     keep &= present
     if not keep.any():
         raise DataError(f"{table.source}: no row is left once rows with missing values are dropped")
-    raw = raw[keep]
+    raw = _rows(raw, keep)
 
     numeric = (
         np.concatenate([np.full(c.width, c.kind == "numeric") for c in columns])
@@ -611,7 +629,7 @@ def fit_encoding(
     enc.x_mean = np.zeros(raw.shape[1])
     enc.x_scale = np.ones(raw.shape[1])
     if standardize and numeric.any():
-        mean, std = _mean_std(raw[:, numeric], table, enc.inputs_numeric())
+        mean, std = _mean_std(raw if numeric.all() else raw[:, numeric], table, enc.inputs_numeric())
         enc.x_mean[numeric], enc.x_scale[numeric] = mean, std
 
     values, _ = enc.target_values(table)

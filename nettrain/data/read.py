@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import sys
 import zipfile
@@ -37,7 +38,11 @@ class Table:
 
     features : names of the feature columns, in order (CSV header names; for a CSV without a
         header and for arrays, the 0-based column index as text: '0', '1', ...).
-    cells : (n, features): text for CSV, float64 for NPY/NPZ (NaN where a value is missing).
+    cells : for a CSV, one (n,) text array per feature column, each as wide as its own longest
+        cell (one 2-D text array would be as wide as the file's longest cell everywhere: a long
+        label would make every number take its room); for NPY/NPZ, (n, features) float64 (NaN
+        where a value is missing). ``column(j)`` reads either. A 2-D text array given to the
+        constructor is split into columns.
     y : the target: (n,) text for a CSV, (n,) or (n, k) numbers or text for arrays; None when the
         source has no target.
     lines : the file line of each row (CSV), for messages; None for arrays.
@@ -49,20 +54,38 @@ class Table:
 
     source: str
     features: list[str]
-    cells: np.ndarray
+    cells: np.ndarray | tuple[np.ndarray, ...]
     y: np.ndarray | None = None
     target: str | None = None
     lines: np.ndarray | None = None
     rows: np.ndarray | None = None
     named: bool = False
 
+    def __post_init__(self) -> None:
+        if isinstance(self.cells, np.ndarray) and self.cells.dtype.kind in "US":
+            self.cells = tuple(self.cells[:, j] for j in range(self.cells.shape[1]))
+
     @property
     def n(self) -> int:
-        return int(self.cells.shape[0])
+        if not self.is_text:
+            return int(self.cells.shape[0])
+        if self.lines is not None:
+            return len(self.lines)
+        return len(self.cells[0]) if self.cells else 0
 
     @property
     def is_text(self) -> bool:
-        return self.cells.dtype.kind in "US"
+        return isinstance(self.cells, tuple)
+
+    def column(self, j: int) -> np.ndarray:
+        """Feature column ``j``: (n,) text or float64."""
+        return self.cells[j] if self.is_text else self.cells[:, j]
+
+    def cells_of(self, index: list[int]) -> np.ndarray | tuple[np.ndarray, ...]:
+        """The cells of feature columns ``index``, in that order (text columns are not copied)."""
+        if self.is_text:
+            return tuple(self.cells[j] for j in index)
+        return self.cells[:, index]
 
     @property
     def X(self) -> np.ndarray:
@@ -74,9 +97,9 @@ class Table:
                 i, j = (int(v) for v in np.argwhere(bad)[0])
                 raise DataError(f"{self.where(i)}: column '{self.features[j]}' is missing a value")
             return self.cells
-        X = np.empty(self.cells.shape, dtype=np.float64)
+        X = np.empty((self.n, len(self.features)), dtype=np.float64)
         for j, name in enumerate(self.features):
-            values, missing = parse_numbers(self.cells[:, j], name, self)
+            values, missing = parse_numbers(self.cells[j], name, self)
             if missing.any():
                 i = int(np.argmax(missing))
                 raise DataError(f"{self.where(i)}: column '{name}' is missing a value")
@@ -96,7 +119,7 @@ class Table:
         return Table(
             self.source,
             self.features,
-            self.cells[index],
+            tuple(c[index] for c in self.cells) if self.is_text else self.cells[index],
             None if self.y is None else self.y[index],
             self.target,
             None if self.lines is None else self.lines[index],
@@ -127,7 +150,7 @@ class Table:
         return Table(
             self.source,
             list(names),
-            self.cells[:, order],
+            self.cells_of(order),
             self.y,
             self.target,
             self.lines,
@@ -351,8 +374,24 @@ def npy_target_index(target, n_columns: int, name: str) -> int:
     return t
 
 
+def _npy_view(raw: bytes, name: str) -> np.ndarray:
+    """The array of an .npy file's bytes, read-only, without a copy of them (np.load of the
+    bytes would hold the data twice). Anything unusual goes through ``_load_array``."""
+    _check_declared_sizes(raw, name)
+    stream = io.BytesIO(raw)
+    try:
+        shape, dtype, fortran = npy_header(stream)
+    except Exception:
+        return _load_array(raw, name)  # (which says what is wrong)
+    if dtype.hasobject:
+        return _load_array(raw, name)
+    count = math.prod(shape)
+    a = np.frombuffer(raw, dtype=dtype, count=count, offset=stream.tell())
+    return a.reshape(shape, order="F" if fortran else "C")
+
+
 def _table_from_npy(raw: bytes, name: str, target, need_target: bool) -> Table:
-    a = _load_array(raw, name)
+    a = _npy_view(raw, name)
     if a.ndim != 2:
         raise DataError(
             f"{name}: an NPY data file must hold a 2-D matrix (rows x columns), found shape {a.shape}"
@@ -363,8 +402,14 @@ def _table_from_npy(raw: bytes, name: str, target, need_target: bool) -> Table:
         return Table(name, [str(j) for j in range(a.shape[1])], _numbers(a, name, "the matrix"))
     t = npy_target_index(target, a.shape[1], name)
     keep = [j for j in range(a.shape[1]) if j != t]
-    X = _numbers(a[:, keep], name, "the matrix")
-    y = _numbers(a[:, t], name, "the target column", keep_floats=True)
+    X = a
+    if a.dtype.kind in "biuf":  # (other dtypes: _numbers says what is wrong)
+        # the columns either side of the target are views: no copy before the float64 one
+        X = np.empty((a.shape[0], len(keep)), dtype=np.float64)
+        X[:, :t], X[:, t:] = a[:, :t], a[:, t + 1 :]
+    X = _numbers(X, name, "the matrix", keep_floats=True)  # (X is float64 already, or refused)
+    # (a copy: a view of the column would keep the whole matrix in memory)
+    y = _numbers(a[:, t].copy(), name, "the target column", keep_floats=True)
     return Table(name, [str(j) for j in keep], X, y, str(t))
 
 
@@ -439,22 +484,27 @@ class _LooseQuoting(Exception):
     """A quote out of place ('"a"b'): read again without strict quoting, as most readers do."""
 
 
-def _csv_cells(text: str, name: str, delimiter: str, header: bool):
-    """(header names, cells as an (n, c) text array, file line of each row). Blank lines skipped.
+def _csv_cells(raw: bytes, name: str, delimiter: str, header: bool):
+    """(header names, cells as one (n,) text array per column, file line of each row). Blank
+    lines skipped.
 
     Read with strict quoting first, so that a quote never closed is an error naming its row
     instead of a last cell that swallows the rest of the file."""
     try:
-        return _csv_records(text, name, delimiter, header, strict=True)
+        return _csv_records(raw, name, delimiter, header, strict=True)
     except _LooseQuoting:
-        return _csv_records(text, name, delimiter, header, strict=False)
+        return _csv_records(raw, name, delimiter, header, strict=False)
 
 
-def _csv_records(text: str, name: str, delimiter: str, header: bool, strict: bool):
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+def _csv_records(raw: bytes, name: str, delimiter: str, header: bool, strict: bool):
+    # decoded a line at a time (raw has passed decode_text): a StringIO of the whole text
+    # would hold 4 bytes a character
+    lines_of_text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline="")
+    reader = csv.reader(lines_of_text, delimiter=delimiter, strict=strict)
     names: list[str] | None = None
     header_line = 0
-    rows: list[list[str]] = []
+    rows: list[list[str]] = []  # the records not yet moved into ``parts``
+    parts: list[list[np.ndarray]] = []  # per column, its text arrays, a block of rows each
     lines: list[int] = []
     start = 1
     try:
@@ -473,6 +523,8 @@ def _csv_records(text: str, name: str, delimiter: str, header: bool, strict: boo
                 raise DataError(f"{name}:{line}: expected {len(names)} fields, found {len(record)}")
             rows.append(record)
             lines.append(line)
+            if len(rows) == _BLOCK_ROWS:
+                _move_block(rows, parts)
     except csv.Error as exc:
         if strict and "unexpected end of data" in str(exc):
             raise DataError(
@@ -483,7 +535,7 @@ def _csv_records(text: str, name: str, delimiter: str, header: bool, strict: boo
         raise DataError(f"{name}:{reader.line_num}: {exc}") from None
     if names is None:
         raise DataError(f"{name}: is empty; expected a CSV header row and data rows")
-    if not rows:
+    if not lines:
         raise DataError(f"{name}: has a header (line {header_line}) but no data rows")
     if header and names and all(_is_number(h) for h in names) and len(set(names)) < len(names):
         # numbers, some repeated: data, not a header (distinct numbers such as years may be one)
@@ -502,31 +554,48 @@ def _csv_records(text: str, name: str, delimiter: str, header: bool, strict: boo
             if h in seen:
                 raise DataError(f"{name}:{header_line}: column name '{h}' appears twice in the header")
             seen.add(h)
-    return names, np.array(rows, dtype=str), np.array(lines)
+    _move_block(rows, parts)
+    columns = []
+    for blocks in parts:  # one column at a time, its blocks let go as it is joined
+        columns.append(blocks[0] if len(blocks) == 1 else np.concatenate(blocks))
+        blocks.clear()
+    return names, tuple(columns), np.array(lines)
+
+
+#: Records held as Python strings at a time while a CSV is read (about 60 bytes a cell); each
+#: full block becomes one text array per column, as wide as that column's longest cell.
+_BLOCK_ROWS = 8192
+
+
+def _move_block(rows: list[list[str]], parts: list[list[np.ndarray]]) -> None:
+    """Move the records in ``rows`` into per-column text arrays appended to ``parts``."""
+    if not rows:
+        return
+    if not parts:
+        parts.extend([] for _ in rows[0])
+    for j, column in enumerate(zip(*rows)):
+        parts[j].append(np.array(column, dtype=str))
+    rows.clear()
 
 
 DECIMAL_COMMA = r"^\s*[-+]?[0-9]+(,[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
 
 
-def _decimal_commas(cells: np.ndarray) -> np.ndarray:
-    """Columns written with decimal commas (``1,5`` in a semicolon or tab separated file, as
-    spreadsheets in many locales export them) read as numbers: such a column has every present
-    value a number with at most one comma, and at least one comma. Only for delimiters other
-    than the comma, where '1,5' cannot be a thousands separator inside a comma-separated file."""
+def _decimal_commas(column: np.ndarray) -> np.ndarray:
+    """A text column written with decimal commas (``1,5`` in a semicolon or tab separated file,
+    as spreadsheets in many locales export them) with points instead, to be read as numbers:
+    such a column has every present value a number with at most one comma, and at least one
+    comma. Any other column comes back as it is. Only for delimiters other than the comma, where
+    '1,5' cannot be a thousands separator inside a comma-separated file."""
     import re
 
+    if not np.char.count(column, ",").any():
+        return column
     pattern = re.compile(DECIMAL_COMMA)
-    out = cells
-    for j in range(cells.shape[1]):
-        column = cells[:, j]
-        if not np.char.count(column, ",").any():
-            continue
-        present = column[~is_missing(column)]
-        if len(present) and all(pattern.match(v) for v in present.tolist()):
-            if out is cells:
-                out = cells.copy()
-            out[:, j] = np.char.replace(column, ",", ".")
-    return out
+    present = column[~is_missing(column)]
+    if len(present) and all(pattern.match(v) for v in present.tolist()):
+        return np.char.replace(column, ",", ".")
+    return column
 
 
 def column_index(names: list[str], target, name: str) -> int:
@@ -634,7 +703,7 @@ def _fast_numeric_csv(
             )
             y = np.char.strip(y)
             if delimiter != ",":  # a decimal-comma target ('-0,825') beside dot-decimal features
-                y = _decimal_commas(y[:, None])[:, 0]
+                y = _decimal_commas(y)
     except (ValueError, IndexError, UnicodeDecodeError):
         return None
     n = X.shape[0]
@@ -662,17 +731,18 @@ def _table_from_csv(
 ) -> Table:
     text = decode_text(raw, name)
     delimiter = delimiter or sniff_delimiter(text)
+    del text  # the careful reader decodes as it goes
     fast = _fast_numeric_csv(raw, name, delimiter, header, target, need_target, columns, text_columns)
     if fast is not None:
         return fast
-    names, cells, lines = _csv_cells(text, name, delimiter, header)
+    names, cells, lines = _csv_cells(raw, name, delimiter, header)
     if delimiter != ",":
-        cells = _decimal_commas(cells)
+        cells = tuple(_decimal_commas(c) for c in cells)
     t = column_index(names, target, name) if need_target else None
     if t is not None and len(names) < 2:
         raise DataError(f"{name}: has only the target column '{names[t]}' and no features")
     keep = [j for j in range(len(names)) if j != t]
     features = [names[j] for j in keep]
-    y = None if t is None else np.char.strip(cells[:, t])
-    X = cells if t is None else cells[:, keep]
+    y = None if t is None else np.char.strip(cells[t])
+    X = tuple(cells[j] for j in keep)
     return Table(name, features, X, y, None if t is None else names[t], lines, named=bool(header))
