@@ -37,7 +37,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import Config, with_data_sizes
-from .data import Dataset, RunData, StreamedDataset, load_run_data, split_indices, stream_rng
+from .data import Dataset, RunData, StreamedDataset, hold_out_rows, load_run_data, stream_rng
 from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDiverged
 from .modelfile import Model, model_writer, text_writer, write_all_atomic
 from .network import Network
@@ -725,17 +725,23 @@ def _hold_out(config, data: RunData) -> RunData:
     """Data given to fit without test or validation rows, with a config that asks for a test or
     validation fraction: the fractions are held out here as load_run_data would (the test one
     first; the same seed streams, stratified by class). Files named in the config's data section
-    are not read."""
+    are not read; its data.exclude, which names their columns, is refused."""
+    if config.data.exclude:
+        raise ConfigError(
+            f"{config.path or 'config'}: data.exclude names columns of the config's data files, but "
+            "fit was given data: leave those columns out of the arrays instead"
+        )
     for key, stream in (("test", 4), ("validation", 1)):
         fraction, train = getattr(config.data, key), data.train
         if getattr(data, key) is not None or not isinstance(fraction, float) or fraction <= 0:
             continue
-        if not isinstance(train, Dataset) or len(train) < 2:
+        if not isinstance(train, Dataset):
             continue
         labels = None
         if config.task == "classification":
             labels = train.Y.argmax(axis=1) if train.Y.shape[1] > 1 else train.Y[:, 0]
-        kept, held = split_indices(len(train), fraction, stream_rng(config.training.seed, stream), labels)
+        rng = stream_rng(config.training.seed, stream)
+        kept, held = hold_out_rows(len(train), fraction, rng, labels, "the data given to fit", key)
         data = replace(
             data, train=Dataset(train.X[kept], train.Y[kept]), **{key: Dataset(train.X[held], train.Y[held])}
         )

@@ -1469,6 +1469,17 @@ def test_exclude_on_an_array_whose_target_comes_first(tmp_path):
         np.save(tmp_path / f"{name}.npy", rows)
         outputs.append(ok(run("predict", tmp_path / "run", tmp_path / f"{name}.npy")).stdout)
     assert outputs[0] == outputs[1] == outputs[2]
+    # labelled: an NPZ's X is the matrix without its target column (y holds it); evaluate and a
+    # test file read its columns as predict does, not shifted by one after the target
+    np.savez(tmp_path / "with_y.npz", X=A[:, 1:], y=A[:, 0])
+    scores = [
+        json.loads(ok(run("evaluate", tmp_path / "run", tmp_path / name, "--json")).stdout)
+        for name in ("train.npy", "with_y.npz")
+    ]
+    assert scores[0]["r2"] == scores[1]["r2"] and scores[0]["mse"] == scores[1]["mse"]
+    cfg["data"]["test"] = str(tmp_path / "with_y.npz")
+    result = fit(config_from_dict(cfg))
+    assert result.summary["test_r2"] == pytest.approx(scores[0]["r2"], rel=1e-5)
 
 
 def test_an_array_model_refuses_a_wider_input(tmp_path):

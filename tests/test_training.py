@@ -381,3 +381,25 @@ def test_fractions_are_held_out_of_arrays_given_to_fit():
     result = fit(cfg, data=RunData.from_arrays(X, labels, "cross_entropy"), save=False)
     assert result.summary["n_train"] == 200 - 40 - 16
     assert "test_accuracy" in result.summary and result.test is not None
+
+
+def test_arrays_given_to_fit_get_the_file_checks_of_a_fraction_and_refuse_exclude():
+    """The hold-out of arrays given to fit is the file one: a class left with no training row,
+    or too few rows, is a DataError (it trained on 2 rows without the held-out class); and
+    data.exclude, which names a file's columns, is refused instead of ignored."""
+    from nettrain.data import RunData
+    from nettrain.errors import ConfigError, DataError
+
+    def cfg(**data):
+        return config_from_dict(
+            {"data": data, "network": {"layers": ["auto", 4, "auto"]}, "cost": "cross_entropy"}
+        )
+
+    X, labels = np.eye(3), np.array([0, 1, 2])
+    with pytest.raises(DataError, match="leaves no training row of class"):
+        fit(cfg(test=0.3), data=RunData.from_arrays(X, labels, "cross_entropy"), save=False)
+    with pytest.raises(DataError, match="1 row\\(s\\) is too few to hold out a validation fraction"):
+        fit(cfg(validation=0.5), data=RunData.from_arrays(X[:1], [0], "mse"), save=False)
+    X = np.random.default_rng(0).standard_normal((40, 3))
+    with pytest.raises(ConfigError, match="data.exclude names columns of the config's data files"):
+        fit(cfg(exclude=[0]), data=RunData.from_arrays(X, X[:, 0] > 0, "cross_entropy"), save=False)

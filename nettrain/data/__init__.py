@@ -65,6 +65,7 @@ __all__ = [
     "select_features",
     "sniff_delimiter",
     "source_name",
+    "hold_out_rows",
     "split_indices",
     "stream_rng",
 ]
@@ -179,6 +180,25 @@ def stream_rng(seed: int, stream: int) -> np.random.Generator:
     fraction does not change the initial weights. (Child i of a SeedSequence does not depend on
     how many are spawned: adding stream 4 left 0-3 as they were.)"""
     return np.random.default_rng(np.random.SeedSequence(seed).spawn(5)[stream])
+
+
+def hold_out_rows(
+    n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None, source: str, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``split_indices`` for holding out the ``what`` ('test', 'validation') fraction of a data
+    set: too few rows, or a class left with no training row, is a DataError naming ``source``."""
+    if n < 2:
+        raise DataError(f"{source}: {n} row(s) is too few to hold out a {what} fraction")
+    kept, held = split_indices(n, fraction, rng, labels)
+    if labels is not None:  # every class held out must still be trained on
+        lost = sorted(set(labels[held].tolist()) - set(labels[kept].tolist()))
+        if lost:
+            raise DataError(
+                f"{source}: holding out the {what} fraction leaves no training row of class "
+                f"'{lost[0]}' ({int((labels == lost[0]).sum())} row(s) in all); give more rows "
+                f"of it, or a smaller data.{what}"
+            )
+    return kept, held
 
 
 def split_indices(
@@ -328,15 +348,17 @@ def read_for_model(
         # columns picked; without the target, the positions after it are one lower: renumbered.
         # Any other width goes on to align_features: the model's own columns, or an error
         k = len(encoding.excluded)
-        if not need_target and t is not None and k == 1 and len(table.features) == d + 1:
+        # the target column is not among this input's columns: none asked for, or an NPZ's y
+        lacks_target = t is not None and table.target != str(t)
+        if lacks_target and k == 1 and len(table.features) == d + 1:
             raise DataError(
                 f"{table.source}: has {d + 1} columns, the training file's without its target or "
                 f"without its excluded column {encoding.excluded[0]}: which cannot be told apart; "
                 f"give all {d + 2} columns, or the model's {d} alone"
             )
-        if not need_target and t is not None and len(table.features) == d + k:
+        if lacks_target and len(table.features) == d + k:
             names = [str(p + (p >= t)) for p in range(len(table.features))]
-            table = Table(table.source, names, table.cells, None, None, table.lines, table.rows)
+            table = Table(table.source, names, table.cells, table.y, table.target, table.lines, table.rows)
         if len(table.features) in (d + k, d + k + 1) and set(encoding.features) <= set(table.features):
             table = table.columns(list(encoding.features))
         return table
@@ -381,20 +403,11 @@ def load_run_data(config, stdin=None) -> RunData:
 
     def hold_out(table: Table, fraction: float, stream: int, what: str) -> tuple[Table, Table]:
         """(the rest, a seeded fraction of the rows, stratified by class for classification)."""
-        if table.n < 2:
-            raise DataError(f"{table.source}: {table.n} row(s) is too few to hold out a {what} fraction")
         labels = None
         if config.task == "classification" and table.y is not None and table.y.ndim == 1:
             labels = label_text(table.y)
-        kept, held = split_indices(table.n, fraction, stream_rng(config.training.seed, stream), labels)
-        if labels is not None:  # every class held out must still be trained on
-            lost = sorted(set(labels[held].tolist()) - set(labels[kept].tolist()))
-            if lost:
-                raise DataError(
-                    f"{table.source}: holding out the {what} fraction leaves no training row of class "
-                    f"'{lost[0]}' ({int((labels == lost[0]).sum())} row(s) in all); give more rows "
-                    f"of it, or a smaller data.{what}"
-                )
+        rng = stream_rng(config.training.seed, stream)
+        kept, held = hold_out_rows(table.n, fraction, rng, labels, table.source, what)
         return table.take(kept), table.take(held)
 
     held_test = None
