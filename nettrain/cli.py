@@ -2,8 +2,8 @@
 
 Streams: data (predictions, --json lines, requested tables) on stdout; progress and messages on
 stderr. Exit codes: 0 success; 1 a check failed or training diverged; 2 bad usage, config, data or
-model file (one `Error: ...` line, never a traceback); 130 Ctrl-C; 143 SIGTERM. A closed pipe
-(`| head`) ends quietly.
+model file (one `Error: ...` line, never a traceback); 130 Ctrl-C; 143 SIGTERM; 129 SIGHUP. A
+closed pipe (`| head`) ends quietly.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import shlex
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -39,7 +40,16 @@ app = typer.Typer(
 
 
 class Terminated(BaseException):
-    """SIGTERM arrived (exit 143)."""
+    """SIGTERM (exit 143) or SIGHUP (exit 129) arrived."""
+
+    def __init__(self, signal_name: str = "SIGTERM"):
+        super().__init__(signal_name)
+        self.signal_name = signal_name
+
+
+#: The signals that stop a command like Ctrl-C does, but say Terminated / Hangup (SIGHUP: a
+#: closed terminal or ssh session; absent on Windows).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def _error(message: str, code: int = 2, multiline: bool = False) -> typer.Exit:
@@ -64,22 +74,22 @@ def _internal(exc: BaseException) -> typer.Exit:
 
 def _quiet_pipe_exit() -> typer.Exit:
     """stdout's reader went away (`| head`): stop quietly, as Unix filters do."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail
-    except (OSError, ValueError):
-        pass
+    from .report import stdout_to_devnull
+
+    stdout_to_devnull()  # so the interpreter's final flush cannot fail
     return typer.Exit(141)
 
 
 def command(fn):
-    """Turn library errors into one line and an exit code; Ctrl-C into 130; SIGTERM into 143."""
+    """Turn library errors into one line and an exit code; Ctrl-C into 130; SIGTERM into 143,
+    SIGHUP into 129."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         previous = {}
         _signalled.clear()
-        for sig, handler in ((signal.SIGTERM, _on_sigterm), (signal.SIGINT, _on_sigint)):
+        handlers = [(signal.SIGINT, _on_sigint), *((sig, _on_stop_signal) for sig in STOP_SIGNALS)]
+        for sig, handler in handlers:
             try:
                 previous[sig] = signal.signal(sig, handler)
             except ValueError:  # not the main thread (e.g. some test runners)
@@ -91,17 +101,14 @@ def command(fn):
         except typer.Exit:
             raise
         except KeyboardInterrupt:
-            sys.stderr.write("\nInterrupted.\n")
-            raise typer.Exit(130) from None
-        except Terminated:
-            sys.stderr.write("\nTerminated.\n")
-            raise typer.Exit(143) from None
+            raise _signal_exit("SIGINT") from None
+        except Terminated as exc:
+            raise _signal_exit(exc.signal_name) from None
         except Exception as exc:
             if _signalled:
-                # Ctrl-C inside some NumPy string operations comes out as another error
-                # (TypeError: result array type does not match ...): it was the interrupt
-                sys.stderr.write("\nInterrupted.\n")
-                raise typer.Exit(130) from None
+                # a signal inside some NumPy string operations comes out as another error
+                # (TypeError: result array type does not match ...): it was the signal
+                raise _signal_exit(_most_severe(_signalled)) from None
             if isinstance(exc, NettrainError):
                 from .errors import ConfigError
 
@@ -130,16 +137,33 @@ def _on_sigint(signum, frame):
     raise KeyboardInterrupt
 
 
+def _on_stop_signal(signum, frame):
+    name = signal.Signals(signum).name
+    _signalled.add(name)
+    raise Terminated(name)
+
+
+def _most_severe(names) -> str:
+    """SIGTERM over SIGHUP over SIGINT: a job being shut down says so."""
+    return next(n for n in ("SIGTERM", "SIGHUP", "SIGINT") if n in names)
+
+
 def _check_signalled() -> None:
-    """Raise the interrupt that arrived but did not come through: NumPy's string operations
-    catch a KeyboardInterrupt raised inside them and carry on. Called before output is written
-    and when a command ends."""
-    if "SIGINT" in _signalled:
-        raise KeyboardInterrupt
+    """Raise the signal that arrived but did not come through: NumPy's string operations catch
+    an exception raised inside them (KeyboardInterrupt, Terminated) and carry on, or turn it into
+    another. Called before output is written and when a command ends."""
+    if _signalled:
+        name = _most_severe(_signalled)
+        raise KeyboardInterrupt if name == "SIGINT" else Terminated(name)
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated()
+def _signal_exit(name: str) -> typer.Exit:
+    """The message and exit code of a command stopped by signal ``name``."""
+    from .errors import SIGNAL_EXIT_CODES
+
+    words = {"SIGINT": "Interrupted", "SIGTERM": "Terminated", "SIGHUP": "Hangup"}
+    sys.stderr.write(f"\n{words.get(name, 'Stopped')}.\n")
+    return typer.Exit(SIGNAL_EXIT_CODES.get(name, 130))
 
 
 def _version(value: bool):
@@ -342,6 +366,12 @@ def fit(
 
     reporter = make_reporter(json_lines=json_, quiet=quiet)
     stop = _StopFlag()
+
+    def stop_requested() -> str | None:
+        # a signal, or the --json lines' reader gone (`| head -1`): the Unix stop for a writer
+        # whose pipe closed, after a checkpoint here, so that no training is lost
+        return stop.get() or ("SIGPIPE" if getattr(reporter, "closed", False) else None)
+
     try:
         with stop:
             run_fit(
@@ -350,7 +380,7 @@ def fit(
                 stdin=sys.stdin,
                 resume=str(resume) if resume else None,
                 force=force,
-                stop=stop.get,
+                stop=stop_requested,
             )
     except TrainingDiverged as exc:
         from .distributed import rank
@@ -432,24 +462,42 @@ def resume_argv(argv: list[str], checkpoint: str) -> list[str]:
 
 
 class _StopFlag:
-    """SIGINT / SIGTERM during fit: the first asks training to stop after the current step (and
-    write a checkpoint); a second one stops at once."""
+    """SIGINT / SIGTERM / SIGHUP during fit: the first asks training to stop after the current
+    step (and write a checkpoint); a second one stops at once. Before the first step (reading
+    the data, building the network) there is nothing to save: a signal stops at once, and
+    nothing is written. (Under MPI the ranks stop together, after a step: always the flag.)
+
+    A second signal within ``SAME_STOP_S`` of the first is the same request delivered twice (a
+    CI runner signals the process group while a wrapper forwards the signal too): ignored, so
+    the checkpoint is still written."""
+
+    SAME_STOP_S = 1.0
 
     def __init__(self):
         self.signal_name: str | None = None
+        self.first_at = 0.0
+        self.training = False
         self.previous: dict = {}
 
     def get(self) -> str | None:
+        if not self.training:  # the first step: from here on a stop writes a checkpoint
+            self.training = True
+            _check_signalled()  # (a signal that a NumPy string operation swallowed while reading)
         return self.signal_name
 
     def _handle(self, signum, frame):
-        if self.signal_name is not None:  # asked twice: stop now
-            if signum == signal.SIGTERM:
-                raise Terminated()
-            raise KeyboardInterrupt
-        self.signal_name = signal.Signals(signum).name
-        from .distributed import rank
+        from .distributed import rank, world
 
+        name = signal.Signals(signum).name
+        if not self.training and world() is None:
+            _signalled.add(name)
+            raise KeyboardInterrupt if name == "SIGINT" else Terminated(name)
+        if self.signal_name is not None:
+            if time.monotonic() - self.first_at < self.SAME_STOP_S:
+                return
+            _signalled.add(name)  # asked twice: stop now
+            raise KeyboardInterrupt if name == "SIGINT" else Terminated(name)
+        self.signal_name, self.first_at = name, time.monotonic()
         if rank() == 0:  # under MPI every rank gets the signal: one of them says so
             sys.stderr.write(
                 f"\n{self.signal_name}: stopping after this step and saving a checkpoint "
@@ -457,7 +505,7 @@ class _StopFlag:
             )
 
     def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, *STOP_SIGNALS):
             try:
                 self.previous[sig] = signal.signal(sig, self._handle)
             except ValueError:  # not the main thread
@@ -1060,10 +1108,14 @@ def info(model: ModelArg, json_: JsonOpt = False):
             label = f"loss (epoch {summary['kept_epoch']})"
         else:
             label = SUMMARY_NAMES.get(key, key.replace("_", " "))
+            if not _stdout_takes("²"):
+                label = label.replace("R²", "R2")
         if key == "train_time_s" and isinstance(value, (int, float)):
             value = f"{value:g} s"
         elif key == "samples_per_s" and isinstance(value, (int, float)):
             value = f"{value:,.0f}"
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
         elif isinstance(value, float):
             value = f"{value:.6g}"
         t.add_row(f"  {label}", str(value))
@@ -1080,7 +1132,10 @@ SUMMARY_NAMES = {
     "samples_per_s": "samples/s",
     "val_loss": "val loss",
     "val_accuracy": "val accuracy",
-    "val_r2": "val R2",
+    "val_r2": "val R²",
+    "test_loss": "test loss",
+    "test_accuracy": "test accuracy",
+    "test_r2": "test R²",
     "stopped_early": "stopped early",
     "best_epoch": "best epoch",
     "kept_epoch": "weights of epoch",

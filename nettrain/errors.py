@@ -66,15 +66,20 @@ def one_of(choices: Iterable[str]) -> str:
     return "one of: " + ", ".join(str(c) for c in choices)
 
 
+#: The exit code of a command stopped by each signal: 128 + its number, as a shell reports it.
+SIGNAL_EXIT_CODES = {"SIGINT": 130, "SIGHUP": 129, "SIGTERM": 143, "SIGPIPE": 141}
+
+
 class Interrupted(NettrainError):
-    """Training stopped on a signal after saving a checkpoint; exit 130 (SIGINT) or 143 (SIGTERM).
+    """Training stopped on a signal after saving a checkpoint; exit 130 (SIGINT), 129 (SIGHUP)
+    or 143 (SIGTERM).
 
     ``checkpoint`` is the file written, so the CLI can say how to resume.
     """
 
     def __init__(self, message: str, signal_name: str = "SIGINT", checkpoint: str | None = None):
         super().__init__(message)
-        self.exit_code = 143 if signal_name == "SIGTERM" else 130
+        self.exit_code = SIGNAL_EXIT_CODES.get(signal_name, 130)
         self.signal_name = signal_name
         self.checkpoint = checkpoint
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import time
 from typing import IO, Any
@@ -157,7 +158,7 @@ class Reporter:
         self.say(summary_line(info, self.ascii))
 
     def on_checkpoint(self, info: dict) -> None:
-        self.say(f"checkpoint: {_display_path(info['path'])}")
+        self.say(checkpoint_line(info))
 
     def on_early_stop(self, info: dict) -> None:
         self.say(early_stop_line(info))
@@ -166,8 +167,16 @@ class Reporter:
         pass
 
 
+def checkpoint_line(info: dict) -> str:
+    return f"checkpoint: {_display_path(info['path'])}"
+
+
 class PlainReporter(Reporter):
-    """One line per epoch (100 lines at most, plus the first), no control codes."""
+    """One line per epoch (100 lines at most, plus the first and the last), no control codes."""
+
+    def __init__(self, err: IO | None = None, quiet: bool = False):
+        super().__init__(err, quiet)
+        self.held: list[str] = []  # the latest epoch's lines, not said (yet)
 
     def on_start(self, info: dict) -> None:
         self.epochs = info["epochs"]
@@ -183,8 +192,32 @@ class PlainReporter(Reporter):
 
     def on_epoch(self, r: dict) -> None:
         e = r["epoch"]
-        if not self.shows(e):
-            return
+        line = self.epoch_line(r)
+        if self.shows(e):
+            self.say(line)
+            self.held = []
+        else:  # said if it turns out to be the last epoch (an early stop, an interrupt)
+            self.held = [line]
+
+    def _say_held(self) -> None:
+        """The last epoch's line (and its checkpoint's) when the 100-line rule skipped them."""
+        for line in self.held:
+            self.say(line)
+        self.held = []
+
+    def on_early_stop(self, info: dict) -> None:
+        self._say_held()
+        super().on_early_stop(info)
+
+    def on_end(self, info: dict) -> None:
+        self._say_held()
+        super().on_end(info)
+
+    def close(self) -> None:
+        self._say_held()
+
+    def epoch_line(self, r: dict) -> str:
+        e = r["epoch"]
         width = len(str(self.epochs))
         # numbers padded to one width, so the columns of successive lines line up
         parts = [f"epoch {e:>{width}}/{self.epochs}", f"loss {r['loss']:<11.6g}"]
@@ -199,7 +232,7 @@ class PlainReporter(Reporter):
             f"elapsed {fmt_duration(r['elapsed'])}",
             f"eta {fmt_duration(r['eta'])}",
         ]
-        self.say("  ".join(parts))
+        return "  ".join(parts)
 
     def shows(self, epoch: int) -> bool:
         """The epochs that reach the next percent of the run get a line (every epoch of a run of
@@ -209,8 +242,11 @@ class PlainReporter(Reporter):
     def on_checkpoint(self, info: dict) -> None:
         if self.shows(info["epoch"]) or info["epoch"] < self.first:
             super().on_checkpoint(info)
+        elif self.held:  # said with its epoch's line, if that one is said
+            self.held.append(checkpoint_line(info))
 
     def on_test(self, info: dict) -> None:
+        self._say_held()
         parts = [f"test: loss {info['loss']:.6g}"]
         for key in ("accuracy", "r2"):
             if key in info:
@@ -227,10 +263,19 @@ class JsonReporter(Reporter):
         super().__init__(err, quiet)
         self.out = out or sys.stdout
         self.human = human
+        self.closed = False
 
     def emit(self, obj: dict[str, Any]) -> None:
-        self.out.write(json.dumps(obj) + "\n")
-        self.out.flush()
+        if self.out is None:
+            return
+        try:
+            self.out.write(json.dumps(obj) + "\n")
+            self.out.flush()
+        except BrokenPipeError:
+            # the reader went away (`fit --json | head -1`): the lines stop, and ``closed``
+            # asks the command to stop as after Ctrl-C (a checkpoint, then exit 141)
+            self.out, self.closed = None, True
+            stdout_to_devnull()
 
     def __call__(self, kind: str, info: dict) -> None:
         if kind == "epoch":
@@ -243,6 +288,17 @@ class JsonReporter(Reporter):
     def close(self) -> None:
         if self.human is not None:
             self.human.close()
+
+
+def stdout_to_devnull() -> None:
+    """Point stdout's descriptor at /dev/null, so that what is still buffered for the closed
+    pipe, and the interpreter's last flush, go nowhere instead of failing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 class RichReporter(Reporter):

@@ -184,7 +184,16 @@ def to_scalar(value):
 #: How a rank's stop request travels in the Allreduce's spare element: the sum of every rank's
 #: code tells whether any rank was asked to stop, and whether any of them by SIGTERM (exact in
 #: float32 for up to 4095 ranks)
-STOP_CODES = {"SIGINT": 1.0, "SIGTERM": 4096.0}
+STOP_CODES = {"SIGINT": 1.0, "SIGHUP": 2.0**12, "SIGTERM": 2.0**24}
+
+
+def _stop_from_code(total: float) -> str | None:
+    """The signal a job stops on from the sum of its ranks' STOP_CODES (under 4096 ranks: the
+    codes cannot add up to the next one): the most severe that any rank got."""
+    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+        if total >= STOP_CODES[name]:
+            return name
+    return None
 
 
 def _allreduce(world, ws, signal_name: str | None) -> str | None:
@@ -192,10 +201,7 @@ def _allreduce(world, ws, signal_name: str | None) -> str | None:
     spare last element, the ranks' stop requests: all ranks stop after the same step, under the
     same signal's name (SIGTERM when any rank got one: a job being shut down)."""
     ws.flat[-1] = STOP_CODES.get(signal_name, 1.0) if signal_name else 0.0
-    total = world.allreduce_sum(ws.flat)
-    if total >= STOP_CODES["SIGTERM"]:
-        return "SIGTERM"
-    return "SIGINT" if total > 0 else None
+    return _stop_from_code(world.allreduce_sum(ws.flat))
 
 
 def clip_by_global_norm(grads: list, clip: float, scale: float = 1.0) -> None:
@@ -614,8 +620,7 @@ def fit(
     # saved, but the caller still hears that it was interrupted (exit 130 / 143 from the CLI)
     late = stop() if stop is not None else None
     if world is not None:  # every rank says the same (and every rank gets here)
-        code = world.sum(STOP_CODES[late] if late in STOP_CODES else 0.0)
-        late = "SIGTERM" if code >= STOP_CODES["SIGTERM"] else "SIGINT" if code > 0 else None
+        late = _stop_from_code(world.sum(STOP_CODES[late] if late in STOP_CODES else 0.0))
     if late:
         where = f"; it is saved in {result.output}" if result.output else ""
         stopped = Interrupted(f"interrupted ({late}) after the last epoch: the run is complete{where}", late)

@@ -199,3 +199,57 @@ def test_progress_says_when_and_why_it_stopped_and_which_epoch_it_kept(stopped, 
     summary = json.loads(result.stdout.splitlines()[-1])
     assert summary["event"] == "summary"
     assert (summary["stopped_early"], summary["best_epoch"], summary["kept_epoch"]) == (True, best, best)
+
+
+def test_plain_progress_says_the_last_epoch_and_its_checkpoint_of_a_long_run():
+    """Over 100 epochs the plain lines are 100 evenly spaced ones; an early stop (or an
+    interrupt) at an epoch between them still gets its epoch line and its checkpoint line,
+    before the stop is announced (the last line said was an epoch before the stop)."""
+    import io
+
+    from nettrain.report import PlainReporter
+
+    err = io.StringIO()
+    r = PlainReporter(err)
+    r(
+        "start",
+        {
+            "epochs": 300,
+            "n_train": 10,
+            "n_val": 2,
+            "sizes": [2, 1],
+            "params": 3,
+            "batches": 1,
+            "device": "cpu",
+        },
+    )
+    record = {"loss": 0.5, "lr": 0.1, "samples_per_s": 1e3, "elapsed": 1.0, "eta": 2.0}
+    for epoch in range(1, 42):
+        r("epoch", {**record, "epoch": epoch})
+        if epoch % 20 == 0 or epoch == 41:
+            r("checkpoint", {"epoch": epoch, "path": f"run/checkpoint-{epoch}.npz"})
+    r("early_stop", {"epoch": 41, "restored": 31, "monitor": "val_loss", "best": 0.25, "patience": 10})
+    lines = err.getvalue().splitlines()
+    said = [int(line.split()[1].split("/")[0]) for line in lines if line.startswith("epoch ")]
+    assert said == [1, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 41]
+    assert lines.index("checkpoint: run/checkpoint-41.npz") == len(lines) - 2
+    assert "checkpoint: run/checkpoint-20.npz" not in lines  # (epoch 20 is not one of the 100)
+    # an epoch that is said, then more that are not, then the end: only the last is added
+    err2 = io.StringIO()
+    r2 = PlainReporter(err2)
+    r2(
+        "start",
+        {
+            "epochs": 300,
+            "n_train": 10,
+            "n_val": 0,
+            "sizes": [2, 1],
+            "params": 3,
+            "batches": 1,
+            "device": "cpu",
+        },
+    )
+    for epoch in (1, 2, 3, 4, 5):
+        r2("epoch", {**record, "epoch": epoch})
+    r2.close()
+    assert [line.split()[1] for line in err2.getvalue().splitlines()[1:]] == ["1/300", "3/300", "5/300"]

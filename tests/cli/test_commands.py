@@ -507,6 +507,13 @@ def test_info_says_how_and_on_what_the_model_was_trained(tmp_path):
     assert f"trained on {DATA / 'digits_train.csv'}" in info
     kept = json.loads(run("info", out, "--json").stdout)["training"]["kept_epoch"]
     assert f"loss (epoch {kept})" in info and "weights of epoch" in info and "train_time_s" not in info
+    assert "stopped early yes" in info and "True" not in info  # (words, not Python's booleans)
+
+
+def test_info_names_r2_as_fit_and_evaluate_do(regression_run):
+    """val and test R² under the same name (it was 'val R2' beside 'test r2')."""
+    info = " ".join(run("info", regression_run / "model.npz").stdout.split())
+    assert "val R² " in info and "test R² " in info and "r2" not in info
 
 
 def test_info_json(digits_run):

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -161,18 +163,22 @@ def test_large_predict_into_head_ends_quietly(seed_model, big_csv, tmp_path, buf
     assert stderr == ""
 
 
-def test_fit_json_into_head_ends_quietly(tmp_path):
-    """A closed pipe in the middle of training: quiet, and no model is claimed."""
-    err, rc = tmp_path / "err.txt", tmp_path / "rc.txt"
+def test_fit_json_into_head_stops_with_a_checkpoint(tmp_path):
+    """The --json lines' reader gone in the middle of training (`| head -n 1`): fit stops, as a
+    writer into a closed pipe does (exit 141, the pipeline ends), but after a checkpoint, as for
+    Ctrl-C, so that no training is lost (it died at once, nothing saved); no model is claimed."""
+    err, rc, run = tmp_path / "err.txt", tmp_path / "rc.txt", tmp_path / "run"
     command = (
-        f"{{ {script()} fit configs/xor.yaml --json --quiet -o {q(tmp_path / 'run')} "
+        f"{{ {script()} fit configs/xor.yaml --json --quiet -o {q(run)} "
         f"--set training.epochs=200000 2>{q(err)}; echo $? >{q(rc)}; }} | head -n 1"
     )
     r = sh(command, env=make_env(PYTHONUNBUFFERED=None))
     assert r.returncode == 0
-    assert r.stdout.decode().startswith("{")
-    assert int(rc.read_text()) in (0, 141)
-    assert err.read_text() == ""
+    assert json.loads(r.stdout.decode())["event"] == "epoch"
+    assert int(rc.read_text()) == 141, err.read_text()
+    text = err.read_text()
+    assert "interrupted (SIGPIPE)" in text and "Resume with: " in text and "Traceback" not in text
+    assert [p.name for p in run.glob("checkpoint-*.npz")] and not (run / "model.npz").exists()
 
 
 # -- stdin -----------------------------------------------------------------------------------------
@@ -297,7 +303,9 @@ def _reset_sigint():
 
 
 @pytest.mark.parametrize(
-    ("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"]
+    ("signum", "status"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+    ids=["SIGINT", "SIGTERM", "SIGHUP"],
 )
 def test_signal_during_fit(regression_run, tmp_path, signum, status):
     run = tmp_path / "run"
@@ -423,3 +431,94 @@ def test_an_ascii_only_output_encoding(digits_model, tmp_path):
     assert labels.returncode == 2 and "PYTHONIOENCODING=utf-8" in labels.stderr
     missing = nettrain("predict", tmp_path / "run", tmp_path / "nö.csv", env=env)
     assert missing.returncode == 2 and "n\\xf6.csv" in missing.stderr and "internal" not in missing.stderr
+
+
+def test_the_stop_flag_before_and_during_training(monkeypatch):
+    """fit's signal handling: before the first step (reading data) a signal stops at once, with
+    nothing to save; once training runs, the first asks for a checkpoint after the step, the
+    same signal again within a second (a runner signalling the process group while a wrapper
+    forwards it) changes nothing, and a later one stops at once."""
+    from nettrain import cli
+
+    clock = [100.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: clock[0])
+    cli._signalled.clear()
+    with cli._StopFlag() as flag:
+        with pytest.raises(KeyboardInterrupt):
+            flag._handle(signal.SIGINT, None)
+    assert cli._signalled == {"SIGINT"}  # recorded: the command ends as interrupted
+    for first, second, stops in (
+        (signal.SIGINT, signal.SIGTERM, cli.Terminated),
+        (signal.SIGHUP, signal.SIGINT, KeyboardInterrupt),
+    ):
+        cli._signalled.clear()
+        with cli._StopFlag() as flag:
+            assert flag.get() is None  # the first step: training has begun
+            flag._handle(first, None)
+            assert flag.get() == signal.Signals(first).name
+            clock[0] += 0.01
+            flag._handle(second, None)  # the same stop, delivered twice: ignored
+            assert flag.get() == signal.Signals(first).name
+            clock[0] += 2.0
+            with pytest.raises(stops):
+                flag._handle(second, None)
+
+
+def test_a_signal_swallowed_while_reading_stops_before_the_first_step():
+    """A Terminated or KeyboardInterrupt raised inside a NumPy string operation while the data
+    is read can be swallowed; the first step then stops the command instead of training."""
+    from nettrain import cli
+
+    cli._signalled.clear()
+    cli._signalled.add("SIGTERM")
+    with cli._StopFlag() as flag:
+        with pytest.raises(cli.Terminated) as info:
+            flag.get()
+    assert info.value.signal_name == "SIGTERM"
+    cli._signalled.clear()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_fit_reads_its_data_stops_at_once_and_writes_nothing(tmp_path, signum, status):
+    """Ctrl-C while the training file is still being read: nothing has been trained, so nothing
+    is saved (it went on reading, then wrote an untrained checkpoint-0 and a resume command)."""
+    fifo = tmp_path / "train.csv"
+    os.mkfifo(fifo)
+    config = tmp_path / "c.yaml"
+    config.write_text(f"data: {{train: {fifo}, target: y}}\nnetwork: {{layers: [auto, 2, auto]}}\n")
+    err = tmp_path / "err.txt"
+    with open(err, "w") as f:
+        proc = subprocess.Popen(
+            [*MODULE, "fit", str(config), "-o", str(tmp_path / "run")],
+            stdout=subprocess.DEVNULL,
+            stderr=f,
+            stdin=subprocess.DEVNULL,
+            env=ENV,
+            cwd=ROOT,
+            preexec_fn=_reset_sigint,
+        )
+    writer = None
+    try:
+        deadline = time.monotonic() + 60
+        while writer is None:  # the write end opens once fit has the read end open
+            try:
+                writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, err.read_text()
+                time.sleep(0.01)
+        os.write(writer, b"x,y\n1,2\n")  # a first line; fit now waits for the rest
+        time.sleep(0.2)
+        proc.send_signal(signum)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if writer is not None:
+            os.close(writer)
+    text = err.read_text()
+    assert proc.returncode == status, text
+    assert "Traceback" not in text and "Resume with" not in text
+    run = tmp_path / "run"
+    assert not run.exists() or list(run.iterdir()) == [], list(run.iterdir())
