@@ -155,28 +155,67 @@ class _Where:
         return f"{self.filename}: "
 
 
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution): the plain scalars
+# that are not strings. PyYAML follows YAML 1.1, where 010 is octal 8, 1:30 is 90 (base 60),
+# 1e-3 and 0o10 are strings, yes/no/on/off are booleans and 2024-01-31 is a date.
+YAML12_RESOLVERS = (
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        list("-+.0123456789"),
+    ),
+)
+
+
 @functools.cache
 def _yaml_types():
-    """PyYAML's safe loader and dumper, taught YAML 1.2's floats without a dot (1e-3, 5E+2).
+    """PyYAML's safe loader and dumper, taught the YAML 1.2 core schema that README promises.
 
-    PyYAML follows YAML 1.1, where ``learning_rate: 1e-3`` is the string '1e-3'; users (and
-    ``--set training.learning_rate=1e-3``) mean the number. The dumper knows the same rule, so
-    that a string such as '1e3' is written quoted and reads back as a string.
+    The loader resolves plain scalars by YAML 1.2 only: ``seed: 010`` is 10 (not octal 8),
+    ``0o10`` is 8, ``0x1F`` 31, ``1e-3`` a float, and ``1:30``, ``yes``, ``off`` and
+    ``2024-01-31`` stay strings. (The ``<<`` merge key of YAML 1.1 is kept.) The dumper knows
+    both schemas, so that a string either would read as something else ('0o10', 'yes', '1e3')
+    is written quoted and reads back as a string with any YAML reader.
     """
     import re
 
     import yaml
-
-    float_12 = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+    from yaml.constructor import ConstructorError
 
     class Loader(yaml.SafeLoader):
-        pass
+        yaml_implicit_resolvers: dict = {}
 
     class Dumper(yaml.SafeDumper):
         pass
 
-    for cls in (Loader, Dumper):
-        cls.add_implicit_resolver("tag:yaml.org,2002:float", float_12, list("-+0123456789"))
+    Loader.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
+    for tag, pattern, first in YAML12_RESOLVERS:
+        for cls in (Loader, Dumper):
+            cls.add_implicit_resolver(tag, re.compile(pattern), first)
+
+    def construct_int(loader, node):
+        text = loader.construct_scalar(node)
+        if re.fullmatch(r"[-+]?[0-9]+", text):
+            return int(text, 10)  # 010 is ten: YAML 1.2 has no leading-zero octal
+        if re.fullmatch(r"0o[0-7]+|0x[0-9a-fA-F]+", text):
+            return int(text[2:], 8 if text[1] == "o" else 16)
+        raise ConstructorError(None, None, f"'{text}' is not a YAML 1.2 integer", node.start_mark)
+
+    def construct_float(loader, node):
+        text = loader.construct_scalar(node)
+        lower = text.lower()
+        if lower in (".inf", "+.inf", "-.inf", ".nan"):
+            return float(lower.replace(".", ""))
+        if re.fullmatch(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?", text):
+            return float(text)
+        raise ConstructorError(None, None, f"'{text}' is not a YAML 1.2 number", node.start_mark)
+
+    Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    Loader.add_constructor("tag:yaml.org,2002:float", construct_float)
 
     def flow_list(dumper, data):  # lists of sizes on one line; mappings as blocks
         return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
@@ -359,7 +398,7 @@ class _Checker:
         value = raw[key]
         kind = "an integer" if integer else "a number"
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.problem(path, f"{_show(value)} is not {kind}")
+            self.problem(path, f"{_show(value)} is not {kind}{_yaml11_hint(value)}")
             return default
         if integer and isinstance(value, float):
             if not value.is_integer():
@@ -471,7 +510,7 @@ class _Checker:
         if key not in raw or raw[key] is None:
             return default
         if not isinstance(raw[key], bool):
-            self.problem(path, f"{_show(raw[key])} is not true or false")
+            self.problem(path, f"{_show(raw[key])} is not true or false{_yaml11_hint(raw[key])}")
             return default
         return raw[key]
 
@@ -510,7 +549,9 @@ def _early_stopping(c: _Checker, t: dict) -> dict | None:
         raw = {}
     if not isinstance(raw, dict):
         c.problem(
-            path, f"{_show(raw)} is not true, false or a mapping (monitor, patience, min_delta, restore_best)"
+            path,
+            f"{_show(raw)} is not true, false or a mapping (monitor, patience, min_delta, restore_best)"
+            + _yaml11_hint(raw),
         )
         return None
     allowed = ("monitor", "patience", "min_delta", "restore_best")
@@ -550,6 +591,21 @@ def with_data_sizes(config: Config, n_inputs: int, n_outputs: int) -> Config:
     return replace(config, network=replace(config.network, layers=sizes))
 
 
+def _yaml11_hint(value: Any) -> str:
+    """Why a word YAML 1.1 would have read as a boolean or a number is text here (YAML 1.2)."""
+    import re
+
+    if not isinstance(value, str):
+        return ""
+    if value.lower() in ("yes", "no", "on", "off"):
+        return " (in YAML 1.2 yes, no, on and off are words, not true or false)"
+    if ("_" in value or ":" in value) and re.fullmatch(
+        r"[-+]?[0-9][0-9_:]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?", value
+    ):
+        return " (YAML 1.2 numbers have no '_' or ':' in them)"
+    return ""
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str):  # (a CSV given as the config is one long string: not all of it)
         return f"'{value}'" if len(value) <= 60 else f"'{value[:50]}...' ({len(value):,} characters)"
@@ -587,7 +643,10 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
     elif isinstance(cat, list) and all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in cat):
         categorical = tuple(str(x) for x in cat)
     else:
-        c.problem(("data", "categorical"), f"{_show(cat)} is not 'auto', 'none' or a list of column names")
+        c.problem(
+            ("data", "categorical"),
+            f"{_show(cat)} is not 'auto', 'none' or a list of column names{_yaml11_hint(cat)}",
+        )
     delimiter = d.get("delimiter")
     if delimiter is not None:
         if isinstance(delimiter, str) and delimiter.lower() in ("tab", "\\t"):

@@ -162,6 +162,69 @@ def test_float_without_a_dot_is_a_number(tmp_path):
     assert cfg.training.learning_rate == 5e-2
 
 
+@pytest.mark.parametrize(
+    "text, want", [("010", 10), ("08", 8), ("0o10", 8), ("0x1F", 31), ("+7", 7), ("007", 7)]
+)
+def test_integers_are_yaml_1_2(tmp_path, text, want):
+    """README promises YAML 1.2 numbers: a leading 0 is not octal (PyYAML's YAML 1.1 read 010
+    as 8 and refused 08), 0o is octal, 0x hex; in the file and in --set alike."""
+    cfg = load_config(write(tmp_path, MINIMAL + f"training: {{seed: {text}}}\n"))
+    assert cfg.training.seed == want and type(cfg.training.seed) is int
+    cfg = load_config(write(tmp_path, MINIMAL), overrides=[f"training.seed={text}"])
+    assert cfg.training.seed == want
+
+
+@pytest.mark.parametrize("text", ["1:30", "1_000", "0b11"])
+def test_yaml_1_1_integers_are_text(tmp_path, text):
+    """1:30 was 90 (base 60) and 1_000 was 1000 under YAML 1.1; in YAML 1.2 both are text."""
+    err = load_error(tmp_path, MINIMAL + f"training:\n  epochs: {text}\n")
+    assert f"c.yaml:4: training.epochs: '{text}' is not an integer" in str(err)
+    err = load_error(tmp_path, MINIMAL, overrides=[f"training.epochs={text}"])
+    assert f"--set training.epochs={text}: training.epochs: '{text}' is not an integer" in str(err)
+
+
+def test_floats_are_yaml_1_2(tmp_path):
+    for text, want in ((".5", 0.5), ("5.", 5.0), ("1E3", 1000.0), ("+2.5e-1", 0.25)):
+        cfg = load_config(write(tmp_path, MINIMAL + f"training: {{learning_rate: {text}}}\n"))
+        assert cfg.training.learning_rate == want
+
+
+def test_booleans_are_yaml_1_2(tmp_path):
+    """true/false (any case YAML 1.2 allows) are booleans; yes/no/on/off are words, with a hint."""
+    for text, want in (("true", True), ("False", False), ("TRUE", True)):
+        assert (
+            load_config(write(tmp_path, MINIMAL + f"data: {{standardize: {text}}}\n")).data.standardize
+            is want
+        )
+    for text in ("yes", "no", "on", "Off"):
+        err = load_error(tmp_path, MINIMAL + f"data:\n  standardize: {text}\n")
+        assert f"c.yaml:4: data.standardize: '{text}' is not true or false" in str(err)
+        assert "yes, no, on and off are words" in str(err)
+        err = load_error(tmp_path, MINIMAL, overrides=[f"data.standardize={text}"])
+        assert "is not true or false" in str(err)
+
+
+def test_words_yaml_1_1_misread_stay_words(tmp_path):
+    """Column names such as on, no or a date were booleans and dates under YAML 1.1."""
+    text = MINIMAL + "data:\n  target: on\n  exclude: [no, 2024-01-31, 1:30, 0o7x]\n"
+    cfg = load_config(write(tmp_path, text))
+    assert cfg.data.target == "on"
+    assert cfg.data.exclude == ("no", "2024-01-31", "1:30", "0o7x")
+
+
+def test_text_that_looks_like_a_number_or_boolean_is_dumped_quoted(tmp_path):
+    """The run's config.yaml reads back the same with nettrain and with any YAML 1.1 reader."""
+    raw = {
+        "network": {"layers": [2, 3, 1]},
+        "data": {"target": "0o10", "exclude": ["yes", "010", "1e3", "1:30"]},
+    }
+    cfg = config_from_dict(raw, base=tmp_path)
+    text = cfg.to_yaml()
+    assert load_config(write(tmp_path, text)).data == cfg.data
+    assert yaml.safe_load(text)["data"]["exclude"] == ["yes", "010", "1e3", "1:30"]
+    assert yaml.safe_load(text)["data"]["target"] == "0o10"
+
+
 # -- errors --------------------------------------------------------------------------------------
 
 
