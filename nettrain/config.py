@@ -224,8 +224,12 @@ def _yaml_types():
     return Loader, Dumper
 
 
-def _key_lines(node, prefix: tuple = (), seen: set | None = None) -> dict[tuple, int]:
-    """Map each key path of a composed YAML mapping to its 1-based line number.
+def _key_lines(
+    node, prefix: tuple = (), seen: set | None = None, twice: list | None = None
+) -> dict[tuple, int]:
+    """Map each key path of a composed YAML mapping to its 1-based line number (of the last
+    occurrence: the one whose value PyYAML keeps), and append to ``twice`` (path, [lines]) for
+    each key given more than once in the same mapping.
 
     Each node is visited once: a YAML alias repeats a node, and following every repetition of
     nested aliases (a "billion laughs" file) would take exponential time.
@@ -236,12 +240,44 @@ def _key_lines(node, prefix: tuple = (), seen: set | None = None) -> dict[tuple,
     lines: dict[tuple, int] = {}
     if isinstance(node, yaml.MappingNode) and id(node) not in seen:
         seen.add(id(node))
+        here: dict[tuple, list[int]] = {}  # (tag, text) of a key -> its lines in this mapping
         for key_node, value_node in node.value:
             if isinstance(key_node, yaml.ScalarNode):
                 path = (*prefix, key_node.value)
                 lines[path] = key_node.start_mark.line + 1
-                lines.update(_key_lines(value_node, path, seen))
+                if key_node.tag != "tag:yaml.org,2002:merge":  # (<< merges; keys beside it win)
+                    here.setdefault((key_node.tag, key_node.value), []).append(lines[path])
+                lines.update(_key_lines(value_node, path, seen, twice))
+        if twice is not None:
+            twice.extend(((*prefix, key[1]), at) for key, at in here.items() if len(at) > 1)
     return lines
+
+
+def _twice(path: tuple, at: list[int] | None = None) -> str:
+    """'training.epochs appears twice (lines 7 and 9)'; without the lines when ``at`` is None
+    or all on one line."""
+    n = len(at) if at else 2
+    times = "twice" if n == 2 else f"{n} times"
+    lines = ""
+    if at and len(set(at)) > 1:
+        lines = " (lines " + ", ".join(str(k) for k in at[:-1]) + f" and {at[-1]})"
+    elif at:
+        lines = f" (on line {at[0]})"
+    return f"{'.'.join(path)} appears {times}{lines}; YAML keys must be unique: keep one"
+
+
+def _load_yaml(text: str) -> tuple[Any, dict[tuple, int], list]:
+    """(the value, the key lines, the keys given twice) of YAML text, parsed once."""
+    loader = _yaml_types()[0](text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}, []
+        twice: list = []
+        lines = _key_lines(node, twice=twice)  # (before constructing: a << merge edits the node)
+        return loader.construct_document(node), lines, twice
+    finally:
+        loader.dispose()
 
 
 def read_text(path: str | Path, what: str = "config file") -> str:
@@ -254,14 +290,13 @@ def read_text(path: str | Path, what: str = "config file") -> str:
         raise ConfigError(unreadable(what, path, exc)) from None
 
 
-def parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
-    """Parse YAML text into plain Python values and a map of key paths to line numbers."""
+def parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int], list[str]]:
+    """Parse YAML text into plain Python values, a map of key paths to line numbers, and the
+    problems of keys given twice in a mapping (reported with the config's other problems)."""
     import yaml
 
     try:
-        loader = _yaml_types()[0]
-        node = yaml.compose(text, Loader=loader)
-        data = yaml.load(text, Loader=loader)
+        data, lines, twice = _load_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
@@ -273,7 +308,8 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int]]:
         raise ConfigError(f"{filename}: YAML nested too deeply") from None
     except ValueError as exc:  # an integer of more than 4300 digits (int's conversion limit)
         raise ConfigError(f"{filename}: a value cannot be read ({exc})") from None
-    return data, _key_lines(node) if node is not None else {}
+    twice.sort(key=lambda t: t[1][-1])
+    return data, lines, [f"{filename}:{at[-1]}: {_twice(path, at)}" for path, at in twice]
 
 
 def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
@@ -291,10 +327,12 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     if len(value) == 1 and not value.isalnum():  # a delimiter such as , ; | (not valid YAML alone)
         return path, value
     try:
-        parsed = yaml.load(value, Loader=_yaml_types()[0]) if value.strip() else None
-    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an integer of > 4300 digits
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        parsed, _, twice = _load_yaml(value) if value.strip() else (None, {}, [])
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: an int of > 4300 digits
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ConfigError(f"--set '{text}': the value is not valid YAML ({problem})") from None
+    if twice:
+        raise ConfigError([f"--set '{text}': {_twice((*path, *inner))}" for inner, _ in twice])
     return path, parsed
 
 
@@ -851,8 +889,17 @@ def _training_section(c: _Checker, raw: dict, layers: tuple[int, ...]) -> Traini
     return training
 
 
-def _check(raw: Any, where: _Where, base: Path, default_output: str, path: str | None) -> Config:
+def _check(
+    raw: Any,
+    where: _Where,
+    base: Path,
+    default_output: str,
+    path: str | None,
+    problems: list[str] | None = None,
+) -> Config:
+    """Validate ``raw``; ``problems`` found while parsing are reported with the rest."""
     c = _Checker(where, base)
+    c.problems.extend(problems or [])
     if raw is None:
         raise ConfigError(f"{where(())}the config is empty; start from `nettrain init`")
     if not isinstance(raw, dict):
@@ -905,7 +952,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         overrides = [overrides]
     text = read_text(path)
     filename = str(path)
-    raw, lines = parse_yaml(text, filename)
+    raw, lines, problems = parse_yaml(text, filename)
     touched = {}
     if overrides:
         if raw is None:
@@ -914,7 +961,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
             touched = apply_overrides(raw, overrides)
     where = _Where(filename, lines, touched)
     base = Path(path).resolve().parent
-    return _check(raw, where, base, f"runs/{Path(path).stem}", str(Path(path).resolve()))
+    return _check(raw, where, base, f"runs/{Path(path).stem}", str(Path(path).resolve()), problems)
 
 
 def config_from_dict(raw: dict, base: str | Path = ".", name: str = "config") -> Config:

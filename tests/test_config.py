@@ -403,6 +403,36 @@ def test_several_problems_reported_at_once(tmp_path):
     assert str(len(err.problems)) in str(err).splitlines()[0]
 
 
+def test_a_key_given_twice_is_an_error_with_both_lines(tmp_path):
+    """PyYAML keeps the last of two equal keys without a word: epochs 5 then 7 trained 7."""
+    text = MINIMAL + "training:\n  epochs: 5\n  batch_size: 4\n  epochs: 7\ncost: msee\n"
+    err = load_error(tmp_path, text)
+    assert err.problems[0] == (
+        f"{tmp_path / 'c.yaml'}:6: training.epochs appears twice (lines 4 and 6); "
+        "YAML keys must be unique: keep one"
+    )
+    assert any("cost: 'msee' is not known" in p for p in err.problems)  # reported with the rest
+    err = load_error(tmp_path, "cost: mse\n" + MINIMAL + "cost: mse\ncost: mse\n")
+    assert "cost appears 3 times (lines 1, 4 and 5)" in str(err)
+    err = load_error(tmp_path, MINIMAL + "training: {optimizer: {name: adam, name: sgd}}\n")
+    assert "c.yaml:3: training.optimizer.name appears twice (on line 3)" in str(err)
+
+
+def test_a_merge_key_is_not_a_key_given_twice(tmp_path):
+    """A key beside a << merge overrides the merged one: that is what merging is for."""
+    text = MINIMAL + "training:\n  <<: {epochs: 5, batch_size: 4}\n  epochs: 7\n"
+    cfg = load_config(write(tmp_path, text))
+    assert cfg.training.epochs == 7 and cfg.training.batch_size == 4
+
+
+def test_a_key_given_twice_in_a_set_value(tmp_path):
+    err = load_error(tmp_path, MINIMAL, overrides=["training.optimizer={name: adam, name: sgd}"])
+    assert str(err) == (
+        "--set 'training.optimizer={name: adam, name: sgd}': training.optimizer.name appears twice; "
+        "YAML keys must be unique: keep one"
+    )
+
+
 def test_yaml_syntax_error_names_the_line(tmp_path):
     text = MINIMAL + "training:\n  epochs: 5: 6\n"
     err = load_error(tmp_path, text)
