@@ -197,7 +197,8 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--set",
-        help="Override a config key: key.path=value (value parsed as YAML). Repeatable.",
+        help="Override a config key: key.path=value (value parsed as YAML 1.2; key.path=null for the "
+        "default). Repeatable.",
         metavar="KEY=VALUE",
     ),
 ]

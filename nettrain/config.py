@@ -320,6 +320,11 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     path = tuple(part.strip() for part in key.split("."))
     if not sep or not all(path):
         raise ConfigError(f"--set '{text}': expected key.path=value, e.g. training.epochs=5")
+    if not value.strip() and len(value) != 1:  # (one blank character is a delimiter, below)
+        # `--set training.epochs=$UNSET` would otherwise drop the file's value for the default
+        raise ConfigError(
+            f"--set '{text}': the value is empty; write {key.strip()}=null to ask for the default"
+        )
     if value.strip() == "-":  # standard input ('-' alone is a YAML list of one null)
         return path, "-"
     if value.strip() == "~":  # YAML's null, as in a config file
@@ -327,7 +332,7 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     if len(value) == 1 and not value.isalnum():  # a delimiter such as , ; | (not valid YAML alone)
         return path, value
     try:
-        parsed, _, twice = _load_yaml(value) if value.strip() else (None, {}, [])
+        parsed, _, twice = _load_yaml(value)
     except (yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: an int of > 4300 digits
         problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ConfigError(f"--set '{text}': the value is not valid YAML ({problem})") from None

@@ -677,6 +677,26 @@ def test_arbitrary_overrides_load_or_raise_config_error(tmp_path, value, overrid
     load_anything(tmp_path, yaml.safe_dump(value), overrides=overrides)
 
 
+@pytest.mark.parametrize("override", ["training.epochs=", "output=", "data.train=  ", "training.seed=\t "])
+def test_an_empty_set_value_is_refused(tmp_path, override):
+    """`--set training.epochs=$UNSET` trained the default 10 epochs instead of the file's 5."""
+    path = write(
+        tmp_path, MINIMAL + "training: {epochs: 5, seed: 3}\noutput: runs/mine\ndata: {train: a.csv}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path, overrides=[override])
+    key = override.partition("=")[0]
+    assert (
+        str(info.value) == f"--set '{override}': the value is empty; write {key}=null to ask for the default"
+    )
+    cfg = load_config(path, overrides=[f"{key}=null"])  # the default, asked for plainly
+    assert (cfg.training.epochs, cfg.training.seed, cfg.data.train) == (
+        10 if key == "training.epochs" else 5,
+        0 if key == "training.seed" else 3,
+        None if key == "data.train" else str(tmp_path / "a.csv"),
+    )
+
+
 def test_set_paths_resolve_against_the_current_folder(tmp_path, monkeypatch):
     """Paths in the file: against the file's folder; paths typed on the command line: against
     the current folder (DESIGN.md)."""

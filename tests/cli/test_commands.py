@@ -823,6 +823,13 @@ def test_info_on_a_checkpoint_shows_its_epoch_and_losses(tmp_path):
     assert training["epochs"] == 2 and training["checkpoint"] is True and "loss" in training
 
 
+@pytest.mark.parametrize("override", ["training.epochs=", "output="])
+def test_an_empty_set_value_is_an_error_not_the_default(tmp_path, override):
+    r = run("fit", CONFIGS / "xor.yaml", "-o", tmp_path / "run", "--set", override)
+    assert_error(r, f"--set '{override}': the value is empty; write", "=null to ask for the default")
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize(
     "config, sets, needle",
     [
