@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
@@ -127,7 +128,7 @@ class Config:
         return yaml.dump(self.to_dict(), Dumper=_yaml_types()[1], sort_keys=False, default_flow_style=False)
 
     def with_output(self, output: str) -> Config:
-        return replace(self, output=str(Path(output).resolve()))
+        return replace(self, output=os.path.abspath(output))
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -497,7 +498,11 @@ class _Checker:
         # the file, to the file's folder
         base = Path.cwd() if self.where.is_override(path) else self.base
         try:
-            return str((base / Path(value).expanduser()).resolve())
+            if "\0" in value:
+                raise ValueError("embedded null byte")
+            # absolute, with links kept: /dev/stdin or a process substitution (/dev/fd/63)
+            # resolved would name /proc/PID/fd/pipe:[N], which no one can open
+            return os.path.abspath(base / Path(value).expanduser())
         except (RuntimeError, ValueError, OSError) as exc:  # '~nosuchuser/x', a NUL byte
             self.problem(path, f"{_show(value)} is not a usable file path ({exc})")
             return default
@@ -738,6 +743,15 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
     )
     if data.train == "-" and data.test == "-":
         c.problem(("data", "test"), "train and test cannot both be standard input")
+    named = {"train": data.train, "validation": data.validation, "test": data.test}
+    named = {k: v for k, v in named.items() if isinstance(v, str) and v != "-"}
+    for j, (key, value) in enumerate(named.items()):
+        before = [k for k in list(named)[:j] if named[k] == value]
+        if before and os.path.exists(value) and not os.path.isfile(value):
+            c.problem(
+                ("data", key),
+                f"'{value}' is data.{before[0]} too, and a pipe or device can be read only once; give a file",
+            )
     return data
 
 
@@ -940,7 +954,7 @@ def _check(
         training=training,
         device=device,
         dtype=dtype,
-        output=out or str((Path.cwd() / default_output).resolve()),
+        output=out or os.path.abspath(default_output),
         path=path,
     )
 

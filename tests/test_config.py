@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -708,6 +709,35 @@ def test_set_paths_resolve_against_the_current_folder(tmp_path, monkeypatch):
     assert cfg.data.train == str((tmp_path / "conf" / "in_file.csv").resolve())
     assert cfg.data.test == str((tmp_path / "work" / "typed.csv").resolve())
     assert cfg.output == str((tmp_path / "work" / "runs" / "x").resolve())
+
+
+def test_paths_are_made_absolute_without_following_links(tmp_path, monkeypatch):
+    """A link is kept as named: /dev/stdin or a process substitution (/dev/fd/63) resolved named
+    /proc/PID/fd/pipe:[N], which cannot be opened; relative paths still start from the config's
+    folder (file) or the current one (--set)."""
+    (tmp_path / "real.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "real.csv")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    path = write(tmp_path, MINIMAL + "data: {train: link.csv, test: ./sub/../link.csv}\n")
+    cfg = load_config(path, overrides=["data.validation=../link.csv"])
+    assert cfg.data.train == cfg.data.test == cfg.data.validation == str(tmp_path / "link.csv")
+    cfg = load_config(path, overrides=["data.train=/dev/stdin", "data.test=/dev/fd/63"])
+    assert (cfg.data.train, cfg.data.test) == ("/dev/stdin", "/dev/fd/63")
+
+
+def test_one_pipe_named_twice_is_refused(tmp_path):
+    """A FIFO (or /dev/stdin) is read once: as train and validation the second read got nothing."""
+    fifo = tmp_path / "rows.fifo"
+    os.mkfifo(fifo)
+    err = load_error(tmp_path, MINIMAL + f"data: {{train: {fifo}, validation: {fifo}}}\n")
+    assert str(err) == (
+        f"{tmp_path / 'c.yaml'}:3: data.validation: '{fifo}' is data.train too, and a pipe or device "
+        "can be read only once; give a file"
+    )
+    (tmp_path / "rows.csv").write_text("a,b\n1,2\n")  # a file may be named twice
+    cfg = load_config(write(tmp_path, MINIMAL + "data: {train: rows.csv, test: rows.csv}\n"))
+    assert cfg.data.train == cfg.data.test
 
 
 def test_set_a_delimiter_without_quotes(tmp_path):

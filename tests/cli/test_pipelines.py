@@ -213,6 +213,30 @@ def test_predict_without_stdin_data(digits_model, stdin):
     assert "Traceback" not in stderr
 
 
+@pytest.mark.skipif(not (shutil.which("bash") and Path("/dev/fd").is_dir()), reason="needs bash and /dev/fd")
+@pytest.mark.parametrize("how", ["/dev/stdin", "<(cat data/xor.csv)"])
+def test_fit_and_gradcheck_read_training_data_from_a_pipe_path(tmp_path, how):
+    """data.train=/dev/stdin or a process substitution: the path is kept as given (resolved, it
+    named /proc/PID/fd/pipe:[N], 'not found'), and the pipe is read once, all of it."""
+    feed = "cat data/xor.csv | " if how == "/dev/stdin" else ""
+    common = f"configs/xor.yaml --set data.train={how}"
+    run = tmp_path / "run"
+    fit = f"{feed}{shlex.join(MODULE)} fit {common} -o {q(run)} -q --set training.epochs=20"
+    r = subprocess.run(["bash", "-c", fit], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=120)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    by_name = fit_quietly("xor.yaml", tmp_path / "by_name", "training.epochs=20")
+    losses = [
+        [json.loads(line)["loss"] for line in (folder / "history.jsonl").read_text().splitlines()]
+        for folder in (run, by_name)
+    ]
+    assert losses[0] == losses[1]  # the same rows, so the same run
+    check = f"{feed}{shlex.join(MODULE)} gradcheck {common} --json"
+    r = subprocess.run(["bash", "-c", check], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["passed"] and result["source"].startswith("first 4 rows of /dev/")
+
+
 # -- off a terminal: plain lines -----------------------------------------------------------------
 
 
