@@ -89,6 +89,19 @@ class Config:
     dtype: str = "float32"
     output: str = "runs/run"
     path: str | None = None
+    #: where each key was given (the file's lines, the --set options), for problems found after
+    #: loading; None for a config built in code
+    where: _Where | None = field(default=None, compare=False, repr=False)
+
+    def problem(self, path: tuple, message: str) -> str:
+        """A problem with the key ``path`` worded as the loader words its own:
+        'c.yaml:12: training.early_stopping.monitor: ...', or '--set KEY=VALUE: ...'."""
+        prefix = self.where(path) if self.where is not None else ""
+        return f"{prefix}{'.'.join(path)}: {message}"
+
+    def origin(self, path: tuple) -> str | None:
+        """Where the key ``path`` was given: 'c.yaml:4', '--set data.target=x', or None."""
+        return self.where.origin(path) if self.where is not None else None
 
     @property
     def task(self) -> str:
@@ -97,8 +110,9 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config, every default filled in: YAML-ready and loadable again."""
-        d = asdict(self)
+        d = asdict(replace(self, where=None))
         d.pop("path")
+        d.pop("where")
         d = {k: d[k] for k in ("data", "network", "cost", "training", "device", "dtype", "output")}
         if isinstance(self.data.categorical, tuple):
             d["data"]["categorical"] = list(self.data.categorical) if self.data.categorical else "none"
@@ -146,14 +160,19 @@ class _Where:
         """Whether this key's value came from a --set (itself or a mapping above it)."""
         return any(path[:n] in self.overridden for n in range(len(path), 0, -1))
 
-    def __call__(self, path: tuple) -> str:
+    def origin(self, path: tuple) -> str:
+        """'--set KEY=VALUE' when a --set gave the key (or a mapping above it), else 'FILE:LINE'
+        of the key or of the nearest mapping above it that the file has, else 'FILE'."""
         for n in range(len(path), 0, -1):
             if path[:n] in self.overridden:
-                return f"--set {self.overridden[path[:n]]}: "
+                return f"--set {self.overridden[path[:n]]}"
         for n in range(len(path), 0, -1):
             if path[:n] in self.lines:
-                return f"{self.filename}:{self.lines[path[:n]]}: "
-        return f"{self.filename}: "
+                return f"{self.filename}:{self.lines[path[:n]]}"
+        return self.filename
+
+    def __call__(self, path: tuple) -> str:
+        return f"{self.origin(path)}: "
 
 
 # YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution): the plain scalars
@@ -956,6 +975,7 @@ def _check(
         dtype=dtype,
         output=out or os.path.abspath(default_output),
         path=path,
+        where=where,
     )
 
 

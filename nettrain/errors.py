@@ -36,6 +36,10 @@ class DataError(NettrainError):
     """A data file is missing, unreadable, or does not fit the network."""
 
 
+class TargetColumnError(DataError):
+    """The target column a data file was read with (data.target) is not in it."""
+
+
 class ModelFileError(NettrainError):
     """A model file is missing, corrupt, unsafe, or from an unknown format version."""
 

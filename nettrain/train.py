@@ -771,23 +771,26 @@ def check_data_fits(config, data) -> None:
 def check_monitors(config, has_validation: bool) -> None:
     """Fail before training when early stopping or the plateau schedule watches a figure this
     run will not measure: a val_* one without validation data, accuracy for values, R^2 for
-    classes."""
+    classes. One ConfigError names every such key, with its file and line (or --set)."""
     tc = config.training
     measured = ["loss"]
     if has_validation:
         measured += ["val_loss", "val_accuracy" if config.task == "classification" else "val_r2"]
     watched = []
     if tc.early_stopping:
-        watched.append(("training.early_stopping.monitor", tc.early_stopping["monitor"]))
+        watched.append((("training", "early_stopping", "monitor"), tc.early_stopping["monitor"]))
     monitor = (tc.schedule_params or {}).get("monitor", "auto") if tc.schedule == "plateau" else "auto"
     if monitor != "auto":
-        watched.append(("training.schedule.monitor", monitor))
+        watched.append((("training", "schedule", "monitor"), monitor))
+    problems = []
     for key, name in watched:
         if name not in measured:
             why = "needs validation data: set data.validation (a fraction or a file), or monitor: loss"
             if has_validation or not name.startswith("val_"):
                 why = f"is not measured in this {config.task} run; it measures: {', '.join(measured)}"
-            raise ConfigError(f"{key} is {name}, which {why}")
+            problems.append(config.problem(key, f"{name} {why}"))
+    if problems:
+        raise ConfigError(problems)
 
 
 def _diverged(what: str, value: float | str, epoch: int, lr: float) -> TrainingDiverged:

@@ -576,6 +576,23 @@ def test_a_target_name_without_a_header_says_to_give_a_number(tmp_path):
     )
 
 
+def test_a_target_not_in_the_data_says_where_data_target_was_given(tmp_path):
+    """'target column not found' named the data file only, not that data.target said so."""
+    config = config_text(tmp_path, GOOD.replace("  target: label\n", "  target: lable\n"))
+    line = 1 + config.read_text().splitlines().index("  target: lable")
+    for command in ("fit", "gradcheck"):
+        assert_error(
+            run(command, config, *(["--dry-run"] if command == "fit" else [])),
+            "target column 'lable' not found in the header (did you mean 'label'?)",
+            f"(data.target in {config}:{line})",
+        )
+    assert_error(
+        run("fit", config, "--dry-run", "--set", "data.target=9"),
+        "target column 9 does not exist",
+        "(from --set data.target=9)",
+    )
+
+
 def test_a_target_beyond_float32_is_named_in_evaluate_and_fit(trained, tmp_path):
     """A regression target of 1e300: evaluate printed inf scores (and bare Infinity in its
     JSON), fit blamed the learning rate; now one Error naming the line."""

@@ -173,6 +173,42 @@ def test_a_monitor_the_run_does_not_measure_is_a_config_error(tmp_path):
         fit(cfg, save=False)
 
 
+def test_every_unmeasured_monitor_is_reported_at_once_with_file_and_line(tmp_path):
+    """Early stopping and a plateau schedule both watching figures a run without validation does
+    not measure: both named, each with the config file's line, as the loader's own errors (only
+    the first was, with neither file nor line)."""
+    data = CONFIGS.parent / "data" / "xor.csv"
+    text = (
+        f"data: {{train: {data}, target: label}}\nnetwork: {{layers: [2, 4, 1]}}\n"
+        "cost: binary_cross_entropy\ntraining:\n  epochs: 3\n"
+        "  early_stopping: true\n  schedule: {name: plateau, monitor: val_accuracy}\n"
+    )
+    path = tmp_path / "watch.yaml"
+    path.write_text(text)
+    at = {"es": 6, "sched": 7}
+    cfg = load_config(path, [f"output={tmp_path / 'run'}"])
+    with pytest.raises(ConfigError) as info:
+        fit(cfg, save=False)
+    assert info.value.problems == [
+        f"{path}:{at['es']}: training.early_stopping.monitor: val_loss needs validation data: "
+        "set data.validation (a fraction or a file), or monitor: loss",
+        f"{path}:{at['sched']}: training.schedule.monitor: val_accuracy needs validation data: "
+        "set data.validation (a fraction or a file), or monitor: loss",
+    ]
+    # with validation, a figure of the other task: blamed on the --set that gave it
+    cfg = load_config(path, ["data.validation=0.5", "training.early_stopping={monitor: val_r2}"])
+    with pytest.raises(ConfigError) as info:
+        fit(cfg, save=False)
+    assert info.value.problems == [
+        "--set training.early_stopping={monitor: val_r2}: training.early_stopping.monitor: val_r2 is not "
+        "measured in this classification run; it measures: loss, val_loss, val_accuracy"
+    ]
+    result = CliRunner().invoke(app, ["fit", str(path), "--dry-run"])
+    assert result.exit_code == 2 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: 2 problems in the config:\n")
+    assert f"{path}:{at['sched']}: training.schedule.monitor" in result.stderr
+
+
 def test_progress_says_when_and_why_it_stopped_and_which_epoch_it_kept(stopped, tmp_path):
     _, first = stopped
     best, last = first.summary["best_epoch"], len(first.history)

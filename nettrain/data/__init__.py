@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, did_you_mean
+from ..errors import ConfigError, DataError, TargetColumnError, did_you_mean
 from .encode import (
     MISSING_POLICIES,
     UNKNOWN_POLICIES,
@@ -379,6 +379,17 @@ def encode_table(encoding: Encoding, table: Table, dtype: str, unknown: str = "e
 
 def load_run_data(config, stdin=None) -> RunData:
     """Read, split, check against the network and encode a config's data."""
+    try:
+        return _load_run_data(config, stdin)
+    except TargetColumnError as exc:  # say where the target was named: the file's line, or --set
+        origin = config.origin(("data", "target")) if config.data.target is not None else None
+        if origin is None:
+            raise
+        given = f"from {origin}" if origin.startswith("--set ") else f"data.target in {origin}"
+        raise TargetColumnError(f"{exc} ({given})") from None
+
+
+def _load_run_data(config, stdin=None) -> RunData:
     dc = config.data
     sizes = config.network.layers
     if dc.train is None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, did_you_mean, unreadable
+from ..errors import DataError, TargetColumnError, did_you_mean, unreadable
 
 #: Cells that mean "no value" (compared after stripping blanks, ignoring case).
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
@@ -363,11 +363,11 @@ def npy_target_index(target, n_columns: int, name: str) -> int:
         if t.isdigit():
             t = int(t)
         else:
-            raise DataError(
+            raise TargetColumnError(
                 f"{name}: an NPY matrix has no column names; give data.target as a 0-based index, not '{t}'"
             )
     if not 0 <= t < n_columns or n_columns < 2:
-        raise DataError(
+        raise TargetColumnError(
             f"{name}: target column {t} does not exist: the matrix has "
             f"{n_columns} columns (0 to {n_columns - 1})"
         )
@@ -604,7 +604,7 @@ def column_index(names: list[str], target, name: str) -> int:
         return len(names) - 1
     if isinstance(target, int):
         if not 0 <= target < len(names):
-            raise DataError(
+            raise TargetColumnError(
                 f"{name}: target column {target} does not exist: there are "
                 f"{len(names)} columns (0 to {len(names) - 1})"
             )
@@ -614,12 +614,12 @@ def column_index(names: list[str], target, name: str) -> int:
     if target.isdigit() and int(target) < len(names):
         return int(target)
     if names == [str(j) for j in range(len(names))]:  # read without a header: numbered columns
-        raise DataError(
+        raise TargetColumnError(
             f"{name}: target column '{target}' not found: the columns are numbered 0 to "
             f"{len(names) - 1} (as in a file without a header row, or an array); give data.target "
             "as a number, or a file whose header names it"
         )
-    raise DataError(
+    raise TargetColumnError(
         f"{name}: target column '{target}' not found in the header"
         f"{did_you_mean(target, names)}; columns: {', '.join(names[:12])}"
         f"{', ...' if len(names) > 12 else ''}"
