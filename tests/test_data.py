@@ -839,3 +839,49 @@ def test_training_lets_go_of_the_source_tables(tmp_path):
         assert b.table is None
         np.testing.assert_array_equal(a.X, b.X)
         np.testing.assert_array_equal(a.Y, b.Y)
+
+
+# -- found by differential fuzzing against the csv module + float() ----------------------------
+
+
+def test_rows_whose_wrong_widths_balance_out_are_refused(tmp_path):
+    """One row a field too many and the next a field too few: the file's delimiter count is
+    right, but values would shift into other columns (the fast path read them, exit 0)."""
+    path = tmp_path / "r.csv"
+    path.write_text("c0,c1,c2\n7,0,0,0\n0,0\n")
+    for columns in (None, ["c0"]):
+        with pytest.raises(DataError, match=r"r.csv:2: expected 3 fields, found 4"):
+            read_table(str(path), need_target=False, columns=columns)
+
+
+def test_a_unicode_line_separator_inside_a_cell_does_not_change_the_delimiter(tmp_path):
+    """The sniffer splits lines as the csv module does (str.splitlines also splits at U+2028,
+    and the semicolon file was then read with commas)."""
+    path = tmp_path / "u.csv"
+    path.write_text("x1;x2;note;y\n0,1;0,2;ok;1\n0,3;0,4;line\u2028sep;0\n", encoding="utf-8")
+    t = read_table(str(path), "y")
+    assert t.features == ["x1", "x2", "note"] and t.column(1).tolist() == ["0.2", "0.4"]
+    assert t.column(2)[1] == "line\u2028sep"
+
+
+def test_header_less_semicolon_file_with_decimal_commas(tmp_path):
+    """Without a header the commas split every line equally too; the semicolon wins."""
+    path = tmp_path / "h.csv"
+    path.write_text("0,1;0,2;0,3;1\n0,5;0,25;,75;0\n")
+    t = read_table(str(path), 3, header=False)
+    np.testing.assert_array_equal(t.X, [[0.1, 0.2, 0.3], [0.5, 0.25, 0.75]])  # ',75' is 0.75
+
+
+@pytest.mark.parametrize("cell", ["-nan", "+NaN"])
+def test_a_signed_nan_is_missing_on_both_readers(tmp_path, cell):
+    """'-nan' (as C's printf writes a negative NaN; pandas reads it as missing) was missing on the
+    fast path and 'not a finite number' on the careful one (taken when any cell is quoted)."""
+    tables = []
+    for quoted in ("1", '"1"'):
+        path = tmp_path / f"n{len(quoted)}.csv"
+        path.write_text(f"a,b,y\n{quoted},2,0\n3,{cell},1\n5,6,0\n")
+        tables.append(read_table(str(path), "y"))
+        enc = fit_encoding(tables[-1], "classification", "cross_entropy", 2, True, missing="mean")
+        X, _, kept = enc.encode(tables[-1], "float64")
+        assert kept.all() and enc.columns[1].fill == 4.0
+    assert tables[0].is_text is False and tables[1].is_text is True  # (one reader each)

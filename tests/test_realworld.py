@@ -312,13 +312,15 @@ def test_dialects_sniffed_give_the_same_model(tmp_path, comma_model, dialect):
 
 
 def test_delimiter_given_explicitly(tmp_path):
-    # commas inside unquoted fields split every line into 3 as well: a tie the sniffer gives to
-    # the comma; data.delimiter says what is meant
+    # commas inside unquoted fields split every line into 3 as well: the sniffer prefers the
+    # semicolon (commas beside semicolons are decimal commas or text); data.delimiter says what
+    # is meant when that guess is wrong
     text = "code,kind,group;size;label\n" + "".join(
         f"{'a,b,c' if i % 2 else 'd,e,f'};{i / 10:.1f};{'x' if i % 2 else 'y'}\n" for i in range(40)
     )
     (tmp_path / "train.csv").write_text(text)
-    assert read_table("train.csv").features == ["code", "kind"]  # sniffed: the comma
+    assert read_table("train.csv").features == ["code,kind,group", "size"]  # sniffed: ';'
+    assert read_table("train.csv", delimiter=",").features == ["code", "kind"]
     t = read_table("train.csv", "label", delimiter=";")
     assert t.features == ["code,kind,group", "size"] and set(t.y) == {"x", "y"}
     cfg = write_config(tmp_path / "c.yaml", "train.csv", [3, 4, 2], target="label", delimiter=";")
@@ -468,6 +470,24 @@ def small_stream(monkeypatch):
     """Stream every .npy over 10 kB, in chunks of about 8 kB (several chunks per epoch)."""
     monkeypatch.setattr(stream, "STREAM_BYTES", 10_000)
     monkeypatch.setattr(stream, "CHUNK_BYTES", 8_000)
+
+
+def test_a_streamed_chunk_left_empty_by_missing_drop_is_skipped(tmp_path, small_stream):
+    """The last chunk (of 400 rows) holds one row, whose target is missing: under missing: drop nothing of it
+    is left, which the regression target's scaling took for an error (internal ValueError)."""
+    M = stream_matrix(801, nan_rows=[(800, 4)])
+    np.save(tmp_path / "m.npy", M)
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(tmp_path / "m.npy"), "missing": "drop"},
+            "network": {"layers": [4, 8, 1], "activation": "tanh"},
+            "training": {"epochs": 2, "batch_size": 32},
+            "output": str(tmp_path / "run"),
+        }
+    )
+    assert isinstance(load_run_data(cfg).train, StreamedDataset)
+    result = fit(cfg)
+    assert result.summary["n_train"] == 800 and math.isfinite(result.history[-1]["loss"])
 
 
 def stream_config(path, **data):

@@ -381,7 +381,7 @@ class Encoding:
     def scale_y(self, values: np.ndarray, dtype="float32", where=None) -> np.ndarray:
         """Regression targets (n,) or (n, outputs) standardized, (n, outputs) in ``dtype``. A
         value beyond the dtype (1e300 in float32) is a DataError naming ``where(row)``."""
-        y2 = values.reshape(len(values), -1)
+        y2 = values.reshape(len(values), len(self.y_mean))  # (also with no rows)
         with np.errstate(over="ignore", invalid="ignore"):
             Y = (y2 - self.y_mean) / self.y_scale
             bad = ~(np.abs(Y) <= np.finfo(dtype).max)

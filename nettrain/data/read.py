@@ -11,6 +11,7 @@ import csv
 import io
 import math
 import os
+import re
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import numpy as np
 from ..errors import DataError, TargetColumnError, did_you_mean, unreadable
 
 #: Cells that mean "no value" (compared after stripping blanks, ignoring case).
-MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "?"})
 #: Delimiters tried when a config does not name one, in order of preference on a tie.
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -465,8 +466,12 @@ def sniff_delimiter(text: str) -> str:
     Each candidate (comma, semicolon, tab, |) parses up to 20 non-blank lines with the csv module
     (so quoted fields count right); a candidate qualifies when every line gets the same number of
     fields, more than one. The widest wins; ties go to the earlier candidate. No qualifier: comma.
+    A semicolon or a tab that qualifies wins over the comma even with fewer fields: in such a
+    file the commas are decimal commas ('0,5;1,25'), as spreadsheets in many locales write them.
     """
-    head = [line for line in text[:65536].splitlines()[:200] if line.strip()][:20]
+    # lines as the csv module ends them (str.splitlines also splits at \x0c, \u2028, ...)
+    lines = re.split(r"\r\n|\r|\n", text[:65536])[:200]
+    head = [line for line in lines if line.strip()][:20]
     best, best_fields = ",", 1
     for d in DELIMITERS:
         try:
@@ -475,7 +480,7 @@ def sniff_delimiter(text: str) -> str:
             continue
         if len(counts) == 1:
             fields = counts.pop()
-            if fields > best_fields:
+            if fields > best_fields or (fields > 1 and best == "," and d in ";\t"):
                 best, best_fields = d, fields
     return best
 
@@ -578,7 +583,7 @@ def _move_block(rows: list[list[str]], parts: list[list[np.ndarray]]) -> None:
     rows.clear()
 
 
-DECIMAL_COMMA = r"^\s*[-+]?[0-9]+(,[0-9]+)?([eE][-+]?[0-9]+)?\s*$"
+DECIMAL_COMMA = r"^\s*[-+]?([0-9]+(,[0-9]*)?|,[0-9]+)([eE][-+]?[0-9]+)?\s*$"
 
 
 def _decimal_commas(column: np.ndarray) -> np.ndarray:
@@ -587,8 +592,6 @@ def _decimal_commas(column: np.ndarray) -> np.ndarray:
     such a column has every present value a number with at most one comma, and at least one
     comma. Any other column comes back as it is. Only for delimiters other than the comma, where
     '1,5' cannot be a thousands separator inside a comma-separated file."""
-    import re
-
     if not np.char.count(column, ",").any():
         return column
     pattern = re.compile(DECIMAL_COMMA)
@@ -710,13 +713,40 @@ def _fast_numeric_csv(
     lines_in_body = raw.count(b"\n", body_start, tail) + 1
     if n == 0 or np.isinf(X).any() or lines_in_body != n:
         return None
-    if raw.count(delimiter.encode("utf-8"), body_start, tail) != n * (len(names) - 1):
+    per_line = len(names) - 1
+    if raw.count(delimiter.encode("utf-8"), body_start, tail) != n * per_line:
         return None  # some row has too many or too few fields: the careful reader says which
+    # A row too short fails in loadtxt when the last column is read, and then the count above
+    # leaves no row too long; otherwise a row a field short beside one a field long passes both
+    # (their values shifted into other columns): each line is counted
+    if max([*wanted, -1 if t is None else t]) < per_line and not _same_fields_per_line(
+        raw, body_start, tail, delimiter, per_line
+    ):
+        return None
     first_data_line = 2 if header else 1
     lines = np.arange(first_data_line, first_data_line + n)
     return Table(
         name, [names[j] for j in wanted], X, y, None if t is None else names[t], lines, named=bool(header)
     )
+
+
+def _same_fields_per_line(raw: bytes, start: int, end: int, delimiter: str, per_line: int) -> bool:
+    """Whether every line of raw[start:end] holds ``per_line`` delimiters (loadtxt with usecols
+    reads the columns it is asked for from rows of any width: a row with a field too many beside
+    one with a field too few would shift values into other columns). Counted 65,536 lines at a
+    time."""
+    code = delimiter.encode("utf-8")
+    if len(code) != 1:
+        return True  # (the delimiters are one byte each; a caller's total count stands)
+    body = np.frombuffer(raw, dtype=np.uint8, count=end - start, offset=start)
+    starts = np.concatenate([[0], np.flatnonzero(body == ord("\n")) + 1])
+    for i in range(0, len(starts), 65536):
+        first = starts[i]
+        last = starts[i + 65536] if i + 65536 < len(starts) else len(body)
+        at = starts[i : i + 65536] - first
+        if (np.add.reduceat(body[first:last] == code[0], at, dtype=np.int64) != per_line).any():
+            return False
+    return True
 
 
 def _table_from_csv(
