@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -53,9 +54,11 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], Any]) -> None:
     """Write a file so that readers see either the old or the complete new one, never a part.
 
     ``write(f)`` fills a temporary file in the target's folder; it is flushed, fsync'ed and renamed
-    over ``path``, and the folder is fsync'ed so the rename itself survives a crash. The file gets
-    the usual permissions (0666 less the umask), not the temporary file's 0600.
-    Raises OutputError when the file cannot be written there.
+    over ``path``, and the folder is fsync'ed so the rename itself survives a crash. A file that
+    replaces another keeps that file's permission bits (a 0640 stays 0640); a new one gets the
+    usual 0666 less the umask (not the temporary file's 0600). The temporary file's name is
+    short and fixed in length (``.nettrain-XXXXXXXX.tmp``), so any name the folder can hold can
+    be written. Raises OutputError when the file cannot be written there.
     """
     write_all_atomic([(path, write)])
 
@@ -87,8 +90,24 @@ def write_all_atomic(files: list[tuple[str | Path, Callable[[IO[bytes]], Any]]])
         _fsync_folder(folder)
 
 
+#: Temporary files are named TEMP_PREFIX + 8 random characters + TEMP_SUFFIX: 22 characters,
+#: whatever the target's name (a name of 250 characters leaves no room for one built from it).
+TEMP_PREFIX = ".nettrain-"
+TEMP_SUFFIX = ".tmp"
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits a new ``path`` gets: those of the file it replaces, else 0666 less
+    the umask (what open() would give)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode) & 0o777
+    except OSError:  # (not there yet)
+        return 0o666 & ~_umask()
+
+
 def _stage(path: Path, write: Callable[[IO[bytes]], Any]) -> str:
-    """Write a temporary file beside ``path`` (flushed, fsync'ed, usual permissions); its name."""
+    """Write a temporary file beside ``path`` (flushed, fsync'ed, the permissions ``path`` is to
+    have); its name."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -98,11 +117,11 @@ def _stage(path: Path, write: Callable[[IO[bytes]], Any]) -> str:
     if path.is_dir():
         raise OutputError(f"cannot write '{path}': it is a folder")
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     except OSError as exc:
         raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

@@ -31,7 +31,7 @@ from tests.helpers import MODULE, animals, same_weights, subprocess_env, write_c
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
 FILES = re.compile(r"^(model\.npz|history\.jsonl|config\.yaml|checkpoint-\d+\.npz)$")
-TEMPORARY = re.compile(r"^\.(model\.npz|history\.jsonl|config\.yaml|checkpoint-\d+\.npz)\..+\.tmp$")
+TEMPORARY = re.compile(r"^\.nettrain-[^/]+\.tmp$")  # modelfile.TEMP_PREFIX, TEMP_SUFFIX
 
 
 def fit_process(config: Path, out: Path) -> subprocess.Popen:

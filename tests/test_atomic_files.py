@@ -1,0 +1,112 @@
+"""How nettrain replaces a file: a temporary file beside it with a short name of its own (so
+any name the folder can hold can be written), renamed over the target, with the target's
+permission bits kept (a new file gets 0666 less the umask)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+import pytest
+
+from nettrain.modelfile import write_atomic
+from tests.conftest import CONFIGS, DATA
+from tests.helpers import ok, run
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+@pytest.fixture(scope="module")
+def xor_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("xor") / "run"
+    ok(run("fit", CONFIGS / "xor.yaml", "--set", "training.epochs=2", "-o", out, "--quiet"))
+    return out
+
+
+def test_a_replaced_file_keeps_its_permission_bits(tmp_path, umask_022):
+    path = tmp_path / "f.bin"
+    for bits in (0o640, 0o600, 0o604, 0o660):
+        path.write_bytes(b"old")
+        os.chmod(path, bits)
+        write_atomic(path, lambda f: f.write(b"new"))
+        assert path.read_bytes() == b"new"
+        assert mode(path) == bits, oct(mode(path))
+
+
+def test_a_new_file_gets_0666_less_the_umask_not_mkstemps_0600(tmp_path):
+    for umask in (0o022, 0o027, 0o002):
+        old = os.umask(umask)
+        try:
+            path = tmp_path / f"new-{umask:o}.bin"
+            write_atomic(path, lambda f: f.write(b"x"))
+        finally:
+            os.umask(old)
+        assert mode(path) == 0o666 & ~umask, (oct(umask), oct(mode(path)))
+
+
+def test_predict_o_keeps_a_640_file_640(xor_run, tmp_path, umask_022):
+    out = tmp_path / "p.csv"
+    out.write_text("old\n")
+    os.chmod(out, 0o640)
+    ok(run("predict", xor_run, DATA / "xor.csv", "-o", out))
+    assert out.read_text().startswith("prediction")
+    assert mode(out) == 0o640
+
+
+def test_a_refit_keeps_a_600_model_600(tmp_path, umask_022):
+    out = tmp_path / "run"
+    args = ("fit", CONFIGS / "xor.yaml", "--set", "training.epochs=2", "-o", out, "--quiet")
+    ok(run(*args))
+    os.chmod(out / "model.npz", 0o600)
+    os.chmod(out / "history.jsonl", 0o640)
+    before = (out / "model.npz").stat().st_mtime_ns
+    ok(run(*args[:3], "training.epochs=3", *args[4:]))
+    assert (out / "model.npz").stat().st_mtime_ns != before  # replaced
+    assert mode(out / "model.npz") == 0o600
+    assert mode(out / "history.jsonl") == 0o640
+    assert mode(out / "config.yaml") == 0o644
+
+
+def name_max(folder) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def test_the_temporary_name_is_short_whatever_the_target(tmp_path, monkeypatch):
+    """The temporary file is .nettrain-XXXXXXXX.tmp: not the target's name plus ~14 characters."""
+    seen = []
+    real = os.replace
+
+    def spy(src, dst):
+        seen.append(os.path.basename(src))
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    write_atomic(tmp_path / ("a" * 200 + ".csv"), lambda f: f.write(b"x"))
+    (name,) = seen
+    assert name.startswith(".nettrain-") and name.endswith(".tmp") and len(name) == 22, name
+
+
+def test_predict_o_writes_the_longest_name_the_folder_takes(xor_run, tmp_path):
+    longest = "c" * (name_max(tmp_path) - 4) + ".csv"
+    (tmp_path / longest).touch()  # the folder takes it (as the shell would)
+    (tmp_path / longest).unlink()
+    for length in (245, len(longest)):
+        out = tmp_path / ("c" * (length - 4) + ".csv")
+        ok(run("predict", xor_run, DATA / "xor.csv", "-o", out))
+        assert out.read_text().startswith("prediction")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
