@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, ModelFileError
+from .errors import ConfigError, ModelFileError, os_reason, shown
 from .modelfile import Model, load_model, read_members, save_model
 
 PATTERN = re.compile(r"^checkpoint-(\d+)\.npz$")
@@ -117,7 +117,11 @@ def save_checkpoint(
 def find_checkpoint(where: str | Path) -> Path:
     """The checkpoint to resume from: a checkpoint file, or the newest written in a run folder."""
     p = Path(where)
-    if p.is_dir():
+    try:
+        is_dir = p.is_dir()
+    except OSError as exc:  # a name too long, a loop of links
+        raise ConfigError(f"--resume: '{shown(where)}' cannot be used: {os_reason(exc)}") from None
+    if is_dir:
         found = checkpoints_in(p)
         if not found:
             raise ConfigError(

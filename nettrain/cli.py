@@ -118,6 +118,11 @@ def command(fn):
                 raise _quiet_pipe_exit() from None
             if isinstance(exc, MemoryError):
                 raise _error("out of memory") from None
+            from .errors import name_too_long, shown
+
+            if name_too_long(exc):  # a name the system refuses, met where no message names it
+                where = f": '{shown(exc.filename)}'" if getattr(exc, "filename", None) else ""
+                raise _error(f"file name too long{where}") from None
             if os.environ.get("NETTRAIN_DEBUG"):  # a bug in nettrain: one line, unless debugging
                 raise
             raise _internal(exc) from None

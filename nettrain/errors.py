@@ -7,6 +7,7 @@ code (2 for bad usage, config, data or model files; 1 for a failed check or a di
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 
 
@@ -88,6 +89,27 @@ class Interrupted(NettrainError):
         self.checkpoint = checkpoint
 
 
+def shown(path, limit: int = 200) -> str:
+    """A path for a message: as it is, or, when longer than ``limit`` characters (a name too long
+    to exist), its start and end and its length, so that the message stays readable."""
+    text = str(path)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit // 2]}...{text[-limit // 4 :]} ({len(text)} characters)"
+
+
+def os_reason(exc: BaseException) -> str:
+    """Why an operating-system call failed, in words: the system's (strerror), with 'file name
+    too long' spelled as nettrain's messages are."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        return "file name too long"
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def name_too_long(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG
+
+
 def unreadable(what: str, path, exc: BaseException) -> str:
     """One line saying why a file cannot be read: '<what> '<path>' not found', '... is a
     directory, not a file', '... permission denied', or the system's words."""
@@ -97,6 +119,8 @@ def unreadable(what: str, path, exc: BaseException) -> str:
         return f"{what} '{path}' is a directory, not a file"
     if isinstance(exc, PermissionError):
         return f"{what} '{path}' cannot be read: permission denied"
+    if name_too_long(exc):
+        return f"{what} '{shown(path)}' cannot be read: file name too long"
     if isinstance(exc, ValueError):  # a NUL byte in the path
         return f"{what} '{path}' is not a usable path ({exc})"
     return f"{what} '{path}' cannot be read: {getattr(exc, 'strerror', None) or exc}"

@@ -36,7 +36,7 @@ import numpy as np
 from . import __version__
 from .backend import to_host
 from .data import MISSING_POLICIES, Column, Encoding, Table
-from .errors import ConfigError, DataError, ModelFileError, OutputError
+from .errors import ConfigError, DataError, ModelFileError, OutputError, os_reason, shown, unreadable
 from .network import Network
 
 FORMAT = "nettrain-model"
@@ -78,7 +78,7 @@ def write_all_atomic(files: list[tuple[str | Path, Callable[[IO[bytes]], Any]]])
                 try:
                     os.replace(tmp, path)
                 except OSError as exc:
-                    raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
+                    raise OutputError(f"cannot write '{shown(path)}': {os_reason(exc)}") from None
                 staged.pop(0)
     finally:
         for tmp, _ in staged:  # an error or an interrupt: no temporary file is left behind
@@ -113,13 +113,17 @@ def _stage(path: Path, write: Callable[[IO[bytes]], Any]) -> str:
     except (FileExistsError, NotADirectoryError):
         raise OutputError(f"cannot write '{path}': '{path.parent}' is a file, not a folder") from None
     except OSError as exc:
-        raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
-    if path.is_dir():
+        raise OutputError(f"cannot write '{shown(path)}': {os_reason(exc)}") from None
+    try:
+        is_dir = path.is_dir()
+    except OSError as exc:  # a name too long
+        raise OutputError(f"cannot write '{shown(path)}': {os_reason(exc)}") from None
+    if is_dir:
         raise OutputError(f"cannot write '{path}': it is a folder")
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     except OSError as exc:
-        raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write '{shown(path)}': {os_reason(exc)}") from None
     try:
         os.fchmod(fd, _mode_for(path))
         with os.fdopen(fd, "wb") as f:
@@ -132,7 +136,7 @@ def _stage(path: Path, write: Callable[[IO[bytes]], Any]) -> str:
         except OSError:
             pass
         if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
-            raise OutputError(f"cannot write '{path}': {exc.strerror or exc}") from None
+            raise OutputError(f"cannot write '{shown(path)}': {os_reason(exc)}") from None
         raise
     return tmp
 
@@ -421,7 +425,11 @@ def load_model(path: str | Path, device=None) -> Model:
         device = resolve_device(device)
     name = str(path)
     p = Path(path)
-    if not p.exists():
+    try:
+        exists = p.exists()
+    except OSError as exc:  # a name too long, a loop of links
+        raise ModelFileError(unreadable("model file", name, exc)) from None
+    if not exists:
         raise ModelFileError(f"model file '{name}' not found")
     if p.is_dir():
         if (p / "model.npz").is_file():

@@ -35,7 +35,11 @@ def read_history(source: str | Path) -> tuple[str, list[dict]]:
     from .checkpoint import checkpoints_in
 
     p = Path(source)
-    if p.is_dir():
+    try:
+        is_dir = p.is_dir()
+    except OSError as exc:  # a name too long, a loop of links
+        raise DataError(unreadable("run", source, exc)) from None
+    if is_dir:
         label = p.resolve().name or str(p)
         history, found = p / "history.jsonl", checkpoints_in(p)
         newest = found[-1][1] if found else None

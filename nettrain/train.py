@@ -38,7 +38,7 @@ from .checkpoint import (
 )
 from .config import Config, with_data_sizes
 from .data import Dataset, RunData, StreamedDataset, hold_out_rows, load_run_data, stream_rng
-from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDiverged
+from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDiverged, os_reason, shown
 from .modelfile import Model, model_writer, text_writer, write_all_atomic
 from .network import Network
 from .optimizers import SGD, get_optimizer
@@ -803,6 +803,15 @@ def _diverged(what: str, value: float | str, epoch: int, lr: float) -> TrainingD
 def check_output(config: Config) -> None:
     """Fail early (without creating anything) when the run folder could not be written, or
     when what fit writes there would replace the config file or a data file it reads."""
+    try:
+        _check_output(config)
+    except OSError as exc:  # a name too long, a loop of links, an unreadable folder on the way
+        raise OutputError(
+            f"the run folder '{shown(config.output)}' cannot be used: {os_reason(exc)}"
+        ) from None
+
+
+def _check_output(config: Config) -> None:
     output = config.output
     folder = Path(output)
     inputs = {"config": config.path, "training data": config.data.train, "test data": config.data.test}
@@ -852,7 +861,7 @@ def prepare_output(output: str) -> Path:
     except (FileExistsError, NotADirectoryError):
         raise OutputError(f"cannot make the run folder '{output}': a part of its path is a file") from None
     except OSError as exc:
-        raise OutputError(f"cannot make the run folder '{output}': {exc.strerror or exc}") from None
+        raise OutputError(f"cannot make the run folder '{shown(output)}': {os_reason(exc)}") from None
     for name in RUN_FILES:
         if (folder / name).is_dir():
             raise OutputError(f"cannot write '{folder / name}': it is a folder")

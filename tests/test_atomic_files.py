@@ -1,18 +1,20 @@
 """How nettrain replaces a file: a temporary file beside it with a short name of its own (so
 any name the folder can hold can be written), renamed over the target, with the target's
-permission bits kept (a new file gets 0666 less the umask)."""
+permission bits kept (a new file gets 0666 less the umask); over-long names are one error line."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
 
 import pytest
 
+from nettrain.errors import OutputError
 from nettrain.modelfile import write_atomic
 from tests.conftest import CONFIGS, DATA
-from tests.helpers import ok, run
+from tests.helpers import assert_error, ok, run
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
 
@@ -110,3 +112,50 @@ def test_predict_o_writes_the_longest_name_the_folder_takes(xor_run, tmp_path):
         ok(run("predict", xor_run, DATA / "xor.csv", "-o", out))
         assert out.read_text().startswith("prediction")
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_name_too_long_for_the_folder_is_an_output_error(tmp_path):
+    path = tmp_path / ("d" * (name_max(tmp_path) + 1))
+    with pytest.raises(OutputError, match="too long"):
+        write_atomic(path, lambda f: f.write(b"x"))
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("length", [256, 5000])
+def test_fit_o_with_a_name_too_long_is_one_error_line(tmp_path, length):
+    out = tmp_path / ("b" * length)
+    r = run("fit", CONFIGS / "xor.yaml", "-o", out, "--quiet")
+    line = assert_error(r, "file name too long")
+    assert "internal error" not in line and len(line) < 400
+    assert list(tmp_path.iterdir()) == []
+    r = run("fit", CONFIGS / "xor.yaml", "-o", out, "--dry-run")
+    assert_error(r, "file name too long")
+
+
+def test_other_commands_with_names_too_long_are_one_error_line(xor_run, tmp_path):
+    long = tmp_path / ("e" * 300)
+    cases = [
+        ("predict", xor_run, DATA / "xor.csv", "-o", long),
+        ("predict", long, DATA / "xor.csv"),
+        ("info", long),
+        ("plot", xor_run, "-o", str(long) + ".png"),
+        ("plot", long),
+        ("fit", CONFIGS / "xor.yaml", "--resume", long),
+        ("fit", CONFIGS / "xor.yaml", "-o", tmp_path / ("f" * 300) / "run"),
+    ]
+    for args in cases:
+        line = assert_error(run(*args), "too long")
+        assert "internal error" not in line, (args, line)
+        assert len(line) < 400, line
+
+
+def test_the_fallback_names_an_unexpected_enametoolong(monkeypatch, xor_run):
+    """A name too long met where nettrain does not expect it is still no internal error."""
+    import nettrain.modelfile as modelfile
+
+    def too_long(*args, **kwargs):
+        raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), "/x/" + "g" * 3000)
+
+    monkeypatch.setattr(modelfile, "load_model", too_long)
+    line = assert_error(run("info", xor_run), "file name too long")
+    assert "internal error" not in line and len(line) < 400
