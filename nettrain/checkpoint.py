@@ -8,20 +8,22 @@ A checkpoint is a model file (so ``nettrain predict`` can use it) with more memb
 and, in the JSON metadata, ``checkpoint``: the epochs done, the history, the optimizer's and the
 schedule's scalars, the random generators' states (shuffle, dropout), the early-stopping state,
 and a hash of the config. Files are named ``checkpoint-<epoch>.npz`` in the run folder and
-written atomically; only the newest ``checkpoint_keep`` are kept.
+written atomically; only the newest ``checkpoint_keep`` of the run's config are kept (a
+checkpoint of another config left in the folder is never deleted by that pruning).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ConfigError, ModelFileError, os_reason, shown
-from .modelfile import Model, load_model, read_members, save_model
+from .modelfile import Model, load_model, read_members, read_meta, save_model
 
 PATTERN = re.compile(r"^checkpoint-(\d+)\.npz$")
 
@@ -81,6 +83,41 @@ def checkpoints_in(folder: str | Path) -> list[tuple[int, Path]]:
     return [(epoch, p) for _, epoch, p in sorted(found)]
 
 
+#: stored_hash's answers, by (path, inode, size, mtime): pruning asks about the same files at
+#: every checkpoint, and their documents (with the history) grow with the run
+_hashes: dict[tuple, str | None] = {}
+
+
+def stored_hash(path: str | Path) -> str | None:
+    """The config hash of a checkpoint, made by this nettrain from the config it stores (as
+    ``--resume`` compares them: an older nettrain's hash may differ for the same config);
+    None for a file that cannot be read as a checkpoint."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _hashes:
+        if len(_hashes) > 1000:  # (a long run replaces its files: forget the old ones)
+            _hashes.clear()
+        _hashes[key] = _hash_of(path)
+    return _hashes[key]
+
+
+def _hash_of(path: str | Path) -> str | None:
+    try:
+        meta = read_meta(path)
+    except (ModelFileError, OSError):
+        return None
+    stored, state = meta.get("config"), meta.get("checkpoint")
+    if isinstance(stored, dict):
+        try:
+            return config_hash(stored)
+        except (TypeError, ValueError, AttributeError, KeyError):  # a garbled config
+            return None
+    return state.get("config_hash") if isinstance(state, dict) else None
+
+
 def save_checkpoint(
     folder: str | Path,
     epoch: int,
@@ -90,7 +127,9 @@ def save_checkpoint(
     best: tuple[list, list] | None,
     keep: int,
 ) -> Path:
-    """Write ``checkpoint-<epoch>.npz`` atomically and delete all but the newest ``keep``."""
+    """Write ``checkpoint-<epoch>.npz`` atomically and delete all but the newest ``keep`` of
+    this config (``state['config_hash']``): checkpoints of another config in the folder, left
+    by another run, are not this run's to delete."""
     extra = {f"opt{i}": np.asarray(a) for i, a in enumerate(optimizer_arrays)}
     if best is not None:
         for l, (w, b) in enumerate(zip(*best)):
@@ -105,7 +144,9 @@ def save_checkpoint(
     }
     path = checkpoint_path(folder, epoch)
     save_model(path, Model(model.network, model.encoding, meta), extra=extra)
-    for _, old in checkpoints_in(folder)[:-keep] if keep > 0 else []:
+    chash = state.get("config_hash")
+    mine = [p for _, p in checkpoints_in(folder) if p == path or stored_hash(p) == chash]
+    for old in mine[:-keep] if keep > 0 else []:
         if old != path:
             try:
                 old.unlink()

@@ -413,6 +413,49 @@ def read_members(path: str | Path, names: list[str]) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _meta(zf: zipfile.ZipFile, members: dict, header, name: str) -> dict:
+    """The model file's JSON document (``header``: the meta member's, read already), checked:
+    its size, JSON, format and format version."""
+    if "meta.npy" not in members:
+        raise ModelFileError(f"{name}: not a nettrain model file (no 'meta' document)")
+    shape, dtype, offset = header
+    if dtype != np.uint8 or len(shape) != 1 or shape[0] > MAX_META_BYTES:
+        raise ModelFileError(f"{name}: the 'meta' document is malformed")
+    _check_size(members["meta.npy"], shape, dtype, offset, name)
+    try:
+        meta = json.loads(_read(zf, members["meta.npy"], name).tobytes().decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, a 5000-digit number, deep nesting
+        raise ModelFileError(f"{name}: the 'meta' document is not valid JSON ({str(exc)[:100]})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{name}: not a nettrain model file (format "
+            f"{meta.get('format') if isinstance(meta, dict) else None!r})"
+        )
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{name}: unknown model format version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{name}: written by a newer nettrain (model format {version}, "
+            f"nettrain {meta.get('nettrain_version', '?')}); this nettrain {__version__} reads "
+            f"format {FORMAT_VERSION}. Upgrade nettrain to load it"
+        )
+    return meta
+
+
+def read_meta(path: str | Path) -> dict:
+    """A model file's (or checkpoint's) JSON document alone, read and checked as load_model
+    reads it, without reading its arrays. Raises ModelFileError."""
+    name = str(path)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = {info.filename: info for info in zf.infolist()}
+            header = _header(zf, members["meta.npy"], name) if "meta.npy" in members else None
+            return _meta(zf, members, header, name)
+    except (zipfile.BadZipFile, NotImplementedError, EOFError, ValueError, OSError) as exc:
+        raise ModelFileError(f"{name}: not a readable nettrain model file ({exc})") from None
+
+
 def load_model(path: str | Path, device=None) -> Model:
     """Read a model file safely (see the module doc). Raises ModelFileError with the reason.
 
@@ -451,32 +494,7 @@ def load_model(path: str | Path, device=None) -> Model:
         headers = {}
         for member, info in members.items():
             headers[member] = _header(zf, info, name)
-        if "meta.npy" not in members:
-            raise ModelFileError(f"{name}: not a nettrain model file (no 'meta' document)")
-        shape, dtype, offset = headers["meta.npy"]
-        if dtype != np.uint8 or len(shape) != 1 or shape[0] > MAX_META_BYTES:
-            raise ModelFileError(f"{name}: the 'meta' document is malformed")
-        _check_size(members["meta.npy"], shape, dtype, offset, name)
-        try:
-            meta = json.loads(_read(zf, members["meta.npy"], name).tobytes().decode("utf-8"))
-        except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, a 5000-digit number, deep nesting
-            raise ModelFileError(
-                f"{name}: the 'meta' document is not valid JSON ({str(exc)[:100]})"
-            ) from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise ModelFileError(
-                f"{name}: not a nettrain model file (format "
-                f"{meta.get('format') if isinstance(meta, dict) else None!r})"
-            )
-        version = meta.get("format_version")
-        if not isinstance(version, int) or version < 1:
-            raise ModelFileError(f"{name}: unknown model format version {version!r}")
-        if version > FORMAT_VERSION:
-            raise ModelFileError(
-                f"{name}: written by a newer nettrain (model format {version}, "
-                f"nettrain {meta.get('nettrain_version', '?')}); this nettrain {__version__} reads "
-                f"format {FORMAT_VERSION}. Upgrade nettrain to load it"
-            )
+        meta = _meta(zf, members, headers.get("meta.npy"), name)
         try:
             net_meta = meta["network"]
             sizes = [int(s) for s in net_meta["sizes"]]

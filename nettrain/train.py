@@ -42,6 +42,7 @@ from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDi
 from .modelfile import Model, model_writer, text_writer, write_all_atomic
 from .network import Network
 from .optimizers import SGD, get_optimizer
+from .runlock import RunLock
 from .schedules import get_schedule
 
 EventHandler = Callable[[str, dict], None]
@@ -293,7 +294,19 @@ def fit(
     OutputError : the run folder cannot be written, or would replace an input (before training).
     TrainingDiverged : the loss became NaN or infinite (nothing is written).
     Interrupted : ``stop`` asked to stop (a checkpoint was written when ``save``).
+    OutputError : another fit is writing the run folder (runlock.py): refused before the data
+        is read.
     """
+    locks: list[RunLock] = []  # the run folder's, held from before the data is read to the end
+    try:
+        return _fit(config, on_event, stdin, save, data, resume, force, stop, locks)
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) -> FitResult:
+    """fit's work; ``locks`` receives the run folder's lock, which fit lets go of at the end."""
     world = distributed.world()
     if world is not None and world.rank != 0:  # only rank 0 reports and writes
         on_event, save = None, False
@@ -306,6 +319,10 @@ def fit(
         check_monitors(config, bool(config.data.validation))
     if save:  # a run folder that cannot be written fails now, not after the training
         check_output(config)
+        # and one that another fit is writing too: two runs would prune each other's checkpoints
+        locks.append(RunLock(config.output).acquire())
+        if locks[-1].notice:
+            emit("notice", {"message": locks[-1].notice})
     if data is None:
         data = distributed.load_once(lambda: load_run_data(config, stdin=stdin).without_tables())
         source = "standard input" if config.data.train == "-" else str(config.data.train)

@@ -5,8 +5,9 @@ fsync'ed and renamed.
 `python -m nettrain fit` runs into a folder that already holds a good model from an earlier run
 and is killed with SIGKILL after seeded random delays (a few runs, a few seconds in all). After
 each kill, every file in the folder is whole: the model loads and predicts finite numbers, each
-checkpoint loads, every history line is JSON, config.yaml loads as a config. Temporary files may
-remain after SIGKILL (nothing can remove them), but they are never named like a real file.
+checkpoint loads, every history line is JSON, config.yaml loads as a config. Temporary files and
+fit's lock file may remain after SIGKILL (nothing can remove them), but they are never named
+like a real file, and the next fit takes the lock over.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import yaml
 
 from nettrain import load_config, load_model
 from nettrain.checkpoint import load_checkpoint
+from nettrain.runlock import LOCK_NAME
 from tests.helpers import MODULE, animals, same_weights, subprocess_env, write_config, write_rows
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
@@ -52,6 +54,9 @@ def check_folder(out: Path, first) -> dict[str, int]:
         name = p.name
         if TEMPORARY.match(name):
             found["temporary"] += 1
+            continue
+        if name == LOCK_NAME:  # fit's lock, left by the kill; it holds no lock once fit is dead
+            assert not p.read_text() or p.read_text().strip().isdigit()
             continue
         assert FILES.match(name), f"unexpected file {name}"
         if name == "model.npz":

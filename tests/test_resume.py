@@ -281,8 +281,14 @@ def test_an_earlier_runs_checkpoints_in_the_folder_are_older(tmp_path):
         "training.checkpoint_keep=2",
     )
     fit(cfg)
-    # the new run's newest two are kept (the stale ones go first), and --resume RUN finds its last
-    assert checkpoints(tmp_path / "a") == ["checkpoint-2.npz", "checkpoint-3.npz"]
+    # the new run keeps its newest two; the earlier run's, of another config, are not its to prune
+    # (they count as older, though: --resume RUN finds the new run's last)
+    assert checkpoints(tmp_path / "a") == [
+        "checkpoint-2.npz",
+        "checkpoint-3.npz",
+        "checkpoint-4.npz",
+        "checkpoint-6.npz",
+    ]
     extended = fit(replace(cfg, training=replace(cfg.training, epochs=4)), resume=str(tmp_path / "a"))
     assert [r["epoch"] for r in extended.history] == [1, 2, 3, 4]
 
