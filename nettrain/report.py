@@ -154,6 +154,12 @@ class Reporter:
     def on_notice(self, info: dict) -> None:
         self.say(f"Note: {info['message']}")
 
+    def on_warning(self, info: dict) -> None:
+        """Something the user asked for did not happen (a checkpoint not written): one line,
+        shown under --quiet too, as errors are."""
+        self.err.write(f"Warning: {one_line(info['message'])}\n")
+        self.err.flush()
+
     def on_end(self, info: dict) -> None:
         self.say(summary_line(info, self.ascii))
 
@@ -282,6 +288,8 @@ class JsonReporter(Reporter):
             self.emit({"event": "epoch", **{k: v for k, v in info.items() if k not in ("epochs",)}})
         elif kind == "end":
             self.emit({"event": "summary", **info["summary"], "output": info.get("output")})
+        elif kind == "warning":
+            self.emit({"event": "warning", **info})
         if self.human is not None:
             self.human(kind, info)
 
@@ -401,6 +409,11 @@ class RichReporter(Reporter):
     def on_checkpoint(self, info: dict) -> None:
         self.console.print(f"checkpoint: {_display_path(info['path'])}", highlight=False, markup=False)
 
+    def on_warning(self, info: dict) -> None:
+        # through the console, above the live table
+        line = f"Warning: {one_line(info['message'])}"
+        self.console.print(line, highlight=False, markup=False, soft_wrap=True)
+
     def on_early_stop(self, info: dict) -> None:
         self.close()
         self.console.print(early_stop_line(info), highlight=False, markup=False, soft_wrap=True)
@@ -425,8 +438,11 @@ class RichReporter(Reporter):
 
 
 class QuietReporter(Reporter):
+    """--quiet: nothing but warnings."""
+
     def __call__(self, kind: str, info: dict) -> None:
-        pass
+        if kind == "warning":
+            self.on_warning(info)
 
 
 def make_reporter(

@@ -7,8 +7,9 @@ accumulated on the device and read once per epoch, so the GPU never waits on the
 epoch. Same config, same seed, same machine and thread count: the same model, bit for bit.
 
 The library never prints: progress goes to ``on_event(kind, info)``, which ``report.py`` renders.
-Event kinds: 'notice' (message), 'start', 'batch' (a few per long epoch), 'epoch', 'checkpoint',
-'early_stop', 'test', 'end'.
+Event kinds: 'notice' (message), 'warning' (message, epoch, path: a checkpoint that could not be
+written), 'start', 'batch' (a few per long epoch), 'epoch', 'checkpoint', 'early_stop', 'test',
+'end'.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from . import distributed, metrics
 from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
 from .checkpoint import PATTERN as CHECKPOINT
 from .checkpoint import (
+    checkpoint_path,
     checkpoints_in,
     comparable,
     config_hash,
@@ -38,7 +40,16 @@ from .checkpoint import (
 )
 from .config import Config, with_data_sizes
 from .data import Dataset, RunData, StreamedDataset, hold_out_rows, load_run_data, stream_rng
-from .errors import ConfigError, DataError, Interrupted, OutputError, TrainingDiverged, os_reason, shown
+from .errors import (
+    ConfigError,
+    DataError,
+    Interrupted,
+    NettrainError,
+    OutputError,
+    TrainingDiverged,
+    os_reason,
+    shown,
+)
 from .modelfile import Model, model_writer, text_writer, write_all_atomic
 from .network import Network
 from .optimizers import SGD, get_optimizer
@@ -429,8 +440,16 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
     share = Share(world)  # this rank's rows of each global batch
     gather_buffers: dict[int, tuple] = {}
 
-    def checkpoint(epoch: int, snap: dict | None = None) -> str | None:
-        """Write checkpoint-<epoch>.npz from the live state, or from a snapshot of it."""
+    # the newest checkpoint of this run that is on disk: (epoch, path); the one resumed from first
+    newest: list[tuple[int, str]] = []
+    if resume is not None and save:
+        newest.append((first_epoch - 1, str(find_checkpoint(resume))))
+
+    def checkpoint(epoch: int, snap: dict | None = None, then: str = "training goes on") -> str | None:
+        """Write checkpoint-<epoch>.npz from the live state, or from a snapshot of it; None when
+        it could not be written (a full disk, a permission taken away): a 'warning' event says
+        so, ending with what happens ``then``, and training goes on (the next checkpoint tries
+        again)."""
         if not save:
             return None
         snap = snap or snapshot(epoch)
@@ -448,11 +467,27 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
             "dropout_rng": snap["dropout_rng"],
             "early_stopping": snap["early"],
         }
-        path = save_checkpoint(
-            config.output, epoch, model, state, snap["optimizer_arrays"], snap["best"], tc.checkpoint_keep
-        )
+        try:
+            path = save_checkpoint(
+                config.output, epoch, model, state, snap["optimizer_arrays"], snap["best"], tc.checkpoint_keep
+            )
+        except OutputError as exc:
+            emit(
+                "warning",
+                {
+                    "message": f"checkpoint of epoch {epoch} not written: {exc} ({then})",
+                    "epoch": epoch,
+                    "path": str(checkpoint_path(config.output, epoch)),
+                },
+            )
+            return None
+        newest[:] = [(epoch, str(path))]
         emit("checkpoint", {"epoch": epoch, "path": str(path)})
         return str(path)
+
+    def newest_checkpoint() -> tuple[int, str] | None:
+        """(epoch, path) of this run's newest checkpoint still on disk, or None."""
+        return newest[0] if newest and os.path.isfile(newest[0][1]) else None
 
     def snapshot(epoch: int) -> dict:
         """Host copies of everything that decides the rest of the run."""
@@ -528,13 +563,22 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
                     optimizer.step(params, grads)
                 if stop is not None or world is not None:
                     if signal_name:
-                        path = checkpoint(epoch - 1, snap)
-                        raise Interrupted(
-                            f"interrupted ({signal_name}) in epoch {epoch}"
-                            + (f"; saved {path}" if path else ""),
-                            signal_name,
-                            path,
-                        )
+                        path = checkpoint(epoch - 1, snap, then="stopping")
+                        message = f"interrupted ({signal_name}) in epoch {epoch}"
+                        if path:
+                            message += f"; saved {path}"
+                        elif save:  # the checkpoint could not be written (the warning says why)
+                            message += f"; the checkpoint of epoch {epoch - 1} could not be written"
+                            older = newest_checkpoint()
+                            if older:
+                                path = older[1]
+                                message += (
+                                    f"; the newest is {path} (epoch {older[0]}: resuming it runs "
+                                    f"epochs {older[0] + 1}-{epoch - 1} again)"
+                                )
+                            else:
+                                message += ", and no earlier one of this run is on disk"
+                        raise Interrupted(message, signal_name, path)
                 if on_event is not None and (k + 1) % batch_every == 0 and k + 1 < n_batches:
                     emit("batch", {"epoch": epoch, "batch": k + 1, "batches": n_batches})
             if world is not None:
@@ -571,7 +615,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
             ends = epoch == tc.epochs or stopped_early
             last = ends and (tc.checkpoint_every or resume is not None)
             if last or (tc.checkpoint_every and epoch % tc.checkpoint_every == 0):
-                checkpoint(epoch)
+                checkpoint(epoch, then="the run's files are written next" if ends else "training goes on")
             if stopped_early:
                 break
 
@@ -631,7 +675,10 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
     model = Model(host_net, data.encoding, {"config": config.to_dict(), "training": summary})
     result = FitResult(model, history, summary, test)
     if save:
-        result.output = save_run(config, result)
+        try:
+            result.output = save_run(config, result)
+        except OutputError as exc:
+            raise _not_saved(exc, newest_checkpoint(), last_epoch, stop) from None
     emit("end", {"summary": summary, "history": history, "output": result.output, "first_epoch": first_epoch})
     # a stop asked for after the last step found nothing left to stop: the run is complete and
     # saved, but the caller still hears that it was interrupted (exit 130 / 143 from the CLI)
@@ -644,6 +691,35 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
         stopped.result = result  # the finished run, for a caller that did not save it
         raise stopped
     return result
+
+
+def _not_saved(exc: OutputError, newest: tuple[int, str] | None, last_epoch: int, stop) -> NettrainError:
+    """The error for a trained run whose config.yaml, history.jsonl and model.npz could not be
+    written: what was lost, and where its newest checkpoint is. An Interrupted when a stop was
+    asked for meanwhile (the exit code stays 130 / 143), with the checkpoint to resume when it
+    leaves epochs to train."""
+    message = f"{exc}; the run's model.npz, history.jsonl and config.yaml were not written"
+    resume_from = None
+    if newest is None:
+        message += (
+            " and no checkpoint of it is on disk: the trained weights are lost "
+            "(training.checkpoint_every writes checkpoints)"
+        )
+    elif newest[0] >= last_epoch:
+        message += (
+            f"; the newest checkpoint, {newest[1]}, holds the weights after epoch {newest[0]} "
+            "(a model file: predict and evaluate read it)"
+        )
+    else:
+        resume_from = newest[1]
+        message += (
+            f"; the newest checkpoint is {newest[1]} (epoch {newest[0]} of {last_epoch}): "
+            "free space and --resume it to train the rest again"
+        )
+    late = stop() if stop is not None else None
+    if late:
+        return Interrupted(f"interrupted ({late}) after the last epoch, and {message}", late, resume_from)
+    return OutputError(message)
 
 
 def _changed_keys(before: dict, after: dict, prefix: str = "") -> list[str]:
