@@ -243,3 +243,20 @@ def test_a_real_sigint_with_the_disk_full_exits_130(tmp_path):
     checkpoint = shlex.split(line)[-1]
     assert os.path.dirname(checkpoint) == str(out)
     load_checkpoint(checkpoint)
+
+
+def test_a_stop_after_the_last_step_with_the_model_not_written_is_still_an_interrupt(tmp_path, monkeypatch):
+    disk_full(monkeypatch, lambda name: name == "model.npz")
+    cfg = xor(tmp_path / "run", "training.epochs=4", "training.checkpoint_every=2")
+    steps = []
+
+    def stop():
+        steps.append(1)
+        return "SIGINT" if len(steps) > 4 else None  # asked once the four steps are done
+
+    with pytest.raises(Interrupted) as info:
+        fit(cfg, stop=stop)
+    assert info.value.exit_code == 130
+    assert "after the last epoch, and cannot write" in str(info.value)
+    assert "were not written" in str(info.value) and "checkpoint-4.npz" in str(info.value)
+    assert info.value.checkpoint is None  # it has no epochs left to train
