@@ -448,23 +448,112 @@ def relaunch(world=None) -> list[str]:
 
 
 def resume_argv(argv: list[str], checkpoint: str) -> list[str]:
-    """The arguments that resume an interrupted fit: these ones, with ``--resume`` naming the
-    checkpoint just written (not an earlier ``--resume`` value, which may be an older checkpoint,
-    nor the run folder, whose highest-numbered checkpoint may be left from another run)."""
+    """The arguments that resume an interrupted fit, from any folder: these ones, with ``--resume``
+    naming the checkpoint just written (not an earlier ``--resume`` value, which may be an older
+    checkpoint, nor the run folder, whose highest-numbered checkpoint may be left from another
+    run), and every path typed relative to the current folder made absolute: CONFIG, ``-o`` and
+    the paths of ``--set data.train=`` / ``data.test`` / ``data.validation`` / ``output``.
+    ``argv`` starts with the command's name (``fit``)."""
     out: list[str] = []
-    skip = False
-    for a in argv:
-        if skip:
-            skip = False
-        elif a == "--resume":
-            skip = True
-        elif not a.startswith("--resume="):
+    args = iter(argv)
+    positional = False  # after '--'
+    for a in args:
+        if positional or a == "-" or not a.startswith("-"):
+            out.append(a if not out or a == "-" else _absolute(a))  # (out empty: 'fit' itself)
+        elif a == "--":
+            positional = True
             out.append(a)
+        elif a.startswith("--"):
+            name, eq, value = a.partition("=")
+            if name == "--resume":
+                if not eq:
+                    next(args, None)
+                continue
+            if name in ("--output", "--set", "--device") and not eq:
+                value = next(args, "")
+            if name == "--device":
+                out += [a] if eq else [a, value]
+            elif name == "--output":
+                out += [f"--output={_absolute(value)}"] if eq else ["--output", _absolute(value)]
+            elif name == "--set":
+                first, *more = _absolute_set(value)
+                out += [f"--set={first}"] if eq else ["--set", first]
+                for extra in more:
+                    out += ["--set", extra]
+            else:
+                out.append(a)
+        else:  # short options, perhaps together: -q, -o DIR, -oDIR, -qo DIR
+            flags = a[1:]
+            at = flags.find("o")
+            if at < 0 or set(flags[:at]) - {"q", "h"}:
+                out.append(a)
+                continue
+            value = flags[at + 1 :] or next(args, "")
+            out += [f"-{flags[: at + 1]}", _absolute(value)]
+    at = out.index("--") if "--" in out else len(out)  # (an option after '--' would be an argument)
+    return [*out[:at], "--resume", _absolute(checkpoint), *out[at:]]
+
+
+def _absolute(path: str) -> str:
+    """``path`` (relative to the current folder) as an absolute path that names the same file
+    from anywhere: joined to the current folder, tidied only where no '..' could cross a link."""
+    if not path or os.path.isabs(path):
+        return path
+    joined = os.path.join(os.getcwd(), path)
+    return joined if ".." in Path(path).parts else os.path.normpath(joined)
+
+
+#: The config keys that hold a path (resolved against the current folder when set by --set).
+PATH_KEYS = (("data", "train"), ("data", "test"), ("data", "validation"), ("output",))
+
+
+def _absolute_set(text: str) -> list[str]:
+    """A --set override with its relative paths made absolute: [the override, more overrides]
+    (one mapping may set several paths, e.g. data={train: a.csv, test: b.csv}; each gets its own
+    override after it, so the mapping's other keys stay as they were)."""
+    from .config import parse_override
+    from .errors import ConfigError
+
     try:
-        rel = os.path.relpath(checkpoint)
-    except ValueError:  # another drive
-        rel = checkpoint
-    return [*out, "--resume", checkpoint if rel.startswith("..") else rel]
+        key, value = parse_override(text)
+    except ConfigError:
+        return [text]
+    if key in PATH_KEYS:
+        absolute = _absolute_path_value(value)
+        return [text if absolute is None else f"{'.'.join(key)}={_yaml_text(absolute)}"]
+    extras = []
+    for path in PATH_KEYS:
+        if len(path) > len(key) and path[: len(key)] == key:
+            node = value
+            for part in path[len(key) :]:
+                node = node.get(part) if isinstance(node, dict) else None
+            absolute = _absolute_path_value(node)
+            if absolute is not None:
+                extras.append(f"{'.'.join(path)}={_yaml_text(absolute)}")
+    return [text, *extras]
+
+
+def _absolute_path_value(value) -> str | None:
+    """The absolute form of a relative path given by --set; None when there is nothing to change
+    (not a path, '-', already absolute, '~/...')."""
+    if not isinstance(value, str) or not value.strip() or value == "-":
+        return None
+    if os.path.isabs(os.path.expanduser(value)):
+        return None
+    return _absolute(value)
+
+
+def _yaml_text(text: str) -> str:
+    """``text`` as a --set value that reads back as that string (quoted only when it must be)."""
+    from .config import parse_override
+    from .errors import ConfigError
+
+    try:
+        if parse_override(f"k={text}")[1] == text:
+            return text
+    except ConfigError:
+        pass
+    return json.dumps(text)  # a JSON string is a double-quoted YAML string
 
 
 class _StopFlag:

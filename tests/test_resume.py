@@ -296,18 +296,45 @@ def test_an_earlier_runs_checkpoints_in_the_folder_are_older(tmp_path):
     assert [r["epoch"] for r in extended.history] == [1, 2, 3, 4]
 
 
-def test_the_resume_command_names_the_checkpoint_just_written():
-    ckpt = str(Path.cwd() / "runs" / "x" / "checkpoint-11.npz")
-    rel = os.path.join("runs", "x", "checkpoint-11.npz")
+def test_the_resume_command_names_the_checkpoint_just_written_and_works_from_anywhere():
+    cwd = os.getcwd()
+    ckpt = os.path.join(cwd, "runs", "x", "checkpoint-11.npz")
     assert resume_argv(["fit", "c.yaml", "-o", "runs/x"], ckpt) == [
-        "fit", "c.yaml", "-o", "runs/x", "--resume", rel
+        "fit", os.path.join(cwd, "c.yaml"), "-o", os.path.join(cwd, "runs", "x"), "--resume", ckpt
     ]  # fmt: skip
     # an earlier --resume (an older checkpoint, perhaps since deleted) is replaced, in either spelling
     for old in (["--resume", "runs/x/checkpoint-5.npz"], ["--resume=runs/x/checkpoint-5.npz"]):
-        argv = ["fit", "c.yaml", *old, "--set", "training.epochs=50"]
-        assert resume_argv(argv, ckpt) == ["fit", "c.yaml", "--set", "training.epochs=50", "--resume", rel]
-    # outside the current folder: the absolute path
-    assert resume_argv(["fit", "c.yaml"], "/elsewhere/checkpoint-1.npz")[-1] == "/elsewhere/checkpoint-1.npz"
+        argv = ["/abs/c.yaml", *old, "--set", "training.epochs=50"]
+        assert resume_argv(["fit", *argv], ckpt) == [
+            "fit", "/abs/c.yaml", "--set", "training.epochs=50", "--resume", ckpt
+        ]  # fmt: skip
+    # a checkpoint given relative, elsewhere: absolute
+    assert resume_argv(["fit", "/c.yaml"], "../elsewhere/checkpoint-1.npz")[-1] == os.path.join(
+        cwd, "..", "elsewhere", "checkpoint-1.npz"
+    )
+    # every spelling of -o; --device's value is not a path; what follows '--' stays an argument
+    for spelling in (["-o", "r"], ["-or"], ["--output", "r"], ["--output=r"], ["-qo", "r"]):
+        got = resume_argv(["fit", "--device", "cpu", *spelling, "--", "-c.yaml"], ckpt)
+        assert got[:3] == ["fit", "--device", "cpu"]
+        assert got[-4:] == ["--resume", ckpt, "--", os.path.join(cwd, "-c.yaml")], got
+        assert os.path.join(cwd, "r") in got[3] + "|" + got[4]
+    # paths set with --set are relative to the current folder: made absolute (quoted for YAML
+    # when they must be); '-' (standard input), fractions and absolute paths stay as they were
+    got = resume_argv(
+        ["fit", "/c.yaml", "--set", "data.train=d/a.csv", "--set=data.test=0.2", "--set", "data.validation=-"]
+        + ["--set", "data={train: b.csv, test: /t.csv}", "--set", "output=run"],
+        ckpt,
+    )
+    assert got[1:] == [
+        "/c.yaml", "--set", f"data.train={os.path.join(cwd, 'd', 'a.csv')}", "--set=data.test=0.2",
+        "--set", "data.validation=-", "--set", "data={train: b.csv, test: /t.csv}",
+        "--set", f"data.train={os.path.join(cwd, 'b.csv')}", "--set", f"output={os.path.join(cwd, 'run')}",
+        "--resume", ckpt,
+    ]  # fmt: skip
+    from nettrain.config import parse_override
+
+    quoted = resume_argv(["fit", "/c.yaml", "--set", 'data.train="#x: y.csv"'], ckpt)[3]
+    assert parse_override(quoted) == (("data", "train"), os.path.join(cwd, "#x: y.csv")), quoted
 
 
 def test_resume_from_what_is_not_a_checkpoint(tmp_path):
@@ -436,9 +463,11 @@ def test_sigint_then_the_printed_resume_command_is_bit_identical(tmp_path):
     command = shlex.split(lines[0][len("Resume with: ") :])
     # started as `python -m nettrain` (no nettrain script on the PATH): this very Python again
     assert command[:4] == [sys.executable, "-m", "nettrain", "fit"]
-    assert command[-2:] == ["--resume", os.path.join("run", saved[0])]  # the checkpoint just written
-    # run exactly that, from the same folder
-    resumed = subprocess.run(command, cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=120)
+    assert command[-2:] == ["--resume", str(tmp_path / "run" / saved[0])]  # the checkpoint just written
+    # run exactly that, from another folder (the paths in it are absolute)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    resumed = subprocess.run(command, cwd=elsewhere, env=env(), capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert f"after epoch {int(saved[0][11:-4])}" in resumed.stderr
     assert reference.wait(timeout=120) == 0, (tmp_path / "ref.err").read_text()
