@@ -16,6 +16,7 @@ Softmax is not here: it only ever sits on the output layer, fused with cross-ent
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 
 from .backend import Kernel, xp_of
@@ -25,6 +26,9 @@ class Activation:
     """An elementwise activation: ``f(z)`` and its derivative ``df(z, a)``."""
 
     name = ""
+    #: The values f can take (an output layer's reach: a regression target outside it cannot
+    #: be fitted, and is not standardized into it)
+    bounds = (-math.inf, math.inf)
     #: f(z) and f'(z) (of a = f(z)) as CUDA C expressions for the GPU's fused kernels; where one
     #: is "" the GPU runs the array forms below instead
     cuda_f = ""
@@ -91,6 +95,7 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    bounds = (0.0, 1.0)
     cuda_f = "1 / (1 + exp(-z))"  # exp(-z) = inf for very negative z gives exactly 0
     cuda_df = "a * (1 - a)"
 
@@ -114,6 +119,7 @@ class Tanh(Activation):
     """f(z) = tanh(z);  f'(z) = 1 - tanh(z)^2."""
 
     name = "tanh"
+    bounds = (-1.0, 1.0)
     cuda_f = "tanh(z)"
     cuda_df = "(1 - a * a)"
 
@@ -137,6 +143,7 @@ class ReLU(Activation):
     """f(z) = max(z, 0);  f'(z) = 1 where z > 0, else 0 (the subgradient 0 at the kink)."""
 
     name = "relu"
+    bounds = (0.0, math.inf)
     cuda_f = "(z < 0 ? (T)0 : z)"  # NaN passes through, as with np.maximum
     cuda_df = "(a > 0 ? (T)1 : (T)0)"
 
@@ -189,6 +196,7 @@ class Softplus(Activation):
     """
 
     name = "softplus"
+    bounds = (0.0, math.inf)
     cuda_f = "((z > 0 ? z : (T)0) + log1p(exp(-fabs(z))))"
     cuda_df = "(-expm1(-a))"  # sigmoid(z) = 1 - exp(-a)
 

@@ -623,6 +623,8 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
         if not all(bool(xp.isfinite(p).all()) for p in net.params()):
             raise _diverged("a weight", "NaN or infinite", last_epoch, optimizer.lr)
     train_time = time.perf_counter() - t_start
+    if history and isinstance(data.train, Dataset) and (note := _worse_than_a_constant(config, history, data)):
+        emit("notice", {"message": note})
     kept_epoch = last_epoch
     if early is not None and early.restore_best and early.best_weights is not None:
         kept_epoch = early.best_epoch
@@ -844,6 +846,34 @@ def _hold_out(config, data: RunData) -> RunData:
             data, train=Dataset(train.X[kept], train.Y[kept]), **{key: Dataset(train.X[held], train.Y[held])}
         )
     return data
+
+
+def baseline_loss(cost: str, Y: np.ndarray) -> float:
+    """The training loss of the best constant prediction: the targets' mean for mse (their
+    variance), the class frequencies for the cross-entropies (their entropy)."""
+    Y = np.asarray(Y, dtype=np.float64)
+    if cost == "mse":
+        return float(Y.var(axis=0).mean())
+    p = Y.mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if cost == "cross_entropy":
+            return float(-np.nansum(p * np.log(p)))
+        return float(np.nanmean(-(p * np.log(p) + (1 - p) * np.log(1 - p))))
+
+
+def _worse_than_a_constant(config, history: list[dict], data) -> str | None:
+    """A note when training ends far above the loss of a constant prediction: finite but blown
+    up (a learning rate too high for unscaled inputs gave a loss of 1e14 and one prediction for
+    every row, exit 0 without a word)."""
+    loss, base = history[-1]["loss"], baseline_loss(config.cost, data.train.Y)
+    if not base > 0 or loss <= 2 * base:
+        return None
+    what = "the training mean" if config.cost == "mse" else "the class frequencies"
+    unscaled = "" if config.data.standardize else ", or the inputs unscaled (data.standardize: false)"
+    return (
+        f"the training loss ends at {loss:.4g}, above the {base:.4g} of always predicting {what}: "
+        f"the learning rate ({config.training.learning_rate:g}) may be too high{unscaled}"
+    )
 
 
 def check_data_fits(config, data) -> None:

@@ -403,3 +403,87 @@ def test_arrays_given_to_fit_get_the_file_checks_of_a_fraction_and_refuse_exclud
     X = np.random.default_rng(0).standard_normal((40, 3))
     with pytest.raises(ConfigError, match="data.exclude names columns of the config's data files"):
         fit(cfg(exclude=[0]), data=RunData.from_arrays(X, X[:, 0] > 0, "cross_entropy"), save=False)
+
+
+def test_a_bounded_output_gets_its_target_unscaled_and_a_note_when_it_cannot_reach_it(tmp_path):
+    """Under data.standardize a sigmoid output got the target's z-scores, half of them below 0:
+    it predicted only between the mean and the mean + 1 sd. Only a linear output's target is
+    standardized now; one outside a bounded output's reach gets a note."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 3))
+    y = 1 / (1 + np.exp(-(X @ [2.0, -1.0, 0.5])))  # in (0, 1), mean about 0.5
+    path = tmp_path / "d.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,y", comments="", fmt="%.6f")
+
+    def run(output, target=path):
+        cfg = config_from_dict(
+            {
+                "data": {"train": str(target), "target": "y"},
+                "network": {"layers": ["auto", 16, "auto"], "activation": "tanh", "output": output},
+                "training": {"optimizer": "adam", "learning_rate": 0.01, "epochs": 60},
+            }
+        )
+        events = []
+        result = fit(cfg, on_event=lambda kind, info: events.append((kind, info)), save=False)
+        notes = [info["message"] for kind, info in events if kind == "notice"]
+        return result, notes
+
+    result, notes = run("sigmoid")
+    enc = result.model.encoding
+    assert enc.y_mean.tolist() == [0.0] and enc.y_scale.tolist() == [1.0] and enc.x_scale[0] != 1.0
+    predicted = result.model.predict(X)
+    assert predicted.min() < y.mean() - y.std() and predicted.max() > y.mean() + y.std()
+    assert not notes
+    linear, _ = run("identity")
+    assert linear.model.encoding.y_scale[0] == pytest.approx(y.std(), rel=1e-6)
+    wide = tmp_path / "wide.csv"
+    np.savetxt(wide, np.column_stack([X, 10 * y]), delimiter=",", header="a,b,c,y", comments="", fmt="%.6f")
+    _, notes = run("sigmoid", wide)
+    assert any("but a sigmoid output reaches only [0, 1]: set network.output: identity" in n for n in notes)
+
+
+def test_notes_for_a_quantity_taken_as_classes_and_a_loss_worse_than_a_constant(tmp_path):
+    """A numeric target of many values under cross_entropy (a regression target with the
+    starter config's cost) and a finite blow-up (exit 0, one prediction for every row) each get
+    a note; the baseline is the loss of the best constant prediction."""
+    from nettrain.data import load_run_data
+    from nettrain.errors import DataError
+    from nettrain.train import baseline_loss
+
+    assert baseline_loss("mse", np.array([[0.0], [2.0]])) == pytest.approx(1.0)
+    assert baseline_loss("cross_entropy", np.eye(4)) == pytest.approx(np.log(4))
+    assert baseline_loss("binary_cross_entropy", np.array([[0.0], [1.0]])) == pytest.approx(np.log(2))
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 2))
+    y = np.round(100 + 50 * X[:, 0] + rng.standard_normal(200), 1)
+    path = tmp_path / "q.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,y", comments="", fmt="%.6g")
+    base = {"data": {"train": str(path), "target": "y"}, "network": {"layers": ["auto", 8, "auto"]}}
+    rd = load_run_data(config_from_dict({**base, "cost": "cross_entropy"}))
+    assert any(
+        "distinct numbers in 200 rows, each one a class" in n and "set cost: mse" in n for n in rd.notes
+    )
+    continuous = tmp_path / "c.csv"
+    np.savetxt(
+        continuous, np.column_stack([X, X[:, 0]]), delimiter=",", header="a,b,y", comments="", fmt="%.6g"
+    )
+    with pytest.raises(
+        DataError, match="distinct numbers in 200 rows: if it is a quantity to predict, set cost: mse"
+    ):
+        data = {"train": str(continuous), "target": "y", "validation": 0.5}
+        load_run_data(config_from_dict({**base, "cost": "cross_entropy", "data": data}))
+    events = []
+    offset = tmp_path / "o.csv"  # inputs around 50, unscaled: an SGD step blows up, finitely
+    X = X * 10 + 50
+    np.savetxt(offset, np.column_stack([X, y]), delimiter=",", header="a,b,y", comments="", fmt="%.6g")
+    cfg = {**base, "data": {"train": str(offset), "target": "y", "standardize": False}}
+    fit(config_from_dict(cfg), on_event=lambda kind, info: events.append((kind, info)), save=False)
+    notes = [info["message"] for kind, info in events if kind == "notice"]
+    assert any("above the" in n and "of always predicting the training mean" in n for n in notes), notes
+    events.clear()
+    fit(
+        config_from_dict({**base, "training": {"epochs": 5}}),
+        on_event=lambda k, i: events.append((k, i)),
+        save=False,
+    )
+    assert not [i for k, i in events if k == "notice" and "above the" in i["message"]]

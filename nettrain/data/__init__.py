@@ -21,6 +21,7 @@ from .encode import (
     category_text,
     fit_encoding,
     label_text,
+    standardizes_target,
 )
 from .read import (
     MISSING,
@@ -193,10 +194,17 @@ def hold_out_rows(
     if labels is not None:  # every class held out must still be trained on
         lost = sorted(set(labels[held].tolist()) - set(labels[kept].tolist()))
         if lost:
+            classes = np.unique(labels)
+            quantity = len(classes) > 20 and len(classes) > n / 10 and _numbers_only(classes)
             raise DataError(
                 f"{source}: holding out the {what} fraction leaves no training row of class "
-                f"'{lost[0]}' ({int((labels == lost[0]).sum())} row(s) in all); give more rows "
-                f"of it, or a smaller data.{what}"
+                f"'{lost[0]}' ({int((labels == lost[0]).sum())} row(s) in all); "
+                + (
+                    f"the target has {len(classes)} distinct numbers in {n} rows: if it is a "
+                    "quantity to predict, set cost: mse"
+                    if quantity
+                    else f"give more rows of it, or a smaller data.{what}"
+                )
             )
     return kept, held
 
@@ -439,18 +447,11 @@ def _load_run_data(config, stdin=None) -> RunData:
         categorical=dc.categorical,
         header=dc.header,
         delimiter=dc.delimiter,
+        scale_target=standardizes_target(dc.standardize, config.network.output),
     )
     enc.excluded = list(dc.exclude)
     enc.check_inputs(sizes[0], train.source)
-    if config.task == "regression" and train.y is not None and train.y.ndim == 1:
-        values = np.unique(train.y)
-        if len(values) == 2 and train.n >= 10:  # 0/1 under the default cost mse: classes?
-            shown = ", ".join(str(v) for v in label_text(values))
-            notes.append(
-                f"the target '{train.target}' has only 2 values ({shown}): if they are classes, "
-                "set cost: binary_cross_entropy (one output) or cross_entropy (two); mse fits "
-                "them as numbers"
-            )
+    notes += _target_notes(config, train, enc)
     for col in enc.columns:  # nearly one category per row: an id, which only memorizes
         if col.kind == "categorical" and col.width >= 20 and col.width >= train.n / 2:
             notes.append(
@@ -487,6 +488,45 @@ def _load_run_data(config, stdin=None) -> RunData:
             notes.append(f"{name} data: left out {dropped} of {t.n} rows with missing values ({why})")
         sets.append(ds)
     return RunData(enc, sets[0], sets[1], sets[2], notes)
+
+
+def _target_notes(config, train: Table, enc: Encoding) -> list[str]:
+    """What the training target suggests is meant otherwise: a 0/1 target under mse, a target
+    the output activation cannot reach, a numeric target of many values taken as classes."""
+    from ..activations import ACTIVATIONS
+
+    values, present = enc.target_values(train)
+    values = values[present]
+    name = f"the target '{train.target}'"
+    if len(values) == 0:
+        return []
+    if config.task == "classification":
+        classes = np.unique(values)
+        if len(classes) > 20 and len(classes) > len(values) / 10 and _numbers_only(classes):
+            return [
+                f"{name} has {len(classes)} distinct numbers in {len(values)} rows, each one a class "
+                f"under cost: {config.cost}; if it is a quantity to predict, set cost: mse"
+            ]
+        return []
+    if values.ndim == 1 and train.n >= 10 and len(unique := np.unique(values)) == 2:
+        shown = ", ".join(str(v) for v in label_text(unique))
+        return [
+            f"{name} has only 2 values ({shown}): if they are classes, set cost: "
+            "binary_cross_entropy (one output) or cross_entropy (two); mse fits them as numbers"
+        ]
+    output = ACTIVATIONS.get(config.network.output)
+    lo, hi = output.bounds if output is not None else (-np.inf, np.inf)
+    if values.min() < lo or values.max() > hi:
+        return [
+            f"{name} runs from {values.min():g} to {values.max():g}, but a {config.network.output} "
+            f"output reaches only [{lo:g}, {hi:g}]: set network.output: identity (or rescale the "
+            "target into that range)"
+        ]
+    return []
+
+
+def _numbers_only(labels: np.ndarray) -> bool:
+    return labels.dtype.kind in "fiu" or all(_is_number(v) for v in labels[:1000].tolist())
 
 
 def _read_like_training(path: str, train: Table | None, enc: Encoding, read, stdin, delimiter) -> Table:

@@ -469,6 +469,14 @@ class _Rows:
         return self.table.where(int(self.rows[i]))
 
 
+def standardizes_target(standardize: bool, output: str) -> bool:
+    """Whether a regression target is standardized: with data.standardize, for a linear output
+    only. A bounded output (sigmoid's (0, 1), tanh's (-1, 1), relu's [0, inf)) was chosen for a
+    target in its range, and the z-scores of such a target leave it (a sigmoid then predicted
+    only between the mean and the mean + 1 sd)."""
+    return standardize and output == "identity"
+
+
 #: Standardizing goes through float64 temporaries of about this many bytes at a time, not of
 #: the whole data set.
 _BLOCK_BYTES = 16 * 1024 * 1024
@@ -545,6 +553,7 @@ def fit_encoding(
     categorical="auto",
     header: bool = True,
     delimiter: str | None = None,
+    scale_target: bool = True,
 ) -> Encoding:
     """Fit the encoding on the training rows (see the module doc).
 
@@ -555,6 +564,8 @@ def fit_encoding(
         the target's columns.
     categorical : 'auto', or a list of the column names (or indices as text) to one-hot encode;
         an empty list means every feature is numeric.
+    scale_target : standardize a regression target too (with ``standardize``); see
+        ``standardizes_target``.
     """
     if isinstance(categorical, (list, tuple)):
         names = [str(c) for c in categorical]
@@ -644,7 +655,7 @@ def fit_encoding(
                 f"network has {n_outputs} output(s); set the last of network.layers "
                 f"to {y2.shape[1]}"
             )
-        if standardize:
+        if standardize and scale_target:
             enc.y_mean, enc.y_scale = _mean_std(y2, table, [str(table.target)] * y2.shape[1])
         else:
             enc.y_mean, enc.y_scale = np.zeros(y2.shape[1]), np.ones(y2.shape[1])

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .encode import Column, Encoding, label_text, outputs_for_classes
+from .encode import Column, Encoding, label_text, outputs_for_classes, standardizes_target
 from .read import NPY_MAGIC, Table, npy_target_index, source_name
 
 #: Training .npy files bigger than this are streamed in chunks instead of loaded.
@@ -325,13 +325,14 @@ def stream_npy(config, rng: np.random.Generator):
         y_mean = float(y_stats.mean[0])
         with np.errstate(over="ignore", invalid="ignore"):
             y_std = float(np.sqrt(y_stats.m2[0] / n_complete)) or 1.0
-        if dc.standardize and not (math.isfinite(y_mean) and math.isfinite(y_std)):
+        scale = standardizes_target(dc.standardize, config.network.output)
+        if scale and not (math.isfinite(y_mean) and math.isfinite(y_std)):
             raise DataError(
                 f"{name}: the target holds values too large to standardize; rescale "
                 "it, or set data.standardize: false"
             )
-        enc.y_mean = np.array([y_mean if dc.standardize else 0.0])
-        enc.y_scale = np.array([y_std if dc.standardize else 1.0])
+        enc.y_mean = np.array([y_mean if scale else 0.0])
+        enc.y_scale = np.array([y_std if scale else 1.0])
         enc.n_outputs = 1
         if sizes[-1] not in (0, 1):
             raise DataError(f"{name}: the target has 1 column but the network has {sizes[-1]} outputs")
