@@ -727,6 +727,7 @@ def predict(
     ] = None,
     unknown: UnknownOpt = "error",
     device: RunDeviceOpt = None,
+    quiet: QuietOpt = False,
 ):
     """Predict one row of output per input row, in order.
 
@@ -779,7 +780,7 @@ def predict(
         kept_columns.append(table.column(table.features.index(name)))
     s, kept = m.outputs_kept(table, unknown)
     n = len(kept)
-    if not kept.all():
+    if not kept.all() and not quiet:
         sys.stderr.write(
             f"Note: {int((~kept).sum())} of {n} rows have missing values and get an empty "
             "prediction (the model's data.missing is drop)\n"
@@ -935,6 +936,7 @@ def evaluate(
     json_: JsonOpt = False,
     unknown: UnknownOpt = "error",
     device: RunDeviceOpt = None,
+    quiet: QuietOpt = False,
 ):
     """Score a model on labelled data.
 
@@ -952,7 +954,7 @@ def evaluate(
         raise NettrainError("the model does not record its target column")
     table = _read_inputs(input, enc, need_target=True)
     report = m.evaluate(table, unknown)
-    if report.get("rows_left_out"):
+    if report.get("rows_left_out") and not quiet:
         sys.stderr.write(f"Note: left out {report['rows_left_out']} of {table.n} rows with missing values\n")
     if json_:
         sys.stdout.write(json.dumps(report) + "\n")
@@ -1021,6 +1023,7 @@ def gradcheck(
     ] = 1e-8,
     device: RunDeviceOpt = None,
     json_: JsonOpt = False,
+    quiet: QuietOpt = False,
 ):
     """Check backpropagation against central finite differences (float64), per layer.
 
@@ -1034,8 +1037,9 @@ def gradcheck(
     cfg = _load(config, set_)
     where = _device(device) if device else None
     result = gradcheck_config(cfg, batch=batch, rtol=rtol, atol=atol, stdin=sys.stdin, device=where)
-    for note in result.notes:
-        sys.stderr.write(f"Note: {note}\n")
+    if not quiet:  # (a failed check's line below is the verdict, like an error: it stays)
+        for note in result.notes:
+            sys.stderr.write(f"Note: {note}\n")
     if json_:
         sys.stdout.write(json.dumps(result.to_dict()) + "\n")
     else:
@@ -1105,7 +1109,7 @@ def _print_gradcheck(result) -> None:
 
 @app.command()
 @command
-def init():
+def init(quiet: QuietOpt = False):  # (every command takes -q; init has no messages to silence)
     """Print a commented starter config (YAML) to stdout.
 
     Example: nettrain init > my.yaml
@@ -1117,7 +1121,7 @@ def init():
 
 @app.command()
 @command
-def info(model: ModelArg, json_: JsonOpt = False):
+def info(model: ModelArg, json_: JsonOpt = False, quiet: QuietOpt = False):  # (no messages to silence)
     """Show a model's architecture, parameter count and training summary.
 
     Example: nettrain info runs/digits/model.npz

@@ -218,6 +218,12 @@ def test_gradcheck_cli_passes_a_relu_config_with_dead_rows(tmp_path):
     r = ok(run("gradcheck", cfg))
     assert "PASS" in r.stdout
     assert "Note:" in r.stderr and "kink" in r.stderr
+    # --quiet leaves the notes out, and the table (stdout) as it was; --json alike
+    quiet = ok(run("gradcheck", cfg, "--quiet"))
+    assert quiet.stderr == "" and quiet.stdout == r.stdout
+    loud_json, quiet_json = ok(run("gradcheck", cfg, "--json")), ok(run("gradcheck", cfg, "--json", "-q"))
+    assert "kink" in loud_json.stderr and quiet_json.stderr == ""
+    assert quiet_json.stdout == loud_json.stdout
 
 
 def test_auto_layer_sizes_in_gradcheck():

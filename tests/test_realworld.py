@@ -137,6 +137,12 @@ def test_missing_drop_predict_leaves_an_empty_answer_in_place(tmp_path):
     report = json.loads(r.stdout)
     assert report["n"] == 2 and report["rows_left_out"] == 2
     assert "left out 2 of 4 rows" in r.stderr
+    # --quiet: the same data on stdout, no note
+    for command, flag in (("predict", "--quiet"), ("evaluate", "-q")):
+        loud = ok(run(command, run_dir, tmp_path / "new.csv"))
+        quiet = ok(run(command, run_dir, tmp_path / "new.csv", flag))
+        assert "Note:" in loud.stderr and quiet.stderr == ""
+        assert quiet.stdout == loud.stdout
 
 
 def test_missing_mean_fills_with_the_training_means(tmp_path):

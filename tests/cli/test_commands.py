@@ -130,6 +130,29 @@ def test_version():
     assert r.stdout.strip() == f"nettrain {__version__}"
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_takes_quiet(command):
+    """DESIGN: `--quiet` is honoured by every command, spelled the same way (-q too)."""
+    r = run(command, "--help")
+    assert r.exit_code == 0, r.stderr
+    assert "--quiet" in r.stdout and "-q" in r.stdout
+
+
+def test_quiet_keeps_the_data_of_init_and_info(digits_run):
+    for args in (["init"], ["info", digits_run], ["info", digits_run, "--json"]):
+        loud, quiet = run(*args), run(*args, "-q")
+        assert loud.exit_code == quiet.exit_code == 0, (quiet.stdout, quiet.stderr)
+        assert quiet.stdout == loud.stdout != ""
+        assert quiet.stderr == ""
+
+
+def test_quiet_still_prints_errors(tmp_path):
+    assert_error(run("predict", tmp_path / "none.npz", "data.csv", "--quiet"), "none.npz")
+    assert_error(run("evaluate", tmp_path / "none.npz", "data.csv", "-q"), "none.npz")
+    assert_error(run("info", tmp_path / "none.npz", "-q"), "none.npz")
+    assert_error(run("gradcheck", tmp_path / "none.yaml", "-q"), "none.yaml")
+
+
 # -- fit ------------------------------------------------------------------------------------------
 
 
@@ -465,6 +488,12 @@ def test_gradcheck_fails_on_a_broken_derivative(monkeypatch):
     r = run("gradcheck", CONFIGS / "seed.yaml", "--json")
     assert r.exit_code == 1
     assert json.loads(r.stdout)["passed"] is False
+
+    # --quiet keeps the verdict: the table on stdout, the failure line on stderr, exit 1
+    loud, quiet = run("gradcheck", CONFIGS / "seed.yaml"), run("gradcheck", CONFIGS / "seed.yaml", "-q")
+    assert quiet.exit_code == 1
+    assert quiet.stdout == loud.stdout
+    assert "gradcheck FAILED" in quiet.stderr
 
 
 # -- init, info -----------------------------------------------------------------------------------
