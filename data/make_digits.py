@@ -14,6 +14,7 @@ output is deterministic.
 
 Usage: python data/make_digits.py
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +38,7 @@ def main():
     # Pixel values are integers 0..16 stored as floats; check before casting.
     assert np.array_equal(X, np.round(X)) and X.min() >= 0 and X.max() <= 16
     header = list(digits.feature_names) + ["label"]
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=0
-    )
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
     write_csv(HERE / "digits_train.csv", X_tr, y_tr, header)
     write_csv(HERE / "digits_test.csv", X_te, y_te, header)
     print(f"wrote digits_train.csv ({len(y_tr)} rows), digits_test.csv ({len(y_te)} rows)")

@@ -18,6 +18,7 @@ Only x1..x5 affect y; x6..x10 are noise features. The generator is seeded
 
 Usage: python data/make_regression.py
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ def friedman1(rng, n):
 def write_csv(path, X, y):
     header = ",".join([f"x{i + 1}" for i in range(N_FEATURES)] + ["y"])
     data = np.column_stack([X, y])
-    lines = [header] + [",".join("%.6f" % v for v in row) for row in data]
+    lines = [header] + [",".join(f"{v:.6f}" for v in row) for row in data]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n")
 
 

@@ -18,6 +18,7 @@ Deterministic: running the script twice gives identical files.
 
 Usage: python data/make_small.py
 """
+
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ def make_seed():
     X = rng.uniform(-1.0, 1.0, size=(N_SEED, 4))
     y = 0.5 * np.tanh(X[:, 0] + X[:, 1] - X[:, 2]) + 0.3 * X[:, 3]
     data = np.column_stack([X, y])
-    lines = ["x1,x2,x3,x4,y"] + [",".join("%.6f" % v for v in row) for row in data]
+    lines = ["x1,x2,x3,x4,y"] + [",".join(f"{v:.6f}" for v in row) for row in data]
     write_lines(HERE / "seed.csv", lines)
 
 

@@ -885,3 +885,25 @@ def test_a_signed_nan_is_missing_on_both_readers(tmp_path, cell):
         X, _, kept = enc.encode(tables[-1], "float64")
         assert kept.all() and enc.columns[1].fill == 4.0
     assert tables[0].is_text is False and tables[1].is_text is True  # (one reader each)
+
+
+@pytest.mark.parametrize(
+    "script, files",
+    [
+        ("make_small.py", ["seed.csv", "xor.csv"]),
+        ("make_regression.py", ["regression_train.csv", "regression_test.csv"]),
+    ],
+)
+def test_the_generated_data_sets_are_what_their_scripts_write(tmp_path, script, files):
+    """data/README: running a script gives byte-identical files (run from a copy, which writes
+    next to itself, so the shipped files are left alone). make_digits.py needs scikit-learn."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import DATA
+
+    shutil.copy(DATA / script, tmp_path / script)
+    subprocess.run([sys.executable, str(tmp_path / script)], check=True, capture_output=True, timeout=60)
+    for name in files:
+        assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
