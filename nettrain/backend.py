@@ -239,6 +239,19 @@ def step_flops(sizes, batch_size: int) -> float:
     return 2.0 * batch_size * per_row
 
 
+def nettrain_threads() -> int | None:
+    """NETTRAIN_THREADS as a number of threads (None: unset or empty); anything else is a
+    ConfigError, so a typo does not go unnoticed."""
+    text = os.environ.get("NETTRAIN_THREADS", "").strip()
+    if not text:
+        return None
+    if not (text.isdigit() and int(text) > 0):
+        from .errors import ConfigError
+
+        raise ConfigError(f"NETTRAIN_THREADS={text[:40]!r}: give a whole number of threads, 1 or more")
+    return int(text)
+
+
 def cpu_threads(sizes, batch_size: int):
     """A context that sets the BLAS thread count for training this network on the CPU.
 
@@ -246,15 +259,15 @@ def cpu_threads(sizes, batch_size: int):
     MKL_NUM_THREADS is respected as it is; otherwise one thread for small steps and all cores for
     big ones (MULTI_THREAD_FLOPS). Needs threadpoolctl; without it, nothing changes.
     """
-    explicit = os.environ.get("NETTRAIN_THREADS")
+    explicit = nettrain_threads()
     if explicit is None and any(os.environ.get(v) for v in THREAD_ENV[1:]):
         return nullcontext()
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         return nullcontext()
-    if explicit is not None and explicit.strip().isdigit() and int(explicit) > 0:
-        threads = int(explicit)
+    if explicit is not None:
+        threads = explicit
     elif step_flops(sizes, batch_size) < MULTI_THREAD_FLOPS:
         threads = 1
     else:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import distributed, metrics
-from .backend import Device, cpu_threads, resolve_device, to_host, xp_of
+from .backend import Device, cpu_threads, nettrain_threads, resolve_device, to_host, xp_of
 from .checkpoint import PATTERN as CHECKPOINT
 from .checkpoint import (
     checkpoint_path,
@@ -324,6 +324,8 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
     emit = on_event or _ignore
     tc = config.training
     device = distributed.gpu_for_rank(resolve_device(config.device))
+    if device.kind == "cpu":
+        nettrain_threads()  # (a bad NETTRAIN_THREADS fails now, not after reading the data)
     if device.notice:
         emit("notice", {"message": device.notice})
     if data is None:  # (before reading the data: the config alone says whether there is some)
@@ -623,7 +625,8 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
         if not all(bool(xp.isfinite(p).all()) for p in net.params()):
             raise _diverged("a weight", "NaN or infinite", last_epoch, optimizer.lr)
     train_time = time.perf_counter() - t_start
-    if history and isinstance(data.train, Dataset) and (note := _worse_than_a_constant(config, history, data)):
+    note = _worse_than_a_constant(config, history, data) if isinstance(data.train, Dataset) else None
+    if note:
         emit("notice", {"message": note})
     kept_epoch = last_epoch
     if early is not None and early.restore_best and early.best_weights is not None:
@@ -865,6 +868,8 @@ def _worse_than_a_constant(config, history: list[dict], data) -> str | None:
     """A note when training ends far above the loss of a constant prediction: finite but blown
     up (a learning rate too high for unscaled inputs gave a loss of 1e14 and one prediction for
     every row, exit 0 without a word)."""
+    if not history:
+        return None
     loss, base = history[-1]["loss"], baseline_loss(config.cost, data.train.Y)
     if not base > 0 or loss <= 2 * base:
         return None

@@ -36,6 +36,22 @@ def test_nettrain_threads_chooses(monkeypatch):
         assert blas_threads() == 1
 
 
+@pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
+def test_a_bad_nettrain_threads_is_an_error_and_an_empty_one_unset(monkeypatch, value):
+    """NETTRAIN_THREADS=abc was silently ignored; an empty value (export NETTRAIN_THREADS=) is
+    no setting."""
+    from nettrain.errors import ConfigError
+
+    monkeypatch.setenv("NETTRAIN_THREADS", value)
+    with pytest.raises(ConfigError, match=f"NETTRAIN_THREADS='{value}': give a whole number of threads"):
+        cpu_threads([4, 2, 1], 8)
+    monkeypatch.setenv("NETTRAIN_THREADS", " ")
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    with cpu_threads([4, 2, 1], 8):
+        assert blas_threads() == 1
+
+
 def test_explicit_blas_environment_is_respected(monkeypatch):
     monkeypatch.delenv("NETTRAIN_THREADS", raising=False)
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
