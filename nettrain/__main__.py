@@ -1,5 +1,6 @@
 """`python -m nettrain` and the `nettrain` script run the command-line tool."""
 
+import io
 import os
 import sys
 
@@ -116,12 +117,26 @@ class _ClosedOutput:
         return self
 
 
+_replaced: list = []
+
+
 def _usable_streams() -> None:
-    """Python starts with sys.stdout or sys.stderr None when that descriptor is closed."""
+    """Python starts with sys.stdout or sys.stderr None when that descriptor is closed.
+
+    Under PYTHONUNBUFFERED (or -u) stdout writes straight to its raw file, which may take only
+    part of a write (a disk nearly full) without an error: the rest was lost and the command
+    ended 0. A BufferedWriter writes all or raises; line buffering keeps output as prompt."""
     if sys.stderr is None:
         sys.stderr = open(os.devnull, "w")
     else:
         sys.stderr = _Tolerant(sys.stderr)
+    raw = getattr(sys.stdout, "buffer", None)
+    if isinstance(raw, io.RawIOBase):
+        _replaced.append(sys.stdout)  # (kept: collected, it would close the raw file under us)
+        text = sys.stdout
+        sys.stdout = io.TextIOWrapper(
+            io.BufferedWriter(raw), encoding=text.encoding, errors=text.errors, line_buffering=True
+        )
     sys.stdout = _ClosedOutput() if sys.stdout is None else _Checked(sys.stdout)
 
 

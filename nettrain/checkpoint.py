@@ -50,6 +50,11 @@ def comparable(config_dict: dict) -> dict:
     data, training = d.get("data"), d.get("training")
     if isinstance(data, dict) and not data.get("exclude"):
         data.pop("exclude", None)
+    if isinstance(data, dict):  # a data file by its real path: earlier versions resolved links
+        for key in ("train", "test", "validation"):
+            path = data.get(key)
+            if isinstance(path, str) and path != "-" and os.path.isfile(path):
+                data[key] = os.path.realpath(path)
     for key, registry in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
         value = training.get(key) if isinstance(training, dict) else None
         if isinstance(value, dict) and value.get("name") in registry:

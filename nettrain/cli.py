@@ -90,6 +90,8 @@ def command(fn):
         _signalled.clear()
         handlers = [(signal.SIGINT, _on_sigint), *((sig, _on_stop_signal) for sig in STOP_SIGNALS)]
         for sig, handler in handlers:
+            if _ignored(sig):
+                continue
             try:
                 previous[sig] = signal.signal(sig, handler)
             except ValueError:  # not the main thread (e.g. some test runners)
@@ -137,15 +139,28 @@ def command(fn):
 _signalled: set[str] = set()
 
 
+def _ignored(sig) -> bool:
+    """A signal this process was started with ignored (nohup's SIGHUP; SIGINT for a shell's
+    background job) stays ignored: the one who started it asked for that."""
+    try:
+        return signal.getsignal(sig) is signal.SIG_IGN
+    except ValueError:
+        return False
+
+
 def _on_sigint(signum, frame):
     _signalled.add("SIGINT")
     raise KeyboardInterrupt
 
 
 def _on_stop_signal(signum, frame):
-    name = signal.Signals(signum).name
+    _stop_now(signal.Signals(signum).name)
+
+
+def _stop_now(name: str):
+    """Record signal ``name`` and raise what stops the command at once."""
     _signalled.add(name)
-    raise Terminated(name)
+    raise KeyboardInterrupt if name == "SIGINT" else Terminated(name)
 
 
 def _most_severe(names) -> str:
@@ -496,11 +511,10 @@ def resume_argv(argv: list[str], checkpoint: str) -> list[str]:
 
 def _absolute(path: str) -> str:
     """``path`` (relative to the current folder) as an absolute path that names the same file
-    from anywhere: joined to the current folder, tidied only where no '..' could cross a link."""
-    if not path or os.path.isabs(path):
-        return path
-    joined = os.path.join(os.getcwd(), path)
-    return joined if ".." in Path(path).parts else os.path.normpath(joined)
+    from anywhere (config.absolute_path); an absolute one as it is."""
+    from .config import absolute_path
+
+    return path if not path or os.path.isabs(path) else absolute_path(path)
 
 
 #: The config keys that hold a path (resolved against the current folder when set by --set).
@@ -572,6 +586,7 @@ class _StopFlag:
         self.signal_name: str | None = None
         self.first_at = 0.0
         self.training = False
+        self.stopping = False
         self.previous: dict = {}
 
     def get(self) -> str | None:
@@ -584,14 +599,16 @@ class _StopFlag:
         from .distributed import rank, world
 
         name = signal.Signals(signum).name
+        if self.stopping:  # stopping at once already: the clean-up (the run folder's lock, a
+            return  # folder made for it) must not be cut short by the same request again
         if not self.training and world() is None:
-            _signalled.add(name)
-            raise KeyboardInterrupt if name == "SIGINT" else Terminated(name)
+            self.stopping = True
+            _stop_now(name)
         if self.signal_name is not None:
             if time.monotonic() - self.first_at < self.SAME_STOP_S:
                 return
-            _signalled.add(name)  # asked twice: stop now
-            raise KeyboardInterrupt if name == "SIGINT" else Terminated(name)
+            self.stopping = True
+            _stop_now(name)  # asked twice: stop now
         self.signal_name, self.first_at = name, time.monotonic()
         if rank() == 0:  # under MPI every rank gets the signal: one of them says so
             sys.stderr.write(
@@ -601,6 +618,8 @@ class _StopFlag:
 
     def __enter__(self):
         for sig in (signal.SIGINT, *STOP_SIGNALS):
+            if _ignored(sig):
+                continue
             try:
                 self.previous[sig] = signal.signal(sig, self._handle)
             except ValueError:  # not the main thread

@@ -142,7 +142,19 @@ class Config:
         return yaml.dump(self.to_dict(), Dumper=_yaml_types()[1], sort_keys=False, default_flow_style=False)
 
     def with_output(self, output: str) -> Config:
-        return replace(self, output=os.path.abspath(output))
+        return replace(self, output=absolute_path(output))
+
+
+def absolute_path(path: str, base=None) -> str:
+    """``path`` joined to ``base`` (default: the current folder), naming the same file from
+    anywhere: links are kept (/dev/stdin stays /dev/stdin), and a '..' is tidied away only where
+    that names the same file (configs/../data/x.csv is data/x.csv; lnk/../x is x beside the
+    link's target, as the system reads it, and stays as it is)."""
+    joined = os.path.join(base if base is not None else os.getcwd(), path)
+    tidy = os.path.normpath(joined)
+    if ".." not in Path(path).parts or os.path.realpath(joined) == os.path.realpath(tidy):
+        return tidy
+    return joined
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -358,6 +370,13 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
         raise ConfigError(f"--set '{text}': the value is not valid YAML ({problem})") from None
     if twice:
         raise ConfigError([f"--set '{text}': {_twice((*path, *inner))}" for inner, _ in twice])
+    if parsed is None and value.strip() not in ("null", "Null", "NULL"):
+        # '#5' is a YAML comment, '---' a document start: no value, which would silently be the
+        # default, as an empty value would
+        raise ConfigError(
+            f"--set '{text}': YAML reads '{value.strip()}' as no value ('#' starts a comment); quote "
+            f"it ({key.strip()}='\"{value.strip()}\"') for text, or write {key.strip()}=null for the default"
+        )
     return path, parsed
 
 
@@ -520,8 +539,9 @@ class _Checker:
             if "\0" in value:
                 raise ValueError("embedded null byte")
             # absolute, with links kept: /dev/stdin or a process substitution (/dev/fd/63)
-            # resolved would name /proc/PID/fd/pipe:[N], which no one can open
-            return os.path.abspath(base / Path(value).expanduser())
+            # resolved would name /proc/PID/fd/pipe:[N], which no one can open; tidied only
+            # where no '..' could cross a link (lnk/../x is x beside lnk's target)
+            return absolute_path(str(Path(value).expanduser()), base)  # (~nosuchuser: an error)
         except (RuntimeError, ValueError, OSError) as exc:  # '~nosuchuser/x', a NUL byte
             self.problem(path, f"{_show(value)} is not a usable file path ({exc})")
             return default

@@ -121,7 +121,9 @@ def _stage(path: Path, write: Callable[[IO[bytes]], Any]) -> str:
     if is_dir:
         raise OutputError(f"cannot write '{path}': it is a folder")
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
+        # the folder by its real path: mkstemp tidies its dir with os.path.abspath, which takes
+        # 'lnk/..' away as text (another folder than path's when lnk is a link)
+        fd, tmp = tempfile.mkstemp(dir=os.path.realpath(path.parent), prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX)
     except OSError as exc:
         raise OutputError(f"cannot write '{shown(path)}': {os_reason(exc)}") from None
     try:

@@ -794,12 +794,28 @@ def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout
         if key not in (model.meta.get("encoding") or {}):
             enc_now.pop(key, None)
             enc_then.pop(key, None)
-    same_data = enc_now == enc_then and np.array_equal(data.encoding.x_mean, model.encoding.x_mean)
+    now, then = data.encoding, model.encoding
+    same_data = (
+        enc_now == enc_then
+        and np.array_equal(now.x_mean, then.x_mean)
+        and np.array_equal(now.x_scale, then.x_scale)
+    )
     if not same_data and not force:
         raise ConfigError(
             f"--resume: the data's encoding differs from {path}'s (the data changed?); "
             "add --force to continue anyway"
         )
+    if now.task == "regression" and not force:
+        if not (np.array_equal(now.y_mean, then.y_mean) and np.array_equal(now.y_scale, then.y_scale)):
+            raise ConfigError(
+                f"--resume: {path} was trained on the target standardized (mean {then.y_mean[0]:.6g}, "
+                f"scale {then.y_scale[0]:.6g}) and this run scales it otherwise (nettrain now leaves "
+                f"the target of a {config.network.output} output as it is, or the data changed); add "
+                "--force to go on with the new scaling (the loss's units change)"
+                if not np.array_equal(now.y_scale, then.y_scale)
+                else f"--resume: the target's mean differs from {path}'s (the data changed?); add "
+                "--force to continue anyway"
+            )
     net.W[:] = [device.asarray(w.astype(net.dtype)) for w in model.network.W]
     net.b[:] = [device.asarray(v.astype(net.dtype)) for v in model.network.b]
     params = net.params()
@@ -939,9 +955,23 @@ def check_output(config: Config) -> None:
         ) from None
 
 
+#: The longest file name fit writes in a run folder, at least: the atomic writer's temporary
+#: '.nettrain-XXXXXXXX.tmp' (checkpoint names of long runs are measured)
+LONGEST_RUN_NAME = 22
+
+
 def _check_output(config: Config) -> None:
     output = config.output
     folder = Path(output)
+    # every file fit writes must fit the system's path limit, or the trained weights are lost
+    # at the end (a 4075-character folder took the lock file and failed on the model's temp name)
+    longest = max(LONGEST_RUN_NAME, len(f"checkpoint-{config.training.epochs}.npz"))
+    limit = os.pathconf("/", "PC_PATH_MAX") if hasattr(os, "pathconf") else 4096
+    if len(os.fsencode(os.path.abspath(output))) + 1 + longest >= limit:
+        raise OutputError(
+            f"the run folder '{shown(output)}' cannot be used: its path is too long for the files "
+            f"fit writes in it (over {limit - 2 - longest} bytes); choose a shorter output (-o DIR)"
+        )
     inputs = {"config": config.path, "training data": config.data.train, "test data": config.data.test}
     if isinstance(config.data.validation, str):
         inputs["validation data"] = config.data.validation

@@ -125,11 +125,13 @@ def test_a_name_too_long_for_the_folder_is_an_output_error(tmp_path):
 def test_fit_o_with_a_name_too_long_is_one_error_line(tmp_path, length):
     out = tmp_path / ("b" * length)
     r = run("fit", CONFIGS / "xor.yaml", "-o", out, "--quiet")
-    line = assert_error(r, "file name too long")
+    # (a 5000-character path is over PATH_MAX: that check speaks first)
+    expected = "file name too long" if length < 1000 else "its path is too long"
+    line = assert_error(r, expected)
     assert "internal error" not in line and len(line) < 400
     assert list(tmp_path.iterdir()) == []
     r = run("fit", CONFIGS / "xor.yaml", "-o", out, "--dry-run")
-    assert_error(r, "file name too long")
+    assert_error(r, expected)
 
 
 def test_other_commands_with_names_too_long_are_one_error_line(xor_run, tmp_path):
@@ -159,3 +161,15 @@ def test_the_fallback_names_an_unexpected_enametoolong(monkeypatch, xor_run):
     monkeypatch.setattr(modelfile, "load_model", too_long)
     line = assert_error(run("info", xor_run), "file name too long")
     assert "internal error" not in line and len(line) < 400
+
+
+def test_a_run_folder_too_deep_for_the_files_fit_writes_is_refused_before_training(tmp_path):
+    """A folder whose path leaves no room for the 22-character temporary name under PATH_MAX
+    took the lock file, trained every epoch, then lost the weights: refused up front now."""
+    limit = os.pathconf("/", "PC_PATH_MAX")
+    deep = str(tmp_path)
+    while len(deep) < limit - 20:
+        deep += "/" + "d" * min(200, limit - 20 - len(deep) - 1)
+    r = run("fit", CONFIGS / "seed.yaml", "-o", deep)
+    assert_error(r, "its path is too long for the files fit writes in it")
+    assert not any(tmp_path.iterdir())  # nothing made

@@ -793,3 +793,35 @@ def test_auto_input_and_output_sizes(tmp_path):
     assert with_data_sizes(cfg, 5, 3).network.layers == (5, 16, 8, 3)
     with pytest.raises(ConfigError, match="'auto' only for the first or the last"):
         load_config(write(tmp_path, "network:\n  layers: [4, auto, 1]\n"))
+
+
+@pytest.mark.parametrize("value", ["#5", "---", "&a", " # id"])
+def test_a_set_value_yaml_reads_as_nothing_is_refused(tmp_path, value):
+    """'#5' is a YAML comment and '---' a document start: they read as null, which silently
+    took the default (epochs 10 for the file's 5; data.exclude=#id excluded nothing)."""
+    path = write(tmp_path, MINIMAL + "training: {epochs: 5}\n")
+    with pytest.raises(ConfigError, match=f"YAML reads '{value.strip()}' as no value"):
+        load_config(path, overrides=[f"training.epochs={value}"])
+    for null in ("null", "~", "NULL"):
+        assert load_config(path, overrides=[f"training.epochs={null}"]).training.epochs == 10
+
+
+def test_a_path_through_a_link_and_dot_dot_names_the_file_the_system_finds(tmp_path, monkeypatch):
+    """'lnk/../x' is x beside lnk's target, as the system reads it: paths were tidied as text
+    (os.path.abspath), which named another file, or none; the run folder's temporary files too
+    (tempfile.mkstemp tidies its folder so: the trained model could not be written)."""
+    from nettrain import fit
+
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "rt.csv").write_text("x1,x2,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n")
+    (tmp_path / "lnk").symlink_to(tmp_path / "real" / "sub")
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, "network: {layers: [2, 2, 1]}\ntraining: {epochs: 2}\n")
+    cfg = load_config(path, overrides=["data.train=lnk/../rt.csv"]).with_output("lnk/../out")
+    assert cfg.data.train == str(tmp_path / "lnk" / ".." / "rt.csv")
+    fit(cfg)
+    assert sorted(p.name for p in (tmp_path / "real" / "out").iterdir()) == [
+        "config.yaml",
+        "history.jsonl",
+        "model.npz",
+    ]

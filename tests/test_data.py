@@ -804,9 +804,8 @@ def test_npy_target_column_does_not_keep_the_whole_matrix(tmp_path):
 
 
 def test_standardizing_in_blocks_gives_the_same_bits(monkeypatch):
-    """Deviations computed a few columns at a time and scaled inputs a few rows at a time (to
-    bound the float64 temporaries) are the whole-array formulas: the scaled inputs bit for bit
-    (elementwise), the deviations to rounding (NumPy may sum a one-column block pairwise)."""
+    """Means and deviations computed a few columns at a time and scaled inputs a few rows at a
+    time (to bound the float64 temporaries) are the whole-array formulas, bit for bit."""
     from nettrain.data import encode
 
     rng = np.random.default_rng(3)
@@ -814,8 +813,12 @@ def test_standardizing_in_blocks_gives_the_same_bits(monkeypatch):
     table = Table("x", [str(j) for j in range(7)], X)
     monkeypatch.setattr(encode, "_BLOCK_BYTES", 8 * 1000 * 2 + 8 * 3)  # 2 columns, 2 rows
     mean, std = encode._mean_std(X, table, table.features)
-    np.testing.assert_array_equal(mean, X.mean(axis=0))
-    np.testing.assert_allclose(std, X.std(axis=0), rtol=1e-14, atol=0)
+    # as earlier versions computed them, from a column-ordered copy (X[:, mask] is one): a
+    # checkpoint written by them compares its means exactly on resume
+    F = X[:, np.ones(7, dtype=bool)]
+    assert F.flags.f_contiguous
+    np.testing.assert_array_equal(mean, F.mean(axis=0))
+    np.testing.assert_array_equal(std, F.std(axis=0))
     e = encode.Encoding("regression", "mse", table.features, None, 1, mean, std)
     for dtype in ("float32", "float64"):
         np.testing.assert_array_equal(e.scale(X, dtype), ((X - mean) / std).astype(dtype))
@@ -870,6 +873,8 @@ def test_header_less_semicolon_file_with_decimal_commas(tmp_path):
     path.write_text("0,1;0,2;0,3;1\n0,5;0,25;,75;0\n")
     t = read_table(str(path), 3, header=False)
     np.testing.assert_array_equal(t.X, [[0.1, 0.2, 0.3], [0.5, 0.25, 0.75]])  # ',75' is 0.75
+    path.write_text("-0,7313|0,6949|-2,1541\n0,5|1,5|2,5\n")  # and a | file
+    np.testing.assert_array_equal(read_table(str(path), 2, header=False).X, [[-0.7313, 0.6949], [0.5, 1.5]])
 
 
 @pytest.mark.parametrize("cell", ["-nan", "+NaN"])
@@ -907,3 +912,13 @@ def test_the_generated_data_sets_are_what_their_scripts_write(tmp_path, script, 
     subprocess.run([sys.executable, str(tmp_path / script)], check=True, capture_output=True, timeout=60)
     for name in files:
         assert (tmp_path / name).read_bytes() == (DATA / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("cell", ["1_2", "\u0661\u0662", "１２"])
+def test_numbers_float_reads_but_no_csv_means_are_not_numbers(tmp_path, cell):
+    """float() reads '1_2' as 12 and other scripts' digits too: a code column '1_1,1_3' trained
+    as numbers without a word, and the fast reader (which refuses them) disagreed."""
+    path = tmp_path / "c.csv"
+    path.write_text(f'a,b,y\n"{cell}",2,0\n3,4,1\n', encoding="utf-8")
+    with pytest.raises(DataError, match=f"c.csv:2: column 'a' holds '{cell}', which is not a number"):
+        _ = read_table(str(path), "y").X

@@ -308,9 +308,9 @@ def test_the_resume_command_names_the_checkpoint_just_written_and_works_from_any
         assert resume_argv(["fit", *argv], ckpt) == [
             "fit", "/abs/c.yaml", "--set", "training.epochs=50", "--resume", ckpt
         ]  # fmt: skip
-    # a checkpoint given relative, elsewhere: absolute
-    assert resume_argv(["fit", "/c.yaml"], "../elsewhere/checkpoint-1.npz")[-1] == os.path.join(
-        cwd, "..", "elsewhere", "checkpoint-1.npz"
+    # a checkpoint given relative, elsewhere: absolute (the '..' tidied: no link is crossed)
+    assert resume_argv(["fit", "/c.yaml"], "../elsewhere/checkpoint-1.npz")[-1] == os.path.normpath(
+        os.path.join(cwd, "..", "elsewhere", "checkpoint-1.npz")
     )
     # every spelling of -o; --device's value is not a path; what follows '--' stays an argument
     for spelling in (["-o", "r"], ["-or"], ["--output", "r"], ["--output=r"], ["-qo", "r"]):
@@ -726,3 +726,56 @@ def test_a_run_that_stopped_early_is_not_resumed_and_a_resumed_one_ends_with_a_c
         (run / name).unlink()
     again = fit(digits(run, *sets), resume=run)
     assert len(again.history) == stop and checkpoints(run)[-1] == f"checkpoint-{stop}.npz"
+
+
+def test_a_checkpoint_whose_target_was_scaled_otherwise_needs_force(tmp_path, monkeypatch):
+    """A sigmoid output's regression target was standardized by earlier versions and is not
+    now: resuming such a checkpoint compared only the inputs' means and went on in other loss
+    units (0.55, then 0.046 in one history). Now it needs --force, which says what changes."""
+    import nettrain.data as data_module
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 3))
+    y = 1 / (1 + np.exp(-X[:, 0]))
+    path = tmp_path / "d.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,y", comments="", fmt="%.6f")
+    cfg = config_from_dict_like(tmp_path, path)
+    monkeypatch.setattr(data_module, "standardizes_target", lambda standardize, output: standardize)
+    fit(replace(cfg, training=replace(cfg.training, epochs=2, checkpoint_every=1)))  # as before
+    monkeypatch.undo()
+    with pytest.raises(ConfigError, match="was trained on the target standardized .* add --force"):
+        fit(cfg, resume=str(tmp_path / "run"))
+    resumed = fit(cfg, resume=str(tmp_path / "run"), force=True)
+    assert resumed.model.encoding.y_scale.tolist() == [1.0]
+
+
+def config_from_dict_like(tmp_path, path):
+    from nettrain import config_from_dict
+
+    return config_from_dict(
+        {
+            "data": {"train": str(path), "target": "y"},
+            "network": {"layers": [3, 4, 1], "output": "sigmoid"},
+            "training": {"epochs": 4, "checkpoint_every": 1},
+            "output": str(tmp_path / "run"),
+        }
+    )
+
+
+def test_data_paths_through_links_compare_by_the_file_they_name(tmp_path):
+    """Earlier versions stored data paths with links resolved; now the link's own path is kept.
+    The resume check compares the files the paths name, so such a checkpoint still resumes."""
+    from nettrain.checkpoint import comparable
+
+    real = tmp_path / "real.csv"
+    real.write_text("a,y\n1,2\n")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(real)
+    old = {"data": {"train": str(real), "test": None}, "training": {"optimizer": "sgd"}}
+    new = {"data": {"train": str(link), "test": None}, "training": {"optimizer": "sgd"}}
+    assert comparable(old) == comparable(new)
+    other = tmp_path / "other.csv"
+    other.write_text("a,y\n1,2\n")
+    assert comparable({**new, "data": {"train": str(other), "test": None}}) != comparable(old)
+    piped = {"data": {"train": "/dev/stdin", "test": None}, "training": {"optimizer": "sgd"}}
+    assert comparable(piped)["data"]["train"] == "/dev/stdin"  # (not a file: as written)

@@ -195,7 +195,7 @@ def hold_out_rows(
         lost = sorted(set(labels[held].tolist()) - set(labels[kept].tolist()))
         if lost:
             classes = np.unique(labels)
-            quantity = len(classes) > 20 and len(classes) > n / 10 and _numbers_only(classes)
+            quantity = _looks_like_a_quantity(classes, n)
             raise DataError(
                 f"{source}: holding out the {what} fraction leaves no training row of class "
                 f"'{lost[0]}' ({int((labels == lost[0]).sum())} row(s) in all); "
@@ -502,7 +502,7 @@ def _target_notes(config, train: Table, enc: Encoding) -> list[str]:
         return []
     if config.task == "classification":
         classes = np.unique(values)
-        if len(classes) > 20 and len(classes) > len(values) / 10 and _numbers_only(classes):
+        if _looks_like_a_quantity(classes, len(values)):
             return [
                 f"{name} has {len(classes)} distinct numbers in {len(values)} rows, each one a class "
                 f"under cost: {config.cost}; if it is a quantity to predict, set cost: mse"
@@ -525,8 +525,12 @@ def _target_notes(config, train: Table, enc: Encoding) -> list[str]:
     return []
 
 
-def _numbers_only(labels: np.ndarray) -> bool:
-    return labels.dtype.kind in "fiu" or all(_is_number(v) for v in labels[:1000].tolist())
+def _looks_like_a_quantity(classes: np.ndarray, n: int) -> bool:
+    """Class labels that are many distinct numbers (over 20, over a tenth of the n rows): a
+    quantity to predict, taken as classes."""
+    if len(classes) <= 20 or len(classes) <= n / 10:
+        return False
+    return classes.dtype.kind in "fiu" or all(_is_number(v) for v in classes[:1000].tolist())
 
 
 def _read_like_training(path: str, train: Table | None, enc: Encoding, read, stdin, delimiter) -> Table:

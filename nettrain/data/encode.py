@@ -471,9 +471,9 @@ class _Rows:
 
 def standardizes_target(standardize: bool, output: str) -> bool:
     """Whether a regression target is standardized: with data.standardize, for a linear output
-    only. A bounded output (sigmoid's (0, 1), tanh's (-1, 1), relu's [0, inf)) was chosen for a
-    target in its range, and the z-scores of such a target leave it (a sigmoid then predicted
-    only between the mean and the mean + 1 sd)."""
+    only. A bounded output (mse's other choice, sigmoid, reaches (0, 1)) was chosen for a target
+    in its range, and the z-scores of such a target leave it (the sigmoid then predicted only
+    between the mean and the mean + 1 sd)."""
     return standardize and output == "identity"
 
 
@@ -491,13 +491,19 @@ def _mean_std(values: np.ndarray, table: Table, names: list[str]) -> tuple[np.nd
     """Column means and standard deviations for standardization; a constant column gets scale 1
     (it stays constant instead of dividing by 0). Values so large that their squares overflow
     (|x| > about 1e154) cannot be standardized: a DataError names the column."""
+    # A few columns at a time, each block copied column by column (Fortran order), so that
+    # every column is summed as one contiguous run (NumPy's pairwise summation): the figures of
+    # earlier versions, which took them from such a copy of the whole matrix, bit for bit (a
+    # checkpoint compares them on resume), with temporaries of one block.
+    cols = max(1, _BLOCK_BYTES // max(1, 8 * len(values)))
+    means, stds = [], []
     with np.errstate(over="ignore", invalid="ignore"):
-        mean = values.mean(axis=0)
-        # a few columns at a time: std's temporary (values - mean) is that block's size
-        cols = max(1, _BLOCK_BYTES // max(1, 8 * len(values)))
-        std = np.concatenate(
-            [values[:, j : j + cols].std(axis=0) for j in range(0, values.shape[1], cols)]
-        ).reshape(mean.shape)
+        for j in range(0, values.shape[1], cols):
+            block = np.asfortranarray(values[:, j : j + cols])
+            means.append(block.mean(axis=0))
+            stds.append(block.std(axis=0))
+    mean = np.concatenate(means) if means else np.zeros(0)
+    std = np.concatenate(stds) if stds else np.zeros(0)
     bad = ~(np.isfinite(mean) & np.isfinite(std))
     if bad.any():
         j = int(np.argmax(bad))

@@ -180,9 +180,16 @@ def parse_numbers(cells: np.ndarray, column: str, table: Table) -> tuple[np.ndar
     text = np.where(missing, "nan", np.char.strip(cells))
     try:
         values = text.astype(np.float64)
+        # float() also reads '1_000' and digits of other scripts ('١٢'), which no CSV writer
+        # means as numbers (and the fast reader refuses): such a cell is not a number
+        codes = text.view(np.uint32).reshape(len(text), -1) if text.dtype.itemsize else np.zeros((0, 0))
+        if ((codes > 127) | (codes == ord("_"))).any():
+            raise ValueError
     except ValueError:
         for i, cell in enumerate(text):
             try:
+                if not cell.isascii() or "_" in cell:
+                    raise ValueError
                 float(cell)
             except ValueError:
                 raise DataError(
@@ -466,7 +473,7 @@ def sniff_delimiter(text: str) -> str:
     Each candidate (comma, semicolon, tab, |) parses up to 20 non-blank lines with the csv module
     (so quoted fields count right); a candidate qualifies when every line gets the same number of
     fields, more than one. The widest wins; ties go to the earlier candidate. No qualifier: comma.
-    A semicolon or a tab that qualifies wins over the comma even with fewer fields: in such a
+    A semicolon, tab or | that qualifies wins over the comma even with fewer fields: in such a
     file the commas are decimal commas ('0,5;1,25'), as spreadsheets in many locales write them.
     """
     # lines as the csv module ends them (str.splitlines also splits at \x0c, \u2028, ...)
@@ -480,7 +487,7 @@ def sniff_delimiter(text: str) -> str:
             continue
         if len(counts) == 1:
             fields = counts.pop()
-            if fields > best_fields or (fields > 1 and best == "," and d in ";\t"):
+            if fields > best_fields or (fields > 1 and best == "," and d in ";\t|"):
                 best, best_fields = d, fields
     return best
 

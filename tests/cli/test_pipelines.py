@@ -470,6 +470,7 @@ def test_the_stop_flag_before_and_during_training(monkeypatch):
     with cli._StopFlag() as flag:
         with pytest.raises(KeyboardInterrupt):
             flag._handle(signal.SIGINT, None)
+        flag._handle(signal.SIGTERM, None)  # during the clean-up that follows: not again
     assert cli._signalled == {"SIGINT"}  # recorded: the command ends as interrupted
     for first, second, stops in (
         (signal.SIGINT, signal.SIGTERM, cli.Terminated),
@@ -546,3 +547,55 @@ def test_a_signal_while_fit_reads_its_data_stops_at_once_and_writes_nothing(tmp_
     assert "Traceback" not in text and "Resume with" not in text
     run = tmp_path / "run"
     assert not run.exists() or list(run.iterdir()) == [], list(run.iterdir())
+
+
+def test_unbuffered_stdout_that_takes_part_of_a_write_loses_nothing(monkeypatch):
+    """Under PYTHONUNBUFFERED stdout is its raw file, which may take only part of a write (a
+    disk nearly full) with no error: the rest was lost and predict ended 0. The streams set-up
+    puts a BufferedWriter in between, which writes all or raises."""
+    import io as _io
+
+    from nettrain import __main__ as entry
+
+    class Half(_io.RawIOBase):
+        """A raw file that takes at most half of each write, as a nearly full disk may."""
+
+        def __init__(self):
+            self.data = bytearray()
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            n = max(1, len(b) // 2)
+            self.data += bytes(b[:n])
+            return n
+
+    raw = Half()
+    monkeypatch.setattr(sys, "stdout", _io.TextIOWrapper(raw, encoding="utf-8", write_through=True))
+    monkeypatch.setattr(sys, "stderr", sys.stderr)
+    entry._usable_streams()
+    text = "".join(f"{i},{i * 0.5}\n" for i in range(5000))
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    assert raw.data.decode() == text
+
+
+def test_a_signal_ignored_at_start_stays_ignored(tmp_path):
+    """nohup starts a program with SIGHUP ignored (a shell's background job, SIGINT): fit must
+    not put its own handler over that (a closed ssh session stopped a nohup'ed run, exit 129)."""
+    err = tmp_path / "err.txt"
+
+    def ignore_hup():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    with open(err, "w") as f:
+        proc = subprocess.Popen(
+            [*MODULE, "fit", str(CONFIGS / "regression.yaml"), "-o", str(tmp_path / "run"),
+             "--set", "training.epochs=150"],
+            stdout=subprocess.DEVNULL, stderr=f, stdin=subprocess.DEVNULL, env=ENV, cwd=ROOT,
+            preexec_fn=ignore_hup,
+        )  # fmt: skip
+    text = signal_when(proc, err, lambda text: bool(epoch_lines(text)), signal.SIGHUP, timeout=120)
+    assert proc.returncode == 0, text
+    assert (tmp_path / "run" / "model.npz").is_file() and "SIGHUP" not in text
