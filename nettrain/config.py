@@ -253,6 +253,8 @@ def _yaml_types():
         return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=True)
 
     Dumper.add_representer(list, flow_list)
+    # YAML 1.1's spec reads y and n as booleans too (some readers do; PyYAML does not): quoted
+    Dumper.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
     return Loader, Dumper
 
 
@@ -334,8 +336,13 @@ def parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int], list[st
         where = f"{filename}:{mark.line + 1}:{mark.column + 1}" if mark else filename
         problem = exc.problem or exc.context or "invalid YAML"
         raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{filename}: YAML syntax error: {exc}") from None
+    except yaml.YAMLError as exc:  # a ReaderError (a control character) has a position only
+        position = getattr(exc, "position", None)
+        where = filename
+        if isinstance(position, int):
+            where = f"{filename}:{text.count(chr(10), 0, position) + 1}"
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{where}: YAML syntax error: {problem}") from None
     except RecursionError:
         raise ConfigError(f"{filename}: YAML nested too deeply") from None
     except ValueError as exc:  # an integer of more than 4300 digits (int's conversion limit)

@@ -117,7 +117,8 @@ class RunLock:
 
     def _open(self) -> int:
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            # not through a link: one planted as the lock file would have fit write elsewhere
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
         except OSError as exc:
             raise OutputError(
                 f"cannot lock the run folder '{shown(self.folder)}': {os_reason(exc)}"

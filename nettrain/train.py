@@ -625,14 +625,14 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
         if not all(bool(xp.isfinite(p).all()) for p in net.params()):
             raise _diverged("a weight", "NaN or infinite", last_epoch, optimizer.lr)
     train_time = time.perf_counter() - t_start
-    note = _worse_than_a_constant(config, history, data) if isinstance(data.train, Dataset) else None
-    if note:
-        emit("notice", {"message": note})
     kept_epoch = last_epoch
     if early is not None and early.restore_best and early.best_weights is not None:
         kept_epoch = early.best_epoch
         for p, best in zip(net.W + net.b, early.best_weights[0] + early.best_weights[1]):
             p[...] = device.asarray(best)  # in place: W and b may be views (Network.pack)
+    kept = history[kept_epoch - 1] if 0 < kept_epoch <= len(history) else history[-1] if history else {}
+    if kept and isinstance(data.train, Dataset) and (note := _worse_than_a_constant(config, kept, data)):
+        emit("notice", {"message": note})
     if stopped_early:
         emit(
             "early_stop",
@@ -647,7 +647,6 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
         )
     epochs_run = last_epoch - first_epoch + 1
     # the figures of the epoch whose weights the model keeps (the best one under restore_best)
-    kept = history[kept_epoch - 1] if 0 < kept_epoch <= len(history) else history[-1] if history else {}
     summary: dict[str, Any] = {
         "epochs": last_epoch,
         "loss": kept.get("loss"),
@@ -880,13 +879,12 @@ def baseline_loss(cost: str, Y: np.ndarray) -> float:
         return float(np.nanmean(-(p * np.log(p) + (1 - p) * np.log(1 - p))))
 
 
-def _worse_than_a_constant(config, history: list[dict], data) -> str | None:
+def _worse_than_a_constant(config, record: dict, data) -> str | None:
     """A note when training ends far above the loss of a constant prediction: finite but blown
     up (a learning rate too high for unscaled inputs gave a loss of 1e14 and one prediction for
-    every row, exit 0 without a word)."""
-    if not history:
-        return None
-    loss, base = history[-1]["loss"], baseline_loss(config.cost, data.train.Y)
+    every row, exit 0 without a word). ``record``: the history of the epoch whose weights are
+    kept."""
+    loss, base = record["loss"], baseline_loss(config.cost, data.train.Y)
     if not base > 0 or loss <= 2 * base:
         return None
     what = "the training mean" if config.cost == "mse" else "the class frequencies"

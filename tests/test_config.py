@@ -825,3 +825,24 @@ def test_a_path_through_a_link_and_dot_dot_names_the_file_the_system_finds(tmp_p
         "history.jsonl",
         "model.npz",
     ]
+
+
+def test_a_control_character_is_one_error_line_with_its_line(tmp_path):
+    """PyYAML's reader error ended with a second line, 'in "<unicode string>", position 22'."""
+    path = tmp_path / "c.yaml"
+    path.write_text("network: {layers: [2, 1]}\ndata: {}\x01\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"{path}:2: YAML syntax error: unacceptable character #x0001: special characters are not allowed"
+    )
+
+
+def test_the_resolved_config_quotes_y_and_n(tmp_path):
+    """YAML 1.1's spec reads y and n as booleans (some readers do): text y is written quoted."""
+    from nettrain import config_from_dict
+
+    cfg = config_from_dict({"network": {"layers": [2, 1]}, "data": {"target": "y", "exclude": ["n", "N"]}})
+    text = cfg.to_yaml()
+    assert "target: 'y'" in text and "exclude: ['n', 'N']" in text
+    assert yaml.safe_load(text)["data"]["target"] == "y"

@@ -191,3 +191,16 @@ def test_without_fcntl_or_without_file_locks_fit_runs_unlocked(tmp_path, monkeyp
 def test_the_lock_module_is_importable_where_fcntl_is_missing():
     code = "import sys; sys.modules['fcntl'] = None; import nettrain.runlock as r; assert r.fcntl is None"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=subprocess_env())
+
+
+def test_a_link_planted_as_the_lock_file_is_not_followed(tmp_path):
+    """fit opened RUN/.nettrain.lock through a link: it truncated the link's target and wrote
+    its pid into it."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (run_dir / ".nettrain.lock").symlink_to(victim)
+    r = run("fit", CONFIGS / "xor.yaml", "-o", run_dir, "-q")
+    assert r.exit_code == 2 and "cannot lock the run folder" in r.stderr
+    assert victim.read_text() == "precious\n"
