@@ -387,6 +387,15 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     return path, parsed
 
 
+def _merge(into: dict, new: dict) -> None:
+    """``new``'s keys into ``into``, mappings merged key by key."""
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
 def apply_overrides(raw: dict, overrides: list[str]) -> dict[tuple, str]:
     """Apply ``--set`` overrides to the raw mapping in place; returns which paths they touched."""
     touched: dict[tuple, str] = {}
@@ -402,7 +411,12 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict[tuple, str]:
                 dotted = ".".join(path[: depth + 1])
                 raise ConfigError(f"--set '{text}': {dotted} is not a mapping, so it has no keys")
             node = child
-        node[path[-1]] = value
+        if isinstance(value, dict) and isinstance(node.get(path[-1]), dict):
+            # training={epochs: 5} sets epochs and keeps the section's other keys (replacing
+            # the mapping dropped them silently: the learning rate went back to its default)
+            _merge(node[path[-1]], value)
+        else:
+            node[path[-1]] = value
         touched[path] = text
     return touched
 

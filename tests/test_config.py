@@ -846,3 +846,18 @@ def test_the_resolved_config_quotes_y_and_n(tmp_path):
     text = cfg.to_yaml()
     assert "target: 'y'" in text and "exclude: ['n', 'N']" in text
     assert yaml.safe_load(text)["data"]["target"] == "y"
+
+
+def test_a_mapping_given_by_set_merges_into_the_section(tmp_path):
+    """--set training={epochs: 5} replaced the whole section: the file's learning rate went
+    back to the default without a word."""
+    path = write(
+        tmp_path,
+        MINIMAL + "training: {epochs: 50, learning_rate: 0.5, optimizer: {name: adam, beta1: 0.8}}\n",
+    )
+    cfg = load_config(path, overrides=["training={epochs: 5, optimizer: {beta2: 0.99}}"])
+    assert cfg.training.epochs == 5 and cfg.training.learning_rate == 0.5
+    assert cfg.training.optimizer == "adam" and cfg.training.optimizer_params["beta1"] == 0.8
+    assert cfg.training.optimizer_params["beta2"] == 0.99
+    cfg = load_config(path, overrides=["training.learning_rate=null"])  # a key back to its default
+    assert cfg.training.learning_rate != 0.5
