@@ -26,7 +26,7 @@ import stat
 import tempfile
 import zipfile
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -34,7 +34,7 @@ from typing import IO, Any
 import numpy as np
 
 from . import __version__
-from .backend import to_host
+from .backend import cpu_threads, to_host
 from .data import MISSING_POLICIES, Column, Encoding, Table
 from .errors import ConfigError, DataError, ModelFileError, OutputError, os_reason, shown, unreadable
 from .network import Network
@@ -172,6 +172,24 @@ def _fsync_folder(folder: Path) -> None:
         os.close(dir_fd)
 
 
+#: The network is run on blocks of a fixed number of rows (``forward_rows``), about this many
+#: floating-point operations each.
+FORWARD_BLOCK_FLOPS = 32e6
+
+
+def forward_rows(sizes) -> int:
+    """The rows of each block ``Model.forward`` runs the network on: a power of two from 64 to
+    4096, about FORWARD_BLOCK_FLOPS of work. Fixed for a network, so that every product has the
+    same shape: BLAS picks its kernel by the shape (small matrices take another path, one row a
+    matrix-vector product), and kernels round differently, so a row's outputs would otherwise
+    depend on how many rows are predicted with it."""
+    flops = 2.0 * sum(i * o for i, o in zip(sizes[:-1], sizes[1:]))
+    rows = 64
+    while rows < 4096 and 2 * rows * flops <= FORWARD_BLOCK_FLOPS:
+        rows *= 2
+    return rows
+
+
 def text_writer(text: str) -> Callable[[IO[bytes]], Any]:
     """``text`` as UTF-8, as a function of the open file (for write_atomic / write_all_atomic)."""
     return lambda f: f.write(text.encode("utf-8"))
@@ -190,16 +208,35 @@ class Model:
     ) -> np.ndarray:
         """The network's outputs s (n, outputs), on the host, for inputs x (n, inputs): encoded,
         or raw numbers with ``standardize`` (then scaled a chunk at a time, so a million rows
-        never make a second full-size copy; ``where(row)`` names a row in messages)."""
+        never make a second full-size copy; ``where(row)`` names a row in messages).
+
+        The network runs on blocks of exactly ``forward_rows`` rows, the last one padded with
+        zero rows, so that a row's outputs are the same bits whatever rows come with it: in a
+        file of one row or of millions, in one chunk of a streamed input or another."""
         where = where or (lambda i: f"row {i}")
         net, enc = self.network, self.encoding
+        block = forward_rows(net.sizes)
+        xp = net.xp
         parts = []
-        with np.errstate(over="ignore", invalid="ignore"):  # checked below: the library never warns
+        # BLAS threads as for a training step of that many rows: one for a small network (two
+        # threads on blocks this size only wait for each other, and collapse on a busy machine)
+        threads = cpu_threads(net.sizes, block) if xp is np else nullcontext()
+        with threads, np.errstate(over="ignore", invalid="ignore"):  # checked below: never warns
             for start in range(0, len(x), batch_size):
                 chunk = x[start : start + batch_size]
                 if standardize:
                     chunk = enc.scale(chunk, net.dtype, lambda i, start=start: where(start + i))
-                parts.append(to_host(net.forward(net.xp.asarray(chunk))))
+                chunk = xp.asarray(chunk)
+                outputs = []
+                for a in range(0, len(chunk), block):
+                    rows = chunk[a : a + block]
+                    if len(rows) < block:
+                        padded = xp.zeros((block, rows.shape[1]), dtype=rows.dtype)
+                        padded[: len(rows)] = rows
+                        outputs.append(net.forward(padded)[: len(rows)])
+                    else:
+                        outputs.append(net.forward(rows))
+                parts.append(to_host(outputs[0] if len(outputs) == 1 else xp.concatenate(outputs)))
         s = np.concatenate(parts) if parts else np.empty((0, net.sizes[-1]), net.dtype)
         bad = ~np.isfinite(s).all(axis=1)
         if bad.any():

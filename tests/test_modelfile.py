@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from nettrain import fit, load_config, load_model, save_model
 from nettrain.data import Encoding, fit_encoding, read_table
 from nettrain.errors import ModelFileError, OutputError
-from nettrain.modelfile import FORMAT_VERSION, Model, write_atomic
+from nettrain.modelfile import FORMAT_VERSION, Model, forward_rows, write_atomic
 from nettrain.network import Network
 from tests.conftest import CONFIGS, DATA
 
@@ -104,6 +104,23 @@ def test_save_load_round_trip_is_exact(tmp_path, request, which):
     # and saving the loaded model again gives the same arrays
     save_model(tmp_path / "again.npz", loaded)
     assert_same_model(loaded, load_model(tmp_path / "again.npz"))
+
+
+@pytest.mark.parametrize("which", ["xor_model", "regression_model", "labels_model"])
+def test_a_rows_outputs_do_not_depend_on_the_rows_with_it(request, which):
+    """Model.forward runs the network on blocks of one size (the last padded with zero rows):
+    a row's outputs are the same bits alone, among thousands, or in any chunk of a file (BLAS
+    takes other kernels for other shapes, which round otherwise)."""
+    model = request.getfixturevalue(which)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, model.network.sizes[0])) * 3
+    whole = model.forward(X, standardize=True)
+    cuts = np.sort(rng.choice(np.arange(1, len(X)), size=40, replace=False))
+    pieces = [model.forward(part, standardize=True) for part in np.split(X, cuts)]
+    assert np.array_equal(np.concatenate(pieces), whole)  # bit for bit
+    for i in (0, 7, 2999):
+        assert np.array_equal(model.forward(X[i : i + 1], standardize=True), whole[i : i + 1])
+    assert forward_rows([4, 2, 2, 1]) == 4096 and forward_rows([784, 1024, 1024, 10]) == 64
 
 
 def test_regression_round_trip_keeps_target_scaling(tmp_path, regression_model):
