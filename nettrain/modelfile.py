@@ -25,7 +25,7 @@ import signal
 import stat
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,26 +270,41 @@ class Model:
         rows = np.flatnonzero(kept)
         return self.forward(raw, standardize=True, where=lambda i: table.where(int(rows[i]))), kept
 
-    def evaluate(self, table: Table, unknown: str = "error") -> dict:
+    def evaluate(self, table: Table | Iterable[Table], unknown: str = "error") -> dict:
         """Scores on a labelled table (see metrics.py): accuracy, per-class precision/recall/F1,
         confusion matrix and log loss for classes; MSE, RMSE, MAE and R^2 in the target's units.
-        ``rows_left_out`` counts rows dropped for missing values (missing: drop)."""
+        ``rows_left_out`` counts rows dropped for missing values (missing: drop).
+
+        ``table`` may also be the chunks of one input (``read_for_model_chunks``): each is
+        encoded and run through the network in turn, and only its truth and outputs are kept
+        (rows x outputs), not its cells; the scores are those of the whole input."""
         from . import metrics
         from .data import encode_table
 
         enc = self.encoding
-        data = encode_table(enc, table, str(self.network.dtype), unknown)
-        s = self.forward(data.X)
+        truths, outputs = [], []
+        source, n_read, n_kept = "", 0, 0
+        for chunk in [table] if isinstance(table, Table) else table:
+            data = encode_table(enc, chunk, str(self.network.dtype), unknown, empty_ok=True)
+            source, n_read, n_kept = chunk.source, n_read + chunk.n, n_kept + len(data)
+            if not len(data):
+                continue
+            outputs.append(self.forward(data.X))
+            if enc.task == "classification":
+                truths.append(data.Y.argmax(axis=1) if data.Y.shape[1] > 1 else data.Y[:, 0].astype(int))
+            else:
+                truths.append(data.Y * enc.y_scale + enc.y_mean)  # back to the target's units
+        if not n_kept:
+            raise DataError(f"{source}: no row is left once rows with missing values are dropped")
+        s, truth = np.concatenate(outputs), np.concatenate(truths)
         if enc.task == "classification":
-            truth = data.Y.argmax(axis=1) if data.Y.shape[1] > 1 else data.Y[:, 0].astype(int)
             proba = enc.probabilities(s)
             report = metrics.classification_report(truth, enc.predicted_index(s), enc.classes, proba)
         else:
-            y = data.Y * enc.y_scale + enc.y_mean  # back to the target's units
-            report = metrics.regression_report(y, enc.decode(s).reshape(len(y), -1))
-        report["source"] = table.source
-        if table.n > len(data):
-            report["rows_left_out"] = table.n - len(data)
+            report = metrics.regression_report(truth, enc.decode(s).reshape(len(truth), -1))
+        report["source"] = source
+        if n_read > n_kept:
+            report["rows_left_out"] = n_read - n_kept
         return report
 
     def predict(self, X) -> np.ndarray:

@@ -7,7 +7,8 @@ one example per row; Y is (n, outputs) as the cost wants it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from .read import (
     parse_numbers,
     read_bytes,
     read_table,
+    read_table_chunks,
     sniff_delimiter,
     source_name,
 )
@@ -62,6 +64,9 @@ __all__ = [
     "parse_numbers",
     "read_bytes",
     "read_table",
+    "read_table_chunks",
+    "read_for_model",
+    "read_for_model_chunks",
     "align_features",
     "select_features",
     "sniff_delimiter",
@@ -282,7 +287,7 @@ def align_features(table: Table, features: list[str]) -> Table:
             f"{table.source}: has {len(table.features)} columns but the model expects "
             f"{len(features)} features"
         )
-    return Table(table.source, list(features), table.cells, table.y, table.target, table.lines, table.rows)
+    return replace(table, features=list(features), named=False)
 
 
 def _is_header_row(table: Table) -> bool:
@@ -299,19 +304,11 @@ def _is_header_row(table: Table) -> bool:
     return len(first) >= 3 and [float(v) for v in first] == list(range(len(first)))
 
 
-def read_for_model(
-    path: str,
-    encoding: Encoding,
-    *,
-    need_target: bool,
-    stdin=None,
-    delimiter: str | None = None,
-    keep: tuple[str, ...] = (),
-) -> Table:
-    """Read prediction or evaluation input the way the model's training data was read: the same
-    header setting, the target by the name (or index) it had; a clean numeric CSV parsed for just
-    the model's columns. A positional input (an array, or a CSV without a header) that still holds
-    the target column where training had it gets that column left out."""
+def _model_reading(
+    encoding: Encoding, need_target: bool, delimiter: str | None, keep: tuple[str, ...]
+) -> tuple[bool, dict]:
+    """(whether inputs are matched by position, read_table's arguments) for reading a model's
+    prediction or evaluation input the way its training data was read."""
     # trained on arrays (NPY, NPZ): features are column positions and the target a position or
     # 'y'; a CSV input is then matched by position too, with or without a header row (models
     # from before the encoding recorded it: inferred from the names)
@@ -325,28 +322,79 @@ def read_for_model(
     target = encoding.target if need_target else None
     if need_target and from_arrays and target == "y":  # NPZ-trained: the target is the array y
         target = None
-    delimiter = delimiter or encoding.delimiter
     header = encoding.header and not from_arrays
     named_numeric = header and all(c.kind == "numeric" for c in encoding.columns)
-    table = read_table(
-        path,
-        target,
+    return bool(from_arrays), dict(
+        target=target,
         need_target=need_target,
-        stdin=stdin,
         header=header,
-        delimiter=delimiter,
+        delimiter=delimiter or encoding.delimiter,
         columns=[*encoding.features, *keep] if named_numeric else None,
         # (columns kept for the output are text as written: an id '00123' stays '00123')
         text_columns=(*(c.name for c in encoding.columns if c.kind == "categorical"), *keep),
     )
+
+
+def _check_width(table: Table, encoding: Encoding, delimiter: str | None) -> None:
     if encoding.delimiter and len(table.features) == 1 and len(encoding.features) > 1:
         raise DataError(
             f"{table.source}: holds one column when read with {delimiter!r}, the delimiter the "
             "model's training data had (data.delimiter); is this file separated by another one?"
         )
+
+
+def read_for_model(
+    path: str,
+    encoding: Encoding,
+    *,
+    need_target: bool,
+    stdin=None,
+    delimiter: str | None = None,
+    keep: tuple[str, ...] = (),
+) -> Table:
+    """Read prediction or evaluation input the way the model's training data was read: the same
+    header setting, the target by the name (or index) it had; a clean numeric CSV parsed for just
+    the model's columns. A positional input (an array, or a CSV without a header) that still holds
+    the target column where training had it gets that column left out."""
+    from_arrays, reading = _model_reading(encoding, need_target, delimiter, keep)
+    table = read_table(path, stdin=stdin, **reading)
+    _check_width(table, encoding, reading["delimiter"])
     if from_arrays and table.lines is not None and table.n > 1 and _is_header_row(table):
         # a CSV's header row (an array has none): the names do not matter
         table = table.take(np.arange(1, table.n))
+    return _model_columns(table, encoding, reading["header"], need_target)
+
+
+def read_for_model_chunks(
+    path: str,
+    encoding: Encoding,
+    *,
+    need_target: bool,
+    stdin=None,
+    delimiter: str | None = None,
+    keep: tuple[str, ...] = (),
+) -> Iterator[Table]:
+    """``read_for_model`` a chunk of rows at a time (``read_table_chunks``): each chunk is read
+    as the whole input would be. A CSV's first row may be a header row even in a positional
+    input: only the file's first row is looked at (when it is the first chunk's only row, the
+    next chunk is read first, to tell a header from a file of one row)."""
+    from_arrays, reading = _model_reading(encoding, need_target, delimiter, keep)
+    chunks = read_table_chunks(path, stdin=stdin, **reading)
+    for i, table in enumerate(chunks):
+        if i == 0:
+            _check_width(table, encoding, reading["delimiter"])
+            if from_arrays and table.lines is not None and _is_header_row(table):
+                if table.n > 1:
+                    table = table.take(np.arange(1, table.n))
+                else:  # the header row, if more rows follow
+                    following = next(chunks, None)
+                    if following is not None:
+                        table = following
+        yield _model_columns(table, encoding, reading["header"], need_target)
+
+
+def _model_columns(table: Table, encoding: Encoding, header: bool, need_target: bool) -> Table:
+    """The model's columns of an input table read by ``_model_reading`` (see read_for_model)."""
     positional = table.lines is None or not header
     d = len(encoding.features)
     t = int(encoding.target) if str(encoding.target).isdigit() else None
@@ -366,22 +414,24 @@ def read_for_model(
             )
         if lacks_target and len(table.features) == d + k:
             names = [str(p + (p >= t)) for p in range(len(table.features))]
-            table = Table(table.source, names, table.cells, table.y, table.target, table.lines, table.rows)
+            table = replace(table, features=names, named=False)
         if len(table.features) in (d + k, d + k + 1) and set(encoding.features) <= set(table.features):
             table = table.columns(list(encoding.features))
         return table
     if not need_target and positional and len(table.features) == d + 1 and t is not None:
         keep = [j for j in range(d + 1) if j != t]
-        table = Table(
-            table.source, [str(j) for j in keep], table.cells_of(keep), None, None, table.lines, table.rows
-        )
+        names = [str(j) for j in keep]
+        table = replace(table, features=names, cells=table.cells_of(keep), y=None, target=None, named=False)
     return table
 
 
-def encode_table(encoding: Encoding, table: Table, dtype: str, unknown: str = "error") -> Dataset:
-    """A labelled table encoded with a fitted encoding (features matched by name)."""
+def encode_table(
+    encoding: Encoding, table: Table, dtype: str, unknown: str = "error", empty_ok: bool = False
+) -> Dataset:
+    """A labelled table encoded with a fitted encoding (features matched by name). ``empty_ok``:
+    a table left without rows by missing values is no error (a chunk of a larger input)."""
     table = align_features(table, encoding.features)
-    X, Y, kept = encoding.encode(table, dtype, unknown)
+    X, Y, kept = encoding.encode(table, dtype, unknown, empty_ok)
     return Dataset(X, Y, table, kept)
 
 

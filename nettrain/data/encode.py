@@ -249,7 +249,7 @@ class Encoding:
             i, name = first_missing
             rows_affected = int((~keep).sum())
             raise DataError(
-                f"{table.where(i)}: column '{name}' is missing a value; {rows_affected} row(s) "
+                f"{table.where(i)}: column '{name}' is missing a value; {table.counted(rows_affected)} "
                 "have missing values. Remove or fill them, or set data.missing: drop or mean"
             )
         return X, keep
@@ -391,9 +391,9 @@ class Encoding:
             raise DataError(f"{name} holds {y2[i][bad[i]][0]:g}, too large for the model ({np.dtype(dtype)})")
         return Y.astype(dtype)
 
-    def encode(self, table: Table, dtype="float32", unknown: str = "error"):
+    def encode(self, table: Table, dtype="float32", unknown: str = "error", empty_ok: bool = False):
         """(inputs, targets, rows kept) of a labelled table: the rows kept have every feature
-        (or a fill) and a target."""
+        (or a fill) and a target. No row left is an error, unless ``empty_ok``."""
         raw, keep = self.raw_inputs(table, unknown)
         _, present = self.target_values(table)
         if not present.all():
@@ -401,11 +401,11 @@ class Encoding:
                 i = int(np.argmax(~present))
                 raise DataError(
                     f"{table.where(i)}: the target '{table.target}' is missing; "
-                    f"{int((~present).sum())} row(s) have no target. Remove them, or set "
+                    f"{table.counted(int((~present).sum()))} have no target. Remove them, or set "
                     "data.missing: drop"
                 )
             keep &= present
-        if not keep.any():
+        if not keep.any() and not empty_ok:
             raise DataError(f"{table.source}: no row is left once rows with missing values are dropped")
         rows = np.flatnonzero(keep)
         X = self.scale(_rows(raw, keep), dtype, lambda i: table.where(int(rows[i])))

@@ -12,8 +12,10 @@ import io
 import math
 import os
 import re
+import stat
 import sys
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, TargetColumnError, did_you_mean, unreadable
+from .source import ByteSource
 
 #: Cells that mean "no value" (compared after stripping blanks, ignoring case).
 MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "?"})
@@ -51,6 +54,9 @@ class Table:
         (a split), for messages; None: row i is the file's row i.
     named : the feature names came from a CSV header row, so a model matches columns by name
         (even names that are numbers, as pandas writes integer column names).
+    part : for one chunk of an input read a chunk at a time (``read_table_chunks``), which of
+        its rows it holds ('lines 65538-131073', 'rows 65536-131071'), so that a count in a
+        message says what it counted; None: the whole input.
     """
 
     source: str
@@ -61,6 +67,7 @@ class Table:
     lines: np.ndarray | None = None
     rows: np.ndarray | None = None
     named: bool = False
+    part: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.cells, np.ndarray) and self.cells.dtype.kind in "US":
@@ -126,7 +133,29 @@ class Table:
             None if self.lines is None else self.lines[index],
             rows,
             self.named,
+            self.part,
         )
+
+    def slice(self, start: int, stop: int) -> Table:
+        """Rows start..stop-1, as views (an array's rows keep their numbers in the file)."""
+        rows = None
+        if self.lines is None:
+            rows = self.rows[start:stop] if self.rows is not None else np.arange(start, min(stop, self.n))
+        return Table(
+            self.source,
+            self.features,
+            tuple(c[start:stop] for c in self.cells) if self.is_text else self.cells[start:stop],
+            None if self.y is None else self.y[start:stop],
+            self.target,
+            None if self.lines is None else self.lines[start:stop],
+            rows,
+            self.named,
+            self.part,
+        )
+
+    def counted(self, k: int) -> str:
+        """'K row(s)', and of which part of the input when the table is one chunk of it."""
+        return f"{k} row(s)" + (f" of {self.part}" if self.part else "")
 
     def columns(self, names: list[str]) -> Table:
         """The same rows with the feature columns ``names``, in that order (matched by name)."""
@@ -157,6 +186,7 @@ class Table:
             self.lines,
             self.rows,
             self.named,
+            self.part,
         )
 
 
@@ -352,16 +382,19 @@ def _load_member(z, key: str, name: str) -> np.ndarray:
         raise DataError(f"{name}: array '{key}' is not readable ({type(exc).__name__}: {exc})") from None
 
 
-def _numbers(a: np.ndarray, name: str, what: str, keep_floats: bool = False) -> np.ndarray:
+def _numbers(
+    a: np.ndarray, name: str, what: str, keep_floats: bool = False, first_row: int = 0
+) -> np.ndarray:
     """An array as float64 (floats as they are with ``keep_floats``: a float32 label 0.1 stays
-    the 0.1 it was written as); NaN stays (a missing value), infinities are an error."""
+    the 0.1 it was written as); NaN stays (a missing value), infinities are an error (naming the
+    row: ``a`` holds the file's rows from ``first_row``)."""
     if a.dtype.kind not in "biuf":
         raise DataError(f"{name}: {what} has dtype {a.dtype}; expected numbers")
     out = a if keep_floats and a.dtype.kind == "f" else a.astype(np.float64)
     inf = np.isinf(out)
     if inf.any():
         idx = np.argwhere(inf)[0]
-        raise DataError(f"{name}: {what} holds an infinite value at row {int(idx[0])}")
+        raise DataError(f"{name}: {what} holds an infinite value at row {first_row + int(idx[0])}")
     return out
 
 
@@ -406,19 +439,29 @@ def _table_from_npy(raw: bytes, name: str, target, need_target: bool) -> Table:
         )
     if a.shape[0] == 0:
         raise DataError(f"{name}: holds no rows")
-    if not need_target:
-        return Table(name, [str(j) for j in range(a.shape[1])], _numbers(a, name, "the matrix"))
-    t = npy_target_index(target, a.shape[1], name)
+    t = npy_target_index(target, a.shape[1], name) if need_target else None
+    return _npy_table(a, name, t)
+
+
+def _npy_table(
+    a: np.ndarray, name: str, t: int | None, first_row: int = 0, rows: np.ndarray | None = None
+) -> Table:
+    """The Table of an .npy matrix (or of its rows from ``first_row``, numbered ``rows``), its
+    column ``t`` the target (None: every column a feature)."""
+    if t is None:
+        X = _numbers(a, name, "the matrix", first_row=first_row)
+        return Table(name, [str(j) for j in range(a.shape[1])], X, rows=rows)
     keep = [j for j in range(a.shape[1]) if j != t]
     X = a
     if a.dtype.kind in "biuf":  # (other dtypes: _numbers says what is wrong)
         # the columns either side of the target are views: no copy before the float64 one
         X = np.empty((a.shape[0], len(keep)), dtype=np.float64)
         X[:, :t], X[:, t:] = a[:, :t], a[:, t + 1 :]
-    X = _numbers(X, name, "the matrix", keep_floats=True)  # (X is float64 already, or refused)
+    # (X is float64 already, or refused)
+    X = _numbers(X, name, "the matrix", keep_floats=True, first_row=first_row)
     # (a copy: a view of the column would keep the whole matrix in memory)
-    y = _numbers(a[:, t].copy(), name, "the target column", keep_floats=True)
-    return Table(name, [str(j) for j in keep], X, y, str(t))
+    y = _numbers(a[:, t].copy(), name, "the target column", keep_floats=True, first_row=first_row)
+    return Table(name, [str(j) for j in keep], X, y, str(t), rows=rows)
 
 
 def _table_from_npz(raw: bytes, name: str, need_target: bool) -> Table:
@@ -454,15 +497,16 @@ def _table_from_npz(raw: bytes, name: str, need_target: bool) -> Table:
 # -- CSV -------------------------------------------------------------------------------------------
 
 
-def decode_text(raw: bytes, name: str) -> str:
-    """UTF-8 text (a BOM dropped), or a DataError naming the line of the first bad byte."""
+def decode_text(raw: bytes, name: str, line: int = 1, bom: bool = True) -> str:
+    """UTF-8 text (a BOM dropped, with ``bom``), or a DataError naming the line of the first bad
+    byte; ``raw`` starts at the file's line ``line`` (a chunk of it)."""
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig" if bom else "utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        line += raw[: exc.start].count(b"\n")
         raise DataError(f"{name}:{line}: not UTF-8 text (byte {raw[exc.start]:#04x})") from None
     if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
+        line += text[: text.index("\x00")].count("\n")
         raise DataError(f"{name}:{line}: contains a NUL byte; this is not a CSV text file")
     return text
 
@@ -496,82 +540,278 @@ class _LooseQuoting(Exception):
     """A quote out of place ('"a"b'): read again without strict quoting, as most readers do."""
 
 
-def _csv_cells(raw: bytes, name: str, delimiter: str, header: bool):
-    """(header names, cells as one (n,) text array per column, file line of each row). Blank
-    lines skipped.
-
-    Read with strict quoting first, so that a quote never closed is an error naming its row
-    instead of a last cell that swallows the rest of the file."""
-    try:
-        return _csv_records(raw, name, delimiter, header, strict=True)
-    except _LooseQuoting:
-        return _csv_records(raw, name, delimiter, header, strict=False)
+#: An input read a chunk at a time (``read_table_chunks``: predict, evaluate) comes in chunks of
+#: this many lines (CSV; the first chunk a sixteenth of it) or rows (NPY, NPZ) ...
+CHUNK_LINES = 65_536
+#: ... or fewer, so that a chunk holds about this many bytes of the file (wide rows).
+CHUNK_BYTES = 16 * 1024 * 1024
 
 
-def _csv_records(raw: bytes, name: str, delimiter: str, header: bool, strict: bool):
-    # decoded a line at a time (raw has passed decode_text): a StringIO of the whole text
-    # would hold 4 bytes a character
-    lines_of_text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline="")
-    reader = csv.reader(lines_of_text, delimiter=delimiter, strict=strict)
-    names: list[str] | None = None
-    header_line = 0
-    rows: list[list[str]] = []  # the records not yet moved into ``parts``
-    parts: list[list[np.ndarray]] = []  # per column, its text arrays, a block of rows each
-    lines: list[int] = []
-    start = 1
-    try:
-        for record in reader:
-            line = start
-            start = reader.line_num + 1
-            if not record or (len(record) == 1 and not record[0].strip()):
+class _LineFeed:
+    """The decoded lines of a chunk's bytes (``pieces``), for csv.reader. When the reader asks
+    for a line past them (a quoted field that runs on past the chunk's end), the next piece of
+    the input is read with ``more()`` and appended to ``pieces``, so that a second reading of the
+    chunk (with loose quoting) sees the same lines."""
+
+    def __init__(self, pieces: list[bytes], more):
+        self.pieces, self._more = pieces, more
+        self._index = 0
+        self._lines = self._open(pieces[0])
+        self._next = next(self._lines, None)
+
+    @staticmethod
+    def _open(piece: bytes):
+        # lines as the csv module wants them: ended by \n, \r\n or \r, the ends kept
+        return iter(io.TextIOWrapper(io.BytesIO(piece), encoding="utf-8", newline=""))
+
+    @property
+    def at_end(self) -> bool:
+        """Every line read so far has been handed out."""
+        return self._next is None and self._index == len(self.pieces) - 1
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        while self._next is None:
+            if self._index == len(self.pieces) - 1:
+                piece = self._more()
+                if piece is None:
+                    raise StopIteration
+                self.pieces.append(piece)
+            self._index += 1
+            self._lines = self._open(self.pieces[self._index])
+            self._next = next(self._lines, None)
+        line, self._next = self._next, next(self._lines, None)
+        return line
+
+
+class _CsvChunks:
+    """A CSV's rows, a chunk of lines at a time: one Table per chunk (none for a chunk of blank
+    lines). Each chunk is read by the fast path (``_fast_numeric_block``: no quotes, numbers
+    only) where it can be, else by the careful reader (``_careful``, the csv module), which names
+    the line, column and value of any problem.
+
+    A chunk ends at a line end. Where a quoted field runs on past it, the careful reader reads
+    the next lines into the chunk until the record ends. What reading carries from one chunk to
+    the next is kept here, so that the chunks read as the whole file would be: the header's
+    names, the file line the next chunk starts at (blank lines and lines inside quoted fields
+    counted), and loose quoting once a quote was out of place (the whole file would have been
+    read loose). Cells are text as written, decimal commas kept (``_with_decimal_commas`` reads
+    them), or float64 where the fast path read them; ``lines`` are the file's own.
+    """
+
+    def __init__(
+        self,
+        source: ByteSource,
+        name: str,
+        delimiter: str,
+        header: bool,
+        target,
+        need_target: bool,
+        columns: list[str] | None = None,
+        text_columns: tuple[str, ...] = (),
+        fast: bool = True,
+    ):
+        self.source, self.name, self.delimiter, self.header = source, name, delimiter, header
+        self.target, self.need_target = target, need_target
+        self.columns, self.text_columns, self.fast = columns, text_columns, fast
+        self.names: list[str] | None = None
+        self.header_line = 0
+        self.line = 1  # the file line the next chunk starts at
+        self.strict = True
+        self.rows = 0  # data rows handed out
+        self._checked = False  # the header's checks made
+        self._plan: tuple | None = None  # (names, the fast path's plan for them)
+
+    def __iter__(self) -> Iterator[Table]:
+        chunks = 0
+        while True:
+            raw = self._next_raw()
+            if raw is None:
+                break
+            chunks += 1
+            first = self.line
+            table = self._fast(raw, first) if self.fast and b'"' not in raw else None
+            if table is None:
+                table = self._careful(raw, first)
+            if table is None:
                 continue
-            if names is None:
-                if header:
-                    names = [h.strip() for h in record]
-                    header_line = line
-                    continue
-                names = [str(j) for j in range(len(record))]
-            if len(record) != len(names):
-                raise DataError(f"{name}:{line}: expected {len(names)} fields, found {len(record)}")
-            rows.append(record)
-            lines.append(line)
-            if len(rows) == _BLOCK_ROWS:
-                _move_block(rows, parts)
-    except csv.Error as exc:
-        if strict and "unexpected end of data" in str(exc):
-            raise DataError(
-                f"{name}:{start}: a quoted field in this row is never closed (an unmatched '\"')"
-            ) from None
-        if strict:
-            raise _LooseQuoting() from None
-        raise DataError(f"{name}:{reader.line_num}: {exc}") from None
-    if names is None:
-        raise DataError(f"{name}: is empty; expected a CSV header row and data rows")
-    if not lines:
-        raise DataError(f"{name}: has a header (line {header_line}) but no data rows")
-    if header and names and all(_is_number(h) for h in names) and len(set(names)) < len(names):
-        # numbers, some repeated: data, not a header (distinct numbers such as years may be one)
-        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
-        raise DataError(
-            f"{name}:{header_line}: the first row ({shown}) "
-            "looks like data, not a header row: add a header row naming the columns (or set "
-            "data.header: false for a file without one)"
+            self.rows += table.n
+            if chunks > 1 or not self.source.exhausted:
+                table.part = f"lines {int(table.lines[0])}-{int(table.lines[-1])}"
+            yield table
+        if self.names is None:
+            raise DataError(f"{self.name}: is empty; expected a CSV header row and data rows")
+        if not self.rows:
+            raise DataError(f"{self.name}: has a header (line {self.header_line}) but no data rows")
+
+    def _next_raw(self) -> bytes | None:
+        """The next chunk's bytes, checked to be UTF-8 text without NUL bytes. The first chunk is
+        a sixteenth of the others, so that the first answers come soon (``| head``)."""
+        first = self.source.newlines_out == 0
+        raw = self.source.chunk(max(1, CHUNK_LINES // 16) if first else CHUNK_LINES, CHUNK_BYTES)
+        if raw is not None:
+            decode_text(raw, self.name, line=self.source.newlines_out - raw.count(b"\n") + 1, bom=False)
+        return raw
+
+    def _fast_plan(self, names: list[str]) -> tuple[int | None, list[int]] | None:
+        """(target column, columns to parse) for the fast path, or None when it cannot read a
+        file with these columns (names repeated or empty, one column, a target not found, a
+        needed column that keeps its text)."""
+        if self._plan is not None and self._plan[0] == names:
+            return self._plan[1]
+        plan = None
+        if len(set(names)) == len(names) and all(names) and len(names) >= 2:
+            try:
+                t = column_index(names, self.target, self.name) if self.need_target else None
+            except DataError:
+                t = -1  # the careful reader says what is wrong
+            wanted = [j for j in range(len(names)) if j != t]
+            if self.columns is not None:
+                wanted = [names.index(c) for c in self.columns] if set(self.columns) <= set(names) else []
+            # labels keep their text: loadtxt would make '02134' the number 2134
+            if t != -1 and wanted and not any(names[j] in self.text_columns for j in wanted):
+                plan = (t, wanted)
+        self._plan = (names, plan)
+        return plan
+
+    def _fast(self, raw: bytes, first: int) -> Table | None:
+        names, start = self.names, 0
+        if names is None and first != 1:
+            return None  # blank lines came first: the careful reader counts them
+        if names is None:  # the first line: the header, or (without one) the number of columns
+            end = raw.find(b"\n")
+            if end < 0:
+                return None
+            line = raw[:end].decode("utf-8").rstrip("\r")
+            if not line.strip():
+                return None  # blank lines before the header: the careful reader counts them
+            names = [h.strip() for h in line.split(self.delimiter)]
+            if not self.header:
+                names = [str(j) for j in range(len(names))]
+            else:
+                start = end + 1
+        plan = self._fast_plan(names)
+        if plan is None:
+            return None
+        t, wanted = plan
+        block = _fast_numeric_block(raw, start, self.delimiter, len(names), t, wanted)
+        if block is None:
+            return None
+        X, y = block
+        if self.names is None:
+            self.names, self.header_line, self._checked = names, 1 if self.header else 0, True
+        self.line = first + raw.count(b"\n") + (not raw.endswith(b"\n"))
+        data_first = first + 1 if start else first
+        return Table(
+            self.name,
+            [names[j] for j in wanted],
+            X,
+            y,
+            None if t is None else names[t],
+            np.arange(data_first, data_first + len(X)),
+            named=bool(self.header),
         )
-    if header:
+
+    def _careful(self, raw: bytes, first: int) -> Table | None:
+        pieces = [raw]
+        while True:
+            try:
+                names, header_line, parts, lines, used = self._records(pieces, first)
+                break
+            except _LooseQuoting:
+                self.strict = False  # the whole file would be read loose from here on: so is the rest
+        self.names, self.header_line, self.line = names, header_line, first + used
+        if not lines:
+            return None
+        self._check_header()
+        name = self.name
+        columns = []
+        for blocks in parts:  # one column at a time, its blocks let go as it is joined
+            columns.append(blocks[0] if len(blocks) == 1 else np.concatenate(blocks))
+            blocks.clear()
+        t = column_index(names, self.target, name) if self.need_target else None
+        if t is not None and len(names) < 2:
+            raise DataError(f"{name}: has only the target column '{names[t]}' and no features")
+        keep = [j for j in range(len(names)) if j != t]
+        y = None if t is None else np.char.strip(columns[t])
+        return Table(
+            name,
+            [names[j] for j in keep],
+            tuple(columns[j] for j in keep),
+            y,
+            None if t is None else names[t],
+            np.array(lines),
+            named=bool(self.header),
+        )
+
+    def _records(self, pieces: list[bytes], first: int):
+        """(names, header line, cells as per-column lists of text arrays, file line of each
+        row, lines read) of the records of a chunk (``pieces`` grows where a record runs on).
+        Blank lines skipped. Read with strict quoting first, so that a quote never closed is an
+        error naming its row instead of a last cell that swallows the rest of the file."""
+        name, names, header_line = self.name, self.names, self.header_line
+        feed = _LineFeed(pieces, self._next_raw)
+        reader = csv.reader(feed, delimiter=self.delimiter, strict=self.strict)
+        rows: list[list[str]] = []  # the records not yet moved into ``parts``
+        parts: list[list[np.ndarray]] = []  # per column, its text arrays, a block of rows each
+        lines: list[int] = []
+        start = first
+        try:
+            for record in reader:
+                line, start = start, first + reader.line_num
+                if record and not (len(record) == 1 and not record[0].strip()):  # (blank: skipped)
+                    if names is None and self.header:
+                        names, header_line = [h.strip() for h in record], line
+                    else:
+                        if names is None:
+                            names = [str(j) for j in range(len(record))]
+                        if len(record) != len(names):
+                            raise DataError(
+                                f"{name}:{line}: expected {len(names)} fields, found {len(record)}"
+                            )
+                        rows.append(record)
+                        lines.append(line)
+                        if len(rows) == _BLOCK_ROWS:
+                            _move_block(rows, parts)
+                if feed.at_end:  # (asking for another record would read the next chunk)
+                    break
+        except csv.Error as exc:
+            if self.strict and "unexpected end of data" in str(exc):
+                raise DataError(
+                    f"{name}:{start}: a quoted field in this row is never closed (an unmatched '\"')"
+                ) from None
+            if self.strict:
+                raise _LooseQuoting() from None
+            raise DataError(f"{name}:{first - 1 + reader.line_num}: {exc}") from None
+        _move_block(rows, parts)
+        return names, header_line, parts, lines, reader.line_num
+
+    def _check_header(self) -> None:
+        """The header row's checks, once, before the first rows are handed out."""
+        if self._checked:
+            return
+        self._checked = True
+        names, name, line = self.names, self.name, self.header_line
+        if not self.header:
+            return
+        if names and all(_is_number(h) for h in names) and len(set(names)) < len(names):
+            # numbers, some repeated: data, not a header (distinct numbers such as years may be one)
+            shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+            raise DataError(
+                f"{name}:{line}: the first row ({shown}) "
+                "looks like data, not a header row: add a header row naming the columns (or set "
+                "data.header: false for a file without one)"
+            )
         empty = [j for j, h in enumerate(names) if not h]
         if empty:
-            raise DataError(f"{name}:{header_line}: column {empty[0] + 1} has an empty name in the header")
+            raise DataError(f"{name}:{line}: column {empty[0] + 1} has an empty name in the header")
         seen: set[str] = set()
         for h in names:
             if h in seen:
-                raise DataError(f"{name}:{header_line}: column name '{h}' appears twice in the header")
+                raise DataError(f"{name}:{line}: column name '{h}' appears twice in the header")
             seen.add(h)
-    _move_block(rows, parts)
-    columns = []
-    for blocks in parts:  # one column at a time, its blocks let go as it is joined
-        columns.append(blocks[0] if len(blocks) == 1 else np.concatenate(blocks))
-        blocks.clear()
-    return names, tuple(columns), np.array(lines)
 
 
 #: Records held as Python strings at a time while a CSV is read (about 60 bytes a cell); each
@@ -636,58 +876,44 @@ def column_index(names: list[str], target, name: str) -> int:
     )
 
 
-def _fast_numeric_csv(
-    raw: bytes,
-    name: str,
-    delimiter: str,
-    header: bool,
-    target,
-    need_target: bool,
-    columns: list[str] | None,
-    text_columns: tuple[str, ...] = (),
-) -> Table | None:
-    """The common case at C speed: a clean numeric CSV parsed by ``np.loadtxt``.
+def _same_fields_per_line(raw: bytes, start: int, end: int, delimiter: str, per_line: int) -> bool:
+    """Whether every line of raw[start:end] holds ``per_line`` delimiters (loadtxt with usecols
+    reads the columns it is asked for from rows of any width: a row with a field too many beside
+    one with a field too few would shift values into other columns). Counted 65,536 lines at a
+    time."""
+    code = delimiter.encode("utf-8")
+    if len(code) != 1:
+        return True  # (the delimiters are one byte each; a caller's total count stands)
+    body = np.frombuffer(raw, dtype=np.uint8, count=end - start, offset=start)
+    starts = np.concatenate([[0], np.flatnonzero(body == ord("\n")) + 1])
+    for i in range(0, len(starts), 65536):
+        first = starts[i]
+        last = starts[i + 65536] if i + 65536 < len(starts) else len(body)
+        at = starts[i : i + 65536] - first
+        if (np.add.reduceat(body[first:last] == code[0], at, dtype=np.int64) != per_line).any():
+            return False
+    return True
 
-    Taken only when nothing needs the careful reader: no quotes, no blank lines, the same number
-    of fields on every line, every needed column a plain finite number (or NaN). Anything else
-    returns None, and the careful reader (``_csv_cells``) reads the file and names the line,
-    column and value of any problem. Text columns that are not needed (ids, labels) are skipped
-    with ``usecols``; a text target is read as text in a second pass over that one column. The
-    bytes are parsed as they are (no decoded copy): loadtxt reads a BytesIO faster than a str.
+
+def _fast_numeric_block(
+    raw: bytes, start: int, delimiter: str, width: int, t: int | None, wanted: list[int]
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """The common case at C speed: the lines of ``raw[start:]``, data rows of a clean numeric
+    CSV of ``width`` columns, parsed by ``np.loadtxt``: (X (n, wanted) float64, the target
+    column ``t`` as stripped text (n,) or None).
+
+    None when anything needs the careful reader: quotes, blank lines, a line with more or fewer
+    fields, a needed cell that is not a plain finite number (or NaN). Columns that are not
+    needed (ids, labels) are skipped with ``usecols``; a text target is read as text in a second
+    pass over that one column. The bytes are parsed as they are (no decoded copy): loadtxt reads
+    a BytesIO faster than a str.
     """
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]  # the UTF-8 BOM (decode_text has already checked the encoding)
-    if b'"' in raw:
-        return None
-    end = raw.find(b"\n")
-    if end < 0:
-        return None
-    first = raw[:end].decode("utf-8").rstrip("\r")
-    if not first.strip():
-        return None  # blank lines before the header: the careful reader counts them
-    names = [h.strip() for h in first.split(delimiter)]
-    if not header:
-        names = [str(j) for j in range(len(names))]
-    if len(set(names)) != len(names) or not all(names) or len(names) < 2:
-        return None
-    body_start = end + 1 if header else 0
     tail = len(raw)
-    while tail > body_start and raw[tail - 1 : tail] in (b"\n", b"\r"):
+    while tail > start and raw[tail - 1 : tail] in (b"\n", b"\r"):
         tail -= 1  # trailing line ends
-    if tail <= body_start or b"\n\n" in raw or b"\n\r\n" in raw:
+    if tail <= start or b"\n\n" in raw or b"\n\r\n" in raw or raw.startswith((b"\n", b"\r\n")):
         return None  # no rows, or blank lines (the careful reader keeps line numbers right)
-    try:
-        t = column_index(names, target, name) if need_target else None
-    except DataError:
-        return None
-    wanted = [j for j in range(len(names)) if j != t]
-    if columns is not None:
-        if not all(c in names for c in columns):
-            return None
-        wanted = [names.index(c) for c in columns]
-    if any(names[j] in text_columns for j in wanted):
-        return None  # labels keep their text: loadtxt would make '02134' the number 2134
-    skip = 1 if header else 0
+    skip = 1 if start else 0
     try:
         X = np.loadtxt(
             io.BytesIO(raw),
@@ -712,48 +938,67 @@ def _fast_numeric_csv(
                 encoding="utf-8",
             )
             y = np.char.strip(y)
-            if delimiter != ",":  # a decimal-comma target ('-0,825') beside dot-decimal features
-                y = _decimal_commas(y)
     except (ValueError, IndexError, UnicodeDecodeError):
         return None
     n = X.shape[0]
-    lines_in_body = raw.count(b"\n", body_start, tail) + 1
-    if n == 0 or np.isinf(X).any() or lines_in_body != n:
+    if n == 0 or np.isinf(X).any() or raw.count(b"\n", start, tail) + 1 != n:
         return None
-    per_line = len(names) - 1
-    if raw.count(delimiter.encode("utf-8"), body_start, tail) != n * per_line:
+    per_line = width - 1
+    if raw.count(delimiter.encode("utf-8"), start, tail) != n * per_line:
         return None  # some row has too many or too few fields: the careful reader says which
     # A row too short fails in loadtxt when the last column is read, and then the count above
     # leaves no row too long; otherwise a row a field short beside one a field long passes both
     # (their values shifted into other columns): each line is counted
     if max([*wanted, -1 if t is None else t]) < per_line and not _same_fields_per_line(
-        raw, body_start, tail, delimiter, per_line
+        raw, start, tail, delimiter, per_line
     ):
         return None
-    first_data_line = 2 if header else 1
-    lines = np.arange(first_data_line, first_data_line + n)
+    return X, y
+
+
+def _with_decimal_commas(table: Table, delimiter: str) -> Table:
+    """The table with its text columns (and a text target) that are numbers written with decimal
+    commas read with points (``_decimal_commas``); as it is in a comma-separated file."""
+    if delimiter == ",":
+        return table
+    if table.is_text:
+        table.cells = tuple(_decimal_commas(c) for c in table.cells)
+    if table.y is not None and table.y.dtype.kind == "U":  # (a decimal-comma target: '-0,825')
+        table.y = _decimal_commas(table.y)
+    return table
+
+
+def concat_tables(tables: list[Table]) -> Table:
+    """One Table of the rows of several, in order: the chunks of one input (all text or all
+    numbers). Empties ``tables``, so that each column's chunks are let go as it is joined."""
+    first = tables[0]
+    if len(tables) == 1:
+        tables.clear()
+        first.part = None
+        return first
+
+    def joined(parts: list) -> np.ndarray | None:
+        out = None if parts[0] is None else np.concatenate(parts)
+        parts.clear()
+        return out
+
+    if first.is_text:
+        per_column = [[t.cells[j] for t in tables] for j in range(len(first.cells))]
+    else:
+        per_column = [[t.cells for t in tables]]
+    y, lines, rows = ([getattr(t, a) for t in tables] for a in ("y", "lines", "rows"))
+    tables.clear()
+    columns = [joined(blocks) for blocks in per_column]
     return Table(
-        name, [names[j] for j in wanted], X, y, None if t is None else names[t], lines, named=bool(header)
+        first.source,
+        first.features,
+        tuple(columns) if first.is_text else columns[0],
+        joined(y),
+        first.target,
+        joined(lines),
+        joined(rows),
+        first.named,
     )
-
-
-def _same_fields_per_line(raw: bytes, start: int, end: int, delimiter: str, per_line: int) -> bool:
-    """Whether every line of raw[start:end] holds ``per_line`` delimiters (loadtxt with usecols
-    reads the columns it is asked for from rows of any width: a row with a field too many beside
-    one with a field too few would shift values into other columns). Counted 65,536 lines at a
-    time."""
-    code = delimiter.encode("utf-8")
-    if len(code) != 1:
-        return True  # (the delimiters are one byte each; a caller's total count stands)
-    body = np.frombuffer(raw, dtype=np.uint8, count=end - start, offset=start)
-    starts = np.concatenate([[0], np.flatnonzero(body == ord("\n")) + 1])
-    for i in range(0, len(starts), 65536):
-        first = starts[i]
-        last = starts[i + 65536] if i + 65536 < len(starts) else len(body)
-        at = starts[i : i + 65536] - first
-        if (np.add.reduceat(body[first:last] == code[0], at, dtype=np.int64) != per_line).any():
-            return False
-    return True
 
 
 def _table_from_csv(
@@ -766,20 +1011,138 @@ def _table_from_csv(
     columns: list[str] | None = None,
     text_columns: tuple[str, ...] = (),
 ) -> Table:
+    """A whole CSV as one Table: its chunks (``_CsvChunks``) joined."""
     text = decode_text(raw, name)
     delimiter = delimiter or sniff_delimiter(text)
-    del text  # the careful reader decodes as it goes
-    fast = _fast_numeric_csv(raw, name, delimiter, header, target, need_target, columns, text_columns)
-    if fast is not None:
-        return fast
-    names, cells, lines = _csv_cells(raw, name, delimiter, header)
-    if delimiter != ",":
-        cells = tuple(_decimal_commas(c) for c in cells)
-    t = column_index(names, target, name) if need_target else None
-    if t is not None and len(names) < 2:
-        raise DataError(f"{name}: has only the target column '{names[t]}' and no features")
-    keep = [j for j in range(len(names)) if j != t]
-    features = [names[j] for j in keep]
-    y = None if t is None else np.char.strip(cells[t])
-    X = tuple(cells[j] for j in keep)
-    return Table(name, features, X, y, None if t is None else names[t], lines, named=bool(header))
+    del text  # the chunks are decoded as they are read
+    settings = (name, delimiter, header, target, need_target, columns, text_columns)
+    tables = list(_CsvChunks(ByteSource(io.BytesIO(raw)), *settings))
+    if len({t.is_text for t in tables}) > 1:  # some chunks need the careful reader: all do, alike
+        tables = list(_CsvChunks(ByteSource(io.BytesIO(raw)), *settings, fast=False))
+    return _with_decimal_commas(concat_tables(tables), delimiter)
+
+
+# -- a chunk at a time -----------------------------------------------------------------------------
+
+
+def open_source(path: str, stdin=None) -> ByteSource:
+    """The bytes of a data file, or of standard input when ``path`` is '-', to be read a piece
+    at a time (errors as ``read_bytes`` says them). Standard input and other pipes are watched
+    for a stalled producer (see ``source.py``)."""
+    if path == "-":
+        stream = stdin if stdin is not None else sys.stdin
+        if stream is None or getattr(stream, "closed", False):
+            raise DataError("standard input is closed; pipe data in or give a file path")
+        source = ByteSource(
+            getattr(stream, "buffer", stream),
+            stalls=True,
+            unreadable=lambda exc: f"standard input cannot be read: {exc}",
+        )
+        if not source.head(1):
+            raise DataError("standard input is empty; pipe data in or give a file path")
+        return source
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (closed by the source)
+        regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
+    except (OSError, ValueError) as exc:
+        raise DataError(unreadable("data file", path, exc)) from None
+    return ByteSource(
+        f, stalls=not regular, unreadable=lambda exc: unreadable("data file", path, exc), owned=True
+    )
+
+
+def read_table_chunks(
+    path: str,
+    target: str | int | None = None,
+    *,
+    need_target: bool = True,
+    stdin=None,
+    delimiter: str | None = None,
+    header: bool = True,
+    columns: list[str] | None = None,
+    text_columns: tuple[str, ...] = (),
+) -> Iterator[Table]:
+    """``read_table`` a chunk of rows at a time: Tables of up to ``CHUNK_LINES`` lines (or
+    ``CHUNK_BYTES`` bytes) of the input each, in order, each read as the whole file would be
+    (the same cells, file lines and messages). The next chunk is read only when asked for, so
+    memory holds one chunk, not the input, and the first rows are ready before the last are read.
+
+    A CSV (a file or standard input) is read in chunks of lines; an .npy file in chunks of rows
+    with plain file reads; an NPZ, and an .npy on standard input, are read whole and handed out
+    in chunks. A chunk that is not the whole input says which part it is (``Table.part``).
+    Where decided over the whole file, a CSV's decimal commas are decided here per chunk.
+    Parameters as ``read_table``'s.
+    """
+    name = source_name(path)
+    source = open_source(path, stdin)
+    try:
+        magic = source.head(len(NPY_MAGIC))
+        if magic.startswith(ZIP_MAGIC):
+            yield from _slices(_table_from_npz(source.read_all(), name, need_target))
+        elif magic.startswith(NPY_MAGIC) and path != "-" and os.path.isfile(path):
+            source.close()
+            yield from _npy_chunks(path, name, target, need_target)
+        elif magic.startswith(NPY_MAGIC):
+            yield from _slices(_table_from_npy(source.read_all(), name, target, need_target))
+        else:
+            if delimiter is None:  # from the lines the whole-file reader sniffs (fewer if stdin stalls)
+                delimiter = sniff_delimiter(source.peek_lines(200, 4 * 65536).decode("utf-8", "replace"))
+            settings = (name, delimiter, header, target, need_target, columns, text_columns)
+            for table in _CsvChunks(source, *settings):
+                yield _with_decimal_commas(table, delimiter)
+    finally:
+        source.close()
+
+
+def _slices(table: Table) -> Iterator[Table]:
+    """A table read whole (NPZ, NPY from standard input), handed out a chunk of rows at a time."""
+    step = CHUNK_LINES
+    if table.n <= step:
+        yield table
+        return
+    for a in range(0, table.n, step):
+        part = table.slice(a, a + step)
+        part.part = f"rows {a}-{a + part.n - 1}"
+        yield part
+
+
+def _npy_chunks(path: str, name: str, target, need_target: bool) -> Iterator[Table]:
+    """An .npy file's rows a chunk at a time, read with plain file reads: the page cache holds
+    the file, not this process (a memory map's pages would count as the process's once read).
+    The header comes from np.load(mmap_mode='r'), which reads no data. Anything unusual (not a
+    2-D matrix of numbers in C order, a damaged file) is read whole, as ``read_table`` does, which
+    says what is wrong."""
+    try:
+        mm = np.load(path, mmap_mode="r", allow_pickle=False)
+        usual = (
+            isinstance(mm, np.ndarray)
+            and mm.ndim == 2
+            and mm.shape[0] > 0
+            and mm.dtype.kind in "biuf"
+            and mm.flags.c_contiguous
+        )
+        shape, dtype, offset = mm.shape, mm.dtype, int(getattr(mm, "offset", 0))
+        del mm
+    except Exception:
+        usual = False
+    if not usual:
+        yield from _slices(_table_from_npy(read_bytes(path), name, target, need_target))
+        return
+    n, c = shape
+    t = npy_target_index(target, c, name) if need_target else None
+    step = max(1, min(CHUNK_LINES, CHUNK_BYTES // max(1, c * dtype.itemsize)))
+    try:
+        f = open(path, "rb")  # noqa: SIM115
+    except (OSError, ValueError) as exc:
+        raise DataError(unreadable("data file", path, exc)) from None
+    with f:
+        f.seek(offset)
+        for a in range(0, n, step):
+            rows = np.empty((min(step, n - a), c), dtype=dtype)
+            view = memoryview(rows).cast("B")
+            if f.readinto(view) != view.nbytes:
+                raise DataError(f"{name}: the file ended early (truncated while it was read?)")
+            table = _npy_table(rows, name, t, first_row=a, rows=np.arange(a, a + len(rows)))
+            if n > step:
+                table.part = f"rows {a}-{a + len(rows) - 1}"
+            yield table
