@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import json
 import os
 import shlex
 import signal
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -719,9 +721,10 @@ def _check_unknown(unknown: str) -> str:
 
 
 def _read_inputs(path: str, enc, need_target: bool, keep: tuple[str, ...] = ()):
-    from .data import read_for_model
+    """The input's tables a chunk of rows at a time (read_for_model_chunks)."""
+    from .data import read_for_model_chunks
 
-    return read_for_model(_open_input(path), enc, need_target=need_target, stdin=sys.stdin, keep=keep)
+    return read_for_model_chunks(_open_input(path), enc, need_target=need_target, stdin=sys.stdin, keep=keep)
 
 
 @app.command()
@@ -783,8 +786,46 @@ def predict(
     enc = m.encoding
     if proba and enc.task != "classification":
         raise NettrainError("--proba needs a classification model; this one predicts values")
-    table = _read_inputs(input, enc, need_target=False, keep=keep)
-    kept_columns = []
+    tables = _read_inputs(input, enc, need_target=False, keep=keep)
+    float_dtype = np.float32 if m.network.dtype.itemsize == 4 else np.float64
+    if enc.task == "regression" and enc.n_outputs > 1:
+        names = [f"prediction_{j}" for j in range(enc.n_outputs)]
+    else:
+        names = ["prediction"]
+    if proba:
+        names += [f"prob_{c}" for c in enc.classes]
+    names = [*keep, *names]
+    counts = [0, 0]  # rows left out for missing values, rows read
+
+    def note_left_out() -> None:
+        if counts[0] and not quiet:
+            sys.stderr.write(
+                f"Note: {counts[0]} of {counts[1]} rows have missing values and get an empty "
+                "prediction (the model's data.missing is drop)\n"
+            )
+
+    if fmt == "npy":  # the header holds the row count: the outputs of every chunk, then the file
+        outputs, kept_rows = [], []
+        for table in tables:
+            s, kept = m.outputs_kept(table, unknown)
+            outputs.append(s)
+            kept_rows.append(kept)
+            counts[0], counts[1] = counts[0] + int((~kept).sum()), counts[1] + len(kept)
+        s, kept = np.concatenate(outputs), np.concatenate(kept_rows)
+        del outputs, kept_rows
+        note_left_out()
+        buffer = io.BytesIO()
+        np.save(buffer, _npy_predictions(enc, s, kept, proba, float_dtype), allow_pickle=False)
+        _write_bytes(out, buffer.getvalue())
+        return
+    pieces = _prediction_texts(tables, m, names, fmt == "jsonl", proba, keep, unknown, float_dtype, counts)
+    _write_text_pieces(out, pieces)
+    note_left_out()
+
+
+def _kept_columns(table, keep: tuple[str, ...]) -> list:
+    """The input columns --keep copies into the output, as read."""
+    columns = []
     for name in keep:
         if not table.named or name not in table.features:
             from .errors import did_you_mean
@@ -796,82 +837,85 @@ def predict(
                 else f"no such column{did_you_mean(name, table.features)}"
             )
             raise NettrainError(f"--keep '{name}': {table.source}: {where}")
-        kept_columns.append(table.column(table.features.index(name)))
-    s, kept = m.outputs_kept(table, unknown)
+        columns.append(table.column(table.features.index(name)))
+    return columns
+
+
+def _npy_predictions(enc, s, kept, proba: bool, float_dtype):
+    """predict --format npy's array: probabilities (n, classes); labels as numbers where they
+    are numbers (NaN where a row was left out), else text ('' where left out); values."""
+    import numpy as np
+
     n = len(kept)
-    if not kept.all() and not quiet:
-        sys.stderr.write(
-            f"Note: {int((~kept).sum())} of {n} rows have missing values and get an empty "
-            "prediction (the model's data.missing is drop)\n"
-        )
+    if proba:
+        array = np.full((n, len(enc.classes)), np.nan, dtype=float_dtype)
+        array[kept] = enc.probabilities(s)
+        return array
     pred = enc.decode(s)
-    probs = enc.probabilities(s) if proba else None
-    float_dtype = np.float32 if m.network.dtype.itemsize == 4 else np.float64
+    if enc.task != "classification":
+        array = np.full((n, *pred.shape[1:]), np.nan)
+        array[kept] = pred
+        return array
+    try:  # number labels (an array's, or integer text) give numbers; any other, text
+        values = pred if pred.dtype.kind in "iuf" else np.array([int(c) for c in pred], np.int64)
+        if kept.all():
+            return values
+        array = np.full(n, np.nan)
+        array[kept] = values
+    except ValueError:
+        array = np.full(n, "", dtype=f"<U{max(len(c) for c in enc.classes)}")
+        array[kept] = pred.astype(str)
+    return array
+
+
+def _prediction_texts(tables, m, names, as_json: bool, proba: bool, keep, unknown, float_dtype, counts):
+    """The predictions of each chunk of the input as CSV (the header first) or JSON lines: one
+    piece of text per chunk, made when the chunk has been read. ``counts`` gathers the rows left
+    out for missing values and the rows read."""
+    import numpy as np
+
+    enc = m.encoding
     digits = 7 if float_dtype is np.float32 else 17
-
-    if enc.task == "regression":
-        names = ["prediction"] if pred.ndim == 1 else [f"prediction_{j}" for j in range(pred.shape[1])]
-    else:
-        names = ["prediction"]
-    if probs is not None:
-        names += [f"prob_{c}" for c in enc.classes]
-    names = [*keep, *names]
-
-    if fmt == "npy":
+    header = not as_json
+    for table in tables:
+        kept_columns = _kept_columns(table, keep)
+        s, kept = m.outputs_kept(table, unknown)
+        n = len(kept)
+        counts[0], counts[1] = counts[0] + int((~kept).sum()), counts[1] + n
+        pred = enc.decode(s)
+        probs = enc.probabilities(s) if proba else None
+        # the columns as text (or JSON values), one entry per input row; '' / null where dropped
+        if enc.task == "regression":
+            cols = [pred] if pred.ndim == 1 else [pred[:, j] for j in range(pred.shape[1])]
+        else:
+            cols = [pred]
         if probs is not None:
-            array = np.full((n, probs.shape[1]), np.nan, dtype=float_dtype)
-            array[kept] = probs
-        elif enc.task == "classification":
-            try:  # number labels (an array's, or integer text) give numbers; any other, text
-                values = pred if pred.dtype.kind in "iuf" else np.array([int(c) for c in pred], np.int64)
-                if kept.all():
-                    array = values
-                else:
-                    array = np.full(n, np.nan)
-                    array[kept] = values
-            except ValueError:
-                array = np.full(n, "", dtype=f"<U{max(len(c) for c in enc.classes)}")
-                array[kept] = pred.astype(str)
-        else:
-            array = np.full((n, *pred.shape[1:]), np.nan)
-            array[kept] = pred
-        buffer = io.BytesIO()
-        np.save(buffer, array, allow_pickle=False)
-        _write_bytes(out, buffer.getvalue())
-        return
-
-    # the columns as text (or JSON values), one entry per input row; '' / null where dropped
-    if enc.task == "regression":
-        cols = [pred] if pred.ndim == 1 else [pred[:, j] for j in range(pred.shape[1])]
-    else:
-        cols = [pred]
-    if probs is not None:
-        cols += [probs[:, j] for j in range(probs.shape[1])]
-    as_json = fmt == "jsonl"
-    texts = [[str(v) for v in column.tolist()] for column in kept_columns]  # every row, as read
-    for k, col in enumerate(cols):
-        if enc.task == "classification" and k == 0:
-            # labels as text; JSON keeps number labels (an array's) numbers, as NPY does
-            values = col.tolist() if as_json and col.dtype.kind in "iuf" else [str(v) for v in col]
-        elif as_json:  # the same significant digits as the CSV (the model's precision)
-            values = [float(format(v, f".{digits}g")) for v in col.tolist()]
-        else:
-            values = [format(v, f".{digits}g") for v in col.tolist()]
-        if not kept.all():
-            full = [None if as_json else ""] * n
-            for i, v in zip(np.flatnonzero(kept).tolist(), values):
-                full[i] = v
-            values = full
-        texts.append(values)
-    if as_json:
-        text = "".join(json.dumps(dict(zip(names, row))) + "\n" for row in zip(*texts))
-    else:
+            cols += [probs[:, j] for j in range(probs.shape[1])]
+        texts = [[str(v) for v in column.tolist()] for column in kept_columns]  # every row, as read
+        for k, col in enumerate(cols):
+            if enc.task == "classification" and k == 0:
+                # labels as text; JSON keeps number labels (an array's) numbers, as NPY does
+                values = col.tolist() if as_json and col.dtype.kind in "iuf" else [str(v) for v in col]
+            elif as_json:  # the same significant digits as the CSV (the model's precision)
+                values = [float(format(v, f".{digits}g")) for v in col.tolist()]
+            else:
+                values = [format(v, f".{digits}g") for v in col.tolist()]
+            if not kept.all():
+                full = [None if as_json else ""] * n
+                for i, v in zip(np.flatnonzero(kept).tolist(), values):
+                    full[i] = v
+                values = full
+            texts.append(values)
+        if as_json:
+            yield "".join(json.dumps(dict(zip(names, row))) + "\n" for row in zip(*texts))
+            continue
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(names)
+        if header:
+            writer.writerow(names)
+            header = False
         writer.writerows(zip(*texts))
-        text = buffer.getvalue()
-    _write_text(out, text)
+        yield buffer.getvalue()
 
 
 def _model_file(model) -> str:
@@ -890,13 +934,24 @@ def _refuse_to_overwrite(out: str, **sources: str) -> None:
             raise NettrainError(f"--output '{out}' is the {what} file; write the predictions elsewhere")
 
 
-def _write_file(out: str, data: bytes) -> None:
+def _write_file(out: str, data: bytes | Iterable[bytes]) -> None:
     """Predictions into a file: a regular (or new) file is replaced atomically; a symbolic link
     is followed and what it names replaced; a FIFO or a device (/dev/stdout) is written into,
-    since it cannot be replaced."""
+    since it cannot be replaced. ``data`` may come in pieces (an iterable of bytes, each made
+    when asked for): then a regular file is written into a temporary file piece by piece and
+    replaced only once the last piece is there, so an error or an interrupt on the way leaves
+    the old file (or none)."""
     import stat
 
     from .modelfile import write_atomic
+
+    pieces = [data] if isinstance(data, bytes) else data
+
+    def write(f) -> None:
+        for piece in pieces:
+            _check_signalled()
+            f.write(piece)
+            f.flush()  # (a FIFO's reader gets each piece as it is made)
 
     try:
         mode = os.stat(out).st_mode  # through links: /dev/stdout names the pipe itself
@@ -907,21 +962,43 @@ def _write_file(out: str, data: bytes) -> None:
     if mode is not None and not stat.S_ISREG(mode):
         try:
             with open(out, "wb") as f:
-                f.write(data)
+                write(f)
         except OSError as exc:
             raise NettrainError(f"cannot write '{out}': {exc.strerror or exc}") from None
         return
     # a regular file (or a new one) is replaced atomically; through a link, what it names
-    write_atomic(os.path.realpath(out) if os.path.islink(out) else out, lambda f: f.write(data))
+    write_atomic(os.path.realpath(out) if os.path.islink(out) else out, write)
 
 
-def _write_text(out: str, text: str) -> None:
-    _check_signalled()
-    if out == "-":
-        sys.stdout.write(text)
+def _write_text_pieces(out: str, pieces: Iterator[str]) -> None:
+    """Text made a piece at a time (one per chunk of the input) to stdout as each piece is made,
+    as a Unix filter writes (rows before an error have been written), or into the file ``out``
+    (``_write_file``: all or nothing). The first piece is made before the file is opened."""
+    first = next(pieces, "")
+    pieces = itertools.chain([first], pieces)
+    if out != "-":
+        _write_file(out, (piece.encode("utf-8") for piece in pieces))
+        return
+    for piece in pieces:
+        _check_signalled()
+        sys.stdout.write(piece)
         sys.stdout.flush()
-    else:
-        _write_file(out, text.encode("utf-8"))
+        if _reader_gone(sys.stdout):  # (`| head -1`: stop now, not after the next chunk's work)
+            raise BrokenPipeError
+
+
+def _reader_gone(stream) -> bool:
+    """Whether the pipe ``stream`` writes into has lost its reader: poll() says POLLERR for a
+    pipe without one (Linux). False where that cannot be told."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLOUT)
+        events = poller.poll(0)
+    except (AttributeError, OSError, ValueError):  # no fileno (tests), no poll (Windows)
+        return False
+    return any(flags & (select.POLLERR | select.POLLHUP) for _, flags in events)
 
 
 def _write_bytes(out: str, data: bytes, what: str = "NPY", example: str = "predictions.npy") -> None:
@@ -971,10 +1048,10 @@ def evaluate(
     enc = m.encoding
     if enc.target is None:
         raise NettrainError("the model does not record its target column")
-    table = _read_inputs(input, enc, need_target=True)
-    report = m.evaluate(table, unknown)
-    if report.get("rows_left_out") and not quiet:
-        sys.stderr.write(f"Note: left out {report['rows_left_out']} of {table.n} rows with missing values\n")
+    report = m.evaluate(_read_inputs(input, enc, need_target=True), unknown)  # a chunk at a time
+    left_out = report.get("rows_left_out")
+    if left_out and not quiet:
+        sys.stderr.write(f"Note: left out {left_out} of {report['n'] + left_out} rows with missing values\n")
     if json_:
         sys.stdout.write(json.dumps(report) + "\n")
         return
