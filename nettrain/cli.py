@@ -758,6 +758,10 @@ def predict(
     (ids, the target) are ignored. Under data.missing: drop, a row with a missing value gets an
     empty prediction.
 
+    The input is read, predicted and written a chunk of rows at a time: output starts at once,
+    and on stdout the rows before a bad one have been written when the error comes (-o FILE is
+    written whole or not at all).
+
     Example: cat data/digits_test.csv | nettrain predict runs/digits/model.npz - --proba > p.csv
     """
     import numpy as np

@@ -651,7 +651,7 @@ class _CsvChunks:
         a sixteenth of the others, so that the first answers come soon (``| head``)."""
         first = self.source.newlines_out == 0
         raw = self.source.chunk(max(1, CHUNK_LINES // 16) if first else CHUNK_LINES, CHUNK_BYTES)
-        if raw is not None:
+        if raw is not None and not (raw.isascii() and b"\x00" not in raw):  # (ASCII: UTF-8 already)
             decode_text(raw, self.name, line=self.source.newlines_out - raw.count(b"\n") + 1, bom=False)
         return raw
 
