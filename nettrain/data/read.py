@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, TargetColumnError, did_you_mean, unreadable
-from .source import ByteSource
+from .source import BOM, ByteSource, WholeBytes
 
 #: Cells that mean "no value" (compared after stripping blanks, ignoring case).
 MISSING = frozenset({"", "na", "n/a", "nan", "-nan", "+nan", "null", "none", "?"})
@@ -551,11 +551,13 @@ class _LineFeed:
     """The decoded lines of a chunk's bytes (``pieces``), for csv.reader. When the reader asks
     for a line past them (a quoted field that runs on past the chunk's end), the next piece of
     the input is read with ``more()`` and appended to ``pieces``, so that a second reading of the
-    chunk (with loose quoting) sees the same lines."""
+    chunk (with loose quoting) sees the same lines; what the chunk does not take of that piece
+    (``rest()``) goes back to the input."""
 
     def __init__(self, pieces: list[bytes], more):
         self.pieces, self._more = pieces, more
         self._index = 0
+        self._used = 0  # bytes of a piece read on past the chunk handed out
         self._lines = self._open(pieces[0])
         self._next = next(self._lines, None)
 
@@ -569,6 +571,15 @@ class _LineFeed:
         """Every line read so far has been handed out."""
         return self._next is None and self._index == len(self.pieces) - 1
 
+    @property
+    def past_chunk(self) -> bool:
+        """A line past the chunk's own bytes has been handed out."""
+        return self._index > 0
+
+    def rest(self) -> bytes:
+        """The bytes read on past the chunk that have not been handed out."""
+        return self.pieces[self._index][self._used :] if self._index > 0 else b""
+
     def __iter__(self):
         return self
 
@@ -580,9 +591,12 @@ class _LineFeed:
                     raise StopIteration
                 self.pieces.append(piece)
             self._index += 1
+            self._used = 0
             self._lines = self._open(self.pieces[self._index])
             self._next = next(self._lines, None)
         line, self._next = self._next, next(self._lines, None)
+        if self._index > 0:  # (lines come back untranslated: their bytes are the file's)
+            self._used += len(line.encode("utf-8"))
         return line
 
 
@@ -718,10 +732,12 @@ class _CsvChunks:
         pieces = [raw]
         while True:
             try:
-                names, header_line, parts, lines, used = self._records(pieces, first)
+                names, header_line, parts, lines, used, rest = self._records(pieces, first)
                 break
             except _LooseQuoting:
                 self.strict = False  # the whole file would be read loose from here on: so is the rest
+        if rest:  # the lines after the record that ran past the chunk: the next chunk's
+            self.source.unread(rest)
         self.names, self.header_line, self.line = names, header_line, first + used
         if not lines:
             return None
@@ -748,7 +764,8 @@ class _CsvChunks:
 
     def _records(self, pieces: list[bytes], first: int):
         """(names, header line, cells as per-column lists of text arrays, file line of each
-        row, lines read) of the records of a chunk (``pieces`` grows where a record runs on).
+        row, lines read, bytes read on but not used) of the records of a chunk (``pieces`` grows
+        where a record runs on past its end; the chunk then ends with that record).
         Blank lines skipped. Read with strict quoting first, so that a quote never closed is an
         error naming its row instead of a last cell that swallows the rest of the file."""
         name, names, header_line = self.name, self.names, self.header_line
@@ -775,7 +792,7 @@ class _CsvChunks:
                         lines.append(line)
                         if len(rows) == _BLOCK_ROWS:
                             _move_block(rows, parts)
-                if feed.at_end:  # (asking for another record would read the next chunk)
+                if feed.at_end or feed.past_chunk:  # (another record would be the next chunk's)
                     break
         except csv.Error as exc:
             if self.strict and "unexpected end of data" in str(exc):
@@ -786,7 +803,7 @@ class _CsvChunks:
                 raise _LooseQuoting() from None
             raise DataError(f"{name}:{first - 1 + reader.line_num}: {exc}") from None
         _move_block(rows, parts)
-        return names, header_line, parts, lines, reader.line_num
+        return names, header_line, parts, lines, reader.line_num, feed.rest()
 
     def _check_header(self) -> None:
         """The header row's checks, once, before the first rows are handed out."""
@@ -968,39 +985,6 @@ def _with_decimal_commas(table: Table, delimiter: str) -> Table:
     return table
 
 
-def concat_tables(tables: list[Table]) -> Table:
-    """One Table of the rows of several, in order: the chunks of one input (all text or all
-    numbers). Empties ``tables``, so that each column's chunks are let go as it is joined."""
-    first = tables[0]
-    if len(tables) == 1:
-        tables.clear()
-        first.part = None
-        return first
-
-    def joined(parts: list) -> np.ndarray | None:
-        out = None if parts[0] is None else np.concatenate(parts)
-        parts.clear()
-        return out
-
-    if first.is_text:
-        per_column = [[t.cells[j] for t in tables] for j in range(len(first.cells))]
-    else:
-        per_column = [[t.cells for t in tables]]
-    y, lines, rows = ([getattr(t, a) for t in tables] for a in ("y", "lines", "rows"))
-    tables.clear()
-    columns = [joined(blocks) for blocks in per_column]
-    return Table(
-        first.source,
-        first.features,
-        tuple(columns) if first.is_text else columns[0],
-        joined(y),
-        first.target,
-        joined(lines),
-        joined(rows),
-        first.named,
-    )
-
-
 def _table_from_csv(
     raw: bytes,
     name: str,
@@ -1011,15 +995,16 @@ def _table_from_csv(
     columns: list[str] | None = None,
     text_columns: tuple[str, ...] = (),
 ) -> Table:
-    """A whole CSV as one Table: its chunks (``_CsvChunks``) joined."""
-    text = decode_text(raw, name)
-    delimiter = delimiter or sniff_delimiter(text)
-    del text  # the chunks are decoded as they are read
+    """A whole CSV as one Table: read by ``_CsvChunks`` as one chunk (the parser that reads
+    files a chunk at a time, so the two cannot differ; one chunk, so that the whole file is read
+    by the fast path or by the careful reader, with no copy of the bytes or of the numbers)."""
+    if raw.startswith(BOM):
+        raw = raw[len(BOM) :]
+    # the lines the delimiter is sniffed from: within the first 65,536 characters
+    delimiter = delimiter or sniff_delimiter(raw[: 4 * 65536].decode("utf-8", "replace"))
     settings = (name, delimiter, header, target, need_target, columns, text_columns)
-    tables = list(_CsvChunks(ByteSource(io.BytesIO(raw)), *settings))
-    if len({t.is_text for t in tables}) > 1:  # some chunks need the careful reader: all do, alike
-        tables = list(_CsvChunks(ByteSource(io.BytesIO(raw)), *settings, fast=False))
-    return _with_decimal_commas(concat_tables(tables), delimiter)
+    (table,) = _CsvChunks(WholeBytes(raw), *settings)  # (no rows: an error)
+    return _with_decimal_commas(table, delimiter)
 
 
 # -- a chunk at a time -----------------------------------------------------------------------------

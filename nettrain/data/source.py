@@ -168,6 +168,14 @@ class ByteSource:
         self.newlines_out += counted
         return data
 
+    def unread(self, data: bytes) -> None:
+        """Give back the end of what was handed out (lines a reader did not take): they come
+        first in the next chunk."""
+        self._pending[:0] = data
+        counted = data.count(b"\n")
+        self._newlines += counted
+        self.newlines_out -= counted
+
     def close(self) -> None:
         if self._owned:
             self._stream.close()
@@ -193,3 +201,19 @@ def _after_newline(data: bytearray, k: int) -> int:
     at = int(np.flatnonzero(window == ord("\n"))[k - seen - 1])
     del window  # (a bytearray with a view of it cannot be resized)
     return start + at + 1
+
+
+class WholeBytes:
+    """Bytes already in memory as one chunk, for the whole-file reader: ``ByteSource``'s
+    interface, without its copies."""
+
+    def __init__(self, data: bytes):
+        self._data: bytes | None = data
+        self.newlines_out = 0
+        self.exhausted = False
+
+    def chunk(self, max_lines: int, max_bytes: int) -> bytes | None:
+        data, self._data = self._data, None
+        if data is not None:
+            self.newlines_out, self.exhausted = data.count(b"\n"), True
+        return data or None
