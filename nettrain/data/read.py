@@ -3,6 +3,9 @@
 Nothing here interprets the values: a CSV Table keeps its cells as text, so that the encoding
 (``encode.py``) can decide, with the missing-value and categorical policies, what each column
 is. Line numbers in messages are the file's own, counting the header, as an editor shows them.
+
+``read_table_chunks`` reads an input a chunk of lines (or rows) at a time, for predict and
+evaluate; ``read_table`` runs the same CSV reader (``_CsvChunks``) on the whole file as one chunk.
 """
 
 from __future__ import annotations
