@@ -804,15 +804,30 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
     if data.train == "-" and data.test == "-":
         c.problem(("data", "test"), "train and test cannot both be standard input")
     named = {"train": data.train, "validation": data.validation, "test": data.test}
-    named = {k: v for k, v in named.items() if isinstance(v, str) and v != "-"}
-    for j, (key, value) in enumerate(named.items()):
-        before = [k for k in list(named)[:j] if named[k] == value]
-        if before and os.path.exists(value) and not os.path.isfile(value):
+    named = {k: v for k, v in named.items() if isinstance(v, str) and not (k != "train" and v == "-")}
+    seen: dict = {}
+    for key, value in named.items():  # one pipe under two names ('-' and /dev/stdin) too
+        same = _stream_identity(value)
+        if same is not None and same in seen:
             c.problem(
                 ("data", key),
-                f"'{value}' is data.{before[0]} too, and a pipe or device can be read only once; give a file",
+                f"'{value}' is data.{seen[same]} too (the same pipe or device), which can be read "
+                "only once; give a file",
             )
+        seen.setdefault(same, key)
     return data
+
+
+def _stream_identity(path: str):
+    """(device, inode) of a data path that is not a regular file (a pipe, a device; '-' is
+    standard input), else None: such an input can be read only once."""
+    import stat
+
+    try:
+        st = os.fstat(0) if path == "-" else os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return None if stat.S_ISREG(st.st_mode) else (st.st_dev, st.st_ino)
 
 
 def _network_section(c: _Checker, raw: dict, cost: str) -> NetworkConfig:

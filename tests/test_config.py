@@ -732,9 +732,13 @@ def test_one_pipe_named_twice_is_refused(tmp_path):
     os.mkfifo(fifo)
     err = load_error(tmp_path, MINIMAL + f"data: {{train: {fifo}, validation: {fifo}}}\n")
     assert str(err) == (
-        f"{tmp_path / 'c.yaml'}:3: data.validation: '{fifo}' is data.train too, and a pipe or device "
-        "can be read only once; give a file"
+        f"{tmp_path / 'c.yaml'}:3: data.validation: '{fifo}' is data.train too (the same pipe or "
+        "device), which can be read only once; give a file"
     )
+    # the same pipe under two names: a link to the FIFO (as /dev/stdin is to fd 0)
+    (tmp_path / "alias").symlink_to(fifo)
+    err = load_error(tmp_path, MINIMAL + f"data: {{train: {fifo}, test: {tmp_path / 'alias'}}}\n")
+    assert "data.test: '" in str(err) and "is data.train too (the same pipe or device)" in str(err)
     (tmp_path / "rows.csv").write_text("a,b\n1,2\n")  # a file may be named twice
     cfg = load_config(write(tmp_path, MINIMAL + "data: {train: rows.csv, test: rows.csv}\n"))
     assert cfg.data.train == cfg.data.test
