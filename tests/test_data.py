@@ -922,3 +922,22 @@ def test_numbers_float_reads_but_no_csv_means_are_not_numbers(tmp_path, cell):
     path.write_text(f'a,b,y\n"{cell}",2,0\n3,4,1\n', encoding="utf-8")
     with pytest.raises(DataError, match=f"c.csv:2: column 'a' holds '{cell}', which is not a number"):
         _ = read_table(str(path), "y").X
+
+
+def test_a_stratified_split_that_holds_out_far_more_than_asked_says_so(tmp_path):
+    """Each class of 2 or more rows gives at least one validation row: with many small classes,
+    validation 0.1 held out 28% of the rows without a word."""
+    path = tmp_path / "c.csv"
+    path.write_text("a,y\n" + "".join(f"{i},{i // 3}\n" for i in range(90)))  # 30 classes of 3 rows
+    cfg = config_from_dict(
+        {"data": {"train": str(path), "target": "y", "validation": 0.1}, "network": {"layers": [1, 30]},
+         "cost": "cross_entropy"}
+    )  # fmt: skip
+    rd = load_run_data(cfg)
+    assert len(rd.validation) == 30
+    assert any("validation fraction 0.1 holds out 30 of 90 rows, not 9" in n for n in rd.notes), rd.notes
+    cfg = config_from_dict(
+        {"data": {"train": str(path), "target": "y", "validation": 0.4}, "network": {"layers": [1, 30]},
+         "cost": "cross_entropy"}
+    )  # fmt: skip
+    assert not [n for n in load_run_data(cfg).notes if "holds out" in n]

@@ -477,6 +477,13 @@ def _load_run_data(config, stdin=None) -> RunData:
             labels = label_text(table.y)
         rng = stream_rng(config.training.seed, stream)
         kept, held = hold_out_rows(table.n, fraction, rng, labels, table.source, what)
+        asked = round(fraction * table.n)
+        if labels is not None and len(held) >= 2 * asked and len(held) - asked >= 5:  # many small classes
+            notes.append(
+                f"the {what} fraction {fraction:g} holds out {len(held)} of {table.n} rows, not "
+                f"{asked}: the split keeps every class's share, and each of the {len(set(labels[held]))} "
+                "classes held out gives at least one row"
+            )
         return table.take(kept), table.take(held)
 
     held_test = None
