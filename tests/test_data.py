@@ -941,3 +941,11 @@ def test_a_stratified_split_that_holds_out_far_more_than_asked_says_so(tmp_path)
          "cost": "cross_entropy"}
     )  # fmt: skip
     assert not [n for n in load_run_data(cfg).notes if "holds out" in n]
+
+
+def test_an_older_models_decimal_comma_category_is_still_found():
+    """Models made before categorical columns kept their decimal commas stored '1,5' as '1.5'."""
+    from nettrain.data.encode import _as_number_label
+
+    assert _as_number_label("1,5", {"1.5": 0, "big": 1}) == 0
+    assert _as_number_label("2,5", {"1.5": 0, "big": 1}) == -1

@@ -440,3 +440,33 @@ def test_ctrl_c_while_streaming_into_o_writes_nothing(animals_model, tmp_path):
             assert not [p for p in os.listdir(tmp_path) if p.startswith((".nettrain", "out"))]
         finally:
             proc.kill()
+
+
+def test_decimal_comma_labels_are_not_decided_per_chunk(tmp_path, monkeypatch):
+    """In a ';' file a categorical column (and class labels) holding '1,5' beside words keeps
+    '1,5' as written in training; a chunk holding only '1,5' read it as the number 1.5, a
+    category training never saw (exit 2, or all zeros under --unknown ignore)."""
+    rng = np.random.default_rng(0)
+    grades, labels = ["1,5", "2,5", "big"], ["1,5", "big"]
+
+    def rows(n, first_only=0):
+        out = []
+        for i in range(n):
+            k = 0 if i < first_only else int(rng.integers(0, 3))
+            out.append(f"{rng.normal():.3f}".replace(".", ",") + f";{grades[k]};{labels[k % 2]}\n")
+        return "x;grade;label\n" + "".join(out)
+
+    (tmp_path / "g.csv").write_text(rows(300))
+    (tmp_path / "gp.csv").write_text(rows(100, first_only=50))
+    config = tmp_path / "g.yaml"
+    config.write_text(
+        "data: {train: g.csv, target: label, categorical: [grade]}\nnetwork: {layers: [auto, 4, auto]}\n"
+        "cost: cross_entropy\ntraining: {epochs: 3}\noutput: gm\n"
+    )
+    ok(run("fit", config, "-q"))
+    model = load_model(tmp_path / "gm")
+    assert model.encoding.columns[1].categories == ["1,5", "2,5", "big"]
+    assert model.encoding.classes == ["1,5", "big"]
+    streamed_like_whole(monkeypatch, "predict", tmp_path / "gm", "gp.csv", "--proba")
+    scored = streamed_like_whole(monkeypatch, "evaluate", tmp_path / "gm", "gp.csv", "--json")
+    assert scored.exit_code == 0 and json.loads(scored.stdout)["n"] == 100

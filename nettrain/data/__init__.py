@@ -330,8 +330,17 @@ def _model_reading(
         header=header,
         delimiter=delimiter or encoding.delimiter,
         columns=[*encoding.features, *keep] if named_numeric else None,
-        # (columns kept for the output are text as written: an id '00123' stays '00123')
-        text_columns=(*(c.name for c in encoding.columns if c.kind == "categorical"), *keep),
+        # (columns kept for the output are text as written: an id '00123' stays '00123'; so
+        # are class labels training kept with decimal commas, '1,5' beside words)
+        text_columns=(
+            *(c.name for c in encoding.columns if c.kind == "categorical"),
+            *keep,
+            *(
+                [str(target)]
+                if encoding.task == "classification" and any("," in c for c in encoding.classes)
+                else []
+            ),
+        ),
     )
 
 

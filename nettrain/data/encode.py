@@ -85,7 +85,10 @@ def category_text(cells: np.ndarray) -> np.ndarray:
 
 def _as_number_label(text: str, index: dict) -> int:
     """The category of a cell not found as written: models made before categories kept their
-    text stored number-like ones as numbers ('02134' as '2134'); -1 when that fails too."""
+    text stored number-like ones as numbers ('02134' as '2134'), and before categorical columns
+    kept their decimal commas, '1,5' as '1.5'; -1 when that fails too."""
+    if "," in text and text.replace(",", ".") in index:
+        return index[text.replace(",", ".")]
     try:
         value = float(text)
     except ValueError:

@@ -976,15 +976,20 @@ def _fast_numeric_block(
     return X, y
 
 
-def _with_decimal_commas(table: Table, delimiter: str) -> Table:
+def _with_decimal_commas(table: Table, delimiter: str, text_columns: tuple[str, ...] = ()) -> Table:
     """The table with its text columns (and a text target) that are numbers written with decimal
-    commas read with points (``_decimal_commas``); as it is in a comma-separated file."""
+    commas read with points (``_decimal_commas``); as it is in a comma-separated file. Columns
+    named in ``text_columns`` (labels: categorical ones, --keep's, a target named there) keep
+    their text as written: decided per chunk, a chunk holding only '1,5' of a column that also
+    holds words would give the category '1.5', which training never saw."""
     if delimiter == ",":
         return table
     if table.is_text:
-        table.cells = tuple(_decimal_commas(c) for c in table.cells)
-    if table.y is not None and table.y.dtype.kind == "U":  # (a decimal-comma target: '-0,825')
-        table.y = _decimal_commas(table.y)
+        table.cells = tuple(
+            c if name in text_columns else _decimal_commas(c) for name, c in zip(table.features, table.cells)
+        )
+    if table.y is not None and table.y.dtype.kind == "U" and table.target not in text_columns:
+        table.y = _decimal_commas(table.y)  # (a decimal-comma target: '-0,825')
     return table
 
 
@@ -1007,7 +1012,7 @@ def _table_from_csv(
     delimiter = delimiter or sniff_delimiter(raw[: 4 * 65536].decode("utf-8", "replace"))
     settings = (name, delimiter, header, target, need_target, columns, text_columns)
     (table,) = _CsvChunks(WholeBytes(raw), *settings)  # (no rows: an error)
-    return _with_decimal_commas(table, delimiter)
+    return _with_decimal_commas(table, delimiter, text_columns)
 
 
 # -- a chunk at a time -----------------------------------------------------------------------------
@@ -1077,7 +1082,7 @@ def read_table_chunks(
                 delimiter = sniff_delimiter(source.peek_lines(200, 4 * 65536).decode("utf-8", "replace"))
             settings = (name, delimiter, header, target, need_target, columns, text_columns)
             for table in _CsvChunks(source, *settings):
-                yield _with_decimal_commas(table, delimiter)
+                yield _with_decimal_commas(table, delimiter, text_columns)
     finally:
         source.close()
 
