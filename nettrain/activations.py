@@ -26,8 +26,8 @@ class Activation:
     """An elementwise activation: ``f(z)`` and its derivative ``df(z, a)``."""
 
     name = ""
-    #: The values f can take (an output layer's reach: a regression target outside it cannot
-    #: be fitted, and is not standardized into it)
+    #: The values f can take, where an output layer's are bounded (mse's outputs: identity, or
+    #: sigmoid): a regression target outside them cannot be fitted, and is not standardized
     bounds = (-math.inf, math.inf)
     #: f(z) and f'(z) (of a = f(z)) as CUDA C expressions for the GPU's fused kernels; where one
     #: is "" the GPU runs the array forms below instead
@@ -119,7 +119,6 @@ class Tanh(Activation):
     """f(z) = tanh(z);  f'(z) = 1 - tanh(z)^2."""
 
     name = "tanh"
-    bounds = (-1.0, 1.0)
     cuda_f = "tanh(z)"
     cuda_df = "(1 - a * a)"
 
@@ -143,7 +142,6 @@ class ReLU(Activation):
     """f(z) = max(z, 0);  f'(z) = 1 where z > 0, else 0 (the subgradient 0 at the kink)."""
 
     name = "relu"
-    bounds = (0.0, math.inf)
     cuda_f = "(z < 0 ? (T)0 : z)"  # NaN passes through, as with np.maximum
     cuda_df = "(a > 0 ? (T)1 : (T)0)"
 
@@ -196,7 +194,6 @@ class Softplus(Activation):
     """
 
     name = "softplus"
-    bounds = (0.0, math.inf)
     cuda_f = "((z > 0 ? z : (T)0) + log1p(exp(-fabs(z))))"
     cuda_df = "(-expm1(-a))"  # sigmoid(z) = 1 - exp(-a)
 

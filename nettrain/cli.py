@@ -365,8 +365,8 @@ def fit(
 
     Writes OUTPUT/model.npz, OUTPUT/history.jsonl and OUTPUT/config.yaml (the resolved config).
 
-    Ctrl-C (or SIGTERM) stops after the current step, saves a checkpoint and prints the command
-    that resumes it.
+    Ctrl-C (or SIGTERM, SIGHUP) stops after the current step, saves a checkpoint and prints the
+    command that resumes it; before the first step it stops at once, writing nothing.
 
     Example: nettrain fit configs/digits.yaml --set training.epochs=50 -o runs/digits50
     """
@@ -615,7 +615,7 @@ class _StopFlag:
         if rank() == 0:  # under MPI every rank gets the signal: one of them says so
             sys.stderr.write(
                 f"\n{self.signal_name}: stopping after this step and saving a checkpoint "
-                "(again to stop at once)\n"
+                "(again, a second or more later, to stop at once)\n"
             )
 
     def __enter__(self):

@@ -119,8 +119,6 @@ def early_stop_line(info: dict) -> str:
 def _display_path(path: str) -> str:
     """A path relative to the current folder when it lies inside it, on one line (a line break
     in a folder's name shown as \\n, as error messages show it)."""
-    import os
-
     try:
         rel = os.path.relpath(path)
     except ValueError:

@@ -470,3 +470,12 @@ def test_decimal_comma_labels_are_not_decided_per_chunk(tmp_path, monkeypatch):
     streamed_like_whole(monkeypatch, "predict", tmp_path / "gm", "gp.csv", "--proba")
     scored = streamed_like_whole(monkeypatch, "evaluate", tmp_path / "gm", "gp.csv", "--json")
     assert scored.exit_code == 0 and json.loads(scored.stdout)["n"] == 100
+    # --keep copies a column that is not a feature as written, decimal comma too; a numeric
+    # feature is read as a number
+    kept = streamed_like_whole(
+        monkeypatch, "predict", tmp_path / "gm", "gp.csv", "--keep", "label", "--keep", "x"
+    )
+    lines = [line.split(";") for line in (tmp_path / "gp.csv").read_text().splitlines()[1:]]
+    rows = read_csv(kept.stdout)[1:]
+    assert [row[0] for row in rows] == [line[2] for line in lines]
+    assert [row[1] for row in rows] == [line[0].replace(",", ".") for line in lines]

@@ -487,3 +487,15 @@ def test_notes_for_a_quantity_taken_as_classes_and_a_loss_worse_than_a_constant(
         save=False,
     )
     assert not [i for k, i in events if k == "notice" and "above the" in i["message"]]
+
+
+def test_the_ranks_stop_codes_add_up_to_the_most_severe_signal():
+    """Under MPI the ranks' stop requests are summed in the gradients' Allreduce: any SIGTERM
+    wins over SIGHUP, which wins over any number of SIGINTs (below 4096 ranks)."""
+    from nettrain.train import STOP_CODES, _stop_from_code
+
+    assert _stop_from_code(0.0) is None
+    assert _stop_from_code(4095 * STOP_CODES["SIGINT"]) == "SIGINT"
+    assert _stop_from_code(STOP_CODES["SIGHUP"] + 3 * STOP_CODES["SIGINT"]) == "SIGHUP"
+    assert _stop_from_code(STOP_CODES["SIGTERM"] + 4095 * STOP_CODES["SIGHUP"]) == "SIGTERM"
+    assert np.float32(STOP_CODES["SIGTERM"] + STOP_CODES["SIGINT"]) >= STOP_CODES["SIGTERM"]  # (float32)

@@ -324,24 +324,28 @@ def _model_reading(
         target = None
     header = encoding.header and not from_arrays
     named_numeric = header and all(c.kind == "numeric" for c in encoding.columns)
+    categorical = [c.name for c in encoding.columns if c.kind == "categorical"]
     return bool(from_arrays), dict(
         target=target,
         need_target=need_target,
         header=header,
         delimiter=delimiter or encoding.delimiter,
         columns=[*encoding.features, *keep] if named_numeric else None,
-        # (columns kept for the output are text as written: an id '00123' stays '00123'; so
-        # are class labels training kept with decimal commas, '1,5' beside words)
-        text_columns=(
-            *(c.name for c in encoding.columns if c.kind == "categorical"),
-            *keep,
-            *(
-                [str(target)]
-                if encoding.task == "classification" and any("," in c for c in encoding.classes)
-                else []
-            ),
+        # (columns kept for the output are text as written: an id '00123' stays '00123')
+        text_columns=(*categorical, *keep),
+        # decimal commas stay as written in labels (categories, ids, class labels training kept
+        # as '1,5' beside words), alike in every chunk; a numeric feature is read as a number
+        commas_kept=(
+            *categorical,
+            *(k for k in keep if k not in encoding.features),
+            *([str(target)] if target is not None and _labels_with_commas(encoding) else []),
         ),
     )
+
+
+def _labels_with_commas(encoding: Encoding) -> bool:
+    """Whether training kept class labels with decimal commas as written ('1,5' beside words)."""
+    return encoding.task == "classification" and any("," in c for c in encoding.classes or ())
 
 
 def _check_width(table: Table, encoding: Encoding, delimiter: str | None) -> None:

@@ -284,6 +284,7 @@ def read_table(
     header: bool = True,
     columns: list[str] | None = None,
     text_columns: tuple[str, ...] = (),
+    commas_kept: tuple[str, ...] | None = None,
 ) -> Table:
     """Read a CSV, NPY or NPZ file (or standard input) into a Table.
 
@@ -299,6 +300,9 @@ def read_table(
         only those. Other columns may still be returned.
     text_columns : columns whose cells are labels (categorical): they keep their text as
         written, even where it looks like a number ('02134' stays '02134').
+    commas_kept : the columns (and the target, by name) whose decimal commas in a ';' file stay
+        as written (labels: '1,5' beside words); default: ``text_columns``. Other columns of
+        numbers written with decimal commas are read with points.
     """
     raw = read_bytes(path, stdin)
     name = source_name(path)
@@ -306,7 +310,9 @@ def read_table(
         return _table_from_npz(raw, name, need_target)
     if raw.startswith(NPY_MAGIC):
         return _table_from_npy(raw, name, target, need_target)
-    return _table_from_csv(raw, name, target, need_target, delimiter, header, columns, text_columns)
+    return _table_from_csv(
+        raw, name, target, need_target, delimiter, header, columns, text_columns, commas_kept
+    )
 
 
 # -- NPY and NPZ -----------------------------------------------------------------------------------
@@ -976,19 +982,19 @@ def _fast_numeric_block(
     return X, y
 
 
-def _with_decimal_commas(table: Table, delimiter: str, text_columns: tuple[str, ...] = ()) -> Table:
+def _with_decimal_commas(table: Table, delimiter: str, kept: tuple[str, ...] = ()) -> Table:
     """The table with its text columns (and a text target) that are numbers written with decimal
     commas read with points (``_decimal_commas``); as it is in a comma-separated file. Columns
-    named in ``text_columns`` (labels: categorical ones, --keep's, a target named there) keep
+    named in ``kept`` (labels: categorical ones, --keep's, a target named there) keep
     their text as written: decided per chunk, a chunk holding only '1,5' of a column that also
     holds words would give the category '1.5', which training never saw."""
     if delimiter == ",":
         return table
     if table.is_text:
         table.cells = tuple(
-            c if name in text_columns else _decimal_commas(c) for name, c in zip(table.features, table.cells)
+            c if name in kept else _decimal_commas(c) for name, c in zip(table.features, table.cells)
         )
-    if table.y is not None and table.y.dtype.kind == "U" and table.target not in text_columns:
+    if table.y is not None and table.y.dtype.kind == "U" and table.target not in kept:
         table.y = _decimal_commas(table.y)  # (a decimal-comma target: '-0,825')
     return table
 
@@ -1002,6 +1008,7 @@ def _table_from_csv(
     header,
     columns: list[str] | None = None,
     text_columns: tuple[str, ...] = (),
+    commas_kept: tuple[str, ...] | None = None,
 ) -> Table:
     """A whole CSV as one Table: read by ``_CsvChunks`` as one chunk (the parser that reads
     files a chunk at a time, so the two cannot differ; one chunk, so that the whole file is read
@@ -1012,7 +1019,7 @@ def _table_from_csv(
     delimiter = delimiter or sniff_delimiter(raw[: 4 * 65536].decode("utf-8", "replace"))
     settings = (name, delimiter, header, target, need_target, columns, text_columns)
     (table,) = _CsvChunks(WholeBytes(raw), *settings)  # (no rows: an error)
-    return _with_decimal_commas(table, delimiter, text_columns)
+    return _with_decimal_commas(table, delimiter, text_columns if commas_kept is None else commas_kept)
 
 
 # -- a chunk at a time -----------------------------------------------------------------------------
@@ -1054,6 +1061,7 @@ def read_table_chunks(
     header: bool = True,
     columns: list[str] | None = None,
     text_columns: tuple[str, ...] = (),
+    commas_kept: tuple[str, ...] | None = None,
 ) -> Iterator[Table]:
     """``read_table`` a chunk of rows at a time: Tables of up to ``CHUNK_LINES`` lines (or
     ``CHUNK_BYTES`` bytes) of the input each, in order, each read as the whole file would be
@@ -1082,7 +1090,8 @@ def read_table_chunks(
                 delimiter = sniff_delimiter(source.peek_lines(200, 4 * 65536).decode("utf-8", "replace"))
             settings = (name, delimiter, header, target, need_target, columns, text_columns)
             for table in _CsvChunks(source, *settings):
-                yield _with_decimal_commas(table, delimiter, text_columns)
+                kept = text_columns if commas_kept is None else commas_kept
+                yield _with_decimal_commas(table, delimiter, kept)
     finally:
         source.close()
 
