@@ -7,7 +7,8 @@ A checkpoint is a model file (so ``nettrain predict`` can use it) with more memb
 
 and, in the JSON metadata, ``checkpoint``: the epochs done, the history, the optimizer's and the
 schedule's scalars, the random generators' states (shuffle, dropout), the early-stopping state,
-and a hash of the config. Files are named ``checkpoint-<epoch>.npz`` in the run folder and
+a hash of the config and when it was written (``saved_at``, ns since the epoch: the order of
+checkpoints in a folder, kept when cp, tar or a checkout resets file times). Files are named ``checkpoint-<epoch>.npz`` in the run folder and
 written atomically; only the newest ``checkpoint_keep`` of the run's config are kept (a
 checkpoint of another config left in the folder is never deleted by that pruning).
 """
@@ -18,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +73,9 @@ def checkpoint_path(folder: str | Path, epoch: int) -> Path:
 def checkpoints_in(folder: str | Path) -> list[tuple[int, Path]]:
     """(epoch, path) of every checkpoint in a run folder, oldest first: in the order they were
     written (then by epoch), so checkpoints left by an earlier run in the same folder count as
-    older than this run's even when their epoch numbers are higher."""
+    older than this run's even when their epoch numbers are higher. The order is the one each
+    checkpoint stores (``saved_at``), not its file time, which a copy resets; a checkpoint of an
+    older nettrain, without one, goes by its file time."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
@@ -84,36 +88,44 @@ def checkpoints_in(folder: str | Path) -> list[tuple[int, Path]]:
             except OSError:  # deleted meanwhile
                 continue
             if p.is_file():
-                found.append((st.st_mtime_ns, int(m.group(1)), p))
+                saved_at = _facts(p)[1]
+                found.append((st.st_mtime_ns if saved_at is None else saved_at, int(m.group(1)), p))
     return [(epoch, p) for _, epoch, p in sorted(found)]
 
 
-#: stored_hash's answers, by (path, inode, size, mtime): pruning asks about the same files at
-#: every checkpoint, and their documents (with the history) grow with the run
-_hashes: dict[tuple, str | None] = {}
+#: _facts' answers, by (path, inode, size, mtime): pruning asks about the same files at every
+#: checkpoint, and their documents (with the history) grow with the run
+_facts_seen: dict[tuple, tuple[str | None, int | None]] = {}
 
 
 def stored_hash(path: str | Path) -> str | None:
     """The config hash of a checkpoint, made by this nettrain from the config it stores (as
     ``--resume`` compares them: an older nettrain's hash may differ for the same config);
     None for a file that cannot be read as a checkpoint."""
+    return _facts(path)[0]
+
+
+def _facts(path: str | Path) -> tuple[str | None, int | None]:
+    """(stored_hash, saved_at) of a checkpoint; (None, None) for a file that cannot be read."""
     try:
         st = os.stat(path)
     except OSError:
-        return None
+        return None, None
     key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
-    if key not in _hashes:
-        if len(_hashes) > 1000:  # (a long run replaces its files: forget the old ones)
-            _hashes.clear()
-        _hashes[key] = _hash_of(path)
-    return _hashes[key]
+    if key not in _facts_seen:
+        if len(_facts_seen) > 1000:  # (a long run replaces its files: forget the old ones)
+            _facts_seen.clear()
+        try:
+            meta = read_meta(path)
+        except (ModelFileError, OSError):
+            meta = {}
+        state = meta.get("checkpoint")
+        saved_at = state.get("saved_at") if isinstance(state, dict) else None
+        _facts_seen[key] = (_hash_of(meta), saved_at if type(saved_at) is int else None)
+    return _facts_seen[key]
 
 
-def _hash_of(path: str | Path) -> str | None:
-    try:
-        meta = read_meta(path)
-    except (ModelFileError, OSError):
-        return None
+def _hash_of(meta: dict) -> str | None:
     stored, state = meta.get("config"), meta.get("checkpoint")
     if isinstance(stored, dict):
         try:
@@ -146,6 +158,7 @@ def save_checkpoint(
         "epoch": epoch,
         "optimizer_arrays": len(optimizer_arrays),
         "has_best": best is not None,
+        "saved_at": time.time_ns(),
     }
     path = checkpoint_path(folder, epoch)
     save_model(path, Model(model.network, model.encoding, meta), extra=extra)

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nettrain import ConfigError, ModelFileError, fit, load_config, load_model
-from nettrain.checkpoint import load_checkpoint
+from nettrain.checkpoint import checkpoints_in, find_checkpoint, load_checkpoint
 from nettrain.cli import app, resume_argv
 from nettrain.errors import Interrupted
 from tests.conftest import CONFIGS, DATA, ROOT
@@ -294,6 +294,25 @@ def test_an_earlier_runs_checkpoints_in_the_folder_are_older(tmp_path):
     ]
     extended = fit(replace(cfg, training=replace(cfg.training, epochs=4)), resume=str(tmp_path / "a"))
     assert [r["epoch"] for r in extended.history] == [1, 2, 3, 4]
+
+
+def test_a_copied_run_folder_resumes_from_its_newest_checkpoint_whatever_the_file_times(tmp_path):
+    # cp -r, tar and checkouts give files new times in no set order: the newest checkpoint is the
+    # one written last, as each stores, not the file touched last
+    cfg = digits(
+        tmp_path / "a", "training.epochs=3", "training.checkpoint_every=1", "training.checkpoint_keep=3"
+    )
+    fit(cfg)
+    run = tmp_path / "a"
+    assert checkpoints(run) == ["checkpoint-1.npz", "checkpoint-2.npz", "checkpoint-3.npz"]
+    for age, name in enumerate(checkpoints(run)):  # checkpoint-1 now looks the newest
+        os.utime(run / name, ns=(10**18 - age * 10**9,) * 2)
+    assert find_checkpoint(run) == run / "checkpoint-3.npz"
+    assert [p.name for _, p in checkpoints_in(run)] == checkpoints(run)
+    extended = fit(replace(cfg, training=replace(cfg.training, epochs=4)), resume=str(run))
+    assert [r["epoch"] for r in extended.history] == [1, 2, 3, 4]
+    # pruning keeps the newest three: the new epoch's and the two before it, not the old file times'
+    assert checkpoints(run) == ["checkpoint-2.npz", "checkpoint-3.npz", "checkpoint-4.npz"]
 
 
 def test_the_resume_command_names_the_checkpoint_just_written_and_works_from_anywhere():
