@@ -51,7 +51,13 @@ class RunLock:
             # the file may be removed by the run that held it between our open and our flock:
             # then the lock taken is on a file no longer in the folder, and we try again
             for _ in range(100):
-                fd = self._open()
+                try:
+                    fd = self._open()
+                except FileNotFoundError:
+                    # the folder went between making and opening: a fit that made it and failed
+                    # took it away again (its release); make it again, ours now
+                    self._make_folder()
+                    continue
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
@@ -113,12 +119,16 @@ class RunLock:
             raise OutputError(
                 f"cannot make the run folder '{shown(self.folder)}': {os_reason(exc)}"
             ) from None
-        self.made = missing
+        # innermost first; a second call (the folder taken away meanwhile) adds to the first's
+        self.made = sorted({*self.made, *missing}, key=lambda p: len(p.parts), reverse=True)
 
     def _open(self) -> int:
+        """The lock file, open (created if needed); FileNotFoundError when the folder is gone."""
         try:
             # not through a link: one planted as the lock file would have fit write elsewhere
             return os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        except FileNotFoundError:
+            raise
         except OSError as exc:
             raise OutputError(
                 f"cannot lock the run folder '{shown(self.folder)}': {os_reason(exc)}"

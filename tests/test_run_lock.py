@@ -165,6 +165,26 @@ def test_the_lock_file_is_gone_after_every_ending(tmp_path, monkeypatch):
     assert not (tmp_path / "new").exists()
 
 
+def test_a_folder_taken_away_by_a_failing_fit_is_made_again(tmp_path, monkeypatch):
+    # fit B finds the folder fit A made; A fails and removes it before B opens the lock file:
+    # B makes it again and runs, and, failing too, removes what it made
+    out = tmp_path / "new" / "run"
+    made = RunLock._make_folder
+
+    def make_then_lose(self):
+        made(self)
+        if not getattr(self, "lost", False):
+            self.lost = True
+            out.rmdir()
+            out.parent.rmdir()
+
+    monkeypatch.setattr(RunLock, "_make_folder", make_then_lose)
+    lock = RunLock(out).acquire()
+    assert (out / LOCK_NAME).is_file()
+    lock.release()
+    assert not (tmp_path / "new").exists()
+
+
 def test_without_fcntl_or_without_file_locks_fit_runs_unlocked(tmp_path, monkeypatch):
     import nettrain.runlock as runlock
 
