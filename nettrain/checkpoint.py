@@ -5,12 +5,13 @@ A checkpoint is a model file (so ``nettrain predict`` can use it) with more memb
     opt0, opt1, ...       the optimizer's state arrays (velocities, moments), in its order
     best_W0, best_b0, ... the weights of the best epoch so far (early stopping, restore_best)
 
-and, in the JSON metadata, ``checkpoint``: the epochs done, the history, the optimizer's and the
-schedule's scalars, the random generators' states (shuffle, dropout), the early-stopping state,
-a hash of the config and when it was written (``saved_at``, ns since the epoch: the order of
-checkpoints in a folder, kept when cp, tar or a checkout resets file times). Files are named
-``checkpoint-<epoch>.npz`` in the run folder and written atomically; only the newest ``checkpoint_keep`` of the run's config are kept (a
-checkpoint of another config left in the folder is never deleted by that pruning).
+and, in the JSON metadata, ``checkpoint``: the epochs done, the history, the optimizer's and
+the schedule's scalars, the random generators' states (shuffle, dropout), the early-stopping
+state, a hash of the config and when it was written (``saved_at``, ns since the epoch: the
+order of checkpoints in a folder, kept when cp, tar or a checkout resets file times). Files are
+named ``checkpoint-<epoch>.npz`` in the run folder and written atomically; only the newest
+``checkpoint_keep`` of the run's config are kept (a checkpoint of another config left in the
+folder is never deleted by that pruning).
 """
 
 from __future__ import annotations
