@@ -327,6 +327,11 @@ class Network:
             ws = cache[n] = Workspace(self, n)
         return ws
 
+    def drop_workspaces(self) -> None:
+        """Let go of the batch buffers, each as big as the parameters (gradcheck computes
+        gradients on batches of many sizes once each)."""
+        self.__dict__.pop("_workspaces", None)
+
     def gradients(self, x, y, rng: np.random.Generator | None = None):
         """(loss, dW, db) for a batch: one forward and one backward pass (fresh arrays).
 

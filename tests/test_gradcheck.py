@@ -1,6 +1,8 @@
 """Backpropagation against central differences (nettrain.gradcheck), and proof that the check can
 fail: derivatives broken on purpose are caught and the failing layers are named."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -100,6 +102,72 @@ def test_large_network_uses_sampling_and_the_directional_check(activation):
     assert result.directional is not None and result.directional["passed"]
     assert [p.checked for p in result.params] == [40, 40, 40, 40, 40, 5]
     assert result.passed, result.to_dict()
+
+
+def test_copy_false_checks_a_float64_network_in_place_and_puts_it_back():
+    net = Network.create([3, 40, 30, 2], ["relu", "tanh"], "identity", "mse", seed=1, dtype="float64")
+    before = [p.copy() for p in net.params()]
+    x, y = random_batch(net, "mse", n=8)
+    result = gradcheck(net, x, y, copy=False, max_full=100, samples=10)
+    assert result.passed and result.directional is not None
+    for p, q in zip(net.params(), before, strict=True):
+        assert np.array_equal(p, q)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_gradcheck_holds_at_most_its_stated_copies_of_the_parameters(activation):
+    # the memory check (below) counts PARAM_COPIES float64 copies: hold no more (with ReLU, each
+    # row count near a kink once kept its own gradient buffers)
+    import tracemalloc
+
+    from nettrain.gradcheck import PARAM_COPIES
+
+    cfg = load_config(
+        CONFIGS / "xor.yaml", ["network.layers=[2, 400, 400, 1]", f"network.activation={activation}"]
+    )
+    tracemalloc.start()
+    try:
+        result = gradcheck_config(cfg, samples=20)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.passed
+    assert peak < (PARAM_COPIES + 0.5) * 8 * result.n_params
+
+
+def test_a_network_too_big_for_the_memory_left_is_refused_before_it_is_built(monkeypatch):
+    import nettrain.gradcheck as gc
+    from nettrain.errors import ConfigError
+
+    cfg = load_config(CONFIGS / "xor.yaml", ["network.layers=[2, 300, 300, 1]"])
+    n = 2 * 300 + 300 + 300 * 300 + 300 + 300 + 1
+    monkeypatch.setattr(gc, "available_memory", lambda: gc.PARAM_COPIES * 8 * n - 1)
+
+    def never(*args, **kwargs):
+        raise AssertionError("built")
+
+    monkeypatch.setattr(Network, "from_config", never)
+    with pytest.raises(ConfigError, match=f"gradcheck of {n:,} parameters needs about .* is available"):
+        gradcheck_config(cfg)
+    with pytest.raises(ConfigError, match="needs about"):
+        gradcheck_config(
+            load_config(CONFIGS / "xor.yaml", ["network.layers=[2, 300, 300, 1]", "data.train=null"])
+        )
+    monkeypatch.setattr(gc, "available_memory", lambda: gc.PARAM_COPIES * 8 * n)
+    with pytest.raises(AssertionError, match="built"):  # just enough: it goes on
+        gradcheck_config(cfg)
+
+
+def test_available_memory_reads_what_linux_says():
+    import sys
+
+    from nettrain.gradcheck import available_memory
+
+    free = available_memory()
+    if sys.platform.startswith("linux"):
+        assert free is not None and 0 < free < os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    else:
+        assert free is None
 
 
 # -- the check can fail --------------------------------------------------------------------------
