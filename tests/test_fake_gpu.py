@@ -1,0 +1,174 @@
+"""Every GPU code path of nettrain, run on a machine without a GPU against tests/fake_cupy.py: a
+CuPy stand-in that refuses what CuPy refuses (implicit NumPy conversion, host arrays mixed into
+device operations, functions and arguments CuPy lacks, kernel calls of mixed dtypes) and counts
+every host read of device data. tests/test_gpu.py runs the same paths on a real GPU; this file
+makes their mistakes fail here first."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from nettrain import config_from_dict, load_model
+from nettrain.backend import resolve_device, to_host
+from nettrain.train import fit
+from tests import fake_cupy
+from tests.conftest import DATA
+from tests.helpers import ok, run
+from tests.test_kernels import CXX, CompiledKernels, all_kernels
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    if CXX is None:
+        pytest.skip("no C++ compiler to run the GPU kernels with")
+    return CompiledKernels(all_kernels(), tmp_path_factory.mktemp("kernels"))
+
+
+@pytest.fixture
+def fake(monkeypatch, compiled):
+    """``import cupy`` gives the stand-in for this test; kernels compiled for it are forgotten
+    after."""
+    from nettrain import backend
+
+    fake_cupy.COMPILED[:] = [compiled]
+    fake_cupy.SYNCS[0] = 0
+    fake_cupy.MEMORY[:] = [8 << 30, 16 << 30]
+    monkeypatch.setitem(sys.modules, "cupy", fake_cupy)
+    backend._compiled.cache_clear()
+    yield fake_cupy
+    backend._compiled.cache_clear()
+
+
+def test_the_stand_in_refuses_what_cupy_refuses(fake):
+    x = fake.asarray(np.arange(6.0).reshape(2, 3))
+    host = np.ones((2, 3))
+    for attempt in (
+        lambda: np.asarray(x),  # implicit conversion
+        lambda: x + host,  # host and device arrays in one operation
+        lambda: host + x,
+        lambda: np.add(host, x),
+        lambda: fake.dot(x, host.T),
+        lambda: np.take(x, fake.asarray(np.array([0])), axis=0, mode="clip"),  # cupy.take has no mode
+        lambda: np.sum(x) + host,
+    ):
+        with pytest.raises(TypeError):
+            attempt()
+    with pytest.raises(ValueError, match="C-contiguous"):
+        fake.dot(x.T, x, out=fake.empty((3, 3)).T)
+    with pytest.raises(ValueError, match="dtype"):
+        fake.dot(x, x.T, out=fake.empty((2, 2), dtype=np.float32))
+    with pytest.raises(TypeError, match="Type is mismatched"):
+        fake.ElementwiseKernel("T g, T c", "T p", "p -= g + c * p;", "sgd_decay", no_return=True)(
+            x.astype(np.float32), 0.1, x
+        )
+    assert isinstance(np.exp(x), fake.ndarray)  # NumPy functions CuPy has dispatch to it
+    assert fake.SYNCS[0] == 0
+    assert float(x.sum()) == 15.0 and fake.SYNCS[0] == 1  # a host read is counted
+
+
+def digits(tmp_path, **training) -> dict:
+    return {
+        "data": {"train": str(DATA / "digits_train.csv"), "target": "label", "validation": 0.1},
+        "network": {"layers": [64, 24, 16, 10], "activation": "relu"},
+        "cost": "cross_entropy",
+        "dtype": "float64",  # so that only the order of operations differs from the CPU
+        "training": {"learning_rate": 0.05, "epochs": 3, "batch_size": 32, "seed": 0, **training},
+        "output": str(tmp_path / "run"),
+    }
+
+
+def fit_on(device: str, base: dict, save: bool = False):
+    return fit(config_from_dict({**base, "device": device}), save=save)
+
+
+def assert_same_run(got, want):
+    assert [h["loss"] for h in got.history] == pytest.approx([h["loss"] for h in want.history], rel=1e-9)
+    assert [h["val_loss"] for h in got.history] == pytest.approx(
+        [h["val_loss"] for h in want.history], rel=1e-9
+    )
+    for a, b in zip(want.model.network.W + want.model.network.b, got.model.network.W + got.model.network.b):
+        np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-11)
+
+
+TRAINING = {
+    "sgd, packed": {},
+    "sgd, weight decay, clipped": {"weight_decay": 1e-3, "clip_norm": 1.0},
+    "momentum, dropout": {"optimizer": "momentum", "dropout": [0.2, 0.0]},
+    "adam, early stopping": {
+        "optimizer": "adam",
+        "learning_rate": 0.003,
+        "early_stopping": {"patience": 1, "restore_best": True},
+    },
+}
+
+
+@pytest.mark.parametrize("training", TRAINING.values(), ids=TRAINING.keys())
+def test_fit_on_the_gpu_paths_equals_the_cpu(fake, tmp_path, training):
+    base = digits(tmp_path, **training)
+    gpu = fit_on("gpu", base)
+    assert gpu.summary["device"] == "gpu:0"
+    if "dropout" in training:  # the masks are drawn on the device: another run, still learning
+        assert gpu.history[-1]["loss"] < gpu.history[0]["loss"]
+        return
+    assert_same_run(gpu, fit_on("cpu", base))
+
+
+def test_no_training_step_waits_for_the_gpu(fake, tmp_path):
+    """The host reads device data a few times an epoch (the epoch's loss, the validation
+    outputs and loss), never once a step: two more epochs of 46 steps add a handful of reads."""
+    counts = []
+    for epochs in (2, 4):
+        fake.SYNCS[0] = 0
+        fit_on("gpu", digits(tmp_path, epochs=epochs, clip_norm=1.0, dropout=[0.2, 0.0]))
+        counts.append(fake.SYNCS[0])
+    per_epoch = (counts[1] - counts[0]) / 2
+    assert per_epoch <= 4, counts
+
+
+def test_data_too_big_for_the_card_goes_over_in_chunks(fake, tmp_path):
+    base = digits(tmp_path)
+    whole = fit_on("gpu", base)
+    fake.MEMORY[0] = 1 << 20  # 1 MiB free: the 0.9 MB training set stays on the host
+    chunked = fit_on("gpu", base)
+    assert_same_run(chunked, whole)
+
+
+def test_resume_on_the_gpu_is_the_uninterrupted_run(fake, tmp_path):
+    from nettrain.train import fit as fit_resumed
+
+    base = digits(tmp_path, optimizer="adam", learning_rate=0.003, epochs=4, checkpoint_every=2)
+    straight = fit_on("gpu", base, save=True)
+    config = config_from_dict({**base, "device": "gpu"})
+    resumed = fit_resumed(config, save=False, resume=tmp_path / "run" / "checkpoint-2.npz")
+    for a, b in zip(straight.model.network.W, resumed.model.network.W):
+        np.testing.assert_array_equal(b, a)
+
+
+def test_gradcheck_and_predict_on_the_gpu(fake, tmp_path):
+    from nettrain.gradcheck import gradcheck_config
+
+    base = digits(tmp_path, epochs=1)
+    result = gradcheck_config(
+        config_from_dict({**base, "device": "gpu"}), batch=8, device=resolve_device("gpu")
+    )
+    assert result.passed and result.device == "gpu:0"
+    fit_on("cpu", base, save=True)
+    X = np.loadtxt(DATA / "digits_test.csv", delimiter=",", skiprows=1)[:, :-1]
+    on_gpu = load_model(tmp_path / "run", device="gpu")
+    assert type(on_gpu.network.W[0]).__module__ == "cupy"
+    np.testing.assert_allclose(on_gpu.outputs(X), load_model(tmp_path / "run").outputs(X), rtol=1e-12)
+    assert to_host(on_gpu.network.W[0]).dtype == np.float64
+
+
+def test_the_commands_on_the_gpu(fake, tmp_path):
+    cfg = tmp_path / "digits.yaml"
+    import yaml
+
+    cfg.write_text(yaml.safe_dump(digits(tmp_path, epochs=2)))
+    ok(run("fit", cfg, "--device", "gpu", "-q"))
+    ok(run("predict", tmp_path / "run", DATA / "digits_test.csv", "--device", "gpu"))
+    ok(run("evaluate", tmp_path / "run", DATA / "digits_test.csv", "--device", "gpu"))
+    ok(run("gradcheck", cfg, "--device", "gpu"))
