@@ -111,6 +111,15 @@ def gpu_problem(index: int = 0) -> str:
         return "no CUDA GPU found"
     if index >= count:
         return f"gpu:{index} requested but only {count} GPU(s) present"
+    try:  # every kernel is compiled on first use by CUDA's NVRTC, which the CUDA Toolkit or
+        # CuPy's [ctk] extra brings: a driver alone answers getDeviceCount but cannot train
+        cupy.cuda.nvrtc.getVersion()
+    except Exception as exc:  # cuda.pathfinder's DynamicLibNotFoundError, an ImportError, ...
+        return (
+            f"CuPy cannot load CUDA's kernel compiler NVRTC ({exc}); install the CUDA Toolkit, or "
+            'the CUDA libraries with CuPy\'s [ctk] extra (pip install "cupy-cuda12x[ctk]", or '
+            '"cupy-cuda13x[ctk]")'
+        )
     return ""
 
 

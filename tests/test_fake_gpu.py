@@ -172,3 +172,18 @@ def test_the_commands_on_the_gpu(fake, tmp_path):
     ok(run("predict", tmp_path / "run", DATA / "digits_test.csv", "--device", "gpu"))
     ok(run("evaluate", tmp_path / "run", DATA / "digits_test.csv", "--device", "gpu"))
     ok(run("gradcheck", cfg, "--device", "gpu"))
+
+
+def test_a_driver_without_the_cuda_compiler_is_no_usable_gpu(fake, monkeypatch):
+    """cupy-cuda12x/13x wheels need the CUDA Toolkit's NVRTC (or CuPy's [ctk] extra) to compile
+    kernels: a machine with only a driver answers getDeviceCount, then failed at the first kernel."""
+    from nettrain.errors import BackendError
+
+    def missing():
+        raise RuntimeError('Failure finding "libnvrtc.so.13 or libnvrtc.so.12"')
+
+    monkeypatch.setattr(fake.cuda.nvrtc, "getVersion", missing)
+    auto = resolve_device("auto")
+    assert auto.kind == "cpu" and "NVRTC" in auto.notice and "[ctk]" in auto.notice
+    with pytest.raises(BackendError, match="cannot be used: CuPy cannot load CUDA's kernel compiler NVRTC"):
+        resolve_device("gpu")
