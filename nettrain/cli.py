@@ -74,6 +74,18 @@ def _internal(exc: BaseException) -> typer.Exit:
     )
 
 
+def _gpu_error(exc: BaseException) -> str:
+    """The one line for an error raised by CuPy or the CUDA libraries under it (the card's memory
+    is full, a driver or library failure: CUDARuntimeError, CUBLASError, cuda.pathfinder's
+    DynamicLibNotFoundError, ...), or '' for any other error. CuPy's OutOfMemoryError is a
+    MemoryError that names the bytes asked for."""
+    if type(exc).__module__.split(".")[0] not in ("cupy", "cupy_backends", "cuda"):
+        return ""
+    if isinstance(exc, MemoryError):
+        return f"out of GPU memory ({exc}); a smaller training.batch_size needs less, or --device cpu"
+    return f"GPU error ({type(exc).__name__}: {exc}); NETTRAIN_DEBUG=1 shows where"
+
+
 def _quiet_pipe_exit() -> typer.Exit:
     """stdout's reader went away (`| head`): stop quietly, as Unix filters do."""
     from .report import stdout_to_devnull
@@ -120,6 +132,9 @@ def command(fn):
                 raise _error(str(exc), exc.exit_code, multiline=isinstance(exc, ConfigError)) from None
             if isinstance(exc, BrokenPipeError):
                 raise _quiet_pipe_exit() from None
+            gpu = _gpu_error(exc)
+            if gpu:
+                raise _error(gpu) from None
             if isinstance(exc, MemoryError):
                 raise _error("out of memory") from None
             from .errors import name_too_long, shown

@@ -16,7 +16,7 @@ from nettrain.backend import resolve_device, to_host
 from nettrain.train import fit
 from tests import fake_cupy
 from tests.conftest import DATA
-from tests.helpers import ok, run
+from tests.helpers import assert_error, ok, run
 from tests.test_kernels import CXX, CompiledKernels, all_kernels
 
 
@@ -172,6 +172,34 @@ def test_the_commands_on_the_gpu(fake, tmp_path):
     ok(run("predict", tmp_path / "run", DATA / "digits_test.csv", "--device", "gpu"))
     ok(run("evaluate", tmp_path / "run", DATA / "digits_test.csv", "--device", "gpu"))
     ok(run("gradcheck", cfg, "--device", "gpu"))
+
+
+def test_out_of_gpu_memory_is_one_clear_line(fake, tmp_path, monkeypatch):
+    import yaml
+
+    cfg = tmp_path / "digits.yaml"
+    cfg.write_text(yaml.safe_dump(digits(tmp_path, epochs=1)))
+
+    def no_memory(shape, dtype=float, order="C"):
+        raise fake.cuda.memory.OutOfMemoryError("Out of memory allocating 1,073,741,824 bytes")
+
+    monkeypatch.setattr(fake, "empty", no_memory)
+    line = assert_error(run("fit", cfg, "--device", "gpu", "-q"), "out of GPU memory", "1,073,741,824 bytes")
+    assert "batch_size" in line
+
+
+def test_a_cuda_error_is_one_clear_line_not_an_internal_error(fake, tmp_path, monkeypatch):
+    import yaml
+
+    cfg = tmp_path / "digits.yaml"
+    cfg.write_text(yaml.safe_dump(digits(tmp_path, epochs=1)))
+
+    def broken(*args, **kwargs):
+        raise fake.runtime.CUDARuntimeError("cudaErrorLaunchFailure: unspecified launch failure")
+
+    monkeypatch.setattr(fake, "dot", broken)
+    line = assert_error(run("fit", cfg, "--device", "gpu", "-q"), "GPU error", "cudaErrorLaunchFailure")
+    assert "internal error" not in line
 
 
 def test_a_driver_without_the_cuda_compiler_is_no_usable_gpu(fake, monkeypatch):
