@@ -115,10 +115,12 @@ class CompiledKernels:
                     write_back.append((x, work))
                     x = work
                 arrays.append(x)
-            elif raw:
-                arrays.append(np.ascontiguousarray(x, dtype=want))
-            else:
-                arrays.append(np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=want), shape)))
+            elif isinstance(x, np.ndarray):  # CuPy: "Type is mismatched" (no silent cast)
+                assert x.dtype == want, f"{kernel.name}: a {x.dtype} array for a {want} parameter"
+                arrays.append(np.ascontiguousarray(x if raw else np.broadcast_to(x, shape)))
+            else:  # a scalar: cast to the parameter's type
+                assert not raw, f"{kernel.name}: a scalar for a raw parameter"
+                arrays.append(np.full(shape, x, dtype=want))
         pointers = (ctypes.c_void_p * len(arrays))(*[a.ctypes.data for a in arrays])
         function = getattr(self.lib, f"k{self.index[kernel]}_{TYPES[dtype]}")
         function(ctypes.c_long(int(np.prod(shape))), pointers)
@@ -209,7 +211,7 @@ def test_dropout_kernel_equals_the_workspace_form(compiled, dtype):
     pre_cpu = ws.pre[0].copy()
     u = np.random.default_rng(5).random((40, 50), dtype=np.float32)  # the same draws
     got, pre, mask = a.copy(), np.empty_like(a), np.empty_like(a)
-    compiled.run(DROPOUT, u, 0.3, 1 / 0.7, got, pre, mask)
+    compiled.run(DROPOUT, u.astype(dtype), 0.3, 1 / 0.7, got, pre, mask)  # (Workspace.drop casts u)
     np.testing.assert_array_equal(pre, pre_cpu)
     np.testing.assert_allclose(mask, mask_cpu, **tolerance(dtype))
     np.testing.assert_allclose(got, want, **tolerance(dtype))
@@ -340,6 +342,68 @@ def test_cupy_accepts_every_kernel():
     cupy = pytest.importorskip("cupy")
     for kernel in all_kernels():
         cupy.ElementwiseKernel(kernel.inputs, kernel.outputs, kernel.body, kernel.name, no_return=True)
+
+
+def cupy_source(kernel: Kernel, dtype, ndim: int, contiguous: bool) -> str:
+    """The CUDA C that cupy.ElementwiseKernel generates for a call of ``kernel`` with arrays of
+    ``dtype``, ``ndim`` dimensions and that contiguity (scalars where the training step passes
+    Python numbers), through CuPy's own code generator (cupy/_core/_kernel.pyx)."""
+    from cupy import ndarray
+    from cupy._core import _carray, _kernel, _scalar
+
+    ndarray_kind, indexer_kind, scalar_kind = 1, 2, 3  # cupy/_core/_kernel.pxd's _ArgKind
+    ek = _kernel.ElementwiseKernel(kernel.inputs, kernel.outputs, kernel.body, kernel.name, no_return=True)
+    arrays = KERNEL_ARRAYS.get(kernel.name)
+    infos = []
+    for k, p in enumerate(ek.in_params + ek.out_params):
+        t = np.dtype(dtype if p.dtype is None else p.dtype).type
+        if p.raw or k >= ek.nin or arrays is None or p.name in arrays:
+            infos.append(_kernel._ArgInfo(ndarray_kind, ndarray, t, ndim, contiguous, True))
+        else:
+            infos.append(_kernel._ArgInfo(scalar_kind, _scalar.CScalar, t, 0, True, True))
+    infos.append(_kernel._ArgInfo(indexer_kind, _carray.Indexer, None, ndim, True, True))
+    types = _kernel._TypeMap((("T", np.dtype(dtype).type),))
+    body = _kernel._get_elementwise_kernel_code(tuple(infos), types, ek.params, ek.operation, ek.name, "")
+    return "#include <cupy/carray.cuh>\n" + body  # as cupy._core.core.compile_with_cache does
+
+
+#: the (non-raw) array inputs of each kernel whose other inputs are scalars (a kernel not named
+#: here takes arrays only)
+KERNEL_ARRAYS = {
+    "softmax_cross_entropy": (),
+    "dropout": ("u",),
+    "sgd_decay": ("g",),
+    "momentum": ("g",),
+    "adam": ("g",),
+    "rmsprop": ("g",),
+    "binary_cross_entropy": ("y",),
+    "mse_identity": ("y",),
+    "mse_sigmoid": ("y",),
+}
+
+
+def test_cupy_compiles_every_kernel_with_nvrtc():
+    """Where CuPy and CUDA's NVRTC are installed, GPU or not: each kernel's code as CuPy generates
+    it compiles with NVRTC for a Hopper GPU (the options CuPy uses), and the float32 ones use no
+    double precision. Needs CuPy's internal code generator; skipped where it moved."""
+    cupy = pytest.importorskip("cupy")
+    try:
+        cupy.cuda.nvrtc.getVersion()
+        from cupy._core import core
+        from cupy.cuda import compiler
+
+        options = (*core.assemble_cupy_compiler_options(()), "--device-as-default-execution-space")
+        cupy_source(DROPOUT, np.float32, 2, True)
+    except Exception as exc:  # no NVRTC library, or CuPy's internals changed
+        pytest.skip(f"cannot generate or compile CuPy's kernel code here ({type(exc).__name__}: {exc})")
+    cases = [(np.float32, 2, True), (np.float64, 2, True), (np.float32, 1, False)]
+    for kernel in all_kernels():
+        for dtype, ndim, contiguous in cases:
+            source = cupy_source(kernel, dtype, ndim, contiguous)
+            ptx, _ = compiler._NVRTCProgram(source, "kern.cu").compile((*options, "-arch=compute_90"))
+            ptx = ptx.decode() if isinstance(ptx, bytes) else ptx
+            if dtype == np.float32:
+                assert ".f64" not in ptx, f"{kernel.name}: double precision in the float32 kernel"
 
 
 TRAINING = [
