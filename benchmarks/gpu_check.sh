@@ -9,6 +9,9 @@
 # Everything it prints is also written to $OUT/gpu_check.log when OUT names a folder.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# output through a pipe (tee, a log) is block-buffered by Python: a step stopped by its time
+# limit would lose everything it printed
+export PYTHONUNBUFFERED=1
 PY="${PYTHON:-python3}"
 if [ -n "${OUT:-}" ] && [ -d "$OUT" ]; then
   exec > >(tee "$OUT/gpu_check.log") 2>&1
