@@ -24,7 +24,15 @@ from hypothesis import strategies as st
 
 import nettrain.data.stream as stream
 from nettrain import config_from_dict, fit, load_config, load_model
-from nettrain.data import StreamedDataset, fit_encoding, load_run_data, read_table, split_indices, stream_rng
+from nettrain.data import (
+    StreamedDataset,
+    fit_encoding,
+    label_text,
+    load_run_data,
+    read_table,
+    split_indices,
+    stream_rng,
+)
 from nettrain.errors import ConfigError, DataError, OutputError
 from tests.conftest import CONFIGS, DATA
 from tests.helpers import (
@@ -883,6 +891,30 @@ def test_streamed_validation_split_is_stratified_as_in_memory(tmp_path, small_st
     assert np.array_equal(np.flatnonzero(rd.train.is_val), expected)
     val_labels = rd.validation.Y.argmax(axis=1)
     assert sorted(Counter(val_labels.tolist()).values()) == [2, 298, 300]  # 20% of 10, 1490, 1500
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int16"])
+def test_streamed_class_names_are_the_in_memory_ones(tmp_path, monkeypatch, dtype):
+    """A float32 label 0.1 is class '0.1' whether the file streams or is read whole (streaming
+    named it '0.10000000149011612', its float64 value)."""
+    M = stream_matrix().astype(dtype)
+    M[:, 4] = np.array([0.1, 0.25, 3.0], dtype=dtype)[np.arange(len(M)) % 3]
+    np.save(tmp_path / "big.npy", M)
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(tmp_path / "big.npy")},
+            "network": {"layers": [4, 8, "auto"], "activation": "tanh"},
+            "cost": "cross_entropy",
+        }
+    )
+    whole = load_run_data(cfg).encoding.classes
+    monkeypatch.setattr(stream, "STREAM_BYTES", 10_000)
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 8_000)
+    streamed = load_run_data(cfg)
+    assert isinstance(streamed.train, StreamedDataset)
+    assert streamed.encoding.classes == whole == label_text(np.unique(M[:, 4])).tolist()
+    if dtype == "float32":
+        assert whole == ["0.1", "0.25", "3"]
 
 
 def test_a_decimal_comma_target_beside_dot_decimal_features(tmp_path):

@@ -309,7 +309,9 @@ def stream_npy(config, rng: np.random.Generator):
     class_values = None
     if classification:
         class_values = np.array(sorted(labels))
-        enc.classes = label_text(class_values).tolist()
+        # named in the file's own type, as in memory: a float32 0.1 is '0.1', not 0.10000000149011612
+        as_stored = class_values.astype(file_dtype) if file_dtype.kind == "f" else class_values
+        enc.classes = label_text(as_stored).tolist()
         enc.label_numbers = True
         k = len(enc.classes)
         if k < 2:
