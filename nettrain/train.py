@@ -268,6 +268,15 @@ class _Early:
         self.best_weights = best_weights
 
 
+def eta(total: float, first: float, done: int, left: int) -> float:
+    """Seconds left for ``left`` more epochs, after ``done`` took ``total`` seconds, the first of
+    them ``first``: at the pace of the epochs after the first, which pays for the warm-up (BLAS
+    threads, buffers; on a GPU, compiling the kernels) and would hold the estimate up for long."""
+    if done < 2:
+        return total * left
+    return (total - first) / (done - 1) * left
+
+
 def _host_copy(arrays: list) -> list:
     return [to_host(a).copy() for a in arrays]
 
@@ -514,6 +523,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
     if packed:
         net.pack()
     t_start = time.perf_counter()
+    first_done = 0.0  # seconds to the end of this run's first epoch (eta)
     stopped_early = False
     last_epoch = first_epoch - 1
     params = net.params()
@@ -606,9 +616,16 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
             last_epoch = epoch
             total = time.perf_counter() - t_start
             done = epoch - first_epoch + 1
+            if done == 1:
+                first_done = total
             emit(
                 "epoch",
-                {**record, "epochs": tc.epochs, "elapsed": total, "eta": total / done * (tc.epochs - epoch)},
+                {
+                    **record,
+                    "epochs": tc.epochs,
+                    "elapsed": total,
+                    "eta": eta(total, first_done, done, tc.epochs - epoch),
+                },
             )
             if early is not None:  # (check_monitors made sure the record has its monitor)
                 stopped_early = early.update(epoch, record, net)

@@ -3,6 +3,7 @@ divergence; events; the run folder; dtypes."""
 
 import csv
 import json
+import time
 import warnings
 
 import numpy as np
@@ -499,3 +500,29 @@ def test_the_ranks_stop_codes_add_up_to_the_most_severe_signal():
     assert _stop_from_code(STOP_CODES["SIGHUP"] + 3 * STOP_CODES["SIGINT"]) == "SIGHUP"
     assert _stop_from_code(STOP_CODES["SIGTERM"] + 4095 * STOP_CODES["SIGHUP"]) == "SIGTERM"
     assert np.float32(STOP_CODES["SIGTERM"] + STOP_CODES["SIGINT"]) >= STOP_CODES["SIGTERM"]  # (float32)
+
+
+def test_eta_goes_at_the_pace_of_the_epochs_after_the_first(tmp_path, monkeypatch):
+    # the first epoch pays for the warm-up (on a GPU, compiling kernels): an estimate from the
+    # mean of all epochs would stay far too high for the rest of the run
+    import nettrain.network as network
+    from nettrain.train import eta
+
+    assert eta(10.0, 10.0, 1, 5) == 50.0  # one epoch: nothing better to go by
+    assert eta(12.0, 10.0, 3, 5) == 5.0  # 1 s an epoch since
+    workspace = network.Network.workspace
+
+    def slow_first(self, n):
+        if not self.__dict__.get("_workspaces"):
+            time.sleep(0.3)
+        return workspace(self, n)
+
+    monkeypatch.setattr(network.Network, "workspace", slow_first)
+    events = []
+    cfg = load_config(CONFIGS / "xor.yaml", [f"output={tmp_path}", "training.epochs=20"])
+    fit(cfg, lambda kind, info: events.append(info) if kind == "epoch" else None)
+    elapsed = [e["elapsed"] for e in events]
+    assert elapsed[0] >= 0.3
+    for k, e in enumerate(events[1:], start=2):
+        assert e["eta"] == pytest.approx((elapsed[k - 1] - elapsed[0]) / (k - 1) * (20 - k))
+    assert events[1]["eta"] < 0.1 * elapsed[0] * 18  # not held up by the first epoch's warm-up
