@@ -86,7 +86,8 @@ def gradcheck(
 
     Parameters
     ----------
-    x : (n, inputs) inputs; y : (n, outputs) targets as the cost wants them.
+    x : (n, inputs) inputs; y : (n, outputs) targets as the cost wants them (a 1-D y for a
+        one-output network, as ``Network.gradients`` takes it; other shapes are a DataError).
     h : the finite-difference step. rtol, atol : the pass criterion (see the module doc).
     max_full : check every entry when the network has at most this many parameters.
     samples : entries per array to check when sampling.
@@ -106,8 +107,7 @@ PARAM_COPIES = 4
 def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> GradcheckResult:
     """gradcheck on a float64 network of its own, which it changes and puts back."""
     xp = net.xp
-    x = xp.asarray(x, dtype=np.float64)
-    y = xp.asarray(y, dtype=np.float64)
+    x, y = net.batch(x, y)  # float64; a 1-D y is a one-output network's column, as for gradients
     params = net.params()
     names = net.param_names()
     sampled = net.n_params() > max_full

@@ -171,6 +171,19 @@ def test_available_memory_reads_what_linux_says():
         assert free is None
 
 
+def test_a_1d_target_of_a_one_output_network_is_its_column():
+    """Network.gradients takes y of shape (n,) for one output; gradcheck's differences must too
+    (broadcast against (n, 1), the cost was the mean of an (n, n) matrix: a spurious failure)."""
+    net = Network.create([3, 4, 1], "tanh", "identity", "mse", seed=2, dtype="float64")
+    x, y = random_batch(net, "mse")
+    column, flat = gradcheck(net, x, y), gradcheck(net, x, y[:, 0])
+    assert flat.passed and flat.to_dict() == column.to_dict()
+    from nettrain.errors import DataError
+
+    with pytest.raises(DataError, match="y has shape"):
+        gradcheck(net, x, y[:4])
+
+
 # -- the check can fail --------------------------------------------------------------------------
 
 
