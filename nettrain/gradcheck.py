@@ -11,6 +11,10 @@ random sample of entries per array plus a directional check: for a random unit d
 all parameters, (C(theta + h v) - C(theta - h v)) / (2 h) must equal grad . v.
 Layers are named as in the derivation: W(1) maps layer 1 (the input) to layer 2.
 
+The relative error of an entry is |analytic - numeric| / max(|analytic|, |numeric|, atol): a
+gradient that is zero to within atol (the criterion passes it on atol alone) has no meaningful
+ratio of two roundings, which would read 1.
+
 Kinks. ReLU and leaky ReLU have no derivative at z = 0. When w +/- h moves some unit's z across
 0 in some row, that row's central difference mixes both slopes (a unit sitting exactly at 0,
 as a dead layer with zero biases makes it, gives 1/2 where backprop takes f'(0) = 0). The
@@ -61,8 +65,9 @@ class GradcheckResult:
         return asdict(self)
 
 
-def _rel(a: np.ndarray, n: np.ndarray) -> np.ndarray:
-    return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), 1e-300)
+def _rel(a: np.ndarray, n: np.ndarray, atol: float) -> np.ndarray:
+    """|a - n| / max(|a|, |n|, atol) (see the module doc)."""
+    return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), max(atol, 1e-300))
 
 
 def gradcheck(
@@ -195,7 +200,7 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
                 tuple(p.shape),
                 len(analytic),
                 float(err.max(initial=0.0)),
-                float(_rel(analytic, numeric).max(initial=0.0)),
+                float(_rel(analytic, numeric, atol).max(initial=0.0)),
                 bool(ok.all()),
                 kinks,
                 missed,
@@ -226,7 +231,7 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
                 "analytic": analytic,
                 "numeric": numeric,
                 "abs_error": err,
-                "rel_error": err / max(abs(analytic), abs(numeric), 1e-300),
+                "rel_error": err / max(abs(analytic), abs(numeric), atol, 1e-300),
                 "passed": bool(err <= atol + rtol * max(abs(analytic), abs(numeric))),
                 "rows": len(x) if rows is None else len(rows),
             }

@@ -184,6 +184,24 @@ def test_a_1d_target_of_a_one_output_network_is_its_column():
         gradcheck(net, x, y[:4])
 
 
+def test_a_gradient_zero_within_atol_has_no_relative_error_of_1():
+    """XOR's corners (+-1, +-1) through an odd tanh layer give outputs s and 1 - s in pairs, so
+    dC/db(2) = mean(s - y) is 0 and backprop's value is a rounding: its ratio to the difference
+    (another rounding) means nothing. It is measured against atol instead, as the criterion does."""
+    net = Network.create([2, 3, 1], "tanh", "sigmoid", "binary_cross_entropy", seed=1, dtype="float64")
+    x = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    _, _, db = net.gradients(x, y)
+    atol = 1e-8
+    assert abs(float(db[-1][0])) < 1e-12  # zero but for rounding
+    result = gradcheck(net, x, y, atol=atol)
+    assert result.passed
+    for p in result.params:  # by definition: |a - n| / max(|a|, |n|, atol) <= |a - n| / atol
+        assert p.max_rel_error <= p.max_abs_error / atol
+    b2 = result.params[-1]  # within atol, so its relative error is below 1 (it was 1: rounding / rounding)
+    assert b2.name == "b(2)" and b2.max_abs_error < atol and b2.max_rel_error < 1
+
+
 # -- the check can fail --------------------------------------------------------------------------
 
 
