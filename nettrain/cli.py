@@ -1142,8 +1142,10 @@ def gradcheck(
 ):
     """Check backpropagation against central finite differences (float64), per layer.
 
-    Exit 0 when every gradient agrees within tolerance, 1 when one does not. With --device gpu
-    the GPU's training step (its fused kernels) is the backprop checked.
+    Exit 0 when every gradient agrees within tolerance, 1 when one does not. The training
+    step's backprop is compared with the differences, and the readable Network.backward (with
+    Activation.df and Cost.delta) with the training step. With --device gpu the GPU's training
+    step (its fused kernels) is the backprop checked.
 
     Example: nettrain gradcheck configs/seed.yaml && echo "backprop is right"
     """
@@ -1163,9 +1165,20 @@ def gradcheck(
         if not json_:
             failed = [p.name for p in result.params if not p.passed]
             if result.directional and not result.directional["passed"]:
-                failed.append("directional")
-            sys.stderr.write(f"gradcheck FAILED: {', '.join(failed)} disagree with finite differences\n")
+                failed.append("direction")
+            if failed:
+                sys.stderr.write(f"gradcheck FAILED: {', '.join(failed)} disagree with finite differences\n")
+            ref = result.reference
+            if ref and not ref["passed"]:
+                sys.stderr.write(
+                    f"gradcheck FAILED: {_REFERENCE} disagrees with the training step in "
+                    f"{', '.join(ref['differ'])}\n"
+                )
         raise typer.Exit(1)
+
+
+#: how gradcheck names the readable backprop it holds to the training step
+_REFERENCE = "Network.backward (the readable form, with Activation.df and Cost.delta)"
 
 
 def _print_gradcheck(result) -> None:
@@ -1173,8 +1186,8 @@ def _print_gradcheck(result) -> None:
 
     console = _stdout_console()
     console.print(
-        f"gradcheck: backprop vs central differences (float64, h={result.h:g}) on {result.source}"
-        + (f", on {result.device}" if result.device != "cpu" else ""),
+        f"gradcheck: backprop (the training step) vs central differences (float64, h={result.h:g}) "
+        f"on {result.source}" + (f", on {result.device}" if result.device != "cpu" else ""),
         soft_wrap=True,
     )
     t = Table(box=_box())
@@ -1200,9 +1213,19 @@ def _print_gradcheck(result) -> None:
             "ok" if d["passed"] else "FAIL",
         )
     console.print(t)
+    ref = result.reference
+    if ref:
+        verdict = "ok" if ref["passed"] else f"FAIL in {', '.join(ref['differ'])}"
+        console.print(
+            f"{_REFERENCE} vs the training step: max abs error "
+            f"{ref['max_abs_error']:.2e}, max rel error {ref['max_rel_error']:.2e}   {verdict}\n",
+            soft_wrap=True,
+        )
     failed = [p.name for p in result.params if not p.passed]
     if result.directional and not result.directional["passed"]:
         failed.append("direction")
+    if ref and not ref["passed"]:
+        failed.append("Network.backward")
     verdict = "PASS" if result.passed else f"FAIL ({', '.join(failed)})"
     if result.sampled:
         scope = "checked sampled entries" + (" + a random direction" if result.directional else "")

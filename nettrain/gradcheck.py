@@ -15,6 +15,13 @@ The relative error of an entry is |analytic - numeric| / max(|analytic|, |numeri
 gradient that is zero to within atol (the criterion passes it on atol alone) has no meaningful
 ratio of two roundings, which would read 1.
 
+What is checked. Training computes its gradients with in-place forms (``Workspace.step``:
+each activation's ``mul_df`` and each cost's ``fused``; on a GPU, their CUDA kernels), and that
+is the backprop compared with finite differences. The readable reference, ``Network.backward``
+with each activation's ``df`` and each cost's ``delta``, computes the same gradients with new
+arrays; it is held to the training step's gradients on the whole batch by the same criterion
+(``reference``), so a mistake in either form fails the check.
+
 Kinks. ReLU and leaky ReLU have no derivative at z = 0. When w +/- h moves some unit's z across
 0 in some row, that row's central difference mixes both slopes (a unit sitting exactly at 0,
 as a dead layer with zero biases makes it, gives 1/2 where backprop takes f'(0) = 0). The
@@ -60,6 +67,9 @@ class GradcheckResult:
     source: str = ""
     notes: list[str] = field(default_factory=list)
     device: str = "cpu"
+    #: Network.backward (the readable reference) against the training step's gradients:
+    #: passed, differ (the arrays that disagree), max_abs_error, max_rel_error
+    reference: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -68,6 +78,11 @@ class GradcheckResult:
 def _rel(a: np.ndarray, n: np.ndarray, atol: float) -> np.ndarray:
     """|a - n| / max(|a|, |n|, atol) (see the module doc)."""
     return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), max(atol, 1e-300))
+
+
+def _host(g) -> np.ndarray:
+    """A gradient array on the host, flat."""
+    return np.asarray(g.get() if hasattr(g, "get") else g).reshape(-1)
 
 
 def gradcheck(
@@ -131,7 +146,7 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
         xs, ys = (x, y) if rows is None else (x[xp.asarray(rows)], y[xp.asarray(rows)])
         _, dW, db = net.gradients(xs, ys)
         net.drop_workspaces()
-        grads = [np.asarray(g.get() if hasattr(g, "get") else g).reshape(-1) for g in net.param_grads(dW, db)]
+        grads = [_host(g) for g in net.param_grads(dW, db)]
         if rows is None:
             on_all_rows[:] = grads
         return grads
@@ -207,6 +222,8 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
             )
         )
 
+    reference = _reference_check(net, x, y, gradients(None), names, rtol, atol)
+
     directional = None
     if sampled:
         dirs = [rng.standard_normal(p.shape) for p in params]
@@ -235,9 +252,22 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
                 "passed": bool(err <= atol + rtol * max(abs(analytic), abs(numeric))),
                 "rows": len(x) if rows is None else len(rows),
             }
-    passed = all(c.passed for c in checks) and (directional is None or directional["passed"])
+    passed = (
+        all(c.passed for c in checks)
+        and (directional is None or directional["passed"])
+        and reference["passed"]
+    )
     result = GradcheckResult(
-        checks, passed, h, rtol, atol, net.n_params(), sampled, directional, batch=int(x.shape[0])
+        checks,
+        passed,
+        h,
+        rtol,
+        atol,
+        net.n_params(),
+        sampled,
+        directional,
+        batch=int(x.shape[0]),
+        reference=reference,
     )
     kinks = sum(c.kinks for c in checks)
     if kinks:
@@ -251,6 +281,30 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
     if sampled and directional is None:
         result.notes.append("no directional check: the random direction crossed a ReLU kink in every row")
     return result
+
+
+def _reference_check(net: Network, x, y, trained: list[np.ndarray], names: list[str], rtol, atol) -> dict:
+    """Network.backward's gradients (Activation.df, Cost.delta) against the training step's
+    (``trained``, host and flat) on the whole batch, entry by entry, by the check's criterion."""
+    zs, acts = net.forward_cache(x)
+    dW, db = net.backward(zs, acts, y)
+    del zs, acts
+    differ, max_abs, max_rel = [], 0.0, 0.0
+    for name, g, t in zip(names, net.param_grads(dW, db), trained):
+        r, ok = _host(g), True
+        for i in range(0, len(r), CHUNK):  # in slices: the temporaries stay small
+            a, b = r[i : i + CHUNK], t[i : i + CHUNK]
+            err = np.abs(a - b)
+            ok &= bool((err <= atol + rtol * np.maximum(np.abs(a), np.abs(b))).all())
+            max_abs = max(max_abs, float(err.max(initial=0.0)))
+            max_rel = max(max_rel, float(_rel(a, b, atol).max(initial=0.0)))
+        if not ok:
+            differ.append(name)
+    return {"passed": not differ, "differ": differ, "max_abs_error": max_abs, "max_rel_error": max_rel}
+
+
+#: entries compared at a time by the reference check
+CHUNK = 1 << 12
 
 
 def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwargs) -> GradcheckResult:

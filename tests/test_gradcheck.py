@@ -262,6 +262,32 @@ def test_directional_check_alone_catches_a_broken_large_network(monkeypatch):
     assert not result.passed
 
 
+# -- the readable reference (Network.backward) ----------------------------------------------------
+
+
+def test_a_broken_readable_derivative_fails_the_reference_check(monkeypatch):
+    """A student breaks the f' that sits next to f (Activation.df). Training runs the in-place
+    mul_df, which is still right, so the finite-difference table passes; the reference check
+    (Network.backward against the training step) fails and names the arrays below that f'."""
+    cfg = small_config("sigmoid", "mse", "identity")
+    healthy = gradcheck_config(cfg)
+    assert healthy.passed and healthy.reference["passed"] and healthy.reference["differ"] == []
+    monkeypatch.setattr(Sigmoid, "df", lambda self, z, a: a)  # a instead of a (1 - a)
+    result = gradcheck_config(cfg)
+    assert all(p.passed for p in result.params)  # the training step is untouched
+    assert not result.reference["passed"] and not result.passed
+    assert result.reference["differ"] == ["W(1)", "b(1)", "W(2)", "b(2)"]
+    assert result.to_dict()["reference"]["passed"] is False
+
+
+def test_a_readable_delta_without_1_over_n_fails_the_reference_check_in_every_layer(monkeypatch):
+    cfg = small_config("tanh", "cross_entropy", "softmax")
+    monkeypatch.setattr(CrossEntropy, "delta", lambda self, z, s, y: s - y)
+    result = gradcheck_config(cfg, batch=4)
+    assert all(p.passed for p in result.params)
+    assert result.reference["differ"] == [p.name for p in result.params] and not result.passed
+
+
 # -- ReLU kinks -------------------------------------------------------------------------------------
 
 

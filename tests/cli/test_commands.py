@@ -496,6 +496,23 @@ def test_gradcheck_fails_on_a_broken_derivative(monkeypatch):
     assert "gradcheck FAILED" in quiet.stderr
 
 
+def test_gradcheck_says_when_the_readable_backward_disagrees(monkeypatch):
+    from nettrain import activations
+
+    # the readable f' (Activation.df, used by Network.backward) broken; training's mul_df is right
+    monkeypatch.setattr(activations.Sigmoid, "df", lambda self, z, a: a)
+    r = run("gradcheck", CONFIGS / "seed.yaml")
+    assert r.exit_code == 1, (r.stdout, r.stderr)
+    rows = [line.split() for line in r.stdout.splitlines() if line.strip().startswith(("W(", "b("))]
+    assert rows and all(row[-1] == "ok" for row in rows)  # the training step agrees with differences
+    verdict = [line for line in r.stdout.splitlines() if line.startswith("FAIL")][0]
+    assert verdict.startswith("FAIL (Network.backward)")
+    assert "Network.backward" in r.stderr and "W(1), b(1), W(2), b(2)" in r.stderr
+    assert "Traceback" not in r.stderr
+    result = json.loads(run("gradcheck", CONFIGS / "seed.yaml", "--json").stdout)
+    assert result["passed"] is False and result["reference"]["differ"] == ["W(1)", "b(1)", "W(2)", "b(2)"]
+
+
 # -- init, info -----------------------------------------------------------------------------------
 
 
