@@ -496,6 +496,18 @@ def test_gradcheck_fails_on_a_broken_derivative(monkeypatch):
     assert "gradcheck FAILED" in quiet.stderr
 
 
+def test_gradcheck_failure_line_names_the_direction_as_the_table_does(monkeypatch):
+    from nettrain import activations
+
+    monkeypatch.setattr(activations.ReLU, "mul_df", lambda self, da, a, tmp: None)  # f' = 1
+    r = run("gradcheck", CONFIGS / "digits.yaml", "--batch", "4")  # sampled: a random direction too
+    assert r.exit_code == 1
+    row = [line.split() for line in r.stdout.splitlines() if line.strip().startswith("direction")][0]
+    assert row[-1] == "FAIL"
+    failed = r.stderr.split("gradcheck FAILED: ")[1].split(" disagree")[0].split(", ")
+    assert failed[-1] == "direction"
+
+
 def test_gradcheck_says_when_the_readable_backward_disagrees(monkeypatch):
     from nettrain import activations
 
