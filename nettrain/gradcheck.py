@@ -335,10 +335,10 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
         if isinstance(data.train, StreamedDataset):
             x, y = next(data.train.batches(np.random.default_rng(0), Device("cpu")))
             x, y = x[:batch], y[:batch]
-            source = f"{len(x)} rows of {data.train.path}"
+            source = f"{len(x)} row{'s' if len(x) > 1 else ''} of {data.train.path}"
         else:
             x, y = data.train.X[:batch], data.train.Y[:batch]
-            source = f"first {len(x)} rows of {data.train.table.source}"
+            source = f"{f'first {len(x)} rows' if len(x) > 1 else 'first row'} of {data.train.table.source}"
     else:
         sizes = config.network.layers
         if 0 in sizes:

@@ -81,6 +81,12 @@ def test_shipped_configs_pass(path):
     assert result.batch == 16 or path.stem == "xor"
 
 
+def test_the_source_of_one_row_says_row():
+    result = gradcheck_config(load_config(CONFIGS / "xor.yaml"), batch=1)
+    assert result.batch == 1 and result.source.startswith("first row of ")
+    assert gradcheck_config(load_config(CONFIGS / "xor.yaml"), batch=2).source.startswith("first 2 rows of ")
+
+
 def test_gradcheck_leaves_the_network_alone_and_accepts_float32():
     net = Network.create([3, 4, 2], ["tanh"], "identity", "mse", seed=1, dtype="float32")
     before = [p.copy() for p in net.params()]
