@@ -264,3 +264,24 @@ def test_the_reference_backward_is_what_the_training_step_computes(acts, output,
     for ref, step in zip(dW + db, dW_step + db_step):
         np.testing.assert_allclose(ref, step, rtol=1e-12, atol=1e-15)
     assert any(np.abs(g).max() > 1e-6 for g in dW)
+
+
+def test_the_readme_derivation_snippet_runs_and_its_index_comments_hold():
+    """README, "From the derivation to a config": the block that shows z(l), a(l) and the
+    gradients of one example; its comments say which list index is which layer."""
+    import re
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## From the derivation") : readme.index("## Commands")]
+    ns: dict = {}
+    exec(re.search(r"```python\n(.*?)```", section, re.S).group(1), ns)
+    net, x, zs, acts = ns["net"], ns["x"], ns["zs"], ns["acts"]
+    W, b = net.W, net.b
+    assert np.array_equal(acts[0], x)  # a(1) = x
+    assert np.allclose(zs[0], x @ W[0].T + b[0])  # z(2) = W(1) a(1) + b(1)
+    assert np.allclose(acts[1], 1 / (1 + np.exp(-zs[0])))  # a(2) = f(z(2))
+    assert np.allclose(zs[1], acts[1] @ W[1].T + b[1]) and np.allclose(acts[2], net.forward(x))
+    for readable, trained in zip(ns["dW"] + ns["db"], ns["dW2"] + ns["db2"], strict=True):
+        assert np.allclose(readable, trained)
