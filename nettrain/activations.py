@@ -91,7 +91,9 @@ class Identity(Activation):
 class Sigmoid(Activation):
     """f(z) = 1 / (1 + exp(-z));  f'(z) = f(z) (1 - f(z)).
 
-    Computed as exp(-|z|) based halves so that exp never overflows for large |z|.
+    ``f`` computes it from exp(-|z|) so that exp never overflows; the training step's in-place
+    ``f_into`` takes exp(-z), which overflows to inf for z below about -88 (float32) and gives
+    the exact 0 (see ``sigmoid_into``).
     """
 
     name = "sigmoid"
