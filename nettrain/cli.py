@@ -1174,6 +1174,8 @@ def gradcheck(
                     f"gradcheck FAILED: {_REFERENCE} disagrees with the training step in "
                     f"{', '.join(ref['differ'])}\n"
                 )
+            if result.hint:
+                sys.stderr.write(f"Hint: {result.hint}\n")
         raise typer.Exit(1)
 
 

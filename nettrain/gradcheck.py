@@ -70,6 +70,8 @@ class GradcheckResult:
     #: Network.backward (the readable reference) against the training step's gradients:
     #: passed, differ (the arrays that disagree), max_abs_error, max_rel_error
     reference: dict | None = None
+    #: for a failed check, where in the derivation the mistake enters (see ``where_wrong``)
+    hint: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -269,6 +271,9 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
         batch=int(x.shape[0]),
         reference=reference,
     )
+    if not passed:
+        failing = [c.name for c in checks if not c.passed]
+        result.hint = where_wrong(net, failing or reference["differ"])
     kinks = sum(c.kinks for c in checks)
     if kinks:
         result.notes.append(
@@ -281,6 +286,37 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
     if sampled and directional is None:
         result.notes.append("no directional check: the random direction crossed a ReLU kink in every row")
     return result
+
+
+def where_wrong(net: Network, failing: list[str]) -> str:
+    """Where a mistake that makes the arrays ``failing`` ('W(2)', 'b(1)', ...) wrong enters the
+    derivation; '' when nothing fails. dC/dW(l) = delta(l+1) a(l)^T and dC/db(l) = delta(l+1), and
+    delta(l) = (W(l)^T delta(l+1)) * f'(z(l)) carries delta(l+1) down: a wrong delta(k+1) makes
+    layer k's gradients wrong and, through it, every layer's below; the highest failing layer k
+    says where the wrong delta is made."""
+    layers = sorted({int(name[2:-1]) for name in failing if name[:2] in ("W(", "b(")})
+    if not layers:
+        return ""
+    k, top = layers[-1], len(net.W)  # W(top) maps into the output layer, top + 1
+    if k == top:
+        made = (
+            f"delta({top + 1}), the output's: dC/dz({top + 1}) of the cost {net.cost_name} with the "
+            f"{net.output} output (Cost.delta; in training, the cost's fused step)"
+        )
+    else:
+        made = (
+            f"delta({k + 1}) = (W({k + 1})^T delta({k + 2})) * f'(z({k + 1})): f' of layer {k + 1}'s "
+            f"activation, {net.activation_names[k - 1]} (Activation.df; in training, mul_df)"
+        )
+    if k > 1 and layers == [k]:  # the layers below, which delta(k+1) reaches, are right
+        return (
+            f"only layer {k}'s gradients fail, not the layers' below that delta({k + 1}) reaches: the "
+            f"mistake is in dC/dW({k}) = delta({k + 1}) a({k})^T or dC/db({k}) = delta({k + 1}) themselves"
+        )
+    return (
+        f"the highest layer that fails is {k}, whose gradients are made from delta({k + 1}); the layers "
+        f"below reuse it: look first at {made}"
+    )
 
 
 def _reference_check(net: Network, x, y, trained: list[np.ndarray], names: list[str], rtol, atol) -> dict:

@@ -220,6 +220,7 @@ def test_broken_sigmoid_derivative_is_caught_and_named(monkeypatch):
     assert not result.passed
     # the output layer's gradient does not go through a hidden f', every layer below does
     assert failing(result) == {"W(1)", "b(1)", "W(2)", "b(2)"}
+    assert "delta(3) = (W(3)^T delta(4)) * f'(z(3))" in result.hint and "sigmoid" in result.hint
 
 
 def test_broken_output_delta_is_caught_in_every_layer(monkeypatch):
@@ -229,8 +230,28 @@ def test_broken_output_delta_is_caught_in_every_layer(monkeypatch):
     result = gradcheck_config(cfg)
     assert not result.passed
     assert failing(result) == {"W(1)", "b(1)", "W(2)", "b(2)", "W(3)", "b(3)"}
+    assert "delta(4), the output's" in result.hint and "mse" in result.hint
     # a factor 2 is a relative error of 1/2 on every entry
     assert all(p.max_rel_error == pytest.approx(0.5, rel=1e-3) for p in result.params)
+
+
+def test_the_hint_reads_where_the_mistake_enters_from_the_failing_layers():
+    from nettrain.gradcheck import where_wrong
+
+    net = Network.create([3, 5, 4, 2], ["tanh", "relu"], "softmax", "cross_entropy", seed=0)
+    assert where_wrong(net, []) == "" and where_wrong(net, ["direction"]) == ""
+    # delta(3) wrong (layer 3's relu f'): W(2) and everything below fail
+    hint = where_wrong(net, ["W(1)", "b(1)", "W(2)", "b(2)"])
+    assert "highest layer that fails is 2" in hint and "f' of layer 3's activation, relu" in hint
+    assert "f' of layer 2's activation, tanh" in where_wrong(net, ["W(1)"])  # delta(2)
+    output = where_wrong(net, ["W(3)", "W(1)"])
+    assert "delta(4), the output's" in output and "cross_entropy" in output and "softmax" in output
+    # layer 2 alone, the layers below right: not a delta, its own product
+    assert where_wrong(net, ["W(2)"]).startswith("only layer 2's gradients fail")
+    assert "dC/dW(2) = delta(3) a(2)^T" in where_wrong(net, ["W(2)", "b(2)"])
+    # a check that passes has none
+    small = Network.create([3, 4, 2], ["tanh"], "identity", "mse", seed=1, dtype="float64")
+    assert gradcheck(small, *random_batch(small, "mse")).hint == ""
 
 
 def test_missing_1_over_n_in_cross_entropy_is_caught(monkeypatch):

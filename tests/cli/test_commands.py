@@ -484,10 +484,14 @@ def test_gradcheck_fails_on_a_broken_derivative(monkeypatch):
     assert "FAIL" in r.stdout
     assert "FAIL" in r.stderr
     assert "Traceback" not in r.stderr
+    # where it enters: the highest failing layer's delta, made with the hidden layer's sigmoid f'
+    hint = [line for line in r.stderr.splitlines() if line.startswith("Hint: ")]
+    assert len(hint) == 1 and "delta(3)" in hint[0] and "sigmoid" in hint[0], r.stderr
 
     r = run("gradcheck", CONFIGS / "seed.yaml", "--json")
     assert r.exit_code == 1
     assert json.loads(r.stdout)["passed"] is False
+    assert "delta(3)" in json.loads(r.stdout)["hint"]
 
     # --quiet keeps the verdict: the table on stdout, the failure line on stderr, exit 1
     loud, quiet = run("gradcheck", CONFIGS / "seed.yaml"), run("gradcheck", CONFIGS / "seed.yaml", "-q")
