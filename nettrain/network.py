@@ -283,14 +283,29 @@ class Network:
 
     # -- backward ---------------------------------------------------------------------------------
 
-    def backward(self, zs: list, acts: list, y, masks: list | None = None, pre: list | None = None):
+    def backward(
+        self,
+        zs: list,
+        acts: list,
+        y,
+        masks: list | None = None,
+        pre: list | None = None,
+        deltas: list | None = None,
+    ):
         """Backpropagation by the chain rule from the cache of ``forward_cache``: the reference
         form, allocating new arrays (``gradients`` and the training loop use the in-place form
-        in ``Workspace``, which computes the same numbers). Returns (dW, db)."""
+        in ``Workspace``, which computes the same numbers). Returns (dW, db).
+
+        ``deltas``: a list to receive every delta, indexed like ``zs``: deltas[l] = delta(l+2)
+        = dC/dz(l+2), so deltas[-1] is delta(L) (what ``nettrain trace`` shows)."""
         dW: list = [None] * len(self.W)
         db: list = [None] * len(self.b)
+        if deltas is not None:
+            deltas[:] = [None] * len(self.W)
         delta = self.cost.delta(zs[-1], acts[-1], y)  # delta(L) = dC/dz(L)
         for l in range(len(self.W) - 1, -1, -1):
+            if deltas is not None:
+                deltas[l] = delta  # delta(l+2)
             dW[l] = delta.T @ acts[l]  # dC/dW(l) = delta(l+1) a(l)^T
             db[l] = delta.sum(axis=0)  # dC/db(l) = delta(l+1)
             if l > 0:
