@@ -490,7 +490,7 @@ def _table_from_npz(raw: bytes, name: str, need_target: bool) -> Table:
     X = _numbers(X, name, "X")
     if y is None:
         if need_target:
-            raise DataError(f"{name}: has no target array 'y'")
+            raise TargetColumnError(f"{name}: has no target array 'y'")
         return Table(name, features, X)
     if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
         raise DataError(f"{name}: y must have one entry per row of X ({X.shape[0]}), found shape {y.shape}")
