@@ -306,7 +306,7 @@ class _RstripWriter:
         return False
 
 
-def _stdout_console():
+def _stdout_console(width: int = 200):
     from rich.console import Console
 
     class StdoutConsole(Console):
@@ -321,7 +321,7 @@ def _stdout_console():
         return StdoutConsole(file=sys.stdout, highlight=False, markup=False)
     # off a terminal Rich would wrap at 80 columns: a file or a pipe gets long plain lines instead
     return StdoutConsole(
-        file=_RstripWriter(sys.stdout), highlight=False, markup=False, width=200, no_color=True
+        file=_RstripWriter(sys.stdout), highlight=False, markup=False, width=width, no_color=True
     )
 
 
@@ -1242,6 +1242,205 @@ def _print_gradcheck(result) -> None:
         f"{result.atol:g} + {result.rtol:g} * max(|analytic|, |numeric|)",
         soft_wrap=True,
     )
+
+
+# -- trace ------------------------------------------------------------------------------------------
+
+
+#: trace prints a vector of at most this many entries, and a matrix of at most this many rows and
+#: columns, in full; a larger one as its shape, norm, min, max and first entries (--json: all)
+TRACE_FULL = 12
+#: the entries a larger array shows
+TRACE_FIRST = 6
+
+
+def _is_model_source(path: Path) -> bool:
+    """A model file or a run folder (else a config): a folder, a .npz name, or a zip's bytes."""
+    if path.suffix.lower() == ".npz":
+        return True
+    try:
+        if path.is_dir():
+            return True
+        with open(path, "rb") as f:
+            return f.read(2) == b"PK"
+    except OSError:
+        return False  # (the config's reader says what is wrong with it)
+
+
+@app.command()
+@command
+def trace(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="A config (its network at the initial weights) or a model file / run folder "
+            "(the trained weights).",
+            show_default=False,
+            metavar="SOURCE",
+        ),
+    ],
+    row: Annotated[
+        int,
+        typer.Option(
+            "--row",
+            help="The example: data row N, counting from 0 after a CSV's header (the first data row is 0).",
+        ),
+    ] = 0,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            help="CSV, NPY or NPZ file to take the row from, or - for stdin (needed for a model; "
+            "default for a config: its training data). Without the target column: the forward pass only.",
+            metavar="FILE",
+            show_default=False,
+        ),
+    ] = None,
+    set_: SetOpt = None,
+    json_: JsonOpt = False,
+    quiet: QuietOpt = False,
+):
+    """Show one example going through the network: the forward pass, the cost, and
+    backpropagation's deltas and gradients, in the derivation's names.
+
+    a(1) = x (standardized as fit does), z(l+1) = W(l) a(l) + b(l), a(l+1) = f(z(l+1)), s, C(s, y);
+    delta(L), delta(l) = (W(l)^T delta(l+1)) * f'(z(l)), dC/dW(l) = delta(l+1) a(l)^T,
+    dC/db(l) = delta(l+1). Computed in float64 by Network.forward_cache and Network.backward.
+
+    A config: its network at the seeded initial weights (as gradcheck builds it), on row N of its
+    training data, or of --data FILE; a config without data gets a random example from its seed.
+    A model: the trained weights, on row N of --data FILE, standardized by the model. Rows count
+    from 0 among the data rows, the header not counted: `tail -n +2 data.csv | head` shows rows
+    0 to 9. Vectors of up to 12 entries and matrices up to 12x12 are printed in full, larger ones
+    as shape, norm, min, max and first entries; --json writes every array in full.
+
+    Example: nettrain trace configs/xor.yaml --row 1
+    """
+    from .trace import trace_config, trace_model
+
+    if row < 0:
+        raise NettrainError(f"--row {row}: rows count from 0 (0 is the first data row, after a CSV's header)")
+    if data is not None:
+        _open_input(data)
+    if _is_model_source(source):
+        if set_:
+            raise NettrainError(f"--set changes a config, and {source} is a model: trace its config instead")
+        if data is None:
+            from .modelfile import load_model
+
+            trained_on = load_model(source).meta.get("training", {}).get("data")
+            hint = f" (it was trained on {trained_on})" if isinstance(trained_on, str) else ""
+            raise NettrainError(f"{source} is a model: give the example's data with --data FILE{hint}")
+        result = trace_model(source, data, row=row, stdin=sys.stdin)
+    else:
+        cfg = _load(source, set_)
+        result = trace_config(cfg, row=row, data=data, stdin=sys.stdin)
+    result.source = str(source)
+    if not quiet:
+        for note in result.notes:
+            sys.stderr.write(f"Note: {note}\n")
+    if json_:
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+    else:
+        _print_trace(result)
+
+
+def _trace_number(v) -> str:
+    """An entry of trace's arrays: 6 significant digits (-0 shown as 0)."""
+    return f"{float(v) + 0.0:.6g}"
+
+
+def _trace_value(v) -> str:
+    """A feature's or label's value as read: text as written, numbers with 6 digits."""
+    import numpy as np
+
+    if isinstance(v, (float, np.floating)):
+        return _trace_number(v)
+    if isinstance(v, np.ndarray):
+        return " ".join(_trace_value(e) for e in v.tolist())
+    return str(v)
+
+
+def _trace_array(a) -> tuple[str, str]:
+    """(shape, values) of one of trace's arrays: in full when small (matrix rows on lines of
+    their own), else shape, norm, min, max and the first entries."""
+    import numpy as np
+
+    a = np.asarray(a, dtype=np.float64)
+    shape = "x".join(map(str, a.shape))
+    if max(a.shape, default=1) <= TRACE_FULL:
+        rows = a.reshape(-1, a.shape[-1]) if a.ndim == 2 else a.reshape(1, -1)
+        cells = [[_trace_number(v) for v in r] for r in rows]
+        width = max((len(c) for r in cells for c in r), default=0)
+        return shape, "\n".join("  ".join(c.rjust(width) for c in r) for r in cells)
+    flat = a.reshape(-1)
+    first = "  ".join(_trace_number(v) for v in flat[:TRACE_FIRST])
+    return shape, (
+        f"norm {_trace_number(np.linalg.norm(flat))}, min {_trace_number(flat.min())}, "
+        f"max {_trace_number(flat.max())}; first: {first} ..."
+    )
+
+
+def _print_trace(t) -> None:
+    from rich.table import Table
+
+    console = _stdout_console(width=400)  # (off a terminal: 12 columns of a matrix stay on one line)
+    L = len(t.sizes)
+    if t.weights == "initial":
+        weights = f"{t.source} at its initial weights (seed {t.seed})"
+    else:
+        weights = f"{t.source}, trained weights ({t.dtype})"
+    example = t.where
+    if t.data is not None:
+        line = t.where[len(t.data) + 1 :] if t.where.startswith(f"{t.data}:") else ""
+        example = f"row {t.row} of {t.data}" + (f" (line {line})" if line else "")
+    console.print(f"trace: {weights}, in float64; {example}", soft_wrap=True)
+    shown = [f"{name} = {_trace_value(v)}" for name, v in zip(t.features[:TRACE_FULL], t.values)]
+    more = f", ... ({len(t.features)} features)" if len(t.features) > TRACE_FULL else ""
+    label = f"; {t.target} = {_trace_value(t.label)}" if t.target is not None and t.label is not None else ""
+    console.print(f"example: {', '.join(shown)}{more}{label}", soft_wrap=True)
+    if t.inputs != t.features and len(t.inputs) <= TRACE_FULL:
+        console.print(f"inputs (one-hot encoded): {', '.join(t.inputs)}", soft_wrap=True)
+
+    def table(title: str) -> Table:
+        tb = Table(box=_box())
+        tb.add_column(title)
+        tb.add_column("shape", justify="right")
+        tb.add_column("values")
+        return tb
+
+    def add(tb: Table, name: str, a) -> None:
+        tb.add_row(name, *_trace_array(a))
+
+    f = t.activations
+    fwd = table("forward pass (Network.forward_cache)")
+    add(fwd, "a(1) = x" + (" (standardized)" if t.data is not None else ""), t.a[0])
+    for l in range(1, L):  # W(l), b(l) take layer l to layer l+1
+        add(fwd, f"W({l})", t.W[l - 1])
+        add(fwd, f"b({l})", t.b[l - 1])
+        add(fwd, f"z({l + 1}) = W({l}) a({l}) + b({l})", t.z[l - 1])
+        name = f"a({l + 1}) = {f[l - 1]}(z({l + 1}))"
+        add(fwd, f"s = {name}" if l == L - 1 else name, t.a[l])
+    if t.has_target:
+        add(fwd, "y (standardized)" if t.y_standardized else "y", t.y)
+        fwd.add_row(f"C = {t.cost}(s, y)", "", _trace_number(t.C))
+    console.print(fwd)
+    prediction = f"prediction: {_trace_value(t.prediction)}" if t.prediction is not None else ""
+    if prediction:
+        known = f" ({t.target} = {_trace_value(t.label)})" if t.label is not None else ""
+        console.print(prediction + known, soft_wrap=True)
+    if not t.has_target:
+        console.print("backward pass: none, without a target (no C, delta or gradients)", soft_wrap=True)
+        return
+    bwd = table("backward pass (Network.backward)")
+    add(bwd, f"delta({L}) = dC/dz({L}) = {t.delta_rule}", t.delta[-1])
+    for l in range(L - 1, 0, -1):  # dC/dW(l) from delta(l+1); then delta(l) for a hidden layer l
+        add(bwd, f"dC/dW({l}) = delta({l + 1}) a({l})^T", t.dW[l - 1])
+        add(bwd, f"dC/db({l}) = delta({l + 1})", t.db[l - 1])
+        if l > 1:
+            add(bwd, f"delta({l}) = (W({l})^T delta({l + 1})) * {f[l - 2]}'(z({l}))", t.delta[l - 2])
+    console.print(bwd)
+    console.print(f"delta({L}) = {t.delta_rule}: {t.delta_reason}, for one example (n = 1)", soft_wrap=True)
 
 
 # -- init, info -------------------------------------------------------------------------------------
