@@ -133,6 +133,20 @@ def test_backward_matches_hand():
     close(db[0], h["d2"])
 
 
+def test_readable_backward_hands_back_the_deltas():
+    """Network.backward(deltas=[]): deltas[l] = delta(l+2), indexed like zs (what trace shows)."""
+    h = hand(X, Y)
+    net = make_net()
+    zs, acts = net.forward_cache(np.array([X]))
+    deltas: list = []
+    dW, _ = net.backward(zs, acts, np.array([[Y]]), deltas=deltas)
+    assert len(deltas) == len(zs) == 3
+    close(deltas[0], [h["d2"]])
+    close(deltas[1], [h["d3"]])
+    close(deltas[2], [[h["d4"]]])
+    close(dW[0], h["dW"][0])
+
+
 def test_one_sgd_step_matches_hand():
     h = hand(X, Y)
     net = make_net()

@@ -21,7 +21,7 @@ from nettrain import load_config
 from nettrain.cli import app
 from tests.conftest import CONFIGS, DATA
 
-COMMANDS = ["fit", "predict", "evaluate", "gradcheck", "init", "info", "plot"]
+COMMANDS = ["fit", "predict", "evaluate", "gradcheck", "trace", "init", "info", "plot"]
 
 
 def run(*args, input=None):

@@ -1,0 +1,152 @@
+"""`nettrain trace`: the command-line contract (CliRunner; one real process for plain output).
+
+The numbers themselves are checked in tests/test_trace.py; here: what is printed where, row
+selection, --json, the layer names gradcheck uses, and errors as one line with exit 2."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from nettrain.trace import trace_config
+from tests.conftest import CONFIGS, DATA
+from tests.helpers import assert_error, nettrain, ok, run
+
+
+@pytest.fixture(scope="module")
+def xor_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("xor") / "run"
+    ok(run("fit", CONFIGS / "xor.yaml", "--set", "training.epochs=20", "-o", out, "-q"))
+    return out
+
+
+def test_text_shows_the_derivation_in_its_names():
+    r = ok(run("trace", CONFIGS / "xor.yaml", "--row", "1"))
+    out = r.stdout
+    assert r.stderr == ""
+    assert out.startswith("trace: ")
+    assert "initial weights (seed 0)" in out and "row 1 of " in out and "(line 3)" in out
+    assert "example: x1 = 0, x2 = 1; label = 1" in out
+    for line in (
+        "forward pass (Network.forward_cache)",
+        "a(1) = x (standardized)",
+        "z(2) = W(1) a(1) + b(1)",
+        "a(2) = tanh(z(2))",
+        "s = a(3) = sigmoid(z(3))",
+        "C = binary_cross_entropy(s, y)",
+        "backward pass (Network.backward)",
+        "delta(3) = dC/dz(3) = s - y",
+        "dC/dW(2) = delta(3) a(2)^T",
+        "dC/db(2) = delta(3)",
+        "delta(2) = (W(2)^T delta(3)) * tanh'(z(2))",
+        "dC/dW(1) = delta(2) a(1)^T",
+        "sigmoid with binary cross-entropy",
+    ):
+        assert line in out, line
+    # W(1) 4x2 in full: four lines of two numbers
+    lines = out.splitlines()
+    i = next(i for i, line in enumerate(lines) if line.split()[:2] == ["W(1)", "4x2"])
+    assert all(len(lines[i + k].split()) == (4 if k == 0 else 2) for k in range(4))
+    # the cost printed is the trace's, to 6 digits
+    t = trace_config(__import__("nettrain").load_config(CONFIGS / "xor.yaml"), row=1)
+    assert f"{t.C:.6g}" in out
+
+
+def test_layer_names_are_gradchecks():
+    names = [
+        p["name"] for p in json.loads(ok(run("gradcheck", CONFIGS / "seed.yaml", "--json")).stdout)["params"]
+    ]
+    traced = json.loads(ok(run("trace", CONFIGS / "seed.yaml", "--json")).stdout)
+    assert [p["name"] for p in traced["params"]] == names
+    assert [p["shape"] for p in traced["params"]] == [[2, 4], [2], [2, 2], [2], [1, 2], [1]]
+
+
+def test_json_has_every_array_and_round_trips_shapes():
+    r = ok(run("trace", CONFIGS / "digits.yaml", "--set", "data.train=null", "--json"))
+    d = json.loads(r.stdout)  # one object
+    assert r.stdout.count("\n") == 1
+    for p in d["params"]:
+        assert np.array(p["value"]).shape == tuple(p["shape"]) == np.array(p["grad"]).shape
+    assert d["params"][0]["shape"] == [128, 64] and d["sizes"] == [64, 128, 64, 10]
+    assert [len(layer["a"]) for layer in d["layers"]] == d["sizes"]
+    assert sum(d["y"]) == 1 and len(d["s"]) == 10
+    assert {"source", "row", "where", "features", "values", "label", "x", "C", "delta_rule", "notes"} <= set(
+        d
+    )
+    assert "random" in d["notes"][0]
+    assert "random" in r.stderr  # the note, on stderr
+
+
+def test_large_arrays_are_summarized_in_text():
+    out = ok(run("trace", CONFIGS / "digits.yaml", "--set", "data.train=null", "-q")).stdout
+    w1 = next(line for line in out.splitlines() if line.split()[:2] == ["W(1)", "128x64"])
+    assert re.search(r"norm \S+, min \S+, max \S+; first: (\S+  ){5}\S+ \.\.\.", w1)
+    b3 = next(line for line in out.splitlines() if line.split()[:2] == ["b(3)", "10"])
+    assert len(b3.split()) == 12  # 10 entries in full
+    assert "random example 0 (seed 0)" in out
+
+
+@pytest.mark.parametrize("row", [0, 2])
+def test_row_selects_that_row(row):
+    d = json.loads(ok(run("trace", CONFIGS / "xor.yaml", "--row", row, "--json")).stdout)
+    raw = np.loadtxt(DATA / "xor.csv", delimiter=",", skiprows=1)[row]
+    assert d["values"] == list(raw[:2]) and d["label"] == str(int(raw[2])) and d["row"] == row
+
+
+def test_model_source_needs_data_and_uses_the_trained_weights(xor_run):
+    assert_error(run("trace", xor_run), "is a model", "--data FILE", "xor.csv")
+    r = ok(run("trace", xor_run, "--data", DATA / "xor.csv", "--row", "3", "--json"))
+    d = json.loads(r.stdout)
+    import nettrain
+
+    W1 = nettrain.load_model(xor_run).network.W[0]
+    np.testing.assert_array_equal(np.array(d["params"][0]["value"]), W1.astype(np.float64))
+    assert d["weights"] == "trained" and d["label"] == "0" and d["C"] > 0
+    text = ok(run("trace", xor_run / "model.npz", "--data", DATA / "xor.csv")).stdout
+    assert "trained weights (float32)" in text and "prediction: " in text
+
+
+def test_file_without_the_target_gives_the_forward_pass_and_a_note(tmp_path, xor_run):
+    (tmp_path / "x.csv").write_text("x1,x2\n1,0\n")
+    r = ok(run("trace", xor_run, "--data", tmp_path / "x.csv"))
+    assert "z(3) = W(2) a(2) + b(2)" in r.stdout and "backward pass: none" in r.stdout
+    assert "dC/dW" not in r.stdout
+    assert r.stderr.startswith("Note: ") and "no target column" in r.stderr
+    assert ok(run("trace", xor_run, "--data", tmp_path / "x.csv", "-q")).stderr == ""
+    d = json.loads(ok(run("trace", xor_run, "--data", tmp_path / "x.csv", "--json", "-q")).stdout)
+    assert d["C"] is None and d["params"][0]["grad"] is None and "no target column" in d["notes"][0]
+
+
+def test_data_from_stdin(xor_run):
+    piped = ok(
+        run("trace", xor_run, "--data", "-", "--row", "2", "--json", input=(DATA / "xor.csv").read_text())
+    )
+    direct = ok(run("trace", xor_run, "--data", DATA / "xor.csv", "--row", "2", "--json"))
+    a, b = json.loads(piped.stdout), json.loads(direct.stdout)
+    assert a["s"] == b["s"] and a["C"] == b["C"] and a["data"] == "<stdin>"
+
+
+def test_errors_are_one_line_exit_2(tmp_path, xor_run):
+    assert_error(
+        run("trace", CONFIGS / "xor.yaml", "--row", "4"), "row 4 is past the end", "4 data rows, 0 to 3"
+    )
+    assert_error(run("trace", CONFIGS / "xor.yaml", "--row", "-1"), "--row -1", "count from 0")
+    (tmp_path / "other.csv").write_text("a,b,label\n1,2,0\n")
+    assert_error(run("trace", xor_run, "--data", tmp_path / "other.csv"), "feature column 'x1' is missing")
+    assert_error(run("trace", tmp_path / "none.yaml"), "none.yaml", "not found")
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not a zip")
+    assert_error(run("trace", tmp_path / "bad.npz", "--data", DATA / "xor.csv"), "bad.npz")
+    assert_error(run("trace", xor_run, "--data", tmp_path / "none.csv"), "none.csv")
+    assert_error(run("trace", xor_run, "--set", "training.seed=1", "--data", DATA / "xor.csv"), "--set")
+    assert_error(run("trace", CONFIGS / "xor.yaml", "--set", "network.layers=[2, 4, 3]"), "2 classes")
+
+
+def test_plain_output_in_a_real_process():
+    p = nettrain("trace", CONFIGS / "seed.yaml", "--row", "5")
+    assert p.returncode == 0, p.stderr
+    assert "\x1b" not in p.stdout and p.stderr == ""
+    assert "identity output with mse" in p.stdout and "y (standardized)" in p.stdout
+    assert all(line == line.rstrip() for line in p.stdout.splitlines())
