@@ -402,15 +402,15 @@ def _trace_row(net: Network, enc, read: Callable[[bool], Iterator], row: int) ->
     raw, kept = enc.raw_inputs(table)
     if not kept.all():
         raise DataError(
-            f"{table.where(0)}: row {row} has missing values, which the model's data.missing: drop "
-            "leaves out: pick another row"
+            f"{table.where(0)}: row {row} has missing values, and data.missing: drop leaves such rows "
+            "out: pick another row"
         )
     x = enc.scale(raw, "float64", table.where)
     y = label = None
     if has_target and table.y is not None:
-        label = table.y[0]
         _, present = enc.target_values(table)
         if present.all():
+            label = table.y[0]
             y = enc.encode_y(table, "float64")[0]
         else:
             notes.append(f"{table.where(0)}: the target is missing: the forward pass only")

@@ -304,3 +304,22 @@ def test_negative_row_and_no_training_data_for_a_data_file():
         trace_config(load_config(CONFIGS / "xor.yaml"), row=-1)
     with pytest.raises(ConfigError, match="data.train"):
         trace_config(load_config(CONFIGS / "xor.yaml", ["data.train=null"]), data=str(DATA / "xor.csv"))
+
+
+def test_missing_values(tmp_path, xor_model):
+    (tmp_path / "d.csv").write_text("x1,x2,label\n0,,1\n1,1,\n1,0,1\n0,1,0\n")
+    t = trace_model(xor_model, str(tmp_path / "d.csv"), row=1)  # no target in this row
+    assert t.C is None and t.label is None and any("the target is missing" in n for n in t.notes)
+    with pytest.raises(DataError, match="column 'x2' is missing a value"):  # missing: error (the default)
+        trace_model(xor_model, str(tmp_path / "d.csv"), row=0)
+    for policy in ("drop", "mean"):
+        config = load_config(
+            CONFIGS / "xor.yaml", [f"data.train={tmp_path / 'd.csv'}", f"data.missing={policy}"]
+        )
+        if policy == "drop":
+            with pytest.raises(DataError, match="row 0 has missing values, and data.missing: drop"):
+                trace_config(config, row=0)
+        else:  # filled with the mean of the values present in the rows with a target
+            t = trace_config(config, row=0)
+            assert t.values[1] == "" and t.C is not None
+            assert t.a[0][1] == pytest.approx(0.0)  # the fill is the mean: 0 once standardized
