@@ -150,3 +150,17 @@ def test_plain_output_in_a_real_process():
     assert "\x1b" not in p.stdout and p.stderr == ""
     assert "identity output with mse" in p.stdout and "y (standardized)" in p.stdout
     assert all(line == line.rstrip() for line in p.stdout.splitlines())
+
+
+def test_readmes_example_is_real_output(monkeypatch):
+    """README, "### trace": every line of the example (trimmed at '...') is a line of the output."""
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("$ nettrain trace configs/seed.yaml\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(ROOT)
+    out = ok(run("trace", "configs/seed.yaml")).stdout.splitlines()
+    shown = [line for line in block.splitlines() if line.strip() != "..."]
+    assert len(shown) > 20
+    for line in shown:
+        assert line in out, line
