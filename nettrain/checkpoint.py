@@ -44,8 +44,9 @@ def config_hash(config_dict: dict) -> str:
 
 def comparable(config_dict: dict) -> dict:
     """A resolved config in one canonical form, whichever nettrain wrote it: an optimizer or
-    schedule parameter at its default and an empty data.exclude are left out (newer configs
-    write them, older ones did not), so that a checkpoint from before still resumes."""
+    schedule parameter at its default, an empty data.exclude and an unset data.features are left
+    out (newer configs write them, older ones did not), so that a checkpoint from before still
+    resumes."""
     from .optimizers import OPTIMIZERS
     from .schedules import SCHEDULES
 
@@ -53,6 +54,8 @@ def comparable(config_dict: dict) -> dict:
     data, training = d.get("data"), d.get("training")
     if isinstance(data, dict) and not data.get("exclude"):
         data.pop("exclude", None)
+    if isinstance(data, dict) and not data.get("features"):
+        data.pop("features", None)
     if isinstance(data, dict):  # a data file by its real path: earlier versions resolved links
         for key in ("train", "test", "validation"):
             path = data.get(key)

@@ -44,6 +44,10 @@ class DataConfig:
     delimiter: str | None = None  # None: sniffed from the file
     header: bool = True
     exclude: tuple[str, ...] = ()  # columns left out (ids, leaks): names, or indices as text
+    #: the input columns, as exclude names them; None: every column but the target and exclude's.
+    #: The alternative to exclude: the reader turns it into the exclude list of the training
+    #: file's other columns (``excluded_by_features``), so everything after works as for exclude
+    features: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,14 @@ class Config:
         """Where the key ``path`` was given: 'c.yaml:4', '--set data.target=x', or None."""
         return self.where.origin(path) if self.where is not None else None
 
+    def given(self, path: tuple) -> str | None:
+        """Where the key ``path`` was given, worded for a message about the data:
+        'data.target in c.yaml:4' or 'from --set data.target=x'; None when not known."""
+        origin = self.origin(path)
+        if origin is None:
+            return None
+        return f"from {origin}" if origin.startswith("--set ") else f"{'.'.join(path)} in {origin}"
+
     @property
     def task(self) -> str:
         """'classification' for the cross-entropies, 'regression' for mse."""
@@ -117,6 +129,7 @@ class Config:
         if isinstance(self.data.categorical, tuple):
             d["data"]["categorical"] = list(self.data.categorical) if self.data.categorical else "none"
         d["data"]["exclude"] = list(self.data.exclude)
+        d["data"]["features"] = list(self.data.features) if self.data.features is not None else None
         d["network"]["layers"] = ["auto" if k == AUTO else k for k in self.network.layers]
         acts = list(self.network.activation)
         d["network"]["activation"] = acts[0] if len(set(acts)) == 1 else acts
@@ -437,6 +450,7 @@ SECTIONS = {
         "delimiter",
         "header",
         "exclude",
+        "features",
     ),
     ("network",): ("layers", "activation", "output", "init", "output_bias"),
     ("training",): (
@@ -783,6 +797,36 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
             )
     else:
         c.problem(("data", "exclude"), f"{_show(ex)} is not a list of column names (or 0-based indices)")
+    features: tuple[str, ...] | None = None
+    fe = d.get("features")
+    if isinstance(fe, (str, int)) and not isinstance(fe, bool):
+        fe = [fe]
+    if fe is None:
+        pass
+    elif fe == []:
+        c.problem(
+            ("data", "features"),
+            "is an empty list: name the input columns (or leave data.features out to use every column)",
+        )
+    elif isinstance(fe, list) and all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in fe):
+        features = tuple(dict.fromkeys(str(x) for x in fe))  # (a name given twice counts once)
+        if target is not None and str(target) in features:
+            c.problem(("data", "features"), f"names the target '{target}': the target cannot be an input")
+        if exclude:
+            c.problem(
+                ("data", "features"),
+                "and data.exclude are both given: one or the other (features names the columns "
+                "to use, exclude the columns to leave out)",
+            )
+        left_out = [x for x in categorical if x not in features] if isinstance(categorical, tuple) else []
+        if left_out:
+            c.problem(
+                ("data", "features"),
+                f"leaves out '{left_out[0]}', which data.categorical names: add it to data.features, "
+                "or take it out of data.categorical",
+            )
+    else:
+        c.problem(("data", "features"), f"{_show(fe)} is not a list of column names (or 0-based indices)")
     test_value = d.get("test")
     if isinstance(test_value, (int, float)) and not isinstance(test_value, bool):
         # a fraction; 0 means none, as for validation
@@ -800,6 +844,7 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
         delimiter=delimiter,
         header=c.boolean(d, ("data", "header"), True),
         exclude=exclude,
+        features=features,
     )
     if data.train == "-" and data.test == "-":
         c.problem(("data", "test"), "train and test cannot both be standard input")
@@ -1096,6 +1141,7 @@ data:
   missing: error               # missing values (empty, NA, ?): error | drop (the rows) | mean (fill)
   categorical: auto            # text columns become one-hot inputs; or a list of columns, or none
   # exclude: [customer_id]     # columns to leave out (ids, leaks); predict ignores them too
+  # features: [age, income]    # or instead: the only columns to use (not with exclude)
   # delimiter: ","             # default: sniffed (comma, semicolon, tab or |)
   header: true                 # false: no header row; columns are then 0, 1, ... (target: an index)
 
