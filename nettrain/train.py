@@ -860,12 +860,13 @@ def _hold_out(config, data: RunData) -> RunData:
     """Data given to fit without test or validation rows, with a config that asks for a test or
     validation fraction: the fractions are held out here as load_run_data would (the test one
     first; the same seed streams, stratified by class). Files named in the config's data section
-    are not read; its data.exclude, which names their columns, is refused."""
-    if config.data.exclude:
-        raise ConfigError(
-            f"{config.path or 'config'}: data.exclude names columns of the config's data files, but "
-            "fit was given data: leave those columns out of the arrays instead"
-        )
+    are not read; its data.exclude or data.features, which name their columns, is refused."""
+    for key in ("exclude", "features"):
+        if getattr(config.data, key):
+            raise ConfigError(
+                f"{config.path or 'config'}: data.{key} names columns of the config's data files, but "
+                "fit was given data: leave those columns out of the arrays instead"
+            )
     for key, stream in (("test", 4), ("validation", 1)):
         fraction, train = getattr(config.data, key), data.train
         if getattr(data, key) is not None or not isinstance(fraction, float) or fraction <= 0:

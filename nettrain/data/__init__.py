@@ -31,6 +31,7 @@ from .read import (
     _is_number,
     column_index,
     decode_text,
+    excluded_by_features,
     is_missing,
     npy_header,
     parse_numbers,
@@ -453,10 +454,9 @@ def load_run_data(config, stdin=None) -> RunData:
     try:
         return _load_run_data(config, stdin)
     except TargetColumnError as exc:  # say where the target was named: the file's line, or --set
-        origin = config.origin(("data", "target")) if config.data.target is not None else None
-        if origin is None:
+        given = config.given(("data", "target")) if config.data.target is not None else None
+        if given is None:
             raise
-        given = f"from {origin}" if origin.startswith("--set ") else f"data.target in {origin}"
         raise TargetColumnError(f"{exc} ({given})") from None
 
 
@@ -472,15 +472,26 @@ def _load_run_data(config, stdin=None) -> RunData:
     # columns named categorical keep their text as written ('02134'), whichever reader runs
     text_columns = dc.categorical if isinstance(dc.categorical, tuple) else ()
 
-    def read(path: str) -> Table:
-        table = read_table(
+    def read_all(path: str) -> Table:
+        return read_table(
             path, dc.target, stdin=stdin, delimiter=dc.delimiter, header=dc.header, text_columns=text_columns
         )
-        return without_columns(table, dc.exclude, strict=path == dc.train)
+
+    def read(path: str) -> Table:
+        return without_columns(read_all(path), dc.exclude, strict=path == dc.train)
 
     if should_stream(dc.train):
         return _streamed_run_data(config, read, stdin)
-    train = read(dc.train)
+    train = read_all(dc.train)
+    if dc.features is not None:
+        # data.features is the exclude list of the file's other columns: from here on (the
+        # validation and test files, the model's encoding.excluded, predict's positional inputs)
+        # it works as that exclude list would
+        exclude = excluded_by_features(
+            dc.features, train.features, train.target, train.source, config.given(("data", "features"))
+        )
+        dc = replace(dc, exclude=exclude)
+    train = without_columns(train, dc.exclude)
     notes: list[str] = []
 
     def hold_out(table: Table, fraction: float, stream: int, what: str) -> tuple[Table, Table]:
@@ -526,7 +537,8 @@ def _load_run_data(config, stdin=None) -> RunData:
         if col.kind == "categorical" and col.width >= 20 and col.width >= train.n / 2:
             notes.append(
                 f"column '{col.name}' has {col.width} categories in {train.n} rows: an id? It "
-                f"makes {col.width} inputs; leave it out with data.exclude: [{col.name}]"
+                f"makes {col.width} inputs; leave it out "
+                + ("of data.features" if config.data.features else f"with data.exclude: [{col.name}]")
             )
     if isinstance(dc.validation, str):
         val = _read_like_training(dc.validation, train, enc, read, stdin, dc.delimiter)

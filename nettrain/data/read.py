@@ -424,6 +424,31 @@ def npy_target_index(target, n_columns: int, name: str) -> int:
     return t
 
 
+def excluded_by_features(
+    features: tuple[str, ...], columns: list[str], target: str | None, name: str, given: str | None = None
+) -> tuple[str, ...]:
+    """data.features as the data.exclude list it stands for: the training file's feature
+    ``columns`` (its columns but the target, in the file's order: names, or positions as text)
+    that ``features`` does not name. The model's columns keep the file's order, whatever the
+    order of ``features``.
+
+    Raises DataError when a name is not a column of the file (the target included), saying
+    where data.features was given (``given``: 'data.features in c.yaml:5', 'from --set ...')."""
+    absent = [f for f in features if f not in columns]
+    if absent:
+        x, where = absent[0], f" ({given})" if given else ""
+        if target is not None and x == str(target):
+            raise DataError(
+                f"{name}: data.features names the target '{x}': the target cannot be an input{where}"
+            )
+        listed = f"; its feature columns: {', '.join(columns)}" if len(columns) <= 12 else ""
+        raise DataError(
+            f"{name}: data.features names '{x}', which is not a column of the file"
+            f"{did_you_mean(x, columns)}{listed}{where}"
+        )
+    return tuple(c for c in columns if c not in features)
+
+
 def _npy_view(raw: bytes, name: str) -> np.ndarray:
     """The array of an .npy file's bytes, read-only, without a copy of them (np.load of the
     bytes would hold the data twice). Anything unusual goes through ``_load_array``."""

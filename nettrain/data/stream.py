@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import DataError
 from .encode import Column, Encoding, label_text, outputs_for_classes, standardizes_target
-from .read import NPY_MAGIC, Table, npy_target_index, source_name
+from .read import NPY_MAGIC, Table, excluded_by_features, npy_target_index, source_name
 
 #: Training .npy files bigger than this are streamed in chunks instead of loaded.
 STREAM_BYTES = 256 * 1024 * 1024
@@ -77,7 +77,7 @@ class StreamedDataset:
     @property
     def features(self) -> list[int]:
         """The file's columns that are inputs: the encoding's (without the target and any
-        column data.exclude left out)."""
+        column data.exclude, or data.features, left out)."""
         return [int(f) for f in self.encoding.features]
 
     def _chunks(self):
@@ -200,8 +200,12 @@ def stream_npy(config, rng: np.random.Generator):
     if dc.categorical not in ("auto", ()):
         raise DataError(f"{name}: data.categorical is not supported for a streamed .npy file")
     t = npy_target_index(dc.target, c, name)
-    features = [j for j in range(c) if j != t and str(j) not in dc.exclude]
-    absent = [x for x in dc.exclude if not (x.isdigit() and int(x) < c and int(x) != t)]
+    exclude = dc.exclude
+    if dc.features is not None:  # (its columns by position; the rest are left out, as exclude does)
+        columns = [str(j) for j in range(c) if j != t]
+        exclude = excluded_by_features(dc.features, columns, str(t), name, config.given(("data", "features")))
+    features = [j for j in range(c) if j != t and str(j) not in exclude]
+    absent = [x for x in exclude if not (x.isdigit() and int(x) < c and int(x) != t)]
     if not features:
         raise DataError(f"{name}: data.exclude leaves out every feature column; nothing is left to learn")
     if absent:
@@ -304,7 +308,7 @@ def stream_npy(config, rng: np.random.Generator):
         missing=dc.missing,
         positional=True,
     )
-    enc.excluded = list(dc.exclude)
+    enc.excluded = list(exclude)
     enc.check_inputs(sizes[0], name)
     class_values = None
     if classification:
