@@ -1479,6 +1479,7 @@ def info(model: ModelArg, json_: JsonOpt = False, quiet: QuietOpt = False):  # (
         "parameters": net.n_params(),
         "task": enc.task,
         "features": enc.features,
+        "excluded": enc.excluded,
         "columns": [c.to_dict() for c in enc.columns],
         "missing": enc.missing,
         "target": enc.target,
@@ -1508,6 +1509,9 @@ def info(model: ModelArg, json_: JsonOpt = False, quiet: QuietOpt = False):  # (
     )
     feats = ", ".join(enc.features[:8]) + (", ..." if len(enc.features) > 8 else "")
     t.add_row("features", f"{len(enc.features)}: {feats}")
+    if enc.excluded:  # (data.exclude's columns, or those data.features did not name)
+        left_out = ", ".join(enc.excluded[:8]) + (", ..." if len(enc.excluded) > 8 else "")
+        t.add_row("left out", f"{len(enc.excluded)}: {left_out}")
     for c in enc.columns:
         if c.kind == "categorical":
             cats = ", ".join(c.categories[:10]) + (", ..." if len(c.categories) > 10 else "")
