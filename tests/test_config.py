@@ -75,6 +75,11 @@ def test_starter_config_is_yaml_and_loads_as_is(tmp_path):
     assert cfg.cost == raw["cost"] and cfg.network.output == "softmax"
     assert "learning_rate" not in raw["training"] and cfg.training.learning_rate == 0.01  # sgd's
     assert cfg.output == str(tmp_path / raw["output"])
+    # the commented exclude and features lines are valid keys, one at a time
+    for key in ("exclude", "features"):
+        line = next(x for x in STARTER_CONFIG.splitlines() if x.startswith(f"  # {key}: ["))
+        text = STARTER_CONFIG.replace(line, line.replace("# ", "", 1))
+        assert getattr(load_config(write(tmp_path, text, "n.yaml")).data, key)
 
 
 # -- defaults and paths --------------------------------------------------------------------------
@@ -211,6 +216,47 @@ def test_words_yaml_1_1_misread_stay_words(tmp_path):
     cfg = load_config(write(tmp_path, text))
     assert cfg.data.target == "on"
     assert cfg.data.exclude == ("no", "2024-01-31", "1:30", "0o7x")
+
+
+def test_features_names_the_columns_to_use_as_exclude_names_those_to_leave_out(tmp_path):
+    """A list of names or 0-based indices (kept as text, as exclude keeps them), a single name, a
+    name given twice counted once; unset it is null in the resolved config, which loads back."""
+    text = MINIMAL + "data:\n  target: y\n  features: [no, 3, 2024-01-31, 3]\n"
+    cfg = load_config(write(tmp_path, text))
+    assert cfg.data.features == ("no", "3", "2024-01-31") and cfg.data.exclude == ()
+    assert yaml.safe_load(cfg.to_yaml())["data"]["features"] == ["no", "3", "2024-01-31"]
+    roundtrip(tmp_path, cfg)
+    assert load_config(write(tmp_path, MINIMAL + "data:\n  features: age\n")).data.features == ("age",)
+    plain = load_config(write(tmp_path, MINIMAL))
+    assert plain.data.features is None and yaml.safe_load(plain.to_yaml())["data"]["features"] is None
+    roundtrip(tmp_path, plain)
+    over = load_config(write(tmp_path, MINIMAL), overrides=["data.features=[b, a]"])
+    assert over.data.features == ("b", "a")  # (the model takes them in the file's order)
+
+
+@pytest.mark.parametrize(
+    "data, needle",
+    [
+        ("features: []", "c.yaml:4: data.features: is an empty list: name the input columns"),
+        ("features: {a: 1}", "c.yaml:4: data.features: a mapping is not a list of column names"),
+        ("features: [a, true]", "c.yaml:4: data.features: ['a', True] is not a list of column names"),
+        ("target: y\n  features: [a, y]", "c.yaml:5: data.features: names the target 'y'"),
+        ("target: 0\n  features: [0, 1]", "data.features: names the target '0'"),
+        ("features: [a]\n  exclude: [b]", "c.yaml:4: data.features: and data.exclude are both given: one or"),
+        (
+            "features: [a]\n  categorical: [a, b]",
+            "data.features: leaves out 'b', which data.categorical names",
+        ),
+    ],
+)
+def test_a_wrong_features_list_is_a_config_problem(tmp_path, data, needle):
+    err = load_error(tmp_path, MINIMAL + f"data:\n  {data}\n")
+    assert len(err.problems) == 1 and needle in str(err), str(err)
+
+
+def test_an_empty_exclude_or_none_categorical_go_with_features(tmp_path):
+    text = MINIMAL + "data:\n  features: [a]\n  exclude: []\n  categorical: none\n"
+    assert load_config(write(tmp_path, text)).data.features == ("a",)
 
 
 def test_text_that_looks_like_a_number_or_boolean_is_dumped_quoted(tmp_path):
@@ -573,10 +619,14 @@ def config_dicts(draw):
         )
     )
     lr = draw(st.floats(min_value=1e-300, max_value=1e300, allow_nan=False, allow_infinity=False))
+    target = draw(st.one_of(words, st.integers(0, 99)))
+    features = draw(st.lists(st.one_of(words, st.integers(0, 99)), max_size=4))
+    features = [f for f in features if str(f) != str(target)] or None  # (None: every column)
     return {
         "data": {
             "train": draw(words),
-            "target": draw(st.one_of(words, st.integers(0, 99))),
+            "target": target,
+            "features": features,
             "validation": draw(st.one_of(st.floats(0, 0.99), words)),
             "standardize": draw(st.booleans()),
         },

@@ -949,3 +949,17 @@ def test_an_older_models_decimal_comma_category_is_still_found():
 
     assert _as_number_label("1,5", {"1.5": 0, "big": 1}) == 0
     assert _as_number_label("2,5", {"1.5": 0, "big": 1}) == -1
+
+
+def test_features_become_the_exclude_list_of_the_files_other_columns():
+    """data.features is read as data.exclude of the columns it does not name, in the file's order."""
+    from nettrain.data.read import excluded_by_features
+
+    assert excluded_by_features(("d", "a"), ["a", "b", "c", "d"], "y", "f.csv") == ("b", "c")
+    assert excluded_by_features(("0", "2"), ["0", "2", "3"], "1", "m.npy") == ("3",)
+    with pytest.raises(DataError, match=r"^f.csv: data.features names the target 'y'.* \(from --set x\)$"):
+        excluded_by_features(("y",), ["a"], "y", "f.csv", "from --set x")
+    with pytest.raises(
+        DataError, match=r"'B', which is not a column of the file; its feature columns: a, b$"
+    ):
+        excluded_by_features(("B",), ["a", "b"], "y", "f.csv")

@@ -1661,3 +1661,191 @@ def test_an_existing_run_folder_that_cannot_be_written_is_refused_before_trainin
     )
     with pytest.raises(OutputError, match="is not writable"):
         fit(load_config(CONFIGS / "digits.yaml", [f"output={tmp_path / 'run'}"]))
+
+
+# -- data.features ----------------------------------------------------------------------------------
+
+
+def features_and_exclude(tmp_path: Path, features, exclude, training=None, **data) -> list:
+    """The models of two runs alike but for naming the columns to use (run folder 'features')
+    or the columns to leave out (run folder 'exclude')."""
+    models = []
+    for name, chosen in (("features", {"features": features}), ("exclude", {"exclude": exclude})):
+        cfg = {
+            "data": {**data, **chosen},
+            "network": {"layers": ["auto", 6, "auto"], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "training": {"epochs": 3, "learning_rate": 0.3, **(training or {})},
+            "output": str(tmp_path / name),
+        }
+        models.append(fit(config_from_dict(cfg)).model)
+    return models
+
+
+def assert_same_model(a, b) -> None:
+    """The strongest oracle for data.features: the model data.exclude makes, bit for bit."""
+    assert same_weights(a, b)
+    assert a.encoding.to_dict() == b.encoding.to_dict()
+
+
+def predict_both(tmp_path: Path, *inputs: Path) -> list[str]:
+    """The predictions of the 'features' and the 'exclude' run of each input, which must agree."""
+    outputs = []
+    for path in inputs:
+        pair = [ok(run("predict", tmp_path / name, path)).stdout for name in ("features", "exclude")]
+        assert pair[0] == pair[1], path
+        outputs.append(pair[0])
+    return outputs
+
+
+def test_features_trains_the_model_exclude_trains_and_predicts_alike(tmp_path):
+    """id,size,color,weight,label with features [color, size] is exclude [id, weight]: the same
+    model (columns in the file's order, not the list's; a name given twice counts once), the
+    same validation file read without the columns left out, and predict and evaluate read the
+    full file or the model's columns only."""
+    header, rows = animals(120)
+    rows = [[f"A{i:03d}", *r] for i, r in enumerate(rows)]
+    path = write_rows(tmp_path / "a.csv", ["id", *header], rows)
+    val = write_rows(tmp_path / "v.csv", ["size", "color", "label"], [[r[1], r[2], r[4]] for r in rows[:30]])
+    a, b = features_and_exclude(
+        tmp_path,
+        ["color", "size", "color"],
+        ["id", "weight"],
+        train=str(path),
+        target="label",
+        validation=str(val),
+    )
+    assert_same_model(a, b)
+    assert a.encoding.features == ["size", "color"] and a.encoding.excluded == ["id", "weight"]
+    own = write_rows(tmp_path / "own.csv", ["size", "color"], [r[1:3] for r in rows])
+    full, mine = predict_both(tmp_path, path, own)
+    assert full == mine and len(read_csv(full)) == len(rows) + 1
+    head = write_rows(tmp_path / "head.csv", ["id", *header], rows[:30])  # the validation rows, all columns
+    for p in (path, val, head):
+        pair = [
+            json.loads(ok(run("evaluate", tmp_path / name, p, "--json")).stdout)
+            for name in ("features", "exclude")
+        ]
+        assert pair[0] == pair[1]
+        if p == head:
+            own_scores = json.loads(ok(run("evaluate", tmp_path / "features", val, "--json")).stdout)
+            assert {**pair[0], "source": "v.csv"} == own_scores
+    saved = yaml.safe_load((tmp_path / "features" / "config.yaml").read_text())["data"]
+    assert saved["features"] == ["color", "size"] and saved["exclude"] == []
+    assert yaml.safe_load((tmp_path / "exclude" / "config.yaml").read_text())["data"]["features"] is None
+    assert load_config(tmp_path / "features" / "config.yaml").data.features == ("color", "size")
+
+
+def test_an_id_among_the_features_gets_a_note_to_leave_it_out_of_them(tmp_path):
+    header, rows = animals(60)
+    path = write_rows(tmp_path / "a.csv", ["animal_id", *header], [[f"A{i}", *r] for i, r in enumerate(rows)])
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(path), "target": "label", "features": ["animal_id", "size"]},
+            "network": {"layers": ["auto", 4, "auto"]},
+            "cost": "cross_entropy",
+        }
+    )
+    assert any(
+        "an id? It makes 60 inputs; leave it out of data.features" in n for n in load_run_data(cfg).notes
+    )
+
+
+def test_features_from_set_and_standard_input_and_info_shows_the_columns_left_out(tmp_path):
+    header, rows = animals(60)
+    text = write_rows(tmp_path / "a.csv", header, rows).read_text()
+    cfg = write_config(tmp_path / "c.yaml", "-", ["auto", 4, "auto"], target="label", training={"epochs": 2})
+    ok(run("fit", cfg, "-q", "-o", tmp_path / "features", "--set", "data.features=[size]", input=text))
+    ok(run("fit", cfg, "-q", "-o", tmp_path / "exclude", "--set", "data.exclude=[color, weight]", input=text))
+    assert_same_model(load_model(tmp_path / "features"), load_model(tmp_path / "exclude"))
+    assert "left out         2: color, weight" in ok(run("info", tmp_path / "features")).stdout
+    info = json.loads(ok(run("info", tmp_path / "features", "--json")).stdout)
+    assert info["features"] == ["size"] and info["excluded"] == ["color", "weight"]
+
+
+@pytest.mark.parametrize(
+    "sets, needles",
+    [
+        (
+            ["data.features=[size, colour]"],
+            [
+                "a.csv: data.features names 'colour', which is not a column of the file (did you "
+                "mean 'color'?); its feature columns: size, color, weight (from --set "
+                "data.features=[size, colour])"
+            ],
+        ),
+        (
+            ["data.features=[size, label]"],
+            ["--set data.features=[size, label]: data.features: names the target"],
+        ),
+        (["data.target=null", "data.features=[label]"], ["a.csv: data.features names the target 'label'"]),
+        (["data.features=[]"], ["data.features: is an empty list"]),
+        (["data.features={size: 1}"], ["data.features: a mapping is not a list of column names"]),
+        (
+            ["data.features=[size]", "data.exclude=[color]"],
+            ["data.features: and data.exclude are both given"],
+        ),
+        (
+            ["data.features=[size]", "data.categorical=[color]"],
+            ["leaves out 'color', which data.categorical"],
+        ),
+    ],
+)
+def test_a_wrong_features_list_is_one_error_line(tmp_path, sets, needles):
+    write_rows(tmp_path / "a.csv", HEADER, ROWS)
+    cfg = write_config(tmp_path / "c.yaml", "a.csv", ["auto", 4, "auto"], target="label")
+    args = ["fit", cfg, "-q"]
+    for s in sets:
+        args += ["--set", s]
+    assert_error(run(*args), *needles)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_features_name_in_the_file_says_its_line(tmp_path):
+    write_rows(tmp_path / "a.csv", HEADER, ROWS)
+    cfg = write_config(tmp_path / "c.yaml", "a.csv", ["auto", 4, "auto"], target="label", features=["sise"])
+    line = assert_error(run("fit", cfg, "-q"), "data.features names 'sise'", "(did you mean 'size'?)")
+    assert line.endswith("c.yaml:4)") and "(data.features in " in line
+
+
+@pytest.mark.parametrize("kind", ["npy", "streamed", "npz", "header-less"])
+def test_features_by_index_is_the_exclude_of_the_other_positions(tmp_path, kind, monkeypatch):
+    """Positions of an NPY (the target's counted), an NPZ's X and a header-less CSV: features
+    [2, 0] is exclude [1, 3]; predict reads the training file's layout (with or without the
+    target) or the model's columns only, as for exclude; a position the file lacks, or the
+    target's, is refused."""
+    if kind == "streamed":
+        monkeypatch.setattr(stream, "STREAM_BYTES", 10_000)
+        monkeypatch.setattr(stream, "CHUNK_BYTES", 8_000)
+    M = stream_matrix(600 if kind != "streamed" else N_STREAM)
+    data: dict = {"train": str(tmp_path / "train.npy")}
+    if kind == "npz":
+        data["train"] = str(tmp_path / "train.npz")
+        np.savez(data["train"], X=M[:, :4], y=M[:, 4].astype(int))
+    elif kind == "header-less":
+        data.update(train=str(tmp_path / "train.csv"), header=False)
+        write_rows(tmp_path / "train.csv", None, [[f"{v:.4f}" for v in r[:4]] + [str(int(r[4]))] for r in M])
+    else:
+        np.save(data["train"], M)
+    a, b = features_and_exclude(tmp_path, [2, "0"], ["1", 3], training={"epochs": 2}, **data)
+    assert_same_model(a, b)
+    assert a.encoding.features == ["0", "2"] and a.encoding.excluded == ["1", "3"]
+    cfg = {
+        "data": {**data, "features": [0, 2]},
+        "network": {"layers": ["auto", 4, "auto"]},
+        "cost": "cross_entropy",
+    }
+    assert isinstance(load_run_data(config_from_dict(cfg)).train, StreamedDataset) is (kind == "streamed")
+    np.save(tmp_path / "without_target.npy", M[:50, :4])
+    np.save(tmp_path / "own.npy", M[:50, [0, 2]])
+    inputs = [tmp_path / "without_target.npy", tmp_path / "own.npy"]
+    if kind in ("npy", "streamed"):
+        np.save(tmp_path / "with_target.npy", M[:50])
+        inputs.append(tmp_path / "with_target.npy")
+    outputs = predict_both(tmp_path, *inputs)
+    assert all(out == outputs[0] for out in outputs)
+    for features, needle in (([7], "data.features names '7', which is not a column of the file"), ([4], "")):
+        if kind == "npz" and features == [4]:
+            needle = "data.features names '4', which is not a column"  # (an NPZ's X has 4 columns)
+        with pytest.raises(DataError, match=needle or "data.features names the target '4'"):
+            load_run_data(config_from_dict({**cfg, "data": {**data, "features": features}}))

@@ -258,6 +258,24 @@ def test_resume_with_a_changed_config_needs_force(tmp_path):
     assert len(errors) == 1 and "--force" in errors[0] and "Traceback" not in result.stderr
 
 
+def test_a_run_with_features_resumes_bit_identical_and_a_changed_list_needs_force(tmp_path):
+    """data.features is part of the config the checkpoint holds: the same list resumes (the
+    same model as a run without a stop), another one is a changed config."""
+    sets = ["network.layers=[auto, 16, 10]", "training.checkpoint_every=1", "data.test=null"]
+    chosen = "data.features=[pixel_2_3, pixel_3_4, pixel_4_4, pixel_5_2, pixel_6_5]"
+    full = fit(digits(tmp_path / "a", "training.epochs=2", *sets, chosen))
+    resumed = fit(
+        digits(tmp_path / "b", "training.epochs=2", *sets, chosen),
+        resume=str(tmp_path / "a" / "checkpoint-1.npz"),
+    )
+    assert full.model.network.sizes[0] == 5 and same_weights(resumed.model.network, full.model.network)
+    assert trajectory(resumed.history) == trajectory(full.history)
+    other = digits(tmp_path / "c", "training.epochs=3", *sets, "data.features=[pixel_2_3, pixel_3_4]")
+    with pytest.raises(ConfigError, match="changed: data.features") as err:
+        fit(other, resume=str(tmp_path / "a"))
+    assert "'pixel_6_5'] -> ['pixel_2_3', 'pixel_3_4']" in str(err.value)
+
+
 def test_resume_with_more_epochs_continues(tmp_path):
     # epochs is not in the hash: a finished run of 4 epochs, extended to 7, equals a run of 7
     fit(digits(tmp_path / "a", "training.epochs=4", "training.checkpoint_every=2"))
@@ -703,7 +721,7 @@ def test_resume_a_run_with_auto_layer_sizes(tmp_path):
 
 
 def test_a_checkpoint_written_before_the_config_gained_keys_still_resumes(tmp_path):
-    """Older checkpoints hold configs without data.exclude and with only the optimizer's
+    """Older checkpoints hold configs without data.exclude and data.features, with only the optimizer's
     parameters the config gave, and encodings without positional/delimiter/label_numbers: they
     resume with the same config, without --force."""
     import io
@@ -718,6 +736,7 @@ def test_a_checkpoint_written_before_the_config_gained_keys_still_resumes(tmp_pa
     with zipfile.ZipFile(ckpt) as zf:
         meta = json.loads(np.load(io.BytesIO(zf.read("meta.npy"))).tobytes())
     meta["config"]["data"].pop("exclude")
+    meta["config"]["data"].pop("features")
     meta["config"]["training"]["optimizer"] = "adam"
     for key in ("positional", "delimiter", "label_numbers"):
         meta["encoding"].pop(key)

@@ -384,10 +384,10 @@ def test_fractions_are_held_out_of_arrays_given_to_fit():
     assert "test_accuracy" in result.summary and result.test is not None
 
 
-def test_arrays_given_to_fit_get_the_file_checks_of_a_fraction_and_refuse_exclude():
+def test_arrays_given_to_fit_get_the_file_checks_of_a_fraction_and_refuse_exclude_and_features():
     """The hold-out of arrays given to fit is the file one: a class left with no training row,
     or too few rows, is a DataError (it trained on 2 rows without the held-out class); and
-    data.exclude, which names a file's columns, is refused instead of ignored."""
+    data.exclude and data.features, which name a file's columns, are refused instead of ignored."""
     from nettrain.data import RunData
     from nettrain.errors import ConfigError, DataError
 
@@ -404,6 +404,8 @@ def test_arrays_given_to_fit_get_the_file_checks_of_a_fraction_and_refuse_exclud
     X = np.random.default_rng(0).standard_normal((40, 3))
     with pytest.raises(ConfigError, match="data.exclude names columns of the config's data files"):
         fit(cfg(exclude=[0]), data=RunData.from_arrays(X, X[:, 0] > 0, "cross_entropy"), save=False)
+    with pytest.raises(ConfigError, match="data.features names columns of the config's data files"):
+        fit(cfg(features=[0]), data=RunData.from_arrays(X, X[:, 0] > 0, "cross_entropy"), save=False)
 
 
 def test_a_bounded_output_gets_its_target_unscaled_and_a_note_when_it_cannot_reach_it(tmp_path):
