@@ -175,7 +175,7 @@ class Encoding:
                 detail += f" (if '{wide.name}' is an id, leave it out: data.exclude: [{wide.name}])"
         raise DataError(
             f"{source + ': ' if source else ''}the data has {self.n_inputs} inputs{detail} but "
-            f"network.layers starts with {n_inputs}; set it to {self.n_inputs}"
+            f"network.layers starts with {n_inputs}; set it to {self.n_inputs} (or auto: the data's)"
         )
 
     def inputs_numeric(self) -> list[str]:
