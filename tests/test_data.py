@@ -584,7 +584,10 @@ def test_run_data_encodes_with_training_statistics(tmp_path):
 
 def test_input_width_mismatch(tmp_path):
     path = write(tmp_path, "a,b,c,y\n1,2,3,4\n5,6,7,8\n")
-    with pytest.raises(DataError, match="has 3 inputs but network.layers starts with 2; set it to 3 \\(or auto: the data.s\\)"):
+    with pytest.raises(
+        DataError,
+        match="has 3 inputs but network.layers starts with 2; set it to 3 \\(or auto: the data.s\\)",
+    ):
         load_run_data(run_config(path, layers=(2, 3, 1)))
 
 
