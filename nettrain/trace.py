@@ -279,7 +279,8 @@ def trace_config(config, *, row: int = 0, data: str | None = None, stdin=None) -
             header=dc.header,
             text_columns=text_columns,
         )
-        return (without_columns(t, dc.exclude, strict=data is None) for t in chunks)
+        # enc.excluded: data.exclude's columns, or those data.features leaves out
+        return (without_columns(t, enc.excluded, strict=data is None) for t in chunks)
 
     trace = _trace_row(net, enc, read, row)
     _from_config(trace, config)

@@ -323,3 +323,26 @@ def test_missing_values(tmp_path, xor_model):
             t = trace_config(config, row=0)
             assert t.values[1] == "" and t.C is not None
             assert t.a[0][1] == pytest.approx(0.0)  # the fill is the mean: 0 once standardized
+
+
+@pytest.mark.parametrize("kind", ["header-less csv", "npy"])
+def test_config_with_data_features_traces_its_columns(tmp_path, kind):
+    """data.features leaves columns out as data.exclude does: the row is read without them (it
+    said 'has 4 columns but the model expects 2 features' for a file without a header or an .npy,
+    where the columns are positions)."""
+    rng = np.random.default_rng(0)
+    raw = rng.normal(size=(20, 4)).round(6)
+    raw[:, 3] = raw[:, 0] > 0
+    if kind == "npy":
+        np.save(tmp_path / "d.npy", raw)
+        sets = [f"data.train={tmp_path / 'd.npy'}"]
+    else:
+        np.savetxt(tmp_path / "d.csv", raw, delimiter=",", fmt="%.6f")
+        sets = [f"data.train={tmp_path / 'd.csv'}", "data.header=false"]
+    base = [*sets, "data.target=3", "network.layers=[auto, 4, 1]"]
+    by_features = trace_config(load_config(CONFIGS / "xor.yaml", [*base, "data.features=[0, 2]"]), row=5)
+    by_exclude = trace_config(load_config(CONFIGS / "xor.yaml", [*base, "data.exclude=[1]"]), row=5)
+    close(by_features.a[0], by_exclude.a[0])
+    close(by_features.s, by_exclude.s)
+    assert by_features.features == ["0", "2"]
+    close([float(v) for v in by_features.values], raw[5, [0, 2]])
