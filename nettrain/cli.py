@@ -1375,8 +1375,10 @@ def _trace_array(a) -> tuple[str, str]:
         return shape, "\n".join("  ".join(c.rjust(width) for c in r) for r in cells)
     flat = a.reshape(-1)
     first = "  ".join(_trace_number(v) for v in flat[:TRACE_FIRST])
+    with np.errstate(over="ignore"):  # (entries past 1e154 square to inf: the norm is inf, no warning)
+        norm = np.linalg.norm(flat)
     return shape, (
-        f"norm {_trace_number(np.linalg.norm(flat))}, min {_trace_number(flat.min())}, "
+        f"norm {_trace_number(norm)}, min {_trace_number(flat.min())}, "
         f"max {_trace_number(flat.max())}; first: {first} ..."
     )
 

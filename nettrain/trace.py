@@ -133,7 +133,7 @@ class Trace:
             "s": _list(self.s),
             "y": None if self.y is None else _list(self.y),
             "y_standardized": self.y_standardized,
-            "C": self.C,
+            "C": _scalar(self.C),
             "delta_rule": self.delta_rule if self.has_target else None,
             "delta_reason": self.delta_reason if self.has_target else None,
             "prediction": _scalar(self.prediction),
@@ -144,7 +144,12 @@ class Trace:
 
 
 def _list(a: np.ndarray) -> list:
-    return np.asarray(a, dtype=np.float64).tolist()
+    """An array as nested lists, with null for an entry that is not finite (JSON has no inf or NaN:
+    the cost and gradients of an example far outside the data can overflow)."""
+    a = np.asarray(a, dtype=np.float64)
+    if np.isfinite(a).all():
+        return a.tolist()
+    return np.where(np.isfinite(a), a, None).tolist()
 
 
 def _scalar(v):

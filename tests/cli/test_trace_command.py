@@ -80,6 +80,26 @@ def test_json_has_every_array_and_round_trips_shapes():
     assert "random" in r.stderr  # the note, on stderr
 
 
+def test_overflow_is_valid_json_and_no_warning(tmp_path):
+    """An example far outside the data: relu layers carry 1e200 to the output, where mse's square
+    overflows: C and the gradients are inf. --json wrote them as Infinity, which is not JSON (a
+    strict parser refuses it); the text's norm of a 1e200 vector printed numpy's RuntimeWarning."""
+    header = (DATA / "regression_train.csv").read_text().splitlines()[0]
+    (tmp_path / "far.csv").write_text(header + "\n" + ",".join(["1e200"] * 10) + ",1\n")
+    sets = ["--set", "network.layers=[auto, 3, 3, auto]", "--set", "network.activation=relu"]
+    sets += ["--set", "training.seed=1"]
+    args = ("trace", CONFIGS / "regression.yaml", "--data", tmp_path / "far.csv", *sets)
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    d = json.loads(ok(run(*args, "--json")).stdout, parse_constant=refuse)
+    assert d["C"] is None and None in d["params"][0]["grad"][0] + d["params"][0]["grad"][2]
+    assert all(v is not None for v in d["s"])
+    r = ok(run(*args))
+    assert "C = mse(s, y)" in r.stdout and "Warning" not in r.stderr
+
+
 def test_large_arrays_are_summarized_in_text():
     out = ok(run("trace", CONFIGS / "digits.yaml", "--set", "data.train=null", "-q")).stdout
     w1 = next(line for line in out.splitlines() if line.split()[:2] == ["W(1)", "128x64"])
