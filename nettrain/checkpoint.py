@@ -79,7 +79,8 @@ def checkpoints_in(folder: str | Path) -> list[tuple[int, Path]]:
     written (then by epoch), so checkpoints left by an earlier run in the same folder count as
     older than this run's even when their epoch numbers are higher. The order is the one each
     checkpoint stores (``saved_at``), not its file time, which a copy resets; a checkpoint of an
-    older nettrain, without one, goes by its file time."""
+    older nettrain, without one, counts as older than those with one, and among its like goes by
+    its file time."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
@@ -92,8 +93,12 @@ def checkpoints_in(folder: str | Path) -> list[tuple[int, Path]]:
             except OSError:  # deleted meanwhile
                 continue
             if p.is_file():
+                # one without the stamp (an older nettrain's) was written before any with it
+                # (this one's): its file time, which a copy makes the newest, orders it only among
+                # those like it
                 saved_at = _facts(p)[1]
-                found.append((st.st_mtime_ns if saved_at is None else saved_at, int(m.group(1)), p))
+                key = (0, st.st_mtime_ns) if saved_at is None else (1, saved_at)
+                found.append((key, int(m.group(1)), p))
     return [(epoch, p) for _, epoch, p in sorted(found)]
 
 

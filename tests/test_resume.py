@@ -4,11 +4,13 @@ stopping), the config hash, and Ctrl-C / SIGTERM on a real `python -m nettrain f
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -330,6 +332,37 @@ def test_a_copied_run_folder_resumes_from_its_newest_checkpoint_whatever_the_fil
     extended = fit(replace(cfg, training=replace(cfg.training, epochs=4)), resume=str(run))
     assert [r["epoch"] for r in extended.history] == [1, 2, 3, 4]
     # pruning keeps the newest three: the new epoch's and the two before it, not the old file times'
+    assert checkpoints(run) == ["checkpoint-2.npz", "checkpoint-3.npz", "checkpoint-4.npz"]
+
+
+def without_saved_at(path: Path) -> None:
+    """The checkpoint as an older nettrain wrote it: no saved_at in its metadata."""
+    with np.load(path) as z:
+        members = {k: z[k] for k in z.files}
+    meta = json.loads(members["meta"].tobytes())
+    del meta["checkpoint"]["saved_at"]
+    members["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, **members)
+
+
+def test_a_copied_folder_of_a_run_resumed_after_an_upgrade_resumes_from_the_upgrades_checkpoint(tmp_path):
+    # epochs 1 and 2 written by an older nettrain (no saved_at), epoch 3 by this one; then cp -r
+    # gave the old files newer times than epoch 3's stamp: the stamped one is still the newest
+    # (the old ones went by their copy's file time and were taken as newer: resumed from epoch 2)
+    cfg = digits(
+        tmp_path / "a", "training.epochs=3", "training.checkpoint_every=1", "training.checkpoint_keep=3"
+    )
+    fit(cfg)
+    run = tmp_path / "a"
+    for name in ("checkpoint-1.npz", "checkpoint-2.npz"):
+        without_saved_at(run / name)
+    now = time.time_ns()
+    for seconds, name in ((10, "checkpoint-1.npz"), (11, "checkpoint-2.npz"), (0, "checkpoint-3.npz")):
+        os.utime(run / name, ns=(now + seconds * 10**9,) * 2)  # the copy: the old ones after epoch 3
+    assert find_checkpoint(run) == run / "checkpoint-3.npz"
+    assert [p.name for _, p in checkpoints_in(run)] == checkpoints(run)
+    extended = fit(replace(cfg, training=replace(cfg.training, epochs=4)), resume=str(run))
+    assert [r["epoch"] for r in extended.history] == [1, 2, 3, 4]
     assert checkpoints(run) == ["checkpoint-2.npz", "checkpoint-3.npz", "checkpoint-4.npz"]
 
 
