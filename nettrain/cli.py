@@ -1255,12 +1255,18 @@ TRACE_FIRST = 6
 
 
 def _is_model_source(path: Path) -> bool:
-    """A model file or a run folder (else a config): a folder, a .npz name, or a zip's bytes."""
+    """A model file or a run folder (else a config): a folder, a .npz name, or a zip's bytes. A
+    pipe (a FIFO, `<(...)`) is not read here: the bytes read would be gone for the config's
+    reader (or, for a FIFO, its writer with them)."""
+    import stat
+
     if path.suffix.lower() == ".npz":
         return True
     try:
         if path.is_dir():
             return True
+        if not stat.S_ISREG(path.stat().st_mode):
+            return False  # (a model is read from a file, not a pipe)
         with open(path, "rb") as f:
             return f.read(2) == b"PK"
     except OSError:

@@ -164,6 +164,25 @@ def test_errors_are_one_line_exit_2(tmp_path, xor_run):
     assert_error(run("trace", CONFIGS / "xor.yaml", "--set", "network.layers=[2, 4, 3]"), "2 classes")
 
 
+def test_a_config_from_a_pipe(tmp_path):
+    """`trace <(...)`: telling a model from a config read the pipe's bytes (all of them, buffered),
+    and the config's reader then found it empty; a named FIFO hung, its writer gone."""
+    import shlex
+    import subprocess
+
+    from tests.helpers import MODULE, subprocess_env
+
+    text = (CONFIGS / "xor.yaml").read_text().replace("../data/", f"{DATA}/")
+    (tmp_path / "c.yaml").write_text(text)
+    command = f"{shlex.join(map(str, MODULE))} trace <(cat {shlex.quote(str(tmp_path / 'c.yaml'))}) --json"
+    p = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, env=subprocess_env(), timeout=120
+    )
+    assert p.returncode == 0, p.stderr
+    direct = json.loads(ok(run("trace", tmp_path / "c.yaml", "--json")).stdout)
+    assert json.loads(p.stdout)["s"] == direct["s"]
+
+
 def test_plain_output_in_a_real_process():
     p = nettrain("trace", CONFIGS / "seed.yaml", "--row", "5")
     assert p.returncode == 0, p.stderr
