@@ -239,7 +239,7 @@ def _host64(network: Network) -> Network:
 
 def trace_config(config, *, row: int = 0, data: str | None = None, stdin=None) -> Trace:
     """The example of row ``row`` of the config's training data (or of ``data``, a file read as
-    the config's validation or test files are) through the config's network at its initial
+    predict and evaluate read inputs) through the config's network at its initial
     weights (seeded, as fit and gradcheck draw them), in float64.
 
     The row is standardized with the statistics fit takes from the training rows (after the
@@ -269,7 +269,8 @@ def trace_config(config, *, row: int = 0, data: str | None = None, stdin=None) -
     text_columns = dc.categorical if isinstance(dc.categorical, tuple) else ()
 
     def read(need_target: bool) -> Iterator:
-        if data is not None and enc.positional:  # after an array: by position, as predict reads inputs
+        if data is not None:  # as predict and evaluate read inputs: by name, or by position after an
+            # array or a header-less CSV, the full layout or the model's columns alone
             from .data import read_for_model_chunks
 
             return read_for_model_chunks(
@@ -285,7 +286,7 @@ def trace_config(config, *, row: int = 0, data: str | None = None, stdin=None) -
             text_columns=text_columns,
         )
         # enc.excluded: data.exclude's columns, or those data.features leaves out
-        return (without_columns(t, enc.excluded, strict=data is None) for t in chunks)
+        return (without_columns(t, enc.excluded) for t in chunks)
 
     trace = _trace_row(net, enc, read, row)
     _from_config(trace, config)

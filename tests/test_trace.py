@@ -346,3 +346,22 @@ def test_config_with_data_features_traces_its_columns(tmp_path, kind):
     close(by_features.s, by_exclude.s)
     assert by_features.features == ["0", "2"]
     close([float(v) for v in by_features.values], raw[5, [0, 2]])
+
+
+def test_config_data_file_with_the_model_columns_alone(tmp_path):
+    """--data for a config is read as predict reads inputs: a header-less file of the columns
+    data.features keeps (here 0 and 2 of a 4-column file) is matched by position, as the whole
+    layout is (it said 'has 1 columns', its '0' taken for the left-out column 0)."""
+    rng = np.random.default_rng(0)
+    raw = rng.normal(size=(20, 4)).round(6)
+    raw[:, 3] = raw[:, 0] > 0
+    np.savetxt(tmp_path / "d.csv", raw, delimiter=",", fmt="%g")
+    np.savetxt(tmp_path / "x.csv", raw[:, [0, 2]], delimiter=",", fmt="%g")
+    sets = [f"data.train={tmp_path / 'd.csv'}", "data.header=false", "data.target=3"]
+    for columns in ("data.features=[0, 2]", "data.exclude=[1]"):
+        config = load_config(CONFIGS / "xor.yaml", [*sets, columns, "network.layers=[auto, 4, 1]"])
+        alone = trace_config(config, row=5, data=str(tmp_path / "x.csv"))
+        whole = trace_config(config, row=5, data=str(tmp_path / "d.csv"))
+        close(alone.s, whole.s)
+        close(alone.s, trace_config(config, row=5).s)
+        assert alone.C is None and whole.C is not None
