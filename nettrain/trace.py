@@ -260,6 +260,11 @@ def trace_config(config, *, row: int = 0, data: str | None = None, stdin=None) -
     from .data import load_run_data, without_columns
     from .data.read import read_table_chunks
 
+    if data is None and _once_only(dc.train):  # read for the statistics, then for the row
+        raise DataError(
+            f"{dc.train}: trace reads the training data twice (the statistics, then the row), which "
+            f"{_ONCE} it to a file, or give it as '-' (standard input)"
+        )
     stdin = _replayable(stdin, dc.train, data)
     run = load_run_data(replace(config, dtype="float64"), stdin=stdin())
     enc = run.encoding
@@ -288,7 +293,7 @@ def trace_config(config, *, row: int = 0, data: str | None = None, stdin=None) -
         # enc.excluded: data.exclude's columns, or those data.features leaves out
         return (without_columns(t, enc.excluded) for t in chunks)
 
-    trace = _trace_row(net, enc, read, row)
+    trace = _trace_row(net, enc, read, row, path)
     _from_config(trace, config)
     return trace
 
@@ -352,7 +357,7 @@ def trace_model(model, data: str, *, row: int = 0, stdin=None) -> Trace:
             raise TargetColumnError("the model does not record its target column")
         return read_for_model_chunks(data, enc, need_target=need_target, stdin=stdin())
 
-    trace = _trace_row(m.network, enc, read, row)
+    trace = _trace_row(m.network, enc, read, row, data)
     trace.source = str(model) if not isinstance(model, Model) else ""
     trace.weights, trace.dtype = "trained", str(m.network.dtype)
     return trace
@@ -364,6 +369,21 @@ def trace_model(model, data: str, *, row: int = 0, stdin=None) -> Trace:
 def _check_row(row: int) -> None:
     if isinstance(row, bool) or not isinstance(row, (int, np.integer)) or row < 0:
         raise DataError(f"row {row!r}: rows count from 0 (the first data row, after a CSV's header)")
+
+
+def _once_only(path: str) -> bool:
+    """Whether ``path`` names a pipe or another input that can be read only once ('-' excepted:
+    its bytes are kept, see _replayable)."""
+    import os
+    import stat
+
+    try:
+        return path != "-" and not stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False  # (the reader says what is wrong with it)
+
+
+_ONCE = "a pipe cannot give again (<(...), a FIFO): save"
 
 
 def _replayable(stdin, *paths) -> Callable[[], Any]:
@@ -394,15 +414,20 @@ def _nth_row(chunks: Iterator, row: int):
     raise DataError(f"row {row} is past the end of {source}: it has {seen} data row{'s' * (seen != 1)}{last}")
 
 
-def _trace_row(net: Network, enc, read: Callable[[bool], Iterator], row: int) -> Trace:
-    """Row ``row`` of the input ``read(need_target)`` gives, encoded by ``enc``, through ``net``.
-    An input without the target column gives the forward pass alone, with a note."""
+def _trace_row(net: Network, enc, read: Callable[[bool], Iterator], row: int, path: str) -> Trace:
+    """Row ``row`` of the input ``read(need_target)`` gives (``path``), encoded by ``enc``, through
+    ``net``. An input without the target column gives the forward pass alone, with a note."""
     from .data import align_features
 
     notes = []
     try:
         table, has_target = _nth_row(read(True), row), True
-    except TargetColumnError:
+    except TargetColumnError as exc:
+        if _once_only(path):  # read once already: a pipe has nothing left for the features alone
+            raise DataError(
+                f"{exc}; trace then reads the input again for the forward pass alone, which "
+                f"{_ONCE} the features to a file, or give them as '-' (standard input)"
+            ) from None
         table, has_target = _nth_row(read(False), row), False
         notes.append(f"{table.source} has no target column: the forward pass only (no C, delta or gradients)")
     table = align_features(table, enc.features)

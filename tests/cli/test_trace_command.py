@@ -183,6 +183,44 @@ def test_a_config_from_a_pipe(tmp_path):
     assert json.loads(p.stdout)["s"] == direct["s"]
 
 
+@pytest.mark.parametrize("case", ["training data", "data without the target"])
+def test_a_pipe_read_twice_is_one_clear_error(tmp_path, case):
+    """trace reads its training data twice (statistics, then the row), and an input without the
+    target twice (with it, then without): a pipe has nothing left the second time, which said
+    '/dev/fd/63: is empty'. It says why, and what to do; '-' and a pipe read once still work."""
+    import shlex
+    import subprocess
+
+    from tests.helpers import MODULE, subprocess_env
+
+    xor = shlex.quote(str(DATA / "xor.csv"))
+    module = shlex.join(map(str, MODULE))
+    config = shlex.quote(str(CONFIGS / "xor.yaml"))
+    if case == "training data":
+        command = f"{module} trace {config} --set data.train=<(cat {xor})"
+        why = "reads the training data twice"
+    else:
+        command = f"{module} trace {config} --data <(cut -d, -f1,2 {xor})"
+        why = "reads the input again for the forward pass alone"
+    p = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, env=subprocess_env(), timeout=120
+    )
+    assert p.returncode == 2 and p.stdout == ""
+    assert p.stderr.count("\n") == 1 and why in p.stderr and "'-' (standard input)" in p.stderr, p.stderr
+    # read once: a pipe of the whole file as --data works, and '-' works for both
+    once = f"{module} trace {config} --data <(cat {xor}) --row 1 --json"
+    p = subprocess.run(
+        ["bash", "-c", once], capture_output=True, text=True, env=subprocess_env(), timeout=120
+    )
+    assert p.returncode == 0, p.stderr
+    stdin = f"cut -d, -f1,2 {xor} | {module} trace {config} --data - --row 1 --json"
+    p2 = subprocess.run(
+        ["bash", "-c", stdin], capture_output=True, text=True, env=subprocess_env(), timeout=120
+    )
+    assert p2.returncode == 0, p2.stderr
+    assert json.loads(p2.stdout)["s"] == json.loads(p.stdout)["s"]
+
+
 def test_plain_output_in_a_real_process():
     p = nettrain("trace", CONFIGS / "seed.yaml", "--row", "5")
     assert p.returncode == 0, p.stderr
