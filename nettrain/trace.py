@@ -418,6 +418,7 @@ def _trace_row(net: Network, enc, read: Callable[[bool], Iterator], row: int, pa
     """Row ``row`` of the input ``read(need_target)`` gives (``path``), encoded by ``enc``, through
     ``net``. An input without the target column gives the forward pass alone, with a note."""
     from .data import align_features
+    from .data.encode import UnseenCategory
 
     notes = []
     try:
@@ -431,7 +432,13 @@ def _trace_row(net: Network, enc, read: Callable[[bool], Iterator], row: int, pa
         table, has_target = _nth_row(read(False), row), False
         notes.append(f"{table.source} has no target column: the forward pass only (no C, delta or gradients)")
     table = align_features(table, enc.features)
-    raw, kept = enc.raw_inputs(table)
+    try:
+        raw, kept = enc.raw_inputs(table)
+    except UnseenCategory as exc:  # (its message offers predict's --unknown ignore, which trace has not)
+        raise DataError(
+            f"{exc.where}: column '{exc.column}' holds '{exc.value}', a category training never saw: "
+            "trace a row whose categories it knows"
+        ) from None
     if not kept.all():
         raise DataError(
             f"{table.where(0)}: row {row} has missing values, and data.missing: drop leaves such rows "

@@ -365,3 +365,30 @@ def test_config_data_file_with_the_model_columns_alone(tmp_path):
         close(alone.s, whole.s)
         close(alone.s, trace_config(config, row=5).s)
         assert alone.C is None and whole.C is not None
+
+
+def test_an_unseen_category_says_what_trace_can_do(tmp_path):
+    # the encoder's message offers predict's --unknown ignore, an option trace has not
+    from nettrain import config_from_dict, fit
+
+    train = tmp_path / "train.csv"
+    train.write_text(
+        "color,size,y\n" + "".join(f"{c},{i % 5},{i % 2}\n" for i, c in enumerate(["red", "blue"] * 10))
+    )
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(train), "target": "y"},
+            "network": {"layers": ["auto", 4, "auto"]},
+            "training": {"epochs": 1},
+            "output": str(tmp_path / "run"),
+        }
+    )
+    fit(cfg)
+    new = tmp_path / "new.csv"
+    new.write_text("color,size,y\nred,1,0\ngreen,2,1\n")
+    assert trace_model(tmp_path / "run", str(new), row=0).label is not None
+    with pytest.raises(
+        DataError, match=r"new.csv:3: column 'color' holds 'green', a category training never saw"
+    ) as e:
+        trace_model(tmp_path / "run", str(new), row=1)
+    assert "--unknown" not in str(e.value) and "trace a row" in str(e.value)
