@@ -384,14 +384,7 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
             )
         _check_memory(_n_params(sizes), on_gpu)
         net = Network.from_config(config, dtype="float64", device=device)
-        rng = np.random.default_rng(config.training.seed)
-        x = rng.standard_normal((batch, sizes[0]))
-        if config.cost == "cross_entropy":
-            y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], batch)]
-        elif config.cost == "binary_cross_entropy":
-            y = rng.integers(0, 2, (batch, sizes[-1])).astype(np.float64)
-        else:
-            y = rng.standard_normal((batch, sizes[-1]))
+        x, y = random_batch(config, batch)
         source = f"{batch} random inputs and targets (the config names no training data)"
     if device is not None:
         x, y = device.asarray(x), device.asarray(y)
@@ -399,6 +392,21 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
     result.source = source
     result.device = str(device) if device is not None else "cpu"
     return result
+
+
+def random_batch(config, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n random inputs and targets of the shapes the config's network.layers give (numbers), from
+    its seed, as its cost takes them: one-hot rows, 0/1, or standard normal values."""
+    sizes = config.network.layers
+    rng = np.random.default_rng(config.training.seed)
+    x = rng.standard_normal((n, sizes[0]))
+    if config.cost == "cross_entropy":
+        y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
+    elif config.cost == "binary_cross_entropy":
+        y = rng.integers(0, 2, (n, sizes[-1])).astype(np.float64)
+    else:
+        y = rng.standard_normal((n, sizes[-1]))
+    return x, y
 
 
 def _check_memory(n_params: int, on_gpu: bool, copies: int = PARAM_COPIES) -> None:

@@ -312,15 +312,9 @@ def _trace_random(config, row: int) -> Trace:
             "data.train: give the sizes as numbers, or the data"
         )
     net = Network.from_config(config, dtype="float64")
-    n = row + 1  # the draws of gradcheck --batch row+1, of which this is the last row
-    rng = np.random.default_rng(config.training.seed)
-    x = rng.standard_normal((n, sizes[0]))
-    if config.cost == "cross_entropy":
-        y = np.eye(sizes[-1])[rng.integers(0, sizes[-1], n)]
-    elif config.cost == "binary_cross_entropy":
-        y = rng.integers(0, 2, (n, sizes[-1])).astype(np.float64)
-    else:
-        y = rng.standard_normal((n, sizes[-1]))
+    from .gradcheck import random_batch
+
+    x, y = random_batch(config, row + 1)  # the draws of gradcheck --batch row+1: this is the last
     trace = trace_example(net, x[row], y[row])
     _from_config(trace, config)
     seed = config.training.seed
@@ -331,7 +325,7 @@ def _trace_random(config, row: int) -> Trace:
     trace.values = [float(v) for v in x[row]]
     trace.notes.append(
         f"the config names no training data: a random input and target from seed {seed}, row {row} "
-        f"of those gradcheck --batch {n} draws"
+        f"of those gradcheck --batch {row + 1} draws"
     )
     return trace
 
