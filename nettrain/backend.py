@@ -240,6 +240,24 @@ MULTI_THREAD_FLOPS = 50e6
 THREAD_ENV = ("NETTRAIN_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def available_memory() -> int | None:
+    """Bytes of host memory available to new allocations without swapping (Linux's
+    MemAvailable), or None where that is not known."""
+    try:
+        with open("/proc/meminfo", "rb") as f:
+            for line in f:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def gib(n: float) -> str:
+    """Bytes in GiB, for messages."""
+    return f"{n / 2**30:.1f} GiB"
+
+
 def step_flops(sizes, batch_size: int) -> float:
     """Multiply-adds x 2 of one training step: forward, dW and da for every layer (no da for the
     first)."""

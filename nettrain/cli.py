@@ -654,10 +654,11 @@ def _dry_run(cfg, quiet: bool, resume: Path | None = None, force: bool = False) 
     from .checkpoint import find_checkpoint
     from .config import with_data_sizes
     from .data import load_run_data
-    from .train import check_monitors, check_output, open_checkpoint
+    from .train import check_memory, check_monitors, check_output, open_checkpoint
 
-    # what fit checks before it trains: the device, the run folder, the checkpoint to resume
-    resolve_device(cfg.device)
+    # what fit checks before it trains: the device, the run folder, the checkpoint to resume,
+    # the memory the network needs
+    device = resolve_device(cfg.device)
     check_output(cfg)
     if resume is not None:
         find_checkpoint(resume)  # there is one (compared with the config once the data is read)
@@ -666,6 +667,8 @@ def _dry_run(cfg, quiet: bool, resume: Path | None = None, force: bool = False) 
     data = load_once(lambda: load_run_data(cfg, stdin=sys.stdin).without_tables())
     cfg = with_data_sizes(cfg, data.encoding.n_inputs, data.encoding.n_outputs)
     check_monitors(cfg, data.validation is not None)
+    if device.kind == "cpu":
+        check_memory(cfg, snapshot=True)  # (as the command runs fit: with its Ctrl-C copy)
     checkpoint = open_checkpoint(resume, cfg, force) if resume is not None else None
     if rank() != 0:  # under MPI, rank 0 speaks for the job
         return

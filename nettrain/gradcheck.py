@@ -414,34 +414,21 @@ def _check_memory(n_params: int, on_gpu: bool, copies: int = PARAM_COPIES) -> No
     memory than the machine has free (the kernel would kill it part-way: each copy fits alone)."""
     if on_gpu:
         return  # a GPU says so itself, at the allocation: out of GPU memory
+    from .backend import available_memory, gib
+
     need = copies * 8 * n_params
     free = available_memory()
     if free is not None and need > free:
         from .errors import ConfigError
 
         raise ConfigError(
-            f"gradcheck of {n_params:,} parameters needs about {_gib(need)} of memory "
-            f"({copies} float64 copies of them) and {_gib(free)} is available: check a narrower "
+            f"gradcheck of {n_params:,} parameters needs about {gib(need)} of memory "
+            f"({copies} float64 copies of them) and {gib(free)} is available: check a narrower "
             "network with the same depth, activations and cost (backprop is the same code at any width)"
         )
 
 
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation without swapping (Linux's MemAvailable),
-    or None where that is not known."""
-    try:
-        with open("/proc/meminfo", "rb") as f:
-            for line in f:
-                if line.startswith(b"MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 def _n_params(sizes) -> int:
-    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    from .network import count_params
 
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:.1f} GiB"
+    return count_params(sizes)

@@ -42,6 +42,12 @@ INITS = (
 )
 
 
+def count_params(sizes) -> int:
+    """The parameters of a network of these layer sizes: every W(l) and b(l) (one bias vector
+    fewer without ``output_bias``)."""
+    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+
+
 def init_scheme(scheme: str, activation: str) -> str:
     """The scheme a layer gets: ``auto`` picks He uniform for the relu family, else Glorot uniform."""
     if scheme == "auto":

@@ -41,6 +41,8 @@ class Optimizer:
     name = ""
     #: hyper-parameters accepted in the config's optimizer mapping, with their defaults
     defaults: dict[str, float] = {}
+    #: state arrays kept per parameter, each as big as it (velocities, moments)
+    n_slots = 0
 
     def __init__(
         self, lr: float, weight_decay: float = 0.0, decay: Sequence[bool] | None = None, **hyper: float
@@ -140,6 +142,7 @@ class Momentum(Optimizer):
     name = "momentum"
     defaults = {"momentum": 0.9}
     nesterov = False
+    n_slots = 1
 
     KERNEL = Kernel(
         "momentum",
@@ -152,7 +155,7 @@ class Momentum(Optimizer):
 
     def step(self, params: Sequence, grads: Sequence) -> None:
         self.t += 1
-        self._slot(params, 1)
+        self._slot(params, self.n_slots)
         if on_gpu(params[0]):
             for i, (p, g, v) in enumerate(zip(params, grads, self.slots[0])):
                 self.KERNEL(g, self.lr, self.momentum, self._wd(i), float(self.nesterov), p, v)
@@ -179,6 +182,7 @@ class Adam(Optimizer):
     name = "adam"
     defaults = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
     decoupled = False
+    n_slots = 2
 
     KERNEL = Kernel(
         "adam",
@@ -193,7 +197,7 @@ class Adam(Optimizer):
 
     def step(self, params: Sequence, grads: Sequence) -> None:
         self.t += 1
-        self._slot(params, 2)
+        self._slot(params, self.n_slots)
         c1 = 1.0 - self.beta1**self.t  # bias corrections, from the step count t (starts at 1)
         c2 = 1.0 - self.beta2**self.t
         if on_gpu(params[0]):
@@ -224,6 +228,7 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     defaults = {"rho": 0.9, "eps": 1e-8}
+    n_slots = 1
 
     KERNEL = Kernel(
         "rmsprop",
@@ -236,7 +241,7 @@ class RMSprop(Optimizer):
 
     def step(self, params: Sequence, grads: Sequence) -> None:
         self.t += 1
-        self._slot(params, 1)
+        self._slot(params, self.n_slots)
         if on_gpu(params[0]):
             for i, (p, g, v) in enumerate(zip(params, grads, self.slots[0])):
                 self.KERNEL(g, self.lr, self.rho, 1.0 - self.rho, self.eps, self._wd(i), p, v)

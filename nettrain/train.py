@@ -268,6 +268,34 @@ class _Early:
         self.best_weights = best_weights
 
 
+def check_memory(config, snapshot: bool) -> None:
+    """A ConfigError, before the network is built, when the copies of its parameters that fit
+    holds (README: Memory of the network) cannot fit in the memory available: each would be
+    allocated alone, and the kernel would kill the run part-way instead (or swap for long).
+    Counted: the weights, the gradients, the optimizer's state, the epoch-start copy of weights
+    and state that an interrupt saves (``snapshot``), early stopping's best weights; not a step's
+    temporaries, so a run that fits is never refused."""
+    from .backend import available_memory, gib
+    from .network import count_params
+    from .optimizers import OPTIMIZERS
+
+    tc = config.training
+    slots = OPTIMIZERS[tc.optimizer].n_slots
+    copies = 2 + slots + (1 + slots if snapshot else 0) + (1 if tc.early_stopping else 0)
+    n = count_params(config.network.layers)
+    need = copies * np.dtype(config.dtype).itemsize * n
+    free = available_memory()
+    if free is not None and need > free:
+        raise ConfigError(
+            f"network.layers {list(config.network.layers)} makes {n:,} parameters, and fit holds at "
+            f"least {copies} copies of them ({gib(need)} in {config.dtype}: weights, gradients"
+            + (f", {tc.optimizer}'s state" if slots else "")
+            + (", the epoch-start copy an interrupt saves" if snapshot else "")
+            + (", early stopping's best" if tc.early_stopping else "")
+            + f"), where {gib(free)} of memory is available: make the network smaller"
+        )
+
+
 def eta(total: float, first: float, done: int, left: int) -> float:
     """Seconds left for ``left`` more epochs, after ``done`` took ``total`` seconds, the first of
     them ``first``: at the pace of the epochs after the first, which pays for the warm-up (BLAS
@@ -357,6 +385,8 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
         emit("notice", {"message": note})
     check_data_fits(config, data)
     check_monitors(config, data.validation is not None)
+    if device.kind == "cpu":  # (a GPU says so itself, at the allocation: out of GPU memory)
+        check_memory(config, snapshot=(stop is not None or world is not None) and save)
     xp = device.xp
 
     net = Network.from_config(config, device=device)

@@ -143,12 +143,13 @@ def test_gradcheck_holds_at_most_its_stated_copies_of_the_parameters(activation)
 
 
 def test_a_network_too_big_for_the_memory_left_is_refused_before_it_is_built(monkeypatch):
+    import nettrain.backend as backend
     import nettrain.gradcheck as gc
     from nettrain.errors import ConfigError
 
     cfg = load_config(CONFIGS / "xor.yaml", ["network.layers=[2, 300, 300, 1]"])
     n = 2 * 300 + 300 + 300 * 300 + 300 + 300 + 1
-    monkeypatch.setattr(gc, "available_memory", lambda: gc.PARAM_COPIES * 8 * n - 1)
+    monkeypatch.setattr(backend, "available_memory", lambda: gc.PARAM_COPIES * 8 * n - 1)
 
     def never(*args, **kwargs):
         raise AssertionError("built")
@@ -160,7 +161,7 @@ def test_a_network_too_big_for_the_memory_left_is_refused_before_it_is_built(mon
         gradcheck_config(
             load_config(CONFIGS / "xor.yaml", ["network.layers=[2, 300, 300, 1]", "data.train=null"])
         )
-    monkeypatch.setattr(gc, "available_memory", lambda: gc.PARAM_COPIES * 8 * n)
+    monkeypatch.setattr(backend, "available_memory", lambda: gc.PARAM_COPIES * 8 * n)
     with pytest.raises(AssertionError, match="built"):  # just enough: it goes on
         gradcheck_config(cfg)
 
@@ -168,7 +169,7 @@ def test_a_network_too_big_for_the_memory_left_is_refused_before_it_is_built(mon
 def test_available_memory_reads_what_linux_says():
     import sys
 
-    from nettrain.gradcheck import available_memory
+    from nettrain.backend import available_memory
 
     free = available_memory()
     if sys.platform.startswith("linux"):

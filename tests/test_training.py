@@ -528,3 +528,50 @@ def test_eta_goes_at_the_pace_of_the_epochs_after_the_first(tmp_path, monkeypatc
     for k, e in enumerate(events[1:], start=2):
         assert e["eta"] == pytest.approx((elapsed[k - 1] - elapsed[0]) / (k - 1) * (20 - k))
     assert events[1]["eta"] < 0.1 * elapsed[0] * 18  # not held up by the first epoch's warm-up
+
+
+@pytest.mark.parametrize(
+    "optimizer, early, snapshot, copies",
+    [
+        ("sgd", False, False, 2),
+        ("momentum", False, True, 5),
+        ("adam", True, True, 8),
+        ("adamw", False, False, 4),
+    ],
+)
+def test_a_network_too_big_for_the_memory_is_refused_before_it_is_built(
+    tmp_path, monkeypatch, optimizer, early, snapshot, copies
+):
+    # each copy would be allocated alone and the kernel kill the run part-way: refused up front,
+    # counting weights, gradients, optimizer state, the interrupt's epoch-start copy, the best
+    import nettrain.backend as backend
+    from nettrain.train import check_memory
+
+    overrides = [f"output={tmp_path}", "network.layers=[2, 300, 300, 1]", f"training.optimizer={optimizer}"]
+    if early:
+        overrides += ["training.early_stopping={monitor: loss, patience: 3}"]
+    cfg = load_config(CONFIGS / "xor.yaml", overrides)
+    need = copies * 4 * (2 * 300 + 300 + 300 * 300 + 300 + 300 + 1)
+    monkeypatch.setattr(backend, "available_memory", lambda: need - 1)
+    with pytest.raises(ConfigError, match=f"at least {copies} copies of them .* of memory is available"):
+        check_memory(cfg, snapshot)
+    monkeypatch.setattr(backend, "available_memory", lambda: need)
+    check_memory(cfg, snapshot)  # just enough
+    monkeypatch.setattr(backend, "available_memory", lambda: None)  # not known: no check
+    check_memory(cfg, snapshot)
+
+
+def test_fit_and_its_dry_run_refuse_a_network_the_memory_cannot_hold(tmp_path, monkeypatch):
+    import nettrain.backend as backend
+    from tests.helpers import error_line, run
+
+    monkeypatch.setattr(backend, "available_memory", lambda: 100)  # bytes: 17 x 4 x 3 = 204 needed
+    built = []
+    monkeypatch.setattr(Network, "from_config", lambda *a, **k: built.append(1))
+    for dry in ([], ["--dry-run"]):
+        r = run("fit", CONFIGS / "xor.yaml", "-o", tmp_path / "run", *dry)
+        assert r.exit_code == 2 and "network.layers [2, 4, 1] makes 17 parameters" in error_line(r.stderr)
+        assert "the epoch-start copy an interrupt saves" in r.stderr and r.stdout == ""
+    assert not built and not (tmp_path / "run" / "model.npz").exists()
+    monkeypatch.setattr(backend, "available_memory", lambda: 10**9)
+    assert run("fit", CONFIGS / "xor.yaml", "-o", tmp_path / "run", "--dry-run").exit_code == 0
