@@ -76,6 +76,20 @@ def test_activation_keeps_float32(name):
     assert act.df(z, a).dtype == np.float32
 
 
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_df_from_the_activation_alone_equals_df_from_z(name):
+    """df(z, a) documents that f' may be written from the cached a = f(z) alone (df(None, a)),
+    as the fused kernels and the in-place forms do: it must give f'(z), also at exactly z = 0,
+    where the relu family's f'(0) is the subgradient 0 (relu) or alpha (leaky relu)."""
+    act = get_activation(name)
+    z = away_from_kink((5, 7), seed=2)
+    z[0, :3] = 0.0  # a dead unit with zero bias sits exactly on the kink
+    a = act.f(z)
+    np.testing.assert_allclose(act.df(None, a), act.df(z, a), rtol=1e-12, atol=1e-15)
+    if name == "relu":
+        assert not act.df(None, a)[0, :3].any() and not act.df(z, a)[0, :3].any()
+
+
 def test_relu_family_derivative_values():
     z = np.array([[-2.0, -1e-3 * 2, 2e-3, 3.0]])
     np.testing.assert_array_equal(get_activation("relu").df(z, None), [[0, 0, 1, 1]])
