@@ -59,6 +59,20 @@ def test_gradcheck_passes_without_output_bias():
     assert [c.name for c in result.params] == ["W(1)", "b(1)", "W(2)"]
 
 
+def test_the_reference_backward_of_a_bias_free_network_leaves_b_L_untrained():
+    """Network.backward, the derivation with fresh arrays, agrees with the training step on a
+    bias-free output layer too: no gradient for b(L)."""
+    net = bias_free()
+    x, y = batch(net)
+    zs, acts = net.forward_cache(x)
+    dW, db = net.backward(zs, acts, y)
+    _, dW_step, db_step = net.gradients(x, y)
+    for ref, step in zip(dW + db, dW_step + db_step, strict=True):
+        np.testing.assert_allclose(ref, step, rtol=1e-12, atol=1e-15)
+    assert not db[-1].any()
+    assert db[0].any()  # (the hidden bias does get a gradient)
+
+
 def test_gradcheck_of_a_config_checks_the_bias_free_network(tmp_path):
     cfg = load_config(CONFIGS / "xor.yaml", ["network.output_bias=false"])
     result = gradcheck_config(cfg)
@@ -148,6 +162,29 @@ def test_dropout_backward_matches_finite_differences_with_the_same_masks():
     # a dropped unit of layer 2 gets no gradient into its incoming weights
     dropped = np.flatnonzero((draws[0] < 0.5).all(axis=0))
     assert np.all(dW[0][dropped] == 0) and np.all(db[0][dropped] == 0)
+
+
+def test_the_reference_backward_with_dropout_masks_is_the_training_steps():
+    """Network.backward's masks and pre: delta(l) = ((W(l)^T delta(l+1)) * mask) * f'(z(l)), with
+    f' taken of the activation before dropout. Given the forward with the same masks written out,
+    it must give the training step's gradients."""
+    net = dropout_net()
+    x, y = batch(net, n=6)
+    rng = np.random.default_rng(13)
+    draws = [rng.random((6, 6)), rng.random((6, 5))]
+    masks = [(draws[0] >= 0.5) / 0.5, (draws[1] >= 0.3) / 0.7]
+    z2 = x @ net.W[0].T + net.b[0]
+    pre2 = np.tanh(z2)
+    z3 = (pre2 * masks[0]) @ net.W[1].T + net.b[1]
+    pre3 = 1 / (1 + np.exp(-z3))
+    z4 = (pre3 * masks[1]) @ net.W[2].T + net.b[2]
+    e = np.exp(z4 - z4.max(axis=1, keepdims=True))
+    acts = [x, pre2 * masks[0], pre3 * masks[1], e / e.sum(axis=1, keepdims=True)]
+    dW, db = net.backward([z2, z3, z4], acts, y, masks, [pre2, pre3])
+    _, dW_step, db_step = net.gradients(x, y, FixedDraws(draws))
+    for ref, step in zip(dW + db, dW_step + db_step, strict=True):
+        np.testing.assert_allclose(ref, step, rtol=1e-12, atol=1e-15)
+    assert 0 < (masks[0] == 0).sum() < masks[0].size  # the masks did drop something
 
 
 def test_dropout_masks_are_inverted():
