@@ -222,6 +222,33 @@ def test_wrong_shapes_are_a_data_error(x, y, needle):
         net.gradients(x, y)
 
 
+def test_a_one_dimensional_target_for_several_outputs_is_refused_with_its_own_shape():
+    """Only a one-output net takes y of shape (n,) as its column; for k outputs the error names the
+    shape the caller gave, not a reshaped (n, 1)."""
+    from nettrain.errors import DataError
+
+    net = Network.create([4, 3], [], "softmax", "cross_entropy", dtype="float64")
+    with pytest.raises(DataError, match=r"y has shape \(2,\); the network's targets are \(2, 3\)"):
+        net.gradients(np.zeros((2, 4)), np.zeros(2))
+
+
+def test_parameters_swapped_for_another_dtype_get_buffers_of_that_dtype():
+    """Network.workspace caches its buffers per batch size; parameters replaced by arrays of
+    another dtype (W[:] = ...) must not be computed into the old dtype's buffers."""
+    net = make_net().astype(np.float32)
+    x, y = np.array([X, [-0.5, 1.5, 2.0, -1.0]]), np.array([[Y], [-0.4]])
+    net.gradients(x, y)
+    net.W[:] = [w.astype(np.float64) for w in net.W]
+    net.b[:] = [v.astype(np.float64) for v in net.b]
+    loss, dW, db = net.gradients(x, y)
+    fresh = Network(net.W, net.b, ["sigmoid", "sigmoid"], "identity", "mse")
+    loss_fresh, dW_fresh, db_fresh = fresh.gradients(x, y)
+    assert dW[0].dtype == np.float64
+    close(loss, loss_fresh)
+    for got, want in zip(dW + db, dW_fresh + db_fresh, strict=True):
+        close(got, want)
+
+
 @pytest.mark.parametrize("n", [1, 2])
 def test_gradients_do_not_touch_the_weights(n):
     net = make_net()
