@@ -100,6 +100,9 @@ def test_mse_mae_by_hand():
     assert mse(y, pred) == pytest.approx(5 / 3)
     assert mae(y, pred) == pytest.approx(1.0)
     assert mse(y, y) == 0.0 and mae(y, y) == 0.0
+    # errors of both signs (+1, 0, -2) do not cancel: the mean of |error|
+    under = np.array([2.0, 2.0, 1.0])
+    assert mae(y, under) == pytest.approx((1 + 0 + 2) / 3)
     Y = np.array([[1.0, 0.0], [3.0, 4.0]])  # over every entry
     assert mse(Y, np.zeros((2, 2))) == pytest.approx((1 + 0 + 9 + 16) / 4)
 

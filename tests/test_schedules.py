@@ -98,6 +98,20 @@ def test_plateau_reduces_after_patience_and_stops_at_min_lr():
     assert observe_all(s, "val_loss", [0.9] * 6) == pytest.approx([0.02] * 6)
 
 
+def test_plateau_defaults_are_reduce_lr_on_plateaus():
+    """Without parameters: factor 0.1, patience 10, a relative threshold of 1e-4 and no min_lr, as
+    PyTorch's ReduceLROnPlateau and the README's table say."""
+    s = get_schedule("plateau", 1.0, 100)
+    # 1.0, then eleven values better by only half the threshold: the eleventh waits more than 10
+    stalled = 1.0 - 0.5e-4
+    assert observe_all(s, "loss", [1.0] + [stalled] * 11) == pytest.approx([1.0] * 11 + [0.1])
+    # better by twice the threshold: an improvement, the count restarts
+    assert observe_all(s, "loss", [1.0 - 2e-4] + [1.0] * 10) == pytest.approx([0.1] * 11)
+    assert observe_all(s, "loss", [1.0] * 11) == pytest.approx([0.01] * 11)
+    # no floor: the cuts go on below 1e-3
+    assert observe_all(s, "loss", [1.0] * 22)[-1] == pytest.approx(1e-4)
+
+
 def test_plateau_threshold_is_relative():
     s = get_schedule("plateau", 1.0, 10, factor=0.1, patience=0, threshold=0.1)
     # best 1.0: 0.95 is within 10% of it, not an improvement; patience 0 reduces at once
