@@ -151,6 +151,70 @@ def test_last_smaller_batch_is_kept_and_every_row_visited(tmp_path, monkeypatch)
     assert not np.array_equal(np.concatenate(seen[:3]), np.concatenate(seen[3:]))  # reshuffled
 
 
+@pytest.mark.parametrize("weight_decay, clip_norm", [(0.0, 0.0), (0.1, 0.0), (0.0, 2.0), (0.1, 2.0)])
+def test_fit_is_minibatch_gradient_descent_replayed_by_hand(weight_decay, clip_norm):
+    """Two epochs of fit against the same epochs in plain NumPy: each epoch's permutation of the
+    rows (the seed's shuffle stream) cut into batches of 4, 4 and a last one of 2 averaged over
+    its own 2 rows; the derivation's backprop for a tanh layer under mse; the gradients clipped
+    to a global norm of at most clip_norm (PyTorch's clip_grad_norm_: factor clip / (norm +
+    1e-6)); W := W - lr (dC/dW + wd W) with the biases left out of the decay; the epoch's loss
+    the mean over all rows of the losses measured before each step."""
+    from nettrain.data import RunData, stream_rng
+
+    lr, bs, epochs = 0.1, 4, 2
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((10, 3))
+    Y = np.column_stack([X[:, 0] - X[:, 1], X[:, 2] ** 2])
+    cfg = config_from_dict(
+        {
+            "network": {"layers": [3, 4, 2], "activation": "tanh"},
+            "cost": "mse",
+            "training": {
+                "learning_rate": lr,
+                "epochs": epochs,
+                "batch_size": bs,
+                "seed": 5,
+                "weight_decay": weight_decay,
+                **({"clip_norm": clip_norm} if clip_norm else {}),
+            },
+            "dtype": "float64",
+        }
+    )
+    result = fit(cfg, data=RunData.from_arrays(X, Y, "mse", dtype="float64"), save=False)
+
+    start = Network.from_config(cfg)  # the initial weights fit draws
+    W = [w.copy() for w in start.W]
+    b = [v.copy() for v in start.b]
+    shuffle = stream_rng(5, 2)
+    losses, clipped = [], 0
+    for _ in range(epochs):
+        total = 0.0
+        perm = shuffle.permutation(len(X))
+        for first in range(0, len(X), bs):
+            x, y = X[perm[first : first + bs]], Y[perm[first : first + bs]]
+            a1 = np.tanh(x @ W[0].T + b[0])
+            s = a1 @ W[1].T + b[1]
+            total += ((s - y) ** 2).mean() * len(x)
+            d2 = 2 * (s - y) / y.size  # dC/dz of the mean over the batch's rows and outputs
+            d1 = (d2 @ W[1]) * (1 - a1**2)
+            dW, db = [d1.T @ x, d2.T @ a1], [d1.sum(axis=0), d2.sum(axis=0)]
+            norm = np.sqrt(sum((g**2).sum() for g in dW + db))
+            if clip_norm and norm > clip_norm:
+                clipped += 1
+                dW, db = ([g * clip_norm / (norm + 1e-6) for g in gs] for gs in (dW, db))
+            for l in range(2):
+                W[l] -= lr * (dW[l] + weight_decay * W[l])
+                b[l] -= lr * db[l]
+        losses.append(total / len(X))
+    np.testing.assert_allclose([r["loss"] for r in result.history], losses, rtol=1e-12)
+    net = result.model.network
+    for got, want in zip(net.W + net.b, W + b, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)
+    assert not np.allclose(net.W[0], start.W[0])  # (it did train)
+    if clip_norm:  # (some steps were clipped, some not)
+        assert 0 < clipped < epochs * 3
+
+
 # -- divergence ------------------------------------------------------------------------------------
 
 
