@@ -215,6 +215,30 @@ def test_fit_is_minibatch_gradient_descent_replayed_by_hand(weight_decay, clip_n
         assert 0 < clipped < epochs * 3
 
 
+@pytest.mark.parametrize("batch_size", [3, 10, 8192])
+def test_evaluate_dataset_scores_the_whole_set_whatever_its_batches(batch_size):
+    """The validation figures: the mean loss over every row (batches weighted by their rows, the
+    last one short) and the accuracy of one sigmoid unit's classes (s >= 0.5), both against the
+    network written out in NumPy."""
+    from nettrain.backend import Device
+    from nettrain.data import RunData
+    from nettrain.train import evaluate_dataset
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((10, 3))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(float).reshape(-1, 1)
+    data = RunData.from_arrays(X, y, "binary_cross_entropy", dtype="float64")
+    net = Network.create([3, 5, 1], ["tanh"], "sigmoid", "binary_cross_entropy", seed=1, dtype="float64")
+    net.b[-1][:] = 0.3  # (not a symmetric start)
+    s = 1 / (1 + np.exp(-(np.tanh(X @ net.W[0].T + net.b[0]) @ net.W[1].T + net.b[1])))
+    loss = -(y * np.log(s) + (1 - y) * np.log(1 - s)).mean()
+    accuracy = np.mean((s[:, 0] >= 0.5) == (y[:, 0] == 1))
+    assert accuracy not in (np.mean(y == 0), np.mean(y == 1))  # not what a constant class scores
+    got = evaluate_dataset(net, data.train, data.encoding, Device("cpu"), batch_size=batch_size)
+    assert got["loss"] == pytest.approx(loss, rel=1e-12)
+    assert got["accuracy"] == pytest.approx(accuracy)
+
+
 # -- divergence ------------------------------------------------------------------------------------
 
 
