@@ -3,6 +3,7 @@ divergence; events; the run folder; dtypes."""
 
 import csv
 import json
+import re
 import time
 import warnings
 
@@ -252,6 +253,45 @@ def test_huge_learning_rate_raises_training_diverged(name):
     message = str(info.value)
     assert "epoch 1" in message and "learning rate" in message
     assert info.value.exit_code == 1
+
+
+def diverging_run(lr: float, epochs: int, batch_size: int):
+    """fit on 20 rows of a linear target without validation data: (events, the TrainingDiverged)."""
+    from nettrain.data import RunData
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3))
+    Y = X @ np.array([[1.0], [-2.0], [0.5]])
+    cfg = config_from_dict(
+        {
+            "network": {"layers": [3, 4, 1], "activation": "tanh"},
+            "cost": "mse",
+            "training": {"learning_rate": lr, "epochs": epochs, "batch_size": batch_size},
+        }
+    )
+    events = []
+    data = RunData.from_arrays(X, Y, "mse")
+    with pytest.raises(TrainingDiverged) as info:
+        fit(cfg, data=data, save=False, on_event=lambda kind, info: events.append((kind, info)))
+    return events, info.value
+
+
+def test_divergence_names_the_first_epoch_whose_training_loss_is_not_finite():
+    """Without validation data only the training loss shows it: the error names that epoch, the
+    one after the last finite epoch reported, not a later one."""
+    events, error = diverging_run(5.0, 6, 5)
+    finite = [i["loss"] for k, i in events if k == "epoch"]
+    assert finite and all(np.isfinite(finite))
+    assert len(finite) < 5  # it diverged well before the last epoch
+    assert re.search(rf"the loss became (inf|nan) in epoch {len(finite) + 1};", str(error)), error
+
+
+def test_a_last_update_that_overflows_the_weights_is_divergence_too():
+    """The step losses are measured before each update: one step (a single batch and epoch) with
+    a learning rate that overflows float32 has a finite loss and infinite weights afterwards."""
+    events, error = diverging_run(1e39, 1, 20)
+    assert all(np.isfinite(i["loss"]) for k, i in events if k == "epoch")
+    assert "a weight became NaN or infinite in epoch 1" in str(error)
 
 
 def test_divergence_keeps_the_earlier_good_model(tmp_path):
