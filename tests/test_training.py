@@ -620,6 +620,39 @@ def test_notes_for_a_quantity_taken_as_classes_and_a_loss_worse_than_a_constant(
     assert not [i for k, i in events if k == "notice" and "above the" in i["message"]]
 
 
+def test_the_baseline_is_the_loss_of_the_best_constant_prediction_for_every_output():
+    """baseline_loss against the cost of the constant prediction written out, on several outputs
+    whose means (or class frequencies) differ: each output gets its own constant."""
+    from nettrain.train import baseline_loss
+
+    rng = np.random.default_rng(2)
+    Y = np.column_stack([rng.normal(0.0, 1.0, 50), rng.normal(10.0, 3.0, 50)])
+    mean = Y.mean(axis=0)
+    assert baseline_loss("mse", Y) == pytest.approx(((Y - mean) ** 2).mean(), rel=1e-12)
+    one_hot = np.eye(3)[rng.choice(3, 60, p=[0.5, 0.3, 0.2])]
+    p = one_hot.mean(axis=0)
+    assert baseline_loss("cross_entropy", one_hot) == pytest.approx(-(one_hot @ np.log(p)).mean(), rel=1e-12)
+    bits = np.column_stack([rng.random(40) < 0.2, rng.random(40) < 0.7]).astype(float)
+    q = bits.mean(axis=0)
+    bce = -(bits * np.log(q) + (1 - bits) * np.log(1 - q)).mean()
+    assert baseline_loss("binary_cross_entropy", bits) == pytest.approx(bce, rel=1e-12)
+
+
+def test_the_note_on_a_loss_worse_than_a_constant_starts_above_twice_its_loss():
+    """The README's rule: a note when the training loss ends above twice the baseline."""
+    from types import SimpleNamespace
+
+    from nettrain.train import _worse_than_a_constant, baseline_loss
+
+    Y = np.random.default_rng(3).normal(5.0, 2.0, (30, 1))
+    data = SimpleNamespace(train=SimpleNamespace(Y=Y))
+    cfg = config_from_dict({"network": {"layers": [2, 1]}, "cost": "mse"})
+    base = baseline_loss("mse", Y)
+    assert _worse_than_a_constant(cfg, {"loss": 1.99 * base}, data) is None
+    note = _worse_than_a_constant(cfg, {"loss": 2.01 * base}, data)
+    assert note is not None and f"above the {base:.4g} of always predicting the training mean" in note
+
+
 def test_the_ranks_stop_codes_add_up_to_the_most_severe_signal():
     """Under MPI the ranks' stop requests are summed in the gradients' Allreduce: any SIGTERM
     wins over SIGHUP, which wins over any number of SIGINTs (below 4096 ranks)."""
