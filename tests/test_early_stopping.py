@@ -118,6 +118,24 @@ def test_monitor_val_accuracy_higher_is_better(tmp_path):
     assert s["val_accuracy"] == max(acc)
 
 
+def test_monitor_val_r2_higher_is_better(tmp_path):
+    cfg = load_config(
+        CONFIGS / "regression.yaml",
+        [
+            f"output={tmp_path / 'run'}",
+            "training.epochs=15",
+            "training.early_stopping={monitor: val_r2, patience: 2}",
+        ],
+    )
+    result = fit(cfg, save=False)
+    r2 = [r["val_r2"] for r in result.history]
+    best_epoch, stop = replay(r2, 2, higher=True)
+    s = result.summary
+    assert (s["best_epoch"], len(r2)) == (best_epoch, stop or 15)
+    assert s["val_r2"] == max(r2) == r2[best_epoch - 1]
+    assert best_epoch > 1  # R^2 rose after the first epoch: lower-is-better would keep epoch 1
+
+
 def test_min_delta(tmp_path):
     cfg = digits(
         tmp_path, f"training.epochs={EPOCHS}", "training.early_stopping={patience: 3, min_delta: 0.01}"
