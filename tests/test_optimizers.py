@@ -152,6 +152,17 @@ def adam_by_hand(b1, b2, eps, lr=LR, wd=0.0, decoupled=False):
     return p
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_default_adam_eps_is_1e_8(name):
+    """PyTorch's and the paper's eps. It only shows on gradients near it: the first step is
+    lr g / (|g| + eps) (m and v bias-corrected to g and g^2), so for |g| = 1e-6 it is lr / 1.01."""
+    p = [np.array([1.0, -2.0])]
+    g = np.array([1e-6, -1e-6])
+    get_optimizer(name, LR, weight_decay=0.0).step(p, [g])
+    want = np.array([1.0, -2.0]) - LR * g / (np.abs(g) + 1e-8)
+    np.testing.assert_allclose(p[0], want, rtol=1e-14)
+
+
 def test_adam_first_step_is_lr_times_the_sign_of_the_gradient():
     # with bias correction, m_hat = g and v_hat = g^2 after one step: the step is lr g / |g|
     opt = get_optimizer("adam", LR)
