@@ -228,6 +228,7 @@ def test_cost_kernel_equals_the_numpy_form(kernels_on_cpu, name, output, dtype):
     k = 5 if name == "cross_entropy" else 3
     z = (rng.standard_normal((19, k)) * 3).astype(dtype)
     z[0, :2] = [120, -120]
+    z[1, -2:] = [-120, 120]  # a row whose max is its last entry: a row max must reach every column
     if name == "cross_entropy":
         y = np.eye(k, dtype=dtype)[rng.integers(0, k, 19)]
     elif name == "binary_cross_entropy":
