@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from nettrain.config import config_from_dict
@@ -713,6 +713,15 @@ arbitrary = st.one_of(
     missing=st.sampled_from(["error", "drop", "mean"]),
     categorical=st.sampled_from(["auto", ()]),
     outputs=st.integers(2, 4),
+)
+# every row's target missing left no rows to parse: 'cannot reshape array of size 0' (a ValueError)
+@example(
+    data=b"\x01,\x02\r,",
+    classification=False,
+    need_target=True,
+    missing="error",
+    categorical="auto",
+    outputs=2,
 )
 def test_arbitrary_bytes_read_and_encode_or_raise_data_error(
     tmp_path, data, classification, need_target, missing, categorical, outputs
