@@ -215,7 +215,8 @@ def parse_numbers(cells: np.ndarray, column: str, table: Table) -> tuple[np.ndar
         values = text.astype(np.float64)
         # float() also reads '1_000' and digits of other scripts ('١٢'), which no CSV writer
         # means as numbers (and the fast reader refuses): such a cell is not a number
-        codes = text.view(np.uint32).reshape(len(text), -1) if text.size and text.dtype.itemsize else np.zeros(0)
+        viewable = text.size and text.dtype.itemsize  # (no rows: nothing to view)
+        codes = text.view(np.uint32).reshape(len(text), -1) if viewable else np.zeros(0)
         if ((codes > 127) | (codes == ord("_"))).any():
             raise ValueError
     except ValueError:
