@@ -323,6 +323,18 @@ def test_npy_must_be_2d_and_finite(tmp_path):
     assert "row 2" in encoding_error(path) and "row 2" in x_error(path)
 
 
+@pytest.mark.parametrize("descr", ["|S0", "|V0", "0<b"])  # ('0<b': int8 sub-arrays of shape (0,))
+def test_npy_of_zero_sized_elements_is_a_data_error(tmp_path, descr):
+    """A header declaring elements of 0 bytes (found by the fuzz test below): np.frombuffer
+    raised ValueError ('itemsize cannot be zero'), an internal error at the command line."""
+    path = tmp_path / "z.npy"
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": (2, 3)})
+    path.write_bytes(header.getvalue())
+    for need_target in (True, False):
+        assert data_error(str(path), need_target=need_target).startswith(f"{path.name}: ")
+
+
 def test_npz_labels_and_regression_targets(tmp_path):
     X = np.random.default_rng(0).normal(size=(6, 3))
     path = str(tmp_path / "d.npz")

@@ -459,7 +459,7 @@ def _npy_view(raw: bytes, name: str) -> np.ndarray:
         shape, dtype, fortran = npy_header(stream)
     except Exception:
         return _load_array(raw, name)  # (which says what is wrong)
-    if dtype.hasobject:
+    if dtype.hasobject or dtype.itemsize == 0:  # (np.frombuffer refuses elements of 0 bytes)
         return _load_array(raw, name)
     count = math.prod(shape)
     a = np.frombuffer(raw, dtype=dtype, count=count, offset=stream.tell())
