@@ -312,6 +312,15 @@ def test_unknown_key_far_from_everything_lists_allowed_keys(tmp_path):
         ("device: tpu", "device", ["'tpu'", "auto, cpu, gpu"]),
         ("dtype: float16", "dtype", ["'float16'", "float32, float64"]),
         ("training: 5", "training", ["expected a mapping"]),
+        ("cost: 5", "cost", ["5 is not a word", "mse, cross_entropy"]),
+        ("data: {train: ' '}", "data.train", ["' ' is not a file path"]),
+        ("data: {target: true}", "data.target", ["True", "column name or a 0-based index"]),
+        ("data: {categorical: [color, true]}", "data.categorical", ["'auto', 'none' or a list"]),
+        ("data: {validation: '-'}", "data.validation", ["standard input) is not allowed here"]),
+        ("output: '-'", "output", ["standard input) is not allowed here"]),
+        ("training: {dropout: false}", "training.dropout", ["False is not a dropout rate"]),
+        ("training: {early_stopping: {monitr: loss}}", "training.early_stopping.monitr", ["'monitor'"]),
+        ("device: 5", "device", ["5 is not a device"]),
     ],
 )
 def test_wrong_type(tmp_path, snippet, key, words):
@@ -348,6 +357,14 @@ def test_layers_required(tmp_path):
         ("data: {target: -1}", "data.target"),
         ("training: {learning_rate: .nan}", "training.learning_rate"),
         ("training: {learning_rate: .inf}", "training.learning_rate"),
+        ("training: {seed: 9223372036854775808}", "training.seed"),  # 2^63: beyond a 64-bit seed
+        ("training: {checkpoint_keep: 0}", "training.checkpoint_keep"),
+        ("training: {checkpoint_every: -1}", "training.checkpoint_every"),
+        ("training: {clip_norm: 0}", "training.clip_norm"),
+        ("training: {early_stopping: {patience: 0}}", "training.early_stopping.patience"),
+        ("training: {early_stopping: {min_delta: -0.1}}", "training.early_stopping.min_delta"),
+        ("data: {test: 1.0}", "data.test"),
+        ("data: {test: -0.2}", "data.test"),
     ],
 )
 def test_out_of_range(tmp_path, snippet, key):
@@ -810,6 +827,12 @@ def test_set_a_delimiter_without_quotes(tmp_path):
         ("training.schedule", {"name": "cosine", "min_lr": 5}, "above the learning rate"),
         ("training.optimizer", {"name": "rmsprop", "rho": 2}, "must be < 1"),
         ("network.layers", [4, 10**23, 1], "from 1 to 2^31 - 1"),
+        ("network.layers", [4, 2**31, 1], "from 1 to 2^31 - 1"),
+        ("network.init", {"name": "normal", "scale": 0}, "must be > 0"),
+        ("training.optimizer", {"name": "adam", "beta1": 1}, "must be < 1"),
+        ("training.optimizer", {"name": "momentum", "momentum": -0.5}, "is not a number >= 0"),
+        ("training.schedule", {"name": "plateau", "factor": 1}, "must be > 0 and < 1"),
+        ("training.schedule", {"name": "step", "step_size": 0}, "whole number of epochs >= 1"),
     ],
 )
 def test_values_that_would_silently_misbehave_are_config_errors(key, value, needle):
@@ -827,6 +850,117 @@ def test_values_that_would_silently_misbehave_are_config_errors(key, value, need
     ok = {"name": value["name"]} if isinstance(value, dict) else [4, 3, 1]
     raw[section][name] = ok
     config_from_dict(raw)  # the same without the bad value is fine
+
+
+def test_dropout_one_rate_or_one_per_hidden_layer(tmp_path):
+    text = "network: {layers: [2, 3, 4, 1]}\ntraining:\n  dropout: "
+    assert load_config(write(tmp_path, text + "0.25\n")).training.dropout == (0.25, 0.25)
+    assert load_config(write(tmp_path, text + "[0.5, 0]\n")).training.dropout == (0.5, 0.0)
+    for bad, needle in (
+        ("[0.5]", "a list of 1 rates for 2 hidden layer(s)"),
+        ("1", "1 is not a dropout rate"),
+    ):
+        err = load_error(tmp_path, text + bad + "\n")
+        assert f"c.yaml:3: training.dropout: {needle}" in str(err), str(err)
+
+
+def test_early_stopping_true_takes_the_documented_defaults(tmp_path):
+    """README: true is {monitor: val_loss, patience: 10, min_delta: 0, restore_best: true}."""
+    cfg = load_config(write(tmp_path, MINIMAL + "training: {early_stopping: true}\n"))
+    assert cfg.training.early_stopping == {
+        "monitor": "val_loss",
+        "patience": 10,
+        "min_delta": 0.0,
+        "restore_best": True,
+    }
+    cfg = load_config(write(tmp_path, MINIMAL + "training: {early_stopping: {monitor: loss, patience: 2}}\n"))
+    assert cfg.training.early_stopping == {
+        "monitor": "loss",
+        "patience": 2,
+        "min_delta": 0.0,
+        "restore_best": True,
+    }
+    assert (
+        load_config(write(tmp_path, MINIMAL + "training: {early_stopping: false}\n")).training.early_stopping
+        is None
+    )
+
+
+def test_adamw_weight_decay_defaults_to_a_hundredth(tmp_path):
+    """README: weight_decay 0 (adamw: 0.01); a value given stays, 0 included."""
+    text = MINIMAL + "training:\n  optimizer: adamw\n"
+    assert load_config(write(tmp_path, text)).training.weight_decay == 0.01
+    assert load_config(write(tmp_path, text + "  weight_decay: 0\n")).training.weight_decay == 0.0
+    assert (
+        load_config(write(tmp_path, MINIMAL + "training: {optimizer: adam}\n")).training.weight_decay == 0.0
+    )
+
+
+@pytest.mark.parametrize(
+    "snippet, want",
+    [("tab", "\t"), ("TAB", "\t"), ("'\\t'", "\t"), ("'|'", "|"), ("':'", ":")],
+)
+def test_delimiter_words(tmp_path, snippet, want):
+    """'tab' in any case, or \\t as typed in single quotes, is the tab; any one character is itself."""
+    assert load_config(write(tmp_path, MINIMAL + f"data: {{delimiter: {snippet}}}\n")).data.delimiter == want
+
+
+@pytest.mark.parametrize("snippet", ["';;'", "'\"'", "''", "5"])
+def test_delimiter_must_be_one_character_other_than_a_quote(tmp_path, snippet):
+    err = load_error(tmp_path, MINIMAL + f"data: {{delimiter: {snippet}}}\n")
+    assert "c.yaml:3: data.delimiter: " in str(err) and "is not a delimiter" in str(err)
+
+
+def test_categorical_none_false_and_a_list(tmp_path):
+    for word in ("none", "false"):
+        cfg = load_config(write(tmp_path, MINIMAL + f"data: {{categorical: {word}}}\n"))
+        assert cfg.data.categorical == ()
+        assert cfg.to_dict()["data"]["categorical"] == "none"  # as README spells it, and reads back
+        assert load_config(write(tmp_path, cfg.to_yaml(), "again.yaml")).data.categorical == ()
+    cfg = load_config(write(tmp_path, MINIMAL + "data: {categorical: [zip, 3]}\n"))
+    assert cfg.data.categorical == ("zip", "3")
+
+
+def test_exclude_one_name_and_its_conflicts(tmp_path):
+    cfg = load_config(write(tmp_path, MINIMAL + "data: {exclude: id}\n"))
+    assert cfg.data.exclude == ("id",)
+    err = load_error(tmp_path, MINIMAL + "data: {target: id, exclude: [id]}\n")
+    assert "data.exclude: names the target 'id': the target cannot be left out" in str(err)
+    err = load_error(tmp_path, MINIMAL + "data: {target: 2, exclude: [2]}\n")  # an index as the target
+    assert "names the target '2'" in str(err)
+    err = load_error(tmp_path, MINIMAL + "data: {categorical: [id], exclude: [id]}\n")
+    assert "data.exclude: names 'id', which data.categorical names too" in str(err)
+
+
+def test_a_test_fraction_of_zero_means_no_test_set(tmp_path):
+    """As for validation: 0 holds nothing out (a fraction of 0 held out one row)."""
+    assert load_config(write(tmp_path, MINIMAL + "data: {test: 0}\n")).data.test is None
+    assert load_config(write(tmp_path, MINIMAL + "data: {test: 0.25}\n")).data.test == 0.25
+
+
+def test_set_dash_is_standard_input(tmp_path):
+    """--set data.train=- (README): '-' alone is a YAML list of one null, not the text '-'."""
+    path = write(tmp_path, MINIMAL)
+    assert load_config(path, overrides=["data.train=-"]).data.train == "-"
+    assert load_config(path, overrides=["data.train= - "]).data.train == "-"
+
+
+def test_one_override_given_as_a_string(tmp_path):
+    """load_config(path, "training.epochs=5") from Python: one override, not one per character."""
+    assert load_config(write(tmp_path, MINIMAL), overrides="training.epochs=5").training.epochs == 5
+
+
+def test_an_empty_config_says_to_start_from_init(tmp_path):
+    for text in ("", "# nothing yet\n"):
+        err = load_error(tmp_path, text)
+        assert str(err) == f"{tmp_path / 'c.yaml'}: the config is empty; start from `nettrain init`"
+
+
+def test_a_config_with_a_byte_order_mark_loads(tmp_path):
+    """Editors on Windows may start a UTF-8 file with a BOM."""
+    path = tmp_path / "c.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())
+    assert load_config(path).network.layers == (2, 3, 1)
 
 
 @pytest.mark.parametrize(
