@@ -237,6 +237,20 @@ def test_non_utf8_names_line(tmp_path):
     assert data_error(path).startswith(f"{Path(path).name}:3: ")
 
 
+def test_a_nul_byte_is_named_with_its_line(tmp_path):
+    path = write(tmp_path, b"a,y\n1,2\n3,4\x00\n")
+    assert data_error(path) == f"{Path(path).name}:3: contains a NUL byte; this is not a CSV text file"
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["fast", "careful"])
+def test_header_names_are_stripped_by_both_readers(tmp_path, quoted):
+    """' b ' is column b, whether the numbers go by the fast reader or a quote sends the file
+    to the csv module."""
+    cell = '"2"' if quoted else "2"
+    t = read_table(write(tmp_path, f" a , b ,y \n1,{cell},3\n"), "y")
+    assert t.features == ["a", "b"] and t.target == "y"
+
+
 # -- labels ---------------------------------------------------------------------------------------
 
 
@@ -398,11 +412,55 @@ def test_csv_labels_stay_text_even_when_they_are_digits(tmp_path):
 def test_npz_without_x_or_y(tmp_path):
     path = str(tmp_path / "d.npz")
     np.savez(path, data=np.ones((3, 2)))
-    assert "'X'" in data_error(path)
+    assert data_error(path) == "d.npz: an NPZ data file must hold an array 'X' (and 'y'); found data"
     np.savez(path, X=np.ones((3, 2)))
     assert "'y'" in data_error(path)
     np.savez(path, X=np.ones((3, 2)), y=np.ones(4))
     assert "one entry per row" in data_error(path)
+
+
+def test_npy_that_is_not_a_matrix_of_numbers_with_rows(tmp_path):
+    path = str(tmp_path / "m.npy")
+    np.save(path, np.array([["1", "2"], ["3", "x"]]))
+    for need_target in (True, False):
+        assert (
+            data_error(path, need_target=need_target) == "m.npy: the matrix has dtype <U1; expected numbers"
+        )
+    np.save(path, np.ones((0, 3)))
+    assert data_error(path) == "m.npy: holds no rows"
+    np.save(path, np.ones((4, 1)))  # the target and nothing to learn from
+    assert data_error(path) == "m.npy: has only the target column 0 and no features"
+    assert read_table(path, need_target=False).features == ["0"]  # (predict: one feature)
+
+
+@pytest.mark.parametrize("suffix", ["npy", "npz"])
+def test_an_array_declaring_more_than_the_file_holds_is_refused_before_allocating(tmp_path, suffix):
+    """A truncated or forged header: refused by its declared size, not by NumPy allocating it
+    and then failing (a few bytes can declare gigabytes)."""
+    import tracemalloc
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 100)}
+    )
+    member = header.getvalue() + b"\0" * 800  # 800 MB declared, 800 bytes held
+    path = tmp_path / f"big.{suffix}"
+    if suffix == "npy":
+        path.write_bytes(member)
+    else:
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("X.npy", member)
+            zf.writestr("y.npy", member)
+    tracemalloc.start()
+    try:
+        msg = data_error(str(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert msg.startswith(f"big.{suffix}: ") and "declares 800,000,000 bytes" in msg and "forged" in msg, msg
+    assert peak < 50 * 2**20, peak
 
 
 @pytest.mark.parametrize("member", ["X", "y"])

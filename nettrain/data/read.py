@@ -417,6 +417,8 @@ def npy_target_index(target, n_columns: int, name: str) -> int:
             raise TargetColumnError(
                 f"{name}: an NPY matrix has no column names; give data.target as a 0-based index, not '{t}'"
             )
+    if n_columns == 1 and t == 0:  # (as a CSV of one column says it)
+        raise DataError(f"{name}: has only the target column 0 and no features")
     if not 0 <= t < n_columns or n_columns < 2:
         raise TargetColumnError(
             f"{name}: target column {t} does not exist: the matrix has "
