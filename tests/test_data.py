@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from nettrain.config import config_from_dict
-from nettrain.data import Table, fit_encoding, load_run_data, read_table, select_features
+from nettrain.data import Table, fit_encoding, load_run_data, parse_numbers, read_table, select_features
 from nettrain.errors import DataError
 
 # Hypothesis: small and fast; tmp_path is shared by the examples (each rewrites its file)
@@ -827,6 +827,23 @@ def test_arbitrary_bytes_read_and_encode_or_raise_data_error(
     assert np.isfinite(Xe).all() and np.isfinite(Y).all()
     if missing == "mean":  # only rows without a target are left out
         assert kept.sum() == enc.target_values(t)[1].sum()
+
+
+@pytest.mark.parametrize(
+    "text", ['a,y\n"1",\n', "id,color,y\n1,red,\n2,blue,\n"], ids=["quoted", "text-column"]
+)
+def test_rows_that_all_lack_the_target_are_a_data_error(tmp_path, text):
+    """Every row without a target, in a file the careful reader reads (a quote, a text
+    column): the fills were taken from no rows, where a numeric column raised ValueError
+    (np.reshape(0, -1); an internal error at the command line, found by the bytes fuzz test)
+    and a text column blamed itself ('categorical column 'color' has no values')."""
+    t = read_table(write(tmp_path, text))
+    with pytest.raises(DataError, match="data.csv:2: the target 'y' is missing"):
+        fit_encoding(t, "regression", "mse", 1, True)
+    with pytest.raises(DataError, match="no row is left once rows with missing values are dropped"):
+        fit_encoding(t, "regression", "mse", 1, True, missing="drop")
+    values, missing = parse_numbers(t.cells[0][:0], "a", t)  # the cells of no rows: no numbers
+    assert values.shape == missing.shape == (0,)
 
 
 def test_scale_names_a_missing_value_as_missing_and_a_huge_one_as_too_large(tmp_path):

@@ -545,6 +545,18 @@ def _column_kind(cells: np.ndarray, name: str, table: Table, categorical) -> str
     return "categorical"
 
 
+def _check_targets(table: Table, present: np.ndarray, missing: str) -> None:
+    """A DataError for training rows without a target: under ``missing: error`` any, else all."""
+    if missing == "error" and not present.all():
+        i = int(np.argmax(~present))
+        raise DataError(
+            f"{table.where(i)}: the target '{table.target}' is missing; {int((~present).sum())} "
+            "row(s) have no target. Remove them, or set data.missing: drop"
+        )
+    if not present.any():
+        raise DataError(f"{table.source}: no row is left once rows with missing values are dropped")
+
+
 def outputs_for_classes(cost: str, k: int) -> int:
     """The output size network.layers' 'auto' means for k classes: one unit for two classes
     under binary_cross_entropy (s = P(second class)), else one per class."""
@@ -612,6 +624,8 @@ def fit_encoding(
     # categories and fills (the most frequent category; the mean) from the values present in
     # the rows that have a target: a row without one is never trained on
     _, present = enc.target_values(table)
+    if not present.any():  # no row to take categories and fills from: say why (the target)
+        _check_targets(table, present, missing)
     trained = table if present.all() else table.take(np.flatnonzero(present))
     for j, col in enumerate(columns):
         cells = trained.column(j)
@@ -630,12 +644,7 @@ def fit_encoding(
                 values, miss = cells, np.isnan(cells)
             col.fill = float(values[~miss].mean()) if (~miss).any() else 0.0
     raw, keep = enc.raw_inputs(table)
-    if missing == "error" and not present.all():
-        i = int(np.argmax(~present))
-        raise DataError(
-            f"{table.where(i)}: the target '{table.target}' is missing; {int((~present).sum())} "
-            "row(s) have no target. Remove them, or set data.missing: drop"
-        )
+    _check_targets(table, present, missing)
     keep &= present
     if not keep.any():
         raise DataError(f"{table.source}: no row is left once rows with missing values are dropped")

@@ -215,8 +215,7 @@ def parse_numbers(cells: np.ndarray, column: str, table: Table) -> tuple[np.ndar
         values = text.astype(np.float64)
         # float() also reads '1_000' and digits of other scripts ('١٢'), which no CSV writer
         # means as numbers (and the fast reader refuses): such a cell is not a number
-        viewable = text.size and text.dtype.itemsize  # (no rows: nothing to view)
-        codes = text.view(np.uint32).reshape(len(text), -1) if viewable else np.zeros(0)
+        codes = text.view(np.uint32).reshape(len(text), text.dtype.itemsize // 4)  # (also with no rows)
         if ((codes > 127) | (codes == ord("_"))).any():
             raise ValueError
     except ValueError:
