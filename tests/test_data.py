@@ -137,6 +137,17 @@ def test_non_numeric_value_names_value_line_and_column(tmp_path):
         assert "'b'" in msg and "'abc'" in msg and "not a number" in msg
 
 
+def test_a_column_half_numbers_is_numeric_and_its_words_are_errors(tmp_path):
+    """README: a text column is categorical when fewer than half of its values are numbers;
+    half is not fewer: a word there is a stray value, named, not a category."""
+    path = write(tmp_path, "a,b,y\n1,2,0\n3,x,1\n5,4,0\n6,z,1\n")
+    msg = encoding_error(path)
+    assert msg.startswith(f"{Path(path).name}:3: column 'b' is numeric but holds 'x'"), msg
+    path = write(tmp_path, "a,b,y\n1,2,0\n3,x,1\n5,w,0\n6,z,1\n")  # fewer than half
+    enc = fit_encoding(read_table(path), "regression", "mse", 1, True)
+    assert [c.kind for c in enc.columns] == ["numeric", "categorical"]
+
+
 def test_non_numeric_regression_target(tmp_path):
     path = write(tmp_path, "a,y\n1,2\n3,oops\n")
     msg = encoding_error(path)

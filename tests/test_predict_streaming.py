@@ -287,6 +287,25 @@ def test_read_table_chunks_joined_are_the_whole_file(monkeypatch):
     assert whole.column(0)[0] == "0.5"  # decimal commas read
 
 
+@pytest.mark.parametrize("suffix", ["npz", "stdin.npy"])
+def test_an_array_read_whole_is_handed_out_in_chunks_only_past_the_chunk_size(monkeypatch, suffix):
+    """An NPZ (and an .npy on standard input) is read whole: one table when it holds at most a
+    chunk of rows, else chunks that say which rows they are (messages count within them)."""
+    monkeypatch.setattr(read, "CHUNK_LINES", 4)
+    for n, parts in ((4, [None]), (5, ["rows 0-3", "rows 4-4"])):
+        X = np.arange(2.0 * n).reshape(n, 2)
+        if suffix == "npz":
+            np.savez("a.npz", X=X, y=np.arange(n))
+            chunks = list(read_table_chunks("a.npz"))
+        else:
+            buffer = io.BytesIO()
+            np.save(buffer, X)
+            chunks = list(read_table_chunks("-", stdin=io.BytesIO(buffer.getvalue())))
+        assert [t.part for t in chunks] == parts
+        features = X if suffix == "npz" else X[:, :1]  # (an .npy's last column is its target)
+        np.testing.assert_array_equal(np.concatenate([t.cells for t in chunks]), features)
+
+
 # -- errors name the file's own line ----------------------------------------------------------------
 
 
