@@ -487,6 +487,10 @@ def test_a_merge_key_is_not_a_key_given_twice(tmp_path):
     text = MINIMAL + "training:\n  <<: {epochs: 5, batch_size: 4}\n  epochs: 7\n"
     cfg = load_config(write(tmp_path, text))
     assert cfg.training.epochs == 7 and cfg.training.batch_size == 4
+    # two merges into one mapping (YAML allows it; PyYAML merges both): no key given twice
+    text = MINIMAL + "training:\n  <<: {epochs: 5}\n  <<: {batch_size: 4}\n"
+    cfg = load_config(write(tmp_path, text))
+    assert cfg.training.epochs == 5 and cfg.training.batch_size == 4
 
 
 def test_a_key_given_twice_in_a_set_value(tmp_path):

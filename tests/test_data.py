@@ -171,6 +171,29 @@ def test_missing_label_in_classification(tmp_path):
     assert msg.startswith(f"{Path(path).name}:3: ") and "'y'" in msg and "2 row(s)" in msg
 
 
+def test_a_missing_label_in_data_read_like_training_is_an_error_under_missing_error(tmp_path):
+    """Validation, test and evaluate data go through Encoding.encode: a row without a label is
+    an error there too (not left out), unless data.missing says drop or mean."""
+    enc = fit_encoding(
+        read_table(write(tmp_path, "a,y\n1,cat\n2,dog\n")), "classification", "cross_entropy", 2, True
+    )
+    other = read_table(write(tmp_path, "a,y\n1,cat\n2,\n3,NA\n", "other.csv"))
+    with pytest.raises(DataError, match="other.csv:3: the target 'y' is missing; 2 row.s. have no target"):
+        enc.encode(other)
+    enc.missing = "drop"
+    assert enc.encode(other)[2].tolist() == [True, False, False]
+
+
+def test_values_too_large_to_standardize_are_named(tmp_path):
+    """Squares beyond float64 (|x| > about 1e154) make the standard deviation infinite."""
+    path = write(tmp_path, "a,big,y\n1,1e200,0\n2,-1e200,1\n")
+    assert encoding_error(path) == (
+        "data.csv: column 'big' holds values too large to standardize (up to 1e+200); rescale it, "
+        "or set data.standardize: false"
+    )
+    fit_encoding(read_table(path), "regression", "mse", 1, False)  # not standardized: fine
+
+
 def test_infinite_value_is_refused(tmp_path):
     path = write(tmp_path, "a,y\n1,2\ninf,3\n")
     for msg in (encoding_error(path), x_error(path)):
