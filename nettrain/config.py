@@ -864,15 +864,17 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
 
 
 def _stream_identity(path: str):
-    """(device, inode) of a data path that is not a regular file (a pipe, a device; '-' is
-    standard input), else None: such an input can be read only once."""
+    """(device, inode) of a data path that is neither a regular file nor a folder (a pipe, a
+    device; '-' is standard input), else None: such an input can be read only once."""
     import stat
 
     try:
         st = os.fstat(0) if path == "-" else os.stat(path)
     except (OSError, ValueError):
         return None
-    return None if stat.S_ISREG(st.st_mode) else (st.st_dev, st.st_ino)
+    if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):  # (a folder: 'is a directory', when read)
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _network_section(c: _Checker, raw: dict, cost: str) -> NetworkConfig:

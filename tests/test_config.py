@@ -813,6 +813,11 @@ def test_one_pipe_named_twice_is_refused(tmp_path):
     (tmp_path / "rows.csv").write_text("a,b\n1,2\n")  # a file may be named twice
     cfg = load_config(write(tmp_path, MINIMAL + "data: {train: rows.csv, test: rows.csv}\n"))
     assert cfg.data.train == cfg.data.test
+    # a folder is no pipe (found by the round-trip fuzz test: '/' twice was 'the same pipe'):
+    # reading it says what is wrong
+    (tmp_path / "folder").mkdir()
+    cfg = load_config(write(tmp_path, MINIMAL + "data: {train: folder, validation: folder}\n"))
+    assert cfg.data.train == cfg.data.validation == str(tmp_path / "folder")
 
 
 def test_set_a_delimiter_without_quotes(tmp_path):
