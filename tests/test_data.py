@@ -673,6 +673,25 @@ def test_validation_split_is_seeded_disjoint_and_covering(tmp_path):
     assert other_val != val and len(other_val) == 10 and other_train | other_val == train | val
 
 
+@pytest.mark.parametrize("n, fraction, held", [(10, 0.01, 1), (3, 0.9, 2), (2, 0.5, 1)])
+def test_a_hold_out_keeps_at_least_one_row_on_each_side(n, fraction, held):
+    """A tiny fraction still holds out a row, a large one still leaves one to train on."""
+    from nettrain.data import hold_out_rows, split_indices, stream_rng
+
+    kept, out = split_indices(n, fraction, stream_rng(0, 1))
+    assert len(out) == held and len(kept) == n - held
+    assert sorted([*kept.tolist(), *out.tolist()]) == list(range(n))
+    kept, out = hold_out_rows(n, fraction, stream_rng(0, 1), None, "t.csv", "validation")
+    assert len(out) == held
+
+
+def test_a_hold_out_of_one_row_is_refused():
+    from nettrain.data import hold_out_rows, stream_rng
+
+    with pytest.raises(DataError, match="t.csv: 1 row.s. is too few to hold out a test fraction"):
+        hold_out_rows(1, 0.5, stream_rng(0, 4), None, "t.csv", "test")
+
+
 def test_run_data_encodes_with_training_statistics(tmp_path):
     rows = "\n".join(f"{i},{(i * 7) % 5},{i + 0.5}" for i in range(20))
     path = write(tmp_path, "a,b,y\n" + rows + "\n")
