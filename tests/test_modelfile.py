@@ -180,6 +180,18 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
 
 
+def test_write_atomic_says_when_a_folder_is_in_the_way(tmp_path):
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(OutputError, match="^cannot write '.*taken': it is a folder$"):
+        write_atomic(tmp_path / "taken", lambda f: f.write(b"x"))
+    (tmp_path / "plain").write_text("a file")
+    with pytest.raises(
+        OutputError, match=r"^cannot write '.*plain/x\.csv': '.*plain' is a file, not a folder$"
+    ):
+        write_atomic(tmp_path / "plain" / "x.csv", lambda f: f.write(b"x"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain", "taken"]  # nothing else written
+
+
 def test_failed_save_keeps_the_old_model(tmp_path, xor_model, labels_model, monkeypatch):
     path = tmp_path / "m.npz"
     save_model(path, xor_model)
@@ -200,11 +212,13 @@ def test_failed_save_keeps_the_old_model(tmp_path, xor_model, labels_model, monk
 
 
 def refused(path, *words) -> str:
+    """The ModelFileError of loading ``path``; each word must be in its message after the path
+    (the test's folder, named after the test, would hold 'compressed' or 'shape' by itself)."""
     with pytest.raises(ModelFileError) as info:
         load_model(path)
     msg = str(info.value)
     for w in words:
-        assert w in msg, msg
+        assert w in msg.replace(str(path), "MODEL"), msg
     return msg
 
 
@@ -255,7 +269,7 @@ def test_rebuilt_zip_of_a_good_model_loads(tmp_path, saved):
 
 
 def test_missing_file(tmp_path):
-    refused(tmp_path / "nope.npz", "not found", "nope.npz")
+    assert refused(tmp_path / "nope.npz", "not found") == f"model file '{tmp_path / 'nope.npz'}' not found"
 
 
 def test_directory_without_model(tmp_path):
@@ -396,7 +410,10 @@ def test_shape_not_matching_meta(tmp_path, saved):
 def test_integer_weights_refused(tmp_path, saved):
     parts = members(saved)
     W0 = np.load(io.BytesIO(parts["W0.npy"]))
-    refused(zip_up(tmp_path / "m.npz", {**parts, "W0.npy": npy(W0.astype(np.int32))}), "dtype")
+    refused(
+        zip_up(tmp_path / "m.npz", {**parts, "W0.npy": npy(W0.astype(np.int32))}),
+        "has dtype int32, expected floats",
+    )
 
 
 def test_compressed_member(tmp_path, saved):
@@ -405,6 +422,146 @@ def test_compressed_member(tmp_path, saved):
     path = tmp_path / "small.npz"
     np.savez_compressed(path, **arrays)
     refused(path, "compressed")
+
+
+def test_parameters_of_two_dtypes_are_refused(tmp_path, saved):
+    parts = members(saved)
+    W0 = np.load(io.BytesIO(parts["W0.npy"]))
+    refused(
+        zip_up(tmp_path / "m.npz", {**parts, "W0.npy": npy(W0.astype(np.float64))}),
+        "the parameters mix dtypes",
+    )
+
+
+def test_a_member_shorter_than_its_header_says_is_refused_by_its_size(tmp_path, saved):
+    """The header's shape is right but the data is 8 bytes short: refused before reading."""
+    parts = members(saved)
+    parts["W0.npy"] = parts["W0.npy"][:-8]
+    refused(zip_up(tmp_path / "m.npz", parts), "member 'W0.npy' declares shape", "damaged or forged")
+
+
+def _set_size_in_zip_directory(path: Path, member: str, size: int) -> None:
+    """Forge the uncompressed size the zip's central directory gives ``member``."""
+    import struct
+
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        name_length = struct.unpack_from("<H", data, at + 28)[0]
+        if data[at + 46 : at + 46 + name_length] == member.encode():
+            struct.pack_into("<I", data, at + 24, size)
+        at = data.find(b"PK\x01\x02", at + 46)
+    path.write_bytes(bytes(data))
+
+
+def test_a_zip_directory_claiming_more_bytes_than_stored_is_refused_before_allocating(tmp_path, saved):
+    """The zip's directory and the .npy headers agree on 2 GB a member, the file holds bytes:
+    the stored (compressed) size gives the lie away before anything is allocated."""
+    parts = members(saved)
+    meta = meta_of(parts)
+    big = 5 * 10**8  # float32: W0 4 GB, b0 and W1 2 GB each
+    meta["network"]["sizes"] = [2, big, 1]
+    parts = with_meta(parts, meta)
+    parts["W0.npy"] = npy_header((big, 2)) + b"\x00" * 64
+    parts["b0.npy"] = npy_header((big,)) + b"\x00" * 64
+    parts["W1.npy"] = npy_header((1, big)) + b"\x00" * 64
+    path = zip_up(tmp_path / "m.npz", parts)
+    for member, shape in (("W0.npy", (big, 2)), ("b0.npy", (big,)), ("W1.npy", (1, big))):
+        _set_size_in_zip_directory(path, member, len(npy_header(shape)) + 4 * int(np.prod(shape)))
+    assert_refused_cheaply(path, "member 'W0.npy' declares shape", "damaged or forged")
+
+
+def test_a_meta_document_over_16_mib_or_not_bytes_is_refused(tmp_path, saved):
+    parts = members(saved)
+    meta = json.dumps(meta_of(parts)).encode()
+    padded = meta[:-1] + b" " * (16 * 2**20) + b"}"  # valid JSON, 16 MiB of blanks
+    parts["meta.npy"] = npy(np.frombuffer(padded, dtype=np.uint8))
+    refused(zip_up(tmp_path / "big.npz", parts), "the 'meta' document is malformed")
+    parts["meta.npy"] = npy(np.frombuffer(meta, dtype=np.uint8).astype(np.int32))
+    refused(zip_up(tmp_path / "int.npz", parts), "the 'meta' document is malformed")
+
+
+def _categorical(meta: dict, **column) -> None:
+    meta["encoding"]["columns"][0].update({"kind": "categorical", "categories": ["a"], "fill": "a", **column})
+
+
+@pytest.mark.parametrize(
+    "forge, needle",
+    [
+        (lambda m: m["network"].update(sizes=[2, 4.0, 1]), "malformed (a layer size, name or task"),
+        (lambda m: m["network"].update(sizes=[2, True, 1]), "malformed (a layer size, name or task"),
+        (lambda m: m["encoding"].update(task="clustering"), "malformed (a layer size, name or task"),
+        (lambda m: m["network"].update(sizes=[2, 0, 1]), "layer sizes [2, 0, 1] are invalid"),
+        (
+            lambda m: m["encoding"].update(features=["x1"], columns=m["encoding"]["columns"][:1]),
+            "layer sizes [2, 4, 1] are invalid",
+        ),
+        (lambda m: m["encoding"].update(missing="ignore"), "unknown missing-value policy 'ignore'"),
+        (lambda m: m["encoding"].update(excluded=[1]), "malformed (the target, positional, delimiter"),
+        (
+            lambda m: m["encoding"].update(classes=["0", "1", "2"]),
+            "class list does not match the output layer",
+        ),
+        (lambda m: m["encoding"].update(classes=[0, 1]), "class list does not match the output layer"),
+        (lambda m: m["encoding"]["columns"][0].update(name="zz"), "lacks or garbles columns"),
+        (lambda m: m["encoding"]["columns"][0].update(kind="ordinal"), "lacks or garbles kind of 'x1'"),
+        (lambda m: m["encoding"]["columns"][0].update(fill="x"), "lacks or garbles fill of 'x1'"),
+        (lambda m: m["encoding"]["columns"][0].update(fill=True), "lacks or garbles fill of 'x1'"),
+        (lambda m: _categorical(m, categories=[1]), "lacks or garbles categories of 'x1'"),
+        (lambda m: _categorical(m, categories=[]), "lacks or garbles categories of 'x1'"),
+        (lambda m: _categorical(m, fill=5), "lacks or garbles fill of 'x1'"),
+    ],
+    ids=[
+        "size-float",
+        "size-bool",
+        "task",
+        "size-0",
+        "inputs-vs-columns",
+        "missing-policy",
+        "excluded-number",
+        "classes-count",
+        "classes-numbers",
+        "column-name",
+        "column-kind",
+        "numeric-fill-text",
+        "numeric-fill-bool",
+        "categories-numbers",
+        "categories-none",
+        "categorical-fill-number",
+    ],
+)
+def test_forged_meta_is_refused_with_its_reason(tmp_path, saved, forge, needle):
+    parts = members(saved)
+    meta = meta_of(parts)
+    assert meta["network"]["sizes"] == [2, 4, 1] and meta["encoding"]["features"] == ["x1", "x2"]
+    forge(meta)
+    refused(zip_up(tmp_path / "m.npz", with_meta(parts, meta)), needle)
+    good = meta_of(parts)  # (a categorical column as the forgeries start from loads)
+    _categorical(good)
+    assert load_model(zip_up(tmp_path / "good.npz", with_meta(parts, good))).encoding.columns[
+        0
+    ].categories == ["a"]
+
+
+def test_only_true_and_false_are_read_as_such_in_the_meta(tmp_path, saved):
+    """label_numbers must be true itself (text labels decoded as numbers would crash), and only
+    an explicit output_bias false drops the output bias (a model from before has none)."""
+    parts = members(saved)
+    meta = meta_of(parts)
+    meta["encoding"]["label_numbers"] = "true"
+    meta["network"]["output_bias"] = None
+    model = load_model(zip_up(tmp_path / "m.npz", with_meta(parts, meta)))
+    assert model.encoding.label_numbers is False and model.network.output_bias is True
+
+
+def test_checkpoint_members_must_be_floats(tmp_path, xor_model):
+    from nettrain.modelfile import read_members
+
+    path = tmp_path / "c.npz"
+    save_model(path, xor_model, extra={"opt0": np.zeros(3), "opt1": np.arange(3)})
+    assert read_members(path, ["opt0"])["opt0"].tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(ModelFileError, match="member 'opt1' has dtype int64, expected floats"):
+        read_members(path, ["opt1"])
 
 
 def assert_refused_cheaply(path: Path, *words) -> None:
