@@ -183,6 +183,23 @@ def test_data_permission_denied(project):
     fit_error(project / "c.yaml", "train.csv", "permission denied")
 
 
+def test_the_reasons_a_file_cannot_be_read_are_worded_plainly():
+    """(Permission denied is not reproducible as root, where the tests above are skipped.)"""
+    import errno
+
+    from nettrain.errors import os_reason, unreadable
+
+    assert unreadable("data file", "x.csv", PermissionError(errno.EACCES, "Permission denied")) == (
+        "data file 'x.csv' cannot be read: permission denied"
+    )
+    too_long = OSError(errno.ENAMETOOLONG, "File name too long")
+    assert os_reason(too_long) == "file name too long"
+    assert unreadable("model file", "m" * 300, too_long).endswith(
+        "(300 characters)' cannot be read: file name too long"
+    )
+    assert os_reason(OSError(errno.ENOSPC, "No space left on device")) == "No space left on device"
+
+
 @pytest.mark.parametrize("command", ["predict", "evaluate", "info"])
 def test_model_missing(trained, command):
     args = [command, "nope.npz"] + ([] if command == "info" else [trained / "train.csv"])

@@ -418,6 +418,29 @@ def test_resume_from_what_is_not_a_checkpoint(tmp_path):
         fit(cfg, resume=str(tmp_path / "nowhere"))
 
 
+def test_a_model_whose_checkpoint_entry_is_no_mapping_is_not_a_checkpoint(tmp_path):
+    from nettrain.data import Encoding
+    from nettrain.modelfile import Model, save_model
+    from nettrain.network import Network
+
+    net = Network.create([2, 3, 1], ["tanh"], "sigmoid", "binary_cross_entropy")
+    enc = Encoding("classification", "binary_cross_entropy", ["a", "b"], "y", 1, np.zeros(2), np.ones(2))
+    enc.classes = ["0", "1"]
+    for state in (5, [1, 2], "epoch 3"):
+        save_model(tmp_path / "m.npz", Model(net, enc, {"checkpoint": state}))
+        with pytest.raises(ModelFileError, match="a model file, not a checkpoint"):
+            load_checkpoint(tmp_path / "m.npz")
+
+
+def test_a_folder_named_like_a_checkpoint_is_not_one(tmp_path):
+    from nettrain.checkpoint import checkpoints_in, find_checkpoint
+
+    (tmp_path / "checkpoint-9.npz").mkdir()
+    assert checkpoints_in(tmp_path) == []
+    with pytest.raises(ConfigError, match="no checkpoint-<epoch>.npz in"):
+        find_checkpoint(tmp_path)
+
+
 def _rezip(src: Path, dst: Path, change: dict) -> Path:
     import zipfile
 

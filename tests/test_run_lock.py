@@ -146,6 +146,35 @@ def test_a_stale_lock_file_confuses_nothing(tmp_path):
     ok(run("plot", out, "-o", tmp_path / "curves.png"))
 
 
+def test_the_lock_file_holds_this_fits_pid_alone(tmp_path):
+    """A stale file with a longer pid is rewritten, not overwritten in part ('4242\\n999...'
+    reads as no pid, and a refused fit could not say who holds the folder)."""
+    out = tmp_path / "R"
+    out.mkdir()
+    (out / LOCK_NAME).write_text("99999999999999\n")
+    with RunLock(out):
+        assert (out / LOCK_NAME).read_text() == f"{os.getpid()}\n"
+
+
+def test_a_lock_file_removed_between_open_and_lock_is_opened_again(tmp_path, monkeypatch):
+    """The fit that held the folder may end, removing its lock file, between this fit's open
+    and its flock: the lock then taken is on a file no longer in the folder, so it tries again."""
+    real_open = RunLock._open
+    opened = []
+
+    def open_then_lose_it(self):
+        fd = real_open(self)
+        if not opened:
+            os.unlink(self.path)  # the other run ended
+        opened.append(fd)
+        return fd
+
+    monkeypatch.setattr(RunLock, "_open", open_then_lose_it)
+    with RunLock(tmp_path / "R") as lock:
+        assert len(opened) == 2
+        assert os.path.samestat(os.fstat(lock.fd), os.stat(tmp_path / "R" / LOCK_NAME))
+
+
 def test_the_lock_file_is_gone_after_every_ending(tmp_path, monkeypatch):
     out = tmp_path / "R"
     fit(xor(out, epochs=2))
