@@ -378,6 +378,23 @@ def test_predict_proba_on_regression_is_an_error(regression_run):
 def test_predict_unknown_format(digits_run):
     r = run("predict", digits_run, DATA / "digits_test.csv", "--format", "jsn")
     assert_error(r, "jsn", "jsonl")
+    assert_error(run("predict", digits_run, DATA / "digits_test.csv", "-f", "json"), "did you mean 'jsonl'?")
+    assert_error(
+        run("predict", digits_run, DATA / "digits_test.csv", "--unknown", "skip"),
+        "--unknown 'skip' is not known",
+    )
+    upper = run("predict", digits_run, DATA / "digits_test.csv", "--format", "JSONL")  # any case
+    assert (
+        upper.exit_code == 0
+        and upper.stdout == run("predict", digits_run, DATA / "digits_test.csv", "-f", "jsonl").stdout
+    )
+
+
+def test_predict_output_that_is_a_folder_is_refused(digits_run, tmp_path):
+    assert_error(
+        run("predict", digits_run, DATA / "digits_test.csv", "-o", tmp_path), "is a folder; give a file name"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- evaluate -------------------------------------------------------------------------------------
@@ -811,6 +828,8 @@ def test_predict_output_never_destroys_what_it_reads_and_follows_links(digits_ru
     for model_arg in (run_copy, run_copy / "model.npz"):
         assert_error(run("predict", model_arg, rows, "-o", run_copy / "model.npz"), "is the model file")
     assert_error(run("predict", run_copy, rows, "-o", rows), "is the input file")
+    (tmp_path / "alias.csv").symlink_to(rows)  # the input under another name: refused as well
+    assert_error(run("predict", run_copy, rows, "-o", tmp_path / "alias.csv"), "is the input file")
     assert (run_copy / "model.npz").read_bytes() == model_bytes and rows.read_text() == rows_text
 
     target = tmp_path / "target.csv"
@@ -1010,7 +1029,12 @@ def test_predict_keeps_id_columns_as_written(pets, tmp_path):
 
 
 def test_keep_refuses_names_that_would_clash_and_info_names_array_data(pets, tmp_path):
-    for args in (["--keep", "prediction"], ["--keep", "weight", "--keep", "weight"]):
+    for args in (
+        ["--keep", "prediction"],
+        ["--keep", "weight", "--keep", "weight"],
+        ["--keep", "prob_cat"],
+        ["--keep", "prediction_0"],
+    ):
         assert_error(
             run("predict", pets / "run", pets / "pets.csv", *args), "named twice, or the name of an output"
         )
@@ -1037,6 +1061,11 @@ def test_keep_refuses_names_that_would_clash_and_info_names_array_data(pets, tmp
     assert start["n_test"] == 10 and start["n_train"] == 30
     info = " ".join(run("info", tmp_path / "run").stdout.split())
     assert "trained on arrays given to fit" in info and "nowhere.csv" not in info
+    # its inputs are read by position: no column has a name to keep, not even '0'
+    (tmp_path / "in.csv").write_text("0.5,1.5\n-1,2\n")
+    assert_error(
+        run("predict", tmp_path / "run", tmp_path / "in.csv", "--keep", "0"), "reads its inputs by position"
+    )
 
 
 @pytest.mark.parametrize("swallowed_as", ["nothing", "TypeError"])
@@ -1068,3 +1097,34 @@ def test_a_line_break_in_a_run_folders_name_stays_on_one_line(tmp_path):
     assert r.exit_code == 0, r.stderr
     assert [line for line in r.stderr.splitlines() if line.startswith("done:")][0].endswith("a\\nb/model.npz")
     assert "a\\nb" in run("info", out).stdout.splitlines()[0]
+
+
+def test_gradcheck_batch_must_be_at_least_one():
+    r = run("gradcheck", CONFIGS / "seed.yaml", "--batch", "0")
+    assert r.exit_code == 2 and "Invalid value for '--batch'" in r.stderr and r.stdout == ""
+
+
+def test_an_error_message_with_a_line_break_stays_on_one_line(tmp_path):
+    r = run("info", tmp_path / "a\nb.npz")
+    assert_error(r, "a\\nb.npz", "not found")
+    assert r.stderr.count("\n") == 1
+
+
+def test_running_out_of_memory_is_one_error_line(tmp_path, monkeypatch):
+    import nettrain.config
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(nettrain.config, "load_config", no_memory)
+    assert_error(run("fit", CONFIGS / "xor.yaml", "-o", tmp_path / "run"), "out of memory")
+
+
+def test_evaluate_needs_a_model_that_records_its_target(pets, tmp_path):
+    from nettrain import load_model, save_model
+
+    model = load_model(pets / "run")
+    model.encoding.target = None
+    save_model(tmp_path / "m.npz", model)
+    assert_error(run("evaluate", tmp_path / "m.npz", pets / "pets.csv"), "does not record its target column")
+    assert run("predict", tmp_path / "m.npz", pets / "pets.csv").exit_code == 0  # predict needs none
