@@ -385,6 +385,27 @@ def test_npy_is_not_written_to_a_terminal(digits_model):
     assert r.stderr.startswith("Error: refusing to write NPY") and "Traceback" not in r.stderr
 
 
+def test_predict_without_input_on_a_terminal_says_so(digits_model):
+    """INPUT defaults to '-': on a terminal nothing is piped in, and predict would wait on it."""
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    try:
+        r = subprocess.run(
+            [*MODULE, "predict", str(digits_model)],
+            stdin=slave,
+            capture_output=True,
+            env=ENV,
+            cwd=ROOT,
+            timeout=60,
+            text=True,
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == "Error: no input: give a data file, or pipe rows into '-'\n"
+
+
 @pytest.mark.parametrize(
     "args", [("evaluate", "{model}", "data/digits_test.csv"), ("gradcheck", "configs/seed.yaml")]
 )
