@@ -194,6 +194,29 @@ def test_values_too_large_to_standardize_are_named(tmp_path):
     fit_encoding(read_table(path), "regression", "mse", 1, False)  # not standardized: fine
 
 
+@pytest.mark.parametrize("missing", ["drop", "mean"])
+def test_a_category_only_a_row_without_a_target_holds_is_no_error(tmp_path, missing):
+    """Such a row is left out under drop and mean, never trained on: its category ('purple') is
+    not among the encoding's, and it stopped the run as 'a category training never saw'."""
+    path = write(tmp_path, "size,color,y\n1,red,a\n2,blue,b\n3,red,a\n5,purple,\n6,blue,b\n")
+    t = read_table(path, "y")
+    enc = fit_encoding(t, "classification", "cross_entropy", 2, True, missing=missing)
+    assert enc.columns[1].categories == ["blue", "red"]
+    X, Y, kept = enc.encode(t)
+    assert kept.tolist() == [True, True, True, False, True] and X.shape == (4, 3) and len(Y) == 4
+    cfg = config_from_dict(
+        {
+            "data": {"train": path, "target": "y", "missing": missing},
+            "network": {"layers": ["auto", 3, "auto"]},
+            "cost": "cross_entropy",
+        }
+    )
+    rd = load_run_data(cfg)
+    assert len(rd.train) == 4 and any("left out 1 of 5 rows" in note for note in rd.notes), rd.notes
+    with pytest.raises(DataError, match="data.csv:5: the target 'y' is missing"):  # as before
+        fit_encoding(t, "classification", "cross_entropy", 2, True)
+
+
 def test_infinite_value_is_refused(tmp_path):
     path = write(tmp_path, "a,y\n1,2\ninf,3\n")
     for msg in (encoding_error(path), x_error(path)):

@@ -257,6 +257,23 @@ class Encoding:
             )
         return X, keep
 
+    def raw_inputs_with_target(
+        self, table: Table, present: np.ndarray, unknown: str = "error"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``raw_inputs`` of the rows that have a target (``present``): the others are not read
+        (left out under drop and mean, the error under error), so a category only such a row
+        holds is no error (it is never trained on, nor scored). (n, inputs) and (n,) bool over
+        all the table's rows."""
+        if present.all():
+            return self.raw_inputs(table, unknown)
+        read = np.flatnonzero(present)
+        part, kept = self.raw_inputs(table.take(read), unknown)
+        raw = np.zeros((table.n, self.n_inputs), dtype=np.float64)
+        raw[read] = part
+        keep = np.zeros(table.n, dtype=bool)
+        keep[read] = kept
+        return raw, keep
+
     def scale(self, X: np.ndarray, dtype="float32", where=None) -> np.ndarray:
         """Standardized inputs (X - x_mean) / x_scale in ``dtype``. A value whose standardized
         form is beyond ``dtype`` (1e300 for float32) is a DataError naming ``where(row)``
@@ -397,8 +414,8 @@ class Encoding:
     def encode(self, table: Table, dtype="float32", unknown: str = "error", empty_ok: bool = False):
         """(inputs, targets, rows kept) of a labelled table: the rows kept have every feature
         (or a fill) and a target. No row left is an error, unless ``empty_ok``."""
-        raw, keep = self.raw_inputs(table, unknown)
         _, present = self.target_values(table)
+        raw, keep = self.raw_inputs_with_target(table, present, unknown)
         if not present.all():
             if self.missing == "error":
                 i = int(np.argmax(~present))
@@ -643,7 +660,9 @@ def fit_encoding(
             else:
                 values, miss = cells, np.isnan(cells)
             col.fill = float(values[~miss].mean()) if (~miss).any() else 0.0
-    raw, keep = enc.raw_inputs(table)
+    # (a row without a target is not read: left out, or the error, a category only it holds is
+    # none of the encoding's)
+    raw, keep = enc.raw_inputs_with_target(table, present)
     _check_targets(table, present, missing)
     keep &= present
     if not keep.any():
