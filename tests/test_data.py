@@ -1042,6 +1042,16 @@ def test_a_unicode_line_separator_inside_a_cell_does_not_change_the_delimiter(tm
     assert t.column(2)[1] == "line\u2028sep"
 
 
+def test_the_delimiter_must_split_every_sniffed_line_alike_not_just_the_first(tmp_path):
+    """Sniffing reads up to 20 lines: a ';' that splits the first three lines in two but not the
+    fourth does not qualify (read with ';', line 5 had 'expected 2 fields, found 1')."""
+    from nettrain.data import sniff_delimiter
+
+    text = "a,b;c,y\n1,2;3,0\n4,5;6,1\n7,8,1\n9,10,0\n"
+    assert sniff_delimiter(text) == ","
+    assert sniff_delimiter(text.replace(",8,", ",8;8,").replace(",10,", ",10;1,")) == ";"  # every line
+
+
 def test_header_less_semicolon_file_with_decimal_commas(tmp_path):
     """Without a header the commas split every line equally too; the semicolon wins."""
     path = tmp_path / "h.csv"
