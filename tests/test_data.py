@@ -715,6 +715,27 @@ def test_a_hold_out_of_one_row_is_refused():
         hold_out_rows(1, 0.5, stream_rng(0, 4), None, "t.csv", "test")
 
 
+def test_many_number_classes_are_taken_for_a_quantity_only_beyond_a_tenth_of_the_rows(tmp_path):
+    """25 classes of 10 rows each are classes (25 is not over a tenth of 250 rows); the same 25
+    numbers in 60 rows look like a quantity taken as classes: a note says so."""
+    rows = "".join(f"{i % 25 + 0.5 * (i % 7)},{i % 25}\n" for i in range(250))
+    cfg = {"network": {"layers": ["auto", 4, "auto"]}, "cost": "cross_entropy"}
+    rd = load_run_data(config_from_dict({**cfg, "data": {"train": write(tmp_path, "a,y\n" + rows)}}))
+    assert len(rd.encoding.classes) == 25 and not [n for n in rd.notes if "quantity" in n], rd.notes
+    few = "".join(rows.splitlines(keepends=True)[:60])
+    rd = load_run_data(
+        config_from_dict({**cfg, "data": {"train": write(tmp_path, "a,y\n" + few, "few.csv")}})
+    )
+    assert any("25 distinct numbers in 60 rows" in n for n in rd.notes), rd.notes
+
+
+def test_run_data_needs_a_training_file():
+    from nettrain.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="data.train is required to fit"):
+        load_run_data(config_from_dict({"network": {"layers": [2, 3, 1]}}))
+
+
 def test_run_data_encodes_with_training_statistics(tmp_path):
     rows = "\n".join(f"{i},{(i * 7) % 5},{i + 0.5}" for i in range(20))
     path = write(tmp_path, "a,b,y\n" + rows + "\n")
