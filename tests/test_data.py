@@ -729,6 +729,19 @@ def test_many_number_classes_are_taken_for_a_quantity_only_beyond_a_tenth_of_the
     assert any("25 distinct numbers in 60 rows" in n for n in rd.notes), rd.notes
 
 
+def test_the_test_fraction_is_held_out_first_with_its_own_stream(tmp_path):
+    """stream_rng: 1 the validation split, 4 the test split; the test rows are held out of the
+    whole file first, the validation rows then out of the rest."""
+    from nettrain.data import hold_out_rows, stream_rng
+
+    path = write(tmp_path, "a,y\n" + "".join(f"{i},{i % 3}\n" for i in range(40)))
+    rd = load_run_data(run_config(path, (1, 3, 1), seed=5, test=0.25, validation=0.2))
+    rest, test = hold_out_rows(40, 0.25, stream_rng(5, 4), None, "t", "test")
+    assert rd.test.table.lines.tolist() == (test + 2).tolist()
+    _, val = hold_out_rows(30, 0.2, stream_rng(5, 1), None, "t", "validation")
+    assert rd.validation.table.lines.tolist() == (rest[val] + 2).tolist()
+
+
 def test_run_data_needs_a_training_file():
     from nettrain.errors import ConfigError
 
