@@ -114,6 +114,8 @@ def gpu_problem(index: int = 0) -> str:
     try:  # every kernel is compiled on first use by CUDA's NVRTC, which the CUDA Toolkit or
         # CuPy's [ctk] extra brings: a driver alone answers getDeviceCount but cannot train
         cupy.cuda.nvrtc.getVersion()
+    except AttributeError:  # a CuPy that keeps it elsewhere: its first kernel will tell
+        pass
     except Exception as exc:  # cuda.pathfinder's DynamicLibNotFoundError, an ImportError, ...
         return (
             f"CuPy cannot load CUDA's kernel compiler NVRTC ({exc}); install the CUDA Toolkit, or "
