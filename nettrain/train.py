@@ -273,15 +273,16 @@ def check_memory(config, snapshot: bool) -> None:
     holds (README: Memory of the network) cannot fit in the memory available: each would be
     allocated alone, and the kernel would kill the run part-way instead (or swap for long).
     Counted: the weights, the gradients, the optimizer's state, the epoch-start copy of weights
-    and state that an interrupt saves (``snapshot``), early stopping's best weights; not a step's
-    temporaries, so a run that fits is never refused."""
+    and state that an interrupt saves (``snapshot``), early stopping's best weights (restore_best);
+    not a step's temporaries, so a run that fits is never refused."""
     from .backend import available_memory, gib
     from .network import count_params
     from .optimizers import OPTIMIZERS
 
     tc = config.training
     slots = OPTIMIZERS[tc.optimizer].n_slots
-    copies = 2 + slots + (1 + slots if snapshot else 0) + (1 if tc.early_stopping else 0)
+    best = bool(tc.early_stopping and tc.early_stopping.get("restore_best"))
+    copies = 2 + slots + (1 + slots if snapshot else 0) + best
     n = count_params(config.network.layers)
     need = copies * np.dtype(config.dtype).itemsize * n
     free = available_memory()
@@ -291,7 +292,7 @@ def check_memory(config, snapshot: bool) -> None:
             f"least {copies} copies of them ({gib(need)} in {config.dtype}: weights, gradients"
             + (f", {tc.optimizer}'s state" if slots else "")
             + (", the epoch-start copy an interrupt saves" if snapshot else "")
-            + (", early stopping's best" if tc.early_stopping else "")
+            + (", early stopping's best" if best else "")
             + f"), where {gib(free)} of memory is available: make the network smaller"
         )
 

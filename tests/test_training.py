@@ -698,6 +698,7 @@ def test_eta_goes_at_the_pace_of_the_epochs_after_the_first(tmp_path, monkeypatc
         ("momentum", False, True, 5),
         ("adam", True, True, 8),
         ("adamw", False, False, 4),
+        ("sgd", "without restore_best", False, 2),  # early stopping that keeps no best weights
     ],
 )
 def test_a_network_too_big_for_the_memory_is_refused_before_it_is_built(
@@ -710,7 +711,8 @@ def test_a_network_too_big_for_the_memory_is_refused_before_it_is_built(
 
     overrides = [f"output={tmp_path}", "network.layers=[2, 300, 300, 1]", f"training.optimizer={optimizer}"]
     if early:
-        overrides += ["training.early_stopping={monitor: loss, patience: 3}"]
+        keep = "false" if early == "without restore_best" else "true"
+        overrides += [f"training.early_stopping={{monitor: loss, patience: 3, restore_best: {keep}}}"]
     cfg = load_config(CONFIGS / "xor.yaml", overrides)
     need = copies * 4 * (2 * 300 + 300 + 300 * 300 + 300 + 300 + 1)
     monkeypatch.setattr(backend, "available_memory", lambda: need - 1)
