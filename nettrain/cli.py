@@ -1157,13 +1157,8 @@ def gradcheck(
     cfg = _load(config, set_)
     where = _device(device) if device else None
     result = gradcheck_config(cfg, batch=batch, rtol=rtol, atol=atol, stdin=sys.stdin, device=where)
-    if not quiet:  # (a failed check's line below is the verdict, like an error: it stays)
-        for note in result.notes:
-            sys.stderr.write(f"Note: {note}\n")
-    if json_:
-        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
-    else:
-        _print_gradcheck(result)
+    # (-q: a failed check's line below is the verdict, like an error: it stays)
+    _show_result(result, json_, quiet, _print_gradcheck)
     if not result.passed:
         if not json_:
             failed = [p.name for p in result.params if not p.passed]
@@ -1180,6 +1175,18 @@ def gradcheck(
             if result.hint:
                 sys.stderr.write(f"Hint: {result.hint}\n")
         raise typer.Exit(1)
+
+
+def _show_result(result, json_: bool, quiet: bool, print_table) -> None:
+    """A gradcheck's or a trace's result: its notes on stderr (not with -q), then one JSON
+    object or its tables on stdout."""
+    if not quiet:
+        for note in result.notes:
+            sys.stderr.write(f"Note: {note}\n")
+    if json_:
+        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+    else:
+        print_table(result)
 
 
 #: how gradcheck names the readable backprop it holds to the training step
@@ -1345,13 +1352,7 @@ def trace(
         cfg = _load(source, set_)
         result = trace_config(cfg, row=row, data=data, stdin=sys.stdin)
     result.source = str(source)
-    if not quiet:
-        for note in result.notes:
-            sys.stderr.write(f"Note: {note}\n")
-    if json_:
-        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
-    else:
-        _print_trace(result)
+    _show_result(result, json_, quiet, _print_trace)
 
 
 def _trace_number(v) -> str:
