@@ -32,6 +32,7 @@ kink is left out. Both are counted (``kinks``) and said in a note.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -74,7 +75,20 @@ class GradcheckResult:
     hint: str = ""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Everything as JSON types; a number that is not finite (a broken derivative can give NaN)
+        is None, as JSON has no NaN or infinity."""
+        return _json_numbers(asdict(self))
+
+
+def _json_numbers(v):
+    """``v`` with every float that is not finite replaced by None, in dicts, lists and tuples."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _json_numbers(e) for k, e in v.items()}
+    if isinstance(v, (list, tuple)):
+        return type(v)(_json_numbers(e) for e in v)
+    return v
 
 
 def _rel(a: np.ndarray, n: np.ndarray, atol: float) -> np.ndarray:

@@ -546,6 +546,22 @@ def test_gradcheck_says_when_the_readable_backward_disagrees(monkeypatch):
     assert result["passed"] is False and result["reference"]["differ"] == ["W(1)", "b(1)", "W(2)", "b(2)"]
 
 
+def test_gradcheck_json_writes_null_for_a_gradient_that_is_not_a_number(monkeypatch):
+    from nettrain import activations
+
+    # f' broken into NaN: the errors of every array below the output are NaN, which JSON cannot hold
+    monkeypatch.setattr(activations.Sigmoid, "mul_df", lambda self, da, a, tmp: da.__imul__(float("nan")))
+    r = run("gradcheck", CONFIGS / "seed.yaml", "--json")
+    assert r.exit_code == 1, (r.stdout, r.stderr)
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    result = json.loads(r.stdout, parse_constant=refuse)
+    w1 = result["params"][0]
+    assert w1["name"] == "W(1)" and w1["max_abs_error"] is None and w1["passed"] is False
+
+
 # -- init, info -----------------------------------------------------------------------------------
 
 
