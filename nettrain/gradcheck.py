@@ -15,6 +15,13 @@ The relative error of an entry is |analytic - numeric| / max(|analytic|, |numeri
 gradient that is zero to within atol (the criterion passes it on atol alone) has no meaningful
 ratio of two roundings, which would read 1.
 
+Entries. With ``worst=K`` the result also holds, for each array, the K compared entries that
+disagree most (``EntryCheck``): the failing ones first, then by relative error, then by absolute
+error, then by index. An entry's index is into W(l) as the derivation shapes it, (units of layer
+l+1, units of layer l), counted from 0: [i, j] is dC/dW(l) for the weight from unit j of layer l
+into unit i of layer l+1. Only compared entries are listed: not those a sampled check skipped,
+nor those left out at a kink.
+
 What is checked. Training computes its gradients with in-place forms (``Workspace.step``:
 each activation's ``mul_df`` and each cost's ``fused``; on a GPU, their CUDA kernels), and that
 is the backprop compared with finite differences. The readable reference, ``Network.backward``
@@ -55,6 +62,20 @@ class ParamCheck:
 
 
 @dataclass
+class EntryCheck:
+    """One compared entry of a parameter array: backprop's value against the central difference."""
+
+    name: str  # the array: 'W(1)', 'b(1)', ...
+    index: tuple  # (i, j) into W(l) of shape (units of layer l+1, units of layer l), (i,) into b(l); from 0
+    analytic: float  # backprop's dC/dw
+    numeric: float  # (C(w + h) - C(w - h)) / (2 h)
+    abs_error: float
+    rel_error: float
+    passed: bool
+    rows: int | None = None  # the rows compared, when a kink left some out (see the module doc); None: all
+
+
+@dataclass
 class GradcheckResult:
     params: list[ParamCheck]
     passed: bool
@@ -73,11 +94,17 @@ class GradcheckResult:
     reference: dict | None = None
     #: for a failed check, where in the derivation the mistake enters (see ``where_wrong``)
     hint: str = ""
+    #: with ``worst=K``: each array's K entries that disagree most, array by array in the order of
+    #: ``params``, the worst of each first (see the module doc); None when not asked for
+    worst: list[EntryCheck] | None = None
 
     def to_dict(self) -> dict:
         """Everything as JSON types; a number that is not finite (a broken derivative can give NaN)
-        is None, as JSON has no NaN or infinity."""
-        return _json_numbers(asdict(self))
+        is None, as JSON has no NaN or infinity. ``worst`` is there only when it was asked for."""
+        d = asdict(self)
+        if self.worst is None:
+            del d["worst"]
+        return _json_numbers(d)
 
 
 def _json_numbers(v):
@@ -113,6 +140,7 @@ def gradcheck(
     samples: int = 100,
     seed: int = 0,
     copy: bool = True,
+    worst: int = 0,
 ) -> GradcheckResult:
     """Compare backprop's gradients with central differences on the batch (x, y).
 
@@ -127,11 +155,20 @@ def gradcheck(
     h : the finite-difference step. rtol, atol : the pass criterion (see the module doc).
     max_full : check every entry when the network has at most this many parameters.
     samples : entries per array to check when sampling.
+    worst : keep each array's ``worst`` entries that disagree most in ``result.worst`` (0: none).
+
+    Raises
+    ------
+    ConfigError : ``worst`` is negative.
     """
+    if worst < 0:
+        from .errors import ConfigError
+
+        raise ConfigError(f"worst must be 0 (none) or more entries per array, not {worst}")
     if copy or network.dtype != np.float64:
         _check_memory(network.n_params(), network.xp is not np, copies=PARAM_COPIES + 1)
         network = network.astype(np.float64)
-    return _gradcheck(network, x, y, h, rtol, atol, max_full, samples, seed)
+    return _gradcheck(network, x, y, h, rtol, atol, max_full, samples, seed, worst)
 
 
 #: float64 copies of the parameters gradcheck holds at its peak: the network, backprop's
@@ -140,7 +177,7 @@ def gradcheck(
 PARAM_COPIES = 4
 
 
-def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> GradcheckResult:
+def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst=0) -> GradcheckResult:
     """gradcheck on a float64 network of its own, which it changes and puts back."""
     xp = net.xp
     x, y = net.batch(x, y)  # float64; a 1-D y is a one-output network's column, as for gradients
@@ -200,6 +237,7 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
         return (c_plus - c_minus) / (2 * h), rows
 
     checks = []
+    entries: list[EntryCheck] | None = [] if worst else None
     left_out = 0  # entries whose every row crossed a kink
     for j, (name, p) in enumerate(zip(names, params)):
         flat_p = p.reshape(-1)  # a view: writing into it changes the network's parameter
@@ -208,6 +246,7 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
         else:
             idx = np.arange(p.size)
         analytic, numeric = [], []
+        compared, on_rows = [], []  # the flat index of each compared entry, and its rows (None: all)
         kinks = 0
         for i in idx.tolist():
             orig = float(flat_p[i])
@@ -220,6 +259,8 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
             if difference is not None:
                 numeric.append(difference)
                 analytic.append(float(gradients(rows)[j][i]))
+                compared.append(i)
+                on_rows.append(None if rows is None else len(rows))
         missed = len(idx) - len(analytic)
         left_out += missed
         analytic, numeric = np.array(analytic), np.array(numeric)
@@ -237,6 +278,8 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
                 missed,
             )
         )
+        if entries is not None:
+            entries += _worst_entries(name, p.shape, compared, on_rows, analytic, numeric, ok, atol, worst)
 
     reference = _reference_check(net, x, y, gradients(None), names, rtol, atol)
 
@@ -284,6 +327,7 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
         directional,
         batch=int(x.shape[0]),
         reference=reference,
+        worst=entries,
     )
     if not passed:
         failing = [c.name for c in checks if not c.passed]
@@ -300,6 +344,30 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed) -> Gr
     if sampled and directional is None:
         result.notes.append("no directional check: the random direction crossed a ReLU kink in every row")
     return result
+
+
+def _worst_entries(name, shape, compared, on_rows, analytic, numeric, ok, atol, k) -> list[EntryCheck]:
+    """The ``k`` entries of one array that disagree most: failing first, then by relative error,
+    then by absolute error (NaN counts as the largest), then by flat index."""
+    err = np.abs(analytic - numeric)
+    rel = _rel(analytic, numeric, atol)
+    # np.lexsort sorts by its last key first
+    order = np.lexsort(
+        (np.array(compared), -np.nan_to_num(err, nan=np.inf), -np.nan_to_num(rel, nan=np.inf), ok)
+    )
+    return [
+        EntryCheck(
+            name,
+            tuple(int(i) for i in np.unravel_index(compared[e], shape)),
+            float(analytic[e]),
+            float(numeric[e]),
+            float(err[e]),
+            float(rel[e]),
+            bool(ok[e]),
+            on_rows[e],
+        )
+        for e in order[:k].tolist()
+    ]
 
 
 def where_wrong(net: Network, failing: list[str]) -> str:

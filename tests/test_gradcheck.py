@@ -402,3 +402,90 @@ def test_the_report_says_what_kinks_left_uncompared(capsys):
     b2 = next(line for line in out.splitlines() if line.strip().startswith("b(2)"))
     assert "not compared (kinks)" in b2 and " ok" not in b2
     assert "PASS: checked every parameter of 20 but 2 at ReLU kinks (not comparable)" in out
+
+
+# -- the entries that disagree most (worst=K) ------------------------------------------------------
+
+
+def test_worst_entries_fail_first_then_by_relative_error():
+    """An entry within atol (|a|, |n| below it) can have a larger relative error than one the
+    criterion fails: the failing one still comes first. NaN is the worst; ties go by index."""
+    from nettrain.gradcheck import _worst_entries
+
+    analytic = np.array([1e-9, 1.0, 0.5, np.nan, 2.0, 0.5])
+    numeric = np.array([6e-9, 1.00002, 0.5, 0.3, 2.0, 0.5])
+    ok = np.abs(analytic - numeric) <= 1e-8 + 1e-5 * np.maximum(np.abs(analytic), np.abs(numeric))
+    assert ok.tolist() == [True, False, True, False, True, True]
+    compared = [5, 0, 1, 2, 3, 4]  # flat indices into a (2, 3) array, not in order
+    rows = [None, None, None, None, 3, None]
+    got = _worst_entries("W(2)", (2, 3), compared, rows, analytic, numeric, ok, 1e-8, 10)
+    # NaN, then the failing 1.0 (rel 2e-5) before the passing 1e-9 (rel 0.5); exact ties by flat index
+    assert [e.index for e in got] == [(0, 2), (0, 0), (1, 2), (0, 1), (1, 0), (1, 1)]
+    assert [e.passed for e in got] == [False, False, True, True, True, True]
+    assert got[2].rel_error == pytest.approx(0.5) and got[1].rel_error == pytest.approx(2e-5, rel=1e-4)
+    assert got[4].rows == 3 and got[0].rows is None
+    top2 = _worst_entries("W(2)", (2, 3), compared, rows, analytic, numeric, ok, 1e-8, 2)
+    assert [e.index for e in top2] == [(0, 2), (0, 0)]
+
+
+def test_worst_entries_are_backprops_and_the_differences_values(monkeypatch):
+    """Every listed entry's analytic value is backprop's gradient at that index, and its numeric
+    value the central difference there, taken here with the cost written out; the first entry of
+    an array has the table's max rel error."""
+    net = Network.create([3, 4, 2], "tanh", "identity", "mse", seed=5, dtype="float64")
+    x, y = random_batch(net, "mse", n=5)
+    monkeypatch.setattr(Tanh, "mul_df", lambda self, da, a, tmp: da.__imul__(a))  # f' broken
+    _, dW, db = net.gradients(x, y)
+    grads = dict(zip(net.param_names(), [dW[0], db[0], dW[1], db[1]]))
+
+    def cost(params: dict) -> float:  # mean over rows and outputs of (s - y)^2, tanh hidden layer
+        s = np.tanh(x @ params["W(1)"].T + params["b(1)"]) @ params["W(2)"].T + params["b(2)"]
+        return float(np.mean((s - y) ** 2))
+
+    result = gradcheck(net, x, y, worst=3)
+    assert not result.passed
+    assert [e.name for e in result.worst] == ["W(1)"] * 3 + ["b(1)"] * 3 + ["W(2)"] * 3 + ["b(2)"] * 2
+    h = 1e-6
+    for e in result.worst:
+        params = {name: p.copy() for name, p in zip(net.param_names(), net.params())}
+        params[e.name][e.index] += h
+        plus = cost(params)
+        params[e.name][e.index] -= 2 * h
+        minus = cost(params)
+        assert e.analytic == pytest.approx(float(grads[e.name][e.index]), rel=1e-12)
+        assert e.numeric == pytest.approx((plus - minus) / (2 * h), rel=1e-6, abs=1e-9)
+    for p in result.params:  # (every entry of an array fails, or every one passes, here)
+        first = next(e for e in result.worst if e.name == p.name)
+        assert first.rel_error == p.max_rel_error and first.passed == p.passed
+    plain = gradcheck(net, x, y)
+    assert plain.worst is None and "worst" not in plain.to_dict()
+
+
+def test_worst_lists_only_sampled_entries_of_a_large_network():
+    net = Network.create([6, 8, 3], "tanh", "identity", "mse", seed=1, dtype="float64")
+    x, y = random_batch(net, "mse", n=4)
+    result = gradcheck(net, x, y, max_full=10, samples=5, worst=50)
+    assert result.sampled
+    assert [sum(e.name == p.name for e in result.worst) for p in result.params] == [5, 5, 5, 3]
+    _, dW, db = net.gradients(x, y)
+    grads = {"W(1)": dW[0], "b(1)": db[0], "W(2)": dW[1], "b(2)": db[1]}
+    for e in result.worst:  # each is a compared entry: its numeric value agrees with backprop's there
+        assert e.numeric == pytest.approx(float(grads[e.name][e.index]), rel=1e-5, abs=1e-8)
+
+
+def test_worst_leaves_out_entries_not_compared_and_says_fewer_rows():
+    net, x, y = dead_layer_net()
+    both = gradcheck(net, x, y, worst=10)
+    assert {e.rows for e in both.worst if e.name == "b(2)"} == {1}  # row 0 crosses the kink
+    assert all(e.rows is None for e in both.worst if e.name != "b(2)")
+    one = gradcheck(net, x[:1], y[:1], worst=10)  # b(2) crosses in its only row: not compared
+    assert not [e for e in one.worst if e.name == "b(2)"]
+    assert len(one.worst) == sum(p.checked for p in one.params)
+
+
+def test_worst_must_not_be_negative():
+    from nettrain.errors import ConfigError
+
+    net = Network.create([2, 2, 1], "tanh", "identity", "mse", seed=0, dtype="float64")
+    with pytest.raises(ConfigError, match="worst must be 0"):
+        gradcheck(net, np.zeros((2, 2)), np.zeros((2, 1)), worst=-1)
