@@ -1139,6 +1139,17 @@ def gradcheck(
     atol: Annotated[
         float, typer.Option("--atol", min=0.0, callback=_finite, help="Absolute tolerance.")
     ] = 1e-8,
+    worst: Annotated[
+        int | None,
+        typer.Option(
+            "--worst",
+            min=1,
+            metavar="K",
+            help="Also list each array's K entries that disagree most: backprop's value next to the "
+            "finite difference, with their errors (failing entries first, then by relative error).",
+            show_default=False,
+        ),
+    ] = None,
     device: RunDeviceOpt = None,
     json_: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -1151,14 +1162,18 @@ def gradcheck(
     step (its fused kernels) is the backprop checked.
 
     Example: nettrain gradcheck configs/seed.yaml && echo "backprop is right"
+
+    Which entries disagree, and by how much: nettrain gradcheck configs/seed.yaml --worst 3
     """
     from .gradcheck import gradcheck_config
 
     cfg = _load(config, set_)
     where = _device(device) if device else None
-    result = gradcheck_config(cfg, batch=batch, rtol=rtol, atol=atol, stdin=sys.stdin, device=where)
+    result = gradcheck_config(
+        cfg, batch=batch, rtol=rtol, atol=atol, stdin=sys.stdin, device=where, worst=worst or 0
+    )
     # (-q: a failed check's line below is the verdict, like an error: it stays)
-    _show_result(result, json_, quiet, _print_gradcheck)
+    _show_result(result, json_, quiet, functools.partial(_print_gradcheck, worst=worst))
     if not result.passed:
         if not json_:
             failed = [p.name for p in result.params if not p.passed]
@@ -1193,7 +1208,7 @@ def _show_result(result, json_: bool, quiet: bool, print_table) -> None:
 _REFERENCE = "Network.backward (the readable form, with Activation.df and Cost.delta)"
 
 
-def _print_gradcheck(result) -> None:
+def _print_gradcheck(result, worst: int | None = None) -> None:
     from rich.table import Table
 
     console = _stdout_console()
@@ -1233,6 +1248,8 @@ def _print_gradcheck(result) -> None:
             f"{ref['max_abs_error']:.2e}, max rel error {ref['max_rel_error']:.2e}   {verdict}\n",
             soft_wrap=True,
         )
+    if result.worst is not None:
+        _print_worst_entries(console, result, worst)
     failed = [p.name for p in result.params if not p.passed]
     if result.directional and not result.directional["passed"]:
         failed.append("direction")
@@ -1252,6 +1269,39 @@ def _print_gradcheck(result) -> None:
         f"{result.atol:g} + {result.rtol:g} * max(|analytic|, |numeric|)",
         soft_wrap=True,
     )
+
+
+def _print_worst_entries(console, result, k: int | None) -> None:
+    """gradcheck --worst K: each array's K entries that disagree most, as the library ranked them."""
+    from rich.table import Table
+
+    how_many = f"at most {k} per array" if k else "per array"
+    sampled = ", of the sampled entries (no others were compared)" if result.sampled else ""
+    console.print(
+        f"worst entries, {how_many}{sampled}, failing first, then by rel error (analytic: backprop; "
+        "numeric: (C(w + h) - C(w - h)) / 2h; W(l)[i, j]: the weight from unit j of layer l into unit i "
+        "of layer l+1, counting from 0):",
+        soft_wrap=True,
+    )
+    t = Table(box=_box())
+    for col in ("param", "index", "analytic", "numeric", "abs error", "rel error", ""):
+        t.add_column(col, justify="left" if col in ("param", "index", "") else "right")
+    shown = result.worst
+    for n, e in enumerate(shown):
+        verdict = "ok" if e.passed else "FAIL"
+        if e.rows is not None:
+            verdict += f" (on {e.rows} of {result.batch} rows: kink)"
+        t.add_row(
+            e.name,
+            "[" + ", ".join(map(str, e.index)) + "]",
+            f"{e.analytic:.6g}",
+            f"{e.numeric:.6g}",
+            f"{e.abs_error:.2e}",
+            f"{e.rel_error:.2e}",
+            verdict,
+            end_section=n + 1 < len(shown) and shown[n + 1].name != e.name,
+        )
+    console.print(t)
 
 
 # -- trace ------------------------------------------------------------------------------------------

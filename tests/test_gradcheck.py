@@ -489,3 +489,15 @@ def test_worst_must_not_be_negative():
     net = Network.create([2, 2, 1], "tanh", "identity", "mse", seed=0, dtype="float64")
     with pytest.raises(ConfigError, match="worst must be 0"):
         gradcheck(net, np.zeros((2, 2)), np.zeros((2, 1)), worst=-1)
+
+
+def test_the_report_says_which_entries_were_compared_on_fewer_rows(capsys):
+    from nettrain.cli import _print_gradcheck
+
+    net, x, y = dead_layer_net()
+    _print_gradcheck(gradcheck(net, x, y, worst=10), worst=10)
+    lines = capsys.readouterr().out.splitlines()
+    entries = lines[next(n for n, line in enumerate(lines) if line.startswith("worst entries")) :]
+    b2 = [line for line in entries if line.strip().startswith("b(2)")]
+    assert len(b2) == 2 and all(line.endswith("ok (on 1 of 2 rows: kink)") for line in b2)
+    assert not any("kink" in line for line in entries if line.strip().startswith(("W(", "b(1)", "b(3)")))
