@@ -414,11 +414,16 @@ def _reference_check(net: Network, x, y, trained: list[np.ndarray], names: list[
             a, b = r[i : i + CHUNK], t[i : i + CHUNK]
             err = np.abs(a - b)
             ok &= bool((err <= atol + rtol * np.maximum(np.abs(a), np.abs(b))).all())
-            max_abs = max(max_abs, float(err.max(initial=0.0)))
-            max_rel = max(max_rel, float(_rel(a, b, atol).max(initial=0.0)))
+            max_abs = _worse(max_abs, float(err.max(initial=0.0)))
+            max_rel = _worse(max_rel, float(_rel(a, b, atol).max(initial=0.0)))
         if not ok:
             differ.append(name)
     return {"passed": not differ, "differ": differ, "max_abs_error": max_abs, "max_rel_error": max_rel}
+
+
+def _worse(old: float, new: float) -> float:
+    """The larger error, NaN winning (Python's max keeps its first argument against a NaN)."""
+    return math.nan if math.isnan(old) or math.isnan(new) else max(old, new)
 
 
 #: entries compared at a time by the reference check

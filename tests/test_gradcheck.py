@@ -1,6 +1,7 @@
 """Backpropagation against central differences (nettrain.gradcheck), and proof that the check can
 fail: derivatives broken on purpose are caught and the failing layers are named."""
 
+import math
 import os
 
 import numpy as np
@@ -314,6 +315,17 @@ def test_a_readable_delta_without_1_over_n_fails_the_reference_check_in_every_la
     result = gradcheck_config(cfg, batch=4)
     assert all(p.passed for p in result.params)
     assert result.reference["differ"] == [p.name for p in result.params] and not result.passed
+
+
+def test_a_readable_derivative_broken_into_nan_shows_nan_not_a_small_error(monkeypatch):
+    """A NaN from Network.backward must not hide behind a finite maximum: the reference's
+    errors say nan (null in JSON), not the largest finite error of the other arrays."""
+    cfg = small_config("sigmoid", "mse", "identity")
+    monkeypatch.setattr(Sigmoid, "df", lambda self, z, a: a * np.nan)
+    result = gradcheck_config(cfg)
+    ref = result.reference
+    assert not ref["passed"] and math.isnan(ref["max_abs_error"]) and math.isnan(ref["max_rel_error"])
+    assert result.to_dict()["reference"]["max_abs_error"] is None
 
 
 # -- ReLU kinks -------------------------------------------------------------------------------------
