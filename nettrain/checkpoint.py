@@ -33,11 +33,12 @@ PATTERN = re.compile(r"^checkpoint-(\d+)\.npz$")
 
 def config_hash(config_dict: dict) -> str:
     """A hash of what decides the training trajectory: the resolved config without the run
-    folder, the device, the number of epochs (resuming may extend a run) and checkpoint settings."""
+    folder, the device, the number of epochs (resuming may extend a run), the checkpoint settings
+    and gradient_norms (it measures, and changes no step)."""
     d = comparable(config_dict)
     d.pop("output", None)
     d.pop("device", None)
-    for key in ("epochs", "checkpoint_every", "checkpoint_keep"):
+    for key in ("epochs", "checkpoint_every", "checkpoint_keep", "gradient_norms"):
         d.get("training", {}).pop(key, None)
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 

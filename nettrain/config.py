@@ -79,6 +79,7 @@ class TrainingConfig:
     early_stopping: dict | None = None  # monitor, patience, min_delta, restore_best
     checkpoint_every: int = 0  # epochs; 0: only when interrupted
     checkpoint_keep: int = 3
+    gradient_norms: bool = False  # record each layer's ||dC/dW(l)|| per epoch (history: grad_norm)
 
 
 @dataclass(frozen=True)
@@ -466,6 +467,7 @@ SECTIONS = {
         "early_stopping",
         "checkpoint_every",
         "checkpoint_keep",
+        "gradient_norms",
     ),
 }
 
@@ -1020,6 +1022,7 @@ def _training_section(c: _Checker, raw: dict, layers: tuple[int, ...]) -> Traini
         early_stopping=_early_stopping(c, t),
         checkpoint_every=c.number(t, ("training", "checkpoint_every"), 0, integer=True, low=0),
         checkpoint_keep=c.number(t, ("training", "checkpoint_keep"), 3, integer=True, low=1),
+        gradient_norms=c.boolean(t, ("training", "gradient_norms"), False),
     )
     if sched_params.get("min_lr", 0) > training.learning_rate:
         c.problem(
@@ -1179,6 +1182,8 @@ training:
                                # restore_best: true}
   checkpoint_every: 0          # write checkpoint-N.npz every N epochs (0: only when interrupted)
   checkpoint_keep: 3           # keep the newest K checkpoints
+  gradient_norms: false        # true: history gets grad_norm, each layer's ||dC/dW|| per epoch
+                               # (to see vanishing or exploding gradients; nettrain plot draws it)
 
 device: auto                   # cpu | gpu | gpu:N | auto (GPU when CuPy and a GPU are usable)
 dtype: float32                 # float32 | float64

@@ -4,7 +4,8 @@ Each epoch shuffles the training rows with the seeded host generator and visits 
 batches of ``batch_size``; the last, smaller batch is kept (its cost is a mean over its own rows).
 Per step: forward, backward (network.py), update (optimizers.py). The loss of every step is
 accumulated on the device and read once per epoch, so the GPU never waits on the host inside an
-epoch. Same config, same seed, same machine and thread count: the same model, bit for bit.
+epoch (as are the layers' gradient norms that ``training.gradient_norms`` records). Same
+config, same seed, same machine and thread count: the same model, bit for bit.
 
 The library never prints: progress goes to ``on_event(kind, info)``, which ``report.py`` renders.
 Event kinds: 'notice' (message), 'warning' (message, epoch, path: a checkpoint that could not be
@@ -230,6 +231,48 @@ def clip_by_global_norm(grads: list, clip: float, scale: float = 1.0) -> None:
     factor = xp.minimum(1.0, clip / (xp.sqrt(total) / scale + 1e-6)).astype(grads[0].dtype)
     for g in grads:
         g *= factor
+
+
+class GradientNorms:
+    """``training.gradient_norms``: each layer's gradient norm over an epoch, for seeing gradients
+    vanish or explode. For W(l) (``W[l - 1]``), over the epoch's K steps (a short last batch is
+    a step like the others):
+
+        grad_norm(l) = sqrt( (1/K) sum_k ||dC_k/dW(l)||^2 ),   ||G||^2 = sum_ij G_ij^2 (Frobenius)
+
+    the root mean square of the norm of the gradient each step formed, C_k being step k's
+    mini-batch cost (the mean over its global batch; under MPI the gradient after the ranks'
+    sum, the same on every rank). Measured before clipping and without weight decay's wd W.
+
+    The squared norms are summed on the device (one dot product per layer and step, into a
+    float64 vector) and read once per epoch, as the loss is: no step waits for the host.
+    """
+
+    def __init__(self, xp, n_layers: int):
+        self.sums = xp.zeros(n_layers, dtype=np.float64)
+        # one 1-element view per layer: ``part += ...`` adds into ``sums`` in place
+        self.parts = [self.sums[l : l + 1] for l in range(n_layers)]
+        self.steps = 0
+
+    def add(self, dW: list) -> None:
+        """Add one step's ||dW(l)||^2 for every layer (dW: the workspace's, after the Allreduce)."""
+        xp = xp_of(dW[0])
+        for part, g in zip(self.parts, dW):
+            v = g.reshape(-1)  # (a view: dW is contiguous)
+            part += xp.dot(v, v)
+        self.steps += 1
+
+    def read(self, scale: float = 1.0) -> list[float | None]:
+        """The epoch's grad_norm, one per layer (float() waits for the device: once per epoch).
+
+        ``scale``: what the gradients were multiplied by (plain SGD folds lr into them, so
+        scale = lr there). None where there is no number to give: an epoch with lr 0 under
+        plain SGD (the gradient is never formed unscaled), or a norm that overflowed.
+        """
+        if scale == 0 or self.steps == 0:
+            return [None] * len(self.parts)
+        rms = np.sqrt(to_host(self.sums) / self.steps) / scale
+        return [float(x) if math.isfinite(x) else None for x in rms]
 
 
 class _Early:
@@ -585,6 +628,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
             # dropout draws on the host on the CPU; on the GPU from a device generator seeded
             # from the host one here (so a resumed epoch draws the same masks)
             step_rng = device.step_rng(dropout_rng)
+            norms = GradientNorms(xp, len(net.W)) if tc.gradient_norms else None
             for k, (xb, yb, m) in enumerate(batches):
                 # m is the global batch size: this rank's rows are m under one process
                 ws = net.workspace(len(xb))
@@ -596,6 +640,8 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
                 loss_sum += to_scalar(ws.step(xb, yb, scale / m, step_rng, share.rows(m)))
                 if world is not None:
                     signal_name = _allreduce(world, ws, signal_name)
+                if norms is not None:  # the whole batch's gradient, before clipping and decay
+                    norms.add(ws.dW)
                 if tc.clip_norm:
                     clip_by_global_norm(grads, tc.clip_norm, scale)
                 if packed:
@@ -627,6 +673,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
             if world is not None:
                 loss_sum = world.sum(float(loss_sum))
             train_loss = float(loss_sum) / n  # float() waits for the device: once per epoch
+            grad_norm = norms.read(optimizer.lr if plain_sgd else 1.0) if norms is not None else None
             if not math.isfinite(train_loss):
                 raise _diverged("the loss", train_loss, epoch, optimizer.lr)
             record: dict[str, Any] = {"epoch": epoch, "loss": train_loss}
@@ -638,6 +685,8 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
                 for key in ("accuracy", "r2"):
                     if key in val:
                         record[f"val_{key}"] = val[key]
+            if grad_norm is not None:
+                record["grad_norm"] = grad_norm
             elapsed = time.perf_counter() - t0
             record["lr"] = optimizer.lr
             record["time"] = round(elapsed, 6)
@@ -776,8 +825,15 @@ def _not_saved(exc: OutputError, newest: tuple[int, str] | None, last_epoch: int
 
 def _changed_keys(before: dict, after: dict, prefix: str = "") -> list[str]:
     """Dotted keys whose values differ between two resolved configs (those that the resume hash
-    covers: not output, device, epochs or the checkpoint settings)."""
-    ignored = {"output", "device", "training.epochs", "training.checkpoint_every", "training.checkpoint_keep"}
+    covers: not output, device, epochs, the checkpoint settings or gradient_norms)."""
+    ignored = {
+        "output",
+        "device",
+        "training.epochs",
+        "training.checkpoint_every",
+        "training.checkpoint_keep",
+        "training.gradient_norms",
+    }
     out = []
     for key in sorted(set(before) | set(after)):
         path = f"{prefix}{key}"

@@ -215,3 +215,26 @@ def test_a_driver_without_the_cuda_compiler_is_no_usable_gpu(fake, monkeypatch):
     assert auto.kind == "cpu" and "NVRTC" in auto.notice and "[ctk]" in auto.notice
     with pytest.raises(BackendError, match="cannot be used: CuPy cannot load CUDA's kernel compiler NVRTC"):
         resolve_device("gpu")
+
+
+def test_gradient_norms_on_the_gpu_are_the_cpus_and_read_once_an_epoch(fake, tmp_path):
+    """training.gradient_norms sums the squared norms on the device: the same numbers as on the
+    CPU, and one more host read per epoch (the vector of sums), none per step."""
+    counts = []
+    for epochs in (2, 4):
+        fake.SYNCS[0] = 0
+        fit_on("gpu", digits(tmp_path, epochs=epochs, clip_norm=1.0, gradient_norms=True))
+        counts.append(fake.SYNCS[0])
+    off = []
+    for epochs in (2, 4):
+        fake.SYNCS[0] = 0
+        fit_on("gpu", digits(tmp_path, epochs=epochs, clip_norm=1.0))
+        off.append(fake.SYNCS[0])
+    assert (counts[1] - counts[0]) / 2 == (off[1] - off[0]) / 2 + 1, (counts, off)
+    for training in ({}, {"optimizer": "adam", "learning_rate": 0.003, "weight_decay": 1e-3}):
+        base = digits(tmp_path, gradient_norms=True, **training)
+        gpu, cpu = fit_on("gpu", base), fit_on("cpu", base)
+        assert_same_run(gpu, cpu)
+        np.testing.assert_allclose(
+            [r["grad_norm"] for r in gpu.history], [r["grad_norm"] for r in cpu.history], rtol=1e-9
+        )

@@ -92,6 +92,21 @@ def test_training_on_gpu_matches_cpu(tmp_path):
     assert_same_run(gpu, cpu, rel=1e-4, rtol=1e-3, atol=1e-5)
 
 
+@pytest.mark.gpu
+@needs_gpu
+def test_gradient_norms_on_gpu_match_cpu(tmp_path):
+    """training.gradient_norms summed on the GPU: the CPU's numbers, to float32 tolerance."""
+    assert gradient_norms(tmp_path, "gpu") == pytest.approx(gradient_norms(tmp_path, "cpu"), rel=1e-3)
+
+
+def gradient_norms(tmp_path, device: str) -> list[float]:
+    from dataclasses import replace
+
+    config = digits_config(tmp_path, device)
+    config = replace(config, training=replace(config.training, gradient_norms=True))
+    return [g for r in fit(config, save=False).history for g in r["grad_norm"]]
+
+
 def assert_same_run(got, want, rel: float, rtol: float, atol: float) -> None:
     """Two fit results: the same losses (within rel) and final weights (within rtol, atol)."""
     assert [h["loss"] for h in got.history] == pytest.approx([h["loss"] for h in want.history], rel=rel)

@@ -303,3 +303,31 @@ def test_rank_0_alone_speaks_for_dry_runs_and_diverged_json(config, tmp_path):
     )
     assert bad.returncode == 1, bad.stderr
     assert [json.loads(line)["event"] for line in bad.stdout.splitlines()].count("error") == 1
+
+
+def test_gradient_norms_under_mpi_are_those_of_the_global_batch_on_every_rank(config, tmp_path):
+    """training.gradient_norms measures the gradient after the ranks' Allreduce: every rank
+    records the same numbers (bit for bit), those of one process with the same global batch."""
+    code = (
+        "import json, sys\n"
+        "from nettrain import fit, load_config\n"
+        "from nettrain.distributed import rank\n"
+        "cfg = load_config(sys.argv[1], ['training.gradient_norms=true', 'dtype=float64'])\n"
+        "norms = [r['grad_norm'] for r in fit(cfg, save=False).history]\n"
+        "open(f'{sys.argv[2]}-{rank()}.json', 'w').write(json.dumps(norms))\n"
+    )
+    out = tmp_path / "norms"
+    for cmd in (
+        [sys.executable, "-c", code],
+        [str(MPIEXEC), "-n", "2", sys.executable, "-m", "mpi4py", "-c", code],
+    ):
+        r = subprocess.run(
+            [*cmd, str(config), str(out)], capture_output=True, text=True, timeout=120, cwd=ROOT
+        )
+        assert r.returncode == 0, r.stderr
+        out = tmp_path / "ranks"
+    one = json.loads((tmp_path / "norms-0.json").read_text())
+    rank0, rank1 = (json.loads((tmp_path / f"ranks-{k}.json").read_text()) for k in (0, 1))
+    assert rank0 == rank1
+    assert np.array(one).shape == (3, 2)
+    np.testing.assert_allclose(rank0, one, rtol=1e-9)
