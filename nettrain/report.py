@@ -74,6 +74,21 @@ def metric_of(record: dict) -> tuple[str, float] | None:
     return None
 
 
+def grad_ends(record: dict) -> tuple[str, str] | None:
+    """training.gradient_norms, compactly: the first and the last layer's gradient norm,
+    ('grad W(1)/W(6)', '1.1e-03/5.0e-01'); None for a record without them."""
+    norms = record.get("grad_norm")
+    if not norms:
+        return None
+
+    def fmt(x):
+        return "-" if x is None else f"{x:.1e}"
+
+    if len(norms) == 1:
+        return "grad W(1)", fmt(norms[0])
+    return f"grad W(1)/W({len(norms)})", f"{fmt(norms[0])}/{fmt(norms[-1])}"
+
+
 def _encoding_is_utf(stream: IO) -> bool:
     return "utf" in (getattr(stream, "encoding", "") or "").lower()
 
@@ -230,6 +245,9 @@ class PlainReporter(Reporter):
         m = metric_of(r)
         if m:
             parts.append(f"{m[0].replace(' ', '_').replace('R²', 'r2')} {m[1]:.4f}")
+        g = grad_ends(r)
+        if g:
+            parts.append(f"{g[0]} {g[1]}")
         parts += [
             f"lr {r['lr']:.3g}",
             f"{fmt_rate(r['samples_per_s'])} samples/s",
@@ -352,6 +370,9 @@ class RichReporter(Reporter):
         table.add_column("val loss", justify="right")
         metric = next((metric_of(r)[0] for r in self.rows if metric_of(r)), "metric")
         table.add_column(metric, justify="right")
+        grads = next((grad_ends(r)[0] for r in self.rows if grad_ends(r)), None)
+        if grads:  # (training.gradient_norms: the first and the last layer's)
+            table.add_column(grads, justify="right")
         table.add_column("lr", justify="right")
         table.add_column("samples/s", justify="right")
         table.add_column("elapsed", justify="right")
@@ -361,14 +382,16 @@ class RichReporter(Reporter):
             rows = [*rows[: self.FIRST_ROWS], None, *rows[-(self.MAX_ROWS - self.FIRST_ROWS) :]]
         for r in rows:
             if r is None:
-                table.add_row("...", *[""] * 7)
+                table.add_row("...", *[""] * (7 + bool(grads)))
                 continue
             m = metric_of(r)
+            g = grad_ends(r)
             table.add_row(
                 f"{r['epoch']}/{epochs}",
                 f"{r['loss']:.5g}",
                 f"{r['val_loss']:.5g}" if "val_loss" in r else "-",
                 f"{m[1]:.4f}" if m else "-",
+                *([g[1] if g else "-"] if grads else []),
                 f"{r['lr']:.3g}",
                 fmt_rate(r["samples_per_s"]),
                 fmt_duration(r["elapsed"]),

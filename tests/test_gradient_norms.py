@@ -256,3 +256,32 @@ def test_the_config_key_defaults_to_false_and_is_written_to_the_resolved_config(
     assert cfg.training.gradient_norms is False
     assert cfg.to_dict()["training"]["gradient_norms"] is False
     assert config_from_dict(small({})).to_dict()["training"]["gradient_norms"] is True
+
+
+def test_progress_shows_the_first_and_the_last_layers_norm_only_when_measured():
+    """The plain lines and the live table get one compact entry: W(1)'s and W(L)'s norms."""
+    import io
+
+    from rich.console import Console
+
+    from nettrain.report import PlainReporter, RichReporter
+
+    start = {"epochs": 2, "first_epoch": 1, "n_train": 10, "n_val": 0, "batches": 1}
+    start.update({"batch_size": 10, "params": 9, "device": "cpu", "sizes": [4, 3, 3, 2]})
+    epoch = {"epoch": 1, "loss": 0.5, "lr": 0.1, "samples_per_s": 1e5, "elapsed": 1.0, "eta": 1.0}
+    measured = {**epoch, "grad_norm": [1.234e-5, 0.5, 0.0456]}
+    plain = PlainReporter(io.StringIO())
+    plain.on_start(start)
+    assert "grad W(1)/W(3) 1.2e-05/4.6e-02  lr 0.1" in plain.epoch_line(measured)
+    assert "grad" not in plain.epoch_line(epoch)
+    for record, header in ((measured, "grad W(1)/W(3)"), (epoch, None)):
+        live = RichReporter(err=io.StringIO())
+        live.on_start(start)
+        try:
+            live.on_epoch(record)
+            console = Console(record=True, width=120, file=io.StringIO())
+            console.print(live._render())
+            text = console.export_text()
+        finally:
+            live.close()
+        assert (header in text and "1.2e-05/4.6e-02" in text) if header else "grad" not in text
