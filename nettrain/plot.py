@@ -4,7 +4,8 @@
     kept_epoch(source)          -> the epoch whose weights the run's model kept (early stopping), or None
     learning_curves(runs, ...)  -> a matplotlib Figure: loss (solid) and validation loss (dashed)
                                    per epoch, a panel per validation metric (val_accuracy, val_r2),
-                                   and the learning rate when a schedule changed it
+                                   the learning rate when a schedule changed it, and each layer's
+                                   gradient norm (grad_norm, training.gradient_norms) on a log axis
 
 A source is a run folder, its history.jsonl, or a checkpoint (which carries the history so far,
 so a run still training can be drawn from its newest checkpoint). matplotlib is the optional
@@ -138,6 +139,11 @@ def _checked(record, where: str) -> dict:
             raise DataError(f"{where}: '{key}' is {json.dumps(value)[:40]}, not a number")
     if "loss" not in record:
         raise DataError(f"{where}: the record has no 'loss'")
+    norms = record.get("grad_norm")
+    if norms is not None and (
+        not isinstance(norms, list) or any(type(x) not in (int, float) and x is not None for x in norms)
+    ):
+        raise DataError(f"{where}: 'grad_norm' is {json.dumps(norms)[:40]}, not a list of numbers")
     return record
 
 
@@ -157,8 +163,10 @@ def learning_curves(
     kept : per run, an epoch to mark with a dotted line (the one early stopping kept), or None
 
     Panels share the epoch axis, top to bottom: loss; each metric of METRICS that a run has;
-    the learning rate, when it changed in some run. A run has one colour; its validation
-    curves are dashed.
+    the learning rate, when it changed in some run; then, for each run that recorded grad_norm
+    (training.gradient_norms), its gradient norms, one line per W(l) on a logarithmic axis. A
+    run has one colour; its validation curves are dashed. In a gradient panel the colour is the
+    layer's, from dark (W(1), nearest the input) to light (the output layer's).
     """
     import warnings
 
@@ -179,6 +187,8 @@ def _draw(runs, log_loss_axis: bool, title: str | None, kept: list[int | None]):
     panels = ["loss", *(k for k in METRICS if has(k))]
     if any(len({r.get("lr") for r in records if r.get("lr") is not None}) > 1 for _, records in runs):
         panels.append("lr")
+    # a panel of gradient norms per run that has them: layers need the colours there
+    panels += [("grad", k) for k, run in enumerate(runs) if has("grad_norm", [run])]
     fig = Figure(figsize=(7.0, 1.2 + 2.4 * len(panels)), layout="constrained")
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
     one = len(runs) == 1
@@ -207,6 +217,10 @@ def _draw(runs, log_loss_axis: bool, title: str | None, kept: list[int | None]):
                     )
             elif panel == "lr":
                 ax.plot(epochs, series("lr"), color=colour, marker=marker, label=label)
+            elif isinstance(panel, tuple):
+                if panel[1] != k:
+                    continue  # another run's gradients
+                _draw_gradient_norms(ax, epochs, records, marker, None if one else label)
             else:
                 ax.plot(epochs, series(panel), color=colour, marker=marker, linestyle="--", label=label)
             if kept[k] is not None:
@@ -214,8 +228,13 @@ def _draw(runs, log_loss_axis: bool, title: str | None, kept: list[int | None]):
                 ax.axvline(kept[k], color=colour, linestyle=":", label=name if panel == "loss" else None)
     names = {"loss": "loss", "lr": "learning rate", **METRICS}
     for ax, panel in zip(axes, panels):
-        ax.set_ylabel(names[panel])
+        ax.set_ylabel("gradient norm" if isinstance(panel, tuple) else names[panel])
         ax.grid(True, alpha=0.3)
+    gradient_axes = [ax for ax, panel in zip(axes, panels) if isinstance(panel, tuple)]
+    for ax in gradient_axes[1:]:  # one scale for every run's gradients, to compare them
+        ax.sharey(gradient_axes[0])
+    if len(gradient_axes) > 1:
+        gradient_axes[0].autoscale(axis="y")  # (over the data of all of them)
     if log_loss_axis:
         axes[0].set_yscale("log")
     axes[0].legend(fontsize="small")
@@ -226,6 +245,25 @@ def _draw(runs, log_loss_axis: bool, title: str | None, kept: list[int | None]):
     if title:
         fig.suptitle(_text(title))
     return fig
+
+
+def _draw_gradient_norms(ax, epochs: list, records: list[dict], marker, label: str | None) -> None:
+    """One run's grad_norm: a line per layer W(l), on a logarithmic axis (norms that shrink
+    layer by layer towards the input, vanishing gradients, are decades apart). An epoch without
+    the norms (a run resumed with gradient_norms turned on) or a null is a gap."""
+    from matplotlib import colormaps
+
+    norms = [r.get("grad_norm") or [] for r in records]
+    n_layers = max(len(g) for g in norms)
+    colours = colormaps["viridis"]
+    for l in range(n_layers):
+        values = [_number(g[l] if l < len(g) else None) for g in norms]
+        colour = colours(0.85 * l / max(1, n_layers - 1))
+        ax.plot(epochs, values, color=colour, marker=marker, label=f"W({l + 1})")
+    ax.set_yscale("log")
+    if label:
+        ax.set_title(_text(label), fontsize="small")
+    ax.legend(fontsize="x-small", ncol=1 + (n_layers - 1) // 4, title="dC/dW(l)", title_fontsize="x-small")
 
 
 def image_formats() -> list[str]:

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 
+import numpy as np
 import pytest
 
 from nettrain.errors import DataError
@@ -248,3 +249,52 @@ def test_a_copied_run_folder_is_drawn_from_its_history_not_an_older_checkpoint(r
 def test_history_numbers_python_cannot_read_are_a_data_error(tmp_path):
     (tmp_path / "history.jsonl").write_text('{"epoch": 1, "loss": ' + "9" * 5001 + "}\n")
     assert_error(run("plot", tmp_path), "history.jsonl:1: not a JSON object")
+
+
+# -- gradient norms (training.gradient_norms) -------------------------------------------------------
+
+
+def test_a_run_with_gradient_norms_gets_a_log_panel_of_them_one_line_per_layer(tmp_path):
+    ok(run(
+        "fit", CONFIGS / "digits.yaml", "-q", "-o", tmp_path / "g",
+        "--set", "training.epochs=3", "--set", "training.gradient_norms=true",
+    ))  # fmt: skip
+    records = history(tmp_path / "g")
+    axes = panels(learning_curves([read_history(tmp_path / "g")]))
+    assert list(axes) == ["loss", "validation accuracy", "gradient norm"]
+    grad = axes["gradient norm"]
+    assert grad.get_yscale() == "log"
+    lines = grad.get_lines()
+    assert [line.get_label() for line in lines] == ["W(1)", "W(2)", "W(3)"]
+    for l, line in enumerate(lines):
+        assert list(line.get_xdata()) == [1, 2, 3]
+        assert list(line.get_ydata()) == [r["grad_norm"][l] for r in records]
+    assert len({line.get_color() for line in lines}) == 3
+    ok(run("plot", tmp_path / "g", "-q"))
+    assert (tmp_path / "g" / "learning_curves.png").read_bytes().startswith(PNG)
+
+
+def test_each_run_with_gradient_norms_gets_its_panel_on_one_shared_scale(runs, tmp_path):
+    """A panel per run that has them (the layers take the colours there), none for one that has
+    not; an epoch without them (a run resumed with them turned on) or a null is a gap."""
+    deep = write_history(tmp_path / "sigmoid", [
+        {"epoch": 1, "loss": 2.3, "grad_norm": [1e-3, 1e-2, 0.5]},
+        {"epoch": 2, "loss": 2.3, "grad_norm": [1e-3, None, 0.4]},
+    ])  # fmt: skip
+    wide = write_history(
+        tmp_path / "relu", [{"epoch": 1, "loss": 1.0}, {"epoch": 2, "loss": 0.5, "grad_norm": [2.0, 1.0]}]
+    )
+    fig = learning_curves([read_history(deep), read_history(runs / "adam"), read_history(wide)])
+    grads = [ax for ax in fig.axes if ax.get_ylabel() == "gradient norm"]
+    assert [ax.get_title() for ax in grads] == ["sigmoid", "relu"]
+    assert [len(ax.get_lines()) for ax in grads] == [3, 2]
+    np.testing.assert_array_equal(grads[0].get_lines()[1].get_ydata(), [1e-2, np.nan])
+    np.testing.assert_array_equal(grads[1].get_lines()[0].get_ydata(), [np.nan, 2.0])
+    low, high = grads[0].get_ylim()
+    assert grads[1].get_ylim() == (low, high) and low <= 1e-3 and high >= 2.0
+
+
+@pytest.mark.parametrize("value", ['"big"', '[1, "x"]', "3"])
+def test_a_damaged_grad_norm_names_the_line(tmp_path, value):
+    (tmp_path / "history.jsonl").write_text('{"epoch": 1, "loss": 0.5, "grad_norm": ' + value + "}\n")
+    assert_error(run("plot", tmp_path), "history.jsonl:1: 'grad_norm' is", "not a list of numbers")
