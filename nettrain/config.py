@@ -991,6 +991,10 @@ def _training_section(c: _Checker, raw: dict, layers: tuple[int, ...]) -> Traini
     factor = sched_params.get("factor", 0.5)
     if not 0 < factor < 1:
         c.problem(("training", "schedule", "factor"), f"{_show(factor)} is out of range: must be > 0 and < 1")
+    if sched_params.get("gamma", 1) <= 0:  # lr 0 from the first decay on: training.learning_rate's rule
+        c.problem(
+            ("training", "schedule", "gamma"), f"{_show(sched_params['gamma'])} is out of range: must be > 0"
+        )
     for key, low in (("step_size", 1), ("warmup", 0), ("patience", 0)):
         value = sched_params.get(key, low)
         if value < low or value != int(value):

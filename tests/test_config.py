@@ -842,6 +842,8 @@ def test_set_a_delimiter_without_quotes(tmp_path):
         ("training.optimizer", {"name": "momentum", "momentum": -0.5}, "is not a number >= 0"),
         ("training.schedule", {"name": "plateau", "factor": 1}, "must be > 0 and < 1"),
         ("training.schedule", {"name": "step", "step_size": 0}, "whole number of epochs >= 1"),
+        ("training.schedule", {"name": "step", "gamma": 0}, "0 is out of range: must be > 0"),
+        ("training.schedule", {"name": "exponential", "gamma": 0}, "0 is out of range: must be > 0"),
     ],
 )
 def test_values_that_would_silently_misbehave_are_config_errors(key, value, needle):

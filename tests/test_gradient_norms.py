@@ -216,23 +216,24 @@ def test_resume_continues_the_norms(tmp_path):
 
 
 def test_an_epoch_at_learning_rate_zero_under_plain_sgd_has_no_norms():
-    """Plain SGD folds lr into the gradient it forms: at lr 0 (a step schedule with gamma 0)
-    there is no gradient to measure, and the record says null rather than 0."""
+    """Plain SGD folds lr into the gradient it forms: at lr 0 (here an exponential decay that
+    underflows: 0.1 * (1e-200)^2 is 0; a gamma of 0 itself is refused) there is no gradient to
+    measure, and the record says null rather than 0."""
     rng = np.random.default_rng(1)
     X = rng.standard_normal((12, 3))
     Y = X[:, :2] * 2
     training = {
         "learning_rate": 0.1,
-        "epochs": 2,
+        "epochs": 3,
         "batch_size": 4,
-        "schedule": {"name": "step", "step_size": 1, "gamma": 0},
+        "schedule": {"name": "exponential", "gamma": 1e-200},
     }
     result = fit(
         config_from_dict(small(training)), data=RunData.from_arrays(X, Y, "mse", dtype="float64"), save=False
     )
-    first, second = (r["grad_norm"] for r in result.history)
-    assert all(g > 0 for g in first) and second == [None, None]
-    assert result.history[1]["lr"] == 0
+    first, _, third = (r["grad_norm"] for r in result.history)
+    assert all(g > 0 for g in first) and third == [None, None]
+    assert result.history[2]["lr"] == 0
 
 
 @pytest.mark.parametrize("value", ["yes", "1", "'true'", "[true]"])
