@@ -243,12 +243,20 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages on stderr.")]
 DeviceOpt = Annotated[
     str | None,
-    typer.Option("--device", help="cpu, gpu, gpu:N or auto (overrides the config).", show_default=False),
+    typer.Option(
+        "--device",
+        help="cpu, gpu, gpu:N or auto (overrides the config).",
+        show_default=False,
+        metavar="DEVICE",
+    ),
 ]
 RunDeviceOpt = Annotated[
     str | None,
     typer.Option(
-        "--device", help="Where to compute: cpu (the default), gpu, gpu:N or auto.", show_default=False
+        "--device",
+        help="Where to compute: cpu (the default), gpu, gpu:N or auto.",
+        show_default=False,
+        metavar="DEVICE",
     ),
 ]
 
@@ -349,7 +357,11 @@ def fit(
     output: Annotated[
         str | None,
         typer.Option(
-            "--output", "-o", help="Run folder (overrides the config's output).", show_default=False
+            "--output",
+            "-o",
+            help="Run folder (overrides the config's output).",
+            show_default=False,
+            metavar="DIR",
         ),
     ] = None,
     device: DeviceOpt = None,
@@ -370,6 +382,7 @@ def fit(
             help="Continue from a checkpoint: a run folder (its newest checkpoint-N.npz) or a file; "
             "the run goes on in that folder unless --output says otherwise.",
             show_default=False,
+            metavar="RUN_OR_CHECKPOINT",
         ),
     ] = None,
     force: Annotated[
@@ -722,6 +735,7 @@ UnknownOpt = Annotated[
     typer.Option(
         "--unknown",
         help="A category training never saw: error (exit 2) or ignore (encode it as all zeros).",
+        metavar="error|ignore",
     ),
 ]
 
@@ -754,9 +768,11 @@ def predict(
     ] = "-",
     proba: Annotated[bool, typer.Option("--proba", help="Add one prob_<label> column per class.")] = False,
     format_: Annotated[
-        str, typer.Option("--format", "-f", help="csv, jsonl or npy.", show_default=True)
+        str, typer.Option("--format", "-f", help="csv, jsonl or npy.", show_default=True, metavar="FORMAT")
     ] = "csv",
-    out: Annotated[str, typer.Option("--output", "-o", help="Output file, or - for stdout.")] = "-",
+    out: Annotated[
+        str, typer.Option("--output", "-o", help="Output file, or - for stdout.", metavar="FILE")
+    ] = "-",
     keep: Annotated[
         list[str] | None,
         typer.Option(
@@ -1132,12 +1148,14 @@ def _print_evaluation(report: dict) -> None:
 def gradcheck(
     config: ConfigArg,
     set_: SetOpt = None,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Rows of data to check on.")] = 16,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Rows of data to check on.", metavar="N")] = 16,
     rtol: Annotated[
-        float, typer.Option("--rtol", min=0.0, callback=_finite, help="Relative tolerance.")
+        float,
+        typer.Option("--rtol", min=0.0, callback=_finite, help="Relative tolerance.", metavar="RTOL"),
     ] = 1e-5,
     atol: Annotated[
-        float, typer.Option("--atol", min=0.0, callback=_finite, help="Absolute tolerance.")
+        float,
+        typer.Option("--atol", min=0.0, callback=_finite, help="Absolute tolerance.", metavar="ATOL"),
     ] = 1e-8,
     worst: Annotated[
         int | None,
@@ -1350,6 +1368,7 @@ def trace(
         typer.Option(
             "--row",
             help="The example: data row N, counting from 0 after a CSV's header (the first data row is 0).",
+            metavar="N",
         ),
     ] = 0,
     data: Annotated[
@@ -1672,10 +1691,13 @@ def plot(
             help="Image file; its suffix picks the format (png, svg, pdf, ...); - writes PNG to "
             "stdout. Default: RUN/learning_curves.png for one run.",
             show_default=False,
+            metavar="FILE",
         ),
     ] = None,
     log: Annotated[bool, typer.Option("--log", help="Logarithmic loss axis.")] = False,
-    title: Annotated[str | None, typer.Option("--title", help="Title above the plot.")] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="Title above the plot.", metavar="TEXT")
+    ] = None,
     quiet: QuietOpt = False,
 ):
     """Draw learning curves: loss and validation loss per epoch, validation accuracy or R², and

@@ -131,6 +131,25 @@ def test_version():
 
 
 @pytest.mark.parametrize("command", COMMANDS)
+def test_every_value_option_names_its_value_as_readme_does(command):
+    """`fit --help` showed `-o, --output <str>`, `--resume <path>` and gradcheck's `--batch <int
+    range>`: the type's name, where README writes `-o DIR`, `--resume RUN_FOLDER_OR_CHECKPOINT`,
+    `--device cpu|gpu|gpu:N|auto`. Every option that takes a value names it."""
+    import typer.main
+
+    from nettrain.cli import app
+
+    params = typer.main.get_command(app).commands[command].params
+    for param in params:
+        if param.param_type_name == "option" and not param.is_flag:
+            assert param.metavar, (command, param.opts)
+    r = run(command, "--help")
+    assert r.exit_code == 0, r.stderr
+    for typename in ("<str>", "<path>", "<int", "<float"):
+        assert typename not in r.stdout, (command, typename)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_takes_quiet(command):
     """DESIGN: `--quiet` is honoured by every command, spelled the same way (-q too)."""
     r = run(command, "--help")
