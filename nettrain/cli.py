@@ -1074,8 +1074,8 @@ def evaluate(
 ):
     """Score a model on labelled data.
 
-    Classes: accuracy, per-class precision/recall/F1, log loss and a confusion matrix.
-    Values: MSE, RMSE, MAE and R².
+    Classes: accuracy, macro F1, log loss, ROC AUC (two classes), per-class
+    precision/recall/F1 and a confusion matrix. Values: MSE, RMSE, MAE and R².
 
     Example: nettrain evaluate runs/digits/model.npz data/digits_test.csv
     """
