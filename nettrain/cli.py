@@ -811,6 +811,8 @@ def predict(
             f"{did_you_mean(fmt, ['csv', 'jsonl', 'npy'])}; one of: csv, jsonl, npy"
         )
     _check_unknown(unknown)
+    if not out.strip():  # (else, after reading every row: "cannot write '.': it is a folder")
+        raise NettrainError("--output is empty: name the file to write (-o predictions.csv), or - for stdout")
     keep = tuple(keep or ())
     if keep and fmt == "npy":
         raise NettrainError("--keep copies text columns: use --format csv or jsonl, not npy")

@@ -919,6 +919,12 @@ def test_fit_output_must_not_be_empty(tmp_path):
     assert_error(run("fit", CONFIGS / "seed.yaml", "-o", ""), "--output is empty")
 
 
+def test_predict_output_must_not_be_empty(digits_run):
+    """`predict -o ''` read and predicted every row, then said "cannot write '.': it is a folder"."""
+    assert_error(run("predict", digits_run, DATA / "digits_test.csv", "-o", ""), "--output is empty")
+    assert_error(run("predict", digits_run, DATA / "digits_test.csv", "-o", " "), "--output is empty")
+
+
 def test_info_on_a_checkpoint_shows_its_epoch_and_losses(tmp_path):
     out = tmp_path / "run"
     r = run(
