@@ -329,13 +329,37 @@ def _load_yaml(text: str) -> tuple[Any, dict[tuple, int], list]:
 
 
 def read_text(path: str | Path, what: str = "config file") -> str:
-    """A text file's contents, or a ConfigError that says plainly why it cannot be read."""
+    """A text file's contents, or a ConfigError that says plainly why it cannot be read.
+
+    A model file or a run folder given where a config goes (`nettrain gradcheck runs/digits`)
+    is named as such, with the run's config.yaml when there is one."""
     try:
         return Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
+        if _is_zip(path):
+            raise ConfigError(
+                f"{what} '{path}' is a model file (an .npz archive), not a YAML config"
+                + _run_config(Path(path).parent)
+            ) from None
         raise ConfigError(f"{what} '{path}' is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except IsADirectoryError as exc:
+        raise ConfigError(unreadable(what, path, exc) + _run_config(Path(path))) from None
     except (OSError, ValueError) as exc:
         raise ConfigError(unreadable(what, path, exc)) from None
+
+
+def _is_zip(path: str | Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+    except OSError:
+        return False
+
+
+def _run_config(folder: Path) -> str:
+    """'; its run's config is 'runs/digits/config.yaml'' where the folder holds one, else ''."""
+    config = folder / "config.yaml"
+    return f"; its run's config is '{config}'" if config.is_file() else ""
 
 
 def parse_yaml(text: str, filename: str) -> tuple[Any, dict[tuple, int], list[str]]:

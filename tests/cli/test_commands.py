@@ -919,6 +919,19 @@ def test_fit_output_must_not_be_empty(tmp_path):
     assert_error(run("fit", CONFIGS / "seed.yaml", "-o", ""), "--output is empty")
 
 
+@pytest.mark.parametrize("command", ["fit", "gradcheck"])
+def test_a_model_or_run_folder_given_as_the_config_is_named_so(command, digits_run, tmp_path):
+    """`nettrain gradcheck runs/digits/model.npz` said the config was "not UTF-8 text (invalid
+    continuation byte at byte 15)"; the message names a model file, and the run's config.yaml."""
+    config = str(digits_run / "config.yaml")
+    assert_error(run(command, digits_run / "model.npz"), "is a model file (an .npz archive)", config)
+    assert_error(run(command, digits_run), "is a directory, not a file", config)
+    shutil.copy(digits_run / "model.npz", tmp_path / "m.npz")  # alone: no config to name
+    r = run(command, tmp_path / "m.npz")
+    assert_error(r, "is a model file (an .npz archive), not a YAML config")
+    assert "config.yaml" not in r.stderr
+
+
 def test_predict_output_must_not_be_empty(digits_run):
     """`predict -o ''` read and predicted every row, then said "cannot write '.': it is a folder"."""
     assert_error(run("predict", digits_run, DATA / "digits_test.csv", "-o", ""), "--output is empty")
