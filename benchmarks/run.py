@@ -467,9 +467,17 @@ def main(argv: list[str] | None = None) -> int:
 
     # Import everything that brings a thread pool before limiting them: threadpoolctl limits the
     # pools that are loaded (NumPy's and SciPy's OpenBLAS, torch's OpenMP); torch also gets its own.
-    import sklearn.neural_network  # noqa: F401
-    import threadpoolctl
-    import torch
+    try:
+        import sklearn.neural_network  # noqa: F401
+        import threadpoolctl
+        import torch
+    except ImportError as exc:  # (a traceback said so before)
+        missing = (exc.name or str(exc)).split(".")[0]
+        parser.exit(
+            2,
+            f"Error: {missing} is not installed: this benchmark compares nettrain with PyTorch "
+            'and scikit-learn: pip install -e ".[bench]"\n',
+        )
 
     import nettrain.train  # noqa: F401
 
