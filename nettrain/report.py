@@ -3,8 +3,10 @@ program reads.
 
 - RichReporter: on a terminal, a live table (epoch, train loss, val loss, metric, samples/s,
   elapsed, ETA) with a progress bar inside long epochs.
-- PlainReporter: off a terminal (a pipe, a file, CI), one plain line per epoch on stderr with no
-  control codes; runs of more than 100 epochs print 100 evenly spaced lines plus the first.
+- PlainReporter: off a terminal (a pipe, a file, CI) or on one whose TERM is 'dumb', one plain
+  line per epoch on stderr with no control codes; runs of more than 100 epochs print 100 evenly
+  spaced lines plus the first, and a line comes at least about once a minute (inside a long
+  epoch: how many of its batches are done), so that a CI log shows the run is alive.
 - JsonReporter: one JSON object per epoch and a final summary on stdout (``--json``).
 
 Every reporter ends with a one-line summary and a sparkline of the loss curve on stderr (unless
@@ -191,15 +193,30 @@ def checkpoint_line(info: dict) -> str:
 
 
 class PlainReporter(Reporter):
-    """One line per epoch (100 lines at most, plus the first and the last), no control codes."""
+    """One line per epoch (100 lines at most, plus the first and the last), no control codes; and
+    a line at least every ``HEARTBEAT_S`` seconds, so that a log is never silent for long (CI
+    services stop a job whose output stays silent for 10 minutes or so)."""
 
-    def __init__(self, err: IO | None = None, quiet: bool = False):
+    HEARTBEAT_S = 60.0
+
+    def __init__(self, err: IO | None = None, quiet: bool = False, clock=time.monotonic):
         super().__init__(err, quiet)
         self.held: list[str] = []  # the latest epoch's lines, not said (yet)
+        self.clock = clock
+        self.last_said = clock()
+        self.said_epoch = 0  # the latest epoch whose line was said
+
+    def say(self, text: str) -> None:
+        super().say(text)
+        self.last_said = self.clock()
+
+    def _overdue(self) -> bool:
+        return self.clock() - self.last_said >= self.HEARTBEAT_S
 
     def on_start(self, info: dict) -> None:
         self.epochs = info["epochs"]
         self.first = info.get("first_epoch", 1)
+        self.started = self.clock()
         self.say(
             f"fit: {info['n_train']} training rows"
             + (f", {info['n_val']} validation" if info["n_val"] else "")
@@ -209,12 +226,22 @@ class PlainReporter(Reporter):
             f"on {info['device']}" + (f" x {info['ranks']} MPI ranks" if info.get("ranks") else "")
         )
 
+    def on_batch(self, info: dict) -> None:
+        """Inside a long epoch, a line once the log has been silent for ``HEARTBEAT_S``."""
+        if self._overdue():
+            width = len(str(self.epochs))
+            self.say(
+                f"epoch {info['epoch']:>{width}}/{self.epochs}  batch {info['batch']}/{info['batches']}"
+                f"  elapsed {fmt_duration(self.clock() - self.started)}"
+            )
+
     def on_epoch(self, r: dict) -> None:
         e = r["epoch"]
         line = self.epoch_line(r)
-        if self.shows(e):
+        if self.shows(e) or self._overdue():
             self.say(line)
             self.held = []
+            self.said_epoch = e
         else:  # said if it turns out to be the last epoch (an early stop, an interrupt)
             self.held = [line]
 
@@ -262,7 +289,7 @@ class PlainReporter(Reporter):
         return epoch * 100 // self.epochs != (epoch - 1) * 100 // self.epochs or epoch == self.first
 
     def on_checkpoint(self, info: dict) -> None:
-        if self.shows(info["epoch"]) or info["epoch"] < self.first:
+        if self.shows(info["epoch"]) or info["epoch"] < self.first or info["epoch"] == self.said_epoch:
             super().on_checkpoint(info)
         elif self.held:  # said with its epoch's line, if that one is said
             self.held.append(checkpoint_line(info))
@@ -474,10 +501,11 @@ def make_reporter(
     err: IO | None = None,
     terminal: bool | None = None,
 ) -> Reporter:
-    """The reporter for this run: Rich on a terminal, plain lines off one, JSON lines on request."""
+    """The reporter for this run: Rich on a terminal, plain lines off one (or on a terminal whose
+    TERM is 'dumb', which cannot redraw a live table in place), JSON lines on request."""
     err = err or sys.stderr
     if terminal is None:
-        terminal = bool(getattr(err, "isatty", lambda: False)())
+        terminal = bool(getattr(err, "isatty", lambda: False)()) and os.environ.get("TERM") != "dumb"
     if quiet:
         human: Reporter = QuietReporter(err, True)
     elif terminal:

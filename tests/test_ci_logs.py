@@ -1,0 +1,103 @@
+"""What a CI job's log gets from `nettrain fit`: plain lines off a terminal and on a terminal whose
+TERM is 'dumb', and a line at least about once a minute, so that a long epoch does not look like a
+hung job (CI services stop a job whose log stays silent for 10 minutes or so)."""
+
+from __future__ import annotations
+
+import io
+
+from nettrain.report import PlainReporter, RichReporter, make_reporter
+
+START = {
+    "epochs": 3,
+    "n_train": 10,
+    "n_val": 0,
+    "sizes": [2, 1],
+    "params": 3,
+    "batches": 100,
+    "device": "cpu",
+}
+RECORD = {"loss": 0.5, "lr": 0.1, "samples_per_s": 1e3, "elapsed": 1.0, "eta": 2.0}
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_dumb_terminal_gets_plain_lines_not_a_live_table(monkeypatch):
+    """Rich cannot redraw a live table on TERM=dumb (an editor's shell, a CI runner with a
+    pseudo-terminal): it drew the table once, when training ended, so the whole run showed no
+    progress. Plain lines, as off a terminal, show each epoch as it ends."""
+    monkeypatch.setenv("TERM", "dumb")
+    assert isinstance(make_reporter(err=FakeTerminal()), PlainReporter)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert isinstance(make_reporter(err=FakeTerminal()), RichReporter)
+    monkeypatch.delenv("TERM")
+    assert isinstance(make_reporter(err=FakeTerminal()), RichReporter)
+    assert isinstance(make_reporter(err=io.StringIO()), PlainReporter)
+
+
+def test_plain_progress_says_where_a_long_epoch_is_once_a_minute():
+    clock = Clock()
+    err = io.StringIO()
+    r = PlainReporter(err, clock=clock)
+    r("start", START)
+    for batch in range(5, 100, 5):  # (fit sends one every twentieth of an epoch)
+        clock.now += 20.0
+        r("batch", {"epoch": 1, "batch": batch, "batches": 100})
+    lines = err.getvalue().splitlines()[1:]
+    # 380 s into the epoch: a line at 60, 120, 180, 240, 300 and 360 s, none in between
+    assert lines == [
+        f"epoch 1/3  batch {b}/100  elapsed {fmt}"
+        for b, fmt in (
+            (15, "1m00s"),
+            (30, "2m00s"),
+            (45, "3m00s"),
+            (60, "4m00s"),
+            (75, "5m00s"),
+            (90, "6m00s"),
+        )
+    ]
+    clock.now += 20.0
+    r("epoch", {**RECORD, "epoch": 1})
+    assert err.getvalue().splitlines()[-1].startswith("epoch 1/3  loss 0.5")
+    # quick epochs of a short run: no batch lines (each epoch has its own line anyway)
+    err2 = io.StringIO()
+    r2 = PlainReporter(err2, clock=clock)
+    r2("start", START)
+    for batch in range(5, 100, 5):
+        clock.now += 0.1
+        r2("batch", {"epoch": 1, "batch": batch, "batches": 100})
+    assert len(err2.getvalue().splitlines()) == 1
+
+
+def test_plain_progress_of_a_long_run_says_an_epoch_when_a_minute_has_passed():
+    """Past 100 epochs only 100 evenly spaced epochs get a line; when the epochs between two of
+    them take more than a minute, the first epoch after the minute gets one too, and so does its
+    checkpoint."""
+    clock = Clock()
+    err = io.StringIO()
+    r = PlainReporter(err, clock=clock)
+    r("start", {**START, "epochs": 10_000, "batches": 1})
+    for epoch in range(1, 251):
+        clock.now += 10.0  # each percent of the run (100 epochs) takes 1000 s
+        r("epoch", {**RECORD, "epoch": epoch})
+        if epoch in (7, 8):
+            r("checkpoint", {"epoch": epoch, "path": f"run/checkpoint-{epoch}.npz"})
+    lines = err.getvalue().splitlines()
+    said = [int(line.split()[1].split("/")[0]) for line in lines if line.startswith("epoch ")]
+    assert said[:5] == [1, 7, 13, 19, 25]  # a line every 60 s
+    assert said[15:20] == [91, 97, 100, 106, 112]  # and the percents' lines, as before
+    assert lines[lines.index(next(x for x in lines if x.startswith("epoch     7/"))) + 1] == (
+        "checkpoint: run/checkpoint-7.npz"
+    )
+    assert "checkpoint: run/checkpoint-8.npz" not in lines  # (its epoch has no line)
