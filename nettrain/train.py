@@ -1094,6 +1094,14 @@ def _check_output(config: Config) -> None:
         prepare_output(output)
         if not os.access(folder, os.W_OK | os.X_OK):  # (a read-only mount too)
             raise OutputError(f"the run folder '{output}' is not writable; choose another output (-o DIR)")
+        for name in RUN_FILES:
+            # `-o .` in a project whose config.yaml is another tool's: fit names the files it
+            # writes, not the user, so it replaces only those an earlier fit wrote
+            if (folder / name).is_file() and not _written_by_fit(folder / name):
+                raise OutputError(
+                    f"the run folder '{output}' holds a {name} that nettrain fit did not write; fit "
+                    f"would replace it: move it, or choose another output (-o DIR)"
+                )
         return
     parent = folder.parent
     while not parent.exists() and parent != parent.parent:
@@ -1102,6 +1110,43 @@ def _check_output(config: Config) -> None:
         raise OutputError(f"cannot make the run folder '{output}': '{parent}' is a file")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"cannot make the run folder '{output}': '{parent}' is not writable")
+
+
+#: The keys of a resolved config (every default filled in): a config.yaml fit wrote before its
+#: first line was marked has exactly these
+RESOLVED_KEYS = {"data", "network", "cost", "training", "device", "dtype", "output"}
+
+
+def _written_by_fit(path: Path) -> bool:
+    """Whether a run folder's config.yaml, history.jsonl or model.npz looks like one fit wrote
+    (or is empty): a file of the same name that is something else is not replaced."""
+    import zipfile
+
+    try:
+        if path.stat().st_size == 0:
+            return True
+        if path.name == "model.npz":  # a model or checkpoint: a zip archive with nettrain's meta
+            with zipfile.ZipFile(path) as zf:
+                return "meta.npy" in zf.namelist()
+        with open(path, "rb") as f:
+            head = f.read(1 << 20).decode("utf-8", errors="replace")
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return False
+    if path.name == "history.jsonl":  # one JSON object per epoch
+        try:
+            first = json.loads(head.splitlines()[0])
+        except (ValueError, IndexError):
+            return False
+        return isinstance(first, dict) and "epoch" in first
+    if head.startswith(RESOLVED_MARK):
+        return True
+    import yaml
+
+    try:
+        doc = yaml.safe_load(head)
+    except yaml.YAMLError:
+        return False
+    return isinstance(doc, dict) and set(doc) == RESOLVED_KEYS
 
 
 def _first_line(path: str) -> str:
