@@ -400,6 +400,8 @@ def fit(
     """
     from .train import fit as run_fit
 
+    if json_ or dry_run:  # a closed stdout (`>&-`) fails now: not after the data is read and an
+        sys.stdout.write("")  # epoch trained, when the first JSON line could not be written
     cfg = _load(config, set_, device)
     if output is not None:
         if not output.strip():  # (as a Path, '' would silently be the current folder)

@@ -449,6 +449,22 @@ def test_unwritable_standard_streams(digits_model, tmp_path):
         assert predicted.returncode == 0 and predicted.stdout.decode().startswith("prediction")
 
 
+def test_fit_json_into_a_closed_stdout_fails_before_reading_the_data(tmp_path):
+    """`fit --json >&-` (and `--dry-run`): the error comes first, not after the data was read and
+    an epoch trained (the first JSON line failed: a big data set's minutes, for nothing). A fit
+    without --json writes nothing on stdout and runs."""
+    config = q(CONFIGS / "digits.yaml")
+    for flag in ("--json", "--dry-run"):
+        r = sh(f"{shlex.join(MODULE)} fit {config} -o {q(tmp_path / 'run')} {flag} >&-")
+        assert r.returncode == 2
+        assert r.stderr.decode() == (
+            "Error: standard output is closed; redirect it (> FILE) or give --output FILE\n"
+        )
+    assert not (tmp_path / "run").exists()
+    r = sh(f"{shlex.join(MODULE)} fit {config} -o {q(tmp_path / 'run')} -q --set training.epochs=1 >&-")
+    assert r.returncode == 0 and (tmp_path / "run" / "model.npz").is_file()
+
+
 def test_predict_output_to_dev_stdout_into_a_pipe(digits_model):
     """-o /dev/stdout writes into the pipe stdout is (it failed: the path through /proc named no
     file to replace)."""
