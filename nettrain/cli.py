@@ -1713,6 +1713,10 @@ def plot(
     """
     from .plot import image_formats, kept_epoch, learning_curves, read_history, render
 
+    if quiet:  # matplotlib's own warnings at import (a HOME it cannot write: 'mkdir -p failed ...,
+        import logging  # Matplotlib created a temporary cache directory ...', as in a container)
+
+        logging.getLogger("matplotlib").setLevel(logging.ERROR)
     formats = image_formats()  # (first: without matplotlib, say which extra to install)
     if out is None:
         if len(runs) > 1:

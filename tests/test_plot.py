@@ -298,3 +298,24 @@ def test_each_run_with_gradient_norms_gets_its_panel_on_one_shared_scale(runs, t
 def test_a_damaged_grad_norm_names_the_line(tmp_path, value):
     (tmp_path / "history.jsonl").write_text('{"epoch": 1, "loss": 0.5, "grad_norm": ' + value + "}\n")
     assert_error(run("plot", tmp_path), "history.jsonl:1: 'grad_norm' is", "not a list of numbers")
+
+
+def test_quiet_silences_matplotlib_complaining_of_a_home_it_cannot_write(runs, tmp_path):
+    """In a container whose HOME cannot be written, matplotlib warns at import (two lines:
+    'mkdir -p failed ...', 'Matplotlib created a temporary cache directory ...'); -q silences
+    them, as it does plot's own 'Wrote ...'. Without -q they stay: they say how to speed it up."""
+    import subprocess
+
+    pytest.importorskip("matplotlib")
+    from tests.helpers import subprocess_env
+
+    home = tmp_path / "home"
+    home.write_text("a file, where matplotlib wants a folder\n")
+    env = {**subprocess_env(), "HOME": str(home)}
+    for var in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        env.pop(var, None)
+    args = [sys.executable, "-m", "nettrain", "plot", str(runs / "sgd"), "-o", str(tmp_path / "c.png")]
+    quiet = subprocess.run([*args, "-q"], capture_output=True, text=True, env=env, timeout=120)
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+    loud = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    assert loud.returncode == 0 and "MPLCONFIGDIR" in loud.stderr and "Wrote" in loud.stderr
