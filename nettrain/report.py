@@ -493,6 +493,21 @@ class QuietReporter(Reporter):
             self.on_warning(info)
 
 
+def live_terminal(err: IO, environ=os.environ) -> bool:
+    """Whether ``err`` takes a live table that redraws itself: a terminal, and none of
+    TERM=dumb (it cannot redraw in place), TTY_INTERACTIVE=0 (Rich's own switch for animations)
+    or CI set (GitHub Actions, GitLab and CircleCI set CI=true; a CI job given a pseudo-terminal,
+    as `docker run -t` gives, logs every redraw: plain lines, one an epoch, read better)."""
+    if not getattr(err, "isatty", lambda: False)():
+        return False
+    ci = environ.get("CI", "").strip().lower()
+    return (
+        environ.get("TERM") != "dumb"
+        and environ.get("TTY_INTERACTIVE") != "0"
+        and ci in ("", "0", "false", "no")
+    )
+
+
 def make_reporter(
     *,
     json_lines: bool = False,
@@ -501,11 +516,11 @@ def make_reporter(
     err: IO | None = None,
     terminal: bool | None = None,
 ) -> Reporter:
-    """The reporter for this run: Rich on a terminal, plain lines off one (or on a terminal whose
-    TERM is 'dumb', which cannot redraw a live table in place), JSON lines on request."""
+    """The reporter for this run: Rich on a terminal, plain lines off one (or where a live table
+    would not serve: see ``live_terminal``), JSON lines on request."""
     err = err or sys.stderr
     if terminal is None:
-        terminal = bool(getattr(err, "isatty", lambda: False)()) and os.environ.get("TERM") != "dumb"
+        terminal = live_terminal(err)
     if quiet:
         human: Reporter = QuietReporter(err, True)
     elif terminal:

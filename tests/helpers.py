@@ -54,7 +54,7 @@ def assert_error(result, *needles, code=2) -> str:
 
 def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)
-    for var in ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "NETTRAIN_DEBUG"):
+    for var in ("FORCE_COLOR", "CLICOLOR_FORCE", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CI", "NETTRAIN_DEBUG"):
         env.pop(var, None)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 
-from nettrain.report import PlainReporter, RichReporter, make_reporter
+import pytest
+
+from nettrain.report import PlainReporter, RichReporter, live_terminal, make_reporter
 
 START = {
     "epochs": 3,
@@ -37,6 +39,8 @@ def test_a_dumb_terminal_gets_plain_lines_not_a_live_table(monkeypatch):
     """Rich cannot redraw a live table on TERM=dumb (an editor's shell, a CI runner with a
     pseudo-terminal): it drew the table once, when training ended, so the whole run showed no
     progress. Plain lines, as off a terminal, show each epoch as it ends."""
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("TTY_INTERACTIVE", raising=False)
     monkeypatch.setenv("TERM", "dumb")
     assert isinstance(make_reporter(err=FakeTerminal()), PlainReporter)
     monkeypatch.setenv("TERM", "xterm-256color")
@@ -44,6 +48,36 @@ def test_a_dumb_terminal_gets_plain_lines_not_a_live_table(monkeypatch):
     monkeypatch.delenv("TERM")
     assert isinstance(make_reporter(err=FakeTerminal()), RichReporter)
     assert isinstance(make_reporter(err=io.StringIO()), PlainReporter)
+
+
+@pytest.mark.parametrize(
+    "env, live",
+    [
+        ({}, True),
+        ({"CI": "true"}, False),  # GitHub Actions, GitLab, CircleCI
+        ({"CI": "1"}, False),
+        ({"CI": "false"}, True),
+        ({"CI": ""}, True),
+        ({"TTY_INTERACTIVE": "0"}, False),  # Rich's own switch
+        ({"TTY_INTERACTIVE": "1"}, True),
+        ({"TERM": "dumb"}, False),
+    ],
+)
+def test_a_terminal_in_ci_or_asked_not_to_animate_gets_plain_lines(env, live):
+    """A CI job given a pseudo-terminal (docker run -t) logged every redraw of the live table,
+    about 200 kB for a 20 s run; CI set or TTY_INTERACTIVE=0 asks for plain lines instead."""
+    environ = {"TERM": "xterm-256color", **env}
+    assert live_terminal(FakeTerminal(), environ) is live
+    assert live_terminal(io.StringIO(), environ) is False  # off a terminal: never live
+
+
+def test_make_reporter_follows_the_environment(monkeypatch):
+    monkeypatch.delenv("TTY_INTERACTIVE", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("CI", "true")
+    assert isinstance(make_reporter(err=FakeTerminal()), PlainReporter)
+    monkeypatch.delenv("CI")
+    assert isinstance(make_reporter(err=FakeTerminal()), RichReporter)
 
 
 def test_plain_progress_says_where_a_long_epoch_is_once_a_minute():
