@@ -224,7 +224,7 @@ def main_options(
 # -- shared options ---------------------------------------------------------------------------------
 
 ConfigArg = Annotated[
-    Path, typer.Argument(help="The YAML config file.", show_default=False, metavar="CONFIG")
+    Path, typer.Argument(help="The YAML config file, or - for stdin.", show_default=False, metavar="CONFIG")
 ]
 ModelArg = Annotated[
     Path,
@@ -1361,7 +1361,7 @@ def trace(
     source: Annotated[
         Path,
         typer.Argument(
-            help="A config (its network at the initial weights) or a model file / run folder "
+            help="A config (its network at the initial weights; - for stdin) or a model file / run folder "
             "(the trained weights).",
             show_default=False,
             metavar="SOURCE",
@@ -1422,9 +1422,11 @@ def trace(
             raise NettrainError(f"{source} is a model: give the example's data with --data FILE{hint}")
         result = trace_model(source, data, row=row, stdin=sys.stdin)
     else:
+        if str(source) == "-" and data == "-":
+            raise NettrainError("the config and --data cannot both be '-': standard input is read once")
         cfg = _load(source, set_)
         result = trace_config(cfg, row=row, data=data, stdin=sys.stdin)
-    result.source = str(source)
+    result.source = "standard input" if str(source) == "-" else str(source)
     _show_result(result, json_, quiet, _print_trace)
 
 

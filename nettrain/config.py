@@ -1113,18 +1113,26 @@ def _check(
     )
 
 
-def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+def load_config(path: str | Path, overrides: list[str] | None = None, *, stdin=None) -> Config:
     """Read, override and validate a config file. Raises ConfigError listing every problem.
 
     Parameters
     ----------
-    path : the YAML file.
+    path : the YAML file, or ``-`` for ``stdin`` (a text stream; sys.stdin when None).
     overrides : ``key.path=value`` strings (from ``--set``); each value is parsed as YAML.
+
+    Relative paths in the config are its folder's; a config with no folder of its own (``-``,
+    /dev/stdin, a shell's ``<(...)``, which resolve into /dev or /proc) takes the current one's.
     """
     if isinstance(overrides, str):  # one override given as a string, not a list of them
         overrides = [overrides]
-    text = read_text(path)
-    filename = str(path)
+    from_stdin = str(path) == "-"
+    if from_stdin:
+        text = _read_stdin(stdin)
+        filename, name, resolved = "<stdin>", "stdin", None
+    else:
+        text = read_text(path)
+        filename, name, resolved = str(path), Path(path).stem, str(Path(path).resolve())
     raw, lines, problems = parse_yaml(text, filename)
     touched = {}
     if overrides:
@@ -1133,8 +1141,44 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         if isinstance(raw, dict):
             touched = apply_overrides(raw, overrides)
     where = _Where(filename, lines, touched)
-    base = Path(path).resolve().parent
-    return _check(raw, where, base, f"runs/{Path(path).stem}", str(Path(path).resolve()), problems)
+    base = Path.cwd() if from_stdin else _folder_of(Path(path))
+    config = _check(raw, where, base, f"runs/{name}", resolved, problems)
+    if from_stdin:
+        taken = [key for key in ("train", "validation", "test") if getattr(config.data, key) == "-"]
+        if taken:
+            raise ConfigError(
+                f"data.{taken[0]}: '-' (standard input) holds the config itself; give the data a file"
+            )
+    return config
+
+
+def _read_stdin(stdin) -> str:
+    """The config text on standard input (``-``)."""
+    import sys
+
+    stream = stdin if stdin is not None else sys.stdin
+    if stream is None:
+        raise ConfigError("config '-': there is no standard input to read")
+    if getattr(stream, "isatty", lambda: False)():
+        raise ConfigError("config '-' reads standard input, which is a terminal: pipe a config in")
+    try:
+        data = getattr(stream, "buffer", stream).read()  # bytes where it can: UTF-8 whatever the locale
+        return data.decode("utf-8-sig") if isinstance(data, bytes) else data.removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config '-' (standard input) is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(unreadable("config", "-", exc)) from None
+
+
+def _folder_of(path: Path) -> Path:
+    """The folder a config's relative paths start from: its own, or the current one for a
+    config with none (/dev/stdin, /dev/fd/N, a shell's <(...), which resolve into /dev or /proc)."""
+    folder = path.resolve().parent
+    if folder.parts[1:2] in (("dev",), ("proc",)) and not path.resolve().is_file():
+        return Path.cwd()
+    return folder
 
 
 def config_from_dict(raw: dict, base: str | Path = ".", name: str = "config") -> Config:

@@ -1,0 +1,89 @@
+"""A config on standard input (`nettrain fit -`, `envsubst < t.yaml | nettrain fit -`) and from a
+shell's <(...): its relative paths are the current folder's, as it has no folder of its own."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pytest
+
+from nettrain import load_config
+from nettrain.errors import ConfigError
+from tests.conftest import DATA
+from tests.helpers import nettrain
+
+CONFIG = """\
+data: {train: data/seed.csv, target: y, validation: 0.2}
+network: {layers: [4, 3, 1], activation: tanh}
+cost: mse
+training: {learning_rate: 0.1, epochs: 2, batch_size: 16}
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    shutil.copy(DATA / "seed.csv", tmp_path / "data" / "seed.csv")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_a_config_on_stdin_takes_its_paths_from_the_current_folder(project):
+    cfg = load_config("-", stdin=io.StringIO(CONFIG))
+    assert cfg.data.train == str(project / "data" / "seed.csv")
+    assert cfg.output == str(project / "runs" / "stdin") and cfg.path is None
+
+
+def test_stdin_bytes_are_utf8_whatever_the_locale_and_a_bom_is_dropped(project):
+    class Stream(io.StringIO):  # a text stream whose bytes are underneath, as sys.stdin's
+        buffer = io.BytesIO(("\ufeff# é\n" + CONFIG).encode("utf-8"))
+
+    assert load_config("-", stdin=Stream()).network.activation == ("tanh",)
+    with pytest.raises(ConfigError, match=r"config '-' \(standard input\) is not UTF-8 text"):
+        load_config("-", stdin=io.BytesIO(b"\xff\xfe"))
+
+
+def test_data_on_stdin_too_is_refused(project):
+    text = CONFIG.replace("train: data/seed.csv", "train: '-'")
+    with pytest.raises(ConfigError, match=r"data\.train: '-' \(standard input\) holds the config itself"):
+        load_config("-", stdin=io.StringIO(text))
+
+
+def test_a_terminal_on_stdin_is_refused_not_waited_on():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    with pytest.raises(ConfigError, match="standard input, which is a terminal: pipe a config in"):
+        load_config("-", stdin=Terminal(CONFIG))
+
+
+def test_fit_and_gradcheck_read_a_config_piped_in(project):
+    r = nettrain("fit", "-", "-q", "-o", "out", input=CONFIG, cwd=project)
+    assert r.returncode == 0, r.stderr
+    assert (project / "out" / "model.npz").is_file() and r.stderr == ""
+    r = nettrain("gradcheck", "-", input=CONFIG, cwd=project)
+    assert r.returncode == 0 and r.stdout.rstrip().splitlines()[-1].startswith("PASS"), r.stdout
+    r = nettrain("trace", "-", "--data", "-", input=CONFIG, cwd=project)
+    assert r.returncode == 2 and r.stderr.strip() == (
+        "Error: the config and --data cannot both be '-': standard input is read once"
+    )
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash for <(...)")
+def test_a_config_from_process_substitution_uses_the_current_folder(project):
+    """<(cat c.yaml) is /dev/fd/63, which resolves to /proc/PID/fd/pipe:[...]: its 'folder' made
+    data/seed.csv '/proc/PID/fd/data/seed.csv', not found."""
+    (project / "c.yaml").write_text(CONFIG)
+    import subprocess
+    import sys
+
+    from tests.helpers import subprocess_env
+
+    r = subprocess.run(
+        ["bash", "-c", f"'{sys.executable}' -m nettrain fit <(cat c.yaml) -q -o piped"],
+        cwd=project, env=subprocess_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert (project / "piped" / "model.npz").is_file()
