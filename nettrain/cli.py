@@ -1072,6 +1072,16 @@ def evaluate(
         str, typer.Argument(help="Labelled CSV, NPY or NPZ data, or - for stdin.", metavar="INPUT")
     ],
     json_: JsonOpt = False,
+    require: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--require",
+            help="Exit 1 unless this score bound holds: METRIC OP NUMBER, OP one of >=, <=, >, <, "
+            "METRIC a score --json reports (accuracy, macro_f1, log_loss, roc_auc; mse, rmse, mae, r2), "
+            "as in 'accuracy>=0.95' (quoted: > and < are the shell's). Repeatable: all must hold.",
+            metavar="EXPR",
+        ),
+    ] = None,
     unknown: UnknownOpt = "error",
     device: RunDeviceOpt = None,
     quiet: QuietOpt = False,
@@ -1081,23 +1091,115 @@ def evaluate(
     Classes: accuracy, macro F1, log loss, ROC AUC (two classes), per-class
     precision/recall/F1 and a confusion matrix. Values: MSE, RMSE, MAE and R².
 
+    Exit 0 whatever the scores, unless --require bounds one: then exit 1 when a bound does not
+    hold (or its score is not a number), with one 'evaluate FAILED' line each on stderr.
+
     Example: nettrain evaluate runs/digits/model.npz data/digits_test.csv
+
+    In CI: nettrain evaluate MODEL test.csv --require 'accuracy>=0.95' --require 'log_loss<=0.3'
     """
     from .modelfile import load_model
 
     _check_unknown(unknown)
+    requirements = _parse_requirements(require or [])  # (before anything is read)
     m = load_model(model, device=_device(device) if device else None)
     enc = m.encoding
     if enc.target is None:
         raise NettrainError("the model does not record its target column")
+    _check_scores(requirements, enc)  # (the model says which scores there will be: before the data)
     report = m.evaluate(_read_inputs(input, enc, need_target=True), unknown)  # a chunk at a time
     left_out = report.get("rows_left_out")
     if left_out and not quiet:
         sys.stderr.write(f"Note: left out {left_out} of {report['n'] + left_out} rows with missing values\n")
+    results = [(r, report.get(r.metric)) for r in requirements]
     if json_:
+        if requirements:  # (without --require the object is as it always was)
+            report["requirements"] = [_requirement_dict(r, value) for r, value in results]
         sys.stdout.write(json.dumps(report) + "\n")
-        return
-    _print_evaluation(report)
+    else:
+        _print_evaluation(report)
+    failed = [(r, value) for r, value in results if not r.holds(value)]
+    # (-q: a FAILED line is the verdict, like gradcheck's: it stays)
+    for r, value in failed:
+        sys.stderr.write(f"evaluate FAILED: {_score_shown(r, value)}, required {r.op} {r.number}\n")
+    if failed:
+        raise typer.Exit(1)
+    if requirements and not quiet:
+        met = ", ".join(f"{_score_shown(r, value)} {r.op} {r.number}" for r, value in results)
+        sys.stderr.write(f"evaluate passed: {met}\n")
+
+
+def _parse_requirements(texts: list[str]) -> list:
+    """Each --require expression as a metrics.Requirement; a malformed one is an error."""
+    from .metrics import Requirement
+
+    requirements = []
+    for text in texts:
+        try:
+            requirements.append(Requirement.parse(text))
+        except ValueError as exc:
+            raise NettrainError(f"--require '{text}': {exc}") from None
+    return requirements
+
+
+#: what a score is sometimes called, for the "did you mean" of --require
+_SCORE_ALIASES = {"f1": "macro_f1", "loss": "log_loss", "auc": "roc_auc", "rsquared": "r2", "r_squared": "r2"}
+
+
+def _check_scores(requirements: list, enc) -> None:
+    """Refuse a requirement on a score this model's evaluation does not report (accuracy of a
+    regression model, ROC AUC of ten classes), naming those it does."""
+    from .errors import did_you_mean
+    from .metrics import score_names
+
+    names = score_names(enc.task, len(enc.classes or []))
+    other = "regression" if enc.task == "classification" else "classification"
+    for r in requirements:
+        if r.metric in names:
+            continue
+        if r.metric in score_names(other, 2):
+            why = f"'{r.metric}' is a {other} score"
+        elif r.metric == "roc_auc":
+            why = f"'roc_auc' is for two classes, and this model has {len(enc.classes)}"
+        else:
+            alias = _SCORE_ALIASES.get(r.metric.lower())
+            hint = f" (did you mean '{alias}'?)" if alias in names else did_you_mean(r.metric.lower(), names)
+            why = f"'{r.metric}' is not a score{hint}"
+        raise NettrainError(
+            f"--require '{r}': {why}; this {enc.task} model's evaluation has: {', '.join(names)}"
+        )
+
+
+def _score_shown(r, value) -> str:
+    """'accuracy 0.9289': the score with at least 4 significant digits, more where fewer would
+    round it onto the other side of its bound (0.94996 is not shown as 0.95 against >= 0.95);
+    'roc_auc is not a number (...)' for a score the data left undefined."""
+    import math
+
+    if value is None or math.isnan(value):
+        why = " (the data holds one class only)" if r.metric == "roc_auc" and value is None else ""
+        return f"{r.metric} is not a number{why}"
+    for digits in range(4, 17):
+        text = f"{value:.{digits}g}"
+        if r.holds(float(text)) == r.holds(value):
+            break
+    exact = repr(value)  # (the shortest text that reads back as the value: 17 digits at most)
+    return f"{r.metric} {exact if len(exact) <= len(text) else text}"
+
+
+def _requirement_dict(r, value) -> dict:
+    """One requirement's result for --json (a score that is not a number is null)."""
+    import math
+
+    shown = None if value is None or math.isnan(value) else value
+    return {
+        "require": str(r),
+        "metric": r.metric,
+        "op": r.op,
+        "threshold": r.threshold,
+        "value": shown,
+        "passed": r.holds(value),
+    }
 
 
 def _print_evaluation(report: dict) -> None:

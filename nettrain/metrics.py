@@ -1,10 +1,16 @@
 """Scores of predictions against targets: accuracy, confusion matrix, precision/recall/F1,
-log loss for classes; MSE, MAE and R^2 for values.
+log loss for classes; MSE, MAE and R^2 for values; and requirements on those scores
+(``accuracy>=0.95``), which `nettrain evaluate --require` checks.
 
 Inputs are host NumPy arrays: class indices (n,) for labels, (n, k) for values or probabilities.
 """
 
 from __future__ import annotations
+
+import math
+import operator
+import re
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -116,3 +122,85 @@ def regression_report(y: np.ndarray, pred: np.ndarray) -> dict:
         "mae": mae(y, pred),
         "r2": r2(y, pred),
     }
+
+
+# -- requirements on scores ------------------------------------------------------------------------
+
+
+def score_names(task: str, n_classes: int = 0) -> list[str]:
+    """The scores a model's evaluation reports (``classification_report`` with probabilities, or
+    ``regression_report``), known from the model alone: the keys a Requirement may name. Each is
+    a number, or None / NaN where the data leaves it undefined (ROC AUC with one class absent)."""
+    if task == "regression":
+        return ["mse", "rmse", "mae", "r2"]
+    return ["accuracy", "macro_f1", "log_loss", *(["roc_auc"] if n_classes == 2 else [])]
+
+
+#: The comparisons a requirement may make: both directions, since some scores are better high
+#: (accuracy, r2) and some low (log_loss, mse).
+COMPARISONS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+
+_REQUIREMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|=>|=<|==|!=|>|<|=)?\s*(.*?)\s*", re.S)
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A bound on one score: ``metric op threshold`` must hold, as in ``accuracy>=0.95``.
+
+    ``number`` is the threshold as written (for messages)."""
+
+    metric: str
+    op: str
+    threshold: float
+    number: str
+
+    @classmethod
+    def parse(cls, text: str) -> Requirement:
+        """``METRIC OP NUMBER``, OP one of >=, <=, >, <, spaces allowed around OP. Raises
+        ValueError saying what is wrong (no comparison, another operator, a number that is not
+        one or not finite)."""
+        m = _REQUIREMENT.fullmatch(text)
+        if not m:
+            raise ValueError("expected METRIC OP NUMBER, such as accuracy>=0.95 or log_loss<=0.3")
+        metric, op, number = m.groups()
+        if op is None:
+            raise ValueError(
+                "no comparison: write METRIC OP NUMBER, such as accuracy>=0.95, in quotes "
+                "(unquoted, the shell takes > and < for redirections)"
+            )
+        if op not in COMPARISONS:
+            better = {"=>": " (did you mean '>='?)", "=<": " (did you mean '<='?)"}.get(op, "")
+            raise ValueError(f"'{op}' is not a comparison{better}; one of: >=, <=, >, <")
+        if not number:
+            raise ValueError(f"no number after '{op}'")
+        try:
+            threshold = float(number)
+        except ValueError:
+            percent = _percent(number)
+            if percent is not None:  # (accuracy is 0.95, not 95: a fraction, as --json writes it)
+                raise ValueError(f"'{number}': scores are fractions, write {percent / 100:g}") from None
+            raise ValueError(f"'{number}' is not a number") from None
+        if not math.isfinite(threshold):
+            raise ValueError(f"'{number}' is not a finite number")
+        if not _NUMBER.fullmatch(number):  # (float() also takes '1_000')
+            raise ValueError(f"'{number}' is not a number")
+        return cls(metric, op, threshold, number)
+
+    def holds(self, value: float | None) -> bool:
+        """Whether a score meets the bound. A score that is not a number (None, NaN) never does:
+        a score that could not be measured is not a good one."""
+        if value is None or math.isnan(value):
+            return False
+        return bool(COMPARISONS[self.op](value, self.threshold))
+
+    def __str__(self) -> str:
+        return f"{self.metric}{self.op}{self.number}"
+
+
+def _percent(text: str) -> float | None:
+    """The number of a percentage ('95%'), else None."""
+    try:
+        return float(text[:-1]) if text.endswith("%") else None
+    except ValueError:
+        return None
