@@ -1654,7 +1654,7 @@ def info(model: ModelArg, json_: JsonOpt = False, quiet: QuietOpt = False):  # (
 
     Example: nettrain info runs/digits/model.npz
     """
-    from .modelfile import load_model
+    from .modelfile import load_model, weights_sha256
 
     m = load_model(model)
     net, enc, meta = m.network, m.encoding, m.meta
@@ -1666,6 +1666,7 @@ def info(model: ModelArg, json_: JsonOpt = False, quiet: QuietOpt = False):  # (
         "cost": net.cost_name,
         "dtype": str(net.dtype),
         "parameters": net.n_params(),
+        "weights_sha256": weights_sha256(net),  # (of the arrays as stored: compares two runs' weights)
         "task": enc.task,
         "features": enc.features,
         "excluded": enc.excluded,
@@ -1692,6 +1693,7 @@ def info(model: ModelArg, json_: JsonOpt = False, quiet: QuietOpt = False):  # (
     t.add_row("layers", " -> ".join([str(net.sizes[0])] + [f"{n} {a}" for n, a in zip(net.sizes[1:], acts)]))
     t.add_row("cost", net.cost_name)
     t.add_row("parameters", f"{net.n_params():,} ({data['dtype']})")
+    t.add_row("weights sha256", data["weights_sha256"])
     t.add_row(
         "task",
         enc.task + (f", {len(enc.classes)} classes: {', '.join(enc.classes[:20])}" if enc.classes else ""),

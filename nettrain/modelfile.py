@@ -19,6 +19,7 @@ is flushed and fsync'ed, and renamed over the target, so a crash never leaves ha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -362,6 +363,28 @@ def model_meta(
         "config": config or {},
         "training": training or {},
     }
+
+
+def weights_sha256(network: Network) -> str:
+    """SHA-256 (hex) of the network's parameters, bit for bit: for W(1), b(1), W(2), b(2), ...
+    (members W0, b0, W1, b1, ...) in turn, one line naming the array, its dtype little-endian
+    and its shape (``W0 <f4 128,64``, then a newline), followed by its values' bytes,
+    little-endian, in C order.
+
+    Equal digests mean the same weights: the same dtypes, shapes and bits (not merely close
+    values; a float64 copy of float32 weights has another digest). It depends on nothing else
+    a model file holds (the training time, the folders, the config), nor on the byte order the
+    arrays were stored in, nor on the machine: two runs of one config and seed that train the
+    same weights have the same digest although their model.npz files differ."""
+    h = hashlib.sha256()
+    for l, (W, b) in enumerate(zip(network.W, network.b)):
+        for name, a in ((f"W{l}", W), (f"b{l}", b)):
+            a = to_host(a)
+            # the stored dtype, byte-swapped to little-endian where it was not (values unchanged)
+            a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<"))
+            h.update(f"{name} {a.dtype.str} {','.join(str(k) for k in a.shape)}\n".encode("ascii"))
+            h.update(a.tobytes(order="C"))
+    return h.hexdigest()
 
 
 def save_model(path: str | Path, model: Model, extra: dict[str, np.ndarray] | None = None) -> None:
