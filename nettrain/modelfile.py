@@ -617,6 +617,9 @@ def load_model(path: str | Path, device=None) -> Model:
                 raise ModelFileError(f"{name}: member '{member[:-4]}' has dtype {dtype}, expected floats")
             _check_size(members[member], shape, dtype, offset, name)
         arrays = {m[:-4]: _read(zf, members[m], name) for m in expected}
+    # in the machine's byte order: a file written big-endian is read as '>f4', which the rest
+    # would carry on (info's dtype, a re-saved model's metadata; CuPy refuses it)
+    arrays = {k: a.astype(a.dtype.newbyteorder("="), copy=False) for k, a in arrays.items()}
     for key, a in arrays.items():
         if not np.all(np.isfinite(a)):
             raise ModelFileError(

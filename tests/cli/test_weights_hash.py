@@ -128,6 +128,13 @@ def test_a_model_file_stored_big_endian_or_with_other_metadata_has_the_same_dige
     assert swapped["W0"].dtype.str == ">f4"
     np.savez(tmp_path / "big_endian.npz", **swapped)
     assert digest(tmp_path / "big_endian.npz") == digest(model)
+    # read in the machine's byte order: info names float32, not '>f4', and a re-save is native
+    big = load_model(tmp_path / "big_endian.npz")
+    assert all(a.dtype == np.float32 and a.dtype.isnative for a in big.network.W + big.network.b)
+    assert big.encoding.x_mean.dtype.isnative
+    assert json.loads(run("info", tmp_path / "big_endian.npz", "--json").stdout)["dtype"] == "float32"
+    x = arrays["x_mean"][None, :]
+    assert np.array_equal(big.predict_proba(x), load_model(model).predict_proba(x))
     # other metadata (training summary), the same arrays
     m = load_model(model)
     m.meta["training"] = {"epochs": 1}
