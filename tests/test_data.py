@@ -609,6 +609,39 @@ def test_constant_column_scale_one(tmp_path):
     np.testing.assert_array_equal(Z[:, 0], 0)
 
 
+def test_a_constant_column_off_by_its_rounding_gets_scale_one(tmp_path):
+    """Ten rows of 0.3: the float64 mean is not exactly 0.3, so the std came out as 5.6e-17, not 0,
+    and 0.31 at predict time was standardized to 1.8e14 (a prediction of garbage). The same for
+    a regression target of one value."""
+    X = np.column_stack([np.full(10, 0.3), np.arange(10.0)])
+    assert np.full(10, 0.3).std() > 0  # (the rounding this is about)
+    enc = fit_encoding(table_from(tmp_path, X, np.full(10, 0.3)), "regression", "mse", 1, True)
+    assert enc.x_scale[0] == 1.0 and enc.y_scale[0] == 1.0
+    Z = enc.transform(np.array([[0.31, 4.5]]), "float64")
+    assert abs(Z[0, 0] - 0.01) < 1e-12
+    # a column that does vary, however little next to its mean, keeps its spread
+    X[:, 0] = 1e6 + 1e-4 * np.arange(10)
+    enc = fit_encoding(table_from(tmp_path, X, np.arange(10.0)), "regression", "mse", 1, True)
+    np.testing.assert_allclose(enc.x_scale[0], X[:, 0].std(), rtol=1e-6)
+
+
+def test_a_streamed_constant_column_gets_scale_one(tmp_path, monkeypatch):
+    """The streamed .npy's statistics (merged block by block) decide constant columns alike."""
+    import nettrain.data.stream as stream
+
+    monkeypatch.setattr(stream, "STREAM_BYTES", 1000)
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 1000)
+    rng = np.random.default_rng(0)
+    M = np.column_stack([np.full(300, 0.3), rng.normal(size=300), np.full(300, 0.7)])
+    np.save(tmp_path / "m.npy", M)
+    cfg = config_from_dict(
+        {"data": {"train": str(tmp_path / "m.npy")}, "network": {"layers": [2, 1]}, "output": "run"}
+    )
+    enc = load_run_data(cfg).encoding
+    assert enc.x_scale[0] == 1.0 and enc.y_scale[0] == 1.0
+    assert abs(enc.x_scale[1] - M[:, 1].std()) < 1e-9
+
+
 def test_standardize_off(tmp_path):
     X = np.arange(10.0).reshape(5, 2)
     table = table_from(tmp_path, X, np.arange(5.0) * 3 + 1)

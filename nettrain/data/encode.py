@@ -507,10 +507,23 @@ def _rows(a: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return a if keep.all() else a[keep]
 
 
+def is_constant(mean: np.ndarray, std: np.ndarray, n: int) -> np.ndarray:
+    """Which columns are constant up to the rounding of their statistics: std^2 <= n eps std^2 +
+    (n eps mean)^2, Chan, Golub and LeVeque's bound on the rounding error of the computed variance
+    (eps: float64's), as scikit-learn's StandardScaler decides it. A column of n copies of 0.3
+    has a float64 mean a bit off 0.3 and so a std of 5.6e-17, not 0: dividing by that, 0.31 at
+    predict time became 1.8e14."""
+    eps = np.finfo(np.float64).eps
+    with np.errstate(over="ignore", invalid="ignore"):  # (a mean past 1e150: not constant)
+        var = std * std
+        return var <= n * eps * var + (n * eps * mean) ** 2
+
+
 def _mean_std(values: np.ndarray, table: Table, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and standard deviations for standardization; a constant column gets scale 1
-    (it stays constant instead of dividing by 0). Values so large that their squares overflow
-    (|x| > about 1e154) cannot be standardized: a DataError names the column."""
+    """Column means and standard deviations for standardization; a constant column (``is_constant``)
+    gets scale 1 (it stays constant instead of dividing by 0, or by the rounding error of its
+    mean). Values so large that their squares overflow (|x| > about 1e154) cannot be
+    standardized: a DataError names the column."""
     # A few columns at a time, each block copied column by column (Fortran order), so that
     # every column is summed as one contiguous run (NumPy's pairwise summation): the figures of
     # earlier versions, which took them from such a copy of the whole matrix, bit for bit (a
@@ -531,7 +544,7 @@ def _mean_std(values: np.ndarray, table: Table, names: list[str]) -> tuple[np.nd
             f"{table.source}: column '{names[j]}' holds values too large to standardize "
             f"(up to {np.abs(values[:, j]).max():.3g}); rescale it, or set data.standardize: false"
         )
-    std[std == 0] = 1.0
+    std[is_constant(mean, std, len(values))] = 1.0
     return mean, std
 
 

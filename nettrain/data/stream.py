@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .encode import Column, Encoding, label_text, outputs_for_classes, standardizes_target
+from .encode import Column, Encoding, is_constant, label_text, outputs_for_classes, standardizes_target
 from .read import NPY_MAGIC, Table, excluded_by_features, npy_target_index, source_name
 
 #: Training .npy files bigger than this are streamed in chunks instead of loaded.
@@ -285,13 +285,13 @@ def stream_npy(config, rng: np.random.Generator):
     # them under missing: mean; under drop every row used is complete, so counts == n_complete)
     with np.errstate(over="ignore", invalid="ignore"):  # too large: refused just below
         std = np.sqrt(x_stats.m2 / n_complete)
-    std[std == 0] = 1.0
     bad = ~(np.isfinite(mean) & np.isfinite(std))
     if dc.standardize and bad.any():
         raise DataError(
             f"{name}: column {features[int(np.argmax(bad))]} holds values too large to "
             "standardize; rescale it, or set data.standardize: false"
         )
+    std[is_constant(mean, std, n_complete)] = 1.0
     if not dc.standardize:
         mean, std = np.zeros_like(mean), np.ones_like(std)
     columns = [Column(str(j), "numeric", fill=float(m)) for j, m in zip(features, x_stats.mean)]
@@ -330,13 +330,15 @@ def stream_npy(config, rng: np.random.Generator):
     else:
         y_mean = float(y_stats.mean[0])
         with np.errstate(over="ignore", invalid="ignore"):
-            y_std = float(np.sqrt(y_stats.m2[0] / n_complete)) or 1.0
+            y_std = float(np.sqrt(y_stats.m2[0] / n_complete))
         scale = standardizes_target(dc.standardize, config.network.output)
         if scale and not (math.isfinite(y_mean) and math.isfinite(y_std)):
             raise DataError(
                 f"{name}: the target holds values too large to standardize; rescale "
                 "it, or set data.standardize: false"
             )
+        if is_constant(np.array(y_mean), np.array(y_std), n_complete):
+            y_std = 1.0
         enc.y_mean = np.array([y_mean if scale else 0.0])
         enc.y_scale = np.array([y_std if scale else 1.0])
         enc.n_outputs = 1
