@@ -1115,7 +1115,9 @@ def evaluate(
     if json_:
         if requirements:  # (without --require the object is as it always was)
             report["requirements"] = [_requirement_dict(r, value) for r, value in results]
-        sys.stdout.write(json.dumps(report) + "\n")
+        from .metrics import json_ready
+
+        sys.stdout.write(json.dumps(json_ready(report)) + "\n")
     else:
         _print_evaluation(report)
     failed = [(r, value) for r, value in results if not r.holds(value)]
@@ -1679,7 +1681,9 @@ def info(model: ModelArg, json_: JsonOpt = False, quiet: QuietOpt = False):  # (
         "format_version": meta.get("format_version"),
     }
     if json_:
-        sys.stdout.write(json.dumps(data) + "\n")
+        from .metrics import json_ready
+
+        sys.stdout.write(json.dumps(json_ready(data)) + "\n")
         return
     from rich.table import Table
 

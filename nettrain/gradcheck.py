@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .metrics import json_ready
 from .network import Network
 
 
@@ -104,18 +105,7 @@ class GradcheckResult:
         d = asdict(self)
         if self.worst is None:
             del d["worst"]
-        return _json_numbers(d)
-
-
-def _json_numbers(v):
-    """``v`` with every float that is not finite replaced by None, in dicts, lists and tuples."""
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    if isinstance(v, dict):
-        return {k: _json_numbers(e) for k, e in v.items()}
-    if isinstance(v, (list, tuple)):
-        return type(v)(_json_numbers(e) for e in v)
-    return v
+        return json_ready(d)
 
 
 def _rel(a: np.ndarray, n: np.ndarray, atol: float) -> np.ndarray:

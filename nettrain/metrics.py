@@ -15,6 +15,18 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def json_ready(v):
+    """``v`` with every float that is not finite replaced by None, in dicts, lists and tuples: JSON
+    has no NaN or infinity (Python's json writes ``Infinity``, which strict readers refuse)."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: json_ready(e) for k, e in v.items()}
+    if isinstance(v, (list, tuple)):
+        return type(v)(json_ready(e) for e in v)
+    return v
+
+
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     """Fraction of rows whose predicted class index equals the true one."""
     return float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else float("nan")

@@ -38,6 +38,7 @@ from . import __version__
 from .backend import cpu_threads, to_host
 from .data import MISSING_POLICIES, Column, Encoding, Table
 from .errors import ConfigError, DataError, ModelFileError, OutputError, os_reason, shown, unreadable
+from .metrics import json_ready
 from .network import Network
 
 FORMAT = "nettrain-model"
@@ -408,7 +409,8 @@ def model_writer(model: Model, extra: dict[str, np.ndarray] | None = None) -> Ca
         arrays["y_scale"] = np.asarray(enc.y_scale, dtype=np.float64)
     for key, value in (extra or {}).items():  # checkpoints add their state arrays
         arrays[key] = to_host(value)
-    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    # (a test loss that overflowed float32 is null: strict JSON readers refuse Infinity)
+    arrays["meta"] = np.frombuffer(json.dumps(json_ready(meta)).encode("utf-8"), dtype=np.uint8)
     return lambda f: np.savez(f, **arrays)
 
 

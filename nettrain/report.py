@@ -317,8 +317,10 @@ class JsonReporter(Reporter):
     def emit(self, obj: dict[str, Any]) -> None:
         if self.out is None:
             return
+        from .metrics import json_ready  # (numpy is loaded: fit is running)
+
         try:
-            self.out.write(json.dumps(obj) + "\n")
+            self.out.write(json.dumps(json_ready(obj)) + "\n")
             self.out.flush()
         except BrokenPipeError:
             # the reader went away (`fit --json | head -1`): the lines stop, and ``closed``

@@ -92,12 +92,18 @@ def evaluate_dataset(
     outputs = []
     n = len(data.X)
     X, Y = on_device if on_device is not None else (data.X, data.Y)
-    for start in range(0, n, batch_size):
-        x = device.asarray(X[start : start + batch_size], dtype=network.dtype)
-        y = device.asarray(Y[start : start + batch_size], dtype=network.dtype)
-        zs, acts = network.forward_cache(x)
-        loss_sum += network.cost.loss(zs[-1], acts[-1], y) * len(x)
-        outputs.append(to_host(acts[-1]))
+    # the cost is taken in float64 from the outputs: a row far outside the training data's range
+    # overflowed float32 (mse's (s - y)^2 past 3e38: a test loss of inf, and NumPy's
+    # RuntimeWarning on the terminal, as fit scores its test set after the training loop's
+    # errstate); an output that overflowed itself still gives inf or NaN, quietly
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start in range(0, n, batch_size):
+            x = device.asarray(X[start : start + batch_size], dtype=network.dtype)
+            y = device.asarray(Y[start : start + batch_size], dtype=np.float64)
+            zs, acts = network.forward_cache(x)
+            z, s = zs[-1].astype(np.float64), acts[-1].astype(np.float64)
+            loss_sum += network.cost.loss(z, s, y) * len(x)
+            outputs.append(to_host(acts[-1]))
     s = np.concatenate(outputs)
     result: dict[str, Any] = {"loss": float(loss_sum) / n}
     if encoding.task == "classification":

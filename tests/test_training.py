@@ -240,6 +240,43 @@ def test_evaluate_dataset_scores_the_whole_set_whatever_its_batches(batch_size):
     assert got["accuracy"] == pytest.approx(accuracy)
 
 
+def test_a_test_row_far_outside_the_training_range_gives_its_loss_without_a_warning(tmp_path):
+    """A test row at x = 1e20 puts a relu net's output near 1e20: (s - y)^2 overflowed float32,
+    the test loss was inf (Infinity in fit --json, which is not JSON) and NumPy's
+    RuntimeWarning reached the terminal, the test set being scored after the training loop."""
+    import io
+
+    from nettrain.report import JsonReporter
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    rows = [f"{a},{b},{3 * a + b}" for a, b in X.tolist()]
+    (tmp_path / "train.csv").write_text("x1,x2,y\n" + "\n".join(rows) + "\n")
+    (tmp_path / "test.csv").write_text("x1,x2,y\n1e20,0,3\n0.5,0.5,2\n")
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(tmp_path / "train.csv"), "test": str(tmp_path / "test.csv")},
+            "network": {"layers": [2, 8, 1], "activation": "relu"},
+            "training": {"epochs": 2},
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = fit(cfg, save=False)
+    model = result.model
+    enc = model.encoding
+    s = model.forward(enc.transform(np.array([[1e20, 0.0], [0.5, 0.5]]))).astype(np.float64)
+    expected = np.mean((s - (np.array([[3.0], [2.0]]) - enc.y_mean) / enc.y_scale) ** 2)
+    assert 1e30 < expected < 1e300
+    assert result.test["loss"] == pytest.approx(expected, rel=1e-6)
+    # and a number that is not finite is null in the JSON lines, not Infinity
+    out = io.StringIO()
+    JsonReporter(out=out, err=io.StringIO(), quiet=True).emit(
+        {"test_loss": float("inf"), "x": [float("nan")]}
+    )
+    assert json.loads(out.getvalue()) == {"test_loss": None, "x": [None]}
+
+
 # -- divergence ------------------------------------------------------------------------------------
 
 
