@@ -849,8 +849,8 @@ def predict(
     if fmt == "npy":  # the header holds the row count: the outputs of every chunk, then the file
         outputs, kept_rows = [], []
         for table in tables:
-            s, kept = m.outputs_kept(table, unknown)
-            outputs.append(s)
+            s, kept = m.outputs_kept(table, unknown, logits=proba)  # (probabilities: from the logits)
+            outputs.append(m.probabilities(s) if proba else s)
             kept_rows.append(kept)
             counts[0], counts[1] = counts[0] + int((~kept).sum()), counts[1] + len(kept)
         s, kept = np.concatenate(outputs), np.concatenate(kept_rows)
@@ -884,14 +884,15 @@ def _kept_columns(table, keep: tuple[str, ...]) -> list:
 
 
 def _npy_predictions(enc, s, kept, proba: bool, float_dtype):
-    """predict --format npy's array: probabilities (n, classes); labels as numbers where they
-    are numbers (NaN where a row was left out), else text ('' where left out); values."""
+    """predict --format npy's array: probabilities (n, classes), ``s`` being them under ``proba``;
+    labels as numbers where they are numbers (NaN where a row was left out), else text ('' where
+    left out); values."""
     import numpy as np
 
     n = len(kept)
     if proba:
         array = np.full((n, len(enc.classes)), np.nan, dtype=float_dtype)
-        array[kept] = enc.probabilities(s)
+        array[kept] = s
         return array
     pred = enc.decode(s)
     if enc.task != "classification":
@@ -921,11 +922,13 @@ def _prediction_texts(tables, m, names, as_json: bool, proba: bool, keep, unknow
     header = not as_json
     for table in tables:
         kept_columns = _kept_columns(table, keep)
-        s, kept = m.outputs_kept(table, unknown)
+        s, kept = m.outputs_kept(table, unknown, logits=proba)
+        probs = None
+        if proba:  # from the logits (one sigmoid unit: P(first class) = sigmoid(-z), not 1 - s)
+            probs, s = m.probabilities(s), m.network.f_out(s)
         n = len(kept)
         counts[0], counts[1] = counts[0] + int((~kept).sum()), counts[1] + n
         pred = enc.decode(s)
-        probs = enc.probabilities(s) if proba else None
         # the columns as text (or JSON values), one entry per input row; '' / null where dropped
         if enc.task == "regression":
             cols = [pred] if pred.ndim == 1 else [pred[:, j] for j in range(pred.shape[1])]

@@ -206,11 +206,18 @@ class Model:
     meta: dict = field(default_factory=dict)
 
     def forward(
-        self, x: np.ndarray, *, standardize: bool = False, batch_size: int = 65536, where=None
+        self,
+        x: np.ndarray,
+        *,
+        standardize: bool = False,
+        batch_size: int = 65536,
+        where=None,
+        logits: bool = False,
     ) -> np.ndarray:
         """The network's outputs s (n, outputs), on the host, for inputs x (n, inputs): encoded,
         or raw numbers with ``standardize`` (then scaled a chunk at a time, so a million rows
         never make a second full-size copy; ``where(row)`` names a row in messages).
+        ``logits``: z(L) instead, from which s = network.f_out(z) (``probabilities`` takes it).
 
         The network runs on blocks of exactly ``forward_rows`` rows, the last one padded with
         zero rows, so that a row's outputs are the same bits whatever rows come with it: in a
@@ -235,12 +242,13 @@ class Model:
                     if len(rows) < block:
                         padded = xp.zeros((block, rows.shape[1]), dtype=rows.dtype)
                         padded[: len(rows)] = rows
-                        outputs.append(net.forward(padded)[: len(rows)])
+                        outputs.append(net.forward(padded, logits)[: len(rows)])
                     else:
-                        outputs.append(net.forward(rows))
+                        outputs.append(net.forward(rows, logits))
                 parts.append(to_host(outputs[0] if len(outputs) == 1 else xp.concatenate(outputs)))
-        s = np.concatenate(parts) if parts else np.empty((0, net.sizes[-1]), net.dtype)
-        bad = ~np.isfinite(s).all(axis=1)
+            s = np.concatenate(parts) if parts else np.empty((0, net.sizes[-1]), net.dtype)
+            # (with logits, an infinite z whose output is finite, sigmoid(inf) = 1, is no error)
+            bad = ~np.isfinite(net.f_out(s) if logits else s).all(axis=1)
         if bad.any():
             raise DataError(
                 f"row {int(np.argmax(bad))}: the network's output is not a number (inputs far outside "
@@ -248,21 +256,29 @@ class Model:
             )
         return s
 
-    def outputs(self, X, unknown: str = "error") -> np.ndarray:
+    def probabilities(self, z: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, classes) from the logits z = ``forward(..., logits=True)``."""
+        return self.encoding.probabilities(self.network.f_out(z), z)
+
+    def outputs(self, X, unknown: str = "error", logits: bool = False) -> np.ndarray:
         """The network's outputs s (n, outputs) for raw features: a numeric matrix (n, features)
         or a Table (read by ``nettrain.data.read_table``); every row must be complete (or filled
-        under ``missing: mean``). See ``outputs_kept`` for tables with rows to leave out."""
+        under ``missing: mean``). See ``outputs_kept`` for tables with rows to leave out.
+        ``logits``: z(L) instead of the outputs (see ``forward``)."""
         if isinstance(X, Table):
-            s, kept = self.outputs_kept(X, unknown)
+            s, kept = self.outputs_kept(X, unknown, logits)
             if not kept.all():
                 i = int(np.argmax(~kept))
                 raise DataError(f"{X.where(i)}: a row with missing values cannot be predicted")
             return s
-        return self.forward(self.encoding.transform(X, self.network.dtype))
+        return self.forward(self.encoding.transform(X, self.network.dtype), logits=logits)
 
-    def outputs_kept(self, table: Table, unknown: str = "error") -> tuple[np.ndarray, np.ndarray]:
+    def outputs_kept(
+        self, table: Table, unknown: str = "error", logits: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(outputs of the rows that can be predicted, which rows those are (n,) bool). Rows with
-        missing values are left out under ``missing: drop``; features are matched by name."""
+        missing values are left out under ``missing: drop``; features are matched by name.
+        ``logits``: z(L) instead of the outputs (see ``forward``)."""
         from .data import align_features
 
         table = align_features(table, self.encoding.features)
@@ -270,7 +286,8 @@ class Model:
         if not kept.all():
             raw = raw[kept]
         rows = np.flatnonzero(kept)
-        return self.forward(raw, standardize=True, where=lambda i: table.where(int(rows[i]))), kept
+        where = lambda i: table.where(int(rows[i]))  # noqa: E731
+        return self.forward(raw, standardize=True, where=where, logits=logits), kept
 
     def evaluate(self, table: Table | Iterable[Table], unknown: str = "error") -> dict:
         """Scores on a labelled table (see metrics.py): accuracy, per-class precision/recall/F1,
@@ -291,7 +308,7 @@ class Model:
             source, n_read, n_kept = chunk.source, n_read + chunk.n, n_kept + len(data)
             if not len(data):
                 continue
-            outputs.append(self.forward(data.X))
+            outputs.append(self.forward(data.X, logits=enc.task == "classification"))
             if enc.task == "classification":
                 truths.append(data.Y.argmax(axis=1) if data.Y.shape[1] > 1 else data.Y[:, 0].astype(int))
             else:
@@ -300,7 +317,8 @@ class Model:
             raise DataError(f"{source}: no row is left once rows with missing values are dropped")
         s, truth = np.concatenate(outputs), np.concatenate(truths)
         if enc.task == "classification":
-            proba = enc.probabilities(s)
+            z, s = s, self.network.f_out(s)  # (the logits: probabilities are taken from them)
+            proba = enc.probabilities(s, z)
             report = metrics.classification_report(truth, enc.predicted_index(s), enc.classes, proba)
         else:
             report = metrics.regression_report(truth, enc.decode(s).reshape(len(truth), -1))
@@ -316,7 +334,7 @@ class Model:
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (n, classes); classification only."""
-        return self.encoding.probabilities(self.outputs(X))
+        return self.probabilities(self.outputs(X, logits=True))
 
 
 def _columns(enc_meta: dict) -> list[Column]:

@@ -241,13 +241,16 @@ class Network:
 
     # -- forward ----------------------------------------------------------------------------------
 
-    def forward(self, x):
-        """The network's output s for a batch x (n, inputs) -> (n, outputs). Keeps nothing."""
+    def forward(self, x, logits: bool = False):
+        """The network's output s for a batch x (n, inputs) -> (n, outputs). Keeps nothing.
+        ``logits``: z(L) instead, the output layer's weighted input (s = f_out(z(L)))."""
         a = x
         last = len(self.W) - 1
         for l, (W, b) in enumerate(zip(self.W, self.b)):
             z = a @ W.T + b
-            a = self.f_out(z) if l == last else self.f[l].f(z)
+            if l == last:
+                return z if logits else self.f_out(z)
+            a = self.f[l].f(z)
         return a
 
     def forward_cache(self, x) -> tuple[list, list]:

@@ -747,3 +747,24 @@ def test_evaluate_and_predict_agree_on_a_tie_at_one_half(tmp_path):
     assert set(labels) == {enc.classes[1]}
     report = model.evaluate(table)
     assert report["accuracy"] == pytest.approx(np.mean(labels == table.y.astype(str)))
+
+
+def test_a_sure_miss_of_one_sigmoid_unit_keeps_its_probability_and_log_loss(tmp_path):
+    """With one sigmoid unit, P(first class) was 1 - s: 0 once s rounds to 1 in float32 (z > 17),
+    so a row of the first class at z = 20 showed prob_0 = 0 and cost evaluate's log loss 87.3
+    (the clip of a 0) where its loss is 20, as fit's test loss says. It is sigmoid(-z) now."""
+    (tmp_path / "t.csv").write_text("x,label\n-1,0\n1,1\n")
+    table = read_table(str(tmp_path / "t.csv"), "label")
+    enc = fit_encoding(table, "classification", "binary_cross_entropy", 1, False)
+    net = Network(
+        [np.array([[1.0]], np.float32)], [np.zeros(1, np.float32)], [], "sigmoid", "binary_cross_entropy"
+    )
+    model = Model(net, enc)
+    z = np.array([-3.0, 12.0, 17.0, 20.0, 30.0])
+    p = model.predict_proba(z[:, None])
+    assert p.dtype == np.float32
+    np.testing.assert_allclose(p[:, 0], 1 / (1 + np.exp(z)), rtol=1e-6)
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-6)
+    (tmp_path / "e.csv").write_text("x,label\n20,0\n-20,0\n30,1\n")
+    report = model.evaluate(read_table(str(tmp_path / "e.csv"), "label"))
+    assert report["log_loss"] == pytest.approx((20 + 2e-9 + 1e-13) / 3, rel=1e-6)

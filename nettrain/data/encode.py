@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..activations import sigmoid
 from ..errors import ConfigError, DataError
 from .read import Table, is_missing, parse_numbers
 
@@ -453,10 +454,14 @@ class Encoding:
             return (s[:, 0] >= 0.5).astype(np.int64)
         return s.argmax(axis=1)
 
-    def probabilities(self, s: np.ndarray) -> np.ndarray:
-        """Class probabilities (n, classes). With one sigmoid unit: [1 - s, s]."""
+    def probabilities(self, s: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
+        """Class probabilities (n, classes) from the outputs s, and the logits z (s = f_out(z))
+        where given. With one sigmoid unit: [1 - s, s], the first taken as sigmoid(-z) from z:
+        1 - s is 0 once s rounds to 1 (z > 17 in float32), where sigmoid(-z) is 4e-8 or less
+        (and log loss counted 87, the clip of a 0, for a sure miss of z = 20)."""
         if self.n_outputs == 1:
-            return np.column_stack([1 - s[:, 0], s[:, 0]])
+            first = 1 - s[:, 0] if z is None else sigmoid(-z[:, 0])
+            return np.column_stack([first, s[:, 0]])
         if self.cost == "binary_cross_entropy":  # one-vs-rest sigmoids: normalise to sum to 1
             return s / np.maximum(s.sum(axis=1, keepdims=True), 1e-12)
         return s
