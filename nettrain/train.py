@@ -681,12 +681,12 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
             train_loss = float(loss_sum) / n  # float() waits for the device: once per epoch
             grad_norm = norms.read(optimizer.lr if plain_sgd else 1.0) if norms is not None else None
             if not math.isfinite(train_loss):
-                raise _diverged("the loss", train_loss, epoch, optimizer.lr)
+                raise _diverged("the loss", train_loss, epoch, optimizer.lr, config)
             record: dict[str, Any] = {"epoch": epoch, "loss": train_loss}
             if data.validation is not None:
                 val = evaluate_dataset(net, data.validation, data.encoding, device, on_device=val_on_device)
                 if not math.isfinite(val["loss"]):
-                    raise _diverged("the validation loss", val["loss"], epoch, optimizer.lr)
+                    raise _diverged("the validation loss", val["loss"], epoch, optimizer.lr, config)
                 record["val_loss"] = val["loss"]
                 for key in ("accuracy", "r2"):
                     if key in val:
@@ -726,7 +726,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
 
         # the step losses are measured before each update: the last update can still blow up
         if not all(bool(xp.isfinite(p).all()) for p in net.params()):
-            raise _diverged("a weight", "NaN or infinite", last_epoch, optimizer.lr)
+            raise _diverged("a weight", "NaN or infinite", last_epoch, optimizer.lr, config)
     train_time = time.perf_counter() - t_start
     kept_epoch = last_epoch
     if early is not None and early.restore_best and early.best_weights is not None:
@@ -1046,10 +1046,13 @@ def check_monitors(config, has_validation: bool) -> None:
         raise ConfigError(problems)
 
 
-def _diverged(what: str, value: float | str, epoch: int, lr: float) -> TrainingDiverged:
+def _diverged(what: str, value: float | str, epoch: int, lr: float, config: Config) -> TrainingDiverged:
+    # large unscaled values overflow whatever the learning rate: a target of 1e20 has its
+    # (s - y)^2 past float32's 3e38 at the first step
+    unscaled = ", or standardize the data (data.standardize is false)" if not config.data.standardize else ""
     return TrainingDiverged(
         f"training diverged: {what} became {value} in epoch {epoch}; try a lower learning rate "
-        f"(now {lr:g}, e.g. --set training.learning_rate={lr / 10:g}); nothing was written"
+        f"(now {lr:g}, e.g. --set training.learning_rate={lr / 10:g}){unscaled}; nothing was written"
     )
 
 

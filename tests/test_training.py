@@ -292,6 +292,26 @@ def test_huge_learning_rate_raises_training_diverged(name):
     assert info.value.exit_code == 1
 
 
+def test_an_unscaled_target_too_large_for_float32_says_to_standardize(tmp_path):
+    """A target of 1e20 with data.standardize: false: (s - y)^2 is past float32's range at the
+    first step, whatever the learning rate, which was all the message suggested."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 2))
+    rows = [f"{a},{b},{1e20 * (1 + 0.1 * a)}" for a, b in X.tolist()]
+    (tmp_path / "t.csv").write_text("x1,x2,y\n" + "\n".join(rows) + "\n")
+    raw = {
+        "data": {"train": str(tmp_path / "t.csv")},
+        "network": {"layers": [2, 4, 1]},
+        "training": {"epochs": 1},
+    }
+    with pytest.raises(TrainingDiverged) as info:
+        fit(config_from_dict({**raw, "data": {**raw["data"], "standardize": False}}), save=False)
+    assert "learning rate" in str(info.value) and "standardize the data (data.standardize is false)" in str(
+        info.value
+    )
+    assert fit(config_from_dict(raw), save=False).history[0]["loss"] < 10  # standardized, it trains
+
+
 def diverging_run(lr: float, epochs: int, batch_size: int):
     """fit on 20 rows of a linear target without validation data: (events, the TrainingDiverged)."""
     from nettrain.data import RunData
