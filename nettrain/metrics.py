@@ -98,9 +98,15 @@ def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float | None:
 
 
 def classification_report(
-    y_true: np.ndarray, y_pred: np.ndarray, classes: list[str], proba: np.ndarray | None = None
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    classes: list[str],
+    proba: np.ndarray | None = None,
+    score: np.ndarray | None = None,
 ) -> dict:
-    """Everything `nettrain evaluate` shows for classes, as plain JSON-ready values."""
+    """Everything `nettrain evaluate` shows for classes, as plain JSON-ready values. ``score``
+    ranks the rows for ROC AUC (two classes): anything that rises with the second class's
+    probability, by default that probability."""
     cm = confusion_matrix(y_true, y_pred, len(classes))
     precision, recall, f1, support = precision_recall_f1(cm)
     report = {
@@ -120,7 +126,7 @@ def classification_report(
     if proba is not None:
         report["log_loss"] = log_loss(y_true, proba)
         if len(classes) == 2:  # the second class's probability ranks the rows
-            report["roc_auc"] = roc_auc(y_true == 1, proba[:, 1])
+            report["roc_auc"] = roc_auc(y_true == 1, proba[:, 1] if score is None else score)
     return report
 
 

@@ -319,7 +319,14 @@ class Model:
         if enc.task == "classification":
             z, s = s, self.network.f_out(s)  # (the logits: probabilities are taken from them)
             proba = enc.probabilities(s, z)
-            report = metrics.classification_report(truth, enc.predicted_index(s), enc.classes, proba)
+            # ROC AUC ranks two classes by P(second class): by the logits where it rises with them,
+            # as float32 rounds it to 1.0 for every z past 17 (ties, each counting half)
+            score = None
+            if enc.n_outputs == 1:  # P = sigmoid(z)
+                score = z[:, 0]
+            elif len(enc.classes) == 2 and enc.cost == "cross_entropy":  # softmax: sigmoid(z1 - z0)
+                score = z[:, 1].astype(np.float64) - z[:, 0]
+            report = metrics.classification_report(truth, enc.predicted_index(s), enc.classes, proba, score)
         else:
             report = metrics.regression_report(truth, enc.decode(s).reshape(len(truth), -1))
         report["source"] = source

@@ -768,3 +768,19 @@ def test_a_sure_miss_of_one_sigmoid_unit_keeps_its_probability_and_log_loss(tmp_
     (tmp_path / "e.csv").write_text("x,label\n20,0\n-20,0\n30,1\n")
     report = model.evaluate(read_table(str(tmp_path / "e.csv"), "label"))
     assert report["log_loss"] == pytest.approx((20 + 2e-9 + 1e-13) / 3, rel=1e-6)
+
+
+@pytest.mark.parametrize("cost", ["binary_cross_entropy", "cross_entropy"])
+def test_roc_auc_ranks_by_the_logits_not_by_probabilities_rounded_to_one(tmp_path, cost):
+    """P(second class) is 1.0 in float32 for every logit past 17: a first-class row at z = 30
+    tied with second-class rows at 18 and 20, each tie counting half (AUC 0.75), where the
+    network ranks it above both (0.5)."""
+    (tmp_path / "t.csv").write_text("x,label\n-1,0\n1,1\n")
+    k = 1 if cost == "binary_cross_entropy" else 2
+    enc = fit_encoding(read_table(str(tmp_path / "t.csv"), "label"), "classification", cost, k, False)
+    W = np.array([[1.0]] if k == 1 else [[0.0], [1.0]], np.float32)  # z = x, or z = (0, x)
+    output = "sigmoid" if k == 1 else "softmax"
+    model = Model(Network([W], [np.zeros(k, np.float32)], [], output, cost), enc)
+    (tmp_path / "e.csv").write_text("x,label\n30,0\n-5,0\n18,1\n20,1\n")
+    report = model.evaluate(read_table(str(tmp_path / "e.csv"), "label"))
+    assert report["roc_auc"] == 0.5
