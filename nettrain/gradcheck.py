@@ -1,10 +1,16 @@
 """Gradient checking: backpropagation's dC/dW and dC/db against central finite differences.
 
 For a parameter w, the numerical derivative is (C(w + h) - C(w - h)) / (2 h), computed in float64
-whatever the training dtype, so that its error (about h^2 from truncation plus 1e-16 / h from
+whatever the training dtype, so that its error (about h^2 from truncation plus eps |C| / h from
 rounding) is far below any real mistake in a derivative. An entry passes when
 
-    |analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|)
+    |analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|) + rounding,
+    rounding = 8 eps max(|C(w + h)|, |C(w - h)|) / h
+
+``rounding`` is the difference's own rounding error: C carries a relative error of a few eps
+(float64's 2.2e-16), which the division by 2 h magnifies. For a cost of order 1 it is 2e-9, below
+atol; for a large one it is what the difference is good to: unscaled targets of 3e5 make the
+initial C about 1e11, whose differences are good only to about 20, and a correct backprop failed.
 
 Small networks have every parameter checked. Large ones (more than ``max_full`` parameters) get a
 random sample of entries per array plus a directional check: for a random unit direction v over
@@ -46,6 +52,11 @@ import numpy as np
 
 from .metrics import json_ready
 from .network import Network
+
+EPS = float(np.finfo(np.float64).eps)
+#: rounding = ROUNDINGS eps max |C| / h: room for 2 ROUNDINGS roundings (of eps / 2 each) in each C,
+#: before their difference is divided by 2 h
+ROUNDINGS = 8
 
 
 @dataclass
@@ -98,6 +109,8 @@ class GradcheckResult:
     #: with ``worst=K``: each array's K entries that disagree most, array by array in the order of
     #: ``params``, the worst of each first (see the module doc); None when not asked for
     worst: list[EntryCheck] | None = None
+    #: the largest rounding allowance of a difference, 8 eps |C| / h (see the module doc)
+    rounding: float = 0.0
 
     def to_dict(self) -> dict:
         """Everything as JSON types; a number that is not finite (a broken derivative can give NaN)
@@ -200,10 +213,11 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
         zs, acts = net.forward_cache(xs)
         return float(net.cost.loss(zs[-1], acts[-1], ys)), [zs[l] > 0 for l in kinked]
 
-    def central(move) -> tuple[float | None, np.ndarray | None]:
+    def central(move) -> tuple[float | None, np.ndarray | None, float]:
         """(C(+h) - C(-h)) / (2 h), where move(+1), move(-1) and move(0) set the parameters,
-        on the rows where no ReLU unit crosses its kink; and those rows (None: all of them).
-        The difference is None when every row crosses one."""
+        on the rows where no ReLU unit crosses its kink; those rows (None: all of them); and the
+        difference's rounding error, 8 eps max(|C(+h)|, |C(-h)|) / h. The difference is None
+        when every row crosses one."""
         move(+1)
         c_plus, sides_plus = cost()
         move(-1)
@@ -223,19 +237,21 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
                     c_minus, _ = cost(rows)
         move(0)
         if rows is not None and not len(rows):
-            return None, rows
-        return (c_plus - c_minus) / (2 * h), rows
+            return None, rows, 0.0
+        return (c_plus - c_minus) / (2 * h), rows, ROUNDINGS * EPS * max(abs(c_plus), abs(c_minus)) / h
 
     checks = []
     entries: list[EntryCheck] | None = [] if worst else None
     left_out = 0  # entries whose every row crossed a kink
+    largest_rounding = 0.0
+    blind: list[str] = []  # arrays whose differences are all rounding
     for j, (name, p) in enumerate(zip(names, params)):
         flat_p = p.reshape(-1)  # a view: writing into it changes the network's parameter
         if sampled and p.size > samples:
             idx = rng.choice(p.size, size=samples, replace=False)
         else:
             idx = np.arange(p.size)
-        analytic, numeric = [], []
+        analytic, numeric, rounding = [], [], []
         compared, on_rows = [], []  # the flat index of each compared entry, and its rows (None: all)
         kinks = 0
         for i in idx.tolist():
@@ -244,18 +260,24 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
             def move(sign, i=i, orig=orig, flat_p=flat_p):
                 flat_p[i] = orig + sign * h
 
-            difference, rows = central(move)
+            difference, rows, noise = central(move)
             kinks += rows is not None
             if difference is not None:
                 numeric.append(difference)
+                rounding.append(noise)
                 analytic.append(float(gradients(rows)[j][i]))
                 compared.append(i)
                 on_rows.append(None if rows is None else len(rows))
         missed = len(idx) - len(analytic)
         left_out += missed
-        analytic, numeric = np.array(analytic), np.array(numeric)
+        analytic, numeric, rounding = np.array(analytic), np.array(numeric), np.array(rounding)
+        largest_rounding = max(largest_rounding, float(rounding.max(initial=0.0)))
         err = np.abs(analytic - numeric)
-        ok = err <= atol + rtol * np.maximum(np.abs(analytic), np.abs(numeric))
+        ok = err <= atol + rtol * np.maximum(np.abs(analytic), np.abs(numeric)) + rounding
+        # differences whose rounding is as large as every gradient of the array carry no digit of
+        # them: the array is not checked, and does not pass on that allowance
+        if len(analytic) and rounding.max() > atol and rounding.max() >= np.abs(analytic).max():
+            blind.append(name)
         checks.append(
             ParamCheck(
                 name,
@@ -263,7 +285,7 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
                 len(analytic),
                 float(err.max(initial=0.0)),
                 float(_rel(analytic, numeric, atol).max(initial=0.0)),
-                bool(ok.all()),
+                bool(ok.all()) and name not in blind,
                 kinks,
                 missed,
             )
@@ -288,7 +310,8 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
                 xp.multiply(d, sign * h, out=p)
                 p += p0
 
-        numeric, rows = central(move_along)
+        numeric, rows, noise = central(move_along)
+        largest_rounding = max(largest_rounding, noise)
         if numeric is not None:
             host = [np.asarray(d.get() if hasattr(d, "get") else d) for d in dirs]
             analytic = float(sum(float(g @ d.reshape(-1)) for g, d in zip(gradients(rows), host)))
@@ -298,7 +321,7 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
                 "numeric": numeric,
                 "abs_error": err,
                 "rel_error": err / max(abs(analytic), abs(numeric), atol, 1e-300),
-                "passed": bool(err <= atol + rtol * max(abs(analytic), abs(numeric))),
+                "passed": bool(err <= atol + rtol * max(abs(analytic), abs(numeric)) + noise),
                 "rows": len(x) if rows is None else len(rows),
             }
     passed = (
@@ -318,8 +341,15 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
         batch=int(x.shape[0]),
         reference=reference,
         worst=entries,
+        rounding=largest_rounding,
     )
-    if not passed:
+    if blind:
+        result.hint = (
+            f"the differences of {', '.join(blind)} are all rounding (8 eps |C| / h up to "
+            f"{largest_rounding:.3g}, as large as their gradients): the cost is too large to check "
+            "by finite differences; standardize the data (data.standardize: true)"
+        )
+    elif not passed:
         failing = [c.name for c in checks if not c.passed]
         result.hint = where_wrong(net, failing or reference["differ"])
     kinks = sum(c.kinks for c in checks)
@@ -328,6 +358,12 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
             f"{kinks} entr{'y' if kinks == 1 else 'ies'} moved a ReLU unit across its kink (z = 0, "
             "no derivative) in some rows: compared on the other rows"
             + (f"; {left_out} crossed in every row and were left out" if left_out > 0 else "")
+        )
+    if largest_rounding > atol and not blind:
+        result.notes.append(
+            f"the cost is large for the step h = {h:g}: each difference is good only to its rounding, "
+            f"8 eps |C| / h, up to {largest_rounding:.3g}, which the check allows for; standardized data "
+            "(data.standardize: true) gives a sharper check"
         )
     if directional is not None and directional["rows"] < len(x):
         result.notes.append(f"the random direction was compared on {directional['rows']} of {len(x)} rows")

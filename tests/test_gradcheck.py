@@ -192,6 +192,44 @@ def test_a_1d_target_of_a_one_output_network_is_its_column():
         gradcheck(net, x, y[:4])
 
 
+def unscaled_targets(scale: float):
+    """A 2-8-1 tanh network on 16 rows whose targets are about ``scale`` (house prices of 3e5
+    with data.standardize: false): the initial cost is about scale^2."""
+    net = Network.create([2, 8, 1], "tanh", "identity", "mse", seed=0, dtype="float64")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 2))
+    return net, x, scale * (1 + 0.2 * x[:, :1])
+
+
+def test_targets_of_3e5_do_not_fail_a_correct_backprop_on_the_differences_rounding():
+    """C is about 1e11, so each difference is good only to about eps C / h = 20: a correct
+    backprop failed at rtol 1e-5 (and the hint blamed Cost.delta). The difference's rounding,
+    8 eps |C| / h, is allowed for, and a note says so."""
+    net, x, y = unscaled_targets(3e5)
+    result = gradcheck(net, x, y)
+    assert result.passed, [(p.name, p.max_abs_error) for p in result.params]
+    assert 10 < result.rounding < 1e3 and "cost is large" in " ".join(result.notes)
+    # standardized, the allowance is far below atol and no note is made
+    ok = gradcheck(net, x, (y - y.mean()) / y.std())
+    assert ok.passed and ok.rounding < 1e-8 and not ok.notes
+
+
+def test_a_mistake_is_still_caught_with_targets_of_3e5(monkeypatch):
+    original = MSE.fused  # the training form of delta(L): doubled
+    monkeypatch.setattr(MSE, "fused", lambda self, z, y, scale, tmp: original(self, z, y, 2 * scale, tmp))
+    result = gradcheck(*unscaled_targets(3e5))
+    assert not result.passed and failing(result) == {"W(1)", "b(1)", "W(2)", "b(2)"}
+    assert "delta(3), the output's" in result.hint
+
+
+def test_targets_too_large_to_difference_are_not_passed_on_rounding_alone():
+    """Targets of 1e20: the rounding (1e31) is larger than every gradient, so nothing is checked;
+    the check fails and says why, instead of passing on the allowance."""
+    result = gradcheck(*unscaled_targets(1e20))
+    assert not result.passed and failing(result) == {"W(1)", "b(1)", "W(2)", "b(2)"}
+    assert "too large to check by finite differences" in result.hint
+
+
 def test_a_gradient_zero_within_atol_has_no_relative_error_of_1():
     """XOR's corners (+-1, +-1) through an odd tanh layer give outputs s and 1 - s in pairs, so
     dC/db(2) = mean(s - y) is 0 and backprop's value is a rounding: its ratio to the difference
