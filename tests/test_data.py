@@ -351,6 +351,23 @@ def test_binary_labels_one_output(tmp_path):
     np.testing.assert_allclose(enc.probabilities(np.array([[0.25]])), [[0.75, 0.25]])
 
 
+def test_one_vs_rest_probabilities_of_a_row_every_sigmoid_rejects_sum_to_one(tmp_path):
+    """binary_cross_entropy with one sigmoid per class, normalised: a row whose logits are all
+    below -28 has sigmoids summing under 1e-12, which the old floor of the sum (1e-12) divided
+    into probabilities summing to 8e-28. From the logits, softmax(log sigmoid(z))."""
+    from nettrain.activations import sigmoid
+
+    t = read_table(write(tmp_path, "x,y\n0,a\n1,b\n2,c\n"))
+    enc = fit_encoding(t, "classification", "binary_cross_entropy", 3, False)
+    z = np.array([[-100, -95, -90], [2, -1, -3]], np.float32)
+    p = enc.probabilities(sigmoid(z), z)
+    log_sigmoid = -np.logaddexp(0, -z.astype(np.float64))
+    expected = np.exp(log_sigmoid) / np.exp(log_sigmoid).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(p, expected, rtol=1e-5)
+    assert p.dtype == np.float32
+    np.testing.assert_allclose(p[1], enc.probabilities(sigmoid(z))[1], rtol=1e-6)  # (as before, away from 0)
+
+
 # -- NPY and NPZ ----------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..activations import sigmoid
+from ..costs import softmax
 from ..errors import ConfigError, DataError
 from .read import Table, is_missing, parse_numbers
 
@@ -458,11 +459,15 @@ class Encoding:
         """Class probabilities (n, classes) from the outputs s, and the logits z (s = f_out(z))
         where given. With one sigmoid unit: [1 - s, s], the first taken as sigmoid(-z) from z:
         1 - s is 0 once s rounds to 1 (z > 17 in float32), where sigmoid(-z) is 4e-8 or less
-        (and log loss counted 87, the clip of a 0, for a sure miss of z = 20)."""
+        (and log loss counted 87, the clip of a 0, for a sure miss of z = 20). One-vs-rest
+        sigmoids (binary_cross_entropy, several outputs) are normalised to sum to 1."""
         if self.n_outputs == 1:
             first = 1 - s[:, 0] if z is None else sigmoid(-z[:, 0])
             return np.column_stack([first, s[:, 0]])
         if self.cost == "binary_cross_entropy":  # one-vs-rest sigmoids: normalise to sum to 1
+            if z is not None:  # as softmax(log sigmoid(z)), log sigmoid(z) = -log(1 + exp(-z)): a
+                # row of sigmoids that all underflow (z < -28: a sum below 1e-12) still sums to 1
+                return softmax(-np.logaddexp(0, -z))
             return s / np.maximum(s.sum(axis=1, keepdims=True), 1e-12)
         return s
 
