@@ -1393,7 +1393,7 @@ def _print_gradcheck(result, worst: int | None = None) -> None:
     left_out = sum(p.left_out for p in result.params)
     if left_out:
         scope += f" but {left_out} at ReLU kinks (not comparable)"
-    rounding = " + 8 eps |C| / h" if result.rounding > result.atol else ""  # (a large cost: see the note)
+    rounding = " + 8 eps |C| / h" if result.rounding else ""  # (a large cost: see the note)
     console.print(
         f"{verdict}: {scope}; pass when |analytic - numeric| <= "
         f"{result.atol:g} + {result.rtol:g} * max(|analytic|, |numeric|){rounding}",

@@ -5,12 +5,13 @@ whatever the training dtype, so that its error (about h^2 from truncation plus e
 rounding) is far below any real mistake in a derivative. An entry passes when
 
     |analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|) + rounding,
-    rounding = 8 eps max(|C(w + h)|, |C(w - h)|) / h
+    rounding = 8 eps max(|C(w + h)|, |C(w - h)|) / h   where that is over 1e-8, else 0
 
 ``rounding`` is the difference's own rounding error: C carries a relative error of a few eps
-(float64's 2.2e-16), which the division by 2 h magnifies. For a cost of order 1 it is 2e-9, below
-atol; for a large one it is what the difference is good to: unscaled targets of 3e5 make the
-initial C about 1e11, whose differences are good only to about 20, and a correct backprop failed.
+(float64's 2.2e-16), which the division by 2 h magnifies. For a cost under about 5 it is below
+1e-8 (the default atol) and not added: the criterion is atol's and rtol's alone. For a large cost
+it is what the difference is good to: unscaled targets of 3e5 make the initial C about 1e11,
+whose differences are good only to about 20, and a correct backprop failed.
 
 Small networks have every parameter checked. Large ones (more than ``max_full`` parameters) get a
 random sample of entries per array plus a directional check: for a random unit direction v over
@@ -57,6 +58,8 @@ EPS = float(np.finfo(np.float64).eps)
 #: rounding = ROUNDINGS eps max |C| / h: room for 2 ROUNDINGS roundings (of eps / 2 each) in each C,
 #: before their difference is divided by 2 h
 ROUNDINGS = 8
+#: a rounding allowance up to this (the default atol) is not added (see the module doc)
+ROUNDING_FLOOR = 1e-8
 
 
 @dataclass
@@ -109,7 +112,8 @@ class GradcheckResult:
     #: with ``worst=K``: each array's K entries that disagree most, array by array in the order of
     #: ``params``, the worst of each first (see the module doc); None when not asked for
     worst: list[EntryCheck] | None = None
-    #: the largest rounding allowance of a difference, 8 eps |C| / h (see the module doc)
+    #: the largest rounding allowance of a difference, 8 eps |C| / h (see the module doc); 0 where
+    #: none was added (in JSON only where one was)
     rounding: float = 0.0
 
     def to_dict(self) -> dict:
@@ -118,6 +122,8 @@ class GradcheckResult:
         d = asdict(self)
         if self.worst is None:
             del d["worst"]
+        if not self.rounding:
+            del d["rounding"]
         return json_ready(d)
 
 
@@ -216,8 +222,8 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
     def central(move) -> tuple[float | None, np.ndarray | None, float]:
         """(C(+h) - C(-h)) / (2 h), where move(+1), move(-1) and move(0) set the parameters,
         on the rows where no ReLU unit crosses its kink; those rows (None: all of them); and the
-        difference's rounding error, 8 eps max(|C(+h)|, |C(-h)|) / h. The difference is None
-        when every row crosses one."""
+        difference's rounding error, 8 eps max(|C(+h)|, |C(-h)|) / h (0 up to ROUNDING_FLOOR). The
+        difference is None when every row crosses one."""
         move(+1)
         c_plus, sides_plus = cost()
         move(-1)
@@ -238,7 +244,8 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
         move(0)
         if rows is not None and not len(rows):
             return None, rows, 0.0
-        return (c_plus - c_minus) / (2 * h), rows, ROUNDINGS * EPS * max(abs(c_plus), abs(c_minus)) / h
+        rounding = ROUNDINGS * EPS * max(abs(c_plus), abs(c_minus)) / h
+        return (c_plus - c_minus) / (2 * h), rows, rounding if rounding > ROUNDING_FLOOR else 0.0
 
     checks = []
     entries: list[EntryCheck] | None = [] if worst else None
@@ -276,7 +283,7 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
         ok = err <= atol + rtol * np.maximum(np.abs(analytic), np.abs(numeric)) + rounding
         # differences whose rounding is as large as every gradient of the array carry no digit of
         # them: the array is not checked, and does not pass on that allowance
-        if len(analytic) and rounding.max() > atol and rounding.max() >= np.abs(analytic).max():
+        if len(analytic) and rounding.max() > 0 and rounding.max() >= np.abs(analytic).max():
             blind.append(name)
         checks.append(
             ParamCheck(
@@ -359,7 +366,7 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
             "no derivative) in some rows: compared on the other rows"
             + (f"; {left_out} crossed in every row and were left out" if left_out > 0 else "")
         )
-    if largest_rounding > atol and not blind:
+    if largest_rounding > 0 and not blind:
         result.notes.append(
             f"the cost is large for the step h = {h:g}: each difference is good only to its rounding, "
             f"8 eps |C| / h, up to {largest_rounding:.3g}, which the check allows for; standardized data "
