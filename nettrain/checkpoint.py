@@ -62,6 +62,8 @@ def comparable(config_dict: dict) -> dict:
             path = data.get(key)
             if isinstance(path, str) and path != "-" and os.path.isfile(path):
                 data[key] = os.path.realpath(path)
+    if isinstance(training, dict) and training.get("class_weight") is None:
+        training.pop("class_weight", None)  # (added later: an unweighted run's hash is as before)
     for key, registry in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
         value = training.get(key) if isinstance(training, dict) else None
         if isinstance(value, dict) and value.get("name") in registry:

@@ -80,6 +80,8 @@ class TrainingConfig:
     checkpoint_every: int = 0  # epochs; 0: only when interrupted
     checkpoint_keep: int = 3
     gradient_norms: bool = False  # record each layer's ||dC/dW(l)|| per epoch (history: grad_norm)
+    #: None, 'balanced', or {class label as text: weight}: see class_weight_vector
+    class_weight: str | dict | None = None
 
 
 @dataclass(frozen=True)
@@ -492,6 +494,7 @@ SECTIONS = {
         "checkpoint_every",
         "checkpoint_keep",
         "gradient_norms",
+        "class_weight",
     ),
 }
 
@@ -996,6 +999,43 @@ def _network_section(c: _Checker, raw: dict, cost: str) -> NetworkConfig:
     return network
 
 
+def _class_weight(c: _Checker, t: dict) -> str | dict | None:
+    """training.class_weight: None, 'balanced', or {label: weight > 0}, the labels kept as text
+    the way the data's labels are (3 and 3.0 -> '3'); whether each is a class, the data says."""
+    path = ("training", "class_weight")
+    value = t.get("class_weight")
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value != "balanced":
+            c.problem(path, f"{_show(value)} is not known; 'balanced', or a mapping {{label: weight}}")
+        return "balanced"
+    if not isinstance(value, dict) or not value:
+        c.problem(path, f"{_show(value)} is not 'balanced' or a mapping {{label: weight}}")
+        return None
+    weights: dict[str, float] = {}
+    for label, weight in value.items():
+        if isinstance(label, bool) or not isinstance(label, (str, int, float)):
+            c.problem(path, f"the key {_show(label)} is not a class label (write it as in the data)")
+            continue
+        if isinstance(label, str):
+            text = label.strip()
+        elif math.isfinite(label) and label == int(label):  # as data.label_text writes labels
+            text = str(int(label))
+        else:
+            text = str(label)
+        where = (*path, str(label))
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+            c.problem(where, f"{_show(weight)} is not a number")
+        elif not (math.isfinite(weight) and weight > 0):
+            c.problem(where, f"{_show(weight)} is out of range: a weight must be finite and > 0")
+        elif text in weights:
+            c.problem(where, f"the class '{text}' is given twice")
+        else:
+            weights[text] = float(weight)
+    return weights
+
+
 def _training_section(c: _Checker, raw: dict, layers: tuple[int, ...]) -> TrainingConfig:
     """The training: section; dropout rates are per hidden layer of ``layers``."""
     t = c.section(raw.get("training"), ("training",))
@@ -1051,6 +1091,7 @@ def _training_section(c: _Checker, raw: dict, layers: tuple[int, ...]) -> Traini
         checkpoint_every=c.number(t, ("training", "checkpoint_every"), 0, integer=True, low=0),
         checkpoint_keep=c.number(t, ("training", "checkpoint_keep"), 3, integer=True, low=1),
         gradient_norms=c.boolean(t, ("training", "gradient_norms"), False),
+        class_weight=_class_weight(c, t),
     )
     if sched_params.get("min_lr", 0) > training.learning_rate:
         c.problem(
@@ -1086,6 +1127,11 @@ def _check(
     data = _data_section(c, raw)
     network = _network_section(c, raw, cost)
     training = _training_section(c, raw, network.layers)
+    if training.class_weight is not None and not COSTS[cost].classification:
+        c.problem(
+            ("training", "class_weight"),
+            f"is for classification costs (cross_entropy, binary_cross_entropy), not {cost}",
+        )
     device = raw.get("device", "auto")
     try:  # the words --device takes, the same way (backend.parse_device): 'CPU' is cpu
         device = "auto" if device is None else _device_word(device)
@@ -1256,6 +1302,8 @@ training:
   checkpoint_keep: 3           # keep the newest K checkpoints
   gradient_norms: false        # true: history gets grad_norm, each layer's ||dC/dW|| per epoch
                                # (to see vanishing or exploding gradients; nettrain plot draws it)
+  # class_weight: balanced     # weight each class's rows in the training cost: balanced, or
+                               # {label: weight, ...} (missing classes 1); classification only
 
 device: auto                   # cpu | gpu | gpu:N | auto (GPU when CuPy and a GPU are usable)
 dtype: float32                 # float32 | float64

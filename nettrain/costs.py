@@ -14,6 +14,13 @@ The two cross-entropies are fused with their output function: the loss is comput
 logits z (log-sum-exp, softplus) and delta(L) = (s - y) / (number of terms), never from
 probabilities plus an eps, so they stay finite for any z.
 
+Class weights (``training.class_weight``) make a classification cost a weighted mean, as
+Keras's ``class_weight``: C = (1/n) sum_i w_i l_i over the n rows of a batch, with l_i row i's
+unweighted cost (summed over its outputs and divided by k for binary cross-entropy) and w_i the
+weight of its class; so delta(L) row i is scaled by w_i. ``w`` (n,) is that per-row vector in
+``loss``, ``delta`` and ``fused``; None (the default) is the unweighted cost, computed exactly as
+before.
+
 On the GPU each cost's training form (``fused``) is one CUDA kernel (``fused_gpu``, built from
 ``kernel``), which writes delta(L) over z and each row's or term's cost into scratch space,
 plus one sum, instead of a dozen array operations.
@@ -59,21 +66,23 @@ class Cost:
     outputs: tuple[str, ...] = ()
     classification = False
 
-    def loss(self, z, s, y):
+    def loss(self, z, s, y, w=None):
         raise NotImplementedError
 
-    def delta(self, z, s, y):
+    def delta(self, z, s, y, w=None):
         raise NotImplementedError
 
-    def fused(self, z, y, scale: float, tmp):
+    def fused(self, z, y, scale: float, tmp, w=None):
         """The training loop's form: overwrite z (n, k) with scale * n * delta(L) and return the
         batch's cost summed over its n examples (a 0-d array: no host sync). ``tmp`` is scratch
         shaped like z. With scale = 1/n this is delta(L); the loop folds the learning rate in too
-        when it can (scale = lr/n), so that dW comes out as lr * dC/dW."""
+        when it can (scale = lr/n), so that dW comes out as lr * dC/dW. ``w`` (n,): each row's
+        class weight (classification costs), or None."""
         raise NotImplementedError
 
-    def fused_gpu(self, z, y, scale: float, tmp):
-        """``fused`` as one kernel plus one sum (the GPU's form; any arrays work)."""
+    def fused_gpu(self, z, y, scale: float, tmp, w=None):
+        """``fused`` as one kernel plus one sum (the GPU's form; any arrays work); with ``w``,
+        one multiply of delta(L)'s rows and one weighted sum of the rows' costs more."""
         raise NotImplementedError
 
 
@@ -91,17 +100,17 @@ class MSE(Cost):
         self.f_out: Activation = get_activation(output)
         self.identity_output = output == "identity"
 
-    def loss(self, z, s, y):
+    def loss(self, z, s, y, w=None):
         diff = s - y
         return (diff * diff).mean()
 
-    def delta(self, z, s, y):
+    def delta(self, z, s, y, w=None):
         ds = (s - y) * (2 / s.size)
         if self.identity_output:  # f_out' = 1: skip a multiplication by ones
             return ds
         return ds * self.f_out.df(z, s)
 
-    def fused(self, z, y, scale, tmp):
+    def fused(self, z, y, scale, tmp, w=None):
         xp = xp_of(z)
         k = z.shape[1]
         self.f_out.f_into(z, z)  # s = f_out(z)
@@ -124,7 +133,7 @@ class MSE(Cost):
         body = f"const T a = {self.f_out.cuda_f}; const T d = a - y; sq = d * d * r; z = d * c{df};"
         return Kernel(f"mse_{self.f_out.name}", "T y, T c, T r", "T z, T sq", body)
 
-    def fused_gpu(self, z, y, scale, tmp):
+    def fused_gpu(self, z, y, scale, tmp, w=None):
         k = z.shape[1]
         self.kernel(y, 2 * scale / k, 1 / k, z, tmp)
         return tmp.sum()
@@ -144,23 +153,33 @@ class CrossEntropy(Cost):
     def __init__(self, output: str = "softmax"):
         pass
 
-    def loss(self, z, s, y):
-        return -(log_softmax(z) * y).sum(axis=1).mean()
+    def loss(self, z, s, y, w=None):
+        rows = -(log_softmax(z) * y).sum(axis=1)  # each row's -log softmax(z)[y]
+        return rows.mean() if w is None else (rows * w).mean()
 
-    def delta(self, z, s, y):
-        return (s - y) * (1 / z.shape[0])
+    def delta(self, z, s, y, w=None):
+        delta = (s - y) * (1 / z.shape[0])
+        return delta if w is None else delta * w[:, None]
 
-    def fused(self, z, y, scale, tmp):
+    def fused(self, z, y, scale, tmp, w=None):
         xp = xp_of(z)
         z -= z.max(axis=1, keepdims=True)  # shift so that exp cannot overflow
         xp.multiply(z, y, out=tmp)
-        zy = tmp.sum()  # sum over examples of z[true class]
+        if w is None:
+            zy = tmp.sum()  # sum over examples of z[true class]
+        else:
+            zy = tmp.sum(axis=1)  # (n,): each row's z[true class], weighted below
         xp.exp(z, out=z)
         total = z.sum(axis=1, keepdims=True)
         z /= total  # softmax(z)
-        loss = xp.log(total).sum() - zy  # sum of logsumexp(z) - z[y]
         z -= y
-        z *= scale
+        if w is None:
+            loss = xp.log(total).sum() - zy  # sum of logsumexp(z) - z[y]
+            z *= scale
+        else:
+            rows = xp.log(total[:, 0]) - zy  # each row's logsumexp(z) - z[y]
+            loss = xp.dot(rows, w)  # sum of w_i l_i
+            z *= (scale * w)[:, None]  # delta(L) row i times w_i
         return loss
 
     #: (y, k, scale, z, loss), one thread a row: the row's max m, total = sum exp(z - m),
@@ -183,10 +202,13 @@ class CrossEntropy(Cost):
         loss = log(total) - zy;""",
     )
 
-    def fused_gpu(self, z, y, scale, tmp):
+    def fused_gpu(self, z, y, scale, tmp, w=None):
         rows = tmp[:, 0]  # one cost per row
         self.kernel(y, z.shape[1], scale, z, rows)
-        return rows.sum()
+        if w is None:
+            return rows.sum()
+        z *= w[:, None]  # delta(L) row i times w_i
+        return rows @ w
 
 
 class BinaryCrossEntropy(Cost):
@@ -205,14 +227,16 @@ class BinaryCrossEntropy(Cost):
     def __init__(self, output: str = "sigmoid"):
         pass
 
-    def loss(self, z, s, y):
+    def loss(self, z, s, y, w=None):
         xp = xp_of(z)
-        return (xp.maximum(z, 0) - y * z + xp.log1p(xp.exp(-xp.abs(z)))).mean()
+        terms = xp.maximum(z, 0) - y * z + xp.log1p(xp.exp(-xp.abs(z)))
+        return terms.mean() if w is None else (terms * w[:, None]).mean()
 
-    def delta(self, z, s, y):
-        return (s - y) * (1 / z.size)
+    def delta(self, z, s, y, w=None):
+        delta = (s - y) * (1 / z.size)
+        return delta if w is None else delta * w[:, None]
 
-    def fused(self, z, y, scale, tmp):
+    def fused(self, z, y, scale, tmp, w=None):
         xp = xp_of(z)
         k = z.shape[1]
         # sum of max(z, 0) - y z + log1p(exp(-|z|)), each part summed over terms that are >= 0:
@@ -221,15 +245,19 @@ class BinaryCrossEntropy(Cost):
         # negative too, once a well-fitted batch's loss was below it
         xp.maximum(z, 0, out=tmp)
         tmp -= y * z  # (an (n, k) temporary: the output layer's size)
-        loss = tmp.sum()
+        loss = tmp.sum() if w is None else tmp.sum(axis=1)
         xp.abs(z, out=tmp)
         tmp *= -1
         xp.exp(tmp, out=tmp)
         xp.log1p(tmp, out=tmp)
-        loss = (loss + tmp.sum()) / k
         sigmoid_into(z, z)
         z -= y
-        z *= scale / k
+        if w is None:
+            loss = (loss + tmp.sum()) / k
+            z *= scale / k
+        else:  # each row's terms, then their sum weighted by w
+            loss = xp.dot(loss + tmp.sum(axis=1), w) / k
+            z *= (scale / k * w)[:, None]  # delta(L) row i times w_i
         return loss
 
     #: (y, c, r, z, term): term := (softplus(z) - y z) r, stably; z := c (sigmoid(z) - y), with
@@ -242,10 +270,13 @@ class BinaryCrossEntropy(Cost):
         z = (1 / (1 + exp(-z)) - y) * c;""",
     )
 
-    def fused_gpu(self, z, y, scale, tmp):
+    def fused_gpu(self, z, y, scale, tmp, w=None):
         k = z.shape[1]
         self.kernel(y, scale / k, 1 / k, z, tmp)
-        return tmp.sum()
+        if w is None:
+            return tmp.sum()
+        z *= w[:, None]  # delta(L) row i times w_i
+        return w @ tmp.sum(axis=1)
 
 
 #: The config's words for costs.

@@ -217,7 +217,8 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
         """C on ``rows`` (None: all), and which side of the kink each ReLU unit is on."""
         xs, ys = (x, y) if rows is None else (x[xp.asarray(rows)], y[xp.asarray(rows)])
         zs, acts = net.forward_cache(xs)
-        return float(net.cost.loss(zs[-1], acts[-1], ys)), [zs[l] > 0 for l in kinked]
+        # (the training cost: weighted by class when the network has class weights)
+        return float(net.cost.loss(zs[-1], acts[-1], ys, net.row_weights(ys))), [zs[l] > 0 for l in kinked]
 
     def central(move) -> tuple[float | None, np.ndarray | None, float]:
         """(C(+h) - C(-h)) / (2 h), where move(+1), move(-1) and move(0) set the parameters,
@@ -473,6 +474,7 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
     """
     from .data import load_run_data
     from .errors import ConfigError
+    from .train import class_weights
 
     if batch < 1:
         raise ConfigError(f"batch must be at least 1 row, not {batch}")
@@ -488,6 +490,8 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
         config = with_data_sizes(config, data.encoding.n_inputs, data.encoding.n_outputs)
         _check_memory(_n_params(config.network.layers), on_gpu)
         net = Network.from_config(config, dtype="float64", device=device)
+        train_Y = None if isinstance(data.train, StreamedDataset) else data.train.Y
+        net.set_class_weight(class_weights(config, data.encoding.classes, train_Y))
         if isinstance(data.train, StreamedDataset):
             x, y = next(data.train.batches(np.random.default_rng(0), Device("cpu")))
             x, y = x[:batch], y[:batch]
@@ -505,6 +509,8 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
         _check_memory(_n_params(sizes), on_gpu)
         net = Network.from_config(config, dtype="float64", device=device)
         x, y = random_batch(config, batch)
+        classes = [str(c) for c in range(max(sizes[-1], 2))]
+        net.set_class_weight(class_weights(config, classes, y, one_per_row=False))
         source = f"{batch} random inputs and targets (the config names no training data)"
     if device is not None:
         x, y = device.asarray(x), device.asarray(y)

@@ -144,6 +144,38 @@ class Network:
         self.output_bias = output_bias
         #: the dropout rate of each hidden layer's activations while training (0: none)
         self.dropout = list(dropout) if dropout is not None else [0.0] * len(activations)
+        #: each class's weight in the training cost (training.class_weight), in the order of the
+        #: classes (two for a one-output binary cross-entropy), or None: see ``row_weights``
+        self.class_weight: tuple[float, ...] | None = None
+        self._class_weight = None  # the same as a vector on the device, in the network's dtype
+
+    def set_class_weight(self, weights: Sequence[float] | None) -> Network:
+        """Weight each class's rows in the training cost: C = (1/n) sum_i w[class of row i] l_i
+        (Keras's class_weight). ``weights`` has one number per class (k outputs: k classes; one
+        sigmoid output: classes 0 and 1), or None for the plain mean. Returns self."""
+        if weights is None:
+            self.class_weight = self._class_weight = None
+            return self
+        if not self.cost.classification:
+            raise ConfigError(f"class weights are for classification costs, not {self.cost_name}")
+        k = self.sizes[-1]
+        weights = tuple(float(v) for v in weights)
+        if len(weights) != max(k, 2):
+            raise ConfigError(f"class weights: {len(weights)} numbers for {max(k, 2)} classes")
+        self.class_weight = weights
+        self._class_weight = self.xp.asarray(np.asarray(weights, dtype=self.dtype))
+        return self
+
+    def row_weights(self, y):
+        """Each row's class weight w (n,) for targets y (n, k), on y's device with no host read;
+        None without class weights. With k outputs y's rows are one-hot, so w = y @ weights; one
+        sigmoid output holds the class (0 or 1) itself: w = w0 + (w1 - w0) y."""
+        if self.class_weight is None:
+            return None
+        if y.shape[1] == 1:
+            w0, w1 = self.class_weight
+            return y[:, 0] * (w1 - w0) + w0
+        return y @ self._class_weight.astype(y.dtype, copy=False)
 
     @classmethod
     def create(
@@ -271,7 +303,7 @@ class Network:
         """The cost C(s, y) of a batch, a 0-d array (read it with float() when you need it)."""
         x, y = self.batch(x, y)
         zs, acts = self.forward_cache(x)
-        return self.cost.loss(zs[-1], acts[-1], y)
+        return self.cost.loss(zs[-1], acts[-1], y, self.row_weights(y))
 
     def batch(self, x, y):
         """x (n, inputs) and y (n, outputs) in the network's dtype, as ``loss`` and
@@ -311,7 +343,7 @@ class Network:
         db: list = [None] * len(self.b)
         if deltas is not None:
             deltas[:] = [None] * len(self.W)
-        delta = self.cost.delta(zs[-1], acts[-1], y)  # delta(L) = dC/dz(L)
+        delta = self.cost.delta(zs[-1], acts[-1], y, self.row_weights(y))  # delta(L) = dC/dz(L)
         for l in range(len(self.W) - 1, -1, -1):
             if deltas is not None:
                 deltas[l] = delta  # delta(l+2)
@@ -384,7 +416,7 @@ class Network:
             self.cost_name,
             output_bias=self.output_bias,
             dropout=self.dropout,
-        )
+        ).set_class_weight(self.class_weight)
 
     def __repr__(self) -> str:
         hidden = ",".join(self.activation_names) or "-"
@@ -496,7 +528,8 @@ class Workspace:
             a_prev = a
         delta = self.a[last]
         cost = net.cost.fused_gpu if self.gpu else net.cost.fused
-        loss = cost(delta, y, scale, self.tmp[last])  # delta(L), in place of z(L)
+        # (with class weights, each row's cost and delta(L) row times its class's weight)
+        loss = cost(delta, y, scale, self.tmp[last], net.row_weights(y))  # delta(L), in place of z(L)
         for l in range(last, -1, -1):
             a_in = x if l == 0 else self.a[l - 1]
             xp.dot(delta.T, a_in, out=self.dW[l])  # dC/dW(l) = delta(l+1) a(l)^T

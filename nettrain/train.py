@@ -194,6 +194,72 @@ def chunked_batches(X, Y, perm, bs: int, share: Share, chunk_rows: int, device: 
             yield *share(xb, yb), len(xb)
 
 
+def class_weights(
+    config: Config, classes: list[str], Y, one_per_row: bool = True
+) -> tuple[float, ...] | None:
+    """training.class_weight as one number per class, in the order of ``classes`` (the
+    encoding's), from the training targets Y (n, outputs): None for no weights, or when every
+    weight is 1 (the plain mean, computed as without the key).
+
+    'balanced' is scikit-learn's compute_class_weight: n / (n_classes * count of class c) over
+    the training rows. A mapping names classes by their labels; a class it leaves out weighs 1.
+    Raises ConfigError for a label that is not a class, DataError for rows that are not one
+    class each (``one_per_row``) or a class with no training row under 'balanced'."""
+    spec = config.training.class_weight
+    if spec is None:
+        return None
+    path = ("training", "class_weight")
+    if isinstance(Y, np.ndarray):
+        Y = np.asarray(Y, dtype=np.float64)
+        if Y.shape[1] == 1:
+            counts = np.array([len(Y) - Y[:, 0].sum(), Y[:, 0].sum()])
+            multi = ((Y[:, 0] != 0) & (Y[:, 0] != 1)).any()
+        else:
+            counts = Y.sum(axis=0)
+            multi = (Y.sum(axis=1) != 1).any()
+        if multi and one_per_row:
+            raise DataError(
+                "training.class_weight weighs each row by its class: the targets must be one class "
+                "per row (one-hot rows, or 0/1 for one output), not several labels"
+            )
+    elif spec == "balanced":
+        raise ConfigError(
+            config.problem(
+                path, "'balanced' counts the classes of the training data in memory; give a mapping"
+            )
+        )
+    if spec == "balanced":
+        if (counts == 0).any():
+            missing = classes[int(np.argmin(counts))]
+            raise DataError(f"training.class_weight 'balanced': class '{missing}' has no training row")
+        weights = [float(v) for v in counts.sum() / (len(classes) * counts)]
+    else:
+        index = {c: i for i, c in enumerate(classes)}
+        numbers = {}
+        for c, i in index.items():
+            try:
+                numbers.setdefault(float(c), i)
+            except ValueError:
+                pass
+        weights = [1.0] * len(classes)
+        for label, weight in spec.items():
+            i = index.get(label)
+            if i is None:
+                try:
+                    i = numbers.get(float(label))
+                except ValueError:
+                    pass
+            if i is None:
+                raise ConfigError(
+                    config.problem(
+                        (*path, label),
+                        f"'{label}' is not a class of the training data; classes: {', '.join(classes)}",
+                    )
+                )
+            weights[i] = weight
+    return None if all(w == 1.0 for w in weights) else tuple(weights)
+
+
 def to_scalar(value):
     """A step's loss as something cheap to add up: a Python float from NumPy (no cost), the
     0-d device array itself from CuPy (float() there would wait for the GPU every step)."""
@@ -440,6 +506,11 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
     xp = device.xp
 
     net = Network.from_config(config, device=device)
+    train_Y = None if isinstance(data.train, StreamedDataset) else data.train.Y
+    net.set_class_weight(class_weights(config, data.encoding.classes, train_Y))
+    if net.class_weight is not None:
+        shown = ", ".join(f"{c}: {w:.4g}" for c, w in zip(data.encoding.classes, net.class_weight))
+        emit("notice", {"message": f"class weights in the training cost: {shown}"})
     optimizer = get_optimizer(
         tc.optimizer, tc.learning_rate, tc.weight_decay, net.is_weight(), **tc.optimizer_params
     )

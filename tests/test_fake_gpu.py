@@ -102,6 +102,8 @@ TRAINING = {
         "learning_rate": 0.003,
         "early_stopping": {"patience": 1, "restore_best": True},
     },
+    "sgd, class weights": {"class_weight": {0: 3.0, 7: 0.5}},
+    "adam, balanced class weights": {"optimizer": "adam", "learning_rate": 0.003, "class_weight": "balanced"},
 }
 
 
@@ -122,7 +124,10 @@ def test_no_training_step_waits_for_the_gpu(fake, tmp_path):
     counts = []
     for epochs in (2, 4):
         fake.SYNCS[0] = 0
-        fit_on("gpu", digits(tmp_path, epochs=epochs, clip_norm=1.0, dropout=[0.2, 0.0]))
+        fit_on(
+            "gpu",
+            digits(tmp_path, epochs=epochs, clip_norm=1.0, dropout=[0.2, 0.0], class_weight={0: 3.0, 7: 0.5}),
+        )
         counts.append(fake.SYNCS[0])
     per_epoch = (counts[1] - counts[0]) / 2
     assert per_epoch <= 4, counts
