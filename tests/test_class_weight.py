@@ -295,3 +295,25 @@ def test_resuming_with_other_class_weights_is_refused(tmp_path):
     assert_error(changed, "training.class_weight")
     again = run("fit", cfg, "--resume", tmp_path / "run", "--set", "training.epochs=3", "--quiet")
     assert again.exit_code == 0, again.stderr
+
+
+def test_a_streamed_npy_takes_a_mapping_and_refuses_balanced(tmp_path, monkeypatch):
+    """A training .npy too big for memory is streamed: a mapping needs only the classes; 'balanced'
+    would need a pass to count them, and says so."""
+    import nettrain.data.stream as stream
+
+    monkeypatch.setattr(stream, "STREAM_BYTES", 1000)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))
+    np.save(tmp_path / "m.npy", np.column_stack([X, (X[:, 0] > 1).astype(float)]))
+    base = {
+        "data": {"train": str(tmp_path / "m.npy")},
+        "network": {"layers": [2, 4, 2]},
+        "cost": "cross_entropy",
+        "training": {"epochs": 2, "class_weight": {1: 4.0}},
+        "output": str(tmp_path / "run"),
+    }
+    result = fit(config_from_dict(base), save=False)
+    assert result.model.network.sizes == [2, 4, 2]
+    with pytest.raises(ConfigError, match="'balanced' counts the classes of the training data in memory"):
+        fit(config_from_dict({**base, "training": {"epochs": 2, "class_weight": "balanced"}}), save=False)
