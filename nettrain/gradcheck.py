@@ -217,8 +217,11 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
         """C on ``rows`` (None: all), and which side of the kink each ReLU unit is on."""
         xs, ys = (x, y) if rows is None else (x[xp.asarray(rows)], y[xp.asarray(rows)])
         zs, acts = net.forward_cache(xs)
-        # (the training cost: weighted by class when the network has class weights)
-        return float(net.cost.loss(zs[-1], acts[-1], ys, net.row_weights(ys))), [zs[l] > 0 for l in kinked]
+        if net.class_weight is None:
+            c = net.cost.loss(zs[-1], acts[-1], ys)
+        else:  # the training cost, weighted by class
+            c = net.cost.loss(zs[-1], acts[-1], ys, net.row_weights(ys))
+        return float(c), [zs[l] > 0 for l in kinked]
 
     def central(move) -> tuple[float | None, np.ndarray | None, float]:
         """(C(+h) - C(-h)) / (2 h), where move(+1), move(-1) and move(0) set the parameters,

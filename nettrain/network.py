@@ -303,6 +303,8 @@ class Network:
         """The cost C(s, y) of a batch, a 0-d array (read it with float() when you need it)."""
         x, y = self.batch(x, y)
         zs, acts = self.forward_cache(x)
+        if self.class_weight is None:
+            return self.cost.loss(zs[-1], acts[-1], y)
         return self.cost.loss(zs[-1], acts[-1], y, self.row_weights(y))
 
     def batch(self, x, y):
@@ -343,7 +345,10 @@ class Network:
         db: list = [None] * len(self.b)
         if deltas is not None:
             deltas[:] = [None] * len(self.W)
-        delta = self.cost.delta(zs[-1], acts[-1], y, self.row_weights(y))  # delta(L) = dC/dz(L)
+        if self.class_weight is None:
+            delta = self.cost.delta(zs[-1], acts[-1], y)  # delta(L) = dC/dz(L)
+        else:  # each row's delta(L) times its class's weight
+            delta = self.cost.delta(zs[-1], acts[-1], y, self.row_weights(y))
         for l in range(len(self.W) - 1, -1, -1):
             if deltas is not None:
                 deltas[l] = delta  # delta(l+2)
@@ -528,8 +533,10 @@ class Workspace:
             a_prev = a
         delta = self.a[last]
         cost = net.cost.fused_gpu if self.gpu else net.cost.fused
-        # (with class weights, each row's cost and delta(L) row times its class's weight)
-        loss = cost(delta, y, scale, self.tmp[last], net.row_weights(y))  # delta(L), in place of z(L)
+        if net.class_weight is None:
+            loss = cost(delta, y, scale, self.tmp[last])  # delta(L), in place of z(L)
+        else:  # each row's cost and delta(L) row times its class's weight
+            loss = cost(delta, y, scale, self.tmp[last], net.row_weights(y))
         for l in range(last, -1, -1):
             a_in = x if l == 0 else self.a[l - 1]
             xp.dot(delta.T, a_in, out=self.dW[l])  # dC/dW(l) = delta(l+1) a(l)^T
