@@ -1193,7 +1193,8 @@ def _check_output(config: Config) -> None:
 
 
 #: The keys of a resolved config (every default filled in): a config.yaml fit wrote before its
-#: first line was marked has exactly these
+#: first line was marked has exactly these, no comment and an absolute output (a config written
+#: by hand, as `nettrain init` starts one, may have the seven keys too, but not those)
 RESOLVED_KEYS = {"data", "network", "cost", "training", "device", "dtype", "output"}
 
 
@@ -1222,11 +1223,18 @@ def _written_by_fit(path: Path) -> bool:
         return True
     import yaml
 
+    if any(line.lstrip().startswith("#") for line in head.splitlines()):
+        return False  # (fit's resolved config has no comment but the mark)
     try:
         doc = yaml.safe_load(head)
     except yaml.YAMLError:
         return False
-    return isinstance(doc, dict) and set(doc) == RESOLVED_KEYS
+    return (
+        isinstance(doc, dict)
+        and set(doc) == RESOLVED_KEYS
+        and isinstance(doc["output"], str)
+        and os.path.isabs(doc["output"])
+    )
 
 
 def _first_line(path: str) -> str:

@@ -60,3 +60,20 @@ def test_fit_replaces_what_an_earlier_fit_wrote(tmp_path, xor):
     (folder / "history.jsonl").write_bytes(b"")
     ok(run("fit", xor, "-o", folder, "-q"))
     assert set(np.load(folder / "model.npz").files) >= {"W0", "meta"}
+
+
+def test_fit_does_not_replace_a_hand_written_config_of_every_key(tmp_path, xor):
+    """`nettrain init > config.yaml` has the seven top-level keys of a resolved config, and its
+    comments: it is the user's, not an earlier run's, and `fit other.yaml -o .` keeps it."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    r = run("init")
+    assert r.exit_code == 0
+    (folder / "config.yaml").write_text(r.stdout)
+    assert_error(run("fit", xor, "-o", folder, "-q"), "config.yaml", "did not write")
+    assert (folder / "config.yaml").read_text() == r.stdout
+    # without its comments, a relative output still says a person wrote it
+    bare = yaml.safe_dump(yaml.safe_load(r.stdout))
+    (folder / "config.yaml").write_text(bare)
+    assert_error(run("fit", xor, "-o", folder, "-q"), "config.yaml", "did not write")
+    assert (folder / "config.yaml").read_text() == bare
