@@ -551,3 +551,11 @@ def test_the_report_says_which_entries_were_compared_on_fewer_rows(capsys):
     b2 = [line for line in entries if line.strip().startswith("b(2)")]
     assert len(b2) == 2 and all(line.endswith("ok (on 1 of 2 rows: kink)") for line in b2)
     assert not any("kink" in line for line in entries if line.strip().startswith(("W(", "b(1)", "b(3)")))
+
+
+def test_the_entries_of_an_array_too_large_to_difference_fail_with_it():
+    """--worst lists an unchecked array's entries as failing, as its row in the table is: they
+    passed on the rounding allowance alone ('ok' under a FAIL)."""
+    result = gradcheck(*unscaled_targets(1e20), worst=2)
+    assert result.worst and not any(e.passed for e in result.worst)
+    assert {e.name for e in result.worst} == failing(result)
