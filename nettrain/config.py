@@ -1173,12 +1173,15 @@ def load_config(path: str | Path, overrides: list[str] | None = None, *, stdin=N
     if isinstance(overrides, str):  # one override given as a string, not a list of them
         overrides = [overrides]
     from_stdin = str(path) == "-"
+    folder = None if from_stdin else _folder_of(Path(path))
     if from_stdin:
         text = _read_stdin(stdin)
-        filename, name, resolved = "<stdin>", "stdin", None
+        filename, resolved = "<stdin>", None
     else:
         text = read_text(path)
-        filename, name, resolved = str(path), Path(path).stem, str(Path(path).resolve())
+        filename, resolved = str(path), str(Path(path).resolve())
+    # (a pipe's name, /dev/fd/63, names no run: its default output is runs/stdin, as for '-')
+    name = Path(path).stem if folder is not None else "stdin"
     raw, lines, problems = parse_yaml(text, filename)
     touched = {}
     if overrides:
@@ -1187,7 +1190,7 @@ def load_config(path: str | Path, overrides: list[str] | None = None, *, stdin=N
         if isinstance(raw, dict):
             touched = apply_overrides(raw, overrides)
     where = _Where(filename, lines, touched)
-    base = Path.cwd() if from_stdin else _folder_of(Path(path))
+    base = Path.cwd() if folder is None else folder
     config = _check(raw, where, base, f"runs/{name}", resolved, problems)
     if from_stdin:
         taken = [key for key in ("train", "validation", "test") if getattr(config.data, key) == "-"]
@@ -1218,12 +1221,13 @@ def _read_stdin(stdin) -> str:
         raise ConfigError(unreadable("config", "-", exc)) from None
 
 
-def _folder_of(path: Path) -> Path:
-    """The folder a config's relative paths start from: its own, or the current one for a
-    config with none (/dev/stdin, /dev/fd/N, a shell's <(...), which resolve into /dev or /proc)."""
+def _folder_of(path: Path) -> Path | None:
+    """The folder a config's relative paths start from: its own, or None for a config with
+    none (/dev/stdin, /dev/fd/N, a shell's <(...), which resolve into /dev or /proc), whose
+    paths are the current folder's."""
     folder = path.resolve().parent
     if folder.parts[1:2] in (("dev",), ("proc",)) and not path.resolve().is_file():
-        return Path.cwd()
+        return None
     return folder
 
 

@@ -87,3 +87,20 @@ def test_a_config_from_process_substitution_uses_the_current_folder(project):
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert (project / "piped" / "model.npz").is_file()
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash for <(...)")
+def test_a_config_from_process_substitution_defaults_to_runs_stdin(project):
+    """Its name, /dev/fd/63, names no run: the default output was runs/63, as for every <(...)."""
+    (project / "c.yaml").write_text(CONFIG)
+    import subprocess
+    import sys
+
+    from tests.helpers import subprocess_env
+
+    r = subprocess.run(
+        ["bash", "-c", f"'{sys.executable}' -m nettrain fit <(cat c.yaml) --dry-run"],
+        cwd=project, env=subprocess_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert f"output: {project / 'runs' / 'stdin'}\n" in r.stdout, r.stdout
