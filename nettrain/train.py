@@ -1266,7 +1266,9 @@ def save_run(config: Config, result: FitResult) -> str:
     """Write config.yaml, history.jsonl and model.npz into the run folder, together: an
     interrupt or an error while writing leaves the earlier run's three files as they were."""
     folder = prepare_output(config.output)
-    history = "".join(json.dumps(r) + "\n" for r in result.history)
+    # (as fit --json writes them: a number that is not finite, a samples_per_s of an epoch the
+    # clock did not see pass, is null, not the Infinity that strict JSON readers refuse)
+    history = "".join(json.dumps(metrics.json_ready(r)) + "\n" for r in result.history)
     write_all_atomic(
         [
             (folder / "config.yaml", text_writer(RESOLVED_MARK + config.to_yaml())),

@@ -795,3 +795,25 @@ def test_fit_and_its_dry_run_refuse_a_network_the_memory_cannot_hold(tmp_path, m
     assert not built and not (tmp_path / "run" / "model.npz").exists()
     monkeypatch.setattr(backend, "available_memory", lambda: 10**9)
     assert run("fit", CONFIGS / "xor.yaml", "-o", tmp_path / "run", "--dry-run").exit_code == 0
+
+
+def test_history_jsonl_is_strict_json_when_an_epoch_takes_no_measurable_time(tmp_path, monkeypatch):
+    """An epoch shorter than the clock's tick has samples_per_s inf: fit --json gave null, and
+    history.jsonl 'Infinity', which strict JSON readers (jq, JavaScript) refuse."""
+    import json
+    import types
+
+    import nettrain.train as train_module
+    from nettrain import fit, load_config
+    from tests.conftest import CONFIGS
+
+    monkeypatch.setattr(train_module, "time", types.SimpleNamespace(perf_counter=lambda: 0.0))
+    cfg = load_config(CONFIGS / "xor.yaml", ["training.epochs=2", f"output={tmp_path / 'run'}"])
+    fit(cfg)
+
+    def strict(text):
+        raise ValueError(text)
+
+    lines = (tmp_path / "run" / "history.jsonl").read_text().splitlines()
+    records = [json.loads(line, parse_constant=strict) for line in lines]
+    assert [r["samples_per_s"] for r in records] == [None, None]
