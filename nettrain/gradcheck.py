@@ -51,6 +51,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .activations import Activation
+from .backend import on_gpu
 from .metrics import json_ready
 from .network import Network
 
@@ -364,7 +366,8 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
         )
     elif not passed:
         failing = [c.name for c in checks if not c.passed]
-        result.hint = where_wrong(net, failing or reference["differ"])
+        form = "training" if failing else "readable"
+        result.hint = where_wrong(net, failing or reference["differ"], form)
     kinks = sum(c.kinks for c in checks)
     if kinks:
         result.notes.append(
@@ -409,25 +412,49 @@ def _worst_entries(name, shape, compared, on_rows, analytic, numeric, ok, atol, 
     ]
 
 
-def where_wrong(net: Network, failing: list[str]) -> str:
+def where_wrong(net: Network, failing: list[str], form: str = "training") -> str:
     """Where a mistake that makes the arrays ``failing`` ('W(2)', 'b(1)', ...) wrong enters the
     derivation; '' when nothing fails. dC/dW(l) = delta(l+1) a(l)^T and dC/db(l) = delta(l+1), and
     delta(l) = (W(l)^T delta(l+1)) * f'(z(l)) carries delta(l+1) down: a wrong delta(k+1) makes
     layer k's gradients wrong and, through it, every layer's below; the highest failing layer k
-    says where the wrong delta is made."""
+    says where the wrong delta is made.
+
+    ``form`` says which backprop failed, and so which method the hint names: "training" (the
+    training step against finite differences: an activation's ``mul_df``, a cost's ``fused``) or
+    "readable" (only ``Network.backward`` disagrees with the training step: ``df``, ``delta``)."""
     layers = sorted({int(name[2:-1]) for name in failing if name[:2] in ("W(", "b(")})
     if not layers:
         return ""
     k, top = layers[-1], len(net.W)  # W(top) maps into the output layer, top + 1
+    gpu = form == "training" and on_gpu(net.W[0])
     if k == top:
         made = (
             f"delta({top + 1}), the output's: dC/dz({top + 1}) of the cost {net.cost_name} with the "
-            f"{net.output} output (Cost.delta; in training, the cost's fused step)"
+            f"{net.output} output ("
+            + (
+                _code_of(net.cost, "fused_gpu" if gpu else "fused") + ", the training step's form"
+                if form == "training"
+                else _code_of(net.cost, "delta") + ", Network.backward's form; the training step agrees "
+                "with finite differences"
+            )
+            + ")"
         )
     else:
+        act = net.f[k - 1]
+        if form == "training":
+            # an activation without its own mul_df trains with df (Activation.mul_df calls it)
+            method = "mul_df" if _defined_in(act, "mul_df") is not Activation else "df"
+            code = _code_of(act, method) + ", the training step's form"
+            if gpu and act.cuda_df:
+                code += f"; on a GPU its cuda_df, {act.cuda_df}"
+        else:
+            code = (
+                _code_of(act, "df") + ", Network.backward's form; the training step "
+                "agrees with finite differences"
+            )
         made = (
             f"delta({k + 1}) = (W({k + 1})^T delta({k + 2})) * f'(z({k + 1})): f' of layer {k + 1}'s "
-            f"activation, {net.activation_names[k - 1]} (Activation.df; in training, mul_df)"
+            f"activation, {net.activation_names[k - 1]} ({code})"
         )
     if k > 1 and layers == [k]:  # the layers below, which delta(k+1) reaches, are right
         return (
@@ -438,6 +465,20 @@ def where_wrong(net: Network, failing: list[str]) -> str:
         f"the highest layer that fails is {k}, whose gradients are made from delta({k + 1}); the layers "
         f"below reuse it: look first at {made}"
     )
+
+
+def _defined_in(obj, method: str) -> type:
+    """The class whose code ``obj.method`` runs (the first in the MRO that defines it)."""
+    return next(c for c in type(obj).__mro__ if method in vars(c))
+
+
+def _code_of(obj, method: str) -> str:
+    """Where to read (and fix) ``obj.method``: 'Sigmoid.mul_df in nettrain/activations.py', or
+    'ELU.df in module __main__' for a class defined outside nettrain."""
+    cls = _defined_in(obj, method)
+    module = cls.__module__
+    where = module.replace(".", "/") + ".py" if module.startswith("nettrain.") else f"module {module}"
+    return f"{cls.__qualname__}.{method} in {where}"
 
 
 def _reference_check(net: Network, x, y, trained: list[np.ndarray], names: list[str], rtol, atol) -> dict:

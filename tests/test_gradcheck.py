@@ -559,3 +559,50 @@ def test_the_entries_of_an_array_too_large_to_difference_fail_with_it():
     result = gradcheck(*unscaled_targets(1e20), worst=2)
     assert result.worst and not any(e.passed for e in result.worst)
     assert {e.name for e in result.worst} == failing(result)
+
+
+def test_the_hint_names_the_method_to_fix_in_the_form_that_failed(monkeypatch):
+    """A student reads the Hint to know which line to edit: the training step's mul_df (or a
+    cost's fused) when backprop disagrees with finite differences, df (or delta) when only
+    Network.backward, the readable form, disagrees with the training step."""
+    cfg = small_config("sigmoid", "mse", "identity")
+    with monkeypatch.context() as m:
+        m.setattr(Sigmoid, "mul_df", lambda self, da, a, tmp: da.__imul__(a))
+        hint = gradcheck_config(cfg).hint
+    assert "Sigmoid.mul_df in nettrain/activations.py, the training step's form" in hint
+    with monkeypatch.context() as m:
+        m.setattr(Sigmoid, "df", lambda self, z, a: a)
+        result = gradcheck_config(cfg)
+    assert all(p.passed for p in result.params) and not result.reference["passed"]
+    assert "Sigmoid.df in nettrain/activations.py, Network.backward's form" in result.hint
+    assert "mul_df" not in result.hint
+    with monkeypatch.context() as m:
+        original = MSE.delta
+        m.setattr(MSE, "delta", lambda self, z, s, y, w=None: 2 * original(self, z, s, y, w))
+        assert "MSE.delta in nettrain/costs.py" in gradcheck_config(cfg).hint
+
+
+def test_the_hint_names_df_for_an_activation_without_mul_df():
+    """An activation of one's own (README's recipe) trains with its df: the hint says so, and
+    where the class lives."""
+    from nettrain.activations import ACTIVATIONS, Activation
+
+    class Square(Activation):  # f' deliberately wrong: 2 z would be right
+        name = "square_test"
+
+        def f(self, z):
+            return z * z
+
+        def df(self, z, a):
+            return a
+
+    ACTIVATIONS["square_test"] = Square
+    try:
+        result = gradcheck_config(small_config("square_test", "mse", "identity"))
+    finally:
+        del ACTIVATIONS["square_test"]
+    assert not result.passed
+    assert "square_test (test_the_hint_names_df_for_an_activation_without_mul_df.<locals>.Square.df in " in (
+        result.hint
+    )
+    assert "module tests.test_gradcheck, the training step's form" in result.hint
