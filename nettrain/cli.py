@@ -1493,6 +1493,17 @@ def trace(
             show_default=False,
         ),
     ] = None,
+    digits: Annotated[
+        int,
+        typer.Option(
+            "--digits",
+            min=1,
+            max=17,
+            metavar="D",
+            help="Significant digits of the numbers in the tables (17: every digit of a float64), "
+            "enough to redo a sum by hand to the last digit printed; --json always writes them all.",
+        ),
+    ] = 6,
     set_: SetOpt = None,
     json_: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -1513,6 +1524,8 @@ def trace(
 
     Example: nettrain trace configs/xor.yaml --row 1
     """
+    from functools import partial
+
     from .trace import trace_config, trace_model
 
     if row < 0:
@@ -1535,26 +1548,26 @@ def trace(
         cfg = _load(source, set_)
         result = trace_config(cfg, row=row, data=data, stdin=sys.stdin)
     result.source = "standard input" if str(source) == "-" else str(source)
-    _show_result(result, json_, quiet, _print_trace)
+    _show_result(result, json_, quiet, partial(_print_trace, digits=digits))
 
 
-def _trace_number(v) -> str:
-    """An entry of trace's arrays: 6 significant digits (-0 shown as 0)."""
-    return f"{float(v) + 0.0:.6g}"
+def _trace_number(v, digits: int = 6) -> str:
+    """An entry of trace's arrays: ``digits`` significant digits (-0 shown as 0)."""
+    return f"{float(v) + 0.0:.{digits}g}"
 
 
-def _trace_value(v) -> str:
-    """A feature's or label's value as read: text as written, numbers with 6 digits."""
+def _trace_value(v, digits: int = 6) -> str:
+    """A feature's or label's value as read: text as written, numbers with ``digits`` digits."""
     import numpy as np
 
     if isinstance(v, (float, np.floating)):
-        return _trace_number(v)
+        return _trace_number(v, digits)
     if isinstance(v, np.ndarray):
-        return " ".join(_trace_value(e) for e in v.tolist())
+        return " ".join(_trace_value(e, digits) for e in v.tolist())
     return str(v)
 
 
-def _trace_array(a) -> tuple[str, str]:
+def _trace_array(a, digits: int = 6) -> tuple[str, str]:
     """(shape, values) of one of trace's arrays: in full when small (matrix rows on lines of
     their own), else shape, norm, min, max and the first entries."""
     import numpy as np
@@ -1563,20 +1576,20 @@ def _trace_array(a) -> tuple[str, str]:
     shape = "x".join(map(str, a.shape))
     if max(a.shape, default=1) <= TRACE_FULL:
         rows = a.reshape(-1, a.shape[-1]) if a.ndim == 2 else a.reshape(1, -1)
-        cells = [[_trace_number(v) for v in r] for r in rows]
+        cells = [[_trace_number(v, digits) for v in r] for r in rows]
         width = max((len(c) for r in cells for c in r), default=0)
         return shape, "\n".join("  ".join(c.rjust(width) for c in r) for r in cells)
     flat = a.reshape(-1)
-    first = "  ".join(_trace_number(v) for v in flat[:TRACE_FIRST])
+    first = "  ".join(_trace_number(v, digits) for v in flat[:TRACE_FIRST])
     with np.errstate(over="ignore"):  # (entries past 1e154 square to inf: the norm is inf, no warning)
         norm = np.linalg.norm(flat)
     return shape, (
-        f"norm {_trace_number(norm)}, min {_trace_number(flat.min())}, "
-        f"max {_trace_number(flat.max())}; first: {first} ..."
+        f"norm {_trace_number(norm, digits)}, min {_trace_number(flat.min(), digits)}, "
+        f"max {_trace_number(flat.max(), digits)}; first: {first} ..."
     )
 
 
-def _print_trace(t) -> None:
+def _print_trace(t, digits: int = 6) -> None:
     from rich.table import Table
 
     console = _stdout_console(width=400)  # (off a terminal: 12 columns of a matrix stay on one line)
@@ -1590,9 +1603,13 @@ def _print_trace(t) -> None:
         line = t.where[len(t.data) + 1 :] if t.where.startswith(f"{t.data}:") else ""
         example = f"row {t.row} of {t.data}" + (f" (line {line})" if line else "")
     console.print(f"trace: {weights}, in float64; {example}", soft_wrap=True)
-    shown = [f"{name} = {_trace_value(v)}" for name, v in zip(t.features[:TRACE_FULL], t.values)]
+    shown = [f"{name} = {_trace_value(v, digits)}" for name, v in zip(t.features[:TRACE_FULL], t.values)]
     more = f", ... ({len(t.features)} features)" if len(t.features) > TRACE_FULL else ""
-    label = f"; {t.target} = {_trace_value(t.label)}" if t.target is not None and t.label is not None else ""
+    label = (
+        f"; {t.target} = {_trace_value(t.label, digits)}"
+        if t.target is not None and t.label is not None
+        else ""
+    )
     console.print(f"example: {', '.join(shown)}{more}{label}", soft_wrap=True)
     if t.inputs != t.features and len(t.inputs) <= TRACE_FULL:
         console.print(f"inputs (one-hot encoded): {', '.join(t.inputs)}", soft_wrap=True)
@@ -1605,7 +1622,7 @@ def _print_trace(t) -> None:
         return tb
 
     def add(tb: Table, name: str, a) -> None:
-        tb.add_row(name, *_trace_array(a))
+        tb.add_row(name, *_trace_array(a, digits))
 
     f = t.activations
     fwd = table("forward pass (Network.forward_cache)")
@@ -1618,11 +1635,17 @@ def _print_trace(t) -> None:
         add(fwd, f"s = {name}" if l == L - 1 else name, t.a[l])
     if t.has_target:
         add(fwd, "y (standardized)" if t.y_standardized else "y", t.y)
-        fwd.add_row(f"C = {t.cost}(s, y)", "", _trace_number(t.C))
+        fwd.add_row(f"C = {t.cost}(s, y)", "", _trace_number(t.C, digits))
     console.print(fwd)
-    prediction = f"prediction: {_trace_value(t.prediction)}" if t.prediction is not None else ""
+    console.print(
+        "W(l)[i, j] (row i, column j, counting from 0; net.W[l-1][i, j] in Python) is the weight from "
+        "unit j of layer l into unit i of layer l+1"
+        + ("; dC/dW(l) is laid out alike" if t.has_target else ""),
+        soft_wrap=True,
+    )
+    prediction = f"prediction: {_trace_value(t.prediction, digits)}" if t.prediction is not None else ""
     if prediction:
-        known = f" ({t.target} = {_trace_value(t.label)})" if t.label is not None else ""
+        known = f" ({t.target} = {_trace_value(t.label, digits)})" if t.label is not None else ""
         console.print(prediction + known, soft_wrap=True)
     if not t.has_target:
         console.print("backward pass: none, without a target (no C, delta or gradients)", soft_wrap=True)

@@ -241,3 +241,32 @@ def test_readmes_example_is_real_output(monkeypatch):
     assert len(shown) > 20
     for line in shown:
         assert line in out, line
+
+
+def test_digits_let_a_student_redo_z2_by_hand(monkeypatch):
+    """With 6 digits, z(2) = W(1) a(1) summed by hand from the printed numbers misses the printed
+    z(2) in its 5th digit (0.171737 against 0.171733: four products of rounded numbers that
+    cancel); --digits 12 prints enough to agree to the last digits, and says how W(l) is laid
+    out (row i: unit i of layer l+1)."""
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+
+    def row(out, name):
+        lines = out.splitlines()
+        i = next(i for i, line in enumerate(lines) if line.lstrip().startswith(name))
+        return lines, i
+
+    out = ok(run("trace", "configs/seed.yaml", "--digits", "12")).stdout
+    lines, i = row(out, "a(1) = x")
+    a1 = [float(v) for v in lines[i].split()[-4:]]
+    W1 = [[float(v) for v in lines[i + 1].split()[-4:]], [float(v) for v in lines[i + 2].split()[-4:]]]
+    lines, i = row(out, "z(2) = W(1) a(1) + b(1)")
+    z2 = [float(v) for v in lines[i].split()[-2:]]
+    assert all(len(v.replace("-", "").replace(".", "").lstrip("0")) >= 11 for v in lines[i].split()[-2:])
+    for r, z in zip(W1, z2):
+        assert sum(w * a for w, a in zip(r, a1)) == pytest.approx(z, rel=1e-10, abs=1e-11)
+    assert "is the weight from unit j of layer l into unit i of layer l+1" in out
+    default = ok(run("trace", "configs/seed.yaml")).stdout
+    assert "1.14034  0.171733" in default  # 6 digits unless asked
+    assert_error(run("trace", "configs/seed.yaml", "--digits", "0"), "Invalid value for '--digits'")
