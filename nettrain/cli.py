@@ -1590,6 +1590,7 @@ def _trace_array(a, digits: int = 6) -> tuple[str, str]:
 
 
 def _print_trace(t, digits: int = 6) -> None:
+    import numpy as np
     from rich.table import Table
 
     console = _stdout_console(width=400)  # (off a terminal: 12 columns of a matrix stay on one line)
@@ -1626,7 +1627,13 @@ def _print_trace(t, digits: int = 6) -> None:
 
     f = t.activations
     fwd = table("forward pass (Network.forward_cache)")
-    add(fwd, "a(1) = x" + (" (standardized)" if t.data is not None else ""), t.a[0])
+    if t.x_mean is not None and not (np.all(t.x_mean == 0) and np.all(t.x_scale == 1)):
+        add(fwd, "x (as read" + (", one-hot encoded)" if t.inputs != t.features else ")"), t.x_raw)
+        add(fwd, "mean (training data)", t.x_mean)
+        add(fwd, "scale (training data)", t.x_scale)
+        add(fwd, "a(1) = (x - mean) / scale", t.a[0])
+    else:
+        add(fwd, "a(1) = x", t.a[0])
     for l in range(1, L):  # W(l), b(l) take layer l to layer l+1
         add(fwd, f"W({l})", t.W[l - 1])
         add(fwd, f"b({l})", t.b[l - 1])

@@ -67,6 +67,11 @@ class Trace:
     inputs: list[str] = field(default_factory=list)  # the network's inputs (one-hot: 'color=red')
     prediction: Any = None  # what predict would answer: a class label or a value in the target's units
     notes: list[str] = field(default_factory=list)
+    #: the inputs before standardization (one-hot columns included) and the training data's
+    #: statistics that make a(1) = (x - x_mean) / x_scale; None for a random example
+    x_raw: np.ndarray | None = None
+    x_mean: np.ndarray | None = None
+    x_scale: np.ndarray | None = None
 
     @property
     def s(self) -> np.ndarray:
@@ -130,6 +135,9 @@ class Trace:
             "activations": list(self.activations),
             "cost": self.cost,
             "x": _list(self.a[0]),
+            "x_raw": None if self.x_raw is None else _list(self.x_raw),
+            "x_mean": None if self.x_mean is None else _list(self.x_mean),
+            "x_scale": None if self.x_scale is None else _list(self.x_scale),
             "s": _list(self.s),
             "y": None if self.y is None else _list(self.y),
             "y_standardized": self.y_standardized,
@@ -457,6 +465,9 @@ def _trace_row(net: Network, enc, read: Callable[[bool], Iterator], row: int, pa
     trace.target = None if table.y is None or not has_target else str(table.target or enc.target)
     trace.label = label
     trace.inputs = list(enc.inputs)
+    trace.x_raw = np.asarray(raw[0], dtype=np.float64)
+    trace.x_mean = np.asarray(enc.x_mean, dtype=np.float64)
+    trace.x_scale = np.asarray(enc.x_scale, dtype=np.float64)
     trace.prediction = enc.decode(trace.s.reshape(1, -1))[0]
     if enc.task == "regression" and trace.y is not None:
         trace.y_standardized = not (np.all(enc.y_scale == 1) and np.all(enc.y_mean == 0))

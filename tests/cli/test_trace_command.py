@@ -32,7 +32,7 @@ def test_text_shows_the_derivation_in_its_names():
     assert "example: x1 = 0, x2 = 1; label = 1" in out
     for line in (
         "forward pass (Network.forward_cache)",
-        "a(1) = x (standardized)",
+        "a(1) = (x - mean) / scale",
         "z(2) = W(1) a(1) + b(1)",
         "a(2) = tanh(z(2))",
         "s = a(3) = sigmoid(z(3))",
@@ -258,7 +258,7 @@ def test_digits_let_a_student_redo_z2_by_hand(monkeypatch):
         return lines, i
 
     out = ok(run("trace", "configs/seed.yaml", "--digits", "12")).stdout
-    lines, i = row(out, "a(1) = x")
+    lines, i = row(out, "a(1) = (x - mean) / scale")
     a1 = [float(v) for v in lines[i].split()[-4:]]
     W1 = [[float(v) for v in lines[i + 1].split()[-4:]], [float(v) for v in lines[i + 2].split()[-4:]]]
     lines, i = row(out, "z(2) = W(1) a(1) + b(1)")
@@ -270,3 +270,26 @@ def test_digits_let_a_student_redo_z2_by_hand(monkeypatch):
     default = ok(run("trace", "configs/seed.yaml")).stdout
     assert "1.14034  0.171733" in default  # 6 digits unless asked
     assert_error(run("trace", "configs/seed.yaml", "--digits", "0"), "Invalid value for '--digits'")
+
+
+def test_the_standardization_is_shown_so_a1_can_be_redone_by_hand():
+    """x as read, the training data's mean and scale, then a(1) = (x - mean) / scale: a student
+    could not check a(1) without the statistics fit took. Without standardization: a(1) = x."""
+    out = ok(run("trace", CONFIGS / "seed.yaml", "--digits", "12")).stdout
+    rows = {}
+    for line in out.splitlines():
+        for name in (
+            "x (as read)",
+            "mean (training data)",
+            "scale (training data)",
+            "a(1) = (x - mean) / scale",
+        ):
+            if line.strip().startswith(name):
+                rows[name] = np.array([float(v) for v in line.strip()[len(name) :].split()[1:]])
+    x, mean, scale, a1 = rows.values()
+    assert len(x) == 4 and np.allclose((x - mean) / scale, a1, rtol=1e-9, atol=1e-12)
+    t = json.loads(ok(run("trace", CONFIGS / "seed.yaml", "--json")).stdout)
+    assert np.allclose((np.array(t["x_raw"]) - t["x_mean"]) / np.array(t["x_scale"]), t["x"])
+    assert t["x_raw"] == [float(v) for v in t["values"]]  # numeric columns: x is the row as read
+    plain = ok(run("trace", CONFIGS / "seed.yaml", "--set", "data.standardize=false")).stdout
+    assert "  a(1) = x  " in plain and "mean (training data)" not in plain
