@@ -498,6 +498,86 @@ SECTIONS = {
     ),
 }
 
+#: what Keras, scikit-learn and PyTorch call a setting, and where nettrain keeps it: the "did
+#: you mean" of an unknown key, where spelling alone finds nothing close (lr is far from
+#: learning_rate, max_iter from epochs)
+KNOWN_KEYS = {
+    "lr": "training.learning_rate",
+    "learning_rate_init": "training.learning_rate",
+    "max_iter": "training.epochs",
+    "n_epochs": "training.epochs",
+    "num_epochs": "training.epochs",
+    "max_epochs": "training.epochs",
+    "validation_split": "data.validation",
+    "validation_fraction": "data.validation",
+    "hidden_layer_sizes": "network.layers",
+    "patience": "training.early_stopping: {patience: N}",
+    "n_iter_no_change": "training.early_stopping: {patience: N}",
+    "random_state": "training.seed",
+    "alpha": "training.weight_decay",
+    "l2": "training.weight_decay",
+    "kernel_initializer": "network.init",
+    "momentum": "training.optimizer: {name: momentum, momentum: 0.9}",
+    "loss": "cost",
+    "solver": "training.optimizer",
+    "clipnorm": "training.clip_norm",
+    "max_grad_norm": "training.clip_norm",
+    "validation_data": "data.validation",
+}
+
+#: other libraries' settings nettrain has no key for, because it always does what they ask for
+KNOWN_AS_BUILT_IN = {
+    "shuffle": "every epoch shuffles the training rows",
+    "stratify": "a fraction in data.validation or data.test is stratified by class",
+    "verbose": "progress is fit's own: -q/--quiet silences it",
+}
+
+#: other libraries' names for a value: cost and activation names of Keras, scikit-learn and
+#: PyTorch (lower case), each taken only where the value it names is one of the choices
+KNOWN_VALUES = {
+    "categorical_crossentropy": "cross_entropy",
+    "sparse_categorical_crossentropy": "cross_entropy",
+    "crossentropy": "cross_entropy",
+    "crossentropyloss": "cross_entropy",
+    "log_loss": "cross_entropy",
+    "nll": "cross_entropy",
+    "binary_crossentropy": "binary_cross_entropy",
+    "bce": "binary_cross_entropy",
+    "bcewithlogitsloss": "binary_cross_entropy",
+    "mean_squared_error": "mse",
+    "squared_error": "mse",
+    "mseloss": "mse",
+    "logistic": "sigmoid",
+    "linear": "identity",
+}
+
+
+#: other libraries' names for an optimizer's parameter (PyTorch's RMSprop alpha is rho)
+KNOWN_PARAMETERS = {"alpha": "rho", "epsilon": "eps", "beta_1": "beta1", "beta_2": "beta2"}
+
+
+def _known_as(word, choices, table: dict) -> str:
+    """' (did you mean 'x'?)' for another library's name of a choice, else the spelling's."""
+    found = table.get(str(word).lower())
+    if found is not None and found in [str(c) for c in choices]:
+        return f" (did you mean '{found}'?)"
+    return did_you_mean(word, choices)
+
+
+def _key_hint(key, path: tuple, allowed) -> str:
+    """The "did you mean" of an unknown key: another library's name for a setting (lr, max_iter,
+    validation_split, shuffle), else the same key in another section (network.dropout is
+    training.dropout), else a near spelling in this section, else ''."""
+    found = KNOWN_KEYS.get(str(key).lower())
+    if found is not None:
+        return f" (did you mean '{found}'?)"
+    if str(key).lower() in KNOWN_AS_BUILT_IN:
+        return f" (no such setting: {KNOWN_AS_BUILT_IN[str(key).lower()]})"
+    for other, keys in SECTIONS.items():
+        if other != path and key in keys:
+            return f" (did you mean '{'.'.join((*other, str(key)))}'?)"
+    return did_you_mean(key, allowed)
+
 
 class _Checker:
     """Collects problems while converting the raw mapping into the dataclasses."""
@@ -522,7 +602,7 @@ class _Checker:
                 continue
             self.problem(
                 (*path, str(key)),
-                f"unknown key{did_you_mean(key, allowed)}; allowed keys: " + ", ".join(allowed),
+                f"unknown key{_key_hint(key, path, allowed)}; allowed keys: " + ", ".join(allowed),
             )
         return raw
 
@@ -579,7 +659,9 @@ class _Checker:
             self.problem(path, f"{_show(value)} is not a word; {one_of(choices)}")
             return default
         if value not in choices:
-            self.problem(path, f"'{value}' is not known{did_you_mean(value, choices)}; {one_of(choices)}")
+            self.problem(
+                path, f"'{value}' is not known{_known_as(value, choices, KNOWN_VALUES)}; {one_of(choices)}"
+            )
             return default
         return value
 
@@ -630,7 +712,10 @@ class _Checker:
         name = self.word(value, (*path, "name"), None, tuple(registry))
         if name is None:
             if "name" not in value:
-                self.problem(path, f"a mapping needs 'name:', {one_of(registry)}")
+                # (--set training.optimizer.lr=0.01 onto `optimizer: sgd` makes {lr: 0.01})
+                elsewhere = [f"'{k}'{h}" for k in value if k not in registry and (h := _key_hint(k, (), ()))]
+                also = f"; and it has {', '.join(elsewhere)}" if elsewhere else ""
+                self.problem(path, f"a mapping needs 'name:', {one_of(registry)}{also}")
             return default, {}
         allowed = registry[name]
         params = {}
@@ -638,7 +723,7 @@ class _Checker:
             if k == "name":
                 continue
             if k not in allowed:
-                hint = did_you_mean(k, allowed)
+                hint = _known_as(k, allowed, KNOWN_PARAMETERS) or _key_hint(k, (), ())
                 listed = ", ".join(allowed) or "none"
                 self.problem(
                     (*path, str(k)), f"'{name}' has no parameter '{k}'{hint}; its parameters: {listed}"
@@ -947,7 +1032,8 @@ def _network_section(c: _Checker, raw: dict, cost: str) -> NetworkConfig:
             activation = (act,) * hidden
         else:
             c.problem(
-                ("network", "activation"), f"'{act}' is not known{did_you_mean(act, names)}; {one_of(names)}"
+                ("network", "activation"),
+                f"'{act}' is not known{_known_as(act, names, KNOWN_VALUES)}; {one_of(names)}",
             )
     elif isinstance(act, list):
         if layers and len(act) != hidden:
@@ -961,7 +1047,7 @@ def _network_section(c: _Checker, raw: dict, cost: str) -> NetworkConfig:
                 c.problem(
                     ("network", "activation"),
                     f"{_show(a)} is not known"
-                    f"{did_you_mean(a, names) if isinstance(a, str) else ''}; {one_of(names)}",
+                    f"{_known_as(a, names, KNOWN_VALUES) if isinstance(a, str) else ''}; {one_of(names)}",
                 )
                 break
         else:

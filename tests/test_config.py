@@ -293,6 +293,43 @@ def test_unknown_top_level_key(tmp_path):
     assert "did you mean 'cost'?" in str(err)
 
 
+@pytest.mark.parametrize(
+    "overrides, hint",
+    [
+        (["training.lr=0.01"], "training.lr: unknown key (did you mean 'training.learning_rate'?)"),
+        (["training.max_iter=100"], "(did you mean 'training.epochs'?)"),
+        (["training.validation_split=0.2"], "(did you mean 'data.validation'?)"),
+        (["network.hidden_layer_sizes=[8]"], "(did you mean 'network.layers'?)"),
+        (["training.patience=5"], "(did you mean 'training.early_stopping: {patience: N}'?)"),
+        (["training.random_state=1"], "(did you mean 'training.seed'?)"),
+        (["training.alpha=0.001"], "(did you mean 'training.weight_decay'?)"),
+        (["network.kernel_initializer=he_normal"], "(did you mean 'network.init'?)"),
+        (["lr=0.01"], "(did you mean 'training.learning_rate'?)"),
+        # the right key in the wrong section
+        (["network.dropout=0.2"], "network.dropout: unknown key (did you mean 'training.dropout'?)"),
+        (["network.epochs=3"], "(did you mean 'training.epochs'?)"),
+        # what nettrain always does: not a near spelling of another key (shuffle was 'schedule')
+        (["training.shuffle=false"], "(no such setting: every epoch shuffles the training rows)"),
+        (["data.stratify=true"], "(no such setting: a fraction in data.validation or data.test is"),
+        # other libraries' names of a value (categorical_crossentropy was 'binary_cross_entropy')
+        (["cost=categorical_crossentropy"], "'categorical_crossentropy' is not known (did you mean 'cross_"),
+        (["cost=log_loss"], "(did you mean 'cross_entropy'?)"),
+        (["cost=binary_crossentropy"], "(did you mean 'binary_cross_entropy'?)"),
+        (["network.activation=logistic"], "'logistic' is not known (did you mean 'sigmoid'?)"),
+        (["network.activation=[logistic]"], "'logistic' is not known (did you mean 'sigmoid'?)"),
+        # the learning rate given to the optimizer, Keras's and PyTorch's way
+        (["training.optimizer={name: adam, lr: 0.01}"], "'lr' (did you mean 'training.learning_rate'?)"),
+        (["training.optimizer={name: rmsprop, alpha: 0.99}"], "'alpha' (did you mean 'rho'?)"),
+        (["training.optimizer={name: adam, weight_decay: 0.1}"], "(did you mean 'training.weight_decay'?)"),
+        (["training.optimizer.lr=0.01"], "needs 'name:', one of: sgd, momentum, nesterov, adam, adamw, "
+         "rmsprop; and it has 'lr' (did you mean 'training.learning_rate'?)"),
+    ],
+)  # fmt: skip
+def test_keras_and_sklearn_names_point_to_nettrain_keys(tmp_path, overrides, hint):
+    err = load_error(tmp_path, MINIMAL, overrides)
+    assert hint in str(err)
+
+
 def test_unknown_key_far_from_everything_lists_allowed_keys(tmp_path):
     err = load_error(tmp_path, MINIMAL + "training: {zzzzqqq: 1}\n")
     assert "did you mean" not in str(err)
