@@ -625,3 +625,24 @@ def test_a_target_beyond_float32_is_named_in_evaluate_and_fit(trained, tmp_path)
     ):
         line = assert_error(run(*args), "big.csv:6: the target 'y' holds 1e+300, too large for the model")
         assert "diverged" not in line
+
+
+def test_text_labels_under_the_default_cost_say_to_set_a_cross_entropy(tmp_path):
+    # cost defaults to mse, a regression: a classifier's config that leaves it out reads its labels
+    # as numbers, and the error says which key makes the task
+    config = config_text(
+        tmp_path, GOOD.replace("cost: cross_entropy\n", "").replace("[5, 8, 2]", "[auto, 8, 1]")
+    )
+    line = fit_error(config, "column 'label' holds 'yes', which is not a number")
+    assert line.endswith(
+        "; the cost (mse) makes this a regression, whose target is numbers: for classes, train with "
+        "cost: cross_entropy (or binary_cross_entropy)"
+    )
+    # a feature column's word is no target: no word of the cost there
+    write_rows(
+        tmp_path / "train.csv",
+        HEADER,
+        [[*r[:2], "heavy" if i == 3 else r[2], r[3]] for i, r in enumerate(ROWS)],
+    )
+    line = fit_error(config_text(tmp_path, GOOD), "column 'weight' is numeric but holds 'heavy'")
+    assert "cost" not in line

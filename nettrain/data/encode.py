@@ -374,7 +374,16 @@ class Encoding:
             present = ~is_missing(text) if text.dtype.kind in "US" else np.ones(len(text), bool)
             return text, present
         if y.dtype.kind in "US":
-            values, missing = parse_numbers(y, table.target or "target", table)
+            try:
+                values, missing = parse_numbers(y, table.target or "target", table)
+            except DataError as exc:
+                if not str(exc).endswith("which is not a number"):
+                    raise
+                # a text label under the default cost (mse): the task is the cost's, not the data's
+                raise DataError(
+                    f"{exc}; the cost ({self.cost}) makes this a regression, whose target is "
+                    "numbers: for classes, train with cost: cross_entropy (or binary_cross_entropy)"
+                ) from None
         else:
             values = y.astype(np.float64)
             missing = np.isnan(values).reshape(len(values), -1).any(axis=1)
