@@ -237,7 +237,15 @@ def _draw(runs, log_loss_axis: bool, title: str | None, kept: list[int | None]):
         gradient_axes[0].autoscale(axis="y")  # (over the data of all of them)
     if log_loss_axis:
         axes[0].set_yscale("log")
-    axes[0].legend(fontsize="small")
+    if "lr" in panels:  # learning rates a decade or more apart (0.1 beside 0.001) on a log axis
+        rates = [r["lr"] for _, records in runs for r in records if isinstance(r.get("lr"), (int, float))]
+        if rates and min(rates) > 0 and max(rates) >= 10 * min(rates):
+            axes[panels.index("lr")].set_yscale("log")
+    entries = len(axes[0].get_legend_handles_labels()[1])
+    if entries > 6:  # (several runs: three entries each) beside the panels, not over the curves
+        axes[0].legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    else:
+        axes[0].legend(fontsize="small")
     axes[-1].set_xlabel("epoch")
     axes[-1].xaxis.get_major_locator().set_params(integer=True)
     if title is None and one:

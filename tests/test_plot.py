@@ -319,3 +319,33 @@ def test_quiet_silences_matplotlib_complaining_of_a_home_it_cannot_write(runs, t
     assert (quiet.returncode, quiet.stderr) == (0, "")
     loud = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
     assert loud.returncode == 0 and "MPLCONFIGDIR" in loud.stderr and "Wrote" in loud.stderr
+
+
+def test_many_runs_put_the_legend_beside_the_curves_and_decades_of_lr_on_a_log_axis(tmp_path):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    runs = []
+    for k, lr in enumerate([0.1, 0.01, 0.001]):
+        records = [
+            {"epoch": e, "loss": 1 / e, "val_loss": 1.2 / e, "lr": lr * (0.5 if e > 3 else 1)}
+            for e in (1, 2, 3, 4)
+        ]
+        runs.append(read_history(write_history(tmp_path / f"run{k}", records)))
+
+    def extents(fig):
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()  # (lays it out)
+        renderer = canvas.get_renderer()
+        loss = panels(fig)["loss"]
+        return loss.get_legend().get_window_extent(renderer), loss.get_window_extent(renderer)
+
+    fig = learning_curves(runs, kept=[2, 3, 4])  # 9 legend entries: they covered the curves
+    legend, loss = extents(fig)
+    assert len(panels(fig)["loss"].get_legend().get_texts()) == 9
+    assert legend.x0 >= loss.x1  # beside the panel, not over it
+    assert panels(fig)["learning rate"].get_yscale() == "log"  # 0.1 beside 0.0005
+    # one run: its three entries stay inside the panel, and a halved lr keeps a linear axis
+    fig = learning_curves(runs[:1], kept=[2])
+    legend, loss = extents(fig)
+    assert legend.x1 <= loss.x1
+    assert panels(fig)["learning rate"].get_yscale() == "linear"
