@@ -1766,6 +1766,19 @@ def info(model: ModelArg, json_: JsonOpt = False, quiet: QuietOpt = False):  # (
             if sched != "constant"
             else [f"{tc.get('epochs')} epochs"]
         )
+        # the regularisation a run used, where it used any (0 and null are left out)
+        for key, name in (
+            ("weight_decay", "weight decay"),
+            ("dropout", "dropout"),
+            ("clip_norm", "clip norm"),
+        ):
+            value = tc.get(key)
+            if isinstance(value, list):  # (one dropout rate per hidden layer)
+                value = value if any(value) else None
+            if value:
+                settings += [f"{name} {value}"]
+        if tc.get("class_weight"):
+            settings += [f"class weight {tc.get('class_weight')}"]
         settings += [f"seed {tc.get('seed')}"]
         t.add_row("trained with", ", ".join(str(s) for s in settings))
     trained_on = meta.get("training", {}).get("data") or dc.get("train")  # (older models: the config's)

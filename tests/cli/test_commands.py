@@ -624,6 +624,26 @@ def test_info_says_how_and_on_what_the_model_was_trained(tmp_path):
     assert "stopped early yes" in info and "True" not in info  # (words, not Python's booleans)
 
 
+def test_info_names_the_regularisation_a_model_was_trained_with(tmp_path):
+    out = tmp_path / "run"
+    sets = [
+        "training.epochs=2",
+        "training.optimizer=adamw",
+        "training.dropout=[0.2, 0]",
+        "training.clip_norm=1",
+    ]
+    sets += ["training.class_weight=balanced"]
+    r = run("fit", CONFIGS / "digits.yaml", "-o", out, "-q", *[a for s in sets for a in ("--set", s)])
+    assert r.exit_code == 0, r.stderr
+    info = " ".join(run("info", out).stdout.split())
+    assert (
+        "trained with adamw, lr 0.1, batch 32, 2 epochs, weight decay 0.01, dropout [0.2, 0.0], "
+        "clip norm 1.0, class weight balanced, seed 0" in info
+    )
+    assert run("fit", CONFIGS / "digits.yaml", "-o", out, "-q", "--set", "training.epochs=2").exit_code == 0
+    assert "trained with sgd, lr 0.1, batch 32, 2 epochs, seed 0" in " ".join(run("info", out).stdout.split())
+
+
 def test_info_names_r2_as_fit_and_evaluate_do(regression_run):
     """val and test R² under the same name (it was 'val R2' beside 'test r2')."""
     info = " ".join(run("info", regression_run / "model.npz").stdout.split())
