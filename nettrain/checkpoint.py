@@ -45,9 +45,9 @@ def config_hash(config_dict: dict) -> str:
 
 def comparable(config_dict: dict) -> dict:
     """A resolved config in one canonical form, whichever nettrain wrote it: an optimizer or
-    schedule parameter at its default, an empty data.exclude and an unset data.features are left
-    out (newer configs write them, older ones did not), so that a checkpoint from before still
-    resumes."""
+    schedule parameter at its default, an empty data.exclude, an unset data.features and a
+    data.split_seed unset or equal to training.seed (the same hold-outs) are left out (newer
+    configs write them, older ones did not), so that a checkpoint from before still resumes."""
     from .optimizers import OPTIMIZERS
     from .schedules import SCHEDULES
 
@@ -62,6 +62,10 @@ def comparable(config_dict: dict) -> dict:
             path = data.get(key)
             if isinstance(path, str) and path != "-" and os.path.isfile(path):
                 data[key] = os.path.realpath(path)
+    seed = training.get("seed") if isinstance(training, dict) else None
+    if isinstance(data, dict) and data.get("split_seed") in (None, seed):
+        # unset, or training.seed itself: the same hold-outs (added later: the hash is as before)
+        data.pop("split_seed", None)
     if isinstance(training, dict) and training.get("class_weight") is None:
         training.pop("class_weight", None)  # (added later: an unweighted run's hash is as before)
     for key, registry in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):

@@ -1780,6 +1780,8 @@ def info(model: ModelArg, json_: JsonOpt = False, quiet: QuietOpt = False):  # (
         if tc.get("class_weight"):
             settings += [f"class weight {tc.get('class_weight')}"]
         settings += [f"seed {tc.get('seed')}"]
+        if dc.get("split_seed") is not None:  # (the hold-outs drawn apart from training.seed)
+            settings += [f"split seed {dc.get('split_seed')}"]
         t.add_row("trained with", ", ".join(str(s) for s in settings))
     trained_on = meta.get("training", {}).get("data") or dc.get("train")  # (older models: the config's)
     if trained_on:

@@ -48,6 +48,9 @@ class DataConfig:
     #: The alternative to exclude: the reader turns it into the exclude list of the training
     #: file's other columns (``excluded_by_features``), so everything after works as for exclude
     features: tuple[str, ...] | None = None
+    #: the seed of the validation and test hold-outs; None: training.seed's (as before the key
+    #: existed). Set, training.seed varies the weights, shuffles and dropout over one fixed split
+    split_seed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,12 @@ class Config:
     def task(self) -> str:
         """'classification' for the cross-entropies, 'regression' for mse."""
         return "classification" if COSTS[self.cost].classification else "regression"
+
+    @property
+    def split_seed(self) -> int:
+        """The seed the validation and test fractions are held out with: data.split_seed, or
+        training.seed when that is unset."""
+        return self.training.seed if self.data.split_seed is None else self.data.split_seed
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config, every default filled in: YAML-ready and loadable again."""
@@ -478,6 +487,7 @@ SECTIONS = {
         "header",
         "exclude",
         "features",
+        "split_seed",
     ),
     ("network",): ("layers", "activation", "output", "init", "output_bias"),
     ("training",): (
@@ -959,6 +969,7 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
         header=c.boolean(d, ("data", "header"), True),
         exclude=exclude,
         features=features,
+        split_seed=c.number(d, ("data", "split_seed"), None, integer=True, low=0, high=2**63 - 1),
     )
     if data.train == "-" and data.test == "-":
         c.problem(("data", "test"), "train and test cannot both be standard input")
@@ -1355,6 +1366,8 @@ data:
   categorical: auto            # text columns become one-hot inputs; or a list of columns, or none
   # exclude: [customer_id]     # columns to leave out (ids, leaks); predict ignores them too
   # features: [age, income]    # or instead: the only columns to use (not with exclude)
+  # split_seed: 0             # seed of the validation/test hold-outs (default: training.seed's);
+                               # set it to vary training.seed over one fixed split
   # delimiter: ","             # default: sniffed (comma, semicolon, tab or |)
   header: true                 # false: no header row; columns are then 0, 1, ... (target: an index)
 

@@ -1023,8 +1023,9 @@ def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout
 def _hold_out(config, data: RunData) -> RunData:
     """Data given to fit without test or validation rows, with a config that asks for a test or
     validation fraction: the fractions are held out here as load_run_data would (the test one
-    first; the same seed streams, stratified by class). Files named in the config's data section
-    are not read; its data.exclude or data.features, which name their columns, is refused."""
+    first; the same seed streams, of config.split_seed, stratified by class). Files named in the
+    config's data section are not read; its data.exclude or data.features, which name their
+    columns, is refused."""
     for key in ("exclude", "features"):
         if getattr(config.data, key):
             raise ConfigError(
@@ -1040,7 +1041,7 @@ def _hold_out(config, data: RunData) -> RunData:
         labels = None
         if config.task == "classification":
             labels = train.Y.argmax(axis=1) if train.Y.shape[1] > 1 else train.Y[:, 0]
-        rng = stream_rng(config.training.seed, stream)
+        rng = stream_rng(config.split_seed, stream)
         kept, held = hold_out_rows(len(train), fraction, rng, labels, "the data given to fit", key)
         data = replace(
             data, train=Dataset(train.X[kept], train.Y[kept]), **{key: Dataset(train.X[held], train.Y[held])}

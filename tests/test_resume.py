@@ -777,9 +777,9 @@ def test_resume_a_run_with_auto_layer_sizes(tmp_path):
 
 
 def test_a_checkpoint_written_before_the_config_gained_keys_still_resumes(tmp_path):
-    """Older checkpoints hold configs without data.exclude and data.features, with only the optimizer's
-    parameters the config gave, and encodings without positional/delimiter/label_numbers: they
-    resume with the same config, without --force."""
+    """Older checkpoints hold configs without data.exclude, data.features and data.split_seed, with
+    only the optimizer's parameters the config gave, and encodings without
+    positional/delimiter/label_numbers: they resume with the same config, without --force."""
     import io
     import json
 
@@ -793,6 +793,7 @@ def test_a_checkpoint_written_before_the_config_gained_keys_still_resumes(tmp_pa
         meta = json.loads(np.load(io.BytesIO(zf.read("meta.npy"))).tobytes())
     meta["config"]["data"].pop("exclude")
     meta["config"]["data"].pop("features")
+    meta["config"]["data"].pop("split_seed")
     meta["config"]["training"]["optimizer"] = "adam"
     for key in ("positional", "delimiter", "label_numbers"):
         meta["encoding"].pop(key)

@@ -185,7 +185,8 @@ def stream_rng(seed: int, stream: int) -> np.random.Generator:
     """An independent generator per purpose, all from one seed: 0 init, 1 validation split,
     2 shuffle, 3 dropout, 4 test split. Separate streams mean that, e.g., changing the validation
     fraction does not change the initial weights. (Child i of a SeedSequence does not depend on
-    how many are spawned: adding stream 4 left 0-3 as they were.)"""
+    how many are spawned: adding stream 4 left 0-3 as they were.) The hold-outs (1 and 4) take
+    ``Config.split_seed`` (data.split_seed, else training.seed), the rest training.seed."""
     return np.random.default_rng(np.random.SeedSequence(seed).spawn(5)[stream])
 
 
@@ -499,7 +500,7 @@ def _load_run_data(config, stdin=None) -> RunData:
         labels = None
         if config.task == "classification" and table.y is not None and table.y.ndim == 1:
             labels = label_text(table.y)
-        rng = stream_rng(config.training.seed, stream)
+        rng = stream_rng(config.split_seed, stream)
         kept, held = hold_out_rows(table.n, fraction, rng, labels, table.source, what)
         asked = round(fraction * table.n)
         if labels is not None and len(held) >= 2 * asked and len(held) - asked >= 5:  # many small classes
@@ -631,7 +632,7 @@ def _streamed_run_data(config, read, stdin=None) -> RunData:
             f"{source_name(dc.train)}: a test fraction is not held out of a streamed .npy; give "
             "data.test a file"
         )
-    train, val_table, enc = stream_npy(config, stream_rng(config.training.seed, 1))
+    train, val_table, enc = stream_npy(config, stream_rng(config.split_seed, 1))
     if isinstance(dc.validation, str):
         val_table = _read_like_training(dc.validation, None, enc, read, stdin, dc.delimiter)
     val = encode_table(enc, val_table, config.dtype) if val_table is not None else None
