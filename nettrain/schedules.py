@@ -5,7 +5,8 @@
     exponential  lr * gamma ^ (epoch - 1)
     cosine       warm-up: lr * epoch / warmup for the first ``warmup`` epochs, then
                  min_lr + (lr - min_lr) (1 + cos(pi k / T)) / 2, k = 0 .. T - 1 over the T = epochs -
-                 warmup remaining epochs (PyTorch's CosineAnnealingLR)
+                 warmup remaining epochs (PyTorch's CosineAnnealingLR); epochs is
+                 training.epochs, which early stopping does not shorten (fit notes a cut-short cosine)
     plateau      lr, multiplied by ``factor`` (not below ``min_lr``) when the monitored value has
                  not improved by more than ``threshold`` (relative) for ``patience`` epochs
                  (PyTorch's ReduceLROnPlateau); monitor: val_loss when there is validation data,

@@ -819,6 +819,8 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
                 "restored": kept_epoch,
             },
         )
+        if note := _cosine_cut_short(config, last_epoch, history):
+            emit("notice", {"message": note})
     epochs_run = last_epoch - first_epoch + 1
     # the figures of the epoch whose weights the model keeps (the best one under restore_best)
     summary: dict[str, Any] = {
@@ -1047,6 +1049,27 @@ def _hold_out(config, data: RunData) -> RunData:
             data, train=Dataset(train.X[kept], train.Y[kept]), **{key: Dataset(train.X[held], train.Y[held])}
         )
     return data
+
+
+def _cosine_cut_short(config, last_epoch: int, history: list[dict]) -> str | None:
+    """A note when early stopping ended a cosine schedule well before its end: the cosine runs
+    over training.epochs, not over the epochs a run happens to last, so a run stopped at epoch
+    24 of 200 trained at nearly its full learning rate. Said only while the last epoch's lr was
+    still above the last tenth of the decay (min_lr + 0.1 (lr - min_lr)); step, exponential and
+    plateau do not depend on training.epochs."""
+    tc = config.training
+    warmup = int(tc.schedule_params.get("warmup", 0))
+    if tc.schedule != "cosine" or not history or not warmup < last_epoch < tc.epochs:
+        return None
+    base, low = tc.learning_rate, float(tc.schedule_params.get("min_lr", 0.0))
+    lr = history[-1].get("lr")
+    if not isinstance(lr, (int, float)) or not base > low or lr <= low + 0.1 * (base - low):
+        return None
+    return (
+        f"the cosine schedule runs over training.epochs ({tc.epochs}), not the {last_epoch} epochs "
+        f"early stopping ran: its learning rate had come down only to {lr:.4g} (from {base:g} toward "
+        f"{low:g}); for a full decay, set training.epochs near where the run stops"
+    )
 
 
 def baseline_loss(cost: str, Y: np.ndarray) -> float:

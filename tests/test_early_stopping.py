@@ -307,3 +307,23 @@ def test_plain_progress_says_the_last_epoch_and_its_checkpoint_of_a_long_run():
         r2("epoch", {**record, "epoch": epoch})
     r2.close()
     assert [line.split()[1] for line in err2.getvalue().splitlines()[1:]] == ["1/300", "3/300", "5/300"]
+
+
+def notices(config) -> list[str]:
+    said: list[str] = []
+    fit(config, lambda kind, info: said.append(info["message"]) if kind == "notice" else None, save=False)
+    return said
+
+
+def test_a_cosine_schedule_cut_short_by_early_stopping_says_it_runs_over_the_epochs(tmp_path):
+    stop = ["training.early_stopping={patience: 2}", "training.learning_rate=0.1"]
+    said = notices(digits(tmp_path, f"training.epochs={EPOCHS}", "training.schedule=cosine", *stop))
+    cut = [m for m in said if "cosine schedule runs over training.epochs (200)" in m]
+    assert len(cut) == 1 and "for a full decay" in cut[0], said
+    # not for schedules that do not depend on training.epochs, nor for a run that ran them all
+    step = "training.schedule={name: step, step_size: 3, gamma: 0.5}"
+    assert not [
+        m for m in notices(digits(tmp_path, f"training.epochs={EPOCHS}", step, *stop)) if "runs over" in m
+    ]
+    full = notices(digits(tmp_path, "training.epochs=4", "training.schedule=cosine", *stop))
+    assert not [m for m in full if "runs over" in m]
