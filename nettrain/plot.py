@@ -3,7 +3,8 @@
     read_history(source)        -> (label, records): one dict per epoch, as history.jsonl holds
     kept_epoch(source)          -> the epoch whose weights the run's model kept (early stopping), or None
     learning_curves(runs, ...)  -> a matplotlib Figure: loss (solid) and validation loss (dashed)
-                                   per epoch, a panel per validation metric (val_accuracy, val_r2),
+                                   per epoch, a panel per validation metric (val_accuracy, val_r2;
+                                   R² shown from R2_FLOOR up when a run blew up below it),
                                    the learning rate when a schedule changed it, and each layer's
                                    gradient norm (grad_norm, training.gradient_norms) on a log axis
 
@@ -23,6 +24,10 @@ from .errors import DataError, ModelFileError, NettrainError, unreadable
 
 # panels after the loss, in this order, when some run's history has them
 METRICS = {"val_accuracy": "validation accuracy", "val_r2": "validation R²"}
+
+#: the R² panel's lowest value shown: R² below 0 is worse than predicting the mean, and one run
+#: that blew up (R² -2000) would otherwise squash 0.999 and 0.03 together at the top
+R2_FLOOR = -1.0
 
 
 def read_history(source: str | Path) -> tuple[str, list[dict]]:
@@ -230,6 +235,8 @@ def _draw(runs, log_loss_axis: bool, title: str | None, kept: list[int | None]):
     for ax, panel in zip(axes, panels):
         ax.set_ylabel("gradient norm" if isinstance(panel, tuple) else names[panel])
         ax.grid(True, alpha=0.3)
+    if "val_r2" in panels:
+        _clip_r2(axes[panels.index("val_r2")], [_number(r.get("val_r2")) for _, rs in runs for r in rs])
     gradient_axes = [ax for ax, panel in zip(axes, panels) if isinstance(panel, tuple)]
     for ax in gradient_axes[1:]:  # one scale for every run's gradients, to compare them
         ax.sharey(gradient_axes[0])
@@ -253,6 +260,18 @@ def _draw(runs, log_loss_axis: bool, title: str | None, kept: list[int | None]):
     if title:
         fig.suptitle(_text(title))
     return fig
+
+
+def _clip_r2(ax, values: list[float]) -> None:
+    """Show the R² panel from R2_FLOOR up when some value lies below it (and some above: a
+    panel with nothing above the floor is drawn whole), and say so in its label. Only the view
+    changes: the curves keep their values."""
+    shown = [v for v in values if math.isfinite(v)]
+    if not shown or min(shown) >= R2_FLOOR or max(shown) <= R2_FLOOR:
+        return
+    top = max(shown)
+    ax.set_ylim(R2_FLOOR, top + 0.05 * (top - R2_FLOOR))  # (matplotlib's own margin above)
+    ax.set_ylabel(f"{METRICS['val_r2']}\n(below {R2_FLOOR:g} not shown)")
 
 
 def _draw_gradient_norms(ax, epochs: list, records: list[dict], marker, label: str | None) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from nettrain.errors import DataError
-from nettrain.plot import learning_curves, read_history
+from nettrain.plot import learning_curves, read_history, render
 from tests.conftest import CONFIGS
 from tests.helpers import assert_error, ok, run
 
@@ -349,3 +349,30 @@ def test_many_runs_put_the_legend_beside_the_curves_and_decades_of_lr_on_a_log_a
     legend, loss = extents(fig)
     assert legend.x1 <= loss.x1
     assert panels(fig)["learning rate"].get_yscale() == "linear"
+
+
+def r2_run(folder, values):
+    folder.mkdir()
+    lines = [{"epoch": e, "loss": 1.0 / e, "val_loss": 1.0 / e, "val_r2": v} for e, v in enumerate(values, 1)]
+    (folder / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    return read_history(folder)
+
+
+def test_a_run_that_blew_up_does_not_squash_the_r2_panel(tmp_path):
+    """One run's R² of -2000 would make 0.999 and 0.03 one line at the top: the panel shows
+    R² from -1 up and says so; the curves keep their values."""
+    good = r2_run(tmp_path / "good", [0.03, 0.5, 0.999])
+    bad = r2_run(tmp_path / "bad", [0.2, -2000.0, 0.1])
+    fig = learning_curves([good, bad])
+    ax = fig.axes[1]
+    assert ax.get_ylabel() == "validation R²\n(below -1 not shown)"
+    low, high = ax.get_ylim()
+    assert low == -1.0 and 0.999 < high < 1.2
+    assert [list(line.get_ydata()) for line in ax.get_lines()] == [[0.03, 0.5, 0.999], [0.2, -2000.0, 0.1]]
+    render(fig)  # (and it draws)
+    # R² that stays above -1 is drawn as matplotlib scales it, under the plain label
+    ax = panels(learning_curves([good, r2_run(tmp_path / "fair", [-0.5, 0.2, 0.4])]))["validation R²"]
+    assert ax.get_ylim()[0] < -0.5
+    # every value below -1: nothing would be left to see, so the panel is drawn whole
+    ax = panels(learning_curves([r2_run(tmp_path / "worse", [-50.0, -20.0])]))["validation R²"]
+    assert ax.get_ylim()[0] < -50
