@@ -1683,18 +1683,96 @@ def init(quiet: QuietOpt = False):  # (every command takes -q; init has no messa
     sys.stdout.write(STARTER_CONFIG)
 
 
+ModelsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="A model file (model.npz) or its run folder; several: one table comparing them.",
+        show_default=False,
+        metavar="MODEL...",
+    ),
+]
+
+
 @app.command()
 @command
-def info(model: ModelArg, json_: JsonOpt = False, quiet: QuietOpt = False):  # (no messages to silence)
-    """Show a model's architecture, parameter count and training summary.
+def info(
+    models: ModelsArg,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Write JSON to stdout (several models: one object a line).")
+    ] = False,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            "--sort",
+            help="Several models: best first by this key of the training summary or config "
+            "(val_loss, test_accuracy, learning_rate, ...; scores from the highest, the rest "
+            "from the lowest).",
+            show_default=False,
+            metavar="KEY",
+        ),
+    ] = None,
+    quiet: QuietOpt = False,  # (no messages to silence)
+):
+    """Show a model's architecture, parameter count and training summary; with several models or
+    run folders, one table with a row per run: the settings that differ and the results.
 
-    Example: nettrain info runs/digits/model.npz
+    Example: nettrain info runs/digits/model.npz ; nettrain info runs/* --sort val_loss
     """
-    from .modelfile import load_model, weights_sha256
+    from .modelfile import load_model
 
-    m = load_model(model)
+    loaded = [(model, load_model(model)) for model in models]  # (all read before anything is printed)
+    if len(loaded) > 1 or sort is not None:
+        from .compare import run_row, sort_rows
+
+        rows = [run_row(str(model), m.network, m.meta) for model, m in loaded]
+        if sort is not None:
+            where = {id(row): i for i, row in enumerate(rows)}
+            rows = sort_rows(rows, sort)
+            loaded = [loaded[where[id(row)]] for row in rows]
+    if json_:
+        from .metrics import json_ready
+
+        for model, m in loaded:
+            sys.stdout.write(json.dumps(json_ready(_info_data(model, m))) + "\n")
+        return
+    if len(loaded) > 1:
+        _print_runs(rows)
+        return
+    model, m = loaded[0]
+    _print_info(model, m, _info_data(model, m))
+
+
+def _print_runs(rows: list[dict]) -> None:
+    """Several runs' table: the settings all share on one line, then a row per run."""
+    from rich.table import Table
+
+    from .compare import compare_table
+    from .report import one_line
+
+    header, titles, cells = compare_table(rows, r2="R²" if _stdout_takes("²") else "R2")
+    # off a terminal every run stays one line, however many columns (for grep, sort, diff)
+    console = _stdout_console(width=10_000)
+    if header:
+        console.print(one_line(header), soft_wrap=True)
+    t = Table(box=_box(), pad_edge=False)
+    for i, title in enumerate(titles):
+        t.add_column(title, justify="left" if i == 0 or not _numeric(cells, i) else "right")
+    for line in cells:
+        t.add_row(*(one_line(c) for c in line))
+    console.print(t)
+
+
+def _numeric(cells: list[list[str]], i: int) -> bool:
+    """Whether column ``i`` holds numbers (right-aligned)."""
+    return all(c[i] == "-" or c[i].split(" ")[0].split("/")[0].replace(".", "", 1).isdigit() for c in cells)
+
+
+def _info_data(model: Path, m) -> dict:
+    """What `info --json` writes for one model."""
+    from .modelfile import weights_sha256
+
     net, enc, meta = m.network, m.encoding, m.meta
-    data = {
+    return {
         "path": str(model),
         "sizes": net.sizes,
         "activations": net.activation_names,
@@ -1714,11 +1792,11 @@ def info(model: ModelArg, json_: JsonOpt = False, quiet: QuietOpt = False):  # (
         "nettrain_version": meta.get("nettrain_version"),
         "format_version": meta.get("format_version"),
     }
-    if json_:
-        from .metrics import json_ready
 
-        sys.stdout.write(json.dumps(json_ready(data)) + "\n")
-        return
+
+def _print_info(model: Path, m, data: dict) -> None:
+    """One model's info table."""
+    net, enc, meta = m.network, m.encoding, m.meta
     from rich.table import Table
 
     t = Table(show_header=False, box=None, pad_edge=False)

@@ -1,0 +1,225 @@
+"""Several runs side by side (`nettrain info RUN RUN ...`): each run as one flat row of its
+settings (from the model's config) and its results (from fit's training summary), and the table
+of them that shows what differs.
+
+A row holds raw values (numbers, text, None where a run has none), keyed as the summary and the
+config key them (``learning_rate``, ``val_loss``, ``kept_epoch``, ...), so ``--sort KEY`` takes
+the same names as ``info --json``. ``compare_table`` turns rows into text: the settings every run
+shares go to one header line ("all runs: 64-128-64-10 relu, sgd, lr 0.1, batch 32, seed 0"), the
+settings that differ and every result are columns. No printing here: cli.py renders the table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import NettrainError, did_you_mean
+
+#: settings, in column order: (key, column title); each a column only where the runs differ
+SETTINGS = (
+    ("layers", "layers"),
+    ("activation", "activation"),
+    ("cost", "cost"),
+    ("optimizer", "optimizer"),
+    ("learning_rate", "lr"),
+    ("schedule", "schedule"),
+    ("batch_size", "batch"),
+    ("weight_decay", "weight decay"),
+    ("dropout", "dropout"),
+    ("clip_norm", "clip norm"),
+    ("early_stopping", "early stopping"),
+    ("seed", "seed"),
+)
+#: results, in column order: (key, column title); a column wherever any run has the value
+RESULTS = (
+    ("epochs", "epochs"),
+    ("kept_epoch", "kept"),
+    ("loss", "loss"),
+    ("val_loss", "val loss"),
+    ("val_accuracy", "val acc"),
+    ("val_r2", "val R²"),
+    ("test_loss", "test loss"),
+    ("test_accuracy", "test acc"),
+    ("test_r2", "test R²"),
+    ("train_time_s", "time"),
+)
+#: sort keys whose best value is the largest: --sort puts the best run first
+HIGHER_IS_BETTER = ("accuracy", "r2", "f1", "auc", "samples_per_s")
+
+
+def _non_default(spec, registry: dict) -> str:
+    """An optimizer's or a schedule's name and the hyper-parameters it was given that differ from
+    their defaults ('adam beta1=0.8'); the config stores a mapping with every default filled in."""
+    if not isinstance(spec, dict):
+        return str(spec) if spec is not None else None
+    name = spec.get("name")
+    defaults = getattr(registry.get(name), "defaults", {})
+    given = [
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+        for k, v in spec.items()
+        if k != "name" and (k not in defaults or defaults[k] != v)
+    ]
+    return " ".join([str(name), *given])
+
+
+def _early_stopping(spec) -> str | None:
+    if not isinstance(spec, dict):
+        return None
+    text = f"{spec.get('monitor')}, patience {spec.get('patience')}"
+    if spec.get("min_delta"):
+        text += f", min_delta {spec.get('min_delta'):g}"
+    return text if spec.get("restore_best", True) else text + ", not restored"
+
+
+def run_row(label: str, network, meta: dict) -> dict[str, Any]:
+    """One run as a flat dict: ``run`` (its path as given), the settings of ``SETTINGS`` and every
+    entry of its training summary (``epochs``, ``loss``, ``val_loss``, ``kept_epoch``, ``test_*``,
+    ``train_time_s``, ...). A setting left at its "off" value (weight decay 0, no dropout, no
+    clipping, no early stopping) is None. ``epochs_planned`` is the config's epochs."""
+    from .optimizers import OPTIMIZERS
+    from .schedules import SCHEDULES
+
+    config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    tc = config.get("training") if isinstance(config.get("training"), dict) else {}
+    summary = meta.get("training") if isinstance(meta.get("training"), dict) else {}
+    acts = list(dict.fromkeys(network.activation_names))  # (one name when every hidden layer shares it)
+    dropout = tc.get("dropout")
+    if isinstance(dropout, list) and not any(dropout):
+        dropout = None
+    row: dict[str, Any] = {
+        "run": label,
+        "layers": "-".join(str(n) for n in network.sizes),
+        "activation": ",".join(acts) if acts else None,
+        "cost": network.cost_name,
+        "optimizer": _non_default(tc.get("optimizer"), OPTIMIZERS),
+        "learning_rate": tc.get("learning_rate"),
+        "schedule": _non_default(tc.get("schedule"), SCHEDULES),
+        "batch_size": tc.get("batch_size"),
+        "weight_decay": tc.get("weight_decay") or None,
+        "dropout": dropout or None,
+        "clip_norm": tc.get("clip_norm") or None,
+        "early_stopping": _early_stopping(tc.get("early_stopping")),
+        "seed": tc.get("seed"),
+        "epochs_planned": tc.get("epochs"),
+    }
+    row.update({k: v for k, v in summary.items() if k not in row})
+    if row.get("kept_epoch") is None and isinstance(row.get("epochs"), int):
+        row["kept_epoch"] = row["epochs"]  # (without early stopping the model keeps the last epoch)
+    return row
+
+
+def sort_keys(rows: list[dict]) -> list[str]:
+    """The keys --sort takes: those holding a number or a text in at least one run."""
+    keys = dict.fromkeys(
+        k
+        for row in rows
+        for k, v in row.items()
+        if isinstance(v, (int, float, str))
+        and not isinstance(v, bool)
+        and k not in ("data", "epochs_planned")
+    )
+    return list(keys)
+
+
+def sort_rows(rows: list[dict], key: str) -> list[dict]:
+    """``rows`` best first by ``key``: scores (accuracy, R², ...) from the highest, everything else
+    (losses, time, learning rate, ...) from the lowest; runs without the key last, and runs of equal
+    value in the order given; '-KEY' the other way round (worst first, runs without it still
+    last). Raises NettrainError for a key no run has, naming the keys there are."""
+    given, reverse = key, key.startswith("-")
+    key = key[1:] if reverse else key
+    available = sort_keys(rows)
+    if key not in available:
+        raise NettrainError(
+            f"--sort {given}: no run has it{did_you_mean(key, available)}; keys: {', '.join(available)}"
+        )
+    descending = any(key.endswith(word) for word in HIGHER_IS_BETTER) != reverse
+
+    def order(row):
+        value = row.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or value != value:
+            return (2, 0, "")  # missing (or NaN): last
+        if isinstance(value, str):
+            return (1, 0, value)
+        return (0, -value if descending else value, "")
+
+    ranked = sorted(rows, key=order)
+    if reverse:  # texts Z to A as well (numbers are reversed by `descending`)
+        texts = [row for row in ranked if order(row)[0] == 1][::-1]
+        ranked = (
+            [row for row in ranked if order(row)[0] == 0] + texts + [r for r in ranked if order(r)[0] == 2]
+        )
+    return ranked
+
+
+def _text(key: str, value) -> str:
+    """A value as the table shows it ('-' for none)."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key == "train_time_s" and isinstance(value, (int, float)):
+        return f"{value:.3g} s" if value < 100 else f"{value:,.0f} s"
+    if key.endswith(("accuracy", "r2")) and isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return ",".join(_text(key, v) for v in value)
+    return str(value)
+
+
+def _header_text(key: str, value) -> str:
+    """A setting every run shares, as the header line names it."""
+    text = _text(key, value)
+    prefix = {
+        "learning_rate": "lr ",
+        "batch_size": "batch ",
+        "weight_decay": "weight decay ",
+        "dropout": "dropout ",
+        "clip_norm": "clip norm ",
+        "early_stopping": "early stopping on ",
+        "seed": "seed ",
+        "schedule": "schedule ",
+    }.get(key, "")
+    return prefix + text
+
+
+def compare_table(rows: list[dict], r2: str = "R²") -> tuple[str, list[str], list[list[str]]]:
+    """The comparison of ``rows``: the header line of the settings all runs share ('' when none),
+    the column titles, and one list of cells per row (in the order given).
+
+    A setting is a column when the runs differ in it; when they agree it is named on the header line,
+    unless it is off for all of them (no weight decay, a constant schedule, ...). Every result some
+    run has is a column, with '-' for the runs without it; 'epochs' reads '5/20' for a run that
+    stopped before its config's epochs. ``r2``: the title's spelling of R² (R2 where stdout
+    cannot write ²)."""
+    shared: dict[str, str] = {}
+    columns: list[tuple[str, str]] = [("run", "run")]
+    for key, title in SETTINGS:
+        values = [_text(key, row.get(key)) for row in rows]
+        if len(set(values)) > 1:
+            columns.append((key, title))
+        elif rows[0].get(key) is not None and not (key == "schedule" and values[0] == "constant"):
+            shared[key] = _header_text(key, rows[0].get(key))
+    if "layers" in shared and "activation" in shared:  # '64-128-64-10 relu', as one says it
+        shared["layers"] += " " + shared.pop("activation")
+    for key, title in RESULTS:
+        if key == "kept_epoch" and not any(row.get("best_epoch") is not None for row in rows):
+            continue  # (no run used early stopping: every model kept its last epoch)
+        if any(row.get(key) is not None for row in rows):
+            columns.append((key, title.replace("R²", r2)))
+    cells = []
+    for row in rows:
+        line = []
+        for key, _ in columns:
+            text = _text(key, row.get(key))
+            planned = row.get("epochs_planned")
+            if key == "epochs" and isinstance(planned, int) and row.get(key) != planned:
+                text += f"/{planned}"
+            if key == "kept_epoch" and row.get("best_epoch") not in (None, row.get(key)):
+                text += f" (best {row['best_epoch']})"
+            line.append(text)
+        cells.append(line)
+    header = f"all runs: {', '.join(shared.values())}" if shared else ""
+    return header, [title for _, title in columns], cells
