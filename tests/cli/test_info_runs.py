@@ -1,0 +1,173 @@
+"""`nettrain info RUN RUN ...`: several runs compared in one table (a row per run), --sort, and
+JSON lines; one model's info stays as it was."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import CONFIGS
+from tests.helpers import assert_error, ok, run
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Four short digits runs of a tuning session: sgd at two learning rates, adam, and adam with
+    early stopping (not restoring the best), dropout and no test set."""
+    folder = tmp_path_factory.mktemp("runs")
+    settings = {
+        "lr01": ["training.learning_rate=0.1"],
+        "lr003": ["training.learning_rate=0.03"],
+        "adam": ["training.optimizer=adam", "training.learning_rate=0.001"],
+        "adam_es": [
+            "training.optimizer={name: adam, beta1: 0.8}",
+            "training.learning_rate=0.01",
+            "training.epochs=30",
+            "training.early_stopping={patience: 1, restore_best: false}",
+            "training.dropout=0.1",
+            "data.test=null",
+        ],
+    }
+    for name, sets in settings.items():
+        args = ["fit", CONFIGS / "digits.yaml", "-q", "-o", folder / name, "--set", "training.epochs=3"]
+        for s in sets:
+            args += ["--set", s]
+        ok(run(*args))
+    return {name: folder / name for name in settings}
+
+
+def summary(path) -> dict:
+    return json.loads(ok(run("info", path, "--json")).stdout)["training"]
+
+
+def row_of(stdout: str, path) -> list[str]:
+    """The table's line for the run at ``path`` (exactly one), split on runs of spaces."""
+    lines = [line for line in stdout.splitlines() if line.split()[:1] == [str(path)]]
+    assert len(lines) == 1, stdout
+    return lines[0].split()
+
+
+def test_one_model_is_shown_as_before(runs):
+    out = ok(run("info", runs["lr01"])).stdout
+    assert out.splitlines()[0].split() == ["model", str(runs["lr01"])]
+    assert "trained with sgd, lr 0.1, batch 32, 3 epochs, seed 0" in " ".join(out.split())
+    assert "all runs" not in out
+    assert len(ok(run("info", runs["lr01"], "--json")).stdout.splitlines()) == 1
+
+
+def test_several_runs_make_one_table_with_a_row_each(runs):
+    paths = [runs["lr01"], runs["lr003"], runs["adam"]]
+    r = ok(run("info", *paths))
+    assert r.stderr == ""
+    lines = [line for line in r.stdout.splitlines() if line.strip()]
+    # the settings every run shares on one line; the ones that differ are columns
+    assert lines[0] == "all runs: 64-128-64-10 relu, cross_entropy, batch 32, seed 0"
+    titles = lines[1].split()
+    assert titles[:4] == ["run", "optimizer", "lr", "epochs"]
+    assert "batch" not in titles and "layers" not in titles and "schedule" not in titles
+    assert "kept" not in titles  # (no run stopped early: every model kept its last epoch)
+    assert r.stdout.count("model ") == 0  # (not one info table per model)
+    for path, opt, lr in zip(paths, ["sgd", "sgd", "adam"], ["0.1", "0.03", "0.001"]):
+        s = summary(path)
+        cells = row_of(r.stdout, path)
+        assert cells[1:4] == [opt, lr, "3"]
+        # loss, val loss, val acc, test loss, test acc, time: the model's own numbers
+        assert cells[4:9] == [
+            f"{s['loss']:.4g}",
+            f"{s['val_loss']:.4g}",
+            f"{s['val_accuracy']:.4f}",
+            f"{s['test_loss']:.4g}",
+            f"{s['test_accuracy']:.4f}",
+        ]
+        assert cells[9:] == [f"{s['train_time_s']:.3g}", "s"]
+
+
+def test_early_stopping_dropout_and_no_test_set_are_columns(runs):
+    r = ok(run("info", runs["lr01"], runs["adam_es"]))
+    header = [line for line in r.stdout.splitlines() if line.strip()][1]
+    for title in ("optimizer", "lr", "dropout", "early stopping", "epochs", "kept", "test acc"):
+        assert title in header, header
+    s = summary(runs["adam_es"])
+    assert s["stopped_early"] and s["kept_epoch"] == s["epochs"] != s["best_epoch"]
+    row = " ".join(row_of(r.stdout, runs["adam_es"]))
+    assert "adam beta1=0.8 0.01" in row  # (only the hyper-parameter that differs from adam's defaults)
+    assert "val_loss, patience 1, not restored" in row
+    assert f" {s['epochs']}/30 {s['kept_epoch']} (best {s['best_epoch']}) " in row
+    assert row.endswith(f"{s['val_accuracy']:.4f} - - {s['train_time_s']:.3g} s")  # (no test set)
+    lr01 = " ".join(row_of(r.stdout, runs["lr01"]))
+    assert " - - 3 3 " in lr01  # (no dropout, no early stopping; 3 epochs, the last one kept)
+
+
+def test_sort_puts_the_best_run_first(runs):
+    paths = list(runs.values())
+    names = {str(p) for p in paths}
+
+    def order(r) -> list[str]:
+        return [
+            line.split()[0] for line in r.stdout.splitlines() if line.split()[:1] and line.split()[0] in names
+        ]
+
+    val_loss = {str(p): summary(p)["val_loss"] for p in paths}
+    assert order(ok(run("info", *paths, "--sort", "val_loss"))) == sorted(val_loss, key=val_loss.get)
+    assert order(ok(run("info", *paths, "--sort", "-val_loss"))) == sorted(val_loss, key=val_loss.get)[::-1]
+    val_acc = {str(p): summary(p)["val_accuracy"] for p in paths}
+    assert order(ok(run("info", *paths, "--sort", "val_accuracy"))) == sorted(
+        val_acc, key=lambda k: -val_acc[k]
+    )
+    # a run without the key (no test set) comes last
+    by_test = order(ok(run("info", *paths, "--sort", "test_accuracy")))
+    assert by_test[-1] == str(runs["adam_es"])
+    # JSON lines follow the same order
+    lines = ok(run("info", *paths, "--sort", "val_loss", "--json")).stdout.splitlines()
+    assert [json.loads(line)["path"] for line in lines] == sorted(val_loss, key=val_loss.get)
+
+
+def test_sort_by_a_key_no_run_has_names_the_keys(runs):
+    line = assert_error(run("info", runs["lr01"], runs["adam"], "--sort", "val_r2"), "--sort val_r2")
+    assert "val_loss" in line and "test_accuracy" in line and "learning_rate" in line
+    assert_error(run("info", runs["lr01"], runs["adam"], "--sort", "val_los"), "did you mean 'val_loss'")
+
+
+def test_json_lines_are_each_models_info(runs):
+    paths = [runs["lr01"], runs["adam"] / "model.npz", runs["adam_es"]]
+    lines = ok(run("info", *paths, "--json")).stdout.splitlines()
+    assert len(lines) == 3
+    for path, line in zip(paths, lines):
+        assert json.loads(line) == json.loads(ok(run("info", path, "--json")).stdout)
+
+
+def test_a_path_that_is_not_a_model_stops_before_any_output(runs, tmp_path):
+    (tmp_path / "notes.txt").write_text("not a model\n")
+    (tmp_path / "empty").mkdir()
+    bad = {
+        "missing": "not found",
+        "notes.txt": "not a nettrain model file",
+        "empty": "a directory without a model.npz",
+    }
+    for name, needle in bad.items():
+        for extra in ([], ["--json"], ["--sort", "val_loss"]):
+            assert_error(run("info", runs["lr01"], tmp_path / name, runs["adam"], *extra), name, needle)
+
+
+def test_a_run_folder_and_a_model_file_side_by_side(runs):
+    model = runs["adam"] / "model.npz"
+    r = ok(run("info", runs["lr01"], model))
+    assert row_of(r.stdout, runs["lr01"])[1] == "sgd"
+    assert row_of(r.stdout, model)[1:3] == ["adam", "0.001"]
+    # the same run twice (its folder and its file): nothing differs but the name
+    same = ok(run("info", runs["lr01"], runs["lr01"] / "model.npz")).stdout
+    assert same.splitlines()[0] == "all runs: 64-128-64-10 relu, cross_entropy, sgd, lr 0.1, batch 32, seed 0"
+    assert row_of(same, runs["lr01"])[1:] == row_of(same, runs["lr01"] / "model.npz")[1:]
+
+
+def test_a_regression_run_beside_a_classifier(runs, tmp_path):
+    out = tmp_path / "regression"
+    ok(run("fit", CONFIGS / "regression.yaml", "-q", "-o", out, "--set", "training.epochs=3"))
+    r = ok(run("info", runs["lr01"], out))
+    titles = [line for line in r.stdout.splitlines() if line.strip()][1]
+    for title in ("layers", "cost", "val acc", "val R²"):
+        assert title in titles, titles
+    s = summary(out)
+    row = " ".join(row_of(r.stdout, out))
+    assert f" {s['val_loss']:.4g} - {s['val_r2']:.4f} " in row  # (no accuracy: a '-' in its column)
