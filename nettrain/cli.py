@@ -1763,8 +1763,17 @@ def _print_runs(rows: list[dict]) -> None:
 
 
 def _numeric(cells: list[list[str]], i: int) -> bool:
-    """Whether column ``i`` holds numbers (right-aligned)."""
-    return all(c[i] == "-" or c[i].split(" ")[0].split("/")[0].replace(".", "", 1).isdigit() for c in cells)
+    """Whether column ``i`` holds numbers (right-aligned): '0.01', '1e-05', '3/30', '1 (best 3)',
+    '0.04 s', or '-' for none."""
+
+    def number(text: str) -> bool:
+        try:
+            float(text.split(" ")[0].split("/")[0].replace(",", ""))
+        except ValueError:
+            return text == "-"
+        return True
+
+    return all(number(c[i]) for c in cells)
 
 
 def _info_data(model: Path, m) -> dict:
