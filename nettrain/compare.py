@@ -29,6 +29,7 @@ SETTINGS = (
     ("clip_norm", "clip norm"),
     ("early_stopping", "early stopping"),
     ("seed", "seed"),
+    ("split_seed", "split seed"),
 )
 #: results, in column order: (key, column title); a column wherever any run has the value
 RESULTS = (
@@ -100,6 +101,9 @@ def run_row(label: str, network, meta: dict) -> dict[str, Any]:
         "clip_norm": tc.get("clip_norm") or None,
         "early_stopping": _early_stopping(tc.get("early_stopping")),
         "seed": tc.get("seed"),
+        # the seed the hold-outs were drawn with: data.split_seed, else training.seed's
+        "split_seed": _split_seed(config, tc),
+        "split_seed_set": _split_seed(config, tc) is not None,
         "epochs_planned": tc.get("epochs"),
     }
     row.update({k: v for k, v in summary.items() if k not in row})
@@ -169,6 +173,12 @@ def _text(key: str, value) -> str:
     return str(value)
 
 
+def _split_seed(config: dict, tc: dict):
+    """data.split_seed where a run set it, else None (its hold-outs came from training.seed)."""
+    data = config.get("data") if isinstance(config.get("data"), dict) else {}
+    return data.get("split_seed")
+
+
 def _header_text(key: str, value) -> str:
     """A setting every run shares, as the header line names it."""
     text = _text(key, value)
@@ -180,6 +190,7 @@ def _header_text(key: str, value) -> str:
         "clip_norm": "clip norm ",
         "early_stopping": "early stopping on ",
         "seed": "seed ",
+        "split_seed": "split seed ",
         "schedule": "schedule ",
     }.get(key, "")
     return prefix + text
@@ -194,6 +205,11 @@ def compare_table(rows: list[dict], r2: str = "R²") -> tuple[str, list[str], li
     run has is a column, with '-' for the runs without it; 'epochs' reads '5/20' for a run that
     stopped before its config's epochs. ``r2``: the title's spelling of R² (R2 where stdout
     cannot write ²)."""
+    if any(row.get("split_seed_set") for row in rows):  # the split's seed, set or from training.seed
+        rows = [
+            {**row, "split_seed": row["seed"] if row.get("split_seed") is None else row["split_seed"]}
+            for row in rows
+        ]
     shared: dict[str, str] = {}
     columns: list[tuple[str, str]] = [("run", "run")]
     for key, title in SETTINGS:

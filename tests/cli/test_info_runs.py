@@ -171,3 +171,26 @@ def test_a_regression_run_beside_a_classifier(runs, tmp_path):
     s = summary(out)
     row = " ".join(row_of(r.stdout, out))
     assert f" {s['val_loss']:.4g} - {s['val_r2']:.4f} " in row  # (no accuracy: a '-' in its column)
+
+
+def test_the_split_seed_is_named_where_a_run_set_it(tmp_path):
+    """A sweep over training.seed with data.split_seed fixed: the runs differ in seed, not in the
+    rows held out, and the header says which split they share; runs that never set it show no
+    split seed (their seed column says it all)."""
+    for seed in (0, 1):
+        ok(run(
+            "fit", CONFIGS / "digits.yaml", "-q", "-o", tmp_path / f"s{seed}", "--set", "training.epochs=1",
+            "--set", f"training.seed={seed}", "--set", "data.split_seed=0",
+        ))  # fmt: skip
+        ok(run(
+            "fit", CONFIGS / "digits.yaml", "-q", "-o", tmp_path / f"p{seed}", "--set", "training.epochs=1",
+            "--set", f"training.seed={seed}",
+        ))  # fmt: skip
+    fixed = ok(run("info", tmp_path / "s0", tmp_path / "s1")).stdout.splitlines()
+    assert fixed[0].startswith("all runs:") and fixed[0].endswith(", split seed 0")
+    assert "seed" in fixed[2].split() and "split" not in fixed[2]
+    plain = ok(run("info", tmp_path / "p0", tmp_path / "p1")).stdout.splitlines()
+    assert "split" not in plain[0] and "split" not in plain[2]  # (the header and the titles)
+    # one run set it (to 0), the other drew its split from training.seed 1: a column
+    mixed = ok(run("info", tmp_path / "s0", tmp_path / "p1")).stdout.splitlines()
+    assert "split seed" in mixed[2] and "split" not in mixed[0]
