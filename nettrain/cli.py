@@ -1251,6 +1251,85 @@ def _print_evaluation(report: dict) -> None:
     console.print(cm)
 
 
+# -- cv -------------------------------------------------------------------------------------------
+
+
+@app.command()
+@command
+def cv(
+    config: ConfigArg,
+    folds: Annotated[
+        int,
+        typer.Option(
+            "--folds",
+            "-k",
+            help="How many folds (at least 2, at most the rows; stratified by class for classification).",
+            metavar="K",
+        ),
+    ] = 5,
+    set_: SetOpt = None,
+    device: DeviceOpt = None,
+    json_: JsonOpt = False,
+    quiet: QuietOpt = False,
+):
+    """Cross-validate a config: k networks, each trained on k-1 folds of data.train and scored
+    on the fold left out.
+
+    Each fold is trained as fit trains (data.validation and early stopping inside its training
+    rows; scaling and categories fitted on them only) and scored with evaluate's scores. Prints
+    a table, one row per fold, and each score's mean ± standard deviation. A data.test fraction
+    is held out as fit holds it out and not used; a data.test file is not read. Writes no files.
+
+    Example: nettrain cv configs/digits.yaml --folds 5 --set training.epochs=10
+    """
+    from .crossval import cross_validate, result_dict
+    from .report import CVReporter
+
+    if json_:  # a closed stdout (`>&-`) fails now, not after k trainings
+        sys.stdout.write("")
+    cfg = _load(config, set_, device)
+    reporter = CVReporter(quiet=quiet)
+    result = cross_validate(cfg, folds, reporter, stdin=sys.stdin)
+    if json_:
+        from .metrics import json_ready
+
+        sys.stdout.write(json.dumps(json_ready(result_dict(result))) + "\n")
+        sys.stdout.flush()
+    else:
+        _print_cv(result)
+
+
+def _print_cv(result) -> None:
+    from rich.table import Table
+
+    console = _stdout_console()
+    t = Table(box=_box())
+    for col in ("fold", "trained", "validation", "scored", "epochs", *result.metrics):
+        t.add_column(col, justify="right")
+
+    def shown(v, metric: str) -> str:  # errors in the target's units: 4 significant digits
+        return "-" if v is None else f"{v:.4g}" if metric in ("mse", "rmse", "mae") else f"{v:.4f}"
+
+    for f in result.folds:
+        t.add_row(
+            str(f.fold),
+            str(f.n_train),
+            str(f.n_val),
+            str(f.n_scored),
+            str(f.epochs),
+            *(shown(f.scores[m], m) for m in result.metrics),
+        )
+    console.print(t)
+    pm = "±" if _stdout_takes("±") else "+/-"
+    line = ", ".join(
+        f"{m} {shown(result.mean[m], m)} {pm} {shown(result.std[m], m)}"
+        if result.mean[m] is not None
+        else f"{m} -"
+        for m in result.metrics
+    )
+    console.print(f"mean {pm} std over {len(result.folds)} folds: {line}", soft_wrap=True)
+
+
 # -- gradcheck --------------------------------------------------------------------------------------
 
 

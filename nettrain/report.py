@@ -487,6 +487,43 @@ class RichReporter(Reporter):
             self.live = None
 
 
+class CVReporter(Reporter):
+    """``nettrain cv``'s progress: a line when it starts and one per fold, plain on a terminal
+    too (a fold is one line, not a live table); each notice once (every fold's fit says the
+    same ones); with ``quiet`` nothing but warnings."""
+
+    def __init__(self, err: IO | None = None, quiet: bool = False):
+        super().__init__(err, quiet)
+        self.noted: set[str] = set()
+
+    def on_notice(self, info: dict) -> None:
+        if info["message"] not in self.noted:
+            self.noted.add(info["message"])
+            super().on_notice(info)
+
+    def on_end(self, info: dict) -> None:  # (a fold's fit ending: its fold line says it)
+        pass
+
+    def on_early_stop(self, info: dict) -> None:
+        pass
+
+    def on_cv_start(self, info: dict) -> None:
+        self.say(
+            f"cv: {info['folds']} folds of {info['rows']} rows of {_display_path(info['source'])}"
+            + (", stratified by class" if info["task"] == "classification" else "")
+        )
+
+    def on_fold(self, info: dict) -> None:
+        width = len(str(info["folds"]))
+        scores = "  ".join(f"{k} {v:.4g}" if v is not None else f"{k} -" for k, v in info["scores"].items())
+        self.say(
+            f"fold {info['fold']:>{width}}/{info['folds']}  trained on {info['n_train']}"
+            + (f" (+{info['n_val']} validation)" if info["n_val"] else "")
+            + f", scored {info['n_scored']}, {info['epochs']} epochs  {scores}"
+            + (f"  {fmt_duration(info['time_s'])}" if "time_s" in info else "")
+        )
+
+
 class QuietReporter(Reporter):
     """--quiet: nothing but warnings."""
 

@@ -61,6 +61,8 @@ __all__ = [
     "is_missing",
     "label_text",
     "load_run_data",
+    "cv_rows",
+    "fold_run_data",
     "npy_header",
     "parse_numbers",
     "read_bytes",
@@ -183,11 +185,12 @@ class RunData:
 
 def stream_rng(seed: int, stream: int) -> np.random.Generator:
     """An independent generator per purpose, all from one seed: 0 init, 1 validation split,
-    2 shuffle, 3 dropout, 4 test split. Separate streams mean that, e.g., changing the validation
-    fraction does not change the initial weights. (Child i of a SeedSequence does not depend on
-    how many are spawned: adding stream 4 left 0-3 as they were.) The hold-outs (1 and 4) take
-    ``Config.split_seed`` (data.split_seed, else training.seed), the rest training.seed."""
-    return np.random.default_rng(np.random.SeedSequence(seed).spawn(5)[stream])
+    2 shuffle, 3 dropout, 4 test split, 5 cross-validation folds. Separate streams mean that,
+    e.g., changing the validation fraction does not change the initial weights. (Child i of a
+    SeedSequence does not depend on how many are spawned: adding streams 4 and 5 left the others
+    as they were.) The splits (1, 4 and 5) take ``Config.split_seed`` (data.split_seed, else
+    training.seed), the rest training.seed."""
+    return np.random.default_rng(np.random.SeedSequence(seed).spawn(6)[stream])
 
 
 def hold_out_rows(
@@ -461,10 +464,12 @@ def load_run_data(config, stdin=None) -> RunData:
         raise TargetColumnError(f"{exc} ({given})") from None
 
 
-def _load_run_data(config, stdin=None) -> RunData:
+def _load_run_data(config, stdin=None, rows: Table | None = None) -> RunData:
+    """``rows``: the training table already read (``cv_rows``'s, or a fold of it), used in place
+    of data.train; the config then names no test set, and data.exclude is applied already."""
     dc = config.data
     sizes = config.network.layers
-    if dc.train is None:
+    if dc.train is None and rows is None:
         raise ConfigError(
             f"{config.path or 'config'}: data.train is required to fit: the training "
             "data file (CSV, NPY or NPZ) or '-' for standard input"
@@ -481,18 +486,12 @@ def _load_run_data(config, stdin=None) -> RunData:
     def read(path: str) -> Table:
         return without_columns(read_all(path), dc.exclude, strict=path == dc.train)
 
-    if should_stream(dc.train):
+    if rows is not None:
+        train = rows
+    elif should_stream(dc.train):
         return _streamed_run_data(config, read, stdin)
-    train = read_all(dc.train)
-    if dc.features is not None:
-        # data.features is the exclude list of the file's other columns: from here on (the
-        # validation and test files, the model's encoding.excluded, predict's positional inputs)
-        # it works as that exclude list would
-        exclude = excluded_by_features(
-            dc.features, train.features, train.target, train.source, config.given(("data", "features"))
-        )
-        dc = replace(dc, exclude=exclude)
-    train = without_columns(train, dc.exclude)
+    else:
+        train, dc = _training_table(config, read_all(dc.train))
     notes: list[str] = []
 
     def hold_out(table: Table, fraction: float, stream: int, what: str) -> tuple[Table, Table]:
@@ -571,6 +570,83 @@ def _load_run_data(config, stdin=None) -> RunData:
             notes.append(f"{name} data: left out {dropped} of {t.n} rows with missing values ({why})")
         sets.append(ds)
     return RunData(enc, sets[0], sets[1], sets[2], notes)
+
+
+def _training_table(config, train: Table) -> tuple[Table, object]:
+    """data.train's table without the columns data.exclude or data.features leave out, and the
+    data config with data.features turned into that exclude list."""
+    dc = config.data
+    if dc.features is not None:
+        # data.features is the exclude list of the file's other columns: from here on (the
+        # validation and test files, the model's encoding.excluded, predict's positional inputs)
+        # it works as that exclude list would
+        exclude = excluded_by_features(
+            dc.features, train.features, train.target, train.source, config.given(("data", "features"))
+        )
+        dc = replace(dc, exclude=exclude)
+    return without_columns(train, dc.exclude), dc
+
+
+def cv_rows(config, stdin=None) -> tuple[Table, object, list[str]]:
+    """The rows ``nettrain cv`` splits into folds: data.train read once as fit reads it
+    (data.exclude / data.features applied), less a data.test fraction, held out exactly as fit
+    holds it out (same seed stream, stratified), so that the test rows stay unseen. Returns the
+    table, the data config to load each fold with (data.features as an exclude list, no test set)
+    and notes. A data.test file is not read. A .npy large enough to be streamed is refused: the
+    folds are taken in memory.
+
+    Raises ConfigError (no data.train), DataError (unreadable data, a streamed .npy)."""
+    dc = config.data
+    if dc.train is None:
+        raise ConfigError(
+            f"{config.path or 'config'}: data.train is required to cross-validate: the data file "
+            "(CSV, NPY or NPZ) or '-' for standard input"
+        )
+    if should_stream(dc.train):
+        raise DataError(
+            f"{source_name(dc.train)}: too large to hold in memory, where cross-validation takes its "
+            "folds (fit streams it in chunks); cross-validate on a sample of its rows"
+        )
+    text_columns = dc.categorical if isinstance(dc.categorical, tuple) else ()
+    try:
+        table = read_table(
+            dc.train,
+            dc.target,
+            stdin=stdin,
+            delimiter=dc.delimiter,
+            header=dc.header,
+            text_columns=text_columns,
+        )
+    except TargetColumnError as exc:  # say where the target was named, as load_run_data does
+        given = config.given(("data", "target")) if dc.target is not None else None
+        if given is None:
+            raise
+        raise TargetColumnError(f"{exc} ({given})") from None
+    table, dc = _training_table(config, table)
+    notes: list[str] = []
+    if isinstance(dc.test, float):
+        labels = None
+        if config.task == "classification" and table.y is not None and table.y.ndim == 1:
+            labels = label_text(table.y)
+        rng = stream_rng(config.split_seed, 4)
+        kept, held = hold_out_rows(table.n, dc.test, rng, labels, table.source, "test")
+        notes.append(
+            f"the data.test fraction {dc.test:g} ({len(held)} rows) is held out as fit holds it out "
+            f"and not used: the folds are taken from the other {len(kept)} rows"
+        )
+        table = table.take(kept)
+    elif dc.test is not None:
+        notes.append(
+            f"data.test ({source_name(dc.test)}) is not read: each fold's held-out rows are its test"
+        )
+    return table, replace(dc, test=None), notes
+
+
+def fold_run_data(config, rows: Table) -> RunData:
+    """The data of one fold: ``rows`` (a fold's training rows of ``cv_rows``'s table) split into
+    training and validation as fit splits data.train, and encoded with an encoding (scaling,
+    categories, classes) fitted on its training rows only. ``config.data`` is ``cv_rows``'s."""
+    return _load_run_data(config, rows=rows)
 
 
 def _target_notes(config, train: Table, enc: Encoding) -> list[str]:
