@@ -270,3 +270,12 @@ def test_cv_refuses_a_streamed_npy(tmp_path, monkeypatch):
     np.save(tmp_path / "big.npy", np.random.default_rng(0).normal(size=(200, 3)))
     path = write_config(tmp_path, {"train": "big.npy"}, cost="mse", output="identity")
     assert_error(run("cv", path), "too large to hold in memory")
+
+
+def test_cv_a_diverged_fold_exits_1_naming_it(tmp_path):
+    rng = np.random.default_rng(0)
+    lines = ["x1,x2,y"] + [f"{a:.3f},{b:.3f},{2 * a - b:.3f}" for a, b in rng.normal(0, 1, (24, 2))]
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    path = write_config(tmp_path, {"train": "r.csv", "target": "y"}, cost="mse", output="identity")
+    res = run("cv", path, "-k", "3", "--set", "training.learning_rate=1e6")
+    assert_error(res, "fold 1 of 3: training diverged", code=1)
