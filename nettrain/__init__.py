@@ -30,6 +30,8 @@ _EXPORTS = {
     "OutputError": "errors",
     "TrainingDiverged": "errors",
     "Interrupted": "errors",
+    "CVResult": "crossval",
+    "cross_validate": "crossval",
     "RunData": "data",
     "read_table": "data",
     "Model": "modelfile",

@@ -8,8 +8,9 @@ training rows, and the encoding (standardization, categories, classes) fitted on
 rows only, so nothing of the scored fold leaks into the model. The fold is scored by
 ``Model.evaluate``, as ``nettrain evaluate`` scores a data file.
 
-Events for a reporter (``on_event(kind, info)``): 'notice' (message; fit's notices too, each
-fold's), 'warning', 'cv_start' (folds, rows, task, metrics), 'fold' (one finished fold).
+Events for a reporter (``on_event(kind, info)``): 'notice' (message), 'cv_start' (folds, rows,
+task, source), 'fold' (one finished fold: its sizes, epochs, scores, time_s), and each fold's fit's
+own events ('notice', 'warning', 'start', 'epoch', 'end', ...; the same notices in every fold).
 """
 
 from __future__ import annotations
@@ -170,9 +171,8 @@ def cross_validate(
         t0 = time.perf_counter()
         try:
             data = fold_run_data(load_config, table.take(training))
-            # the fold's notices are said once per fold: the first fold's are enough
-            fit_events = emit if i == 1 else _warnings_only(emit)
-            result = fit(fit_config, fit_events, data=data, save=False)
+            # (every fold's fit says the same notices: a reporter shows each once)
+            result = fit(fit_config, emit, data=data, save=False)
             # a rare category met only in the scored fold is encoded as zeros, as predict
             # --unknown ignore does: the fold's model never saw it
             report = result.model.evaluate(table.take(held), unknown="ignore")
@@ -236,11 +236,3 @@ def result_dict(r: CVResult) -> dict:
         "mean": dict(r.mean),
         "std": dict(r.std),
     }
-
-
-def _warnings_only(emit):
-    def handler(kind: str, info: dict) -> None:
-        if kind == "warning":
-            emit(kind, info)
-
-    return handler
