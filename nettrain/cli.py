@@ -1086,6 +1086,23 @@ def evaluate(
         ),
     ] = None,
     unknown: UnknownOpt = "error",
+    importance: Annotated[
+        bool,
+        typer.Option(
+            "--importance",
+            help="Also rank the feature columns by permutation importance: the drop in accuracy "
+            "(classification) or R² (regression) when a column's values are shuffled across rows; "
+            "mean and std over --repeats shuffles. Holds the input in memory.",
+        ),
+    ] = False,
+    repeats: Annotated[
+        int | None,
+        typer.Option("--repeats", help="Shuffles per column for --importance. [default: 5]", metavar="R"),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Seeds the shuffles of --importance. [default: 0]", metavar="S"),
+    ] = None,
     device: RunDeviceOpt = None,
     quiet: QuietOpt = False,
 ):
@@ -1100,17 +1117,29 @@ def evaluate(
     Example: nettrain evaluate runs/digits/model.npz data/digits_test.csv
 
     In CI: nettrain evaluate MODEL test.csv --require 'accuracy>=0.95' --require 'log_loss<=0.3'
+
+    Which columns matter: nettrain evaluate MODEL test.csv --importance --repeats 10
     """
     from .modelfile import load_model
 
     _check_unknown(unknown)
+    _check_importance_options(importance, repeats, seed)
     requirements = _parse_requirements(require or [])  # (before anything is read)
     m = load_model(model, device=_device(device) if device else None)
     enc = m.encoding
     if enc.target is None:
         raise NettrainError("the model does not record its target column")
     _check_scores(requirements, enc)  # (the model says which scores there will be: before the data)
-    report = m.evaluate(_read_inputs(input, enc, need_target=True), unknown)  # a chunk at a time
+    tables = _read_inputs(input, enc, need_target=True)
+    ranking = None
+    if importance:  # the input is read once, and held: the network runs on it 1 + R x columns times
+        from .importance import permutation_importance
+
+        tables = list(tables)
+        report = m.evaluate(tables, unknown)
+        ranking = permutation_importance(m, tables, repeats or 5, seed or 0, unknown)
+    else:
+        report = m.evaluate(tables, unknown)  # a chunk at a time
     left_out = report.get("rows_left_out")
     if left_out and not quiet:
         sys.stderr.write(f"Note: left out {left_out} of {report['n'] + left_out} rows with missing values\n")
@@ -1118,11 +1147,15 @@ def evaluate(
     if json_:
         if requirements:  # (without --require the object is as it always was)
             report["requirements"] = [_requirement_dict(r, value) for r, value in results]
+        if ranking is not None:  # (likewise: the key only with --importance)
+            report["importance"] = ranking
         from .metrics import json_ready
 
         sys.stdout.write(json.dumps(json_ready(report)) + "\n")
     else:
         _print_evaluation(report)
+        if ranking is not None:
+            _print_importance(ranking)
     failed = [(r, value) for r, value in results if not r.holds(value)]
     # (-q: a FAILED line is the verdict, like gradcheck's: it stays)
     for r, value in failed:
@@ -1132,6 +1165,36 @@ def evaluate(
     if requirements and not quiet:
         met = ", ".join(f"{_score_shown(r, value)} {r.op} {r.number}" for r, value in results)
         sys.stderr.write(f"evaluate passed: {met}\n")
+
+
+def _check_importance_options(importance: bool, repeats: int | None, seed: int | None) -> None:
+    """--repeats and --seed belong to --importance; R >= 1 and S >= 0 (before anything is read)."""
+    for name, value in (("--repeats", repeats), ("--seed", seed)):
+        if value is not None and not importance:
+            raise NettrainError(f"{name} is an option of --importance; add --importance, or leave {name} out")
+    if repeats is not None and repeats < 1:
+        raise NettrainError(f"--repeats must be at least 1, not {repeats}")
+    if seed is not None and seed < 0:
+        raise NettrainError(f"--seed must be 0 or more, not {seed}")
+
+
+def _print_importance(ranking: dict) -> None:
+    from rich.table import Table
+
+    console = _stdout_console()
+    metric = {"r2": "R²" if _stdout_takes("²") else "R2"}.get(ranking["metric"], ranking["metric"])
+    console.print(
+        f"permutation importance: drop in {metric} (baseline {ranking['baseline']:.4f}) when a "
+        f"column is shuffled, mean and std of {ranking['repeats']} shuffles (seed {ranking['seed']}):",
+        soft_wrap=True,
+    )
+    t = Table(box=_box())
+    t.add_column("column")
+    t.add_column("importance", justify="right")
+    t.add_column("std", justify="right")
+    for c in ranking["columns"]:
+        t.add_row(c["column"], f"{c['mean']:.4f}", f"{c['std']:.4f}")
+    console.print(t)
 
 
 def _parse_requirements(texts: list[str]) -> list:
