@@ -232,3 +232,26 @@ def test_agrees_with_sklearn_permutation_importance(signal):
     assert header[int(np.argmax(theirs.importances_mean))] == "signal"
     assert max(ours, key=lambda k: ours[k]["mean"]) == "signal"
     assert theirs.importances_mean[1] > 0.1 and ours["signal"]["mean"] > 0.1
+
+
+def test_the_readme_example_holds(tmp_path):
+    """README, "Which columns matter": on Friedman #1 the five informative columns x1..x5 rank
+    above the five of noise, whose importance is about 0; the README's table is this run's."""
+    import re
+
+    from tests.conftest import CONFIGS, DATA, ROOT
+
+    ok(run("fit", CONFIGS / "regression.yaml", "-o", tmp_path / "run", "-q"))
+    ranking = importance(tmp_path / "run", DATA / "regression_test.csv")
+    names = [c["column"] for c in ranking["columns"]]
+    assert sorted(names[:5]) == ["x1", "x2", "x3", "x4", "x5"]
+    assert all(c["mean"] > 0.1 for c in ranking["columns"][:5])
+    assert all(abs(c["mean"]) < 0.01 for c in ranking["columns"][5:])
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("#### Which columns matter") : readme.index("### gradcheck")]
+    shown = re.findall(r"^  (x\d+) +(-?\d\.\d{4}) +(\d\.\d{4})$", section, re.M)
+    assert [name for name, _, _ in shown][:5] == names[:5] and len(shown) == 10
+    cols = by_name(ranking)
+    for name, mean, std in shown:  # (to BLAS rounding: x6 and x8 tie to 4 digits)
+        assert float(mean) == pytest.approx(cols[name]["mean"], abs=2e-4)
+        assert float(std) == pytest.approx(cols[name]["std"], abs=2e-4)
