@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .data import cv_rows, fold_run_data, label_text, stream_rng
+from .data import Table, cv_rows, fold_run_data, is_missing, label_text, stream_rng
 from .errors import DataError, NettrainError, TrainingDiverged
 from .metrics import score_names
 from .modelfile import Model
@@ -108,7 +108,9 @@ def cross_validate(
 
     The folds are drawn with data.split_seed (else training.seed), stratified by class for
     classification. A data.test fraction is held out first, as fit holds it out, and not used; a
-    data.test file is not read. Nothing is written.
+    data.test file is not read. Rows that fit and evaluate would leave out (a missing target;
+    under data.missing: drop, any missing value) are left out before the folds are cut, and a
+    missing target under data.missing: error is refused at once. Nothing is written.
 
     Parameters
     ----------
@@ -133,6 +135,21 @@ def cross_validate(
     if isinstance(config.data.validation, str) and config.data.validation == "-":
         raise DataError("data.validation '-': each fold reads the validation file again: give a file")
     table, dc, notes = cv_rows(config, stdin)
+    gone = _missing_rows(table, features=dc.missing == "drop")
+    if gone.any() and dc.missing == "error":  # (a missing target; a missing value is a fold's error)
+        raise DataError(
+            f"{table.where(int(np.argmax(gone)))}: the target '{table.target or 'target'}' is missing; "
+            f"{table.counted(int(gone.sum()))} have no target. Remove them, or set data.missing: drop"
+        )
+    if gone.any():  # rows that neither train nor score are not dealt to a fold
+        what = "values" if dc.missing == "drop" else "targets"
+        notes.append(
+            f"left out {int(gone.sum())} of {table.n} rows with missing {what} "
+            f"(data.missing: {dc.missing}) before cutting the folds"
+        )
+        table = table.take(np.flatnonzero(~gone))
+        if table.n == 0:
+            raise DataError(f"{table.source}: no row is left once rows with missing values are dropped")
     n = table.n
     if folds > n:
         raise DataError(
@@ -202,6 +219,26 @@ def cross_validate(
         else:
             mean[name], std[name] = float(np.mean(values)), float(np.std(values))
     return CVResult(config.task, list(names or []), results, mean, std, n, table.source, notes)
+
+
+def _missing_rows(table: Table, features: bool) -> np.ndarray:
+    """Which rows miss their target (fit and evaluate leave those out whatever data.missing
+    says), and with ``features`` a feature value too (data.missing: drop leaves those out)."""
+
+    def missing(cells: np.ndarray) -> np.ndarray:
+        if cells.dtype.kind in "US":
+            gone = is_missing(cells)
+        else:
+            gone = np.isnan(np.asarray(cells, dtype=np.float64))
+        return gone.reshape(len(cells), -1).any(axis=1)
+
+    gone = np.zeros(table.n, dtype=bool)
+    if table.y is not None:
+        gone |= missing(table.y)
+    if features:
+        for j in range(len(table.features)):
+            gone |= missing(table.column(j))
+    return gone
 
 
 def _number(value) -> float | None:

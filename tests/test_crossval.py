@@ -279,3 +279,42 @@ def test_cv_a_diverged_fold_exits_1_naming_it(tmp_path):
     path = write_config(tmp_path, {"train": "r.csv", "target": "y"}, cost="mse", output="identity")
     res = run("cv", path, "-k", "3", "--set", "training.learning_rate=1e6")
     assert_error(res, "fold 1 of 3: training diverged", code=1)
+
+
+def _with_missing(tmp_path, missing: str):
+    """The classes data with row 5's label and row 9's x1 emptied (rows count from 0)."""
+    classes_csv(tmp_path / "d.csv")
+    lines = (tmp_path / "d.csv").read_text().splitlines()
+    lines[6] = lines[6].rsplit(",", 1)[0] + ","
+    lines[10] = "," + lines[10].split(",", 1)[1]
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    return write_config(tmp_path, {"train": "m.csv", "target": "label", "missing": missing})
+
+
+@pytest.mark.parametrize("missing,left", [("drop", 2), ("mean", 1)])
+def test_cv_leaves_out_rows_fit_leaves_out_before_the_folds(tmp_path, missing, left):
+    # fit trains on a file with a missing label (data.missing: drop or mean leave that row out);
+    # cv took the empty label for a class of one row and refused the file
+    path = _with_missing(tmp_path, missing)
+    res = ok(run("cv", path, "-k", "3", "--json"))
+    obj = json.loads(res.stdout)
+    assert obj["rows"] == 30 - left
+    assert sum(f["n_scored"] for f in obj["folds"]) == 30 - left
+    assert f"left out {left} of 30 rows" in res.stderr
+
+
+def test_cv_a_missing_target_under_missing_error_says_so(tmp_path):
+    path = _with_missing(tmp_path, "error")
+    assert_error(run("cv", path, "-k", "3"), "m.csv:7: the target 'label' is missing")
+
+
+def test_cv_under_drop_cuts_the_folds_from_the_rows_with_every_value(tmp_path):
+    # 5 rows, one with a missing x: under drop, 5 folds were cut over all 5 rows, and the fold
+    # holding that row alone failed ('no row is left') after training the others; now 4 rows
+    # make the folds, and 5 folds are refused before any training
+    (tmp_path / "n.csv").write_text("x,z,y\n1,0,2\nnan,1,3\n3,0,4\n4,1,5\n5,0,6\n")
+    data = {"train": "n.csv", "target": "y", "missing": "drop"}
+    path = write_config(tmp_path, data, cost="mse", output="identity")
+    assert_error(run("cv", path, "-k", "5"), "4 rows cannot be cut into 5 folds")
+    obj = json.loads(ok(run("cv", path, "-k", "4", "--json", "-q")).stdout)
+    assert [f["n_scored"] for f in obj["folds"]] == [1, 1, 1, 1]
