@@ -28,6 +28,7 @@ SETTINGS = (
     ("dropout", "dropout"),
     ("clip_norm", "clip norm"),
     ("early_stopping", "early stopping"),
+    ("class_weight", "class weight"),
     ("seed", "seed"),
     ("split_seed", "split seed"),
 )
@@ -54,7 +55,8 @@ def _non_default(spec, registry: dict) -> str:
     if not isinstance(spec, dict):
         return str(spec) if spec is not None else None
     name = spec.get("name")
-    defaults = getattr(registry.get(name), "defaults", {})
+    # (a model file's config is read as it is: a name that is not text names nothing registered)
+    defaults = getattr(registry.get(name) if isinstance(name, str) else None, "defaults", {})
     given = [
         f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
         for k, v in spec.items()
@@ -67,8 +69,9 @@ def _early_stopping(spec) -> str | None:
     if not isinstance(spec, dict):
         return None
     text = f"{spec.get('monitor')}, patience {spec.get('patience')}"
-    if spec.get("min_delta"):
-        text += f", min_delta {spec.get('min_delta'):g}"
+    min_delta = spec.get("min_delta")
+    if min_delta:
+        text += f", min_delta {_text('min_delta', min_delta)}"
     return text if spec.get("restore_best", True) else text + ", not restored"
 
 
@@ -76,7 +79,7 @@ def run_row(label: str, network, meta: dict) -> dict[str, Any]:
     """One run as a flat dict: ``run`` (its path as given), the settings of ``SETTINGS`` and every
     entry of its training summary (``epochs``, ``loss``, ``val_loss``, ``kept_epoch``, ``test_*``,
     ``train_time_s``, ...). A setting left at its "off" value (weight decay 0, no dropout, no
-    clipping, no early stopping) is None. ``epochs_planned`` is the config's epochs."""
+    clipping, no early stopping, no class weight) is None. ``epochs_planned`` is the config's epochs."""
     from .optimizers import OPTIMIZERS
     from .schedules import SCHEDULES
 
@@ -100,6 +103,7 @@ def run_row(label: str, network, meta: dict) -> dict[str, Any]:
         "dropout": dropout or None,
         "clip_norm": tc.get("clip_norm") or None,
         "early_stopping": _early_stopping(tc.get("early_stopping")),
+        "class_weight": tc.get("class_weight") or None,
         "seed": tc.get("seed"),
         # the seed the hold-outs were drawn with: data.split_seed, else training.seed's
         "split_seed": _split_seed(config, tc),
@@ -170,6 +174,8 @@ def _text(key: str, value) -> str:
         return f"{value:.4g}"
     if isinstance(value, list):
         return ",".join(_text(key, v) for v in value)
+    if isinstance(value, dict):  # class_weight's {label: weight}
+        return ", ".join(f"{k}: {_text(key, v)}" for k, v in value.items())
     return str(value)
 
 
@@ -189,6 +195,7 @@ def _header_text(key: str, value) -> str:
         "dropout": "dropout ",
         "clip_norm": "clip norm ",
         "early_stopping": "early stopping on ",
+        "class_weight": "class weight ",
         "seed": "seed ",
         "split_seed": "split seed ",
         "schedule": "schedule ",

@@ -194,3 +194,52 @@ def test_the_split_seed_is_named_where_a_run_set_it(tmp_path):
     # one run set it (to 0), the other drew its split from training.seed 1: a column
     mixed = ok(run("info", tmp_path / "s0", tmp_path / "p1")).stdout.splitlines()
     assert "split seed" in mixed[2] and "split" not in mixed[0]
+
+
+def test_runs_that_differ_in_class_weight_show_it(tmp_path):
+    """Two runs alike but for training.class_weight read alike in the table (a column of their
+    own settings was missing): the class weight is a column where they differ."""
+    for name, weight in (("plain", "null"), ("balanced", "balanced"), ("mapped", "{0: 2}")):
+        ok(run(
+            "fit", CONFIGS / "digits.yaml", "-q", "-o", tmp_path / name, "--set", "training.epochs=1",
+            "--set", f"training.class_weight={weight}",
+        ))  # fmt: skip
+    out = ok(run("info", tmp_path / "plain", tmp_path / "balanced", tmp_path / "mapped")).stdout
+    lines = out.splitlines()
+    assert "class weight" in lines[2], out
+    assert "balanced" in row_of(out, tmp_path / "balanced")
+    assert row_of(out, tmp_path / "mapped")[1:3] == ["0:", "2"]
+    assert row_of(out, tmp_path / "plain")[1] == "-"
+    shared = ok(run("info", tmp_path / "balanced", tmp_path / "balanced")).stdout.splitlines()[0]
+    assert "class weight balanced" in shared
+
+
+def _with_meta(src, dst, change) -> None:
+    """A copy of the model file ``src`` whose metadata ``change`` (a function of the dict) edited."""
+    import numpy as np
+
+    with np.load(src) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    change(meta)
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    np.savez(dst, **arrays)
+
+
+@pytest.mark.parametrize(
+    "training",
+    [
+        {"early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": "a"}},
+        {"schedule": {"name": ["cosine"]}},
+        {"optimizer": {"name": {"adam": 1}, "beta1": 0.8}},
+    ],
+)
+def test_a_model_whose_config_entries_have_odd_types_is_shown_not_a_crash(runs, tmp_path, training):
+    # one model's info showed these; the table stopped on an internal error
+    def change(meta):
+        meta["config"]["training"].update(training)
+
+    _with_meta(runs["lr01"] / "model.npz", tmp_path / "odd.npz", change)
+    ok(run("info", tmp_path / "odd.npz"))
+    res = ok(run("info", tmp_path / "odd.npz", runs["lr01"]))
+    assert len(row_of(res.stdout, tmp_path / "odd.npz")) > 1
