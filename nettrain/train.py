@@ -204,7 +204,8 @@ def class_weights(
     'balanced' is scikit-learn's compute_class_weight: n / (n_classes * count of class c) over
     the training rows. A mapping names classes by their labels; a class it leaves out weighs 1.
     Raises ConfigError for a label that is not a class, DataError for rows that are not one
-    class each (``one_per_row``) or a class with no training row under 'balanced'."""
+    class each or a class with no training row under 'balanced' (both only with ``one_per_row``:
+    without it, Y is random targets, whose absent classes weigh 1)."""
     spec = config.training.class_weight
     if spec is None:
         return None
@@ -229,10 +230,13 @@ def class_weights(
             )
         )
     if spec == "balanced":
-        if (counts == 0).any():
+        if (counts == 0).any() and one_per_row:
             missing = classes[int(np.argmin(counts))]
             raise DataError(f"training.class_weight 'balanced': class '{missing}' has no training row")
-        weights = [float(v) for v in counts.sum() / (len(classes) * counts)]
+        # (random targets, gradcheck's without data: a class none of them holds weighs no row,
+        # whatever its weight; 1)
+        with np.errstate(divide="ignore"):
+            weights = [float(v) if c else 1.0 for v, c in zip(counts.sum() / (len(classes) * counts), counts)]
     else:
         index = {c: i for i, c in enumerate(classes)}
         numbers = {}

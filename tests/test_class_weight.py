@@ -317,3 +317,28 @@ def test_a_streamed_npy_takes_a_mapping_and_refuses_balanced(tmp_path, monkeypat
     assert result.model.network.sizes == [2, 4, 2]
     with pytest.raises(ConfigError, match="'balanced' counts the classes of the training data in memory"):
         fit(config_from_dict({**base, "training": {"epochs": 2, "class_weight": "balanced"}}), save=False)
+
+
+@pytest.mark.parametrize(
+    "cost,sizes,batch", [("cross_entropy", [4, 8, 10], 16), ("binary_cross_entropy", [4, 3, 1], 1)]
+)
+def test_gradcheck_without_data_takes_balanced_weights_of_its_random_targets(tmp_path, cost, sizes, batch):
+    """A config without data.train gets random targets: a class none of them holds (10 classes,
+    16 rows) was refused with 'class ... has no training row', of data there is none of."""
+    output = "softmax" if cost == "cross_entropy" else "sigmoid"
+    cfg = config_from_dict(
+        {
+            "network": {"layers": sizes, "activation": "tanh", "output": output},
+            "cost": cost,
+            "training": {
+                "learning_rate": 0.1,
+                "epochs": 1,
+                "batch_size": 4,
+                "seed": 0,
+                "class_weight": "balanced",
+            },
+            "output": str(tmp_path / "runs"),
+        }
+    )
+    result = gradcheck_config(cfg, batch=batch)
+    assert result.passed
