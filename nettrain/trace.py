@@ -9,7 +9,8 @@
 The numbers come from the readable reference code, ``Network.forward_cache`` and
 ``Network.backward``, on a float64 copy of the network and a batch of one row (n = 1: the costs'
 means over the batch are that example's own cost), so dC/dW and dC/db are exactly what
-``Network.gradients`` (the training step) gives on that row. Layers are numbered as in the
+``Network.gradients`` (the training step) gives on that row, unweighted (training.class_weight
+multiplies them by the row's class weight in training: a note says by how much). Layers are numbered as in the
 derivation and gradcheck: layer 1 is the input and W(l) maps layer l to layer l+1; in the lists
 here ``W[0]`` is W(1), ``z[0]`` is z(2), ``a[0]`` is a(1) = x and ``delta[0]`` is delta(2).
 
@@ -303,7 +304,25 @@ def trace_config(config, *, row: int = 0, data: str | None = None, stdin=None) -
 
     trace = _trace_row(net, enc, read, row, path)
     _from_config(trace, config)
+    if config.training.class_weight is not None and trace.y is not None:
+        from .data import StreamedDataset
+        from .train import class_weights
+
+        train_Y = None if isinstance(run.train, StreamedDataset) else run.train.Y
+        weights = class_weights(config, enc.classes, train_Y) or (1.0,) * max(len(enc.classes), 2)
+        trace.notes.append(_class_weight_note(trace, weights, enc.classes))
     return trace
+
+
+def _class_weight_note(trace: Trace, weights, classes) -> str:
+    """What training.class_weight does to this example, which the trace shows unweighted."""
+    y = np.asarray(trace.y).ravel()
+    i = int(y[0] == 1) if len(y) == 1 else int(np.argmax(y))
+    return (
+        f"training.class_weight is not applied here: the training step multiplies this example's C, "
+        f"delta({len(trace.sizes)}) and gradients by its class's weight, {weights[i]:.4g} "
+        f"(class '{classes[i] if i < len(classes) else i}')"
+    )
 
 
 def _from_config(trace: Trace, config) -> None:
@@ -325,6 +344,11 @@ def _trace_random(config, row: int) -> Trace:
     x, y = random_batch(config, row + 1)  # the draws of gradcheck --batch row+1: this is the last
     trace = trace_example(net, x[row], y[row])
     _from_config(trace, config)
+    if config.training.class_weight is not None:
+        trace.notes.append(
+            "training.class_weight is not applied here: the training step multiplies an example's C, "
+            f"delta({len(trace.sizes)}) and gradients by its class's weight"
+        )
     seed = config.training.seed
     trace.row = row
     trace.where = f"random example {row} (seed {seed})"

@@ -392,3 +392,17 @@ def test_an_unseen_category_says_what_trace_can_do(tmp_path):
     ) as e:
         trace_model(tmp_path / "run", str(new), row=1)
     assert "--unknown" not in str(e.value) and "trace a row" in str(e.value)
+
+
+def test_a_config_with_class_weights_says_its_rows_weight_which_the_trace_leaves_out():
+    """The trace shows the unweighted C and gradients; under training.class_weight the training
+    step multiplies them by the row's class weight, and the trace said nothing of it."""
+    from dataclasses import replace
+
+    config = load_config(CONFIGS / "digits.yaml")
+    weighted = replace(config, training=replace(config.training, class_weight={"7": 9.0}))
+    t = trace_config(weighted, row=0)  # (row 0 of digits_train.csv is a 7)
+    assert any("class_weight is not applied here" in n and "9 (class '7')" in n for n in t.notes), t.notes
+    plain = trace_config(config, row=0)
+    assert not any("class_weight" in n for n in plain.notes)
+    np.testing.assert_array_equal(t.dW[0], plain.dW[0])  # (the numbers are the unweighted ones)
