@@ -1107,7 +1107,10 @@ def _class_weight(c: _Checker, t: dict) -> str | dict | None:
         if value != "balanced":
             c.problem(path, f"{_show(value)} is not known; 'balanced', or a mapping {{label: weight}}")
         return "balanced"
-    if not isinstance(value, dict) or not value:
+    if isinstance(value, dict) and not value:
+        c.problem(path, "an empty mapping names no class: leave the key out, or give {label: weight, ...}")
+        return None
+    if not isinstance(value, dict):
         c.problem(path, f"{_show(value)} is not 'balanced' or a mapping {{label: weight}}")
         return None
     weights: dict[str, float] = {}

@@ -187,6 +187,7 @@ def test_the_config_refuses_what_cannot_be_a_class_weight(tmp_path):
         ({0: "big"}, "is not a number"),
         ("balance", "'balance' is not known"),
         ([1, 2], "is not 'balanced' or a mapping"),
+        ({}, "an empty mapping names no class"),  # (it read 'a mapping is not ... a mapping')
     ):
         with pytest.raises(ConfigError, match=needle):
             config_from_dict(config(train, tmp_path, class_weight=value))
