@@ -129,6 +129,15 @@ def sort_keys(rows: list[dict]) -> list[str]:
     return list(keys)
 
 
+def _sort_hint(key: str, available: list[str]) -> str:
+    """' (did you mean 'val_r2'?)' for a score named without its set (r2, accuracy: val_ or
+    test_), else the closest spelling."""
+    scoped = [k for k in available if k.endswith(f"_{key}")]
+    return (
+        f" (did you mean {' or '.join(repr(k) for k in scoped)}?)" if scoped else did_you_mean(key, available)
+    )
+
+
 def sort_rows(rows: list[dict], key: str) -> list[dict]:
     """``rows`` best first by ``key``: scores (accuracy, R², ...) from the highest, everything else
     (losses, time, learning rate, ...) from the lowest; runs without the key last, and runs of equal
@@ -139,7 +148,7 @@ def sort_rows(rows: list[dict], key: str) -> list[dict]:
     available = sort_keys(rows)
     if key not in available:
         raise NettrainError(
-            f"--sort {given}: no run has it{did_you_mean(key, available)}; keys: {', '.join(available)}"
+            f"--sort {given}: no run has it{_sort_hint(key, available)}; keys: {', '.join(available)}"
         )
     descending = any(key.endswith(word) for word in HIGHER_IS_BETTER) != reverse
 

@@ -127,6 +127,11 @@ def test_sort_by_a_key_no_run_has_names_the_keys(runs):
     line = assert_error(run("info", runs["lr01"], runs["adam"], "--sort", "val_r2"), "--sort val_r2")
     assert "val_loss" in line and "test_accuracy" in line and "learning_rate" in line
     assert_error(run("info", runs["lr01"], runs["adam"], "--sort", "val_los"), "did you mean 'val_loss'")
+    # a score named without its set: the sets that have it
+    assert_error(
+        run("info", runs["lr01"], runs["adam"], "--sort", "accuracy"),
+        "did you mean 'val_accuracy' or 'test_accuracy'?",
+    )
 
 
 def test_json_lines_are_each_models_info(runs):
