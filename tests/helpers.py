@@ -16,7 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from nettrain.cli import app
-from tests.conftest import ROOT
+from tests.conftest import CONFIGS, ROOT
 
 MODULE = [sys.executable, "-m", "nettrain"]
 
@@ -139,3 +139,11 @@ def signal_when(proc, err_path: Path, ready: Callable[[str], bool], signum, time
             proc.kill()
             proc.wait()
     return err_path.read_text()
+
+
+def fitted(tmp_path_factory, config: str, epochs: int):
+    """The run folder of `nettrain fit configs/CONFIG` for ``epochs`` epochs."""
+    out = tmp_path_factory.mktemp(config) / "run"
+    r = run("fit", CONFIGS / f"{config}.yaml", "--set", f"training.epochs={epochs}", "-o", out, "-q")
+    assert r.exit_code == 0, r.stderr
+    return out

@@ -61,22 +61,7 @@ def epoch_lines(text: str) -> list[str]:
 # -- session models -------------------------------------------------------------------------------
 
 
-def fitted(tmp_path_factory, config: str, epochs: int):
-    """The run folder of `nettrain fit configs/CONFIG` for ``epochs`` epochs."""
-    out = tmp_path_factory.mktemp(config) / "run"
-    r = run("fit", CONFIGS / f"{config}.yaml", "--set", f"training.epochs={epochs}", "-o", out)
-    assert r.exit_code == 0, r.stderr
-    return out
-
-
-@pytest.fixture(scope="session")
-def digits_run(tmp_path_factory):
-    return fitted(tmp_path_factory, "digits", 3)
-
-
-@pytest.fixture(scope="session")
-def regression_run(tmp_path_factory):
-    return fitted(tmp_path_factory, "regression", 30)
+# digits_run and regression_run: tests/cli/conftest.py
 
 
 @pytest.fixture(scope="session")

@@ -14,28 +14,21 @@ import math
 
 import pytest
 
-from tests.conftest import CONFIGS, DATA
-from tests.helpers import assert_error, nettrain, run, write_rows
+from tests.conftest import DATA
+from tests.helpers import assert_error, fitted, nettrain, run, write_rows
 
 DIGITS_TEST = DATA / "digits_test.csv"
 REGRESSION_TEST = DATA / "regression_test.csv"
 
 
-def fitted(tmp_path_factory, config: str, epochs: int):
-    out = tmp_path_factory.mktemp(config) / "run"
-    r = run("fit", CONFIGS / f"{config}.yaml", "--set", f"training.epochs={epochs}", "-o", out, "-q")
-    assert r.exit_code == 0, r.stderr
-    return out
+@pytest.fixture(scope="module")
+def digits(digits_run):
+    return digits_run
 
 
 @pytest.fixture(scope="module")
-def digits(tmp_path_factory):
-    return fitted(tmp_path_factory, "digits", 3)
-
-
-@pytest.fixture(scope="module")
-def regression(tmp_path_factory):
-    return fitted(tmp_path_factory, "regression", 30)
+def regression(regression_run):
+    return regression_run
 
 
 @pytest.fixture(scope="module")
