@@ -139,14 +139,20 @@ def config(train: str, tmp_path, cost="cross_entropy", layers=(64, 16, 10), **tr
 
 
 def test_balanced_is_scikit_learns_compute_class_weight(tmp_path):
-    from sklearn.utils.class_weight import compute_class_weight
-
+    """n / (classes * count of the class), over the training rows: scikit-learn's rule, checked
+    against its compute_class_weight where scikit-learn is installed (the bench extra)."""
     from nettrain.data import load_run_data
 
     cfg = config_from_dict(config(imbalanced_digits(tmp_path), tmp_path, class_weight="balanced"))
     data = load_run_data(cfg)
     labels = data.train.Y.argmax(axis=1)
     got = class_weights(cfg, data.encoding.classes, data.train.Y)
+    counts = np.bincount(labels, minlength=10)
+    np.testing.assert_allclose(got, len(labels) / (10 * counts), rtol=1e-12)
+    try:
+        from sklearn.utils.class_weight import compute_class_weight
+    except ImportError:
+        return
     want = compute_class_weight("balanced", classes=np.arange(10), y=labels)
     np.testing.assert_allclose(got, want, rtol=1e-12)
     assert got[0] > 5 * got[1]  # the rare class weighs most
