@@ -23,9 +23,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
 from . import __version__
 from .errors import NettrainError
+
+
+class _Command(TyperCommand):
+    """A command whose usage line names a required argument as Unix tools do (`fit [OPTIONS]
+    CONFIG`): typer 0.28 writes it in braces (`{CONFIG}`), which in a usage line read as a choice."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [
+            piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+            for piece in super().collect_usage_pieces(ctx)
+        ]
+
 
 app = typer.Typer(
     name="nettrain",
@@ -349,7 +362,7 @@ def _load(config: Path, overrides: list[str] | None, device: str | None = None):
 # -- fit --------------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=_Command)
 @command
 def fit(
     config: ConfigArg,
@@ -761,7 +774,7 @@ def _read_inputs(path: str, enc, need_target: bool, keep: tuple[str, ...] = ()):
     return read_for_model_chunks(_open_input(path), enc, need_target=need_target, stdin=sys.stdin, keep=keep)
 
 
-@app.command()
+@app.command(cls=_Command)
 @command
 def predict(
     model: ModelArg,
@@ -1067,7 +1080,7 @@ def _write_bytes(out: str, data: bytes, what: str = "NPY", example: str = "predi
 # -- evaluate ---------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=_Command)
 @command
 def evaluate(
     model: ModelArg,
@@ -1317,7 +1330,7 @@ def _print_evaluation(report: dict) -> None:
 # -- cv -------------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=_Command)
 @command
 def cv(
     config: ConfigArg,
@@ -1396,7 +1409,7 @@ def _print_cv(result) -> None:
 # -- gradcheck --------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=_Command)
 @command
 def gradcheck(
     config: ConfigArg,
@@ -1605,7 +1618,7 @@ def _is_model_source(path: Path) -> bool:
         return False  # (the config's reader says what is wrong with it)
 
 
-@app.command()
+@app.command(cls=_Command)
 @command
 def trace(
     source: Annotated[
@@ -1813,7 +1826,7 @@ def _print_trace(t, digits: int = 6) -> None:
 # -- init, info -------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=_Command)
 @command
 def init(quiet: QuietOpt = False):  # (every command takes -q; init has no messages to silence)
     """Print a commented starter config (YAML) to stdout.
@@ -1835,7 +1848,7 @@ ModelsArg = Annotated[
 ]
 
 
-@app.command()
+@app.command(cls=_Command)
 @command
 def info(
     models: ModelsArg,
@@ -2063,7 +2076,7 @@ SUMMARY_NAMES = {
 # -- plot -------------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(cls=_Command)
 @command
 def plot(
     runs: Annotated[

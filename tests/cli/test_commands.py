@@ -1187,3 +1187,18 @@ def test_evaluate_needs_a_model_that_records_its_target(pets, tmp_path):
     save_model(tmp_path / "m.npz", model)
     assert_error(run("evaluate", tmp_path / "m.npz", pets / "pets.csv"), "does not record its target column")
     assert run("predict", tmp_path / "m.npz", pets / "pets.csv").exit_code == 0  # predict needs none
+
+
+COMMANDS_WITH_ARGUMENTS = ["fit", "predict", "evaluate", "cv", "gradcheck", "trace", "info", "plot"]
+
+
+@pytest.mark.parametrize("command", COMMANDS_WITH_ARGUMENTS)
+def test_usage_lines_name_arguments_as_unix_tools_do(command):
+    """`Usage: nettrain fit [OPTIONS] CONFIG`: typer 0.28 wrote `{CONFIG}`, braces that in a usage
+    line read as a choice; the line also heads every usage error."""
+    r = run(command, "--help")
+    assert r.exit_code == 0, r.stderr
+    usage = r.stdout.splitlines()[0]
+    assert usage.startswith(f"Usage: nettrain {command} [OPTIONS] ") and "{" not in usage, usage
+    error = run(command, "--no-such-option").stderr.splitlines()[0]
+    assert error == usage
