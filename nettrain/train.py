@@ -809,7 +809,11 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
         for p, best in zip(net.W + net.b, early.best_weights[0] + early.best_weights[1]):
             p[...] = device.asarray(best)  # in place: W and b may be views (Network.pack)
     kept = history[kept_epoch - 1] if 0 < kept_epoch <= len(history) else history[-1] if history else {}
-    if kept and isinstance(data.train, Dataset) and (note := _worse_than_a_constant(config, kept, data)):
+    if (
+        kept
+        and isinstance(data.train, Dataset)
+        and (note := _worse_than_a_constant(config, kept, data, net.class_weight))
+    ):
         emit("notice", {"message": note})
     if stopped_early:
         emit(
@@ -1076,28 +1080,40 @@ def _cosine_cut_short(config, last_epoch: int, history: list[dict]) -> str | Non
     )
 
 
-def baseline_loss(cost: str, Y: np.ndarray) -> float:
+def baseline_loss(cost: str, Y: np.ndarray, class_weight=None) -> float:
     """The training loss of the best constant prediction: the targets' mean for mse (their
-    variance), the class frequencies for the cross-entropies (their entropy)."""
+    variance), the class frequencies for the cross-entropies (their entropy). With class weights
+    (one per class, as Network.class_weight), the training loss is (1/n) sum_i w_{y_i} l_i, and
+    so is the baseline: the constant is then the weighted class frequencies q, and its loss
+    (sum w / n) times their entropy."""
     Y = np.asarray(Y, dtype=np.float64)
     if cost == "mse":
         return float(Y.var(axis=0).mean())
-    p = Y.mean(axis=0)
+    scale = 1.0
+    if class_weight is None:
+        p = Y.mean(axis=0)
+    else:
+        w = np.asarray(class_weight, dtype=np.float64)
+        rows = w[0] + (w[1] - w[0]) * Y[:, 0] if Y.shape[1] == 1 else Y @ w
+        p = rows @ Y / rows.sum()
+        scale = float(rows.sum() / len(Y))
     with np.errstate(divide="ignore", invalid="ignore"):
         if cost == "cross_entropy":
-            return float(-np.nansum(p * np.log(p)))
-        return float(np.nanmean(-(p * np.log(p) + (1 - p) * np.log(1 - p))))
+            return scale * float(-np.nansum(p * np.log(p)))
+        return scale * float(np.nanmean(-(p * np.log(p) + (1 - p) * np.log(1 - p))))
 
 
-def _worse_than_a_constant(config, record: dict, data) -> str | None:
+def _worse_than_a_constant(config, record: dict, data, class_weight=None) -> str | None:
     """A note when training ends far above the loss of a constant prediction: finite but blown
     up (a learning rate too high for unscaled inputs gave a loss of 1e14 and one prediction for
     every row, exit 0 without a word). ``record``: the history of the epoch whose weights are
-    kept."""
-    loss, base = record["loss"], baseline_loss(config.cost, data.train.Y)
+    kept; ``class_weight``: the weights of its (weighted) training loss, one per class."""
+    loss, base = record["loss"], baseline_loss(config.cost, data.train.Y, class_weight)
     if not base > 0 or loss <= 2 * base:
         return None
     what = "the training mean" if config.cost == "mse" else "the class frequencies"
+    if class_weight is not None and config.cost != "mse":
+        what = "the class frequencies, weighted by training.class_weight"
     unscaled = "" if config.data.standardize else ", or the inputs unscaled (data.standardize: false)"
     return (
         f"the training loss ends at {loss:.4g}, above the {base:.4g} of always predicting {what}: "

@@ -710,6 +710,39 @@ def test_the_note_on_a_loss_worse_than_a_constant_starts_above_twice_its_loss():
     assert note is not None and f"above the {base:.4g} of always predicting the training mean" in note
 
 
+def test_the_baseline_of_a_class_weighted_training_loss_is_weighted_too():
+    """With training.class_weight the training loss is (1/n) sum_i w_{y_i} l_i, so the note's
+    constant prediction is scored the same way: a rare class weighed 10 (1 row in 20) made an
+    unweighted baseline of 0.1985 against a weighted loss of 0.44, and a note blamed the learning
+    rate of a run that had trained well."""
+    from types import SimpleNamespace
+
+    from nettrain.train import _worse_than_a_constant, baseline_loss
+
+    w = (1.0, 10.0)
+    Y = np.eye(2)[np.r_[np.zeros(1900, int), np.ones(100, int)]]
+    rows = Y @ np.array(w)
+
+    def weighted(p):  # the weighted cross-entropy of always predicting p
+        return -(rows * (Y @ np.log(p))).mean()
+
+    q = rows @ Y / rows.sum()
+    base = baseline_loss("cross_entropy", Y, w)
+    assert base == pytest.approx(weighted(q), rel=1e-12)
+    assert all(weighted(np.array([1 - r, r])) >= base for r in (0.05, 0.2, 0.4, 0.5))
+    bits = Y[:, 1:]  # one sigmoid output, classes 0 and 1
+    bce = -(rows * (bits[:, 0] * np.log(q[1]) + (1 - bits[:, 0]) * np.log(q[0]))).mean()
+    assert baseline_loss("binary_cross_entropy", bits, w) == pytest.approx(bce, rel=1e-12)
+    assert baseline_loss("cross_entropy", Y, None) == pytest.approx(baseline_loss("cross_entropy", Y))
+    cfg = config_from_dict({"network": {"layers": [2, 2]}, "cost": "cross_entropy"})
+    data = SimpleNamespace(train=SimpleNamespace(Y=Y))
+    loss = 0.4388  # the weighted loss of a run that trained well
+    assert loss > 2 * baseline_loss("cross_entropy", Y)
+    assert _worse_than_a_constant(cfg, {"loss": loss}, data, w) is None
+    note = _worse_than_a_constant(cfg, {"loss": 2.01 * base}, data, w)
+    assert note is not None and "weighted by training.class_weight" in note
+
+
 def test_the_ranks_stop_codes_add_up_to_the_most_severe_signal():
     """Under MPI the ranks' stop requests are summed in the gradients' Allreduce: any SIGTERM
     wins over SIGHUP, which wins over any number of SIGINTs (below 4096 ranks)."""
