@@ -65,7 +65,15 @@ def test_two_fit_processes_on_one_folder_the_issue_repro(tmp_path):
     err_path = tmp_path / "first.err"
     with open(err_path, "w") as err:
         first = subprocess.Popen(
-            [*MODULE, "fit", str(CONFIGS / "digits.yaml"), "-o", str(out), "--set", "training.epochs=3000"],
+            [
+                *MODULE,
+                "fit",
+                str(CONFIGS / "digits.yaml"),
+                "-o",
+                str(out),
+                "--set",
+                "training.epochs=1000000",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=err,
