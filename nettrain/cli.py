@@ -1861,7 +1861,7 @@ def info(
             "--sort",
             help="Several models: best first by this key of the training summary or config "
             "(val_loss, test_accuracy, learning_rate, ...; scores from the highest, the rest "
-            "from the lowest).",
+            "from the lowest; -KEY the other way round).",
             show_default=False,
             metavar="KEY",
         ),
@@ -1871,7 +1871,7 @@ def info(
     """Show a model's architecture, parameter count and training summary; with several models or
     run folders, one table with a row per run: the settings that differ and the results.
 
-    Example: nettrain info runs/digits/model.npz ; nettrain info runs/* --sort val_loss
+    Example: nettrain info runs/digits/model.npz ; nettrain info runs/*/ --sort val_loss
     """
     from .modelfile import load_model
 
