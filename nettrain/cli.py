@@ -1783,7 +1783,10 @@ def _print_trace(t, digits: int = 6) -> None:
     f = t.activations
     fwd = table("forward pass (Network.forward_cache)")
     if t.x_mean is not None and not (np.all(t.x_mean == 0) and np.all(t.x_scale == 1)):
-        add(fwd, "x (as read" + (", one-hot encoded)" if t.inputs != t.features else ")"), t.x_raw)
+        how = (", one-hot encoded" if t.inputs != t.features else "") + (
+            ", missing filled" if t.filled else ""
+        )
+        add(fwd, f"x (as read{how})", t.x_raw)
         add(fwd, "mean (training data)", t.x_mean)
         add(fwd, "scale (training data)", t.x_scale)
         add(fwd, "a(1) = (x - mean) / scale", t.a[0])

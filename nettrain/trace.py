@@ -73,6 +73,7 @@ class Trace:
     x_raw: np.ndarray | None = None
     x_mean: np.ndarray | None = None
     x_scale: np.ndarray | None = None
+    filled: list[str] = field(default_factory=list)  # features missing in the row, filled (missing: mean)
 
     @property
     def s(self) -> np.ndarray:
@@ -139,6 +140,7 @@ class Trace:
             "x_raw": None if self.x_raw is None else _list(self.x_raw),
             "x_mean": None if self.x_mean is None else _list(self.x_mean),
             "x_scale": None if self.x_scale is None else _list(self.x_scale),
+            "filled": list(self.filled),
             "s": _list(self.s),
             "y": None if self.y is None else _list(self.y),
             "y_standardized": self.y_standardized,
@@ -244,6 +246,15 @@ def _host64(network: Network) -> Network:
 
 
 # -- a config: its network at the initial weights ----------------------------------------------------
+
+
+def _is_missing(value) -> bool:
+    """Whether a cell as read is a missing value (NaN, or text such as '' or 'NA')."""
+    from .data import is_missing
+
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    return isinstance(value, str) and bool(is_missing(np.array([value]))[0])
 
 
 def trace_config(config, *, row: int = 0, data: str | None = None, stdin=None) -> Trace:
@@ -486,6 +497,12 @@ def _trace_row(net: Network, enc, read: Callable[[bool], Iterator], row: int, pa
     trace.where = table.where(0)
     trace.features = list(enc.features)
     trace.values = [table.column(j)[0] for j in range(len(enc.features))]
+    trace.filled = filled = [name for name, value in zip(enc.features, trace.values) if _is_missing(value)]
+    if filled:  # (data.missing: mean; under error or drop such a row was refused above)
+        trace.notes.append(
+            f"{', '.join(filled)}: missing in this row, filled with the training data's mean as fit "
+            "and predict fill it (data.missing: mean): x holds the filled value"
+        )
     trace.target = None if table.y is None or not has_target else str(table.target or enc.target)
     trace.label = label
     trace.inputs = list(enc.inputs)

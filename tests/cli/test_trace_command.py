@@ -293,3 +293,22 @@ def test_the_standardization_is_shown_so_a1_can_be_redone_by_hand():
     assert t["x_raw"] == [float(v) for v in t["values"]]  # numeric columns: x is the row as read
     plain = ok(run("trace", CONFIGS / "seed.yaml", "--set", "data.standardize=false")).stdout
     assert "  a(1) = x  " in plain and "mean (training data)" not in plain
+
+
+def test_a_value_filled_under_missing_mean_is_named_not_shown_as_read(tmp_path):
+    """Under data.missing: mean, x holds the training mean where the row had no value: the row's
+    label and a note say so, and --json lists the filled features."""
+    (tmp_path / "d.csv").write_text("a,b,y\n1,2,3\n,4,5\n2,NA,6\n3,1,2\n4,2,1\n5,5,5\n")
+    (tmp_path / "c.yaml").write_text(
+        "data: {train: d.csv, target: y, missing: mean}\nnetwork: {layers: [2, 3, 1]}\ncost: mse\n"
+    )
+    r = ok(run("trace", tmp_path / "c.yaml", "--row", "1"))
+    assert "x (as read, missing filled)" in r.stdout
+    assert "a: missing in this row, filled with the training data's mean" in r.stderr
+    t = json.loads(ok(run("trace", tmp_path / "c.yaml", "--row", "1", "--json")).stdout)
+    assert t["filled"] == ["a"] and t["x_raw"][0] == pytest.approx(
+        np.mean([1, 2, 3, 4, 5]) * 0 + t["x_mean"][0]
+    )
+    full = json.loads(ok(run("trace", tmp_path / "c.yaml", "--row", "0", "--json")).stdout)
+    assert full["filled"] == [] and full["x_raw"] == [1.0, 2.0]
+    assert "missing filled" not in ok(run("trace", tmp_path / "c.yaml", "--row", "0")).stdout
