@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import io
 import shutil
+import subprocess
+import sys
 
 import pytest
 
 from nettrain import load_config
 from nettrain.errors import ConfigError
 from tests.conftest import DATA
-from tests.helpers import nettrain
+from tests.helpers import nettrain, subprocess_env
 
 CONFIG = """\
 data: {train: data/seed.csv, target: y, validation: 0.2}
@@ -71,20 +73,20 @@ def test_fit_and_gradcheck_read_a_config_piped_in(project):
     )
 
 
+def fit_through_process_substitution(project, *args: str):
+    """`nettrain fit <(cat c.yaml) ARGS` in bash, from ``project``, with the test config."""
+    (project / "c.yaml").write_text(CONFIG)
+    return subprocess.run(
+        ["bash", "-c", f"'{sys.executable}' -m nettrain fit <(cat c.yaml) {' '.join(args)}"],
+        cwd=project, env=subprocess_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash for <(...)")
 def test_a_config_from_process_substitution_uses_the_current_folder(project):
     """<(cat c.yaml) is /dev/fd/63, which resolves to /proc/PID/fd/pipe:[...]: its 'folder' made
     data/seed.csv '/proc/PID/fd/data/seed.csv', not found."""
-    (project / "c.yaml").write_text(CONFIG)
-    import subprocess
-    import sys
-
-    from tests.helpers import subprocess_env
-
-    r = subprocess.run(
-        ["bash", "-c", f"'{sys.executable}' -m nettrain fit <(cat c.yaml) -q -o piped"],
-        cwd=project, env=subprocess_env(), capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    r = fit_through_process_substitution(project, "-q", "-o", "piped")
     assert r.returncode == 0, r.stderr
     assert (project / "piped" / "model.npz").is_file()
 
@@ -92,15 +94,6 @@ def test_a_config_from_process_substitution_uses_the_current_folder(project):
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash for <(...)")
 def test_a_config_from_process_substitution_defaults_to_runs_stdin(project):
     """Its name, /dev/fd/63, names no run: the default output was runs/63, as for every <(...)."""
-    (project / "c.yaml").write_text(CONFIG)
-    import subprocess
-    import sys
-
-    from tests.helpers import subprocess_env
-
-    r = subprocess.run(
-        ["bash", "-c", f"'{sys.executable}' -m nettrain fit <(cat c.yaml) --dry-run"],
-        cwd=project, env=subprocess_env(), capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    r = fit_through_process_substitution(project, "--dry-run")
     assert r.returncode == 0, r.stderr
     assert f"output: {project / 'runs' / 'stdin'}\n" in r.stdout, r.stdout
