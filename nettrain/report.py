@@ -103,6 +103,9 @@ def summary_line(end: dict, ascii_only: bool = False) -> str:
     done = f"done: {epochs} in {fmt_duration(s['train_time_s'])}"
     if s.get("stopped_early"):
         done += f" (stopped early, kept epoch {s['kept_epoch']})"
+    elif s.get("kept_epoch") not in (None, s["epochs"]):
+        # restore_best at the last epoch: the figures below are the kept epoch's, not the last's
+        done += f" (kept epoch {s['kept_epoch']}, the best {s['monitor']})"
     parts = [done, f"loss {s['loss']:.6g}" if s.get("loss") is not None else "loss -"]
     for key, label in (
         ("val_loss", "val loss"),

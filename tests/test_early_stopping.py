@@ -255,6 +255,40 @@ def test_progress_says_when_and_why_it_stopped_and_which_epoch_it_kept(stopped, 
     assert (summary["stopped_early"], summary["best_epoch"], summary["kept_epoch"]) == (True, best, best)
 
 
+def test_a_run_that_reaches_its_last_epoch_keeps_the_best_epoch_and_the_done_line_says_so(tmp_path):
+    """restore_best restores also when patience never runs out (Keras restores only on an early
+    stop): the model and the summary's figures are the best epoch's, so the done line, which
+    prints those figures, names that epoch instead of passing them off as the last one's."""
+    sets = ["training.epochs=12", "training.learning_rate=0.5", "training.early_stopping={patience: 50}"]
+    args = ["fit", str(CONFIGS / "digits.yaml"), "-o", str(tmp_path / "run")]
+    result = CliRunner().invoke(app, [*args, *(a for s in sets for a in ("--set", s))])
+    assert result.exit_code == 0, result.stderr
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    losses = [r["val_loss"] for r in history]
+    best = losses.index(min(losses)) + 1
+    assert len(history) == 12 and best < 12  # (lr 0.5 overfits: the best epoch is an early one)
+    done = [line for line in result.stderr.splitlines() if line.startswith("done:")]
+    assert done and done[0].startswith("done: 12 epochs in ")
+    assert f"(kept epoch {best}, the best val_loss)" in done[0] and "stopped early" not in done[0]
+    assert f"loss {history[best - 1]['loss']:.6g} " in done[0]
+    saved = load_model(tmp_path / "run" / "model.npz")
+    s = saved.meta["training"]
+    assert (s["stopped_early"], s["best_epoch"], s["kept_epoch"], s["epochs"]) == (False, best, best, 12)
+    short = fit(digits(tmp_path, *sets[:2], f"training.epochs={best}"), save=False)
+    assert same(saved.network, short.model.network)
+
+
+def test_the_done_line_names_no_kept_epoch_when_it_is_the_last():
+    from nettrain.report import summary_line
+
+    s = {"epochs": 5, "loss": 0.1, "train_time_s": 1.0, "stopped_early": False, "kept_epoch": 5}
+    line = summary_line({"summary": {**s, "best_epoch": 5, "monitor": "val_loss"}, "history": []})
+    assert line.startswith("done: 5 epochs in 1.0s  loss 0.1")
+    assert "kept" not in summary_line({"summary": {**s, "kept_epoch": None}, "history": []})
+    plain = {"epochs": 5, "loss": 0.1, "train_time_s": 1.0}  # (no early stopping)
+    assert "kept" not in summary_line({"summary": plain, "history": []})
+
+
 def test_plain_progress_says_the_last_epoch_and_its_checkpoint_of_a_long_run():
     """Over 100 epochs the plain lines are 100 evenly spaced ones; an early stop (or an
     interrupt) at an epoch between them still gets its epoch line and its checkpoint line,
