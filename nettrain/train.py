@@ -40,7 +40,7 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import Config, with_data_sizes
-from .data import Dataset, RunData, StreamedDataset, hold_out_rows, load_run_data, stream_rng
+from .data import Dataset, RunData, StreamedDataset, held_out_note, hold_out_rows, load_run_data, stream_rng
 from .errors import (
     ConfigError,
     DataError,
@@ -1054,7 +1054,10 @@ def _hold_out(config, data: RunData) -> RunData:
         rng = stream_rng(config.split_seed, stream)
         kept, held = hold_out_rows(len(train), fraction, rng, labels, "the data given to fit", key)
         data = replace(
-            data, train=Dataset(train.X[kept], train.Y[kept]), **{key: Dataset(train.X[held], train.Y[held])}
+            data,
+            train=Dataset(train.X[kept], train.Y[kept]),
+            notes=[*data.notes, *held_out_note(fraction, labels, held, key)],
+            **{key: Dataset(train.X[held], train.Y[held])},
         )
     return data
 

@@ -1212,6 +1212,24 @@ def test_a_stratified_split_that_holds_out_far_more_than_asked_says_so(tmp_path)
     assert not [n for n in load_run_data(cfg).notes if "holds out" in n]
 
 
+def test_arrays_given_to_fit_get_the_same_note_on_a_split_far_larger_than_asked():
+    """fit(data=RunData.from_arrays(...)) holds the config's fractions out itself: 30 classes of 3
+    rows at 0.1 give round(0.3) = 0, raised to 1, of each class: 30 rows, where 9 were asked."""
+    from nettrain import RunData, fit
+
+    X = np.arange(90.0).reshape(90, 1)
+    data = RunData.from_arrays(X, np.arange(90) // 3, "cross_entropy")
+    cfg = config_from_dict(
+        {"data": {"validation": 0.1}, "network": {"layers": [1, 30]}, "cost": "cross_entropy",
+         "training": {"epochs": 1}}
+    )  # fmt: skip
+    events = []
+    result = fit(cfg, save=False, data=data, on_event=lambda kind, info: events.append((kind, info)))
+    assert result.summary["n_train"] == 60
+    notes = [info["message"] for kind, info in events if kind == "notice"]
+    assert any("validation fraction 0.1 holds out 30 of 90 rows, not 9" in n for n in notes), notes
+
+
 def test_an_older_models_decimal_comma_category_is_still_found():
     """Models made before categorical columns kept their decimal commas stored '1,5' as '1.5'."""
     from nettrain.data.encode import _as_number_label

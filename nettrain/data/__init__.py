@@ -219,6 +219,20 @@ def hold_out_rows(
     return kept, held
 
 
+def held_out_note(fraction: float, labels, held: np.ndarray, what: str) -> list[str]:
+    """A note when a stratified hold-out takes far more rows than the fraction asks (many small
+    classes, each giving at least one row), else none."""
+    n = len(labels) if labels is not None else 0
+    asked = round(fraction * n)
+    if labels is None or len(held) < 2 * asked or len(held) - asked < 5:
+        return []
+    return [
+        f"the {what} fraction {fraction:g} holds out {len(held)} of {n} rows, not {asked}: the split "
+        f"keeps every class's share, and each of the {len(set(labels[held].tolist()))} classes held "
+        "out gives at least one row"
+    ]
+
+
 def split_indices(
     n: int, fraction: float, rng: np.random.Generator, labels: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -501,13 +515,7 @@ def _load_run_data(config, stdin=None, rows: Table | None = None) -> RunData:
             labels = label_text(table.y)
         rng = stream_rng(config.split_seed, stream)
         kept, held = hold_out_rows(table.n, fraction, rng, labels, table.source, what)
-        asked = round(fraction * table.n)
-        if labels is not None and len(held) >= 2 * asked and len(held) - asked >= 5:  # many small classes
-            notes.append(
-                f"the {what} fraction {fraction:g} holds out {len(held)} of {table.n} rows, not "
-                f"{asked}: the split keeps every class's share, and each of the {len(set(labels[held]))} "
-                "classes held out gives at least one row"
-            )
+        notes.extend(held_out_note(fraction, labels, held, what))
         return table.take(kept), table.take(held)
 
     held_test = None
