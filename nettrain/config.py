@@ -1369,7 +1369,7 @@ data:
   categorical: auto            # text columns become one-hot inputs; or a list of columns, or none
   # exclude: [customer_id]     # columns to leave out (ids, leaks); predict ignores them too
   # features: [age, income]    # or instead: the only columns to use (not with exclude)
-  # split_seed: 0             # seed of the validation/test hold-outs (default: training.seed's);
+  # split_seed: 0              # seed of the validation/test hold-outs (default: training.seed's);
                                # set it to vary training.seed over one fixed split
   # delimiter: ","             # default: sniffed (comma, semicolon, tab or |)
   header: true                 # false: no header row; columns are then 0, 1, ... (target: an index)

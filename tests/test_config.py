@@ -82,6 +82,17 @@ def test_starter_config_is_yaml_and_loads_as_is(tmp_path):
         assert getattr(load_config(write(tmp_path, text, "n.yaml")).data, key)
 
 
+def test_starter_config_comments_start_in_one_column():
+    """Every comment after a key (commented-out keys too) starts in one column, so `nettrain
+    init` reads as two columns."""
+    columns = {}
+    for line in STARTER_CONFIG.splitlines():
+        match = re.search(r"\S {2,}#", line)
+        if match:
+            columns.setdefault(match.end() - 1, []).append(line)
+    assert len(columns) == 1, {k: v[:2] for k, v in columns.items()}
+
+
 # -- defaults and paths --------------------------------------------------------------------------
 
 
