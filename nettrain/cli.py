@@ -681,11 +681,11 @@ def _dry_run(cfg, quiet: bool, resume: Path | None = None, force: bool = False) 
     from .backend import resolve_device
     from .checkpoint import find_checkpoint
     from .config import with_data_sizes
-    from .data import load_run_data
-    from .train import check_memory, check_monitors, check_output, open_checkpoint
+    from .data import StreamedDataset, load_run_data
+    from .train import check_memory, check_monitors, check_output, class_weights, open_checkpoint
 
     # what fit checks before it trains: the device, the run folder, the checkpoint to resume,
-    # the memory the network needs
+    # the class weights against the data's classes, the memory the network needs
     device = resolve_device(cfg.device)
     check_output(cfg)
     if resume is not None:
@@ -695,6 +695,8 @@ def _dry_run(cfg, quiet: bool, resume: Path | None = None, force: bool = False) 
     data = load_once(lambda: load_run_data(cfg, stdin=sys.stdin).without_tables())
     cfg = with_data_sizes(cfg, data.encoding.n_inputs, data.encoding.n_outputs)
     check_monitors(cfg, data.validation is not None)
+    streamed = isinstance(data.train, StreamedDataset)
+    class_weights(cfg, data.encoding.classes, None if streamed else data.train.Y)
     if device.kind == "cpu":
         check_memory(cfg, snapshot=True)  # (as the command runs fit: with its Ctrl-C copy)
     checkpoint = open_checkpoint(resume, cfg, force) if resume is not None else None
@@ -723,7 +725,7 @@ def _dry_run(cfg, quiet: bool, resume: Path | None = None, force: bool = False) 
             f"{r[3]:>{widths[3]}} parameters\n"
         )
     err.write(f"  total {total:,} parameters\n")
-    parts = [f"train {len(data.train)} rows" + (" (streamed)" if not hasattr(data.train, "X") else "")]
+    parts = [f"train {len(data.train)} rows" + (" (streamed)" if streamed else "")]
     if data.validation is not None:
         parts.append(f"validation {len(data.validation)}")
     if data.test is not None:

@@ -349,3 +349,18 @@ def test_gradcheck_without_data_takes_balanced_weights_of_its_random_targets(tmp
     )
     result = gradcheck_config(cfg, batch=batch)
     assert result.passed
+
+
+def test_dry_run_checks_the_class_weights_against_the_data(tmp_path):
+    """--dry-run reads the data to refuse what fit would refuse: a class_weight key that is not a
+    class of the data passed the dry run, then failed the fit."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"data: {{train: {DATA / 'xor.csv'}, target: label}}\nnetwork: {{layers: [2, 4, 1]}}\n"
+        f"cost: binary_cross_entropy\noutput: {tmp_path / 'run'}\n"
+    )
+    bad = run("fit", cfg, "--dry-run", "--set", "training.class_weight={seven: 2}")
+    assert_error(bad, "training.class_weight.seven", "'seven' is not a class of the training data")
+    good = run("fit", cfg, "--dry-run", "--set", "training.class_weight={1: 2}")
+    assert good.exit_code == 0, good.stderr
+    assert not (tmp_path / "run").exists()
