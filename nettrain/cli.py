@@ -678,15 +678,18 @@ class _StopFlag:
 
 
 def _dry_run(cfg, quiet: bool, resume: Path | None = None, force: bool = False) -> None:
-    from .backend import resolve_device
+    from .backend import nettrain_threads, resolve_device
     from .checkpoint import find_checkpoint
     from .config import with_data_sizes
     from .data import StreamedDataset, load_run_data
     from .train import check_memory, check_monitors, check_output, class_weights, open_checkpoint
 
-    # what fit checks before it trains: the device, the run folder, the checkpoint to resume,
-    # the class weights against the data's classes, the memory the network needs
+    # what fit checks before it trains: the device (and NETTRAIN_THREADS on the CPU), the run
+    # folder, the checkpoint to resume, the class weights against the data's classes, the memory
+    # the network needs
     device = resolve_device(cfg.device)
+    if device.kind == "cpu":
+        nettrain_threads()
     check_output(cfg)
     if resume is not None:
         find_checkpoint(resume)  # there is one (compared with the config once the data is read)

@@ -52,6 +52,17 @@ def test_a_bad_nettrain_threads_is_an_error_and_an_empty_one_unset(monkeypatch, 
         assert blas_threads() == 1
 
 
+def test_fit_dry_run_refuses_a_bad_nettrain_threads_as_fit_does(monkeypatch, tmp_path):
+    """The dry run passed with NETTRAIN_THREADS=abc, which the fit it checks for then refused."""
+    from tests.conftest import CONFIGS
+    from tests.helpers import assert_error, run
+
+    monkeypatch.setenv("NETTRAIN_THREADS", "abc")
+    assert_error(
+        run("fit", CONFIGS / "xor.yaml", "--dry-run", "-o", tmp_path / "run"), "NETTRAIN_THREADS='abc'"
+    )
+
+
 def test_explicit_blas_environment_is_respected(monkeypatch):
     monkeypatch.delenv("NETTRAIN_THREADS", raising=False)
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
