@@ -1,6 +1,6 @@
 """Optimizers at their default learning rates on digits, and early stopping on an over-long run.
 
-    python benchmarks/optimizers.py [--epochs 50] [--bar 0.96]
+    python benchmarks/optimizers.py [--epochs 50] [--bar 0.96] [--long 300] [--patience 10]
 
 Table 1 trains configs/digits.yaml with each optimizer at its default learning rate (the same as
 ``--set training.learning_rate=null``) and ``data.validation`` set to the test file, so each

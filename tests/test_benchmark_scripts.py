@@ -26,3 +26,17 @@ def test_run_py_without_the_bench_extra_is_one_error_line():
         'scikit-learn: pip install -e ".[bench]"'
     ]
     assert r.stdout == ""
+
+
+def test_benchmarks_readme_names_every_option_of_each_script_it_lists():
+    """benchmarks/README.md's table of scripts shows each script's options: one that a script
+    gained and the table did not (optimizers.py's --epochs, --bar, --long, --patience) is drift."""
+    import re
+
+    table = (ROOT / "benchmarks" / "README.md").read_text()
+    rows = re.findall(r"^\| `python benchmarks/(\w+)\.py([^`]*)` \|", table, re.M)
+    assert len(rows) >= 7, rows
+    for script, shown in rows:
+        source = (ROOT / "benchmarks" / f"{script}.py").read_text()
+        options = set(re.findall(r"add_argument\(\s*\"(--[\w-]+)\"", source))
+        assert options == set(re.findall(r"--[\w-]+", shown)), (script, options, shown)
