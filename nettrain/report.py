@@ -126,8 +126,8 @@ def summary_line(end: dict, ascii_only: bool = False) -> str:
 
 
 def early_stop_line(info: dict) -> str:
-    """'early stopping: val_loss did not improve for 10 epochs; stopped after epoch 37, kept
-    epoch 27 (val_loss 0.0912)'"""
+    """'early stopping: val_loss did not improve for 10 epochs; stopped after epoch 37, kept the
+    weights of epoch 27 (val_loss 0.0912)'"""
     kept = info["restored"]
     return (
         f"early stopping: {info['monitor']} did not improve for {info['patience']} epochs; stopped "
