@@ -209,6 +209,15 @@ def find_checkpoint(where: str | Path) -> Path:
     return p
 
 
+def stored_config(path: str | Path) -> dict:
+    """The resolved config a checkpoint stores (its paths absolute), which ``fit --resume`` uses
+    when no CONFIG is given."""
+    config = read_meta(path).get("config")
+    if not isinstance(config, dict):
+        raise ConfigError(f"--resume: {shown(path)} stores no config; name the CONFIG to resume with")
+    return config
+
+
 def load_checkpoint(path: str | Path) -> tuple[Model, dict, list[np.ndarray], tuple[list, list] | None]:
     """(model, checkpoint state, optimizer arrays, best weights or None) from a checkpoint file."""
     model = load_model(path)

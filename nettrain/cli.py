@@ -347,12 +347,26 @@ def _stdout_console(width: int = 200):
 
 
 def _load(config: Path, overrides: list[str] | None, device: str | None = None):
+    from .config import load_config
+
+    return _with_device(load_config(config, overrides or []), device)
+
+
+def _stored(resume: Path, overrides: list[str] | None, device: str | None = None):
+    """The config the checkpoint ``--resume`` names stores, with the overrides and device."""
+    from .checkpoint import find_checkpoint, stored_config
+    from .config import config_from_dict
+
+    path = find_checkpoint(resume)
+    cfg = config_from_dict(stored_config(path), Path.cwd(), f"config of {path}", overrides or [])
+    return _with_device(cfg, device)
+
+
+def _with_device(cfg, device: str | None):
     from dataclasses import replace
 
     from .backend import parse_device
-    from .config import load_config
 
-    cfg = load_config(config, overrides or [])
     if device is not None:
         parse_device(device)
         cfg = replace(cfg, device=device)
@@ -365,7 +379,15 @@ def _load(config: Path, overrides: list[str] | None, device: str | None = None):
 @app.command(cls=_Command)
 @command
 def fit(
-    config: ConfigArg,
+    config: Annotated[
+        Path | None,
+        typer.Argument(
+            help="The YAML config file, or - for stdin; left out with --resume, the config the "
+            "checkpoint stores.",
+            show_default=False,
+            metavar="[CONFIG]",
+        ),
+    ] = None,
     set_: SetOpt = None,
     output: Annotated[
         str | None,
@@ -411,11 +433,22 @@ def fit(
 
     Example: nettrain fit configs/digits.yaml --set training.epochs=50 -o runs/digits50
     """
+    from .config import is_stream
     from .train import fit as run_fit
 
     if json_ or dry_run:  # a closed stdout (`>&-`) fails now: not after the data is read and an
         sys.stdout.write("")  # epoch trained, when the first JSON line could not be written
-    cfg = _load(config, set_, device)
+    if config is None:
+        if resume is None:
+            raise NettrainError(
+                "fit needs a CONFIG (or --resume RUN_OR_CHECKPOINT alone: the config it stores)"
+            )
+        cfg = _stored(resume, set_, device)
+    else:
+        cfg = _load(config, set_, device)
+    # a config read from standard input or a pipe cannot be read again: the resume command uses
+    # the one the checkpoint stores (whose paths are absolute) instead of naming it
+    keep_config = config is not None and not is_stream(config)
     if output is not None:
         if not output.strip():  # (as a Path, '' would silently be the current folder)
             raise NettrainError("--output is empty: name the run folder (-o runs/name)")
@@ -471,7 +504,7 @@ def fit(
         sys.stderr.write(f"\n{exc}\n")
         command = None
         if exc.checkpoint:
-            command = shlex.join(relaunch(w) + resume_argv(sys.argv[1:], exc.checkpoint))
+            command = shlex.join(relaunch(w) + resume_argv(sys.argv[1:], exc.checkpoint, keep_config))
             sys.stderr.write(f"Resume with: {command}\n")
         sys.stderr.flush()
         if json_:  # a program reading the JSON lines learns why they stopped, and how to go on
@@ -507,18 +540,23 @@ def relaunch(world=None) -> list[str]:
     return [sys.executable, "-m", "nettrain"]
 
 
-def resume_argv(argv: list[str], checkpoint: str) -> list[str]:
+def resume_argv(argv: list[str], checkpoint: str, keep_config: bool = True) -> list[str]:
     """The arguments that resume an interrupted fit, from any folder: these ones, with ``--resume``
     naming the checkpoint just written (not an earlier ``--resume`` value, which may be an older
     checkpoint, nor the run folder, whose highest-numbered checkpoint may be left from another
     run), and every path typed relative to the current folder made absolute: CONFIG, ``-o`` and
     the paths of ``--set data.train=`` / ``data.test`` / ``data.validation`` / ``output``.
-    ``argv`` starts with the command's name (``fit``)."""
+    ``argv`` starts with the command's name (``fit``). Without ``keep_config`` CONFIG is left out
+    (one read from standard input or a pipe): the resumed fit takes the checkpoint's."""
     out: list[str] = []
     args = iter(argv)
     positional = False  # after '--'
+    arguments = 0  # the command's name, then CONFIG
     for a in args:
         if positional or a == "-" or not a.startswith("-"):
+            arguments += 1
+            if arguments == 2 and not keep_config:
+                continue
             out.append(a if not out or a == "-" else _absolute(a))  # (out empty: 'fit' itself)
         elif a == "--":
             positional = True

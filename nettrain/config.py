@@ -1331,13 +1331,29 @@ def _folder_of(path: Path) -> Path | None:
     return folder
 
 
-def config_from_dict(raw: dict, base: str | Path = ".", name: str = "config") -> Config:
+def config_from_dict(
+    raw: dict, base: str | Path = ".", name: str = "config", overrides: list[str] | None = None
+) -> Config:
     """Validate a config given as a mapping (the Python API; model files store one too).
 
     Values as a notebook has them are taken as YAML would give them: NumPy numbers as Python
-    numbers, paths (pathlib) as text, tuples as lists."""
-    where = _Where(f"<{name}>", {}, {})
-    return _check(_plain(raw), where, Path(base).resolve(), f"runs/{name}", None)
+    numbers, paths (pathlib) as text, tuples as lists. ``overrides`` are ``--set`` strings, as for
+    load_config (their relative paths are the current folder's)."""
+    raw = _plain(raw)
+    touched = apply_overrides(raw, overrides) if overrides else {}
+    where = _Where(f"<{name}>", {}, touched)
+    return _check(raw, where, Path(base).resolve(), f"runs/{name}", None)
+
+
+def is_stream(path: str | Path) -> bool:
+    """Whether a config path names nothing that can be read again later: ``-``, a shell's
+    ``<(...)`` (/dev/fd/63), /dev/stdin (also when it is a redirected file), a FIFO."""
+    if str(path) == "-":
+        return True
+    try:
+        return not Path(path).is_file() or Path(os.path.abspath(path)).parts[1:2] in (("dev",), ("proc",))
+    except (OSError, ValueError):
+        return True
 
 
 def _plain(value):

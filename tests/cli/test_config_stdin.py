@@ -4,16 +4,22 @@ shell's <(...): its relative paths are the current folder's, as it has no folder
 from __future__ import annotations
 
 import io
+import os
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from nettrain import load_config
+from nettrain.cli import resume_argv
+from nettrain.config import is_stream
 from nettrain.errors import ConfigError
 from tests.conftest import DATA
-from tests.helpers import nettrain, subprocess_env
+from tests.helpers import nettrain, signal_when, subprocess_env
 
 CONFIG = """\
 data: {train: data/seed.csv, target: y, validation: 0.2}
@@ -97,3 +103,63 @@ def test_a_config_from_process_substitution_defaults_to_runs_stdin(project):
     r = fit_through_process_substitution(project, "--dry-run")
     assert r.returncode == 0, r.stderr
     assert f"output: {project / 'runs' / 'stdin'}\n" in r.stdout, r.stdout
+
+
+# -- resuming a run whose config was piped in ------------------------------------------------------
+
+
+def _reset_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # (a background job starts with SIGINT ignored)
+
+
+def test_the_resume_command_of_a_piped_config_works_from_elsewhere_without_it(project, tmp_path_factory):
+    """`cat c.yaml | nettrain fit -`, Ctrl-C: the printed command named '-', which resumed only
+    with the same config piped in again. It now names no config: the resumed fit takes the one the
+    checkpoint stores, whose relative paths (the current folder's when piped) are absolute."""
+    err = project / "err.txt"
+    with open(err, "w") as f:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nettrain", "fit", "-", "-o", "out"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=f, cwd=project,
+            env=subprocess_env(), text=True, preexec_fn=_reset_sigint,
+        )  # fmt: skip
+        proc.stdin.write(CONFIG.replace("epochs: 2", "epochs: 100000"))
+        proc.stdin.close()
+    text = signal_when(proc, err, lambda t: "\nepoch " in t, signal.SIGINT)
+    assert proc.returncode == 130, text
+    line = next(x for x in text.splitlines() if x.startswith("Resume with: "))
+    command = shlex.split(line.removeprefix("Resume with: "))
+    assert command[3:5] == ["fit", "-o"] and "-" not in command, line  # no config to pipe again
+    checkpoint = Path(command[command.index("--resume") + 1])
+    done = int(checkpoint.stem.split("-")[1])
+    elsewhere = tmp_path_factory.mktemp("elsewhere")  # where data/seed.csv is not
+    r = subprocess.run(
+        [*command, "-q", "--set", f"training.epochs={done + 2}"],
+        stdin=subprocess.DEVNULL, cwd=elsewhere, env=subprocess_env(), capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert (project / "out" / "model.npz").is_file()
+    assert load_config(project / "out" / "config.yaml").data.train == str(project / "data" / "seed.csv")
+
+
+def test_fit_without_a_config_needs_resume(project):
+    r = nettrain("fit", cwd=project)
+    assert r.returncode == 2 and r.stderr.strip() == (
+        "Error: fit needs a CONFIG (or --resume RUN_OR_CHECKPOINT alone: the config it stores)"
+    )
+
+
+def test_configs_that_cannot_be_read_again_are_streams(project):
+    (project / "c.yaml").write_text(CONFIG)
+    os.mkfifo(project / "fifo")
+    assert not is_stream(project / "c.yaml") and not is_stream("c.yaml")
+    assert is_stream("-") and is_stream("/dev/stdin") and is_stream("/dev/fd/63") and is_stream("fifo")
+
+
+def test_the_resume_arguments_leave_a_streamed_config_out(project):
+    argv = ["fit", "/dev/fd/63", "--set", "training.epochs=9", "-o", "runs/x"]
+    resumed = resume_argv(argv, "runs/x/checkpoint-3.npz", keep_config=False)
+    out, ckpt = str(project / "runs" / "x"), str(project / "runs" / "x" / "checkpoint-3.npz")
+    assert resumed == ["fit", "--set", "training.epochs=9", "-o", out, "--resume", ckpt]
+    assert resume_argv(argv, "runs/x/checkpoint-3.npz")[1] == "/dev/fd/63"  # (kept: as it was)
