@@ -8,9 +8,14 @@ training rows, and the encoding (standardization, categories, classes) fitted on
 rows only, so nothing of the scored fold leaks into the model. The fold is scored by
 ``Model.evaluate``, as ``nettrain evaluate`` scores a data file.
 
-Events for a reporter (``on_event(kind, info)``): 'notice' (message), 'cv_start' (folds, rows,
-task, source), 'fold' (one finished fold: its sizes, epochs, scores, time_s), and each fold's fit's
-own events ('notice', 'warning', 'start', 'epoch', 'end', ...; the same notices in every fold).
+A data.validation file is every fold's validation set; where it shares rows with data.train and
+early stopping (or the plateau schedule) watches it, a 'warning' says that the folds scoring those
+rows are optimistic.
+
+Events for a reporter (``on_event(kind, info)``): 'notice' (message), 'warning' (message),
+'cv_start' (folds, rows, task, source), 'fold' (one finished fold: its sizes, epochs, scores,
+time_s), and each fold's fit's own events ('notice', 'warning', 'start', 'epoch', 'end', ...; the
+same notices in every fold).
 """
 
 from __future__ import annotations
@@ -21,7 +26,16 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .data import Table, cv_rows, fold_run_data, is_missing, label_text, stream_rng
+from .data import (
+    Table,
+    cv_rows,
+    fold_run_data,
+    is_missing,
+    label_text,
+    shared_validation_rows,
+    source_name,
+    stream_rng,
+)
 from .errors import DataError, NettrainError, TrainingDiverged
 from .metrics import score_names
 from .modelfile import Model
@@ -173,6 +187,7 @@ def cross_validate(
             )
     for note in notes:
         emit("notice", {"message": note})
+    _warn_of_shared_validation(config, dc, table, emit)
     names = None
     load_config = replace(config, data=dc)
     # fit is given the fold's data: the columns data.exclude left out are gone already
@@ -219,6 +234,28 @@ def cross_validate(
         else:
             mean[name], std[name] = float(np.mean(values)), float(np.std(values))
     return CVResult(config.task, list(names or []), results, mean, std, n, table.source, notes)
+
+
+def _warn_of_shared_validation(config, dc, table: Table, emit) -> None:
+    """A data.validation file is every fold's validation set. Where rows of it are rows of
+    data.train too, each fold scores some of them, and early stopping (or the plateau schedule)
+    that watches the validation set has seen them: a warning says so, once, before the folds."""
+    tc = config.training
+    watchers = [what for what, on in (("early stopping", tc.early_stopping), ("the plateau schedule",
+                tc.schedule == "plateau")) if on]  # fmt: skip
+    if not watchers:  # the validation loss only reported: nothing of it reaches a model
+        return
+    shared = shared_validation_rows(dc, table)
+    if shared:
+        emit(
+            "warning",
+            {
+                "message": f"{shared} rows of data.validation ({source_name(dc.validation)}) are rows "
+                f"of data.train too: the folds that score them train with {' and '.join(watchers)} "
+                "watching them, so their scores are optimistic; leave those rows out of the file, or "
+                "give data.validation as a fraction (held out of each fold's training rows)"
+            },
+        )
 
 
 def _missing_rows(table: Table, features: bool) -> np.ndarray:

@@ -159,6 +159,46 @@ def test_validation_and_early_stopping_work_inside_each_fold(tmp_path):
         assert f.epochs < 200 and f.kept_epoch is not None
 
 
+def _validation_file(tmp_path, shared: int) -> None:
+    """val.csv: ``shared`` rows of d.csv (columns in another order, as a file may have them) and
+    four rows that are in no fold (x1 of 100 or more: d.csv's centres are 0 and 3)."""
+    rows = (tmp_path / "d.csv").read_text().splitlines()[1 : 1 + shared]
+    lines = ["label,x2,x1"] + [",".join(reversed(r.split(","))) for r in rows]
+    lines += [f"{c},0.5,{100 + i}" for i, c in enumerate("abca")]
+    (tmp_path / "val.csv").write_text("\n".join(lines) + "\n")
+
+
+def _cv_warnings(path, *sets: str) -> list[str]:
+    warnings = []
+    cross_validate(
+        load_config(path, list(sets)),
+        3,
+        lambda k, i: warnings.append(i["message"]) if k == "warning" else None,
+    )
+    return warnings
+
+
+def test_a_validation_file_sharing_rows_with_the_folds_is_warned_of(tmp_path):
+    """A data.validation file is every fold's validation set: its rows that are also rows of
+    data.train are scored by a fold whose early stopping watched them (no warning said so)."""
+    classes_csv(tmp_path / "d.csv")
+    _validation_file(tmp_path, shared=6)
+    early = {"monitor": "val_loss", "patience": 2}
+    path = write_config(
+        tmp_path, {"train": "d.csv", "target": "label", "validation": "val.csv"}, early_stopping=early
+    )
+    (warning,) = _cv_warnings(path)
+    assert warning.startswith("6 rows of data.validation (") and "early stopping" in warning
+    assert _cv_warnings(path, "training.early_stopping=false", "training.schedule=plateau") != []
+    # the validation loss only reported: nothing reaches a model, nothing to warn of
+    assert _cv_warnings(path, "training.early_stopping=false") == []
+    _validation_file(tmp_path, shared=0)
+    assert _cv_warnings(path) == []
+    _validation_file(tmp_path, shared=3)  # the command: one Warning line, shown under -q too
+    res = ok(run("cv", path, "-k", "3", "-q"))
+    assert res.stderr.startswith("Warning: 3 rows of data.validation (") and res.stderr.count("\n") == 1
+
+
 def test_mean_and_std_over_the_folds(classes):
     r = cross_validate(load_config(classes[0]), folds=4)
     for name in r.metrics:

@@ -63,6 +63,7 @@ __all__ = [
     "load_run_data",
     "cv_rows",
     "fold_run_data",
+    "shared_validation_rows",
     "npy_header",
     "parse_numbers",
     "read_bytes",
@@ -648,6 +649,38 @@ def cv_rows(config, stdin=None) -> tuple[Table, object, list[str]]:
             f"data.test ({source_name(dc.test)}) is not read: each fold's held-out rows are its test"
         )
     return table, replace(dc, test=None), notes
+
+
+def shared_validation_rows(dc, table: Table) -> int | None:
+    """How many rows of the data.validation file ``dc`` names are also rows of ``table`` (cv_rows'
+    table; ``dc`` its data config): the same features, column by column as named, and the same
+    target. None when that cannot be told without harm: no validation file, or one that is not a
+    regular file (a pipe is read once, by the folds), unreadable, or of other columns (the folds
+    report those)."""
+    import os
+
+    path = dc.validation
+    if not isinstance(path, str) or not os.path.isfile(path):
+        return None
+    text_columns = dc.categorical if isinstance(dc.categorical, tuple) else ()
+    try:
+        val = read_table(path, dc.target, delimiter=dc.delimiter, header=dc.header, text_columns=text_columns)
+        val = without_columns(val, dc.exclude, strict=False)
+    except (DataError, OSError):
+        return None
+    if val.is_text != table.is_text or sorted(val.features) != sorted(table.features):
+        return None
+    if val.y is None or table.y is None:
+        return None
+    order = [val.features.index(name) for name in table.features]
+
+    def keys(t: Table, columns: list[int]) -> list[tuple]:
+        cells = [t.column(j).tolist() for j in columns]
+        target = t.y.reshape(t.n, -1).tolist()
+        return [(*row, *y) for row, y in zip(zip(*cells) if cells else [()] * t.n, target)]
+
+    seen = set(keys(table, list(range(len(table.features)))))
+    return sum(key in seen for key in keys(val, order))
 
 
 def fold_run_data(config, rows: Table) -> RunData:
