@@ -342,8 +342,8 @@ class GradientNorms:
         """The epoch's grad_norm, one per layer (float() waits for the device: once per epoch).
 
         ``scale``: what the gradients were multiplied by (plain SGD folds lr into them, so
-        scale = lr there). None where there is no number to give: an epoch with lr 0 under
-        plain SGD (the gradient is never formed unscaled), or a norm that overflowed.
+        scale = lr there; at lr 0 it forms them unscaled, scale 1). None where there is no
+        number to give: gradients scaled by 0, or a norm that overflowed.
         """
         if scale == 0 or self.steps == 0:
             return [None] * len(self.parts)
@@ -710,22 +710,27 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
             # from the host one here (so a resumed epoch draws the same masks)
             step_rng = device.step_rng(dropout_rng)
             norms = GradientNorms(xp, len(net.W)) if tc.gradient_norms else None
+            # plain SGD folds lr into delta(L): the workspace's dW is then lr * dC/dW and the
+            # update one subtraction (optimizers.SGD.step_scaled); clipping scales too. At lr 0 (a
+            # schedule's decay underflowed) it forms the gradient unscaled, as gradient_norms
+            # measures it, and takes no step: p - 0 (g + wd p) would leave every parameter as it is
+            frozen = plain_sgd and optimizer.lr == 0
+            scale = optimizer.lr if plain_sgd and not frozen else 1.0
             for k, (xb, yb, m) in enumerate(batches):
                 # m is the global batch size: this rank's rows are m under one process
                 ws = net.workspace(len(xb))
                 grads = ws.grads
                 signal_name = stop() if stop is not None else None
-                # plain SGD folds lr into delta(L): the workspace's dW is then lr * dC/dW and
-                # the update one subtraction (optimizers.SGD.step_scaled); clipping scales too
-                scale = optimizer.lr if plain_sgd else 1.0
                 loss_sum += to_scalar(ws.step(xb, yb, scale / m, step_rng, share.rows(m)))
                 if world is not None:
                     signal_name = _allreduce(world, ws, signal_name)
                 if norms is not None:  # the whole batch's gradient, before clipping and decay
                     norms.add(ws.dW)
-                if tc.clip_norm:
+                if tc.clip_norm and not frozen:
                     clip_by_global_norm(grads, tc.clip_norm, scale)
-                if packed:
+                if frozen:
+                    optimizer.t += 1  # (a step all the same, as the optimizer's state counts them)
+                elif packed:
                     optimizer.step_packed(net.theta, ws.grad_flat)
                 elif plain_sgd:
                     optimizer.step_scaled(params, grads)
@@ -754,7 +759,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
             if world is not None:
                 loss_sum = world.sum(float(loss_sum))
             train_loss = float(loss_sum) / n  # float() waits for the device: once per epoch
-            grad_norm = norms.read(optimizer.lr if plain_sgd else 1.0) if norms is not None else None
+            grad_norm = norms.read(scale) if norms is not None else None
             if not math.isfinite(train_loss):
                 raise _diverged("the loss", train_loss, epoch, optimizer.lr, config)
             record: dict[str, Any] = {"epoch": epoch, "loss": train_loss}
