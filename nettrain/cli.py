@@ -423,6 +423,16 @@ def fit(
     force: Annotated[
         bool, typer.Option("--force", help="Resume even though the config or data changed.")
     ] = False,
+    warm_start: Annotated[
+        Path | None,
+        typer.Option(
+            "--warm-start",
+            help="Start from a trained model's weights (a model file or run folder) instead of "
+            "fresh ones: a new run on the config's data, encoded with the model's encoding.",
+            show_default=False,
+            metavar="MODEL",
+        ),
+    ] = None,
 ):
     """Train the network a config describes.
 
@@ -436,6 +446,11 @@ def fit(
     from .config import is_stream
     from .train import fit as run_fit
 
+    if warm_start is not None and resume is not None:
+        raise NettrainError(
+            "--warm-start and --resume do not go together: --resume continues a run (its weights, "
+            "optimizer state and epochs); --warm-start begins a new one from a model's weights"
+        )
     if json_ or dry_run:  # a closed stdout (`>&-`) fails now: not after the data is read and an
         sys.stdout.write("")  # epoch trained, when the first JSON line could not be written
     if config is None:
@@ -458,7 +473,7 @@ def fit(
 
         cfg = cfg.with_output(str(find_checkpoint(resume).parent))
     if dry_run:
-        _dry_run(cfg, quiet, resume, force)
+        _dry_run(cfg, quiet, resume, force, warm_start)
         return
     from .errors import Interrupted, TrainingDiverged
     from .report import make_reporter
@@ -480,6 +495,7 @@ def fit(
                 resume=str(resume) if resume else None,
                 force=force,
                 stop=stop_requested,
+                warm_start=warm_start,
             )
     except TrainingDiverged as exc:
         from .distributed import rank
@@ -544,7 +560,8 @@ def resume_argv(argv: list[str], checkpoint: str, keep_config: bool = True) -> l
     """The arguments that resume an interrupted fit, from any folder: these ones, with ``--resume``
     naming the checkpoint just written (not an earlier ``--resume`` value, which may be an older
     checkpoint, nor the run folder, whose highest-numbered checkpoint may be left from another
-    run), and every path typed relative to the current folder made absolute: CONFIG, ``-o`` and
+    run), without ``--warm-start`` (the checkpoint holds the weights, and resume refuses it),
+    and every path typed relative to the current folder made absolute: CONFIG, ``-o`` and
     the paths of ``--set data.train=`` / ``data.test`` / ``data.validation`` / ``output``.
     ``argv`` starts with the command's name (``fit``). Without ``keep_config`` CONFIG is left out
     (one read from standard input or a pipe): the resumed fit takes the checkpoint's."""
@@ -563,7 +580,7 @@ def resume_argv(argv: list[str], checkpoint: str, keep_config: bool = True) -> l
             out.append(a)
         elif a.startswith("--"):
             name, eq, value = a.partition("=")
-            if name == "--resume":
+            if name in ("--resume", "--warm-start"):  # (a resumed run has its weights already)
                 if not eq:
                     next(args, None)
                 continue
@@ -715,12 +732,22 @@ class _StopFlag:
         return False
 
 
-def _dry_run(cfg, quiet: bool, resume: Path | None = None, force: bool = False) -> None:
+def _dry_run(
+    cfg, quiet: bool, resume: Path | None = None, force: bool = False, warm_start: Path | None = None
+) -> None:
     from .backend import nettrain_threads, resolve_device
     from .checkpoint import find_checkpoint
     from .config import with_data_sizes
     from .data import StreamedDataset, load_run_data
-    from .train import check_memory, check_monitors, check_output, class_weights, open_checkpoint
+    from .train import (
+        check_memory,
+        check_monitors,
+        check_output,
+        class_weights,
+        open_checkpoint,
+        resumed_encoding,
+    )
+    from .warmstart import open_warm_start
 
     # what fit checks before it trains: the device (and NETTRAIN_THREADS on the CPU), the run
     # folder, the checkpoint to resume, the class weights against the data's classes, the memory
@@ -729,11 +756,16 @@ def _dry_run(cfg, quiet: bool, resume: Path | None = None, force: bool = False) 
     if device.kind == "cpu":
         nettrain_threads()
     check_output(cfg)
+    warm, encoding = None, None
+    if warm_start is not None:  # the model's network against the config's, before the data
+        warm, cfg = open_warm_start(warm_start, cfg)
+        encoding = warm.model.encoding
     if resume is not None:
         find_checkpoint(resume)  # there is one (compared with the config once the data is read)
+        encoding = resumed_encoding(resume)
     from .distributed import load_once, rank
 
-    data = load_once(lambda: load_run_data(cfg, stdin=sys.stdin).without_tables())
+    data = load_once(lambda: load_run_data(cfg, stdin=sys.stdin, encoding=encoding).without_tables())
     cfg = with_data_sizes(cfg, data.encoding.n_inputs, data.encoding.n_outputs)
     check_monitors(cfg, data.validation is not None)
     streamed = isinstance(data.train, StreamedDataset)
@@ -777,6 +809,8 @@ def _dry_run(cfg, quiet: bool, resume: Path | None = None, force: bool = False) 
     err.write(f"output: {cfg.output}\n")
     if checkpoint is not None:
         err.write(f"resume: {checkpoint[0]}, after epoch {checkpoint[2]['epoch']}\n")
+    if warm is not None:
+        err.write(f"warm start: {warm.name} (weights sha256 {warm.weights_sha256})\n")
 
 
 # -- predict ----------------------------------------------------------------------------------------
@@ -1999,6 +2033,8 @@ def _info_data(model: Path, m) -> dict:
         "target": enc.target,
         "classes": enc.classes,
         "training": meta.get("training", {}),
+        # the model a warm-started run began from (path, weights_sha256); null for a fresh start
+        "warm_start": meta.get("warm_start"),
         "nettrain_version": meta.get("nettrain_version"),
         "format_version": meta.get("format_version"),
     }
@@ -2074,6 +2110,10 @@ def _print_info(model: Path, m, data: dict) -> None:
     trained_on = meta.get("training", {}).get("data") or dc.get("train")  # (older models: the config's)
     if trained_on:
         t.add_row("trained on", str(trained_on))
+    warm = meta.get("warm_start")
+    if isinstance(warm, dict):  # (a warm-started run: the model it began from)
+        source = warm.get("path") or "a model given to fit"
+        t.add_row("warm start", f"from {source} (weights sha256 {warm.get('weights_sha256')})")
     if data["training"]:
         t.add_row("training", "")
     summary = {k: v for k, v in data["training"].items() if k != "data"}  # (shown above)

@@ -335,7 +335,10 @@ class JsonReporter(Reporter):
         if kind == "epoch":
             self.emit({"event": "epoch", **{k: v for k, v in info.items() if k not in ("epochs",)}})
         elif kind == "end":
-            self.emit({"event": "summary", **info["summary"], "output": info.get("output")})
+            summary = {"event": "summary", **info["summary"], "output": info.get("output")}
+            if info.get("warm_start"):  # (the model the run started from: path, weights_sha256)
+                summary["warm_start"] = info["warm_start"]
+            self.emit(summary)
         elif kind == "warning":
             self.emit({"event": "warning", **info})
         if self.human is not None:

@@ -40,7 +40,16 @@ from .checkpoint import (
     save_checkpoint,
 )
 from .config import Config, with_data_sizes
-from .data import Dataset, RunData, StreamedDataset, held_out_note, hold_out_rows, load_run_data, stream_rng
+from .data import (
+    Dataset,
+    Encoding,
+    RunData,
+    StreamedDataset,
+    held_out_note,
+    hold_out_rows,
+    load_run_data,
+    stream_rng,
+)
 from .errors import (
     ConfigError,
     DataError,
@@ -51,11 +60,12 @@ from .errors import (
     os_reason,
     shown,
 )
-from .modelfile import Model, model_writer, text_writer, write_all_atomic
+from .modelfile import Model, load_model, model_writer, read_meta, text_writer, write_all_atomic
 from .network import Network
 from .optimizers import SGD, get_optimizer
 from .runlock import RunLock
 from .schedules import get_schedule
+from .warmstart import check_same_encoding, open_warm_start, set_initial_weights
 
 EventHandler = Callable[[str, dict], None]
 
@@ -425,6 +435,25 @@ def eta(total: float, first: float, done: int, left: int) -> float:
     return (total - first) / (done - 1) * left
 
 
+def run_meta(config: Config, training: dict, started_from: dict | None) -> dict:
+    """The metadata fit gives a model or checkpoint of a run: the resolved config, the training
+    summary and, for a warm-started run, the model it started from (``warm_start``)."""
+    meta = {"config": config.to_dict(), "training": training}
+    if started_from is not None:
+        meta["warm_start"] = started_from
+    return meta
+
+
+def resumed_encoding(resume) -> Encoding | None:
+    """The encoding the data of a resumed run is read with: a warm-started run's is its
+    model's (kept in its checkpoint), never fitted on the data; None for any other run (fitted
+    on the data, as when the run began)."""
+    path = find_checkpoint(resume)
+    if isinstance(read_meta(path).get("warm_start"), dict):
+        return load_model(path).encoding
+    return None
+
+
 def _host_copy(arrays: list) -> list:
     return [to_host(a).copy() for a in arrays]
 
@@ -439,6 +468,7 @@ def fit(
     resume: str | None = None,
     force: bool = False,
     stop: Callable[[], str | None] | None = None,
+    warm_start=None,
 ) -> FitResult:
     """Train the network a config describes and (when ``save``) write its run folder.
 
@@ -451,6 +481,10 @@ def fit(
     ----------
     resume : a checkpoint file, or a run folder whose newest checkpoint to continue from.
     force : resume even though the config differs from the checkpoint's.
+    warm_start : a Model, or a model file or run folder: start from its weights instead of
+        fresh ones (warmstart.py). The config's network must be the model's; the data is
+        encoded with the model's encoding. Everything else starts afresh (a new run). The
+        model records it under ``warm_start`` (path, weights_sha256). Not with ``resume``.
     stop : polled after every step; when it returns a signal name ('SIGINT', 'SIGTERM'), training
         stops, a checkpoint of the state at the start of the current epoch is written (that
         epoch is run again on resume, so the result is exactly that of an uninterrupted run), and
@@ -459,6 +493,7 @@ def fit(
     Raises
     ------
     ConfigError, DataError, BackendError : bad config, data or device (before any training).
+    ModelFileError : the warm-start model cannot be read (before any training).
     OutputError : the run folder cannot be written, or would replace an input (before training).
     TrainingDiverged : the loss became NaN or infinite (nothing is written).
     Interrupted : ``stop`` asked to stop (a checkpoint was written when ``save``).
@@ -467,13 +502,13 @@ def fit(
     """
     locks: list[RunLock] = []  # the run folder's, held from before the data is read to the end
     try:
-        return _fit(config, on_event, stdin, save, data, resume, force, stop, locks)
+        return _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, locks)
     finally:
         for lock in locks:
             lock.release()
 
 
-def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) -> FitResult:
+def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, locks: list) -> FitResult:
     """fit's work; ``locks`` receives the run folder's lock, which fit lets go of at the end."""
     world = distributed.world()
     if world is not None and world.rank != 0:  # only rank 0 reports and writes
@@ -485,6 +520,19 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
         nettrain_threads()  # (a bad NETTRAIN_THREADS fails now, not after reading the data)
     if device.notice:
         emit("notice", {"message": device.notice})
+    # the encoding the data is read with: a warm start's model's, or that of the checkpoint of
+    # a warm-started run being resumed; None: fitted on the training rows
+    warm, encoding = None, None
+    if warm_start is not None:
+        if resume is not None:
+            raise ConfigError(
+                "warm start and resume do not go together: resume continues a run (its weights, "
+                "optimizer state and epochs); a warm start begins a new one from a model's weights"
+            )
+        warm, config = open_warm_start(warm_start, config, check_data=data is None)
+        encoding = warm.model.encoding
+    elif resume is not None:
+        encoding = resumed_encoding(resume)
     if data is None:  # (before reading the data: the config alone says whether there is some)
         check_monitors(config, bool(config.data.validation))
     if save:  # a run folder that cannot be written fails now, not after the training
@@ -494,9 +542,13 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
         if locks[-1].notice:
             emit("notice", {"message": locks[-1].notice})
     if data is None:
-        data = distributed.load_once(lambda: load_run_data(config, stdin=stdin).without_tables())
+        data = distributed.load_once(
+            lambda: load_run_data(config, stdin=stdin, encoding=encoding).without_tables()
+        )
         source = "standard input" if config.data.train == "-" else str(config.data.train)
     else:
+        if warm is not None:
+            check_same_encoding(data.encoding, warm)
         data = _hold_out(config, data)
         source = "arrays given to fit"  # (not the config's data.train, which was not read)
     # network.layers' auto sizes are the data's: from here on (and in the model) the numbers
@@ -510,6 +562,8 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
     xp = device.xp
 
     net = Network.from_config(config, device=device)
+    if warm is not None:
+        set_initial_weights(net, warm, device)
     train_Y = None if isinstance(data.train, StreamedDataset) else data.train.Y
     net.set_class_weight(class_weights(config, data.encoding.classes, train_Y))
     if net.class_weight is not None:
@@ -526,8 +580,13 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
     first_epoch = 1
     chash = config_hash(config.to_dict())
 
+    #: the model this run started from (path, weights_sha256), recorded in its model files
+    started_from = warm.record() if warm is not None else None
+    if warm is not None:
+        digest = warm.weights_sha256[:16]
+        emit("notice", {"message": f"warm start from {warm.name} (weights sha256 {digest}...)"})
     if resume is not None:
-        first_epoch, history, notes = _resume(
+        first_epoch, history, notes, started_from = _resume(
             resume,
             force,
             config,
@@ -600,6 +659,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
             "task": config.task,
             "output": config.output,
             "ranks": world.size if world is not None else None,
+            "warm_start": started_from,
         },
     )
 
@@ -623,7 +683,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
         last = snap["history"][-1] if snap["history"] else {}
         training = {"epochs": snap["epoch"], "checkpoint": True, "device": str(device)}
         training.update({k: last[k] for k in ("loss", "val_loss", "val_accuracy", "val_r2") if k in last})
-        model = Model(host, data.encoding, {"config": config.to_dict(), "training": training})
+        model = Model(host, data.encoding, run_meta(config, training, started_from))
         state = {
             "config_hash": chash,
             "history": snap["history"],
@@ -865,14 +925,23 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, locks: list) 
         test = evaluate_dataset(host_net, data.test, data.encoding, Device("cpu"))
         summary.update({f"test_{k}": v for k, v in test.items()})
         emit("test", test)
-    model = Model(host_net, data.encoding, {"config": config.to_dict(), "training": summary})
+    model = Model(host_net, data.encoding, run_meta(config, summary, started_from))
     result = FitResult(model, history, summary, test)
     if save:
         try:
             result.output = save_run(config, result)
         except OutputError as exc:
             raise _not_saved(exc, newest_checkpoint(), last_epoch, stop) from None
-    emit("end", {"summary": summary, "history": history, "output": result.output, "first_epoch": first_epoch})
+    emit(
+        "end",
+        {
+            "summary": summary,
+            "history": history,
+            "output": result.output,
+            "first_epoch": first_epoch,
+            "warm_start": started_from,
+        },
+    )
     # a stop asked for after the last step found nothing left to stop: the run is complete and
     # saved, but the caller still hears that it was interrupted (exit 130 / 143 from the CLI)
     late = stop() if stop is not None else None
@@ -976,8 +1045,9 @@ def open_checkpoint(where, config: Config, force: bool = False):
 
 def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout_rng, early, data, device):
     """Load a checkpoint's state into the freshly built run; returns (first epoch, history,
-    notes). Under ``force``, state that does not fit the new config (another optimizer or
-    schedule, another set of trained parameters) starts afresh, and a note says so."""
+    notes, the checkpoint's ``warm_start``: the model a warm-started run began from). Under
+    ``force``, state that does not fit the new config (another optimizer or schedule, another
+    set of trained parameters) starts afresh, and a note says so."""
     path, model, state, opt_arrays, best = open_checkpoint(where, config, force)
     if [list(w.shape) for w in model.network.W] != [list(w.shape) for w in net.W]:
         raise ConfigError(
@@ -1032,7 +1102,9 @@ def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout
         dropout_rng.bit_generator.state = state["dropout_rng"]
     if early is not None and state.get("early_stopping"):
         early.load(state["early_stopping"], best)
-    return int(state["epoch"]) + 1, list(state.get("history", [])), notes
+    started_from = model.meta.get("warm_start")
+    started_from = started_from if isinstance(started_from, dict) else None
+    return int(state["epoch"]) + 1, list(state.get("history", [])), notes, started_from
 
 
 def _hold_out(config, data: RunData) -> RunData:
@@ -1321,9 +1393,16 @@ def save_run(config: Config, result: FitResult) -> str:
     # (as fit --json writes them: a number that is not finite, a samples_per_s of an epoch the
     # clock did not see pass, is null, not the Infinity that strict JSON readers refuse)
     history = "".join(json.dumps(metrics.json_ready(r)) + "\n" for r in result.history)
+    header = RESOLVED_MARK
+    warm = result.model.meta.get("warm_start")
+    if warm:  # (the config alone does not repeat such a run: say what does)
+        header += (
+            f"# warm-started from {warm['path'] or 'a model given to fit'} (weights sha256 "
+            f"{warm['weights_sha256']}): repeat with --warm-start that model\n"
+        )
     write_all_atomic(
         [
-            (folder / "config.yaml", text_writer(RESOLVED_MARK + config.to_yaml())),
+            (folder / "config.yaml", text_writer(header + config.to_yaml())),
             (folder / "history.jsonl", text_writer(history)),
             (folder / "model.npz", model_writer(result.model)),
         ]

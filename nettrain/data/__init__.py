@@ -468,10 +468,15 @@ def encode_table(
     return Dataset(X, Y, table, kept)
 
 
-def load_run_data(config, stdin=None) -> RunData:
-    """Read, split, check against the network and encode a config's data."""
+def load_run_data(config, stdin=None, encoding: Encoding | None = None) -> RunData:
+    """Read, split, check against the network and encode a config's data.
+
+    ``encoding``: a trained model's (a warm start): the data is read and encoded with it, as
+    evaluate reads labelled data, instead of an encoding fitted on the training rows; the
+    config's data keys that decide an encoding are then not used. A class of the training data
+    that is none of the encoding's, or a category it does not have, is a DataError."""
     try:
-        return _load_run_data(config, stdin)
+        return _load_run_data(config, stdin, encoding=encoding)
     except TargetColumnError as exc:  # say where the target was named: the file's line, or --set
         given = config.given(("data", "target")) if config.data.target is not None else None
         if given is None:
@@ -479,9 +484,12 @@ def load_run_data(config, stdin=None) -> RunData:
         raise TargetColumnError(f"{exc} ({given})") from None
 
 
-def _load_run_data(config, stdin=None, rows: Table | None = None) -> RunData:
+def _load_run_data(
+    config, stdin=None, rows: Table | None = None, encoding: Encoding | None = None
+) -> RunData:
     """``rows``: the training table already read (``cv_rows``'s, or a fold of it), used in place
-    of data.train; the config then names no test set, and data.exclude is applied already."""
+    of data.train; the config then names no test set, and data.exclude is applied already.
+    ``encoding``: see load_run_data."""
     dc = config.data
     sizes = config.network.layers
     if dc.train is None and rows is None:
@@ -499,12 +507,22 @@ def _load_run_data(config, stdin=None, rows: Table | None = None) -> RunData:
         )
 
     def read(path: str) -> Table:
+        if encoding is not None:  # the model's columns, by name (or position), as evaluate reads
+            return read_for_model(path, encoding, need_target=True, stdin=stdin, delimiter=dc.delimiter)
         return without_columns(read_all(path), dc.exclude, strict=path == dc.train)
 
     if rows is not None:
         train = rows
     elif should_stream(dc.train):
+        if encoding is not None:
+            raise DataError(
+                f"{source_name(dc.train)}: too large to hold in memory, where a warm start encodes "
+                "the data with the model's encoding (fit streams such a .npy only for a new model)"
+            )
         return _streamed_run_data(config, read, stdin)
+    elif encoding is not None:
+        train = read(dc.train)
+        _check_known_classes(encoding, train)  # (all its rows: a test fraction is held out next)
     else:
         train, dc = _training_table(config, read_all(dc.train))
     notes: list[str] = []
@@ -527,28 +545,31 @@ def _load_run_data(config, stdin=None, rows: Table | None = None) -> RunData:
         pass  # read below, once the encoding says how (by position after an array)
     elif dc.validation > 0:
         train, val = hold_out(train, dc.validation, 1, "validation")
-    enc = fit_encoding(
-        train,
-        config.task,
-        config.cost,
-        sizes[-1],
-        dc.standardize,
-        missing=dc.missing,
-        categorical=dc.categorical,
-        header=dc.header,
-        delimiter=dc.delimiter,
-        scale_target=standardizes_target(dc.standardize, config.network.output),
-    )
-    enc.excluded = list(dc.exclude)
-    enc.check_inputs(sizes[0], train.source)
-    notes += _target_notes(config, train, enc)
-    for col in enc.columns:  # nearly one category per row: an id, which only memorizes
-        if col.kind == "categorical" and col.width >= 20 and col.width >= train.n / 2:
-            notes.append(
-                f"column '{col.name}' has {col.width} categories in {train.n} rows: an id? It "
-                f"makes {col.width} inputs; leave it out "
-                + ("of data.features" if config.data.features else f"with data.exclude: [{col.name}]")
-            )
+    if encoding is not None:  # (its columns and target were looked at when it was trained)
+        enc = encoding
+    else:
+        enc = fit_encoding(
+            train,
+            config.task,
+            config.cost,
+            sizes[-1],
+            dc.standardize,
+            missing=dc.missing,
+            categorical=dc.categorical,
+            header=dc.header,
+            delimiter=dc.delimiter,
+            scale_target=standardizes_target(dc.standardize, config.network.output),
+        )
+        enc.excluded = list(dc.exclude)
+        enc.check_inputs(sizes[0], train.source)
+        notes += _target_notes(config, train, enc)
+        for col in enc.columns:  # nearly one category per row: an id, which only memorizes
+            if col.kind == "categorical" and col.width >= 20 and col.width >= train.n / 2:
+                notes.append(
+                    f"column '{col.name}' has {col.width} categories in {train.n} rows: an id? It "
+                    f"makes {col.width} inputs; leave it out "
+                    + ("of data.features" if config.data.features else f"with data.exclude: [{col.name}]")
+                )
     if isinstance(dc.validation, str):
         val = _read_like_training(dc.validation, train, enc, read, stdin, dc.delimiter)
     if held_test is not None:
@@ -564,6 +585,13 @@ def _load_run_data(config, stdin=None, rows: Table | None = None) -> RunData:
         try:
             ds = encode_table(enc, t, dtype)
         except UnseenCategory as exc:
+            if name == "training" and encoding is not None:
+                raise DataError(
+                    f"{exc.where}: column '{exc.column}' holds '{exc.value}', a category the model "
+                    f"never saw (known: {_shown(_categories(enc, exc.column))}); a warm start keeps "
+                    "the model's inputs, one per category it was trained with: leave such rows out, "
+                    "or train a new model (without --warm-start)"
+                ) from None
             if name == "training":
                 raise
             # a rare category that fell to validation or test only: not a reason to stop
@@ -578,7 +606,65 @@ def _load_run_data(config, stdin=None, rows: Table | None = None) -> RunData:
             why = "data.missing: drop" if dc.missing == "drop" else "a missing target cannot be filled"
             notes.append(f"{name} data: left out {dropped} of {t.n} rows with missing values ({why})")
         sets.append(ds)
+    if encoding is not None:
+        notes += _far_inputs_note(enc, sets[0].X)
     return RunData(enc, sets[0], sets[1], sets[2], notes)
+
+
+#: Standardized training inputs this far from 0 (standard deviations of the model's training
+#: data from its mean) get a note under a warm start.
+FAR_INPUTS = 10.0
+
+
+def _far_inputs_note(enc: Encoding, X: np.ndarray) -> list[str]:
+    """A note when, under a model's standardization, new training inputs lie far out: a column
+    that hardly varied in the model's training data (a scale of 0.04) varies in the new data,
+    and its rows make large steps at first. Only for models that standardized their inputs."""
+    numeric = np.concatenate([np.full(c.width, c.kind == "numeric") for c in enc.columns])
+    standardized = bool(np.any(enc.x_mean != 0) or np.any(enc.x_scale != 1))
+    if not standardized or not numeric.any() or not len(X):
+        return []
+    far = np.where(numeric, np.abs(X).max(axis=0), 0.0)
+    j = int(np.argmax(far))
+    if not far[j] >= FAR_INPUTS:
+        return []
+    return [
+        f"under the model's standardization the training data's '{enc.inputs[j]}' reaches {far[j]:.3g} "
+        f"standard deviations from the model's mean ({int((far >= FAR_INPUTS).sum())} input(s) pass "
+        f"{FAR_INPUTS:g}): the model's data hardly varied there; if training is unsteady, lower the "
+        "learning rate or set training.clip_norm"
+    ]
+
+
+def _check_known_classes(enc: Encoding, table: Table) -> None:
+    """A DataError naming the first row whose class is none of the encoding's (a warm start
+    keeps the model's outputs, one per class it was trained with); absent classes are fine."""
+    if enc.task != "classification":
+        return
+    values, present = enc.target_values(table)
+    labels, first = np.unique(values[present], return_index=True)
+    rows = np.flatnonzero(present)
+    unknown = []
+    for label, i in zip(labels, first):
+        try:
+            enc.class_index(np.array([label]))
+        except DataError:
+            unknown.append((int(rows[i]), str(label)))
+    if unknown:
+        row, label = min(unknown)
+        raise DataError(
+            f"{table.where(row)}: class '{label}' is not one of the model's classes "
+            f"({_shown(enc.classes)}); a warm start keeps the model's outputs, one per class: leave "
+            "such rows out, or train a new model (without --warm-start) for new classes"
+        )
+
+
+def _categories(enc: Encoding, column: str) -> list[str]:
+    return next((c.categories or [] for c in enc.columns if c.name == column), [])
+
+
+def _shown(names: list[str], most: int = 10) -> str:
+    return ", ".join(names[:most]) + (", ..." if len(names) > most else "")
 
 
 def _training_table(config, train: Table) -> tuple[Table, object]:

@@ -1,0 +1,151 @@
+"""Warm start: a new run whose initial weights are a trained model's (``fit --warm-start MODEL``).
+
+Only W(l) and b(l) come from the model: the optimizer's state, the epoch count, the schedule,
+early stopping, the splits and shuffles start afresh from the config, as in a run of its own.
+The weights mean something only under the encoding they were trained with, so the new data is
+read and encoded with the MODEL's encoding (its feature columns, standardization statistics,
+missing-value fills, categories and classes), as ``evaluate`` reads data, not refitted. The
+config's network must therefore be the model's, and its data keys that decide the encoding
+(target, features, exclude, categorical, missing, standardize, header, delimiter) the ones the
+model was trained with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config, with_data_sizes
+from .errors import ConfigError, DataError, ModelFileError
+from .modelfile import Model, load_model, weights_sha256
+
+#: The data keys that decide how the data is encoded: with a warm start the model's encoding
+#: decides, so the config must say what the model's run said.
+ENCODING_KEYS = (
+    "target",
+    "features",
+    "exclude",
+    "categorical",
+    "missing",
+    "standardize",
+    "header",
+    "delimiter",
+)
+
+
+@dataclass
+class WarmStart:
+    """The model a run starts from: ``path`` (absolute; None for a Model given in Python) and
+    the SHA-256 of its weights (``modelfile.weights_sha256``, as ``nettrain info`` shows it)."""
+
+    model: Model
+    path: str | None
+    weights_sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.path or "the model given to fit"
+
+    def record(self) -> dict:
+        """What the new run's model records under ``warm_start`` (and fit's events carry)."""
+        return {"path": self.path, "weights_sha256": self.weights_sha256}
+
+
+def open_warm_start(source, config: Config, check_data: bool = True) -> tuple[WarmStart, Config]:
+    """The model ``source`` names (a model file, a run folder holding model.npz, or a Model),
+    checked against the config before any data is read; and the config with network.layers'
+    auto sizes filled in from the model (the data will be encoded with its encoding, so they are
+    its sizes).
+
+    ``check_data``: compare the config's data keys that decide the encoding (ENCODING_KEYS) with
+    those the model's run recorded (off for arrays given to fit, where the config's data section
+    is not read).
+
+    Raises ModelFileError (an unreadable model) and ConfigError (the first difference between
+    the config's network and the model's, or a data key that differs)."""
+    if isinstance(source, Model):
+        warm = WarmStart(source, None, weights_sha256(source.network))
+    else:
+        path = Path(source)
+        try:
+            model = load_model(path)
+        except ModelFileError as exc:
+            raise ModelFileError(f"--warm-start: {exc}") from None
+        if path.is_dir():
+            path = path / "model.npz"
+        warm = WarmStart(model, os.path.abspath(path), weights_sha256(model.network))
+    net = warm.model.network
+    config = with_data_sizes(config, net.sizes[0], net.sizes[-1])
+    nc = config.network
+    for key, ours, theirs in (
+        (("network", "layers"), list(nc.layers), net.sizes),
+        (("network", "activation"), list(nc.activation), net.activation_names),
+        (("cost",), config.cost, net.cost_name),
+        (("network", "output"), nc.output, net.output),
+        (("network", "output_bias"), nc.output_bias, net.output_bias),
+    ):
+        if ours != theirs:
+            raise ConfigError(
+                f"{_where(config, key)}{'.'.join(key)} {_show(ours)} but the warm-start model "
+                f"{warm.name} has {_show(theirs)}; a warm start trains the model's own network"
+            )
+    if check_data:
+        _check_data_keys(config, warm)
+    return warm, config
+
+
+def _check_data_keys(config: Config, warm: WarmStart) -> None:
+    """A ConfigError naming the first data key that decides the encoding and differs from the
+    model's run (models whose metadata lacks the key are not asked about it)."""
+    then = (warm.model.meta.get("config") or {}).get("data")
+    if not isinstance(then, dict):
+        return
+    now = json.loads(json.dumps(config.to_dict()["data"]))  # (tuples as lists, as the model has them)
+    for key in ENCODING_KEYS:
+        if key in then and then[key] != now.get(key):
+            raise ConfigError(
+                f"{_where(config, ('data', key))}data.{key} {_show(now.get(key))} but the warm-start "
+                f"model {warm.name} was trained with {_show(then[key])}; the new data is read with "
+                f"the model's encoding, so data.{key} must be the model's"
+            )
+
+
+def check_same_encoding(encoding, warm: WarmStart) -> None:
+    """A DataError when data given to fit already encoded (``RunData``) was encoded otherwise
+    than the model's data: other features, classes or standardization statistics."""
+    theirs = warm.model.encoding
+    same = encoding.to_dict() == theirs.to_dict() and all(
+        (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+        for a, b in (
+            (encoding.x_mean, theirs.x_mean),
+            (encoding.x_scale, theirs.x_scale),
+            (encoding.y_mean, theirs.y_mean),
+            (encoding.y_scale, theirs.y_scale),
+        )
+    )
+    if not same:
+        raise DataError(
+            f"--warm-start: the data given to fit is encoded otherwise than the model {warm.name}'s "
+            "(its features, classes or scaling); give the data as files the config names, which "
+            "are then encoded with the model's encoding"
+        )
+
+
+def set_initial_weights(net, warm: WarmStart, device) -> None:
+    """The network's W and b := the model's, cast to the network's dtype (float32 to float64 is
+    exact; float64 to float32 rounds), on its device."""
+    net.W[:] = [device.asarray(np.asarray(w).astype(net.dtype)) for w in warm.model.network.W]
+    net.b[:] = [device.asarray(np.asarray(v).astype(net.dtype)) for v in warm.model.network.b]
+
+
+def _where(config: Config, key: tuple) -> str:
+    """'c.yaml:9: ' (or '--set KEY=VALUE: ') where the key was given, else ''."""
+    return config.where(key) if config.where is not None else ""
+
+
+def _show(value) -> str:
+    return repr(value) if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,290 @@
+"""fit --warm-start MODEL: a new run whose initial weights are a trained model's, its data
+encoded with the model's encoding; the config's network must be the model's; the run records
+where it started; resume of such a run; --warm-start with --resume refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nettrain import ConfigError, DataError, RunData, fit, load_config, load_model, read_table
+from nettrain.cli import resume_argv
+from nettrain.errors import Interrupted
+from nettrain.modelfile import weights_sha256
+from tests.conftest import CONFIGS, DATA
+from tests.helpers import animals, assert_error, nettrain, ok, run, same_weights, write_config, write_rows
+
+DIGITS = CONFIGS / "digits.yaml"
+
+
+def fitted(*args):
+    """A successful, quiet `nettrain fit ARGS`."""
+    return ok(run("fit", *args, "-q"))
+
+
+def digits_rows(part: str) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of data/digits_train.csv: its first or its second half."""
+    lines = (DATA / "digits_train.csv").read_text().splitlines()
+    header, rows = lines[0].split(","), [line.split(",") for line in lines[1:]]
+    half = len(rows) // 2
+    return header, rows[:half] if part == "first" else rows[half:]
+
+
+# -- the initial weights are the model's ---------------------------------------------------------
+
+
+def test_the_first_step_starts_from_the_models_exact_weights(digits_run, tmp_path):
+    # a stop asked for at the first step checkpoints the state before it: the initial weights
+    config = load_config(DIGITS, [f"output={tmp_path / 'warm'}"])
+    with pytest.raises(Interrupted) as stopped:
+        fit(config, warm_start=digits_run, stop=lambda: "SIGINT")
+    start, source = load_model(stopped.value.checkpoint), load_model(digits_run)
+    assert stopped.value.checkpoint.endswith("checkpoint-0.npz")
+    assert same_weights(start, source)
+    fresh_dir = tmp_path / "fresh"
+    with pytest.raises(Interrupted) as fresh:
+        fit(load_config(DIGITS, [f"output={fresh_dir}"]), stop=lambda: "SIGINT")
+    assert not same_weights(load_model(fresh.value.checkpoint), source)  # (the check can fail)
+    # so the run before any training predicts what the model predicts, on any data
+    table = read_table(DATA / "digits_test.csv", "label")
+    assert np.array_equal(start.predict(table), source.predict(table))
+
+
+def test_the_first_epochs_loss_is_the_models_cost_on_the_new_data(digits_run, tmp_path):
+    # one batch of all the rows: the first epoch's loss is the cost before any step, which
+    # evaluate measures independently as the log loss of the model on those rows
+    test = DATA / "digits_test.csv"
+    args = ["--set", f"data.train={test}", "--set", "data.test=null", "--set", "data.validation=0"]
+    args += ["--set", "training.batch_size=1000", "--set", "training.epochs=1", "-q"]
+    ok(run("fit", DIGITS, *args, "--warm-start", digits_run, "-o", tmp_path / "warm"))
+    first = json.loads((tmp_path / "warm" / "history.jsonl").read_text().splitlines()[0])
+    report = load_model(digits_run).evaluate(read_table(test, "label"))
+    assert first["loss"] == pytest.approx(report["log_loss"], rel=1e-5)
+    ok(run("fit", DIGITS, *args, "-o", tmp_path / "fresh"))
+    fresh = json.loads((tmp_path / "fresh" / "history.jsonl").read_text().splitlines()[0])
+    assert fresh["loss"] > 3 * first["loss"]  # (ln 10 = 2.3 from fresh weights)
+
+
+# -- the data is encoded with the model's encoding -------------------------------------------------
+
+
+def regression_csv(path: Path, shift: float, scale: float, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(120, 3))
+    y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=120)
+    rows = [[f"{v:.6f}" for v in (*x * scale + shift, t * scale + shift)] for x, t in zip(X, y)]
+    return write_rows(path, ["a", "b", "c", "y"], rows)
+
+
+def test_the_new_data_is_encoded_with_the_models_statistics(tmp_path):
+    a = regression_csv(tmp_path / "a.csv", 0.0, 1.0, seed=0)
+    b = regression_csv(tmp_path / "b.csv", 10.0, 3.0, seed=1)  # other column means and scales
+    config = write_config(tmp_path / "c.yaml", a, [3, 8, 1], cost="mse", target="y")
+    fitted(config, "-o", tmp_path / "A")
+    # (B's rows are far out for A's statistics: a gentle learning rate)
+    on_b = ["--set", f"data.train={b}", "--set", "training.learning_rate=0.001", "--set", "training.epochs=2"]
+    warm = ok(run("fit", config, *on_b, "--warm-start", tmp_path / "A", "-o", tmp_path / "B"))
+    # (a note says how far out: every column of B is about 10 of A's standard deviations off)
+    assert "Note: under the model's standardization the training data's '" in warm.stderr
+    assert "standard deviations from the model's mean (3 input(s) pass 10)" in warm.stderr
+    fitted(config, *on_b, "-o", tmp_path / "fresh")
+    A, B, fresh = (load_model(tmp_path / name).encoding for name in ("A", "B", "fresh"))
+    for key in ("x_mean", "x_scale", "y_mean", "y_scale"):
+        assert np.array_equal(getattr(B, key), getattr(A, key)), key
+        assert not np.allclose(getattr(fresh, key), getattr(A, key)), key  # B's own statistics differ
+    assert B.to_dict() == A.to_dict()
+
+
+def animals_run(tmp_path: Path) -> tuple[Path, Path]:
+    """A model trained on the animals table (yes/no, a categorical colour) and its config."""
+    header, rows = animals(120)
+    train = write_rows(tmp_path / "animals.csv", header, rows)
+    config = write_config(tmp_path / "animals.yaml", train, ["auto", 6, "auto"], target="label")
+    fitted(config, "-o", tmp_path / "A")
+    return config, tmp_path / "A"
+
+
+def test_a_class_the_model_does_not_know_is_an_error_naming_it(tmp_path):
+    config, model = animals_run(tmp_path)
+    header, rows = animals(30, seed=1)
+    rows[6][-1] = "maybe"
+    new = write_rows(tmp_path / "new.csv", header, rows)
+    out = tmp_path / "B"
+    result = run("fit", config, "--set", f"data.train={new}", "--warm-start", model, "-o", out)
+    assert_error(result, "new.csv:8", "class 'maybe'", "model's classes (no, yes)")
+    assert not out.exists()
+
+
+def test_a_category_the_model_never_saw_is_an_error_naming_it(tmp_path):
+    config, model = animals_run(tmp_path)
+    header, rows = animals(30, seed=1)
+    rows[3][1] = "purple"
+    new = write_rows(tmp_path / "new.csv", header, rows)
+    result = run("fit", config, "--set", f"data.train={new}", "--warm-start", model, "-o", tmp_path / "B")
+    assert_error(result, "new.csv:5", "column 'color'", "'purple'", "the model never saw", "blue, green, red")
+
+
+def test_classes_of_the_model_absent_from_the_new_data_are_kept(tmp_path):
+    config, model = animals_run(tmp_path)
+    header, rows = animals(60, seed=2)
+    yes_only = write_rows(tmp_path / "yes.csv", header, [r for r in rows if r[-1] == "yes"])
+    fitted(config, "--set", f"data.train={yes_only}", "--warm-start", model, "-o", tmp_path / "B")
+    assert load_model(tmp_path / "B").encoding.classes == ["no", "yes"]
+
+
+# -- the config's network must be the model's ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "override, needles",
+    [
+        ("network.layers=[64, 32, 10]", ["network.layers [64, 32, 10]", "has [64, 128, 64, 10]"]),
+        ("network.activation=tanh", ['network.activation ["tanh", "tanh"]', 'has ["relu", "relu"]']),
+        ("cost=binary_cross_entropy", ["cost 'binary_cross_entropy'", "has 'cross_entropy'"]),
+        ("network.output_bias=false", ["network.output_bias false", "has true"]),
+        ("data.standardize=false", ["data.standardize false", "was trained with true"]),
+        ("data.target=pixel_0_0", ["data.target 'pixel_0_0'", "was trained with 'label'"]),
+    ],
+)
+def test_a_config_that_differs_from_the_model_is_one_error_naming_the_difference(
+    digits_run, tmp_path, override, needles
+):
+    out = tmp_path / "B"
+    result = run("fit", DIGITS, "--set", override, "--warm-start", digits_run, "-o", out)
+    line = assert_error(result, *needles, str(digits_run / "model.npz"))
+    assert line.startswith(f"Error: --set {override}: ")  # (where the value came from)
+    assert not out.exists()
+    # --dry-run makes the same checks
+    assert_error(run("fit", DIGITS, "--set", override, "--warm-start", digits_run, "--dry-run"), *needles)
+
+
+def test_layers_left_to_the_data_are_the_models(digits_run, tmp_path):
+    layers = "network.layers=[auto, 128, 64, auto]"
+    result = ok(run("fit", DIGITS, "--set", layers, "--warm-start", digits_run, "--dry-run"))
+    assert "layers: [64, 128, 64, 10]" in result.stdout
+    assert f"warm start: {digits_run / 'model.npz'} (weights sha256 " in result.stderr
+
+
+def test_a_bad_model_is_an_error(tmp_path):
+    missing = run("fit", DIGITS, "--warm-start", tmp_path / "none", "--dry-run")
+    assert_error(missing, "--warm-start", "not found")
+    not_a_model = run("fit", DIGITS, "--warm-start", DIGITS, "-o", tmp_path / "B")
+    assert_error(not_a_model, "--warm-start", "not a nettrain model")
+
+
+# -- what the run records ---------------------------------------------------------------------------
+
+
+def test_the_run_records_the_model_it_started_from(digits_run, tmp_path):
+    out = tmp_path / "B"
+    p = nettrain("fit", DIGITS, "--set", "training.epochs=1", "--warm-start", digits_run, "-o", out, "--json")
+    assert p.returncode == 0, p.stderr
+    source = load_model(digits_run)
+    expected = {"path": str(digits_run / "model.npz"), "weights_sha256": weights_sha256(source.network)}
+    summary = json.loads(p.stdout.splitlines()[-1])
+    assert summary["event"] == "summary" and summary["warm_start"] == expected
+    assert f"Note: warm start from {digits_run / 'model.npz'}" in p.stderr
+    assert load_model(out).meta["warm_start"] == expected
+    info = json.loads(ok(run("info", out, "--json")).stdout)
+    assert info["warm_start"] == expected
+    assert info["weights_sha256"] != expected["weights_sha256"]  # (it trained)
+    assert json.loads(ok(run("info", digits_run, "--json")).stdout)["warm_start"] is None
+    table = ok(run("info", out)).stdout
+    assert f"warm start       from {expected['path']} (weights sha256 {expected['weights_sha256']})" in table
+    config_lines = (out / "config.yaml").read_text().splitlines()
+    assert config_lines[1].startswith(f"# warm-started from {expected['path']} (weights sha256 ")
+    # and the run's config.yaml with --warm-start repeats it
+    ok(run("fit", out / "config.yaml", "--warm-start", digits_run, "-o", tmp_path / "again", "-q"))
+    assert same_weights(load_model(tmp_path / "again"), load_model(out))
+
+
+def test_fresh_state_from_the_config(digits_run, tmp_path):
+    # a new run: its epochs count from 1 to the config's, at the config's learning rate
+    out = tmp_path / "B"
+    tune = ["--set", "training.epochs=2", "--set", "training.learning_rate=0.01"]
+    fitted(DIGITS, *tune, "--warm-start", digits_run, "-o", out)
+    history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+    assert [(r["epoch"], r["lr"]) for r in history] == [(1, 0.01), (2, 0.01)]
+    assert load_model(out).meta["training"]["epochs"] == 2
+
+
+# -- resume -----------------------------------------------------------------------------------------
+
+
+def test_a_warm_started_run_on_other_data_resumes_bit_identical(digits_run, tmp_path):
+    header, rows = digits_rows("second")
+    new = write_rows(tmp_path / "second.csv", header, rows)  # (statistics other than the model's)
+    args = [DIGITS, "--set", f"data.train={new}", "--set", "training.checkpoint_every=1"]
+    fitted(*args, "--set", "training.epochs=3", "--warm-start", digits_run, "-o", tmp_path / "whole")
+    fitted(*args, "--set", "training.epochs=2", "--warm-start", digits_run, "-o", tmp_path / "part")
+    fitted(*args, "--set", "training.epochs=3", "--resume", tmp_path / "part")
+    whole, resumed = load_model(tmp_path / "whole"), load_model(tmp_path / "part")
+    assert same_weights(resumed, whole)
+    assert resumed.meta["warm_start"] == whole.meta["warm_start"]
+    assert resumed.meta["warm_start"]["path"] == str(digits_run / "model.npz")
+
+
+def test_warm_start_and_resume_together_are_refused(digits_run, tmp_path):
+    both = run("fit", DIGITS, "--warm-start", digits_run, "--resume", digits_run)
+    assert_error(both, "--warm-start and --resume")
+    config = load_config(DIGITS, [f"output={tmp_path / 'B'}"])
+    with pytest.raises(ConfigError, match="warm start and resume"):
+        fit(config, warm_start=digits_run, resume=str(digits_run))
+
+
+def test_the_printed_resume_command_leaves_the_warm_start_out():
+    ckpt = "/r/checkpoint-3.npz"
+    got = resume_argv(["fit", "/c.yaml", "--warm-start", "/m", "--warm-start=/m", "-q"], ckpt)
+    assert got == ["fit", "/c.yaml", "-q", "--resume", ckpt]
+
+
+# -- Python API -------------------------------------------------------------------------------------
+
+
+def test_the_api_takes_a_model_and_arrays_encoded_alike(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(80, 4)), rng.integers(0, 3, 80)
+    from nettrain import config_from_dict
+
+    config = config_from_dict(
+        {"network": {"layers": [4, 5, 3]}, "cost": "cross_entropy", "training": {"epochs": 2}}
+    )
+    first = fit(config, data=RunData.from_arrays(X, y, "cross_entropy"), save=False).model
+    half = RunData.from_arrays(X[:40], y[:40], "cross_entropy")
+    again = fit(config, data=half, save=False, warm_start=first)
+    assert again.model.meta["warm_start"] == {"path": None, "weights_sha256": weights_sha256(first.network)}
+    with pytest.raises(DataError, match="encoded otherwise"):  # classes 0-1 only: another encoding
+        fit(config, data=RunData.from_arrays(X, y % 2, "cross_entropy"), save=False, warm_start=first)
+
+
+def test_a_streamed_training_file_is_refused(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "d.npy", np.column_stack([rng.normal(size=(50, 2)), rng.normal(size=50)]))
+    config = write_config(tmp_path / "c.yaml", tmp_path / "d.npy", [2, 3, 1], cost="mse")
+    fitted(config, "-o", tmp_path / "A")
+    monkeypatch.setattr("nettrain.data.stream.STREAM_BYTES", 0)  # (every .npy is streamed)
+    streamed = run("fit", config, "--warm-start", tmp_path / "A", "-o", tmp_path / "B")
+    assert_error(streamed, "d.npy", "warm start")
+
+
+# -- fine-tuning ------------------------------------------------------------------------------------
+
+
+def test_fine_tuning_on_more_data_keeps_or_improves_test_accuracy(tmp_path):
+    header, first = digits_rows("first")
+    _, second = digits_rows("second")
+    a = write_rows(tmp_path / "first.csv", header, first)
+    b = write_rows(tmp_path / "second.csv", header, second)
+    common = [DIGITS, "--set", "data.validation=0", "--set", "training.epochs=5"]
+    fitted(*common, "--set", f"data.train={a}", "-o", tmp_path / "A")
+    fine = ["--set", f"data.train={b}", "--set", "training.learning_rate=0.02"]
+    fitted(*common, *fine, "--warm-start", tmp_path / "A", "-o", tmp_path / "B")
+    test = read_table(DATA / "digits_test.csv", "label")
+    model, tuned = load_model(tmp_path / "A"), load_model(tmp_path / "B")
+    before, after = model.evaluate(test)["accuracy"], tuned.evaluate(test)["accuracy"]
+    assert after >= before, (before, after)
+    # and the data it fine-tuned on was encoded with the first half's statistics
+    assert np.array_equal(tuned.encoding.x_mean, model.encoding.x_mean)
