@@ -745,7 +745,7 @@ class _Checker:
                     continue
                 params[k] = v
                 continue
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not _finite(v) or v < 0:
                 self.problem((*path, k), f"{_show(v)} is not a number >= 0")
                 continue
             params[k] = v
@@ -852,7 +852,19 @@ def _yaml11_hint(value: Any) -> str:
     return ""
 
 
+def _finite(value: int | float) -> bool:
+    """math.isfinite, False for a YAML integer too large for a float (10**400) where
+    math.isfinite raises OverflowError."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _show(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        text = str(value)  # (a YAML integer of hundreds of digits: not all of them)
+        return f"{text[:12]}...{text[-4:]} ({len(text.lstrip('-'))} digits)"
     if isinstance(value, str):  # (a CSV given as the config is one long string: not all of it)
         return f"'{value}'" if len(value) <= 60 else f"'{value[:50]}...' ({len(value):,} characters)"
     if isinstance(value, dict):
@@ -1120,14 +1132,14 @@ def _class_weight(c: _Checker, t: dict) -> str | dict | None:
             continue
         if isinstance(label, str):
             text = label.strip()
-        elif math.isfinite(label) and label == int(label):  # as data.label_text writes labels
+        elif _finite(label) and label == int(label):  # as data.label_text writes labels
             text = str(int(label))
         else:
             text = str(label)
         where = (*path, str(label))
         if isinstance(weight, bool) or not isinstance(weight, (int, float)):
             c.problem(where, f"{_show(weight)} is not a number")
-        elif not (math.isfinite(weight) and weight > 0):
+        elif not (_finite(weight) and weight > 0):
             c.problem(where, f"{_show(weight)} is out of range: a weight must be finite and > 0")
         elif text in weights:
             c.problem(where, f"the class '{text}' is given twice")
@@ -1171,7 +1183,7 @@ def _training_section(c: _Checker, raw: dict, layers: tuple[int, ...]) -> Traini
         learning_rate=float(
             c.number(t, ("training", "learning_rate"), DEFAULT_LR[optimizer], low=0, low_open=True)
         ),
-        epochs=c.number(t, ("training", "epochs"), 10, integer=True, low=1),
+        epochs=c.number(t, ("training", "epochs"), 10, integer=True, low=1, high=2**63 - 1),
         batch_size=c.number(t, ("training", "batch_size"), 32, integer=True, low=1),
         seed=c.number(t, ("training", "seed"), 0, integer=True, low=0, high=2**63 - 1),
         optimizer=optimizer,

@@ -439,6 +439,34 @@ def test_huge_numbers_are_config_errors(tmp_path):
     assert "c.yaml" in str(err)
 
 
+@pytest.mark.parametrize(
+    "training",
+    [
+        "optimizer: {name: adam, beta1: HUGE}",
+        "optimizer: {name: momentum, momentum: -HUGE}",
+        "schedule: {name: step, step_size: HUGE}",
+        "schedule: {name: exponential, gamma: HUGE}",
+        "class_weight: {0: HUGE}",
+        "epochs: HUGE",
+    ],
+)
+def test_integers_too_large_for_a_float_are_config_errors(tmp_path, training):
+    """A parameter of 400 digits: math.isfinite raised OverflowError (an internal error), and
+    epochs passed to fit's ETA, which overflowed on its first epoch."""
+    huge = "1" + "0" * 400
+    err = load_error(tmp_path, MINIMAL + "training: {" + training.replace("HUGE", huge) + "}\n")
+    assert "training." in str(err)
+    assert huge not in str(err)  # shown shortened: '100000000000...0000 (401 digits)'
+    assert "(401 digits)" in str(err)
+
+
+def test_a_class_label_too_large_for_a_float_is_kept_as_text(tmp_path):
+    huge = "1" + "0" * 400
+    text = "network: {layers: [2, 3, 2]}\ncost: cross_entropy\ntraining: {class_weight: {" + huge + ": 2}}\n"
+    config = load_config(write(tmp_path, text))
+    assert config.training.class_weight == {huge: 2.0}
+
+
 def test_unusable_paths_are_config_errors(tmp_path):
     err = load_error(tmp_path, MINIMAL + "output: '~no_such_user_hopefully_xyz/run'\n")
     assert "output" in str(err)
