@@ -21,6 +21,15 @@ from __future__ import annotations
 import math
 
 
+def _power(base: float, gamma: float, k: int) -> float:
+    """base * gamma ** k; a gamma above 1 that grows past the largest float gives an infinite
+    learning rate (the run then diverges, exit 1) instead of Python's OverflowError."""
+    try:
+        return base * gamma**k
+    except OverflowError:
+        return math.inf
+
+
 class Schedule:
     name = ""
     defaults: dict[str, float] = {}
@@ -54,7 +63,7 @@ class Step(Schedule):
     defaults = {"step_size": 10, "gamma": 0.1}
 
     def lr_at(self, epoch: int) -> float:
-        return self.base * self.gamma ** ((epoch - 1) // int(self.step_size))
+        return _power(self.base, self.gamma, (epoch - 1) // int(self.step_size))
 
 
 class Exponential(Schedule):
@@ -62,7 +71,7 @@ class Exponential(Schedule):
     defaults = {"gamma": 0.95}
 
     def lr_at(self, epoch: int) -> float:
-        return self.base * self.gamma ** (epoch - 1)
+        return _power(self.base, self.gamma, epoch - 1)
 
 
 class Cosine(Schedule):

@@ -1245,9 +1245,13 @@ def _diverged(what: str, value: float | str, epoch: int, lr: float, config: Conf
     # large unscaled values overflow whatever the learning rate: a target of 1e20 has its
     # (s - y)^2 past float32's 3e38 at the first step
     unscaled = ", or standardize the data (data.standardize is false)" if not config.data.standardize else ""
+    if math.isfinite(lr):
+        advice = f"try a lower learning rate (now {lr:g}, e.g. --set training.learning_rate={lr / 10:g})"
+    else:  # a step or exponential schedule's gamma above 1 grew it past the largest float
+        gamma = config.training.schedule_params.get("gamma", "above 1")
+        advice = f"the learning rate grew to inf (training.schedule's gamma is {gamma}): lower the gamma"
     return TrainingDiverged(
-        f"training diverged: {what} became {value} in epoch {epoch}; try a lower learning rate "
-        f"(now {lr:g}, e.g. --set training.learning_rate={lr / 10:g}){unscaled}; nothing was written"
+        f"training diverged: {what} became {value} in epoch {epoch}; {advice}{unscaled}; nothing was written"
     )
 
 

@@ -627,6 +627,27 @@ def test_a_target_beyond_float32_is_named_in_evaluate_and_fit(trained, tmp_path)
         assert "diverged" not in line
 
 
+def test_a_schedule_growing_the_lr_to_inf_diverges_naming_the_gamma(project):
+    """lr 10 * gamma 1e308 is inf at epoch 2: the run diverges (exit 1) and says the gamma did
+    it, where it said 'try --set training.learning_rate=inf'."""
+    line = assert_error(
+        run(
+            "fit",
+            "c.yaml",
+            "-q",
+            "--set",
+            "training.learning_rate=10",
+            "--set",
+            "training.schedule={name: exponential, gamma: 1e308}",
+        ),
+        "training diverged",
+        "the learning rate grew to inf (training.schedule's gamma is 1e+308): lower the gamma",
+        code=1,
+    )
+    assert "learning_rate=inf" not in line
+    assert not (project / "run").exists()
+
+
 def test_text_labels_under_the_default_cost_say_to_set_a_cross_entropy(tmp_path):
     # cost defaults to mse, a regression: a classifier's config that leaves it out reads its labels
     # as numbers, and the error says which key makes the task

@@ -45,6 +45,13 @@ def test_exponential():
     assert lrs("exponential", 1.0, 3) == pytest.approx([1.0, 0.95, 0.9025])  # default gamma 0.95
 
 
+@pytest.mark.parametrize("name", ["step", "exponential"])
+def test_a_gamma_that_grows_the_lr_past_the_largest_float_gives_inf(name):
+    """gamma 1e308: 1e308 ** 2 raised OverflowError (an internal error at the third epoch)."""
+    got = lrs(name, 0.5, 3, gamma=1e308, **({"step_size": 1} if name == "step" else {}))
+    assert got[:2] == [0.5, 0.5e308] and got[2] == math.inf
+
+
 def test_cosine_without_warmup():
     # T = 4 epochs, k = 0..3: min + (lr - min) (1 + cos(pi k / 4)) / 2 with lr 0.1, min 0.02
     got = lrs("cosine", 0.1, 4, min_lr=0.02)
