@@ -667,3 +667,50 @@ def test_text_labels_under_the_default_cost_say_to_set_a_cross_entropy(tmp_path)
     )
     line = fit_error(config_text(tmp_path, GOOD), "column 'weight' is numeric but holds 'heavy'")
     assert "cost" not in line
+
+
+# -- array files a fuzzer found (each was an internal error) -----------------------------------
+
+
+def test_an_npy_of_rows_without_columns_is_refused_by_predict_and_trace(trained, tmp_path):
+    """Shape (4, 0): predict's chunked reader cast its 0-byte rows into a memoryview."""
+    np.save(tmp_path / "x.npy", np.zeros((4, 0)))
+    for args in (
+        ["predict", trained / "run", tmp_path / "x.npy"],
+        ["trace", trained / "run", "--data", tmp_path / "x.npy"],
+    ):
+        assert_error(run(*args), "x.npy: has 0 columns but the model expects")
+
+
+def test_an_npy_header_declaring_a_negative_dimension_is_refused(trained, tmp_path):
+    """NumPy's header reader lets '(-4, 3)' through; np.frombuffer then raised ValueError."""
+    (tmp_path / "x.npy").write_bytes(npy_header((-4, 3), "<f8") + b"\0" * 96)
+    for args in (
+        ["predict", trained / "run", tmp_path / "x.npy"],
+        ["evaluate", trained / "run", tmp_path / "x.npy"],
+        ["fit", trained / "c.yaml", "-o", tmp_path / "out", "--set", f"data.train={tmp_path / 'x.npy'}"],
+    ):
+        assert_error(run(*args), "x.npy: not a readable NumPy file", "negative dimension")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_npz_member_not_in_npy_format_is_refused(trained, tmp_path):
+    """np.load hands back the bytes of a member without the .npy magic; they reached X.ndim."""
+    path = tmp_path / "x.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("X.npy", b"hello")
+        zf.writestr("y.npy", b"world")
+    for args in (
+        ["predict", trained / "run", path],
+        [
+            "fit",
+            trained / "c.yaml",
+            "-o",
+            tmp_path / "out",
+            "--set",
+            f"data.train={path}",
+            "--set",
+            "data.target=null",
+        ],
+    ):
+        assert_error(run(*args), "x.npz: array 'X' is not readable (not in NumPy's .npy format)")

@@ -325,6 +325,8 @@ def npy_header(stream) -> tuple[tuple, np.dtype, bool]:
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
     else:
         shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    if any(d < 0 for d in shape):  # (NumPy's header reader lets a forged (-4, 3) through)
+        raise ValueError(f"the header declares a negative dimension, shape {shape}")
     return shape, dtype, fortran
 
 
@@ -380,7 +382,12 @@ def _load_array(raw: bytes, name: str) -> Any:
 
 def _load_member(z, key: str, name: str) -> np.ndarray:
     try:
-        return z[key]
+        member = z[key]
+        if not isinstance(member, np.ndarray):  # (np.load gives a member without the .npy magic as bytes)
+            raise DataError(f"{name}: array '{key}' is not readable (not in NumPy's .npy format)")
+        return member
+    except DataError:
+        raise
     except ValueError as exc:
         if "pickle" in str(exc).lower() or "object arrays" in str(exc).lower():
             raise DataError(
@@ -1147,6 +1154,7 @@ def _npy_chunks(path: str, name: str, target, need_target: bool) -> Iterator[Tab
             isinstance(mm, np.ndarray)
             and mm.ndim == 2
             and mm.shape[0] > 0
+            and mm.shape[1] > 0  # (rows of 0 bytes cannot be read into)
             and mm.dtype.kind in "biuf"
             and mm.flags.c_contiguous
         )
