@@ -166,9 +166,9 @@ def cross_validate(
             raise DataError(f"{table.source}: no row is left once rows with missing values are dropped")
     n = table.n
     if folds > n:
-        raise DataError(
-            f"{table.source}: {n} rows cannot be cut into {folds} folds; ask for --folds {n} or fewer"
-        )
+        # (one row: --folds 1 is no cross-validation, and refused)
+        advice = f"ask for --folds {n} or fewer" if n >= 2 else "cross-validation needs 2 rows or more"
+        raise DataError(f"{table.source}: {n} row{'s' * (n != 1)} cannot be cut into {folds} folds; {advice}")
     labels = None
     if config.task == "classification" and table.y is not None and table.y.ndim == 1:
         labels = label_text(table.y)

@@ -343,6 +343,16 @@ def test_cv_leaves_out_rows_fit_leaves_out_before_the_folds(tmp_path, missing, l
     assert f"left out {left} of 30 rows" in res.stderr
 
 
+def test_cv_of_one_row_does_not_suggest_one_fold(tmp_path):
+    """It said 'ask for --folds 1 or fewer', which --folds refuses (at least 2 folds)."""
+    (tmp_path / "one.csv").write_text("x,z,y\n1,0,2\n")
+    path = write_config(tmp_path, {"train": "one.csv", "target": "y"}, cost="mse", output="identity")
+    line = assert_error(
+        run("cv", path, "-k", "2"), "1 row cannot be cut into 2 folds", "needs 2 rows or more"
+    )
+    assert "--folds 1" not in line
+
+
 def test_cv_a_missing_target_under_missing_error_says_so(tmp_path):
     path = _with_missing(tmp_path, "error")
     assert_error(run("cv", path, "-k", "3"), "m.csv:7: the target 'label' is missing")
