@@ -714,4 +714,6 @@ def load_model(path: str | Path, device=None) -> Model:
         )
         if not ok:
             raise ModelFileError(f"{name}: the class list does not match the output layer")
+    elif not isinstance(encoding.classes, (list, type(None))):  # (a regression model's is null)
+        raise ModelFileError(f"{name}: the 'meta' document is malformed (the class list is not a list)")
     return Model(network, encoding, meta)

@@ -714,3 +714,22 @@ def test_an_npz_member_not_in_npy_format_is_refused(trained, tmp_path):
         ],
     ):
         assert_error(run(*args), "x.npz: array 'X' is not readable (not in NumPy's .npy format)")
+
+
+def test_a_regression_model_whose_class_list_is_not_a_list_is_refused(tmp_path):
+    """A forged 'classes': -1 in a regression model reached evaluate's len(classes)."""
+    rows = [[f"{i * 0.1:.1f}", f"{i * 0.2:.1f}", f"{i:.1f}"] for i in range(30)]
+    write_rows(tmp_path / "r.csv", ["a", "b", "y"], rows)
+    config = write_config(tmp_path / "r.yaml", "r.csv", [2, 3, 1], cost="mse", training={"epochs": 2})
+    ok(run("fit", config, "-o", tmp_path / "run", "-q"))
+
+    def forge(meta):
+        meta["encoding"]["classes"] = -1
+
+    model = zip_up(tmp_path / "m.npz", with_meta(members(tmp_path / "run" / "model.npz"), forge))
+    for args in (
+        ["evaluate", model, tmp_path / "r.csv"],
+        ["predict", model, tmp_path / "r.csv"],
+        ["info", model],
+    ):
+        assert_error(run(*args), "m.npz: the 'meta' document is malformed (the class list is not a list)")
