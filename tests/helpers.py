@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import inspect
 import io
 import os
 import subprocess
@@ -13,12 +15,34 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from typer.testing import CliRunner
+from typer import testing
 
 from nettrain.cli import app
 from tests.conftest import CONFIGS, ROOT
 
 MODULE = [sys.executable, "-m", "nettrain"]
+
+
+OLD_CLICK = "mix_stderr" in inspect.signature(testing.CliRunner.__init__).parameters  # Click < 8.2
+
+
+class CliRunner(testing.CliRunner):
+    """Typer's CliRunner with stderr kept apart from stdout, as the tests read them: Click 8.2 and
+    later always do that. Before 8.2 (Typer below 0.24 allows Click 8.0 and 8.1) it is the
+    ``mix_stderr=False`` option (without it ``result.stderr`` raises), and the runner reads stderr
+    without flushing it, so what was written to sys.stderr but not flushed is written through."""
+
+    def __init__(self, **kwargs):
+        if OLD_CLICK:
+            kwargs.setdefault("mix_stderr", False)
+        super().__init__(**kwargs)
+
+    @contextlib.contextmanager
+    def isolation(self, *args, **kwargs):
+        with super().isolation(*args, **kwargs) as streams:
+            if OLD_CLICK:
+                sys.stderr.reconfigure(write_through=True)
+            yield streams
 
 
 def run(*args, input=None):

@@ -7,11 +7,11 @@ import json
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from nettrain import ConfigError, fit, load_config, load_model
 from nettrain.cli import app
 from tests.conftest import CONFIGS
+from tests.helpers import CliRunner
 
 EPOCHS = 200
 PATIENCE = 5

@@ -712,10 +712,9 @@ def test_model_evaluate_matches_the_command(tmp_path):
     """Model.evaluate is what `nettrain evaluate --json` prints."""
     import json
 
-    from typer.testing import CliRunner
-
     from nettrain.cli import app
     from nettrain.data import read_table
+    from tests.helpers import CliRunner
 
     run = tmp_path / "run"
     assert CliRunner().invoke(app, ["fit", str(CONFIGS / "xor.yaml"), "-o", str(run), "-q"]).exit_code == 0

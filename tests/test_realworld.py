@@ -779,9 +779,8 @@ def test_decimal_commas_in_a_semicolon_file(tmp_path):
 
 def test_a_file_without_its_header_gets_a_hint(tmp_path):
     """A model trained with a header, given rows without one: say so, not 64 missing columns."""
-    from typer.testing import CliRunner
-
     from nettrain.cli import app
+    from tests.helpers import CliRunner
 
     run = tmp_path / "run"
     from tests.conftest import CONFIGS, DATA
@@ -929,9 +928,8 @@ def test_a_decimal_comma_target_beside_dot_decimal_features(tmp_path):
 
 
 def test_dry_run_on_a_streamed_npy(tmp_path, small_stream):
-    from typer.testing import CliRunner
-
     from nettrain.cli import app
+    from tests.helpers import CliRunner
 
     np.save(tmp_path / "big.npy", stream_matrix())
     config = tmp_path / "c.yaml"

@@ -237,9 +237,8 @@ def test_training_with_dropout_differs_and_inference_is_deterministic(tmp_path):
 
 
 def test_evaluate_and_gradcheck_are_deterministic_with_dropout(tmp_path):
-    from typer.testing import CliRunner
-
     from nettrain.cli import app
+    from tests.helpers import CliRunner
 
     cfg = CONFIGS / "digits.yaml"
     sets = ["--set", "training.dropout=0.5", "--set", "training.epochs=2"]

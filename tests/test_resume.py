@@ -16,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
 from nettrain import ConfigError, ModelFileError, fit, load_config, load_model
 from nettrain.checkpoint import checkpoints_in, find_checkpoint, load_checkpoint
 from nettrain.cli import app, resume_argv
 from nettrain.errors import Interrupted
 from tests.conftest import CONFIGS, DATA, ROOT
-from tests.helpers import signal_when
+from tests.helpers import CliRunner, signal_when
 
 # adam + cosine with warm-up + dropout + early stopping that never triggers: every piece of state
 # a checkpoint has to carry (moments and step count, schedule, two generators, best weights)

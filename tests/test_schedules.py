@@ -7,12 +7,12 @@ import json
 import math
 
 import pytest
-from typer.testing import CliRunner
 
 from nettrain import ConfigError, fit, load_config
 from nettrain.cli import app
 from nettrain.schedules import SCHEDULES, get_schedule
 from tests.conftest import CONFIGS
+from tests.helpers import CliRunner
 
 
 def lrs(name, lr, epochs, **params):

@@ -15,11 +15,11 @@ import shutil
 import numpy as np
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from nettrain import load_config
 from nettrain.cli import app
 from tests.conftest import CONFIGS, DATA
+from tests.helpers import CliRunner
 
 COMMANDS = ["fit", "predict", "evaluate", "gradcheck", "trace", "init", "info", "plot"]
 
