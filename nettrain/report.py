@@ -341,6 +341,8 @@ class JsonReporter(Reporter):
             self.emit(summary)
         elif kind == "warning":
             self.emit({"event": "warning", **info})
+        elif kind == "notice":  # (a pipeline running with --quiet still gets fit's notes)
+            self.emit({"event": "note", **info})
         if self.human is not None:
             self.human(kind, info)
 

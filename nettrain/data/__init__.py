@@ -522,10 +522,12 @@ def _load_run_data(
         return _streamed_run_data(config, read, stdin)
     elif encoding is not None:
         train = read(dc.train)
-        _check_known_classes(encoding, train)  # (all its rows: a test fraction is held out next)
+        # (all its rows: a test fraction is held out next)
+        absent_note = _check_known_classes(encoding, train)
     else:
         train, dc = _training_table(config, read_all(dc.train))
-    notes: list[str] = []
+        absent_note = []
+    notes: list[str] = list(absent_note)
 
     def hold_out(table: Table, fraction: float, stream: int, what: str) -> tuple[Table, Table]:
         """(the rest, a seeded fraction of the rows, stratified by class for classification)."""
@@ -618,12 +620,30 @@ FAR_INPUTS = 10.0
 
 def _far_inputs_note(enc: Encoding, X: np.ndarray) -> list[str]:
     """A note when, under a model's standardization, new training inputs lie far out: a column
-    that hardly varied in the model's training data (a scale of 0.04) varies in the new data,
-    and its rows make large steps at first. Only for models that standardized their inputs."""
+    whose mean in the new data has moved that far (drift, or other units), or a column that
+    hardly varied in the model's training data (a scale of 0.04) and varies in the new data;
+    either way its rows make large steps at first. Only for models that standardized their
+    inputs."""
     numeric = np.concatenate([np.full(c.width, c.kind == "numeric") for c in enc.columns])
     standardized = bool(np.any(enc.x_mean != 0) or np.any(enc.x_scale != 1))
     if not standardized or not numeric.any() or not len(X):
         return []
+    advice = "if training is unsteady, lower the learning rate or set training.clip_norm"
+    # a shift: the mean far out and the rows close round it (twice their own spread or more); a
+    # column that hardly varied and now varies has a mean far out too, by chance, but wide rows
+    mean = np.abs(X.mean(axis=0, dtype=np.float64))
+    moved = numeric & (mean >= FAR_INPUTS)
+    if moved.any():  # (the spread of those columns alone: no float64 copy of all of X)
+        moved[moved] = mean[moved] >= 2 * X[:, moved].std(axis=0, dtype=np.float64)
+    shift = np.where(moved, mean, 0.0)
+    j = int(np.argmax(shift))
+    if moved[j]:  # the bulk of the column has moved, not a few rows
+        return [
+            f"the training data's '{enc.inputs[j]}' has shifted: its mean lies {shift[j]:.3g} standard "
+            f"deviations from the model's mean ({int(moved.sum())} input(s) pass "
+            f"{FAR_INPUTS:g}); drift, or other units? Training goes on as if it were the same "
+            f"quantity; {advice}"
+        ]
     far = np.where(numeric, np.abs(X).max(axis=0), 0.0)
     j = int(np.argmax(far))
     if not far[j] >= FAR_INPUTS:
@@ -631,23 +651,24 @@ def _far_inputs_note(enc: Encoding, X: np.ndarray) -> list[str]:
     return [
         f"under the model's standardization the training data's '{enc.inputs[j]}' reaches {far[j]:.3g} "
         f"standard deviations from the model's mean ({int((far >= FAR_INPUTS).sum())} input(s) pass "
-        f"{FAR_INPUTS:g}): the model's data hardly varied there; if training is unsteady, lower the "
-        "learning rate or set training.clip_norm"
+        f"{FAR_INPUTS:g}): the model's data hardly varied there; {advice}"
     ]
 
 
-def _check_known_classes(enc: Encoding, table: Table) -> None:
+def _check_known_classes(enc: Encoding, table: Table) -> list[str]:
     """A DataError naming the first row whose class is none of the encoding's (a warm start
-    keeps the model's outputs, one per class it was trained with); absent classes are fine."""
+    keeps the model's outputs, one per class it was trained with); absent classes are allowed,
+    with a note (training on rows without a class teaches the network to predict it less)."""
     if enc.task != "classification":
-        return
+        return []
     values, present = enc.target_values(table)
     labels, first = np.unique(values[present], return_index=True)
     rows = np.flatnonzero(present)
     unknown = []
+    seen: set[int] = set()
     for label, i in zip(labels, first):
         try:
-            enc.class_index(np.array([label]))
+            seen.add(int(enc.class_index(np.array([label]))[0]))
         except DataError:
             unknown.append((int(rows[i]), str(label)))
     if unknown:
@@ -657,6 +678,14 @@ def _check_known_classes(enc: Encoding, table: Table) -> None:
             f"({_shown(enc.classes)}); a warm start keeps the model's outputs, one per class: leave "
             "such rows out, or train a new model (without --warm-start) for new classes"
         )
+    absent = [str(c) for k, c in enumerate(enc.classes) if k not in seen]
+    if not absent:
+        return []
+    return [
+        f"the training data holds no rows of class(es) {_shown(absent)} (of the model's "
+        f"{len(enc.classes)}): training without them makes the model predict them less; add rows "
+        "of them (an earlier day's, say) if it should keep them"
+    ]
 
 
 def _categories(enc: Encoding, column: str) -> list[str]:
