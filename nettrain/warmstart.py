@@ -71,6 +71,11 @@ def open_warm_start(source, config: Config, check_data: bool = True) -> tuple[Wa
         warm = WarmStart(source, None, weights_sha256(source.network))
     else:
         path = Path(source)
+        if os.path.realpath(path) != os.path.abspath(path):
+            # through a link (a `current` model a pipeline swaps in atomically each night): the
+            # file it points at now is the one read and recorded, not the link, which will
+            # point at another model tomorrow
+            path = Path(os.path.realpath(path))
         try:
             model = load_model(path)
         except ModelFileError as exc:

@@ -346,3 +346,20 @@ def test_fine_tuning_on_more_data_keeps_or_improves_test_accuracy(tmp_path):
     assert after >= before, (before, after)
     # and the data it fine-tuned on was encoded with the first half's statistics
     assert np.array_equal(tuned.encoding.x_mean, model.encoding.x_mean)
+
+
+def test_a_model_reached_through_a_link_is_recorded_by_the_file_it_points_at(digits_run, tmp_path):
+    # a nightly job warm-starts from `current`, a link it swaps to each day's promoted run
+    current = tmp_path / "current"
+    current.symlink_to(digits_run, target_is_directory=True)
+    new = tmp_path / "new"
+    result = ok(
+        run("fit", DIGITS, "--set", "training.epochs=1", "--warm-start", current, "-o", new, "--json", "-q")
+    )
+    summary = json.loads(result.stdout.splitlines()[-1])
+    target = str((Path(digits_run) / "model.npz").resolve())
+    assert summary["warm_start"]["path"] == target
+    current.unlink()  # tomorrow's promotion: the link moves on, the record still names the model
+    current.symlink_to(new, target_is_directory=True)
+    assert load_model(new).meta["warm_start"]["path"] == target
+    assert f"# warm-started from {target} " in (new / "config.yaml").read_text().splitlines()[1]
