@@ -511,6 +511,7 @@ def _load_run_data(
             return read_for_model(path, encoding, need_target=True, stdin=stdin, delimiter=dc.delimiter)
         return without_columns(read_all(path), dc.exclude, strict=path == dc.train)
 
+    absent_note: list[str] = []  # (classes of a warm start's model that the training data lacks)
     if rows is not None:
         train = rows
     elif should_stream(dc.train):
@@ -526,7 +527,6 @@ def _load_run_data(
         absent_note = _check_known_classes(encoding, train)
     else:
         train, dc = _training_table(config, read_all(dc.train))
-        absent_note = []
     notes: list[str] = list(absent_note)
 
     def hold_out(table: Table, fraction: float, stream: int, what: str) -> tuple[Table, Table]:
