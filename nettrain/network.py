@@ -248,6 +248,13 @@ class Network:
     def xp(self):
         return xp_of(self.W[0])
 
+    def set_weights(self, source: Network, device: Device) -> None:
+        """W and b := ``source``'s (a loaded model's, on the host), cast to this network's dtype
+        (float32 to float64 is exact; float64 to float32 rounds), on ``device``: a resumed
+        checkpoint's weights, or a warm start's. Before ``pack``, which keeps them as views."""
+        self.W[:] = [device.asarray(np.asarray(w).astype(self.dtype)) for w in source.W]
+        self.b[:] = [device.asarray(np.asarray(v).astype(self.dtype)) for v in source.b]
+
     def n_params(self) -> int:
         return sum(int(p.size) for p in self.params())
 

@@ -65,7 +65,7 @@ from .network import Network
 from .optimizers import SGD, get_optimizer
 from .runlock import RunLock
 from .schedules import get_schedule
-from .warmstart import check_same_encoding, open_warm_start, set_initial_weights
+from .warmstart import check_same_encoding, open_warm_start
 
 EventHandler = Callable[[str, dict], None]
 
@@ -563,7 +563,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
 
     net = Network.from_config(config, device=device)
     if warm is not None:
-        set_initial_weights(net, warm, device)
+        net.set_weights(warm.model.network, device)
     train_Y = None if isinstance(data.train, StreamedDataset) else data.train.Y
     net.set_class_weight(class_weights(config, data.encoding.classes, train_Y))
     if net.class_weight is not None:
@@ -1081,8 +1081,7 @@ def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout
                 else f"--resume: the target's mean differs from {path}'s (the data changed?); add "
                 "--force to continue anyway"
             )
-    net.W[:] = [device.asarray(w.astype(net.dtype)) for w in model.network.W]
-    net.b[:] = [device.asarray(v.astype(net.dtype)) for v in model.network.b]
+    net.set_weights(model.network, device)
     params = net.params()
     notes = []
     saved_opt = state["optimizer"]

@@ -140,13 +140,6 @@ def check_same_encoding(encoding, warm: WarmStart) -> None:
         )
 
 
-def set_initial_weights(net, warm: WarmStart, device) -> None:
-    """The network's W and b := the model's, cast to the network's dtype (float32 to float64 is
-    exact; float64 to float32 rounds), on its device."""
-    net.W[:] = [device.asarray(np.asarray(w).astype(net.dtype)) for w in warm.model.network.W]
-    net.b[:] = [device.asarray(np.asarray(v).astype(net.dtype)) for v in warm.model.network.b]
-
-
 def _where(config: Config, key: tuple) -> str:
     """'c.yaml:9: ' (or '--set KEY=VALUE: ') where the key was given, else ''."""
     return config.where(key) if config.where is not None else ""
