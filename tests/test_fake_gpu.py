@@ -243,3 +243,14 @@ def test_gradient_norms_on_the_gpu_are_the_cpus_and_read_once_an_epoch(fake, tmp
         np.testing.assert_allclose(
             [r["grad_norm"] for r in gpu.history], [r["grad_norm"] for r in cpu.history], rtol=1e-9
         )
+
+
+def test_a_warm_start_on_the_gpu_is_the_cpus(fake, tmp_path):
+    # the model's host weights go to the device (fake_cupy refuses host arrays in device
+    # operations), and the run there is the CPU's warm-started run
+    base = digits(tmp_path, epochs=2)
+    model = fit_on("cpu", {**base, "training": {**base["training"], "seed": 1}}).model
+    gpu = fit(config_from_dict({**base, "device": "gpu"}), save=False, warm_start=model)
+    assert gpu.summary["device"] == "gpu:0"
+    assert_same_run(gpu, fit(config_from_dict({**base, "device": "cpu"}), save=False, warm_start=model))
+    assert gpu.history[0]["loss"] < fit_on("gpu", base).history[0]["loss"] / 2  # (started trained)

@@ -331,3 +331,24 @@ def test_gradient_norms_under_mpi_are_those_of_the_global_batch_on_every_rank(co
     assert rank0 == rank1
     assert np.array(one).shape == (3, 2)
     np.testing.assert_allclose(rank0, one, rtol=1e-9)
+
+
+def test_a_warm_start_under_mpi_trains_the_weights_of_one_process(config, tmp_path):
+    """Every rank reads the model and starts from its weights (a rank that started fresh would
+    pull the averaged gradients elsewhere); rank 0 records where the run began; a bad model ends
+    the job with one message."""
+    first = nettrain("fit", config, "-o", tmp_path / "first", "-q", "--set", "training.seed=1")
+    assert first.returncode == 0, first.stderr
+    warm = ["--warm-start", tmp_path / "first", "-q"]
+    one = nettrain("fit", config, "-o", tmp_path / "one", *warm)
+    assert one.returncode == 0, one.stderr
+    two = nettrain("fit", config, "-o", tmp_path / "two", *warm, ranks=2)
+    assert two.returncode == 0, two.stderr
+    for a, b in zip(weights(tmp_path / "one"), weights(tmp_path / "two")):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+    started = load_model(tmp_path / "two" / "model.npz").meta["warm_start"]
+    assert started["path"] == str(tmp_path / "first" / "model.npz")
+    bad = nettrain("fit", config, "-o", tmp_path / "bad", "--warm-start", tmp_path / "none", ranks=2)
+    assert bad.returncode == 2, bad.stderr
+    assert bad.stderr.count("Error:") == 1 and "Traceback" not in bad.stderr
+    assert not (tmp_path / "bad").exists()
