@@ -427,7 +427,7 @@ def fit(
         Path | None,
         typer.Option(
             "--warm-start",
-            help="Start from a trained model's weights (a model file or run folder) instead of "
+            help="Start from a trained model's weights (a model file, run folder or checkpoint) instead of "
             "fresh ones: a new run on the config's data, encoded with the model's encoding.",
             show_default=False,
             metavar="MODEL",
