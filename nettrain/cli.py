@@ -736,7 +736,6 @@ def _dry_run(
     cfg, quiet: bool, resume: Path | None = None, force: bool = False, warm_start: Path | None = None
 ) -> None:
     from .backend import nettrain_threads, resolve_device
-    from .checkpoint import find_checkpoint
     from .config import with_data_sizes
     from .data import StreamedDataset, load_run_data
     from .train import (
@@ -745,9 +744,8 @@ def _dry_run(
         check_output,
         class_weights,
         open_checkpoint,
-        resumed_encoding,
+        start_from,
     )
-    from .warmstart import open_warm_start
 
     # what fit checks before it trains: the device (and NETTRAIN_THREADS on the CPU), the run
     # folder, the checkpoint to resume, the class weights against the data's classes, the memory
@@ -756,13 +754,9 @@ def _dry_run(
     if device.kind == "cpu":
         nettrain_threads()
     check_output(cfg)
-    warm, encoding = None, None
-    if warm_start is not None:  # the model's network against the config's, before the data
-        warm, cfg = open_warm_start(warm_start, cfg)
-        encoding = warm.model.encoding
-    if resume is not None:
-        find_checkpoint(resume)  # there is one (compared with the config once the data is read)
-        encoding = resumed_encoding(resume)
+    # the model's network against the config's, before the data; a checkpoint to resume (compared
+    # with the config once the data is read)
+    warm, cfg, encoding = start_from(cfg, warm_start, resume)
     from .distributed import load_once, rank
 
     data = load_once(lambda: load_run_data(cfg, stdin=sys.stdin, encoding=encoding).without_tables())

@@ -42,7 +42,6 @@ from .checkpoint import (
 from .config import Config, with_data_sizes
 from .data import (
     Dataset,
-    Encoding,
     RunData,
     StreamedDataset,
     held_out_note,
@@ -444,14 +443,26 @@ def run_meta(config: Config, training: dict, started_from: dict | None) -> dict:
     return meta
 
 
-def resumed_encoding(resume) -> Encoding | None:
-    """The encoding the data of a resumed run is read with: a warm-started run's is its
-    model's (kept in its checkpoint), never fitted on the data; None for any other run (fitted
-    on the data, as when the run began)."""
-    path = find_checkpoint(resume)
-    if isinstance(read_meta(path).get("warm_start"), dict):
-        return load_model(path).encoding
-    return None
+def start_from(config: Config, warm_start=None, resume=None, check_data: bool = True):
+    """(the warm start or None, the config, the encoding the data is read with) of a run that
+    starts from ``warm_start`` (its config then has the model's auto layer sizes, and the
+    encoding is its model's) or resumes ``resume`` (a warm-started run's encoding is its model's,
+    kept in its checkpoint, never fitted on the data); the encoding is None where it is fitted
+    on the training rows. ``check_data``: see warmstart.open_warm_start. Raises ConfigError for
+    both at once, and what open_warm_start and find_checkpoint raise."""
+    if warm_start is not None:
+        if resume is not None:
+            raise ConfigError(
+                "warm start and resume do not go together: resume continues a run (its weights, "
+                "optimizer state and epochs); a warm start begins a new one from a model's weights"
+            )
+        warm, config = open_warm_start(warm_start, config, check_data=check_data)
+        return warm, config, warm.model.encoding
+    if resume is not None:
+        path = find_checkpoint(resume)
+        if isinstance(read_meta(path).get("warm_start"), dict):
+            return None, config, load_model(path).encoding
+    return None, config, None
 
 
 def _host_copy(arrays: list) -> list:
@@ -520,19 +531,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
         nettrain_threads()  # (a bad NETTRAIN_THREADS fails now, not after reading the data)
     if device.notice:
         emit("notice", {"message": device.notice})
-    # the encoding the data is read with: a warm start's model's, or that of the checkpoint of
-    # a warm-started run being resumed; None: fitted on the training rows
-    warm, encoding = None, None
-    if warm_start is not None:
-        if resume is not None:
-            raise ConfigError(
-                "warm start and resume do not go together: resume continues a run (its weights, "
-                "optimizer state and epochs); a warm start begins a new one from a model's weights"
-            )
-        warm, config = open_warm_start(warm_start, config, check_data=data is None)
-        encoding = warm.model.encoding
-    elif resume is not None:
-        encoding = resumed_encoding(resume)
+    warm, config, encoding = start_from(config, warm_start, resume, check_data=data is None)
     if data is None:  # (before reading the data: the config alone says whether there is some)
         check_monitors(config, bool(config.data.validation))
     if save:  # a run folder that cannot be written fails now, not after the training
