@@ -96,11 +96,22 @@ def _encoding_is_utf(stream: IO) -> bool:
 
 
 def summary_line(end: dict, ascii_only: bool = False) -> str:
-    """'done: 30 epochs in 1.2s  loss 0.0038  val acc 0.9704  test acc 0.9778  ▇▅▃▂▁  -> runs/x'"""
+    """'done: 30 epochs in 1.2s  loss 0.0038  val acc 0.9704  test acc 0.9778  ▇▅▃▂▁  -> runs/x'
+
+    The time is the summary's ``train_time_s``: a resumed run's counts the epochs before the
+    resume too ('done: 30 epochs in 3.8s (resumed after epoch 20)'), but those of a checkpoint of
+    an older nettrain, which did not say how long they took ('done: epochs 21-30 (resumed) in
+    0.8s': the epochs that time covers)."""
     s = end["summary"]
     first = end.get("first_epoch", 1)
-    epochs = f"{s['epochs']} epochs" if first <= 1 else f"epochs {first}-{s['epochs']} (resumed)"
-    done = f"done: {epochs} in {fmt_duration(s['train_time_s'])}"
+    timed = end.get("timed_epochs", s["epochs"] - first + 1)
+    if first <= 1:
+        epochs, after = f"{s['epochs']} epochs", ""
+    elif timed >= s["epochs"]:
+        epochs, after = f"{s['epochs']} epochs", f" (resumed after epoch {first - 1})"
+    else:
+        epochs, after = f"epochs {s['epochs'] - timed + 1}-{s['epochs']} (resumed)", ""
+    done = f"done: {epochs} in {fmt_duration(s['train_time_s'])}{after}"
     if s.get("stopped_early"):
         done += f" (stopped early, kept epoch {s['kept_epoch']})"
     elif s.get("kept_epoch") not in (None, s["epochs"]):

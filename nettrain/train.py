@@ -577,6 +577,9 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
     early = _Early(tc.early_stopping) if tc.early_stopping else None
     history: list[dict] = []
     first_epoch = 1
+    # the training time of the epochs before a resume and how many epochs it covers (a checkpoint
+    # carries both; one of an older nettrain does not, and its epochs go untimed)
+    time_before, timed_before = 0.0, 0
     chash = config_hash(config.to_dict())
 
     #: the model this run started from (path, weights_sha256), recorded in its model files
@@ -585,7 +588,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
         digest = warm.weights_sha256[:16]
         emit("notice", {"message": f"warm start from {warm.name} (weights sha256 {digest}...)"})
     if resume is not None:
-        first_epoch, history, notes, started_from = _resume(
+        first_epoch, history, notes, started_from, (time_before, timed_before) = _resume(
             resume,
             force,
             config,
@@ -691,6 +694,8 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
             "shuffle_rng": snap["shuffle_rng"],
             "dropout_rng": snap["dropout_rng"],
             "early_stopping": snap["early"],
+            "train_time_s": snap["train_time_s"],
+            "timed_epochs": snap["timed_epochs"],
         }
         try:
             path = save_checkpoint(
@@ -728,6 +733,9 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
             "early": early.state() if early else None,
             "best": early.best_weights if early else None,
             "history": [dict(r) for r in history],
+            # the training time up to now (the end of the epochs done: at the start of the next)
+            "train_time_s": time_before + time.perf_counter() - t_start,
+            "timed_epochs": timed_before + epoch - first_epoch + 1,
         }
 
     # plain SGD takes the fast update (see the batch loop); anything else goes through optimizer.step
@@ -866,7 +874,10 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
         # the step losses are measured before each update: the last update can still blow up
         if not all(bool(xp.isfinite(p).all()) for p in net.params()):
             raise _diverged("a weight", "NaN or infinite", last_epoch, optimizer.lr, config)
-    train_time = time.perf_counter() - t_start
+    # the whole run's training time, the epochs before a resume included (when the checkpoint
+    # said how long they took), and the epochs it covers
+    train_time = time_before + time.perf_counter() - t_start
+    timed_epochs = timed_before + last_epoch - first_epoch + 1
     kept_epoch = last_epoch
     if early is not None and early.restore_best and early.best_weights is not None:
         kept_epoch = early.best_epoch
@@ -893,7 +904,6 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
         )
         if note := _cosine_cut_short(config, last_epoch, history):
             emit("notice", {"message": note})
-    epochs_run = last_epoch - first_epoch + 1
     # the figures of the epoch whose weights the model keeps (the best one under restore_best)
     summary: dict[str, Any] = {
         "epochs": last_epoch,
@@ -902,7 +912,9 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
         "n_train": n,
         "data": source,
         "device": str(device),
-        "samples_per_s": n * epochs_run / train_time if train_time > 0 and epochs_run else None,
+        # over the epochs train_time_s covers: all of them, but those before the resume from an
+        # older nettrain's checkpoint, which did not say how long they took
+        "samples_per_s": n * timed_epochs / train_time if train_time > 0 and timed_epochs else None,
     }
     if world is not None:
         summary.update({"ranks": world.size, "allreduce_s": round(world.seconds, 3)})
@@ -938,6 +950,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
             "history": history,
             "output": result.output,
             "first_epoch": first_epoch,
+            "timed_epochs": timed_epochs,
             "warm_start": started_from,
         },
     )
@@ -1044,7 +1057,9 @@ def open_checkpoint(where, config: Config, force: bool = False):
 
 def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout_rng, early, data, device):
     """Load a checkpoint's state into the freshly built run; returns (first epoch, history,
-    notes, the checkpoint's ``warm_start``: the model a warm-started run began from). Under
+    notes, the checkpoint's ``warm_start``: the model a warm-started run began from, and (the
+    training time so far, the epochs it covers): (0, 0) from an older nettrain's checkpoint,
+    which does not carry them). Under
     ``force``, state that does not fit the new config (another optimizer or schedule, another
     set of trained parameters) starts afresh, and a note says so."""
     path, model, state, opt_arrays, best = open_checkpoint(where, config, force)
@@ -1102,7 +1117,22 @@ def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout
         early.load(state["early_stopping"], best)
     started_from = model.meta.get("warm_start")
     started_from = started_from if isinstance(started_from, dict) else None
-    return int(state["epoch"]) + 1, list(state.get("history", [])), notes, started_from
+    return int(state["epoch"]) + 1, list(state.get("history", [])), notes, started_from, _time_so_far(state)
+
+
+def _time_so_far(state: dict) -> tuple[float, int]:
+    """(seconds, epochs) a checkpoint says its run has trained; (0, 0) when it does not say, or
+    says it in a form that makes no sense (an older nettrain's, an edited file)."""
+    seconds, epochs = state.get("train_time_s"), state.get("timed_epochs")
+    ok = (
+        isinstance(seconds, (int, float))
+        and not isinstance(seconds, bool)
+        and math.isfinite(seconds)
+        and seconds >= 0
+        and type(epochs) is int
+        and 0 <= epochs <= int(state["epoch"])
+    )
+    return (float(seconds), epochs) if ok else (0.0, 0)
 
 
 def _hold_out(config, data: RunData) -> RunData:

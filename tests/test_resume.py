@@ -13,6 +13,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -216,6 +217,81 @@ def test_interrupt_then_resume_is_bit_identical(uninterrupted, tmp_path, name, c
     resumed = fit(cfg, resume=str(tmp_path / "b"))  # the folder: its newest checkpoint
     assert trajectory(resumed.history) == trajectory(full.history)
     assert same_weights(resumed.model.network, full.model.network)
+
+
+class StepClock:
+    """A training clock that moves 10 ms at each optimizer step (fit asks ``stop`` once a step),
+    and a ``stop`` that asks to stop after the given number of steps (never, by default)."""
+
+    def __init__(self, monkeypatch):
+        self.now = 0.0
+        monkeypatch.setattr("nettrain.train.time", SimpleNamespace(perf_counter=lambda: self.now))
+
+    def stop(self, steps: int | None = None):
+        count = [0]
+
+        def stop():
+            count[0] += 1
+            self.now += 0.01
+            return "SIGINT" if steps is not None and count[0] >= steps else None
+
+        return stop
+
+
+def test_a_resumed_runs_training_time_is_the_whole_runs(tmp_path, monkeypatch):
+    from nettrain.report import summary_line
+
+    clock = StepClock(monkeypatch)
+    cfg = digits(tmp_path / "a", "training.epochs=4")
+    full = fit(cfg, stop=clock.stop())
+    assert full.summary["train_time_s"] == pytest.approx(4 * 38 * 0.01)  # 38 steps an epoch
+    # interrupted in epoch 3: the checkpoint holds the state (and the time) at the end of epoch 2;
+    # the steps of epoch 3 before the interrupt are run again, and timed again, on resume
+    clock.now = 0.0
+    cfg = digits(tmp_path / "b", "training.epochs=4")
+    with pytest.raises(Interrupted):
+        fit(cfg, stop=clock.stop(100))
+    _, state, _, _ = load_checkpoint(tmp_path / "b" / "checkpoint-2.npz")
+    assert (state["train_time_s"], state["timed_epochs"]) == (pytest.approx(2 * 38 * 0.01), 2)
+    clock.now = 0.0
+    events = []
+    resumed = fit(
+        cfg, lambda kind, info: events.append((kind, info)), resume=str(tmp_path / "b"), stop=clock.stop()
+    )
+    assert resumed.summary["train_time_s"] == pytest.approx(full.summary["train_time_s"])
+    assert resumed.summary["samples_per_s"] == pytest.approx(full.summary["samples_per_s"])
+    assert load_model(tmp_path / "b" / "model.npz").meta["training"]["train_time_s"] == pytest.approx(1.52)
+    end = next(info for kind, info in events if kind == "end")
+    assert summary_line(end).startswith("done: 4 epochs in 1.5s (resumed after epoch 2)  loss")
+
+
+def test_an_older_checkpoint_without_its_time_resumes_timing_the_epochs_after_it(tmp_path, monkeypatch):
+    from nettrain.checkpoint import save_checkpoint
+    from nettrain.report import summary_line
+
+    clock = StepClock(monkeypatch)
+    cfg = digits(tmp_path / "a", "training.epochs=4", "training.checkpoint_every=2")
+    fit(cfg, stop=clock.stop())
+    # checkpoint-2 as an older nettrain wrote it: no training time in its state
+    model, state, opt, best = load_checkpoint(tmp_path / "a" / "checkpoint-2.npz")
+    del state["train_time_s"], state["timed_epochs"]
+    save_checkpoint(tmp_path / "old", 2, model, state, opt, best, keep=5)
+    clock.now = 0.0
+    events = []
+    resumed = fit(
+        digits(tmp_path / "old", "training.epochs=4"),
+        lambda kind, info: events.append((kind, info)),
+        resume=str(tmp_path / "old"),
+        stop=clock.stop(),
+    )
+    # the epochs before it count no time, and samples/s is over the epochs that were timed
+    assert resumed.summary["train_time_s"] == pytest.approx(2 * 38 * 0.01)
+    assert resumed.summary["samples_per_s"] == pytest.approx(1211 * 2 / (2 * 38 * 0.01))
+    end = next(info for kind, info in events if kind == "end")
+    assert summary_line(end).startswith("done: epochs 3-4 (resumed) in 0.8s  loss")
+    # and a checkpoint written after it says which epochs its time covers
+    _, state, _, _ = load_checkpoint(tmp_path / "old" / "checkpoint-4.npz")
+    assert (state["train_time_s"], state["timed_epochs"]) == (pytest.approx(0.76), 2)
 
 
 def test_interrupt_in_the_first_epoch_resumes_from_the_start(tmp_path):
