@@ -11,6 +11,7 @@ settings that differ and every result are columns. No printing here: cli.py rend
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .errors import NettrainError, did_you_mean
@@ -31,6 +32,9 @@ SETTINGS = (
     ("class_weight", "class weight"),
     ("seed", "seed"),
     ("split_seed", "split seed"),
+    # what a nightly retraining changes: the training file and the model it began from
+    ("data", "data"),
+    ("warm_start", "warm start"),
 )
 #: results, in column order: (key, column title); a column wherever any run has the value
 RESULTS = (
@@ -111,6 +115,11 @@ def run_row(label: str, network, meta: dict) -> dict[str, Any]:
         "epochs_planned": tc.get("epochs"),
     }
     row.update({k: v for k, v in summary.items() if k not in row})
+    dc = config.get("data") if isinstance(config.get("data"), dict) else {}
+    if not isinstance(row.get("data"), str):  # (an older model's summary names no file: the config's)
+        row["data"] = dc.get("train") if isinstance(dc.get("train"), str) else None
+    warm = meta.get("warm_start")  # the model a --warm-start run began from: path, weights_sha256
+    row["warm_start"] = warm if isinstance(warm, dict) else None
     if row.get("kept_epoch") is None and isinstance(row.get("epochs"), int):
         row["kept_epoch"] = row["epochs"]  # (without early stopping the model keeps the last epoch)
     return row
@@ -208,6 +217,8 @@ def _header_text(key: str, value) -> str:
         "seed": "seed ",
         "split_seed": "split seed ",
         "schedule": "schedule ",
+        "data": "trained on ",
+        "warm_start": "warm start from ",
     }.get(key, "")
     return prefix + text
 
@@ -215,6 +226,10 @@ def _header_text(key: str, value) -> str:
 def compare_table(rows: list[dict], r2: str = "R²") -> tuple[str, list[str], list[list[str]]]:
     """The comparison of ``rows``: the header line of the settings all runs share ('' when none),
     the column titles, and one list of cells per row (in the order given).
+
+    The training file and the warm start's source are shown short (relative to the current
+    folder when inside it; a source model.npz by its run folder, with its weights' digest's first
+    8 digits), unless that would show two that differ alike.
 
     A setting is a column when the runs differ in it; when they agree it is named on the header line,
     unless it is off for all of them (no weight decay, a constant schedule, ...). Every result some
@@ -226,6 +241,7 @@ def compare_table(rows: list[dict], r2: str = "R²") -> tuple[str, list[str], li
             {**row, "split_seed": row["seed"] if row.get("split_seed") is None else row["split_seed"]}
             for row in rows
         ]
+    rows = _paths_shown(rows)
     shared: dict[str, str] = {}
     columns: list[tuple[str, str]] = [("run", "run")]
     for key, title in SETTINGS:
@@ -255,3 +271,53 @@ def compare_table(rows: list[dict], r2: str = "R²") -> tuple[str, list[str], li
         cells.append(line)
     header = f"all runs: {', '.join(shared.values())}" if shared else ""
     return header, [title for _, title in columns], cells
+
+
+def _paths_shown(rows: list[dict]) -> list[dict]:
+    """``rows`` with their training file and warm start source as the table shows them: short
+    where the short forms tell apart the runs that differ, else in full."""
+    rows = [dict(row) for row in rows]
+    for key, short, full in (("data", _short_path, str), ("warm_start", _short_source, _full_source)):
+        raw = [row.get(key) for row in rows]
+        distinct = {repr(v) for v in raw}
+        texts = [short(v) if v is not None else None for v in raw]
+        if len(set(texts)) < len(distinct):  # (two that differ would look alike)
+            texts = [full(v) if v is not None else None for v in raw]
+        for row, text in zip(rows, texts):
+            row[key] = text
+    return rows
+
+
+def _short_path(path: str) -> str:
+    """A file's path relative to the current folder when it lies inside it, else as it is (also
+    'standard input' and the like, which are no paths)."""
+    if not os.path.isabs(path):
+        return path
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # (another drive)
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _short_source(warm: dict) -> str:
+    """A warm start's source: its path as _short_path shows it, a model.npz by its run folder
+    ('runs/2026-11-25/', or the folder's name where it lies outside the current folder or is
+    it), and the
+    first 8 digits of its weights' digest."""
+    path, digest = warm.get("path"), str(warm.get("weights_sha256") or "")[:8]
+    if not isinstance(path, str):
+        text = "a model given to fit"
+    elif os.path.basename(path) == "model.npz" and os.path.dirname(path) not in ("", os.sep):
+        folder = os.path.dirname(path)
+        shown = _short_path(folder)
+        text = (os.path.basename(folder) if os.path.isabs(shown) or shown == "." else shown) + "/"
+    else:
+        text = _short_path(path)
+    return f"{text} ({digest})" if digest else text
+
+
+def _full_source(warm: dict) -> str:
+    path = warm.get("path") if isinstance(warm.get("path"), str) else "a model given to fit"
+    digest = warm.get("weights_sha256")
+    return f"{path} ({digest})" if digest else path

@@ -4,10 +4,13 @@ JSON lines; one model's info stays as it was."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 
 import pytest
 
-from tests.conftest import CONFIGS
+from nettrain.compare import compare_table
+from tests.conftest import CONFIGS, DATA
 from tests.helpers import assert_error, ok, run
 
 
@@ -62,7 +65,8 @@ def test_several_runs_make_one_table_with_a_row_each(runs):
     assert r.stderr == ""
     lines = [line for line in r.stdout.splitlines() if line.strip()]
     # the settings every run shares on one line; the ones that differ are columns
-    assert lines[0] == "all runs: 64-128-64-10 relu, cross_entropy, batch 32, seed 0"
+    train = os.path.relpath(DATA / "digits_train.csv")  # (the tests run in the repository)
+    assert lines[0] == f"all runs: 64-128-64-10 relu, cross_entropy, batch 32, seed 0, trained on {train}"
     titles = lines[1].split()
     assert titles[:4] == ["run", "optimizer", "lr", "epochs"]
     assert "batch" not in titles and "layers" not in titles and "schedule" not in titles
@@ -162,7 +166,9 @@ def test_a_run_folder_and_a_model_file_side_by_side(runs):
     assert row_of(r.stdout, model)[1:3] == ["adam", "0.001"]
     # the same run twice (its folder and its file): nothing differs but the name
     same = ok(run("info", runs["lr01"], runs["lr01"] / "model.npz")).stdout
-    assert same.splitlines()[0] == "all runs: 64-128-64-10 relu, cross_entropy, sgd, lr 0.1, batch 32, seed 0"
+    assert same.splitlines()[0].startswith(
+        "all runs: 64-128-64-10 relu, cross_entropy, sgd, lr 0.1, batch 32, seed 0"
+    )
     assert row_of(same, runs["lr01"])[1:] == row_of(same, runs["lr01"] / "model.npz")[1:]
 
 
@@ -192,7 +198,7 @@ def test_the_split_seed_is_named_where_a_run_set_it(tmp_path):
             "--set", f"training.seed={seed}",
         ))  # fmt: skip
     fixed = ok(run("info", tmp_path / "s0", tmp_path / "s1")).stdout.splitlines()
-    assert fixed[0].startswith("all runs:") and fixed[0].endswith(", split seed 0")
+    assert fixed[0].startswith("all runs:") and ", split seed 0, trained on " in fixed[0]
     assert "seed" in fixed[2].split() and "split" not in fixed[2]
     plain = ok(run("info", tmp_path / "p0", tmp_path / "p1")).stdout.splitlines()
     assert "split" not in plain[0] and "split" not in plain[2]  # (the header and the titles)
@@ -248,3 +254,71 @@ def test_a_model_whose_config_entries_have_odd_types_is_shown_not_a_crash(runs, 
     ok(run("info", tmp_path / "odd.npz"))
     res = ok(run("info", tmp_path / "odd.npz", runs["lr01"]))
     assert len(row_of(res.stdout, tmp_path / "odd.npz")) > 1
+
+
+def test_nightly_runs_show_their_data_and_warm_start_source(tmp_path, monkeypatch):
+    # a nightly pipeline: each day's run starts from the day before's model, on that day's data
+    monkeypatch.chdir(tmp_path)
+    base = ["-q", "--set", "training.epochs=1", "--set", "data.test=null"]
+    for day in ("day1", "day2", "day3"):
+        shutil.copy(DATA / "digits_train.csv", tmp_path / f"{day}.csv")
+    ok(
+        run(
+            "fit",
+            CONFIGS / "digits.yaml",
+            *base,
+            "--set",
+            f"data.train={tmp_path / 'day1.csv'}",
+            "-o",
+            "day1",
+        )
+    )
+    for day, before in (("day2", "day1"), ("day3", "day2")):
+        args = ["--set", f"data.train={tmp_path / day}.csv", "--warm-start", tmp_path / before / "model.npz"]
+        ok(run("fit", CONFIGS / "digits.yaml", *base, *args, "-o", day))
+    digest = {
+        d: json.loads(ok(run("info", d, "--json")).stdout)["weights_sha256"][:8] for d in ("day1", "day2")
+    }
+    out = ok(run("info", "day2", "day3")).stdout
+    titles = [line for line in out.splitlines() if line.strip()][1].split()
+    assert titles[1:3] == ["data", "warm"] and "start" in titles  # ('warm start')
+    # short: the files relative to the current folder, a source model by its run folder
+    assert row_of(out, "day2")[1:4] == ["day2.csv", "day1/", f"({digest['day1']})"]
+    assert row_of(out, "day3")[1:4] == ["day3.csv", "day2/", f"({digest['day2']})"]
+    # shared, they are on the 'all runs:' line instead
+    same = ok(run("info", "day2", "day2/model.npz")).stdout.splitlines()[0]
+    assert same.endswith(f", trained on day2.csv, warm start from day1/ ({digest['day1']})")
+    # the JSON lines keep the full paths
+    for line in ok(run("info", "day2", "day3", "--json")).stdout.splitlines():
+        info = json.loads(line)
+        day = info["path"]
+        assert info["training"]["data"] == str(tmp_path / f"{day}.csv")
+        assert info["warm_start"]["path"] == str(
+            tmp_path / {"day2": "day1", "day3": "day2"}[day] / "model.npz"
+        )
+    # outside the current folder: the data in full, a source by its run folder's name
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    out = ok(run("info", tmp_path / "day2", tmp_path / "day3")).stdout
+    assert row_of(out, tmp_path / "day2")[1:3] == [str(tmp_path / "day2.csv"), "day1/"]
+    monkeypatch.chdir(tmp_path / "day1")  # (the source's own folder: its name, not './')
+    assert (
+        row_of(ok(run("info", tmp_path / "day2", tmp_path / "day3")).stdout, tmp_path / "day2")[2] == "day1/"
+    )
+
+
+def test_sources_whose_short_forms_look_alike_are_shown_in_full():
+    def row(run, source, digest):
+        return {"run": run, "data": "/data/x.csv", "warm_start": {"path": source, "weights_sha256": digest}}
+
+    rows = [row("a", "/srv/a/nightly/model.npz", "1" * 64), row("b", "/srv/b/nightly/model.npz", "1" * 64)]
+    header, titles, cells = compare_table(rows)
+    assert header == "all runs: trained on /data/x.csv"
+    assert titles == ["run", "warm start"]
+    assert [c[1] for c in cells] == [
+        f"/srv/a/nightly/model.npz ({'1' * 64})",
+        f"/srv/b/nightly/model.npz ({'1' * 64})",
+    ]
+    # the same file rewritten between runs: the same path, told apart by its weights' digest
+    rows = [row("a", "/srv/a/nightly/model.npz", "1" * 64), row("b", "/srv/a/nightly/model.npz", "2" * 64)]
+    assert [c[1] for c in compare_table(rows)[2]] == ["nightly/ (11111111)", "nightly/ (22222222)"]
