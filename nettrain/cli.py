@@ -433,6 +433,15 @@ def fit(
             metavar="MODEL",
         ),
     ] = None,
+    unknown: Annotated[
+        str,
+        typer.Option(
+            "--unknown",
+            help="With --warm-start, a category of the training data the model never saw: error "
+            "(exit 2) or ignore (encode it as all zeros, with a note).",
+            metavar="error|ignore",
+        ),
+    ] = "error",
 ):
     """Train the network a config describes.
 
@@ -451,6 +460,7 @@ def fit(
             "--warm-start and --resume do not go together: --resume continues a run (its weights, "
             "optimizer state and epochs); --warm-start begins a new one from a model's weights"
         )
+    _check_unknown(unknown)
     if json_ or dry_run:  # a closed stdout (`>&-`) fails now: not after the data is read and an
         sys.stdout.write("")  # epoch trained, when the first JSON line could not be written
     if config is None:
@@ -473,7 +483,7 @@ def fit(
 
         cfg = cfg.with_output(str(find_checkpoint(resume).parent))
     if dry_run:
-        _dry_run(cfg, quiet, resume, force, warm_start)
+        _dry_run(cfg, quiet, resume, force, warm_start, unknown)
         return
     from .errors import Interrupted, TrainingDiverged
     from .report import make_reporter
@@ -496,6 +506,7 @@ def fit(
                 force=force,
                 stop=stop_requested,
                 warm_start=warm_start,
+                unknown=unknown,
             )
     except TrainingDiverged as exc:
         from .distributed import rank
@@ -561,6 +572,7 @@ def resume_argv(argv: list[str], checkpoint: str, keep_config: bool = True) -> l
     naming the checkpoint just written (not an earlier ``--resume`` value, which may be an older
     checkpoint, nor the run folder, whose highest-numbered checkpoint may be left from another
     run), without ``--warm-start`` (the checkpoint holds the weights, and resume refuses it),
+    keeping ``--unknown`` (a warm-started run's data is read with the model's encoding again),
     and every path typed relative to the current folder made absolute: CONFIG, ``-o`` and
     the paths of ``--set data.train=`` / ``data.test`` / ``data.validation`` / ``output``.
     ``argv`` starts with the command's name (``fit``). Without ``keep_config`` CONFIG is left out
@@ -584,9 +596,9 @@ def resume_argv(argv: list[str], checkpoint: str, keep_config: bool = True) -> l
                 if not eq:
                     next(args, None)
                 continue
-            if name in ("--output", "--set", "--device") and not eq:
+            if name in ("--output", "--set", "--device", "--unknown") and not eq:
                 value = next(args, "")
-            if name == "--device":
+            if name in ("--device", "--unknown"):
                 out += [a] if eq else [a, value]
             elif name == "--output":
                 out += [f"--output={_absolute(value)}"] if eq else ["--output", _absolute(value)]
@@ -733,7 +745,12 @@ class _StopFlag:
 
 
 def _dry_run(
-    cfg, quiet: bool, resume: Path | None = None, force: bool = False, warm_start: Path | None = None
+    cfg,
+    quiet: bool,
+    resume: Path | None = None,
+    force: bool = False,
+    warm_start: Path | None = None,
+    unknown: str = "error",
 ) -> None:
     from .backend import nettrain_threads, resolve_device
     from .config import with_data_sizes
@@ -742,6 +759,7 @@ def _dry_run(
         check_memory,
         check_monitors,
         check_output,
+        check_unknown,
         class_weights,
         open_checkpoint,
         start_from,
@@ -756,10 +774,15 @@ def _dry_run(
     check_output(cfg)
     # the model's network against the config's, before the data; a checkpoint to resume (compared
     # with the config once the data is read)
-    warm, cfg, encoding = start_from(cfg, warm_start, resume)
+    warm, cfg, encoding, encoding_n = start_from(cfg, warm_start, resume)
+    check_unknown(unknown, encoding is not None)
     from .distributed import load_once, rank
 
-    data = load_once(lambda: load_run_data(cfg, stdin=sys.stdin, encoding=encoding).without_tables())
+    data = load_once(
+        lambda: load_run_data(
+            cfg, stdin=sys.stdin, encoding=encoding, encoding_rows=encoding_n, unknown=unknown
+        ).without_tables()
+    )
     cfg = with_data_sizes(cfg, data.encoding.n_inputs, data.encoding.n_outputs)
     check_monitors(cfg, data.validation is not None)
     streamed = isinstance(data.train, StreamedDataset)

@@ -41,6 +41,7 @@ from .checkpoint import (
 )
 from .config import Config, with_data_sizes
 from .data import (
+    UNKNOWN_POLICIES,
     Dataset,
     RunData,
     StreamedDataset,
@@ -64,7 +65,7 @@ from .network import Network
 from .optimizers import SGD, get_optimizer
 from .runlock import RunLock
 from .schedules import get_schedule
-from .warmstart import check_same_encoding, open_warm_start
+from .warmstart import check_same_encoding, encoding_rows, open_warm_start
 
 EventHandler = Callable[[str, dict], None]
 
@@ -444,12 +445,13 @@ def run_meta(config: Config, training: dict, started_from: dict | None) -> dict:
 
 
 def start_from(config: Config, warm_start=None, resume=None, check_data: bool = True):
-    """(the warm start or None, the config, the encoding the data is read with) of a run that
-    starts from ``warm_start`` (its config then has the model's auto layer sizes, and the
-    encoding is its model's) or resumes ``resume`` (a warm-started run's encoding is its model's,
-    kept in its checkpoint, never fitted on the data); the encoding is None where it is fitted
-    on the training rows. ``check_data``: see warmstart.open_warm_start. Raises ConfigError for
-    both at once, and what open_warm_start and find_checkpoint raise."""
+    """(the warm start or None, the config, the encoding the data is read with, the rows it was
+    fitted on) of a run that starts from ``warm_start`` (its config then has the model's auto
+    layer sizes, and the encoding is its model's) or resumes ``resume`` (a warm-started run's
+    encoding is its model's, kept in its checkpoint, never fitted on the data); the encoding is
+    None where it is fitted on the training rows, and its rows None too, or where the model does
+    not say (warmstart.encoding_rows). ``check_data``: see warmstart.open_warm_start. Raises
+    ConfigError for both at once, and what open_warm_start and find_checkpoint raise."""
     if warm_start is not None:
         if resume is not None:
             raise ConfigError(
@@ -457,12 +459,28 @@ def start_from(config: Config, warm_start=None, resume=None, check_data: bool = 
                 "optimizer state and epochs); a warm start begins a new one from a model's weights"
             )
         warm, config = open_warm_start(warm_start, config, check_data=check_data)
-        return warm, config, warm.model.encoding
+        return warm, config, warm.model.encoding, warm.encoding_rows
     if resume is not None:
         path = find_checkpoint(resume)
-        if isinstance(read_meta(path).get("warm_start"), dict):
-            return None, config, load_model(path).encoding
-    return None, config, None
+        meta = read_meta(path)
+        if isinstance(meta.get("warm_start"), dict):
+            return None, config, load_model(path).encoding, encoding_rows(meta)
+    return None, config, None, None
+
+
+def check_unknown(unknown: str, model_encoding: bool) -> None:
+    """A ConfigError for an ``unknown`` policy that is not one, or 'ignore' where the training
+    data is not read with a model's encoding (``model_encoding``: a warm start, or the resume of
+    a warm-started run): a run that fits its own encoding knows every category of its training
+    data, so there it would do nothing."""
+    if unknown not in UNKNOWN_POLICIES:
+        raise ConfigError(f"unknown='{unknown}' is not one of: {', '.join(UNKNOWN_POLICIES)}")
+    if unknown == "ignore" and not model_encoding:
+        raise ConfigError(
+            "--unknown ignore is for a warm start's training data (--warm-start, or --resume of a "
+            "warm-started run), read with the model's categories; a fit without one learns the "
+            "categories of its own training data, so none is unknown and the option would do nothing"
+        )
 
 
 def _host_copy(arrays: list) -> list:
@@ -480,6 +498,7 @@ def fit(
     force: bool = False,
     stop: Callable[[], str | None] | None = None,
     warm_start=None,
+    unknown: str = "error",
 ) -> FitResult:
     """Train the network a config describes and (when ``save``) write its run folder.
 
@@ -496,6 +515,11 @@ def fit(
         fresh ones (warmstart.py). The config's network must be the model's; the data is
         encoded with the model's encoding. Everything else starts afresh (a new run). The
         model records it under ``warm_start`` (path, weights_sha256). Not with ``resume``.
+    unknown : 'error' or 'ignore': a category of a warm start's training data that the model
+        never saw is a DataError, or encoded as all zeros with a note (also on ``resume`` of a
+        warm-started run, whose data is read with the model's encoding again). A ConfigError
+        for a run whose encoding is fitted on its own training data, where no category is
+        unknown, and with ``data`` (already encoded).
     stop : polled after every step; when it returns a signal name ('SIGINT', 'SIGTERM'), training
         stops, a checkpoint of the state at the start of the current epoch is written (that
         epoch is run again on resume, so the result is exactly that of an uninterrupted run), and
@@ -513,13 +537,15 @@ def fit(
     """
     locks: list[RunLock] = []  # the run folder's, held from before the data is read to the end
     try:
-        return _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, locks)
+        return _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, unknown, locks)
     finally:
         for lock in locks:
             lock.release()
 
 
-def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, locks: list) -> FitResult:
+def _fit(
+    config, on_event, stdin, save, data, resume, force, stop, warm_start, unknown, locks: list
+) -> FitResult:
     """fit's work; ``locks`` receives the run folder's lock, which fit lets go of at the end."""
     world = distributed.world()
     if world is not None and world.rank != 0:  # only rank 0 reports and writes
@@ -531,7 +557,12 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
         nettrain_threads()  # (a bad NETTRAIN_THREADS fails now, not after reading the data)
     if device.notice:
         emit("notice", {"message": device.notice})
-    warm, config, encoding = start_from(config, warm_start, resume, check_data=data is None)
+    warm, config, encoding, encoding_n = start_from(config, warm_start, resume, check_data=data is None)
+    check_unknown(unknown, encoding is not None)
+    if unknown == "ignore" and data is not None:
+        raise ConfigError(
+            "unknown='ignore' is for the data fit reads; the data given to fit is encoded already"
+        )
     if data is None:  # (before reading the data: the config alone says whether there is some)
         check_monitors(config, bool(config.data.validation))
     if save:  # a run folder that cannot be written fails now, not after the training
@@ -542,7 +573,9 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
             emit("notice", {"message": locks[-1].notice})
     if data is None:
         data = distributed.load_once(
-            lambda: load_run_data(config, stdin=stdin, encoding=encoding).without_tables()
+            lambda: load_run_data(
+                config, stdin=stdin, encoding=encoding, encoding_rows=encoding_n, unknown=unknown
+            ).without_tables()
         )
         source = "standard input" if config.data.train == "-" else str(config.data.train)
     else:
@@ -584,6 +617,8 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
 
     #: the model this run started from (path, weights_sha256), recorded in its model files
     started_from = warm.record() if warm is not None else None
+    if started_from is not None and unknown == "ignore":  # (what repeats the run: save_run)
+        started_from["unknown"] = unknown
     if warm is not None:
         digest = warm.weights_sha256[:16]
         emit("notice", {"message": f"warm start from {warm.name} (weights sha256 {digest}...)"})
@@ -683,7 +718,7 @@ def _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, l
         snap = snap or snapshot(epoch)
         host = net.with_params(snap["W"], snap["b"])
         last = snap["history"][-1] if snap["history"] else {}
-        training = {"epochs": snap["epoch"], "checkpoint": True, "device": str(device)}
+        training = {"epochs": snap["epoch"], "checkpoint": True, "device": str(device), "n_train": n}
         training.update({k: last[k] for k in ("loss", "val_loss", "val_accuracy", "val_r2") if k in last})
         model = Model(host, data.encoding, run_meta(config, training, started_from))
         state = {
@@ -1430,7 +1465,9 @@ def save_run(config: Config, result: FitResult) -> str:
     if warm:  # (the config alone does not repeat such a run: say what does)
         header += (
             f"# warm-started from {warm['path'] or 'a model given to fit'} (weights sha256 "
-            f"{warm['weights_sha256']}): repeat with --warm-start that model\n"
+            f"{warm['weights_sha256']}): repeat with --warm-start that model"
+            + (" and --unknown ignore" if warm.get("unknown") == "ignore" else "")
+            + "\n"
         )
     write_all_atomic(
         [

@@ -50,9 +50,34 @@ class WarmStart:
     def name(self) -> str:
         return self.path or "the model given to fit"
 
+    @property
+    def encoding_rows(self) -> int | None:
+        return encoding_rows(self.model.meta)
+
     def record(self) -> dict:
-        """What the new run's model records under ``warm_start`` (and fit's events carry)."""
-        return {"path": self.path, "weights_sha256": self.weights_sha256}
+        """What the new run's model records under ``warm_start`` (and fit's events carry): the
+        model's path and weights digest, and the rows its encoding was fitted on where known
+        (``encoding_n_train``: the new run's encoding is that one, and so is that of a run
+        warm-started from it in turn)."""
+        record = {"path": self.path, "weights_sha256": self.weights_sha256}
+        if (rows := self.encoding_rows) is not None:
+            record["encoding_n_train"] = rows
+        return record
+
+
+def encoding_rows(meta: dict) -> int | None:
+    """The number of rows a model's encoding (its standardization statistics) was fitted on: a
+    warm-started model's encoding is the model's it began from, which its ``warm_start`` records;
+    another model's was fitted on its own training rows (the summary's ``n_train``: in memory
+    the rows kept, under MPI all ranks' rows, of a streamed .npy the rows its statistics were
+    taken over). None where the metadata does not say (an older nettrain's model)."""
+    warm = meta.get("warm_start")
+    if isinstance(warm, dict):
+        rows = warm.get("encoding_n_train")
+    else:
+        training = meta.get("training")
+        rows = training.get("n_train") if isinstance(training, dict) else None
+    return rows if isinstance(rows, int) and not isinstance(rows, bool) and rows > 0 else None
 
 
 def open_warm_start(source, config: Config, check_data: bool = True) -> tuple[WarmStart, Config]:

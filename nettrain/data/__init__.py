@@ -7,6 +7,7 @@ one example per row; Y is (n, outputs) as the cost wants it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -19,6 +20,7 @@ from .encode import (
     Column,
     Encoding,
     UnseenCategory,
+    _as_number_label,
     category_text,
     fit_encoding,
     label_text,
@@ -468,15 +470,24 @@ def encode_table(
     return Dataset(X, Y, table, kept)
 
 
-def load_run_data(config, stdin=None, encoding: Encoding | None = None) -> RunData:
+def load_run_data(
+    config,
+    stdin=None,
+    encoding: Encoding | None = None,
+    encoding_rows: int | None = None,
+    unknown: str = "error",
+) -> RunData:
     """Read, split, check against the network and encode a config's data.
 
     ``encoding``: a trained model's (a warm start): the data is read and encoded with it, as
     evaluate reads labelled data, instead of an encoding fitted on the training rows; the
     config's data keys that decide an encoding are then not used. A class of the training data
-    that is none of the encoding's, or a category it does not have, is a DataError."""
+    that is none of the encoding's is a DataError, and so is a category it does not have, unless
+    ``unknown`` is 'ignore': such cells are then encoded as all zeros, with a note (as a
+    validation or test file's always are). ``encoding_rows``: the number of rows that encoding
+    was fitted on, where known (see _far_inputs_note)."""
     try:
-        return _load_run_data(config, stdin, encoding=encoding)
+        return _load_run_data(config, stdin, encoding=encoding, encoding_rows=encoding_rows, unknown=unknown)
     except TargetColumnError as exc:  # say where the target was named: the file's line, or --set
         given = config.given(("data", "target")) if config.data.target is not None else None
         if given is None:
@@ -485,11 +496,16 @@ def load_run_data(config, stdin=None, encoding: Encoding | None = None) -> RunDa
 
 
 def _load_run_data(
-    config, stdin=None, rows: Table | None = None, encoding: Encoding | None = None
+    config,
+    stdin=None,
+    rows: Table | None = None,
+    encoding: Encoding | None = None,
+    encoding_rows: int | None = None,
+    unknown: str = "error",
 ) -> RunData:
     """``rows``: the training table already read (``cv_rows``'s, or a fold of it), used in place
     of data.train; the config then names no test set, and data.exclude is applied already.
-    ``encoding``: see load_run_data."""
+    ``encoding``, ``encoding_rows``, ``unknown``: see load_run_data."""
     dc = config.data
     sizes = config.network.layers
     if dc.train is None and rows is None:
@@ -587,30 +603,54 @@ def _load_run_data(
         try:
             ds = encode_table(enc, t, dtype)
         except UnseenCategory as exc:
-            if name == "training" and encoding is not None:
+            if name == "training" and encoding is not None and unknown == "ignore":
+                ds = encode_table(enc, t, dtype, unknown="ignore")
+                notes.append(_unseen_note(enc, t))
+            elif name == "training" and encoding is not None:
                 raise DataError(
                     f"{exc.where}: column '{exc.column}' holds '{exc.value}', a category the model "
                     f"never saw (known: {_shown(_categories(enc, exc.column))}); a warm start keeps "
                     "the model's inputs, one per category it was trained with: leave such rows out, "
-                    "or train a new model (without --warm-start)"
+                    "encode them as all zeros (--unknown ignore), or train a new model (without "
+                    "--warm-start)"
                 ) from None
-            if name == "training":
+            elif name == "training":
                 raise
-            # a rare category that fell to validation or test only: not a reason to stop
-            ds = encode_table(enc, t, dtype, unknown="ignore")
-            notes.append(
-                f"{name} data: {exc.where}: column '{exc.column}' holds '{exc.value}' (and maybe "
-                "more categories) training never saw; such cells are encoded as all zeros, as "
-                "predict --unknown ignore does"
-            )
+            else:  # a rare category that fell to validation or test only: not a reason to stop
+                ds = encode_table(enc, t, dtype, unknown="ignore")
+                notes.append(
+                    f"{name} data: {exc.where}: column '{exc.column}' holds '{exc.value}' (and maybe "
+                    "more categories) training never saw; such cells are encoded as all zeros, as "
+                    "predict --unknown ignore does"
+                )
         dropped = t.n - len(ds)
         if dropped:
             why = "data.missing: drop" if dc.missing == "drop" else "a missing target cannot be filled"
             notes.append(f"{name} data: left out {dropped} of {t.n} rows with missing values ({why})")
         sets.append(ds)
     if encoding is not None:
-        notes += _far_inputs_note(enc, sets[0].X)
+        notes += _far_inputs_note(enc, sets[0].X, encoding_rows)
     return RunData(enc, sets[0], sets[1], sets[2], notes)
+
+
+def _unseen_note(enc: Encoding, table: Table) -> str:
+    """The note of a warm start's training data read with ``unknown='ignore'``: each category
+    the model never saw, by column, with the number of rows (that have a target) holding it."""
+    table = align_features(table, enc.features)
+    _, present = enc.target_values(table)
+    found = []
+    for j, col in enumerate(enc.columns):
+        if col.kind != "categorical":
+            continue
+        text = category_text(table.column(j))[present]
+        values, counts = np.unique(text[~is_missing(text)], return_counts=True)
+        index = {v: i for i, v in enumerate(col.categories)}
+        for value, count in zip(values.tolist(), counts.tolist()):
+            if value not in index and _as_number_label(value, index) < 0:
+                found.append(f"column '{col.name}' holds '{value}' in {table.counted(count)}")
+    shown = "; ".join(found[:5]) + ("; ..." if len(found) > 5 else "")
+    what = "a category the model never saw" if len(found) == 1 else "categories the model never saw"
+    return f"the training data's {shown}: {what}, encoded as all zeros (--unknown ignore)"
 
 
 #: Standardized training inputs this far from 0 (standard deviations of the model's training
@@ -618,12 +658,17 @@ def _load_run_data(
 FAR_INPUTS = 10.0
 
 
-def _far_inputs_note(enc: Encoding, X: np.ndarray) -> list[str]:
+def _far_inputs_note(enc: Encoding, X: np.ndarray, n_rows: int | None = None) -> list[str]:
     """A note when, under a model's standardization, new training inputs lie far out: a column
     whose mean in the new data has moved that far (drift, or other units), or a column that
     hardly varied in the model's training data (a scale of 0.04) and varies in the new data;
     either way its rows make large steps at first. Only for models that standardized their
-    inputs."""
+    inputs.
+
+    ``n_rows``: the number of rows the model's statistics were taken over, where known. None of
+    n values lies more than sqrt(n - 1) (population) standard deviations from their mean, and
+    one value of a column otherwise constant lies exactly that far (34.8 in 1211 rows): a value
+    is 'unlike the model's data' only beyond it, or FAR_INPUTS where that is further."""
     numeric = np.concatenate([np.full(c.width, c.kind == "numeric") for c in enc.columns])
     standardized = bool(np.any(enc.x_mean != 0) or np.any(enc.x_scale != 1))
     if not standardized or not numeric.any() or not len(X):
@@ -645,13 +690,20 @@ def _far_inputs_note(enc: Encoding, X: np.ndarray) -> list[str]:
             f"quantity; {advice}"
         ]
     far = np.where(numeric, np.abs(X).max(axis=0), 0.0)
-    j = int(np.argmax(far))
-    if not far[j] >= FAR_INPUTS:
+    # (sqrt(n - 1) with room for the rounding of inputs standardized in float32)
+    bound = math.sqrt(n_rows - 1) * (1 + 1e-4) if n_rows else 0.0
+    passing = (far >= FAR_INPUTS) & (far > bound)
+    if not passing.any():
         return []
+    j = int(np.argmax(far))
+    if bound > FAR_INPUTS:
+        limit = f"{math.sqrt(n_rows - 1):.3g}, the furthest a value of the model's {n_rows} rows can lie"
+    else:
+        limit = f"{FAR_INPUTS:g}"
     return [
         f"under the model's standardization the training data's '{enc.inputs[j]}' reaches {far[j]:.3g} "
-        f"standard deviations from the model's mean ({int((far >= FAR_INPUTS).sum())} input(s) pass "
-        f"{FAR_INPUTS:g}): the model's data hardly varied there; {advice}"
+        f"standard deviations from the model's mean ({int(passing.sum())} input(s) pass {limit}): "
+        f"the model's data hardly varied there; {advice}"
     ]
 
 

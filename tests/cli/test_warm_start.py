@@ -126,6 +126,46 @@ def test_a_category_the_model_never_saw_is_an_error_naming_it(tmp_path):
     assert_error(result, "new.csv:5", "column 'color'", "'purple'", "the model never saw", "blue, green, red")
 
 
+def test_unknown_ignore_encodes_a_category_the_model_never_saw_as_zeros_with_a_note(tmp_path):
+    config, model = animals_run(tmp_path)
+    header, rows = animals(30, seed=1)
+    rows[3][1] = rows[9][1] = "purple"
+    rows[4][1] = "pink"
+    new = write_rows(tmp_path / "new.csv", header, rows)
+    args = ("fit", config, "--set", f"data.train={new}", "--warm-start", model)
+    result = ok(run(*args, "--unknown", "ignore", "-o", tmp_path / "B"))
+    note = next(line for line in result.stderr.splitlines() if "never saw" in line)
+    assert "column 'color' holds 'pink' in 1 row(s); column 'color' holds 'purple' in 2 row(s)" in note
+    assert "encoded as all zeros (--unknown ignore)" in note
+    assert "fit: 30 training rows" in result.stderr  # (none left out)
+    B = load_model(tmp_path / "B")
+    assert B.encoding.to_dict() == load_model(model).encoding.to_dict()  # (no new category)
+    # the model's config.yaml says what repeats the run, and the printed resume command keeps it
+    assert (
+        (tmp_path / "B" / "config.yaml")
+        .read_text()
+        .splitlines()[1]
+        .endswith("repeat with --warm-start that model and --unknown ignore")
+    )
+    got = resume_argv(["fit", "/c.yaml", "--warm-start", "/m", "--unknown", "ignore"], "/r/checkpoint-3.npz")
+    assert got == ["fit", "/c.yaml", "--unknown", "ignore", "--resume", "/r/checkpoint-3.npz"]
+    # error, the default, stops as before, and says what else can be done
+    assert_error(run(*args, "-o", tmp_path / "C"), "'purple'", "--unknown ignore")
+    assert_error(run(*args, "--unknown", "skip", "-o", tmp_path / "C"), "--unknown 'skip'")
+
+
+def test_unknown_ignore_without_a_warm_start_is_refused(tmp_path):
+    # a fresh fit fits its categories on its own training data: none is unknown
+    config, model = animals_run(tmp_path)
+    result = run("fit", config, "--unknown", "ignore", "-o", tmp_path / "B")
+    assert_error(result, "--unknown ignore", "none is unknown", "would do nothing")
+    assert not (tmp_path / "B").exists()
+    assert_error(run("fit", config, "--unknown", "ignore", "--dry-run"), "would do nothing")
+    # nor with --resume of a run that fitted its own encoding
+    fitted(config, "--set", "training.checkpoint_every=1", "-o", tmp_path / "C")
+    assert_error(run("fit", "--resume", tmp_path / "C", "--unknown", "ignore"), "would do nothing")
+
+
 def test_classes_of_the_model_absent_from_the_new_data_are_kept(tmp_path):
     config, model = animals_run(tmp_path)
     header, rows = animals(60, seed=2)
@@ -172,6 +212,62 @@ def test_a_shifted_column_and_one_that_hardly_varied_get_notes_that_tell_them_ap
     assert "drift, or other units?" in notes["shifted"][0]
     assert len(notes["wider"]) == 1 and "'b' reaches" in notes["wider"][0]
     assert "the model's data hardly varied there" in notes["wider"][0]
+
+
+def test_the_models_own_training_data_is_not_far_out(digits_run, tmp_path):
+    # 'pixel_2_0' is 0 in all but one of the model's 1211 training rows: that value lies
+    # sqrt(1210) = 34.8 standard deviations out in the model's own data, which is no news
+    result = ok(
+        run("fit", DIGITS, "--set", "training.epochs=1", "--warm-start", digits_run, "-o", tmp_path / "B")
+    )
+    assert "standard deviations" not in result.stderr
+
+
+def one_among_zeros(path: Path, lone: float, n: int = 150) -> Path:
+    """n rows whose 'b' is 0 but for one row's ``lone``, next to a varying 'a' and a target."""
+    rng = np.random.default_rng(0)
+    rows = [[f"{rng.normal():.4f}", lone if i == 7 else 0, i % 2] for i in range(n)]
+    return write_rows(path, ["a", "b", "y"], rows)
+
+
+def test_a_value_beyond_the_furthest_the_models_rows_could_lie_gets_the_note(tmp_path):
+    # in n values (population standard deviation) none lies more than sqrt(n - 1) from their
+    # mean, and a lone 1 among zeros lies just that far: sqrt(149) = 12.2 for the model's 150 rows
+    config = write_config(tmp_path / "c.yaml", one_among_zeros(tmp_path / "a.csv", 1), [2, 4, 2], target="y")
+    fitted(config, "-o", tmp_path / "A")
+    gentle = ["--set", "training={epochs: 1, learning_rate: 0.0001}"]
+
+    def notes(data: Path, model=tmp_path / "A") -> list[str]:
+        args = ("fit", config, "--set", f"data.train={data}", *gentle, "--warm-start", model)
+        result = ok(run(*args, "-o", tmp_path / "B"))
+        return [line for line in result.stderr.splitlines() if "standard deviations" in line]
+
+    assert notes(tmp_path / "a.csv") == []  # the model's own rows
+    # 1.01 in place of the 1: (1.01 * 150 - 1) / sqrt(149) = 12.3, further than any of its rows
+    (far,) = notes(one_among_zeros(tmp_path / "far.csv", 1.01))
+    assert "'b' reaches 12.3 standard deviations" in far
+    assert "pass 12.2, the furthest a value of the model's 150 rows can lie" in far
+    # a warm-started model's encoding is its source's: so is the count it records, and passes on
+    b = load_model(tmp_path / "B").meta["warm_start"]
+    assert b["encoding_n_train"] == 150
+    ok(run("fit", config, *gentle, "--set", f"data.train={tmp_path / 'far.csv'}", "-o", tmp_path / "C"))
+    assert notes(tmp_path / "a.csv", model=tmp_path / "B") == []
+
+
+def test_a_model_that_does_not_say_how_many_rows_it_had_keeps_the_plain_threshold(tmp_path):
+    config = write_config(tmp_path / "c.yaml", one_among_zeros(tmp_path / "a.csv", 1), [2, 4, 2], target="y")
+    fitted(config, "-o", tmp_path / "A")
+    model = load_model(tmp_path / "A")
+    del model.meta["training"]["n_train"]  # (as an older nettrain's model)
+    events = []
+    fit(
+        load_config(config, [f"output={tmp_path / 'B'}", "training.epochs=1"]),
+        warm_start=model,
+        on_event=lambda kind, e: events.append((kind, e)),
+        save=False,
+    )
+    notes = [e["message"] for kind, e in events if kind == "notice" and "standard deviations" in e["message"]]
+    assert len(notes) == 1 and "'b' reaches 12.2" in notes[0] and "pass 10)" in notes[0]
 
 
 def test_the_notes_are_json_events_too(tmp_path):
@@ -242,6 +338,8 @@ def test_the_run_records_the_model_it_started_from(digits_run, tmp_path):
     assert p.returncode == 0, p.stderr
     source = load_model(digits_run)
     expected = {"path": str(digits_run / "model.npz"), "weights_sha256": weights_sha256(source.network)}
+    # (and the rows its encoding was fitted on: digits_train.csv's 1347 less a tenth for validation)
+    expected["encoding_n_train"] = 1211
     summary = json.loads(p.stdout.splitlines()[-1])
     assert summary["event"] == "summary" and summary["warm_start"] == expected
     assert f"Note: warm start from {digits_run / 'model.npz'}" in p.stderr
@@ -313,7 +411,9 @@ def test_the_api_takes_a_model_and_arrays_encoded_alike(tmp_path):
     first = fit(config, data=RunData.from_arrays(X, y, "cross_entropy"), save=False).model
     half = RunData.from_arrays(X[:40], y[:40], "cross_entropy")
     again = fit(config, data=half, save=False, warm_start=first)
-    assert again.model.meta["warm_start"] == {"path": None, "weights_sha256": weights_sha256(first.network)}
+    # (first's encoding was fitted on all 80 rows given to it)
+    expected = {"path": None, "weights_sha256": weights_sha256(first.network), "encoding_n_train": 80}
+    assert again.model.meta["warm_start"] == expected
     with pytest.raises(DataError, match="encoded otherwise"):  # classes 0-1 only: another encoding
         fit(config, data=RunData.from_arrays(X, y % 2, "cross_entropy"), save=False, warm_start=first)
 
