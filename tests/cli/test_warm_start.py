@@ -234,7 +234,7 @@ def test_a_value_beyond_the_furthest_the_models_rows_could_lie_gets_the_note(tmp
     # in n values (population standard deviation) none lies more than sqrt(n - 1) from their
     # mean, and a lone 1 among zeros lies just that far: sqrt(149) = 12.2 for the model's 150 rows
     config = write_config(tmp_path / "c.yaml", one_among_zeros(tmp_path / "a.csv", 1), [2, 4, 2], target="y")
-    fitted(config, "-o", tmp_path / "A")
+    fitted(config, "--set", "training.checkpoint_every=15", "-o", tmp_path / "A")
     gentle = ["--set", "training={epochs: 1, learning_rate: 0.0001}"]
 
     def notes(data: Path, model=tmp_path / "A") -> list[str]:
@@ -243,6 +243,7 @@ def test_a_value_beyond_the_furthest_the_models_rows_could_lie_gets_the_note(tmp
         return [line for line in result.stderr.splitlines() if "standard deviations" in line]
 
     assert notes(tmp_path / "a.csv") == []  # the model's own rows
+    assert notes(tmp_path / "a.csv", model=tmp_path / "A" / "checkpoint-15.npz") == []  # (a checkpoint's too)
     # 1.01 in place of the 1: (1.01 * 150 - 1) / sqrt(149) = 12.3, further than any of its rows
     (far,) = notes(one_among_zeros(tmp_path / "far.csv", 1.01))
     assert "'b' reaches 12.3 standard deviations" in far
