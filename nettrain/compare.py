@@ -279,7 +279,9 @@ def _paths_shown(rows: list[dict]) -> list[dict]:
     rows = [dict(row) for row in rows]
     for key, short, full in (("data", _short_path, str), ("warm_start", _short_source, _full_source)):
         raw = [row.get(key) for row in rows]
-        distinct = {repr(v) for v in raw}
+        # (told apart by what the full form shows: a warm start's ``encoding_n_train`` or
+        # ``unknown`` is no other source)
+        distinct = {full(v) if v is not None else None for v in raw}
         texts = [short(v) if v is not None else None for v in raw]
         if len(set(texts)) < len(distinct):  # (two that differ would look alike)
             texts = [full(v) if v is not None else None for v in raw]

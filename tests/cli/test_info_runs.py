@@ -322,3 +322,19 @@ def test_sources_whose_short_forms_look_alike_are_shown_in_full():
     # the same file rewritten between runs: the same path, told apart by its weights' digest
     rows = [row("a", "/srv/a/nightly/model.npz", "1" * 64), row("b", "/srv/a/nightly/model.npz", "2" * 64)]
     assert [c[1] for c in compare_table(rows)[2]] == ["nightly/ (11111111)", "nightly/ (22222222)"]
+
+
+def test_runs_from_one_source_differing_in_unknown_ignore_show_it_short():
+    """Two runs from the same model, one with --unknown ignore (recorded in warm_start beside the
+    path and digest), and a third from another model: the sources are still told apart short."""
+
+    def row(run, source, digest, **more):
+        warm = {"path": source, "weights_sha256": digest, "encoding_n_train": 160, **more}
+        return {"run": run, "data": "/data/x.csv", "warm_start": warm}
+
+    rows = [
+        row("a", "/srv/a/model.npz", "1" * 64),
+        row("b", "/srv/a/model.npz", "1" * 64, unknown="ignore"),
+        row("c", "/srv/c/model.npz", "2" * 64),
+    ]
+    assert [c[1] for c in compare_table(rows)[2]] == ["a/ (11111111)", "a/ (11111111)", "c/ (22222222)"]
