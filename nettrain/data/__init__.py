@@ -690,13 +690,16 @@ def _far_inputs_note(enc: Encoding, X: np.ndarray, n_rows: int | None = None) ->
             f"quantity; {advice}"
         ]
     far = np.where(numeric, np.abs(X).max(axis=0), 0.0)
-    # (sqrt(n - 1) with room for the rounding of inputs standardized in float32)
+    # (sqrt(n - 1) with room for the rounding of inputs standardized in float32). A column
+    # constant in the model's data has scale 1 (encode.is_constant), not its spread: its
+    # 'standard deviations' are its own units, and any value FAR_INPUTS out is one it never held
     bound = math.sqrt(n_rows - 1) * (1 + 1e-4) if n_rows else 0.0
-    passing = (far >= FAR_INPUTS) & (far > bound)
+    bounds = np.where(np.asarray(enc.x_scale) == 1.0, 0.0, bound)
+    passing = (far >= FAR_INPUTS) & (far > bounds)
     if not passing.any():
         return []
-    j = int(np.argmax(far))
-    if bound > FAR_INPUTS:
+    j = int(np.argmax(np.where(passing, far, 0.0)))
+    if bounds[j] > FAR_INPUTS:
         limit = f"{math.sqrt(n_rows - 1):.3g}, the furthest a value of the model's {n_rows} rows can lie"
     else:
         limit = f"{FAR_INPUTS:g}"

@@ -255,6 +255,18 @@ def test_a_value_beyond_the_furthest_the_models_rows_could_lie_gets_the_note(tmp
     assert notes(tmp_path / "a.csv", model=tmp_path / "B") == []
 
 
+def test_a_column_constant_in_the_models_data_is_held_to_the_plain_threshold(tmp_path):
+    # 'b' is 0 in every one of the model's 150 rows: its scale is 1, not a spread, so sqrt(149) =
+    # 12.2 bounds nothing there, and a 11 (11 of its own units out) is a value it never held
+    config = write_config(tmp_path / "c.yaml", one_among_zeros(tmp_path / "a.csv", 0), [2, 4, 2], target="y")
+    fitted(config, "-o", tmp_path / "A")
+    assert load_model(tmp_path / "A").encoding.x_scale[1] == 1.0
+    args = ("--set", f"data.train={one_among_zeros(tmp_path / 'new.csv', 11)}", "--set", "training.epochs=1")
+    result = ok(run("fit", config, *args, "--warm-start", tmp_path / "A", "-o", tmp_path / "B"))
+    (note,) = [line for line in result.stderr.splitlines() if "standard deviations" in line]
+    assert "'b' reaches 11 standard deviations" in note and "pass 10)" in note
+
+
 def test_a_model_that_does_not_say_how_many_rows_it_had_keeps_the_plain_threshold(tmp_path):
     config = write_config(tmp_path / "c.yaml", one_among_zeros(tmp_path / "a.csv", 1), [2, 4, 2], target="y")
     fitted(config, "-o", tmp_path / "A")
