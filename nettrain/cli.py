@@ -434,14 +434,16 @@ def fit(
         ),
     ] = None,
     unknown: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--unknown",
             help="With --warm-start, a category of the training data the model never saw: error "
-            "(exit 2) or ignore (encode it as all zeros, with a note).",
+            "(exit 2) or ignore (encode it as all zeros, with a note). Default error; with "
+            "--resume, what the run was started with.",
             metavar="error|ignore",
+            show_default=False,
         ),
-    ] = "error",
+    ] = None,
 ):
     """Train the network a config describes.
 
@@ -460,7 +462,7 @@ def fit(
             "--warm-start and --resume do not go together: --resume continues a run (its weights, "
             "optimizer state and epochs); --warm-start begins a new one from a model's weights"
         )
-    _check_unknown(unknown)
+    unknown = _check_unknown(unknown) if unknown is not None else _resumed_unknown(resume)
     if json_ or dry_run:  # a closed stdout (`>&-`) fails now: not after the data is read and an
         sys.stdout.write("")  # epoch trained, when the first JSON line could not be written
     if config is None:
@@ -847,6 +849,19 @@ UnknownOpt = Annotated[
         metavar="error|ignore",
     ),
 ]
+
+
+def _resumed_unknown(resume: Path | None) -> str:
+    """fit's --unknown left out: 'ignore' where --resume names a warm-started run that was
+    started with --unknown ignore (its model's ``warm_start`` says so; the resumed run reads its
+    data with the model's encoding again, and would refuse the categories it took), else 'error'."""
+    if resume is None:
+        return "error"
+    from .checkpoint import find_checkpoint
+    from .modelfile import read_meta
+
+    warm = read_meta(find_checkpoint(resume)).get("warm_start")
+    return "ignore" if isinstance(warm, dict) and warm.get("unknown") == "ignore" else "error"
 
 
 def _check_unknown(unknown: str) -> str:

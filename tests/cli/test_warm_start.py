@@ -154,6 +154,27 @@ def test_unknown_ignore_encodes_a_category_the_model_never_saw_as_zeros_with_a_n
     assert_error(run(*args, "--unknown", "skip", "-o", tmp_path / "C"), "--unknown 'skip'")
 
 
+def test_a_run_started_with_unknown_ignore_resumes_with_it_unless_told_otherwise(tmp_path):
+    # `fit --resume RUN` alone continues the run as it was started: its data, read with the
+    # model's encoding again, holds the category that --unknown ignore let in
+    config, model = animals_run(tmp_path)
+    header, rows = animals(30, seed=1)
+    rows[3][1] = "purple"
+    new = write_rows(tmp_path / "new.csv", header, rows)
+    args = ("--set", f"data.train={new}", "--set", "training.checkpoint_every=1")
+    fitted(config, *args, "--warm-start", model, "--unknown", "ignore", "-o", tmp_path / "B")
+    more = ("--set", "training.epochs=17")  # (write_config's runs train 15)
+    resumed = ok(run("fit", "--resume", tmp_path / "B", *more, "--json", "-q"))
+    notes = [json.loads(line) for line in resumed.stdout.splitlines()]
+    assert any("(--unknown ignore)" in e.get("message", "") for e in notes if e["event"] == "note")
+    assert load_model(tmp_path / "B").meta["warm_start"]["unknown"] == "ignore"
+    # an explicit --unknown error still refuses it
+    assert_error(
+        run("fit", "--resume", tmp_path / "B", "--set", "training.epochs=18", "--unknown", "error"),
+        "'purple'",
+    )
+
+
 def test_unknown_ignore_without_a_warm_start_is_refused(tmp_path):
     # a fresh fit fits its categories on its own training data: none is unknown
     config, model = animals_run(tmp_path)
