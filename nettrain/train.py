@@ -636,6 +636,8 @@ def _fit(
             data,
             device,
         )
+        if started_from is not None and unknown == "ignore":  # (its data now read with it too)
+            started_from = {**started_from, "unknown": unknown}
         emit("notice", {"message": f"resuming from {resume} after epoch {first_epoch - 1}"})
         for note in notes:
             emit("notice", {"message": note})

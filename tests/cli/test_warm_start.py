@@ -175,6 +175,32 @@ def test_a_run_started_with_unknown_ignore_resumes_with_it_unless_told_otherwise
     )
 
 
+def test_a_resume_that_takes_unknown_ignore_records_it(tmp_path):
+    # started on data the model knows, resumed (--force: other data) with --unknown ignore: the
+    # model says so, so that its config.yaml's repeat line and a later resume have it too
+    config, model = animals_run(tmp_path)
+    header, rows = animals(30, seed=1)
+    clean = write_rows(tmp_path / "clean.csv", header, rows)
+    rows[3][1] = "purple"
+    new = write_rows(tmp_path / "new.csv", header, rows)
+    fitted(
+        config,
+        "--set",
+        f"data.train={clean}",
+        "--set",
+        "training.checkpoint_every=1",
+        "--warm-start",
+        model,
+        "-o",
+        tmp_path / "B",
+    )
+    assert "unknown" not in load_model(tmp_path / "B").meta["warm_start"]
+    more = ("--set", f"data.train={new}", "--set", "training.epochs=17", "--force", "--unknown", "ignore")
+    fitted("--resume", tmp_path / "B", *more)
+    assert load_model(tmp_path / "B").meta["warm_start"]["unknown"] == "ignore"
+    assert (tmp_path / "B" / "config.yaml").read_text().splitlines()[1].endswith("and --unknown ignore")
+
+
 def test_unknown_ignore_without_a_warm_start_is_refused(tmp_path):
     # a fresh fit fits its categories on its own training data: none is unknown
     config, model = animals_run(tmp_path)
