@@ -533,6 +533,12 @@ KNOWN_KEYS = {
     "clipnorm": "training.clip_norm",
     "max_grad_norm": "training.clip_norm",
     "validation_data": "data.validation",
+    "nesterovs_momentum": "training.optimizer: {name: nesterov, momentum: 0.9}",
+    "nesterov": "training.optimizer: {name: nesterov, momentum: 0.9}",
+    "tol": "training.early_stopping: {min_delta: X}",
+    "min_delta": "training.early_stopping: {min_delta: X}",
+    "restore_best_weights": "training.early_stopping: {restore_best: true}",
+    "max_norm": "training.clip_norm",
 }
 
 #: other libraries' settings nettrain has no key for, because it always does what they ask for
@@ -559,16 +565,36 @@ KNOWN_VALUES = {
     "mseloss": "mse",
     "logistic": "sigmoid",
     "linear": "identity",
+    "kaiming_uniform": "he_uniform",
+    "kaiming_normal": "he_normal",
+    "steplr": "step",
+    "exponentiallr": "exponential",
+    "cosineannealinglr": "cosine",
+    "reducelronplateau": "plateau",
 }
 
 
 #: other libraries' names for an optimizer's parameter (PyTorch's RMSprop alpha is rho)
-KNOWN_PARAMETERS = {"alpha": "rho", "epsilon": "eps", "beta_1": "beta1", "beta_2": "beta2"}
+KNOWN_PARAMETERS = {
+    "alpha": "rho",
+    "epsilon": "eps",
+    "beta_1": "beta1",
+    "beta_2": "beta2",
+    "eta_min": "min_lr",
+}
+
+#: scikit-learn's and Keras's names for early stopping's keys
+KNOWN_EARLY_STOPPING = {
+    "n_iter_no_change": "patience",
+    "tol": "min_delta",
+    "restore_best_weights": "restore_best",
+}
 
 
 def _known_as(word, choices, table: dict) -> str:
-    """' (did you mean 'x'?)' for another library's name of a choice, else the spelling's."""
-    found = table.get(str(word).lower())
+    """' (did you mean 'x'?)' for another library's name of a choice (or the choice in another
+    case: ReLU, SGD), else the spelling's."""
+    found = table.get(str(word).lower(), str(word).lower())
     if found is not None and found in [str(c) for c in choices]:
         return f" (did you mean '{found}'?)"
     return did_you_mean(word, choices)
@@ -803,10 +829,8 @@ def _early_stopping(c: _Checker, t: dict) -> dict | None:
     allowed = ("monitor", "patience", "min_delta", "restore_best")
     for key in raw:
         if key not in allowed:
-            c.problem(
-                (*path, str(key)),
-                f"unknown key{did_you_mean(key, allowed)}; allowed keys: " + ", ".join(allowed),
-            )
+            hint = _known_as(key, allowed, KNOWN_EARLY_STOPPING)
+            c.problem((*path, str(key)), f"unknown key{hint}; allowed keys: " + ", ".join(allowed))
     return {
         "monitor": c.word(raw, (*path, "monitor"), "val_loss", MONITORS),
         "patience": c.number(raw, (*path, "patience"), 10, integer=True, low=1),

@@ -334,6 +334,20 @@ def test_unknown_top_level_key(tmp_path):
         (["training.optimizer={name: adam, weight_decay: 0.1}"], "(did you mean 'training.weight_decay'?)"),
         (["training.optimizer.lr=0.01"], "needs 'name:', one of: sgd, momentum, nesterov, adam, adamw, "
          "rmsprop; and it has 'lr' (did you mean 'training.learning_rate'?)"),
+        # scikit-learn's MLP and PyTorch's names (README: Coming from Keras, scikit-learn or PyTorch)
+        (["training.nesterovs_momentum=true"], "(did you mean 'training.optimizer: {name: nesterov, "),
+        (["training.tol=0.001"], "(did you mean 'training.early_stopping: {min_delta: X}'?)"),
+        (["training.max_norm=1"], "(did you mean 'training.clip_norm'?)"),
+        (["training.early_stopping={n_iter_no_change: 3}"], "n_iter_no_change: unknown key (did you mean 'p"),
+        (["training.early_stopping={tol: 0.1}"], "tol: unknown key (did you mean 'min_delta'?)"),
+        (["training.early_stopping={restore_best_weights: true}"], "(did you mean 'restore_best'?)"),
+        (["network.init=kaiming_uniform"], "'kaiming_uniform' is not known (did you mean 'he_uniform'?)"),
+        (["training.schedule=CosineAnnealingLR"], "(did you mean 'cosine'?)"),
+        (["training.schedule=ReduceLROnPlateau"], "(did you mean 'plateau'?)"),
+        (["training.schedule={name: cosine, eta_min: 0}"], "'eta_min' (did you mean 'min_lr'?)"),
+        # another case of a choice
+        (["training.optimizer=SGD"], "'SGD' is not known (did you mean 'sgd'?)"),
+        (["network.activation=[ReLU]"], "'ReLU' is not known (did you mean 'relu'?)"),
     ],
 )  # fmt: skip
 def test_keras_and_sklearn_names_point_to_nettrain_keys(tmp_path, overrides, hint):
