@@ -90,3 +90,41 @@ def test_optimizer_steps_are_torch_optims(name, torch_name, options, weight_deca
         reference.step()
     np.testing.assert_allclose(params[0], tW.detach().numpy(), rtol=0, atol=1e-13)
     np.testing.assert_allclose(params[1], tb.detach().numpy(), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("regression", [True, False])
+def test_scikit_learns_alpha_is_weight_decay_alpha_over_batch_size(regression):
+    """README (Coming from scikit-learn): MLPClassifier's step lr (g + alpha W / n) on a batch of
+    n rows is nettrain's with weight_decay = alpha / n; MLPRegressor's squared loss is half the
+    mean square, so its step is nettrain's mse step with learning_rate = lr / 2 and weight_decay
+    = 2 alpha / n. Checked on scikit-learn's own gradient (its _backprop) at the same weights."""
+    nn = pytest.importorskip("sklearn.neural_network")
+    from nettrain import Network
+
+    rng = np.random.default_rng(0)
+    n, alpha = 16, 0.3
+    x = rng.normal(size=(n, 3))
+    y = rng.normal(size=n) if regression else rng.integers(0, 3, n)
+    Est = nn.MLPRegressor if regression else nn.MLPClassifier
+    est = Est(hidden_layer_sizes=(4,), activation="tanh", alpha=alpha, max_iter=1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (not converged after one iteration)
+        est.fit(x, y)
+    sizes = [3, 4, 1 if regression else 3]
+    acts = [x, *[np.empty((n, k)) for k in sizes[1:]]]
+    deltas = [np.empty_like(a) for a in acts[1:]]
+    cg = [np.empty_like(c) for c in est.coefs_]
+    ig = [np.empty_like(c) for c in est.intercepts_]
+    target = y.reshape(-1, 1) if regression else np.eye(3)[y]
+    _, sk_dW, sk_db = est._backprop(x, target, None, acts, deltas, cg, ig)
+
+    W = [c.T.copy() for c in est.coefs_]
+    b = [i.copy() for i in est.intercepts_]
+    output, cost = ("identity", "mse") if regression else ("softmax", "cross_entropy")
+    net = Network(W, b, ["tanh"], output, cost)
+    _, dW, db = net.gradients(x, target[:, 0] if regression else target)
+    scale, wd = (0.5, 2 * alpha / n) if regression else (1.0, alpha / n)
+    for g, w, sk in zip(dW, W, sk_dW):  # nettrain's step with its lr: scale lr (g + wd W)
+        np.testing.assert_allclose(scale * (g + wd * w), sk.T, rtol=1e-10, atol=1e-12)
+    for g, sk in zip(db, sk_db):
+        np.testing.assert_allclose(scale * g, sk, rtol=1e-10, atol=1e-12)
