@@ -2111,6 +2111,7 @@ def _print_info(model: Path, m, data: dict) -> None:
     t.add_row("target", str(enc.target))
     config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
     tc, dc = config.get("training") or {}, config.get("data") or {}
+    t.add_row("standardized", _standardized(enc, dc))
     if tc:
         opt = tc.get("optimizer")
         opt = opt.get("name") if isinstance(opt, dict) else opt
@@ -2167,6 +2168,26 @@ def _print_info(model: Path, m, data: dict) -> None:
         t.add_row(f"  {label}", str(value))
     t.add_row("written by", f"nettrain {data['nettrain_version']} (model format {data['format_version']})")
     _stdout_console().print(t)
+
+
+def _standardized(enc, dc: dict) -> str:
+    """info's words for what the model z-scores: its run's data.standardize where the model
+    records its config (the inputs of a model with only one-hot inputs have no statistics),
+    else its statistics; the target's from its statistics (0 and 1: left in its units)."""
+    import numpy as np
+
+    inputs = dc.get("standardize")
+    if not isinstance(inputs, (bool, str)):
+        inputs = bool(np.any(enc.x_mean != 0) or np.any(enc.x_scale != 1))
+    target = enc.y_mean is not None and not (np.all(enc.y_mean == 0) and np.all(enc.y_scale == 1))
+    if target:
+        stats = (
+            f"mean {enc.y_mean[0]:.6g}, scale {enc.y_scale[0]:.6g}" if len(enc.y_mean) == 1 else "per output"
+        )
+        return f"inputs and target ({stats})" if inputs else f"target ({stats})"
+    if not inputs:
+        return "no"
+    return "inputs (the target in its units)" if enc.task == "regression" else "inputs"
 
 
 #: info's words for the training summary's keys (--json keeps the keys)

@@ -38,7 +38,9 @@ class DataConfig:
     test: str | float | None = None  # a path, or a fraction of train held out for the end
     target: str | int | None = None  # column name or 0-based index; None: the last column
     validation: float | str = 0.0  # fraction of train held out, or a path
-    standardize: bool = True
+    #: True: z-score the inputs and a regression target; "inputs": the inputs only (the target
+    #: stays in its units, as scikit-learn's StandardScaler in a pipeline); False: neither
+    standardize: bool | str = True
     missing: str = "error"  # error | drop | mean
     categorical: str | tuple[str, ...] = "auto"  # auto, or the columns to one-hot encode
     delimiter: str | None = None  # None: sniffed from the file
@@ -789,6 +791,23 @@ class _Checker:
 
 MONITORS = ("val_loss", "val_accuracy", "val_r2", "loss")
 
+#: data.standardize's choices besides true and false
+STANDARDIZE_WORDS = ("inputs",)
+
+
+def _standardize(c: _Checker, d: dict) -> bool | str:
+    """data.standardize: true (inputs and a regression target), false (neither) or inputs."""
+    value = d.get("standardize")
+    if value is None:
+        return True
+    if isinstance(value, bool) or value in STANDARDIZE_WORDS:
+        return value
+    hint = _yaml11_hint(value) or (
+        did_you_mean(value, ("true", "false", *STANDARDIZE_WORDS)) if isinstance(value, str) else ""
+    )
+    c.problem(("data", "standardize"), f"{_show(value)} is not known{hint}; one of: true, false, inputs")
+    return True
+
 
 def _dropout(c: _Checker, t: dict, hidden: int) -> tuple[float, ...]:
     raw = t.get("dropout")
@@ -998,7 +1017,7 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
         test=test,
         target=target,
         validation=validation,
-        standardize=c.boolean(d, ("data", "standardize"), True),
+        standardize=_standardize(c, d),
         missing=c.word(d, ("data", "missing"), "error", ("error", "drop", "mean")),
         categorical=categorical,
         delimiter=delimiter,
@@ -1416,7 +1435,8 @@ data:
   # test: data/test.csv        # optional: evaluated after training (a file, or a fraction: 0.2)
   target: label                # the target column: a name or a 0-based index (default: the last column)
   validation: 0.1              # fraction of train held out to validate each epoch (or a file path)
-  standardize: true            # z-score inputs (and regression targets) with training statistics
+  standardize: true            # z-score inputs and a regression target with training statistics;
+                               # inputs: the inputs only (the target keeps its units); false: neither
   missing: error               # missing values (empty, NA, ?): error | drop (the rows) | mean (fill)
   categorical: auto            # text columns become one-hot inputs; or a list of columns, or none
   # exclude: [customer_id]     # columns to leave out (ids, leaks); predict ignores them too

@@ -1310,6 +1310,8 @@ def _diverged(what: str, value: float | str, epoch: int, lr: float, config: Conf
     # large unscaled values overflow whatever the learning rate: a target of 1e20 has its
     # (s - y)^2 past float32's 3e38 at the first step
     unscaled = ", or standardize the data (data.standardize is false)" if not config.data.standardize else ""
+    if config.data.standardize == "inputs" and config.task == "regression":
+        unscaled = ", or standardize the target too (data.standardize: true; inputs leaves it in its units)"
     if math.isfinite(lr):
         advice = f"try a lower learning rate (now {lr:g}, e.g. --set training.learning_rate={lr / 10:g})"
     else:  # a step or exponential schedule's gamma above 1 grew it past the largest float

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import Config, with_data_sizes
+from .config import STANDARDIZE_WORDS, Config, with_data_sizes
 from .errors import ConfigError, DataError, ModelFileError
 from .modelfile import Model, load_model, weights_sha256
 
@@ -137,11 +137,23 @@ def _check_data_keys(config: Config, warm: WarmStart) -> None:
     now = json.loads(json.dumps(config.to_dict()["data"]))  # (tuples as lists, as the model has them)
     for key in ENCODING_KEYS:
         if key in then and then[key] != now.get(key):
+            if key == "standardize" and _same_scaling(then[key], now.get(key), warm.model.network.output):
+                continue  # (inputs and true scale a class or a bounded target alike: not at all)
             raise ConfigError(
                 f"{_where(config, ('data', key))}data.{key} {_show(now.get(key))} but the warm-start "
                 f"model {warm.name} was trained with {_show(then[key])}; the new data is read with "
                 f"the model's encoding, so data.{key} must be the model's"
             )
+
+
+def _same_scaling(then, now, output: str) -> bool:
+    """Whether two data.standardize values encode alike for a network with this output: inputs
+    and true differ only for a regression target under a linear output."""
+    from .data.encode import standardizes_target
+
+    if not all(isinstance(v, bool) or v in STANDARDIZE_WORDS for v in (then, now)):
+        return False
+    return bool(then) == bool(now) and standardizes_target(then, output) == standardizes_target(now, output)
 
 
 def check_same_encoding(encoding, warm: WarmStart) -> None:

@@ -215,10 +215,30 @@ def test_booleans_are_yaml_1_2(tmp_path):
         )
     for text in ("yes", "no", "on", "Off"):
         err = load_error(tmp_path, MINIMAL + f"data:\n  standardize: {text}\n")
-        assert f"c.yaml:4: data.standardize: '{text}' is not true or false" in str(err)
-        assert "yes, no, on and off are words" in str(err)
+        assert f"c.yaml:4: data.standardize: '{text}' is not known" in str(err)
+        assert "yes, no, on and off are words" in str(err) and "one of: true, false, inputs" in str(err)
         err = load_error(tmp_path, MINIMAL, overrides=[f"data.standardize={text}"])
-        assert "is not true or false" in str(err)
+        assert "one of: true, false, inputs" in str(err)
+
+
+def test_standardize_takes_inputs_and_a_wrong_word_lists_the_three(tmp_path):
+    """data.standardize: inputs (the inputs only, as scikit-learn's StandardScaler in a
+    pipeline), from the file or --set; a near-miss gets a "did you mean", and every wrong value
+    lists true, false and inputs."""
+    assert (
+        load_config(write(tmp_path, MINIMAL + "data: {standardize: inputs}\n")).data.standardize == "inputs"
+    )
+    assert (
+        load_config(write(tmp_path, MINIMAL), overrides=["data.standardize=inputs"]).data.standardize
+        == "inputs"
+    )
+    for text, hint in (
+        ("input", "(did you mean 'inputs'?)"),
+        ("ture", "(did you mean 'true'?)"),
+        ("[1]", ""),
+    ):
+        err = str(load_error(tmp_path, MINIMAL + f"data: {{standardize: {text}}}\n"))
+        assert "data.standardize:" in err and hint in err and "one of: true, false, inputs" in err, err
 
 
 def test_words_yaml_1_1_misread_stay_words(tmp_path):
@@ -368,7 +388,7 @@ def test_unknown_key_far_from_everything_lists_allowed_keys(tmp_path):
         ("training: {learning_rate: fast}", "training.learning_rate", ["'fast'", "not a number"]),
         ("training: {epochs: 2.5}", "training.epochs", ["2.5", "not an integer"]),
         ("training: {batch_size: true}", "training.batch_size", ["True", "not an integer"]),
-        ("data: {standardize: 3}", "data.standardize", ["3", "true or false"]),
+        ("data: {standardize: 3}", "data.standardize", ["3", "one of: true, false, inputs"]),
         ("data: {train: 5}", "data.train", ["5", "not a file path"]),
         ("data: {target: [1]}", "data.target", ["column name"]),
         ("device: tpu", "device", ["'tpu'", "auto, cpu, gpu"]),
@@ -739,7 +759,7 @@ def config_dicts(draw):
             "target": target,
             "features": features,
             "validation": draw(st.one_of(st.floats(0, 0.99), words)),
-            "standardize": draw(st.booleans()),
+            "standardize": draw(st.sampled_from([True, False, "inputs"])),
         },
         "network": {"layers": [draw(st.integers(1, 100)), *hidden, out], "activation": acts},
         "cost": cost,

@@ -508,12 +508,13 @@ class _Rows:
         return self.table.where(int(self.rows[i]))
 
 
-def standardizes_target(standardize: bool, output: str) -> bool:
-    """Whether a regression target is standardized: with data.standardize, for a linear output
-    only. A bounded output (mse's other choice, sigmoid, reaches (0, 1)) was chosen for a target
-    in its range, and the z-scores of such a target leave it (the sigmoid then predicted only
-    between the mean and the mean + 1 sd)."""
-    return standardize and output == "identity"
+def standardizes_target(standardize: bool | str, output: str) -> bool:
+    """Whether a regression target is standardized: with data.standardize true (not false, nor
+    inputs, which scales the inputs only), for a linear output only. A bounded output (mse's
+    other choice, sigmoid, reaches (0, 1)) was chosen for a target in its range, and the
+    z-scores of such a target leave it (the sigmoid then predicted only between the mean and
+    the mean + 1 sd)."""
+    return standardize is True and output == "identity"
 
 
 #: Standardizing goes through float64 temporaries of about this many bytes at a time, not of
@@ -617,7 +618,7 @@ def fit_encoding(
     task: str,
     cost: str,
     n_outputs: int,
-    standardize: bool,
+    standardize: bool | str,
     *,
     missing: str = "error",
     categorical="auto",
@@ -634,7 +635,9 @@ def fit_encoding(
         the target's columns.
     categorical : 'auto', or a list of the column names (or indices as text) to one-hot encode;
         an empty list means every feature is numeric.
-    scale_target : standardize a regression target too (with ``standardize``); see
+    standardize : True (the numeric inputs and, with ``scale_target``, a regression target),
+        "inputs" (the inputs only) or False (neither): data.standardize.
+    scale_target : standardize a regression target too (with ``standardize`` True); see
         ``standardizes_target``.
     """
     if isinstance(categorical, (list, tuple)):
@@ -724,7 +727,7 @@ def fit_encoding(
                 f"network has {n_outputs} output(s); set the last of network.layers "
                 f"to {y2.shape[1]}"
             )
-        if standardize and scale_target:
+        if standardize is True and scale_target:  # ("inputs" scales the inputs only)
             enc.y_mean, enc.y_scale = _mean_std(y2, table, [str(table.target)] * y2.shape[1])
         else:
             enc.y_mean, enc.y_scale = np.zeros(y2.shape[1]), np.ones(y2.shape[1])

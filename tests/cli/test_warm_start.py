@@ -375,6 +375,24 @@ def test_a_config_that_differs_from_the_model_is_one_error_naming_the_difference
     assert_error(run("fit", DIGITS, "--set", override, "--warm-start", digits_run, "--dry-run"), *needles)
 
 
+def test_standardize_inputs_is_true_for_a_classifier_and_not_for_a_regression(
+    digits_run, regression_run, tmp_path
+):
+    """A class target is never scaled: a classifier trained under true warm-starts under inputs
+    (the same encoding); a regression model's target was scaled under true, not under inputs."""
+    ok(run("fit", DIGITS, "--set", "data.standardize=inputs", "--warm-start", digits_run, "--dry-run"))
+    result = run(
+        "fit",
+        CONFIGS / "regression.yaml",
+        "--set",
+        "data.standardize=inputs",
+        "--warm-start",
+        regression_run,
+        "--dry-run",
+    )
+    assert_error(result, "data.standardize 'inputs'", "was trained with true")
+
+
 def test_layers_left_to_the_data_are_the_models(digits_run, tmp_path):
     layers = "network.layers=[auto, 128, 64, auto]"
     result = ok(run("fit", DIGITS, "--set", layers, "--warm-start", digits_run, "--dry-run"))
