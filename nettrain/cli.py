@@ -406,8 +406,8 @@ def fit(
         bool,
         typer.Option(
             "--dry-run",
-            help="Check the config and data, print the resolved config (stdout) and the "
-            "layer shapes (stderr), and stop.",
+            help="Check the config and data, print the resolved config (stdout; one JSON object "
+            "with --json) and the layer shapes (stderr), and stop.",
         ),
     ] = False,
     resume: Annotated[
@@ -485,7 +485,7 @@ def fit(
 
         cfg = cfg.with_output(str(find_checkpoint(resume).parent))
     if dry_run:
-        _dry_run(cfg, quiet, resume, force, warm_start, unknown)
+        _dry_run(cfg, quiet, resume, force, warm_start, unknown, json_)
         return
     from .errors import Interrupted, TrainingDiverged
     from .report import make_reporter
@@ -753,7 +753,10 @@ def _dry_run(
     force: bool = False,
     warm_start: Path | None = None,
     unknown: str = "error",
+    json_: bool = False,
 ) -> None:
+    """fit --dry-run: the resolved config on stdout (YAML; with ``json_``, one JSON object that
+    also holds what the plain form writes on stderr), the layer shapes and row counts on stderr."""
     from .backend import nettrain_threads, resolve_device
     from .config import with_data_sizes
     from .data import StreamedDataset, load_run_data
@@ -794,36 +797,64 @@ def _dry_run(
     checkpoint = open_checkpoint(resume, cfg, force) if resume is not None else None
     if rank() != 0:  # under MPI, rank 0 speaks for the job
         return
-    sys.stdout.write(cfg.to_yaml())
-    if quiet:
-        return
-    err = sys.stderr
     sizes = cfg.network.layers
     acts = [*cfg.network.activation, cfg.network.output]
-    err.write(f"layers ({cfg.task}, cost {cfg.cost}, {cfg.dtype}):\n")
-    total = 0
-    rows = []
     last = len(sizes) - 2
+    layers = []
     for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         bias = l < last or cfg.network.output_bias  # network.output_bias: false drops the last b
         n = fan_out * fan_in + (fan_out if bias else 0)
-        total += n
-        b = f"b({l + 1}) {fan_out}" if bias else "no bias"
-        rows.append((f"W({l + 1}) {fan_out}x{fan_in}", b, acts[l], f"{n:,}"))
+        layers.append(
+            {"W": [fan_out, fan_in], "b": fan_out if bias else None, "activation": acts[l], "parameters": n}
+        )
+    counts = {"train": len(data.train), "streamed": streamed}
+    if data.validation is not None:
+        counts["validation"] = len(data.validation)
+    if data.test is not None:
+        counts["test"] = len(data.test)
+    if data.encoding.classes:
+        counts["classes"] = len(data.encoding.classes)
+    if json_:
+        from .metrics import json_ready
+
+        report = {
+            "config": cfg.to_dict(),
+            "task": cfg.task,
+            "layers": layers,
+            "parameters": sum(layer["parameters"] for layer in layers),
+            "data": counts,
+            "resume": None
+            if checkpoint is None
+            else {"checkpoint": os.path.abspath(checkpoint[0]), "epoch": checkpoint[2]["epoch"]},
+            "warm_start": None if warm is None else warm.record(),
+        }
+        sys.stdout.write(json.dumps(json_ready(report)) + "\n")
+    else:
+        sys.stdout.write(cfg.to_yaml())
+    if quiet:
+        return
+    err = sys.stderr
+    err.write(f"layers ({cfg.task}, cost {cfg.cost}, {cfg.dtype}):\n")
+    rows = [
+        (
+            f"W({l + 1}) {x['W'][0]}x{x['W'][1]}",
+            "no bias" if x["b"] is None else f"b({l + 1}) {x['b']}",
+            x["activation"],
+            f"{x['parameters']:,}",
+        )
+        for l, x in enumerate(layers)
+    ]
     widths = [max(len(r[k]) for r in rows) for k in range(4)]
     for r in rows:
         err.write(
             f"  {r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  -> {r[2]:<{widths[2]}}  "
             f"{r[3]:>{widths[3]}} parameters\n"
         )
-    err.write(f"  total {total:,} parameters\n")
-    parts = [f"train {len(data.train)} rows" + (" (streamed)" if streamed else "")]
-    if data.validation is not None:
-        parts.append(f"validation {len(data.validation)}")
-    if data.test is not None:
-        parts.append(f"test {len(data.test)}")
-    if data.encoding.classes:
-        parts.append(f"{len(data.encoding.classes)} classes")
+    err.write(f"  total {sum(x['parameters'] for x in layers):,} parameters\n")
+    parts = [f"train {counts['train']} rows" + (" (streamed)" if streamed else "")]
+    parts += [f"{key} {counts[key]}" for key in ("validation", "test") if key in counts]
+    if "classes" in counts:
+        parts.append(f"{counts['classes']} classes")
     err.write("data: " + ", ".join(parts) + "\n")
     err.write(f"output: {cfg.output}\n")
     if checkpoint is not None:

@@ -19,7 +19,7 @@ import yaml
 from nettrain import load_config
 from nettrain.cli import app
 from tests.conftest import CONFIGS, DATA
-from tests.helpers import CliRunner
+from tests.helpers import CliRunner, ok
 
 COMMANDS = ["fit", "predict", "evaluate", "gradcheck", "trace", "init", "info", "plot"]
 
@@ -229,6 +229,51 @@ def test_dry_run_prints_the_resolved_config_and_writes_nothing(tmp_path):
     assert resolved["training"]["epochs"] == 7
     assert "W(1)" in r.stderr and "W(3)" in r.stderr  # the layer shapes, on stderr
     assert not out.exists()
+
+
+def test_dry_run_json_writes_one_json_object_with_the_resolved_config(tmp_path):
+    """--json means JSON on stdout: --dry-run --json writes one object, the resolved config the
+    plain form writes as YAML, with the layer shapes and row counts it writes on stderr."""
+    args = ("fit", CONFIGS / "digits.yaml", "--dry-run", "-o", tmp_path / "dry", "--set", "training.epochs=7")
+    plain, js = run(*args), run(*args, "--json")
+    assert plain.exit_code == 0 and js.exit_code == 0, js.stderr
+    assert len(js.stdout.splitlines()) == 1
+    report = json.loads(js.stdout)
+    assert report["config"] == yaml.safe_load(plain.stdout)
+    assert report["config"]["training"]["epochs"] == 7
+    assert [layer["W"] for layer in report["layers"]] == [[128, 64], [64, 128], [10, 64]]
+    assert [layer["activation"] for layer in report["layers"]] == ["relu", "relu", "softmax"]
+    from nettrain.network import Network
+
+    net = Network.from_config(load_config(CONFIGS / "digits.yaml", ["training.epochs=7"]))
+    assert report["parameters"] == net.n_params() == sum(layer["parameters"] for layer in report["layers"])
+    assert report["data"]["test"] == 450 and report["data"]["classes"] == 10
+    assert report["data"]["train"] + report["data"]["validation"] == 1347  # validation: 0.1 held out
+    assert report["task"] == "classification"
+    assert report["resume"] is None and report["warm_start"] is None
+    assert js.stderr == plain.stderr  # the human lines on stderr as ever
+    assert not (tmp_path / "dry").exists()
+
+
+def test_dry_run_json_names_the_checkpoint_a_resume_continues(tmp_path):
+    out = tmp_path / "run"
+    ok(
+        run(
+            "fit",
+            CONFIGS / "xor.yaml",
+            "-o",
+            out,
+            "--set",
+            "training.epochs=4",
+            "--set",
+            "training.checkpoint_every=2",
+        )
+    )
+    r = ok(run("fit", "--resume", out, "--set", "training.epochs=6", "--dry-run", "--json", "--quiet"))
+    report = json.loads(r.stdout)
+    assert report["resume"] == {"checkpoint": str((out / "checkpoint-4.npz").resolve()), "epoch": 4}
+    assert report["data"] == {"train": 4, "streamed": False, "classes": 2}
+    assert report["layers"][-1]["b"] == 1 and r.stderr == ""
 
 
 @pytest.mark.parametrize("output_bias", [True, False])
