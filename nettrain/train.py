@@ -623,6 +623,7 @@ def _fit(
         digest = warm.weights_sha256[:16]
         emit("notice", {"message": f"warm start from {warm.name} (weights sha256 {digest}...)"})
     if resume is not None:
+        resume = str(find_checkpoint(resume))  # a run folder's newest: named in the notice
         first_epoch, history, notes, started_from, (time_before, timed_before) = _resume(
             resume,
             force,
@@ -708,7 +709,7 @@ def _fit(
     # the newest checkpoint of this run that is on disk: (epoch, path); the one resumed from first
     newest: list[tuple[int, str]] = []
     if resume is not None and save:
-        newest.append((first_epoch - 1, str(find_checkpoint(resume))))
+        newest.append((first_epoch - 1, resume))
 
     def checkpoint(epoch: int, snap: dict | None = None, then: str = "training goes on") -> str | None:
         """Write checkpoint-<epoch>.npz from the live state, or from a snapshot of it; None when

@@ -387,8 +387,19 @@ def test_an_earlier_runs_checkpoints_in_the_folder_are_older(tmp_path):
         "checkpoint-4.npz",
         "checkpoint-6.npz",
     ]
-    extended = fit(replace(cfg, training=replace(cfg.training, epochs=4)), resume=str(tmp_path / "a"))
+    notices = []
+
+    def on_event(kind, info):
+        if kind == "notice":
+            notices.append(info["message"])
+
+    extended = fit(
+        replace(cfg, training=replace(cfg.training, epochs=4)), on_event=on_event, resume=str(tmp_path / "a")
+    )
     assert [r["epoch"] for r in extended.history] == [1, 2, 3, 4]
+    # the notice names the checkpoint the folder gave, not only the folder: the earlier run's
+    # higher-numbered one is there too, so a user can see which was taken
+    assert f"resuming from {tmp_path / 'a' / 'checkpoint-3.npz'} after epoch 3" in notices
 
 
 def test_a_copied_run_folder_resumes_from_its_newest_checkpoint_whatever_the_file_times(tmp_path):
