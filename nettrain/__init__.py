@@ -32,6 +32,8 @@ _EXPORTS = {
     "Interrupted": "errors",
     "CVResult": "crossval",
     "cross_validate": "crossval",
+    "NettrainClassifier": "estimators",
+    "NettrainRegressor": "estimators",
     "RunData": "data",
     "read_table": "data",
     "Model": "modelfile",

@@ -69,6 +69,21 @@ def test_only_plot_imports_matplotlib(path):
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=relative)
+def test_only_the_estimators_import_scikit_learn_and_only_inside_functions(path):
+    """nettrain does not depend on scikit-learn: estimators.py imports it where scikit-learn
+    itself calls (its tags) or to raise its NotFittedError, never when the module loads."""
+    tree = parse(path)
+    if relative(path) != "estimators.py":
+        assert "sklearn" not in imported_roots(tree)
+        return
+    assert "sklearn" in imported_roots(tree)
+    top_level = ast.Module(
+        body=[n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))], type_ignores=[]
+    )
+    assert "sklearn" not in imported_roots(top_level)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=relative)
 def test_only_cli_and_report_import_typer_or_rich(path):
     if relative(path) not in CLI_MODULES and path.parent.name != "cli":
         assert not {"typer", "rich", "click"} & imported_roots(parse(path))

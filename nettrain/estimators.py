@@ -1,0 +1,618 @@
+"""scikit-learn estimators over nettrain's training: ``NettrainClassifier`` and ``NettrainRegressor``.
+
+They follow scikit-learn's estimator rules, so that they go into a ``Pipeline``,
+``cross_val_score`` and ``GridSearchCV``, without importing scikit-learn (nettrain does not depend
+on it; ``__sklearn_tags__`` imports it when scikit-learn itself asks):
+
+- the constructor takes keyword arguments only and stores them unchanged; ``get_params`` and
+  ``set_params`` work over exactly those names. Every parameter defaults to None, which means
+  "the ``config``'s value, else nettrain's default", so that ``config`` (a YAML file or a dict)
+  can be the base that explicit parameters override (``clone`` passes every parameter, so a
+  parameter left at a value like ``epochs=30`` could not be told from one set on purpose);
+- ``fit(X, y)`` builds the config with ``config_from_dict`` (nettrain's validation and
+  ``ConfigError``) and trains with ``fit(config, data=RunData.from_arrays(X, Y), save=False)``:
+  the same training as ``nettrain fit`` of that config on the same numbers;
+- no standardization inside (as MLPClassifier): put a ``StandardScaler`` in the Pipeline.
+
+Errors are nettrain's: ``ConfigError`` for parameters, ``DataError`` for X and y. Both are raised
+as subclasses that are also ``ValueError``, as scikit-learn's tools expect of bad input.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError, DataError, NettrainError, did_you_mean
+
+#: The parameters in the order of the constructor; each maps onto a config key (hidden_layers
+#: onto network.layers between the two 'auto' sizes).
+PARAMS = (
+    "hidden_layers",
+    "activation",
+    "optimizer",
+    "learning_rate",
+    "epochs",
+    "batch_size",
+    "weight_decay",
+    "dropout",
+    "schedule",
+    "early_stopping",
+    "validation",
+    "init",
+    "random_state",
+    "dtype",
+    "device",
+    "config",
+)
+KEYS = {
+    "hidden_layers": ("network", "layers"),
+    "activation": ("network", "activation"),
+    "init": ("network", "init"),
+    "optimizer": ("training", "optimizer"),
+    "learning_rate": ("training", "learning_rate"),
+    "epochs": ("training", "epochs"),
+    "batch_size": ("training", "batch_size"),
+    "weight_decay": ("training", "weight_decay"),
+    "dropout": ("training", "dropout"),
+    "schedule": ("training", "schedule"),
+    "early_stopping": ("training", "early_stopping"),
+    "random_state": ("training", "seed"),
+    "validation": ("data", "validation"),
+    "dtype": ("dtype",),
+    "device": ("device",),
+}
+#: MLPClassifier's names for the same things, for the 'did you mean' of set_params
+SKLEARN_NAMES = {
+    "hidden_layer_sizes": "hidden_layers",
+    "learning_rate_init": "learning_rate",
+    "max_iter": "epochs",
+    "alpha": "weight_decay",
+    "solver": "optimizer",
+    "validation_fraction": "validation",
+    "seed": "random_state",
+}
+#: hidden layers when neither the parameter nor the config gives network.layers (MLPClassifier's)
+DEFAULT_HIDDEN = (100,)
+
+
+class EstimatorConfigError(ConfigError, ValueError):
+    """A parameter (or the ``config`` under it) that nettrain's config validation refuses; a
+    ValueError too, as scikit-learn's tools expect of a bad parameter."""
+
+
+class EstimatorDataError(DataError, ValueError):
+    """X or y that cannot be trained on or predicted; a ValueError too, as scikit-learn's input
+    checks raise."""
+
+
+class EstimatorTypeError(DataError, TypeError):
+    """X holding something that is no number at all (a dict, None): a TypeError too, as NumPy's
+    conversion raises."""
+
+
+class NettrainNotFittedError(NettrainError, ValueError, AttributeError):
+    """predict (or score) before fit, where scikit-learn is not installed; scikit-learn's own
+    NotFittedError is raised where it is (it is a ValueError and an AttributeError too)."""
+
+
+def _not_fitted(estimator) -> Exception:
+    message = (
+        f"This {type(estimator).__name__} instance is not fitted yet. Call 'fit' with "
+        "appropriate arguments before using this estimator."
+    )
+    try:
+        from sklearn.exceptions import NotFittedError
+    except ImportError:
+        return NettrainNotFittedError(message)
+    return NotFittedError(message)
+
+
+def _label_text(label) -> str:
+    """A class label as nettrain writes labels (3 and 3.0 -> '3'), which is how
+    training.class_weight names them."""
+    if isinstance(label, (float, np.floating)) and np.isfinite(label) and label == int(label):
+        return str(int(label))
+    return str(label.item() if isinstance(label, np.generic) else label)
+
+
+class _NettrainEstimator:
+    """What both estimators share: parameters, the config, input checks, fitted state."""
+
+    _kind = ""  # 'classifier' or 'regressor'
+    _default_cost = ""
+
+    def __init__(
+        self,
+        *,
+        hidden_layers=None,
+        activation=None,
+        optimizer=None,
+        learning_rate=None,
+        epochs=None,
+        batch_size=None,
+        weight_decay=None,
+        dropout=None,
+        schedule=None,
+        early_stopping=None,
+        validation=None,
+        init=None,
+        random_state=None,
+        dtype=None,
+        device=None,
+        config=None,
+    ):
+        self.hidden_layers = hidden_layers
+        self.activation = activation
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.schedule = schedule
+        self.early_stopping = early_stopping
+        self.validation = validation
+        self.init = init
+        self.random_state = random_state
+        self.dtype = dtype
+        self.device = device
+        self.config = config
+
+    # -- parameters (scikit-learn's estimator interface) -----------------------------------------
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        return sorted(PARAMS)
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The constructor's parameters as they were given (``deep``: also the parameters of any
+        that are estimators themselves, as ``name__param``)."""
+        out = {}
+        for name in self._get_param_names():
+            value = getattr(self, name)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{name}__{k}", v) for k, v in value.get_params().items())
+            out[name] = value
+        return out
+
+    def set_params(self, **params):
+        """Set parameters by name (``name__param`` for a parameter's own); returns self. An unknown
+        name is a ConfigError (a ValueError too) with a 'did you mean'."""
+        valid = self._get_param_names()
+        nested: dict[str, dict] = {}
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in valid:
+                hint = (
+                    f" (did you mean '{SKLEARN_NAMES[name]}'?)"
+                    if name in SKLEARN_NAMES
+                    else did_you_mean(name, valid)
+                )
+                raise EstimatorConfigError(
+                    f"{type(self).__name__}: '{name}' is not a parameter{hint}; valid parameters are: "
+                    + ", ".join(valid)
+                )
+            if sub:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+        for name, sub_params in nested.items():
+            getattr(self, name).set_params(**sub_params)
+        return self
+
+    def __repr__(self) -> str:
+        given = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items() if v is not None)
+        return f"{type(self).__name__}({given})"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import ClassifierTags, InputTags, RegressorTags, Tags, TargetTags
+
+        tags = Tags(
+            estimator_type=self._kind,
+            target_tags=TargetTags(required=True),
+            input_tags=InputTags(two_d_array=True),
+        )
+        if self._kind == "classifier":
+            tags.classifier_tags = ClassifierTags(multi_label=False)
+        else:
+            tags.regressor_tags = RegressorTags()
+            tags.target_tags.multi_output = True
+        return tags
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    # -- the config -------------------------------------------------------------------------------
+
+    def _base_config(self) -> tuple[dict, Path, str]:
+        """(the ``config`` parameter as a mapping, the folder its relative paths are in, its name)."""
+        name = type(self).__name__
+        if self.config is None:
+            return {}, Path.cwd(), name
+        if isinstance(self.config, dict):
+            return copy.deepcopy(self.config), Path.cwd(), name
+        if isinstance(self.config, (str, Path)):
+            from .config import _folder_of, parse_yaml, read_text
+
+            raw, _, problems = parse_yaml(read_text(self.config), str(self.config))
+            if problems:
+                raise EstimatorConfigError(problems)
+            if raw is None:
+                raw = {}
+            if not isinstance(raw, dict):
+                raise EstimatorConfigError(
+                    f"{self.config}: a config is a mapping of sections (data, network, ...)"
+                )
+            return raw, _folder_of(Path(self.config)) or Path.cwd(), str(self.config)
+        raise EstimatorConfigError(
+            f"{name}: config={self.config!r} is not a config: give a YAML file's path or a dict"
+        )
+
+    def _config(self, cost: str | None = None):
+        """The nettrain Config of these parameters over ``config``: validated by config_from_dict
+        (each problem names the parameter it came from). ``cost`` replaces the config's."""
+        from .config import config_from_dict
+
+        raw, base, name = self._base_config()
+        set_by: dict[str, str] = {}
+        for param, path in KEYS.items():
+            value = getattr(self, param)
+            if value is None:
+                continue
+            if param == "hidden_layers":
+                value = ["auto", *(value if isinstance(value, (list, tuple)) else [value]), "auto"]
+            section = raw
+            for key in path[:-1]:
+                if not isinstance(section.get(key), dict):
+                    section[key] = {}
+                section = section[key]
+            section[path[-1]] = value
+            set_by[".".join(path)] = param
+        network = raw.get("network")
+        if not isinstance(network, dict):
+            network = raw["network"] = {}
+        network.setdefault("layers", ["auto", *DEFAULT_HIDDEN, "auto"])
+        if cost is not None:
+            raw["cost"] = cost
+        try:
+            return config_from_dict(raw, base=base, name=name)
+        except ConfigError as exc:
+            problems = []
+            for line in exc.problems:
+                for key, param in set_by.items():
+                    line = line.replace(f" {key}:", f" {param} ({key}):", 1)
+                problems.append(line)
+            raise EstimatorConfigError(problems) from None
+
+    def _cost(self, n_classes: int = 0) -> str:
+        """The cost: the config's, when it is one for this kind of estimator, else the default."""
+        from .costs import COSTS
+
+        raw, _, name = self._base_config()
+        cost = raw.get("cost", self._default_cost)
+        if cost not in COSTS:
+            return cost  # (config_from_dict words the problem)
+        wanted = self._kind == "classifier"
+        if COSTS[cost].classification != wanted:
+            task = "classification" if wanted else "regression"
+            raise EstimatorConfigError(
+                f"<{name}>: cost: '{cost}' is not a {task} cost; a {type(self).__name__} trains with "
+                + ("cross_entropy or binary_cross_entropy" if wanted else "mse")
+            )
+        if cost == "binary_cross_entropy" and n_classes > 2:
+            raise EstimatorConfigError(
+                f"<{name}>: cost: binary_cross_entropy is one sigmoid output for two classes; y has "
+                f"{n_classes}: use cross_entropy"
+            )
+        return cost
+
+    # -- inputs -------------------------------------------------------------------------------------
+
+    def _inputs(self, X, fitting: bool) -> np.ndarray:
+        """X as a float64 matrix (n, features), checked the way scikit-learn checks inputs; on
+        ``fitting``, n_features_in_ and feature_names_in_ are set from it."""
+        who = type(self).__name__
+        names = _feature_names(X)
+        if hasattr(X, "tocsr") or hasattr(X, "toarray") and hasattr(X, "nnz"):
+            raise EstimatorDataError(
+                f"{who}: sparse input is not supported: give a dense array (X.toarray()) or a "
+                "dense-output transformer in the Pipeline"
+            )
+        try:
+            array = np.asarray(X)
+        except (TypeError, ValueError) as exc:
+            raise EstimatorDataError(f"{who}: X is not an array of numbers ({exc})") from None
+        if array.ndim != 2:
+            raise EstimatorDataError(
+                f"{who}: Expected 2D array, got {array.ndim}D array instead: X must be (samples, "
+                "features). Reshape your data: X.reshape(-1, 1) for one feature, X.reshape(1, -1) "
+                "for one sample"
+            )
+        if np.iscomplexobj(array):
+            raise EstimatorDataError(f"{who}: Complex data not supported; X must hold real numbers")
+        if array.dtype.kind not in "biuf":
+            try:
+                array = array.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                kind = EstimatorTypeError if isinstance(exc, TypeError) else EstimatorDataError
+                raise kind(
+                    f"{who}: X must hold numbers, and a column holds text ({exc}): encode it in the "
+                    "Pipeline (OneHotEncoder), or train from the CSV file with nettrain's config "
+                    "(data.categorical one-hot encodes text columns)"
+                ) from None
+        array = array.astype(np.float64, copy=False)
+        if array.shape[0] < 1:
+            raise EstimatorDataError(
+                f"{who}: Found array with 0 sample(s) (shape={array.shape}) while a minimum of 1 is required."
+            )
+        if array.shape[1] < 1:
+            raise EstimatorDataError(
+                f"{who}: Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 is "
+                "required."
+            )
+        if not np.isfinite(array).all():
+            raise EstimatorDataError(
+                f"{who}: Input X contains NaN or infinity; fill or drop the missing values first "
+                "(a SimpleImputer in the Pipeline)"
+            )
+        if fitting:
+            self.n_features_in_ = array.shape[1]
+            if names is not None:
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            return array
+        fitted_names = getattr(self, "feature_names_in_", None)
+        if names is not None and fitted_names is None:
+            warnings.warn(
+                f"X has feature names, but {who} was fitted without feature names", UserWarning, stacklevel=3
+            )
+        elif names is None and fitted_names is not None:
+            warnings.warn(
+                f"X does not have valid feature names, but {who} was fitted with feature names",
+                UserWarning,
+                stacklevel=3,
+            )
+        elif names is not None and list(names) != list(fitted_names):
+            raise EstimatorDataError(
+                f"{who}: The feature names should match those that were passed during fit: "
+                f"fitted with {list(fitted_names)}, given {list(names)}"
+            )
+        if array.shape[1] != self.n_features_in_:
+            raise EstimatorDataError(
+                f"X has {array.shape[1]} features, but {who} is expecting {self.n_features_in_} "
+                "features as input."
+            )
+        return array
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise _not_fitted(self)
+
+    def _train(self, X: np.ndarray, Y: np.ndarray, cost: str) -> None:
+        """Train with nettrain's fit on the encoded arrays and keep what it made."""
+        from .config import with_data_sizes
+        from .data import RunData
+        from .train import fit
+
+        config = self._config(cost)
+        try:
+            data = RunData.from_arrays(X, Y, cost, dtype=config.dtype)
+        except DataError as exc:
+            raise EstimatorDataError(str(exc)) from None
+        data = self._named(data)
+        try:
+            result = fit(config, data=data, save=False)
+        except ConfigError as exc:
+            raise EstimatorConfigError(exc.problems) from None
+        except DataError as exc:
+            raise EstimatorDataError(str(exc)) from None
+        self.config_ = with_data_sizes(config, data.encoding.n_inputs, data.encoding.n_outputs)
+        self.model_ = result.model
+        self.history_ = result.history
+        self.n_iter_ = len(result.history)
+        self.loss_curve_ = [record["loss"] for record in result.history]
+        if result.history and "val_loss" in result.history[-1]:
+            self.validation_loss_curve_ = [record.get("val_loss") for record in result.history]
+        elif hasattr(self, "validation_loss_curve_"):
+            del self.validation_loss_curve_
+
+    def _named(self, data):
+        return data
+
+    def _outputs(self, X) -> np.ndarray:
+        self._check_fitted()
+        return self.model_.outputs(self._inputs(X, fitting=False))
+
+
+def _targets(estimator, y, n: int) -> np.ndarray:
+    """y as an array of n rows; None is an error (the estimators are supervised)."""
+    who = type(estimator).__name__
+    if y is None:
+        raise EstimatorDataError(f"{who} requires y to be passed, but the target y is None")
+    y = np.asarray(y)
+    if y.ndim == 0 or len(y) != n:
+        raise EstimatorDataError(f"{who}: X has {n} rows but y has shape {y.shape}; give one target per row")
+    return y
+
+
+def _column_vector_warning() -> None:
+    """scikit-learn's DataConversionWarning (a UserWarning) for a y of shape (n, 1)."""
+    try:
+        from sklearn.exceptions import DataConversionWarning as kind
+    except ImportError:
+        kind = UserWarning
+    warnings.warn(
+        "A column-vector y was passed when a 1d array was expected. Please change the shape of y "
+        "to (n_samples,), for example using ravel().",
+        kind,
+        stacklevel=3,
+    )
+
+
+def _feature_names(X) -> np.ndarray | None:
+    """A DataFrame's column names (duck-typed: ``X.columns``), when every one is text; else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = list(columns)
+    if not names or not all(isinstance(n, str) for n in names):
+        return None
+    return np.asarray(names, dtype=object)
+
+
+class NettrainClassifier(_NettrainEstimator):
+    """A nettrain network as a scikit-learn classifier (softmax outputs, cross-entropy).
+
+    Parameters (each None by default: the ``config``'s value, else nettrain's default; see
+    README, "scikit-learn estimators", for the config key each one sets)
+    ----------
+    hidden_layers : tuple of ints, the hidden layer sizes (network.layers between the input and
+        output sizes, which are the data's); default (100,), as MLPClassifier's.
+    activation, init : network.activation, network.init.
+    optimizer, learning_rate, epochs, batch_size, weight_decay, dropout, schedule,
+    early_stopping : training.<the same name>.
+    validation : data.validation, the fraction of the training rows held out (stratified).
+    random_state : training.seed (an int); None: the config's seed, else 0 - nettrain is
+        deterministic, so None is not a fresh random draw as in scikit-learn.
+    dtype, device : as in a config ('float32', 'cpu', ...).
+    config : a YAML config file's path, or a dict of the same sections: the base that the
+        parameters above override. Its data files are not read; its data.test fraction is held
+        out and scored (history_, model_.meta).
+
+    Fitted attributes: ``classes_`` (np.unique(y)), ``n_features_in_``, ``feature_names_in_``
+    (X with text ``columns``), ``model_`` (the nettrain Model, answering in these labels),
+    ``config_`` (the Config trained), ``history_`` (one dict per epoch), ``n_iter_`` (epochs run),
+    ``loss_curve_`` and, with validation, ``validation_loss_curve_``.
+
+    Two classes are two softmax outputs (cost cross_entropy), as any number of classes are; a
+    config with ``cost: binary_cross_entropy`` makes them one sigmoid output instead.
+    """
+
+    _kind = "classifier"
+    _estimator_type = "classifier"  # (scikit-learn before 1.6 reads this; later ones the tags)
+    _default_cost = "cross_entropy"
+
+    def fit(self, X, y):
+        """Train on X (n, features) of numbers and y (n,) of labels (any type np.unique sorts:
+        ints, strings, bools). Returns self."""
+        X = self._inputs(X, fitting=True)
+        y = _targets(self, y, len(X))
+        if y.ndim == 2 and y.shape[1] == 1:
+            _column_vector_warning()
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise EstimatorDataError(
+                f"{type(self).__name__}: y must be one label per row (n,), not shape {y.shape} "
+                "(several labels per row are not supported)"
+            )
+        if y.dtype.kind == "O" and not all(isinstance(v, str) for v in y):
+            kinds = ", ".join(sorted({type(v).__name__ for v in y}))
+            raise EstimatorDataError(
+                f"{type(self).__name__}: Unknown label type: y holds objects ({kinds}); give labels "
+                "of one type: numbers, strings or bools"
+            )
+        if y.dtype.kind == "f" and not (np.isfinite(y).all() and np.all(y == np.round(y))):
+            raise EstimatorDataError(
+                f"{type(self).__name__}: Unknown label type: continuous: y holds values that are not "
+                "whole numbers or are not finite; a classifier takes class labels (NettrainRegressor "
+                "predicts numbers)"
+            )
+        if y.dtype.kind not in "biufUSO":
+            raise EstimatorDataError(f"{type(self).__name__}: Unknown label type: y of dtype {y.dtype}")
+        classes, index = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise EstimatorDataError(
+                f"{type(self).__name__}: y holds one class only ({classes[0]!r}); classification "
+                "needs two or more classes"
+            )
+        cost = self._cost(len(classes))
+        self.classes_ = classes
+        self._train(X, index.reshape(-1), cost)
+        return self
+
+    def _named(self, data):
+        """The data's classes named by these labels (not 0, 1, ...), so that model_ answers in
+        them and training.class_weight names them as y does."""
+        texts = [_label_text(c) for c in self.classes_]
+        if len(set(texts)) != len(texts):  # two labels with one text: keep the class numbers
+            return data
+        numbers = self.classes_.dtype.kind in "iuf"
+        return replace(data, encoding=replace(data.encoding, classes=texts, label_numbers=numbers))
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (n, classes), columns in the order of ``classes_``."""
+        self._check_fitted()
+        return self.model_.predict_proba(self._inputs(X, fitting=False))
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """The log of predict_proba."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X) -> np.ndarray:
+        """The predicted class of each row (n,), as labels of y's type (from ``classes_``)."""
+        s = self._outputs(X)  # (first: before fit, NotFittedError)
+        return self.classes_[self.model_.encoding.predicted_index(s)]
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Accuracy: the (weighted) fraction of rows predicted right."""
+        right = self.predict(X) == np.asarray(y).reshape(-1)
+        return float(np.average(right, weights=sample_weight))
+
+
+class NettrainRegressor(_NettrainEstimator):
+    """A nettrain network as a scikit-learn regressor (identity outputs, mean squared error).
+
+    The parameters, ``config`` and fitted attributes are NettrainClassifier's (without
+    ``classes_``; with ``n_outputs_``). y is (n,) or (n, outputs); predictions have y's shape.
+    y is not standardized (as MLPRegressor): a TransformedTargetRegressor scales it.
+    """
+
+    _kind = "regressor"
+    _estimator_type = "regressor"
+    _default_cost = "mse"
+
+    def fit(self, X, y):
+        """Train on X (n, features) and y (n,) or (n, outputs) of numbers. Returns self."""
+        X = self._inputs(X, fitting=True)
+        try:
+            y = np.asarray(_targets(self, y, len(X)), dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise EstimatorDataError(f"{type(self).__name__}: y must hold numbers ({exc})") from None
+        if y.ndim not in (1, 2):
+            raise EstimatorDataError(
+                f"{type(self).__name__}: y must be (n,) or (n, outputs) with n = {len(X)} rows of X, "
+                f"not shape {y.shape}"
+            )
+        if not np.isfinite(y).all():
+            raise EstimatorDataError(f"{type(self).__name__}: Input y contains NaN or infinity")
+        cost = self._cost()
+        self._y_ndim = y.ndim
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        self._train(X, y, cost)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Predictions (n,) for a 1-D y, else (n, outputs)."""
+        s = self._outputs(X)  # (first: before fit, NotFittedError)
+        values = self.model_.encoding.decode(s)
+        return values.reshape(len(values), -1) if self._y_ndim == 2 else values.reshape(-1)
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """R^2, 1 - SS_res / SS_tot, averaged over the outputs (scikit-learn's uniform average);
+        a constant y scores 1 when predicted exactly, else 0."""
+        pred = np.asarray(self.predict(X), dtype=np.float64).reshape(len(X), -1)
+        y = np.asarray(y, dtype=np.float64).reshape(len(pred), -1)
+        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        w = w.reshape(-1, 1)
+        ss_res = (w * (y - pred) ** 2).sum(axis=0)
+        ss_tot = (w * (y - np.average(y, axis=0, weights=w[:, 0])) ** 2).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scores = np.where(ss_tot > 0, 1 - ss_res / ss_tot, np.where(ss_res == 0, 1.0, 0.0))
+        return float(scores.mean())

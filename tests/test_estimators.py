@@ -1,0 +1,408 @@
+"""nettrain.estimators: NettrainClassifier and NettrainRegressor, scikit-learn's estimator interface
+over nettrain's own fit. The first part runs without scikit-learn (a CI venv has none); the second
+imports it (pytest.importorskip) for clone, Pipeline, cross_val_score, GridSearchCV and
+check_estimator."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from nettrain import ConfigError, DataError, NettrainClassifier, NettrainRegressor, load_model
+from nettrain.estimators import PARAMS, NettrainNotFittedError
+from tests.conftest import DATA, ROOT
+from tests.helpers import ok, run
+
+FAST = {"hidden_layers": (16,), "optimizer": "adam", "learning_rate": 0.01, "epochs": 5, "device": "cpu"}
+
+
+def table(name: str) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.loadtxt(DATA / name, delimiter=",", skiprows=1)
+    return rows[:, :-1], rows[:, -1]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = table("digits_train.csv")
+    X_test, y_test = table("digits_test.csv")
+    return X / 16, y.astype(int), X_test / 16, y_test.astype(int)
+
+
+@pytest.fixture(scope="module")
+def regression():
+    X, y = table("regression_train.csv")
+    X_test, y_test = table("regression_test.csv")
+    return X[:600], y[:600], X_test, y_test
+
+
+# -- without scikit-learn -----------------------------------------------------------------------------
+
+
+def test_the_classifier_fits_predicts_and_scores_the_digits(digits):
+    X, y, X_test, y_test = digits
+    clf = NettrainClassifier(**FAST).fit(X, y)
+    assert clf.n_features_in_ == 64
+    assert list(clf.classes_) == list(range(10))
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-5)
+    pred = clf.predict(X_test)
+    assert pred.dtype == y.dtype
+    np.testing.assert_array_equal(pred, clf.classes_[proba.argmax(axis=1)])
+    accuracy = clf.score(X_test, y_test)
+    assert accuracy == np.mean(pred == y_test)
+    assert accuracy > 0.9  # the digits are easy: 5 epochs of adam learn them
+    assert clf.n_iter_ == 5 == len(clf.history_) == len(clf.loss_curve_)
+    assert clf.loss_curve_ == [record["loss"] for record in clf.history_]
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+    assert not hasattr(clf, "validation_loss_curve_")
+    # the fitted model_ is nettrain's Model, answering in y's labels
+    np.testing.assert_array_equal(clf.model_.predict(X_test), pred)
+
+
+def test_string_and_bool_labels_come_back_as_given(digits):
+    X, y, X_test, _ = digits
+    names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+    clf = NettrainClassifier(**FAST).fit(X, names[y])
+    assert list(clf.classes_) == sorted(names)  # np.unique's order
+    pred = clf.predict(X_test)
+    assert pred.dtype.kind == "U" and set(pred) <= set(names)
+    assert clf.score(X, names[y]) > 0.9
+    # a column of probabilities per class, in classes_' order: 'eight' is the first column
+    eights = clf.predict_proba(X[y == 8])
+    assert eights.argmax(axis=1).tolist().count(0) > 0.8 * len(eights)
+
+    binary = NettrainClassifier(**FAST).fit(X, y >= 5)
+    assert binary.classes_.tolist() == [False, True]
+    assert binary.predict(X_test).dtype == bool
+    assert binary.predict_proba(X_test).shape == (len(X_test), 2)  # two softmax outputs
+    assert binary.model_.network.sizes[-1] == 2
+    assert binary.score(X, y >= 5) > 0.85
+
+
+def test_binary_cross_entropy_from_the_config_is_one_sigmoid_output(digits):
+    X, y, X_test, _ = digits
+    clf = NettrainClassifier(**FAST, config={"cost": "binary_cross_entropy"}).fit(
+        X, np.where(y >= 5, "hi", "lo")
+    )
+    assert clf.model_.network.sizes[-1] == 1
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 2)
+    np.testing.assert_array_equal(clf.predict(X_test), clf.classes_[(proba[:, 1] >= 0.5).astype(int)])
+    with pytest.raises(ConfigError, match="binary_cross_entropy is one sigmoid output for two classes"):
+        NettrainClassifier(**FAST, config={"cost": "binary_cross_entropy"}).fit(X, y)
+
+
+def test_the_regressor_fits_one_and_several_targets(regression):
+    X, y, X_test, y_test = regression
+    reg = NettrainRegressor(**{**FAST, "epochs": 30}).fit(X, y)
+    pred = reg.predict(X_test)
+    assert pred.shape == (len(X_test),)
+    r2 = 1 - ((y_test - pred) ** 2).sum() / ((y_test - y_test.mean()) ** 2).sum()
+    assert reg.score(X_test, y_test) == pytest.approx(r2)
+    assert r2 > 0.5
+    Y = np.column_stack([y, -2 * y])
+    two = NettrainRegressor(**FAST).fit(X, Y)
+    assert two.n_outputs_ == 2 and two.predict(X_test).shape == (len(X_test), 2)
+    column = NettrainRegressor(**FAST).fit(X, y[:, None])
+    assert column.predict(X_test).shape == (len(X_test), 1)  # y's shape, (n, 1)
+
+
+def test_scores_weigh_rows_by_sample_weight(digits, regression):
+    X, y, X_test, y_test = digits
+    clf = NettrainClassifier(**FAST).fit(X, y)
+    right = clf.predict(X_test) == y_test
+    weights = np.where(right, 1.0, 3.0)  # misses count three times
+    assert clf.score(X_test, y_test, sample_weight=weights) == pytest.approx(
+        right.sum() / (right.sum() + 3 * (~right).sum())
+    )
+    Xr, yr, _, _ = regression
+    reg = NettrainRegressor(**FAST).fit(Xr, yr)
+    assert reg.score(Xr, yr, sample_weight=np.ones(len(yr))) == pytest.approx(reg.score(Xr, yr))
+
+
+def test_get_params_and_set_params_round_trip_every_parameter():
+    clf = NettrainClassifier()
+    assert sorted(clf.get_params()) == sorted(PARAMS)
+    assert all(value is None for value in clf.get_params().values())
+    values = {name: f"value-of-{name}" for name in PARAMS}
+    assert clf.set_params(**values) is clf
+    assert clf.get_params() == values
+    again = NettrainClassifier(**clf.get_params())
+    assert again.get_params(deep=False) == values
+    assert repr(NettrainRegressor(epochs=3)) == "NettrainRegressor(epochs=3)"
+    with pytest.raises(
+        ConfigError, match="'hidden_layer_sizes' is not a parameter \\(did you mean 'hidden_layers'"
+    ):
+        clf.set_params(hidden_layer_sizes=(10,))
+    with pytest.raises(ValueError, match="did you mean 'epochs'"):  # (scikit-learn's kind too)
+        clf.set_params(epoch=3)
+    with pytest.raises(TypeError):  # keyword arguments only
+        NettrainClassifier((10,))
+
+
+def test_the_constructor_stores_parameters_unchanged_and_checks_nothing():
+    layers, config = [8, 4], {"training": {"epochs": 2}}
+    clf = NettrainClassifier(hidden_layers=layers, activation="no such thing", config=config)
+    assert clf.hidden_layers is layers and clf.config is config and clf.activation == "no such thing"
+    with pytest.raises(
+        ConfigError, match="activation \\(network.activation\\): 'no such thing' is not known"
+    ):
+        clf.fit(np.eye(4), [0, 1, 0, 1])
+    assert config == {"training": {"epochs": 2}}  # the base config is not changed by fit
+
+
+def test_parameters_become_the_config_keys(digits):
+    X, y, _, _ = digits
+    clf = NettrainClassifier(
+        hidden_layers=(12, 6),
+        activation="tanh",
+        optimizer="momentum",
+        learning_rate=0.05,
+        epochs=3,
+        batch_size=64,
+        weight_decay=1e-4,
+        dropout=0.1,
+        schedule="cosine",
+        validation=0.2,
+        init="glorot_normal",
+        random_state=7,
+        dtype="float64",
+        device="cpu",
+    ).fit(X, y)
+    c = clf.config_
+    assert c.network.layers == (64, 12, 6, 10)
+    assert set(c.network.activation) == {"tanh"} and c.network.init == "glorot_normal"
+    t = c.training
+    assert (t.optimizer, t.learning_rate, t.epochs, t.batch_size) == ("momentum", 0.05, 3, 64)
+    assert (t.weight_decay, set(t.dropout), t.schedule, t.seed) == (1e-4, {0.1}, "cosine", 7)
+    assert (c.data.validation, c.dtype, c.device, c.cost) == (0.2, "float64", "cpu", "cross_entropy")
+    assert clf.model_.network.dtype == np.float64
+    assert len(clf.validation_loss_curve_) == 3
+    # the defaults: MLPClassifier's one hidden layer of 100, the rest nettrain's
+    default = NettrainClassifier(epochs=1).fit(X, y).config_
+    assert default.network.layers == (64, 100, 10)
+    assert (default.training.optimizer, default.training.learning_rate, default.training.seed) == (
+        "sgd",
+        0.01,
+        0,
+    )
+
+
+def test_a_config_file_is_the_base_and_parameters_override_it(tmp_path, digits):
+    X, y, _, _ = digits
+    path = tmp_path / "base.yaml"
+    path.write_text(
+        "network: {layers: [auto, 20, auto], activation: sigmoid}\n"
+        "training: {epochs: 2, optimizer: {name: momentum, momentum: 0.8}, clip_norm: 1.0}\n"
+        "data: {train: no-such-file.csv}\n"  # (not read: the estimator's X and y are the data)
+    )
+    clf = NettrainClassifier(config=str(path), epochs=3).fit(X, y)
+    c = clf.config_
+    assert c.network.layers == (64, 20, 10) and set(c.network.activation) == {"sigmoid"}
+    assert c.training.epochs == 3 and clf.n_iter_ == 3  # the parameter wins
+    assert c.training.optimizer_params == {"momentum": 0.8} and c.training.clip_norm == 1.0
+    path.write_text("training: {epochs: 2, optimiser: adam}\n")
+    with pytest.raises(ConfigError, match="did you mean 'optimizer'"):
+        NettrainClassifier(config=path).fit(X, y)
+    with pytest.raises(ConfigError, match="not a config"):
+        NettrainClassifier(config=3).fit(X, y)
+    with pytest.raises(ConfigError, match="'mse' is not a classification cost"):
+        NettrainClassifier(config={"cost": "mse"}).fit(X, y)
+    with pytest.raises(ConfigError, match="'cross_entropy' is not a regression cost"):
+        NettrainRegressor(config={"cost": "cross_entropy"}).fit(X, y)
+
+
+def test_the_same_seed_is_the_same_training_as_nettrain_fit(tmp_path, digits):
+    """The estimator trains with nettrain's fit: `nettrain fit` of the equivalent config, on a
+    CSV of the same numbers (not standardized, as the estimator does not), gives the same model,
+    and the same held-out validation rows."""
+    X, y, X_test, _ = digits
+    X = X * 16  # whole numbers: exactly the same in a CSV
+    params = dict(hidden_layers=(12,), optimizer="adam", learning_rate=0.01, epochs=3, validation=0.2)
+    clf = NettrainClassifier(**params, random_state=3, device="cpu").fit(X, y)
+    header = ",".join([*(f"f{j}" for j in range(64)), "label"])
+    np.savetxt(
+        tmp_path / "train.csv", np.column_stack([X, y]), delimiter=",", fmt="%d", header=header, comments=""
+    )
+    config = {
+        "data": {"train": "train.csv", "target": "label", "validation": 0.2, "standardize": False},
+        "network": {"layers": ["auto", 12, "auto"]},
+        "cost": "cross_entropy",
+        "training": {"optimizer": "adam", "learning_rate": 0.01, "epochs": 3, "seed": 3},
+        "device": "cpu",
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    ok(run("fit", tmp_path / "c.yaml", "-q", "-o", tmp_path / "run"))
+    model = load_model(tmp_path / "run" / "model.npz")
+    for W_cli, W_est in zip(model.network.W, clf.model_.network.W):
+        np.testing.assert_array_equal(W_cli, W_est)
+    np.testing.assert_array_equal(model.predict_proba(X_test * 16), clf.predict_proba(X_test * 16))
+    history = [line for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert [yaml.safe_load(line)["val_loss"] for line in history] == clf.validation_loss_curve_
+    # and another seed is another model
+    other = NettrainClassifier(**params, random_state=4, device="cpu").fit(X, y)
+    assert not np.array_equal(other.model_.network.W[0], clf.model_.network.W[0])
+
+
+def test_bad_inputs_are_nettrain_data_errors(digits):
+    X, y, _, _ = digits
+    clf = NettrainClassifier(**FAST)
+    cases = [
+        (X[:, 0], y, "Expected 2D array, got 1D array"),
+        (np.where(np.arange(64) == 3, "red", "1").repeat(2).reshape(2, 64), [0, 1], "OneHotEncoder"),
+        (np.full((2, 3), np.nan), [0, 1], "NaN or infinity"),
+        (X[:, :0], y, "0 feature\\(s\\)"),
+        (X, y[:10], "X has 1347 rows but y has shape \\(10,\\)"),
+        (X, np.zeros(len(y)), "one class only"),
+        (X, y + 0.5, "Unknown label type: continuous"),
+        (X, None, "requires y to be passed"),
+    ]
+    for X_bad, y_bad, message in cases:
+        with pytest.raises(DataError, match=message):
+            clf.fit(X_bad, y_bad)
+        assert not hasattr(clf, "model_")
+    clf.fit(X, y)
+    with pytest.raises(DataError, match="X has 3 features, but NettrainClassifier is expecting 64 features"):
+        clf.predict(X[:, :3])
+    with pytest.raises(ValueError):  # DataError raised as a ValueError too, as scikit-learn's tools expect
+        clf.predict_proba(np.full((1, 64), np.inf))
+    with pytest.raises(DataError, match="y must hold numbers"):
+        NettrainRegressor(**FAST).fit(X, np.array(["a"] * len(X)))
+
+
+def test_predict_before_fit_is_a_not_fitted_error_without_scikit_learn(monkeypatch, digits):
+    X = digits[0]
+    for name in ("sklearn", "sklearn.exceptions"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import sklearn` raises ImportError
+    for estimator in (NettrainClassifier(), NettrainRegressor()):
+        for method in ("predict", "score"):
+            args = (X,) if method == "predict" else (X, digits[1])
+            with pytest.raises(NettrainNotFittedError, match="is not fitted yet") as caught:
+                getattr(estimator, method)(*args)
+            assert isinstance(caught.value, ValueError) and isinstance(caught.value, AttributeError)
+    with pytest.raises(NettrainNotFittedError):
+        NettrainClassifier().predict_proba(X)
+
+
+class Frame:
+    """What the estimators see of a pandas DataFrame: ``columns`` and ``__array__``."""
+
+    def __init__(self, values, columns):
+        self.values, self.columns = np.asarray(values), list(columns)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values if dtype is None else self.values.astype(dtype)
+
+    def __len__(self):
+        return len(self.values)
+
+
+def test_a_data_frame_gives_feature_names_in(digits):
+    X, y, X_test, _ = digits
+    names = [f"pixel{j}" for j in range(64)]
+    clf = NettrainClassifier(**FAST).fit(Frame(X, names), y)
+    np.testing.assert_array_equal(clf.feature_names_in_, names)
+    np.testing.assert_array_equal(clf.predict(Frame(X_test, names)), clf.model_.predict(X_test))
+    with pytest.raises(DataError, match="feature names should match"):
+        clf.predict(Frame(X_test, names[::-1]))
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        clf.predict(X_test)
+    clf.fit(X, y)  # refitted on an array: the names are gone
+    assert not hasattr(clf, "feature_names_in_")
+    with pytest.warns(UserWarning, match="X has feature names"):
+        clf.predict(Frame(X_test, names))
+    # column names that are not all text (a DataFrame's default 0, 1, ...) are no feature names
+    assert not hasattr(NettrainClassifier(**FAST).fit(Frame(X, range(64)), y), "feature_names_in_")
+
+
+def test_training_diverged_reaches_the_caller(regression):
+    from nettrain import TrainingDiverged
+
+    X, y, _, _ = regression
+    with pytest.raises(TrainingDiverged):
+        NettrainRegressor(optimizer="sgd", learning_rate=1e6, epochs=3, device="cpu").fit(X, y * 1e6)
+
+
+def test_importing_the_estimators_does_not_import_scikit_learn():
+    code = (
+        "import nettrain, sys; nettrain.NettrainClassifier, nettrain.NettrainRegressor; "
+        "assert 'sklearn' not in sys.modules, 'sklearn imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+# -- with scikit-learn -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sklearn():
+    return pytest.importorskip("sklearn")
+
+
+def test_clone_is_classifier_and_is_regressor(sklearn):
+    from sklearn.base import clone, is_classifier, is_regressor
+
+    clf = NettrainClassifier(hidden_layers=(8,), config={"training": {"epochs": 2}})
+    twin = clone(clf)
+    assert twin is not clf and twin.get_params() == clf.get_params()
+    assert is_classifier(clf) and not is_regressor(clf)
+    assert is_regressor(NettrainRegressor()) and not is_classifier(NettrainRegressor())
+
+
+def test_a_pipeline_cross_val_score_and_grid_search(sklearn, digits):
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, X_test, y_test = digits
+    X, y = X[:400], y[:400]
+    pipe = make_pipeline(StandardScaler(), NettrainClassifier(**FAST))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and scores.min() > 0.8
+    # a classifier gets stratified folds: the same scores as StratifiedKFold's, by hand
+    folds = StratifiedKFold(3).split(X, y)
+    by_hand = [pipe.fit(X[a], y[a]).score(X[b], y[b]) for a, b in folds]
+    np.testing.assert_array_equal(scores, by_hand)
+
+    grid = {
+        "nettrainclassifier__learning_rate": [1e-5, 0.01],
+        "nettrainclassifier__hidden_layers": [(4,), (16,)],
+    }
+    search = GridSearchCV(pipe, grid, cv=3).fit(X, y)
+    assert search.best_params_ == {
+        "nettrainclassifier__learning_rate": 0.01,
+        "nettrainclassifier__hidden_layers": (16,),
+    }
+    assert search.best_estimator_[-1].model_.network.sizes == [64, 16, 10]
+    assert search.score(X_test, y_test) > 0.8
+
+
+def test_a_regressor_in_a_grid_search(sklearn, regression):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y, _, _ = regression
+    search = GridSearchCV(NettrainRegressor(**FAST), {"epochs": [1, 30]}, cv=2).fit(X, y)
+    assert search.best_params_ == {"epochs": 30}
+    assert search.best_score_ == pytest.approx(search.cv_results_["mean_test_score"].max())
+
+
+@pytest.mark.filterwarnings(
+    "ignore:Estimator Nettrain\\w+ does not inherit from `sklearn.base.BaseEstimator`"
+)
+@pytest.mark.filterwarnings("ignore:Skipping check")
+@pytest.mark.parametrize("kind", [NettrainClassifier, NettrainRegressor])
+def test_scikit_learns_estimator_checks_pass(sklearn, kind):
+    """Every check of check_estimator passes (none is expected to fail); the ones it skips need
+    pandas or SCIPY_ARRAY_API."""
+    from sklearn.utils.estimator_checks import check_estimator
+
+    results = check_estimator(kind(**{**FAST, "epochs": 30}), on_fail=None)
+    failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
+    assert not failed
+    assert sum(r["status"] == "passed" for r in results) > 40
