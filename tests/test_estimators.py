@@ -97,6 +97,23 @@ def test_binary_cross_entropy_from_the_config_is_one_sigmoid_output(digits):
         NettrainClassifier(**FAST, config={"cost": "binary_cross_entropy"}).fit(X, y)
 
 
+def test_the_model_answers_in_y_labels_saved_and_class_weight_names_them(tmp_path, digits):
+    """model_ is a nettrain Model whose classes are y's labels: `nettrain predict` of the saved
+    file gives them, and training.class_weight in the config names classes by them."""
+    from nettrain import save_model
+
+    X, y, X_test, _ = digits
+    names = np.array(list("abcdefghij"))
+    clf = NettrainClassifier(**FAST, config={"training": {"class_weight": {"c": 4.0}}}).fit(X, names[y])
+    assert clf.model_.network.class_weight == (1.0, 1.0, 4.0, *[1.0] * 7)
+    save_model(tmp_path / "m.npz", clf.model_)
+    np.savetxt(tmp_path / "x.csv", X_test[:20], delimiter=",")
+    out = ok(run("predict", tmp_path / "m.npz", tmp_path / "x.csv")).stdout.split()
+    assert out == ["prediction", *clf.predict(X_test[:20])]
+    with pytest.raises(ConfigError, match="'z' is not a class of the training data"):
+        NettrainClassifier(**FAST, config={"training": {"class_weight": {"z": 2}}}).fit(X, names[y])
+
+
 def test_the_regressor_fits_one_and_several_targets(regression):
     X, y, X_test, y_test = regression
     reg = NettrainRegressor(**{**FAST, "epochs": 30}).fit(X, y)
@@ -406,3 +423,19 @@ def test_scikit_learns_estimator_checks_pass(sklearn, kind):
     failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
     assert not failed
     assert sum(r["status"] == "passed" for r in results) > 40
+
+
+def test_the_readme_example_runs(sklearn, tmp_path, monkeypatch, capsys):
+    """README's "scikit-learn estimators" block, run where the repository's data/ is."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### scikit-learn estimators") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "data").symlink_to(DATA)
+    monkeypatch.chdir(tmp_path)
+    exec(code, {})
+    mean, best, proba = capsys.readouterr().out.split("\n", 2)
+    assert float(mean) > 0.9
+    assert "nettrainclassifier__learning_rate" in best and float(best.rsplit(" ", 1)[1]) > 0.9
+    assert proba.count("[") == 3  # the two rows of probabilities
