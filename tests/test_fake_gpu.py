@@ -254,3 +254,29 @@ def test_a_warm_start_on_the_gpu_is_the_cpus(fake, tmp_path):
     assert gpu.summary["device"] == "gpu:0"
     assert_same_run(gpu, fit(config_from_dict({**base, "device": "cpu"}), save=False, warm_start=model))
     assert gpu.history[0]["loss"] < fit_on("gpu", base).history[0]["loss"] / 2  # (started trained)
+
+
+def test_the_scikit_learn_estimators_on_the_gpu(fake):
+    """NettrainClassifier(device='gpu') trains on the device through fit; predict and
+    predict_proba come back as host arrays, equal to the CPU's (float64)."""
+    fake.SYNCS[0] = 0
+    from nettrain import NettrainClassifier, NettrainRegressor
+
+    rows = np.loadtxt(DATA / "digits_train.csv", delimiter=",", skiprows=1)[:300]
+    X, y = rows[:, :-1] / 16, rows[:, -1].astype(int)
+    params = {
+        "hidden_layers": (16,),
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "epochs": 2,
+        "dtype": "float64",
+    }
+    gpu = NettrainClassifier(**params, device="gpu").fit(X, y)
+    assert fake.SYNCS[0] > 0  # (the device was read from: it trained there)
+    cpu = NettrainClassifier(**params, device="cpu").fit(X, y)
+    proba = gpu.predict_proba(X)
+    assert type(proba) is np.ndarray
+    np.testing.assert_allclose(proba, cpu.predict_proba(X), rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(gpu.predict(X), cpu.predict(X))
+    reg = NettrainRegressor(**params, device="gpu").fit(X, y.astype(float))
+    assert type(reg.predict(X)) is np.ndarray and reg.score(X, y) > 0
