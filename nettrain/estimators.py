@@ -239,7 +239,11 @@ class _NettrainEstimator:
         if isinstance(self.config, (str, Path)):
             from .config import _folder_of, parse_yaml, read_text
 
-            raw, _, problems = parse_yaml(read_text(self.config), str(self.config))
+            try:
+                text = read_text(self.config)
+            except ConfigError as exc:  # (not found, unreadable)
+                raise EstimatorConfigError(exc.problems) from None
+            raw, _, problems = parse_yaml(text, str(self.config))
             if problems:
                 raise EstimatorConfigError(problems)
             if raw is None:
@@ -264,8 +268,9 @@ class _NettrainEstimator:
             value = getattr(self, param)
             if value is None:
                 continue
-            if param == "hidden_layers":
-                value = ["auto", *(value if isinstance(value, (list, tuple)) else [value]), "auto"]
+            if param == "hidden_layers":  # (100, 50), [100, 50], an array, or one size: 100
+                sizes = list(value) if np.ndim(value) == 1 else [value]
+                value = ["auto", *sizes, "auto"]
             section = raw
             for key in path[:-1]:
                 if not isinstance(section.get(key), dict):

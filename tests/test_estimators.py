@@ -201,6 +201,9 @@ def test_parameters_become_the_config_keys(digits):
     assert clf.model_.network.dtype == np.float64
     assert len(clf.validation_loss_curve_) == 3
     # the defaults: MLPClassifier's one hidden layer of 100, the rest nettrain's
+    for sizes in (7, np.array([7, 3]), [7]):  # one size, an array (a grid's values), a list
+        layers = NettrainClassifier(hidden_layers=sizes, epochs=1).fit(X, y).config_.network.layers
+        assert layers == (64, *np.atleast_1d(sizes), 10)
     default = NettrainClassifier(epochs=1).fit(X, y).config_
     assert default.network.layers == (64, 100, 10)
     assert (default.training.optimizer, default.training.learning_rate, default.training.seed) == (
@@ -228,6 +231,8 @@ def test_a_config_file_is_the_base_and_parameters_override_it(tmp_path, digits):
         NettrainClassifier(config=path).fit(X, y)
     with pytest.raises(ConfigError, match="not a config"):
         NettrainClassifier(config=3).fit(X, y)
+    with pytest.raises(ValueError, match="not found"):  # (a ConfigError, raised as a ValueError too)
+        NettrainClassifier(config=tmp_path / "missing.yaml").fit(X, y)
     with pytest.raises(ConfigError, match="'mse' is not a classification cost"):
         NettrainClassifier(config={"cost": "mse"}).fit(X, y)
     with pytest.raises(ConfigError, match="'cross_entropy' is not a regression cost"):
