@@ -300,7 +300,7 @@ class _NettrainEstimator:
 
         raw, _, name = self._base_config()
         cost = raw.get("cost", self._default_cost)
-        if cost not in COSTS:
+        if not isinstance(cost, str) or cost not in COSTS:
             return cost  # (config_from_dict words the problem)
         wanted = self._kind == "classifier"
         if COSTS[cost].classification != wanted:

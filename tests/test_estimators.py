@@ -233,6 +233,8 @@ def test_a_config_file_is_the_base_and_parameters_override_it(tmp_path, digits):
         NettrainClassifier(config=3).fit(X, y)
     with pytest.raises(ValueError, match="not found"):  # (a ConfigError, raised as a ValueError too)
         NettrainClassifier(config=tmp_path / "missing.yaml").fit(X, y)
+    with pytest.raises(ConfigError, match="cost: \\['mse'\\] is not"):
+        NettrainClassifier(config={"cost": ["mse"]}).fit(X, y)
     with pytest.raises(ConfigError, match="'mse' is not a classification cost"):
         NettrainClassifier(config={"cost": "mse"}).fit(X, y)
     with pytest.raises(ConfigError, match="'cross_entropy' is not a regression cost"):
