@@ -230,7 +230,8 @@ class PlainReporter(Reporter):
     def on_start(self, info: dict) -> None:
         self.epochs = info["epochs"]
         self.first = info.get("first_epoch", 1)
-        self.started = self.clock()
+        # (a resumed run's elapsed goes on from the time its checkpoint recorded, as the epochs')
+        self.started = self.clock() - info.get("elapsed", 0.0)
         self.say(
             f"fit: {info['n_train']} training rows"
             + (f", {info['n_val']} validation" if info["n_val"] else "")

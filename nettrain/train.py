@@ -611,8 +611,9 @@ def _fit(
     history: list[dict] = []
     first_epoch = 1
     # the training time of the epochs before a resume and how many epochs it covers (a checkpoint
-    # carries both; one of an older nettrain does not, and its epochs go untimed)
-    time_before, timed_before = 0.0, 0
+    # carries both; one of an older nettrain does not, and its epochs go untimed), and the part
+    # of it spent in MPI's Allreduce (under MPI)
+    time_before, timed_before, allreduce_before = 0.0, 0, 0.0
     chash = config_hash(config.to_dict())
 
     #: the model this run started from (path, weights_sha256), recorded in its model files
@@ -624,7 +625,7 @@ def _fit(
         emit("notice", {"message": f"warm start from {warm.name} (weights sha256 {digest}...)"})
     if resume is not None:
         resume = str(find_checkpoint(resume))  # a run folder's newest: named in the notice
-        first_epoch, history, notes, started_from, (time_before, timed_before) = _resume(
+        first_epoch, history, notes, started_from, (time_before, timed_before, allreduce_before) = _resume(
             resume,
             force,
             config,
@@ -688,6 +689,9 @@ def _fit(
         {
             "epochs": tc.epochs,
             "first_epoch": first_epoch,
+            # the training time before this process (a resumed run's: the checkpoint's), from
+            # which the epochs' elapsed goes on
+            "elapsed": time_before,
             "n_train": n,
             "n_val": len(data.validation.X) if data.validation else 0,
             "n_test": len(data.test.X) if data.test else 0,
@@ -734,6 +738,7 @@ def _fit(
             "early_stopping": snap["early"],
             "train_time_s": snap["train_time_s"],
             "timed_epochs": snap["timed_epochs"],
+            "allreduce_s": snap["allreduce_s"],
         }
         try:
             path = save_checkpoint(
@@ -774,6 +779,7 @@ def _fit(
             # the training time up to now (the end of the epochs done: at the start of the next)
             "train_time_s": time_before + time.perf_counter() - t_start,
             "timed_epochs": timed_before + epoch - first_epoch + 1,
+            "allreduce_s": allreduce_before + (world.seconds if world is not None else 0.0),
         }
 
     # plain SGD takes the fast update (see the batch loop); anything else goes through optimizer.step
@@ -894,7 +900,9 @@ def _fit(
                 {
                     **record,
                     "epochs": tc.epochs,
-                    "elapsed": total,
+                    # the whole run's training time, as train_time_s: a resumed run's goes on
+                    # from the checkpoint's (the ETA is at this process's own pace)
+                    "elapsed": time_before + total,
                     "eta": eta(total, first_done, done, tc.epochs - epoch),
                 },
             )
@@ -955,7 +963,8 @@ def _fit(
         "samples_per_s": n * timed_epochs / train_time if train_time > 0 and timed_epochs else None,
     }
     if world is not None:
-        summary.update({"ranks": world.size, "allreduce_s": round(world.seconds, 3)})
+        # (the whole run's, as train_time_s: the checkpoint a run resumed from carries its share)
+        summary.update({"ranks": world.size, "allreduce_s": round(allreduce_before + world.seconds, 3)})
     if early is not None:
         summary.update(
             {
@@ -1096,8 +1105,8 @@ def open_checkpoint(where, config: Config, force: bool = False):
 def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout_rng, early, data, device):
     """Load a checkpoint's state into the freshly built run; returns (first epoch, history,
     notes, the checkpoint's ``warm_start``: the model a warm-started run began from, and (the
-    training time so far, the epochs it covers): (0, 0) from an older nettrain's checkpoint,
-    which does not carry them). Under
+    training time so far, the epochs it covers, the seconds of it spent in MPI's Allreduce): (0,
+    0, 0) from an older nettrain's checkpoint, which does not carry them). Under
     ``force``, state that does not fit the new config (another optimizer or schedule, another
     set of trained parameters) starts afresh, and a note says so."""
     path, model, state, opt_arrays, best = open_checkpoint(where, config, force)
@@ -1158,19 +1167,27 @@ def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout
     return int(state["epoch"]) + 1, list(state.get("history", [])), notes, started_from, _time_so_far(state)
 
 
-def _time_so_far(state: dict) -> tuple[float, int]:
-    """(seconds, epochs) a checkpoint says its run has trained; (0, 0) when it does not say, or
-    says it in a form that makes no sense (an older nettrain's, an edited file)."""
+def _time_so_far(state: dict) -> tuple[float, int, float]:
+    """(seconds, epochs, Allreduce seconds) a checkpoint says its run has trained; (0, 0, 0) when
+    it does not say, or says it in a form that makes no sense (an older nettrain's, an edited
+    file). The Allreduce seconds are 0 also where only they are missing (a checkpoint of a
+    nettrain that recorded the training time but not them)."""
     seconds, epochs = state.get("train_time_s"), state.get("timed_epochs")
-    ok = (
-        isinstance(seconds, (int, float))
-        and not isinstance(seconds, bool)
-        and math.isfinite(seconds)
-        and seconds >= 0
-        and type(epochs) is int
-        and 0 <= epochs <= int(state["epoch"])
+    ok = _seconds(seconds) and type(epochs) is int and 0 <= epochs <= int(state["epoch"])
+    if not ok:
+        return 0.0, 0, 0.0
+    allreduce = state.get("allreduce_s")
+    return float(seconds), epochs, float(allreduce) if _seconds(allreduce) else 0.0
+
+
+def _seconds(value) -> bool:
+    """Whether a checkpoint's figure is a number of seconds (finite, not negative)."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
     )
-    return (float(seconds), epochs) if ok else (0.0, 0)
 
 
 def _hold_out(config, data: RunData) -> RunData:

@@ -114,6 +114,18 @@ def test_plain_progress_says_where_a_long_epoch_is_once_a_minute():
     assert len(err2.getvalue().splitlines()) == 1
 
 
+def test_a_resumed_runs_batch_lines_count_elapsed_from_the_checkpoints_time():
+    """fit's start event carries the training time before the resume (``elapsed``): the batch
+    lines go on from it, as the epochs' elapsed does."""
+    clock = Clock()
+    err = io.StringIO()
+    r = PlainReporter(err, clock=clock)
+    r("start", {**START, "first_epoch": 3, "elapsed": 600.0})
+    clock.now += 61.0
+    r("batch", {"epoch": 3, "batch": 5, "batches": 100})
+    assert err.getvalue().splitlines()[-1] == "epoch 3/3  batch 5/100  elapsed 11m01s"
+
+
 def test_plain_progress_of_a_long_run_says_an_epoch_when_a_minute_has_passed():
     """Past 100 epochs only 100 evenly spaced epochs get a line; when the epochs between two of
     them take more than a minute, the first epoch after the minute gets one too, and so does its

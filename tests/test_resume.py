@@ -263,6 +263,59 @@ def test_a_resumed_runs_training_time_is_the_whole_runs(tmp_path, monkeypatch):
     assert load_model(tmp_path / "b" / "model.npz").meta["training"]["train_time_s"] == pytest.approx(1.52)
     end = next(info for kind, info in events if kind == "end")
     assert summary_line(end).startswith("done: 4 epochs in 1.5s (resumed after epoch 2)  loss")
+    # the epochs' elapsed goes on from the checkpoint's time too, as train_time_s does: the same
+    # figures as the uninterrupted run's epochs 3 and 4 (38 steps, 0.38 s, an epoch)
+    assert next(info for kind, info in events if kind == "start")["elapsed"] == pytest.approx(0.76)
+    elapsed = [info["elapsed"] for kind, info in events if kind == "epoch"]
+    assert elapsed == [pytest.approx(1.14), pytest.approx(1.52)]
+
+
+class OneRankWorld:
+    """An MPI world of one rank (the sums are the rank's own figures) whose Allreduce takes 2 ms
+    a call: fit's MPI code path without MPI."""
+
+    rank, size, seconds = 0, 1, 0.0
+
+    class comm:
+        @staticmethod
+        def bcast(value, root=0):
+            return value
+
+    def allreduce_sum(self, buffer) -> float:
+        self.seconds += 0.002
+        return float(buffer[-1])
+
+    def sum(self, value: float) -> float:
+        return float(value)
+
+
+def test_a_resumed_mpi_runs_allreduce_time_is_the_whole_runs(tmp_path, monkeypatch):
+    """allreduce_s, like train_time_s, goes on from the checkpoint's figure after a resume."""
+    clock = StepClock(monkeypatch)
+    monkeypatch.setattr("nettrain.distributed.world", OneRankWorld)
+    cfg = digits(tmp_path / "a", "training.epochs=4")
+    full = fit(cfg, stop=clock.stop())
+    assert (full.summary["ranks"], full.summary["allreduce_s"]) == (1, pytest.approx(4 * 38 * 0.002))
+    # interrupted in epoch 3: the checkpoint of epoch 2 holds its 76 Allreduce calls' time
+    monkeypatch.setattr("nettrain.distributed.world", OneRankWorld)
+    with pytest.raises(Interrupted):
+        fit(digits(tmp_path / "b", "training.epochs=4"), stop=clock.stop(100))
+    _, state, _, _ = load_checkpoint(tmp_path / "b" / "checkpoint-2.npz")
+    assert state["allreduce_s"] == pytest.approx(2 * 38 * 0.002)
+    monkeypatch.setattr("nettrain.distributed.world", OneRankWorld)
+    resumed = fit(digits(tmp_path / "b", "training.epochs=4"), resume=str(tmp_path / "b"), stop=clock.stop())
+    assert resumed.summary["allreduce_s"] == pytest.approx(full.summary["allreduce_s"])
+    # a checkpoint that records the training time but not the Allreduce time still resumes,
+    # its epochs' Allreduce time counted as none
+    from nettrain.checkpoint import save_checkpoint
+
+    model, state, opt, best = load_checkpoint(tmp_path / "b" / "checkpoint-2.npz")
+    del state["allreduce_s"]
+    save_checkpoint(tmp_path / "c", 2, model, state, opt, best, keep=5)
+    monkeypatch.setattr("nettrain.distributed.world", OneRankWorld)
+    resumed = fit(digits(tmp_path / "c", "training.epochs=4"), resume=str(tmp_path / "c"), stop=clock.stop())
+    assert resumed.summary["allreduce_s"] == pytest.approx(2 * 38 * 0.002)
+    assert resumed.summary["train_time_s"] == pytest.approx(full.summary["train_time_s"])
 
 
 def test_an_older_checkpoint_without_its_time_resumes_timing_the_epochs_after_it(tmp_path, monkeypatch):
@@ -289,6 +342,11 @@ def test_an_older_checkpoint_without_its_time_resumes_timing_the_epochs_after_it
     assert resumed.summary["samples_per_s"] == pytest.approx(1211 * 2 / (2 * 38 * 0.01))
     end = next(info for kind, info in events if kind == "end")
     assert summary_line(end).startswith("done: epochs 3-4 (resumed) in 0.8s  loss")
+    # and elapsed, like train_time_s, counts from the resume
+    assert [info["elapsed"] for kind, info in events if kind == "epoch"] == [
+        pytest.approx(0.38),
+        pytest.approx(0.76),
+    ]
     # and a checkpoint written after it says which epochs its time covers
     _, state, _, _ = load_checkpoint(tmp_path / "old" / "checkpoint-4.npz")
     assert (state["train_time_s"], state["timed_epochs"]) == (pytest.approx(0.76), 2)
