@@ -2095,6 +2095,7 @@ def _info_data(model: Path, m) -> dict:
         "missing": enc.missing,
         "target": enc.target,
         "classes": enc.classes,
+        "standardized": _standardization(enc, meta),
         "training": meta.get("training", {}),
         # the model a warm-started run began from (path, weights_sha256); null for a fresh start
         "warm_start": meta.get("warm_start"),
@@ -2142,7 +2143,7 @@ def _print_info(model: Path, m, data: dict) -> None:
     t.add_row("target", str(enc.target))
     config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
     tc, dc = config.get("training") or {}, config.get("data") or {}
-    t.add_row("standardized", _standardized(enc, dc))
+    t.add_row("standardized", _standardized(enc, data["standardized"]))
     if tc:
         opt = tc.get("optimizer")
         opt = opt.get("name") if isinstance(opt, dict) else opt
@@ -2201,16 +2202,30 @@ def _print_info(model: Path, m, data: dict) -> None:
     _stdout_console().print(t)
 
 
-def _standardized(enc, dc: dict) -> str:
-    """info's words for what the model z-scores: its run's data.standardize where the model
-    records its config (the inputs of a model with only one-hot inputs have no statistics),
-    else its statistics; the target's from its statistics (0 and 1: left in its units)."""
+def _standardization(enc, meta: dict) -> dict:
+    """What the model z-scores (info --json's ``standardized``): ``inputs``, from its run's
+    data.standardize where the model records its config (the inputs of a model with only one-hot
+    inputs have no statistics), else from its statistics; ``target``, from the target's statistics
+    (0 and 1: left in its units), with ``target_mean`` and ``target_scale`` (one per output; null
+    for a target left in its units)."""
     import numpy as np
 
-    inputs = dc.get("standardize")
+    config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    inputs = (config.get("data") or {}).get("standardize")
     if not isinstance(inputs, (bool, str)):
         inputs = bool(np.any(enc.x_mean != 0) or np.any(enc.x_scale != 1))
     target = enc.y_mean is not None and not (np.all(enc.y_mean == 0) and np.all(enc.y_scale == 1))
+    return {
+        "inputs": bool(inputs),
+        "target": bool(target),
+        "target_mean": [float(v) for v in enc.y_mean] if target else None,
+        "target_scale": [float(v) for v in enc.y_scale] if target else None,
+    }
+
+
+def _standardized(enc, standardized: dict) -> str:
+    """info's words for what the model z-scores (``_standardization``'s figures)."""
+    inputs, target = standardized["inputs"], standardized["target"]
     if target:
         stats = (
             f"mean {enc.y_mean[0]:.6g}, scale {enc.y_scale[0]:.6g}" if len(enc.y_mean) == 1 else "per output"

@@ -81,6 +81,25 @@ def test_predict_and_evaluate_of_such_a_model_are_in_the_targets_units(data):
     assert "inputs and target (mean" in both
 
 
+def test_info_json_says_what_the_model_standardizes(data):
+    """info --json's ``standardized``: the same facts as the text's line, for scripts."""
+    tmp_path, train, _, _, y, _ = data
+    found = {}
+    for standardize in ("inputs", True, False):
+        model = fitted(tmp_path, train, standardize, f"s{standardize}")
+        found[standardize] = json.loads(ok(run("info", model, "--json")).stdout)["standardized"]
+        if standardize is False:
+            lines = ok(run("info", model)).stdout.splitlines()
+            line = next(line for line in lines if line.startswith("standardized"))
+            assert line.split() == ["standardized", "no"]
+    assert found["inputs"] == {"inputs": True, "target": False, "target_mean": None, "target_scale": None}
+    assert found[False] == {"inputs": False, "target": False, "target_mean": None, "target_scale": None}
+    both = found[True]
+    assert (both["inputs"], both["target"]) == (True, True)
+    assert both["target_mean"] == [pytest.approx(y.mean())]
+    assert both["target_scale"] == [pytest.approx(y.std())]
+
+
 def test_the_cost_is_on_the_raw_target(data):
     """One full batch: the first epoch's loss is the initial network's mse against y itself
     under inputs, against y's z-scores under true; the inputs are z-scored either way."""
