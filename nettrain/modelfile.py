@@ -4,6 +4,8 @@ Layout (format version 2):
 
     W0, b0, W1, b1, ...   the network's parameters, W[l] of shape (out, in), b[l] (out,)
     x_mean, x_scale       input standardization (inputs,)
+    x_min, x_max          the training rows' least and greatest unscaled inputs (inputs,), where
+                          recorded (for a warm start's drift note); older models lack them
     y_mean, y_scale       regression target standardization (outputs,), regression only
     meta                  uint8 bytes of a UTF-8 JSON document: format, format_version,
                           nettrain_version, network (sizes, activations, output, cost, dtype,
@@ -429,6 +431,9 @@ def model_writer(model: Model, extra: dict[str, np.ndarray] | None = None) -> Ca
         arrays[f"b{l}"] = to_host(b)
     arrays["x_mean"] = np.asarray(enc.x_mean, dtype=np.float64)
     arrays["x_scale"] = np.asarray(enc.x_scale, dtype=np.float64)
+    if enc.x_min is not None and enc.x_max is not None:
+        arrays["x_min"] = np.asarray(enc.x_min, dtype=np.float64)
+        arrays["x_max"] = np.asarray(enc.x_max, dtype=np.float64)
     if enc.task == "regression":
         arrays["y_mean"] = np.asarray(enc.y_mean, dtype=np.float64)
         arrays["y_scale"] = np.asarray(enc.y_scale, dtype=np.float64)
@@ -630,6 +635,8 @@ def load_model(path: str | Path, device=None) -> Model:
         expected["x_mean.npy"] = expected["x_scale.npy"] = (sizes[0],)
         if task == "regression":
             expected["y_mean.npy"] = expected["y_scale.npy"] = (sizes[-1],)
+        if "x_min.npy" in members and "x_max.npy" in members:  # (models of an older nettrain lack them)
+            expected["x_min.npy"] = expected["x_max.npy"] = (sizes[0],)
         # check every declared shape before reading (allocating) any array
         for member, want in expected.items():
             if member not in members:
@@ -674,6 +681,8 @@ def load_model(path: str | Path, device=None) -> Model:
         n_outputs=sizes[-1],
         x_mean=arrays["x_mean"],
         x_scale=arrays["x_scale"],
+        x_min=arrays.get("x_min"),
+        x_max=arrays.get("x_max"),
         y_mean=arrays.get("y_mean"),
         y_scale=arrays.get("y_scale"),
         classes=enc_meta.get("classes"),

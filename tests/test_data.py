@@ -659,6 +659,37 @@ def test_a_streamed_constant_column_gets_scale_one(tmp_path, monkeypatch):
     assert abs(enc.x_scale[1] - M[:, 1].std()) < 1e-9
 
 
+def test_the_encoding_records_the_training_rows_range_in_memory_and_streamed(tmp_path, monkeypatch):
+    """x_min and x_max (a warm start's drift note): the unscaled extremes of the training rows,
+    a missing cell left out (a fill lies between them), the same whether the .npy is read whole
+    or streamed block by block; saved in the model file and read back."""
+    import nettrain.data.stream as stream
+    from nettrain.modelfile import Model, load_model, save_model
+    from nettrain.network import Network
+
+    rng = np.random.default_rng(0)
+    M = np.column_stack([rng.normal(size=300), rng.uniform(-3, 9, size=300), rng.normal(size=300)])
+    M[5, 1] = np.nan
+    np.save(tmp_path / "m.npy", M)
+    raw = {"data": {"train": str(tmp_path / "m.npy"), "missing": "mean"}, "network": {"layers": [2, 1]}}
+    whole = load_run_data(config_from_dict({**raw, "output": "run"})).encoding
+    monkeypatch.setattr(stream, "STREAM_BYTES", 1000)
+    monkeypatch.setattr(stream, "BLOCK_BYTES", 1000)
+    streamed = load_run_data(config_from_dict({**raw, "output": "run"})).encoding
+    for enc in (whole, streamed):
+        np.testing.assert_array_equal(enc.x_min, np.nanmin(M[:, :2], axis=0))
+        np.testing.assert_array_equal(enc.x_max, np.nanmax(M[:, :2], axis=0))
+    net = Network.from_config(config_from_dict({**raw, "output": "run"}))
+    save_model(tmp_path / "model.npz", Model(net, whole, {}))
+    back = load_model(tmp_path / "model.npz").encoding
+    np.testing.assert_array_equal(back.x_min, whole.x_min)
+    np.testing.assert_array_equal(back.x_max, whole.x_max)
+    # a model without them (an older nettrain's) loads, with None
+    whole.x_min = whole.x_max = None
+    save_model(tmp_path / "older.npz", Model(net, whole, {}))
+    assert load_model(tmp_path / "older.npz").encoding.x_min is None
+
+
 def test_standardize_off(tmp_path):
     X = np.arange(10.0).reshape(5, 2)
     table = table_from(tmp_path, X, np.arange(5.0) * 3 + 1)

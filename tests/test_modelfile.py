@@ -148,7 +148,7 @@ def test_file_holds_plain_arrays_only(tmp_path, xor_model):
     with np.load(path, allow_pickle=False) as z:  # would raise on any pickled member
         names = set(z.files)
         meta = json.loads(z["meta"].tobytes().decode("utf-8"))
-    assert names == {"W0", "b0", "W1", "b1", "x_mean", "x_scale", "meta"}
+    assert names == {"W0", "b0", "W1", "b1", "x_mean", "x_scale", "x_min", "x_max", "meta"}
     assert meta["format"] == "nettrain-model"
 
 

@@ -657,18 +657,28 @@ def _unseen_note(enc: Encoding, table: Table) -> str:
 #: data from its mean) get a note under a warm start.
 FAR_INPUTS = 10.0
 
+#: The chance, when nothing drifted, that a warm start's note says a column's new rows lie
+#: beyond the model's training range: each numeric input's count is held to DRIFT_P / (2 x the
+#: numeric inputs), so over all of them (and both ends) a night without drift gets the note with
+#: a probability under DRIFT_P.
+DRIFT_P = 1e-3
+
 
 def _far_inputs_note(enc: Encoding, X: np.ndarray, n_rows: int | None = None) -> list[str]:
     """A note when, under a model's standardization, new training inputs lie far out: a column
     whose mean in the new data has moved that far (drift, or other units), or a column that
-    hardly varied in the model's training data (a scale of 0.04) and varies in the new data;
-    either way its rows make large steps at first. Only for models that standardized their
-    inputs.
+    hardly varied in the model's training data (a scale of 0.04) and varies in the new data
+    more than the model's data did; either way its rows make large steps at first. Only for
+    models that standardized their inputs.
 
-    ``n_rows``: the number of rows the model's statistics were taken over, where known. None of
-    n values lies more than sqrt(n - 1) (population) standard deviations from their mean, and
-    one value of a column otherwise constant lies exactly that far (34.8 in 1211 rows): a value
-    is 'unlike the model's data' only beyond it, or FAR_INPUTS where that is further."""
+    ``n_rows``: the number of rows the model's statistics were taken over, where known. With it
+    and the model's training range (``enc.x_min``, ``enc.x_max``), the second note needs a value
+    FAR_INPUTS out and more rows beyond that range than rows drawn like the model's would put
+    there but with a chance under DRIFT_P (``_log_p_beyond``): a column nearly constant in the
+    model's rows has a few rows beyond its range in most new samples, without any drift. A
+    model that lacks them (an older nettrain's) holds a value to sqrt(n - 1) instead, the
+    furthest any of n values lies from their mean (population standard deviations), or to
+    FAR_INPUTS where that is further."""
     numeric = np.concatenate([np.full(c.width, c.kind == "numeric") for c in enc.columns])
     standardized = bool(np.any(enc.x_mean != 0) or np.any(enc.x_scale != 1))
     if not standardized or not numeric.any() or not len(X):
@@ -689,7 +699,10 @@ def _far_inputs_note(enc: Encoding, X: np.ndarray, n_rows: int | None = None) ->
             f"{FAR_INPUTS:g}); drift, or other units? Training goes on as if it were the same "
             f"quantity; {advice}"
         ]
-    far = np.where(numeric, np.abs(X).max(axis=0), 0.0)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    far = np.where(numeric, np.maximum(np.abs(lo), np.abs(hi)), 0.0)
+    if enc.x_min is not None and enc.x_max is not None and n_rows:
+        return _beyond_range_note(enc, X, n_rows, numeric, far, advice)
     # (sqrt(n - 1) with room for the rounding of inputs standardized in float32). A column
     # constant in the model's data has scale 1 (encode.is_constant), not its spread: its
     # 'standard deviations' are its own units, and any value FAR_INPUTS out is one it never held
@@ -708,6 +721,54 @@ def _far_inputs_note(enc: Encoding, X: np.ndarray, n_rows: int | None = None) ->
         f"standard deviations from the model's mean ({int(passing.sum())} input(s) pass {limit}): "
         f"the model's data hardly varied there; {advice}"
     ]
+
+
+def _beyond_range_note(
+    enc: Encoding, X: np.ndarray, n_rows: int, numeric: np.ndarray, far: np.ndarray, advice: str
+) -> list[str]:
+    """The far-values note of a model that records its training range: for the numeric inputs
+    whose values reach FAR_INPUTS (``far``: each input's furthest), the rows of X (standardized)
+    above the model's greatest or below its least value, a note when there are more than chance
+    allows (DRIFT_P over all numeric inputs)."""
+    reach = numeric & (far >= FAR_INPUTS)
+    if not reach.any():
+        return []
+    # the range in standardized units, with room for the rounding of inputs standardized in
+    # float32 (a new row equal to the model's greatest value is not beyond it)
+    ends = [(np.asarray(v) - enc.x_mean) / enc.x_scale for v in (enc.x_min, enc.x_max)]
+    ends = [e + sign * 1e-5 * (1 + np.abs(e)) for e, sign in zip(ends, (-1, 1))]
+    n = len(X)
+    limit = math.log(DRIFT_P / (2 * int(numeric.sum())))
+    found = []  # (far, input, rows beyond, the model's range side)
+    for j in np.flatnonzero(reach):
+        below, above = int((X[:, j] < ends[0][j]).sum()), int((X[:, j] > ends[1][j]).sum())
+        k = max(below, above)
+        if k and _log_p_beyond(k, n, n_rows) < limit:
+            found.append((float(far[j]), int(j), k))
+    if not found:
+        return []
+    far_j, j, k = max(found)
+    return [
+        f"under the model's standardization the training data's '{enc.inputs[j]}' reaches {far_j:.3g} "
+        f"standard deviations from the model's mean, and {k} of its {n} rows lie beyond the range of "
+        f"the model's {n_rows} rows, where rows drawn like the model's would put about "
+        f"{n / (n_rows + 1):.2g} ({len(found)} input(s) so): drift, other units, or a column the "
+        f"model's data hardly varied in? {advice}"
+    ]
+
+
+def _log_p_beyond(k: int, n_new: int, n_model: int) -> float:
+    """log of the probability that k or more of n_new rows lie above the greatest of n_model
+    rows (or below the least), when all n_model + n_new rows are drawn alike (exchangeable):
+    that the k greatest of them all are new rows,
+
+        P(K >= k) = n_new (n_new - 1) ... (n_new - k + 1) / (N (N - 1) ... (N - k + 1)),  N = n_model + n_new.
+
+    Values tied with the model's greatest do not count as above it, so ties only make it
+    smaller: a bound that holds for any distribution."""
+    total = n_model + n_new
+    new = math.lgamma(n_new + 1) - math.lgamma(n_new - k + 1)
+    return new - math.lgamma(total + 1) + math.lgamma(total - k + 1)
 
 
 def _check_known_classes(enc: Encoding, table: Table) -> list[str]:

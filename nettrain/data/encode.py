@@ -113,6 +113,9 @@ class Encoding:
     x_mean, x_scale : (inputs,) standardization of the network's inputs, x' = (x - mean) / scale
         (0 and 1 for one-hot inputs).
     y_mean, y_scale : (outputs,) regression target standardization (0 and 1 when off).
+    x_min, x_max : (inputs,) the least and greatest unscaled input of the training rows the
+        statistics were taken over (after fills), for a warm start's drift note; None in models
+        from before they were recorded, and for arrays given to fit.
     classes : the class labels as text, in the order of the network's outputs.
     columns : one Column per feature (None: all numeric, as in models from before categoricals).
     header : whether the training CSV had a header row (data.header).
@@ -142,6 +145,8 @@ class Encoding:
     delimiter: str | None = None
     label_numbers: bool = False
     excluded: list[str] = field(default_factory=list)
+    x_min: np.ndarray | None = None
+    x_max: np.ndarray | None = None
     _index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -711,6 +716,7 @@ def fit_encoding(
     )
     enc.x_mean = np.zeros(raw.shape[1])
     enc.x_scale = np.ones(raw.shape[1])
+    enc.x_min, enc.x_max = raw.min(axis=0), raw.max(axis=0)
     if standardize and numeric.any():
         mean, std = _mean_std(raw if numeric.all() else raw[:, numeric], table, enc.inputs_numeric())
         enc.x_mean[numeric], enc.x_scale[numeric] = mean, std

@@ -222,6 +222,8 @@ def stream_npy(config, rng: np.random.Generator):
     x_stats, y_stats = Moments(len(features)), Moments(1)
     labels: set[float] = set()
     n_complete = 0
+    # the least and greatest present value of each input column (the encoding's x_min, x_max)
+    x_lo, x_hi = np.full(len(features), np.inf), np.full(len(features), -np.inf)
     first_missing: int | None = None
     val_rows = []
     buffer = np.empty((block_rows, c), dtype=file_dtype)
@@ -268,6 +270,8 @@ def stream_npy(config, rng: np.random.Generator):
                 first_missing = a + int(local)
             use = complete if dc.missing == "drop" else y_ok
             x_stats.add(X[use], ~miss[use])
+            x_lo = np.minimum(x_lo, np.where(miss[use], np.inf, X[use]).min(axis=0, initial=np.inf))
+            x_hi = np.maximum(x_hi, np.where(miss[use], -np.inf, X[use]).max(axis=0, initial=-np.inf))
             n_complete += int(use.sum())
             yu = y[use]
             if classification:
@@ -308,6 +312,8 @@ def stream_npy(config, rng: np.random.Generator):
         missing=dc.missing,
         positional=True,
     )
+    if np.isfinite(x_lo).all() and np.isfinite(x_hi).all():  # (a column with no value: none)
+        enc.x_min, enc.x_max = x_lo, x_hi
     enc.excluded = list(exclude)
     enc.check_inputs(sizes[0], name)
     class_values = None

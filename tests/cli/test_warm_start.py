@@ -5,6 +5,7 @@ where it started; resume of such a run; --warm-start with --resume refused."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ import pytest
 from nettrain import ConfigError, DataError, RunData, fit, load_config, load_model, read_table
 from nettrain.cli import resume_argv
 from nettrain.errors import Interrupted
-from nettrain.modelfile import weights_sha256
+from nettrain.modelfile import save_model, weights_sha256
 from tests.conftest import CONFIGS, DATA
 from tests.helpers import animals, assert_error, nettrain, ok, run, same_weights, write_config, write_rows
 
@@ -258,7 +259,8 @@ def test_a_shifted_column_and_one_that_hardly_varied_get_notes_that_tell_them_ap
     assert len(notes["shifted"]) == 1 and "'a' has shifted: its mean lies 4" in notes["shifted"][0]
     assert "drift, or other units?" in notes["shifted"][0]
     assert len(notes["wider"]) == 1 and "'b' reaches" in notes["wider"][0]
-    assert "the model's data hardly varied there" in notes["wider"][0]
+    assert "of its 100 rows lie beyond the range of the model's 100 rows" in notes["wider"][0]
+    assert "a column the model's data hardly varied in?" in notes["wider"][0]
 
 
 def test_the_models_own_training_data_is_not_far_out(digits_run, tmp_path):
@@ -277,14 +279,73 @@ def one_among_zeros(path: Path, lone: float, n: int = 150) -> Path:
     return write_rows(path, ["a", "b", "y"], rows)
 
 
-def test_a_value_beyond_the_furthest_the_models_rows_could_lie_gets_the_note(tmp_path):
-    # in n values (population standard deviation) none lies more than sqrt(n - 1) from their
-    # mean, and a lone 1 among zeros lies just that far: sqrt(149) = 12.2 for the model's 150 rows
+def as_older_model(model: Path, path: Path) -> Path:
+    """The model re-saved without its training range (x_min, x_max), as an older nettrain wrote
+    it."""
+    m = load_model(model)
+    m.encoding.x_min = m.encoding.x_max = None
+    save_model(path, m)
+    return path
+
+
+def test_the_next_days_rows_of_the_same_digits_get_no_note(tmp_path):
+    """A nightly warm start on another day of the same distribution: the first half of the
+    digits' rows, then the second. 'pixel_5_0' is 0 in all but one of the model's rows (a scale
+    of 0.04) and the second half holds a 4, 98.6 of those standard deviations out: a few rows
+    beyond a nearly constant column's range are what any new sample of it holds."""
+    header, first = digits_rows("first")
+    _, second = digits_rows("second")
+    monday = write_rows(tmp_path / "monday.csv", header, first)
+    tuesday = write_rows(tmp_path / "tuesday.csv", header, second)
+    fitted(DIGITS, "--set", f"data.train={monday}", "--set", "training.epochs=2", "-o", tmp_path / "A")
+    assert load_model(tmp_path / "A").encoding.x_max[header.index("pixel_5_0")] == 1.0
+    args = ("--set", f"data.train={tuesday}", "--set", "training.epochs=1", "-o", tmp_path / "B")
+    result = ok(run("fit", DIGITS, *args, "--warm-start", tmp_path / "A"))
+    assert "standard deviations" not in result.stderr
+    # the same model without its range (an older nettrain's) is held to sqrt(n - 1), and notes it
+    older = as_older_model(tmp_path / "A" / "model.npz", tmp_path / "older.npz")
+    result = ok(run("fit", DIGITS, *args, "--warm-start", older))
+    assert "'pixel_5_0' reaches 98.6 standard deviations" in result.stderr
+
+
+def test_many_rows_beyond_the_models_range_get_the_note_a_few_do_not(tmp_path):
+    """'b' is 0 but for one 1 in the model's 150 rows (a scale of 0.08): one 1.01 in the new rows
+    (12.3 standard deviations out) is one row beyond the model's range, as rows drawn like the
+    model's put about 150/151 there; 30 of 300 new rows are not (the chance of 30 or more is
+    3e-6, under the 2.5e-4 that DRIFT_P allows each of the 2 inputs at each end)."""
     config = write_config(tmp_path / "c.yaml", one_among_zeros(tmp_path / "a.csv", 1), [2, 4, 2], target="y")
-    fitted(config, "--set", "training.checkpoint_every=15", "-o", tmp_path / "A")
+    fitted(config, "-o", tmp_path / "A")
     gentle = ["--set", "training={epochs: 1, learning_rate: 0.0001}"]
 
-    def notes(data: Path, model=tmp_path / "A") -> list[str]:
+    def notes(data: Path) -> list[str]:
+        args = ("fit", config, "--set", f"data.train={data}", *gentle, "--warm-start", tmp_path / "A")
+        result = ok(run(*args, "-o", tmp_path / "B"))
+        return [line for line in result.stderr.splitlines() if "standard deviations" in line]
+
+    assert notes(one_among_zeros(tmp_path / "one.csv", 1.01)) == []
+    rng = np.random.default_rng(1)
+    rows = [[f"{rng.normal():.4f}", 1.01 if i % 10 == 7 else 0, i % 2] for i in range(300)]
+    (note,) = notes(write_rows(tmp_path / "many.csv", ["a", "b", "y"], rows))
+    assert "'b' reaches 12.3 standard deviations from the model's mean, and 30 of its 300 rows" in note
+    assert "beyond the range of the model's 150 rows, where rows drawn like the model's would put" in note
+    assert "would put about 2 (1 input(s) so)" in note
+    # (the chance bound itself: that the k greatest of n_model + n_new rows are all new ones)
+    from nettrain.data import _log_p_beyond
+
+    assert math.exp(_log_p_beyond(1, 300, 150)) == pytest.approx(300 / 450)
+    assert math.exp(_log_p_beyond(2, 3, 2)) == pytest.approx(3 * 2 / (5 * 4))
+
+
+def test_a_value_beyond_the_furthest_the_models_rows_could_lie_gets_the_note(tmp_path):
+    # a model that does not record its training range (an older nettrain's): in n values
+    # (population standard deviation) none lies more than sqrt(n - 1) from their mean, and a
+    # lone 1 among zeros lies just that far: sqrt(149) = 12.2 for the model's 150 rows
+    config = write_config(tmp_path / "c.yaml", one_among_zeros(tmp_path / "a.csv", 1), [2, 4, 2], target="y")
+    fitted(config, "--set", "training.checkpoint_every=15", "-o", tmp_path / "A")
+    older = as_older_model(tmp_path / "A" / "model.npz", tmp_path / "older.npz")
+    gentle = ["--set", "training={epochs: 1, learning_rate: 0.0001}"]
+
+    def notes(data: Path, model=older) -> list[str]:
         args = ("fit", config, "--set", f"data.train={data}", *gentle, "--warm-start", model)
         result = ok(run(*args, "-o", tmp_path / "B"))
         return [line for line in result.stderr.splitlines() if "standard deviations" in line]
@@ -308,10 +369,14 @@ def test_a_column_constant_in_the_models_data_is_held_to_the_plain_threshold(tmp
     config = write_config(tmp_path / "c.yaml", one_among_zeros(tmp_path / "a.csv", 0), [2, 4, 2], target="y")
     fitted(config, "-o", tmp_path / "A")
     assert load_model(tmp_path / "A").encoding.x_scale[1] == 1.0
+    older = as_older_model(tmp_path / "A" / "model.npz", tmp_path / "older.npz")
     args = ("--set", f"data.train={one_among_zeros(tmp_path / 'new.csv', 11)}", "--set", "training.epochs=1")
-    result = ok(run("fit", config, *args, "--warm-start", tmp_path / "A", "-o", tmp_path / "B"))
+    result = ok(run("fit", config, *args, "--warm-start", older, "-o", tmp_path / "B"))
     (note,) = [line for line in result.stderr.splitlines() if "standard deviations" in line]
     assert "'b' reaches 11 standard deviations" in note and "pass 10)" in note
+    # a model that records its range counts the rows beyond it: one is what chance gives
+    result = ok(run("fit", config, *args, "--warm-start", tmp_path / "A", "-o", tmp_path / "B"))
+    assert "standard deviations" not in result.stderr
 
 
 def test_a_model_that_does_not_say_how_many_rows_it_had_keeps_the_plain_threshold(tmp_path):
