@@ -2030,8 +2030,9 @@ def info(
     if json_:
         from .metrics import json_ready
 
+        read: dict = {}  # (the models read for warm-start chains, read once for all of them)
         for model, m in loaded:
-            sys.stdout.write(json.dumps(json_ready(_info_data(model, m))) + "\n")
+            sys.stdout.write(json.dumps(json_ready(_info_data(model, m, read))) + "\n")
         return
     if len(loaded) > 1:
         _print_runs(rows)
@@ -2074,9 +2075,11 @@ def _numeric(cells: list[list[str]], i: int) -> bool:
     return all(number(c[i]) for c in cells)
 
 
-def _info_data(model: Path, m) -> dict:
-    """What `info --json` writes for one model."""
+def _info_data(model: Path, m, read: dict | None = None) -> dict:
+    """What `info --json` writes for one model (``read``: the models its warm-start chain read,
+    kept for the next model's: warmstart.warm_start_chain)."""
     from .modelfile import weights_sha256
+    from .warmstart import warm_start_chain
 
     net, enc, meta = m.network, m.encoding, m.meta
     return {
@@ -2099,6 +2102,8 @@ def _info_data(model: Path, m) -> dict:
         "training": meta.get("training", {}),
         # the model a warm-started run began from (path, weights_sha256); null for a fresh start
         "warm_start": meta.get("warm_start"),
+        # and the models that one began from in turn, as far as their files are there
+        "warm_start_chain": warm_start_chain(meta, read=read),
         "nettrain_version": meta.get("nettrain_version"),
         "format_version": meta.get("format_version"),
     }
@@ -2179,6 +2184,8 @@ def _print_info(model: Path, m, data: dict) -> None:
     if isinstance(warm, dict):  # (a warm-started run: the model it began from)
         source = warm.get("path") or "a model given to fit"
         t.add_row("warm start", f"from {source} (weights sha256 {warm.get('weights_sha256')})")
+        for line in _chain_lines(data["warm_start_chain"]):
+            t.add_row("", one_line(line))
     if data["training"]:
         t.add_row("training", "")
     summary = {k: v for k, v in data["training"].items() if k != "data"}  # (shown above)
@@ -2200,6 +2207,33 @@ def _print_info(model: Path, m, data: dict) -> None:
         t.add_row(f"  {label}", str(value))
     t.add_row("written by", f"nettrain {data['nettrain_version']} (model format {data['format_version']})")
     _stdout_console().print(t)
+
+
+def _chain_lines(chain: list[dict]) -> list[str]:
+    """info's lines under 'warm start' for the models beyond the first (warm_start_chain): each
+    'which began from PATH (weights sha256 ...)', then 'which began from fresh weights', or why
+    the chain cannot be followed further."""
+    lines = []
+    for k, entry in enumerate(chain):
+        status = entry["status"]
+        if status != "found":
+            why = {
+                "missing": "is no longer there",
+                "replaced": "now holds other weights",
+                "unreadable": "is not a readable model",
+            }.get(status)
+            if why:
+                lines.append(f"({entry['path']} {why}: what it began from is unknown)")
+            elif status == "not followed":
+                lines.append(f"(not followed past {entry['path']})")
+            break
+        if k + 1 < len(chain):
+            nxt = chain[k + 1]
+            source = nxt["path"] or "a model given to fit"
+            lines.append(f"which began from {source} (weights sha256 {nxt['weights_sha256']})")
+        else:
+            lines.append("which began from fresh weights")
+    return lines
 
 
 def _standardization(enc, meta: dict) -> dict:

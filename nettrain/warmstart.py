@@ -184,3 +184,57 @@ def _where(config: Config, key: tuple) -> str:
 
 def _show(value) -> str:
     return repr(value) if isinstance(value, str) else json.dumps(value)
+
+
+#: How many models back ``warm_start_chain`` follows a chain (each is read to check its weights).
+CHAIN_LIMIT = 50
+
+
+def warm_start_chain(meta: dict, limit: int = CHAIN_LIMIT, read: dict | None = None) -> list[dict]:
+    """The models a warm-started model descends from, nearest first: its ``warm_start`` record,
+    then the record of the model found at that path, and so on, each with a ``status``:
+
+    - ``found``: the file at ``path`` holds the weights the record names (their digest);
+    - ``missing``: no file there; ``replaced``: a model with other weights there;
+      ``unreadable``: not a readable model; ``no path``: a Model given to fit in Python;
+    - ``not followed``: past ``limit`` models, or a path met before.
+
+    The chain goes on only past a ``found`` model; one found that has no ``warm_start`` began
+    from fresh weights, so a list whose last entry is ``found`` is the whole chain. [] for a
+    model that began from fresh weights itself. Each model in the chain is read (its weights, to
+    check their digest), so this costs what loading them costs; ``read`` (path -> (digest,
+    warm_start record), or None for an unreadable file) keeps what was read for the chains of
+    other models of the same call (runs of one nightly job share their ancestors)."""
+    read = {} if read is None else read
+    chain: list[dict] = []
+    seen: set[str] = set()
+    record = meta.get("warm_start")
+    while isinstance(record, dict):
+        entry = {"path": record.get("path"), "weights_sha256": record.get("weights_sha256")}
+        chain.append(entry)
+        path = entry["path"]
+        if not isinstance(path, str):
+            entry["status"] = "no path"
+            break
+        if len(chain) > limit or path in seen:
+            entry["status"] = "not followed"
+            break
+        seen.add(path)
+        if not os.path.isfile(path):
+            entry["status"] = "missing"
+            break
+        if path not in read:
+            try:
+                model = load_model(path)
+                read[path] = (weights_sha256(model.network), model.meta.get("warm_start"))
+            except ModelFileError:
+                read[path] = None
+        if read[path] is None:
+            entry["status"] = "unreadable"
+            break
+        digest, record = read[path]
+        if digest != entry["weights_sha256"]:
+            entry["status"] = "replaced"
+            break
+        entry["status"] = "found"
+    return chain

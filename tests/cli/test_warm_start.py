@@ -475,6 +475,53 @@ def test_a_bad_model_is_an_error(tmp_path):
 # -- what the run records ---------------------------------------------------------------------------
 
 
+def test_info_follows_a_chain_of_warm_starts_back_to_fresh_weights(tmp_path):
+    """C began from B, B from A, A from fresh weights: info of C names all three, checking that
+    each file still holds the weights its successor recorded; the chain stops, saying why, at a
+    model that is gone or was replaced."""
+    config = write_config(tmp_path / "c.yaml", one_among_zeros(tmp_path / "a.csv", 1), [2, 4, 2], target="y")
+    quick = ("--set", "training.epochs=1")
+    fitted(config, *quick, "-o", tmp_path / "A")
+    fitted(config, *quick, "--warm-start", tmp_path / "A", "-o", tmp_path / "B")
+    fitted(config, *quick, "--warm-start", tmp_path / "B", "-o", tmp_path / "C")
+    digest = {r: weights_sha256(load_model(tmp_path / r).network) for r in "AB"}
+    path = {r: str(tmp_path / r / "model.npz") for r in "AB"}
+
+    def chain(run_name="C"):
+        return json.loads(ok(run("info", tmp_path / run_name, "--json")).stdout)["warm_start_chain"]
+
+    def lines(run_name="C"):
+        out = ok(run("info", tmp_path / run_name)).stdout.splitlines()
+        start = next(i for i, line in enumerate(out) if line.startswith("warm start"))
+        return [line.split(None, 2)[-1] if k == 0 else line.strip() for k, line in enumerate(out[start:])][:3]
+
+    assert chain() == [
+        {"path": path["B"], "weights_sha256": digest["B"], "status": "found"},
+        {"path": path["A"], "weights_sha256": digest["A"], "status": "found"},
+    ]
+    assert lines() == [
+        f"from {path['B']} (weights sha256 {digest['B']})",
+        f"which began from {path['A']} (weights sha256 {digest['A']})",
+        "which began from fresh weights",
+    ]
+    assert chain("A") == [] and chain("B")[-1]["status"] == "found" and len(chain("B")) == 1
+    # A trained again in its folder (another seed): other weights there now
+    fitted(config, *quick, "--set", "training.seed=5", "-o", tmp_path / "A")
+    assert chain()[-1]["status"] == "replaced"
+    assert lines()[2] == f"({path['A']} now holds other weights: what it began from is unknown)"
+    (tmp_path / "A" / "model.npz").unlink()
+    assert chain()[-1]["status"] == "missing"
+    assert lines()[2] == f"({path['A']} is no longer there: what it began from is unknown)"
+    # (the library's walk: a limit, and the models it read kept for the next chain)
+    from nettrain.warmstart import warm_start_chain
+
+    meta = load_model(tmp_path / "C").meta
+    assert [e["status"] for e in warm_start_chain(meta, limit=0)] == ["not followed"]
+    read: dict = {}
+    warm_start_chain(meta, read=read)
+    assert set(read) == {path["B"]}  # (A's file is gone: not read)
+
+
 def test_the_run_records_the_model_it_started_from(digits_run, tmp_path):
     out = tmp_path / "B"
     p = nettrain("fit", DIGITS, "--set", "training.epochs=1", "--warm-start", digits_run, "-o", out, "--json")
