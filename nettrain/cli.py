@@ -139,8 +139,10 @@ def command(fn):
                 # (TypeError: result array type does not match ...): it was the signal
                 raise _signal_exit(_most_severe(_signalled)) from None
             if isinstance(exc, NettrainError):
+                from .distributed import end_together
                 from .errors import ConfigError
 
+                end_together(exc)  # (an error every MPI rank met at the same point: no MPI_Abort)
                 # a config's problems are listed one per line, on purpose
                 raise _error(str(exc), exc.exit_code, multiline=isinstance(exc, ConfigError)) from None
             if isinstance(exc, BrokenPipeError):
@@ -455,35 +457,44 @@ def fit(
     Example: nettrain fit configs/digits.yaml --set training.epochs=50 -o runs/digits50
     """
     from .config import is_stream
+    from .distributed import together
     from .train import fit as run_fit
 
-    if warm_start is not None and resume is not None:
-        raise NettrainError(
-            "--warm-start and --resume do not go together: --resume continues a run (its weights, "
-            "optimizer state and epochs); --warm-start begins a new one from a model's weights"
-        )
-    unknown = _check_unknown(unknown) if unknown is not None else _resumed_unknown(resume)
-    if json_ or dry_run:  # a closed stdout (`>&-`) fails now: not after the data is read and an
-        sys.stdout.write("")  # epoch trained, when the first JSON line could not be written
-    if config is None:
-        if resume is None:
+    def setup():
+        """The options and the config checked: under MPI on every rank, which then agree on the
+        outcome (distributed.together), so that a config error every rank meets ends the job
+        with its exit code alone."""
+        if warm_start is not None and resume is not None:
             raise NettrainError(
-                "fit needs a CONFIG (or --resume RUN_OR_CHECKPOINT alone: the config it stores)"
+                "--warm-start and --resume do not go together: --resume continues a run (its "
+                "weights, optimizer state and epochs); --warm-start begins a new one from a model's "
+                "weights"
             )
-        cfg = _stored(resume, set_, device)
-    else:
-        cfg = _load(config, set_, device)
+        checked = _check_unknown(unknown) if unknown is not None else _resumed_unknown(resume)
+        if json_ or dry_run:  # a closed stdout (`>&-`) fails now: not after the data is read and an
+            sys.stdout.write("")  # epoch trained, when the first JSON line could not be written
+        if config is None:
+            if resume is None:
+                raise NettrainError(
+                    "fit needs a CONFIG (or --resume RUN_OR_CHECKPOINT alone: the config it stores)"
+                )
+            cfg = _stored(resume, set_, device)
+        else:
+            cfg = _load(config, set_, device)
+        if output is not None:
+            if not output.strip():  # (as a Path, '' would silently be the current folder)
+                raise NettrainError("--output is empty: name the run folder (-o runs/name)")
+            cfg = cfg.with_output(output)
+        elif resume is not None:  # resuming a run continues it where it is: its folder, not the config's
+            from .checkpoint import find_checkpoint
+
+            cfg = cfg.with_output(str(find_checkpoint(resume).parent))
+        return cfg, checked
+
+    cfg, unknown = together(setup)
     # a config read from standard input or a pipe cannot be read again: the resume command uses
     # the one the checkpoint stores (whose paths are absolute) instead of naming it
     keep_config = config is not None and not is_stream(config)
-    if output is not None:
-        if not output.strip():  # (as a Path, '' would silently be the current folder)
-            raise NettrainError("--output is empty: name the run folder (-o runs/name)")
-        cfg = cfg.with_output(output)
-    elif resume is not None:  # resuming a run continues it where it is: its folder, not the config's
-        from .checkpoint import find_checkpoint
-
-        cfg = cfg.with_output(str(find_checkpoint(resume).parent))
     if dry_run:
         _dry_run(cfg, quiet, resume, force, warm_start, unknown, json_)
         return

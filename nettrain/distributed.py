@@ -143,5 +143,51 @@ def load_once(load):
     # ranks talk to their own job: pickling our own objects between them is safe here
     kind, value = w.comm.bcast(outcome, root=0)
     if kind == "error":
+        value.collective = True  # (every rank raises it here: the job may end without MPI_Abort)
         raise value
     return value
+
+
+def together(step):
+    """Under MPI, ``step()`` on every rank, and then what became of it on every rank, before any
+    of them goes on (one allgather): its result where it succeeded everywhere; else the error of
+    the lowest rank that failed, raised on every rank and marked ``collective`` (``end_together``
+    then ends the job with its exit code and no MPI_Abort; on a rank that did not fail itself it
+    says which rank did). Every rank must call it at the same point, as it is a collective call;
+    an error other than a NettrainError (a bug) is raised at once, and its rank aborts the job,
+    as the others could wait for it forever. Without MPI, just ``step()``."""
+    w = world()
+    if w is None:
+        return step()
+    from .errors import NettrainError
+
+    result, failed = None, None
+    try:
+        result = step()
+    except NettrainError as exc:
+        failed = exc
+    # each rank's error as (message, exit code): plain data, whatever the error's class
+    said = w.comm.allgather(None if failed is None else (str(failed), failed.exit_code))
+    first = next((r for r, e in enumerate(said) if e is not None), None)
+    if first is None:
+        return result
+    error = failed
+    if failed is None or (first != w.rank and not all(said)):  # (another rank's: say which)
+        message, code = said[first]
+        error = NettrainError(f"MPI rank {first} of {w.size}: {message}")
+        error.exit_code = code
+    error.collective = True
+    raise error
+
+
+def end_together(exc: BaseException) -> None:
+    """Before a rank exits on an error that every rank raised at the same point (``collective``:
+    ``load_once``, ``together``): finalize MPI, so that the job ends with the ranks' exit code
+    and no MPI_Abort (whose line MPICH's mpiexec prints: ``Abort(2) on node 0 ...``). Nothing
+    for another error, or without MPI: a rank that fails alone aborts the job, as before."""
+    if not getattr(exc, "collective", False) or world() is None:
+        return
+    from mpi4py import MPI
+
+    if not MPI.Is_finalized():
+        MPI.Finalize()

@@ -92,6 +92,34 @@ def test_a_bad_config_ends_the_job_with_one_message(tmp_path):
     assert r.stderr.count("Error:") == 1 and "did you mean 'learning_rate'" in r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()
+    # every rank met it at the same point and agreed on it: the job ends without MPI_Abort
+    assert "Abort" not in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_a_config_error_on_one_rank_alone_ends_the_job_with_its_message(config, tmp_path):
+    """Rank 1 is given a bad config, rank 0 a good one (mpiexec's A : B form): the ranks agree
+    after reading their configs, so rank 0 says what rank 1 met and no rank waits for another."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(CONFIG.replace("learning_rate: 0.05", "learnig_rate: 0.05"))
+    rank = [sys.executable, "-m", "mpi4py", "-m", "nettrain", "fit"]
+    out = ["-o", str(tmp_path / "out")]
+    cmd = [str(MPIEXEC), "-n", "1", *rank, str(config), *out, ":", "-n", "1", *rank, str(bad), *out]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith("Error: MPI rank 1 of 2: ") and "did you mean 'learning_rate'" in r.stderr
+    assert "Abort" not in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_error_of_rank_0_alone_still_aborts_the_job(config, tmp_path):
+    """The run folder is checked by rank 0 alone (it writes the files), while the others wait
+    for the data: its error cannot be agreed on, so MPI_Abort ends the job rather than leave
+    them waiting (the test's timeout would catch a hang)."""
+    (tmp_path / "afile").write_text("")
+    r = nettrain("fit", config, "-o", tmp_path / "afile", ranks=2)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("Error:") == 1 and "is a file" in r.stderr
+    assert "Abort(2)" in r.stderr
 
 
 def test_resume_under_mpi(config, tmp_path):
@@ -127,6 +155,8 @@ def test_a_data_error_ends_the_job_with_one_message(tmp_path):
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("Error:") == 1 and "missing.csv" in r.stderr and "not found" in r.stderr
     assert "Traceback" not in r.stderr
+    # rank 0 read the data for all and sent every rank its error: they end together, no MPI_Abort
+    assert "Abort" not in r.stderr and r.stderr.count("\n") == 1
 
 
 def test_streamed_npy_under_mpi(tmp_path):
