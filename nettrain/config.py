@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
+import stat
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Any
@@ -1400,15 +1402,29 @@ def config_from_dict(
     return _check(raw, where, Path(base).resolve(), f"runs/{name}", None)
 
 
+#: Paths that name one of this process's open files, not a file: /dev/stdin (and stdout,
+#: stderr), /dev/fd/N, /proc/self/fd/N, /proc/PID/fd/N. Another process (the resume command)
+#: opening the same path gets its own descriptors, whatever the file was here (a redirect from
+#: a regular file too).
+_DESCRIPTOR_PATH = re.compile(r"/dev/(stdin|stdout|stderr|fd/\d+)|/proc/(self|thread-self|\d+)/fd/\d+")
+
+
 def is_stream(path: str | Path) -> bool:
-    """Whether a config path names nothing that can be read again later: ``-``, a shell's
-    ``<(...)`` (/dev/fd/63), /dev/stdin (also when it is a redirected file), a FIFO."""
+    """Whether a config path names nothing that can be read again later: ``-``; a path that
+    names an open descriptor (_DESCRIPTOR_PATH: a shell's ``<(...)`` is /dev/fd/63; /dev/stdin
+    also when it is a redirected file); or, through links, a FIFO, a character device (a
+    terminal) or a socket. A regular file is not one wherever it lies (/dev/shm, a tmpfs, is a
+    folder like another). A path that cannot be looked at (gone) counts as one: it cannot be
+    read again either."""
     if str(path) == "-":
         return True
     try:
-        return not Path(path).is_file() or Path(os.path.abspath(path)).parts[1:2] in (("dev",), ("proc",))
+        if _DESCRIPTOR_PATH.fullmatch(os.path.abspath(path)):
+            return True
+        mode = os.stat(path).st_mode
     except (OSError, ValueError):
         return True
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
 
 
 def _plain(value):

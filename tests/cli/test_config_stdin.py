@@ -155,6 +155,29 @@ def test_configs_that_cannot_be_read_again_are_streams(project):
     os.mkfifo(project / "fifo")
     assert not is_stream(project / "c.yaml") and not is_stream("c.yaml")
     assert is_stream("-") and is_stream("/dev/stdin") and is_stream("/dev/fd/63") and is_stream("fifo")
+    # a path of an open descriptor, whatever it points at: a redirect from a regular file too
+    with open(project / "c.yaml") as f:
+        assert is_stream(f"/dev/fd/{f.fileno()}") and is_stream(f"/proc/self/fd/{f.fileno()}")
+        assert is_stream(f"/proc/{os.getpid()}/fd/{f.fileno()}")
+    assert is_stream("/dev/null") and is_stream("/dev/tty")  # character devices
+    os.symlink(project / "fifo", project / "link")
+    assert is_stream(project / "link")  # (a link to a FIFO)
+
+
+def test_a_regular_file_under_dev_or_proc_is_no_stream(project):
+    """/dev/shm is a tmpfs folder: a config there can be read again, so the resume command names
+    it, as any other (only descriptors, FIFOs, devices and sockets are streams); so can a
+    regular file of /proc."""
+    shm = Path("/dev/shm")
+    if not (shm.is_dir() and os.access(shm, os.W_OK)):
+        pytest.skip("no writable /dev/shm")
+    config = shm / f"nettrain-test-{os.getpid()}.yaml"
+    config.write_text(CONFIG)
+    try:
+        assert not is_stream(config)
+    finally:
+        config.unlink()
+    assert not is_stream("/proc/self/status")
 
 
 def test_the_resume_arguments_leave_a_streamed_config_out(project):
