@@ -2255,9 +2255,14 @@ def _standardization(enc, meta: dict) -> dict:
     for a target left in its units)."""
     import numpy as np
 
+    from .train import ARRAYS_SOURCE
+
     config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
     inputs = (config.get("data") or {}).get("standardize")
-    if not isinstance(inputs, (bool, str)):
+    # arrays given to fit (RunData.from_arrays, the scikit-learn estimators) are taken as they
+    # are: the config's data section, standardize included, was never applied to them
+    from_arrays = (meta.get("training") or {}).get("data") == ARRAYS_SOURCE
+    if from_arrays or not isinstance(inputs, (bool, str)):
         inputs = bool(np.any(enc.x_mean != 0) or np.any(enc.x_scale != 1))
     target = enc.y_mean is not None and not (np.all(enc.y_mean == 0) and np.all(enc.y_scale == 1))
     return {

@@ -487,6 +487,10 @@ def _host_copy(arrays: list) -> list:
     return [to_host(a).copy() for a in arrays]
 
 
+#: what a model trained on arrays records as its data (metadata training.data), for info
+ARRAYS_SOURCE = "arrays given to fit"
+
+
 def fit(
     config: Config,
     on_event: EventHandler | None = None,
@@ -582,7 +586,7 @@ def _fit(
         if warm is not None:
             check_same_encoding(data.encoding, warm)
         data = _hold_out(config, data)
-        source = "arrays given to fit"  # (not the config's data.train, which was not read)
+        source = ARRAYS_SOURCE  # (not the config's data.train, which was not read)
     # network.layers' auto sizes are the data's: from here on (and in the model) the numbers
     config = with_data_sizes(config, data.encoding.n_inputs, data.encoding.n_outputs)
     for note in data.notes:

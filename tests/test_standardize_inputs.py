@@ -132,3 +132,18 @@ def test_a_target_too_large_under_inputs_says_to_standardize_it_too(tmp_path):
     with pytest.raises(TrainingDiverged) as info:
         fit(config_from_dict({**raw_config(train, "inputs"), "dtype": "float32"}), save=False)
     assert "standardize the target too (data.standardize: true" in str(info.value)
+
+
+def test_info_of_a_model_trained_on_arrays_says_not_standardized(tmp_path, data):
+    """Arrays given to fit are used as they are, whatever the config's data.standardize says
+    (it defaults to true): info reads the model's identity statistics, not the config's key."""
+    from nettrain import RunData, save_model
+
+    _, train, _, X, y, _ = data
+    config = config_from_dict(raw_config(train, True, epochs=1))
+    model = fit(config, data=RunData.from_arrays(X, y, "mse", dtype="float64"), save=False).model
+    save_model(tmp_path / "arrays.npz", model)
+    found = json.loads(ok(run("info", tmp_path / "arrays.npz", "--json")).stdout)["standardized"]
+    assert found == {"inputs": False, "target": False, "target_mean": None, "target_scale": None}
+    lines = ok(run("info", tmp_path / "arrays.npz")).stdout.splitlines()
+    assert next(line for line in lines if line.startswith("standardized")).split() == ["standardized", "no"]
