@@ -575,6 +575,8 @@ KNOWN_VALUES = {
     "exponentiallr": "exponential",
     "cosineannealinglr": "cosine",
     "reducelronplateau": "plateau",
+    "absolute": "abs",
+    "relative": "rel",
 }
 
 
@@ -585,6 +587,13 @@ KNOWN_PARAMETERS = {
     "beta_1": "beta1",
     "beta_2": "beta2",
     "eta_min": "min_lr",
+}
+
+#: other libraries' names for one optimizer's or schedule's parameters, where the meaning
+#: needs more than a rename (Keras's ReduceLROnPlateau(min_delta) is an absolute threshold)
+KNOWN_NAMED_PARAMETERS = {
+    ("plateau", "min_delta"): "threshold_mode: abs, threshold: X",
+    ("plateau", "epsilon"): "threshold_mode: abs, threshold: X",  # (older Keras)
 }
 
 #: scikit-learn's and Keras's names for early stopping's keys
@@ -763,15 +772,22 @@ class _Checker:
             if k == "name":
                 continue
             if k not in allowed:
-                hint = _known_as(k, allowed, KNOWN_PARAMETERS) or _key_hint(k, (), ())
+                known = KNOWN_NAMED_PARAMETERS.get((name, str(k).lower()))
+                hint = (
+                    f" (did you mean '{known}'?)"
+                    if known
+                    else _known_as(k, allowed, KNOWN_PARAMETERS) or _key_hint(k, (), ())
+                )
                 listed = ", ".join(allowed) or "none"
                 self.problem(
                     (*path, str(k)), f"'{name}' has no parameter '{k}'{hint}; its parameters: {listed}"
                 )
                 continue
-            if isinstance(allowed[k], str):  # a word parameter (plateau's monitor)
-                if v not in ("auto", *MONITORS):
-                    self.problem((*path, k), f"{_show(v)} is not known; one of: auto, " + ", ".join(MONITORS))
+            if isinstance(allowed[k], str):  # a word parameter (plateau's monitor, threshold_mode)
+                words = WORD_PARAMETERS[k]
+                if v not in words:
+                    hint = _known_as(v, words, KNOWN_VALUES) if isinstance(v, str) else ""
+                    self.problem((*path, k), f"{_show(v)} is not known{hint}; one of: " + ", ".join(words))
                     continue
                 params[k] = v
                 continue
@@ -792,6 +808,12 @@ class _Checker:
 
 
 MONITORS = ("val_loss", "val_accuracy", "val_r2", "loss")
+
+#: the words a word parameter of an optimizer or schedule takes
+WORD_PARAMETERS = {
+    "monitor": ("auto", *MONITORS),
+    "threshold_mode": ("rel", "abs"),  # PyTorch's ReduceLROnPlateau's names
+}
 
 #: data.standardize's choices besides true and false
 STANDARDIZE_WORDS = ("inputs",)
@@ -1216,7 +1238,7 @@ def _training_section(c: _Checker, raw: dict, layers: tuple[int, ...]) -> Traini
         c.problem(
             ("training", "schedule", "gamma"), f"{_show(sched_params['gamma'])} is out of range: must be > 0"
         )
-    for key, low in (("step_size", 1), ("warmup", 0), ("patience", 0)):
+    for key, low in (("step_size", 1), ("warmup", 0), ("patience", 0), ("cooldown", 0)):
         value = sched_params.get(key, low)
         if value < low or value != int(value):
             c.problem(
@@ -1486,7 +1508,8 @@ training:
                                # beta2: 0.999, eps: 1.0e-8}, {name: rmsprop, rho: 0.9}
   schedule: constant           # constant | {name: step, step_size: 10, gamma: 0.1} |
                                # {name: exponential, gamma: 0.95} | {name: cosine, warmup: 0,
-                               # min_lr: 0} | {name: plateau, factor: 0.1, patience: 10}
+                               # min_lr: 0} | {name: plateau, factor: 0.1, patience: 10,
+                               # threshold: 1.0e-4, threshold_mode: rel, cooldown: 0}
   weight_decay: 0              # L2 on the weights (decoupled for adamw, whose default is 0.01)
   dropout: 0                   # rate of dropped hidden units while training (or one per layer)
   # clip_norm: 1.0             # clip the gradients' global norm

@@ -8,11 +8,13 @@
                  warmup remaining epochs (PyTorch's CosineAnnealingLR); epochs is
                  training.epochs, which early stopping does not shorten (fit notes a cut-short cosine)
     plateau      lr, multiplied by ``factor`` (not below ``min_lr``) when the monitored value has
-                 not improved by more than ``threshold`` (relative) for ``patience`` epochs
-                 (PyTorch's ReduceLROnPlateau); monitor: val_loss when there is validation data,
-                 else loss
+                 not improved by more than ``threshold`` (relative to |best|, or absolute with
+                 ``threshold_mode: abs``) for more than ``patience`` epochs, then ``cooldown``
+                 epochs not counted (PyTorch's ReduceLROnPlateau); monitor: val_loss when there is
+                 validation data, else loss
 
-A schedule's state (for plateau: the current lr, the best value, the epochs waited) is in
+A schedule's state (for plateau: the current lr, the best value, the epochs waited, the cooldown
+left) is in
 ``state_dict()`` so a resumed run continues exactly.
 """
 
@@ -92,22 +94,50 @@ MIN_REDUCTION = 1e-8
 
 
 class Plateau(Schedule):
-    """ReduceLROnPlateau: lr times ``factor`` after more than ``patience`` epochs without a
-    relative improvement of ``threshold``. Improvement is measured against |best| (PyTorch
-    scales best by 1 -/+ threshold, which turns round for a negative monitor such as an r2
-    below 0)."""
+    """ReduceLROnPlateau: lr times ``factor`` after more than ``patience`` epochs in a row
+    without an improvement, then ``cooldown`` epochs whose lack of improvement is not counted.
+
+    An epoch improves on ``best`` when its value is beyond ``best`` by more than
+
+        threshold_mode rel:  threshold * |best|   (PyTorch scales best by 1 -/+ threshold, which
+                                                   turns round for a negative monitor such as an
+                                                   r2 below 0; the same otherwise)
+        threshold_mode abs:  threshold            (PyTorch's 'abs'; Keras's min_delta)
+
+    lower for a loss, higher for an accuracy or r2. The counting is PyTorch's step(): the epoch
+    is judged (best kept, or one more bad epoch), then an epoch inside a cooldown decrements it
+    and forgets the bad epochs, then more than ``patience`` bad epochs cut the lr and start a
+    cooldown of ``cooldown`` epochs."""
 
     name = "plateau"
-    defaults = {"factor": 0.1, "patience": 10, "min_lr": 0.0, "threshold": 1e-4, "monitor": "auto"}
+    defaults = {
+        "factor": 0.1,
+        "patience": 10,
+        "min_lr": 0.0,
+        "threshold": 1e-4,
+        "threshold_mode": "rel",
+        "cooldown": 0,
+        "monitor": "auto",
+    }
 
     def __init__(self, lr: float, epochs: int, **params):
         super().__init__(lr, epochs, **params)
         self.lr = self.base
         self.best: float | None = None
-        self.wait = 0
+        self.wait = 0  # bad epochs in a row (PyTorch's num_bad_epochs)
+        self.cooldown_left = 0  # epochs of cooldown still to come (PyTorch's cooldown_counter)
 
     def lr_at(self, epoch: int) -> float:
         return self.lr
+
+    def improves(self, value: float, better_is_higher: bool) -> bool:
+        """Whether ``value`` beats ``best`` by more than the threshold."""
+        if self.best is None:
+            return True
+        margin = self.threshold if self.threshold_mode == "abs" else abs(self.best) * self.threshold
+        if better_is_higher:
+            return value > self.best + margin
+        return value < self.best - margin
 
     def observe(self, record: dict) -> None:
         key = self.monitor
@@ -116,28 +146,27 @@ class Plateau(Schedule):
         value = record.get(key)
         if value is None:
             return
-        better_is_higher = key.endswith(("accuracy", "r2"))
-        if self.best is None:
-            improved = True
-        elif better_is_higher:
-            improved = value > self.best + abs(self.best) * self.threshold
-        else:
-            improved = value < self.best - abs(self.best) * self.threshold
-        if improved:
+        if self.improves(value, key.endswith(("accuracy", "r2"))):
             self.best, self.wait = value, 0
-            return
-        self.wait += 1
+        else:
+            self.wait += 1
+        if self.cooldown_left > 0:  # bad epochs in a cooldown are not counted
+            self.cooldown_left -= 1
+            self.wait = 0
         if self.wait > int(self.patience):
             lr = max(self.lr * self.factor, self.min_lr)
             if self.lr - lr > MIN_REDUCTION:
                 self.lr = lr
+            self.cooldown_left = int(self.cooldown)
             self.wait = 0
 
     def state_dict(self) -> dict:
-        return {"lr": self.lr, "best": self.best, "wait": self.wait}
+        return {"lr": self.lr, "best": self.best, "wait": self.wait, "cooldown_left": self.cooldown_left}
 
     def load_state(self, state: dict) -> None:
         self.lr, self.best, self.wait = float(state["lr"]), state["best"], int(state["wait"])
+        # (a checkpoint of a nettrain before cooldown has none to finish)
+        self.cooldown_left = int(state.get("cooldown_left", 0))
 
 
 #: The config's words for schedules.

@@ -365,6 +365,10 @@ def test_unknown_top_level_key(tmp_path):
         (["training.schedule=CosineAnnealingLR"], "(did you mean 'cosine'?)"),
         (["training.schedule=ReduceLROnPlateau"], "(did you mean 'plateau'?)"),
         (["training.schedule={name: cosine, eta_min: 0}"], "'eta_min' (did you mean 'min_lr'?)"),
+        (["training.schedule={name: plateau, min_delta: 0.1}"],
+         "'plateau' has no parameter 'min_delta' (did you mean 'threshold_mode: abs, threshold: X'?)"),
+        (["training.schedule={name: plateau, threshold_mode: absolute}"],
+         "threshold_mode: 'absolute' is not known (did you mean 'abs'?); one of: rel, abs"),
         # another case of a choice
         (["training.optimizer=SGD"], "'SGD' is not known (did you mean 'sgd'?)"),
         (["network.activation=[ReLU]"], "'ReLU' is not known (did you mean 'relu'?)"),
@@ -941,6 +945,12 @@ def test_set_a_delimiter_without_quotes(tmp_path):
     [
         ("training.schedule", {"name": "cosine", "warmup": 2.5}, "whole number of epochs"),
         ("training.schedule", {"name": "plateau", "patience": 0.5}, "whole number of epochs"),
+        (
+            "training.schedule",
+            {"name": "plateau", "cooldown": 1.5},
+            "1.5 is not a whole number of epochs >= 0",
+        ),
+        ("training.schedule", {"name": "plateau", "threshold_mode": 1}, "1 is not known; one of: rel, abs"),
         ("training.schedule", {"name": "plateau", "factor": 5}, "must be > 0 and < 1"),
         ("training.schedule", {"name": "plateau", "factor": 0}, "must be > 0 and < 1"),
         ("training.schedule", {"name": "cosine", "min_lr": 5}, "above the learning rate"),

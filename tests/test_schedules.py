@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from nettrain import ConfigError, fit, load_config
@@ -170,6 +171,155 @@ def test_plateau_state_round_trip():
     rest = [1.0, 0.95, 0.99, 0.99, 0.5, 0.6, 0.6]
     assert observe_all(b, "val_loss", rest) == observe_all(a, "val_loss", rest)
     assert (b.lr, b.best, b.wait) == (a.lr, a.best, a.wait)
+
+
+def test_plateau_threshold_mode_abs_compares_against_best_minus_threshold():
+    """threshold_mode abs (PyTorch's 'abs', Keras's min_delta): better by more than threshold
+    itself, whatever the size of best; rel would scale it by |best|."""
+    s = get_schedule("plateau", 1.0, 10, factor=0.5, patience=0, threshold=0.1, threshold_mode="abs")
+    # best 10.0: 9.95 is better by 0.05 < 0.1 (rel would ask for 10 * 0.1 = 1.0 either way)
+    assert observe_all(s, "loss", [10.0, 9.95]) == [1.0, 0.5]
+    # 9.85 is better by 0.15 > 0.1: an improvement (rel: not, 9.85 > 9.0)
+    assert observe_all(s, "loss", [9.85]) == [0.5] and s.best == 9.85
+    # higher is better for an accuracy: 0.5 -> 0.55 is more than 0.1 * 0.5 but not more than 0.1
+    acc = {"monitor": "val_accuracy", "factor": 0.5, "patience": 0, "threshold": 0.1}
+    s = get_schedule("plateau", 1.0, 10, threshold_mode="abs", **acc)
+    assert observe_all(s, "val_accuracy", [0.5, 0.55, 0.61]) == [1.0, 0.5, 0.5]
+    rel = get_schedule("plateau", 1.0, 10, **acc)
+    assert observe_all(rel, "val_accuracy", [0.5, 0.56]) == [1.0, 1.0]  # 0.56 > 0.5 * 1.1
+
+
+def test_plateau_cooldown_leaves_epochs_uncounted_after_a_cut():
+    """cooldown 2, patience 0: after a cut, the next 2 epochs are not counted even when they
+    bring no improvement; the third is, and cuts again. An improvement inside the cooldown
+    still moves best."""
+    s = get_schedule("plateau", 1.0, 20, factor=0.5, patience=0, threshold=0.0, cooldown=2)
+    assert observe_all(s, "loss", [1.0, 1.0]) == [1.0, 0.5]  # a cut; the cooldown starts
+    assert observe_all(s, "loss", [1.0, 1.0]) == [0.5, 0.5]  # two epochs not counted
+    assert observe_all(s, "loss", [1.0]) == [0.25]  # counted again: patience 0 cuts at once
+    assert observe_all(s, "loss", [0.5, 0.9]) == [0.25, 0.25]  # in the cooldown: best is 0.5 now
+    assert s.best == 0.5
+    assert observe_all(s, "loss", [0.6]) == [0.125]  # 0.6 is no better than 0.5
+    # with cooldown 0 (the default) the same values cut at every bad epoch
+    s = get_schedule("plateau", 1.0, 20, factor=0.5, patience=0, threshold=0.0)
+    assert observe_all(s, "loss", [1.0, 1.0, 1.0, 1.0]) == [1.0, 0.5, 0.25, 0.125]
+
+
+def test_plateau_with_patience_counts_from_the_end_of_the_cooldown():
+    """patience 1, cooldown 1: a cut, one epoch not counted, then two bad epochs to the next."""
+    s = get_schedule("plateau", 1.0, 20, factor=0.5, patience=1, threshold=0.0, cooldown=1)
+    assert observe_all(s, "loss", [1.0, 1.0, 1.0]) == [1.0, 1.0, 0.5]
+    assert observe_all(s, "loss", [1.0, 1.0, 1.0]) == [0.5, 0.5, 0.25]
+
+
+def test_plateau_state_round_trip_in_a_cooldown():
+    params = {"factor": 0.5, "patience": 0, "threshold": 0.0, "cooldown": 3}
+    a = get_schedule("plateau", 0.1, 20, **params)
+    observe_all(a, "loss", [1.0, 1.0, 1.0])  # a cut, then one of the 3 cooldown epochs
+    assert a.cooldown_left == 2
+    b = get_schedule("plateau", 0.1, 20, **params)
+    b.load_state(json.loads(json.dumps(a.state_dict())))
+    rest = [1.0, 1.0, 1.0, 1.0]
+    assert observe_all(b, "loss", rest) == observe_all(a, "loss", rest)
+    # a checkpoint of a nettrain before cooldown: no cooldown left
+    c = get_schedule("plateau", 0.1, 20, **params)
+    c.load_state({"lr": 0.1, "best": 1.0, "wait": 0})
+    assert c.cooldown_left == 0
+
+
+def monitor_sequences():
+    """Falling, positive monitored values with plateaus, small and large steps, as a loss runs
+    (positive: for a negative best, rel differs from PyTorch's on purpose)."""
+    rng = np.random.default_rng(11)
+    out = []
+    for _ in range(12):
+        steps = rng.choice([1.0, 1.0, 0.999, 0.98, 0.8, 1.05], size=40)
+        out.append(list(np.cumprod(steps)))
+    return out
+
+
+def keras_reduce_lr_on_plateau(values, lr, factor, patience, min_delta, cooldown, min_lr=0.0, better="min"):
+    """Keras 3's ReduceLROnPlateau.on_epoch_end, transcribed (keras/src/callbacks/
+    reduce_lr_on_plateau.py): the lr each epoch trained with."""
+    op = (lambda a, b: a < b - min_delta) if better == "min" else (lambda a, b: a > b + min_delta)
+    best, wait, counter, out = (math.inf if better == "min" else -math.inf), 0, 0, []
+    for current in values:
+        out.append(lr)
+        if counter > 0:
+            counter -= 1
+            wait = 0
+        if op(current, best):
+            best, wait = current, 0
+        elif not counter > 0:
+            wait += 1
+            if wait >= patience and lr > min_lr:
+                lr = max(lr * factor, min_lr)
+                counter, wait = cooldown, 0
+    return out
+
+
+@pytest.mark.parametrize("cooldown", [0, 1, 2, 4])
+@pytest.mark.parametrize("patience", [0, 1, 3])
+@pytest.mark.parametrize("mode", ["rel", "abs"])
+@pytest.mark.parametrize("monitor", ["loss", "val_accuracy"])
+def test_plateau_is_torchs_reduce_lr_on_plateau(monitor, mode, patience, cooldown):
+    """The same monitored values through torch.optim.lr_scheduler.ReduceLROnPlateau (mode min
+    for a loss, max for an accuracy) and through nettrain's plateau: the same lr every epoch."""
+    torch = pytest.importorskip("torch")
+    threshold = 0.01 if mode == "abs" else 0.005
+    params = {"factor": 0.5, "patience": patience, "threshold": threshold}
+    params |= {"threshold_mode": mode, "cooldown": cooldown, "monitor": monitor, "min_lr": 1e-3}
+    cuts = 0
+    for values in monitor_sequences():
+        if monitor == "val_accuracy":
+            values = [1 / v for v in values]  # rising where a loss falls
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+        ref = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            opt,
+            mode="max" if monitor == "val_accuracy" else "min",
+            factor=0.5,
+            patience=patience,
+            threshold=threshold,
+            threshold_mode=mode,
+            cooldown=cooldown,
+            min_lr=1e-3,
+        )
+        want = []
+        for v in values:
+            want.append(opt.param_groups[0]["lr"])
+            ref.step(v)
+        s = get_schedule("plateau", 0.1, len(values), **params)
+        assert observe_all(s, monitor, values)[:-1] == want[1:]
+        cuts += len(set(want)) - 1
+    assert cuts > 12  # the sequences did make it cut, often
+
+
+@pytest.mark.parametrize("cooldown", [0, 1, 2, 4])
+@pytest.mark.parametrize("patience", [1, 2, 4])
+@pytest.mark.parametrize("better", ["min", "max"])
+def test_plateau_abs_translates_kerass_reduce_lr_on_plateau(better, patience, cooldown):
+    """Keras's ReduceLROnPlateau(patience=p, min_delta=d, cooldown=c) is plateau with patience
+    p - 1, threshold_mode abs, threshold d and cooldown max(c - 1, 0), as README's table says:
+    Keras counts an epoch bad before its cut, and its cooldown's last epoch counts already."""
+    monitor = "loss" if better == "min" else "val_accuracy"
+    d = 0.01
+    for values in monitor_sequences():
+        if better == "max":
+            values = [1 / v for v in values]
+        want = keras_reduce_lr_on_plateau(values, 0.1, 0.5, patience, d, cooldown, min_lr=1e-3, better=better)
+        s = get_schedule(
+            "plateau",
+            0.1,
+            len(values),
+            factor=0.5,
+            patience=patience - 1,
+            threshold=d,
+            threshold_mode="abs",
+            cooldown=max(cooldown - 1, 0),
+            monitor=monitor,
+            min_lr=1e-3,
+        )
+        assert [0.1, *observe_all(s, monitor, values)[:-1]] == pytest.approx(want, rel=1e-15)
 
 
 @pytest.mark.parametrize("name", sorted(set(SCHEDULES) - {"plateau"}))

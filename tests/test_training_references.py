@@ -119,6 +119,19 @@ def torch_replay(cfg, X, y, make_scheduler):
             {"name": "plateau", "patience": 0, "factor": 0.5, "threshold": 0.05},
             lambda S, o: S.ReduceLROnPlateau(o, patience=0, factor=0.5, threshold=0.05),
         ),
+        (  # an absolute threshold and a cooldown, PyTorch's threshold_mode='abs' and cooldown
+            {
+                "name": "plateau",
+                "patience": 0,
+                "factor": 0.5,
+                "threshold": 0.02,
+                "threshold_mode": "abs",
+                "cooldown": 1,
+            },
+            lambda S, o: S.ReduceLROnPlateau(
+                o, patience=0, factor=0.5, threshold=0.02, threshold_mode="abs", cooldown=1
+            ),
+        ),
     ],
 )
 def test_a_fit_is_its_replay_in_torch(schedule, make_scheduler):
