@@ -2181,7 +2181,8 @@ def _print_info(model: Path, m, data: dict) -> None:
             if isinstance(value, list):  # (one dropout rate per hidden layer)
                 value = value if any(value) else None
             if value:
-                settings += [f"{name} {value}"]
+                also = " (biases too)" if key == "weight_decay" and tc.get("decay_biases") else ""
+                settings += [f"{name} {value}{also}"]
         if tc.get("class_weight"):
             settings += [f"class weight {tc.get('class_weight')}"]
         settings += [f"seed {tc.get('seed')}"]

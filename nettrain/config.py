@@ -81,6 +81,8 @@ class TrainingConfig:
     schedule: str = "constant"
     schedule_params: dict = field(default_factory=dict)
     weight_decay: float = 0.0
+    #: weight decay on the biases too (PyTorch's optimizers decay every parameter); False: W only
+    decay_biases: bool = False
     dropout: tuple[float, ...] = ()  # one rate per hidden layer
     clip_norm: float | None = None
     early_stopping: dict | None = None  # monitor, patience, min_delta, restore_best
@@ -502,6 +504,7 @@ SECTIONS = {
         "optimizer",
         "schedule",
         "weight_decay",
+        "decay_biases",
         "dropout",
         "clip_norm",
         "early_stopping",
@@ -530,6 +533,8 @@ KNOWN_KEYS = {
     "random_state": "training.seed",
     "alpha": "training.weight_decay",
     "l2": "training.weight_decay",
+    "bias_decay": "training.decay_biases",
+    "bias_regularizer": "training.decay_biases",
     "kernel_initializer": "network.init",
     "momentum": "training.optimizer: {name: momentum, momentum: 0.9}",
     "loss": "cost",
@@ -1260,6 +1265,7 @@ def _training_section(c: _Checker, raw: dict, layers: tuple[int, ...]) -> Traini
         weight_decay=float(
             c.number(t, ("training", "weight_decay"), DEFAULT_WEIGHT_DECAY.get(optimizer, 0.0), low=0)
         ),
+        decay_biases=c.boolean(t, ("training", "decay_biases"), False),
         dropout=dropout,
         clip_norm=(
             None
@@ -1511,6 +1517,7 @@ training:
                                # min_lr: 0} | {name: plateau, factor: 0.1, patience: 10,
                                # threshold: 1.0e-4, threshold_mode: rel, cooldown: 0}
   weight_decay: 0              # L2 on the weights (decoupled for adamw, whose default is 0.01)
+  decay_biases: false          # true: weight decay on the biases too, as PyTorch's optimizers do
   dropout: 0                   # rate of dropped hidden units while training (or one per layer)
   # clip_norm: 1.0             # clip the gradients' global norm
   early_stopping: false        # true, or {monitor: val_loss, patience: 10, min_delta: 0,

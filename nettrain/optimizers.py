@@ -7,10 +7,11 @@ definitions, so that hyper-parameters carry over (t counts steps from 1):
     nesterov   v := mu v + g;                 p := p - lr (g + mu v)
     adam       m := b1 m + (1 - b1) g;  v := b2 v + (1 - b2) g^2
                p := p - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
-    adamw      p := p - lr wd p   (decoupled weight decay, weights only), then adam
+    adamw      p := p - lr wd p   (decoupled weight decay; weights only unless decay_biases), then adam
     rmsprop    v := rho v + (1 - rho) g^2;    p := p - lr g / (sqrt(v) + eps)
 
-Weight decay (``training.weight_decay``) is L2 on the weights (not the biases): g := g + wd W
+Weight decay (``training.weight_decay``) is L2 on the weights (not the biases, unless
+``training.decay_biases``: then on every parameter, as PyTorch's optimizers do): g := g + wd p
 before the update, except for adamw, where it is decoupled as above. The state (velocities,
 moments, step counter) is in ``state_arrays()`` and ``state_dict()`` so a checkpoint can restore
 it exactly. Add an optimizer by subclassing ``Optimizer`` and naming it in ``OPTIMIZERS``.
@@ -35,7 +36,8 @@ class Optimizer:
     Parameters
     ----------
     lr : the learning rate (a schedule may change ``self.lr`` between epochs).
-    weight_decay : L2 coefficient for the weights (``decay[i]`` True marks params[i] as a W).
+    weight_decay : L2 coefficient for the parameters ``decay`` marks: ``decay[i]`` True decays
+        params[i] (the weights W; training.decay_biases: the biases too); None decays them all.
     """
 
     name = ""
@@ -59,7 +61,7 @@ class Optimizer:
         return self.weight_decay > 0 and (self.decay is None or self.decay[i])
 
     def _wd(self, i: int) -> float:
-        """The weight decay of params[i]: 0 for biases."""
+        """The weight decay of params[i]: 0 for one not decayed (a bias, by default)."""
         return self.weight_decay if self._decays(i) else 0.0
 
     def _coupled(self, params: Sequence, grads: Sequence) -> list:

@@ -605,9 +605,10 @@ def _fit(
     if net.class_weight is not None:
         shown = ", ".join(f"{c}: {w:.4g}" for c, w in zip(data.encoding.classes, net.class_weight))
         emit("notice", {"message": f"class weights in the training cost: {shown}"})
-    optimizer = get_optimizer(
-        tc.optimizer, tc.learning_rate, tc.weight_decay, net.is_weight(), **tc.optimizer_params
-    )
+    # weight decay on the weights W only, or (decay_biases) on every parameter, as PyTorch's
+    # optimizers apply their weight_decay
+    decayed = None if tc.decay_biases else net.is_weight()
+    optimizer = get_optimizer(tc.optimizer, tc.learning_rate, tc.weight_decay, decayed, **tc.optimizer_params)
     schedule = get_schedule(tc.schedule, tc.learning_rate, tc.epochs, **tc.schedule_params)
     shuffle_rng = stream_rng(tc.seed, 2)
     dropout_rng = stream_rng(tc.seed, 3) if any(tc.dropout) else None

@@ -96,6 +96,9 @@ def assert_same_run(got, want):
 TRAINING = {
     "sgd, packed": {},
     "sgd, weight decay, clipped": {"weight_decay": 1e-3, "clip_norm": 1.0},
+    "sgd, weight decay on the biases too": {"weight_decay": 1e-2, "decay_biases": True},
+    "adamw, biases decayed": {"optimizer": "adamw", "learning_rate": 0.003, "decay_biases": True},
+    "rmsprop, biases decayed": {"optimizer": "rmsprop", "weight_decay": 1e-2, "decay_biases": True},
     "momentum, dropout": {"optimizer": "momentum", "dropout": [0.2, 0.0]},
     "adam, early stopping": {
         "optimizer": "adam",

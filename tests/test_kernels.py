@@ -262,15 +262,17 @@ OPTIMIZERS = [
 ]
 
 
+@pytest.mark.parametrize("decay", [[True, False], None], ids=["W decayed", "W and b decayed"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name, cls, hyper", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
-def test_optimizer_kernel_equals_the_numpy_step(kernels_on_cpu, monkeypatch, name, cls, hyper, dtype):
-    """A few steps (the moments and Adam's step count matter), with weight decay on W only."""
+def test_optimizer_kernel_equals_the_numpy_step(kernels_on_cpu, monkeypatch, name, cls, hyper, dtype, decay):
+    """A few steps (the moments and Adam's step count matter), with weight decay on W only, or
+    on W and b (training.decay_biases: None decays every parameter)."""
     rng = np.random.default_rng(4)
     grads = [[rng.standard_normal(p.shape).astype(dtype) for p in _params(dtype)] for _ in range(3)]
 
     def steps():
-        opt = get_optimizer(name, 0.05, 0.1, [True, False], **hyper)
+        opt = get_optimizer(name, 0.05, 0.1, decay, **hyper)
         params = _params(dtype)
         for g in grads:
             opt.step(params, [x.copy() for x in g])
@@ -282,19 +284,27 @@ def test_optimizer_kernel_equals_the_numpy_step(kernels_on_cpu, monkeypatch, nam
     for a, b in zip(fused, steps()):
         np.testing.assert_allclose(a, b, rtol=3e-6 if dtype == np.float32 else 1e-12, atol=1e-9)
     assert not np.array_equal(fused[0], _params(dtype)[0])
+    if decay is None:  # the biases' decay acted: not the step of W-only decay
+        opt = get_optimizer(name, 0.05, 0.1, [True, False], **hyper)
+        params = _params(dtype)
+        for g in grads:
+            opt.step(params, [x.copy() for x in g])
+        assert np.abs(fused[1] - params[1]).max() > 1e-4
 
 
+@pytest.mark.parametrize("decay", [[True, False], None], ids=["W decayed", "W and b decayed"])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sgd_decay_kernel_equals_the_numpy_step(kernels_on_cpu, monkeypatch, dtype):
+def test_sgd_decay_kernel_equals_the_numpy_step(kernels_on_cpu, monkeypatch, dtype, decay):
     scaled = [np.random.default_rng(6).standard_normal(p.shape).astype(dtype) * 0.1 for p in _params(dtype)]
 
     def step():
         params = _params(dtype)
-        SGD(0.1, weight_decay=0.01, decay=[True, False]).step_scaled(params, [g.copy() for g in scaled])
+        SGD(0.1, weight_decay=0.01, decay=decay).step_scaled(params, [g.copy() for g in scaled])
         return params
 
     fused = step()
-    assert kernels_on_cpu == ["sgd_decay"]  # the weights; the biases take a plain subtraction
+    # the weights; the biases take a plain subtraction unless they are decayed too
+    assert kernels_on_cpu == ["sgd_decay"] * (1 if decay else 2)
     monkeypatch.undo()
     for a, b in zip(fused, step()):
         np.testing.assert_allclose(a, b, **tolerance(dtype))

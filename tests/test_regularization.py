@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from nettrain import fit, load_config, load_model
+from nettrain import ConfigError, RunData, config_from_dict, fit, load_config, load_model
 from nettrain.gradcheck import gradcheck, gradcheck_config
 from nettrain.network import INITS, Network, draw_weights, init_scheme
 from nettrain.train import clip_by_global_norm
@@ -277,6 +277,75 @@ def test_adamw_decays_and_adam_without_decay_does_not(tmp_path):
         save=False,
     ).model.network
     assert sum(float((w**2).sum()) for w in adamw.W) < sum(float((w**2).sum()) for w in plain.W)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adamw"])
+@pytest.mark.parametrize("decay_biases", [False, True])
+def test_decay_biases_decays_every_parameter_by_the_rule(optimizer, decay_biases):
+    """Three full-batch steps worked out with the optimizers' update rules from the network's own
+    gradients: weight decay reaches the biases exactly when decay_biases is true (PyTorch's
+    optimizers decay every parameter), as g + wd b (sgd, momentum) or b - lr wd b (adamw)."""
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((20, 3))
+    y = (X[:, 0] > 0).astype(int)
+    lr, wd, steps = 0.1, 0.2, 3
+    cfg = config_from_dict(
+        {
+            "network": {"layers": [3, 4, 2], "activation": "tanh"},
+            "cost": "cross_entropy",
+            "dtype": "float64",
+            "training": {
+                "optimizer": optimizer,
+                "learning_rate": lr,
+                "weight_decay": wd,
+                "decay_biases": decay_biases,
+                "epochs": steps,
+                "batch_size": 20,  # one step an epoch, over every row
+            },
+        }
+    )
+    result = fit(cfg, save=False, data=RunData.from_arrays(X, y, "cross_entropy", dtype="float64"))
+    net = Network.from_config(cfg)
+    Y = np.eye(2)[y]
+    v = [np.zeros_like(p) for p in net.params()]  # momentum's velocity; adam's first moment
+    s = [np.zeros_like(p) for p in net.params()]  # adam's second moment
+    for t in range(1, steps + 1):
+        _, dW, db = net.gradients(X, Y)
+        for i, (p, g) in enumerate(zip(net.params(), net.param_grads(dW, db))):
+            decayed = wd if (i % 2 == 0 or decay_biases) else 0.0  # params: W(1), b(1), W(2), b(2)
+            if optimizer == "adamw":
+                p -= lr * decayed * p
+                v[i] = 0.9 * v[i] + 0.1 * g
+                s[i] = 0.999 * s[i] + 0.001 * g * g
+                p -= lr * (v[i] / (1 - 0.9**t)) / (np.sqrt(s[i] / (1 - 0.999**t)) + 1e-8)
+                continue
+            g = g + decayed * p
+            if optimizer == "momentum":
+                v[i] = 0.9 * v[i] + g
+                g = v[i]
+            p -= lr * g
+    for mine, want in zip(result.model.network.params(), net.params(), strict=True):
+        np.testing.assert_allclose(mine, want, rtol=1e-12, atol=1e-14)
+    # (the biases start at 0, so their decay shows from the second step on)
+    other = fit(
+        replace(cfg, training=replace(cfg.training, decay_biases=not decay_biases)),
+        save=False,
+        data=RunData.from_arrays(X, y, "cross_entropy", dtype="float64"),
+    )
+    assert not np.allclose(other.model.network.b[0], result.model.network.b[0], rtol=1e-9, atol=0)
+
+
+def test_decay_biases_is_a_training_key_and_in_the_resolved_config(tmp_path):
+    cfg = digits(tmp_path, "training.decay_biases=true")
+    assert cfg.training.decay_biases is True
+    assert cfg.to_dict()["training"]["decay_biases"] is True
+    assert digits(tmp_path).training.decay_biases is False
+    with pytest.raises(ConfigError, match=r"training.decay_biases: 'yes' is not true or false"):
+        digits(tmp_path, "training.decay_biases=yes")
+    with pytest.raises(
+        ConfigError, match=r"training.bias_decay: unknown key \(did you mean 'training.decay_b"
+    ):
+        digits(tmp_path, "training.bias_decay=true")
 
 
 # -- clipping by global norm -------------------------------------------------------------------------

@@ -393,6 +393,33 @@ def test_resume_with_a_changed_config_needs_force(tmp_path):
     assert len(errors) == 1 and "--force" in errors[0] and "Traceback" not in result.stderr
 
 
+@pytest.fixture(scope="module")
+def three_epochs(tmp_path_factory):
+    """A 3-epoch run of digits with a checkpoint of its last epoch, to resume with more epochs."""
+    folder = tmp_path_factory.mktemp("three") / "run"
+    fit(digits(folder, "training.epochs=3", "training.checkpoint_every=3", "training.weight_decay=0.01"))
+    return folder
+
+
+@pytest.mark.parametrize(
+    "setting, shown",
+    [
+        ("training.decay_biases=true", "training.decay_biases False -> True"),
+        ("training.schedule={name: plateau, threshold_mode: abs}", "training.schedule"),
+        ("training.schedule={name: plateau, cooldown: 2}", "training.schedule"),
+    ],
+)
+def test_resume_with_a_changed_porting_key_needs_force(three_epochs, tmp_path, setting, shown):
+    """The keys that translate PyTorch's and Keras's settings are part of the config's hash: a
+    resume that changes one is refused, naming it."""
+    with pytest.raises(ConfigError, match="--force") as err:
+        fit(
+            digits(tmp_path / "b", "training.epochs=5", "training.weight_decay=0.01", setting),
+            resume=str(three_epochs),
+        )
+    assert shown in str(err.value)
+
+
 def test_a_run_with_features_resumes_bit_identical_and_a_changed_list_needs_force(tmp_path):
     """data.features is part of the config the checkpoint holds: the same list resumes (the
     same model as a run without a stop), another one is a changed config."""

@@ -31,8 +31,11 @@ def arrays(X, y) -> RunData:
     return RunData.from_arrays(X, y, "cross_entropy", dtype="float64")
 
 
-def config(schedule, optimizer="momentum", weight_decay=0.01, clip=0.3, dropout=0.3, epochs=8):
+def config(
+    schedule, optimizer="momentum", weight_decay=0.01, clip=0.3, dropout=0.3, epochs=8, decay_biases=False
+):
     training = {
+        "decay_biases": decay_biases,
         "learning_rate": 0.1,
         "epochs": epochs,
         "batch_size": 32,
@@ -58,16 +61,21 @@ def torch_replay(cfg, X, y, make_scheduler):
     generators drawn as fit draws them (one permutation per epoch; per step, per hidden layer,
     uniform float32 draws of the batch's shape, kept where u >= p and scaled by 1 / (1 - p));
     everything else is torch's: cross_entropy, backward, clip_grad_norm_ over every W and b,
-    SGD with weight decay on the weights only, the scheduler stepped after each epoch.
+    SGD (or AdamW) with weight decay on the weights only, or on every parameter with
+    decay_biases (torch's own default), the scheduler stepped after each epoch.
     Returns (W, b, per-epoch loss: the mean of the batches' losses weighted by their rows, lr)."""
     torch = pytest.importorskip("torch")
     tc = cfg.training
     net = Network.from_config(cfg)
     W = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in net.W]
     b = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in net.b]
-    groups = [{"params": W, "weight_decay": tc.weight_decay}, {"params": b, "weight_decay": 0.0}]
-    momentum = 0.9 if tc.optimizer == "momentum" else 0.0
-    opt = torch.optim.SGD(groups, lr=tc.learning_rate, momentum=momentum)
+    bias_decay = tc.weight_decay if tc.decay_biases else 0.0
+    groups = [{"params": W, "weight_decay": tc.weight_decay}, {"params": b, "weight_decay": bias_decay}]
+    if tc.optimizer == "adamw":
+        opt = torch.optim.AdamW(groups, lr=tc.learning_rate, betas=(0.9, 0.999), eps=1e-8)
+    else:
+        momentum = 0.9 if tc.optimizer == "momentum" else 0.0
+        opt = torch.optim.SGD(groups, lr=tc.learning_rate, momentum=momentum)
     scheduler = make_scheduler(torch.optim.lr_scheduler, opt) if make_scheduler else None
     shuffle, drop = stream_rng(SEED, 2), stream_rng(SEED, 3)
     p = tc.dropout[0]
@@ -173,6 +181,34 @@ def test_plain_sgd_with_clipping_is_its_replay_in_torch(options):
         replace(cfg, training=replace(cfg.training, clip_norm=None)), save=False, data=arrays(X, y)
     )
     assert not np.array_equal(unclipped.model.network.W[0], result.model.network.W[0])  # clipping acted
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"optimizer": "momentum"},
+        {"optimizer": "sgd"},  # the lr-scaled update with weight decay (the sgd_decay kernel's)
+        {"optimizer": "sgd", "dropout": 0.0, "clip": None},
+        {"optimizer": "adamw", "weight_decay": 0.1},  # decoupled
+    ],
+    ids=["momentum", "sgd", "sgd, no dropout or clipping", "adamw"],
+)
+def test_decay_biases_is_torchs_weight_decay_on_every_parameter(options):
+    """optim.SGD(weight_decay=wd) and optim.AdamW decay the biases as well as the weights, as
+    model.parameters() hands them over: training.decay_biases: true replays them to the same
+    tolerance; the biases end elsewhere than with the weights decayed alone."""
+    X, y = data()
+    options = {"weight_decay": 0.05, **options}
+    cfg = config({"name": "step", "step_size": 3, "gamma": 0.5}, decay_biases=True, **options)
+    result = fit(cfg, save=False, data=arrays(X, y))
+    W, b, losses, _ = torch_replay(cfg, X, y, lambda S, o: S.StepLR(o, 3, 0.5))
+    for mine, theirs in zip(result.model.network.W + result.model.network.b, W + b, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose([r["loss"] for r in result.history], losses, rtol=1e-12)
+    weights_only = fit(
+        replace(cfg, training=replace(cfg.training, decay_biases=False)), save=False, data=arrays(X, y)
+    )
+    assert np.abs(weights_only.model.network.b[0] - result.model.network.b[0]).max() > 1e-6
 
 
 def test_validation_loss_is_unweighted_without_dropout_at_the_epochs_weights():
