@@ -580,6 +580,9 @@ KNOWN_VALUES = {
     "exponentiallr": "exponential",
     "cosineannealinglr": "cosine",
     "reducelronplateau": "plateau",
+    "torch": "pytorch",
+    "scikit-learn": "sklearn",
+    "scikit_learn": "sklearn",
     "absolute": "abs",
     "relative": "rel",
 }
@@ -1498,7 +1501,8 @@ network:
   # output: softmax            # identity | sigmoid | softmax; default follows the cost
   init: auto                   # auto (He for relu, else Glorot) | xavier_uniform | xavier_normal |
                                # glorot_uniform | glorot_normal | he_uniform | he_normal |
-                               # lecun_uniform | lecun_normal | normal | {name: normal, scale: 0.01}
+                               # lecun_uniform | lecun_normal | normal | {name: normal, scale: 0.01} |
+                               # pytorch | sklearn (those libraries' defaults: biases drawn too)
   output_bias: true            # false: no bias in the output layer, s = f(W a)
 
 cost: cross_entropy            # mse (regression) | cross_entropy (classes) | binary_cross_entropy

@@ -27,7 +27,8 @@ from .backend import Device, Kernel, on_gpu, xp_of
 from .costs import COSTS, OUTPUTS, Cost, get_cost, output_function
 from .errors import ConfigError, DataError
 
-#: The config's words for weight initialisation (network.init). Biases always start at zero.
+#: The config's words for weight initialisation (network.init). Biases start at zero, except
+#: under the schemes of BIAS_INITS.
 INITS = (
     "auto",
     "xavier_uniform",
@@ -39,7 +40,13 @@ INITS = (
     "lecun_uniform",
     "lecun_normal",
     "normal",
+    "pytorch",
+    "sklearn",
 )
+
+#: Other libraries' default initialisations, which draw each layer's W and then its b from one
+#: uniform U(-r, r) (see ``library_bound``)
+BIAS_INITS = ("pytorch", "sklearn")
 
 
 def count_params(sizes) -> int:
@@ -74,6 +81,20 @@ def draw_weights(scheme: str, fan_in: int, fan_out: int, rng: np.random.Generato
     return rng.normal(0.0, np.sqrt(variance), size=shape)
 
 
+def library_bound(scheme: str, fan_in: int, fan_out: int, logistic: bool = False) -> float:
+    """r of U(-r, r), from which ``scheme`` draws a layer's W and b:
+
+    pytorch   r = 1 / sqrt(fan_in)                    nn.Linear's reset_parameters (W by
+                                                       kaiming_uniform_(a=sqrt(5)), b alike)
+    sklearn   r = sqrt(6 / (fan_in + fan_out))         MLPClassifier's and MLPRegressor's
+              r = sqrt(2 / (fan_in + fan_out))         _init_coef, for activation='logistic'
+                                                       (``logistic``), in every layer
+    """
+    if scheme == "pytorch":
+        return 1.0 / np.sqrt(fan_in)
+    return np.sqrt((2.0 if logistic else 6.0) / (fan_in + fan_out))
+
+
 def init_weights(
     sizes: Sequence[int],
     activations: Sequence[str],
@@ -81,15 +102,29 @@ def init_weights(
     dtype="float32",
     scheme: str = "auto",
     scale: float = 0.01,
+    output_bias: bool = True,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Initial W and b on the host, drawn from ``rng`` (same seed, same weights on every device).
 
     ``activations[l]`` is the activation applied after W[l] (the output function for the last);
     with ``scheme='auto'`` the relu family gets He uniform, everything else Glorot/Xavier uniform.
-    Biases start at zero.
+    Biases start at zero, except under ``pytorch`` and ``sklearn`` (BIAS_INITS), which draw each
+    layer's W (out, in) and then its b from U(-r, r), r from ``library_bound``: sklearn's
+    logistic r where every hidden activation is sigmoid (scikit-learn has one activation for all
+    its layers, the output layer's r included). A network without ``output_bias`` keeps its
+    output b at zero.
     """
     W, b = [], []
-    for fan_in, fan_out, act in zip(sizes[:-1], sizes[1:], activations):
+    hidden = list(activations[:-1])
+    logistic = bool(hidden) and all(a == "sigmoid" for a in hidden)
+    last = len(sizes) - 2
+    for l, (fan_in, fan_out, act) in enumerate(zip(sizes[:-1], sizes[1:], activations)):
+        if scheme in BIAS_INITS:
+            r = library_bound(scheme, fan_in, fan_out, logistic)
+            W.append(rng.uniform(-r, r, size=(fan_out, fan_in)).astype(dtype))
+            drawn = output_bias or l < last
+            b.append(rng.uniform(-r, r, size=fan_out).astype(dtype) if drawn else np.zeros(fan_out, dtype))
+            continue
         W.append(draw_weights(init_scheme(scheme, act), fan_in, fan_out, rng, scale).astype(dtype))
         b.append(np.zeros(fan_out, dtype=dtype))
     return W, b
@@ -201,7 +236,7 @@ class Network:
         if isinstance(activations, str):  # one name for every hidden layer
             activations = [activations] * (len(sizes) - 2)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        W, b = init_weights(sizes, [*activations, output], rng, dtype, init, init_scale)
+        W, b = init_weights(sizes, [*activations, output], rng, dtype, init, init_scale, output_bias)
         if device is not None:
             W = [device.asarray(w) for w in W]
             b = [device.asarray(v) for v in b]

@@ -10,7 +10,7 @@ import pytest
 
 from nettrain import ConfigError, RunData, config_from_dict, fit, load_config, load_model
 from nettrain.gradcheck import gradcheck, gradcheck_config
-from nettrain.network import INITS, Network, draw_weights, init_scheme
+from nettrain.network import BIAS_INITS, INITS, Network, draw_weights, init_scheme
 from nettrain.train import clip_by_global_norm
 from tests.conftest import CONFIGS, DATA
 
@@ -404,7 +404,7 @@ VARIANCE = {
 }
 
 
-@pytest.mark.parametrize("scheme", [s for s in INITS if s not in ("auto", "normal")])
+@pytest.mark.parametrize("scheme", [s for s in INITS if s not in ("auto", "normal", *BIAS_INITS)])
 def test_init_variance_matches_its_formula(scheme):
     family, kind = scheme.split("_")
     W = draw_weights(init_scheme(scheme, "tanh"), FAN_IN, FAN_OUT, np.random.default_rng(0))
@@ -434,7 +434,7 @@ def test_auto_init_follows_the_activation():
     assert all(not b.any() for b in net.b)
 
 
-@pytest.mark.parametrize("scheme", INITS)
+@pytest.mark.parametrize("scheme", [s for s in INITS if s not in BIAS_INITS])
 def test_every_scheme_starts_biases_at_zero(scheme):
     net = Network.create([8, 6, 3], ["tanh"], "softmax", "cross_entropy", seed=0, init=scheme)
     assert all(b.dtype == np.float32 and not b.any() for b in net.b)
@@ -452,3 +452,111 @@ def test_config_init_normal_with_scale_reaches_the_network(tmp_path):
         assert w.std() == pytest.approx(0.05, rel=0.1 if w.size < 1000 else 0.03)
     he = fit(replace(cfg, network=replace(cfg.network, init="he_normal")), save=False).model.network.W
     assert he[0].std() == pytest.approx(np.sqrt(2 / 64), rel=0.03)
+
+
+# -- the libraries' own defaults: pytorch and sklearn draw the biases too -----------------------------
+
+
+def uniform_stats(a, r):
+    """|a| within r and reaching to it, the variance and mean of U(-r, r) (r^2 / 3 and 0)."""
+    a = np.asarray(a, dtype=np.float64)
+    assert np.abs(a).max() <= r and np.abs(a).max() > 0.98 * r
+    assert a.var() == pytest.approx(r * r / 3, rel=0.1)
+    assert abs(a.mean()) < 4 * r / np.sqrt(3 * a.size)
+
+
+def test_pytorch_init_is_nn_linears_u_of_one_over_sqrt_fan_in_for_w_and_b():
+    """nn.Linear's reset_parameters: W and b both from U(-1/sqrt(fan_in), 1/sqrt(fan_in)),
+    whatever the activation (relu here, where auto would take He)."""
+    net = Network.create([300, 2000, 40], ["relu"], "softmax", "cross_entropy", seed=0, init="pytorch")
+    for W, b in zip(net.W, net.b):
+        r = 1 / np.sqrt(W.shape[1])
+        uniform_stats(W, r)
+        assert np.abs(b).max() <= r and np.count_nonzero(b) == b.size
+    uniform_stats(net.b[0], 1 / np.sqrt(300))  # 2000 biases: enough for the statistics
+    assert net.W[0].dtype == net.b[0].dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "activation, factor",
+    [("relu", 6), ("tanh", 6), (["sigmoid", "sigmoid"], 2), (["sigmoid", "tanh"], 6)],
+)
+def test_sklearn_init_is_mlps_glorot_uniform_with_biases(activation, factor):
+    """MLPClassifier's and MLPRegressor's _init_coef: W and b from U(-r, r), r = sqrt(factor /
+    (fan_in + fan_out)), factor 2 for activation='logistic' and 6 otherwise, in every layer (the
+    output layer's too: scikit-learn has one activation); a list of activations is 'logistic'
+    only when all of them are sigmoid."""
+    acts = activation if isinstance(activation, list) else [activation] * 2
+    sizes = [300, 1500, 800, 20]
+    net = Network.create(sizes, acts, "identity", "mse", seed=1, dtype="float64", init="sklearn")
+    for (fan_in, fan_out), W, b in zip(zip(sizes, sizes[1:]), net.W, net.b):
+        r = np.sqrt(factor / (fan_in + fan_out))
+        uniform_stats(W, r)
+        assert np.abs(b).max() <= r and np.count_nonzero(b) == b.size
+    uniform_stats(net.b[0], np.sqrt(factor / 1800))
+
+
+def test_sklearn_init_without_hidden_layers_is_the_glorot_factor():
+    net = Network.create([500, 400], [], "sigmoid", "binary_cross_entropy", seed=0, init="sklearn")
+    uniform_stats(net.W[0], np.sqrt(6 / 900))
+    uniform_stats(net.b[0], np.sqrt(6 / 900))
+
+
+@pytest.mark.parametrize("scheme", BIAS_INITS)
+def test_library_inits_are_seeded_and_keep_a_bias_free_output_at_zero(scheme):
+    """The same seed gives the same W and b (drawn from the seeded host generator, W then b,
+    layer by layer); another seed others; without output_bias the output b stays 0."""
+    make = lambda seed, **kw: Network.create(  # noqa: E731
+        [6, 5, 4, 3], ["tanh", "relu"], "softmax", "cross_entropy", seed=seed, init=scheme, **kw
+    )
+    a, b, c = make(7), make(7), make(8)
+    assert all(np.array_equal(x, y) for x, y in zip(a.params(), b.params(), strict=True))
+    assert not any(np.array_equal(x, y) for x, y in zip(a.params(), c.params(), strict=True))
+    assert all(v.any() for v in a.b)
+    free = make(7, output_bias=False)
+    assert not free.b[-1].any()
+    # the other layers drew as before: the output b is the last draw
+    assert all(np.array_equal(x, y) for x, y in zip(free.params(), a.params()[:-1], strict=True))
+
+
+def test_network_init_pytorch_reaches_fit_and_the_resolved_config(tmp_path):
+    cfg = digits(tmp_path, "network.init=pytorch", "training.epochs=1", "training.learning_rate=1e-12")
+    assert cfg.to_dict()["network"]["init"] == "pytorch"
+    net = fit(cfg, save=False).model.network
+    assert all(v.any() for v in net.b)
+    for W, b in zip(net.W, net.b):
+        r = 1 / np.sqrt(W.shape[1])
+        assert np.abs(W).max() <= r * (1 + 1e-6) and np.abs(b).max() <= r * (1 + 1e-6)
+
+
+def test_pytorch_init_bound_is_nn_linears():
+    """torch's own nn.Linear, drawn large: its weights and biases reach to the bound the
+    pytorch scheme uses and no further."""
+    torch = pytest.importorskip("torch")
+    layer = torch.nn.Linear(50, 4000)
+    r = 1 / np.sqrt(50)
+    for p in (layer.weight, layer.bias):
+        a = p.detach().numpy()
+        assert np.abs(a).max() <= r and np.abs(a).max() > 0.99 * r
+    assert layer.weight.detach().numpy().var() == pytest.approx(r * r / 3, rel=0.05)
+
+
+@pytest.mark.parametrize("activation, factor", [("logistic", 2), ("relu", 6)])
+def test_sklearn_init_bound_is_mlps(activation, factor):
+    """scikit-learn's MLPRegressor after one step at a negligible learning rate holds its
+    initial weights: they reach to sqrt(factor / (fan_in + fan_out)) and no further."""
+    nn = pytest.importorskip("sklearn.neural_network")
+    import warnings
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((8, 60)), rng.standard_normal(8)
+    mlp = nn.MLPRegressor(
+        hidden_layer_sizes=(3000,), activation=activation, solver="sgd", learning_rate_init=1e-300
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (one iteration: not converged)
+        mlp.set_params(max_iter=1, momentum=0, random_state=0).fit(X, y)
+    for coef, intercept in zip(mlp.coefs_, mlp.intercepts_):
+        r = np.sqrt(factor / sum(coef.shape))
+        assert np.abs(coef).max() <= r and np.abs(coef).max() > 0.99 * r
+        assert np.abs(intercept).max() <= r and np.count_nonzero(intercept) == intercept.size

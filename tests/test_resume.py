@@ -407,6 +407,7 @@ def three_epochs(tmp_path_factory):
         ("training.decay_biases=true", "training.decay_biases False -> True"),
         ("training.schedule={name: plateau, threshold_mode: abs}", "training.schedule"),
         ("training.schedule={name: plateau, cooldown: 2}", "training.schedule"),
+        ("network.init=pytorch", "network.init 'auto' -> 'pytorch'"),
     ],
 )
 def test_resume_with_a_changed_porting_key_needs_force(three_epochs, tmp_path, setting, shown):
