@@ -2175,6 +2175,7 @@ def _print_info(model: Path, m, data: dict) -> None:
         for key, name in (
             ("weight_decay", "weight decay"),
             ("dropout", "dropout"),
+            ("input_dropout", "input dropout"),
             ("clip_norm", "clip norm"),
         ):
             value = tc.get(key)

@@ -84,6 +84,7 @@ class TrainingConfig:
     #: weight decay on the biases too (PyTorch's optimizers decay every parameter); False: W only
     decay_biases: bool = False
     dropout: tuple[float, ...] = ()  # one rate per hidden layer
+    input_dropout: float = 0.0  # the dropout rate of the inputs a(1) = x while training
     clip_norm: float | None = None
     early_stopping: dict | None = None  # monitor, patience, min_delta, restore_best
     checkpoint_every: int = 0  # epochs; 0: only when interrupted
@@ -506,6 +507,7 @@ SECTIONS = {
         "weight_decay",
         "decay_biases",
         "dropout",
+        "input_dropout",
         "clip_norm",
         "early_stopping",
         "checkpoint_every",
@@ -1183,6 +1185,18 @@ def _network_section(c: _Checker, raw: dict, cost: str) -> NetworkConfig:
     return network
 
 
+def _input_dropout(c: _Checker, t: dict) -> float:
+    """training.input_dropout: one rate in [0, 1) for the inputs (Keras's Dropout before the
+    first Dense, PyTorch's nn.Dropout before the first nn.Linear)."""
+    r = t.get("input_dropout")
+    if r is None:
+        return 0.0
+    if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r < 1:
+        c.problem(("training", "input_dropout"), f"{_show(r)} is not a dropout rate: must be >= 0 and < 1")
+        return 0.0
+    return float(r)
+
+
 def _class_weight(c: _Checker, t: dict) -> str | dict | None:
     """training.class_weight: None, 'balanced', or {label: weight > 0}, the labels kept as text
     the way the data's labels are (3 and 3.0 -> '3'); whether each is a class, the data says."""
@@ -1270,6 +1284,7 @@ def _training_section(c: _Checker, raw: dict, layers: tuple[int, ...]) -> Traini
         ),
         decay_biases=c.boolean(t, ("training", "decay_biases"), False),
         dropout=dropout,
+        input_dropout=_input_dropout(c, t),
         clip_norm=(
             None
             if t.get("clip_norm") is None
@@ -1523,6 +1538,7 @@ training:
   weight_decay: 0              # L2 on the weights (decoupled for adamw, whose default is 0.01)
   decay_biases: false          # true: weight decay on the biases too, as PyTorch's optimizers do
   dropout: 0                   # rate of dropped hidden units while training (or one per layer)
+  input_dropout: 0             # rate of dropped inputs while training
   # clip_norm: 1.0             # clip the gradients' global norm
   early_stopping: false        # true, or {monitor: val_loss, patience: 10, min_delta: 0,
                                # restore_best: true}

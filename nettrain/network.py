@@ -152,6 +152,7 @@ class Network:
         *,
         output_bias: bool = True,
         dropout: Sequence[float] | None = None,
+        input_dropout: float = 0.0,
     ):
         if isinstance(activations, str):  # one name for every hidden layer
             activations = [activations] * (len(W) - 1)
@@ -179,6 +180,8 @@ class Network:
         self.output_bias = output_bias
         #: the dropout rate of each hidden layer's activations while training (0: none)
         self.dropout = list(dropout) if dropout is not None else [0.0] * len(activations)
+        #: the dropout rate of the inputs a(1) = x while training (0: none)
+        self.input_dropout = float(input_dropout)
         #: each class's weight in the training cost (training.class_weight), in the order of the
         #: classes (two for a one-output binary cross-entropy), or None: see ``row_weights``
         self.class_weight: tuple[float, ...] | None = None
@@ -227,6 +230,7 @@ class Network:
         init_scale: float = 0.01,
         output_bias: bool = True,
         dropout: Sequence[float] | None = None,
+        input_dropout: float = 0.0,
     ) -> Network:
         """A new network with initial weights drawn from a host generator seeded with ``seed``."""
         if len(sizes) < 2 or any(isinstance(k, bool) or int(k) != k or k < 1 for k in sizes):
@@ -240,7 +244,16 @@ class Network:
         if device is not None:
             W = [device.asarray(w) for w in W]
             b = [device.asarray(v) for v in b]
-        return cls(W, b, activations, output, cost, output_bias=output_bias, dropout=dropout)
+        return cls(
+            W,
+            b,
+            activations,
+            output,
+            cost,
+            output_bias=output_bias,
+            dropout=dropout,
+            input_dropout=input_dropout,
+        )
 
     @classmethod
     def from_config(cls, config, dtype: str | None = None, device: Device | None = None) -> Network:
@@ -266,6 +279,7 @@ class Network:
             init_scale=n.init_scale,
             output_bias=n.output_bias,
             dropout=tc.dropout,
+            input_dropout=tc.input_dropout,
         )
 
     # -- shape ------------------------------------------------------------------------------------
@@ -438,8 +452,9 @@ class Network:
     def gradients(self, x, y, rng: np.random.Generator | None = None):
         """(loss, dW, db) for a batch: one forward and one backward pass (fresh arrays).
 
-        With ``rng`` and nonzero ``dropout`` rates, hidden activations are dropped (inverted
-        dropout: each kept unit is scaled by 1 / (1 - p) so that predictions need no rescaling);
+        With ``rng`` and nonzero ``dropout`` rates, hidden activations are dropped, and with a
+        nonzero ``input_dropout`` the inputs (inverted dropout: each kept unit is scaled by
+        1 / (1 - p) so that predictions need no rescaling);
         the masks come from ``rng`` on the host, so a seed gives the same masks on every device.
         """
         x, y = self.batch(x, y)  # (n, inputs), (n, outputs) in the network's dtype
@@ -463,6 +478,7 @@ class Network:
             self.cost_name,
             output_bias=self.output_bias,
             dropout=self.dropout,
+            input_dropout=self.input_dropout,
         ).set_class_weight(self.class_weight)
 
     def __repr__(self) -> str:
@@ -533,6 +549,12 @@ class Workspace:
             xp.empty((n, k), dtype=net.dtype) if p > 0 else None for k, p in zip(sizes[1:-1], net.dropout)
         ]
         self.masks: list = [None] * (len(sizes) - 2)  # keep[l] while layer l drops units, else None
+        # input dropout: x dropped into x_drop (x itself, the caller's batch, stays as it is);
+        # x_pre is the DROPOUT kernel's copy of x before dropping, which the inputs do not need
+        dropping_inputs = net.input_dropout > 0
+        self.x_drop, self.x_pre, self.x_keep = (
+            [xp.empty((n, sizes[0]), dtype=net.dtype) for _ in range(3)] if dropping_inputs else [None] * 3
+        )
         # a row of ones: ones @ delta sums delta over the batch (one BLAS call; a NumPy
         # reduction with axis=0 costs more per call on small arrays)
         self.ones = xp.ones(n, dtype=net.dtype)
@@ -557,6 +579,8 @@ class Workspace:
         """
         net, xp = self.net, self.xp
         last = len(net.W) - 1
+        if net.input_dropout > 0 and rng is not None:
+            x = self.drop_inputs(x, rng, rows)  # a(1) = x, inverted dropout (its masks drawn first)
         a_prev = x
         for l in range(last + 1):
             a = self.a[l]
@@ -600,6 +624,27 @@ class Workspace:
         if not net.output_bias:
             self.db[-1][...] = 0
         return loss
+
+    def drop_inputs(self, x, rng, rows):
+        """Inverted dropout on the inputs a(1) = x: x times the mask (1 / (1 - p) where a
+        uniform draw u >= p, else 0) into ``x_drop``, which is returned; x is left as it is. The
+        draws are made as ``drop`` makes them (the global batch's, under MPI); on the GPU the
+        copy is dropped in place by the DROPOUT kernel. The inputs take no derivative, so the
+        mask is not needed after: dW(1) = delta(2) a(1)^T uses the dropped x."""
+        p = self.net.input_dropout
+        shape = x.shape if rows is None else (rows[1], x.shape[1])
+        u = rng.random(shape, dtype=np.float32)  # float32 draws whatever the dtype: the same masks
+        if rows is not None:  # MPI: the global batch's draws, this rank's rows
+            u = u[rows[0] : rows[0] + len(x)]
+        a, mask, scale = self.x_drop, self.x_keep, 1.0 / (1.0 - p)
+        if self.gpu:
+            a[...] = x
+            DROPOUT(self.xp.asarray(u, dtype=a.dtype), p, scale, a, self.x_pre, mask)
+            return a
+        np.greater_equal(u, p, out=mask)  # 1.0 where kept, 0.0 where dropped
+        mask *= mask.dtype.type(scale)
+        np.multiply(x, mask, out=a)
+        return a
 
     def drop(self, l: int, a, p: float, rng, rows):
         """Inverted dropout on layer l's activations a, in place; returns the mask.

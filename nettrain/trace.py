@@ -233,7 +233,7 @@ def trace_example(network: Network, x, y=None) -> Trace:
             f"network.output_bias is off: b({L - 1}) stays zero and is not trained, so dC/db({L - 1}) "
             f"is 0, not delta({L})"
         )
-    if any(p > 0 for p in net.dropout):
+    if any(p > 0 for p in net.dropout) or net.input_dropout > 0:
         trace.notes.append("dropout is off in the trace (as in gradcheck and predict): every unit is kept")
     return trace
 

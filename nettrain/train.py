@@ -611,7 +611,7 @@ def _fit(
     optimizer = get_optimizer(tc.optimizer, tc.learning_rate, tc.weight_decay, decayed, **tc.optimizer_params)
     schedule = get_schedule(tc.schedule, tc.learning_rate, tc.epochs, **tc.schedule_params)
     shuffle_rng = stream_rng(tc.seed, 2)
-    dropout_rng = stream_rng(tc.seed, 3) if any(tc.dropout) else None
+    dropout_rng = stream_rng(tc.seed, 3) if any(tc.dropout) or tc.input_dropout else None
     early = _Early(tc.early_stopping) if tc.early_stopping else None
     history: list[dict] = []
     first_epoch = 1

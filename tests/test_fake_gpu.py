@@ -100,6 +100,11 @@ TRAINING = {
     "adamw, biases decayed": {"optimizer": "adamw", "learning_rate": 0.003, "decay_biases": True},
     "rmsprop, biases decayed": {"optimizer": "rmsprop", "weight_decay": 1e-2, "decay_biases": True},
     "momentum, dropout": {"optimizer": "momentum", "dropout": [0.2, 0.0]},
+    "momentum, dropout, input dropout": {
+        "optimizer": "momentum",
+        "dropout": [0.2, 0.0],
+        "input_dropout": 0.2,
+    },
     "adam, early stopping": {
         "optimizer": "adam",
         "learning_rate": 0.003,

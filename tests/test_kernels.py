@@ -485,6 +485,40 @@ def test_training_through_the_gpu_kernels_matches_the_cpu(
     assert plain.history[-1]["loss"] < plain.history[0]["loss"]  # it learned something
 
 
+def test_input_dropout_through_the_dropout_kernel_matches_the_cpu(kernels_on_cpu, monkeypatch, digits):
+    """training.input_dropout alone (no hidden dropout): the GPU branch drops a copy of the
+    inputs with the DROPOUT kernel, the CPU's with NumPy; the same masks (host draws here), the
+    same losses and weights, and the batch the step was given is left as it was."""
+    from nettrain import config_from_dict, fit
+    from nettrain.data import RunData
+
+    X, label = digits
+
+    def run():
+        config = config_from_dict(
+            {
+                "network": {"layers": [64, 24, 10], "activation": "relu"},
+                "cost": "cross_entropy",
+                "dtype": "float64",
+                "training": {"epochs": 2, "batch_size": 64, "optimizer": "momentum", "input_dropout": 0.3},
+                "device": "cpu",
+            }
+        )
+        data = RunData.from_arrays(X, label, "cross_entropy", dtype="float64")
+        before = data.train.X.copy()
+        result = fit(config, data=data, save=False)
+        assert np.array_equal(data.train.X, before)
+        return result
+
+    fused = run()
+    assert "dropout" in kernels_on_cpu
+    monkeypatch.undo()
+    plain = run()
+    assert [h["loss"] for h in fused.history] == pytest.approx([h["loss"] for h in plain.history], rel=1e-12)
+    for a, b in zip(fused.model.network.W, plain.model.network.W):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("cost, output", COST_OUTPUTS, ids=[f"{c}-{o}" for c, o in COST_OUTPUTS])
 def test_gradcheck_passes_through_the_gpu_kernels(kernels_on_cpu, activation, cost, output):

@@ -204,6 +204,44 @@ def test_dropout_masks_are_inverted():
     assert mask.mean() == pytest.approx(1.0, abs=0.015)
 
 
+def test_input_dropout_drops_a_1_by_hand_and_leaves_x_alone():
+    """input_dropout p: the step's loss and gradients are those of the network without it fed
+    x times the mask (0 where a uniform draw u < p, else 1 / (1 - p)); the inputs' mask is the
+    step's first draw, the hidden layers' come after it; the caller's x is not changed."""
+    net = dropout_net()
+    net.input_dropout = 0.4
+    x, y = batch(net, n=6)
+    x_before = x.copy()
+    rng = np.random.default_rng(5)
+    draws = [rng.random((6, 4)), rng.random((6, 6)), rng.random((6, 5))]
+    loss, dW, db = net.gradients(x, y, FixedDraws(draws))
+    assert np.array_equal(x, x_before)
+    mask = (draws[0] >= 0.4) / 0.6
+    assert 0 < (mask == 0).sum() < mask.size  # it dropped some inputs, not all
+    hidden_only = Network(net.W, net.b, net.activation_names, net.output, net.cost_name, dropout=net.dropout)
+    want_loss, want_dW, want_db = hidden_only.gradients(x * mask, y, FixedDraws(draws[1:]))
+    assert float(loss) == pytest.approx(float(want_loss), rel=1e-12)
+    for got, want in zip(dW + db, want_dW + want_db, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    # without a generator (gradcheck, trace): no dropout at all
+    plain = Network(net.W, net.b, net.activation_names, net.output, net.cost_name)
+    assert float(net.gradients(x, y)[0]) == float(plain.gradients(x, y)[0])
+
+
+def test_input_dropout_config_and_trace_note(tmp_path):
+    from nettrain.trace import trace_example
+
+    cfg = digits(tmp_path, "training.input_dropout=0.2")
+    assert cfg.training.input_dropout == 0.2 and cfg.to_dict()["training"]["input_dropout"] == 0.2
+    assert digits(tmp_path).training.input_dropout == 0.0
+    net = Network.create([4, 6, 3], ["tanh"], "softmax", "cross_entropy", seed=0, input_dropout=0.2)
+    x, y = batch(net, n=1)
+    assert any("dropout is off in the trace" in n for n in trace_example(net, x[0], y[0]).notes)
+    for bad in ("1", "-0.1", "[0.2]", "true"):
+        with pytest.raises(ConfigError, match=r"training.input_dropout: .* is not a dropout rate"):
+            digits(tmp_path, f"training.input_dropout={bad}")
+
+
 def test_no_dropout_without_a_generator():
     net = dropout_net()
     plain = Network(net.W, net.b, net.activation_names, net.output, net.cost_name)
@@ -215,12 +253,13 @@ def test_no_dropout_without_a_generator():
     assert np.array_equal(net.forward(x), plain.forward(x))
 
 
-def test_training_with_dropout_differs_and_inference_is_deterministic(tmp_path):
-    with_dropout = fit(digits(tmp_path, "training.epochs=3", "training.dropout=0.3"), save=False)
+@pytest.mark.parametrize("setting", ["training.dropout=0.3", "training.input_dropout=0.3"])
+def test_training_with_dropout_differs_and_inference_is_deterministic(tmp_path, setting):
+    with_dropout = fit(digits(tmp_path, "training.epochs=3", setting), save=False)
     without = fit(digits(tmp_path, "training.epochs=3"), save=False)
     assert not np.array_equal(with_dropout.model.network.W[0], without.model.network.W[0])
     # same config again: the same masks from the same seed
-    again = fit(digits(tmp_path, "training.epochs=3", "training.dropout=0.3"), save=False)
+    again = fit(digits(tmp_path, "training.epochs=3", setting), save=False)
     assert all(np.array_equal(a, b) for a, b in zip(with_dropout.model.network.W, again.model.network.W))
     model = with_dropout.model
     X = np.loadtxt(DATA / "digits_test.csv", delimiter=",", skiprows=1)[:, :-1]
@@ -236,12 +275,13 @@ def test_training_with_dropout_differs_and_inference_is_deterministic(tmp_path):
     assert np.allclose(s1, s / s.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-7)
 
 
-def test_evaluate_and_gradcheck_are_deterministic_with_dropout(tmp_path):
+@pytest.mark.parametrize("setting", ["training.dropout=0.5", "training.input_dropout=0.5"])
+def test_evaluate_and_gradcheck_are_deterministic_with_dropout(tmp_path, setting):
     from nettrain.cli import app
     from tests.helpers import CliRunner
 
     cfg = CONFIGS / "digits.yaml"
-    sets = ["--set", "training.dropout=0.5", "--set", "training.epochs=2"]
+    sets = ["--set", setting, "--set", "training.epochs=2"]
     runner = CliRunner()
     assert runner.invoke(app, ["fit", str(cfg), "-o", str(tmp_path / "run"), *sets]).exit_code == 0
     model = str(tmp_path / "run" / "model.npz")

@@ -352,6 +352,21 @@ def test_an_older_checkpoint_without_its_time_resumes_timing_the_epochs_after_it
     assert (state["train_time_s"], state["timed_epochs"]) == (pytest.approx(0.76), 2)
 
 
+def test_a_run_with_input_dropout_alone_resumes_bit_identical(tmp_path):
+    """input_dropout without hidden dropout still draws from the dropout generator, which the
+    checkpoint carries: interrupted in epoch 2 and resumed, the uninterrupted run's weights."""
+    sets = ["training.epochs=3", "training.input_dropout=0.3"]
+    cfg = digits(tmp_path / "b", *sets)
+    with pytest.raises(Interrupted):
+        fit(cfg, stop=stop_after(50))  # 38 steps an epoch: in the second
+    assert checkpoints(tmp_path / "b") == ["checkpoint-1.npz"]
+    resumed = fit(cfg, resume=str(tmp_path / "b"))
+    full = fit(digits(tmp_path / "a", *sets))
+    assert same_weights(resumed.model.network, full.model.network)
+    plain = fit(digits(tmp_path / "c", "training.epochs=3"))
+    assert not same_weights(plain.model.network, full.model.network)  # the inputs were dropped
+
+
 def test_interrupt_in_the_first_epoch_resumes_from_the_start(tmp_path):
     cfg = digits(tmp_path / "b", "training.epochs=2", "training.dropout=0.3")
     with pytest.raises(Interrupted):
@@ -408,6 +423,7 @@ def three_epochs(tmp_path_factory):
         ("training.schedule={name: plateau, threshold_mode: abs}", "training.schedule"),
         ("training.schedule={name: plateau, cooldown: 2}", "training.schedule"),
         ("network.init=pytorch", "network.init 'auto' -> 'pytorch'"),
+        ("training.input_dropout=0.1", "training.input_dropout 0.0 -> 0.1"),
     ],
 )
 def test_resume_with_a_changed_porting_key_needs_force(three_epochs, tmp_path, setting, shown):

@@ -32,10 +32,18 @@ def arrays(X, y) -> RunData:
 
 
 def config(
-    schedule, optimizer="momentum", weight_decay=0.01, clip=0.3, dropout=0.3, epochs=8, decay_biases=False
+    schedule,
+    optimizer="momentum",
+    weight_decay=0.01,
+    clip=0.3,
+    dropout=0.3,
+    epochs=8,
+    decay_biases=False,
+    input_dropout=0.0,
 ):
     training = {
         "decay_biases": decay_biases,
+        "input_dropout": input_dropout,
         "learning_rate": 0.1,
         "epochs": epochs,
         "batch_size": 32,
@@ -78,7 +86,7 @@ def torch_replay(cfg, X, y, make_scheduler):
         opt = torch.optim.SGD(groups, lr=tc.learning_rate, momentum=momentum)
     scheduler = make_scheduler(torch.optim.lr_scheduler, opt) if make_scheduler else None
     shuffle, drop = stream_rng(SEED, 2), stream_rng(SEED, 3)
-    p = tc.dropout[0]
+    p, p_in = tc.dropout[0], tc.input_dropout
     Xt, yt = torch.tensor(X), torch.tensor(y)
     losses, lrs = [], []
     for _ in range(tc.epochs):
@@ -87,6 +95,9 @@ def torch_replay(cfg, X, y, make_scheduler):
         for start in range(0, N, tc.batch_size):
             rows = perm[start : start + tc.batch_size]
             a = Xt[rows]
+            if p_in:  # nn.Dropout(p_in) before the first nn.Linear, with nettrain's mask (drawn first)
+                u = drop.random(tuple(a.shape), dtype=np.float32)
+                a = a * torch.tensor((u >= p_in) / (1 - p_in))
             for l, f in enumerate((torch.relu, torch.tanh)):
                 a = f(a @ W[l].T + b[l])
                 if p:
@@ -209,6 +220,22 @@ def test_decay_biases_is_torchs_weight_decay_on_every_parameter(options):
         replace(cfg, training=replace(cfg.training, decay_biases=False)), save=False, data=arrays(X, y)
     )
     assert np.abs(weights_only.model.network.b[0] - result.model.network.b[0]).max() > 1e-6
+
+
+@pytest.mark.parametrize("hidden", [0.3, 0.0], ids=["and hidden dropout", "alone"])
+def test_input_dropout_is_its_replay_in_torch(hidden):
+    """training.input_dropout: nn.Dropout on the inputs before the first nn.Linear, each step's
+    input mask drawn before the hidden layers' (from the same generator): the same weights and
+    losses as torch's, with and without hidden dropout."""
+    X, y = data()
+    cfg = config("constant", dropout=hidden, input_dropout=0.2)
+    result = fit(cfg, save=False, data=arrays(X, y))
+    W, b, losses, _ = torch_replay(cfg, X, y, None)
+    for mine, theirs in zip(result.model.network.W + result.model.network.b, W + b, strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose([r["loss"] for r in result.history], losses, rtol=1e-12)
+    without = fit(config("constant", dropout=hidden), save=False, data=arrays(X, y))
+    assert np.abs(without.model.network.W[0] - result.model.network.W[0]).max() > 1e-3
 
 
 def test_validation_loss_is_unweighted_without_dropout_at_the_epochs_weights():

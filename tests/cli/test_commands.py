@@ -673,10 +673,11 @@ def test_info_names_the_regularisation_a_model_was_trained_with(tmp_path):
     assert run("fit", CONFIGS / "digits.yaml", "-o", out, "-q", "--set", "training.epochs=2").exit_code == 0
     assert "trained with sgd, lr 0.1, batch 32, 2 epochs, seed 0" in " ".join(run("info", out).stdout.split())
     sets = ["training.epochs=2", "training.weight_decay=0.001", "training.decay_biases=true"]
+    sets += ["training.input_dropout=0.1"]
     r = run("fit", CONFIGS / "digits.yaml", "-o", out, "-q", *[a for s in sets for a in ("--set", s)])
     assert r.exit_code == 0, r.stderr
     info = " ".join(run("info", out).stdout.split())
-    assert "trained with sgd, lr 0.1, batch 32, 2 epochs, weight decay 0.001 (biases too), seed 0" in info
+    assert "2 epochs, weight decay 0.001 (biases too), input dropout 0.1, seed 0" in info
 
 
 def test_info_names_r2_as_fit_and_evaluate_do(regression_run):
