@@ -42,6 +42,27 @@ def test_the_section_has_one_config_per_library_and_uses_their_names():
         assert f"nettrain fit {name}.yaml" in commands
 
 
+def test_every_key_the_tables_name_is_a_config_key():
+    """The tables' right-hand column names keys as `training.decay_biases`, `network.init: x`,
+    `data.validation: f`: each is a key of that section (a renamed or misspelt key would send a
+    user to an error), and the porting keys are among them."""
+    from nettrain.config import SECTIONS
+
+    named = set(re.findall(r"`(data|network|training)\.(\w+)", section()))
+    unknown = sorted(f"{s}.{k}" for s, k in named if k not in SECTIONS[(s,)])
+    assert not unknown, unknown
+    keys = {f"{s}.{k}" for s, k in named}
+    assert {"training.input_dropout", "network.init"} <= keys
+    text = section()
+    for words in (
+        "threshold_mode: abs",
+        "decay_biases: true",
+        "network.init: pytorch",
+        "network.init: sklearn",
+    ):
+        assert words in text
+
+
 @pytest.mark.parametrize("name, text", list(zip(NAMES, blocks("yaml"))))
 def test_each_translated_config_loads_with_the_shipped_data(repo_like, name, text):
     (repo_like / f"{name}.yaml").write_text(text)
