@@ -26,7 +26,9 @@ SETTINGS = (
     ("schedule", "schedule"),
     ("batch_size", "batch"),
     ("weight_decay", "weight decay"),
+    ("decay_biases", "decay biases"),
     ("dropout", "dropout"),
+    ("input_dropout", "input dropout"),
     ("clip_norm", "clip norm"),
     ("early_stopping", "early stopping"),
     ("class_weight", "class weight"),
@@ -104,7 +106,9 @@ def run_row(label: str, network, meta: dict) -> dict[str, Any]:
         "schedule": _non_default(tc.get("schedule"), SCHEDULES),
         "batch_size": tc.get("batch_size"),
         "weight_decay": tc.get("weight_decay") or None,
+        "decay_biases": True if tc.get("decay_biases") else None,
         "dropout": dropout or None,
+        "input_dropout": tc.get("input_dropout") or None,
         "clip_norm": tc.get("clip_norm") or None,
         "early_stopping": _early_stopping(tc.get("early_stopping")),
         "class_weight": tc.get("class_weight") or None,
@@ -205,12 +209,15 @@ def _split_seed(config: dict, tc: dict):
 
 def _header_text(key: str, value) -> str:
     """A setting every run shares, as the header line names it."""
+    if key == "decay_biases":
+        return "weight decay on the biases too"
     text = _text(key, value)
     prefix = {
         "learning_rate": "lr ",
         "batch_size": "batch ",
         "weight_decay": "weight decay ",
         "dropout": "dropout ",
+        "input_dropout": "input dropout ",
         "clip_norm": "clip norm ",
         "early_stopping": "early stopping on ",
         "class_weight": "class weight ",

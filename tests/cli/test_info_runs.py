@@ -225,6 +225,30 @@ def test_runs_that_differ_in_class_weight_show_it(tmp_path):
     assert "class weight balanced" in shared
 
 
+def test_runs_that_differ_in_decay_biases_or_input_dropout_show_it(tmp_path):
+    """training.decay_biases and training.input_dropout change the run: two runs differing only
+    in one of them are told apart by a column; a setting all share is named on the header line."""
+    sets = {
+        "plain": [],
+        "biases": ["training.decay_biases=true"],
+        "inputs": ["training.input_dropout=0.2"],
+    }
+    for name, extra in sets.items():
+        args = ["fit", CONFIGS / "digits.yaml", "-q", "-o", tmp_path / name, "--set", "training.epochs=1"]
+        for s in ["training.weight_decay=0.001", *extra]:
+            args += ["--set", s]
+        ok(run(*args))
+    out = ok(run("info", *(tmp_path / name for name in sets))).stdout
+    titles = out.splitlines()[2]
+    assert "decay biases" in titles and "input dropout" in titles, out
+    assert "yes" in row_of(out, tmp_path / "biases") and "0.2" in row_of(out, tmp_path / "inputs")
+    assert "yes" not in row_of(out, tmp_path / "plain") and "0.2" not in row_of(out, tmp_path / "plain")
+    shared = ok(run("info", tmp_path / "biases", tmp_path / "biases")).stdout.splitlines()[0]
+    assert "weight decay on the biases too" in shared
+    shared = ok(run("info", tmp_path / "inputs", tmp_path / "inputs")).stdout.splitlines()[0]
+    assert "input dropout 0.2" in shared
+
+
 def _with_meta(src, dst, change) -> None:
     """A copy of the model file ``src`` whose metadata ``change`` (a function of the dict) edited."""
     import numpy as np
