@@ -922,9 +922,14 @@ def _fit(
             if stopped_early:
                 break
 
-        # the step losses are measured before each update: the last update can still blow up
+        # the step losses are measured before each update: the last update can still blow up,
+        # to weights that are NaN, or finite but so large that the output overflows (inf - inf)
         if not all(bool(xp.isfinite(p).all()) for p in net.params()):
             raise _diverged("a weight", "NaN or infinite", last_epoch, optimizer.lr, config)
+        if last_epoch >= first_epoch:  # the last batch (this rank's rows) through the final weights
+            bad = float(not bool(xp.isfinite(net.forward(xb)).all())) if len(xb) else 0.0
+            if (world.sum(bad) if world is not None else bad) > 0:  # (every rank learns of it)
+                raise _diverged("the network's output", "NaN or infinite", last_epoch, optimizer.lr, config)
     # the whole run's training time, the epochs before a resume included (when the checkpoint
     # said how long they took), and the epochs it covers
     train_time = time_before + time.perf_counter() - t_start

@@ -351,6 +351,25 @@ def test_a_last_update_that_overflows_the_weights_is_divergence_too():
     assert "a weight became NaN or infinite in epoch 1" in str(error)
 
 
+def test_a_last_update_to_weights_too_large_for_the_outputs_is_divergence_too():
+    """A last step whose weights are finite but so large that the outputs overflow (inf - inf in
+    the softmax) is divergence too, not a model whose every prediction is NaN."""
+    from nettrain.data import RunData
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20, 3))
+    cfg = config_from_dict(
+        {
+            "network": {"layers": [3, 8, 2], "activation": "relu"},
+            "cost": "cross_entropy",
+            "training": {"learning_rate": 1e30, "epochs": 1, "batch_size": 20},
+        }
+    )
+    data = RunData.from_arrays(X, (X[:, :1] > 0).astype(int), "cross_entropy")
+    with pytest.raises(TrainingDiverged, match="the network's output became NaN or infinite in epoch 1"):
+        fit(cfg, data=data, save=False)
+
+
 def test_divergence_keeps_the_earlier_good_model(tmp_path):
     out = f"output={tmp_path / 'run'}"
     good = fit(config("seed", out, "training.epochs=5"), save=True)
