@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, DataError, NettrainError, did_you_mean
+from .errors import ConfigError, DataError, NettrainError, TrainingDiverged, did_you_mean
 
 #: The parameters in the order of the constructor; each maps onto a config key (hidden_layers
 #: onto network.layers between the two 'auto' sizes).
@@ -76,6 +76,11 @@ SKLEARN_NAMES = {
     "validation_fraction": "validation",
     "seed": "random_state",
 }
+#: X with NaN, infinities or pandas' missing values (pd.NA)
+MISSING = (
+    "Input X contains NaN or infinity; fill or drop the missing values first (a SimpleImputer in the "
+    "Pipeline)"
+)
 #: hidden layers when neither the parameter nor the config gives network.layers (MLPClassifier's)
 DEFAULT_HIDDEN = (100,)
 
@@ -93,6 +98,11 @@ class EstimatorDataError(DataError, ValueError):
 class EstimatorTypeError(DataError, TypeError):
     """X holding something that is no number at all (a dict, None): a TypeError too, as NumPy's
     conversion raises."""
+
+
+class EstimatorDiverged(TrainingDiverged, ValueError):
+    """Training diverged (a loss, weight or output became NaN or infinite): no model is kept; a
+    ValueError too, as MLPClassifier's 'non-finite parameter weights'."""
 
 
 class NettrainNotFittedError(NettrainError, ValueError, AttributeError):
@@ -344,6 +354,8 @@ class _NettrainEstimator:
             try:
                 array = array.astype(np.float64)
             except (TypeError, ValueError) as exc:
+                if array.dtype.kind == "O" and any(type(v).__name__ == "NAType" for v in array.flat):
+                    raise EstimatorDataError(f"{who}: {MISSING}") from None  # pandas' pd.NA
                 kind = EstimatorTypeError if isinstance(exc, TypeError) else EstimatorDataError
                 raise kind(
                     f"{who}: X must hold numbers, and a column holds text ({exc}): encode it in the "
@@ -361,10 +373,7 @@ class _NettrainEstimator:
                 "required."
             )
         if not np.isfinite(array).all():
-            raise EstimatorDataError(
-                f"{who}: Input X contains NaN or infinity; fill or drop the missing values first "
-                "(a SimpleImputer in the Pipeline)"
-            )
+            raise EstimatorDataError(f"{who}: {MISSING}")
         if fitting:
             self.n_features_in_ = array.shape[1]
             if names is not None:
@@ -417,6 +426,8 @@ class _NettrainEstimator:
             raise EstimatorConfigError(exc.problems) from None
         except DataError as exc:
             raise EstimatorDataError(str(exc)) from None
+        except TrainingDiverged as exc:
+            raise EstimatorDiverged(self._diverged_advice(str(exc))) from None
         self.config_ = with_data_sizes(config, data.encoding.n_inputs, data.encoding.n_outputs)
         self.model_ = result.model
         self.history_ = result.history
@@ -427,12 +438,26 @@ class _NettrainEstimator:
         elif hasattr(self, "validation_loss_curve_"):
             del self.validation_loss_curve_
 
+    def _diverged_advice(self, message: str) -> str:
+        """fit's divergence message in the estimator's terms: its parameter, not --set, and
+        the scaling nothing inside does (X and y are trained on as given)."""
+        message = message.replace("--set training.learning_rate=", "learning_rate=")
+        message = message.removesuffix("; nothing was written")
+        scale = "a StandardScaler in the Pipeline"
+        if self._kind == "regressor":
+            scale += ", and y: a TransformedTargetRegressor"
+        return f"{type(self).__name__}: {message}; or scale X ({scale})"
+
     def _named(self, data):
         return data
 
     def _outputs(self, X) -> np.ndarray:
         self._check_fitted()
-        return self.model_.outputs(self._inputs(X, fitting=False))
+        X = self._inputs(X, fitting=False)
+        try:
+            return self.model_.outputs(X)
+        except DataError as exc:  # (a value too large for the model's dtype)
+            raise EstimatorDataError(f"{type(self).__name__}: {exc}") from None
 
 
 def _targets(estimator, y, n: int) -> np.ndarray:
@@ -533,8 +558,8 @@ class NettrainClassifier(_NettrainEstimator):
         classes, index = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise EstimatorDataError(
-                f"{type(self).__name__}: y holds one class only ({classes[0]!r}); classification "
-                "needs two or more classes"
+                f"{type(self).__name__}: y holds one class only ({_label_text(classes[0])!r}); "
+                "classification needs two or more classes"
             )
         cost = self._cost(len(classes))
         self.classes_ = classes
@@ -553,7 +578,11 @@ class NettrainClassifier(_NettrainEstimator):
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (n, classes), columns in the order of ``classes_``."""
         self._check_fitted()
-        return self.model_.predict_proba(self._inputs(X, fitting=False))
+        X = self._inputs(X, fitting=False)
+        try:
+            return self.model_.predict_proba(X)
+        except DataError as exc:  # (a value too large for the model's dtype)
+            raise EstimatorDataError(f"{type(self).__name__}: {exc}") from None
 
     def predict_log_proba(self, X) -> np.ndarray:
         """The log of predict_proba."""

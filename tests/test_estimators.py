@@ -282,7 +282,7 @@ def test_bad_inputs_are_nettrain_data_errors(digits):
         (np.full((2, 3), np.nan), [0, 1], "NaN or infinity"),
         (X[:, :0], y, "0 feature\\(s\\)"),
         (X, y[:10], "X has 1347 rows but y has shape \\(10,\\)"),
-        (X, np.zeros(len(y)), "one class only"),
+        (X, np.zeros(len(y)), "one class only \\('0'\\)"),
         (X, y + 0.5, "Unknown label type: continuous"),
         (X, None, "requires y to be passed"),
     ]
@@ -295,6 +295,26 @@ def test_bad_inputs_are_nettrain_data_errors(digits):
         clf.predict(X[:, :3])
     with pytest.raises(ValueError):  # DataError raised as a ValueError too, as scikit-learn's tools expect
         clf.predict_proba(np.full((1, 64), np.inf))
+    for method in (clf.predict, clf.predict_proba):  # finite, but beyond the model's float32
+        with pytest.raises(ValueError, match="too large for the model"):
+            method(np.full((1, 64), 1e300))
+    with pytest.raises(ValueError, match="Y holds 1e\\+300 .* too large for float32"):
+        NettrainRegressor(**FAST).fit(X, np.full(len(X), 1e300))
+
+
+class NAType:
+    """What NumPy sees of pandas' missing value pd.NA (a nullable Int64 column's)."""
+
+    def __float__(self):
+        raise TypeError("float() argument must be a string or a real number, not 'NAType'")
+
+
+def test_a_missing_value_of_pandas_is_missing_not_text(digits):
+    X, y, _, _ = digits
+    holed = X.astype(object)
+    holed[5, 3] = NAType()
+    with pytest.raises(DataError, match="contains NaN or infinity; fill or drop the missing values"):
+        NettrainClassifier(**FAST).fit(holed, y)
     with pytest.raises(DataError, match="y must hold numbers"):
         NettrainRegressor(**FAST).fit(X, np.array(["a"] * len(X)))
 
@@ -348,8 +368,24 @@ def test_training_diverged_reaches_the_caller(regression):
     from nettrain import TrainingDiverged
 
     X, y, _, _ = regression
-    with pytest.raises(TrainingDiverged):
-        NettrainRegressor(optimizer="sgd", learning_rate=1e6, epochs=3, device="cpu").fit(X, y * 1e6)
+    reg = NettrainRegressor(optimizer="sgd", learning_rate=1e6, epochs=3, device="cpu")
+    with pytest.raises(TrainingDiverged) as caught:
+        reg.fit(X, y * 1e6)
+    # a ValueError too (MLPClassifier's for non-finite weights), in the estimator's terms
+    assert isinstance(caught.value, ValueError)
+    message = str(caught.value)
+    assert "e.g. learning_rate=100000)" in message and "--set" not in message, message
+    assert "TransformedTargetRegressor" in message and "nothing was written" not in message
+    assert not hasattr(reg, "model_")
+
+
+def test_a_last_step_that_leaves_no_finite_output_is_divergence(digits):
+    """One step (one batch, one epoch) at a learning rate that leaves weights finite but outputs
+    NaN: fit raises, rather than keeping a model whose every prediction fails."""
+    X, y, _, _ = digits
+    clf = NettrainClassifier(hidden_layers=(16,), learning_rate=1e30, epochs=1, batch_size=len(X))
+    with pytest.raises(ValueError, match="the network's output became NaN or infinite in epoch 1"):
+        clf.fit(X, y)
 
 
 def test_importing_the_estimators_does_not_import_scikit_learn():

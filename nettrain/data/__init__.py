@@ -153,6 +153,14 @@ class RunData:
             raise DataError(f"from_arrays: Y must hold numbers ({exc})") from None
         if not (np.isfinite(X).all() and np.isfinite(Y).all()):
             raise DataError("from_arrays: X and Y must be finite (no NaN or inf)")
+        limit = np.finfo(dtype).max  # (1e300 is finite, and inf in float32)
+        for name, values in (("X", X), ("Y", Y)):
+            if len(values) and np.abs(values).max() > limit:
+                i, j = np.unravel_index(int(np.argmax(np.abs(values) > limit)), values.shape)
+                raise DataError(
+                    f"from_arrays: {name} holds {values[i, j]:g} (row {i}, column {j}), too large for "
+                    f"{np.dtype(dtype)}: scale it, or train in float64"
+                )
         X = np.ascontiguousarray(X, dtype=dtype)
         Y = np.ascontiguousarray(Y, dtype=dtype)
         d, k = X.shape[1], Y.shape[1]
