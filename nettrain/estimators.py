@@ -404,6 +404,14 @@ class _NettrainEstimator:
             )
         return array
 
+    def _forget(self) -> None:
+        """Drop what an earlier fit left (the attributes whose names end in '_', and _y_ndim),
+        so that a refit that fails leaves the estimator unfitted, not the old model answering
+        with the new classes_ or the new y's shape."""
+        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")] + ["_y_ndim"]:
+            if hasattr(self, name):
+                delattr(self, name)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise _not_fitted(self)
@@ -414,20 +422,24 @@ class _NettrainEstimator:
         from .data import RunData
         from .train import fit
 
-        config = self._config(cost)
         try:
-            data = RunData.from_arrays(X, Y, cost, dtype=config.dtype)
-        except DataError as exc:
-            raise EstimatorDataError(str(exc)) from None
-        data = self._named(data)
-        try:
-            result = fit(config, data=data, save=False)
-        except ConfigError as exc:
-            raise EstimatorConfigError(exc.problems) from None
-        except DataError as exc:
-            raise EstimatorDataError(str(exc)) from None
-        except TrainingDiverged as exc:
-            raise EstimatorDiverged(self._diverged_advice(str(exc))) from None
+            config = self._config(cost)
+            try:
+                data = RunData.from_arrays(X, Y, cost, dtype=config.dtype)
+            except DataError as exc:
+                raise EstimatorDataError(str(exc)) from None
+            data = self._named(data)
+            try:
+                result = fit(config, data=data, save=False)
+            except ConfigError as exc:
+                raise EstimatorConfigError(exc.problems) from None
+            except DataError as exc:
+                raise EstimatorDataError(str(exc)) from None
+            except TrainingDiverged as exc:
+                raise EstimatorDiverged(self._diverged_advice(str(exc))) from None
+        except BaseException:
+            self._forget()  # (classes_ or n_outputs_ were set for this fit, which made no model)
+            raise
         self.config_ = with_data_sizes(config, data.encoding.n_inputs, data.encoding.n_outputs)
         self.model_ = result.model
         self.history_ = result.history
@@ -531,6 +543,7 @@ class NettrainClassifier(_NettrainEstimator):
     def fit(self, X, y):
         """Train on X (n, features) of numbers and y (n,) of labels (any type np.unique sorts:
         ints, strings, bools). Returns self."""
+        self._forget()
         X = self._inputs(X, fitting=True)
         y = _targets(self, y, len(X))
         if y.ndim == 2 and y.shape[1] == 1:
@@ -614,6 +627,7 @@ class NettrainRegressor(_NettrainEstimator):
 
     def fit(self, X, y):
         """Train on X (n, features) and y (n,) or (n, outputs) of numbers. Returns self."""
+        self._forget()
         X = self._inputs(X, fitting=True)
         try:
             y = np.asarray(_targets(self, y, len(X)), dtype=np.float64)

@@ -319,6 +319,28 @@ def test_a_missing_value_of_pandas_is_missing_not_text(digits):
         NettrainRegressor(**FAST).fit(X, np.array(["a"] * len(X)))
 
 
+def test_a_refit_that_fails_leaves_no_model(digits, regression):
+    """A failed refit does not leave the earlier model answering in the new y's classes (or
+    shape): the estimator is unfitted, as before its first fit."""
+    X, y, _, _ = digits
+    clf = NettrainClassifier(**FAST).fit(X, y)
+    with pytest.raises(DataError, match="continuous"):
+        clf.fit(X[:, :3], y + 0.5)
+    with pytest.raises(ValueError, match="not fitted"):
+        clf.predict(X)
+    assert not hasattr(clf, "model_") and not hasattr(clf, "classes_")
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="diverged"):  # the new classes_ were set before training
+        clf.set_params(learning_rate=1e30, epochs=1, batch_size=len(X)).fit(X, y % 3 + 7)
+    assert not hasattr(clf, "classes_") and not hasattr(clf, "model_")
+    Xr, yr, _, _ = regression
+    reg = NettrainRegressor(**FAST).fit(Xr, np.c_[yr, yr])
+    with pytest.raises(DataError, match="NaN"):
+        reg.fit(Xr, np.full(len(yr), np.nan))
+    with pytest.raises(ValueError, match="not fitted"):
+        reg.predict(Xr)
+
+
 def test_predict_before_fit_is_a_not_fitted_error_without_scikit_learn(monkeypatch, digits):
     X = digits[0]
     for name in ("sklearn", "sklearn.exceptions"):
