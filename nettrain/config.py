@@ -1458,15 +1458,22 @@ _DESCRIPTOR_PATH = re.compile(r"/dev/(stdin|stdout|stderr|fd/\d+)|/proc/(self|th
 def is_stream(path: str | Path) -> bool:
     """Whether a config path names nothing that can be read again later: ``-``; a path that
     names an open descriptor (_DESCRIPTOR_PATH: a shell's ``<(...)`` is /dev/fd/63; /dev/stdin
-    also when it is a redirected file); or, through links, a FIFO, a character device (a
-    terminal) or a socket. A regular file is not one wherever it lies (/dev/shm, a tmpfs, is a
-    folder like another). A path that cannot be looked at (gone) counts as one: it cannot be
-    read again either."""
+    also when it is a redirected file), itself or through links; or, through links, a FIFO, a
+    character device (a terminal) or a socket. A regular file is not one wherever it lies
+    (/dev/shm, a tmpfs, is a folder like another). A path that cannot be looked at (gone) counts
+    as one: it cannot be read again either."""
     if str(path) == "-":
         return True
     try:
-        if _DESCRIPTOR_PATH.fullmatch(os.path.abspath(path)):
-            return True
+        # the path and each link it leads through (a link to /dev/stdin is a descriptor path
+        # too, whatever stdin is: os.stat would see the file redirected in)
+        hop = os.path.abspath(path)
+        for _ in range(40):  # (Linux follows 40 links at most)
+            if _DESCRIPTOR_PATH.fullmatch(hop):
+                return True
+            if not os.path.islink(hop):
+                break
+            hop = os.path.normpath(os.path.join(os.path.dirname(hop), os.readlink(hop)))
         mode = os.stat(path).st_mode
     except (OSError, ValueError):
         return True

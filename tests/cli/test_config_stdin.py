@@ -162,6 +162,18 @@ def test_configs_that_cannot_be_read_again_are_streams(project):
     assert is_stream("/dev/null") and is_stream("/dev/tty")  # character devices
     os.symlink(project / "fifo", project / "link")
     assert is_stream(project / "link")  # (a link to a FIFO)
+    # a link to /dev/stdin, read with a regular file redirected in: what it reads later is the
+    # resume command's own stdin
+    os.symlink("/dev/stdin", project / "stdin.yaml")
+    os.symlink("stdin.yaml", project / "link2.yaml")
+    with open(project / "c.yaml") as f:
+        saved = os.dup(0)
+        os.dup2(f.fileno(), 0)
+        try:
+            assert is_stream(project / "stdin.yaml") and is_stream(project / "link2.yaml")
+        finally:
+            os.dup2(saved, 0)
+            os.close(saved)
 
 
 def test_a_regular_file_under_dev_or_proc_is_no_stream(project):
