@@ -198,11 +198,15 @@ class _NettrainEstimator:
         for key, value in params.items():
             name, _, sub = key.partition("__")
             if name not in valid:
-                hint = (
-                    f" (did you mean '{SKLEARN_NAMES[name]}'?)"
-                    if name in SKLEARN_NAMES
-                    else did_you_mean(name, valid)
-                )
+                if name == "warm_start":  # (MLPClassifier's; 'random_state' is no answer)
+                    hint = (
+                        ": each fit begins from fresh weights (nettrain.fit(config, data=..., "
+                        "warm_start=estimator.model_) goes on from a fitted one)"
+                    )
+                elif name in SKLEARN_NAMES:
+                    hint = f" (did you mean '{SKLEARN_NAMES[name]}'?)"
+                else:
+                    hint = did_you_mean(name, valid)
                 raise EstimatorConfigError(
                     f"{type(self).__name__}: '{name}' is not a parameter{hint}; valid parameters are: "
                     + ", ".join(valid)

@@ -158,6 +158,8 @@ def test_get_params_and_set_params_round_trip_every_parameter():
         clf.set_params(hidden_layer_sizes=(10,))
     with pytest.raises(ValueError, match="did you mean 'epochs'"):  # (scikit-learn's kind too)
         clf.set_params(epoch=3)
+    with pytest.raises(ConfigError, match="'warm_start' is not a parameter: each fit begins from fresh"):
+        clf.set_params(warm_start=True)  # (MLPClassifier's; the closest name, random_state, is none)
     with pytest.raises(TypeError):  # keyword arguments only
         NettrainClassifier((10,))
 
