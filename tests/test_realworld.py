@@ -1603,6 +1603,24 @@ def test_from_arrays_refuses_one_class():
         RunData.from_arrays(np.ones((5, 2)), np.zeros(5, int), "cross_entropy")
 
 
+def test_from_arrays_refuses_what_fit_cannot_train_as_data_errors():
+    """Text labels for cross_entropy (which takes class numbers) and values beyond the dtype
+    (finite in float64, inf in float32) are DataErrors, not a bare ValueError or a cast
+    warning and a diverged run."""
+    from nettrain.data import RunData
+
+    with pytest.raises(DataError, match="must be class numbers 0, 1"):
+        RunData.from_arrays(np.ones((4, 2)), np.array(["a", "b", "a", "b"]), "cross_entropy")
+    with pytest.raises(DataError, match="X holds 1e\\+300 \\(row 1, column 0\\), too large for float32"):
+        RunData.from_arrays(np.array([[0.0, 1.0], [1e300, 1.0]]), np.array([0, 1]), "cross_entropy")
+    with pytest.raises(DataError, match="Y holds -1e\\+39"):
+        RunData.from_arrays(np.ones((2, 1)), np.array([0.0, -1e39]), "mse")
+    assert (
+        RunData.from_arrays(np.ones((2, 1)), np.array([0.0, 1e39]), "mse", dtype="float64").train.Y[1, 0]
+        == 1e39
+    )
+
+
 def test_the_readme_python_api_snippet_runs_as_written(tmp_path):
     """README's Python API block, run in a copy of the repository's configs and data after the
     quick start's fit (it reads runs/digits/model.npz)."""

@@ -139,8 +139,11 @@ class RunData:
         if Y.shape[:1] != X.shape[:1] or Y.ndim > 2:
             raise DataError(f"from_arrays: Y must have one row per row of X ({len(X)}), not shape {Y.shape}")
         if cost == "cross_entropy" and (Y.ndim == 1 or Y.shape[1] == 1):
-            labels = Y.reshape(-1)
-            if not np.all(np.isfinite(labels.astype(np.float64))) or np.any(labels % 1) or labels.min() < 0:
+            try:
+                labels = Y.reshape(-1).astype(np.float64)
+            except (TypeError, ValueError):  # (text labels: not the class numbers asked for)
+                labels = np.array([np.nan])
+            if not np.all(np.isfinite(labels)) or np.any(labels % 1) or labels.min() < 0:
                 raise DataError("from_arrays: 1-D targets for cross_entropy must be class numbers 0, 1, ...")
             if labels.max() < 1:
                 raise DataError(
