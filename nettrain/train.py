@@ -1073,8 +1073,19 @@ def _changed_keys(before: dict, after: dict, prefix: str = "") -> list[str]:
         if isinstance(a, dict) and isinstance(b, dict):
             out += _changed_keys(a, b, path + ".")
         elif a != b:
-            out.append(f"{path} {a!r} -> {b!r}")
+            out.append(f"{path} {_as_yaml(a)} -> {_as_yaml(b)}")
     return out
+
+
+def _as_yaml(value) -> str:
+    """A config value as the config file writes it (false, null, {name: adam}), not as Python
+    does (False, None, {'name': 'adam'})."""
+    import yaml
+
+    from .config import _yaml_types
+
+    text = yaml.dump(value, Dumper=_yaml_types()[1], default_flow_style=True, sort_keys=False, width=10**6)
+    return text.removesuffix("\n...\n").strip()
 
 
 def open_checkpoint(where, config: Config, force: bool = False):

@@ -419,10 +419,10 @@ def three_epochs(tmp_path_factory):
 @pytest.mark.parametrize(
     "setting, shown",
     [
-        ("training.decay_biases=true", "training.decay_biases False -> True"),
+        ("training.decay_biases=true", "training.decay_biases false -> true"),
         ("training.schedule={name: plateau, threshold_mode: abs}", "training.schedule"),
         ("training.schedule={name: plateau, cooldown: 2}", "training.schedule"),
-        ("network.init=pytorch", "network.init 'auto' -> 'pytorch'"),
+        ("network.init=pytorch", "network.init auto -> pytorch"),
         ("training.input_dropout=0.1", "training.input_dropout 0.0 -> 0.1"),
     ],
 )
@@ -452,7 +452,7 @@ def test_a_run_with_features_resumes_bit_identical_and_a_changed_list_needs_forc
     other = digits(tmp_path / "c", "training.epochs=3", *sets, "data.features=[pixel_2_3, pixel_3_4]")
     with pytest.raises(ConfigError, match="changed: data.features") as err:
         fit(other, resume=str(tmp_path / "a"))
-    assert "'pixel_6_5'] -> ['pixel_2_3', 'pixel_3_4']" in str(err.value)
+    assert "pixel_6_5] -> [pixel_2_3, pixel_3_4]" in str(err.value)
 
 
 def test_resume_with_more_epochs_continues(tmp_path):
