@@ -1621,6 +1621,24 @@ def test_from_arrays_refuses_what_fit_cannot_train_as_data_errors():
     )
 
 
+def test_from_arrays_refuses_classification_targets_outside_0_1():
+    """binary_cross_entropy's targets (and cross_entropy's one-hot rows) are probabilities: a 2
+    or a -1 is a DataError naming it; soft labels in [0, 1] are kept as given."""
+    from nettrain.data import RunData
+
+    X = np.ones((3, 2))
+    for y, shown in (([0, 1, 2], "2 \\(row 2, column 0\\)"), ([-1, 1, 0], "-1 \\(row 0, column 0\\)")):
+        with pytest.raises(
+            DataError, match=f"Y holds {shown}; targets for binary_cross_entropy are probabilities"
+        ):
+            RunData.from_arrays(X, np.array(y), "binary_cross_entropy")
+    with pytest.raises(DataError, match="Y holds -0.5 \\(row 1, column 0\\); targets for cross_entropy"):
+        RunData.from_arrays(X, np.array([[1, 0], [-0.5, 1.5], [0, 1]]), "cross_entropy")
+    soft = RunData.from_arrays(X, np.array([0.0, 0.5, 1.0]), "binary_cross_entropy").train.Y
+    np.testing.assert_array_equal(soft[:, 0], [0.0, 0.5, 1.0])
+    assert RunData.from_arrays(X, np.array([-1.0, 2.0, 0.5]), "mse").train.Y.min() == -1  # values
+
+
 def test_the_readme_python_api_snippet_runs_as_written(tmp_path):
     """README's Python API block, run in a copy of the repository's configs and data after the
     quick start's fit (it reads runs/digits/model.npz)."""

@@ -121,7 +121,8 @@ class RunData:
         """Training data that is already encoded, for ``fit(config, data=...)``: X (n, inputs) and
         Y (n, outputs) as the cost wants them: one-hot rows for cross_entropy (or a 1-D array
         of integer class labels 0..k-1, one-hot encoded here), 0/1 for binary_cross_entropy,
-        values for mse. No standardization. Classes are named '0', '1', ...
+        values for mse; a classification cost's targets are probabilities in [0, 1] (soft labels
+        too), so another value is a DataError. No standardization. Classes are named '0', '1', ...
         Raises DataError for arrays that cannot be that, ConfigError for an unknown cost."""
         from ..costs import COSTS
 
@@ -156,6 +157,15 @@ class RunData:
             raise DataError(f"from_arrays: Y must hold numbers ({exc})") from None
         if not (np.isfinite(X).all() and np.isfinite(Y).all()):
             raise DataError("from_arrays: X and Y must be finite (no NaN or inf)")
+        if COSTS[cost].classification and len(Y) and (Y.min() < 0 or Y.max() > 1):
+            # (a 2 or -1 would train: the cost's delta (s - y) / n pushes the sigmoid or softmax
+            # toward a value it cannot reach, and the loss has no minimum)
+            i, j = np.unravel_index(int(np.argmax((Y < 0) | (Y > 1))), Y.shape)
+            what = "0/1 labels" if cost == "binary_cross_entropy" else "one-hot rows"
+            raise DataError(
+                f"from_arrays: Y holds {Y[i, j]:g} (row {i}, column {j}); targets for {cost} are "
+                f"probabilities in [0, 1] ({what}, or soft labels such as 0.5)"
+            )
         limit = np.finfo(dtype).max  # (1e300 is finite, and inf in float32)
         for name, values in (("X", X), ("Y", Y)):
             if len(values) and np.abs(values).max() > limit:
