@@ -593,13 +593,16 @@ class NettrainClassifier(_NettrainEstimator):
         return replace(data, encoding=replace(data.encoding, classes=texts, label_numbers=numbers))
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities (n, classes), columns in the order of ``classes_``."""
+        """Class probabilities (n, classes), columns in the order of ``classes_``; float64, as
+        scikit-learn's classifiers give for float64 X (and as the regressor's predict), whatever
+        dtype the network computes in: a float32 network's values, exactly, in float64."""
         self._check_fitted()
         X = self._inputs(X, fitting=False)
         try:
-            return self.model_.predict_proba(X)
+            proba = self.model_.predict_proba(X)
         except DataError as exc:  # (a value too large for the model's dtype)
             raise EstimatorDataError(f"{type(self).__name__}: {exc}") from None
+        return np.asarray(proba, dtype=np.float64)
 
     def predict_log_proba(self, X) -> np.ndarray:
         """The log of predict_proba."""

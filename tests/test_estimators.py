@@ -84,6 +84,21 @@ def test_string_and_bool_labels_come_back_as_given(digits):
     assert binary.score(X, y >= 5) > 0.85
 
 
+def test_probabilities_are_float64_whatever_the_network_computes_in(digits, regression):
+    """predict_proba is float64, as scikit-learn's classifiers give for float64 X (and as the
+    regressor's predict): a float32 network's values exactly, cast; rows sum to 1 to float32
+    rounding."""
+    X, y, X_test, _ = digits
+    clf = NettrainClassifier(**FAST).fit(X, y)
+    assert clf.model_.network.dtype == np.float32
+    proba = clf.predict_proba(X_test)
+    assert proba.dtype == np.float64 and clf.predict_log_proba(X_test).dtype == np.float64
+    np.testing.assert_array_equal(proba, clf.model_.predict_proba(X_test).astype(np.float64))
+    assert np.allclose(proba.sum(axis=1), 1)
+    Xr, yr, _, _ = regression
+    assert NettrainRegressor(**FAST).fit(Xr, yr).predict(Xr).dtype == np.float64
+
+
 def test_binary_cross_entropy_from_the_config_is_one_sigmoid_output(digits):
     X, y, X_test, _ = digits
     clf = NettrainClassifier(**FAST, config={"cost": "binary_cross_entropy"}).fit(
