@@ -428,6 +428,7 @@ class _NettrainEstimator:
 
         try:
             config = self._config(cost)
+            self._no_data_files(config)
             try:
                 data = RunData.from_arrays(X, Y, cost, dtype=config.dtype)
             except DataError as exc:
@@ -436,7 +437,7 @@ class _NettrainEstimator:
             try:
                 result = fit(config, data=data, save=False)
             except ConfigError as exc:
-                raise EstimatorConfigError(exc.problems) from None
+                raise EstimatorConfigError([self._in_our_terms(line) for line in exc.problems]) from None
             except DataError as exc:
                 raise EstimatorDataError(str(exc)) from None
             except TrainingDiverged as exc:
@@ -453,6 +454,47 @@ class _NettrainEstimator:
             self.validation_loss_curve_ = [record.get("val_loss") for record in result.history]
         elif hasattr(self, "validation_loss_curve_"):
             del self.validation_loss_curve_
+
+    def _no_data_files(self, config) -> None:
+        """A ConfigError for a ``config`` whose data.validation or data.test names a file: X and
+        y are the data, and the file would not be read (its fractions are held out of X)."""
+        who = type(self).__name__
+        advice = {
+            "validation": "give validation= the fraction of X to hold out (e.g. validation=0.1), or "
+            "score your own validation rows with score(X_val, y_val)",
+            "test": "give data.test a fraction of X to hold out and score (history_, model_.meta), "
+            "or score your own test rows with score(X_test, y_test)",
+        }
+        problems = [
+            config.problem(
+                ("data", key),
+                f"'{value}' is a file, which {who} does not read (X and y are the data): {advice[key]}",
+            )
+            for key in ("validation", "test")
+            if isinstance(value := getattr(config.data, key), str)
+        ]
+        if problems:
+            raise EstimatorConfigError(problems)
+
+    def _in_our_terms(self, line: str) -> str:
+        """fit's config problem in the estimator's terms where it names a config key the
+        estimator sets by a parameter: early stopping or a plateau schedule watching a val_*
+        figure without validation data is set by validation=, not data.validation."""
+        from .train import NEEDS_VALIDATION
+
+        if NEEDS_VALIDATION not in line:
+            return line
+        if "training.schedule.monitor" in line:
+            param, instead = "schedule", "schedule={'name': 'plateau', 'monitor': 'loss', ...}"
+        else:
+            param, instead = "early_stopping", "early_stopping={'monitor': 'loss', ...}"
+        head = line.split(f" {NEEDS_VALIDATION}", 1)[0]
+        head = head.replace(f"training.{param}.monitor:", f"{param} (training.{param}.monitor):", 1)
+        return (
+            f"{head} {NEEDS_VALIDATION}: set validation= (the fraction of X held out, e.g. "
+            f"validation=0.1, MLPClassifier's validation_fraction), or watch the training loss: "
+            f"{instead}"
+        )
 
     def _diverged_advice(self, message: str) -> str:
         """fit's divergence message in the estimator's terms: its parameter, not --set, and
@@ -528,8 +570,9 @@ class NettrainClassifier(_NettrainEstimator):
         deterministic, so None is not a fresh random draw as in scikit-learn.
     dtype, device : as in a config ('float32', 'cpu', ...).
     config : a YAML config file's path, or a dict of the same sections: the base that the
-        parameters above override. Its data files are not read; its data.test fraction is held
-        out and scored (history_, model_.meta).
+        parameters above override. Its data.train is not read (X and y are the data); its
+        data.validation and data.test fractions are held out of X (the test rows scored into
+        model_.meta), and a data.validation or data.test file is a ConfigError.
 
     Fitted attributes: ``classes_`` (np.unique(y)), ``n_features_in_``, ``feature_names_in_``
     (X with text ``columns``), ``model_`` (the nettrain Model, answering in these labels),

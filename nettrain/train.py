@@ -1320,6 +1320,10 @@ def check_data_fits(config, data) -> None:
         )
 
 
+#: the words check_monitors' problem begins with (the scikit-learn estimators reword its advice)
+NEEDS_VALIDATION = "needs validation data"
+
+
 def check_monitors(config, has_validation: bool) -> None:
     """Fail before training when early stopping or the plateau schedule watches a figure this
     run will not measure: a val_* one without validation data, accuracy for values, R^2 for
@@ -1337,7 +1341,7 @@ def check_monitors(config, has_validation: bool) -> None:
     problems = []
     for key, name in watched:
         if name not in measured:
-            why = "needs validation data: set data.validation (a fraction or a file), or monitor: loss"
+            why = f"{NEEDS_VALIDATION}: set data.validation (a fraction or a file), or monitor: loss"
             if has_validation or not name.startswith("val_"):
                 why = f"is not measured in this {config.task} run; it measures: {', '.join(measured)}"
             problems.append(config.problem(key, f"{name} {why}"))

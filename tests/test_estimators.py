@@ -258,6 +258,57 @@ def test_a_config_file_is_the_base_and_parameters_override_it(tmp_path, digits):
         NettrainRegressor(config={"cost": "cross_entropy"}).fit(X, y)
 
 
+def test_a_config_naming_validation_or_test_files_is_refused_and_fractions_are_held_out(tmp_path, digits):
+    """X and y are the data: a config's data.validation or data.test file would not be read, so
+    it is a ConfigError naming the key and validation=; the fractions are held out of X."""
+    X, y, _, _ = digits
+    path = tmp_path / "base.yaml"
+    path.write_text("data: {validation: val.csv, test: test.csv}\n")
+    with pytest.raises(ConfigError) as caught:
+        NettrainClassifier(**FAST, config=path).fit(X, y)
+    problems = caught.value.problems
+    assert len(problems) == 2 and isinstance(caught.value, ValueError)
+    assert (
+        "data.validation: '" in problems[0] and "val.csv' is a file, which NettrainClassifier" in problems[0]
+    )
+    assert "give validation= the fraction of X to hold out" in problems[0]
+    assert "data.test: '" in problems[1] and "score(X_test, y_test)" in problems[1]
+    reg = NettrainRegressor(**FAST, config={"data": {"validation": "v.npz"}})
+    with pytest.raises(ConfigError, match="data.validation: .* is a file, which NettrainRegressor"):
+        reg.fit(X, y * 1.0)
+    assert not hasattr(reg, "model_")
+    # the validation= parameter overrides the config's file; fractions of the config are held out
+    only_test = {"data": {"test": str(tmp_path / "test.csv")}}
+    with pytest.raises(ConfigError, match="data.test"):
+        NettrainClassifier(**FAST, validation=0.2, config=only_test).fit(X, y)
+    clf = NettrainClassifier(**FAST, validation=0.2, config={"data": {"validation": "v.csv", "test": 0.1}})
+    clf.fit(X, y)
+    training = clf.model_.meta["training"]
+    n_test = round(0.1 * len(X))
+    assert abs(training["n_train"] - (len(X) - n_test) * 0.8) < 10  # (stratified: per-class rounding)
+    assert 0 < training["test_accuracy"] <= 1 and len(clf.validation_loss_curve_) == FAST["epochs"]
+
+
+def test_early_stopping_without_validation_names_the_validation_parameter(digits):
+    """early_stopping=True watches val_loss: without validation rows it is refused before
+    training, in the estimator's terms (validation=, not data.validation); no fraction is held
+    out on its own (MLPClassifier's validation_fraction); monitor 'loss' needs none."""
+    X, y, _, _ = digits
+    for params, key in (
+        ({"early_stopping": True}, "early_stopping (training.early_stopping.monitor)"),
+        ({"schedule": {"name": "plateau", "monitor": "val_loss"}}, "schedule (training.schedule.monitor)"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            NettrainClassifier(**{**FAST, **params}).fit(X, y)
+        message = str(caught.value)
+        assert f"{key}: val_loss needs validation data: set validation= (the fraction" in message, message
+        assert "data.validation" not in message and isinstance(caught.value, ValueError)
+    clf = NettrainClassifier(**{**FAST, "early_stopping": True, "validation": 0.1}).fit(X, y)
+    assert len(clf.validation_loss_curve_) == clf.n_iter_
+    on_loss = NettrainClassifier(**{**FAST, "early_stopping": {"monitor": "loss"}}).fit(X, y)
+    assert not hasattr(on_loss, "validation_loss_curve_")
+
+
 def test_the_same_seed_is_the_same_training_as_nettrain_fit(tmp_path, digits):
     """The estimator trains with nettrain's fit: `nettrain fit` of the equivalent config, on a
     CSV of the same numbers (not standardized, as the estimator does not), gives the same model,
