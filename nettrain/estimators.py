@@ -105,6 +105,16 @@ class EstimatorDiverged(TrainingDiverged, ValueError):
     ValueError too, as MLPClassifier's 'non-finite parameter weights'."""
 
 
+class NettrainWarning(UserWarning):
+    """What nettrain's fit noted about a run (a validation fraction that held out more rows than
+    asked, a GPU not usable, an early-stopped cosine schedule), passed on as a Python warning."""
+
+
+class NettrainConvergenceWarning(NettrainWarning):
+    """Training that did not converge, where scikit-learn is not installed; scikit-learn's own
+    ConvergenceWarning (a UserWarning too, the class its users filter) is raised where it is."""
+
+
 class NettrainNotFittedError(NettrainError, ValueError, AttributeError):
     """predict (or score) before fit, where scikit-learn is not installed; scikit-learn's own
     NotFittedError is raised where it is (it is a ValueError and an AttributeError too)."""
@@ -120,6 +130,15 @@ def _not_fitted(estimator) -> Exception:
     except ImportError:
         return NettrainNotFittedError(message)
     return NotFittedError(message)
+
+
+def _convergence_warning() -> type[Warning]:
+    """scikit-learn's ConvergenceWarning where scikit-learn is installed, else nettrain's."""
+    try:
+        from sklearn.exceptions import ConvergenceWarning
+    except ImportError:
+        return NettrainConvergenceWarning
+    return ConvergenceWarning
 
 
 def _label_text(label) -> str:
@@ -434,8 +453,14 @@ class _NettrainEstimator:
             except DataError as exc:
                 raise EstimatorDataError(str(exc)) from None
             data = self._named(data)
+            notes: list[str] = []
+
+            def on_event(kind: str, info: dict) -> None:
+                if kind in ("notice", "warning"):
+                    notes.append(info["message"])
+
             try:
-                result = fit(config, data=data, save=False)
+                result = fit(config, on_event=on_event, data=data, save=False)
             except ConfigError as exc:
                 raise EstimatorConfigError([self._in_our_terms(line) for line in exc.problems]) from None
             except DataError as exc:
@@ -454,6 +479,39 @@ class _NettrainEstimator:
             self.validation_loss_curve_ = [record.get("val_loss") for record in result.history]
         elif hasattr(self, "validation_loss_curve_"):
             del self.validation_loss_curve_
+        self._warn(notes, result.summary)
+
+    def _warn(self, notes: list[str], summary: dict) -> None:
+        """fit's notices as Python warnings, after a fit that succeeded (stacklevel: the caller of
+        the estimator's fit). The two that echo what was asked for (class weights, the warm
+        start) are not warnings; a training loss that ends above a constant prediction's, and
+        early stopping that had not stopped when the epochs ran out, are ConvergenceWarnings
+        (MLPClassifier's for max_iter reached before its tol criterion); the rest
+        NettrainWarnings."""
+        from .train import CLASS_WEIGHTS_NOTE, WARM_START_NOTE, WORSE_THAN_A_CONSTANT
+
+        who = type(self).__name__
+        for note in notes:
+            if note.startswith((CLASS_WEIGHTS_NOTE, WARM_START_NOTE)):
+                continue
+            kind: type[Warning] = NettrainWarning
+            if note.startswith(WORSE_THAN_A_CONSTANT):
+                kind = _convergence_warning()
+                scale = "a StandardScaler in the Pipeline"
+                if self._kind == "regressor":
+                    scale += "; y: a TransformedTargetRegressor"
+                note += f"; or X is unscaled ({scale}); or epochs ({self.config_.training.epochs}) too few"
+            note = note.replace("set training.epochs", "set epochs=")
+            warnings.warn(f"{who}: {note}", kind, stacklevel=4)
+        if summary.get("stopped_early") is False:
+            tc = self.config_.training
+            es = tc.early_stopping
+            warnings.warn(
+                f"{who}: epochs ({tc.epochs}) reached and early stopping had not stopped training: "
+                f"{es['monitor']} improved within the last {es['patience']} epochs; raise epochs=",
+                _convergence_warning(),
+                stacklevel=4,
+            )
 
     def _no_data_files(self, config) -> None:
         """A ConfigError for a ``config`` whose data.validation or data.test names a file: X and

@@ -487,6 +487,13 @@ def _host_copy(arrays: list) -> list:
     return [to_host(a).copy() for a in arrays]
 
 
+#: The first words of fit's notices that the scikit-learn estimators tell apart: the two that
+#: echo what was asked for (not passed on as Python warnings) and the one that says training
+#: ended worse than a constant prediction (passed on as a ConvergenceWarning)
+CLASS_WEIGHTS_NOTE = "class weights in the training cost"
+WARM_START_NOTE = "warm start from"
+WORSE_THAN_A_CONSTANT = "the training loss ends at"
+
 #: what a model trained on arrays records as its data (metadata training.data), for info
 ARRAYS_SOURCE = "arrays given to fit"
 
@@ -604,7 +611,7 @@ def _fit(
     net.set_class_weight(class_weights(config, data.encoding.classes, train_Y))
     if net.class_weight is not None:
         shown = ", ".join(f"{c}: {w:.4g}" for c, w in zip(data.encoding.classes, net.class_weight))
-        emit("notice", {"message": f"class weights in the training cost: {shown}"})
+        emit("notice", {"message": f"{CLASS_WEIGHTS_NOTE}: {shown}"})
     # weight decay on the weights W only, or (decay_biases) on every parameter, as PyTorch's
     # optimizers apply their weight_decay
     decayed = None if tc.decay_biases else net.is_weight()
@@ -627,7 +634,7 @@ def _fit(
         started_from["unknown"] = unknown
     if warm is not None:
         digest = warm.weights_sha256[:16]
-        emit("notice", {"message": f"warm start from {warm.name} (weights sha256 {digest}...)"})
+        emit("notice", {"message": f"{WARM_START_NOTE} {warm.name} (weights sha256 {digest}...)"})
     if resume is not None:
         resume = str(find_checkpoint(resume))  # a run folder's newest: named in the notice
         first_epoch, history, notes, started_from, (time_before, timed_before, allreduce_before) = _resume(
@@ -1300,7 +1307,7 @@ def _worse_than_a_constant(config, record: dict, data, class_weight=None) -> str
         what = "the class frequencies, weighted by training.class_weight"
     unscaled = "" if config.data.standardize else ", or the inputs unscaled (data.standardize: false)"
     return (
-        f"the training loss ends at {loss:.4g}, above the {base:.4g} of always predicting {what}: "
+        f"{WORSE_THAN_A_CONSTANT} {loss:.4g}, above the {base:.4g} of always predicting {what}: "
         f"the learning rate ({config.training.learning_rate:g}) may be too high{unscaled}"
     )
 

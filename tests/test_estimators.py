@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 import yaml
 
 from nettrain import ConfigError, DataError, NettrainClassifier, NettrainRegressor, load_model
-from nettrain.estimators import PARAMS, NettrainNotFittedError
+from nettrain.estimators import (
+    PARAMS,
+    NettrainConvergenceWarning,
+    NettrainNotFittedError,
+    NettrainWarning,
+)
 from tests.conftest import DATA, ROOT
 from tests.helpers import ok, run
 
@@ -303,9 +309,11 @@ def test_early_stopping_without_validation_names_the_validation_parameter(digits
         message = str(caught.value)
         assert f"{key}: val_loss needs validation data: set validation= (the fraction" in message, message
         assert "data.validation" not in message and isinstance(caught.value, ValueError)
-    clf = NettrainClassifier(**{**FAST, "early_stopping": True, "validation": 0.1}).fit(X, y)
+    with pytest.warns(_convergence_warning(), match="early stopping had not stopped"):  # (5 epochs)
+        clf = NettrainClassifier(**{**FAST, "early_stopping": True, "validation": 0.1}).fit(X, y)
     assert len(clf.validation_loss_curve_) == clf.n_iter_
-    on_loss = NettrainClassifier(**{**FAST, "early_stopping": {"monitor": "loss"}}).fit(X, y)
+    with pytest.warns(_convergence_warning(), match="early stopping had not stopped"):
+        on_loss = NettrainClassifier(**{**FAST, "early_stopping": {"monitor": "loss"}}).fit(X, y)
     assert not hasattr(on_loss, "validation_loss_curve_")
 
 
@@ -478,6 +486,65 @@ def test_a_last_step_that_leaves_no_finite_output_is_divergence(digits):
         clf.fit(X, y)
 
 
+def _convergence_warning():
+    try:
+        from sklearn.exceptions import ConvergenceWarning
+    except ImportError:
+        return NettrainConvergenceWarning
+    return ConvergenceWarning
+
+
+def test_fits_notices_are_python_warnings(digits, regression):
+    """What fit notes about a run reaches the caller as a warning (as MLPClassifier's
+    ConvergenceWarning), pointing at the caller's line: a loss that ends above a constant
+    prediction's is a ConvergenceWarning, a fraction that held out more rows than asked a
+    NettrainWarning; the echo of class weights is none."""
+    Xr, yr, _, _ = regression
+    with pytest.warns(_convergence_warning()) as caught:
+        NettrainRegressor(**{**FAST, "epochs": 1}).fit(Xr, yr)
+    (warning,) = caught
+    message = str(warning.message)
+    assert message.startswith("NettrainRegressor: the training loss ends at "), message
+    assert "StandardScaler" in message and message.endswith("or epochs (1) too few")
+    assert warning.filename == __file__ and issubclass(warning.category, UserWarning)
+    # many small classes: the stratified validation fraction holds out one row of each
+    X = np.random.default_rng(0).standard_normal((60, 3))
+    with pytest.warns(
+        NettrainWarning, match="NettrainClassifier: the validation fraction 0.1 holds out 30 of 60"
+    ):
+        NettrainClassifier(**FAST, validation=0.1).fit(X, np.arange(60) // 2)
+    X, y, _, _ = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (whatever pytest's filters say)
+        clf = NettrainClassifier(**FAST, config={"training": {"class_weight": "balanced"}}).fit(X, y)
+    assert clf.model_.network.class_weight is not None
+
+
+def test_without_scikit_learn_the_convergence_warning_is_nettrains(monkeypatch, regression):
+    X, y, _, _ = regression
+    for name in ("sklearn", "sklearn.exceptions"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import sklearn` raises ImportError
+    with pytest.warns(NettrainConvergenceWarning, match="the training loss ends at") as caught:
+        NettrainRegressor(**{**FAST, "epochs": 1}).fit(X, y)
+    assert issubclass(caught[0].category, NettrainWarning) and issubclass(caught[0].category, UserWarning)
+
+
+def test_early_stopping_that_never_stopped_is_a_convergence_warning(digits):
+    """MLPClassifier warns when max_iter ends training before its tol criterion; early stopping
+    is nettrain's criterion: a run it did not stop warns, one it stopped does not, and a run
+    without it (a fixed number of epochs) does not either."""
+    X, y, _, _ = digits
+    still = {**FAST, "early_stopping": {"monitor": "loss", "patience": 10}}
+    with pytest.warns(_convergence_warning(), match="epochs \\(5\\) reached and early stopping had not"):
+        clf = NettrainClassifier(**still).fit(X, y)
+    assert clf.n_iter_ == 5
+    stopped = {**FAST, "epochs": 30, "early_stopping": {"monitor": "loss", "patience": 1, "min_delta": 1.0}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert NettrainClassifier(**stopped).fit(X, y).n_iter_ < 30
+        NettrainClassifier(**FAST).fit(X, y)
+
+
 def test_importing_the_estimators_does_not_import_scikit_learn():
     code = (
         "import nettrain, sys; nettrain.NettrainClassifier, nettrain.NettrainRegressor; "
@@ -537,7 +604,8 @@ def test_a_regressor_in_a_grid_search(sklearn, regression):
     from sklearn.model_selection import GridSearchCV
 
     X, y, _, _ = regression
-    search = GridSearchCV(NettrainRegressor(**FAST), {"epochs": [1, 30]}, cv=2).fit(X, y)
+    with pytest.warns(_convergence_warning(), match="NettrainRegressor: the training loss ends at"):
+        search = GridSearchCV(NettrainRegressor(**FAST), {"epochs": [1, 30]}, cv=2).fit(X, y)  # (1 is few)
     assert search.best_params_ == {"epochs": 30}
     assert search.best_score_ == pytest.approx(search.cv_results_["mean_test_score"].max())
 
@@ -550,9 +618,12 @@ def test_a_regressor_in_a_grid_search(sklearn, regression):
 def test_scikit_learns_estimator_checks_pass(sklearn, kind):
     """Every check of check_estimator passes (none is expected to fail); the ones it skips need
     pandas or SCIPY_ARRAY_API."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.utils.estimator_checks import check_estimator
 
-    results = check_estimator(kind(**{**FAST, "epochs": 30}), on_fail=None)
+    with warnings.catch_warnings():  # (as scikit-learn's own common tests ignore it)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        results = check_estimator(kind(**{**FAST, "epochs": 30}), on_fail=None)
     failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
     assert not failed
     assert sum(r["status"] == "passed" for r in results) > 40
