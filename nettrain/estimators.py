@@ -45,6 +45,7 @@ PARAMS = (
     "validation",
     "init",
     "random_state",
+    "warm_start",
     "dtype",
     "device",
     "config",
@@ -171,6 +172,7 @@ class _NettrainEstimator:
         validation=None,
         init=None,
         random_state=None,
+        warm_start=None,
         dtype=None,
         device=None,
         config=None,
@@ -188,6 +190,7 @@ class _NettrainEstimator:
         self.validation = validation
         self.init = init
         self.random_state = random_state
+        self.warm_start = warm_start
         self.dtype = dtype
         self.device = device
         self.config = config
@@ -217,12 +220,7 @@ class _NettrainEstimator:
         for key, value in params.items():
             name, _, sub = key.partition("__")
             if name not in valid:
-                if name == "warm_start":  # (MLPClassifier's; 'random_state' is no answer)
-                    hint = (
-                        ": each fit begins from fresh weights (nettrain.fit(config, data=..., "
-                        "warm_start=estimator.model_) goes on from a fitted one)"
-                    )
-                elif name in SKLEARN_NAMES:
+                if name in SKLEARN_NAMES:
                     hint = f" (did you mean '{SKLEARN_NAMES[name]}'?)"
                 else:
                     hint = did_you_mean(name, valid)
@@ -439,8 +437,36 @@ class _NettrainEstimator:
         if not hasattr(self, "model_"):
             raise _not_fitted(self)
 
-    def _train(self, X: np.ndarray, Y: np.ndarray, cost: str) -> None:
-        """Train with nettrain's fit on the encoded arrays and keep what it made."""
+    def _warm(self) -> dict | None:
+        """What a ``warm_start`` fit goes on from: the fitted model and what must match it (the
+        attributes ending in '_'), or None for a fresh fit (warm_start false, or not fitted)."""
+        if not self.warm_start or not hasattr(self, "model_"):
+            return None
+        return {n: v for n, v in vars(self).items() if n.endswith("_") and not n.startswith("_")}
+
+    def _check_warm(self, warm: dict | None, n_features: int, what: str, then, now) -> None:
+        """A ValueError (as MLPClassifier's) when a warm_start fit's X or y does not match the
+        model it would go on from: the number of features, and ``what`` (the classes, the
+        outputs) of y, ``then`` and ``now``."""
+        if warm is None:
+            return
+        who = type(self).__name__
+        fresh = "; set warm_start=False to fit afresh"
+        if n_features != warm["n_features_in_"]:
+            raise EstimatorDataError(
+                f"{who}: warm_start=True goes on from the fitted model, which takes "
+                f"{warm['n_features_in_']} features; X has {n_features}{fresh}"
+            )
+        if not np.array_equal(then, now):
+            raise EstimatorDataError(
+                f"{who}: warm_start can only be used where `y` has the same {what} as in the previous "
+                f"call to fit. Previously got {then}, `y` has {now}{fresh}"
+            )
+
+    def _train(self, X: np.ndarray, Y: np.ndarray, cost: str, warm: dict | None = None) -> None:
+        """Train with nettrain's fit on the encoded arrays and keep what it made; with ``warm``
+        (``_warm``), from its model's weights (fit's warm_start: the optimizer, schedule,
+        shuffles and early stopping start afresh), its loss curves continued."""
         from .config import with_data_sizes
         from .data import RunData
         from .train import fit
@@ -460,9 +486,17 @@ class _NettrainEstimator:
                     notes.append(info["message"])
 
             try:
-                result = fit(config, on_event=on_event, data=data, save=False)
+                start = warm["model_"] if warm is not None else None
+                result = fit(config, on_event=on_event, data=data, save=False, warm_start=start)
             except ConfigError as exc:
-                raise EstimatorConfigError([self._in_our_terms(line) for line in exc.problems]) from None
+                problems = [self._in_our_terms(line) for line in exc.problems]
+                if warm is not None:  # (the network differs from the fitted model's)
+                    problems = [
+                        line.replace("the warm-start model the model given to fit", "the fitted model_")
+                        + ("; set warm_start=False to fit afresh" if "warm-start" in line else "")
+                        for line in problems
+                    ]
+                raise EstimatorConfigError(problems) from None
             except DataError as exc:
                 raise EstimatorDataError(str(exc)) from None
             except TrainingDiverged as exc:
@@ -474,9 +508,13 @@ class _NettrainEstimator:
         self.model_ = result.model
         self.history_ = result.history
         self.n_iter_ = len(result.history)
-        self.loss_curve_ = [record["loss"] for record in result.history]
+        # a warm start's curves go on from the earlier fits' (MLPClassifier's loss_curve_ too)
+        before = warm or {}
+        self.loss_curve_ = before.get("loss_curve_", []) + [record["loss"] for record in result.history]
         if result.history and "val_loss" in result.history[-1]:
-            self.validation_loss_curve_ = [record.get("val_loss") for record in result.history]
+            curve = [record.get("val_loss") for record in result.history]
+            earlier = before.get("validation_loss_curve_")
+            self.validation_loss_curve_ = earlier + curve if earlier is not None else curve
         elif hasattr(self, "validation_loss_curve_"):
             del self.validation_loss_curve_
         self._warn(notes, result.summary)
@@ -508,7 +546,8 @@ class _NettrainEstimator:
             es = tc.early_stopping
             warnings.warn(
                 f"{who}: epochs ({tc.epochs}) reached and early stopping had not stopped training: "
-                f"{es['monitor']} improved within the last {es['patience']} epochs; raise epochs=",
+                f"{es['monitor']} improved within the last {es['patience']} epochs; raise epochs=, or "
+                "fit again with warm_start=True to go on",
                 _convergence_warning(),
                 stacklevel=4,
             )
@@ -626,6 +665,10 @@ class NettrainClassifier(_NettrainEstimator):
     validation : data.validation, the fraction of the training rows held out (stratified).
     random_state : training.seed (an int); None: the config's seed, else 0 - nettrain is
         deterministic, so None is not a fresh random draw as in scikit-learn.
+    warm_start : true: a fit of an estimator fitted already goes on from ``model_``'s weights
+        (nettrain's fit(config, warm_start=model_)), with y of the same classes (outputs) and X
+        of the same features, else a ValueError; the optimizer's state, the schedule, the
+        shuffles and early stopping start afresh. None or False: every fit from fresh weights.
     dtype, device : as in a config ('float32', 'cpu', ...).
     config : a YAML config file's path, or a dict of the same sections: the base that the
         parameters above override. Its data.train is not read (X and y are the data); its
@@ -647,7 +690,9 @@ class NettrainClassifier(_NettrainEstimator):
 
     def fit(self, X, y):
         """Train on X (n, features) of numbers and y (n,) of labels (any type np.unique sorts:
-        ints, strings, bools). Returns self."""
+        ints, strings, bools); with ``warm_start`` and fitted already, from the fitted weights
+        (same classes and features). Returns self."""
+        warm = self._warm()
         self._forget()
         X = self._inputs(X, fitting=True)
         y = _targets(self, y, len(X))
@@ -680,8 +725,13 @@ class NettrainClassifier(_NettrainEstimator):
                 "classification needs two or more classes"
             )
         cost = self._cost(len(classes))
+        try:
+            self._check_warm(warm, X.shape[1], "classes", None if warm is None else warm["classes_"], classes)
+        except EstimatorDataError:
+            self._forget()
+            raise
         self.classes_ = classes
-        self._train(X, index.reshape(-1), cost)
+        self._train(X, index.reshape(-1), cost, warm)
         return self
 
     def _named(self, data):
@@ -734,7 +784,9 @@ class NettrainRegressor(_NettrainEstimator):
     _default_cost = "mse"
 
     def fit(self, X, y):
-        """Train on X (n, features) and y (n,) or (n, outputs) of numbers. Returns self."""
+        """Train on X (n, features) and y (n,) or (n, outputs) of numbers; with ``warm_start``
+        and fitted already, from the fitted weights (same features and outputs). Returns self."""
+        warm = self._warm()
         self._forget()
         X = self._inputs(X, fitting=True)
         try:
@@ -749,9 +801,17 @@ class NettrainRegressor(_NettrainEstimator):
         if not np.isfinite(y).all():
             raise EstimatorDataError(f"{type(self).__name__}: Input y contains NaN or infinity")
         cost = self._cost()
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        try:
+            self._check_warm(
+                warm, X.shape[1], "outputs", None if warm is None else warm["n_outputs_"], n_outputs
+            )
+        except EstimatorDataError:
+            self._forget()
+            raise
         self._y_ndim = y.ndim
-        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
-        self._train(X, y, cost)
+        self.n_outputs_ = n_outputs
+        self._train(X, y, cost, warm)
         return self
 
     def predict(self, X) -> np.ndarray:

@@ -179,8 +179,6 @@ def test_get_params_and_set_params_round_trip_every_parameter():
         clf.set_params(hidden_layer_sizes=(10,))
     with pytest.raises(ValueError, match="did you mean 'epochs'"):  # (scikit-learn's kind too)
         clf.set_params(epoch=3)
-    with pytest.raises(ConfigError, match="'warm_start' is not a parameter: each fit begins from fresh"):
-        clf.set_params(warm_start=True)  # (MLPClassifier's; the closest name, random_state, is none)
     with pytest.raises(TypeError):  # keyword arguments only
         NettrainClassifier((10,))
 
@@ -484,6 +482,70 @@ def test_a_last_step_that_leaves_no_finite_output_is_divergence(digits):
     clf = NettrainClassifier(hidden_layers=(16,), learning_rate=1e30, epochs=1, batch_size=len(X))
     with pytest.raises(ValueError, match="the network's output became NaN or infinite in epoch 1"):
         clf.fit(X, y)
+
+
+def test_warm_start_goes_on_from_the_fitted_weights():
+    """warm_start=True: a second fit starts from model_'s weights, through nettrain's
+    fit(config, warm_start=model_). What restarts is what nettrain's warm start restarts: the
+    optimizer's state, the schedule and the shuffles (the seed's first permutations again). So
+    with full batches of plain SGD (no state; the order of rows changes only the rounding of
+    the gradient's sum), two warm fits of 3 epochs are one fit of 6; with Adam they are not, but
+    the second fit's first loss (one batch: measured before its step) is the first model's log
+    loss on X."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    full = dict(hidden_layers=(8,), optimizer="sgd", learning_rate=0.5, batch_size=len(X), dtype="float64")
+    warm = NettrainClassifier(**full, epochs=3, warm_start=True, device="cpu").fit(X, y)
+    first = warm.model_
+    warm.fit(X, y)
+    assert warm.model_ is not first and warm.n_iter_ == 3 == len(warm.history_)
+    once = NettrainClassifier(**full, epochs=6, device="cpu").fit(X, y)
+    assert len(warm.loss_curve_) == 6  # (continued, as MLPClassifier's loss_curve_)
+    np.testing.assert_allclose(warm.loss_curve_, once.loss_curve_, rtol=1e-12)
+    for W_warm, W_once in zip(warm.model_.network.W, once.model_.network.W):
+        np.testing.assert_allclose(W_warm, W_once, rtol=1e-10, atol=1e-12)
+
+    adam = {**full, "optimizer": "adam", "learning_rate": 0.01}
+    warm = NettrainClassifier(**adam, epochs=3, warm_start=True, device="cpu").fit(X, y)
+    log_loss = -np.mean(np.log(warm.predict_proba(X)[np.arange(len(y)), y]))
+    warm.fit(X, y)
+    assert warm.loss_curve_[3] == pytest.approx(log_loss, rel=1e-12)
+    once = NettrainClassifier(**adam, epochs=6, device="cpu").fit(X, y)
+    assert not np.allclose(warm.loss_curve_[3:], once.loss_curve_[3:])  # (Adam's moments restart)
+    # warm_start=False (and None): each fit from fresh weights, the same fit again
+    fresh = NettrainClassifier(**adam, epochs=3, warm_start=False, device="cpu")
+    assert fresh.fit(X, y).loss_curve_ == fresh.fit(X, y).loss_curve_ == warm.loss_curve_[:3]
+
+
+def test_warm_start_needs_the_same_classes_features_and_network(regression):
+    """As MLPClassifier's: other classes (or a regressor's outputs) or features are a ValueError
+    saying so, and so is another network; each leaves the estimator unfitted. Unfitted,
+    warm_start=True is a fresh fit."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((90, 4))
+    y = np.arange(90) % 3
+    params = {**FAST, "warm_start": True}
+    assert (
+        NettrainClassifier(**params).fit(X, y).loss_curve_ == NettrainClassifier(**FAST).fit(X, y).loss_curve_
+    )
+    cases = [
+        (X, y % 2, {}, "the same classes as in the previous call to fit. Previously got \\[0 1 2\\]"),
+        (X[:, :3], y, {}, "takes 4 features; X has 3"),
+        (X, y, {"hidden_layers": (4,)}, "but the fitted model_ has \\[4, 16, 3\\]"),
+    ]
+    for X_new, y_new, change, message in cases:
+        clf = NettrainClassifier(**params).fit(X, y)
+        with pytest.raises(ValueError, match=message) as caught:
+            clf.set_params(**change).fit(X_new, y_new)
+        assert "set warm_start=False to fit afresh" in str(caught.value)
+        assert not hasattr(clf, "model_") and not hasattr(clf, "classes_")
+    Xr, yr, _, _ = regression
+    reg = NettrainRegressor(**params).fit(Xr, yr)
+    with pytest.raises(DataError, match="the same outputs .* Previously got 1, `y` has 2"):
+        reg.fit(Xr, np.c_[yr, yr])
+    reg = NettrainRegressor(**{**params, "epochs": 30}).fit(Xr, yr)
+    assert reg.set_params(epochs=2).fit(Xr, yr).n_iter_ == 2 and len(reg.loss_curve_) == 32
 
 
 def _convergence_warning():
