@@ -1541,7 +1541,8 @@ training:
   schedule: constant           # constant | {name: step, step_size: 10, gamma: 0.1} |
                                # {name: exponential, gamma: 0.95} | {name: cosine, warmup: 0,
                                # min_lr: 0} | {name: plateau, factor: 0.1, patience: 10,
-                               # threshold: 1.0e-4, threshold_mode: rel, cooldown: 0}
+                               # threshold: 1.0e-4, threshold_mode: rel, cooldown: 0} |
+                               # {name: invscaling, power_t: 0.5} (scikit-learn's)
   weight_decay: 0              # L2 on the weights (decoupled for adamw, whose default is 0.01)
   decay_biases: false          # true: weight decay on the biases too, as PyTorch's optimizers do
   dropout: 0                   # rate of dropped hidden units while training (or one per layer)

@@ -12,6 +12,9 @@
                  ``threshold_mode: abs``) for more than ``patience`` epochs, then ``cooldown``
                  epochs not counted (PyTorch's ReduceLROnPlateau); monitor: val_loss when there is
                  validation data, else loss
+    invscaling   lr / (t + 1) ^ power_t, t = (epoch - 1) * n: the training rows seen before the
+                 epoch (scikit-learn's learning_rate='invscaling', whose t_ counts samples and
+                 whose learning rate changes at the end of each epoch)
 
 A schedule's state (for plateau: the current lr, the best value, the epochs waited, the cooldown
 left) is in
@@ -36,9 +39,10 @@ class Schedule:
     name = ""
     defaults: dict[str, float] = {}
 
-    def __init__(self, lr: float, epochs: int, **params):
+    def __init__(self, lr: float, epochs: int, n_train: int = 1, **params):
         self.base = float(lr)
         self.epochs = int(epochs)
+        self.n_train = int(n_train)  # training rows per epoch (invscaling counts them)
         for key, default in self.defaults.items():
             setattr(self, key, params.get(key, default))
 
@@ -120,8 +124,8 @@ class Plateau(Schedule):
         "monitor": "auto",
     }
 
-    def __init__(self, lr: float, epochs: int, **params):
-        super().__init__(lr, epochs, **params)
+    def __init__(self, lr: float, epochs: int, n_train: int = 1, **params):
+        super().__init__(lr, epochs, n_train, **params)
         self.lr = self.base
         self.best: float | None = None
         self.wait = 0  # bad epochs in a row (PyTorch's num_bad_epochs)
@@ -169,11 +173,34 @@ class Plateau(Schedule):
         self.cooldown_left = int(state.get("cooldown_left", 0))
 
 
+class InvScaling(Schedule):
+    """scikit-learn's learning_rate='invscaling' (MLPClassifier, MLPRegressor with solver='sgd'):
+
+        lr(epoch) = lr / (t + 1) ^ power_t,   t = (epoch - 1) * n_train
+
+    t is scikit-learn's ``t_``: the training rows (samples, not steps or epochs) seen so far.
+    scikit-learn adds n_samples to t_ at the end of each epoch and then sets the learning rate
+    (SGDOptimizer.iteration_ends(t_)), so the first epoch trains at lr and epoch e at the rate
+    for the (e - 1) * n rows before it. With n = 1000 and power_t 0.5 the second epoch's lr is
+    lr / sqrt(1001), about lr / 31.6. Nothing to save: the rate follows from the epoch."""
+
+    name = "invscaling"
+    defaults = {"power_t": 0.5}
+
+    def lr_at(self, epoch: int) -> float:
+        t = (epoch - 1) * self.n_train
+        try:
+            return self.base / (t + 1) ** self.power_t
+        except OverflowError:  # (t + 1) ^ power_t past the largest float: the rate is 0 to float's precision
+            return 0.0
+
+
 #: The config's words for schedules.
 SCHEDULES: dict[str, type[Schedule]] = {
-    cls.name: cls for cls in (Constant, Step, Exponential, Cosine, Plateau)
+    cls.name: cls for cls in (Constant, Step, Exponential, Cosine, Plateau, InvScaling)
 }
 
 
-def get_schedule(name: str, lr: float, epochs: int, **params) -> Schedule:
-    return SCHEDULES[name](lr, epochs, **params)
+def get_schedule(name: str, lr: float, epochs: int, n_train: int = 1, **params) -> Schedule:
+    """The schedule ``name``; ``n_train`` is the number of training rows of an epoch."""
+    return SCHEDULES[name](lr, epochs, n_train, **params)

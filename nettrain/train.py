@@ -616,7 +616,7 @@ def _fit(
     # optimizers apply their weight_decay
     decayed = None if tc.decay_biases else net.is_weight()
     optimizer = get_optimizer(tc.optimizer, tc.learning_rate, tc.weight_decay, decayed, **tc.optimizer_params)
-    schedule = get_schedule(tc.schedule, tc.learning_rate, tc.epochs, **tc.schedule_params)
+    schedule = get_schedule(tc.schedule, tc.learning_rate, tc.epochs, len(data.train), **tc.schedule_params)
     shuffle_rng = stream_rng(tc.seed, 2)
     dropout_rng = stream_rng(tc.seed, 3) if any(tc.dropout) or tc.input_dropout else None
     early = _Early(tc.early_stopping) if tc.early_stopping else None

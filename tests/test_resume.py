@@ -1062,3 +1062,24 @@ def test_data_paths_through_links_compare_by_the_file_they_name(tmp_path):
     assert comparable({**new, "data": {"train": str(other), "test": None}}) != comparable(old)
     piped = {"data": {"train": "/dev/stdin", "test": None}, "training": {"optimizer": "sgd"}}
     assert comparable(piped)["data"]["train"] == "/dev/stdin"  # (not a file: as written)
+
+
+def test_an_invscaling_run_resumes_bit_identical_and_a_changed_power_t_needs_force(tmp_path):
+    """invscaling's rate follows from the epoch and the training rows: a resume continues the
+    same rates (the same model as a run without a stop); another power_t is a changed config."""
+    sets = ["network.layers=[auto, 16, 10]", "training.checkpoint_every=2", "data.test=null"]
+    inv = "training.schedule={name: invscaling, power_t: 0.25}"
+    full = fit(digits(tmp_path / "a", "training.epochs=4", *sets, inv))
+    resumed = fit(
+        digits(tmp_path / "b", "training.epochs=4", *sets, inv),
+        resume=str(tmp_path / "a" / "checkpoint-2.npz"),
+    )
+    assert trajectory(resumed.history) == trajectory(full.history)
+    assert same_weights(resumed.model.network, full.model.network)
+    assert full.history[1]["lr"] < full.history[0]["lr"]
+    with pytest.raises(ConfigError, match="--force") as err:
+        fit(
+            digits(tmp_path / "c", "training.epochs=4", *sets, "training.schedule={name: invscaling}"),
+            resume=str(tmp_path / "a" / "checkpoint-2.npz"),
+        )
+    assert "training.schedule" in str(err.value)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -81,6 +83,80 @@ def test_cosine_with_warmup():
     assert lrs("cosine", 1.0, 10, warmup=4)[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
     # warm-up as long as the run: the lr only rises
     assert lrs("cosine", 1.0, 3, warmup=3) == pytest.approx([1 / 3, 2 / 3, 1.0])
+
+
+def test_invscaling_divides_by_the_rows_seen_to_the_power_t():
+    """lr / (t + 1) ^ power_t with t = (epoch - 1) * n_train: the first epoch at lr, then the
+    rate for the rows of the epochs before."""
+    got = lrs("invscaling", 0.1, 4, n_train=100, power_t=0.5)
+    assert got == pytest.approx([0.1, 0.1 / math.sqrt(101), 0.1 / math.sqrt(201), 0.1 / math.sqrt(301)])
+    assert lrs("invscaling", 0.1, 4, n_train=100) == got  # power_t defaults to 0.5, as scikit-learn's
+    assert lrs("invscaling", 1.0, 3, n_train=15, power_t=0.25) == pytest.approx([1.0, 16**-0.25, 31**-0.25])
+    assert lrs("invscaling", 0.3, 3, n_train=50, power_t=0) == [0.3, 0.3, 0.3]
+    # a power_t that takes (t + 1) ^ power_t past the largest float: lr 0, not an OverflowError
+    assert lrs("invscaling", 0.1, 2, n_train=1000, power_t=1e6) == [0.1, 0.0]
+
+
+def test_invscaling_is_scikit_learns_sgd_optimizer():
+    """scikit-learn's SGDOptimizer(lr_schedule='invscaling') told iteration_ends(t_) after each
+    epoch, with t_ grown by the epoch's rows: the learning rate each epoch trains with."""
+    pytest.importorskip("sklearn")
+    from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
+
+    for lr, power_t, n in [(0.1, 0.5, 1212), (0.01, 0.25, 7), (0.5, 1.0, 1)]:
+        opt = SGDOptimizer([np.zeros(1)], learning_rate_init=lr, lr_schedule="invscaling", power_t=power_t)
+        want, t = [], 0
+        for _ in range(30):
+            want.append(opt.learning_rate)
+            t += n  # MLP's _fit_stochastic: self.t_ += n_samples, then iteration_ends(self.t_)
+            opt.iteration_ends(t)
+        assert lrs("invscaling", lr, 30, n_train=n, power_t=power_t) == want
+
+
+def test_invscalings_t_is_the_rows_scikit_learns_mlp_has_seen():
+    """The t above is MLPClassifier's t_: the training rows (after its early-stopping hold-out)
+    times the epochs, and the rate its optimizer is left with is the one of the next epoch."""
+    pytest.importorskip("sklearn")
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 3)), rng.integers(0, 2, size=60)
+    for early_stopping, n_train in [(False, 60), (True, 54)]:
+        clf = MLPClassifier(
+            (4,),
+            solver="sgd",
+            learning_rate="invscaling",
+            learning_rate_init=0.2,
+            power_t=0.3,
+            max_iter=3,
+            early_stopping=early_stopping,
+            n_iter_no_change=100,
+            random_state=0,
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        assert clf.n_iter_ == 3 and clf.t_ == 3 * n_train
+        assert clf._optimizer.learning_rate == lrs("invscaling", 0.2, 4, n_train=n_train, power_t=0.3)[3]
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("{name: invscaling, power_t: -0.5}", "training.schedule.power_t: -0.5 is not a number >= 0"),
+        ("{name: invscaling, power: 0.5}", "did you mean 'power_t'?"),
+        ("invscale", "did you mean 'invscaling'?"),
+    ],
+)
+def test_invscaling_config_errors(setting, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(CONFIGS / "digits.yaml", [f"training.schedule={setting}"])
+
+
+def test_invscaling_resolves_with_its_default_power_t():
+    cfg = load_config(CONFIGS / "digits.yaml", ["training.schedule=invscaling"])
+    assert (cfg.training.schedule, cfg.training.schedule_params) == ("invscaling", {"power_t": 0.5})
 
 
 def observe_all(s, key, values):
@@ -344,6 +420,17 @@ def test_fit_records_the_lr_of_the_schedule(tmp_path):
     assert [r["lr"] for r in result.history] == pytest.approx(want)
     lines = (tmp_path / "run" / "history.jsonl").read_text().splitlines()
     assert [json.loads(line)["lr"] for line in lines] == pytest.approx(want)
+
+
+def test_fit_with_invscaling_counts_the_training_rows(tmp_path):
+    """t counts the rows fit trains on: data.validation's hold-out is not among them."""
+    cfg = digits(tmp_path, "training.epochs=4", "training.schedule={name: invscaling, power_t: 0.5}")
+    events = []
+    result = fit(cfg, lambda kind, info: events.append((kind, info)), save=False)
+    n = next(info["n_train"] for kind, info in events if kind == "start")
+    assert 0 < n < 1347  # digits_train.csv's rows less the validation tenth
+    want = [0.1 / math.sqrt((e - 1) * n + 1) for e in range(1, 5)]
+    assert [r["lr"] for r in result.history] == pytest.approx(want, rel=1e-12)
 
 
 def test_fit_with_cosine_warmup_records_each_epochs_lr(tmp_path):
