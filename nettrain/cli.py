@@ -1627,14 +1627,14 @@ def gradcheck(
         raise typer.Exit(1)
 
 
-def _show_result(result, json_: bool, quiet: bool, print_table) -> None:
+def _show_result(result, json_: bool, quiet: bool, print_table, **to_dict) -> None:
     """A gradcheck's or a trace's result: its notes on stderr (not with -q), then one JSON
-    object or its tables on stdout."""
+    object (``result.to_dict(**to_dict)``) or its tables on stdout."""
     if not quiet:
         for note in result.notes:
             sys.stderr.write(f"Note: {note}\n")
     if json_:
-        sys.stdout.write(json.dumps(result.to_dict()) + "\n")
+        sys.stdout.write(json.dumps(result.to_dict(**to_dict)) + "\n")
     else:
         print_table(result)
 
@@ -1812,6 +1812,14 @@ def trace(
     ] = 6,
     set_: SetOpt = None,
     json_: JsonOpt = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="With --json: every W(l) and dC/dW(l) in full, however large (without it, one of more "
+            "than 250,000 entries is a summary: norm, min, max).",
+        ),
+    ] = False,
     quiet: QuietOpt = False,
 ):
     """Show one example going through the network: the forward pass, the cost, and
@@ -1826,14 +1834,17 @@ def trace(
     A model: the trained weights, on row N of --data FILE, standardized by the model. Rows count
     from 0 among the data rows, the header not counted: `tail -n +2 data.csv | head` shows rows
     0 to 9. Vectors of up to 12 entries and matrices up to 12x12 are printed in full, larger ones
-    as shape, norm, min, max and first entries; --json writes every array in full.
+    as shape, norm, min, max and first entries; --json writes every vector in full and every
+    W(l) and dC/dW(l) of up to 250,000 entries (all of them with --full).
 
     Example: nettrain trace configs/xor.yaml --row 1
     """
     from functools import partial
 
-    from .trace import trace_config, trace_model
+    from .trace import JSON_MAX_ENTRIES, trace_config, trace_model
 
+    if full and not json_:
+        raise NettrainError("--full is for --json (the tables show a large array as a summary)")
     if row < 0:
         raise NettrainError(f"--row {row}: rows count from 0 (0 is the first data row, after a CSV's header)")
     if data is not None:
@@ -1854,7 +1865,14 @@ def trace(
         cfg = _load(source, set_)
         result = trace_config(cfg, row=row, data=data, stdin=sys.stdin)
     result.source = "standard input" if str(source) == "-" else str(source)
-    _show_result(result, json_, quiet, partial(_print_trace, digits=digits))
+    max_entries = None if full or not json_ else JSON_MAX_ENTRIES
+    left_out = result.too_large(max_entries)
+    if left_out:
+        result.notes.append(
+            f"{', '.join(left_out)}: more than {max_entries:,} entries, so the JSON has null for the "
+            "value and grad and a summary (norm, min, max); --full writes them in full"
+        )
+    _show_result(result, json_, quiet, partial(_print_trace, digits=digits), max_entries=max_entries)
 
 
 def _trace_number(v, digits: int = 6) -> str:

@@ -30,6 +30,12 @@ import numpy as np
 from .errors import ConfigError, DataError, TargetColumnError
 from .network import Network
 
+#: `trace --json` writes a W(l) and its dC/dW(l) of at most this many entries (500x500) in full, a
+#: larger one as a summary (norm, min, max) unless --full: a 784-1024-1024-10 network's would be
+#: 62 MB of JSON, numbers no one reads one by one (a model file holds its W, and dC/dW(l) is
+#: the outer product of delta(l+1) and a(l), both written in full)
+JSON_MAX_ENTRIES = 250_000
+
 
 @dataclass
 class Trace:
@@ -88,14 +94,26 @@ class Trace:
         """W(1), b(1), W(2), ... as gradcheck names them."""
         return [f"{p}({l + 1})" for l in range(len(self.W)) for p in ("W", "b")]
 
-    def to_dict(self) -> dict:
-        """Everything as JSON types: every array in full as nested lists (what `trace --json` writes).
+    def too_large(self, max_entries: int | None) -> list[str]:
+        """The names of the matrices W(l) with more than ``max_entries`` entries (None: no limit)."""
+        if max_entries is None:
+            return []
+        return [f"W({l + 1})" for l, W in enumerate(self.W) if W.size > max_entries]
+
+    def to_dict(self, max_entries: int | None = None) -> dict:
+        """Everything as JSON types: the arrays as nested lists (what `trace --json` writes).
 
         ``layers``: one object per layer l = 1..L with ``layer``, ``units``, ``f`` (the
         activation's name; null for the input), ``z``, ``a`` and ``delta`` (null where there is
         none: the input's z and delta, every delta without a target). ``params``: one object per
         W(l) and b(l) with ``name``, ``shape``, ``value`` and ``grad`` (dC/dW(l), dC/db(l); null
-        without a target)."""
+        without a target).
+
+        Every array is in full, except, when ``max_entries`` is given, a W(l) with more entries:
+        its ``value`` and ``grad`` are null and its ``summary`` has ``value`` and ``grad`` as
+        {norm, min, max}; ``left_out`` then names those matrices and ``max_entries`` is the limit
+        (both keys only then: a small network's object is as before)."""
+        left_out = self.too_large(max_entries)
         L = len(self.sizes)
         layers = []
         for l in range(L):
@@ -112,14 +130,19 @@ class Trace:
         params = []
         for l in range(len(self.W)):
             for name, value, grads in (("W", self.W, self.dW), ("b", self.b, self.db)):
-                params.append(
-                    {
-                        "name": f"{name}({l + 1})",
+                name = f"{name}({l + 1})"
+                grad = None if grads is None else grads[l]
+                if name in left_out:
+                    entry = {"name": name, "shape": list(value[l].shape), "value": None, "grad": None}
+                    entry["summary"] = {"value": _summary(value[l]), "grad": _summary(grad)}
+                else:
+                    entry = {
+                        "name": name,
                         "shape": list(value[l].shape),
                         "value": _list(value[l]),
-                        "grad": None if grads is None else _list(grads[l]),
+                        "grad": None if grad is None else _list(grad),
                     }
-                )
+                params.append(entry)
         return {
             "source": self.source,
             "weights": self.weights,
@@ -151,7 +174,7 @@ class Trace:
             "layers": layers,
             "params": params,
             "notes": list(self.notes),
-        }
+        } | ({"left_out": left_out, "max_entries": max_entries} if left_out else {})
 
 
 def _list(a: np.ndarray) -> list:
@@ -161,6 +184,14 @@ def _list(a: np.ndarray) -> list:
     if np.isfinite(a).all():
         return a.tolist()
     return np.where(np.isfinite(a), a, None).tolist()
+
+
+def _summary(a: np.ndarray | None) -> dict | None:
+    """{norm, min, max} of an array (what the tables show of a large one); None for None."""
+    if a is None:
+        return None
+    a = np.asarray(a, dtype=np.float64)
+    return {"norm": _scalar(np.linalg.norm(a)), "min": _scalar(a.min()), "max": _scalar(a.max())}
 
 
 def _scalar(v):

@@ -406,3 +406,41 @@ def test_a_config_with_class_weights_says_its_rows_weight_which_the_trace_leaves
     plain = trace_config(config, row=0)
     assert not any("class_weight" in n for n in plain.notes)
     np.testing.assert_array_equal(t.dW[0], plain.dW[0])  # (the numbers are the unweighted ones)
+
+
+def test_json_leaves_out_a_matrix_above_max_entries_with_a_summary():
+    """to_dict(max_entries): a W(l) with more entries has null value and grad and a summary;
+    `left_out` and `max_entries` say so; the vectors and the smaller matrices stay in full."""
+    net, *_, x, y = case("3-4-3 tanh, softmax cross-entropy")
+    t = trace_example(net, x, y)
+    assert [W.size for W in t.W] == [12, 12]
+    full = json.loads(json.dumps(t.to_dict()))
+    assert "left_out" not in full and "max_entries" not in full
+    assert full == json.loads(json.dumps(t.to_dict(max_entries=12)))  # none above 12 entries
+    d = json.loads(json.dumps(t.to_dict(max_entries=11)))
+    assert d["left_out"] == ["W(1)", "W(2)"] and d["max_entries"] == 11
+    for p in d["params"]:
+        if p["name"].startswith("W"):
+            l = int(p["name"][2]) - 1
+            assert p["value"] is None and p["grad"] is None and p["shape"] == list(t.W[l].shape)
+            for key, a in (("value", t.W[l]), ("grad", t.dW[l])):
+                s = p["summary"][key]
+                assert s["norm"] == pytest.approx(np.sqrt((a**2).sum()), rel=1e-12)
+                assert (s["min"], s["max"]) == (a.min(), a.max())
+        else:
+            assert (
+                "summary" not in p
+                and p["value"]
+                == full["params"][[q["name"] for q in full["params"]].index(p["name"])]["value"]
+            )
+    assert d["layers"] == full["layers"]  # z, a and delta in full
+
+
+def test_dW_is_the_outer_product_of_the_jsons_vectors_exactly():
+    """What README tells a script whose W(l) was left out: dC/dW(l) = outer(delta(l+1), a(l)),
+    bit for bit from the JSON's numbers."""
+    net, *_, x, y = case("2-3-3-2 relu+tanh, sigmoid output, mse")
+    d = json.loads(json.dumps(trace_example(net, x, y).to_dict()))
+    for l, p in enumerate(p for p in d["params"] if p["name"].startswith("W")):
+        delta, a = d["layers"][l + 1]["delta"], d["layers"][l]["a"]
+        assert np.array_equal(np.outer(delta, a), np.array(p["grad"]))

@@ -312,3 +312,23 @@ def test_a_value_filled_under_missing_mean_is_named_not_shown_as_read(tmp_path):
     full = json.loads(ok(run("trace", tmp_path / "c.yaml", "--row", "0", "--json")).stdout)
     assert full["filled"] == [] and full["x_raw"] == [1.0, 2.0]
     assert "missing filled" not in ok(run("trace", tmp_path / "c.yaml", "--row", "0")).stdout
+
+
+def test_json_of_a_wide_network_summarizes_its_large_matrices_and_full_writes_them(tmp_path):
+    """A W(l) of more than 250,000 entries (here 4000x64) is a summary in --json, with a note
+    on stderr; --full writes it; --full without --json is bad usage."""
+    wide = ("--set", "network.layers=[64, 4000, 10]", "--set", "data.train=null")
+    r = ok(run("trace", CONFIGS / "digits.yaml", *wide, "--json"))
+    d = json.loads(r.stdout)
+    assert d["left_out"] == ["W(1)"] and d["max_entries"] == 250_000
+    w1, w2 = d["params"][0], d["params"][2]
+    assert w1["shape"] == [4000, 64] and w1["value"] is None and w1["grad"] is None
+    assert set(w1["summary"]) == {"value", "grad"} and w1["summary"]["value"]["norm"] > 0
+    assert np.array(w2["value"]).shape == (10, 4000)  # 40,000 entries: in full
+    assert len(d["layers"][1]["a"]) == len(d["layers"][1]["delta"]) == 4000
+    assert "W(1): more than 250,000 entries" in r.stderr and "--full" in r.stderr
+    assert any("W(1): more than 250,000 entries" in note for note in d["notes"])
+    f = json.loads(ok(run("trace", CONFIGS / "digits.yaml", *wide, "--json", "--full")).stdout)
+    assert "left_out" not in f and np.array(f["params"][0]["value"]).shape == (4000, 64)
+    assert np.array_equal(np.outer(f["layers"][1]["delta"], f["layers"][0]["a"]), f["params"][0]["grad"])
+    assert_error(run("trace", CONFIGS / "xor.yaml", "--full"), "--full is for --json")
