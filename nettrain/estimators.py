@@ -538,7 +538,10 @@ class _NettrainEstimator:
                 scale = "a StandardScaler in the Pipeline"
                 if self._kind == "regressor":
                     scale += "; y: a TransformedTargetRegressor"
-                note += f"; or X is unscaled ({scale}); or epochs ({self.config_.training.epochs}) too few"
+                note += f"; or X is unscaled ({scale})"
+                note = note.replace("training.epochs (", "epochs (").replace(
+                    "the learning rate (", "learning_rate ("
+                )
             note = note.replace("set training.epochs", "set epochs=")
             warnings.warn(f"{who}: {note}", kind, stacklevel=4)
         if summary.get("stopped_early") is False:

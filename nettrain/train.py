@@ -946,11 +946,12 @@ def _fit(
         kept_epoch = early.best_epoch
         for p, best in zip(net.W + net.b, early.best_weights[0] + early.best_weights[1]):
             p[...] = device.asarray(best)  # in place: W and b may be views (Network.pack)
-    kept = history[kept_epoch - 1] if 0 < kept_epoch <= len(history) else history[-1] if history else {}
+    upto = history[:kept_epoch] if 0 < kept_epoch <= len(history) else history  # (to the kept epoch)
+    kept = upto[-1] if upto else {}
     if (
         kept
         and isinstance(data.train, Dataset)
-        and (note := _worse_than_a_constant(config, kept, data, net.class_weight))
+        and (note := _worse_than_a_constant(config, kept, data, net.class_weight, upto))
     ):
         emit("notice", {"message": note})
     if stopped_early:
@@ -1294,11 +1295,23 @@ def baseline_loss(cost: str, Y: np.ndarray, class_weight=None) -> float:
         return scale * float(np.nanmean(-(p * np.log(p) + (1 - p) * np.log(1 - p))))
 
 
-def _worse_than_a_constant(config, record: dict, data, class_weight=None) -> str | None:
+#: the epochs at the end of a run whose training losses say whether it was still falling
+TREND_EPOCHS = 5
+
+
+def _worse_than_a_constant(config, record: dict, data, class_weight=None, history=None) -> str | None:
     """A note when training ends far above the loss of a constant prediction: finite but blown
     up (a learning rate too high for unscaled inputs gave a loss of 1e14 and one prediction for
-    every row, exit 0 without a word). ``record``: the history of the epoch whose weights are
-    kept; ``class_weight``: the weights of its (weighted) training loss, one per class."""
+    every row, exit 0 without a word), or not trained enough (one epoch at a small learning
+    rate). ``record``: the history of the epoch whose weights are kept; ``history``: the
+    records up to it (default: that one alone); ``class_weight``: the weights of its (weighted)
+    training loss, one per class.
+
+    The advice follows the training losses of the last TREND_EPOCHS epochs up to it: each lower
+    than the one before, the loss was still falling (too few epochs for the learning rate: more
+    of them, or a larger rate, take it further; true also of a loss that blew up first and is
+    coming back); a rise anywhere among them, the learning rate may be too high; a single epoch
+    cannot tell the two apart and names both."""
     loss, base = record["loss"], baseline_loss(config.cost, data.train.Y, class_weight)
     if not base > 0 or loss <= 2 * base:
         return None
@@ -1306,10 +1319,21 @@ def _worse_than_a_constant(config, record: dict, data, class_weight=None) -> str
     if class_weight is not None and config.cost != "mse":
         what = "the class frequencies, weighted by training.class_weight"
     unscaled = "" if config.data.standardize else ", or the inputs unscaled (data.standardize: false)"
-    return (
-        f"{WORSE_THAN_A_CONSTANT} {loss:.4g}, above the {base:.4g} of always predicting {what}: "
-        f"the learning rate ({config.training.learning_rate:g}) may be too high{unscaled}"
-    )
+    lr, epochs = f"the learning rate ({config.training.learning_rate:g})", config.training.epochs
+    losses = [r["loss"] for r in (history or [record])][-TREND_EPOCHS:]
+    if len(losses) == 1:
+        advice = (
+            f"one epoch cannot tell a loss still falling from one blown up: training.epochs ({epochs}) "
+            f"may be too few for {lr}, or that rate too high{unscaled}"
+        )
+    elif all(b < a for a, b in zip(losses, losses[1:])):
+        advice = (
+            f"it was still falling over the last {len(losses)} epochs: training.epochs ({epochs}) may "
+            f"be too few for {lr}{unscaled}"
+        )
+    else:
+        advice = f"it rose during the last {len(losses)} epochs: {lr} may be too high{unscaled}"
+    return f"{WORSE_THAN_A_CONSTANT} {loss:.4g}, above the {base:.4g} of always predicting {what}; {advice}"
 
 
 def check_data_fits(config, data) -> None:

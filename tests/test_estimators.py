@@ -567,7 +567,11 @@ def test_fits_notices_are_python_warnings(digits, regression):
     (warning,) = caught
     message = str(warning.message)
     assert message.startswith("NettrainRegressor: the training loss ends at "), message
-    assert "StandardScaler" in message and message.endswith("or epochs (1) too few")
+    # one epoch: fit's note names both causes, in the estimator's parameters
+    assert "epochs (1) may be too few for learning_rate (0.01), or that rate too high" in message
+    assert "training." not in message and message.endswith(
+        "or X is unscaled (a StandardScaler in the Pipeline; y: a TransformedTargetRegressor)"
+    )
     assert warning.filename == __file__ and issubclass(warning.category, UserWarning)
     # many small classes: the stratified validation fraction holds out one row of each
     X = np.random.default_rng(0).standard_normal((60, 3))
@@ -580,6 +584,23 @@ def test_fits_notices_are_python_warnings(digits, regression):
         warnings.simplefilter("error")  # (whatever pytest's filters say)
         clf = NettrainClassifier(**FAST, config={"training": {"class_weight": "balanced"}}).fit(X, y)
     assert clf.model_.network.class_weight is not None
+
+
+def test_a_loss_still_falling_is_told_more_epochs_not_a_lower_rate(regression):
+    """fit's note follows the losses: falling every epoch at a small rate, the warning says the
+    epochs were too few for that rate (in the estimator's parameter names), not that it is too
+    high."""
+    X, y, _, _ = regression
+    est = NettrainRegressor(**{**FAST, "optimizer": "sgd", "learning_rate": 1e-4, "epochs": 3})
+    with pytest.warns(_convergence_warning(), match="the training loss ends at") as caught:
+        est.fit(X, y)
+    assert est.loss_curve_[0] > est.loss_curve_[1] > est.loss_curve_[2]
+    (message,) = [str(w.message) for w in caught]
+    assert (
+        "still falling over the last 3 epochs: epochs (3) may be too few for learning_rate (0.0001)"
+        in message
+    )
+    assert "too high" not in message and "training." not in message
 
 
 def test_without_scikit_learn_the_convergence_warning_is_nettrains(monkeypatch, regression):

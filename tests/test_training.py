@@ -869,3 +869,74 @@ def test_history_jsonl_is_strict_json_when_an_epoch_takes_no_measurable_time(tmp
     lines = (tmp_path / "run" / "history.jsonl").read_text().splitlines()
     records = [json.loads(line, parse_constant=strict) for line in lines]
     assert [r["samples_per_s"] for r in records] == [None, None]
+
+
+@pytest.mark.parametrize(
+    "losses, says, not_says",
+    [
+        # one epoch: a loss still falling or one blown up look alike, so both are named
+        (
+            [9.0],
+            ["one epoch cannot tell", "training.epochs (1) may be too few", "(0.001), or that rate too high"],
+            [],
+        ),
+        # each epoch lower than the one before: more epochs, not a lower rate
+        (
+            [9.0, 8.0, 7.0],
+            ["still falling over the last 3 epochs", "training.epochs (3) may be too few for"],
+            ["too high"],
+        ),
+        # a rise among the last five: the rate
+        (
+            [9.0, 12.0, 11.0],
+            ["rose during the last 3 epochs", "learning rate (0.001) may be too high"],
+            ["too few"],
+        ),
+        ([10, 9, 8, 7, 6, 5, 5.5], ["rose during the last 5 epochs", "may be too high"], ["too few"]),
+        # a rise before the last five epochs does not count
+        ([1.0, 20, 19, 18, 17, 16], ["still falling over the last 5 epochs"], ["too high"]),
+    ],
+)
+def test_the_note_on_a_loss_worse_than_a_constant_follows_the_losses_trend(losses, says, not_says):
+    """A loss still falling at the end was cut short (a 1-epoch run at a small rate got 'the
+    learning rate may be too high'); one that rose points at the learning rate."""
+    from types import SimpleNamespace
+
+    from nettrain.train import _worse_than_a_constant, baseline_loss
+
+    Y = np.random.default_rng(3).normal(0.0, 1.0, (30, 1))
+    base = baseline_loss("mse", Y)
+    data = SimpleNamespace(train=SimpleNamespace(Y=Y))
+    cfg = config_from_dict(
+        {
+            "network": {"layers": [2, 1]},
+            "cost": "mse",
+            "training": {"epochs": len(losses), "learning_rate": 1e-3},
+        }
+    )
+    history = [{"epoch": e, "loss": 10 * base * v} for e, v in enumerate(losses, 1)]
+    note = _worse_than_a_constant(cfg, history[-1], data, None, history)
+    assert note is not None and note.startswith(f"the training loss ends at {history[-1]['loss']:.4g}, above")
+    for text in says:
+        assert text in note, (text, note)
+    for text in not_says:
+        assert text not in note, (text, note)
+
+
+def test_a_short_run_at_a_small_rate_is_told_to_train_longer(tmp_path):
+    """Through fit: three epochs of a loss falling slowly from far above the constant's."""
+    cfg = load_config(
+        CONFIGS / "regression.yaml",
+        [
+            f"output={tmp_path}",
+            "training.epochs=3",
+            "training.learning_rate=0.0001",
+            "data.standardize=inputs",
+        ],
+    )
+    notes = []
+    history = fit(cfg, lambda kind, info: notes.append(info["message"]) if kind == "notice" else None).history
+    assert history[0]["loss"] > history[1]["loss"] > history[2]["loss"]
+    (note,) = [n for n in notes if n.startswith("the training loss ends at")]
+    assert "still falling over the last 3 epochs: training.epochs (3) may be too few" in note
+    assert "too high" not in note
