@@ -1085,6 +1085,27 @@ def _changed_keys(before: dict, after: dict, prefix: str = "") -> list[str]:
     return out
 
 
+def _parameters_in_full(before: dict, after: dict) -> tuple[dict, dict]:
+    """``before`` and ``after`` (comparable configs, which leave out an optimizer's or a schedule's
+    parameters at their defaults) with the parameters of an optimizer or schedule of the same name
+    on both sides written out in full, so that a change to a default reads 'cooldown 1 -> 0', not
+    '1 -> null'."""
+    from .optimizers import OPTIMIZERS
+    from .schedules import SCHEDULES
+
+    before, after = json.loads(json.dumps(before)), json.loads(json.dumps(after))
+    t0, t1 = before.get("training"), after.get("training")
+    if not (isinstance(t0, dict) and isinstance(t1, dict)):
+        return before, after
+    for key, registry in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
+        a, b = t0.get(key), t1.get(key)
+        names = [v.get("name") if isinstance(v, dict) else v for v in (a, b)]
+        if a != b and names[0] == names[1] and isinstance(names[0], str) and names[0] in registry:
+            full = {"name": names[0], **registry[names[0]].defaults}
+            t0[key], t1[key] = [{**full, **v} if isinstance(v, dict) else full for v in (a, b)]
+    return before, after
+
+
 def _as_yaml(value) -> str:
     """A config value as the config file writes it (false, null, {name: adam}), not as Python
     does (False, None, {'name': 'adam'})."""
@@ -1107,7 +1128,9 @@ def open_checkpoint(where, config: Config, force: bool = False):
     stored = model.meta.get("config")
     then = config_hash(stored) if isinstance(stored, dict) else state.get("config_hash")
     if then != config_hash(config.to_dict()) and not force:
-        changed = _changed_keys(comparable(model.meta.get("config") or {}), comparable(config.to_dict()))
+        changed = _changed_keys(
+            *_parameters_in_full(comparable(model.meta.get("config") or {}), comparable(config.to_dict()))
+        )
         what = f"changed: {', '.join(changed[:6])}" if changed else f"hash {state.get('config_hash')}"
         raise ConfigError(
             f"--resume: {path} was written with a different config ({what}); resume with the "

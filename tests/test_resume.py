@@ -437,6 +437,20 @@ def test_resume_with_a_changed_porting_key_needs_force(three_epochs, tmp_path, s
     assert shown in str(err.value)
 
 
+def test_resume_refusal_names_a_parameter_set_back_to_its_default_by_value(tmp_path):
+    """The hash's canonical form leaves out a schedule's parameters at their defaults; the
+    refusal still names what the config now says (abs -> rel, 1 -> 0), not null."""
+    plateau = "training.schedule={name: plateau, threshold_mode: abs, cooldown: 1}"
+    fit(digits(tmp_path / "a", "training.epochs=1", "training.checkpoint_every=1", plateau))
+    back = "training.schedule={name: plateau, threshold_mode: rel, cooldown: 0}"
+    with pytest.raises(ConfigError, match="--force") as err:
+        fit(digits(tmp_path / "b", "training.epochs=2", back), resume=str(tmp_path / "a"))
+    message = str(err.value)
+    assert "training.schedule.cooldown 1 -> 0" in message
+    assert "training.schedule.threshold_mode abs -> rel" in message
+    assert "null" not in message
+
+
 def test_a_run_with_features_resumes_bit_identical_and_a_changed_list_needs_force(tmp_path):
     """data.features is part of the config the checkpoint holds: the same list resumes (the
     same model as a run without a stop), another one is a changed config."""
