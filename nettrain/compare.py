@@ -20,6 +20,7 @@ from .errors import NettrainError, did_you_mean
 SETTINGS = (
     ("layers", "layers"),
     ("activation", "activation"),
+    ("init", "init"),
     ("cost", "cost"),
     ("optimizer", "optimizer"),
     ("learning_rate", "lr"),
@@ -71,6 +72,19 @@ def _non_default(spec, registry: dict) -> str:
     return " ".join([str(name), *given])
 
 
+def _init(config: dict, meta: dict) -> str | None:
+    """network.init ('pytorch', 'normal scale=0.05'), or None for a warm-started run, whose
+    initial weights were the source model's (and for a model whose config names none)."""
+    network = config.get("network") if isinstance(config.get("network"), dict) else {}
+    init = network.get("init")
+    if isinstance(meta.get("warm_start"), dict) or init is None:
+        return None
+    if isinstance(init, dict):
+        given = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in init.items() if k != "name"]
+        return " ".join([str(init.get("name")), *given])
+    return str(init)
+
+
 def _early_stopping(spec) -> str | None:
     if not isinstance(spec, dict):
         return None
@@ -101,6 +115,7 @@ def run_row(label: str, network, meta: dict) -> dict[str, Any]:
         "layers": "-".join(str(n) for n in network.sizes),
         "activation": ",".join(acts) if acts else None,
         "cost": network.cost_name,
+        "init": _init(config, meta),
         "optimizer": _non_default(tc.get("optimizer"), OPTIMIZERS),
         "learning_rate": tc.get("learning_rate"),
         "schedule": _non_default(tc.get("schedule"), SCHEDULES),
@@ -224,6 +239,7 @@ def _header_text(key: str, value) -> str:
         "seed": "seed ",
         "split_seed": "split seed ",
         "schedule": "schedule ",
+        "init": "init ",
         "data": "trained on ",
         "warm_start": "warm start from ",
     }.get(key, "")
@@ -255,7 +271,10 @@ def compare_table(rows: list[dict], r2: str = "R²") -> tuple[str, list[str], li
         values = [_text(key, row.get(key)) for row in rows]
         if len(set(values)) > 1:
             columns.append((key, title))
-        elif rows[0].get(key) is not None and not (key == "schedule" and values[0] == "constant"):
+        elif rows[0].get(key) is not None and (key, values[0]) not in (
+            ("schedule", "constant"),
+            ("init", "auto"),
+        ):
             shared[key] = _header_text(key, rows[0].get(key))
     if "layers" in shared and "activation" in shared:  # '64-128-64-10 relu', as one says it
         shared["layers"] += " " + shared.pop("activation")

@@ -249,6 +249,44 @@ def test_runs_that_differ_in_decay_biases_or_input_dropout_show_it(tmp_path):
     assert "input dropout 0.2" in shared
 
 
+def test_runs_that_differ_in_init_show_it(tmp_path):
+    """network.init (pytorch and sklearn draw the biases too) changes the run: runs differing only
+    there are told apart by a column ('auto' shown, as set); a warm-started run's is '-' (its
+    weights were the source model's); a shared init is named on the header line, unless auto."""
+    sets = {
+        "auto": [],
+        "torch": ["network.init=pytorch"],
+        "normal": ["network.init={name: normal, scale: 0.05}"],
+    }
+    for name, extra in sets.items():
+        args = ["fit", CONFIGS / "digits.yaml", "-q", "-o", tmp_path / name, "--set", "training.epochs=1"]
+        for s in extra:
+            args += ["--set", s]
+        ok(run(*args))
+    ok(
+        run(
+            "fit",
+            CONFIGS / "digits.yaml",
+            "-q",
+            "-o",
+            tmp_path / "warm",
+            "--set",
+            "training.epochs=1",
+            "--set",
+            "network.init=pytorch",
+            "--warm-start",
+            tmp_path / "auto",
+        )
+    )
+    out = ok(run("info", *(tmp_path / name for name in [*sets, "warm"]))).stdout
+    assert out.splitlines()[2].split()[:2] == ["run", "init"], out
+    assert row_of(out, tmp_path / "auto")[1] == "auto" and row_of(out, tmp_path / "torch")[1] == "pytorch"
+    assert row_of(out, tmp_path / "normal")[1:3] == ["normal", "scale=0.05"]
+    assert row_of(out, tmp_path / "warm")[1] == "-"
+    assert "init pytorch" in ok(run("info", tmp_path / "torch", tmp_path / "torch")).stdout.splitlines()[0]
+    assert "init" not in ok(run("info", tmp_path / "auto", tmp_path / "auto")).stdout.splitlines()[0]
+
+
 def _with_meta(src, dst, change) -> None:
     """A copy of the model file ``src`` whose metadata ``change`` (a function of the dict) edited."""
     import numpy as np
