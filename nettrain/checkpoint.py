@@ -31,6 +31,10 @@ from .modelfile import Model, load_model, read_members, read_meta, save_model
 PATTERN = re.compile(r"^checkpoint-(\d+)\.npz$")
 
 
+#: the schedule parameters that count epochs: 1.0 and 1 are one setting
+WHOLE_EPOCHS = ("step_size", "warmup", "patience", "cooldown")
+
+
 def config_hash(config_dict: dict) -> str:
     """A hash of what decides the training trajectory: the resolved config without the run
     folder, the device, the number of epochs (resuming may extend a run), the checkpoint settings
@@ -71,6 +75,9 @@ def comparable(config_dict: dict) -> dict:
     for key, registry in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
         value = training.get(key) if isinstance(training, dict) else None
         if isinstance(value, dict) and value.get("name") in registry:
+            for k in WHOLE_EPOCHS:  # (written as 1.0 by a nettrain that kept the YAML's float)
+                if isinstance(value.get(k), float) and value[k].is_integer():
+                    value[k] = int(value[k])
             defaults = registry[value["name"]].defaults
             params = {k: v for k, v in value.items() if k != "name" and defaults.get(k, object()) != v}
             training[key] = {"name": value["name"], **params} if params else value["name"]

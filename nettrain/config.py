@@ -1266,6 +1266,8 @@ def _training_section(c: _Checker, raw: dict, layers: tuple[int, ...]) -> Traini
             c.problem(
                 ("training", "schedule", key), f"{_show(value)} is not a whole number of epochs >= {low}"
             )
+        elif key in sched_params:  # (cooldown: 1.0 is 1, as epochs: 4.0 is 4)
+            sched_params[key] = int(value)
     hidden_layers = max(len(layers) - 2, 0)
     dropout = _dropout(c, t, hidden_layers)
     training = TrainingConfig(

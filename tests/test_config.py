@@ -941,6 +941,24 @@ def test_set_a_delimiter_without_quotes(tmp_path):
 
 
 @pytest.mark.parametrize(
+    "schedule",
+    [
+        {"name": "plateau", "patience": 2.0, "cooldown": 1.0},
+        {"name": "step", "step_size": 3.0},
+        {"name": "cosine", "warmup": 2.0},
+    ],
+)
+def test_a_whole_number_of_epochs_written_as_a_float_is_that_whole_number(schedule):
+    """cooldown: 1.0 is cooldown 1, as epochs: 4.0 is 4: the resolved config (which --dry-run
+    shows and the resume hash covers) holds the int, so that cooldown: 1 resumes its run."""
+    raw = {"network": {"layers": [4, 3, 1]}, "cost": "mse", "training": {"schedule": schedule}}
+    params = config_from_dict(raw).to_dict()["training"]["schedule"]
+    for key, value in schedule.items():
+        if key != "name":
+            assert params[key] == value and type(params[key]) is int, params
+
+
+@pytest.mark.parametrize(
     "key, value, needle",
     [
         ("training.schedule", {"name": "cosine", "warmup": 2.5}, "whole number of epochs"),

@@ -1009,6 +1009,30 @@ def test_a_checkpoint_written_before_the_config_gained_keys_still_resumes(tmp_pa
     assert len(result.history) == 3
 
 
+def test_a_checkpoint_whose_config_kept_a_float_cooldown_resumes_with_the_whole_number(tmp_path):
+    """A nettrain that kept cooldown: 1.0 as written stored 1.0 in the checkpoint's config: the
+    same setting as 1, so the run resumes under a config that writes 1, without --force."""
+    import io
+    import json
+    import zipfile
+
+    run = tmp_path / "run"
+    sets = ["training.schedule={name: plateau, patience: 1, cooldown: 1}", "training.checkpoint_every=1"]
+    fit(digits(run, "training.epochs=1", *sets))
+    ckpt = run / "checkpoint-1.npz"
+    with zipfile.ZipFile(ckpt) as zf:
+        meta = json.loads(np.load(io.BytesIO(zf.read("meta.npy"))).tobytes())
+    schedule = meta["config"]["training"]["schedule"]
+    schedule["patience"], schedule["cooldown"] = 1.0, 1.0
+    buf = io.BytesIO()
+    np.save(buf, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    _rezip(ckpt, tmp_path / "old.npz", {"meta.npy": buf.getvalue()})
+    ckpt.unlink()
+    (tmp_path / "old.npz").rename(ckpt)
+    result = fit(digits(run, "training.epochs=2", *sets), resume=run)
+    assert len(result.history) == 2
+
+
 def test_a_run_that_stopped_early_is_not_resumed_and_a_resumed_one_ends_with_a_checkpoint(tmp_path):
     run = tmp_path / "run"
     sets = ["training.epochs=200", "training.early_stopping={patience: 2}", "training.checkpoint_keep=500"]
