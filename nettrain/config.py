@@ -939,6 +939,8 @@ def _finite(value: int | float) -> bool:
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, bool):  # as the config writes it, not Python's True
+        return "true" if value else "false"
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
         text = str(value)  # (a YAML integer of hundreds of digits: not all of them)
         return f"{text[:12]}...{text[-4:]} ({len(text.lstrip('-'))} digits)"
