@@ -562,6 +562,11 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
         x, y = device.asarray(x), device.asarray(y)
     result = gradcheck(net, x, y, copy=False, **kwargs)  # the float64 network built here
     result.source = source
+    if any(p > 0 for p in net.dropout) or net.input_dropout > 0:
+        result.notes.append(
+            "dropout is off in the check (as in trace and predict): every unit is kept, so the "
+            "gradients checked are those of the network without dropout"
+        )
     result.device = str(device) if device is not None else "cpu"
     return result
 

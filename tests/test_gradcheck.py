@@ -74,6 +74,19 @@ def test_mixed_activations_per_layer_pass():
     assert gradcheck_config(cfg).passed
 
 
+@pytest.mark.parametrize("training", [{"input_dropout": 0.3}, {"dropout": 0.5}, {}])
+def test_a_config_with_dropout_is_checked_without_it_and_a_note_says_so(training):
+    """Dropout is off in the check (a fixed function of the weights is needed): every unit is
+    kept, the check passes, and a note says what was checked; no note without dropout."""
+    cfg = config_from_dict(
+        {"network": {"layers": [4, 5, 3]}, "cost": "cross_entropy", "training": {"seed": 1, **training}}
+    )
+    result = gradcheck_config(cfg, batch=4)
+    assert result.passed
+    noted = [n for n in result.notes if n.startswith("dropout is off in the check")]
+    assert len(noted) == (1 if training else 0), result.notes
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_shipped_configs_pass(path):
     result = gradcheck_config(load_config(path))
