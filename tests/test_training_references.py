@@ -207,7 +207,8 @@ def test_plain_sgd_with_clipping_is_its_replay_in_torch(options):
 def test_decay_biases_is_torchs_weight_decay_on_every_parameter(options):
     """optim.SGD(weight_decay=wd) and optim.AdamW decay the biases as well as the weights, as
     model.parameters() hands them over: training.decay_biases: true replays them to the same
-    tolerance; the biases end elsewhere than with the weights decayed alone."""
+    tolerance; the biases end elsewhere than with the weights decayed alone. torch adds the decay
+    in step(), after clip_grad_norm_: outside the clipped norm, as nettrain does."""
     X, y = data()
     options = {"weight_decay": 0.05, **options}
     cfg = config({"name": "step", "step_size": 3, "gamma": 0.5}, decay_biases=True, **options)
@@ -220,6 +221,11 @@ def test_decay_biases_is_torchs_weight_decay_on_every_parameter(options):
         replace(cfg, training=replace(cfg.training, decay_biases=False)), save=False, data=arrays(X, y)
     )
     assert np.abs(weights_only.model.network.b[0] - result.model.network.b[0]).max() > 1e-6
+    if cfg.training.clip_norm:  # clipping acted: the replay pins the decay outside the clipped norm
+        unclipped = fit(
+            replace(cfg, training=replace(cfg.training, clip_norm=None)), save=False, data=arrays(X, y)
+        )
+        assert np.abs(unclipped.model.network.b[0] - result.model.network.b[0]).max() > 1e-6
 
 
 @pytest.mark.parametrize("hidden", [0.3, 0.0], ids=["and hidden dropout", "alone"])
