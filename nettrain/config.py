@@ -604,6 +604,8 @@ KNOWN_PARAMETERS = {
 KNOWN_NAMED_PARAMETERS = {
     ("plateau", "min_delta"): "threshold_mode: abs, threshold: X",
     ("plateau", "epsilon"): "threshold_mode: abs, threshold: X",  # (older Keras)
+    # PyTorch's and Keras's mode (min | max): the direction follows the monitored value
+    ("plateau", "mode"): "monitor: val_loss (mode min) or val_accuracy (max)",
 }
 
 #: scikit-learn's and Keras's names for early stopping's keys

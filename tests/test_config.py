@@ -367,6 +367,8 @@ def test_unknown_top_level_key(tmp_path):
         (["training.schedule={name: cosine, eta_min: 0}"], "'eta_min' (did you mean 'min_lr'?)"),
         (["training.schedule={name: plateau, min_delta: 0.1}"],
          "'plateau' has no parameter 'min_delta' (did you mean 'threshold_mode: abs, threshold: X'?)"),
+        (["training.schedule={name: plateau, mode: max}"],
+         "(did you mean 'monitor: val_loss (mode min) or val_accuracy (max)'?)"),
         (["training.schedule={name: plateau, threshold_mode: absolute}"],
          "threshold_mode: 'absolute' is not known (did you mean 'abs'?); one of: rel, abs"),
         # another case of a choice
