@@ -31,6 +31,10 @@ from .modelfile import Model, load_model, read_members, read_meta, save_model
 PATTERN = re.compile(r"^checkpoint-(\d+)\.npz$")
 
 
+#: training keys added after checkpoints were first written, and their "off" values, which
+#: ``comparable`` leaves out as the older configs did not have them
+LATER_TRAINING_KEYS = {"decay_biases": False, "input_dropout": 0.0}
+
 #: the schedule parameters that count epochs: 1.0 and 1 are one setting
 WHOLE_EPOCHS = ("step_size", "warmup", "patience", "cooldown")
 
@@ -51,7 +55,8 @@ def comparable(config_dict: dict) -> dict:
     """A resolved config in one canonical form, whichever nettrain wrote it: an optimizer or
     schedule parameter at its default, an empty data.exclude, an unset data.features and a
     data.split_seed unset or equal to training.seed (the same hold-outs) are left out (newer
-    configs write them, older ones did not), so that a checkpoint from before still resumes."""
+    configs write them, older ones did not), and so are training keys added later at their "off"
+    values (decay_biases false, input_dropout 0), so that a checkpoint from before still resumes."""
     from .optimizers import OPTIMIZERS
     from .schedules import SCHEDULES
 
@@ -72,6 +77,10 @@ def comparable(config_dict: dict) -> dict:
         data.pop("split_seed", None)
     if isinstance(training, dict) and training.get("class_weight") is None:
         training.pop("class_weight", None)  # (added later: an unweighted run's hash is as before)
+    # (added later, off by default: a run without them hashes as before, so its checkpoints resume)
+    for key, off in LATER_TRAINING_KEYS.items():
+        if isinstance(training, dict) and key in training and training[key] == off:
+            training.pop(key)
     for key, registry in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
         value = training.get(key) if isinstance(training, dict) else None
         if isinstance(value, dict) and value.get("name") in registry:

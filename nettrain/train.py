@@ -1087,9 +1087,10 @@ def _changed_keys(before: dict, after: dict, prefix: str = "") -> list[str]:
 
 def _parameters_in_full(before: dict, after: dict) -> tuple[dict, dict]:
     """``before`` and ``after`` (comparable configs, which leave out an optimizer's or a schedule's
-    parameters at their defaults) with the parameters of an optimizer or schedule of the same name
-    on both sides written out in full, so that a change to a default reads 'cooldown 1 -> 0', not
-    '1 -> null'."""
+    parameters at their defaults, and LATER_TRAINING_KEYS at their "off" values) with those written
+    out in full (the parameters where the optimizer or schedule has the same name on both sides),
+    so that a change to a default reads 'cooldown 1 -> 0', not '1 -> null'."""
+    from .checkpoint import LATER_TRAINING_KEYS
     from .optimizers import OPTIMIZERS
     from .schedules import SCHEDULES
 
@@ -1097,6 +1098,9 @@ def _parameters_in_full(before: dict, after: dict) -> tuple[dict, dict]:
     t0, t1 = before.get("training"), after.get("training")
     if not (isinstance(t0, dict) and isinstance(t1, dict)):
         return before, after
+    for key, off in LATER_TRAINING_KEYS.items():  # (left out at their "off" values: false -> true)
+        for t in (t0, t1):
+            t.setdefault(key, off)
     for key, registry in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
         a, b = t0.get(key), t1.get(key)
         names = [v.get("name") if isinstance(v, dict) else v for v in (a, b)]

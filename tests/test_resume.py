@@ -979,7 +979,8 @@ def test_resume_a_run_with_auto_layer_sizes(tmp_path):
 
 
 def test_a_checkpoint_written_before_the_config_gained_keys_still_resumes(tmp_path):
-    """Older checkpoints hold configs without data.exclude, data.features and data.split_seed, with
+    """Older checkpoints hold configs without data.exclude, data.features, data.split_seed,
+    training.decay_biases and training.input_dropout, with
     only the optimizer's parameters the config gave, and encodings without
     positional/delimiter/label_numbers: they resume with the same config, without --force."""
     import io
@@ -997,6 +998,8 @@ def test_a_checkpoint_written_before_the_config_gained_keys_still_resumes(tmp_pa
     meta["config"]["data"].pop("features")
     meta["config"]["data"].pop("split_seed")
     meta["config"]["training"]["optimizer"] = "adam"
+    meta["config"]["training"].pop("decay_biases")  # (a nettrain before training.decay_biases)
+    meta["config"]["training"].pop("input_dropout")  # (and before training.input_dropout)
     for key in ("positional", "delimiter", "label_numbers"):
         meta["encoding"].pop(key)
     meta["checkpoint"]["config_hash"] = "20a85d99e8b5c5b1"  # what the older nettrain hashed it to
