@@ -288,3 +288,25 @@ def test_the_scikit_learn_estimators_on_the_gpu(fake):
     np.testing.assert_array_equal(gpu.predict(X), cpu.predict(X))
     reg = NettrainRegressor(**params, device="gpu").fit(X, y.astype(float))
     assert type(reg.predict(X)) is np.ndarray and reg.score(X, y) > 0
+
+
+def test_the_porting_keys_together_on_the_gpu_paths_equal_the_cpu(fake, tmp_path):
+    """network.init: pytorch (biases drawn), weight decay on the biases, clipping and a plateau
+    schedule with threshold_mode abs and a cooldown that acts: the GPU run is the CPU's, lr by lr,
+    and the end-of-fit check of the last batch through the final weights runs there too."""
+    base = digits(
+        tmp_path,
+        optimizer="momentum",
+        weight_decay=1e-2,
+        decay_biases=True,
+        clip_norm=1.0,
+        epochs=5,
+        schedule={"name": "plateau", "patience": 0, "threshold_mode": "abs", "threshold": 0.5, "cooldown": 1},
+    )
+    base["network"]["init"] = "pytorch"
+    gpu, cpu = fit_on("gpu", base), fit_on("cpu", base)
+    assert_same_run(gpu, cpu)
+    lrs = [h["lr"] for h in cpu.history]
+    assert [h["lr"] for h in gpu.history] == lrs
+    # cut after epoch 3; epoch 4, in the cooldown, is not counted (without it, a second cut)
+    assert lrs[3] < lrs[2] and lrs[4] == lrs[3]
