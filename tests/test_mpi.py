@@ -119,7 +119,8 @@ def test_an_error_of_rank_0_alone_still_aborts_the_job(config, tmp_path):
     r = nettrain("fit", config, "-o", tmp_path / "afile", ranks=2)
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("Error:") == 1 and "is a file" in r.stderr
-    assert "Abort(2)" in r.stderr
+    # (MPICH's own 'Abort(2) on node 0 ...' line usually follows, but not always: the job is torn
+    # down while it is written; 2 of 20 runs under load went without it)
 
 
 def test_resume_under_mpi(config, tmp_path):
