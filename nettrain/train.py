@@ -494,6 +494,12 @@ CLASS_WEIGHTS_NOTE = "class weights in the training cost"
 WARM_START_NOTE = "warm start from"
 WORSE_THAN_A_CONSTANT = "the training loss ends at"
 
+#: fit's notice for training.decay_biases: true with no weight decay to apply to the biases
+DECAY_BIASES_NOTE = (
+    "training.decay_biases is true, but training.weight_decay is 0: nothing is decayed (set a "
+    "weight_decay, or leave decay_biases out)"
+)
+
 #: what a model trained on arrays records as its data (metadata training.data), for info
 ARRAYS_SOURCE = "arrays given to fit"
 
@@ -616,6 +622,8 @@ def _fit(
     # optimizers apply their weight_decay
     decayed = None if tc.decay_biases else net.is_weight()
     optimizer = get_optimizer(tc.optimizer, tc.learning_rate, tc.weight_decay, decayed, **tc.optimizer_params)
+    if tc.decay_biases and tc.weight_decay == 0:  # (valid, as for a sweep over weight_decay, but inert)
+        emit("notice", {"message": DECAY_BIASES_NOTE})
     schedule = get_schedule(tc.schedule, tc.learning_rate, tc.epochs, len(data.train), **tc.schedule_params)
     shuffle_rng = stream_rng(tc.seed, 2)
     dropout_rng = stream_rng(tc.seed, 3) if any(tc.dropout) or tc.input_dropout else None

@@ -388,6 +388,44 @@ def test_decay_biases_is_a_training_key_and_in_the_resolved_config(tmp_path):
         digits(tmp_path, "training.bias_decay=true")
 
 
+def test_decay_biases_without_weight_decay_is_a_notice_and_trains_as_without_it(tmp_path):
+    """decay_biases: true with weight_decay 0 decays nothing: fit says so (a notice, not an
+    error: a sweep over weight_decay may pass 0) and trains as decay_biases: false; with a weight
+    decay, or adamw's default 0.01, there is no notice."""
+    X = np.random.default_rng(0).standard_normal((40, 4))
+    y = (X[:, 0] > 0).astype(int)
+
+    def run(*overrides):
+        cfg = config_from_dict(
+            {
+                "cost": "cross_entropy",
+                "network": {"layers": [4, 6, 2]},
+                "training": {"epochs": 2, "batch_size": 8},
+            },
+            overrides=list(overrides),
+        )
+        events: list = []
+        result = fit(
+            cfg,
+            data=RunData.from_arrays(X, y, "cross_entropy"),
+            save=False,
+            on_event=lambda kind, info: events.append((kind, info)),
+        )
+        return result, [info["message"] for kind, info in events if kind == "notice"]
+
+    inert, notes = run("training.decay_biases=true")
+    assert notes == [
+        "training.decay_biases is true, but training.weight_decay is 0: nothing is decayed (set a "
+        "weight_decay, or leave decay_biases out)"
+    ]
+    plain, plain_notes = run()
+    assert plain_notes == []
+    for a, b in zip(inert.model.network.params(), plain.model.network.params()):
+        np.testing.assert_array_equal(a, b)
+    assert run("training.decay_biases=true", "training.weight_decay=0.01")[1] == []
+    assert run("training.decay_biases=true", "training.optimizer=adamw")[1] == []
+
+
 # -- clipping by global norm -------------------------------------------------------------------------
 
 
