@@ -2117,6 +2117,9 @@ def _info_data(model: Path, m, read: dict | None = None) -> dict:
         "activations": net.activation_names,
         "output": net.output,
         "cost": net.cost_name,
+        # network.init as the config has it (a name, or {name: normal, scale}); null for a
+        # warm-started run, whose first weights were its source's, and a model without a config
+        "init": _init_of(meta),
         "dtype": str(net.dtype),
         "parameters": net.n_params(),
         "weights_sha256": weights_sha256(net),  # (of the arrays as stored: compares two runs' weights)
@@ -2136,6 +2139,13 @@ def _info_data(model: Path, m, read: dict | None = None) -> dict:
         "nettrain_version": meta.get("nettrain_version"),
         "format_version": meta.get("format_version"),
     }
+
+
+def _init_of(meta: dict):
+    """The network.init a model's run drew its first weights with (info --json's ``init``)."""
+    config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    network = config.get("network") if isinstance(config.get("network"), dict) else {}
+    return None if isinstance(meta.get("warm_start"), dict) else network.get("init")
 
 
 def _print_info(model: Path, m, data: dict) -> None:
@@ -2189,6 +2199,13 @@ def _print_info(model: Path, m, data: dict) -> None:
             if sched != "constant"
             else [f"{tc.get('epochs')} epochs"]
         )
+        from .compare import _init
+
+        # the initialisation where it is not the default (auto), as the schedule; a warm-started
+        # run's first weights were its source's, so it has none
+        init = _init(config, meta)
+        if init is not None and init != "auto":
+            settings += [f"init {init}"]
         # the regularisation a run used, where it used any (0 and null are left out)
         for key, name in (
             ("weight_decay", "weight decay"),

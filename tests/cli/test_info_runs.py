@@ -285,6 +285,20 @@ def test_runs_that_differ_in_init_show_it(tmp_path):
     assert row_of(out, tmp_path / "warm")[1] == "-"
     assert "init pytorch" in ok(run("info", tmp_path / "torch", tmp_path / "torch")).stdout.splitlines()[0]
     assert "init" not in ok(run("info", tmp_path / "auto", tmp_path / "auto")).stdout.splitlines()[0]
+    # one model's info: on its 'trained with' line unless auto (as the schedule unless constant);
+    # --json gives network.init as the config has it, null for the warm-started run
+    shown = {name: " ".join(ok(run("info", tmp_path / name)).stdout.split()) for name in [*sets, "warm"]}
+    assert "1 epochs, init pytorch, seed 0" in shown["torch"]
+    assert "1 epochs, init normal scale=0.05, seed 0" in shown["normal"]
+    assert ", init " not in shown["auto"] and ", init " not in shown["warm"]
+    assert "1 epochs, seed 0" in shown["auto"] and "1 epochs, seed 0" in shown["warm"]
+    inits = {name: json.loads(ok(run("info", tmp_path / name, "--json")).stdout)["init"] for name in shown}
+    assert inits == {
+        "auto": "auto",
+        "torch": "pytorch",
+        "normal": {"name": "normal", "scale": 0.05},
+        "warm": None,
+    }
 
 
 def _with_meta(src, dst, change) -> None:
