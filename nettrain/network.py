@@ -550,11 +550,13 @@ class Workspace:
         ]
         self.masks: list = [None] * (len(sizes) - 2)  # keep[l] while layer l drops units, else None
         # input dropout: x dropped into x_drop (x itself, the caller's batch, stays as it is);
-        # x_pre is the DROPOUT kernel's copy of x before dropping, which the inputs do not need
+        # x_pre is the GPU's DROPOUT kernel's copy of x before dropping, which the inputs do not
+        # need (the CPU path does without it)
         dropping_inputs = net.input_dropout > 0
-        self.x_drop, self.x_pre, self.x_keep = (
-            [xp.empty((n, sizes[0]), dtype=net.dtype) for _ in range(3)] if dropping_inputs else [None] * 3
+        self.x_drop, self.x_keep = (
+            [xp.empty((n, sizes[0]), dtype=net.dtype) for _ in range(2)] if dropping_inputs else [None] * 2
         )
+        self.x_pre = xp.empty((n, sizes[0]), dtype=net.dtype) if dropping_inputs and self.gpu else None
         # a row of ones: ones @ delta sums delta over the batch (one BLAS call; a NumPy
         # reduction with axis=0 costs more per call on small arrays)
         self.ones = xp.ones(n, dtype=net.dtype)

@@ -126,6 +126,23 @@ def test_fit_on_the_gpu_paths_equals_the_cpu(fake, tmp_path, training):
     assert_same_run(gpu, fit_on("cpu", base))
 
 
+def test_input_dropout_on_the_gpu_has_the_kernels_copy_of_the_inputs(fake):
+    """The DROPOUT kernel writes x before dropping into x_pre: the GPU's workspace has it (the
+    CPU's has none: tests/test_regularization.py), and the step fills x_drop from it."""
+    from nettrain.network import Network
+
+    gpu = resolve_device("gpu")
+    net = Network.create(
+        [4, 6, 3], ["tanh"], "softmax", "cross_entropy", seed=0, input_dropout=0.2, device=gpu
+    )
+    ws = net.workspace(5)
+    assert ws.x_pre is not None and ws.x_pre.shape == (5, 4)
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[[0, 1, 2, 0, 1]]
+    ws.step(gpu.asarray(x), gpu.asarray(y), 0.2, gpu.step_rng(np.random.default_rng(1)))
+    np.testing.assert_array_equal(to_host(ws.x_pre), x)
+
+
 def test_no_training_step_waits_for_the_gpu(fake, tmp_path):
     """The host reads device data a few times an epoch (the epoch's loss, the validation
     outputs and loss), never once a step: two more epochs of 46 steps add a handful of reads."""

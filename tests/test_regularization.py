@@ -228,6 +228,18 @@ def test_input_dropout_drops_a_1_by_hand_and_leaves_x_alone():
     assert float(net.gradients(x, y)[0]) == float(plain.gradients(x, y)[0])
 
 
+def test_input_dropout_on_the_cpu_needs_no_copy_of_the_inputs():
+    """The step's input dropout keeps x_drop and the mask; x_pre (the GPU kernel's copy of x
+    before dropping, tests/test_fake_gpu.py) is not allocated on the CPU, which never writes it."""
+    net = Network.create([4, 6, 3], ["tanh"], "softmax", "cross_entropy", seed=0, input_dropout=0.2)
+    ws = net.workspace(5)
+    assert ws.x_pre is None and ws.x_drop.shape == ws.x_keep.shape == (5, 4)
+    x, y = batch(net, n=5)
+    assert np.isfinite(
+        float(ws.step(x.astype(np.float32), y.astype(np.float32), 0.2, np.random.default_rng(1)))
+    )
+
+
 def test_input_dropout_config_and_trace_note(tmp_path):
     from nettrain.trace import trace_example
 
