@@ -1441,16 +1441,23 @@ def _folder_of(path: Path) -> Path | None:
 
 
 def config_from_dict(
-    raw: dict, base: str | Path = ".", name: str = "config", overrides: list[str] | None = None
+    raw: dict,
+    base: str | Path = ".",
+    name: str = "config",
+    overrides: list[str] | None = None,
+    *,
+    origin: str | None = None,
 ) -> Config:
     """Validate a config given as a mapping (the Python API; model files store one too).
 
     Values as a notebook has them are taken as YAML would give them: NumPy numbers as Python
     numbers, paths (pathlib) as text, tuples as lists. ``overrides`` are ``--set`` strings, as for
-    load_config (their relative paths are the current folder's)."""
+    load_config (their relative paths are the current folder's). Problems begin with
+    ``origin`` ('NettrainClassifier: training.epochs: ...'), by default ``<name>``, which no
+    file is called."""
     raw = _plain(raw)
     touched = apply_overrides(raw, overrides) if overrides else {}
-    where = _Where(f"<{name}>", {}, touched)
+    where = _Where(origin if origin is not None else f"<{name}>", {}, touched)
     return _check(raw, where, Path(base).resolve(), f"runs/{name}", None)
 
 

@@ -316,7 +316,7 @@ class _NettrainEstimator:
         if cost is not None:
             raw["cost"] = cost
         try:
-            return config_from_dict(raw, base=base, name=name)
+            return config_from_dict(raw, base=base, name=name, origin=name)
         except ConfigError as exc:
             problems = []
             for line in exc.problems:
@@ -337,12 +337,12 @@ class _NettrainEstimator:
         if COSTS[cost].classification != wanted:
             task = "classification" if wanted else "regression"
             raise EstimatorConfigError(
-                f"<{name}>: cost: '{cost}' is not a {task} cost; a {type(self).__name__} trains with "
+                f"{name}: cost: '{cost}' is not a {task} cost; a {type(self).__name__} trains with "
                 + ("cross_entropy or binary_cross_entropy" if wanted else "mse")
             )
         if cost == "binary_cross_entropy" and n_classes > 2:
             raise EstimatorConfigError(
-                f"<{name}>: cost: binary_cross_entropy is one sigmoid output for two classes; y has "
+                f"{name}: cost: binary_cross_entropy is one sigmoid output for two classes; y has "
                 f"{n_classes}: use cross_entropy"
             )
         return cost

@@ -262,6 +262,31 @@ def test_a_config_file_is_the_base_and_parameters_override_it(tmp_path, digits):
         NettrainRegressor(config={"cost": "cross_entropy"}).fit(X, y)
 
 
+def test_config_errors_begin_as_the_estimators_other_errors(tmp_path, digits):
+    """A config problem begins with the estimator's name, as its other errors do (it began
+    '<NettrainClassifier>:', config_from_dict's form for a mapping); one from a config file with
+    the file's name."""
+    X, y, _, _ = digits
+    cases = [
+        (
+            NettrainClassifier(learning_rate=-1.0),
+            "NettrainClassifier: learning_rate (training.learning_rate): ",
+        ),
+        (NettrainClassifier(config={"training": {"epoch": 3}}), "NettrainClassifier: training.epoch: "),
+        (NettrainClassifier(config={"cost": "mse"}), "NettrainClassifier: cost: 'mse' is not"),
+        (NettrainRegressor(config={"cost": "cross_entropy"}), "NettrainRegressor: cost: 'cross_entropy'"),
+        (NettrainClassifier(**FAST, config={"data": {"test": "t.csv"}}), "NettrainClassifier: data.test: "),
+    ]
+    path = tmp_path / "base.yaml"
+    path.write_text("training: {epoch: 3}\n")
+    cases.append((NettrainClassifier(config=path), f"{path}: training.epoch: "))
+    for estimator, start in cases:
+        with pytest.raises(ConfigError) as caught:
+            estimator.fit(X, y if isinstance(estimator, NettrainClassifier) else y * 1.0)
+        assert str(caught.value).startswith(start), str(caught.value)
+        assert "<" not in str(caught.value)
+
+
 def test_a_config_naming_validation_or_test_files_is_refused_and_fractions_are_held_out(tmp_path, digits):
     """X and y are the data: a config's data.validation or data.test file would not be read, so
     it is a ConfigError naming the key and validation=; the fractions are held out of X."""
