@@ -191,7 +191,9 @@ def _summary(a: np.ndarray | None) -> dict | None:
     if a is None:
         return None
     a = np.asarray(a, dtype=np.float64)
-    return {"norm": _scalar(np.linalg.norm(a)), "min": _scalar(a.min()), "max": _scalar(a.max())}
+    with np.errstate(over="ignore"):  # (entries past 1e154 square to inf: the norm is null, no warning)
+        norm = np.linalg.norm(a)
+    return {"norm": _scalar(norm), "min": _scalar(a.min()), "max": _scalar(a.max())}
 
 
 def _scalar(v):

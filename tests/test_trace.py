@@ -436,6 +436,21 @@ def test_json_leaves_out_a_matrix_above_max_entries_with_a_summary():
     assert d["layers"] == full["layers"]  # z, a and delta in full
 
 
+def test_a_summary_of_entries_whose_squares_overflow_warns_nothing():
+    """A left-out W(l) with entries past 1e154 (a blown-up model): the norm overflows to inf and
+    is null, min and max are numbers, and the library issues no RuntimeWarning (which Python
+    would print on stderr)."""
+    import warnings
+
+    net, *_, x, y = case("3-4-3 tanh, softmax cross-entropy")
+    t = trace_example(net, x, y)
+    t.W[0] = np.full_like(t.W[0], 1e200, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = t.to_dict(max_entries=11)
+    assert d["params"][0]["summary"]["value"] == {"norm": None, "min": 1e200, "max": 1e200}
+
+
 def test_dW_is_the_outer_product_of_the_jsons_vectors_exactly():
     """What README tells a script whose W(l) was left out: dC/dW(l) = outer(delta(l+1), a(l)),
     bit for bit from the JSON's numbers."""
