@@ -64,6 +64,31 @@ def test_a_rank_that_succeeded_raises_the_failing_ranks_error_naming_it(monkeypa
     assert raised.value.collective is True
 
 
+def test_a_rank_failing_after_a_lower_one_while_another_succeeded_raises_the_lowest_ones(monkeypatch):
+    """Of three ranks, 0 succeeded and 1 and 2 failed: rank 2 raises rank 1's error (its message
+    and exit code), as rank 0 does, so that the ranks end alike; not its own."""
+
+    class ThreeRanks:
+        rank, size = 2, 3
+
+        class comm:
+            @staticmethod
+            def allgather(mine):
+                return [None, ("c.yaml:3: unknown key", 2), mine]
+
+    monkeypatch.setattr(distributed, "world", ThreeRanks)
+
+    def step_failing_otherwise():
+        error = NettrainError("data.csv:9: expected 5 fields")
+        error.exit_code = 1
+        raise error
+
+    with pytest.raises(NettrainError) as raised:
+        distributed.together(step_failing_otherwise)
+    assert str(raised.value) == "MPI rank 1 of 3: c.yaml:3: unknown key"
+    assert raised.value.exit_code == 2 and raised.value.collective is True
+
+
 def test_end_together_finalizes_mpi_only_for_an_error_every_rank_met(monkeypatch):
     """Only a collective error finalizes MPI, so that the exit code ends the job without
     MPI_Abort; a rank that fails alone must abort the job, or the others would wait for it."""

@@ -305,6 +305,9 @@ def test_a_resumed_mpi_runs_allreduce_time_is_the_whole_runs(tmp_path, monkeypat
     monkeypatch.setattr("nettrain.distributed.world", OneRankWorld)
     resumed = fit(digits(tmp_path / "b", "training.epochs=4"), resume=str(tmp_path / "b"), stop=clock.stop())
     assert resumed.summary["allreduce_s"] == pytest.approx(full.summary["allreduce_s"])
+    # and a checkpoint the resumed run writes holds the whole run's, for a resume of that one
+    _, state, _, _ = load_checkpoint(tmp_path / "b" / "checkpoint-4.npz")
+    assert state["allreduce_s"] == pytest.approx(4 * 38 * 0.002)
     # a checkpoint that records the training time but not the Allreduce time still resumes,
     # its epochs' Allreduce time counted as none
     from nettrain.checkpoint import save_checkpoint
