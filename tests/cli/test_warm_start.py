@@ -522,6 +522,23 @@ def test_info_follows_a_chain_of_warm_starts_back_to_fresh_weights(tmp_path):
     assert set(read) == {path["B"]}  # (A's file is gone: not read)
 
 
+def test_the_warm_start_chain_stops_at_an_unreadable_file_and_at_a_path_met_before(tmp_path):
+    """warm_start_chain: a recorded path whose file is not a model is 'unreadable' (not
+    'missing': it is there); a model whose record leads back to a path already in the chain is
+    'not followed' there, at once, not walked round to the limit."""
+    from nettrain.warmstart import warm_start_chain
+
+    junk = tmp_path / "model.npz"
+    junk.write_text("not a model\n")
+    meta = {"warm_start": {"path": str(junk), "weights_sha256": "ab" * 32}}
+    assert [e["status"] for e in warm_start_chain(meta)] == ["unreadable"]
+    # a file (as read) whose own record names itself: a loop
+    loop = {"path": str(junk), "weights_sha256": "cd" * 32}
+    read = {str(junk): ("cd" * 32, loop)}
+    chain = warm_start_chain({"warm_start": loop}, read=read)
+    assert [e["status"] for e in chain] == ["found", "not followed"]
+
+
 def test_the_run_records_the_model_it_started_from(digits_run, tmp_path):
     out = tmp_path / "B"
     p = nettrain("fit", DIGITS, "--set", "training.epochs=1", "--warm-start", digits_run, "-o", out, "--json")
