@@ -972,6 +972,20 @@ def test_a_new_run_says_it_will_replace_the_folders_model(tmp_path):
     assert any("holds the model of an earlier run; this run replaces it" in m for m in notes)
 
 
+def _edit_meta(ckpt: Path, edit) -> None:
+    """Rewrite checkpoint ``ckpt`` in place with its metadata (the JSON document) changed by
+    ``edit(meta)``: what an older nettrain, or another setting, would have written."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(ckpt) as zf:
+        meta = json.loads(np.load(io.BytesIO(zf.read("meta.npy"))).tobytes())
+    edit(meta)
+    buf = io.BytesIO()
+    np.save(buf, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
+    _rezip(ckpt, ckpt.with_name("edited.npz"), {"meta.npy": buf.getvalue()}).replace(ckpt)
+
+
 def test_resume_a_run_with_auto_layer_sizes(tmp_path):
     """The checkpoint records the sizes the data gave; resuming the same config (still 'auto')
     matches it."""
@@ -986,31 +1000,22 @@ def test_a_checkpoint_written_before_the_config_gained_keys_still_resumes(tmp_pa
     training.decay_biases and training.input_dropout, with
     only the optimizer's parameters the config gave, and encodings without
     positional/delimiter/label_numbers: they resume with the same config, without --force."""
-    import io
-    import json
-
     run = tmp_path / "run"
     sets = ["training.optimizer=adam", "training.learning_rate=0.01", "training.checkpoint_every=2"]
     fit(digits(run, "training.epochs=2", *sets))
-    ckpt = run / "checkpoint-2.npz"
-    import zipfile
 
-    with zipfile.ZipFile(ckpt) as zf:
-        meta = json.loads(np.load(io.BytesIO(zf.read("meta.npy"))).tobytes())
-    meta["config"]["data"].pop("exclude")
-    meta["config"]["data"].pop("features")
-    meta["config"]["data"].pop("split_seed")
-    meta["config"]["training"]["optimizer"] = "adam"
-    meta["config"]["training"].pop("decay_biases")  # (a nettrain before training.decay_biases)
-    meta["config"]["training"].pop("input_dropout")  # (and before training.input_dropout)
-    for key in ("positional", "delimiter", "label_numbers"):
-        meta["encoding"].pop(key)
-    meta["checkpoint"]["config_hash"] = "20a85d99e8b5c5b1"  # what the older nettrain hashed it to
-    buf = io.BytesIO()
-    np.save(buf, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
-    _rezip(ckpt, tmp_path / "old.npz", {"meta.npy": buf.getvalue()})
-    ckpt.unlink()
-    (tmp_path / "old.npz").rename(ckpt)
+    def as_older_nettrain_wrote_it(meta):
+        meta["config"]["data"].pop("exclude")
+        meta["config"]["data"].pop("features")
+        meta["config"]["data"].pop("split_seed")
+        meta["config"]["training"]["optimizer"] = "adam"
+        meta["config"]["training"].pop("decay_biases")  # (a nettrain before training.decay_biases)
+        meta["config"]["training"].pop("input_dropout")  # (and before training.input_dropout)
+        for key in ("positional", "delimiter", "label_numbers"):
+            meta["encoding"].pop(key)
+        meta["checkpoint"]["config_hash"] = "20a85d99e8b5c5b1"  # what the older nettrain hashed it to
+
+    _edit_meta(run / "checkpoint-2.npz", as_older_nettrain_wrote_it)
     result = fit(digits(run, "training.epochs=3", *sets), resume=run)
     assert len(result.history) == 3
 
@@ -1018,23 +1023,15 @@ def test_a_checkpoint_written_before_the_config_gained_keys_still_resumes(tmp_pa
 def test_a_checkpoint_whose_config_kept_a_float_cooldown_resumes_with_the_whole_number(tmp_path):
     """A nettrain that kept cooldown: 1.0 as written stored 1.0 in the checkpoint's config: the
     same setting as 1, so the run resumes under a config that writes 1, without --force."""
-    import io
-    import json
-    import zipfile
-
     run = tmp_path / "run"
     sets = ["training.schedule={name: plateau, patience: 1, cooldown: 1}", "training.checkpoint_every=1"]
     fit(digits(run, "training.epochs=1", *sets))
-    ckpt = run / "checkpoint-1.npz"
-    with zipfile.ZipFile(ckpt) as zf:
-        meta = json.loads(np.load(io.BytesIO(zf.read("meta.npy"))).tobytes())
-    schedule = meta["config"]["training"]["schedule"]
-    schedule["patience"], schedule["cooldown"] = 1.0, 1.0
-    buf = io.BytesIO()
-    np.save(buf, np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8))
-    _rezip(ckpt, tmp_path / "old.npz", {"meta.npy": buf.getvalue()})
-    ckpt.unlink()
-    (tmp_path / "old.npz").rename(ckpt)
+
+    def as_floats(meta):
+        schedule = meta["config"]["training"]["schedule"]
+        schedule["patience"], schedule["cooldown"] = 1.0, 1.0
+
+    _edit_meta(run / "checkpoint-1.npz", as_floats)
     result = fit(digits(run, "training.epochs=2", *sets), resume=run)
     assert len(result.history) == 2
 
