@@ -628,24 +628,14 @@ class Workspace:
         return loss
 
     def drop_inputs(self, x, rng, rows):
-        """Inverted dropout on the inputs a(1) = x: x times the mask (1 / (1 - p) where a
-        uniform draw u >= p, else 0) into ``x_drop``, which is returned; x is left as it is. The
-        draws are made as ``drop`` makes them (the global batch's, under MPI); on the GPU the
-        copy is dropped in place by the DROPOUT kernel. The inputs take no derivative, so the
-        mask is not needed after: dW(1) = delta(2) a(1)^T uses the dropped x."""
-        p = self.net.input_dropout
-        shape = x.shape if rows is None else (rows[1], x.shape[1])
-        u = rng.random(shape, dtype=np.float32)  # float32 draws whatever the dtype: the same masks
-        if rows is not None:  # MPI: the global batch's draws, this rank's rows
-            u = u[rows[0] : rows[0] + len(x)]
-        a, mask, scale = self.x_drop, self.x_keep, 1.0 / (1.0 - p)
-        if self.gpu:
-            a[...] = x
-            DROPOUT(self.xp.asarray(u, dtype=a.dtype), p, scale, a, self.x_pre, mask)
-            return a
-        np.greater_equal(u, p, out=mask)  # 1.0 where kept, 0.0 where dropped
-        mask *= mask.dtype.type(scale)
-        np.multiply(x, mask, out=a)
+        """Inverted dropout on the inputs a(1) = x, as ``drop`` drops a layer's (its draws, the
+        global batch's under MPI): x copied into ``x_drop``, which is dropped and returned; x is
+        left as it is. The inputs take no derivative, so on the host the copy before dropping is
+        not kept (the GPU's DROPOUT kernel writes it to ``x_pre``): dW(1) = delta(2) a(1)^T uses
+        the dropped x."""
+        a = self.x_drop
+        a[...] = x
+        self._drop(a, self.net.input_dropout, rng, rows, self.x_keep, self.x_pre if self.gpu else None)
         return a
 
     def drop(self, l: int, a, p: float, rng, rows):
@@ -656,16 +646,22 @@ class Workspace:
         kept in pre[l] for f'. ``rng`` draws on the host (a NumPy Generator) or on the device
         (backend.DeviceRandom); on the GPU all of it is one fused kernel (DROPOUT).
         """
+        return self._drop(a, p, rng, rows, self.keep[l], self.pre[l])
+
+    def _drop(self, a, p: float, rng, rows, mask, pre):
+        """``drop``'s work on any buffers: a times the mask drawn into ``mask``, in place; a
+        before dropping copied into ``pre`` (None: not kept, on the host only)."""
         shape = a.shape if rows is None else (rows[1], a.shape[1])
         u = rng.random(shape, dtype=np.float32)  # float32 draws whatever the dtype: the same masks
         if rows is not None:  # MPI: the global batch's draws, this rank's rows
             u = u[rows[0] : rows[0] + len(a)]
-        mask, scale = self.keep[l], 1.0 / (1.0 - p)
+        scale = 1.0 / (1.0 - p)
         if self.gpu:
-            DROPOUT(self.xp.asarray(u, dtype=a.dtype), p, scale, a, self.pre[l], mask)
+            DROPOUT(self.xp.asarray(u, dtype=a.dtype), p, scale, a, pre, mask)
             return mask
         np.greater_equal(u, p, out=mask)  # 1.0 where kept, 0.0 where dropped
         mask *= mask.dtype.type(scale)
-        np.copyto(self.pre[l], a)
+        if pre is not None:
+            np.copyto(pre, a)
         a *= mask
         return mask
