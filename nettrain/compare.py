@@ -77,12 +77,9 @@ def _init(config: dict, meta: dict) -> str | None:
     initial weights were the source model's (and for a model whose config names none)."""
     network = config.get("network") if isinstance(config.get("network"), dict) else {}
     init = network.get("init")
-    if isinstance(meta.get("warm_start"), dict) or init is None:
+    if isinstance(meta.get("warm_start"), dict):
         return None
-    if isinstance(init, dict):
-        given = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in init.items() if k != "name"]
-        return " ".join([str(init.get("name")), *given])
-    return str(init)
+    return _non_default(init, {})  # (every parameter it names, as written)
 
 
 def _early_stopping(spec) -> str | None:
