@@ -635,7 +635,7 @@ class Workspace:
         the dropped x."""
         a = self.x_drop
         a[...] = x
-        self._drop(a, self.net.input_dropout, rng, rows, self.x_keep, self.x_pre if self.gpu else None)
+        self._drop(a, self.net.input_dropout, rng, rows, self.x_keep, self.x_pre)  # (x_pre: None on the host)
         return a
 
     def drop(self, l: int, a, p: float, rng, rows):
