@@ -2132,6 +2132,10 @@ def _info_data(model: Path, m, read: dict | None = None) -> dict:
         "classes": enc.classes,
         "standardized": _standardization(enc, meta),
         "training": meta.get("training", {}),
+        # the resolved config the run trained with (optimizer, learning rate, schedule, ...: what
+        # the text's 'trained with' line summarizes), as its config.yaml; null for a model
+        # written without one (save_model of a network built by hand)
+        "config": meta["config"] if isinstance(meta.get("config"), dict) and meta["config"] else None,
         # the model a warm-started run began from (path, weights_sha256); null for a fresh start
         "warm_start": meta.get("warm_start"),
         # and the models that one began from in turn, as far as their files are there

@@ -783,3 +783,13 @@ def test_roc_auc_ranks_by_the_logits_not_by_probabilities_rounded_to_one(tmp_pat
     (tmp_path / "e.csv").write_text("x,label\n30,0\n-5,0\n18,1\n20,1\n")
     report = model.evaluate(read_table(str(tmp_path / "e.csv"), "label"))
     assert report["roc_auc"] == 0.5
+
+
+def test_info_json_of_a_model_saved_without_a_config(tmp_path):
+    """A model saved from a network built by hand has no config: info --json says null (and
+    the text still lists what the file holds)."""
+    from tests.helpers import ok, run
+
+    (tmp_path / "m.npz").write_bytes(GOOD)
+    info = json.loads(ok(run("info", tmp_path / "m.npz", "--json")).stdout)
+    assert info["config"] is None and info["sizes"] == [2, 3, 1]

@@ -695,6 +695,9 @@ def test_info_json(digits_run):
     assert info["parameters"] == sum(o * i + o for i, o in zip(sizes[:-1], sizes[1:], strict=True))
     assert info["classes"] == [str(d) for d in range(10)]
     assert info["training"]["epochs"] == 3
+    # the settings it trained with, as the run's config.yaml holds them (for jq)
+    assert info["config"] == yaml.safe_load((digits_run / "config.yaml").read_text())
+    assert info["config"]["training"]["epochs"] == 3
 
 
 # -- errors: exit 2, one line -------------------------------------------------------------------
