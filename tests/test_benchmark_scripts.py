@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,3 +42,39 @@ def test_benchmarks_readme_names_every_option_of_each_script_it_lists():
         source = (ROOT / "benchmarks" / f"{script}.py").read_text()
         options = set(re.findall(r"add_argument\(\s*\"(--[\w-]+)\"", source))
         assert options == set(re.findall(r"--[\w-]+", shown)), (script, options, shown)
+
+
+def test_estimators_py_quick_prints_one_row_per_estimator_and_data_set():
+    """benchmarks/estimators.py --quick runs NettrainClassifier/Regressor and MLP* on two bundled
+    data sets and prints the Markdown table (a smoke test: the figures are not asserted)."""
+    pytest.importorskip("sklearn")
+    cmd = [sys.executable, "benchmarks/estimators.py", "--quick", "--seeds", "2", "--epochs", "2"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = [line for line in r.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[0].startswith("| data (train/test rows) |") and "over 2 seeds" in rows[0]
+    body = [[cell.strip() for cell in row.strip("|").split("|")] for row in rows[1:]]
+    assert [(cells[0].split(" (")[0], cells[2]) for cells in body] == [
+        ("breast_cancer", "nettrain"),
+        ("breast_cancer", "scikit-learn"),
+        ("diabetes", "nettrain"),
+        ("diabetes", "scikit-learn"),
+    ]
+    assert r.stdout.startswith("2 epochs (max_iter)")
+
+
+def test_estimators_py_without_scikit_learn_is_one_error_line():
+    code = (
+        "import runpy, sys\n"
+        "sys.modules['sklearn'] = sys.modules['sklearn.neural_network'] = None  # as if not installed\n"
+        "sys.path.insert(0, 'benchmarks')\n"
+        "sys.argv = ['benchmarks/estimators.py', '--quick']\n"
+        "runpy.run_path('benchmarks/estimators.py', run_name='__main__')\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert r.stderr.splitlines() == [
+        "Error: sklearn is not installed: this benchmark compares nettrain with scikit-learn: "
+        'pip install -e ".[bench]"'
+    ]
+    assert r.stdout == ""
