@@ -67,7 +67,8 @@ KEYS = {
     "dtype": ("dtype",),
     "device": ("device",),
 }
-#: MLPClassifier's names for the same things, for the 'did you mean' of set_params
+#: MLPClassifier's (and Keras's) names for the same things, for the 'did you mean' of the
+#: constructor and set_params: nettrain's parameter, or how to say it
 SKLEARN_NAMES = {
     "hidden_layer_sizes": "hidden_layers",
     "learning_rate_init": "learning_rate",
@@ -75,7 +76,17 @@ SKLEARN_NAMES = {
     "alpha": "weight_decay",
     "solver": "optimizer",
     "validation_fraction": "validation",
+    "validation_split": "validation",
     "seed": "random_state",
+    "kernel_initializer": "init",
+    "momentum": "optimizer={'name': 'momentum', 'momentum': 0.9}",
+    "nesterovs_momentum": "optimizer={'name': 'nesterov', 'momentum': 0.9}",
+    "beta_1": "optimizer={'name': 'adam', 'beta1': 0.9}",
+    "beta_2": "optimizer={'name': 'adam', 'beta2': 0.999}",
+    "epsilon": "optimizer={'name': 'adam', 'eps': 1e-8}",
+    "n_iter_no_change": "early_stopping={'patience': n_iter_no_change + 1}",
+    "tol": "early_stopping={'min_delta': tol}",
+    "power_t": "schedule={'name': 'invscaling', 'power_t': 0.5}",
 }
 #: X with NaN, infinities or pandas' missing values (pd.NA)
 MISSING = (
@@ -119,6 +130,33 @@ class NettrainConvergenceWarning(NettrainWarning):
 class NettrainNotFittedError(NettrainError, ValueError, AttributeError):
     """predict (or score) before fit, where scikit-learn is not installed; scikit-learn's own
     NotFittedError is raised where it is (it is a ValueError and an AttributeError too)."""
+
+
+def _hint(name: str, valid) -> str:
+    """' (did you mean ...?)' for a parameter name that is not one: nettrain's name for
+    MLPClassifier's, else the nearest valid name, else ''."""
+    if name in SKLEARN_NAMES:
+        said = SKLEARN_NAMES[name]
+        return f" (did you mean '{said}'?)" if said in PARAMS else f" (nettrain's: {said})"
+    return did_you_mean(name, list(valid))
+
+
+def _sklearn_value_hint(param: str, value) -> str:
+    """'; ...' for a parameter refused with the value MLPClassifier takes under the same name
+    (learning_rate='adaptive' is its schedule, batch_size='auto' its min(200, rows)), else ''."""
+    if param == "learning_rate" and value in ("constant", "invscaling", "adaptive"):
+        nearest = {
+            "constant": "'constant'",
+            "invscaling": "'invscaling'",
+            "adaptive": "'plateau' (the nearest)",
+        }
+        return (
+            f"; MLPClassifier's learning_rate={value!r} is a schedule, nettrain's schedule={nearest[value]}; "
+            "learning_rate= is the number (MLPClassifier's learning_rate_init)"
+        )
+    if param == "batch_size" and value == "auto":
+        return "; MLPClassifier's 'auto' is min(200, rows of X): give that number"
+    return ""
 
 
 def _not_fitted(estimator) -> Exception:
@@ -176,7 +214,14 @@ class _NettrainEstimator:
         dtype=None,
         device=None,
         config=None,
+        **unknown,
     ):
+        if unknown:  # (Python's own TypeError names _NettrainEstimator.__init__ and no equivalent)
+            name = next(iter(unknown))
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument '{name}'"
+                f"{_hint(name, PARAMS)}; its parameters are: {', '.join(sorted(PARAMS))}"
+            )
         self.hidden_layers = hidden_layers
         self.activation = activation
         self.optimizer = optimizer
@@ -220,13 +265,9 @@ class _NettrainEstimator:
         for key, value in params.items():
             name, _, sub = key.partition("__")
             if name not in valid:
-                if name in SKLEARN_NAMES:
-                    hint = f" (did you mean '{SKLEARN_NAMES[name]}'?)"
-                else:
-                    hint = did_you_mean(name, valid)
                 raise EstimatorConfigError(
-                    f"{type(self).__name__}: '{name}' is not a parameter{hint}; valid parameters are: "
-                    + ", ".join(valid)
+                    f"{type(self).__name__}: '{name}' is not a parameter{_hint(name, valid)}; valid "
+                    "parameters are: " + ", ".join(valid)
                 )
             if sub:
                 nested.setdefault(name, {})[sub] = value
@@ -321,7 +362,9 @@ class _NettrainEstimator:
             problems = []
             for line in exc.problems:
                 for key, param in set_by.items():
-                    line = line.replace(f" {key}:", f" {param} ({key}):", 1)
+                    if f" {key}:" in line:
+                        line = line.replace(f" {key}:", f" {param} ({key}):", 1)
+                        line += _sklearn_value_hint(param, getattr(self, param))
                 problems.append(line)
             raise EstimatorConfigError(problems) from None
 
@@ -616,6 +659,21 @@ class _NettrainEstimator:
             return self.model_.outputs(X)
         except DataError as exc:  # (a value too large for the model's dtype)
             raise EstimatorDataError(f"{type(self).__name__}: {exc}") from None
+
+
+def _signature_without_unknown(init):
+    """The constructor's signature without ``**unknown`` (which only words the TypeError of a
+    name that is not a parameter): help() and scikit-learn's checks, which pass a value for
+    every parameter in the signature, see the parameters only."""
+    import inspect
+
+    sig = inspect.signature(init)
+    init.__signature__ = sig.replace(
+        parameters=[p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    )
+
+
+_signature_without_unknown(_NettrainEstimator.__init__)
 
 
 def _targets(estimator, y, n: int) -> np.ndarray:

@@ -183,6 +183,51 @@ def test_get_params_and_set_params_round_trip_every_parameter():
         NettrainClassifier((10,))
 
 
+def test_the_constructor_refuses_an_unknown_name_with_nettrains_name_for_it():
+    """MLPClassifier's names given to the constructor (the first thing a user of MLPClassifier
+    types) name nettrain's parameter, as set_params does; Python's own TypeError named the
+    private base class (_NettrainEstimator.__init__()) and nothing to use instead."""
+    with pytest.raises(TypeError) as caught:
+        NettrainClassifier(max_iter=50)
+    message = str(caught.value)
+    assert message.startswith(
+        "NettrainClassifier() got an unexpected keyword argument 'max_iter' (did you mean 'epochs'?); "
+        "its parameters are: activation, batch_size,"
+    )
+    with pytest.raises(
+        TypeError, match="^NettrainRegressor\\(\\) .* 'hiden_layers' \\(did you mean 'hidden_layers'"
+    ):
+        NettrainRegressor(hiden_layers=(4,))
+    with pytest.raises(TypeError, match="'momentum' \\(nettrain's: optimizer=\\{'name': 'momentum'"):
+        NettrainClassifier(momentum=0.9)
+    with pytest.raises(ConfigError, match="'tol' is not a parameter \\(nettrain's: early_stopping="):
+        NettrainClassifier().set_params(tol=1e-4)
+    import inspect  # (help() and scikit-learn's checks see the parameters only, not **unknown)
+
+    assert list(inspect.signature(NettrainClassifier).parameters) == list(PARAMS)
+
+
+def test_mlpclassifiers_values_under_nettrains_names_say_what_to_give():
+    """learning_rate='adaptive' and batch_size='auto' are MLPClassifier's values for parameters
+    that nettrain names alike with another meaning: the refusal says nettrain's way."""
+    clf = NettrainClassifier(learning_rate="adaptive", batch_size="auto")
+    with pytest.raises(ConfigError) as caught:
+        clf.fit(np.eye(4), [0, 1, 0, 1])
+    problems = caught.value.problems
+    assert problems == [
+        "NettrainClassifier: learning_rate (training.learning_rate): 'adaptive' is not a number; "
+        "MLPClassifier's learning_rate='adaptive' is a schedule, nettrain's schedule='plateau' (the "
+        "nearest); learning_rate= is the number (MLPClassifier's learning_rate_init)",
+        "NettrainClassifier: batch_size (training.batch_size): 'auto' is not an integer; "
+        "MLPClassifier's 'auto' is min(200, rows of X): give that number",
+    ]
+    with pytest.raises(ConfigError) as caught:  # (other values: the problem alone)
+        NettrainRegressor(learning_rate="fast").fit(np.eye(4), [0.0, 1.0, 0.0, 1.0])
+    assert caught.value.problems == [
+        "NettrainRegressor: learning_rate (training.learning_rate): 'fast' is not a number"
+    ]
+
+
 def test_the_constructor_stores_parameters_unchanged_and_checks_nothing():
     layers, config = [8, 4], {"training": {"epochs": 2}}
     clf = NettrainClassifier(hidden_layers=layers, activation="no such thing", config=config)
