@@ -87,6 +87,7 @@ SKLEARN_NAMES = {
     "n_iter_no_change": "early_stopping={'patience': n_iter_no_change + 1}",
     "tol": "early_stopping={'min_delta': tol}",
     "power_t": "schedule={'name': 'invscaling', 'power_t': 0.5}",
+    "class_weight": "config={'training': {'class_weight': 'balanced'}}",
 }
 #: X with NaN, infinities or pandas' missing values (pd.NA)
 MISSING = (

@@ -202,6 +202,10 @@ def test_the_constructor_refuses_an_unknown_name_with_nettrains_name_for_it():
         NettrainClassifier(momentum=0.9)
     with pytest.raises(ConfigError, match="'tol' is not a parameter \\(nettrain's: early_stopping="):
         NettrainClassifier().set_params(tol=1e-4)
+    with pytest.raises(
+        TypeError, match="'class_weight' \\(nettrain's: config=\\{'training': \\{'class_weight'"
+    ):
+        NettrainClassifier(class_weight="balanced")  # (Keras's fit and LogisticRegression take it)
     import inspect  # (help() and scikit-learn's checks see the parameters only, not **unknown)
 
     assert list(inspect.signature(NettrainClassifier).parameters) == list(PARAMS)
