@@ -579,10 +579,13 @@ class _NettrainEstimator:
             kind: type[Warning] = NettrainWarning
             if note.startswith(WORSE_THAN_A_CONSTANT):
                 kind = _convergence_warning()
-                scale = "a StandardScaler in the Pipeline"
-                if self._kind == "regressor":
-                    scale += "; y: a TransformedTargetRegressor"
-                note += f"; or X is unscaled ({scale})"
+                if self._kind == "regressor":  # (y unscaled, X scaled: the usual case of the two)
+                    note += (
+                        "; or X or y is unscaled (X: a StandardScaler in the Pipeline; y: a "
+                        "TransformedTargetRegressor)"
+                    )
+                else:
+                    note += "; or X is unscaled (a StandardScaler in the Pipeline)"
                 note = note.replace("training.epochs (", "epochs (").replace(
                     "the learning rate (", "learning_rate ("
                 )

@@ -644,8 +644,8 @@ def test_fits_notices_are_python_warnings(digits, regression):
     # one epoch: fit's note names both causes, in the estimator's parameters
     assert "epochs (1) may be too few for learning_rate (0.01), or that rate too high" in message
     assert "training." not in message and message.endswith(
-        "or X is unscaled (a StandardScaler in the Pipeline; y: a TransformedTargetRegressor)"
-    )
+        "or X or y is unscaled (X: a StandardScaler in the Pipeline; y: a TransformedTargetRegressor)"
+    )  # (not 'X is unscaled': a Pipeline's scaled X with y as it came is the common case)
     assert warning.filename == __file__ and issubclass(warning.category, UserWarning)
     # many small classes: the stratified validation fraction holds out one row of each
     X = np.random.default_rng(0).standard_normal((60, 3))
