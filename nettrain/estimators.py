@@ -144,7 +144,8 @@ def _hint(name: str, valid) -> str:
 
 def _sklearn_value_hint(param: str, value) -> str:
     """'; ...' for a parameter refused with the value MLPClassifier takes under the same name
-    (learning_rate='adaptive' is its schedule, batch_size='auto' its min(200, rows)), else ''."""
+    (learning_rate='adaptive' is its schedule, batch_size='auto' its min(200, rows), a
+    RandomState as random_state), else ''."""
     if param == "learning_rate" and value in ("constant", "invscaling", "adaptive"):
         nearest = {
             "constant": "'constant'",
@@ -157,6 +158,11 @@ def _sklearn_value_hint(param: str, value) -> str:
         )
     if param == "batch_size" and value == "auto":
         return "; MLPClassifier's 'auto' is min(200, rows of X): give that number"
+    if param == "random_state" and isinstance(value, (np.random.RandomState, np.random.Generator)):
+        return (
+            "; nettrain takes an integer seed only, not a generator (its runs repeat from the seed): "
+            "e.g. random_state=0"
+        )
     return ""
 
 

@@ -230,6 +230,12 @@ def test_mlpclassifiers_values_under_nettrains_names_say_what_to_give():
     assert caught.value.problems == [
         "NettrainRegressor: learning_rate (training.learning_rate): 'fast' is not a number"
     ]
+    with pytest.raises(
+        ConfigError,
+        match="random_state \\(training.seed\\): RandomState.* is not an "
+        "integer; nettrain takes an integer seed only, not a generator",
+    ):
+        NettrainClassifier(random_state=np.random.RandomState(0)).fit(np.eye(4), [0, 1, 0, 1])
 
 
 def test_the_constructor_stores_parameters_unchanged_and_checks_nothing():
