@@ -487,6 +487,24 @@ class _NettrainEstimator:
         if not hasattr(self, "model_"):
             raise _not_fitted(self)
 
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """MLPClassifier's name for the weights: W(l) of each layer as (fan_in, fan_out), the
+        transpose of nettrain's W(l) (fan_out, fan_in: z(l+1) = W(l) a(l) + b(l)), on the host.
+        Read from ``model_``, not a copy kept beside it."""
+        from .backend import to_host
+
+        self._check_fitted()
+        return [to_host(W).T for W in self.model_.network.W]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """MLPClassifier's name for the biases: b(l) of each layer, (fan_out,), on the host."""
+        from .backend import to_host
+
+        self._check_fitted()
+        return [to_host(b) for b in self.model_.network.b]
+
     def _warm(self) -> dict | None:
         """What a ``warm_start`` fit goes on from: the fitted model and what must match it (the
         attributes ending in '_'), or None for a fresh fit (warm_start false, or not fitted)."""
@@ -749,7 +767,8 @@ class NettrainClassifier(_NettrainEstimator):
     Fitted attributes: ``classes_`` (np.unique(y)), ``n_features_in_``, ``feature_names_in_``
     (X with text ``columns``), ``model_`` (the nettrain Model, answering in these labels),
     ``config_`` (the Config trained), ``history_`` (one dict per epoch), ``n_iter_`` (epochs run),
-    ``loss_curve_`` and, with validation, ``validation_loss_curve_``.
+    ``loss_curve_`` and, with validation, ``validation_loss_curve_``; ``coefs_`` and
+    ``intercepts_`` (MLPClassifier's names) read the weights and biases from ``model_``.
 
     Two classes are two softmax outputs (cost cross_entropy), as any number of classes are; a
     config with ``cost: binary_cross_entropy`` makes them one sigmoid output instead.

@@ -70,6 +70,23 @@ def test_the_classifier_fits_predicts_and_scores_the_digits(digits):
     np.testing.assert_array_equal(clf.model_.predict(X_test), pred)
 
 
+def test_coefs_and_intercepts_are_mlpclassifiers_layout_of_the_weights(digits):
+    """coefs_[l] is W(l) transposed (fan_in, fan_out), intercepts_[l] is b(l), as MLPClassifier
+    lays them out: the forward pass written with them gives predict_proba."""
+    X, y, X_test, _ = digits
+    unfitted = NettrainClassifier(**FAST)
+    assert not hasattr(unfitted, "coefs_") and not hasattr(unfitted, "intercepts_")
+    clf = NettrainClassifier(**{**FAST, "hidden_layers": (16, 8)}).fit(X, y)
+    assert [c.shape for c in clf.coefs_] == [(64, 16), (16, 8), (8, 10)]
+    assert [b.shape for b in clf.intercepts_] == [(16,), (8,), (10,)]
+    a = X_test.astype(np.float64)
+    for W, b in zip(clf.coefs_[:-1], clf.intercepts_[:-1], strict=True):
+        a = np.maximum(a @ W + b, 0)  # relu, the default activation
+    z = a @ clf.coefs_[-1] + clf.intercepts_[-1]
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(p / p.sum(axis=1, keepdims=True), clf.predict_proba(X_test), atol=1e-5)
+
+
 def test_string_and_bool_labels_come_back_as_given(digits):
     X, y, X_test, _ = digits
     names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
