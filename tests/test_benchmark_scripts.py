@@ -13,15 +13,22 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_run_py_without_the_bench_extra_is_one_error_line():
+def run_without(script: str, *modules: str) -> subprocess.CompletedProcess:
+    """benchmarks/SCRIPT --quick in a fresh Python where ``modules`` cannot be imported, as if
+    the bench extra were not installed."""
+    hidden = " = ".join(f"sys.modules[{m!r}]" for m in modules)
     code = (
         "import runpy, sys\n"
-        "sys.modules['sklearn'] = sys.modules['torch'] = None  # as if not installed\n"
+        f"{hidden} = None  # as if not installed\n"
         "sys.path.insert(0, 'benchmarks')\n"
-        "sys.argv = ['benchmarks/run.py', '--quick']\n"
-        "runpy.run_path('benchmarks/run.py', run_name='__main__')\n"
+        f"sys.argv = ['benchmarks/{script}', '--quick']\n"
+        f"runpy.run_path('benchmarks/{script}', run_name='__main__')\n"
     )
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_run_py_without_the_bench_extra_is_one_error_line():
+    r = run_without("run.py", "sklearn", "torch")
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert r.stderr.splitlines() == [
         "Error: sklearn is not installed: this benchmark compares nettrain with PyTorch and "
@@ -64,14 +71,7 @@ def test_estimators_py_quick_prints_one_row_per_estimator_and_data_set():
 
 
 def test_estimators_py_without_scikit_learn_is_one_error_line():
-    code = (
-        "import runpy, sys\n"
-        "sys.modules['sklearn'] = sys.modules['sklearn.neural_network'] = None  # as if not installed\n"
-        "sys.path.insert(0, 'benchmarks')\n"
-        "sys.argv = ['benchmarks/estimators.py', '--quick']\n"
-        "runpy.run_path('benchmarks/estimators.py', run_name='__main__')\n"
-    )
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    r = run_without("estimators.py", "sklearn", "sklearn.neural_network")
     assert r.returncode == 2, (r.returncode, r.stderr)
     assert r.stderr.splitlines() == [
         "Error: sklearn is not installed: this benchmark compares nettrain with scikit-learn: "
