@@ -146,6 +146,8 @@ def _sklearn_value_hint(param: str, value) -> str:
     """'; ...' for a parameter refused with the value MLPClassifier takes under the same name
     (learning_rate='adaptive' is its schedule, batch_size='auto' its min(200, rows), a
     RandomState as random_state), else ''."""
+    if not isinstance(value, str) and param != "random_state":
+        return ""  # (an array or a number: no value of MLPClassifier's; `in` would compare it elementwise)
     if param == "learning_rate" and value in ("constant", "invscaling", "adaptive"):
         nearest = {
             "constant": "'constant'",

@@ -228,6 +228,15 @@ def test_the_constructor_refuses_an_unknown_name_with_nettrains_name_for_it():
     assert list(inspect.signature(NettrainClassifier).parameters) == list(PARAMS)
 
 
+def test_an_array_where_a_number_goes_is_the_config_error(digits):
+    """An array given as learning_rate or batch_size (a grid's list passed whole) is nettrain's
+    ConfigError naming the parameter, not NumPy's 'truth value of an array is ambiguous'."""
+    X, y, _, _ = digits
+    for param in ("learning_rate", "batch_size"):
+        with pytest.raises(ConfigError, match=param):
+            NettrainClassifier(**{**FAST, param: np.array([1, 2])}).fit(X[:50], y[:50])
+
+
 def test_mlpclassifiers_values_under_nettrains_names_say_what_to_give():
     """learning_rate='adaptive' and batch_size='auto' are MLPClassifier's values for parameters
     that nettrain names alike with another meaning: the refusal says nettrain's way."""
