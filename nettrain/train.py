@@ -80,14 +80,37 @@ def _ignore(kind: str, info: dict) -> None:
 
 
 @dataclass
+class RunState:
+    """A run's state at the end of an epoch, held in memory: what a checkpoint file holds, in
+    the four parts ``load_checkpoint`` reads from one (the model with the run's metadata, the
+    checkpoint state: epochs done, history, optimizer and schedule scalars, the generators'
+    states, early stopping; the optimizer's arrays; the best weights or None).
+    ``fit(config, resume=state)`` continues from it as ``--resume`` from a checkpoint file, with
+    the same checks; ``fit(..., keep_state=True)`` returns the state a run ends in as
+    ``FitResult.state``. The estimators' ``partial_fit`` goes on this way, one epoch a call."""
+
+    model: Model
+    state: dict
+    optimizer_arrays: list
+    best: tuple[list, list] | None = None
+    #: what messages call it where they would name a checkpoint file
+    name: str = "the run state given to fit"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass
 class FitResult:
-    """What ``fit`` produced: the model, one history record per epoch, a summary, test scores."""
+    """What ``fit`` produced: the model, one history record per epoch, a summary, test scores,
+    and with ``keep_state`` the run's end state (``RunState``) to resume from."""
 
     model: Model
     history: list[dict] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     test: dict | None = None
     output: str | None = None
+    state: RunState | None = None
 
 
 def evaluate_dataset(
@@ -460,7 +483,10 @@ def start_from(config: Config, warm_start=None, resume=None, check_data: bool = 
             )
         warm, config = open_warm_start(warm_start, config, check_data=check_data)
         return warm, config, warm.model.encoding, warm.encoding_rows
-    if resume is not None:
+    if isinstance(resume, RunState):  # (in memory: its model is at hand)
+        if isinstance(resume.model.meta.get("warm_start"), dict):
+            return None, config, resume.model.encoding, encoding_rows(resume.model.meta)
+    elif resume is not None:
         path = find_checkpoint(resume)
         meta = read_meta(path)
         if isinstance(meta.get("warm_start"), dict):
@@ -492,6 +518,8 @@ def _host_copy(arrays: list) -> list:
 #: ended worse than a constant prediction (passed on as a ConvergenceWarning)
 CLASS_WEIGHTS_NOTE = "class weights in the training cost"
 WARM_START_NOTE = "warm start from"
+#: how fit's notice of a resumed run begins ('resuming from PATH after epoch N')
+RESUME_NOTE = "resuming from"
 WORSE_THAN_A_CONSTANT = "the training loss ends at"
 
 #: fit's notice for training.decay_biases: true with no weight decay to apply to the biases
@@ -516,6 +544,7 @@ def fit(
     stop: Callable[[], str | None] | None = None,
     warm_start=None,
     unknown: str = "error",
+    keep_state: bool = False,
 ) -> FitResult:
     """Train the network a config describes and (when ``save``) write its run folder.
 
@@ -526,7 +555,10 @@ def fit(
 
     Parameters
     ----------
-    resume : a checkpoint file, or a run folder whose newest checkpoint to continue from.
+    resume : a checkpoint file, or a run folder whose newest checkpoint to continue from, or a
+        ``RunState`` (a checkpoint held in memory: a ``keep_state`` run's ``FitResult.state``).
+    keep_state : return the state the run ends in (the end of its last epoch, before early
+        stopping's restore_best) as ``FitResult.state``, to resume from in memory.
     force : resume even though the config differs from the checkpoint's.
     warm_start : a Model, or a model file or run folder: start from its weights instead of
         fresh ones (warmstart.py). The config's network must be the model's; the data is
@@ -554,14 +586,16 @@ def fit(
     """
     locks: list[RunLock] = []  # the run folder's, held from before the data is read to the end
     try:
-        return _fit(config, on_event, stdin, save, data, resume, force, stop, warm_start, unknown, locks)
+        return _fit(
+            config, on_event, stdin, save, data, resume, force, stop, warm_start, unknown, locks, keep_state
+        )
     finally:
         for lock in locks:
             lock.release()
 
 
 def _fit(
-    config, on_event, stdin, save, data, resume, force, stop, warm_start, unknown, locks: list
+    config, on_event, stdin, save, data, resume, force, stop, warm_start, unknown, locks: list, keep_state
 ) -> FitResult:
     """fit's work; ``locks`` receives the run folder's lock, which fit lets go of at the end."""
     world = distributed.world()
@@ -644,7 +678,8 @@ def _fit(
         digest = warm.weights_sha256[:16]
         emit("notice", {"message": f"{WARM_START_NOTE} {warm.name} (weights sha256 {digest}...)"})
     if resume is not None:
-        resume = str(find_checkpoint(resume))  # a run folder's newest: named in the notice
+        if not isinstance(resume, RunState):
+            resume = str(find_checkpoint(resume))  # a run folder's newest: named in the notice
         first_epoch, history, notes, started_from, (time_before, timed_before, allreduce_before) = _resume(
             resume,
             force,
@@ -660,7 +695,7 @@ def _fit(
         )
         if started_from is not None and unknown == "ignore":  # (its data now read with it too)
             started_from = {**started_from, "unknown": unknown}
-        emit("notice", {"message": f"resuming from {resume} after epoch {first_epoch - 1}"})
+        emit("notice", {"message": f"{RESUME_NOTE} {resume} after epoch {first_epoch - 1}"})
         for note in notes:
             emit("notice", {"message": note})
 
@@ -732,7 +767,7 @@ def _fit(
 
     # the newest checkpoint of this run that is on disk: (epoch, path); the one resumed from first
     newest: list[tuple[int, str]] = []
-    if resume is not None and save:
+    if resume is not None and save and not isinstance(resume, RunState):
         newest.append((first_epoch - 1, resume))
 
     def checkpoint(epoch: int, snap: dict | None = None, then: str = "training goes on") -> str | None:
@@ -742,27 +777,16 @@ def _fit(
         again)."""
         if not save:
             return None
-        snap = snap or snapshot(epoch)
-        host = net.with_params(snap["W"], snap["b"])
-        last = snap["history"][-1] if snap["history"] else {}
-        training = {"epochs": snap["epoch"], "checkpoint": True, "device": str(device), "n_train": n}
-        training.update({k: last[k] for k in ("loss", "val_loss", "val_accuracy", "val_r2") if k in last})
-        model = Model(host, data.encoding, run_meta(config, training, started_from))
-        state = {
-            "config_hash": chash,
-            "history": snap["history"],
-            "optimizer": snap["optimizer"],
-            "schedule": snap["schedule"],
-            "shuffle_rng": snap["shuffle_rng"],
-            "dropout_rng": snap["dropout_rng"],
-            "early_stopping": snap["early"],
-            "train_time_s": snap["train_time_s"],
-            "timed_epochs": snap["timed_epochs"],
-            "allreduce_s": snap["allreduce_s"],
-        }
+        held = run_state(snap or snapshot(epoch))
         try:
             path = save_checkpoint(
-                config.output, epoch, model, state, snap["optimizer_arrays"], snap["best"], tc.checkpoint_keep
+                config.output,
+                epoch,
+                held.model,
+                held.state,
+                held.optimizer_arrays,
+                held.best,
+                tc.checkpoint_keep,
             )
         except OutputError as exc:
             emit(
@@ -777,6 +801,28 @@ def _fit(
         newest[:] = [(epoch, str(path))]
         emit("checkpoint", {"epoch": epoch, "path": str(path)})
         return str(path)
+
+    def run_state(snap: dict) -> RunState:
+        """A snapshot as a checkpoint holds it (written by ``checkpoint``, or kept in memory)."""
+        host = net.with_params(snap["W"], snap["b"])
+        last = snap["history"][-1] if snap["history"] else {}
+        training = {"epochs": snap["epoch"], "checkpoint": True, "device": str(device), "n_train": n}
+        training.update({k: last[k] for k in ("loss", "val_loss", "val_accuracy", "val_r2") if k in last})
+        model = Model(host, data.encoding, run_meta(config, training, started_from))
+        state = {
+            "config_hash": chash,
+            "epoch": snap["epoch"],
+            "history": snap["history"],
+            "optimizer": snap["optimizer"],
+            "schedule": snap["schedule"],
+            "shuffle_rng": snap["shuffle_rng"],
+            "dropout_rng": snap["dropout_rng"],
+            "early_stopping": snap["early"],
+            "train_time_s": snap["train_time_s"],
+            "timed_epochs": snap["timed_epochs"],
+            "allreduce_s": snap["allreduce_s"],
+        }
+        return RunState(model, state, snap["optimizer_arrays"], snap["best"])
 
     def newest_checkpoint() -> tuple[int, str] | None:
         """(epoch, path) of this run's newest checkpoint still on disk, or None."""
@@ -949,6 +995,8 @@ def _fit(
     # said how long they took), and the epochs it covers
     train_time = time_before + time.perf_counter() - t_start
     timed_epochs = timed_before + last_epoch - first_epoch + 1
+    # the end of the last epoch, as its checkpoint would hold it (before restore_best below)
+    end_state = run_state(snapshot(last_epoch)) if keep_state else None
     kept_epoch = last_epoch
     if early is not None and early.restore_best and early.best_weights is not None:
         kept_epoch = early.best_epoch
@@ -1010,7 +1058,7 @@ def _fit(
         summary.update({f"test_{k}": v for k, v in test.items()})
         emit("test", test)
     model = Model(host_net, data.encoding, run_meta(config, summary, started_from))
-    result = FitResult(model, history, summary, test)
+    result = FitResult(model, history, summary, test, state=end_state)
     if save:
         try:
             result.output = save_run(config, result)
@@ -1133,8 +1181,13 @@ def open_checkpoint(where, config: Config, force: bool = False):
     """The checkpoint ``--resume`` names, checked against the config before anything runs:
     (path, model, state, optimizer arrays, best weights). A ConfigError when the config changed
     (unless ``force``) or when the checkpoint has as many epochs as the config asks or more."""
-    path = find_checkpoint(where)
-    model, state, opt_arrays, best = load_checkpoint(path)
+    if isinstance(where, RunState):  # (a checkpoint held in memory: copies, as a file's are, so
+        # that the optimizer's in-place updates leave it as it was, to be resumed again)
+        path, model, state, best = where, where.model, where.state, where.best
+        opt_arrays = [np.array(a) for a in where.optimizer_arrays]
+    else:
+        path = find_checkpoint(where)
+        model, state, opt_arrays, best = load_checkpoint(path)
     # the checkpoint's config, in the canonical form config_hash takes, against this one: the
     # hash it stored was made by the nettrain that wrote it, whose canonical form may differ
     stored = model.meta.get("config")

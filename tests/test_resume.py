@@ -1124,3 +1124,57 @@ def test_an_invscaling_run_resumes_bit_identical_and_a_changed_power_t_needs_for
             resume=str(tmp_path / "a" / "checkpoint-2.npz"),
         )
     assert "training.schedule" in str(err.value)
+
+
+# -- resume from a state held in memory (RunState: the estimators' partial_fit) -------------------------
+
+
+def test_resume_from_a_run_state_in_memory_is_bit_identical(uninterrupted, tmp_path):
+    """fit(keep_state=True) returns the state its last epoch ends in; fit(resume=that state) goes
+    on as from that epoch's checkpoint file: weights, trajectory, optimizer, generators."""
+    cfg, full, a = uninterrupted
+    first = fit(replace(cfg, training=replace(cfg.training, epochs=3)), save=False, keep_state=True)
+    assert first.state is not None and first.state.state["epoch"] == 3
+    m3, s3, opt3, best3 = load_checkpoint(a / "checkpoint-3.npz")
+    assert same_weights(first.state.model.network, m3.network)
+    assert all(np.array_equal(x, y) for x, y in zip(first.state.optimizer_arrays, opt3, strict=True))
+    assert first.state.state["shuffle_rng"] == s3["shuffle_rng"]
+    notes = []
+    resumed = fit(
+        cfg,
+        lambda kind, info: notes.append(info.get("message", "")) if kind == "notice" else None,
+        save=False,
+        resume=first.state,
+        keep_state=True,
+    )
+    assert "resuming from the run state given to fit after epoch 3" in notes
+    assert trajectory(resumed.history) == trajectory(full.history)
+    assert same_weights(resumed.model.network, full.model.network)
+    # the end state is the last epoch's live state (the model holds the best epoch's weights)
+    m8, s8, opt8, _ = load_checkpoint(a / "checkpoint-8.npz")
+    assert same_weights(resumed.state.model.network, m8.network)
+    assert all(np.array_equal(x, y) for x, y in zip(resumed.state.optimizer_arrays, opt8, strict=True))
+    assert resumed.state.state["optimizer"]["t"] == s8["optimizer"]["t"]
+
+
+def test_a_run_state_is_not_changed_by_resuming_from_it(uninterrupted):
+    """The optimizer updates its moments in place: a resume works on copies, so the same state
+    resumes twice to the same run."""
+    cfg, full, a = uninterrupted
+    short = replace(cfg, training=replace(cfg.training, epochs=3, early_stopping=None))
+    state = fit(short, save=False, keep_state=True).state
+    before = [np.array(x) for x in state.optimizer_arrays]
+    longer = replace(short, training=replace(short.training, epochs=4))
+    once, twice = fit(longer, save=False, resume=state), fit(longer, save=False, resume=state)
+    assert all(np.array_equal(x, y) for x, y in zip(state.optimizer_arrays, before, strict=True))
+    assert same_weights(once.model.network, twice.model.network)
+    assert fit(short, save=False).state is None  # (kept only when asked for)
+
+
+def test_a_run_state_of_another_config_is_refused_as_a_checkpoint_is(uninterrupted):
+    cfg, full, a = uninterrupted
+    short = replace(cfg, training=replace(cfg.training, epochs=3))
+    state = fit(short, save=False, keep_state=True).state
+    other = replace(cfg, training=replace(cfg.training, learning_rate=0.5))
+    with pytest.raises(ConfigError, match=r"the run state given to fit was written with a different config"):
+        fit(other, save=False, resume=state)
