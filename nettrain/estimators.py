@@ -717,7 +717,52 @@ def _targets(estimator, y, n: int) -> np.ndarray:
     return y
 
 
-def _column_vector_warning() -> None:
+def _labels(estimator, y: np.ndarray) -> np.ndarray:
+    """A classifier's y (from ``_targets``) as one label per row (n,), checked the way
+    scikit-learn checks a target (a column vector warns and is raveled)."""
+    who = type(estimator).__name__
+    if y.ndim == 2 and y.shape[1] == 1:
+        _column_vector_warning(stacklevel=4)
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise EstimatorDataError(
+            f"{who}: y must be one label per row (n,), not shape {y.shape} "
+            "(several labels per row are not supported)"
+        )
+    if y.dtype.kind == "O" and not all(isinstance(v, str) for v in y):
+        kinds = ", ".join(sorted({type(v).__name__ for v in y}))
+        raise EstimatorDataError(
+            f"{who}: Unknown label type: y holds objects ({kinds}); give labels "
+            "of one type: numbers, strings or bools"
+        )
+    if y.dtype.kind == "f" and not (np.isfinite(y).all() and np.all(y == np.round(y))):
+        raise EstimatorDataError(
+            f"{who}: Unknown label type: continuous: y holds values that are not "
+            "whole numbers or are not finite; a classifier takes class labels (NettrainRegressor "
+            "predicts numbers)"
+        )
+    if y.dtype.kind not in "biufUSO":
+        raise EstimatorDataError(f"{who}: Unknown label type: y of dtype {y.dtype}")
+    return y
+
+
+def _values(estimator, y, n: int) -> np.ndarray:
+    """A regressor's y as float64 (n,) or (n, outputs) of finite numbers."""
+    who = type(estimator).__name__
+    try:
+        y = np.asarray(_targets(estimator, y, n), dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise EstimatorDataError(f"{who}: y must hold numbers ({exc})") from None
+    if y.ndim not in (1, 2):
+        raise EstimatorDataError(
+            f"{who}: y must be (n,) or (n, outputs) with n = {n} rows of X, not shape {y.shape}"
+        )
+    if not np.isfinite(y).all():
+        raise EstimatorDataError(f"{who}: Input y contains NaN or infinity")
+    return y
+
+
+def _column_vector_warning(stacklevel: int = 3) -> None:
     """scikit-learn's DataConversionWarning (a UserWarning) for a y of shape (n, 1)."""
     try:
         from sklearn.exceptions import DataConversionWarning as kind
@@ -727,7 +772,7 @@ def _column_vector_warning() -> None:
         "A column-vector y was passed when a 1d array was expected. Please change the shape of y "
         "to (n_samples,), for example using ravel().",
         kind,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
 
 
@@ -787,29 +832,7 @@ class NettrainClassifier(_NettrainEstimator):
         warm = self._warm()
         self._forget()
         X = self._inputs(X, fitting=True)
-        y = _targets(self, y, len(X))
-        if y.ndim == 2 and y.shape[1] == 1:
-            _column_vector_warning()
-            y = y[:, 0]
-        if y.ndim != 1:
-            raise EstimatorDataError(
-                f"{type(self).__name__}: y must be one label per row (n,), not shape {y.shape} "
-                "(several labels per row are not supported)"
-            )
-        if y.dtype.kind == "O" and not all(isinstance(v, str) for v in y):
-            kinds = ", ".join(sorted({type(v).__name__ for v in y}))
-            raise EstimatorDataError(
-                f"{type(self).__name__}: Unknown label type: y holds objects ({kinds}); give labels "
-                "of one type: numbers, strings or bools"
-            )
-        if y.dtype.kind == "f" and not (np.isfinite(y).all() and np.all(y == np.round(y))):
-            raise EstimatorDataError(
-                f"{type(self).__name__}: Unknown label type: continuous: y holds values that are not "
-                "whole numbers or are not finite; a classifier takes class labels (NettrainRegressor "
-                "predicts numbers)"
-            )
-        if y.dtype.kind not in "biufUSO":
-            raise EstimatorDataError(f"{type(self).__name__}: Unknown label type: y of dtype {y.dtype}")
+        y = _labels(self, _targets(self, y, len(X)))
         classes, index = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise EstimatorDataError(
@@ -881,17 +904,7 @@ class NettrainRegressor(_NettrainEstimator):
         warm = self._warm()
         self._forget()
         X = self._inputs(X, fitting=True)
-        try:
-            y = np.asarray(_targets(self, y, len(X)), dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise EstimatorDataError(f"{type(self).__name__}: y must hold numbers ({exc})") from None
-        if y.ndim not in (1, 2):
-            raise EstimatorDataError(
-                f"{type(self).__name__}: y must be (n,) or (n, outputs) with n = {len(X)} rows of X, "
-                f"not shape {y.shape}"
-            )
-        if not np.isfinite(y).all():
-            raise EstimatorDataError(f"{type(self).__name__}: Input y contains NaN or infinity")
+        y = _values(self, y, len(X))
         cost = self._cost()
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
         try:
