@@ -21,6 +21,7 @@ as subclasses that are also ``ValueError``, as scikit-learn's tools expect of ba
 from __future__ import annotations
 
 import copy
+import logging
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -48,6 +49,7 @@ PARAMS = (
     "warm_start",
     "dtype",
     "device",
+    "verbose",
     "config",
 )
 KEYS = {
@@ -96,6 +98,10 @@ MISSING = (
 )
 #: hidden layers when neither the parameter nor the config gives network.layers (MLPClassifier's)
 DEFAULT_HIDDEN = (100,)
+#: where ``verbose=True`` reports each epoch, at level INFO ('nettrain.estimators'): the library
+#: never prints (only the CLI talks to the user), so the caller's logging config decides where
+#: the lines go (``logging.basicConfig(level=logging.INFO)``: standard error)
+LOG = logging.getLogger(__name__)
 
 
 class EstimatorConfigError(ConfigError, ValueError):
@@ -222,6 +228,7 @@ class _NettrainEstimator:
         warm_start=None,
         dtype=None,
         device=None,
+        verbose=None,
         config=None,
         **unknown,
     ):
@@ -247,6 +254,7 @@ class _NettrainEstimator:
         self.warm_start = warm_start
         self.dtype = dtype
         self.device = device
+        self.verbose = verbose
         self.config = config
 
     # -- parameters (scikit-learn's estimator interface) -----------------------------------------
@@ -478,10 +486,12 @@ class _NettrainEstimator:
         return array
 
     def _forget(self) -> None:
-        """Drop what an earlier fit left (the attributes whose names end in '_', and _y_ndim),
+        """Drop what an earlier fit left (the attributes whose names end in '_', _y_ndim, and
+        _run_state: the state of the run that partial_fit goes on with),
         so that a refit that fails leaves the estimator unfitted, not the old model answering
         with the new classes_ or the new y's shape."""
-        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")] + ["_y_ndim"]:
+        names = [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]
+        for name in names + ["_y_ndim", "_run_state"]:
             if hasattr(self, name):
                 delattr(self, name)
 
@@ -533,31 +543,59 @@ class _NettrainEstimator:
                 f"call to fit. Previously got {then}, `y` has {now}{fresh}"
             )
 
-    def _train(self, X: np.ndarray, Y: np.ndarray, cost: str, warm: dict | None = None) -> None:
+    def _train(
+        self, X: np.ndarray, Y: np.ndarray, cost: str, warm: dict | None = None, partial: bool = False
+    ) -> None:
         """Train with nettrain's fit on the encoded arrays and keep what it made; with ``warm``
         (``_warm``), from its model's weights (fit's warm_start: the optimizer, schedule,
-        shuffles and early stopping start afresh), its loss curves continued."""
+        shuffles and early stopping start afresh), its loss curves continued. ``partial``
+        (partial_fit): one epoch more of the run held in ``_run_state`` (the state the last fit
+        or partial_fit ended in: weights, optimizer, schedule, shuffles), resumed in memory as
+        ``--resume`` resumes a checkpoint, or the first epoch of a new run. A fit or partial_fit
+        that can be gone on from keeps its end state for the next partial_fit. A partial_fit
+        that fails leaves a fitted estimator as it was (the batch is not learned)."""
         from .config import with_data_sizes
         from .data import RunData
-        from .train import fit
+        from .train import RESUME_NOTE, WORSE_THAN_A_CONSTANT, fit
 
+        fitted = hasattr(self, "model_")
+        state = getattr(self, "_run_state", None) if partial else None
+        before = (warm or {}) if not partial else {k: v for k, v in vars(self).items() if k.endswith("_")}
         try:
+            verbose = self._verbose()
             config = self._config(cost)
             self._no_data_files(config)
+            go_on = self._partial_problem(config) is None  # (a run partial_fit can go on with)
+            if partial:
+                self._check_partial(config, fitted and state is None)
+                done = state.state["epoch"] if state is not None else 0
+                config = replace(config, training=replace(config.training, epochs=done + 1))
             try:
                 data = RunData.from_arrays(X, Y, cost, dtype=config.dtype)
             except DataError as exc:
                 raise EstimatorDataError(str(exc)) from None
             data = self._named(data)
             notes: list[str] = []
+            iteration = [len(before.get("loss_curve_", []))]  # (MLPClassifier's count: n_iter_)
 
             def on_event(kind: str, info: dict) -> None:
                 if kind in ("notice", "warning"):
                     notes.append(info["message"])
+                elif kind == "epoch" and verbose:
+                    iteration[0] += 1
+                    self._log_epoch(iteration[0], info)
 
             try:
                 start = warm["model_"] if warm is not None else None
-                result = fit(config, on_event=on_event, data=data, save=False, warm_start=start)
+                result = fit(
+                    config,
+                    on_event=on_event,
+                    data=data,
+                    save=False,
+                    warm_start=start,
+                    resume=state,
+                    keep_state=go_on,
+                )
             except ConfigError as exc:
                 problems = [self._in_our_terms(line) for line in exc.problems]
                 if warm is not None:  # (the network differs from the fitted model's)
@@ -566,28 +604,137 @@ class _NettrainEstimator:
                         + ("; set warm_start=False to fit afresh" if "warm-start" in line else "")
                         for line in problems
                     ]
+                if state is not None:  # (a parameter changed since the run began)
+                    problems = [self._partial_terms(line) for line in problems]
                 raise EstimatorConfigError(problems) from None
             except DataError as exc:
                 raise EstimatorDataError(str(exc)) from None
             except TrainingDiverged as exc:
                 raise EstimatorDiverged(self._diverged_advice(str(exc))) from None
         except BaseException:
-            self._forget()  # (classes_ or n_outputs_ were set for this fit, which made no model)
+            if not (partial and fitted):
+                self._forget()  # (classes_ or n_outputs_ were set for this fit, which made no model)
             raise
         self.config_ = with_data_sizes(config, data.encoding.n_inputs, data.encoding.n_outputs)
         self.model_ = result.model
         self.history_ = result.history
-        self.n_iter_ = len(result.history)
-        # a warm start's curves go on from the earlier fits' (MLPClassifier's loss_curve_ too)
-        before = warm or {}
-        self.loss_curve_ = before.get("loss_curve_", []) + [record["loss"] for record in result.history]
-        if result.history and "val_loss" in result.history[-1]:
-            curve = [record.get("val_loss") for record in result.history]
+        self._run_state = result.state
+        # a warm start's curves go on from the earlier fits' (MLPClassifier's loss_curve_ too);
+        # partial_fit's from the earlier calls', one epoch each
+        new = result.history[-1:] if partial else result.history
+        self.n_iter_ = before.get("n_iter_", 0) + 1 if partial else len(result.history)
+        self.loss_curve_ = before.get("loss_curve_", []) + [record["loss"] for record in new]
+        score = "val_accuracy" if self._kind == "classifier" else "val_r2"
+        if new and "val_loss" in new[-1]:
+            curve = [record.get("val_loss") for record in new]
             earlier = before.get("validation_loss_curve_")
             self.validation_loss_curve_ = earlier + curve if earlier is not None else curve
-        elif hasattr(self, "validation_loss_curve_"):
-            del self.validation_loss_curve_
+            scores = [record.get(score) for record in new]
+            earlier = before.get("validation_scores_")
+            self.validation_scores_ = earlier + scores if earlier is not None else scores
+        else:
+            if hasattr(self, "validation_loss_curve_"):
+                del self.validation_loss_curve_
+            self.validation_scores_ = None
+        # MLPClassifier's: the lowest training loss, None where early stopping watches the
+        # validation rows (whose best score is then best_validation_score_)
+        seen = [v for v in self.validation_scores_ or [] if v is not None and np.isfinite(v)]
+        self.best_validation_score_ = max(seen) if seen else None
+        es = config.training.early_stopping
+        on_validation = bool(es) and str(es.get("monitor", "")).startswith("val_")
+        self.best_loss_ = None if on_validation else min(self.loss_curve_)
+        if partial:  # (one epoch asked for: 'too few epochs' advice and the resume echo say nothing)
+            notes = [n for n in notes if not n.startswith((WORSE_THAN_A_CONSTANT, RESUME_NOTE))]
         self._warn(notes, result.summary)
+
+    def _verbose(self) -> bool:
+        """Whether ``verbose`` asks for a line per epoch (None, a bool or an int, as
+        MLPClassifier's); a ConfigError for another value. A NettrainWarning when the lines
+        would go nowhere (the logger has no handler, or INFO is below its level)."""
+        value = self.verbose
+        if value is None:
+            return False
+        if not isinstance(value, (bool, int, np.integer)):
+            raise EstimatorConfigError(
+                f"{type(self).__name__}: verbose={value!r} is not True, False, None or an integer"
+            )
+        if value and not (LOG.isEnabledFor(logging.INFO) and LOG.hasHandlers()):
+            warnings.warn(
+                f"{type(self).__name__}: verbose=True logs each epoch to the logger "
+                f"'{LOG.name}' at level INFO, which shows nothing until logging is set up: "
+                "logging.basicConfig(level=logging.INFO) shows them on standard error",
+                NettrainWarning,
+                stacklevel=4,
+            )
+        return bool(value)
+
+    def _log_epoch(self, iteration: int, record: dict) -> None:
+        """One epoch's line, as MLPClassifier's verbose output ('Iteration 3, loss = ...')."""
+        line = f"{type(self).__name__}: Iteration {iteration}, loss = {record['loss']:.8f}"
+        if "val_loss" in record:
+            line += f", val_loss = {record['val_loss']:.8f}"
+            score = record.get("val_accuracy", record.get("val_r2"))
+            if score is not None:
+                line += f", validation score = {score:.6f}"
+        LOG.info(line)
+
+    def _partial_problem(self, config) -> str | None:
+        """What in a config partial_fit cannot go on with, in the parameters' terms, or None.
+        Each call is one epoch on the rows it is given, so nothing is held out of them and
+        early stopping has no run to stop (MLPClassifier's partial_fit ignores early_stopping;
+        here it is an error); a cosine schedule anneals over ``epochs``, which a sequence of
+        calls does not have; 'balanced' class weights would be counted on each batch alone."""
+        tc, dc = config.training, config.data
+        if tc.early_stopping:
+            return "early_stopping is set: partial_fit does no early stopping (set early_stopping=None)"
+        if dc.validation:
+            return (
+                "validation is set: partial_fit holds no rows out of the batch it is given (set "
+                "validation=None, and score your own validation rows with score(X_val, y_val))"
+            )
+        if dc.test:
+            return "the config's data.test holds rows out: partial_fit holds no rows out of its batch"
+        if tc.schedule == "cosine":
+            return (
+                "schedule='cosine' anneals over epochs, which a sequence of partial_fit calls does "
+                "not have (use fit, or a step, exponential, invscaling or plateau schedule)"
+            )
+        if tc.class_weight == "balanced":
+            return (
+                "class_weight 'balanced' would weigh each batch's classes by that batch alone: give "
+                "the config's training.class_weight the weights as a mapping {label: weight}"
+            )
+        return None
+
+    def _check_partial(self, config, unkept: bool) -> None:
+        """A ConfigError for parameters partial_fit cannot go on with, or (``unkept``) for an
+        estimator whose last fit kept no run to go on with (it held out validation rows or
+        stopped early, and the parameters have been changed since)."""
+        who = type(self).__name__
+        problem = self._partial_problem(config)
+        if problem is not None:
+            raise EstimatorConfigError(f"{who}: partial_fit: {problem}; or call fit")
+        if unkept:
+            raise EstimatorConfigError(
+                f"{who}: partial_fit goes on with the run of the last fit, which kept none (it held "
+                "out validation rows, stopped early, annealed a cosine schedule or weighed classes "
+                "'balanced'): call fit again, or partial_fit an unfitted estimator (clone(...))"
+            )
+
+    def _partial_terms(self, line: str) -> str:
+        """fit's refusal to resume (a parameter changed since the run began) in partial_fit's
+        terms."""
+        who = type(self).__name__
+        if "--resume: the run state given to fit was written with a different config" in line:
+            changed = line.split("(changed: ", 1)[1].split(")", 1)[0] if "(changed: " in line else "?"
+            return (
+                f"{who}: partial_fit goes on with the run of the earlier fit or partial_fit calls, "
+                f"whose parameters differ from these (changed: {changed}); set them back, or call "
+                "fit to start afresh"
+            )
+        return line.replace("--resume: the run state given to fit", f"{who}: partial_fit: the run").replace(
+            "add --force to continue anyway", "call fit to start afresh"
+        )
 
     def _warn(self, notes: list[str], summary: dict) -> None:
         """fit's notices as Python warnings, after a fit that succeeded (stacklevel: the caller of
@@ -806,6 +953,9 @@ class NettrainClassifier(_NettrainEstimator):
         of the same features, else a ValueError; the optimizer's state, the schedule, the
         shuffles and early stopping start afresh. None or False: every fit from fresh weights.
     dtype, device : as in a config ('float32', 'cpu', ...).
+    verbose : true: each epoch's 'Iteration k, loss = ...' (MLPClassifier's line) as an INFO
+        record of the logger 'nettrain.estimators' (the library never prints; the caller's
+        logging setup shows it, e.g. logging.basicConfig(level=logging.INFO)).
     config : a YAML config file's path, or a dict of the same sections: the base that the
         parameters above override. Its data.train is not read (X and y are the data); its
         data.validation and data.test fractions are held out of X (the test rows scored into
@@ -815,7 +965,13 @@ class NettrainClassifier(_NettrainEstimator):
     (X with text ``columns``), ``model_`` (the nettrain Model, answering in these labels),
     ``config_`` (the Config trained), ``history_`` (one dict per epoch), ``n_iter_`` (epochs run),
     ``loss_curve_`` and, with validation, ``validation_loss_curve_``; ``coefs_`` and
-    ``intercepts_`` (MLPClassifier's names) read the weights and biases from ``model_``.
+    ``intercepts_`` (MLPClassifier's names) read the weights and biases from ``model_``;
+    MLPClassifier's ``best_loss_`` (the lowest of loss_curve_; None when early stopping watches
+    a validation figure), ``validation_scores_`` (each epoch's validation accuracy, R² for the
+    regressor; None without validation) and ``best_validation_score_`` (their highest, or None).
+
+    ``partial_fit`` trains one epoch a call, going on with the run of the earlier calls (its
+    optimizer state, schedule and shuffles), so k calls on the same rows are fit with k epochs.
 
     Two classes are two softmax outputs (cost cross_entropy), as any number of classes are; a
     config with ``cost: binary_cross_entropy`` makes them one sigmoid output instead.
@@ -847,6 +1003,55 @@ class NettrainClassifier(_NettrainEstimator):
             raise
         self.classes_ = classes
         self._train(X, index.reshape(-1), cost, warm)
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over X and y (each row once, shuffled, in batches of ``batch_size``) that
+        goes on with the run of the earlier fit or partial_fit calls: from their weights, the
+        optimizer's state (momentum, Adam's moments and step count), the schedule's position
+        and the shuffles' generator, as ``--resume`` goes on from a checkpoint. The first call
+        on an unfitted estimator starts a run (epoch 1, fresh weights from ``random_state``).
+
+        ``classes`` (all the labels y will ever hold, e.g. np.unique(y_all)) is required on the
+        first call and may be left out after it (or after fit); a later batch may hold any of
+        them, a label outside them is a ValueError. ``warm_start`` plays no part (partial_fit
+        always goes on); ``early_stopping``, ``validation`` and a cosine schedule are
+        ConfigErrors. A call that fails leaves a fitted estimator as it was. Returns self."""
+        who = type(self).__name__
+        first = getattr(self, "classes_", None) is None
+        if first and classes is None:
+            raise EstimatorDataError(f"{who}: classes must be passed on the first call to partial_fit.")
+        try:
+            if classes is not None:
+                given = np.unique(_labels(self, np.asarray(classes).reshape(-1)))
+                if not first and not np.array_equal(self.classes_, given):
+                    raise EstimatorDataError(
+                        f"{who}: `classes={classes!r}` is not the same as on last call to partial_fit, "
+                        f"was: {self.classes_!r}"
+                    )
+                if len(given) < 2:
+                    raise EstimatorDataError(
+                        f"{who}: classes holds one class only ({_label_text(given[0])!r}); "
+                        "classification needs two or more classes"
+                    )
+            known = given if first else self.classes_
+            X = self._inputs(X, fitting=first)
+            y = _labels(self, _targets(self, y, len(X)))
+            if not np.isin(y, known).all():
+                raise EstimatorDataError(
+                    f"{who}: `y` has classes not in `self.classes_`. `self.classes_` has {known}. "
+                    f"'y' has {np.unique(y)}."
+                )
+            cost = self._cost(len(known))
+            index = np.searchsorted(known, y)
+            # one-hot rows of all the classes, whichever of them this batch holds
+            Y = np.eye(len(known))[index] if cost == "cross_entropy" else index
+            self.classes_ = known
+            self._train(X, Y, cost, partial=True)
+        except BaseException:
+            if first:
+                self._forget()
+            raise
         return self
 
     def _named(self, data):
@@ -917,6 +1122,32 @@ class NettrainRegressor(_NettrainEstimator):
         self._y_ndim = y.ndim
         self.n_outputs_ = n_outputs
         self._train(X, y, cost, warm)
+        return self
+
+    def partial_fit(self, X, y):
+        """One epoch over X and y that goes on with the run of the earlier fit or partial_fit
+        calls (NettrainClassifier.partial_fit says what goes on); the first call on an unfitted
+        estimator starts a run and fixes the number of features and outputs, which later calls
+        must give. Returns self."""
+        who = type(self).__name__
+        first = not hasattr(self, "model_")
+        try:
+            X = self._inputs(X, fitting=first)
+            y = _values(self, y, len(X))
+            n_outputs = 1 if y.ndim == 1 else y.shape[1]
+            if first:
+                self._y_ndim = y.ndim
+                self.n_outputs_ = n_outputs
+            elif n_outputs != self.n_outputs_:
+                raise EstimatorDataError(
+                    f"{who}: y has {n_outputs} outputs, but the fitted model predicts {self.n_outputs_}; "
+                    "partial_fit goes on with the outputs of the first call (fit starts afresh)"
+                )
+            self._train(X, y, self._cost(), partial=True)
+        except BaseException:
+            if first:
+                self._forget()
+            raise
         return self
 
     def predict(self, X) -> np.ndarray:
