@@ -177,6 +177,25 @@ def test_resume_on_the_gpu_is_the_uninterrupted_run(fake, tmp_path):
         np.testing.assert_array_equal(b, a)
 
 
+def test_partial_fit_on_the_gpu_is_fit_on_the_gpu(fake):
+    """partial_fit resumes a run held in memory: the state comes back to the host at the end of
+    each call (RunState's host copies) and goes to the device again at the next; two calls on
+    the device are fit(epochs=2) on the device, as on the CPU."""
+    from nettrain import NettrainClassifier
+
+    rows = np.loadtxt(DATA / "digits_train.csv", delimiter=",", skiprows=1)[:300]
+    X, y = rows[:, :-1] / 16, rows[:, -1].astype(int)
+    params = {"hidden_layers": (16,), "optimizer": "adam", "learning_rate": 0.01, "device": "gpu"}
+    inc = NettrainClassifier(**params)
+    inc.partial_fit(X, y, classes=np.arange(10))
+    assert all(type(a) is np.ndarray for a in inc._run_state.optimizer_arrays)
+    inc.partial_fit(X, y)
+    two = NettrainClassifier(**params, epochs=2).fit(X, y)
+    assert inc.loss_curve_ == two.loss_curve_
+    for a, b in zip(inc.coefs_, two.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_gradcheck_and_predict_on_the_gpu(fake, tmp_path):
     from nettrain.gradcheck import gradcheck_config
 
