@@ -211,16 +211,14 @@ def to_onnx(model: Model, dtype: str | None = None):
     helper.set_model_props(proto, meta)
     try:
         onnx.checker.check_model(proto, full_check=True)
-    except Exception as exc:  # (onnx's checker errors share no base class but Exception)
-        raise NettrainError(f"the ONNX graph does not pass onnx's checker ({exc}); please report it") from None
+    except onnx.checker.ValidationError as exc:  # (a bug here, not the user's model)
+        raise NettrainError(f"the ONNX graph fails onnx's checker ({exc}); please report it") from None
     return proto
 
 
 def _doc(model: Model) -> str:
     net, enc = model.network, model.encoding
-    what = (
-        f"classes {', '.join(enc.classes)}" if enc.task == "classification" else "regression values"
-    )
+    what = f"classes {', '.join(enc.classes)}" if enc.task == "classification" else "regression values"
     return (
         f"nettrain {__version__} network {'-'.join(str(s) for s in net.sizes)} "
         f"({', '.join(net.activation_names) or 'no hidden layer'}; output {net.output}), {what}. "
