@@ -1132,15 +1132,15 @@ def _model_file(model) -> str:
     return str(path / "model.npz") if path.is_dir() else str(path)
 
 
-def _refuse_to_overwrite(out: str, **sources: str) -> None:
-    """--output must not name a file the command reads (the model, the input): writing the
-    predictions would destroy it."""
+def _refuse_to_overwrite(out: str, written: str = "the predictions", **sources: str) -> None:
+    """--output must not name a file the command reads (the model, the input): writing
+    ``written`` would destroy it."""
     if out == "-":
         return
     target = os.path.realpath(out)
     for what, path in sources.items():
         if path != "-" and os.path.exists(path) and os.path.realpath(path) == target:
-            raise NettrainError(f"--output '{out}' is the {what} file; write the predictions elsewhere")
+            raise NettrainError(f"--output '{out}' is the {what} file; write {written} elsewhere")
 
 
 def _write_file(out: str, data: bytes | Iterable[bytes]) -> None:
@@ -2427,6 +2427,78 @@ def plot(
         from .report import one_line
 
         sys.stderr.write(one_line(f"Wrote {out} (epochs: {epochs})") + "\n")
+
+
+@app.command(cls=_Command)
+@command
+def export(
+    model: ModelArg,
+    out: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", help="The file to write (model.onnx), or - for stdout.", metavar="FILE"
+        ),
+    ],
+    format_: Annotated[
+        str, typer.Option("--format", "-f", help="onnx (the only one).", show_default=True, metavar="FORMAT")
+    ] = "onnx",
+    dtype: Annotated[
+        str,
+        typer.Option(
+            "--dtype",
+            help="float32 or float64: the graph's input, weights and outputs.",
+            show_default=True,
+            metavar="float32|float64",
+        ),
+    ] = "float32",
+    quiet: QuietOpt = False,
+):
+    """Write a trained model as an ONNX graph, to run without Python or nettrain (onnxruntime,
+    ONNX serving stacks, other languages).
+
+    The graph's input 'input' (N, inputs) takes the model's inputs unscaled, in the order of the
+    graph's metadata 'inputs', categorical columns one-hot encoded (color=red, color=blue, ...);
+    it standardizes them, runs the network and gives 'prediction' (regression, in the target's
+    units) or 'probabilities', 'label' and 'label_index' (classification). Opset 17.
+
+    Needs onnx: pip install "nettrain[onnx]".
+
+    Example: nettrain export runs/digits -o digits.onnx
+    """
+    from .export import DTYPES, OPSET, check_available, onnx_bytes
+    from .modelfile import load_model
+
+    if format_.lower() != "onnx":
+        from .errors import did_you_mean
+
+        raise NettrainError(
+            f"--format '{format_}' is not known{did_you_mean(format_.lower(), ['onnx'])}; one of: onnx"
+        )
+    if dtype not in DTYPES:
+        from .errors import did_you_mean
+
+        raise NettrainError(
+            f"--dtype '{dtype}' is not known{did_you_mean(dtype, DTYPES)}; one of: float32, float64"
+        )
+    if not out.strip():
+        raise NettrainError("--output is empty: name the file to write (-o model.onnx), or - for stdout")
+    check_available()  # (first: without onnx, say which extra to install)
+    _refuse_to_overwrite(out, "the ONNX graph", model=_model_file(model))
+    m = load_model(model)
+    data = onnx_bytes(m, dtype)
+    _write_bytes(out, data, what="ONNX", example="model.onnx")
+    if not quiet and out != "-":
+        from .report import one_line
+
+        enc = m.encoding
+        outputs = "prediction" if enc.task == "regression" else "probabilities, label, label_index"
+        sys.stderr.write(
+            one_line(
+                f"Wrote {out} (ONNX opset {OPSET}, {dtype}; input 'input' of {m.network.sizes[0]} columns, "
+                f"outputs {outputs}; {len(data)} bytes)"
+            )
+            + "\n"
+        )
 
 
 def main() -> None:
