@@ -14,8 +14,9 @@ encodes them). Inside, in this order:
     a(1) = (x - x_mean) / x_scale        standardization (left out where it is the identity)
     z(l+1) = a(l) W(l)^T + b(l)          one Gemm per layer (transB=1: W keeps its (out, in) shape;
                                          no bias input for network.output_bias: false)
-    a(l+1) = f(z(l+1))                   Relu, LeakyRelu (alpha 0.01), Tanh, Sigmoid, Softplus;
-                                         identity: no node
+    a(l+1) = f(z(l+1))                   Relu, LeakyRelu (alpha 0.01), Tanh, Sigmoid, Softplus
+                                         (in float64: Relu(z) + Log(1 + Exp(-Abs(z))), as
+                                         onnxruntime has no double Softplus); identity: no node
     s = f_out(z(L))                      the output function
 
 and the outputs: regression ``prediction`` (N, outputs) = s * y_scale + y_mean, in the target's
@@ -110,6 +111,19 @@ def to_onnx(model: Model, dtype: str | None = None):
         nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
         return output
 
+    def softplus(z: str, name: str) -> str:
+        """log(1 + exp(z)): the Softplus operator in float32; in float64, for which onnxruntime
+        has no Softplus kernel, max(z, 0) + log(1 + exp(-|z|)), nettrain's stable form."""
+        if dtype == "float32":
+            return node("Softplus", [z], name)
+        e = node("Exp", [node("Neg", [node("Abs", [z], f"{name}_abs")], f"{name}_neg")], f"{name}_exp")
+        log = node(
+            "Log",
+            [node("Add", [e, const(f"{name}_one", np.array(1, np_dtype))], f"{name}_1p")],
+            f"{name}_log",
+        )
+        return node("Add", [node("Relu", [z], f"{name}_relu"), log], name)
+
     x = "input"
     if enc.missing == "mean":  # NaN -> the column's fill, as predict fills a missing cell
         fill = const("fill", fill_vector(model).astype(np_dtype))
@@ -137,7 +151,7 @@ def to_onnx(model: Model, dtype: str | None = None):
             continue
         if name == "leaky_relu":
             attrs = {"alpha": float(net.f[l].alpha)}
-        a = node(op, [z], f"a{l}", **attrs)
+        a = softplus(z, f"a{l}") if name == "softplus" else node(op, [z], f"a{l}", **attrs)
 
     outputs = []
     if enc.task == "regression":
@@ -170,7 +184,7 @@ def to_onnx(model: Model, dtype: str | None = None):
             else:  # one-vs-rest sigmoids, normalised: softmax(log sigmoid(z)), as predict --proba
                 s = node("Sigmoid", [z], "s")
                 minus = node("Neg", [z], "minus_z")
-                log_s = node("Neg", [node("Softplus", [minus], "softplus_minus_z")], "log_s")
+                log_s = node("Neg", [softplus(minus, "softplus_minus_z")], "log_s")
                 node("Softmax", [log_s], "probabilities", axis=1)
             node("ArgMax", [s], "label_index", axis=1, keepdims=0)
         names = numpy_helper.from_array(np.array(enc.classes, dtype=object), "classes")

@@ -1,0 +1,366 @@
+"""nettrain export: the ONNX graph passes onnx's checker, and onnxruntime running it on a CSV's
+rows (encoded as README says a caller does: unscaled, categorical columns one-hot) gives what
+`nettrain predict` (--proba) gives, for each kind of model; the command's errors. Tests that need
+onnx and onnxruntime skip without them; the error for a missing onnx runs everywhere."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from nettrain import load_model
+from nettrain.modelfile import weights_sha256
+from tests.conftest import DATA, ROOT
+from tests.helpers import animals, assert_error, ok, read_csv, run, write_rows
+
+
+@pytest.fixture(scope="module")
+def ort():
+    pytest.importorskip("onnx")
+    return pytest.importorskip("onnxruntime")
+
+
+# -- models ------------------------------------------------------------------------------------------
+
+
+def _fit(folder, train, network: dict, cost: str, epochs: int = 2, dtype: str = "float32", **data):
+    cfg = {
+        "data": {"train": str(train), **data},
+        "network": network,
+        "cost": cost,
+        "training": {"learning_rate": 0.05, "epochs": epochs, "batch_size": 32, "seed": 0},
+        "dtype": dtype,
+        "output": str(folder / "run"),
+    }
+    (folder / "c.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    r = run("fit", folder / "c.yaml", "-q")
+    assert r.exit_code == 0, r.stderr
+    return folder / "run"
+
+
+@pytest.fixture(scope="module")
+def animals_csv(tmp_path_factory):
+    """animals() with some cells left empty: 'size' (numeric) in rows 1, 7, ...; 'color'
+    (categorical) in rows 4, 11, ..."""
+    header, rows = animals(n=240)
+    for i, row in enumerate(rows):
+        if i % 6 == 1:
+            row[0] = ""
+        if i % 7 == 4:
+            row[1] = ""
+    return write_rows(tmp_path_factory.mktemp("animals") / "animals.csv", header, rows)
+
+
+@pytest.fixture(scope="module")
+def complete_animals_csv(tmp_path_factory):
+    return write_rows(tmp_path_factory.mktemp("animals") / "animals.csv", *animals(n=240))
+
+
+@pytest.fixture(scope="module")
+def unit_csv(tmp_path_factory):
+    """A regression target inside (0, 1), for a sigmoid output."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 2)) * [3, 0.5] + [10, -2]
+    y = 1 / (1 + np.exp(-(x[:, 0] - 10) / 3 - (x[:, 1] + 2)))
+    rows = [[f"{a:.4f}", f"{b:.4f}", f"{t:.4f}"] for (a, b), t in zip(x, y)]
+    return write_rows(tmp_path_factory.mktemp("unit") / "unit.csv", ["a", "b", "y"], rows)
+
+
+REGRESSION = (DATA / "regression_train.csv", DATA / "regression_test.csv")
+DIGITS = (DATA / "digits_train.csv", DATA / "digits_test.csv")
+
+
+@pytest.fixture(scope="module")
+def activation_runs(tmp_path_factory):
+    """One small regression run per hidden activation."""
+    from nettrain.activations import ACTIVATIONS
+
+    return {
+        name: _fit(
+            tmp_path_factory.mktemp(name), REGRESSION[0], {"layers": [10, 6, 1], "activation": name}, "mse", 2
+        )
+        for name in ACTIVATIONS
+    }
+
+
+# -- running the graph -------------------------------------------------------------------------------
+
+
+def onnx_input(inputs: list[str], path) -> np.ndarray:
+    """A CSV's rows as the graph takes them, encoded by hand from the graph's 'inputs' metadata:
+    a numeric column's value (NaN when empty), and for an input 'column=category' 1 where the
+    column holds that category, 0 where it holds another, NaN where it is empty."""
+    header, *rows = read_csv(path.read_text())
+    X = np.empty((len(rows), len(inputs)))
+    for j, name in enumerate(inputs):
+        if name in header:
+            cells = [row[header.index(name)] for row in rows]
+            X[:, j] = [float(c) if c else math.nan for c in cells]
+        else:
+            column, category = name.split("=", 1)
+            cells = [row[header.index(column)] for row in rows]
+            X[:, j] = [math.nan if not c else float(c == category) for c in cells]
+    return X
+
+
+def export_and_run(ort, model, data, tmp_path, dtype=None):
+    """Export ``model`` (with --dtype when given), check the file, and run it on ``data``'s rows:
+    (outputs by name, metadata, the model file's Model)."""
+    import onnx
+
+    out = tmp_path / "model.onnx"
+    r = ok(run("export", model, "-o", out, *(["--dtype", dtype] if dtype else [])))
+    assert r.stdout == ""
+    assert re.fullmatch(r"Wrote .*model\.onnx \(ONNX opset 17, float(32|64); .* bytes\)\n", r.stderr), (
+        r.stderr
+    )
+    proto = onnx.load(str(out))
+    onnx.checker.check_model(proto, full_check=True)
+    assert [(o.domain, o.version) for o in proto.opset_import] == [("", 17)]
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    meta = sess.get_modelmeta().custom_metadata_map
+    m = load_model(model)
+    assert json.loads(meta["inputs"]) == m.encoding.inputs
+    assert meta["weights_sha256"] == weights_sha256(m.network)
+    assert meta["task"] == m.encoding.task
+    np_dtype = np.dtype(dtype or "float32")
+    assert sess.get_inputs()[0].name == "input"
+    X = onnx_input(json.loads(meta["inputs"]), data).astype(np_dtype)
+    outputs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"input": X})))
+    return outputs, meta, m
+
+
+def assert_same_as_predict(ort, model, data, tmp_path, dtype=None, rtol=1e-5):
+    """onnxruntime's outputs against `nettrain predict --proba`'s (classification: labels equal
+    exactly, probabilities to float32 rounding) or `nettrain predict`'s values (to ``rtol`` of
+    the largest value)."""
+    outputs, meta, m = export_and_run(ort, model, data, tmp_path, dtype)
+    enc = m.encoding
+    if enc.task == "classification":
+        assert set(outputs) == {"probabilities", "label", "label_index"}
+        assert json.loads(meta["classes"]) == enc.classes
+        header, *rows = read_csv(ok(run("predict", model, data, "--proba")).stdout)
+        proba = np.array([[float(v) for v in row[1:]] for row in rows])
+        assert outputs["probabilities"].dtype == np.dtype(dtype or "float32")
+        np.testing.assert_allclose(outputs["probabilities"], proba, rtol=0, atol=rtol)
+        assert outputs["label"].tolist() == [row[0] for row in rows]
+        assert [enc.classes[i] for i in outputs["label_index"]] == [row[0] for row in rows]
+        assert len(set(outputs["label"].tolist())) > 1  # (not a model that answers one class)
+    else:
+        assert set(outputs) == {"prediction"}
+        header, *rows = read_csv(ok(run("predict", model, data)).stdout)
+        expected = np.array([[float(v) for v in row] for row in rows])
+        got = outputs["prediction"]
+        assert got.shape == expected.shape and got.dtype == np.dtype(dtype or "float32")
+        np.testing.assert_allclose(got, expected, rtol=0, atol=rtol * np.abs(expected).max())
+    return outputs
+
+
+# -- each kind of model ------------------------------------------------------------------------------
+
+
+def test_digits_softmax_relu_standardized(ort, digits_run, tmp_path):
+    assert_same_as_predict(ort, digits_run, DIGITS[1], tmp_path)
+
+
+def test_regression_with_a_standardized_target(ort, regression_run, tmp_path):
+    outputs = assert_same_as_predict(ort, regression_run, REGRESSION[1], tmp_path)
+    assert np.abs(outputs["prediction"]).max() > 5  # in y's units, not z-scores
+
+
+def test_binary_cross_entropy_one_output_gives_both_probabilities(ort, complete_animals_csv, tmp_path):
+    model = _fit(
+        tmp_path,
+        complete_animals_csv,
+        {"layers": ["auto", 6, 1], "activation": "tanh"},
+        "binary_cross_entropy",
+        5,
+    )
+    assert load_model(model).network.sizes[-1] == 1
+    outputs = assert_same_as_predict(ort, model, complete_animals_csv, tmp_path)
+    np.testing.assert_allclose(outputs["probabilities"].sum(axis=1), 1, atol=1e-6)
+
+
+def test_binary_cross_entropy_several_outputs(ort, tmp_path):
+    """One-vs-rest sigmoids: probabilities normalised to sum to 1, as predict --proba gives them."""
+    model = _fit(
+        tmp_path, DIGITS[0], {"layers": [64, 16, 10], "activation": "relu"}, "binary_cross_entropy", 1
+    )
+    assert_same_as_predict(ort, model, DIGITS[1], tmp_path)
+
+
+def test_mse_with_a_sigmoid_output(ort, unit_csv, tmp_path):
+    network = {"layers": [2, 6, 1], "activation": "tanh", "output": "sigmoid"}
+    model = _fit(tmp_path, unit_csv, network, "mse", 3)
+    outputs = assert_same_as_predict(ort, model, unit_csv, tmp_path)
+    assert ((outputs["prediction"] > 0) & (outputs["prediction"] < 1)).all()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid", "softplus", "identity"])
+def test_each_hidden_activation(ort, activation_runs, activation, dtype, tmp_path):
+    assert_same_as_predict(ort, activation_runs[activation], REGRESSION[1], tmp_path, dtype)
+
+
+def test_the_activations_cover_every_activation_nettrain_has(activation_runs):
+    from nettrain.activations import ACTIVATIONS
+    from nettrain.export import _ACTIVATIONS
+
+    assert set(_ACTIVATIONS) == set(ACTIVATIONS) == set(activation_runs)
+
+
+def test_a_list_of_per_layer_activations(ort, tmp_path):
+    network = {"layers": [10, 6, 5, 4, 1], "activation": ["leaky_relu", "softplus", "sigmoid"]}
+    model = _fit(tmp_path, REGRESSION[0], network, "mse", 3)
+    assert_same_as_predict(ort, model, REGRESSION[1], tmp_path)
+
+
+def test_output_bias_false_has_no_bias_in_the_last_gemm(ort, complete_animals_csv, tmp_path):
+    import onnx
+
+    network = {"layers": ["auto", 6, 2], "activation": "relu", "output_bias": False}
+    model = _fit(tmp_path, complete_animals_csv, network, "cross_entropy", 5)
+    assert_same_as_predict(ort, model, complete_animals_csv, tmp_path)
+    gemms = [n for n in onnx.load(str(tmp_path / "model.onnx")).graph.node if n.op_type == "Gemm"]
+    assert [len(n.input) for n in gemms] == [3, 2]
+
+
+def test_missing_mean_fills_nan_as_predict_fills_empty_cells(ort, animals_csv, tmp_path):
+    """NaN in a numeric input takes the column's training mean; NaN in each of a categorical
+    column's one-hot inputs takes its most frequent category, as predict fills empty cells."""
+    model = _fit(
+        tmp_path,
+        animals_csv,
+        {"layers": ["auto", 6, 2], "activation": "tanh"},
+        "cross_entropy",
+        5,
+        missing="mean",
+    )
+    X = onnx_input(load_model(model).encoding.inputs, animals_csv)
+    assert np.isnan(X).any(axis=1).sum() > 50
+    assert_same_as_predict(ort, model, animals_csv, tmp_path)
+
+
+def test_without_missing_mean_nan_gives_nan(ort, regression_run, tmp_path):
+    outputs, _, _ = export_and_run(ort, regression_run, REGRESSION[1], tmp_path)
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    X = onnx_input(load_model(regression_run).encoding.inputs, REGRESSION[1])[:3].astype(np.float32)
+    X[0, 0] = np.nan
+    (prediction,) = sess.run(None, {"input": X})
+    assert np.isnan(prediction[0]).all() and np.isfinite(prediction[1:]).all()
+
+
+@pytest.fixture(scope="module")
+def float64_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("float64")
+    return _fit(
+        folder, REGRESSION[0], {"layers": [10, 8, 1], "activation": "tanh"}, "mse", 3, dtype="float64"
+    )
+
+
+def test_a_float64_model_exports_float32_by_default(ort, float64_run, tmp_path):
+    outputs = assert_same_as_predict(ort, float64_run, REGRESSION[1], tmp_path)
+    assert outputs["prediction"].dtype == np.float32
+
+
+def test_a_float64_model_keeps_double_with_dtype_float64(ort, float64_run, tmp_path):
+    """Exact to far below float32's rounding: the graph computes in double."""
+    outputs = assert_same_as_predict(ort, float64_run, REGRESSION[1], tmp_path, "float64", rtol=1e-12)
+    assert outputs["prediction"].dtype == np.float64
+
+
+def test_the_graph_holds_the_documented_nodes(ort, regression_run, tmp_path):
+    import onnx
+
+    export_and_run(ort, regression_run, REGRESSION[1], tmp_path)
+    proto = onnx.load(str(tmp_path / "model.onnx"))
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops == ["Sub", "Div", "Gemm", "Tanh", "Gemm", "Tanh", "Gemm", "Mul", "Add", "Identity"], ops
+    assert [g.attribute[0].i for g in proto.graph.node if g.op_type == "Gemm"] == [1, 1, 1]  # transB
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert meta["nettrain_version"] == __import__("nettrain").__version__
+    assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
+
+
+# -- the command's errors and files ------------------------------------------------------------------
+
+
+def test_without_onnx_the_error_names_the_extra(digits_run, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)  # `import onnx` raises ImportError
+    out = tmp_path / "m.onnx"
+    assert_error(run("export", digits_run, "-o", out), 'pip install "nettrain[onnx]"')
+    assert not out.exists()
+
+
+def test_a_bad_model_file_is_one_error_line(ort, tmp_path):
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    assert_error(run("export", tmp_path / "bad.npz", "-o", tmp_path / "m.onnx"), "not a nettrain model file")
+    assert_error(run("export", tmp_path / "none.npz", "-o", tmp_path / "m.onnx"), "not found")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_output_onto_the_model_file_is_refused(ort, digits_run):
+    before = (digits_run / "model.npz").read_bytes()
+    assert_error(run("export", digits_run, "-o", digits_run / "model.npz"), "is the model file")
+    assert (digits_run / "model.npz").read_bytes() == before
+
+
+def test_an_existing_output_file_is_replaced(ort, digits_run, tmp_path):
+    """As predict -o and plot -o do: replaced whole (written to a temporary file, renamed)."""
+    out = tmp_path / "m.onnx"
+    out.write_text("old")
+    ok(run("export", digits_run, "-o", out, "-q"))
+    assert out.read_bytes()[:2] != b"ol" and len(out.read_bytes()) > 1000
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+def test_quiet_and_stdout(ort, digits_run, tmp_path):
+    r = ok(run("export", digits_run, "-o", tmp_path / "m.onnx", "-q"))
+    assert r.stderr == ""
+    assert ok(run("export", digits_run, "-o", "-")).stdout_bytes == (tmp_path / "m.onnx").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--dtype", "float16"], "--dtype 'float16' is not known"),
+        (["--format", "onx"], "did you mean 'onnx'"),
+        (["-o", " "], "--output is empty"),
+    ],
+)
+def test_bad_options(digits_run, tmp_path, args, needle):
+    assert_error(run("export", digits_run, "-o", tmp_path / "m.onnx", *args), needle)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+# -- README ------------------------------------------------------------------------------------------
+
+
+def readme_section() -> str:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("\n### export\n")
+    return readme[start : readme.index("\n### ", start + 1)]
+
+
+def test_the_readme_example_runs_and_agrees_with_predict(ort, digits_run, tmp_path, monkeypatch):
+    """README's Python block, run in a folder laid out as the repository's root (data/ linked)
+    after its `nettrain export` command; its labels are predict's."""
+    (tmp_path / "data").symlink_to(DATA)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "digits").symlink_to(digits_run)
+    monkeypatch.chdir(tmp_path)
+    section = readme_section()
+    assert "nettrain export runs/digits -o digits.onnx" in section
+    ok(run("export", "runs/digits", "-o", "digits.onnx"))
+    (code,) = re.findall(r"^```python\n(.*?)^```", section, re.S | re.M)
+    scope: dict = {}
+    exec(code, scope)
+    header, *rows = read_csv(ok(run("predict", "runs/digits", "data/digits_test.csv")).stdout)
+    assert scope["label"].tolist() == [row[0] for row in rows]
+    assert scope["probabilities"].shape == (len(rows), 10)
