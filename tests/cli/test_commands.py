@@ -21,7 +21,7 @@ from nettrain.cli import app
 from tests.conftest import CONFIGS, DATA
 from tests.helpers import CliRunner, ok
 
-COMMANDS = ["fit", "predict", "evaluate", "gradcheck", "trace", "init", "info", "plot"]
+COMMANDS = ["fit", "predict", "evaluate", "gradcheck", "trace", "init", "info", "plot", "export"]
 
 
 def run(*args, input=None):
@@ -1243,7 +1243,7 @@ def test_evaluate_needs_a_model_that_records_its_target(pets, tmp_path):
     assert run("predict", tmp_path / "m.npz", pets / "pets.csv").exit_code == 0  # predict needs none
 
 
-COMMANDS_WITH_ARGUMENTS = ["fit", "predict", "evaluate", "cv", "gradcheck", "trace", "info", "plot"]
+COMMANDS_WITH_ARGUMENTS = ["fit", "predict", "evaluate", "cv", "gradcheck", "trace", "info", "plot", "export"]
 
 
 @pytest.mark.parametrize("command", COMMANDS_WITH_ARGUMENTS)
