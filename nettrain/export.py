@@ -39,9 +39,9 @@ from . import __version__
 from .errors import NettrainError
 from .modelfile import Model, weights_sha256
 
-#: The ONNX operator set the graphs use: 17 (ONNX 1.12, 2022) is run by onnxruntime 1.12 and
-#: later and by the usual serving stacks; every operator used here has had its current form
-#: since opset 13 or earlier.
+#: The ONNX operator set the graphs use: 17 (ONNX 1.12, 2022), which runtimes from 2022 on
+#: run (the test extra asks for onnxruntime 1.14 or later), with plain operators only (Gemm,
+#: Relu, Softmax, Where, Gather, ...), none from ONNX-ML.
 OPSET = 17
 #: The IR version written: 8, the one that goes with opset 17, so older runtimes read the file
 #: (onnx writes its newest by default, which older runtimes refuse).
