@@ -364,3 +364,20 @@ def test_the_readme_example_runs_and_agrees_with_predict(ort, digits_run, tmp_pa
     header, *rows = read_csv(ok(run("predict", "runs/digits", "data/digits_test.csv")).stdout)
     assert scope["label"].tolist() == [row[0] for row in rows]
     assert scope["probabilities"].shape == (len(rows), 10)
+
+
+def test_the_python_api_readme_names(ort, digits_run, tmp_path):
+    import onnx
+
+    from nettrain.errors import NettrainError
+    from nettrain.export import onnx_bytes, to_onnx
+
+    model = load_model(digits_run)
+    proto = to_onnx(model)
+    assert isinstance(proto, onnx.ModelProto)
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    assert to_onnx(model, "float64").graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+    ok(run("export", digits_run, "-o", tmp_path / "m.onnx", "-q"))
+    assert onnx_bytes(model) == (tmp_path / "m.onnx").read_bytes()
+    with pytest.raises(NettrainError, match="float16"):
+        to_onnx(model, "float16")
