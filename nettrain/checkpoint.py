@@ -66,6 +66,8 @@ def comparable(config_dict: dict) -> dict:
         data.pop("exclude", None)
     if isinstance(data, dict) and not data.get("features"):
         data.pop("features", None)
+    if isinstance(data, dict) and data.get("weight") is None:  # (a key added later: off)
+        data.pop("weight", None)
     if isinstance(data, dict):  # a data file by its real path: earlier versions resolved links
         for key in ("train", "test", "validation"):
             path = data.get(key)

@@ -2126,6 +2126,8 @@ def _info_data(model: Path, m, read: dict | None = None) -> dict:
         "task": enc.task,
         "features": enc.features,
         "excluded": enc.excluded,
+        # data.weight: the training rows' sample-weight column (not an input), or null
+        "weight_column": enc.weight,
         "columns": [c.to_dict() for c in enc.columns],
         "missing": enc.missing,
         "target": enc.target,
@@ -2177,6 +2179,8 @@ def _print_info(model: Path, m, data: dict) -> None:
     if enc.excluded:  # (data.exclude's columns, or those data.features did not name)
         left_out = ", ".join(enc.excluded[:8]) + (", ..." if len(enc.excluded) > 8 else "")
         t.add_row("left out", f"{len(enc.excluded)}: {left_out}")
+    if enc.weight is not None:
+        t.add_row("weight column", f"{enc.weight} (data.weight: each training row's weight; not an input)")
     for c in enc.columns:
         if c.kind == "categorical":
             cats = ", ".join(c.categories[:10]) + (", ..." if len(c.categories) > 10 else "")

@@ -33,6 +33,7 @@ SETTINGS = (
     ("clip_norm", "clip norm"),
     ("early_stopping", "early stopping"),
     ("class_weight", "class weight"),
+    ("weight_column", "weight column"),
     ("seed", "seed"),
     ("split_seed", "split seed"),
     # what a nightly retraining changes: the training file and the model it began from
@@ -134,6 +135,8 @@ def run_row(label: str, network, meta: dict) -> dict[str, Any]:
     dc = config.get("data") if isinstance(config.get("data"), dict) else {}
     if not isinstance(row.get("data"), str):  # (an older model's summary names no file: the config's)
         row["data"] = dc.get("train") if isinstance(dc.get("train"), str) else None
+    # data.weight: the column of the rows' sample weights (None: unweighted)
+    row["weight_column"] = dc.get("weight") if isinstance(dc.get("weight"), str) else None
     warm = meta.get("warm_start")  # the model a --warm-start run began from: path, weights_sha256
     row["warm_start"] = warm if isinstance(warm, dict) else None
     if row.get("kept_epoch") is None and isinstance(row.get("epochs"), int):

@@ -55,6 +55,9 @@ class DataConfig:
     #: the seed of the validation and test hold-outs; None: training.seed's (as before the key
     #: existed). Set, training.seed varies the weights, shuffles and dropout over one fixed split
     split_seed: int | None = None
+    #: the column holding each training row's sample weight (a name, or a 0-based index as
+    #: text), which is neither an input nor the target; None: every row weighs the same
+    weight: str | None = None
 
 
 @dataclass(frozen=True)
@@ -495,6 +498,7 @@ SECTIONS = {
         "exclude",
         "features",
         "split_seed",
+        "weight",
     ),
     ("network",): ("layers", "activation", "output", "init", "output_bias"),
     ("training",): (
@@ -550,6 +554,10 @@ KNOWN_KEYS = {
     "min_delta": "training.early_stopping: {min_delta: X}",
     "restore_best_weights": "training.early_stopping: {restore_best: true}",
     "max_norm": "training.clip_norm",
+    "sample_weight": "data.weight",
+    "sample_weights": "data.weight",
+    "weights": "data.weight",
+    "weight_column": "data.weight",
 }
 
 #: other libraries' settings nettrain has no key for, because it always does what they ask for
@@ -1044,6 +1052,42 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
             )
     else:
         c.problem(("data", "features"), f"{_show(fe)} is not a list of column names (or 0-based indices)")
+    weight = d.get("weight")
+    if weight is not None:
+        if isinstance(weight, bool) or not isinstance(weight, (str, int)):
+            c.problem(("data", "weight"), f"{_show(weight)} is not a column name or a 0-based index")
+            weight = None
+        elif isinstance(weight, int) and weight < 0:
+            c.problem(("data", "weight"), f"{weight} is out of range: a column index must be >= 0")
+            weight = None
+        else:
+            weight = str(weight)
+            clash = next(
+                (
+                    key
+                    for key, names in (
+                        ("target", () if target is None else (str(target),)),
+                        ("features", features or ()),
+                        ("exclude", exclude),
+                        ("categorical", categorical if isinstance(categorical, tuple) else ()),
+                    )
+                    if weight in names
+                ),
+                None,
+            )
+            if clash is not None:
+                role = {
+                    "target": "the target",
+                    "features": "an input",
+                    "exclude": "a column left out",
+                    "categorical": "a categorical input",
+                }[clash]
+                c.problem(
+                    ("data", "weight"),
+                    f"'{weight}' is data.{clash}'s column too; the weight column is neither an input "
+                    f"nor the target, so it cannot be {role}",
+                )
+                weight = None
     test_value = d.get("test")
     if isinstance(test_value, (int, float)) and not isinstance(test_value, bool):
         # a fraction; 0 means none, as for validation
@@ -1063,6 +1107,7 @@ def _data_section(c: _Checker, raw: dict) -> DataConfig:
         exclude=exclude,
         features=features,
         split_seed=c.number(d, ("data", "split_seed"), None, integer=True, low=0, high=2**63 - 1),
+        weight=weight,
     )
     if data.train == "-" and data.test == "-":
         c.problem(("data", "test"), "train and test cannot both be standard input")
@@ -1523,6 +1568,8 @@ data:
   categorical: auto            # text columns become one-hot inputs; or a list of columns, or none
   # exclude: [customer_id]     # columns to leave out (ids, leaks); predict ignores them too
   # features: [age, income]    # or instead: the only columns to use (not with exclude)
+  # weight: sample_weight      # a column of per-row weights (>= 0) in the training cost;
+                               # not an input; validation and test stay unweighted
   # split_seed: 0              # seed of the validation/test hold-outs (default: training.seed's);
                                # set it to vary training.seed over one fixed split
   # delimiter: ","             # default: sniffed (comma, semicolon, tab or |)

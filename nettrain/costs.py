@@ -14,12 +14,13 @@ The two cross-entropies are fused with their output function: the loss is comput
 logits z (log-sum-exp, softplus) and delta(L) = (s - y) / (number of terms), never from
 probabilities plus an eps, so they stay finite for any z.
 
-Class weights (``training.class_weight``) make a classification cost a weighted mean, as
-Keras's ``class_weight``: C = (1/n) sum_i w_i l_i over the n rows of a batch, with l_i row i's
-unweighted cost (summed over its outputs and divided by k for binary cross-entropy) and w_i the
-weight of its class; so delta(L) row i is scaled by w_i. ``w`` (n,) is that per-row vector in
-``loss``, ``delta`` and ``fused``; None (the default) is the unweighted cost, computed exactly as
-before.
+Row weights make a cost a weighted mean: C = (1/n) sum_i w_i l_i over the n rows of a batch,
+with l_i row i's unweighted cost (its outputs' terms summed and divided by k for mse and binary
+cross-entropy) and w_i = c_i s_i: the weight of its class (``training.class_weight``, as Keras's
+``class_weight``; classification costs) times its sample weight (``data.weight``, normalized to a
+mean of 1 over the training rows); so delta(L) row i is scaled by w_i. ``w`` (n,) is that per-row
+vector in ``loss``, ``delta``, ``fused`` and ``fused_gpu``; None (the default) is the unweighted
+cost, computed exactly as before.
 
 On the GPU each cost's training form (``fused``) is one CUDA kernel (``fused_gpu``, built from
 ``kernel``), which writes delta(L) over z and each row's or term's cost into scratch space,
@@ -77,7 +78,7 @@ class Cost:
         batch's cost summed over its n examples (a 0-d array: no host sync). ``tmp`` is scratch
         shaped like z. With scale = 1/n this is delta(L); the loop folds the learning rate in too
         when it can (scale = lr/n), so that dW comes out as lr * dC/dW. ``w`` (n,): each row's
-        class weight (classification costs), or None."""
+        weight (class weight times sample weight), or None."""
         raise NotImplementedError
 
     def fused_gpu(self, z, y, scale: float, tmp, w=None):
@@ -90,6 +91,7 @@ class MSE(Cost):
     """C = mean((s - y)^2) over n examples and k outputs.
 
     dC/ds = 2 (s - y) / (n k);  delta(L) = dC/ds * f_out'(z).
+    Weighted: C = (1/n) sum_i w_i (1/k) sum_j (s_ij - y_ij)^2, so row i of dC/ds is times w_i.
     """
 
     name = "mse"
@@ -102,10 +104,14 @@ class MSE(Cost):
 
     def loss(self, z, s, y, w=None):
         diff = s - y
-        return (diff * diff).mean()
+        if w is None:
+            return (diff * diff).mean()
+        return ((diff * diff).mean(axis=1) * w).mean()  # (1/n) sum_i w_i (row i's mean)
 
     def delta(self, z, s, y, w=None):
         ds = (s - y) * (2 / s.size)
+        if w is not None:
+            ds = ds * w[:, None]  # row i's dC/ds times w_i
         if self.identity_output:  # f_out' = 1: skip a multiplication by ones
             return ds
         return ds * self.f_out.df(z, s)
@@ -118,9 +124,13 @@ class MSE(Cost):
             xp.subtract(1, z, out=tmp)
             tmp *= z  # f_out'(z) = s (1 - s) for the sigmoid
         z -= y  # s - y
-        flat = z.reshape(-1)
-        loss = xp.dot(flat, flat) / k  # sum over examples of the mean over outputs of (s - y)^2
-        z *= 2 * scale / k
+        if w is None:
+            flat = z.reshape(-1)
+            loss = xp.dot(flat, flat) / k  # sum over examples of the mean over outputs of (s - y)^2
+            z *= 2 * scale / k
+        else:  # each row's sum of (s - y)^2, then their sum weighted by w
+            loss = xp.dot((z * z).sum(axis=1), w) / k
+            z *= (2 * scale / k * w)[:, None]  # delta(L) row i times w_i
         if not self.identity_output:
             z *= tmp
         return loss
@@ -136,7 +146,10 @@ class MSE(Cost):
     def fused_gpu(self, z, y, scale, tmp, w=None):
         k = z.shape[1]
         self.kernel(y, 2 * scale / k, 1 / k, z, tmp)
-        return tmp.sum()
+        if w is None:
+            return tmp.sum()
+        z *= w[:, None]  # delta(L) row i times w_i
+        return w @ tmp.sum(axis=1)
 
 
 class CrossEntropy(Cost):

@@ -544,7 +544,13 @@ class _NettrainEstimator:
             )
 
     def _train(
-        self, X: np.ndarray, Y: np.ndarray, cost: str, warm: dict | None = None, partial: bool = False
+        self,
+        X: np.ndarray,
+        Y: np.ndarray,
+        cost: str,
+        warm: dict | None = None,
+        partial: bool = False,
+        sample_weight=None,
     ) -> None:
         """Train with nettrain's fit on the encoded arrays and keep what it made; with ``warm``
         (``_warm``), from its model's weights (fit's warm_start: the optimizer, schedule,
@@ -553,7 +559,8 @@ class _NettrainEstimator:
         or partial_fit ended in: weights, optimizer, schedule, shuffles), resumed in memory as
         ``--resume`` resumes a checkpoint, or the first epoch of a new run. A fit or partial_fit
         that can be gone on from keeps its end state for the next partial_fit. A partial_fit
-        that fails leaves a fitted estimator as it was (the batch is not learned)."""
+        that fails leaves a fitted estimator as it was (the batch is not learned).
+        ``sample_weight`` (n,) float64 (``_sample_weight``'s), or None: unweighted."""
         from .config import with_data_sizes
         from .data import RunData
         from .train import RESUME_NOTE, WORSE_THAN_A_CONSTANT, fit
@@ -571,7 +578,7 @@ class _NettrainEstimator:
                 done = state.state["epoch"] if state is not None else 0
                 config = replace(config, training=replace(config.training, epochs=done + 1))
             try:
-                data = RunData.from_arrays(X, Y, cost, dtype=config.dtype)
+                data = RunData.from_arrays(X, Y, cost, dtype=config.dtype, sample_weight=sample_weight)
             except DataError as exc:
                 raise EstimatorDataError(str(exc)) from None
             data = self._named(data)
@@ -909,6 +916,33 @@ def _values(estimator, y, n: int) -> np.ndarray:
     return y
 
 
+def _sample_weight(estimator, sample_weight, n: int) -> np.ndarray | None:
+    """fit's sample_weight as scikit-learn checks it (utils.validation._check_sample_weight): None
+    stays None (unweighted); a number weighs every row alike; else one finite number >= 0 per
+    row, not all 0, as float64 (a copy: the caller's array is never changed). A ValueError
+    (EstimatorDataError) otherwise."""
+    who = type(estimator).__name__
+    if sample_weight is None:
+        return None
+    try:
+        w = np.array(sample_weight, dtype=np.float64)  # (a copy)
+    except (TypeError, ValueError) as exc:
+        raise EstimatorDataError(f"{who}: sample_weight must hold numbers ({exc})") from None
+    if w.ndim == 0:
+        w = np.full(n, float(w))
+    if w.ndim != 1:
+        raise EstimatorDataError(f"{who}: Sample weights must be 1D array or scalar, not shape {w.shape}")
+    if w.shape != (n,):
+        raise EstimatorDataError(f"{who}: sample_weight.shape == {w.shape}, expected {(n,)}!")
+    if not np.isfinite(w).all():
+        raise EstimatorDataError(f"{who}: Input sample_weight contains NaN or infinity")
+    if (w < 0).any():
+        raise EstimatorDataError(f"{who}: Negative values in data passed to `sample_weight`")
+    if not (w > 0).any():
+        raise EstimatorDataError(f"{who}: Sample weights must contain at least one non-zero number")
+    return w
+
+
 def _column_vector_warning(stacklevel: int = 3) -> None:
     """scikit-learn's DataConversionWarning (a UserWarning) for a y of shape (n, 1)."""
     try:
@@ -981,19 +1015,27 @@ class NettrainClassifier(_NettrainEstimator):
     _estimator_type = "classifier"  # (scikit-learn before 1.6 reads this; later ones the tags)
     _default_cost = "cross_entropy"
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train on X (n, features) of numbers and y (n,) of labels (any type np.unique sorts:
         ints, strings, bools); with ``warm_start`` and fitted already, from the fitted weights
-        (same classes and features). Returns self."""
+        (same classes and features). ``sample_weight`` (n,): each row's weight in the training
+        cost, finite and >= 0, relative (normalized to a mean of 1, as data.weight); None:
+        unweighted. Returns self."""
         warm = self._warm()
         self._forget()
         X = self._inputs(X, fitting=True)
         y = _labels(self, _targets(self, y, len(X)))
+        sw = _sample_weight(self, sample_weight, len(X))
         classes, index = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise EstimatorDataError(
                 f"{type(self).__name__}: y holds one class only ({_label_text(classes[0])!r}); "
                 "classification needs two or more classes"
+            )
+        if sw is not None and len(np.unique(index[sw > 0])) < 2:
+            raise EstimatorDataError(
+                f"{type(self).__name__}: the rows with a sample_weight above 0 hold one class only "
+                f"({_label_text(classes[index[sw > 0][0]])!r}); classification needs two or more classes"
             )
         cost = self._cost(len(classes))
         try:
@@ -1002,7 +1044,7 @@ class NettrainClassifier(_NettrainEstimator):
             self._forget()
             raise
         self.classes_ = classes
-        self._train(X, index.reshape(-1), cost, warm)
+        self._train(X, index.reshape(-1), cost, warm, sample_weight=sw)
         return self
 
     def partial_fit(self, X, y, classes=None):
@@ -1103,13 +1145,16 @@ class NettrainRegressor(_NettrainEstimator):
     _estimator_type = "regressor"
     _default_cost = "mse"
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train on X (n, features) and y (n,) or (n, outputs) of numbers; with ``warm_start``
-        and fitted already, from the fitted weights (same features and outputs). Returns self."""
+        and fitted already, from the fitted weights (same features and outputs).
+        ``sample_weight`` (n,): each row's weight in the training cost, finite and >= 0,
+        relative (normalized to a mean of 1, as data.weight); None: unweighted. Returns self."""
         warm = self._warm()
         self._forget()
         X = self._inputs(X, fitting=True)
         y = _values(self, y, len(X))
+        sw = _sample_weight(self, sample_weight, len(X))
         cost = self._cost()
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
         try:
@@ -1121,7 +1166,7 @@ class NettrainRegressor(_NettrainEstimator):
             raise
         self._y_ndim = y.ndim
         self.n_outputs_ = n_outputs
-        self._train(X, y, cost, warm)
+        self._train(X, y, cost, warm, sample_weight=sw)
         return self
 
     def partial_fit(self, X, y):

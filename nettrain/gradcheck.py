@@ -152,6 +152,7 @@ def gradcheck(
     seed: int = 0,
     copy: bool = True,
     worst: int = 0,
+    sw=None,
 ) -> GradcheckResult:
     """Compare backprop's gradients with central differences on the batch (x, y).
 
@@ -167,6 +168,7 @@ def gradcheck(
     max_full : check every entry when the network has at most this many parameters.
     samples : entries per array to check when sampling.
     worst : keep each array's ``worst`` entries that disagree most in ``result.worst`` (0: none).
+    sw : (n,) each row's sample weight in the cost (data.weight, normalized), or None.
 
     Raises
     ------
@@ -179,7 +181,7 @@ def gradcheck(
     if copy or network.dtype != np.float64:
         _check_memory(network.n_params(), network.xp is not np, copies=PARAM_COPIES + 1)
         network = network.astype(np.float64)
-    return _gradcheck(network, x, y, h, rtol, atol, max_full, samples, seed, worst)
+    return _gradcheck(network, x, y, h, rtol, atol, max_full, samples, seed, worst, sw)
 
 
 #: float64 copies of the parameters gradcheck holds at its peak: the network, backprop's
@@ -188,10 +190,13 @@ def gradcheck(
 PARAM_COPIES = 4
 
 
-def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst=0) -> GradcheckResult:
+def _gradcheck(
+    net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst=0, sw=None
+) -> GradcheckResult:
     """gradcheck on a float64 network of its own, which it changes and puts back."""
     xp = net.xp
     x, y = net.batch(x, y)  # float64; a 1-D y is a one-output network's column, as for gradients
+    sw = net._sample_weights(sw, y)  # (float64, on the network's device) or None
     params = net.params()
     names = net.param_names()
     sampled = net.n_params() > max_full
@@ -207,8 +212,8 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
         big as the network."""
         if rows is None and on_all_rows:
             return on_all_rows
-        xs, ys = (x, y) if rows is None else (x[xp.asarray(rows)], y[xp.asarray(rows)])
-        _, dW, db = net.gradients(xs, ys)
+        xs, ys, sws = (x, y, sw) if rows is None else _rows_of(xp, rows, x, y, sw)
+        _, dW, db = net.gradients(xs, ys, sw=sws)
         net.drop_workspaces()
         grads = [_host(g) for g in net.param_grads(dW, db)]
         if rows is None:
@@ -217,12 +222,11 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
 
     def cost(rows: np.ndarray | None = None):
         """C on ``rows`` (None: all), and which side of the kink each ReLU unit is on."""
-        xs, ys = (x, y) if rows is None else (x[xp.asarray(rows)], y[xp.asarray(rows)])
+        xs, ys, sws = (x, y, sw) if rows is None else _rows_of(xp, rows, x, y, sw)
         zs, acts = net.forward_cache(xs)
-        if net.class_weight is None:
-            c = net.cost.loss(zs[-1], acts[-1], ys)
-        else:  # the training cost, weighted by class
-            c = net.cost.loss(zs[-1], acts[-1], ys, net.row_weights(ys))
+        # the training cost, weighted by class and sample weight (None: neither)
+        w = net.row_weights(ys, sws)
+        c = net.cost.loss(zs[-1], acts[-1], ys) if w is None else net.cost.loss(zs[-1], acts[-1], ys, w)
         return float(c), [zs[l] > 0 for l in kinked]
 
     def central(move) -> tuple[float | None, np.ndarray | None, float]:
@@ -308,7 +312,7 @@ def _gradcheck(net: Network, x, y, h, rtol, atol, max_full, samples, seed, worst
         if entries is not None:
             entries += _worst_entries(name, p.shape, compared, on_rows, analytic, numeric, ok, atol, worst)
 
-    reference = _reference_check(net, x, y, gradients(None), names, rtol, atol)
+    reference = _reference_check(net, x, y, gradients(None), names, rtol, atol, sw)
 
     directional = None
     if sampled:
@@ -481,11 +485,19 @@ def _code_of(obj, method: str) -> str:
     return f"{cls.__qualname__}.{method} in {where}"
 
 
-def _reference_check(net: Network, x, y, trained: list[np.ndarray], names: list[str], rtol, atol) -> dict:
+def _rows_of(xp, rows, x, y, sw):
+    """(x, y, sw) of the batch's ``rows`` (sw may be None)."""
+    index = xp.asarray(rows)
+    return x[index], y[index], None if sw is None else sw[index]
+
+
+def _reference_check(
+    net: Network, x, y, trained: list[np.ndarray], names: list[str], rtol, atol, sw=None
+) -> dict:
     """Network.backward's gradients (Activation.df, Cost.delta) against the training step's
     (``trained``, host and flat) on the whole batch, entry by entry, by the check's criterion."""
     zs, acts = net.forward_cache(x)
-    dW, db = net.backward(zs, acts, y)
+    dW, db = net.backward(zs, acts, y, sw=sw)
     del zs, acts
     differ, max_abs, max_rel = [], 0.0, 0.0
     for name, g, t in zip(names, net.param_grads(dW, db), trained):
@@ -525,6 +537,7 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
     if batch < 1:
         raise ConfigError(f"batch must be at least 1 row, not {batch}")
     on_gpu = device is not None and device.kind == "gpu"
+    sw = None  # the rows' sample weights (data.weight), normalized as fit normalizes them
     if config.data.train is not None:
         from dataclasses import replace
 
@@ -544,6 +557,7 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
             source = f"{len(x)} row{'s' if len(x) > 1 else ''} of {data.train.path}"
         else:
             x, y = data.train.X[:batch], data.train.Y[:batch]
+            sw = None if data.train.w is None else data.train.w[:batch]
             source = f"{f'first {len(x)} rows' if len(x) > 1 else 'first row'} of {data.train.table.source}"
     else:
         sizes = config.network.layers
@@ -560,8 +574,14 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
         source = f"{batch} random inputs and targets (the config names no training data)"
     if device is not None:
         x, y = device.asarray(x), device.asarray(y)
-    result = gradcheck(net, x, y, copy=False, **kwargs)  # the float64 network built here
+        sw = None if sw is None else device.asarray(sw)
+    result = gradcheck(net, x, y, copy=False, sw=sw, **kwargs)  # the float64 network built here
     result.source = source
+    if sw is not None:
+        result.notes.append(
+            f"the cost is weighted by data.weight ('{config.data.weight}'): each row's weight over "
+            "the mean weight of the training rows, as fit weighs it"
+        )
     if any(p > 0 for p in net.dropout) or net.input_dropout > 0:
         result.notes.append(
             "dropout is off in the check (as in trace and predict): every unit is kept, so the "

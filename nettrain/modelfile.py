@@ -693,6 +693,7 @@ def load_model(path: str | Path, device=None) -> Model:
         delimiter=enc_meta.get("delimiter"),
         label_numbers=enc_meta.get("label_numbers", False) is True,
         excluded=enc_meta.get("excluded", []),
+        weight=enc_meta.get("weight"),
     )
     if encoding.missing not in MISSING_POLICIES:
         raise ModelFileError(f"{name}: unknown missing-value policy {encoding.missing!r}")
@@ -706,6 +707,7 @@ def load_model(path: str | Path, device=None) -> Model:
         and isinstance(meta.get("training", {}), dict)
         and isinstance(encoding.excluded, list)
         and all(isinstance(x, str) for x in encoding.excluded)
+        and isinstance(encoding.weight, (str, type(None)))
     ):
         raise ModelFileError(
             f"{name}: the 'meta' document is malformed (the target, positional, delimiter or "

@@ -204,16 +204,20 @@ class Network:
         self._class_weight = self.xp.asarray(np.asarray(weights, dtype=self.dtype))
         return self
 
-    def row_weights(self, y):
-        """Each row's class weight w (n,) for targets y (n, k), on y's device with no host read;
-        None without class weights. With k outputs y's rows are one-hot, so w = y @ weights; one
-        sigmoid output holds the class (0 or 1) itself: w = w0 + (w1 - w0) y."""
+    def row_weights(self, y, sw=None):
+        """Each row's weight w (n,) in the cost for targets y (n, k): its class weight times its
+        sample weight ``sw`` (n,) (data.weight, normalized; None: 1), on y's device with no host
+        read; None with neither (the unweighted cost). With k outputs y's rows are one-hot, so
+        the class weight is y @ weights; one sigmoid output holds the class (0 or 1) itself:
+        w0 + (w1 - w0) y."""
         if self.class_weight is None:
-            return None
+            return sw
         if y.shape[1] == 1:
             w0, w1 = self.class_weight
-            return y[:, 0] * (w1 - w0) + w0
-        return y @ self._class_weight.astype(y.dtype, copy=False)
+            w = y[:, 0] * (w1 - w0) + w0
+        else:
+            w = y @ self._class_weight.astype(y.dtype, copy=False)
+        return w if sw is None else w * sw
 
     @classmethod
     def create(
@@ -355,13 +359,22 @@ class Network:
             acts.append(self.f_out(z) if l == last else self.f[l].f(z))
         return zs, acts
 
-    def loss(self, x, y):
-        """The cost C(s, y) of a batch, a 0-d array (read it with float() when you need it)."""
+    def loss(self, x, y, sw=None):
+        """The cost C(s, y) of a batch, a 0-d array (read it with float() when you need it);
+        ``sw`` (n,): each row's sample weight (see row_weights), or None."""
         x, y = self.batch(x, y)
         zs, acts = self.forward_cache(x)
-        if self.class_weight is None:
-            return self.cost.loss(zs[-1], acts[-1], y)
-        return self.cost.loss(zs[-1], acts[-1], y, self.row_weights(y))
+        w = self.row_weights(y, self._sample_weights(sw, y))
+        return self.cost.loss(zs[-1], acts[-1], y) if w is None else self.cost.loss(zs[-1], acts[-1], y, w)
+
+    def _sample_weights(self, sw, y):
+        """Sample weights (n,) as an array like y (its dtype and device), or None."""
+        if sw is None:
+            return None
+        sw = self.xp.asarray(sw, dtype=y.dtype)
+        if sw.shape != (len(y),):
+            raise DataError(f"sample weights have shape {sw.shape}; the batch has {len(y)} rows")
+        return sw
 
     def batch(self, x, y):
         """x (n, inputs) and y (n, outputs) in the network's dtype, as ``loss`` and
@@ -390,21 +403,22 @@ class Network:
         masks: list | None = None,
         pre: list | None = None,
         deltas: list | None = None,
+        sw=None,
     ):
         """Backpropagation by the chain rule from the cache of ``forward_cache``: the reference
         form, allocating new arrays (``gradients`` and the training loop use the in-place form
         in ``Workspace``, which computes the same numbers). Returns (dW, db).
 
         ``deltas``: a list to receive every delta, indexed like ``zs``: deltas[l] = delta(l+2)
-        = dC/dz(l+2), so deltas[-1] is delta(L) (what ``nettrain trace`` shows)."""
+        = dC/dz(l+2), so deltas[-1] is delta(L) (what ``nettrain trace`` shows). ``sw`` (n,):
+        each row's sample weight (see row_weights), or None."""
         dW: list = [None] * len(self.W)
         db: list = [None] * len(self.b)
         if deltas is not None:
             deltas[:] = [None] * len(self.W)
-        if self.class_weight is None:
-            delta = self.cost.delta(zs[-1], acts[-1], y)  # delta(L) = dC/dz(L)
-        else:  # each row's delta(L) times its class's weight
-            delta = self.cost.delta(zs[-1], acts[-1], y, self.row_weights(y))
+        # delta(L) = dC/dz(L), each row's times its weight (class and sample), if any
+        w = self.row_weights(y, self._sample_weights(sw, y))
+        delta = self.cost.delta(zs[-1], acts[-1], y) if w is None else self.cost.delta(zs[-1], acts[-1], y, w)
         for l in range(len(self.W) - 1, -1, -1):
             if deltas is not None:
                 deltas[l] = delta  # delta(l+2)
@@ -449,8 +463,9 @@ class Network:
         gradients on batches of many sizes once each)."""
         self.__dict__.pop("_workspaces", None)
 
-    def gradients(self, x, y, rng: np.random.Generator | None = None):
-        """(loss, dW, db) for a batch: one forward and one backward pass (fresh arrays).
+    def gradients(self, x, y, rng: np.random.Generator | None = None, sw=None):
+        """(loss, dW, db) for a batch: one forward and one backward pass (fresh arrays). ``sw``
+        (n,): each row's sample weight (see row_weights), or None.
 
         With ``rng`` and nonzero ``dropout`` rates, hidden activations are dropped, and with a
         nonzero ``input_dropout`` the inputs (inverted dropout: each kept unit is scaled by
@@ -460,7 +475,7 @@ class Network:
         x, y = self.batch(x, y)  # (n, inputs), (n, outputs) in the network's dtype
         ws = self.workspace(len(x))
         with np.errstate(over="ignore"):  # see activations.sigmoid_into
-            loss_sum = ws.step(x, y, 1.0 / len(x), rng)
+            loss_sum = ws.step(x, y, 1.0 / len(x), rng, sw=self._sample_weights(sw, y))
         return loss_sum / len(x), [g.copy() for g in ws.dW], [g.copy() for g in ws.db]
 
     def astype(self, dtype) -> Network:
@@ -571,9 +586,10 @@ class Workspace:
         #: dW and db in the order of net.params()
         self.grads = net.param_grads(self.dW, self.db)
 
-    def step(self, x, y, scale: float, rng=None, rows: tuple[int, int] | None = None):
+    def step(self, x, y, scale: float, rng=None, rows: tuple[int, int] | None = None, sw=None):
         """Forward and backward for the batch (x, y): fills dW and db with scale * n * dC/dW
-        (and dC/db); returns the batch's cost summed over its rows (a 0-d array).
+        (and dC/db); returns the batch's cost summed over its rows (a 0-d array). ``sw`` (n,):
+        each row's sample weight (data.weight, normalized), on x's device, or None.
 
         ``rows = (first, total)`` says that x holds rows first.. of a global batch of ``total``
         rows (MPI): dropout then draws the whole batch's masks and keeps these rows' part, so
@@ -601,10 +617,11 @@ class Workspace:
             a_prev = a
         delta = self.a[last]
         cost = net.cost.fused_gpu if self.gpu else net.cost.fused
-        if net.class_weight is None:
-            loss = cost(delta, y, scale, self.tmp[last])  # delta(L), in place of z(L)
-        else:  # each row's cost and delta(L) row times its class's weight
-            loss = cost(delta, y, scale, self.tmp[last], net.row_weights(y))
+        # delta(L), in place of z(L); each row's cost and delta(L) row times its weight, if any
+        w = net.row_weights(y, sw)
+        loss = (
+            cost(delta, y, scale, self.tmp[last]) if w is None else cost(delta, y, scale, self.tmp[last], w)
+        )
         for l in range(last, -1, -1):
             a_in = x if l == 0 else self.a[l - 1]
             xp.dot(delta.T, a_in, out=self.dW[l])  # dC/dW(l) = delta(l+1) a(l)^T

@@ -48,6 +48,7 @@ from .data import (
     held_out_note,
     hold_out_rows,
     load_run_data,
+    normalized_weights,
     stream_rng,
 )
 from .errors import (
@@ -198,33 +199,45 @@ class Share:
         return None if self.world is None else (self.first, m_global)
 
 
-def memory_batches(X, Y, perm, bs: int, share: Share, buffers: dict):
+def memory_batches(X, Y, perm, bs: int, share: Share, buffers: dict, W=None):
     """One epoch over training data on the device: the rows of the permutation ``perm`` cut into
     global batches of ``bs`` (the last may be short); this rank's share of each is gathered into
-    buffers reused from batch to batch (no allocation per step). Yields (xb, yb, global size)."""
+    buffers reused from batch to batch (no allocation per step). ``W`` (n,): the rows' sample
+    weights on the same device, gathered with them, or None. Yields (xb, yb, wb, global size),
+    wb None without W."""
     xp = xp_of(X)
     for start in range(0, len(perm), bs):
         (idx,) = share(perm[start : start + bs])
         m = len(idx)
         if m not in buffers:
-            buffers[m] = (xp.empty((m, X.shape[1]), X.dtype), xp.empty((m, Y.shape[1]), Y.dtype))
-        xb, yb = buffers[m]
+            buffers[m] = (
+                xp.empty((m, X.shape[1]), X.dtype),
+                xp.empty((m, Y.shape[1]), Y.dtype),
+                None if W is None else xp.empty(m, W.dtype),
+            )
+        xb, yb, wb = buffers[m]
         gather(X, idx, xb)
         gather(Y, idx, yb)
-        yield xb, yb, min(bs, len(perm) - start)
+        if W is not None:
+            gather(W, idx, wb)
+        yield xb, yb, wb, min(bs, len(perm) - start)
 
 
-def chunked_batches(X, Y, perm, bs: int, share: Share, chunk_rows: int, device: Device, dtype):
+def chunked_batches(X, Y, perm, bs: int, share: Share, chunk_rows: int, device: Device, dtype, W=None):
     """``memory_batches`` for training data left on the host (too big for the GPU): the same
     permutation and batches, the rows of ``chunk_rows`` (a multiple of bs) gathered on the host
-    and copied over at once."""
+    and copied over at once (and their sample weights ``W``, host (n,), when given)."""
     for first in range(0, len(perm), chunk_rows):
         rows = perm[first : first + chunk_rows]
         Xc = device.asarray(X.take(rows, axis=0), dtype=dtype)
         Yc = device.asarray(Y.take(rows, axis=0), dtype=dtype)
+        Wc = None if W is None else device.asarray(W.take(rows), dtype=dtype)
         for start in range(0, len(rows), bs):
             xb, yb = Xc[start : start + bs], Yc[start : start + bs]
-            yield *share(xb, yb), len(xb)
+            if Wc is None:
+                yield *share(xb, yb), None, len(xb)
+            else:
+                yield *share(xb, yb, Wc[start : start + bs]), len(xb)
 
 
 def class_weights(
@@ -728,9 +741,11 @@ def _fit(
         # the training data goes to the device once, or, when it would take more than half of
         # the GPU's free memory, a chunk of shuffled rows at a time (the same batches)
         chunk_rows = device_chunk_rows(device, data.train, bs)
-        X, Y = data.train.X, data.train.Y
+        # the rows' sample weights (data.weight, normalized to a mean of 1), or None
+        X, Y, W = data.train.X, data.train.Y, data.train.w
         if chunk_rows is None:  # (in the network's dtype: arrays given to fit may differ)
             X, Y = device.asarray(X, dtype=net.dtype), device.asarray(Y, dtype=net.dtype)
+            W = None if W is None else device.asarray(W, dtype=net.dtype)
         n_batches = math.ceil(n / bs)
     # the validation set goes to the device once too, when it fits beside the training data
     val_on_device = None
@@ -873,13 +888,15 @@ def _fit(
             if streamed:
                 # every rank streams the same chunks in the same order (same seed) and keeps its
                 # share of each global batch: memory stays one chunk, whatever the file's size
-                batches = ((*share(xb, yb), len(xb)) for xb, yb in data.train.batches(shuffle_rng, device))
+                batches = (
+                    (*share(xb, yb), None, len(xb)) for xb, yb in data.train.batches(shuffle_rng, device)
+                )
             elif chunk_rows is not None:
                 perm = shuffle_rng.permutation(n)
-                batches = chunked_batches(X, Y, perm, bs, share, chunk_rows, device, net.dtype)
+                batches = chunked_batches(X, Y, perm, bs, share, chunk_rows, device, net.dtype, W)
             else:
                 perm = device.asarray(shuffle_rng.permutation(n))
-                batches = memory_batches(X, Y, perm, bs, share, gather_buffers)
+                batches = memory_batches(X, Y, perm, bs, share, gather_buffers, W)
             # the epoch's cost, summed on the device and read once per epoch (on the CPU a
             # Python float is the cheapest accumulator)
             loss_sum = 0.0 if xp is np else xp.zeros((), dtype=np.float64)
@@ -893,12 +910,13 @@ def _fit(
             # measures it, and takes no step: p - 0 (g + wd p) would leave every parameter as it is
             frozen = plain_sgd and optimizer.lr == 0
             scale = optimizer.lr if plain_sgd and not frozen else 1.0
-            for k, (xb, yb, m) in enumerate(batches):
-                # m is the global batch size: this rank's rows are m under one process
+            for k, (xb, yb, wb, m) in enumerate(batches):
+                # m is the global batch size: this rank's rows are m under one process; wb the
+                # rows' sample weights, or None
                 ws = net.workspace(len(xb))
                 grads = ws.grads
                 signal_name = stop() if stop is not None else None
-                loss_sum += to_scalar(ws.step(xb, yb, scale / m, step_rng, share.rows(m)))
+                loss_sum += to_scalar(ws.step(xb, yb, scale / m, step_rng, share.rows(m), sw=wb))
                 if world is not None:
                     signal_name = _allreduce(world, ws, signal_name)
                 if norms is not None:  # the whole batch's gradient, before clipping and decay
@@ -1330,9 +1348,14 @@ def _hold_out(config, data: RunData) -> RunData:
             labels = train.Y.argmax(axis=1) if train.Y.shape[1] > 1 else train.Y[:, 0]
         rng = stream_rng(config.split_seed, stream)
         kept, held = hold_out_rows(len(train), fraction, rng, labels, "the data given to fit", key)
+        w = None  # the kept rows' sample weights, normalized over them as load_run_data does
+        if train.w is not None:
+            w = normalized_weights(
+                train.w[kept].astype(np.float64), train.w.dtype, "the data given to fit: sample_weight"
+            )
         data = replace(
             data,
-            train=Dataset(train.X[kept], train.Y[kept]),
+            train=Dataset(train.X[kept], train.Y[kept], w=w),
             notes=[*data.notes, *held_out_note(fraction, labels, held, key)],
             **{key: Dataset(train.X[held], train.Y[held])},
         )
@@ -1360,21 +1383,30 @@ def _cosine_cut_short(config, last_epoch: int, history: list[dict]) -> str | Non
     )
 
 
-def baseline_loss(cost: str, Y: np.ndarray, class_weight=None) -> float:
+def baseline_loss(cost: str, Y: np.ndarray, class_weight=None, sample_weight=None) -> float:
     """The training loss of the best constant prediction: the targets' mean for mse (their
     variance), the class frequencies for the cross-entropies (their entropy). With class weights
-    (one per class, as Network.class_weight), the training loss is (1/n) sum_i w_{y_i} l_i, and
-    so is the baseline: the constant is then the weighted class frequencies q, and its loss
-    (sum w / n) times their entropy."""
+    (one per class, as Network.class_weight) and sample weights s (n,) (data.weight, normalized),
+    the training loss is (1/n) sum_i w_i l_i with w_i = c_{y_i} s_i, and so is the baseline: the
+    constant is then the weighted mean or class frequencies q, and its loss (1/n) sum_i w_i times
+    the rows' loss against it."""
     Y = np.asarray(Y, dtype=np.float64)
+    s = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     if cost == "mse":
-        return float(Y.var(axis=0).mean())
+        if s is None:
+            return float(Y.var(axis=0).mean())
+        m = s @ Y / s.sum()  # the weighted mean of each output
+        return float((s @ (Y - m) ** 2).mean() / len(Y))
     scale = 1.0
-    if class_weight is None:
-        p = Y.mean(axis=0)
-    else:
+    rows = None
+    if class_weight is not None:
         w = np.asarray(class_weight, dtype=np.float64)
         rows = w[0] + (w[1] - w[0]) * Y[:, 0] if Y.shape[1] == 1 else Y @ w
+    if s is not None:
+        rows = s if rows is None else rows * s
+    if rows is None:
+        p = Y.mean(axis=0)
+    else:
         p = rows @ Y / rows.sum()
         scale = float(rows.sum() / len(Y))
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1400,12 +1432,17 @@ def _worse_than_a_constant(config, record: dict, data, class_weight=None, histor
     of them, or a larger rate, take it further; true also of a loss that blew up first and is
     coming back); a rise anywhere among them, the learning rate may be too high; a single epoch
     cannot tell the two apart and names both."""
-    loss, base = record["loss"], baseline_loss(config.cost, data.train.Y, class_weight)
+    sw = getattr(data.train, "w", None)  # the rows' sample weights (data.weight), or None
+    loss, base = record["loss"], baseline_loss(config.cost, data.train.Y, class_weight, sw)
     if not base > 0 or loss <= 2 * base:
         return None
     what = "the training mean" if config.cost == "mse" else "the class frequencies"
-    if class_weight is not None and config.cost != "mse":
-        what = "the class frequencies, weighted by training.class_weight"
+    by = [
+        *(["training.class_weight"] if class_weight is not None and config.cost != "mse" else []),
+        *(["data.weight"] if sw is not None else []),
+    ]
+    if by:
+        what = f"{what}, weighted by {' and '.join(by)}"
     unscaled = "" if config.data.standardize else ", or the inputs unscaled (data.standardize: false)"
     lr, epochs = f"the learning rate ({config.training.learning_rate:g})", config.training.epochs
     losses = [r["loss"] for r in (history or [record])][-TREND_EPOCHS:]

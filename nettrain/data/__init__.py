@@ -42,6 +42,7 @@ from .read import (
     read_table_chunks,
     sniff_delimiter,
     source_name,
+    with_weight,
 )
 from .stream import StreamedDataset, should_stream, stream_npy
 
@@ -78,6 +79,7 @@ __all__ = [
     "sniff_delimiter",
     "source_name",
     "hold_out_rows",
+    "normalized_weights",
     "split_indices",
     "stream_rng",
 ]
@@ -88,13 +90,16 @@ class Dataset:
     """Encoded arrays ready for the network: X (n, inputs) and Y (n, outputs), host, in dtype.
 
     ``table`` is the source; ``kept`` the source rows that made it (rows with missing values are
-    left out under ``data.missing: drop``).
+    left out under ``data.missing: drop``). ``w`` (n,): each row's sample weight in the training
+    cost (data.weight), normalized to a mean of 1 over the rows (``normalized_weights``), in
+    dtype; None: unweighted (validation and test sets are always None).
     """
 
     X: np.ndarray
     Y: np.ndarray
     table: Table | None = None
     kept: np.ndarray | None = None
+    w: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.X)
@@ -117,12 +122,14 @@ class RunData:
         return self
 
     @classmethod
-    def from_arrays(cls, X, Y, cost: str, dtype: str = "float32") -> RunData:
+    def from_arrays(cls, X, Y, cost: str, dtype: str = "float32", sample_weight=None) -> RunData:
         """Training data that is already encoded, for ``fit(config, data=...)``: X (n, inputs) and
         Y (n, outputs) as the cost wants them: one-hot rows for cross_entropy (or a 1-D array
         of integer class labels 0..k-1, one-hot encoded here), 0/1 for binary_cross_entropy,
         values for mse; a classification cost's targets are probabilities in [0, 1] (soft labels
         too), so another value is a DataError. No standardization. Classes are named '0', '1', ...
+        ``sample_weight`` (n,): each row's weight in the training cost, finite, >= 0 and not all
+        0, normalized to a mean of 1 as data.weight's column is; None: unweighted.
         Raises DataError for arrays that cannot be that, ConfigError for an unknown cost."""
         from ..costs import COSTS
 
@@ -174,6 +181,24 @@ class RunData:
                     f"from_arrays: {name} holds {values[i, j]:g} (row {i}, column {j}), too large for "
                     f"{np.dtype(dtype)}: scale it, or train in float64"
                 )
+        w = None
+        if sample_weight is not None:
+            try:
+                w = np.asarray(sample_weight, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise DataError(f"from_arrays: sample_weight must hold numbers ({exc})") from None
+            if w.shape != (len(X),):
+                raise DataError(
+                    f"from_arrays: sample_weight must be one number per row of X ({len(X)},), not "
+                    f"shape {w.shape}"
+                )
+            bad = ~np.isfinite(w) | (w < 0)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(
+                    f"from_arrays: sample_weight holds {w[i]:g} (row {i}); weights must be finite and >= 0"
+                )
+            w = normalized_weights(w, dtype, "from_arrays: sample_weight")
         X = np.ascontiguousarray(X, dtype=dtype)
         Y = np.ascontiguousarray(Y, dtype=dtype)
         d, k = X.shape[1], Y.shape[1]
@@ -204,7 +229,55 @@ class RunData:
                 y_scale=np.ones(k),
                 positional=True,
             )
-        return cls(encoding, Dataset(X, Y))
+        return cls(encoding, Dataset(X, Y, w=w))
+
+
+def normalized_weights(w: np.ndarray, dtype, what: str) -> np.ndarray:
+    """Sample weights w (n,), finite and >= 0, over their mean, in ``dtype``: s_i = w_i / mean(w),
+    so that only their ratios count (all 10s train as all 1s) and the training cost (1/n)
+    sum s_i l_i is an unbiased estimate of the weighted mean sum w_i l_i / sum w_i. Equal weights
+    give exactly 1 (the model of no weights, bit for bit). All 0 is a DataError naming ``what``."""
+    if len(w) and not (w > 0).any():
+        raise DataError(f"{what}: every training row's weight is 0; at least one must be positive")
+    if len(w) and w.min() == w.max():
+        return np.ones(len(w), dtype=dtype)
+    return (w / w.mean()).astype(dtype)
+
+
+def weight_values(table: Table, name: str, missing: str) -> tuple[Table, np.ndarray]:
+    """(the table less the rows without a weight, their weights (n,) float64) from the column
+    data.weight moved into ``table.w`` (read.with_weight). A cell that is not a number, not finite
+    or negative is a DataError naming its line and column; a missing one is too under
+    ``missing: error``, and drops its row otherwise (as a missing target does)."""
+    cells = table.w
+    if cells.dtype.kind in "US":
+        values, absent = parse_numbers(cells, name, table)
+    else:
+        values = cells.astype(np.float64)
+        absent = np.isnan(values)
+        bad = ~np.isfinite(values) & ~absent
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"{table.where(i)}: column '{name}' holds {values[i]:g}, which is not a finite number"
+            )
+    negative = values < 0
+    if negative.any():
+        i = int(np.argmax(negative))
+        shown = cells[i] if cells.dtype.kind in "US" else f"{values[i]:g}"
+        raise DataError(
+            f"{table.where(i)}: column '{name}' holds '{shown}', a negative weight; data.weight's values "
+            "must be >= 0"
+        )
+    if absent.any():
+        if missing == "error":
+            i = int(np.argmax(absent))
+            raise DataError(
+                f"{table.where(i)}: the weight '{name}' is missing; {table.counted(int(absent.sum()))} "
+                "have no weight. Remove them, or set data.missing: drop"
+            )
+        table, values = table.take(np.flatnonzero(~absent)), values[~absent]
+    return table, values
 
 
 def stream_rng(seed: int, stream: int) -> np.random.Generator:
@@ -454,18 +527,20 @@ def _model_columns(table: Table, encoding: Encoding, header: bool, need_target: 
     positional = table.lines is None or not header
     d = len(encoding.features)
     t = int(encoding.target) if str(encoding.target).isdigit() else None
-    if positional and encoding.excluded:
+    # the training file's columns that are not inputs: data.exclude's and data.weight's
+    excluded = [*encoding.excluded, *([encoding.weight] if encoding.weight is not None else [])]
+    if positional and excluded:
         # the model takes some of the training file's columns, named by their positions there.
         # An input laid out like that file (with or without its target column) gets those
         # columns picked; without the target, the positions after it are one lower: renumbered.
         # Any other width goes on to align_features: the model's own columns, or an error
-        k = len(encoding.excluded)
+        k = len(excluded)
         # the target column is not among this input's columns: none asked for, or an NPZ's y
         lacks_target = t is not None and table.target != str(t)
         if lacks_target and k == 1 and len(table.features) == d + 1:
             raise DataError(
                 f"{table.source}: has {d + 1} columns, the training file's without its target or "
-                f"without its excluded column {encoding.excluded[0]}: which cannot be told apart; "
+                f"without its excluded column {excluded[0]}: which cannot be told apart; "
                 f"give all {d + 2} columns, or the model's {d} alone"
             )
         if lacks_target and len(table.features) == d + k:
@@ -545,13 +620,24 @@ def _load_run_data(
 
     def read(path: str) -> Table:
         if encoding is not None:  # the model's columns, by name (or position), as evaluate reads
-            return read_for_model(path, encoding, need_target=True, stdin=stdin, delimiter=dc.delimiter)
+            # (and the training file's data.weight column, kept to be taken out)
+            keep = (dc.weight,) if dc.weight is not None and path == dc.train else ()
+            return read_for_model(
+                path, encoding, need_target=True, stdin=stdin, delimiter=dc.delimiter, keep=keep
+            )
         return without_columns(read_all(path), dc.exclude, strict=path == dc.train)
+
+    given_weight = config.given(("data", "weight")) if dc.weight is not None else None
 
     absent_note: list[str] = []  # (classes of a warm start's model that the training data lacks)
     if rows is not None:
         train = rows
     elif should_stream(dc.train):
+        if dc.weight is not None:
+            raise DataError(
+                f"{source_name(dc.train)}: data.weight is not supported with a streamed .npy (a file "
+                "too large to hold in memory) yet; train on a sample of its rows, or without data.weight"
+            )
         if encoding is not None:
             raise DataError(
                 f"{source_name(dc.train)}: too large to hold in memory, where a warm start encodes "
@@ -559,11 +645,11 @@ def _load_run_data(
             )
         return _streamed_run_data(config, read, stdin)
     elif encoding is not None:
-        train = read(dc.train)
+        train = with_weight(read(dc.train), dc.weight, given_weight)
         # (all its rows: a test fraction is held out next)
         absent_note = _check_known_classes(encoding, train)
     else:
-        train, dc = _training_table(config, read_all(dc.train))
+        train, dc = _training_table(config, with_weight(read_all(dc.train), dc.weight, given_weight))
     notes: list[str] = list(absent_note)
 
     def hold_out(table: Table, fraction: float, stream: int, what: str) -> tuple[Table, Table]:
@@ -584,6 +670,13 @@ def _load_run_data(
         pass  # read below, once the encoding says how (by position after an array)
     elif dc.validation > 0:
         train, val = hold_out(train, dc.validation, 1, "validation")
+    # the training rows' sample weights (data.weight), read once the hold-outs are taken: their
+    # rows' weights are not used (validation and test are unweighted)
+    weights, weightless = None, 0
+    if dc.weight is not None:
+        n_before = train.n
+        train, weights = weight_values(train, dc.weight, dc.missing)
+        weightless = n_before - train.n
     if encoding is not None:  # (its columns and target were looked at when it was trained)
         enc = encoding
     else:
@@ -600,6 +693,7 @@ def _load_run_data(
             scale_target=standardizes_target(dc.standardize, config.network.output),
         )
         enc.excluded = list(dc.exclude)
+        enc.weight = dc.weight
         enc.check_inputs(sizes[0], train.source)
         notes += _target_notes(config, train, enc)
         for col in enc.columns:  # nearly one category per row: an id, which only memorizes
@@ -644,10 +738,13 @@ def _load_run_data(
                     "more categories) training never saw; such cells are encoded as all zeros, as "
                     "predict --unknown ignore does"
                 )
-        dropped = t.n - len(ds)
+        if name == "training" and weights is not None:
+            ds.w = normalized_weights(weights[ds.kept], dtype, f"{t.source}: data.weight ('{dc.weight}')")
+        dropped = t.n - len(ds) + (weightless if name == "training" else 0)
         if dropped:
             why = "data.missing: drop" if dc.missing == "drop" else "a missing target cannot be filled"
-            notes.append(f"{name} data: left out {dropped} of {t.n} rows with missing values ({why})")
+            n_read = t.n + (weightless if name == "training" else 0)
+            notes.append(f"{name} data: left out {dropped} of {n_read} rows with missing values ({why})")
         sets.append(ds)
     if encoding is not None:
         notes += _far_inputs_note(enc, sets[0].X, encoding_rows)
@@ -883,7 +980,8 @@ def cv_rows(config, stdin=None) -> tuple[Table, object, list[str]]:
         if given is None:
             raise
         raise TargetColumnError(f"{exc} ({given})") from None
-    table, dc = _training_table(config, table)
+    given_weight = config.given(("data", "weight")) if dc.weight is not None else None
+    table, dc = _training_table(config, with_weight(table, dc.weight, given_weight))
     notes: list[str] = []
     if isinstance(dc.test, float):
         labels = None

@@ -126,6 +126,8 @@ class Encoding:
         (integers when every label is whole), not their text.
     excluded : the columns data.exclude left out, so that inputs laid out like the training file
         are read by its positions.
+    weight : the column data.weight named (the rows' sample weights), which is not an input
+        either: inputs laid out like the training file leave it out as they do ``excluded``.
     """
 
     task: str
@@ -145,6 +147,7 @@ class Encoding:
     delimiter: str | None = None
     label_numbers: bool = False
     excluded: list[str] = field(default_factory=list)
+    weight: str | None = None
     x_min: np.ndarray | None = None
     x_max: np.ndarray | None = None
     _index: dict = field(default_factory=dict, repr=False, compare=False)
@@ -500,6 +503,7 @@ class Encoding:
             "delimiter": self.delimiter,
             "label_numbers": self.label_numbers,
             "excluded": list(self.excluded),
+            "weight": self.weight,
         }
 
 

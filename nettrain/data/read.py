@@ -19,7 +19,7 @@ import stat
 import sys
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,8 @@ class Table:
     part : for one chunk of an input read a chunk at a time (``read_table_chunks``), which of
         its rows it holds ('lines 65538-131073', 'rows 65536-131071'), so that a count in a
         message says what it counted; None: the whole input.
+    w : the sample-weight column (data.weight) taken out of the features (``with_weight``):
+        (n,) text or float64 cells, as read; None: no such column.
     """
 
     source: str
@@ -71,6 +73,7 @@ class Table:
     rows: np.ndarray | None = None
     named: bool = False
     part: str | None = None
+    w: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.cells, np.ndarray) and self.cells.dtype.kind in "US":
@@ -137,6 +140,7 @@ class Table:
             rows,
             self.named,
             self.part,
+            None if self.w is None else self.w[index],
         )
 
     def slice(self, start: int, stop: int) -> Table:
@@ -154,6 +158,7 @@ class Table:
             rows,
             self.named,
             self.part,
+            None if self.w is None else self.w[start:stop],
         )
 
     def counted(self, k: int) -> str:
@@ -190,6 +195,7 @@ class Table:
             self.rows,
             self.named,
             self.part,
+            self.w,
         )
 
 
@@ -431,6 +437,34 @@ def npy_target_index(target, n_columns: int, name: str) -> int:
             f"{n_columns} columns (0 to {n_columns - 1})"
         )
     return t
+
+
+def with_weight(table: Table, name: str | None, given: str | None = None) -> Table:
+    """The table with the feature column ``name`` (data.weight: a header name, or a position as
+    text) taken out of its features into ``table.w``; the table itself when ``name`` is None.
+
+    Raises DataError when the file has no such column, saying where data.weight was given
+    (``given``: 'data.weight in c.yaml:5', 'from --set ...')."""
+    if name is None:
+        return table
+    if name not in table.features:
+        where = f" ({given})" if given else ""
+        if table.target is not None and name == str(table.target):
+            raise DataError(f"{table.source}: data.weight names the target '{name}'{where}")
+        columns = table.features
+        listed = f"; its feature columns: {', '.join(columns)}" if len(columns) <= 12 else ""
+        raise DataError(
+            f"{table.source}: data.weight names '{name}', which is not a column of the file"
+            f"{did_you_mean(name, columns)}{listed}{where}"
+        )
+    j = table.features.index(name)
+    keep = [i for i in range(len(table.features)) if i != j]
+    return replace(
+        table,
+        features=[table.features[i] for i in keep],
+        cells=table.cells_of(keep),
+        w=table.column(j),
+    )
 
 
 def excluded_by_features(

@@ -1,0 +1,551 @@
+"""data.weight and sample_weight: the weighted training cost C = (1/n) sum_i c_{y_i} s_i l_i with
+s_i = weight_i / mean(weight over the training rows), its gradient for every cost, the reading and
+refusing of the weight column, and that predict, evaluate and info know the column."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nettrain import config_from_dict
+from nettrain.checkpoint import config_hash
+from nettrain.costs import MSE, BinaryCrossEntropy, CrossEntropy
+from nettrain.data import RunData, load_run_data, normalized_weights
+from nettrain.errors import ConfigError, DataError
+from nettrain.gradcheck import gradcheck, gradcheck_config
+from nettrain.network import Network
+from nettrain.train import fit
+from tests.helpers import assert_error, ok, run
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def numpy_weighted(net: Network, x, y, w):
+    """The cost (1/n) sum_i w_i l_i and its gradients in plain NumPy, from the derivation (tanh
+    hidden layers); l_i is row i's cost, its outputs' terms averaged for mse and BCE."""
+    W = [np.array(v) for v in net.W]
+    b = [np.array(v) for v in net.b]
+    acts, zs = [x], []
+    for l in range(len(W)):
+        z = acts[-1] @ W[l].T + b[l]
+        zs.append(z)
+        acts.append(np.tanh(z) if l < len(W) - 1 else z)
+    z = zs[-1]
+    n, k = z.shape
+    if net.cost_name == "cross_entropy":
+        s = _softmax(z)
+        per_row = -np.log(s[y == 1])
+        delta = w[:, None] * (s - y) / n
+    elif net.cost_name == "binary_cross_entropy":
+        s = _sigmoid(z)
+        per_row = (-(y * np.log(s) + (1 - y) * np.log(1 - s))).sum(axis=1) / k
+        delta = w[:, None] * (s - y) / (n * k)
+    elif net.output == "sigmoid":  # mse with a sigmoid output: dC/dz = dC/ds s (1 - s)
+        s = _sigmoid(z)
+        per_row = ((s - y) ** 2).sum(axis=1) / k
+        delta = w[:, None] * 2 * (s - y) / (n * k) * s * (1 - s)
+    else:
+        per_row = ((z - y) ** 2).sum(axis=1) / k
+        delta = w[:, None] * 2 * (z - y) / (n * k)
+    cost = (w * per_row).sum() / n
+    dW, db = [None] * len(W), [None] * len(W)
+    for l in range(len(W) - 1, -1, -1):
+        dW[l] = delta.T @ acts[l]
+        db[l] = delta.sum(axis=0)
+        if l > 0:
+            delta = (delta @ W[l]) * (1 - acts[l] ** 2)
+    return cost, dW, db
+
+
+#: (cost, output, outputs k)
+COSTS = {
+    "mse, identity": ("mse", "identity", 2),
+    "mse, sigmoid": ("mse", "sigmoid", 2),
+    "cross_entropy": ("cross_entropy", "softmax", 3),
+    "binary_cross_entropy, one output": ("binary_cross_entropy", "sigmoid", 1),
+    "binary_cross_entropy, one-vs-rest": ("binary_cross_entropy", "sigmoid", 3),
+}
+
+
+def _batch(cost, k, n=11, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 4))
+    if cost == "mse":
+        y = rng.uniform(0.1, 0.9, (n, k))
+    else:
+        classes = rng.integers(0, max(k, 2), n)
+        y = classes[:, None].astype(float) if k == 1 else np.eye(k)[classes]
+    sw = rng.uniform(0.0, 3.0, n)
+    return x, y, sw
+
+
+@pytest.mark.parametrize("cost, output, k", COSTS.values(), ids=COSTS.keys())
+def test_the_weighted_step_is_the_weighted_mean_and_its_gradient(cost, output, k):
+    net = Network.create([4, 5, k], "tanh", output, cost, 3, "float64")
+    x, y, sw = _batch(cost, k)
+    want_cost, want_dW, want_db = numpy_weighted(net, x, y, sw)
+    # the training step (Workspace.step, the fused cost)
+    loss, dW, db = net.gradients(x, y, sw=sw)
+    assert float(loss) == pytest.approx(want_cost, rel=1e-12)
+    for got, want in zip(dW + db, want_dW + want_db):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+    # the readable form: Network.loss, Cost.delta, Network.backward
+    assert float(net.loss(x, y, sw=sw)) == pytest.approx(want_cost, rel=1e-12)
+    zs, acts = net.forward_cache(x)
+    rdW, rdb = net.backward(zs, acts, y, sw=sw)
+    for got, want in zip(rdW + rdb, want_dW + want_db):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+    # the weights do change it
+    assert float(net.gradients(x, y)[0]) != pytest.approx(want_cost, rel=1e-3)
+
+
+def test_class_weights_and_sample_weights_multiply():
+    net = Network.create([4, 5, 3], "tanh", "softmax", "cross_entropy", 3, "float64")
+    x, y, sw = _batch("cross_entropy", 3)
+    c = np.array([0.5, 2.0, 3.0])
+    net.set_class_weight(tuple(c))
+    want_cost, want_dW, _ = numpy_weighted(net, x, y, (y @ c) * sw)
+    loss, dW, _ = net.gradients(x, y, sw=sw)
+    assert float(loss) == pytest.approx(want_cost, rel=1e-12)
+    for got, want in zip(dW, want_dW):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("cost, output, k", COSTS.values(), ids=COSTS.keys())
+def test_a_row_of_weight_zero_adds_nothing_to_the_gradient(cost, output, k):
+    """n dC/dW on all rows with row 0 weighing 0 is (n - 1) dC/dW on the other rows alone: the
+    sum over rows of s_i dl_i/dW loses nothing but row 0's term."""
+    net = Network.create([4, 5, k], "tanh", output, cost, 3, "float64")
+    x, y, sw = _batch(cost, k)
+    sw[0] = 0.0
+    x[0] *= 50  # a row far away: its unweighted gradient would be large
+    n = len(x)
+    loss, dW, db = net.gradients(x, y, sw=sw)
+    rest_loss, rest_dW, rest_db = net.gradients(x[1:], y[1:], sw=sw[1:])
+    assert n * float(loss) == pytest.approx((n - 1) * float(rest_loss), rel=1e-12)
+    for a, b in zip(dW + db, rest_dW + rest_db):
+        np.testing.assert_allclose(n * a, (n - 1) * b, rtol=1e-10, atol=1e-14)
+
+
+def test_normalized_weights_are_relative_and_equal_weights_are_exactly_one():
+    w = np.array([1.0, 2.0, 3.0, 6.0])
+    s = normalized_weights(w, "float64", "w")
+    np.testing.assert_allclose(s, w / 3.0, rtol=1e-15)
+    np.testing.assert_array_equal(normalized_weights(w * 4, "float64", "w"), s)  # (exact: times 4)
+    np.testing.assert_array_equal(normalized_weights(np.full(7, 0.3), "float32", "w"), np.ones(7))
+    with pytest.raises(DataError, match="every training row's weight is 0"):
+        normalized_weights(np.zeros(3), "float32", "the data")
+
+
+# -- the weight column of a file --------------------------------------------------------------
+
+
+def write_csv(path, rows, header=("x1", "x2", "w", "y")):
+    with open(path, "w") as f:
+        f.write(",".join(header) + "\n")
+        for row in rows:
+            f.write(",".join(str(v) for v in row) + "\n")
+    return str(path)
+
+
+def regression_rows(n=24, seed=0, weights=None):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    y = X @ [1.5, -0.5] + 0.1 * rng.normal(size=n)
+    w = rng.uniform(0.5, 3.0, n) if weights is None else weights
+    return [[f"{a:.6f}", f"{b:.6f}", f"{c:g}", f"{t:.6f}"] for (a, b), c, t in zip(X, w, y)]
+
+
+def write_config(tmp_path, train, name="c", **data):
+    cfg = tmp_path / f"{name}.yaml"
+    body = {
+        "data": {"train": str(train), "target": "y", "weight": "w", **data},
+        "network": {"layers": ["auto", 6, "auto"], "activation": "tanh"},
+        "cost": "mse",
+        "dtype": "float64",
+        "training": {"learning_rate": 0.05, "epochs": 4, "batch_size": 8, "seed": 0},
+        "output": str(tmp_path / f"run-{name}"),
+    }
+    body["data"] = {k: v for k, v in body["data"].items() if v is not None}
+    cfg.write_text(json.dumps(body))  # (JSON is YAML)
+    return cfg
+
+
+def info_json(path) -> dict:
+    return json.loads(ok(run("info", path, "--json")).stdout)
+
+
+def test_equal_weights_train_the_model_of_no_weights_bit_for_bit(tmp_path):
+    """A weight column of 2s: the same weights (weights_sha256) as the same file with the column
+    left out by data.exclude; the training loss too (weights of exactly 1)."""
+    train = write_csv(tmp_path / "t.csv", regression_rows(weights=[2] * 24))
+    weighted = write_config(tmp_path, train, "weighted")
+    plain = write_config(tmp_path, train, "plain", weight=None, exclude=["w"])
+    for cfg in (weighted, plain):
+        ok(run("fit", cfg, "--quiet"))
+    a, b = info_json(tmp_path / "run-weighted"), info_json(tmp_path / "run-plain")
+    assert a["weight_column"] == "w" and b["weight_column"] is None
+    assert a["weights_sha256"] == b["weights_sha256"]
+    # and other weights give another model
+    other = write_csv(tmp_path / "o.csv", regression_rows())
+    ok(run("fit", write_config(tmp_path, other, "other"), "--quiet"))
+    ok(run("fit", write_config(tmp_path, other, "other-plain", weight=None, exclude=["w"]), "--quiet"))
+    assert (
+        info_json(tmp_path / "run-other")["weights_sha256"]
+        != info_json(tmp_path / "run-other-plain")["weights_sha256"]
+    )
+
+
+def test_weights_times_four_train_the_same_model(tmp_path):
+    """Only the weights' ratios count: every weight times 4 (exact in floating point)."""
+    rows = regression_rows(weights=np.random.default_rng(5).integers(1, 9, 24) / 8)  # (exact in text)
+    times4 = [[a, b, f"{float(c) * 4:g}", t] for a, b, c, t in rows]
+    for name, r in (("one", rows), ("four", times4)):
+        ok(run("fit", write_config(tmp_path, write_csv(tmp_path / f"{name}.csv", r), name), "--quiet"))
+    assert (
+        info_json(tmp_path / "run-one")["weights_sha256"]
+        == info_json(tmp_path / "run-four")["weights_sha256"]
+    )
+
+
+def test_a_weight_of_two_is_the_row_twice_in_full_batch_descent(tmp_path):
+    """Full-batch gradient descent (batch_size above the rows: the shuffle changes only the order
+    of a sum): weight 2 on some rows, 1 on the others, trains the model of the file with those
+    rows written twice. (1/n) sum s_i l_i with s_i = w_i n / sum w is sum w_i l_i / sum w, the
+    duplicated file's mean. A real CLI fit of two CSV files."""
+    rows = regression_rows(n=20, weights=[2 if i % 3 == 0 else 1 for i in range(20)])
+    doubled = []
+    for r in rows:
+        doubled += [[*r[:2], "1", r[3]]] * int(r[2])
+    cfgs = []
+    for name, r in (("weighted", rows), ("doubled", doubled)):
+        cfg = tmp_path / f"{name}.yaml"
+        cfg.write_text(
+            json.dumps(
+                {
+                    "data": {
+                        "train": write_csv(tmp_path / f"{name}.csv", r),
+                        "target": "y",
+                        "weight": "w",
+                        "standardize": False,  # (the files' statistics differ: rows counted once)
+                    },
+                    "network": {"layers": [2, 5, 1], "activation": "tanh"},
+                    "cost": "mse",
+                    "dtype": "float64",
+                    "training": {"learning_rate": 0.1, "epochs": 30, "batch_size": 1000, "seed": 0},
+                    "output": str(tmp_path / name),
+                }
+            )
+        )
+        ok(run("fit", cfg, "--quiet"))
+        cfgs.append(cfg)
+    from nettrain import load_model
+
+    a, b = load_model(tmp_path / "weighted"), load_model(tmp_path / "doubled")
+    assert a.meta["training"]["loss"] == pytest.approx(b.meta["training"]["loss"], rel=1e-10)
+    for p, q in zip(a.network.W + a.network.b, b.network.W + b.network.b):
+        np.testing.assert_allclose(p, q, rtol=1e-10, atol=1e-13)
+    # and not by chance: weights of 1 train another model
+    ok(
+        run(
+            "fit",
+            cfgs[0],
+            "--quiet",
+            "--set",
+            "data.weight=null",
+            "--set",
+            "data.exclude=[w]",
+            "-o",
+            tmp_path / "p",
+        )
+    )
+    c = load_model(tmp_path / "p")
+    assert not np.allclose(c.network.W[0], a.network.W[0], rtol=1e-6)
+
+
+def test_full_batch_duplicates_equal_weights_on_arrays():
+    """The same, from arrays (no standardization): the weights themselves agree."""
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(12, 3)), rng.normal(size=12)
+    w = rng.integers(0, 4, 12)
+    cfg = config_from_dict(
+        {
+            "network": {"layers": [3, 4, 1], "activation": "tanh"},
+            "cost": "mse",
+            "dtype": "float64",
+            "training": {"learning_rate": 0.1, "epochs": 20, "batch_size": 1000, "seed": 0},
+        }
+    )
+    weighted = fit(cfg, data=RunData.from_arrays(X, y, "mse", "float64", sample_weight=w), save=False)
+    repeated = fit(cfg, data=RunData.from_arrays(X.repeat(w, 0), y.repeat(w), "mse", "float64"), save=False)
+    for a, b in zip(weighted.model.network.W, repeated.model.network.W):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+
+def test_the_weights_are_normalized_over_the_training_rows_after_the_hold_outs(tmp_path):
+    train = write_csv(tmp_path / "t.csv", regression_rows(n=40))
+    cfg = config_from_dict(json.loads(write_config(tmp_path, train, validation=0.25, test=0.2).read_text()))
+    data = load_run_data(cfg)
+    assert data.validation.w is None and data.test.w is None
+    raw = data.train.table.w.astype(np.float64)[data.train.kept]  # the training rows' own column
+    assert len(raw) == len(data.train) < 40
+    np.testing.assert_allclose(data.train.w, raw / raw.mean(), rtol=1e-12)
+    everything = np.array([float(r[2]) for r in regression_rows(n=40)])
+    assert raw.mean() != pytest.approx(everything.mean(), rel=1e-6)  # (not the whole file's mean)
+
+
+def test_gradcheck_uses_the_weights_and_still_catches_a_broken_weighting(tmp_path, monkeypatch):
+    train = write_csv(tmp_path / "t.csv", regression_rows())
+    cfg = config_from_dict(json.loads(write_config(tmp_path, train).read_text()))
+    result = gradcheck_config(cfg)
+    assert result.passed
+    assert any("data.weight" in note for note in result.notes)
+    fused = MSE.fused
+
+    def unweighted_delta(self, z, y, scale, tmp, w=None):
+        """The weighted loss, but delta(L) without the weights: the multiply broken."""
+        loss = fused(self, z, y, scale, tmp, w)
+        if w is not None:
+            z /= w[:, None]
+        return loss
+
+    monkeypatch.setattr(MSE, "fused", unweighted_delta)
+    assert not gradcheck_config(cfg).passed
+    # without data.weight the broken code is never reached
+    plain = json.loads(write_config(tmp_path, train, "plain", weight=None, exclude=["w"]).read_text())
+    assert gradcheck_config(config_from_dict(plain)).passed
+
+
+@pytest.mark.parametrize("cls", [CrossEntropy, BinaryCrossEntropy, MSE])
+def test_gradcheck_with_weights_fails_when_a_costs_loss_ignores_them(cls, monkeypatch):
+    """A Cost.delta that drops the weights (the readable form, Network.backward) is caught by
+    gradcheck's reference check against the training step, which keeps them."""
+    output = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": "identity"}[cls.name]
+    k = 3 if cls is not BinaryCrossEntropy else 1
+    net = Network.create([4, 5, k], "tanh", output, cls.name, 3, "float64")
+    x, y, sw = _batch(cls.name, k)
+    assert gradcheck(net, x, y, sw=sw).passed
+    delta = cls.delta
+    monkeypatch.setattr(cls, "delta", lambda self, z, s, y, w=None: delta(self, z, s, y))
+    result = gradcheck(net, x, y, sw=sw)
+    assert not result.reference["passed"]
+
+
+# -- refusals -------------------------------------------------------------------------------------
+
+
+BAD = {
+    "text": ("heavy", "holds 'heavy', which is not a number"),
+    "negative": ("-1.5", "holds '-1.5', a negative weight"),
+    "infinite": ("inf", "which is not a finite number"),
+    "missing": ("", "the weight 'w' is missing"),
+}
+
+
+@pytest.mark.parametrize("cell, needle", BAD.values(), ids=BAD.keys())
+def test_a_bad_weight_is_one_error_line_naming_file_line_and_column(tmp_path, cell, needle):
+    rows = regression_rows()
+    rows[4][2] = cell
+    train = write_csv(tmp_path / "t.csv", rows)
+    line = assert_error(run("fit", write_config(tmp_path, train)), needle)
+    assert "t.csv:6" in line  # the header is line 1: row 4 is line 6
+    assert not (tmp_path / "run-c").exists()
+
+
+def test_all_zero_weights_are_refused(tmp_path):
+    train = write_csv(tmp_path / "t.csv", regression_rows(weights=[0] * 24))
+    assert_error(run("fit", write_config(tmp_path, train)), "every training row's weight is 0")
+
+
+def test_a_missing_weight_drops_its_row_under_missing_drop(tmp_path):
+    rows = regression_rows()
+    rows[3][2] = "NA"
+    train = write_csv(tmp_path / "t.csv", rows)
+    cfg = config_from_dict(json.loads(write_config(tmp_path, train, missing="drop").read_text()))
+    data = load_run_data(cfg)
+    assert len(data.train) == 23
+    assert any("left out 1 of 24 rows" in note for note in data.notes)
+
+
+def test_a_weight_column_the_file_lacks_is_one_error_line(tmp_path):
+    train = write_csv(tmp_path / "t.csv", regression_rows())
+    cfg = write_config(tmp_path, train, weight="wieght")
+    assert_error(run("fit", cfg), "data.weight names 'wieght', which is not a column", "columns: x1, x2, w")
+
+
+@pytest.mark.parametrize(
+    "data, needle",
+    [
+        ({"target": "w"}, "is data.target's column too"),
+        ({"exclude": ["w"]}, "is data.exclude's column too"),
+        ({"features": ["x1", "w"]}, "is data.features's column too"),
+        ({"categorical": ["w"]}, "is data.categorical's column too"),
+        ({"weight": -1}, "out of range"),
+        ({"weight": [1, 2]}, "is not a column name or a 0-based index"),
+    ],
+)
+def test_the_config_refuses_a_weight_column_that_is_another_role(tmp_path, data, needle):
+    base = {"data": {"train": "t.csv", "target": "y", "weight": "w", **data}, "network": {"layers": [2, 1]}}
+    with pytest.raises(ConfigError, match=f"data.weight: .*{needle}"):
+        config_from_dict(base)
+
+
+@pytest.mark.parametrize("key", ["sample_weight", "weights", "weight_column", "sample_weights"])
+def test_other_libraries_names_point_to_data_weight(key):
+    with pytest.raises(ConfigError, match=r"did you mean 'data.weight'"):
+        config_from_dict({"data": {"train": "t.csv", key: "w"}, "network": {"layers": [2, 1]}})
+
+
+def test_a_streamed_npy_with_data_weight_is_refused(tmp_path, monkeypatch):
+    import nettrain.data.stream as stream
+
+    monkeypatch.setattr(stream, "STREAM_BYTES", 1000)
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "m.npy", rng.normal(size=(300, 4)))
+    cfg = config_from_dict(
+        {
+            "data": {"train": str(tmp_path / "m.npy"), "weight": 1},
+            "network": {"layers": [2, 4, 1]},
+            "training": {"epochs": 1},
+        }
+    )
+    with pytest.raises(DataError, match="data.weight is not supported with a streamed .npy"):
+        fit(cfg, save=False)
+
+
+def test_resuming_with_another_weight_column_is_refused(tmp_path):
+    rows = [[*r, r[2]] for r in regression_rows()]
+    train = write_csv(tmp_path / "t.csv", rows, header=("x1", "x2", "w", "y", "v"))
+    cfg = write_config(tmp_path, train, exclude=["v"])
+    body = json.loads(cfg.read_text())
+    body["training"]["checkpoint_every"] = 1
+    cfg.write_text(json.dumps(body))
+    ok(run("fit", cfg, "--quiet"))
+    hashes = {
+        config_hash(config_from_dict({**body, "data": {**body["data"], **d}}).to_dict())
+        for d in ({}, {"weight": "v", "exclude": ["w"]}, {"weight": None, "exclude": ["v", "w"]})
+    }
+    assert len(hashes) == 3
+    changed = run(
+        "fit",
+        cfg,
+        "--resume",
+        tmp_path / "run-c",
+        "--set",
+        "data.weight=null",
+        "--set",
+        "data.exclude=[v, w]",
+    )
+    assert_error(changed, "data")
+    d = config_from_dict({**body, "data": {**body["data"], "weight": None}}).to_dict()
+    d["data"].pop("weight")  # a run folder written before the key existed resumes
+    assert config_hash(d) == config_hash(
+        config_from_dict({**body, "data": {**body["data"], "weight": None}}).to_dict()
+    )
+
+
+# -- predict, evaluate, info ----------------------------------------------------------------------
+
+
+def test_predict_and_evaluate_leave_the_weight_column_out(tmp_path):
+    rows = regression_rows()
+    train = write_csv(tmp_path / "t.csv", rows)
+    ok(run("fit", write_config(tmp_path, train), "--quiet"))
+    model = tmp_path / "run-c" / "model.npz"
+    with_column = ok(run("predict", model, train)).stdout
+    without = write_csv(tmp_path / "x.csv", [[r[0], r[1]] for r in rows], header=("x1", "x2"))
+    assert ok(run("predict", model, without)).stdout == with_column
+    report = json.loads(ok(run("evaluate", model, train, "--json")).stdout)
+    assert report["n"] == len(rows)
+    text = ok(run("info", model)).stderr + ok(run("info", model)).stdout
+    assert "weight column" in text and "w (data.weight" in text
+
+
+def test_an_array_laid_out_like_the_training_file_leaves_the_weight_out(tmp_path):
+    """NPY: the weight is a column position; an input of the training file's layout (target
+    included, or not) gets it left out as data.exclude's columns are."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 2))
+    w = rng.uniform(0.5, 2.0, 30)
+    y = X @ [1.0, 2.0]
+    np.save(tmp_path / "t.npy", np.column_stack([X[:, 0], w, X[:, 1], y]))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        json.dumps(
+            {
+                "data": {"train": str(tmp_path / "t.npy"), "weight": 1},
+                "network": {"layers": [2, 4, 1], "activation": "tanh"},
+                "training": {"epochs": 2},
+                "output": str(tmp_path / "run"),
+            }
+        )
+    )
+    ok(run("fit", cfg, "--quiet"))
+    model = tmp_path / "run" / "model.npz"
+    np.save(tmp_path / "full.npy", np.column_stack([X[:, 0], w, X[:, 1], y]))
+    np.save(tmp_path / "no_target.npy", np.column_stack([X[:, 0], w, X[:, 1]]))
+    np.save(tmp_path / "inputs.npy", X)
+    outs = [ok(run("predict", model, tmp_path / f)).stdout for f in ("full.npy", "inputs.npy")]
+    assert outs[0] == outs[1]
+    # one column short of the file: without the target or without the weight? (as data.exclude's)
+    assert_error(run("predict", model, tmp_path / "no_target.npy"), "cannot be told apart")
+    assert info_json(model)["weight_column"] == "1"
+
+
+def test_validation_and_the_test_set_stay_unweighted(tmp_path):
+    """val_loss is the plain mean over the validation rows, whatever weights their file's column
+    holds (one row at 1000, the others at 0.001): evaluate's unweighted mse of the model."""
+    rows = regression_rows(n=40)
+    train = write_csv(tmp_path / "t.csv", rows[:30])
+    val = write_csv(
+        tmp_path / "v.csv", [[*r[:2], "1000" if i == 0 else "0.001", r[3]] for i, r in enumerate(rows[30:])]
+    )
+    ok(run("fit", write_config(tmp_path, train, validation=val, standardize="inputs"), "--quiet"))
+    from nettrain import load_model
+    from nettrain.data import read_table
+
+    model = load_model(tmp_path / "run-c")
+    report = model.evaluate(read_table(val, "y"))
+    assert model.meta["training"]["val_loss"] == pytest.approx(report["mse"], rel=1e-9)
+
+
+def test_cv_normalizes_each_folds_weights(tmp_path):
+    from nettrain.crossval import cross_validate
+
+    train = write_csv(tmp_path / "t.csv", regression_rows(n=40))
+    cfg = config_from_dict(json.loads(write_config(tmp_path, train).read_text()))
+    result = cross_validate(cfg, folds=4)
+    assert len(result.folds) == 4
+    plain = config_from_dict(
+        json.loads(write_config(tmp_path, train, "p", weight=None, exclude=["w"]).read_text())
+    )
+    other = cross_validate(plain, folds=4)
+    assert [f.scores for f in result.folds] != [f.scores for f in other.folds]
+
+
+# -- the Python API -------------------------------------------------------------------------------
+
+
+def test_from_arrays_checks_the_sample_weights():
+    X, y = np.ones((4, 2)), np.arange(4.0)
+    data = RunData.from_arrays(X, y, "mse", sample_weight=[1, 2, 3, 6])
+    np.testing.assert_allclose(data.train.w, [1 / 3, 2 / 3, 1, 2], rtol=1e-6)
+    assert RunData.from_arrays(X, y, "mse").train.w is None
+    for bad, needle in (
+        ([1, 2, 3], "one number per row"),
+        ([1, -2, 3, 4], "finite and >= 0"),
+        ([1, np.nan, 3, 4], "finite and >= 0"),
+        ([0, 0, 0, 0], "every training row's weight is 0"),
+        (["a", "b", "c", "d"], "must hold numbers"),
+    ):
+        with pytest.raises(DataError, match=needle):
+            RunData.from_arrays(X, y, "mse", sample_weight=bad)
