@@ -803,19 +803,32 @@ def test_a_regressor_in_a_grid_search(sklearn, regression):
     "ignore:Estimator Nettrain\\w+ does not inherit from `sklearn.base.BaseEstimator`"
 )
 @pytest.mark.filterwarnings("ignore:Skipping check")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("kind", [NettrainClassifier, NettrainRegressor])
-def test_scikit_learns_estimator_checks_pass(sklearn, kind):
-    """Every check of check_estimator passes (none is expected to fail); the ones it skips need
-    pandas or SCIPY_ARRAY_API."""
+def test_scikit_learns_estimator_checks_pass(sklearn, kind, dtype):
+    """Every check of check_estimator passes in float64 (none is expected to fail); the ones it
+    skips need pandas or SCIPY_ARRAY_API. In float32 (the default) one check cannot: sample
+    weights equal to repeating rows, compared to rtol 1e-7, below float32's rounding (eps 1.2e-7:
+    the weighted and the repeated fits sum their rows in other orders, and differ in the last
+    bit). Its float64 run passes, so the weights do what the check asks."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.utils.estimator_checks import check_estimator
 
+    expected = {}
+    if dtype == "float32":
+        expected["check_sample_weight_equivalence_on_dense_data"] = (
+            "float32 rounding: the check's rtol 1e-7 is below float32's eps (the float64 run passes it)"
+        )
     with warnings.catch_warnings():  # (as scikit-learn's own common tests ignore it)
         warnings.simplefilter("ignore", ConvergenceWarning)
-        results = check_estimator(kind(**{**FAST, "epochs": 30}), on_fail=None)
+        results = check_estimator(
+            kind(**{**FAST, "epochs": 30, "dtype": dtype}), on_fail=None, expected_failed_checks=expected
+        )
     failed = [(r["check_name"], repr(r["exception"])) for r in results if r["status"] == "failed"]
     assert not failed
     assert sum(r["status"] == "passed" for r in results) > 40
+    ran = {r["check_name"] for r in results}
+    assert "check_sample_weight_equivalence_on_dense_data" in ran  # (fit takes sample_weight)
 
 
 def test_the_readme_example_runs(sklearn, tmp_path, monkeypatch, capsys):

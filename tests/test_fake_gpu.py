@@ -346,3 +346,44 @@ def test_the_porting_keys_together_on_the_gpu_paths_equal_the_cpu(fake, tmp_path
     assert [h["lr"] for h in gpu.history] == lrs
     # cut after epoch 3; epoch 4, in the cooldown, is not counted (without it, a second cut)
     assert lrs[3] < lrs[2] and lrs[4] == lrs[3]
+
+
+def weighted_digits(tmp_path, **training) -> dict:
+    """digits() with a data.weight column of 0..3 (a copy of digits_train.csv with one more)."""
+    rows = (DATA / "digits_train.csv").read_text().splitlines()
+    rng = np.random.default_rng(0)
+    path = tmp_path / "weighted.csv"
+    path.write_text("\n".join([f"{rows[0]},w"] + [f"{r},{rng.integers(0, 4)}" for r in rows[1:]]) + "\n")
+    base = digits(tmp_path, **training)
+    base["data"] = {**base["data"], "train": str(path), "weight": "w"}
+    return base
+
+
+@pytest.mark.parametrize(
+    "training",
+    [{}, {"optimizer": "adam", "learning_rate": 0.003, "class_weight": {0: 3.0}}],
+    ids=["sgd", "adam"],
+)
+def test_sample_weights_on_the_gpu_paths_equal_the_cpu(fake, tmp_path, training):
+    """data.weight: the weights are gathered on the device with X and Y (and, for data too big
+    for the card, sent over with each chunk); the same run as the CPU's, which they change."""
+    base = weighted_digits(tmp_path, **training)
+    cpu = fit_on("cpu", base)
+    gpu = fit_on("gpu", base)
+    assert_same_run(gpu, cpu)
+    fake.MEMORY[0] = 1 << 20  # 1 MiB free: the training set stays on the host, in chunks
+    assert_same_run(fit_on("gpu", base), cpu)
+    fake.MEMORY[0] = 8 << 30
+    plain = digits(tmp_path, **training)
+    assert [h["loss"] for h in fit_on("gpu", plain).history] != pytest.approx(
+        [h["loss"] for h in gpu.history]
+    )
+
+
+def test_no_training_step_with_sample_weights_waits_for_the_gpu(fake, tmp_path):
+    counts = []
+    for epochs in (2, 4):
+        fake.SYNCS[0] = 0
+        fit_on("gpu", weighted_digits(tmp_path, epochs=epochs))
+        counts.append(fake.SYNCS[0])
+    assert (counts[1] - counts[0]) / 2 <= 4, counts

@@ -246,6 +246,37 @@ def test_cost_kernel_equals_the_numpy_form(kernels_on_cpu, name, output, dtype):
     assert np.isfinite(float(got_loss)) and np.isfinite(got).all()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name, output", COST_OUTPUTS, ids=[f"{c}-{o}" for c, o in COST_OUTPUTS])
+def test_weighted_cost_kernel_equals_the_numpy_form(kernels_on_cpu, name, output, dtype):
+    """The GPU's form with row weights w (class weight times sample weight): delta(L) row i times
+    w_i and the rows' costs summed weighted, as the CPU's fused form computes them; a row of
+    weight 0 gets a delta(L) of exactly 0."""
+    cost = get_cost(name, output)
+    rng = np.random.default_rng(8)
+    k = 5 if name == "cross_entropy" else 3
+    z = (rng.standard_normal((19, k)) * 3).astype(dtype)
+    if name == "cross_entropy":
+        y = np.eye(k, dtype=dtype)[rng.integers(0, k, 19)]
+    elif name == "binary_cross_entropy":
+        y = rng.integers(0, 2, (19, k)).astype(dtype)
+    else:
+        y = rng.standard_normal((19, k)).astype(dtype)
+    w = rng.uniform(0, 3, 19).astype(dtype)
+    w[3] = 0
+    want = z.copy()
+    want_loss = cost.fused(want, y, 0.1, np.empty_like(z), w)
+    got = z.copy()
+    got_loss = cost.fused_gpu(got, y, 0.1, np.empty_like(z), w)
+    assert kernels_on_cpu == [cost.kernel.name]
+    np.testing.assert_allclose(got, want, **tolerance(dtype))
+    assert float(got_loss) == pytest.approx(float(want_loss), rel=1e-5 if dtype == np.float32 else 1e-12)
+    assert not got[3].any()
+    # and the weights count: unweighted, another delta(L) and cost
+    plain = z.copy()
+    assert float(cost.fused(plain, y, 0.1, np.empty_like(z))) != pytest.approx(float(want_loss), rel=1e-3)
+
+
 def _params(dtype, seed=3):
     rng = np.random.default_rng(seed)
     W = rng.standard_normal((4, 6)).astype(dtype)
@@ -540,3 +571,25 @@ def test_gradcheck_passes_through_the_gpu_kernels(kernels_on_cpu, activation, co
     expected = {f"bias_{activation}", get_cost(cost, output).kernel.name}
     expected |= {f"mul_d{activation}"} if get_activation(activation).cuda_df else set()
     assert set(kernels_on_cpu) == expected
+
+
+@pytest.mark.parametrize("cost, output", COST_OUTPUTS, ids=[f"{c}-{o}" for c, o in COST_OUTPUTS])
+def test_gradcheck_with_sample_weights_passes_through_the_gpu_kernels(kernels_on_cpu, cost, output):
+    """The weighted gradients of the GPU's step (the cost kernel, then the rows times w) against
+    finite differences of the weighted cost."""
+    from nettrain.gradcheck import gradcheck
+    from nettrain.network import Network
+
+    k = 1 if cost == "binary_cross_entropy" else 3
+    net = Network.create([4, 6, k], "tanh", output, cost, 3, "float64")
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((8, 4))
+    if cost == "cross_entropy":
+        y = np.eye(k)[rng.integers(0, k, 8)]
+    elif cost == "binary_cross_entropy":
+        y = rng.integers(0, 2, (8, k)).astype(float)
+    else:
+        y = rng.uniform(0.1, 0.9, (8, k))
+    result = gradcheck(net, x, y, sw=rng.uniform(0, 3, 8))
+    assert result.passed, [p for p in result.params if not p.passed]
+    assert get_cost(cost, output).kernel.name in kernels_on_cpu

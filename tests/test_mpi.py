@@ -383,3 +383,38 @@ def test_a_warm_start_under_mpi_trains_the_weights_of_one_process(config, tmp_pa
     assert bad.returncode == 2, bad.stderr
     assert bad.stderr.count("Error:") == 1 and "Traceback" not in bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+def test_sample_weights_under_mpi_train_the_weights_of_one_process(tmp_path):
+    """data.weight: each rank takes its share of the global batch's weights, normalized over all
+    the training rows (every rank holds them all), so 2 ranks train the one process's weights;
+    and the weights are used (the same file without them trains others)."""
+    rows = (DATA / "digits_train.csv").read_text().splitlines()
+    rng = np.random.default_rng(0)
+    weighted = [f"{rows[0]},w"] + [f"{row},{rng.integers(0, 4)}" for row in rows[1:]]
+    (tmp_path / "w.csv").write_text("\n".join(weighted) + "\n")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        CONFIG.replace(str(DATA / "digits_train.csv"), str(tmp_path / "w.csv")).replace(
+            "  target: label\n", "  target: label\n  weight: w\n"
+        )
+    )
+    one = nettrain("fit", config, "-o", tmp_path / "one", "-q")
+    assert one.returncode == 0, one.stderr
+    two = nettrain("fit", config, "-o", tmp_path / "two", "-q", ranks=2)
+    assert two.returncode == 0, two.stderr
+    for a, b in zip(weights(tmp_path / "one"), weights(tmp_path / "two")):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+    plain = nettrain(
+        "fit",
+        config,
+        "-o",
+        tmp_path / "plain",
+        "-q",
+        "--set",
+        "data.weight=null",
+        "--set",
+        "data.exclude=[w]",
+    )
+    assert plain.returncode == 0, plain.stderr
+    assert not np.allclose(weights(tmp_path / "plain")[0], weights(tmp_path / "one")[0], rtol=1e-3)

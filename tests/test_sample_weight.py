@@ -549,3 +549,65 @@ def test_from_arrays_checks_the_sample_weights():
     ):
         with pytest.raises(DataError, match=needle):
             RunData.from_arrays(X, y, "mse", sample_weight=bad)
+
+
+# -- the scikit-learn estimators (without scikit-learn) -------------------------------------------
+
+FAST = {"hidden_layers": (8,), "epochs": 5, "learning_rate": 0.05, "device": "cpu"}
+
+
+def _classification(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+
+
+def _weights_of(est):
+    return [w.copy() for w in est.coefs_ + est.intercepts_]
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_estimator_sample_weight_of_equal_values_is_no_weight_bit_for_bit(kind):
+    from nettrain import NettrainClassifier, NettrainRegressor
+
+    X, y = _classification()
+    est = NettrainClassifier if kind == "classifier" else NettrainRegressor
+    y = y if kind == "classifier" else X @ [1.0, 2.0, -1.0]
+    plain = _weights_of(est(**FAST).fit(X, y))
+    for sw in (None, np.ones(len(X)), np.full(len(X), 3.0), 2.5):
+        for a, b in zip(plain, _weights_of(est(**FAST).fit(X, y, sample_weight=sw))):
+            np.testing.assert_array_equal(a, b)
+    other = _weights_of(est(**FAST).fit(X, y, sample_weight=np.arange(len(X)) % 4))
+    assert not np.allclose(other[0], plain[0], rtol=1e-4)
+
+
+def test_estimator_sample_weight_equals_repeated_rows_in_full_batch_descent():
+    from nettrain import NettrainRegressor
+
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(15, 4)), rng.normal(size=15)
+    sw = rng.integers(0, 5, 15)
+    params = {**FAST, "batch_size": 1000, "dtype": "float64"}
+    weighted = NettrainRegressor(**params).fit(X, y, sample_weight=sw)
+    repeated = NettrainRegressor(**params).fit(X.repeat(sw, 0), y.repeat(sw))
+    np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-10, atol=1e-12)
+
+
+def test_estimator_sample_weight_is_checked_as_scikit_learn_checks_it():
+    from nettrain import NettrainClassifier
+
+    X, y = _classification(20)
+    sw = np.ones(20)
+    before = sw.copy()
+    NettrainClassifier(**FAST).fit(X, y, sample_weight=sw)
+    np.testing.assert_array_equal(sw, before)  # not overwritten (normalized on a copy)
+    for bad, needle in (
+        (np.ones(40), r"sample_weight.shape == \(40,\), expected \(20,\)"),
+        (np.ones((20, 2)), "1D array or scalar"),
+        (np.r_[np.nan, np.ones(19)], "NaN or infinity"),
+        (np.r_[-1.0, np.ones(19)], "Negative values"),
+        (np.zeros(20), "at least one non-zero"),
+        ((y == 1).astype(float), r"one class only .*two or more classes"),
+    ):
+        with pytest.raises(ValueError, match=needle):
+            NettrainClassifier(**FAST).fit(X, y, sample_weight=bad)
