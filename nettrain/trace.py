@@ -355,6 +355,12 @@ def trace_config(config, *, row: int = 0, data: str | None = None, stdin=None) -
         train_Y = None if isinstance(run.train, StreamedDataset) else run.train.Y
         weights = class_weights(config, enc.classes, train_Y) or (1.0,) * max(len(enc.classes), 2)
         trace.notes.append(_class_weight_note(trace, weights, enc.classes))
+    if config.data.weight is not None and trace.y is not None:
+        trace.notes.append(
+            f"data.weight ('{config.data.weight}') is not applied here: the training step multiplies "
+            f"each example's C, delta({len(trace.sizes)}) and gradients by its weight over the mean "
+            "weight of the training rows"
+        )
     return trace
 
 

@@ -611,3 +611,16 @@ def test_estimator_sample_weight_is_checked_as_scikit_learn_checks_it():
     ):
         with pytest.raises(ValueError, match=needle):
             NettrainClassifier(**FAST).fit(X, y, sample_weight=bad)
+
+
+def test_trace_shows_the_example_unweighted_and_says_so(tmp_path):
+    from nettrain.trace import trace_config
+
+    train = write_csv(tmp_path / "t.csv", regression_rows())
+    body = json.loads(write_config(tmp_path, train).read_text())
+    weighted = trace_config(config_from_dict(body))
+    assert any("data.weight ('w') is not applied here" in note for note in weighted.notes)
+    body["data"] = {**body["data"], "weight": None, "exclude": ["w"]}
+    plain = trace_config(config_from_dict(body))
+    assert weighted.C == plain.C
+    assert not any("data.weight" in note for note in plain.notes)
