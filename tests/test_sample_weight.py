@@ -624,3 +624,41 @@ def test_trace_shows_the_example_unweighted_and_says_so(tmp_path):
     plain = trace_config(config_from_dict(body))
     assert weighted.C == plain.C
     assert not any("data.weight" in note for note in plain.notes)
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_a_warm_start_reads_the_weight_column_too(tmp_path, header):
+    """--warm-start reads the training file with the model's encoding: the weight column is taken
+    out of it first, by name or (without a header) by position; the weights are used (the same
+    rows with weights all 1 train other weights from the same start)."""
+
+    def write(name, rows):
+        if header:
+            return write_csv(tmp_path / name, rows)
+        (tmp_path / name).write_text("\n".join(",".join(r) for r in rows) + "\n")
+        return str(tmp_path / name)
+
+    rows = regression_rows()
+    data = {} if header else {"header": False, "target": 3, "weight": 2}
+    cfg = write_config(tmp_path, write("t.csv", rows), **data)
+    ok(run("fit", cfg, "--quiet"))
+    first = tmp_path / "run-c"
+    ok(run("fit", cfg, "--quiet", "--warm-start", first, "-o", tmp_path / "warm"))
+    ones = write("ones.csv", [[a, b, "1", t] for a, b, _, t in rows])
+    ok(
+        run(
+            "fit",
+            cfg,
+            "--quiet",
+            "--warm-start",
+            first,
+            "-o",
+            tmp_path / "ones",
+            "--set",
+            f"data.train={ones}",
+        )
+    )
+    warm = info_json(tmp_path / "warm")
+    assert warm["weight_column"] == ("w" if header else "2")
+    assert warm["features"] == (["x1", "x2"] if header else ["0", "1"])
+    assert warm["weights_sha256"] != info_json(tmp_path / "ones")["weights_sha256"]

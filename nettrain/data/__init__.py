@@ -619,12 +619,24 @@ def _load_run_data(
         )
 
     def read(path: str) -> Table:
-        if encoding is not None:  # the model's columns, by name (or position), as evaluate reads
-            # (and the training file's data.weight column, kept to be taken out)
-            keep = (dc.weight,) if dc.weight is not None and path == dc.train else ()
-            return read_for_model(
-                path, encoding, need_target=True, stdin=stdin, delimiter=dc.delimiter, keep=keep
+        if encoding is not None and dc.weight is not None and path == dc.train:
+            # a warm start's training file with its data.weight column: read as the config lays
+            # it out (by name, or by the positions the model's features are named by), the weight
+            # taken out, then the columns the model left out; the model's columns are matched by
+            # name when it is encoded
+            categorical = tuple(c.name for c in encoding.columns if c.kind == "categorical")
+            table = read_table(
+                path,
+                dc.target,
+                stdin=stdin,
+                delimiter=dc.delimiter,
+                header=dc.header,
+                text_columns=categorical,
             )
+            table = with_weight(table, dc.weight, given_weight)
+            return without_columns(table, [c for c in encoding.excluded if c in table.features])
+        if encoding is not None:  # the model's columns, by name (or position), as evaluate reads
+            return read_for_model(path, encoding, need_target=True, stdin=stdin, delimiter=dc.delimiter)
         return without_columns(read_all(path), dc.exclude, strict=path == dc.train)
 
     given_weight = config.given(("data", "weight")) if dc.weight is not None else None
@@ -645,7 +657,7 @@ def _load_run_data(
             )
         return _streamed_run_data(config, read, stdin)
     elif encoding is not None:
-        train = with_weight(read(dc.train), dc.weight, given_weight)
+        train = read(dc.train)  # (its data.weight column taken out already)
         # (all its rows: a test fraction is held out next)
         absent_note = _check_known_classes(encoding, train)
     else:
