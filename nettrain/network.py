@@ -475,7 +475,10 @@ class Network:
         x, y = self.batch(x, y)  # (n, inputs), (n, outputs) in the network's dtype
         ws = self.workspace(len(x))
         with np.errstate(over="ignore"):  # see activations.sigmoid_into
-            loss_sum = ws.step(x, y, 1.0 / len(x), rng, sw=self._sample_weights(sw, y))
+            if sw is None:
+                loss_sum = ws.step(x, y, 1.0 / len(x), rng)
+            else:
+                loss_sum = ws.step(x, y, 1.0 / len(x), rng, sw=self._sample_weights(sw, y))
         return loss_sum / len(x), [g.copy() for g in ws.dW], [g.copy() for g in ws.db]
 
     def astype(self, dtype) -> Network:

@@ -916,7 +916,10 @@ def _fit(
                 ws = net.workspace(len(xb))
                 grads = ws.grads
                 signal_name = stop() if stop is not None else None
-                loss_sum += to_scalar(ws.step(xb, yb, scale / m, step_rng, share.rows(m), sw=wb))
+                if wb is None:
+                    loss_sum += to_scalar(ws.step(xb, yb, scale / m, step_rng, share.rows(m)))
+                else:
+                    loss_sum += to_scalar(ws.step(xb, yb, scale / m, step_rng, share.rows(m), sw=wb))
                 if world is not None:
                     signal_name = _allreduce(world, ws, signal_name)
                 if norms is not None:  # the whole batch's gradient, before clipping and decay

@@ -662,3 +662,15 @@ def test_a_warm_start_reads_the_weight_column_too(tmp_path, header):
     assert warm["weight_column"] == ("w" if header else "2")
     assert warm["features"] == (["x1", "x2"] if header else ["0", "1"])
     assert warm["weights_sha256"] != info_json(tmp_path / "ones")["weights_sha256"]
+
+
+def test_a_weighted_run_resumes_bit_for_bit(tmp_path):
+    train = write_csv(tmp_path / "t.csv", regression_rows())
+    cfg = write_config(tmp_path, train)
+    body = json.loads(cfg.read_text())
+    body["training"]["checkpoint_every"] = 1
+    cfg.write_text(json.dumps(body))
+    ok(run("fit", cfg, "--quiet", "-o", tmp_path / "whole"))
+    ok(run("fit", cfg, "--quiet", "-o", tmp_path / "half", "--set", "training.epochs=2"))
+    ok(run("fit", cfg, "--quiet", "--resume", tmp_path / "half", "--set", "training.epochs=4"))
+    assert info_json(tmp_path / "half")["weights_sha256"] == info_json(tmp_path / "whole")["weights_sha256"]
