@@ -674,3 +674,15 @@ def test_a_weighted_run_resumes_bit_for_bit(tmp_path):
     ok(run("fit", cfg, "--quiet", "-o", tmp_path / "half", "--set", "training.epochs=2"))
     ok(run("fit", cfg, "--quiet", "--resume", tmp_path / "half", "--set", "training.epochs=4"))
     assert info_json(tmp_path / "half")["weights_sha256"] == info_json(tmp_path / "whole")["weights_sha256"]
+
+
+def test_info_of_several_runs_has_a_weight_column_where_one_run_set_data_weight(tmp_path):
+    train = write_csv(tmp_path / "t.csv", regression_rows())
+    ok(run("fit", write_config(tmp_path, train, "a"), "--quiet"))
+    ok(run("fit", write_config(tmp_path, train, "b", weight=None, exclude=["w"]), "--quiet"))
+    table = ok(run("info", tmp_path / "run-a", tmp_path / "run-b")).stdout
+    assert "weight column" in table
+    lines = [line.split() for line in table.splitlines() if "run-a" in line or "run-b" in line]
+    assert lines[0][1] == "w" and lines[1][1] == "-"  # (the column after the run: layers are shared)
+    both = ok(run("info", tmp_path / "run-b", tmp_path / "run-b")).stdout
+    assert "weight column" not in both
