@@ -1047,7 +1047,7 @@ class NettrainClassifier(_NettrainEstimator):
         self._train(X, index.reshape(-1), cost, warm, sample_weight=sw)
         return self
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over X and y (each row once, shuffled, in batches of ``batch_size``) that
         goes on with the run of the earlier fit or partial_fit calls: from their weights, the
         optimizer's state (momentum, Adam's moments and step count), the schedule's position
@@ -1058,7 +1058,10 @@ class NettrainClassifier(_NettrainEstimator):
         first call and may be left out after it (or after fit); a later batch may hold any of
         them, a label outside them is a ValueError. ``warm_start`` plays no part (partial_fit
         always goes on); ``early_stopping``, ``validation`` and a cosine schedule are
-        ConfigErrors. A call that fails leaves a fitted estimator as it was. Returns self."""
+        ConfigErrors. A call that fails leaves a fitted estimator as it was. ``sample_weight``
+        (n,): as fit's, normalized to a mean of 1 over this call's rows (scikit-learn's
+        partial_fit divides each batch by its weights' sum). The arguments are in
+        MLPClassifier.partial_fit's order. Returns self."""
         who = type(self).__name__
         first = getattr(self, "classes_", None) is None
         if first and classes is None:
@@ -1079,6 +1082,7 @@ class NettrainClassifier(_NettrainEstimator):
             known = given if first else self.classes_
             X = self._inputs(X, fitting=first)
             y = _labels(self, _targets(self, y, len(X)))
+            sw = _sample_weight(self, sample_weight, len(X))
             if not np.isin(y, known).all():
                 raise EstimatorDataError(
                     f"{who}: `y` has classes not in `self.classes_`. `self.classes_` has {known}. "
@@ -1089,7 +1093,7 @@ class NettrainClassifier(_NettrainEstimator):
             # one-hot rows of all the classes, whichever of them this batch holds
             Y = np.eye(len(known))[index] if cost == "cross_entropy" else index
             self.classes_ = known
-            self._train(X, Y, cost, partial=True)
+            self._train(X, Y, cost, partial=True, sample_weight=sw)
         except BaseException:
             if first:
                 self._forget()
@@ -1169,16 +1173,17 @@ class NettrainRegressor(_NettrainEstimator):
         self._train(X, y, cost, warm, sample_weight=sw)
         return self
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X and y that goes on with the run of the earlier fit or partial_fit
-        calls (NettrainClassifier.partial_fit says what goes on); the first call on an unfitted
-        estimator starts a run and fixes the number of features and outputs, which later calls
-        must give. Returns self."""
+        calls (NettrainClassifier.partial_fit says what goes on, and how ``sample_weight`` is
+        taken); the first call on an unfitted estimator starts a run and fixes the number of
+        features and outputs, which later calls must give. Returns self."""
         who = type(self).__name__
         first = not hasattr(self, "model_")
         try:
             X = self._inputs(X, fitting=first)
             y = _values(self, y, len(X))
+            sw = _sample_weight(self, sample_weight, len(X))
             n_outputs = 1 if y.ndim == 1 else y.shape[1]
             if first:
                 self._y_ndim = y.ndim
@@ -1188,7 +1193,7 @@ class NettrainRegressor(_NettrainEstimator):
                     f"{who}: y has {n_outputs} outputs, but the fitted model predicts {self.n_outputs_}; "
                     "partial_fit goes on with the outputs of the first call (fit starts afresh)"
                 )
-            self._train(X, y, self._cost(), partial=True)
+            self._train(X, y, self._cost(), partial=True, sample_weight=sw)
         except BaseException:
             if first:
                 self._forget()

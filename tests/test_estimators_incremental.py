@@ -352,3 +352,35 @@ def test_the_readme_partial_fit_example_runs(tmp_path, monkeypatch, capsys):
     quiet(exec, code, {})
     calls, best = capsys.readouterr().out.split()
     assert calls == "4" and 0 < float(best) < 2.3  # (below a uniform guess's log(10))
+
+
+# -- partial_fit's sample_weight ------------------------------------------------------------------------
+
+
+def test_partial_fit_takes_sample_weight_in_mlpclassifiers_order(digits):
+    """partial_fit(X, y, sample_weight, classes), as MLPClassifier.partial_fit: weights all 3
+    are no weights (normalized over the call's rows), bit for bit, and the third positional
+    argument is the weights, not the classes."""
+    X, y = digits
+    plain = NettrainClassifier(**ADAM)
+    quiet(plain.partial_fit, X, y, classes=np.arange(10))
+    equal = NettrainClassifier(**ADAM)
+    quiet(equal.partial_fit, X, y, np.full(len(y), 3.0), np.arange(10))
+    assert same(plain, equal)
+    skewed = NettrainClassifier(**ADAM)
+    quiet(skewed.partial_fit, X, y, np.where(y == 3, 10.0, 1.0), classes=np.arange(10))
+    assert not same(plain, skewed)
+
+
+def test_regressor_partial_fit_weights_each_call(regression):
+    X, y = regression
+    w = np.linspace(0.0, 2.0, len(y))
+    a, b = NettrainRegressor(**FAST), NettrainRegressor(**FAST)
+    for _ in range(2):
+        quiet(a.partial_fit, X, y, sample_weight=w)
+        quiet(b.partial_fit, X, y)
+    assert not same(a, b)
+    fitted = [c.copy() for c in a.coefs_]
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        a.partial_fit(X, y, sample_weight=-w)
+    assert all(np.array_equal(c, d) for c, d in zip(fitted, a.coefs_))  # (the failed call learned nothing)
