@@ -918,11 +918,27 @@ def _check_unknown(unknown: str) -> str:
     return unknown
 
 
-def _read_inputs(path: str, enc, need_target: bool, keep: tuple[str, ...] = ()):
-    """The input's tables a chunk of rows at a time (read_for_model_chunks)."""
+def _read_inputs(
+    path: str,
+    enc,
+    need_target: bool,
+    keep: tuple[str, ...] = (),
+    weight: str | None = None,
+    weight_given: str = "",
+):
+    """The input's tables a chunk of rows at a time (read_for_model_chunks); ``weight``: with
+    that column's cells in each table's ``w``."""
     from .data import read_for_model_chunks
 
-    return read_for_model_chunks(_open_input(path), enc, need_target=need_target, stdin=sys.stdin, keep=keep)
+    return read_for_model_chunks(
+        _open_input(path),
+        enc,
+        need_target=need_target,
+        stdin=sys.stdin,
+        keep=keep,
+        weight=weight,
+        weight_given=weight_given,
+    )
 
 
 @app.command(cls=_Command)
@@ -1267,6 +1283,25 @@ def evaluate(
         int | None,
         typer.Option("--seed", help="Seeds the shuffles of --importance. [default: 0]", metavar="S"),
     ] = None,
+    weighted: Annotated[
+        bool,
+        typer.Option(
+            "--weighted",
+            help="Weigh every score by the rows' weights, from the input's column that the model's "
+            "data.weight named (or --weight's): weighted means, and sums of weights for counts, as "
+            "scikit-learn's sample_weight. --require bounds the weighted scores.",
+        ),
+    ] = False,
+    weight: Annotated[
+        str | None,
+        typer.Option(
+            "--weight",
+            help="The input column that holds the rows' weights (a name, or a position for a model "
+            "that reads its inputs by position), in place of the model's data.weight column; for a "
+            "model trained without one. Implies --weighted.",
+            metavar="COLUMN",
+        ),
+    ] = None,
     device: RunDeviceOpt = None,
     quiet: QuietOpt = False,
 ):
@@ -1274,6 +1309,7 @@ def evaluate(
 
     Classes: accuracy, macro F1, log loss, ROC AUC (two classes), per-class
     precision/recall/F1 and a confusion matrix. Values: MSE, RMSE, MAE and R².
+    With --weighted (or --weight COLUMN), every score is weighted by a column of the input.
 
     Exit 0 whatever the scores, unless --require bounds one: then exit 1 when a bound does not
     hold (or its score is not a number), with one 'evaluate FAILED' line each on stderr.
@@ -1283,27 +1319,39 @@ def evaluate(
     In CI: nettrain evaluate MODEL test.csv --require 'accuracy>=0.95' --require 'log_loss<=0.3'
 
     Which columns matter: nettrain evaluate MODEL test.csv --importance --repeats 10
+
+    Survey weights: nettrain evaluate MODEL test.csv --weighted (the model's data.weight column),
+    or --weight COLUMN
     """
     from .modelfile import load_model
 
     _check_unknown(unknown)
     _check_importance_options(importance, repeats, seed)
     requirements = _parse_requirements(require or [])  # (before anything is read)
+    if weight is not None and not weight.strip():
+        raise NettrainError("--weight is empty: name the input column that holds the rows' weights")
     m = load_model(model, device=_device(device) if device else None)
     enc = m.encoding
     if enc.target is None:
         raise NettrainError("the model does not record its target column")
     _check_scores(requirements, enc)  # (the model says which scores there will be: before the data)
-    tables = _read_inputs(input, enc, need_target=True)
+    if weight is None and weighted and enc.weight is None:
+        raise NettrainError(
+            "--weighted: the model was trained without data.weight, so it names no weight column; "
+            "name the input's column with --weight COLUMN"
+        )
+    column = weight if weight is not None else enc.weight if weighted else None
+    given = "named by --weight" if weight is not None else "the model's data.weight column, for --weighted"
+    tables = _read_inputs(input, enc, need_target=True, weight=column, weight_given=given)
     ranking = None
     if importance:  # the input is read once, and held: the network runs on it 1 + R x columns times
         from .importance import permutation_importance
 
         tables = list(tables)
-        report = m.evaluate(tables, unknown)
-        ranking = permutation_importance(m, tables, repeats or 5, seed or 0, unknown)
+        report = m.evaluate(tables, unknown, column)
+        ranking = permutation_importance(m, tables, repeats or 5, seed or 0, unknown, column)
     else:
-        report = m.evaluate(tables, unknown)  # a chunk at a time
+        report = m.evaluate(tables, unknown, column)  # a chunk at a time
     left_out = report.get("rows_left_out")
     if left_out and not quiet:
         sys.stderr.write(f"Note: left out {left_out} of {report['n'] + left_out} rows with missing values\n")
@@ -1322,12 +1370,13 @@ def evaluate(
             _print_importance(ranking)
     failed = [(r, value) for r, value in results if not r.holds(value)]
     # (-q: a FAILED line is the verdict, like gradcheck's: it stays)
+    kind = "weighted " if column is not None else ""
     for r, value in failed:
-        sys.stderr.write(f"evaluate FAILED: {_score_shown(r, value)}, required {r.op} {r.number}\n")
+        sys.stderr.write(f"evaluate FAILED: {kind}{_score_shown(r, value)}, required {r.op} {r.number}\n")
     if failed:
         raise typer.Exit(1)
     if requirements and not quiet:
-        met = ", ".join(f"{_score_shown(r, value)} {r.op} {r.number}" for r, value in results)
+        met = ", ".join(f"{kind}{_score_shown(r, value)} {r.op} {r.number}" for r, value in results)
         sys.stderr.write(f"evaluate passed: {met}\n")
 
 
@@ -1347,6 +1396,8 @@ def _print_importance(ranking: dict) -> None:
 
     console = _stdout_console()
     metric = {"r2": "R²" if _stdout_takes("²") else "R2"}.get(ranking["metric"], ranking["metric"])
+    if ranking.get("weighted"):
+        metric = f"weighted {metric}"
     console.print(
         f"permutation importance: drop in {metric} (baseline {ranking['baseline']:.4f}) when a "
         f"column is shuffled, mean and std of {ranking['repeats']} shuffles (seed {ranking['seed']}):",
@@ -1438,6 +1489,13 @@ def _print_evaluation(report: dict) -> None:
     from rich.table import Table
 
     console = _stdout_console()
+    weighted = report.get("weighted", False)
+    if weighted:  # (every score below is weighted: said once, before them)
+        console.print(
+            f"weighted: every score weights each row by its column '{report['weight_column']}' "
+            f"(sum of the weights {report['weight_sum']:.6g})",
+            soft_wrap=True,
+        )
     if report["task"] == "regression":
         console.print(f"{report['source']}: {report['n']} rows", soft_wrap=True)
         t = Table(box=_box())
@@ -1455,9 +1513,11 @@ def _print_evaluation(report: dict) -> None:
         + (f", ROC AUC {report['roc_auc']:.4f}" if report.get("roc_auc") is not None else ""),
         soft_wrap=True,
     )
-    console.print("per class:")
+    console.print(
+        "per class, weighted (support: the sum of the class's weights):" if weighted else "per class:"
+    )
     t = Table(box=_box())
-    for col in ("class", "precision", "recall", "F1", "support"):
+    for col in ("class", "precision", "recall", "F1", "weighted support" if weighted else "support"):
         t.add_column(col, justify="right")
     for row in report["per_class"]:
         t.add_row(
@@ -1465,16 +1525,22 @@ def _print_evaluation(report: dict) -> None:
             f"{row['precision']:.4f}",
             f"{row['recall']:.4f}",
             f"{row['f1']:.4f}",
-            str(row["support"]),
+            f"{row['support']:.6g}" if weighted else str(row["support"]),
         )
     console.print(t)
-    console.print("confusion matrix (rows: true class, columns: predicted):")
+    console.print(
+        "confusion matrix of weighted counts, the sums of the rows' weights (rows: true class, columns: "
+        "predicted):"
+        if weighted
+        else "confusion matrix (rows: true class, columns: predicted):",
+        soft_wrap=True,
+    )
     cm = Table(box=_box())
     cm.add_column("true \\ pred", justify="right")
     for c in report["classes"]:
         cm.add_column(c, justify="right")
     for c, counts in zip(report["classes"], report["confusion_matrix"]):
-        cm.add_row(c, *[str(v) if v else "." for v in counts])
+        cm.add_row(c, *[(f"{v:.6g}" if weighted else str(v)) if v else "." for v in counts])
     console.print(cm)
 
 

@@ -12,6 +12,10 @@ A categorical column is one column: its one-hot inputs are one block, and a row'
 a whole (the same as shuffling the column's values before encoding). Inputs are standardized per
 input, an affine map of each value, so shuffling the encoded rows equals shuffling the raw values.
 
+With weights (evaluate --weighted), both scores are weighted by the rows' weights, as
+scikit-learn's ``permutation_importance(..., sample_weight=w)`` scores: a row keeps its weight
+and its target while column j is shuffled.
+
 Column j's shuffles come from ``np.random.default_rng([seed, j])``: the same seed gives the same
 numbers, and a column's numbers do not depend on which other columns the model has.
 """
@@ -22,7 +26,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .data import Table, encode_table
+from .data import Table, encode_scored, scored_weights
 from .errors import DataError
 from .metrics import accuracy, r2
 
@@ -31,7 +35,12 @@ IMPORTANCE_METRIC = {"classification": "accuracy", "regression": "r2"}
 
 
 def permutation_importance(
-    model, tables: Table | Iterable[Table], repeats: int = 5, seed: int = 0, unknown: str = "error"
+    model,
+    tables: Table | Iterable[Table],
+    repeats: int = 5,
+    seed: int = 0,
+    unknown: str = "error",
+    weight: str | None = None,
 ) -> dict:
     """Permutation importance of every feature column of a labelled input (see the module doc).
 
@@ -42,6 +51,8 @@ def permutation_importance(
         encoded inputs X (n, inputs) in the network's dtype.
     repeats : shuffles per column (R >= 1); the network runs 1 + R * columns times on n rows.
     seed : seeds the shuffles (>= 0).
+    weight : the rows' weights weigh the scores: the column of that name the tables hold in
+        ``table.w`` (as Model.evaluate's ``weight``); None: unweighted.
 
     Returns
     -------
@@ -58,28 +69,30 @@ def permutation_importance(
     if seed < 0:
         raise ValueError(f"seed must be 0 or more, not {seed}")
     enc, net = model.encoding, model.network
-    Xs, Ys, source = [], [], ""
+    Xs, Ys, ws, source = [], [], [], ""
     for chunk in [tables] if isinstance(tables, Table) else tables:
-        data = encode_table(enc, chunk, str(net.dtype), unknown, empty_ok=True)
+        data, w = encode_scored(enc, chunk, str(net.dtype), unknown, weight)
         source = chunk.source
         if len(data):
             Xs.append(data.X)
             Ys.append(data.Y)
+            ws.append(w)
     if not Xs:
         raise DataError(f"{source}: no row is left once rows with missing values are dropped")
     X, Y = np.concatenate(Xs), np.concatenate(Ys)
-    del Xs, Ys
+    w = None if weight is None else scored_weights(ws, weight, source)
+    del Xs, Ys, ws
     if enc.task == "classification":
         truth = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0].astype(int)
 
         def score(X: np.ndarray) -> float:
-            return accuracy(truth, enc.predicted_index(model.forward(X)))
+            return accuracy(truth, enc.predicted_index(model.forward(X)), w)
 
     else:
         truth = Y * enc.y_scale + enc.y_mean  # the target's units, as evaluate's R^2
 
         def score(X: np.ndarray) -> float:
-            return r2(truth, enc.decode(model.forward(X)).reshape(len(truth), -1))
+            return r2(truth, enc.decode(model.forward(X)).reshape(len(truth), -1), w)
 
     baseline = score(X)
     columns = []
@@ -105,5 +118,6 @@ def permutation_importance(
         "repeats": repeats,
         "seed": seed,
         "n": len(X),
+        **({"weighted": True, "weight_column": weight} if w is not None else {}),
         "columns": columns,
     }

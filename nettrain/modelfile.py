@@ -291,25 +291,33 @@ class Model:
         where = lambda i: table.where(int(rows[i]))  # noqa: E731
         return self.forward(raw, standardize=True, where=where, logits=logits), kept
 
-    def evaluate(self, table: Table | Iterable[Table], unknown: str = "error") -> dict:
+    def evaluate(
+        self, table: Table | Iterable[Table], unknown: str = "error", weight: str | None = None
+    ) -> dict:
         """Scores on a labelled table (see metrics.py): accuracy, per-class precision/recall/F1,
         confusion matrix and log loss for classes; MSE, RMSE, MAE and R^2 in the target's units.
         ``rows_left_out`` counts rows dropped for missing values (missing: drop).
 
         ``table`` may also be the chunks of one input (``read_for_model_chunks``): each is
         encoded and run through the network in turn, and only its truth and outputs are kept
-        (rows x outputs), not its cells; the scores are those of the whole input."""
+        (rows x outputs), not its cells; the scores are those of the whole input.
+
+        ``weight``: every score weighted by the rows' weights, the column of that name that the
+        tables hold in ``table.w`` (``read_for_model_chunks(weight=...)``); the report then has
+        ``weighted: true``, ``weight_column`` and ``weight_sum``. Raises DataError for a weight
+        that is not a number, not finite or negative, and for weights that are all 0."""
         from . import metrics
-        from .data import encode_table
+        from .data import encode_scored, scored_weights
 
         enc = self.encoding
-        truths, outputs = [], []
+        truths, outputs, weights = [], [], []
         source, n_read, n_kept = "", 0, 0
         for chunk in [table] if isinstance(table, Table) else table:
-            data = encode_table(enc, chunk, str(self.network.dtype), unknown, empty_ok=True)
+            data, w = encode_scored(enc, chunk, str(self.network.dtype), unknown, weight)
             source, n_read, n_kept = chunk.source, n_read + chunk.n, n_kept + len(data)
             if not len(data):
                 continue
+            weights.append(w)
             outputs.append(self.forward(data.X, logits=enc.task == "classification"))
             if enc.task == "classification":
                 truths.append(data.Y.argmax(axis=1) if data.Y.shape[1] > 1 else data.Y[:, 0].astype(int))
@@ -318,6 +326,7 @@ class Model:
         if not n_kept:
             raise DataError(f"{source}: no row is left once rows with missing values are dropped")
         s, truth = np.concatenate(outputs), np.concatenate(truths)
+        w = None if weight is None else scored_weights(weights, weight, source)
         if enc.task == "classification":
             z, s = s, self.network.f_out(s)  # (the logits: probabilities are taken from them)
             proba = enc.probabilities(s, z)
@@ -328,9 +337,13 @@ class Model:
                 score = z[:, 0]
             elif len(enc.classes) == 2 and enc.cost == "cross_entropy":  # softmax: sigmoid(z1 - z0)
                 score = z[:, 1].astype(np.float64) - z[:, 0]
-            report = metrics.classification_report(truth, enc.predicted_index(s), enc.classes, proba, score)
+            report = metrics.classification_report(
+                truth, enc.predicted_index(s), enc.classes, proba, score, w=w
+            )
         else:
-            report = metrics.regression_report(truth, enc.decode(s).reshape(len(truth), -1))
+            report = metrics.regression_report(truth, enc.decode(s).reshape(len(truth), -1), w)
+        if w is not None:
+            report["weighted"], report["weight_column"] = True, weight
         report["source"] = source
         if n_read > n_kept:
             report["rows_left_out"] = n_read - n_kept

@@ -80,6 +80,8 @@ __all__ = [
     "source_name",
     "hold_out_rows",
     "normalized_weights",
+    "encode_scored",
+    "scored_weights",
     "split_indices",
     "stream_rng",
 ]
@@ -244,11 +246,15 @@ def normalized_weights(w: np.ndarray, dtype, what: str) -> np.ndarray:
     return (w / w.mean()).astype(dtype)
 
 
-def weight_values(table: Table, name: str, missing: str) -> tuple[Table, np.ndarray]:
+def weight_values(
+    table: Table, name: str, missing: str, what: str = "data.weight", fix: str = "set data.missing: drop"
+) -> tuple[Table, np.ndarray]:
     """(the table less the rows without a weight, their weights (n,) float64) from the column
     data.weight moved into ``table.w`` (read.with_weight). A cell that is not a number, not finite
     or negative is a DataError naming its line and column; a missing one is too under
-    ``missing: error``, and drops its row otherwise (as a missing target does)."""
+    ``missing: error``, and drops its row otherwise (as a missing target does). ``what`` names
+    the setting that chose the column, and ``fix`` the other way out of missing weights, in
+    messages (evaluate's weights: '--weight', and a model's data.missing is fixed)."""
     cells = table.w
     if cells.dtype.kind in "US":
         values, absent = parse_numbers(cells, name, table)
@@ -266,7 +272,7 @@ def weight_values(table: Table, name: str, missing: str) -> tuple[Table, np.ndar
         i = int(np.argmax(negative))
         shown = cells[i] if cells.dtype.kind in "US" else f"{values[i]:g}"
         raise DataError(
-            f"{table.where(i)}: column '{name}' holds '{shown}', a negative weight; data.weight's values "
+            f"{table.where(i)}: column '{name}' holds '{shown}', a negative weight; {what}'s values "
             "must be >= 0"
         )
     if absent.any():
@@ -274,7 +280,7 @@ def weight_values(table: Table, name: str, missing: str) -> tuple[Table, np.ndar
             i = int(np.argmax(absent))
             raise DataError(
                 f"{table.where(i)}: the weight '{name}' is missing; {table.counted(int(absent.sum()))} "
-                "have no weight. Remove them, or set data.missing: drop"
+                f"have no weight. Remove them, or {fix}"
             )
         table, values = table.take(np.flatnonzero(~absent)), values[~absent]
     return table, values
@@ -421,7 +427,11 @@ def _is_header_row(table: Table) -> bool:
 
 
 def _model_reading(
-    encoding: Encoding, need_target: bool, delimiter: str | None, keep: tuple[str, ...]
+    encoding: Encoding,
+    need_target: bool,
+    delimiter: str | None,
+    keep: tuple[str, ...],
+    weight: str | None = None,
 ) -> tuple[bool, dict]:
     """(whether inputs are matched by position, read_table's arguments) for reading a model's
     prediction or evaluation input the way its training data was read."""
@@ -446,7 +456,9 @@ def _model_reading(
         need_target=need_target,
         header=header,
         delimiter=delimiter or encoding.delimiter,
-        columns=[*encoding.features, *keep] if named_numeric else None,
+        columns=[*encoding.features, *keep, *([weight] if weight is not None else [])]
+        if named_numeric
+        else None,
         # (columns kept for the output are text as written: an id '00123' stays '00123')
         text_columns=(*categorical, *keep),
         # decimal commas stay as written in labels (categories, ids, class labels training kept
@@ -502,12 +514,19 @@ def read_for_model_chunks(
     stdin=None,
     delimiter: str | None = None,
     keep: tuple[str, ...] = (),
+    weight: str | None = None,
+    weight_given: str = "",
 ) -> Iterator[Table]:
     """``read_for_model`` a chunk of rows at a time (``read_table_chunks``): each chunk is read
     as the whole input would be. A CSV's first row may be a header row even in a positional
     input: only the file's first row is looked at (when it is the first chunk's only row, the
-    next chunk is read first, to tell a header from a file of one row)."""
-    from_arrays, reading = _model_reading(encoding, need_target, delimiter, keep)
+    next chunk is read first, to tell a header from a file of one row).
+
+    ``weight``: a column of the input (a name, or a position as the model's features are named)
+    that holds the rows' weights: each table has it taken out of its features into ``table.w``,
+    as read (``weight_values`` checks it). An input without it is a DataError saying that
+    ``weight_given`` named it ('the model's data.weight', '--weight')."""
+    from_arrays, reading = _model_reading(encoding, need_target, delimiter, keep, weight)
     chunks = read_table_chunks(path, stdin=stdin, **reading)
     for i, table in enumerate(chunks):
         if i == 0:
@@ -519,11 +538,40 @@ def read_for_model_chunks(
                     following = next(chunks, None)
                     if following is not None:
                         table = following
-        yield _model_columns(table, encoding, reading["header"], need_target)
+        yield _model_columns(table, encoding, reading["header"], need_target, weight, weight_given)
 
 
-def _model_columns(table: Table, encoding: Encoding, header: bool, need_target: bool) -> Table:
-    """The model's columns of an input table read by ``_model_reading`` (see read_for_model)."""
+def _model_columns(
+    table: Table,
+    encoding: Encoding,
+    header: bool,
+    need_target: bool,
+    weight: str | None = None,
+    weight_given: str = "",
+) -> Table:
+    """The model's columns of an input table read by ``_model_reading`` (see read_for_model);
+    ``weight``: that column taken into ``table.w`` (see read_for_model_chunks)."""
+
+    def weighed(table: Table) -> Table:
+        if weight is None or table.w is not None:
+            return table
+        if weight not in table.features:
+            if weight in encoding.features:
+                raise DataError(
+                    f"{weight_given} names '{weight}', an input of the model: it cannot be a weight"
+                )
+            if table.target is not None and weight == str(table.target):
+                raise DataError(f"{weight_given} names '{weight}', the target: it cannot be a weight")
+            columns = table.features
+            listed = f"; its columns: {', '.join(columns)}" if len(columns) <= 12 else ""
+            raise DataError(
+                f"{table.source}: has no column '{weight}' to weigh its rows by ({weight_given})"
+                f"{did_you_mean(weight, columns)}{listed}"
+            )
+        if weight in encoding.features:
+            raise DataError(f"{weight_given} names '{weight}', an input of the model: it cannot be a weight")
+        return with_weight(table, weight)
+
     positional = table.lines is None or not header
     d = len(encoding.features)
     t = int(encoding.target) if str(encoding.target).isdigit() else None
@@ -547,13 +595,13 @@ def _model_columns(table: Table, encoding: Encoding, header: bool, need_target: 
             names = [str(p + (p >= t)) for p in range(len(table.features))]
             table = replace(table, features=names, named=False)
         if len(table.features) in (d + k, d + k + 1) and set(encoding.features) <= set(table.features):
-            table = table.columns(list(encoding.features))
-        return table
+            table = weighed(table).columns(list(encoding.features))  # (the weight first: a column left out)
+        return weighed(table)
     if not need_target and positional and len(table.features) == d + 1 and t is not None:
         keep = [j for j in range(d + 1) if j != t]
         names = [str(j) for j in keep]
         table = replace(table, features=names, cells=table.cells_of(keep), y=None, target=None, named=False)
-    return table
+    return weighed(table)
 
 
 def encode_table(
@@ -564,6 +612,40 @@ def encode_table(
     table = align_features(table, encoding.features)
     X, Y, kept = encoding.encode(table, dtype, unknown, empty_ok)
     return Dataset(X, Y, table, kept)
+
+
+def encode_scored(
+    encoding: Encoding, table: Table, dtype: str, unknown: str = "error", weight: str | None = None
+) -> tuple[Dataset, np.ndarray | None]:
+    """(``encode_table(..., empty_ok=True)``, the kept rows' weights (n,) float64 or None) for
+    scoring a chunk of labelled input. ``weight``: the name of the column in ``table.w``
+    (read_for_model_chunks' ``weight``), checked as data.weight's column is at training
+    (``weight_values``: numbers, finite, >= 0; a missing weight is an error, or, where the
+    model's data.missing drops rows, its row is dropped as a row missing its target is). The
+    caller checks that the weights of all chunks are not all 0."""
+    if weight is None:
+        return encode_table(encoding, table, dtype, unknown, empty_ok=True), None
+    table, w = weight_values(
+        table,
+        weight,
+        encoding.missing,
+        "a weight column",
+        "give each row a weight (the model's data.missing is error)",
+    )
+    data = encode_table(encoding, table, dtype, unknown, empty_ok=True)
+    return data, w if data.kept is None else w[data.kept]
+
+
+def scored_weights(weights: list[np.ndarray], name: str, source: str) -> np.ndarray:
+    """The weights of every chunk (``encode_scored``'s) as one array (n,) float64. Weights that
+    are all 0 weigh nothing: a DataError naming the column."""
+    w = np.concatenate(weights)
+    if not (w > 0).any():
+        raise DataError(
+            f"{source}: every row's weight (column '{name}') is 0; at least one must be positive "
+            "to weigh the scores"
+        )
+    return w
 
 
 def load_run_data(
