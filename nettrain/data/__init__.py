@@ -558,10 +558,10 @@ def _model_columns(
         if weight not in table.features:
             if weight in encoding.features:
                 raise DataError(
-                    f"{weight_given} names '{weight}', an input of the model: it cannot be a weight"
+                    f"the weight column '{weight}' ({weight_given}) is an input of the model, not a weight"
                 )
             if table.target is not None and weight == str(table.target):
-                raise DataError(f"{weight_given} names '{weight}', the target: it cannot be a weight")
+                raise DataError(f"the weight column '{weight}' ({weight_given}) is the target, not a weight")
             columns = table.features
             listed = f"; its columns: {', '.join(columns)}" if len(columns) <= 12 else ""
             raise DataError(
@@ -569,7 +569,9 @@ def _model_columns(
                 f"{did_you_mean(weight, columns)}{listed}"
             )
         if weight in encoding.features:
-            raise DataError(f"{weight_given} names '{weight}', an input of the model: it cannot be a weight")
+            raise DataError(
+                f"the weight column '{weight}' ({weight_given}) is an input of the model, not a weight"
+            )
         return with_weight(table, weight)
 
     positional = table.lines is None or not header

@@ -288,3 +288,16 @@ def test_all_zero_weights_are_refused(models, tmp_path):
 def test_weight_cannot_name_an_input_or_the_target(models, tmp_path, column, needle):
     data = _write(tmp_path / "d.csv", _rows("classification", seed=14))
     assert_error(run("evaluate", models["classification"], data, "--weight", column), needle)
+
+
+def test_a_missing_weight_leaves_its_row_out_where_the_model_drops_rows(tmp_path):
+    model = _fit(tmp_path, "classification", missing="drop")
+    rows = _rows("classification", seed=15)
+    rows[3][2] = ""
+    data = _write(tmp_path / "d.csv", rows)
+    result = ok(run("evaluate", model, data, "--weighted", "--json"))
+    report = json.loads(result.stdout)
+    assert report["n"] == len(rows) - 1 and report["rows_left_out"] == 1
+    kept = _write(tmp_path / "k.csv", rows[:3] + rows[4:])
+    assert report["accuracy"] == _scores(model, kept, "--weighted")["accuracy"]
+    assert "left out 1 of 60 rows" in result.stderr
