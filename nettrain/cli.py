@@ -2535,7 +2535,7 @@ def export(
 
     Example: nettrain export runs/digits -o digits.onnx
     """
-    from .export import DTYPES, OPSET, check_available, onnx_bytes
+    from .export import DTYPES, OPSET, check_available, float32_rounding, onnx_bytes
     from .modelfile import load_model
 
     if format_.lower() != "onnx":
@@ -2557,6 +2557,16 @@ def export(
     m = load_model(model)
     data = onnx_bytes(m, dtype)
     _write_bytes(out, data, what="ONNX", example="model.onnx")
+    if not quiet and dtype == "float32":
+        rounded = float32_rounding(m)
+        for name, largest, rounding in rounded[:3]:
+            sys.stderr.write(
+                f"Note: input '{name}' reaches {largest:.3g} in training, so the graph's float32 input "
+                f"rounds it by up to {rounding:.2g} standard deviations (predict standardizes "
+                "it in float64 first); --dtype float64 keeps it\n"
+            )
+        if len(rounded) > 3:
+            sys.stderr.write(f"Note: and {len(rounded) - 3} more inputs alike\n")
     if not quiet and out != "-":
         from .report import one_line
 

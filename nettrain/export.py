@@ -21,9 +21,11 @@ encodes them). Inside, in this order:
 
 and the outputs: regression ``prediction`` (N, outputs) = s * y_scale + y_mean, in the target's
 units; classification ``probabilities`` (N, classes), as predict --proba gives them, ``label``
-(N,) the predicted class's name (a string tensor) and ``label_index`` (N,) its int64 index into
-the class list. The graph's metadata_props hold the input names in order, the class names, the
-task, the nettrain version and the weights' SHA-256 (``modelfile.weights_sha256``).
+(N,) the predicted class's name as predict writes it (a string tensor) and ``label_index`` (N,)
+its int64 index into the class list; a row whose probabilities are NaN (a NaN input predict would
+refuse) gets the label '' and the index -1. The graph's metadata_props hold the input names in
+order, the class names, the task, the nettrain version and the weights' SHA-256
+(``modelfile.weights_sha256``).
 
 onnx is an optional extra (``pip install "nettrain[onnx]"``), imported only here, only when a
 graph is built.
@@ -85,6 +87,34 @@ def fill_vector(model: Model) -> np.ndarray:
         else:
             fills.append(float(c.fill) if c.fill is not None else 0.0)
     return np.array(fills, dtype=np.float64)
+
+
+#: how far (in standard deviations) a float32 input may be rounded before export says so
+FLOAT32_TOLERANCE = 1e-4
+
+
+def float32_rounding(model: Model) -> list[tuple[str, float, float]]:
+    """The standardized inputs that a float32 graph's input rounds by more than
+    ``FLOAT32_TOLERANCE`` of their scale: (input name, the largest magnitude training saw,
+    the rounding in scale units). predict standardizes in float64 before rounding to the
+    model's dtype; the graph takes its input in float32, so a column far from zero for its
+    spread (timestamps: 1.7e9, standard deviation 1) loses its information before the graph
+    sees it. ``--dtype float64`` keeps it."""
+    enc = model.encoding
+    x_mean = np.asarray(enc.x_mean, dtype=np.float64)
+    x_scale = np.asarray(enc.x_scale, dtype=np.float64)
+    largest = np.abs(x_mean)
+    for ends in (enc.x_min, enc.x_max):
+        if ends is not None:
+            largest = np.maximum(largest, np.abs(np.asarray(ends, dtype=np.float64)))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        rounding = np.spacing(largest.astype(np.float32)).astype(np.float64) / 2 / x_scale
+    scaled = (x_mean != 0) | (x_scale != 1)  # (unscaled inputs: predict rounds them alike)
+    return [
+        (name, float(largest[j]), float(rounding[j]))
+        for j, name in enumerate(enc.inputs)
+        if scaled[j] and not rounding[j] <= FLOAT32_TOLERANCE
+    ]
 
 
 def to_onnx(model: Model, dtype: str | None = None):
@@ -177,7 +207,7 @@ def to_onnx(model: Model, dtype: str | None = None):
             half = const("half", np.array(0.5, dtype=np_dtype))
             second = node("GreaterOrEqual", [s, half], "is_second")
             index = node("Cast", [second], "index_column", to=TensorProto.INT64)
-            node("Squeeze", [index, const("axis1", np.array([1], dtype=np.int64))], "label_index")
+            index = node("Squeeze", [index, const("axis1", np.array([1], dtype=np.int64))], "index")
         else:
             if net.output == "softmax":
                 s = node("Softmax", [z], "probabilities", axis=1)
@@ -186,11 +216,22 @@ def to_onnx(model: Model, dtype: str | None = None):
                 minus = node("Neg", [z], "minus_z")
                 log_s = node("Neg", [softplus(minus, "softplus_minus_z")], "log_s")
                 node("Softmax", [log_s], "probabilities", axis=1)
-            node("ArgMax", [s], "label_index", axis=1, keepdims=0)
-        names = numpy_helper.from_array(np.array(enc.classes, dtype=object), "classes")
+            index = node("ArgMax", [s], "index", axis=1, keepdims=0)
+        # a row whose probabilities are NaN (a NaN input, or an infinity that makes one), which
+        # predict would refuse: label_index -1 and label '' (Gather's -1 is the last name, ''),
+        # not the first class that ArgMax or s >= 0.5 would give
+        row_sum = node(
+            "ReduceSum", ["probabilities", const("axes1", np.array([1], np.int64))], "row_sum", keepdims=0
+        )
+        no_label = node("IsNaN", [row_sum], "no_label")
+        minus_one = const("minus_one", np.array(-1, dtype=np.int64))
+        node("Where", [no_label, minus_one, index], "label_index")
+        # the labels as predict writes them: an array's number labels as numbers ('2.5', '-1.0')
+        text = [str(v) for v in enc.labels()] + [""]
+        names = numpy_helper.from_array(np.array(text, dtype=object), "label_names")
         names.data_type = TensorProto.STRING
         inits.append(names)
-        node("Gather", ["classes", "label_index"], "label", axis=0)
+        node("Gather", ["label_names", "label_index"], "label", axis=0)
         outputs += [
             helper.make_tensor_value_info("probabilities", elem, ["N", n_classes]),
             helper.make_tensor_value_info("label", TensorProto.STRING, ["N"]),

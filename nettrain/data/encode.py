@@ -458,12 +458,17 @@ class Encoding:
         if self.task == "regression":
             values = s * self.y_scale + self.y_mean
             return values[:, 0] if values.shape[1] == 1 else values
+        return self.labels()[self.predicted_index(s)]
+
+    def labels(self) -> np.ndarray:
+        """The class labels (classes,) as ``decode`` gives them: text, or numbers where the
+        training labels were numbers (``label_numbers``: integers when every label is whole)."""
         labels = np.asarray(self.classes, dtype=object)
         if self.label_numbers:  # as the array held them: 0, 1, 2 (or 0.5, 1.5), not '0', '1'
             numbers = np.array([float(c) for c in self.classes])
             whole = np.all(numbers == np.round(numbers)) and np.abs(numbers).max() < 2**53
             labels = numbers.astype(np.int64) if whole else numbers
-        return labels[self.predicted_index(s)]
+        return labels
 
     def predicted_index(self, s: np.ndarray) -> np.ndarray:
         """The predicted class of each row (n,): the largest output, or with one sigmoid unit

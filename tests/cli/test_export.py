@@ -256,6 +256,66 @@ def test_without_missing_mean_nan_gives_nan(ort, regression_run, tmp_path):
     assert np.isnan(prediction[0]).all() and np.isfinite(prediction[1:]).all()
 
 
+def test_a_row_whose_probabilities_are_nan_has_no_label(ort, digits_run, tmp_path):
+    """A NaN (or an infinity that makes one) in a row, where predict would refuse the row: its
+    probabilities are NaN, and its label '' and label_index -1, not the first class."""
+    outputs, _, _ = export_and_run(ort, digits_run, DIGITS[1], tmp_path)
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    X = onnx_input(load_model(digits_run).encoding.inputs, DIGITS[1])[:4].astype(np.float32)
+    X[1, 20], X[2, 30] = np.nan, np.inf
+    probabilities, label, label_index = sess.run(None, {"input": X})
+    assert np.isnan(probabilities[[1, 2]]).all() and np.isfinite(probabilities[[0, 3]]).all()
+    assert label_index.tolist() == [outputs["label_index"][0], -1, -1, outputs["label_index"][3]]
+    assert label.tolist() == [outputs["label"][0], "", "", outputs["label"][3]]
+
+
+def test_a_nan_row_of_a_one_sigmoid_model_has_no_label(ort, complete_animals_csv, tmp_path):
+    model = _fit(tmp_path, complete_animals_csv, {"layers": ["auto", 4, 1]}, "binary_cross_entropy", 2)
+    outputs, meta, _ = export_and_run(ort, model, complete_animals_csv, tmp_path)
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    X = onnx_input(json.loads(meta["inputs"]), complete_animals_csv)[:2].astype(np.float32)
+    X[0, 0] = np.nan
+    probabilities, label, label_index = sess.run(None, {"input": X})
+    assert label_index.tolist() == [-1, outputs["label_index"][1]]
+    assert label.tolist() == ["", outputs["label"][1]]
+
+
+def test_number_labels_are_the_text_predict_writes(ort, tmp_path):
+    """A model trained on an array whose labels are numbers (-1.0, 2.5): predict writes them
+    as numbers ('-1.0'), and so does the graph's label."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    np.savez(tmp_path / "train.npz", X=X, y=np.where(X[:, 0] > 0, 2.5, -1.0))
+    model = _fit(tmp_path, tmp_path / "train.npz", {"layers": ["auto", 6, "auto"]}, "cross_entropy", 5)
+    out = tmp_path / "model.onnx"
+    ok(run("export", model, "-o", out, "-q"))
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    probabilities, label, label_index = sess.run(None, {"input": X.astype(np.float32)})
+    header, *rows = read_csv(ok(run("predict", model, tmp_path / "train.npz")).stdout)
+    assert sorted({row[0] for row in rows}) == ["-1.0", "2.5"]
+    assert label.tolist() == [row[0] for row in rows]
+
+
+def test_float32_inputs_far_from_their_mean_get_a_note(ort, tmp_path):
+    """A column whose values lie far from 0 for their spread (timestamps: 1.7e9 +- 1) loses its
+    information when float32 holds the input; export says so and --dtype float64 keeps it."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2)) + [1.7e9, 0]
+    np.savez(tmp_path / "t.npz", X=x, y=(x[:, 0] - 1.7e9) * 5 + x[:, 1])
+    model = _fit(tmp_path, tmp_path / "t.npz", {"layers": ["auto", 6, 1], "activation": "tanh"}, "mse", 5)
+    r = ok(run("export", model, "-o", tmp_path / "m.onnx"))
+    assert r.stderr.startswith("Note: input '0'") and "--dtype float64" in r.stderr, r.stderr
+    assert "input '1'" not in r.stderr
+    assert ok(run("export", model, "-o", tmp_path / "m.onnx", "-q")).stderr == ""
+    r = ok(run("export", model, "-o", tmp_path / "m64.onnx", "--dtype", "float64"))
+    assert "Note" not in r.stderr
+    expected = np.array([float(v) for v in ok(run("predict", model, tmp_path / "t.npz")).stdout.split()[1:]])
+    for name, dtype, close in [("m.onnx", np.float32, False), ("m64.onnx", np.float64, True)]:
+        sess = ort.InferenceSession(str(tmp_path / name), providers=["CPUExecutionProvider"])
+        (got,) = sess.run(None, {"input": x.astype(dtype)})
+        assert np.allclose(got[:, 0], expected, rtol=0, atol=1e-5 * np.abs(expected).max()) == close
+
+
 @pytest.fixture(scope="module")
 def float64_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("float64")
