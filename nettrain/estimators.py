@@ -655,15 +655,18 @@ class _NettrainEstimator:
         self._warn(notes, result.summary)
 
     def _verbose(self) -> bool:
-        """Whether ``verbose`` asks for a line per epoch (None, a bool or an int, as
+        """Whether ``verbose`` asks for a line per epoch (None, a bool or an int >= 0, as
         MLPClassifier's); a ConfigError for another value. A NettrainWarning when the lines
         would go nowhere (the logger has no handler, or INFO is below its level)."""
         value = self.verbose
         if value is None:
             return False
-        if not isinstance(value, (bool, int, np.integer)):
+        # (scikit-learn's verbose constraint: bool, numpy.bool_ or an integer >= 0)
+        if not isinstance(value, (bool, np.bool_)) and not (
+            isinstance(value, (int, np.integer)) and value >= 0
+        ):
             raise EstimatorConfigError(
-                f"{type(self).__name__}: verbose={value!r} is not True, False, None or an integer"
+                f"{type(self).__name__}: verbose={value!r} is not True, False, None or an integer >= 0"
             )
         if value and not (LOG.isEnabledFor(logging.INFO) and LOG.hasHandlers()):
             warnings.warn(

@@ -276,8 +276,22 @@ def test_verbose_where_logging_shows_nothing_is_a_warning(digits):
 
 def test_verbose_of_another_kind_is_a_config_error(digits):
     X, y = digits
-    with pytest.raises(ConfigError, match=r"verbose='yes' is not True, False, None or an integer"):
+    with pytest.raises(ConfigError, match=r"verbose='yes' is not True, False, None or an integer >= 0"):
         NettrainClassifier(**FAST, verbose="yes").fit(X, y)
+
+
+def test_verbose_takes_numpy_bools_and_ints_as_scikit_learn_does(digits, caplog):
+    """scikit-learn's verbose takes bool, numpy.bool_ and integers >= 0 (a GridSearchCV grid
+    made with numpy gives numpy.bool_); a negative integer is an error, as there."""
+    X, y = digits
+    caplog.set_level(logging.INFO, logger="nettrain.estimators")
+    quiet(NettrainClassifier(**FAST, epochs=1, verbose=np.False_).fit, X, y)
+    assert not [r for r in caplog.records if r.name == "nettrain.estimators"]
+    quiet(NettrainClassifier(**FAST, epochs=1, verbose=np.True_).fit, X, y)
+    quiet(NettrainClassifier(**FAST, epochs=1, verbose=np.int64(2)).fit, X, y)
+    assert len([r for r in caplog.records if r.name == "nettrain.estimators"]) == 2
+    with pytest.raises(ConfigError, match=r"verbose=-1 is not True, False, None or an integer >= 0"):
+        NettrainClassifier(**FAST, verbose=-1).fit(X, y)
 
 
 # -- best_loss_, validation_scores_, best_validation_score_ -----------------------------------------------
