@@ -131,6 +131,13 @@ def to_onnx(model: Model, dtype: str | None = None):
     np_dtype = np.dtype(dtype)
     elem = TensorProto.FLOAT if dtype == "float32" else TensorProto.DOUBLE
     net, enc = model.network, model.encoding
+    # one .onnx file is one protobuf message, at most 2 GiB (onnx's limit, which its checker and
+    # the runtimes' parsers hold to); beyond it onnx stores tensors as external data, which this
+    # export does not write: say so before building a graph that cannot be written
+    limit = getattr(onnx.checker, "MAXIMUM_PROTOBUF", 2**31 - 1)
+    size = sum(int(np.size(W)) + int(np.size(b)) for W, b in zip(net.W, net.b)) * np_dtype.itemsize
+    if size > limit:
+        raise NettrainError(_too_large(size, limit, dtype))
     nodes, inits = [], []
 
     def const(name: str, value) -> str:
@@ -268,7 +275,19 @@ def to_onnx(model: Model, dtype: str | None = None):
         onnx.checker.check_model(proto, full_check=True)
     except onnx.checker.ValidationError as exc:  # (a bug here, not the user's model)
         raise NettrainError(f"the ONNX graph fails onnx's checker ({exc}); please report it") from None
+    except ValueError as exc:  # (over the limit with the graph's other parts: names, metadata)
+        if "too large" not in str(exc):
+            raise
+        raise NettrainError(_too_large(proto.ByteSize(), limit, dtype)) from None
     return proto
+
+
+def _too_large(size: int, limit: int, dtype: str) -> str:
+    halve = "; --dtype float32 halves it" if dtype == "float64" else ""
+    return (
+        f"the ONNX graph would hold {size / 2**30:.2f} GiB of weights, more than the {limit / 2**30:.2f} "
+        f"GiB one ONNX file can hold (export does not write ONNX's external data files){halve}"
+    )
 
 
 def _doc(model: Model) -> str:

@@ -365,6 +365,19 @@ def test_a_bad_model_file_is_one_error_line(ort, tmp_path):
     assert not (tmp_path / "m.onnx").exists()
 
 
+def test_a_model_too_large_for_one_onnx_file_is_one_error_line(ort, digits_run, tmp_path, monkeypatch):
+    """One .onnx file is one protobuf message, at most 2 GiB (onnx.checker.MAXIMUM_PROTOBUF);
+    a larger model is the exit-2 error that says so, not an internal error from onnx. (The
+    limit is lowered here to below the digits model's weights.)"""
+    import onnx
+
+    monkeypatch.setattr(onnx.checker, "MAXIMUM_PROTOBUF", 40_000)
+    out = tmp_path / "m.onnx"
+    assert_error(run("export", digits_run, "-o", out), "more than the 0.00 GiB one ONNX file can hold")
+    assert_error(run("export", digits_run, "-o", out, "--dtype", "float64"), "--dtype float32 halves it")
+    assert not out.exists()
+
+
 def test_output_onto_the_model_file_is_refused(ort, digits_run):
     before = (digits_run / "model.npz").read_bytes()
     assert_error(run("export", digits_run, "-o", digits_run / "model.npz"), "is the model file")
