@@ -1017,7 +1017,7 @@ def _fit(
     train_time = time_before + time.perf_counter() - t_start
     timed_epochs = timed_before + last_epoch - first_epoch + 1
     # the end of the last epoch, as its checkpoint would hold it (before restore_best below)
-    end_state = run_state(snapshot(last_epoch)) if keep_state else None
+    end = snapshot(last_epoch) if keep_state else None
     kept_epoch = last_epoch
     if early is not None and early.restore_best and early.best_weights is not None:
         kept_epoch = early.best_epoch
@@ -1079,7 +1079,11 @@ def _fit(
         summary.update({f"test_{k}": v for k, v in test.items()})
         emit("test", test)
     model = Model(host_net, data.encoding, run_meta(config, summary, started_from))
-    result = FitResult(model, history, summary, test, state=end_state)
+    if end is not None and kept_epoch == last_epoch:
+        # the model's weights are the end state's: one copy, shared (resuming copies them into
+        # the new run's own buffers, so neither changes the other)
+        end["W"], end["b"] = host_net.W, host_net.b
+    result = FitResult(model, history, summary, test, state=run_state(end) if end is not None else None)
     if save:
         try:
             result.output = save_run(config, result)

@@ -133,6 +133,27 @@ def test_fit_starts_afresh_after_partial_fit(digits):
     assert clf.n_iter_ == 2 and clf.loss_curve_ == fresh.loss_curve_ and same(clf, fresh)
 
 
+def test_a_fitted_estimator_holds_its_weights_once(digits):
+    """The run kept for partial_fit shares model_'s weights (a fit that can be gone on from
+    ends at the weights the model keeps), so a pickled fit with plain SGD, which has no
+    optimizer state, is about the size of its weights, not twice it; and it still goes on."""
+    import pickle
+
+    X, y = digits
+    clf = quiet(NettrainClassifier(hidden_layers=(256, 256), batch_size=64, device="cpu", epochs=1).fit, X, y)
+    weights = sum(w.nbytes + v.nbytes for w, v in zip(clf.model_.network.W, clf.model_.network.b))
+    blob = pickle.dumps(clf)
+    assert len(blob) < 1.3 * weights
+    again = pickle.loads(blob)
+    quiet(again.partial_fit, X, y)
+    quiet(clf.partial_fit, X, y)
+    assert same(again, clf)
+    fitted = quiet(
+        NettrainClassifier(hidden_layers=(256, 256), batch_size=64, device="cpu", epochs=2).fit, X, y
+    )
+    assert same(clf, fitted)
+
+
 # -- partial_fit: classes, shapes, refusals -------------------------------------------------------------
 
 
