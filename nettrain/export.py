@@ -13,7 +13,9 @@ encodes them). Inside, in this order:
                                          categorical column's most frequent category, one-hot)
     a(1) = (x - x_mean) / x_scale        standardization (left out where it is the identity)
     z(l+1) = a(l) W(l)^T + b(l)          one Gemm per layer (transB=1: W keeps its (out, in) shape;
-                                         no bias input for network.output_bias: false)
+                                         no bias input for network.output_bias: false); in
+                                         float64 MatMul (W stored (in, out)) and Add, which
+                                         onnxruntime before 1.18 runs where it fails on Gemm
     a(l+1) = f(z(l+1))                   Relu, LeakyRelu (alpha 0.01), Tanh, Sigmoid, Softplus
                                          (in float64: Relu(z) + Log(1 + Exp(-Abs(z))), as
                                          onnxruntime has no double Softplus); identity: no node
@@ -175,10 +177,16 @@ def to_onnx(model: Model, dtype: str | None = None):
     last = len(net.W) - 1
     for l, (W, b) in enumerate(zip(net.W, net.b)):
         W, b = np.asarray(W, dtype=np_dtype), np.asarray(b, dtype=np_dtype)
-        inputs = [a, const(f"W{l}", W)]
-        if l < last or net.output_bias:
-            inputs.append(const(f"b{l}", b))
-        z = node("Gemm", inputs, f"z{l}", transB=1)
+        biased = l < last or net.output_bias
+        if dtype == "float32":
+            inputs = [a, const(f"W{l}", W)] + ([const(f"b{l}", b)] if biased else [])
+            z = node("Gemm", inputs, f"z{l}", transB=1)
+        else:  # onnxruntime before 1.18 fuses a Gemm and its activation into FusedGemm, whose
+            # only kernel is float, and cannot load a double graph so made: MatMul and Add
+            Wt = const(f"W{l}", np.ascontiguousarray(W.T))
+            z = node("MatMul", [a, Wt], f"z{l}" if not biased else f"z{l}_matmul")
+            if biased:
+                z = node("Add", [z, const(f"b{l}", b)], f"z{l}")
         if l == last:
             break
         name = net.activation_names[l]

@@ -348,6 +348,21 @@ def test_the_graph_holds_the_documented_nodes(ort, regression_run, tmp_path):
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "N"
 
 
+def test_a_float64_graph_has_matmul_and_add_not_gemm(ort, float64_run, tmp_path):
+    """onnxruntime before 1.18 fuses a Gemm and the activation after it into FusedGemm, whose
+    only kernel is float, and so cannot load a double graph of Gemm and Tanh (or Relu, ...):
+    in double each layer is MatMul (W stored transposed, (in, out)) and Add, which it runs."""
+    import onnx
+
+    export_and_run(ort, float64_run, REGRESSION[1], tmp_path, "float64")
+    proto = onnx.load(str(tmp_path / "model.onnx"))
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops == ["Sub", "Div", "MatMul", "Add", "Tanh", "MatMul", "Add", "Mul", "Add", "Identity"], ops
+    model = load_model(float64_run)
+    weights = {t.name: onnx.numpy_helper.to_array(t) for t in proto.graph.initializer}
+    assert np.array_equal(weights["W0"], model.network.W[0].T)
+
+
 # -- the command's errors and files ------------------------------------------------------------------
 
 
