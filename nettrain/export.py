@@ -40,6 +40,7 @@ import json
 import numpy as np
 
 from . import __version__
+from .backend import to_host
 from .errors import NettrainError
 from .modelfile import Model, weights_sha256
 
@@ -133,11 +134,12 @@ def to_onnx(model: Model, dtype: str | None = None):
     np_dtype = np.dtype(dtype)
     elem = TensorProto.FLOAT if dtype == "float32" else TensorProto.DOUBLE
     net, enc = model.network, model.encoding
+    Ws, bs = [to_host(w) for w in net.W], [to_host(v) for v in net.b]  # (a model on the GPU too)
     # one .onnx file is one protobuf message, at most 2 GiB (onnx's limit, which its checker and
     # the runtimes' parsers hold to); beyond it onnx stores tensors as external data, which this
     # export does not write: say so before building a graph that cannot be written
     limit = getattr(onnx.checker, "MAXIMUM_PROTOBUF", 2**31 - 1)
-    size = sum(int(np.size(W)) + int(np.size(b)) for W, b in zip(net.W, net.b)) * np_dtype.itemsize
+    size = sum(W.size + b.size for W, b in zip(Ws, bs)) * np_dtype.itemsize
     if size > limit:
         raise NettrainError(_too_large(size, limit, dtype))
     nodes, inits = [], []
@@ -175,7 +177,7 @@ def to_onnx(model: Model, dtype: str | None = None):
         x = node("Div", [x, const("x_scale", x_scale.astype(np_dtype))], "standardized")
     a = x
     last = len(net.W) - 1
-    for l, (W, b) in enumerate(zip(net.W, net.b)):
+    for l, (W, b) in enumerate(zip(Ws, bs)):
         W, b = np.asarray(W, dtype=np_dtype), np.asarray(b, dtype=np_dtype)
         biased = l < last or net.output_bias
         if dtype == "float32":

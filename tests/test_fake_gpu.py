@@ -387,3 +387,16 @@ def test_no_training_step_with_sample_weights_waits_for_the_gpu(fake, tmp_path):
         fit_on("gpu", weighted_digits(tmp_path, epochs=epochs))
         counts.append(fake.SYNCS[0])
     assert (counts[1] - counts[0]) / 2 <= 4, counts
+
+
+def test_a_model_loaded_onto_the_gpu_exports_as_from_the_cpu(fake, tmp_path):
+    """export.to_onnx of a model whose arrays are on the GPU (load_model(..., device='gpu'))
+    takes host copies: the same graph, byte for byte, as from the model on the CPU."""
+    pytest.importorskip("onnx")
+    from nettrain.export import onnx_bytes
+
+    fit_on("cpu", digits(tmp_path, epochs=1), save=True)
+    on_gpu = load_model(tmp_path / "run", device="gpu")
+    assert type(on_gpu.network.W[0]).__module__ == "cupy"
+    for dtype in ("float32", "float64"):
+        assert onnx_bytes(on_gpu, dtype) == onnx_bytes(load_model(tmp_path / "run"), dtype)
