@@ -146,6 +146,40 @@ def test_normalized_weights_are_relative_and_equal_weights_are_exactly_one():
         normalized_weights(np.zeros(3), "float32", "the data")
 
 
+@pytest.mark.parametrize(
+    "w, ratios",
+    [
+        (np.array([1.0, 0.5, 0.0, 1.0, 0.25]) * 1e308, [1.0, 0.5, 0.0, 1.0, 0.25]),
+        (np.array([5e-324, 0.0, 0.0, 0.0]), [1.0, 0.0, 0.0, 0.0]),
+    ],
+    ids=["near the float64 maximum", "the smallest subnormal"],
+)
+def test_weights_at_the_ends_of_float64_normalize_to_their_ratios(w, ratios):
+    # the sum of weights near 1.8e308 overflows (a mean of inf made every weight 0: no training),
+    # and the mean of the smallest subnormal weights rounds to 0 (weights of inf and NaN)
+    s = normalized_weights(w, "float64", "w")
+    np.testing.assert_allclose(s, np.array(ratios) / np.mean(ratios), rtol=1e-12)
+
+
+def test_a_file_of_huge_weights_trains_the_model_of_their_ratios(tmp_path):
+    rows = regression_rows()
+    ratios = [0.5 + (i % 3) for i in range(len(rows))]
+    for row, r in zip(rows, ratios):
+        row[2] = f"{r * 1e307:.17g}"  # (their sum is above 1.8e308)
+    huge = fit(
+        config_from_dict(json.loads(write_config(tmp_path, write_csv(tmp_path / "h.csv", rows)).read_text())),
+        save=False,
+    )
+    for row, r in zip(rows, ratios):
+        row[2] = f"{r:g}"
+    plain = fit(
+        config_from_dict(json.loads(write_config(tmp_path, write_csv(tmp_path / "p.csv", rows)).read_text())),
+        save=False,
+    )
+    assert np.isfinite(huge.history[-1]["loss"]) and huge.history[-1]["loss"] > 0
+    np.testing.assert_allclose(huge.model.network.W[0], plain.model.network.W[0], rtol=1e-9)
+
+
 # -- the weight column of a file --------------------------------------------------------------
 
 
@@ -374,6 +408,17 @@ def test_a_missing_weight_drops_its_row_under_missing_drop(tmp_path):
     data = load_run_data(cfg)
     assert len(data.train) == 23
     assert any("left out 1 of 24 rows" in note for note in data.notes)
+
+
+def test_the_note_of_rows_left_out_for_a_missing_weight_says_why(tmp_path):
+    # under missing: mean a row without a weight is left out, as one without a target: the note
+    # names the weight, not only the target
+    rows = regression_rows()
+    rows[3][2] = ""
+    train = write_csv(tmp_path / "t.csv", rows)
+    cfg = config_from_dict(json.loads(write_config(tmp_path, train, missing="mean").read_text()))
+    (note,) = [n for n in load_run_data(cfg).notes if "left out 1 of 24 rows" in n]
+    assert "(a missing target or weight cannot be filled)" in note
 
 
 def test_a_weight_column_the_file_lacks_is_one_error_line(tmp_path):

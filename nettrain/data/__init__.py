@@ -243,7 +243,14 @@ def normalized_weights(w: np.ndarray, dtype, what: str) -> np.ndarray:
         raise DataError(f"{what}: every training row's weight is 0; at least one must be positive")
     if len(w) and w.min() == w.max():
         return np.ones(len(w), dtype=dtype)
-    return (w / w.mean()).astype(dtype)
+    with np.errstate(over="ignore"):
+        mean = w.mean()
+    if not np.isfinite(mean) or mean < np.finfo(np.float64).tiny:
+        # the sum overflows (weights near 1.8e308), or the mean is subnormal (weights near
+        # 5e-324, which divide imprecisely or by 0): the weights over their maximum first
+        w = w / w.max()
+        mean = w.mean()
+    return (w / mean).astype(dtype)
 
 
 def weight_values(
@@ -838,7 +845,10 @@ def _load_run_data(
             ds.w = normalized_weights(weights[ds.kept], dtype, f"{t.source}: data.weight ('{dc.weight}')")
         dropped = t.n - len(ds) + (weightless if name == "training" else 0)
         if dropped:
-            why = "data.missing: drop" if dc.missing == "drop" else "a missing target cannot be filled"
+            why = "data.missing: drop"
+            if dc.missing != "drop":  # (mean: a row without its target, or its weight, is left out)
+                unfilled = "target or weight" if name == "training" and weightless else "target"
+                why = f"a missing {unfilled} cannot be filled"
             n_read = t.n + (weightless if name == "training" else 0)
             notes.append(f"{name} data: left out {dropped} of {n_read} rows with missing values ({why})")
         sets.append(ds)
