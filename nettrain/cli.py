@@ -2170,6 +2170,17 @@ def _numeric(cells: list[list[str]], i: int) -> bool:
     return all(number(c[i]) for c in cells)
 
 
+def _weight_column(enc, meta: dict) -> str | None:
+    """The column that weighed this run's training rows: its config's data.weight (a warm-started
+    run's encoding, and the weight column in it, are those of the model it began from), else
+    the encoding's (a model without a config)."""
+    config = meta.get("config")
+    if isinstance(config, dict) and isinstance(config.get("data"), dict):
+        weight = config["data"].get("weight")
+        return weight if isinstance(weight, str) else None
+    return enc.weight
+
+
 def _info_data(model: Path, m, read: dict | None = None) -> dict:
     """What `info --json` writes for one model (``read``: the models its warm-start chain read,
     kept for the next model's: warmstart.warm_start_chain)."""
@@ -2193,7 +2204,7 @@ def _info_data(model: Path, m, read: dict | None = None) -> dict:
         "features": enc.features,
         "excluded": enc.excluded,
         # data.weight: the training rows' sample-weight column (not an input), or null
-        "weight_column": enc.weight,
+        "weight_column": _weight_column(enc, meta),
         "columns": [c.to_dict() for c in enc.columns],
         "missing": enc.missing,
         "target": enc.target,
@@ -2245,8 +2256,9 @@ def _print_info(model: Path, m, data: dict) -> None:
     if enc.excluded:  # (data.exclude's columns, or those data.features did not name)
         left_out = ", ".join(enc.excluded[:8]) + (", ..." if len(enc.excluded) > 8 else "")
         t.add_row("left out", f"{len(enc.excluded)}: {left_out}")
-    if enc.weight is not None:
-        t.add_row("weight column", f"{enc.weight} (data.weight: each training row's weight; not an input)")
+    weight = data["weight_column"]
+    if weight is not None:
+        t.add_row("weight column", f"{weight} (data.weight: each training row's weight; not an input)")
     for c in enc.columns:
         if c.kind == "categorical":
             cats = ", ".join(c.categories[:10]) + (", ..." if len(c.categories) > 10 else "")

@@ -236,6 +236,7 @@ def _header_text(key: str, value) -> str:
         "clip_norm": "clip norm ",
         "early_stopping": "early stopping on ",
         "class_weight": "class weight ",
+        "weight_column": "weight column ",
         "seed": "seed ",
         "split_seed": "split seed ",
         "schedule": "schedule ",

@@ -731,3 +731,23 @@ def test_info_of_several_runs_has_a_weight_column_where_one_run_set_data_weight(
     assert lines[0][1] == "w" and lines[1][1] == "-"  # (the column after the run: layers are shared)
     both = ok(run("info", tmp_path / "run-b", tmp_path / "run-b")).stdout
     assert "weight column" not in both
+    # shared by every run, the column is named on the header line as what it is
+    shared = ok(run("info", tmp_path / "run-a", tmp_path / "run-a")).stdout.splitlines()[0]
+    assert "weight column w" in shared.split(", ")
+
+
+def test_info_of_a_warm_started_run_says_whether_that_run_was_weighted(tmp_path):
+    # the model's encoding is its source's: info's weight column is what weighted this run's
+    # training (its data.weight), as info of several runs shows it
+    rows = regression_rows()
+    train = write_csv(tmp_path / "t.csv", rows)
+    unweighted = write_csv(tmp_path / "u.csv", [[a, b, y] for a, b, _, y in rows], header=("x1", "x2", "y"))
+    ok(run("fit", write_config(tmp_path, unweighted, "plain", weight=None), "--quiet"))
+    ok(run("fit", write_config(tmp_path, train, "a"), "--quiet"))
+    warm = ("--quiet", "--warm-start")
+    ok(run("fit", write_config(tmp_path, train, "weighted"), *warm, tmp_path / "run-plain"))
+    ok(run("fit", write_config(tmp_path, train, "unweighted", weight=None), *warm, tmp_path / "run-a"))
+    assert info_json(tmp_path / "run-weighted")["weight_column"] == "w"
+    assert "w (data.weight" in ok(run("info", tmp_path / "run-weighted")).stdout
+    assert info_json(tmp_path / "run-unweighted")["weight_column"] is None
+    assert "data.weight" not in ok(run("info", tmp_path / "run-unweighted")).stdout
