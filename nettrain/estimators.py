@@ -102,6 +102,18 @@ DEFAULT_HIDDEN = (100,)
 #: never prints (only the CLI talks to the user), so the caller's logging config decides where
 #: the lines go (``logging.basicConfig(level=logging.INFO)``: standard error)
 LOG = logging.getLogger(__name__)
+#: a set_{method}_request argument left as it is (scikit-learn's metadata_routing.UNCHANGED)
+UNCHANGED = "$UNCHANGED$"
+
+
+class _Requests(dict):
+    """The metadata requests that set_{method}_request made: {method: {name: request}}, a request
+    being True (route it to the method), False (do not), None (giving it is an error) or an alias.
+    scikit-learn's ``clone`` copies it (``__sklearn_clone__``), as it copies its own estimators'
+    ``_metadata_request``, so that GridSearchCV's and cross_validate's clones route alike."""
+
+    def __sklearn_clone__(self) -> _Requests:
+        return _Requests({method: dict(names) for method, names in self.items()})
 
 
 class EstimatorConfigError(ConfigError, ValueError):
@@ -315,6 +327,58 @@ class _NettrainEstimator:
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
+
+    # -- scikit-learn's metadata routing ----------------------------------------------------------
+
+    #: the metadata each method takes, which scikit-learn's metadata routing can pass on to it
+    _metadata = {"fit": ("sample_weight",), "partial_fit": ("sample_weight",), "score": ("sample_weight",)}
+
+    def set_fit_request(self, *, sample_weight=UNCHANGED):
+        """Whether a meta-estimator (GridSearchCV, cross_validate, a Pipeline) passes
+        ``sample_weight`` on to ``fit`` under scikit-learn's metadata routing
+        (``sklearn.set_config(enable_metadata_routing=True)``): True, False, None (giving it is an
+        error: the default) or the name it is given by; returns self. As scikit-learn's own."""
+        return self._set_request("fit", sample_weight=sample_weight)
+
+    def set_score_request(self, *, sample_weight=UNCHANGED):
+        """``set_fit_request`` for ``score``."""
+        return self._set_request("score", sample_weight=sample_weight)
+
+    def _set_request(self, method: str, **requests):
+        from sklearn import get_config
+
+        if not get_config().get("enable_metadata_routing", False):
+            raise RuntimeError(
+                "This method is only available when metadata routing is enabled. You can enable it "
+                "using sklearn.set_config(enable_metadata_routing=True)."
+            )
+        old = getattr(self, "_metadata_request", None)
+        made = _Requests() if old is None else old.__sklearn_clone__()
+        for name, request in requests.items():
+            if not (isinstance(request, str) and request == UNCHANGED):
+                made.setdefault(method, {})[name] = request
+        self._metadata_request = made
+        try:
+            self.get_metadata_routing()  # (scikit-learn's checks of each request)
+        except Exception:
+            if old is None:
+                del self._metadata_request
+            else:
+                self._metadata_request = old
+            raise
+        return self
+
+    def get_metadata_routing(self):
+        """The metadata ``fit``, ``partial_fit`` and ``score`` take, as requested by
+        set_{method}_request (scikit-learn's ``MetadataRequest``)."""
+        from sklearn.utils.metadata_routing import MetadataRequest
+
+        routing = MetadataRequest(owner=type(self).__name__)
+        made = getattr(self, "_metadata_request", None) or {}
+        for method, names in self._metadata.items():
+            for name in names:
+                getattr(routing, method).add_request(param=name, alias=made.get(method, {}).get(name))
+        return routing
 
     # -- the config -------------------------------------------------------------------------------
 
@@ -1017,6 +1081,11 @@ class NettrainClassifier(_NettrainEstimator):
     _kind = "classifier"
     _estimator_type = "classifier"  # (scikit-learn before 1.6 reads this; later ones the tags)
     _default_cost = "cross_entropy"
+    _metadata = {**_NettrainEstimator._metadata, "partial_fit": ("sample_weight", "classes")}
+
+    def set_partial_fit_request(self, *, sample_weight=UNCHANGED, classes=UNCHANGED):
+        """``set_fit_request`` for ``partial_fit``'s ``sample_weight`` and ``classes``."""
+        return self._set_request("partial_fit", sample_weight=sample_weight, classes=classes)
 
     def fit(self, X, y, sample_weight=None):
         """Train on X (n, features) of numbers and y (n,) of labels (any type np.unique sorts:
@@ -1151,6 +1220,10 @@ class NettrainRegressor(_NettrainEstimator):
     _kind = "regressor"
     _estimator_type = "regressor"
     _default_cost = "mse"
+
+    def set_partial_fit_request(self, *, sample_weight=UNCHANGED):
+        """``set_fit_request`` for ``partial_fit``."""
+        return self._set_request("partial_fit", sample_weight=sample_weight)
 
     def fit(self, X, y, sample_weight=None):
         """Train on X (n, features) and y (n,) or (n, outputs) of numbers; with ``warm_start``

@@ -658,6 +658,61 @@ def test_estimator_sample_weight_is_checked_as_scikit_learn_checks_it():
             NettrainClassifier(**FAST).fit(X, y, sample_weight=bad)
 
 
+@pytest.fixture
+def metadata_routing():
+    sklearn = pytest.importorskip("sklearn")
+    with sklearn.config_context(enable_metadata_routing=True):
+        yield sklearn
+
+
+def test_metadata_routing_passes_sample_weight_to_each_folds_fit(metadata_routing):
+    # with scikit-learn's metadata routing on, cross_validate and GridSearchCV pass
+    # sample_weight only to an estimator that asked for it (set_fit_request), as scikit-learn's
+    # own estimators: without that request it is an error naming set_fit_request
+    from sklearn.base import clone
+    from sklearn.exceptions import UnsetMetadataPassedError
+    from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+
+    from nettrain import NettrainClassifier
+
+    X, y = _classification(60)
+    params = {**FAST, "epochs": 40}  # (5 epochs end above a constant's loss: a warning)
+    w = np.where(y == 1, 4.0, 0.5)
+    folds = KFold(3)
+    with pytest.raises(UnsetMetadataPassedError, match="set_fit_request"):
+        cross_val_score(NettrainClassifier(**params), X, y, cv=folds, params={"sample_weight": w})
+    clf = (
+        NettrainClassifier(**params)
+        .set_fit_request(sample_weight=True)
+        .set_score_request(sample_weight=False)
+    )
+    assert clone(clf).get_metadata_routing().fit.requests == {"sample_weight": True}
+    scores = cross_val_score(clf, X, y, cv=folds, params={"sample_weight": w})
+    by_hand = [
+        NettrainClassifier(**params).fit(X[a], y[a], sample_weight=w[a]).score(X[b], y[b])
+        for a, b in folds.split(X)
+    ]
+    assert list(scores) == by_hand
+    unweighted = cross_val_score(NettrainClassifier(**params), X, y, cv=folds)
+    assert list(scores) != list(unweighted)  # (the weights were used)
+    search = GridSearchCV(clf, {"learning_rate": [0.05]}, cv=folds).fit(X, y, sample_weight=w)
+    assert search.best_score_ == pytest.approx(np.mean(by_hand))
+    assert NettrainClassifier().set_partial_fit_request(
+        classes=True
+    ).get_metadata_routing().partial_fit.requests == {
+        "sample_weight": None,
+        "classes": True,
+    }
+
+
+def test_a_metadata_request_needs_metadata_routing_on():
+    pytest.importorskip("sklearn")
+    from nettrain import NettrainRegressor
+
+    with pytest.raises(RuntimeError, match="enable_metadata_routing=True"):
+        NettrainRegressor().set_fit_request(sample_weight=True)
+
+
 def test_trace_shows_the_example_unweighted_and_says_so(tmp_path):
     from nettrain.trace import trace_config
 
