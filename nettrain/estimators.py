@@ -833,8 +833,11 @@ class _NettrainEstimator:
                     )
                 else:
                     note += "; or X is unscaled (a StandardScaler in the Pipeline)"
-                note = note.replace("training.epochs (", "epochs (").replace(
-                    "the learning rate (", "learning_rate ("
+                note = (
+                    note.replace("training.epochs (", "epochs (")
+                    .replace("the learning rate (", "learning_rate (")
+                    .replace("weighted by data.weight", "weighted by sample_weight")
+                    .replace("and data.weight", "and sample_weight")
                 )
             note = note.replace("set training.epochs", "set epochs=")
             warnings.warn(f"{who}: {note}", kind, stacklevel=4)

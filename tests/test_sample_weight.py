@@ -658,6 +658,17 @@ def test_estimator_sample_weight_is_checked_as_scikit_learn_checks_it():
             NettrainClassifier(**FAST).fit(X, y, sample_weight=bad)
 
 
+def test_an_estimators_warning_names_sample_weight_not_data_weight():
+    # the estimator's user gave sample_weight=, not a config's data.weight
+    from nettrain import NettrainClassifier
+
+    X, y = _classification(60)
+    X, y = X[20:], y[20:]  # (rows on which 5 epochs end above a constant's loss)
+    with pytest.warns(Warning, match="above .* weighted by sample_weight") as caught:
+        NettrainClassifier(**FAST).fit(X, y, sample_weight=np.where(y == 1, 4.0, 0.5))
+    assert not any("data.weight" in str(w.message) for w in caught)
+
+
 @pytest.fixture
 def metadata_routing():
     sklearn = pytest.importorskip("sklearn")
