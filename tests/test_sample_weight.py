@@ -515,6 +515,27 @@ def test_predict_and_evaluate_leave_the_weight_column_out(tmp_path):
     assert "weight column" in text and "w (data.weight" in text
 
 
+@pytest.mark.parametrize("left_out", ["weight", "exclude"])
+def test_a_headerless_test_file_laid_out_like_training_or_as_the_models_columns(tmp_path, left_out):
+    # a header-less training file (x1, w, x2, y) with data.weight (or data.exclude) naming column
+    # 1: a test or validation file laid out like it (header-less CSV, NPY) leaves column 1 out,
+    # as a headed one does by name; an array of the model's columns alone keeps them all
+    rows = regression_rows()
+    table = np.array([[float(a), float(w), float(b), float(y)] for a, b, w, y in rows])
+    train = tmp_path / "t.csv"
+    train.write_text("".join(",".join(f"{v:.17g}" for v in row) + "\n" for row in table))
+    np.save(tmp_path / "like.npy", table)
+    np.savez(tmp_path / "model.npz", X=table[:, [0, 2]], y=table[:, 3])
+    data = {"header": False, "target": 3, "weight": None, "validation": str(train)}
+    data |= {"weight": 1} if left_out == "weight" else {"exclude": [1]}
+    scores = []
+    for test in (train, tmp_path / "like.npy", tmp_path / "model.npz"):
+        cfg = config_from_dict(json.loads(write_config(tmp_path, train, test=str(test), **data).read_text()))
+        result = fit(cfg, save=False)
+        scores.append((result.test["loss"], result.history[-1]["val_loss"]))
+    assert scores[0] == scores[1] == scores[2]
+
+
 def test_an_array_laid_out_like_the_training_file_leaves_the_weight_out(tmp_path):
     """NPY: the weight is a column position; an input of the training file's layout (target
     included, or not) gets it left out as data.exclude's columns are."""

@@ -728,7 +728,19 @@ def _load_run_data(
             return without_columns(table, [c for c in encoding.excluded if c in table.features])
         if encoding is not None:  # the model's columns, by name (or position), as evaluate reads
             return read_for_model(path, encoding, need_target=True, stdin=stdin, delimiter=dc.delimiter)
-        return without_columns(read_all(path), dc.exclude, strict=path == dc.train)
+        table = read_all(path)
+        if not table.named and train_width is not None and len(table.features) != train_width:
+            # a validation or test file (header-less, or an array) of the model's columns alone,
+            # by position: none of them is data.exclude's or data.weight's
+            return table
+        table = without_columns(table, dc.exclude, strict=path == dc.train)
+        if dc.weight is not None and dc.weight in table.features:
+            # laid out like the training file: its weight column is not an input (nor used)
+            table = table.columns([f for f in table.features if f != dc.weight])
+        return table
+
+    #: the training file's feature columns (data.exclude's and data.weight's among them), once read
+    train_width: int | None = None
 
     given_weight = config.given(("data", "weight")) if dc.weight is not None else None
 
@@ -752,7 +764,9 @@ def _load_run_data(
         # (all its rows: a test fraction is held out next)
         absent_note = _check_known_classes(encoding, train)
     else:
-        train, dc = _training_table(config, with_weight(read_all(dc.train), dc.weight, given_weight))
+        whole = read_all(dc.train)
+        train_width = len(whole.features)
+        train, dc = _training_table(config, with_weight(whole, dc.weight, given_weight))
     notes: list[str] = list(absent_note)
 
     def hold_out(table: Table, fraction: float, stream: int, what: str) -> tuple[Table, Table]:
