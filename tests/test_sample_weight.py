@@ -120,6 +120,20 @@ def test_class_weights_and_sample_weights_multiply():
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
 
 
+def test_balanced_class_weights_count_rows_not_their_sample_weights(tmp_path):
+    rows = [[r[0], r[1], r[2], str(int(float(r[3]) > 0))] for r in regression_rows(n=40)]
+    train = write_csv(tmp_path / "t.csv", rows)
+    noted = []
+    for name, weight in (("weighted", "w"), ("unweighted", None)):
+        cfg = write_config(tmp_path, train, name, weight=weight, exclude=None if weight else ["w"])
+        body = json.loads(cfg.read_text())
+        body |= {"cost": "cross_entropy", "training": {**body["training"], "class_weight": "balanced"}}
+        cfg.write_text(json.dumps(body))
+        err = ok(run("fit", cfg)).stderr
+        noted.append([line for line in err.splitlines() if "class weights in the training cost" in line])
+    assert noted[0] == noted[1] and len(noted[0]) == 1
+
+
 @pytest.mark.parametrize("cost, output, k", COSTS.values(), ids=COSTS.keys())
 def test_a_row_of_weight_zero_adds_nothing_to_the_gradient(cost, output, k):
     """n dC/dW on all rows with row 0 weighing 0 is (n - 1) dC/dW on the other rows alone: the
