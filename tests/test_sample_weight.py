@@ -435,6 +435,22 @@ def test_the_note_of_rows_left_out_for_a_missing_weight_says_why(tmp_path):
     assert "(a missing target or weight cannot be filled)" in note
 
 
+@pytest.mark.parametrize("cost", ["cross_entropy", "binary_cross_entropy"])
+def test_a_class_whose_every_training_row_weighs_0_is_noted(tmp_path, cost):
+    rows = regression_rows(n=40)
+    rows = [[a, b, "0" if float(y) > 0 else w, str(int(float(y) > 0))] for a, b, w, y in rows]
+    train = write_csv(tmp_path / "t.csv", rows)
+    body = json.loads(write_config(tmp_path, train).read_text())
+    body["cost"] = cost
+    cfg = config_from_dict(body)
+    n_ones = sum(r[3] == "1" for r in rows)
+    (note,) = [n for n in load_run_data(cfg).notes if "weighs 0" in n]
+    assert f"every row of class '1' ({n_ones} rows) weighs 0 in data.weight ('w')" in note
+    rows[0][2], rows[0][3] = "0.5", "1"  # one row of class 1 that weighs something
+    body["data"]["train"] = write_csv(tmp_path / "u.csv", rows)
+    assert not [n for n in load_run_data(config_from_dict(body)).notes if "weighs 0" in n]
+
+
 def test_a_weight_column_the_file_lacks_is_one_error_line(tmp_path):
     train = write_csv(tmp_path / "t.csv", regression_rows())
     cfg = write_config(tmp_path, train, weight="wieght")

@@ -857,6 +857,7 @@ def _load_run_data(
                 )
         if name == "training" and weights is not None:
             ds.w = normalized_weights(weights[ds.kept], dtype, f"{t.source}: data.weight ('{dc.weight}')")
+            notes += _weightless_classes_note(enc, ds, dc.weight)
         dropped = t.n - len(ds) + (weightless if name == "training" else 0)
         if dropped:
             why = "data.missing: drop"
@@ -869,6 +870,26 @@ def _load_run_data(
     if encoding is not None:
         notes += _far_inputs_note(enc, sets[0].X, encoding_rows)
     return RunData(enc, sets[0], sets[1], sets[2], notes)
+
+
+def _weightless_classes_note(enc: Encoding, ds: Dataset, column: str) -> list[str]:
+    """A note naming the classes whose every training row weighs 0 (data.weight): the training
+    cost never sees them, so the model learns not to predict them."""
+    if enc.task != "classification" or not enc.classes:
+        return []
+    Y = ds.Y.astype(np.float64)
+    if Y.shape[1] == 1:  # (one sigmoid output: the class itself, 0 or 1)
+        Y = np.column_stack([1 - Y[:, 0], Y[:, 0]])
+    if Y.shape[1] != len(enc.classes):
+        return []
+    rows, weighed = Y.sum(axis=0), ds.w.astype(np.float64) @ Y
+    unseen = [f"'{c}' ({int(n)} rows)" for c, n, w in zip(enc.classes, rows, weighed) if n > 0 and w == 0]
+    if not unseen:
+        return []
+    return [
+        f"training data: every row of class {', '.join(unseen)} weighs 0 in data.weight ('{column}'): "
+        "the training cost leaves the class out, and the model learns not to predict it"
+    ]
 
 
 def _unseen_note(enc: Encoding, table: Table) -> str:
