@@ -870,6 +870,14 @@ class _NettrainEstimator:
             for key in ("validation", "test")
             if isinstance(value := getattr(config.data, key), str)
         ]
+        if config.data.weight is not None:  # (a column of a file: the weights are fit's argument)
+            problems.append(
+                config.problem(
+                    ("data", "weight"),
+                    f"'{config.data.weight}' is a column of a file, which {who} does not read (X and y "
+                    "are the data): give the weights as fit(X, y, sample_weight=w)",
+                )
+            )
         if problems:
             raise EstimatorConfigError(problems)
 

@@ -627,6 +627,15 @@ def _fit(
         raise ConfigError(
             "unknown='ignore' is for the data fit reads; the data given to fit is encoded already"
         )
+    if data is not None and config.data.weight is not None and getattr(data.train, "w", None) is None:
+        # (the column of a file fit does not read: the run would be unweighted, unsaid)
+        raise ConfigError(
+            config.problem(
+                ("data", "weight"),
+                f"'{config.data.weight}' is a column of the training file, which fit does not read "
+                "when given data: pass the weights as RunData.from_arrays(..., sample_weight=w)",
+            )
+        )
     if data is None:  # (before reading the data: the config alone says whether there is some)
         check_monitors(config, bool(config.data.validation))
     if save:  # a run folder that cannot be written fails now, not after the training

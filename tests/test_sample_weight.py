@@ -720,6 +720,25 @@ def test_an_estimators_warning_names_sample_weight_not_data_weight():
     assert not any("data.weight" in str(w.message) for w in caught)
 
 
+def test_data_weight_with_arrays_given_to_fit_is_a_config_error():
+    # the column of a file fit does not read: the run would be unweighted without a word
+    X, y = _classification(20)
+    cfg = config_from_dict(
+        {"data": {"weight": "w"}, "network": {"layers": [3, 4, 3]}, "cost": "cross_entropy"}
+    )
+    with pytest.raises(
+        ConfigError, match=r"data.weight: 'w' is a column of the training file.*sample_weight="
+    ):
+        fit(cfg, data=RunData.from_arrays(X, y, "cross_entropy"), save=False)
+    fit(cfg, data=RunData.from_arrays(X, y, "cross_entropy", sample_weight=np.ones(20)), save=False)
+    from nettrain import NettrainClassifier
+
+    with pytest.raises(
+        ValueError, match=r"data.weight: 'w' is a column of a file.*fit\(X, y, sample_weight=w\)"
+    ):
+        NettrainClassifier(**FAST, config={"data": {"weight": "w"}}).fit(X, y)
+
+
 @pytest.fixture
 def metadata_routing():
     sklearn = pytest.importorskip("sklearn")
