@@ -343,8 +343,10 @@ def trace_config(config, *, row: int = 0, data: str | None = None, stdin=None) -
             header=dc.header,
             text_columns=text_columns,
         )
-        # enc.excluded: data.exclude's columns, or those data.features leaves out
-        return (without_columns(t, enc.excluded) for t in chunks)
+        # enc.excluded: data.exclude's columns, or those data.features leaves out; and the
+        # weight column (data.weight), not an input either
+        left_out = [*enc.excluded, *([enc.weight] if enc.weight is not None else [])]
+        return (without_columns(t, left_out) for t in chunks)
 
     trace = _trace_row(net, enc, read, row, path)
     _from_config(trace, config)

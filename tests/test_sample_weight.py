@@ -808,6 +808,23 @@ def test_trace_shows_the_example_unweighted_and_says_so(tmp_path):
 
 
 @pytest.mark.parametrize("header", [True, False])
+def test_trace_reads_the_row_without_its_weight_column(tmp_path, header):
+    # a header-less training file's weight column is left out by position (it was read as an
+    # input: 'has 3 columns but the model expects 2 features')
+    from nettrain.trace import trace_config
+
+    rows = regression_rows()
+    train = write_csv(tmp_path / "t.csv", rows)
+    if not header:  # (the same rows without their header line)
+        text = (tmp_path / "t.csv").read_text()
+        (tmp_path / "t.csv").write_text(text.split("\n", 1)[1])
+    data = {} if header else {"header": False, "target": 3, "weight": 2}
+    cfg = config_from_dict(json.loads(write_config(tmp_path, train, **data).read_text()))
+    trace = trace_config(cfg, row=1)
+    np.testing.assert_allclose(np.ravel(trace.x_raw), [float(v) for v in rows[1][:2]])
+
+
+@pytest.mark.parametrize("header", [True, False])
 def test_a_warm_start_reads_the_weight_column_too(tmp_path, header):
     """--warm-start reads the training file with the model's encoding: the weight column is taken
     out of it first, by name or (without a header) by position; the weights are used (the same
