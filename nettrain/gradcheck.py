@@ -552,8 +552,9 @@ def gradcheck_config(config, *, batch: int = 16, stdin=None, device=None, **kwar
         train_Y = None if isinstance(data.train, StreamedDataset) else data.train.Y
         net.set_class_weight(class_weights(config, data.encoding.classes, train_Y))
         if isinstance(data.train, StreamedDataset):
-            x, y = next(data.train.batches(np.random.default_rng(0), Device("cpu")))
+            x, y, sw = next(data.train.batches(np.random.default_rng(0), Device("cpu")))
             x, y = x[:batch], y[:batch]
+            sw = None if sw is None else sw[:batch]
             source = f"{len(x)} row{'s' if len(x) > 1 else ''} of {data.train.path}"
         else:
             x, y = data.train.X[:batch], data.train.Y[:batch]

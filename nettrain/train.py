@@ -898,7 +898,8 @@ def _fit(
                 # every rank streams the same chunks in the same order (same seed) and keeps its
                 # share of each global batch: memory stays one chunk, whatever the file's size
                 batches = (
-                    (*share(xb, yb), None, len(xb)) for xb, yb in data.train.batches(shuffle_rng, device)
+                    (*share(xb, yb), None, len(xb)) if wb is None else (*share(xb, yb, wb), len(xb))
+                    for xb, yb, wb in data.train.batches(shuffle_rng, device)
                 )
             elif chunk_rows is not None:
                 perm = shuffle_rng.permutation(n)

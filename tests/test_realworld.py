@@ -550,10 +550,10 @@ def test_streamed_epoch_visits_every_training_row_once(tmp_path, small_stream, m
     def counting(self, rng, device):
         ids: list[int] = []
         seen.append(ids)
-        for xb, yb in original(self, rng, device):
-            assert len(xb) == len(yb) <= 32
+        for xb, yb, sw in original(self, rng, device):
+            assert len(xb) == len(yb) <= 32 and sw is None
             ids += np.asarray(xb)[:, 3].astype(np.int64).tolist()
-            yield xb, yb
+            yield xb, yb, sw
 
     monkeypatch.setattr(StreamedDataset, "batches", counting)
     result = fit(cfg, save=False)

@@ -480,23 +480,6 @@ def test_other_libraries_names_point_to_data_weight(key):
         config_from_dict({"data": {"train": "t.csv", key: "w"}, "network": {"layers": [2, 1]}})
 
 
-def test_a_streamed_npy_with_data_weight_is_refused(tmp_path, monkeypatch):
-    import nettrain.data.stream as stream
-
-    monkeypatch.setattr(stream, "STREAM_BYTES", 1000)
-    rng = np.random.default_rng(0)
-    np.save(tmp_path / "m.npy", rng.normal(size=(300, 4)))
-    cfg = config_from_dict(
-        {
-            "data": {"train": str(tmp_path / "m.npy"), "weight": 1},
-            "network": {"layers": [2, 4, 1]},
-            "training": {"epochs": 1},
-        }
-    )
-    with pytest.raises(DataError, match="data.weight is not supported with a streamed .npy"):
-        fit(cfg, save=False)
-
-
 def test_resuming_with_another_weight_column_is_refused(tmp_path):
     rows = [[*r, r[2]] for r in regression_rows()]
     train = write_csv(tmp_path / "t.csv", rows, header=("x1", "x2", "w", "y", "v"))

@@ -748,11 +748,6 @@ def _load_run_data(
     if rows is not None:
         train = rows
     elif should_stream(dc.train):
-        if dc.weight is not None:
-            raise DataError(
-                f"{source_name(dc.train)}: data.weight is not supported with a streamed .npy (a file "
-                "too large to hold in memory) yet; train on a sample of its rows, or without data.weight"
-            )
         if encoding is not None:
             raise DataError(
                 f"{source_name(dc.train)}: too large to hold in memory, where a warm start encodes "

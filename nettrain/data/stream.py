@@ -10,6 +10,12 @@ A training file ``.npy`` of more than ``STREAM_BYTES`` is not loaded. Instead:
    at the end of a chunk go in front of the next chunk, so every batch but the epoch's last is
    full.
 
+A data.weight column (a position, as data.target is) is checked in pass 1 as the in-memory
+reading checks it (an infinity in any row; in the training rows a negative weight, a missing one
+under ``missing: error``, all 0), so nothing trains on bad weights; pass 1 also sums the
+weights of the rows trained on. Every epoch reads each row's weight with its row and divides
+it by that mean: s_i = w_i / mean(w), as in memory (``normalized_weights``).
+
 Peak memory is a few chunks (``CHUNK_BYTES``): the read buffer, the encoded chunk and its
 shuffled copy, plus the float64 temporaries of one block (``BLOCK_BYTES``) being encoded; not
 the file: the chunks are read with plain file reads, so the page cache holds the file, not the
@@ -28,7 +34,7 @@ import numpy as np
 
 from ..errors import DataError
 from .encode import Column, Encoding, is_constant, label_text, outputs_for_classes, standardizes_target
-from .read import NPY_MAGIC, Table, excluded_by_features, npy_target_index, source_name
+from .read import NPY_MAGIC, Table, excluded_by_features, npy_target_index, source_name, with_weight
 
 #: Training .npy files bigger than this are streamed in chunks instead of loaded.
 STREAM_BYTES = 256 * 1024 * 1024
@@ -70,6 +76,9 @@ class StreamedDataset:
     class_values: np.ndarray | None = None  # sorted numeric labels, for a fast lookup
     chunk_rows: int = field(default=0)
     block_rows: int = 0  # rows encoded at a time (0: a whole chunk)
+    weight: int | None = None  # the file's column of the rows' sample weights (data.weight), or None
+    w_mean: float = 1.0  # the mean weight of the training rows: s_i = w_i / w_mean
+    w_equal: bool = False  # every training row has the same weight: s_i = 1 exactly, as in memory
 
     def __len__(self) -> int:
         return self.n_rows
@@ -94,13 +103,19 @@ class StreamedDataset:
             raise DataError(f"{source_name(self.path)}: the file ended early (truncated while training?)")
         return out
 
-    def encode_chunk(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(X, Y) for raw file rows, missing values handled by the encoding's policy."""
+    def encode_chunk(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(X, Y, sw) for raw file rows, missing values handled by the encoding's policy; sw (n,):
+        the kept rows' sample weights over the training rows' mean weight, in dtype, or None
+        without data.weight. A row without a weight is left out, as one without a target."""
         X = rows[:, self.features].astype(np.float64)
         y = rows[:, self.target].astype(np.float64)
         enc = self.encoding
         miss = np.isnan(X)
         keep = ~np.isnan(y)
+        w = None
+        if self.weight is not None:
+            w = rows[:, self.weight].astype(np.float64)
+            keep &= ~np.isnan(w)
         if miss.any():
             if enc.missing == "mean":
                 fills = np.array([c.fill for c in enc.columns])
@@ -108,49 +123,59 @@ class StreamedDataset:
             else:
                 keep &= ~miss.any(axis=1)
         X, y = X[keep], y[keep]
+        sw = None
+        if w is not None:  # w_i / mean(w), as normalized_weights (equal weights: exactly 1)
+            sw = np.ones(len(y), self.dtype) if self.w_equal else (w[keep] / self.w_mean).astype(self.dtype)
         Xs = enc.scale(X, self.dtype)
         if enc.task == "regression":
-            return Xs, enc.scale_y(y, self.dtype, lambda i: f"{source_name(self.path)}: the target")
+            return Xs, enc.scale_y(y, self.dtype, lambda i: f"{source_name(self.path)}: the target"), sw
         idx = np.searchsorted(self.class_values, y)
         idx = np.clip(idx, 0, len(self.class_values) - 1)
         if not np.array_equal(self.class_values[idx], y):
             bad = y[self.class_values[idx] != y][0]
             raise DataError(f"{source_name(self.path)}: label {bad} was not seen in the statistics pass")
         if enc.n_outputs == 1:
-            return Xs, idx.reshape(-1, 1).astype(self.dtype)
+            return Xs, idx.reshape(-1, 1).astype(self.dtype), sw
         Y = np.zeros((len(idx), enc.n_outputs), dtype=self.dtype)
         Y[np.arange(len(idx)), idx] = 1
-        return Xs, Y
+        return Xs, Y, sw
 
     def batches(self, rng: np.random.Generator, device):
-        """One epoch of (x, y) batches on ``device``: chunks in random order, rows shuffled
-        within each chunk, leftovers carried into the next chunk."""
+        """One epoch of (x, y, sw) batches on ``device``: chunks in random order, rows shuffled
+        within each chunk, leftovers carried into the next chunk; sw the rows' sample weights
+        (data.weight), shuffled with them, or None."""
         bs = self.batch_size
         buffer = np.empty((self.chunk_rows, self.shape[1]), dtype=self.file_dtype)
         order = rng.permutation(len(self._chunks()))
         chunks = self._chunks()
-        carry_x = carry_y = None
+        carry: list[tuple] = []  # (X, Y, sw) of the rows left over from the chunk before
         step = self.block_rows or self.chunk_rows
+        weighted = self.weight is not None
         with open(self.path, "rb") as f:
             for c in order:
                 a, b = chunks[c]
                 rows = self._read(f, a, b, buffer)
-                xs, ys = ([carry_x], [carry_y]) if carry_x is not None else ([], [])
+                parts, carry = carry, []  # (so that del parts frees the blocks)
                 for s in range(0, b - a, step):  # block by block: small float64 temporaries
-                    x, y = self.encode_chunk(rows[s : s + step][~self.is_val[a + s : min(a + s + step, b)]])
-                    xs.append(x)
-                    ys.append(y)
-                X, Y = np.concatenate(xs), np.concatenate(ys)
-                del xs, ys
+                    train = ~self.is_val[a + s : min(a + s + step, b)]
+                    parts.append(self.encode_chunk(rows[s : s + step][train]))
+                X, Y = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+                SW = np.concatenate([p[2] for p in parts]) if weighted else None
+                del parts
                 perm = rng.permutation(len(X))
                 X, Y = X[perm], Y[perm]
                 full = len(X) // bs * bs
                 Xd, Yd = device.asarray(X[:full]), device.asarray(Y[:full])
+                if weighted:
+                    SW = SW[perm]
+                    SWd = device.asarray(SW[:full])
                 for start in range(0, full, bs):
-                    yield Xd[start : start + bs], Yd[start : start + bs]
-                carry_x, carry_y = X[full:], Y[full:]
-        if carry_x is not None and len(carry_x):
-            yield device.asarray(carry_x), device.asarray(carry_y)
+                    sw = SWd[start : start + bs] if weighted else None
+                    yield Xd[start : start + bs], Yd[start : start + bs], sw
+                carry = [(X[full:], Y[full:], SW[full:] if weighted else None)]
+        if carry and len(carry[0][0]):
+            X, Y, SW = carry[0]
+            yield device.asarray(X), device.asarray(Y), device.asarray(SW) if weighted else None
 
     def n_batches(self) -> int:
         return math.ceil(self.n_rows / self.batch_size)
@@ -180,6 +205,70 @@ class Moments:
         self.n = n
 
 
+class WeightScan:
+    """data.weight's column, block by block: the first row of each kind of value the in-memory
+    reading refuses (an infinity in any row, as the NPY reader refuses one anywhere; then, as
+    ``weight_values`` checks the training rows, a negative or a missing weight), and the sum,
+    least and greatest weight of the rows trained on (whose mean normalizes them)."""
+
+    def __init__(self, source: str, name: str):
+        self.source, self.name = source, name
+        # (row in the file, value) of the first weight not finite and of the first negative one;
+        # the row of the first missing one
+        self.not_finite: tuple[int, float] | None = None
+        self.negative: tuple[int, float] | None = None
+        self.missing: int | None = None
+        self.n_missing = 0
+        self.sum, self.lo, self.hi = 0.0, math.inf, -math.inf
+
+    def check(self, w: np.ndarray, first_row: int, train: np.ndarray) -> np.ndarray:
+        """Look at the weights w (m,) float64 of the file's rows from ``first_row`` on, of which
+        the ``train`` (m,) bool are training rows; the mask of those training rows that have a
+        weight."""
+        not_finite = np.isinf(w)
+        if self.not_finite is None and not_finite.any():
+            i = int(np.argmax(not_finite))
+            self.not_finite = first_row + i, float(w[i])
+        rows = first_row + np.flatnonzero(train)
+        w = w[train]
+        absent = np.isnan(w)
+        negative = w < 0
+        if self.negative is None and negative.any():
+            i = int(np.argmax(negative))
+            self.negative = int(rows[i]), float(w[i])
+        if self.missing is None and absent.any():
+            self.missing = int(rows[int(np.argmax(absent))])
+        self.n_missing += int(absent.sum())
+        return ~absent
+
+    def add(self, w: np.ndarray) -> None:
+        """The weights (m,) float64 of rows trained on."""
+        if len(w):
+            self.sum += float(w.sum())
+            self.lo, self.hi = min(self.lo, float(w.min())), max(self.hi, float(w.max()))
+
+    def refuse(self, missing: str) -> None:
+        """Raise a DataError for the weights seen, if any, in the in-memory reading's order: an
+        infinity (the row the NPY reader names, with the column, as ``weight_values`` words it),
+        then weight_values' own: a negative weight, a missing one under ``missing: error``."""
+        if self.not_finite is not None:
+            row, v = self.not_finite
+            raise DataError(
+                f"{self.source} row {row}: column '{self.name}' holds {v:g}, which is not a finite number"
+            )
+        if self.negative is not None:
+            row, v = self.negative
+            raise DataError(
+                f"{self.source} row {row}: column '{self.name}' holds '{v:g}', a negative weight; "
+                "data.weight's values must be >= 0"
+            )
+        if self.missing is not None and missing == "error":
+            raise DataError(
+                f"{self.source} row {self.missing}: the weight '{self.name}' is missing; "
+                f"{self.n_missing} row(s) have no weight. Remove them, or set data.missing: drop"
+            )
+
+
 def stream_npy(config, rng: np.random.Generator):
     """(StreamedDataset, validation Table or None, Encoding) for a large training .npy file."""
     dc = config.data
@@ -200,11 +289,17 @@ def stream_npy(config, rng: np.random.Generator):
     if dc.categorical not in ("auto", ()):
         raise DataError(f"{name}: data.categorical is not supported for a streamed .npy file")
     t = npy_target_index(dc.target, c, name)
+    wcol = None
+    if dc.weight is not None:  # a position, refused as the in-memory reader refuses it (with_weight)
+        positions = [str(j) for j in range(c) if j != t]
+        empty = Table(name, positions, np.empty((0, len(positions))), target=str(t))
+        with_weight(empty, dc.weight, config.given(("data", "weight")))
+        wcol = int(dc.weight)
     exclude = dc.exclude
     if dc.features is not None:  # (its columns by position; the rest are left out, as exclude does)
-        columns = [str(j) for j in range(c) if j != t]
+        columns = [str(j) for j in range(c) if j not in (t, wcol)]
         exclude = excluded_by_features(dc.features, columns, str(t), name, config.given(("data", "features")))
-    features = [j for j in range(c) if j != t and str(j) not in exclude]
+    features = [j for j in range(c) if j not in (t, wcol) and str(j) not in exclude]
     absent = [x for x in exclude if not (x.isdigit() and int(x) < c and int(x) != t)]
     if not features:
         raise DataError(f"{name}: data.exclude leaves out every feature column; nothing is left to learn")
@@ -220,6 +315,7 @@ def stream_npy(config, rng: np.random.Generator):
     chunk_rows = max(config.training.batch_size, CHUNK_BYTES // row_bytes)
     block_rows = max(1, min(chunk_rows, BLOCK_BYTES // row_bytes))
     x_stats, y_stats = Moments(len(features)), Moments(1)
+    weights = WeightScan(name, dc.weight) if wcol is not None else None
     labels: set[float] = set()
     n_complete = 0
     # the least and greatest present value of each input column (the encoding's x_min, x_max)
@@ -260,15 +356,20 @@ def stream_npy(config, rng: np.random.Generator):
             rows = probe._read(f, a, b, buffer)
             if is_val[a:b].any():
                 val_rows.append(rows[is_val[a:b]].astype(np.float64))
-            rows = rows[~is_val[a:b]].astype(np.float64)
+            rows_all, rows = rows, rows[~is_val[a:b]].astype(np.float64)
             X, y = rows[:, features], rows[:, t]
             miss = np.isnan(X)
             y_ok = ~np.isnan(y)
+            has_w = True  # (a row without a weight is left out, as one without a target)
+            if weights is not None:
+                has_w = weights.check(rows_all[:, wcol].astype(np.float64), a, ~is_val[a:b])
             complete = ~miss.any(axis=1) & y_ok
             if first_missing is None and not complete.all():
                 local = np.flatnonzero(~is_val[a:b])[int(np.argmax(~complete))]
                 first_missing = a + int(local)
-            use = complete if dc.missing == "drop" else y_ok
+            use = (complete if dc.missing == "drop" else y_ok) & has_w
+            if weights is not None:
+                weights.add(rows[use, wcol])
             x_stats.add(X[use], ~miss[use])
             x_lo = np.minimum(x_lo, np.where(miss[use], np.inf, X[use]).min(axis=0, initial=np.inf))
             x_hi = np.maximum(x_hi, np.where(miss[use], -np.inf, X[use]).max(axis=0, initial=-np.inf))
@@ -278,12 +379,19 @@ def stream_npy(config, rng: np.random.Generator):
                 labels.update(np.unique(yu).tolist())
             else:
                 y_stats.add(yu[:, None], np.ones((len(yu), 1), dtype=bool))
+    if weights is not None:  # (first, as in memory: the weights are read before the encoding)
+        weights.refuse(dc.missing)
     if first_missing is not None and dc.missing == "error":
         raise DataError(
             f"{name} row {first_missing}: a value is missing (NaN); set data.missing: drop or mean"
         )
     if n_complete == 0:
         raise DataError(f"{name}: no training row is left")
+    if weights is not None and not weights.hi > 0:
+        raise DataError(
+            f"{name}: data.weight ('{dc.weight}'): every training row's weight is 0; at least one "
+            "must be positive"
+        )
     mean = x_stats.mean.copy()
     # over every row used, a filled value counting as the mean (as the in-memory encoding sees
     # them under missing: mean; under drop every row used is complete, so counts == n_complete)
@@ -365,6 +473,9 @@ def stream_npy(config, rng: np.random.Generator):
         chunk_rows,
         block_rows,
     )
+    if weights is not None:
+        ds.weight, ds.w_mean, ds.w_equal = wcol, weights.sum / n_complete, weights.lo == weights.hi
+        enc.weight = dc.weight
     val = None
     if val_rows:
         v = np.concatenate(val_rows)
