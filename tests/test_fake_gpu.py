@@ -400,3 +400,47 @@ def test_a_model_loaded_onto_the_gpu_exports_as_from_the_cpu(fake, tmp_path):
     assert type(on_gpu.network.W[0]).__module__ == "cupy"
     for dtype in ("float32", "float64"):
         assert onnx_bytes(on_gpu, dtype) == onnx_bytes(load_model(tmp_path / "run"), dtype)
+
+
+def streamed_weighted(tmp_path, monkeypatch, **training) -> dict:
+    """A config whose .npy (weights in column 2) is streamed in chunks of 166 rows."""
+    import nettrain.data.stream as stream
+
+    monkeypatch.setattr(stream, "STREAM_BYTES", 1000)
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 8_000)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1200, 4))
+    w = np.round(rng.uniform(0, 3, size=1200), 1)
+    y = (X[:, 0] - X[:, 1] > 0).astype(float)
+    np.save(tmp_path / "m.npy", np.column_stack([X[:, :2], w, X[:, 2:], y]))
+    return {
+        "data": {"train": str(tmp_path / "m.npy"), "weight": 2, "validation": 0.2},
+        "network": {"layers": [4, 8, 2], "activation": "tanh"},
+        "cost": "cross_entropy",
+        "dtype": "float64",
+        "training": {"learning_rate": 0.3, "epochs": 3, "batch_size": 32, "seed": 0, **training},
+        "output": str(tmp_path / "run"),
+    }
+
+
+def test_a_streamed_npy_with_sample_weights_on_the_gpu_is_the_cpus(fake, tmp_path, monkeypatch):
+    """Each chunk's weights go to the device with its rows: the CPU's run, which the weights
+    change; and no training step waits for the GPU."""
+    from nettrain.data import StreamedDataset, load_run_data
+
+    base = streamed_weighted(tmp_path, monkeypatch)
+    ds = load_run_data(config_from_dict(base)).train
+    assert isinstance(ds, StreamedDataset) and len(ds._chunks()) > 5
+    cpu = fit_on("cpu", base)
+    counts = []
+    for epochs in (2, 3):
+        fake.SYNCS[0] = 0
+        gpu = fit_on("gpu", {**base, "training": {**base["training"], "epochs": epochs}})
+        counts.append(fake.SYNCS[0])
+    assert gpu.summary["device"] == "gpu:0"
+    assert_same_run(gpu, cpu)
+    assert counts[1] - counts[0] <= 4, counts
+    plain = {**base, "data": {**base["data"], "weight": None, "exclude": [2]}}
+    assert [h["loss"] for h in fit_on("gpu", plain).history] != pytest.approx(
+        [h["loss"] for h in gpu.history]
+    )

@@ -211,6 +211,48 @@ def test_streamed_npy_under_mpi(tmp_path):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
 
 
+def test_a_streamed_npy_with_sample_weights_under_mpi(tmp_path):
+    """data.weight with a streamed .npy: every rank reads the weights with the chunks' rows and
+    keeps its share of each global batch's, normalized over all the training rows (every rank's
+    statistics pass sums them all): 2 ranks train the one process's weights, which the
+    weights change."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3000, 8)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(np.float32)
+    w = np.round(rng.uniform(0, 3, size=3000), 1).astype(np.float32)
+    np.save(tmp_path / "big.npy", np.column_stack([X[:, :4], w, X[:, 4:], y]))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        f"data: {{train: {tmp_path / 'big.npy'}, validation: 0.1, weight: 4}}\n"
+        "network: {layers: [8, 16, 2]}\ncost: cross_entropy\n"
+        "training: {epochs: 3, learning_rate: 0.1, batch_size: 64}\n"
+    )
+    code = (
+        "import runpy, sys, nettrain.data.stream as s; s.STREAM_BYTES = 1000; s.CHUNK_BYTES = 20000; "
+        "s.BLOCK_BYTES = 4000; sys.argv = ['nettrain', *sys.argv[1:]]; "
+        "runpy.run_module('nettrain', run_name='__main__')"
+    )
+    mpi = [str(MPIEXEC), "-n", "2", sys.executable, "-m", "mpi4py"]
+    runs = {}
+    for name, prefix, extra in (
+        ("one", [sys.executable], []),
+        ("two", mpi, []),
+        ("plain", [sys.executable], ["--set", "data.weight=null", "--set", "data.exclude=[4]"]),
+    ):
+        runs[name] = subprocess.run(
+            [*prefix, "-c", code, "fit", str(cfg), "-q", "-o", str(tmp_path / name), *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+        )
+        assert runs[name].returncode == 0, runs[name].stderr
+    assert load_model(tmp_path / "two" / "model.npz").encoding.weight == "4"
+    for a, b in zip(weights(tmp_path / "one"), weights(tmp_path / "two")):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(weights(tmp_path / "plain")[0], weights(tmp_path / "one")[0], rtol=1e-3)
+
+
 def test_dropout_under_mpi_draws_the_masks_of_one_process(config, tmp_path):
     """Each rank draws the whole global batch's masks and keeps its rows' part."""
     drop = ["--set", "training.dropout=0.3"]
