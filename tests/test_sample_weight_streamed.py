@@ -206,3 +206,19 @@ def test_gradcheck_of_a_streamed_weighted_config_weighs_its_rows(tmp_path, monke
     result = gradcheck_config(cfg)
     assert result.passed
     assert any("weighted by data.weight ('2')" in note for note in result.notes)
+
+
+def test_a_streamed_weighted_run_resumes_bit_for_bit(tmp_path, monkeypatch):
+    """The weights come from the file each epoch: a run resumed from a checkpoint (in many
+    chunks) ends as the run without the stop."""
+    np.save(tmp_path / "m.npy", matrix())
+    streamed_in(monkeypatch, chunk_bytes=8_000)
+    raw = raw_config(tmp_path / "m.npy", validation=0.2, training={"epochs": 4, "checkpoint_every": 1})
+    whole = fit(config_from_dict({**raw, "output": str(tmp_path / "whole")}))
+    half = {**raw, "output": str(tmp_path / "half"), "training": {**raw["training"], "epochs": 2}}
+    fit(config_from_dict(half))
+    resumed = fit(config_from_dict({**raw, "output": str(tmp_path / "half")}), resume=str(tmp_path / "half"))
+    a, b = whole.model.network, resumed.model.network
+    for x, y in zip(a.W + a.b, b.W + b.b):
+        np.testing.assert_array_equal(y, x)
+    assert [h["loss"] for h in resumed.history] == [h["loss"] for h in whole.history]
