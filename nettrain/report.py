@@ -417,18 +417,21 @@ class RichReporter(Reporter):
         table.add_column("epoch", justify="right")
         table.add_column("train loss", justify="right")
         table.add_column("val loss", justify="right")
-        metric = next((metric_of(r)[0] for r in self.rows if metric_of(r)), "metric")
+        rows: list[dict | None] = self.rows
+        if len(rows) > self.MAX_ROWS:  # the first epochs, a gap, the latest
+            rows = [*rows[: self.FIRST_ROWS], None, *rows[-(self.MAX_ROWS - self.FIRST_ROWS) :]]
+        # the columns' names from the rows shown (every epoch's record has the same keys; a
+        # scan of every row at every epoch made a long run's table quadratic)
+        shown = [r for r in rows if r is not None]
+        metric = next((metric_of(r)[0] for r in shown if metric_of(r)), "metric")
         table.add_column(metric, justify="right")
-        grads = next((grad_ends(r)[0] for r in self.rows if grad_ends(r)), None)
+        grads = next((grad_ends(r)[0] for r in shown if grad_ends(r)), None)
         if grads:  # (training.gradient_norms: the first and the last layer's)
             table.add_column(grads, justify="right")
         table.add_column("lr", justify="right")
         table.add_column("samples/s", justify="right")
         table.add_column("elapsed", justify="right")
         table.add_column("ETA", justify="right")
-        rows: list[dict | None] = self.rows
-        if len(rows) > self.MAX_ROWS:  # the first epochs, a gap, the latest
-            rows = [*rows[: self.FIRST_ROWS], None, *rows[-(self.MAX_ROWS - self.FIRST_ROWS) :]]
         for r in rows:
             if r is None:
                 table.add_row("...", *[""] * (7 + bool(grads)))
@@ -473,7 +476,11 @@ class RichReporter(Reporter):
     def on_epoch(self, r: dict) -> None:
         self.rows.append(r)
         self.batch = None
-        if self.live is not None:
+        # drawn at most every 0.1 s, as the batches are (thousands of short epochs a second
+        # would spend their time drawing tables no one sees); close() draws the last
+        now = time.monotonic()
+        if self.live is not None and now - self.last_draw > 0.1:
+            self.last_draw = now
             self.live.update(self._render())
 
     def on_checkpoint(self, info: dict) -> None:
