@@ -171,3 +171,52 @@ def fitted(tmp_path_factory, config: str, epochs: int):
     r = run("fit", CONFIGS / f"{config}.yaml", "--set", f"training.epochs={epochs}", "-o", out, "-q")
     assert r.exit_code == 0, r.stderr
     return out
+
+
+# -- the weighted cost written out (class weights and sample weights) ---------------------------------
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def numpy_weighted(net, x, y, w):
+    """The cost (1/n) sum_i w_i l_i and its gradients in plain NumPy, from the derivation (tanh
+    hidden layers); l_i is row i's cost, its outputs' terms averaged for mse and BCE."""
+    W = [np.array(v) for v in net.W]
+    b = [np.array(v) for v in net.b]
+    acts, zs = [x], []
+    for l in range(len(W)):
+        z = acts[-1] @ W[l].T + b[l]
+        zs.append(z)
+        acts.append(np.tanh(z) if l < len(W) - 1 else z)
+    z = zs[-1]
+    n, k = z.shape
+    if net.cost_name == "cross_entropy":
+        s = _softmax(z)
+        per_row = -np.log(s[y == 1])
+        delta = w[:, None] * (s - y) / n
+    elif net.cost_name == "binary_cross_entropy":
+        s = _sigmoid(z)
+        per_row = (-(y * np.log(s) + (1 - y) * np.log(1 - s))).sum(axis=1) / k
+        delta = w[:, None] * (s - y) / (n * k)
+    elif net.output == "sigmoid":  # mse with a sigmoid output: dC/dz = dC/ds s (1 - s)
+        s = _sigmoid(z)
+        per_row = ((s - y) ** 2).sum(axis=1) / k
+        delta = w[:, None] * 2 * (s - y) / (n * k) * s * (1 - s)
+    else:
+        per_row = ((z - y) ** 2).sum(axis=1) / k
+        delta = w[:, None] * 2 * (z - y) / (n * k)
+    cost = (w * per_row).sum() / n
+    dW, db = [None] * len(W), [None] * len(W)
+    for l in range(len(W) - 1, -1, -1):
+        dW[l] = delta.T @ acts[l]
+        db[l] = delta.sum(axis=0)
+        if l > 0:
+            delta = (delta @ W[l]) * (1 - acts[l] ** 2)
+    return cost, dW, db

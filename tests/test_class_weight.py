@@ -19,46 +19,7 @@ from nettrain.gradcheck import gradcheck_config
 from nettrain.network import Network
 from nettrain.train import class_weights, fit
 from tests.conftest import DATA
-from tests.helpers import assert_error, run
-
-
-def _softmax(z):
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _sigmoid(z):
-    return 1 / (1 + np.exp(-z))
-
-
-def numpy_weighted(net: Network, x, y, w):
-    """The weighted cost and its gradients in plain NumPy, written out from the derivation."""
-    W = [np.array(v) for v in net.W]
-    b = [np.array(v) for v in net.b]
-    acts, zs = [x], []
-    for l in range(len(W)):
-        z = acts[-1] @ W[l].T + b[l]
-        zs.append(z)
-        acts.append(np.tanh(z) if l < len(W) - 1 else z)
-    z = zs[-1]
-    n, k = z.shape
-    if net.cost_name == "cross_entropy":
-        s = _softmax(z)
-        per_row = -np.log(s[y == 1])  # l_i = -log softmax(z)[y_i]
-        delta = w[:, None] * (s - y) / n
-    else:
-        s = _sigmoid(z)
-        per_row = (-(y * np.log(s) + (1 - y) * np.log(1 - s))).sum(axis=1) / k
-        delta = w[:, None] * (s - y) / (n * k)
-    cost = (w * per_row).sum() / n  # divided by n, not by sum(w): Keras's
-    dW, db = [None] * len(W), [None] * len(W)
-    for l in range(len(W) - 1, -1, -1):
-        dW[l] = delta.T @ acts[l]
-        db[l] = delta.sum(axis=0)
-        if l > 0:
-            delta = (delta @ W[l]) * (1 - acts[l] ** 2)
-    return cost, dW, db
-
+from tests.helpers import assert_error, numpy_weighted, run
 
 CASES = {
     "cross_entropy, 3 classes": ("cross_entropy", 3, (0.5, 2.0, 3.0)),
