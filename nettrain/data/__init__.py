@@ -562,13 +562,14 @@ def _model_columns(
     def weighed(table: Table) -> Table:
         if weight is None or table.w is not None:
             return table
+        # (first: a header's target column named as the weight is read as both, a feature too)
+        if table.target is not None and weight == str(table.target):
+            raise DataError(f"the weight column '{weight}' ({weight_given}) is the target, not a weight")
         if weight not in table.features:
             if weight in encoding.features:
                 raise DataError(
                     f"the weight column '{weight}' ({weight_given}) is an input of the model, not a weight"
                 )
-            if table.target is not None and weight == str(table.target):
-                raise DataError(f"the weight column '{weight}' ({weight_given}) is the target, not a weight")
             columns = table.features
             listed = f"; its columns: {', '.join(columns)}" if len(columns) <= 12 else ""
             raise DataError(

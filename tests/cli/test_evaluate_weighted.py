@@ -290,6 +290,19 @@ def test_weight_cannot_name_an_input_or_the_target(models, tmp_path, column, nee
     assert_error(run("evaluate", models["classification"], data, "--weight", column), needle)
 
 
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_weight_cannot_name_a_target_of_numbers(models, tmp_path, task):
+    """A target column of numbers (a regression's values, class labels 0 and 1) named by --weight
+    was read as the weights too, and the rows were scored weighted by their own targets."""
+    rows = _rows(task, seed=14)
+    model = models["regression"]
+    if task == "classification":
+        rows = [[*r[:3], "1" if r[3] == "yes" else "0"] for r in rows]
+        model = _fit(tmp_path, task, train=_write(tmp_path / "train01.csv", rows))
+    data = _write(tmp_path / "d.csv", rows)
+    assert_error(run("evaluate", model, data, "--weight", "y"), "the weight column 'y'", "is the target")
+
+
 def test_a_missing_weight_leaves_its_row_out_where_the_model_drops_rows(tmp_path):
     model = _fit(tmp_path, "classification", missing="drop")
     rows = _rows("classification", seed=15)
