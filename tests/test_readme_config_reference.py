@@ -41,6 +41,7 @@ DID_YOU_MEAN = {
     "nesterovs_momentum": ("training.nesterovs_momentum=true", "{name: nesterov, momentum: 0.9}'?"),
     "max_norm": ("training.max_norm=1", "did you mean 'training.clip_norm'?"),
     "bias_decay": ("training.bias_decay=true", "did you mean 'training.decay_biases'?"),
+    "sample_weight": ("data.sample_weight=w", "did you mean 'data.weight'?"),
     "categorical_crossentropy": ("cost=categorical_crossentropy", "did you mean 'cross_entropy'?"),
     "log_loss": ("cost=log_loss", "did you mean 'cross_entropy'?"),
     "logistic": ("network.activation=logistic", "did you mean 'sigmoid'?"),
