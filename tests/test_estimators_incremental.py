@@ -154,6 +154,23 @@ def test_a_fitted_estimator_holds_its_weights_once(digits):
     assert same(clf, fitted)
 
 
+def test_a_partial_fit_copies_only_its_own_epochs_record_into_the_run(regression):
+    """The run kept for the next call holds the earlier calls' history records as they were,
+    not new copies of them: a copy of every record at every call made 10,000 calls quadratic.
+    The call's own record is a copy (the run does not share it with history_)."""
+    X, y = regression
+    reg = NettrainRegressor(**FAST)
+    quiet(reg.partial_fit, X, y)
+    quiet(reg.partial_fit, X, y)
+    before = reg._run_state.state["history"]
+    quiet(reg.partial_fit, X, y)
+    after = reg._run_state.state["history"]
+    assert len(before) == 2 and len(after) == 3
+    assert all(a is b for a, b in zip(after, before))
+    assert after[2] == reg.history_[2] and after[2] is not reg.history_[2]
+    assert [r["loss"] for r in after] == reg.loss_curve_
+
+
 # -- partial_fit: classes, shapes, refusals -------------------------------------------------------------
 
 
