@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, ModelFileError, os_reason, shown
+from .metrics import json_text
 from .modelfile import Model, load_model, read_members, read_meta, save_model
 
 PATTERN = re.compile(r"^checkpoint-(\d+)\.npz$")
@@ -159,6 +160,24 @@ def _facts(path: str | Path) -> tuple[str | None, int | None]:
     return _facts_seen[key]
 
 
+def _remember(path: Path, meta: dict) -> None:
+    """Tell _facts what the checkpoint just written at ``path`` holds (``meta``, its document),
+    so that pruning does not read back its whole document (with the history): the config as
+    read_meta would return it (through JSON), and the stamp."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    if len(_facts_seen) > 1000:
+        _facts_seen.clear()
+    state = meta["checkpoint"]
+    small = {"config": meta.get("config"), "checkpoint": {"config_hash": state.get("config_hash")}}
+    _facts_seen[(str(path), st.st_ino, st.st_size, st.st_mtime_ns)] = (
+        _hash_of(json.loads(json_text(small))),
+        state["saved_at"],
+    )
+
+
 def _hash_of(meta: dict) -> str | None:
     stored, state = meta.get("config"), meta.get("checkpoint")
     if isinstance(stored, dict):
@@ -196,6 +215,7 @@ def save_checkpoint(
     }
     path = checkpoint_path(folder, epoch)
     save_model(path, Model(model.network, model.encoding, meta), extra=extra)
+    _remember(path, meta)
     chash = state.get("config_hash")
     mine = [p for _, p in checkpoints_in(folder) if p == path or stored_hash(p) == chash]
     for old in mine[:-keep] if keep > 0 else []:

@@ -11,6 +11,7 @@ every row counts once.
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import re
@@ -29,6 +30,15 @@ def json_ready(v):
     if isinstance(v, (list, tuple)):
         return type(v)(json_ready(e) for e in v)
     return v
+
+
+def json_text(v) -> str:
+    """``json.dumps(json_ready(v))``, without walking ``v`` in Python when every float in it is
+    finite (the common case; a long run's history makes the walk the larger part of the cost)."""
+    try:
+        return json.dumps(v, allow_nan=False)
+    except ValueError:  # a NaN or infinity somewhere
+        return json.dumps(json_ready(v))
 
 
 def _mean(x: np.ndarray, w: np.ndarray | None, axis=None):

@@ -40,7 +40,7 @@ from . import __version__
 from .backend import cpu_threads, to_host
 from .data import MISSING_POLICIES, Column, Encoding, Table
 from .errors import ConfigError, DataError, ModelFileError, OutputError, os_reason, shown, unreadable
-from .metrics import json_ready
+from .metrics import json_text
 from .network import Network
 
 FORMAT = "nettrain-model"
@@ -453,7 +453,7 @@ def model_writer(model: Model, extra: dict[str, np.ndarray] | None = None) -> Ca
     for key, value in (extra or {}).items():  # checkpoints add their state arrays
         arrays[key] = to_host(value)
     # (a test loss that overflowed float32 is null: strict JSON readers refuse Infinity)
-    arrays["meta"] = np.frombuffer(json.dumps(json_ready(meta)).encode("utf-8"), dtype=np.uint8)
+    arrays["meta"] = np.frombuffer(json_text(meta).encode("utf-8"), dtype=np.uint8)
     return lambda f: np.savez(f, **arrays)
 
 

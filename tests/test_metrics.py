@@ -173,3 +173,21 @@ def test_a_binary_report_has_roc_auc_and_a_multiclass_one_not():
     assert report["roc_auc"] == pytest.approx(1.0)
     three = np.array([[0.5, 0.3, 0.2], [0.1, 0.8, 0.1]])
     assert "roc_auc" not in classification_report(np.array([0, 1]), np.array([0, 1]), ["a", "b", "c"], three)
+
+
+def test_json_text_is_json_ready_json_and_walks_only_a_document_with_a_non_finite_float(monkeypatch):
+    """json_text writes what json.dumps(json_ready(v)) writes; it walks the document in Python
+    (json_ready) only where a float is NaN or infinite, not for the finite ones (a long run's
+    checkpoint document, with its history, is written at every checkpoint)."""
+    import json
+
+    from nettrain import metrics
+
+    walked = []
+    real = metrics.json_ready
+    monkeypatch.setattr(metrics, "json_ready", lambda v: walked.append(v) or real(v))
+    finite = {"a": [1.5, 2, (3.25, "x")], "b": {"c": None, "d": True}}
+    assert metrics.json_text(finite) == json.dumps(finite) and walked == []
+    odd = {"a": [1.5, float("nan")], "b": (float("inf"), -float("inf")), "c": 2.0}
+    assert metrics.json_text(odd) == '{"a": [1.5, null], "b": [null, null], "c": 2.0}'
+    assert walked[0] is odd

@@ -74,6 +74,30 @@ def test_checkpoint_every_n_epochs_keeping_the_newest_k(tmp_path):
     assert state["epoch"] == 6 and len(state["history"]) == 6
 
 
+def test_pruning_reads_back_no_checkpoint_the_run_wrote(tmp_path, monkeypatch):
+    """A checkpoint's config hash and stamp, which pruning sorts and picks by, are known when it
+    is written: none is read back (its document holds the history, which grows with the run:
+    reading each new one back made a long run with checkpoint_every quadratic in its epochs),
+    and what is remembered is what reading the file gives."""
+    from nettrain import checkpoint
+
+    read = []
+    real = checkpoint.read_meta
+    monkeypatch.setattr(checkpoint, "read_meta", lambda path: read.append(path) or real(path))
+    cfg = digits(
+        tmp_path / "run", "training.epochs=7", "training.checkpoint_every=2", "training.checkpoint_keep=2"
+    )
+    fit(cfg)
+    assert read == []
+    assert checkpoints(tmp_path / "run") == ["checkpoint-6.npz", "checkpoint-7.npz"]
+    paths = sorted((tmp_path / "run").glob("checkpoint-*.npz"))
+    remembered = [checkpoint._facts(path) for path in paths]
+    assert read == [] and all(facts[0] is not None for facts in remembered)
+    checkpoint._facts_seen.clear()
+    assert [checkpoint._facts(path) for path in paths] == remembered
+    assert read == paths
+
+
 def test_a_checkpoint_is_written_atomically(tmp_path, monkeypatch):
     import nettrain.modelfile as modelfile
 
