@@ -1485,6 +1485,11 @@ def _requirement_dict(r, value) -> dict:
     }
 
 
+#: evaluate draws the confusion matrix as a table up to this many classes: beyond it the rows
+#: wrap past any terminal's width (and 1,000 classes took 16 s to draw); --json always has it
+CONFUSION_MAX_CLASSES = 40
+
+
 def _print_evaluation(report: dict) -> None:
     from rich.table import Table
 
@@ -1528,6 +1533,13 @@ def _print_evaluation(report: dict) -> None:
             f"{row['support']:.6g}" if weighted else str(row["support"]),
         )
     console.print(t)
+    if len(report["classes"]) > CONFUSION_MAX_CLASSES:  # (a K x K table no terminal shows)
+        console.print(
+            f"confusion matrix: {len(report['classes'])} classes, more than the "
+            f"{CONFUSION_MAX_CLASSES} drawn as a table; --json has it (confusion_matrix)",
+            soft_wrap=True,
+        )
+        return
     console.print(
         "confusion matrix of weighted counts, the sums of the rows' weights (rows: true class, columns: "
         "predicted):"
