@@ -42,6 +42,15 @@ training:
 """
 
 
+#: nettrain's command line with a tiny streaming threshold, so that a small .npy is streamed in
+#: several chunks (python -c STREAMED fit ...)
+STREAMED = (
+    "import runpy, sys, nettrain.data.stream as s; s.STREAM_BYTES = 1000; s.CHUNK_BYTES = 20000; "
+    "s.BLOCK_BYTES = 4000; sys.argv = ['nettrain', *sys.argv[1:]]; "
+    "runpy.run_module('nettrain', run_name='__main__')"
+)
+
+
 def nettrain(*args, ranks: int | None = None, cwd=None):
     cmd = [sys.executable, "-m", "nettrain", *map(str, args)]
     if ranks:
@@ -172,12 +181,7 @@ def test_streamed_npy_under_mpi(tmp_path):
         "network: {layers: [8, 16, 2]}\ncost: cross_entropy\n"
         "training: {epochs: 3, learning_rate: 0.1, batch_size: 64}\n"
     )
-    # a tiny streaming threshold, so that this small file is streamed in several chunks
-    code = (
-        "import runpy, sys, nettrain.data.stream as s; s.STREAM_BYTES = 1000; s.CHUNK_BYTES = 20000; "
-        "s.BLOCK_BYTES = 4000; sys.argv = ['nettrain', *sys.argv[1:]]; "
-        "runpy.run_module('nettrain', run_name='__main__')"
-    )
+    code = STREAMED
     args = ["fit", str(cfg), "-q"]
     one = subprocess.run(
         [sys.executable, "-c", code, *args, "-o", str(tmp_path / "one")],
@@ -227,11 +231,7 @@ def test_a_streamed_npy_with_sample_weights_under_mpi(tmp_path):
         "network: {layers: [8, 16, 2]}\ncost: cross_entropy\n"
         "training: {epochs: 3, learning_rate: 0.1, batch_size: 64}\n"
     )
-    code = (
-        "import runpy, sys, nettrain.data.stream as s; s.STREAM_BYTES = 1000; s.CHUNK_BYTES = 20000; "
-        "s.BLOCK_BYTES = 4000; sys.argv = ['nettrain', *sys.argv[1:]]; "
-        "runpy.run_module('nettrain', run_name='__main__')"
-    )
+    code = STREAMED
     mpi = [str(MPIEXEC), "-n", "2", sys.executable, "-m", "mpi4py"]
     runs = {}
     for name, prefix, extra in (
