@@ -109,6 +109,8 @@ def test_normalized_weights_are_relative_and_equal_weights_are_exactly_one():
     np.testing.assert_allclose(s, w / 3.0, rtol=1e-15)
     np.testing.assert_array_equal(normalized_weights(w * 4, "float64", "w"), s)  # (exact: times 4)
     np.testing.assert_array_equal(normalized_weights(np.full(7, 0.3), "float32", "w"), np.ones(7))
+    # (0.1 seven times has a float64 mean that is not 0.1: w / mean would miss 1 by an ulp)
+    np.testing.assert_array_equal(normalized_weights(np.full(7, 0.1), "float64", "w"), np.ones(7))
     with pytest.raises(DataError, match="every training row's weight is 0"):
         normalized_weights(np.zeros(3), "float32", "the data")
 
@@ -583,6 +585,40 @@ def test_from_arrays_checks_the_sample_weights():
             RunData.from_arrays(X, y, "mse", sample_weight=bad)
 
 
+def test_weights_given_to_fit_are_normalized_over_the_rows_left_after_the_hold_out():
+    """fit(config, data=arrays) with a validation fraction: the kept rows' weights over their own
+    mean (from_arrays normalized them over every row), as load_run_data normalizes a file's."""
+    from nettrain.train import _hold_out
+
+    n = 40
+    X, y = np.arange(n, dtype=np.float64).reshape(-1, 1), np.zeros(n)
+    w = np.where(np.arange(n) < 10, 8.0, 1.0)  # (the held-out rows shift the mean)
+    cfg = config_from_dict(
+        {
+            "network": {"layers": [1, 2, 1]},
+            "cost": "mse",
+            "dtype": "float64",
+            "data": {"validation": 0.25},
+        }
+    )
+    data = _hold_out(cfg, RunData.from_arrays(X, y, "mse", "float64", sample_weight=w))
+    kept = data.train.X[:, 0].astype(int)  # (row i holds i)
+    assert len(kept) == 30 and data.validation.w is None
+    assert w[kept].mean() != pytest.approx(w.mean())  # (else the test shows nothing)
+    np.testing.assert_allclose(data.train.w, w[kept] / w[kept].mean(), rtol=1e-12)
+
+
+def test_sample_weights_of_the_wrong_shape_are_a_data_error():
+    net = Network.create([2, 3, 1], "tanh", "identity", "mse", 0, "float64")
+    x, y = np.ones((4, 2)), np.zeros((4, 1))
+    for bad in (np.ones(3), np.ones((4, 1))):
+        with pytest.raises(DataError, match=r"sample weights have shape .*the batch has 4 rows"):
+            net.loss(x, y, sw=bad)
+        with pytest.raises(DataError, match="sample weights have shape"):
+            net.gradients(x, y, sw=bad)
+    assert float(net.loss(x, y, sw=np.full(4, 2.0))) == pytest.approx(2 * float(net.loss(x, y)))
+
+
 # -- the scikit-learn estimators (without scikit-learn) -------------------------------------------
 
 FAST = {"hidden_layers": (8,), "epochs": 5, "learning_rate": 0.05, "device": "cpu"}
@@ -720,6 +756,24 @@ def test_metadata_routing_passes_sample_weight_to_each_folds_fit(metadata_routin
         "sample_weight": None,
         "classes": True,
     }
+
+
+def test_metadata_requests_belong_to_their_estimator(metadata_routing):
+    """A clone's requests are its own (changing them leaves the original's), a refused request
+    leaves the ones made before, and an alias is kept as given."""
+    from sklearn.base import clone
+
+    from nettrain import NettrainClassifier
+
+    clf = NettrainClassifier().set_fit_request(sample_weight=True)
+    copy = clone(clf).set_fit_request(sample_weight=False)
+    assert copy.get_metadata_routing().fit.requests == {"sample_weight": False}
+    assert clf.get_metadata_routing().fit.requests == {"sample_weight": True}
+    with pytest.raises(ValueError):
+        clf.set_fit_request(sample_weight=1.5)  # (not a bool, None or a name)
+    assert clf.get_metadata_routing().fit.requests == {"sample_weight": True}
+    clf.set_score_request(sample_weight="score_weight")
+    assert clf.get_metadata_routing().score.requests == {"sample_weight": "score_weight"}
 
 
 def test_a_metadata_request_needs_metadata_routing_on():
