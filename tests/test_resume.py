@@ -1181,6 +1181,19 @@ def test_resume_from_a_run_state_in_memory_is_bit_identical(uninterrupted, tmp_p
     assert resumed.state.state["optimizer"]["t"] == s8["optimizer"]["t"]
 
 
+def test_the_end_state_holds_the_last_epochs_weights_where_the_model_has_the_best_epochs(tmp_path):
+    """With early stopping's restore_best the model holds the best epoch's weights, but the run
+    goes on from its last epoch's: the state kept is those, and resuming from it is the run that
+    was never stopped. (A min_delta no change reaches keeps epoch 1 the best.)"""
+    stopping = "training.early_stopping={patience: 100, min_delta: 1000, restore_best: true}"
+    cfg = digits(tmp_path / "a", *FULL[:-1], stopping, "training.epochs=3")
+    first = fit(cfg, save=False, keep_state=True)
+    assert first.summary["epochs"] == 3 and not same_weights(first.state.model.network, first.model.network)
+    longer = replace(cfg, training=replace(cfg.training, epochs=4))
+    full, resumed = fit(longer, save=False), fit(longer, save=False, resume=first.state)
+    assert trajectory(resumed.history) == trajectory(full.history)
+
+
 def test_a_run_state_is_not_changed_by_resuming_from_it(uninterrupted):
     """The optimizer updates its moments in place: a resume works on copies, so the same state
     resumes twice to the same run."""
