@@ -346,6 +346,13 @@ def test_without_validation_best_loss_is_the_lowest_loss(digits):
     assert inc.best_loss_ == min(inc.loss_curve_) == clf.best_loss_
 
 
+def test_best_loss_is_the_lowest_loss_not_the_last(digits):
+    X, y = digits
+    clf = quiet(NettrainClassifier(**FAST, epochs=4, learning_rate=1.0).fit, X, y)  # (a step too far)
+    assert min(clf.loss_curve_) < clf.loss_curve_[-1]  # (else the test shows nothing)
+    assert clf.best_loss_ == min(clf.loss_curve_)
+
+
 def test_validation_scores_are_the_epochs_validation_accuracy(digits):
     X, y = digits
     clf = quiet(NettrainClassifier(**FAST, epochs=3, validation=0.2).fit, X, y)
