@@ -296,6 +296,30 @@ def test_number_labels_are_the_text_predict_writes(ort, tmp_path):
     assert label.tolist() == [row[0] for row in rows]
 
 
+def test_the_float32_note_starts_at_a_rounding_of_1e_4_of_the_scale():
+    """float32_rounding: half a float32 spacing at the largest magnitude training saw, in units of
+    the column's scale, over FLOAT32_TOLERANCE; unscaled columns (predict rounds them alike) never."""
+    from types import SimpleNamespace
+
+    from nettrain.export import FLOAT32_TOLERANCE, float32_rounding
+
+    # a: 1e4 +- 1 rounds by 4.9e-4 (noted); b: 1e3 +- 1 by 3.1e-5 (not); c: 1e4 +- 10 by 4.9e-5
+    # (not); d: centred, +- 2, but its range reaches 1e4 (2.4e-4: noted); e: unscaled, however
+    # large (not)
+    enc = SimpleNamespace(
+        inputs=["a", "b", "c", "d", "e"],
+        x_mean=[1e4, 1e3, 1e4, 0.0, 0.0],
+        x_scale=[1.0, 1.0, 10.0, 2.0, 1.0],
+        x_min=[1e4 - 3, 1e3 - 3, 1e4 - 30, -1e4, 0.0],
+        x_max=[1e4 + 3, 1e3 + 3, 1e4 + 30, 2.0, 1e9],
+    )
+    noted = float32_rounding(SimpleNamespace(encoding=enc))
+    assert [name for name, _, _ in noted] == ["a", "d"]
+    for (_, largest, rounding), scale in zip(noted, [1.0, 2.0]):
+        assert rounding == float(np.spacing(np.float32(largest))) / 2 / scale > FLOAT32_TOLERANCE
+    assert float(np.spacing(np.float32(1e3 + 3))) / 2 < FLOAT32_TOLERANCE  # (b: just under)
+
+
 def test_float32_inputs_far_from_their_mean_get_a_note(ort, tmp_path):
     """A column whose values lie far from 0 for their spread (timestamps: 1.7e9 +- 1) loses its
     information when float32 holds the input; export says so and --dtype float64 keeps it."""
@@ -391,6 +415,26 @@ def test_a_model_too_large_for_one_onnx_file_is_one_error_line(ort, digits_run, 
     assert_error(run("export", digits_run, "-o", out), "more than the 0.00 GiB one ONNX file can hold")
     assert_error(run("export", digits_run, "-o", out, "--dtype", "float64"), "--dtype float32 halves it")
     assert not out.exists()
+
+
+def test_a_model_too_large_is_refused_before_any_tensor_is_built(ort, digits_run, monkeypatch):
+    """The weights' size is checked first: a 3 GiB model is not copied into 3 GiB of tensors
+    only for onnx's checker to refuse them."""
+    import onnx
+
+    from nettrain.errors import NettrainError
+    from nettrain.export import to_onnx
+
+    model = load_model(digits_run / "model.npz")
+    monkeypatch.setattr(onnx.checker, "MAXIMUM_PROTOBUF", 40_000)
+    built = []
+    original = onnx.numpy_helper.from_array
+    monkeypatch.setattr(onnx.numpy_helper, "from_array", lambda *a, **k: built.append(1) or original(*a, **k))
+    with pytest.raises(NettrainError, match="one ONNX file can hold"):
+        to_onnx(model)
+    assert built == []
+    monkeypatch.undo()
+    assert to_onnx(model).graph.node  # (within the limit: the graph)
 
 
 def test_output_onto_the_model_file_is_refused(ort, digits_run):
