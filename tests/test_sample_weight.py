@@ -306,6 +306,19 @@ def test_the_weights_are_normalized_over_the_training_rows_after_the_hold_outs(t
     assert raw.mean() != pytest.approx(everything.mean(), rel=1e-6)  # (not the whole file's mean)
 
 
+def test_the_weights_are_normalized_over_the_rows_left_after_missing_values_are_dropped(tmp_path):
+    """A row dropped for a missing input (data.missing: drop) takes its weight with it: the mean
+    is the kept rows'."""
+    rows = regression_rows(n=12, weights=[1.0] * 12)
+    rows[3][0], rows[3][2] = "", "50"  # (a heavy row without x1)
+    cfg = config_from_dict(
+        json.loads(write_config(tmp_path, write_csv(tmp_path / "t.csv", rows), missing="drop").read_text())
+    )
+    data = load_run_data(cfg)
+    assert len(data.train) == 11
+    np.testing.assert_array_equal(data.train.w, np.ones(11))  # (equal weights: exactly 1)
+
+
 def test_gradcheck_uses_the_weights_and_still_catches_a_broken_weighting(tmp_path, monkeypatch):
     train = write_csv(tmp_path / "t.csv", regression_rows())
     cfg = config_from_dict(json.loads(write_config(tmp_path, train).read_text()))
@@ -326,6 +339,18 @@ def test_gradcheck_uses_the_weights_and_still_catches_a_broken_weighting(tmp_pat
     # without data.weight the broken code is never reached
     plain = json.loads(write_config(tmp_path, train, "plain", weight=None, exclude=["w"]).read_text())
     assert gradcheck_config(config_from_dict(plain)).passed
+
+
+def test_gradchecks_rows_away_from_a_kink_keep_their_own_weights():
+    """An entry near a ReLU kink is compared on the other rows (gradcheck's module doc): those
+    rows' x, y and sample weights, each row's own."""
+    from nettrain.gradcheck import _rows_of
+
+    x, y, sw = np.arange(12.0).reshape(6, 2), np.arange(6.0).reshape(6, 1) * 10, np.arange(6.0) / 2
+    xs, ys, sws = _rows_of(np, np.array([1, 4]), x, y, sw)
+    assert xs.tolist() == [[2.0, 3.0], [8.0, 9.0]] and ys.tolist() == [[10.0], [40.0]]
+    assert sws.tolist() == [0.5, 2.0]
+    assert _rows_of(np, np.array([1, 4]), x, y, None)[2] is None
 
 
 @pytest.mark.parametrize("cls", [CrossEntropy, BinaryCrossEntropy, MSE])
@@ -677,6 +702,13 @@ def test_estimator_sample_weight_is_checked_as_scikit_learn_checks_it():
         (np.zeros(20), "at least one non-zero"),
         ((y == 1).astype(float), r"one class only .*two or more classes"),
     ):
+        with pytest.raises(ValueError, match=needle):
+            NettrainClassifier(**FAST).fit(X, y, sample_weight=bad)
+    # a scalar weighs every row alike (the unweighted fit), and is checked as an array is
+    plain = NettrainClassifier(**FAST).fit(X, y).model_.network
+    same = NettrainClassifier(**FAST).fit(X, y, sample_weight=2.5).model_.network
+    assert all(np.array_equal(a, b) for a, b in zip(plain.W, same.W, strict=True))
+    for bad, needle in ((0, "at least one non-zero"), (-1.0, "Negative values"), (np.inf, "NaN or infinity")):
         with pytest.raises(ValueError, match=needle):
             NettrainClassifier(**FAST).fit(X, y, sample_weight=bad)
 
