@@ -498,6 +498,7 @@ def _categorical(meta: dict, **column) -> None:
         ),
         (lambda m: m["encoding"].update(missing="ignore"), "unknown missing-value policy 'ignore'"),
         (lambda m: m["encoding"].update(excluded=[1]), "malformed (the target, positional, delimiter"),
+        (lambda m: m["encoding"].update(weight=3), "malformed (the target, positional, delimiter"),
         (
             lambda m: m["encoding"].update(classes=["0", "1", "2"]),
             "class list does not match the output layer",
@@ -519,6 +520,7 @@ def _categorical(meta: dict, **column) -> None:
         "inputs-vs-columns",
         "missing-policy",
         "excluded-number",
+        "weight-number",
         "classes-count",
         "classes-numbers",
         "column-name",

@@ -242,6 +242,14 @@ def test_importance_weighs_its_scores(models, tmp_path):
     assert "drop in weighted accuracy" in text
 
 
+def test_regression_importance_weighs_its_r2(models, tmp_path):
+    data = _write(tmp_path / "d.csv", _rows("regression", seed=10))
+    report = _scores(models["regression"], data, "--weighted", "--importance", "--repeats", "2")
+    assert report["importance"]["baseline"] == report["r2"]
+    plain = _scores(models["regression"], data, "--importance", "--repeats", "2")
+    assert plain["importance"]["baseline"] == plain["r2"] != report["r2"]
+
+
 # -- errors ---------------------------------------------------------------------------------------
 
 
