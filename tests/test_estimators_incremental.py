@@ -250,6 +250,19 @@ def test_what_partial_fit_cannot_go_on_with_is_a_config_error(digits, params, sa
     assert not hasattr(clf, "classes_")  # (unfitted, as before the call)
 
 
+def test_partial_fit_does_not_warn_that_it_resumes(digits):
+    """Each call after the first resumes the run in memory: fit's 'resuming from ...' notice is
+    not a warning there (nor the one-epoch run's 'loss above a constant')."""
+    X, y = digits
+    clf = NettrainClassifier(**FAST)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            clf.partial_fit(X, y, classes=np.arange(10))
+    assert clf.n_iter_ == 2
+    assert [str(w.message) for w in caught] == []
+
+
 def test_after_a_fit_that_kept_no_run_partial_fit_says_so(digits):
     X, y = digits
     clf = quiet(NettrainClassifier(**FAST, validation=0.2, epochs=1).fit, X, y)

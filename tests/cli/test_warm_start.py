@@ -590,6 +590,22 @@ def test_a_warm_started_run_on_other_data_resumes_bit_identical(digits_run, tmp_
     assert resumed.meta["warm_start"]["path"] == str(digits_run / "model.npz")
 
 
+def test_a_warm_started_run_on_other_data_resumes_from_its_state_in_memory(digits_run, tmp_path):
+    """fit(resume=RunState) of a warm-started run reads its data with the source model's encoding
+    (standardization), as --resume of its checkpoint file does."""
+    header, rows = digits_rows("second")
+    new = write_rows(tmp_path / "second.csv", header, rows)  # (statistics other than the model's)
+
+    def config(epochs: int):
+        return load_config(DIGITS, [f"data.train={new}", f"training.epochs={epochs}", f"output={tmp_path}/x"])
+
+    whole = fit(config(3), save=False, warm_start=digits_run)
+    part = fit(config(2), save=False, warm_start=digits_run, keep_state=True)
+    resumed = fit(config(3), save=False, resume=part.state)
+    assert same_weights(resumed.model, whole.model)
+    assert resumed.model.meta["warm_start"] == whole.model.meta["warm_start"]
+
+
 def test_warm_start_and_resume_together_are_refused(digits_run, tmp_path):
     both = run("fit", DIGITS, "--warm-start", digits_run, "--resume", digits_run)
     assert_error(both, "--warm-start and --resume")
