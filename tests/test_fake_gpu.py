@@ -380,6 +380,31 @@ def test_sample_weights_on_the_gpu_paths_equal_the_cpu(fake, tmp_path, training)
     )
 
 
+@pytest.mark.parametrize("rank", [0, 1])
+def test_each_ranks_share_of_a_chunk_has_its_own_rows_weights(rank):
+    """Under MPI a rank keeps its share of every global batch: of a chunk's weights too, the
+    ones of the rows it keeps (host data sent over a chunk at a time, as for too big a set)."""
+    from types import SimpleNamespace
+
+    from nettrain.backend import Device
+    from nettrain.train import Share, chunked_batches, memory_batches
+
+    n, bs = 10, 4
+    X = np.arange(n, dtype=np.float64).reshape(-1, 1)  # (row i holds i, and weighs i / 10)
+    Y, W = X * 2, np.arange(n) / 10
+    perm = np.random.default_rng(0).permutation(n)
+    share = Share(SimpleNamespace(size=2, rank=rank))
+    chunked = list(chunked_batches(X, Y, perm, bs, share, 8, Device("cpu"), np.float64, W))
+    in_memory = [[a.copy() for a in b[:3]] + [b[3]] for b in memory_batches(X, Y, perm, bs, share, {}, W)]
+    assert [m for *_, m in chunked] == [m for *_, m in in_memory] == [4, 4, 2]
+    for (xb, yb, wb, m), same in zip(chunked, in_memory):
+        assert len(xb) == len(wb) == m // 2
+        np.testing.assert_array_equal(wb, xb[:, 0] / 10)
+        np.testing.assert_array_equal(yb, xb * 2)
+        np.testing.assert_array_equal(xb, same[0])
+        np.testing.assert_array_equal(wb, same[2])
+
+
 def test_no_training_step_with_sample_weights_waits_for_the_gpu(fake, tmp_path):
     counts = []
     for epochs in (2, 4):
