@@ -18,7 +18,7 @@ import yaml
 from typer import testing
 
 from nettrain.cli import app
-from tests.conftest import CONFIGS, ROOT
+from tests.conftest import CONFIGS, DATA, ROOT
 
 MODULE = [sys.executable, "-m", "nettrain"]
 
@@ -220,3 +220,9 @@ def numpy_weighted(net, x, y, w):
         if l > 0:
             delta = (delta @ W[l]) * (1 - acts[l] ** 2)
     return cost, dW, db
+
+
+def table(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A shipped data set (data/NAME, numbers only) as X and y: every column but the last, the last."""
+    rows = np.loadtxt(DATA / name, delimiter=",", skiprows=1)
+    return rows[:, :-1], rows[:, -1]

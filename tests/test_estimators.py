@@ -21,14 +21,9 @@ from nettrain.estimators import (
     NettrainWarning,
 )
 from tests.conftest import DATA, ROOT
-from tests.helpers import ok, run
+from tests.helpers import ok, run, table
 
 FAST = {"hidden_layers": (16,), "optimizer": "adam", "learning_rate": 0.01, "epochs": 5, "device": "cpu"}
-
-
-def table(name: str) -> tuple[np.ndarray, np.ndarray]:
-    rows = np.loadtxt(DATA / name, delimiter=",", skiprows=1)
-    return rows[:, :-1], rows[:, -1]
 
 
 @pytest.fixture(scope="module")

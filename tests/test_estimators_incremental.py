@@ -14,14 +14,10 @@ import pytest
 from nettrain import ConfigError, NettrainClassifier, NettrainRegressor
 from nettrain.estimators import NettrainWarning
 from tests.conftest import DATA
+from tests.helpers import table
 
 FAST = {"hidden_layers": (16,), "batch_size": 16, "device": "cpu"}
 ADAM = {**FAST, "optimizer": "adam", "learning_rate": 0.01, "dropout": 0.1}
-
-
-def table(name: str) -> tuple[np.ndarray, np.ndarray]:
-    rows = np.loadtxt(DATA / name, delimiter=",", skiprows=1)
-    return rows[:, :-1], rows[:, -1]
 
 
 @pytest.fixture(scope="module")
