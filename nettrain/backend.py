@@ -291,9 +291,8 @@ def cpu_threads(sizes, batch_size: int):
     explicit = nettrain_threads()
     if explicit is None and any(os.environ.get(v) for v in THREAD_ENV[1:]):
         return nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
+    controller = _blas_controller()
+    if controller is None:
         return nullcontext()
     if explicit is not None:
         threads = explicit
@@ -301,10 +300,27 @@ def cpu_threads(sizes, batch_size: int):
         threads = 1
     else:
         threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return _limits(threadpool_limits, threads)
+    return _limits(controller, threads)
+
+
+#: threadpoolctl's view of the BLAS libraries loaded (NumPy's, loaded with it), found once:
+#: finding them reads /proc/self/maps, which cost each fit ~0.75 ms (a third of a small
+#: partial_fit call); a library loaded later is not NumPy's and not ours to limit
+_controller: list = []
+
+
+def _blas_controller():
+    """threadpoolctl's ThreadpoolController, made once; None without threadpoolctl."""
+    if not _controller:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            return None
+        _controller.append(ThreadpoolController())
+    return _controller[0]
 
 
 @contextmanager
-def _limits(threadpool_limits, threads: int):
-    with threadpool_limits(limits=threads, user_api="blas"):
+def _limits(controller, threads: int):
+    with controller.limit(limits=threads, user_api="blas"):
         yield
