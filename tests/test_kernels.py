@@ -218,6 +218,15 @@ def test_dropout_kernel_equals_the_workspace_form(compiled, dtype):
     assert 0.2 < (mask == 0).mean() < 0.4
 
 
+def cost_targets(name: str, k: int, rng, dtype) -> np.ndarray:
+    """19 rows of targets as the cost takes them: one-hot rows, 0/1 values, or real values."""
+    if name == "cross_entropy":
+        return np.eye(k, dtype=dtype)[rng.integers(0, k, 19)]
+    if name == "binary_cross_entropy":
+        return rng.integers(0, 2, (19, k)).astype(dtype)
+    return rng.standard_normal((19, k)).astype(dtype)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name, output", COST_OUTPUTS, ids=[f"{c}-{o}" for c, o in COST_OUTPUTS])
 def test_cost_kernel_equals_the_numpy_form(kernels_on_cpu, name, output, dtype):
@@ -229,12 +238,7 @@ def test_cost_kernel_equals_the_numpy_form(kernels_on_cpu, name, output, dtype):
     z = (rng.standard_normal((19, k)) * 3).astype(dtype)
     z[0, :2] = [120, -120]
     z[1, -2:] = [-120, 120]  # a row whose max is its last entry: a row max must reach every column
-    if name == "cross_entropy":
-        y = np.eye(k, dtype=dtype)[rng.integers(0, k, 19)]
-    elif name == "binary_cross_entropy":
-        y = rng.integers(0, 2, (19, k)).astype(dtype)
-    else:
-        y = rng.standard_normal((19, k)).astype(dtype)
+    y = cost_targets(name, k, rng, dtype)
     want = z.copy()
     with np.errstate(over="ignore"):
         want_loss = cost.fused(want, y, 0.1, np.empty_like(z))
@@ -256,12 +260,7 @@ def test_weighted_cost_kernel_equals_the_numpy_form(kernels_on_cpu, name, output
     rng = np.random.default_rng(8)
     k = 5 if name == "cross_entropy" else 3
     z = (rng.standard_normal((19, k)) * 3).astype(dtype)
-    if name == "cross_entropy":
-        y = np.eye(k, dtype=dtype)[rng.integers(0, k, 19)]
-    elif name == "binary_cross_entropy":
-        y = rng.integers(0, 2, (19, k)).astype(dtype)
-    else:
-        y = rng.standard_normal((19, k)).astype(dtype)
+    y = cost_targets(name, k, rng, dtype)
     w = rng.uniform(0, 3, 19).astype(dtype)
     w[3] = 0
     want = z.copy()
