@@ -946,7 +946,7 @@ def _read_inputs(
 def predict(
     model: ModelArg,
     input: Annotated[
-        str, typer.Argument(help="CSV, NPY or NPZ file of inputs, or - for stdin.", metavar="INPUT")
+        str, typer.Argument(help="CSV, NPY, NPZ or Parquet file of inputs, or - for stdin.", metavar="INPUT")
     ] = "-",
     proba: Annotated[bool, typer.Option("--proba", help="Add one prob_<label> column per class.")] = False,
     format_: Annotated[
@@ -1252,7 +1252,7 @@ def _write_bytes(out: str, data: bytes, what: str = "NPY", example: str = "predi
 def evaluate(
     model: ModelArg,
     input: Annotated[
-        str, typer.Argument(help="Labelled CSV, NPY or NPZ data, or - for stdin.", metavar="INPUT")
+        str, typer.Argument(help="Labelled CSV, NPY, NPZ or Parquet data, or - for stdin.", metavar="INPUT")
     ],
     json_: JsonOpt = False,
     require: Annotated[
@@ -1871,7 +1871,7 @@ def trace(
         str | None,
         typer.Option(
             "--data",
-            help="CSV, NPY or NPZ file to take the row from, or - for stdin (needed for a model; "
+            help="CSV, NPY, NPZ or Parquet file to take the row from, or - for stdin (needed for a model; "
             "default for a config: its training data). Without the target column: the forward pass only.",
             metavar="FILE",
             show_default=False,

@@ -1558,7 +1558,7 @@ STARTER_CONFIG = """\
 # Reference: README.md, "Config reference".
 
 data:
-  train: data/train.csv        # CSV with a header, .npy or .npz; '-' reads standard input
+  train: data/train.csv        # CSV with a header, .npy, .npz or .parquet; '-': standard input
   # test: data/test.csv        # optional: evaluated after training (a file, or a fraction: 0.2)
   target: label                # the target column: a name or a 0-based index (default: the last column)
   validation: 0.1              # fraction of train held out to validate each epoch (or a file path)

@@ -1,5 +1,6 @@
-"""Data: reading (read.py), encoding (encode.py), streaming large NPY files (stream.py), and the
-data of a run: the training, validation and test sets of a config, split and encoded.
+"""Data: reading (read.py; Parquet: parquet.py), encoding (encode.py), streaming large NPY files
+(stream.py), and the data of a run: the training, validation and test sets of a config, split and
+encoded.
 
 Arrays here are host NumPy arrays; ``train.py`` moves them to the device. X is (n, inputs) with
 one example per row; Y is (n, outputs) as the cost wants it.
@@ -582,7 +583,7 @@ def _model_columns(
             )
         return with_weight(table, weight)
 
-    positional = table.lines is None or not header
+    positional = table.by_position or not header
     d = len(encoding.features)
     t = int(encoding.target) if str(encoding.target).isdigit() else None
     # the training file's columns that are not inputs: data.exclude's and data.weight's
@@ -699,7 +700,7 @@ def _load_run_data(
     if dc.train is None and rows is None:
         raise ConfigError(
             f"{config.path or 'config'}: data.train is required to fit: the training "
-            "data file (CSV, NPY or NPZ) or '-' for standard input"
+            "data file (CSV, NPY, NPZ or Parquet) or '-' for standard input"
         )
 
     # columns named categorical keep their text as written ('02134'), whichever reader runs
@@ -1095,7 +1096,7 @@ def cv_rows(config, stdin=None) -> tuple[Table, object, list[str]]:
     if dc.train is None:
         raise ConfigError(
             f"{config.path or 'config'}: data.train is required to cross-validate: the data file "
-            "(CSV, NPY or NPZ) or '-' for standard input"
+            "(CSV, NPY, NPZ or Parquet) or '-' for standard input"
         )
     if should_stream(dc.train):
         raise DataError(
@@ -1222,8 +1223,9 @@ def _looks_like_a_quantity(classes: np.ndarray, n: int) -> bool:
 
 def _read_like_training(path: str, train: Table | None, enc: Encoding, read, stdin, delimiter) -> Table:
     """A validation or test file: as the training file was read, except after an array (NPY,
-    NPZ), whose columns are positions: then by position, as predict reads inputs."""
-    if train is None or train.lines is None:
+    NPZ, a Parquet file read without its names), whose columns are positions: then by position,
+    as predict reads inputs."""
+    if train is None or train.by_position:
         return read_for_model(path, enc, need_target=True, stdin=stdin, delimiter=delimiter)
     return read(path)
 

@@ -683,7 +683,7 @@ def fit_encoding(
         columns=columns,
         missing=missing,
         header=header,
-        positional=table.lines is None,  # an array: its columns are positions
+        positional=table.by_position,  # an array: its columns are positions
         delimiter=delimiter,
     )
 

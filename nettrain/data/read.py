@@ -1,4 +1,5 @@
-"""Reading data: CSV (any common dialect), NPY, NPZ, files or standard input, into a Table.
+"""Reading data: CSV (any common dialect), NPY, NPZ, Parquet (``parquet.py``), files or standard
+input, into a Table.
 
 Nothing here interprets the values: a CSV Table keeps its cells as text, so that the encoding
 (``encode.py``) can decide, with the missing-value and categorical policies, what each column
@@ -35,6 +36,9 @@ DELIMITERS = (",", ";", "\t", "|")
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
+PARQUET_MAGIC = b"PAR1"
+#: File names read as Parquet whatever their first bytes (a damaged one is then said to be so).
+PARQUET_SUFFIXES = (".parquet", ".pq")
 #: Deflate cannot compress better than about 1032:1, so a member claiming more is forged.
 MAX_DEFLATE_RATIO = 1100
 
@@ -52,11 +56,12 @@ class Table:
         constructor is split into columns.
     y : the target: (n,) text for a CSV, (n,) or (n, k) numbers or text for arrays; None when the
         source has no target.
-    lines : the file line of each row (CSV), for messages; None for arrays.
+    lines : the file line of each row (CSV), for messages; None for arrays and Parquet.
     rows : for arrays, each row's index in the file when the table holds only some of its rows
         (a split), for messages; None: row i is the file's row i.
-    named : the feature names came from a CSV header row, so a model matches columns by name
-        (even names that are numbers, as pandas writes integer column names).
+    named : the feature names came from a CSV header row (or a Parquet file's schema), so a model
+        matches columns by name (even names that are numbers, as pandas writes integer column
+        names).
     part : for one chunk of an input read a chunk at a time (``read_table_chunks``), which of
         its rows it holds ('lines 65538-131073', 'rows 65536-131071'), so that a count in a
         message says what it counted; None: the whole input.
@@ -86,6 +91,12 @@ class Table:
         if self.lines is not None:
             return len(self.lines)
         return len(self.cells[0]) if self.cells else 0
+
+    @property
+    def by_position(self) -> bool:
+        """The columns are positions, not names: an array's (NPY, NPZ; a Parquet file read
+        without its names, data.header: false). A CSV is known by its ``lines``."""
+        return self.lines is None and not self.named
 
     @property
     def is_text(self) -> bool:
@@ -269,6 +280,18 @@ def read_bytes(path: str, stdin=None) -> bytes:
         raise DataError(unreadable("data file", path, exc)) from None
 
 
+def is_parquet(path: str, head: bytes) -> bool:
+    """Whether an input is a Parquet file: by its name, or by its first bytes (at least 5):
+    'PAR1' and then a byte of binary data (a Thrift page header), not text: a CSV whose first
+    column is named 'PAR1' or 'PAR10' stays a CSV."""
+    if path != "-" and str(path).lower().endswith(PARQUET_SUFFIXES):
+        return True
+    if not head.startswith(PARQUET_MAGIC):
+        return False
+    after = head[len(PARQUET_MAGIC) : len(PARQUET_MAGIC) + 1]
+    return not after or not (32 <= after[0] < 127 or after in b"\t\r\n")
+
+
 def source_name(path: str) -> str:
     """How messages name a data source: '<stdin>', or the path, relative when under the cwd."""
     if path == "-":
@@ -292,7 +315,7 @@ def read_table(
     text_columns: tuple[str, ...] = (),
     commas_kept: tuple[str, ...] | None = None,
 ) -> Table:
-    """Read a CSV, NPY or NPZ file (or standard input) into a Table.
+    """Read a CSV, NPY, NPZ or Parquet file (or standard input) into a Table.
 
     Parameters
     ----------
@@ -302,6 +325,7 @@ def read_table(
         to the model's features by name later, so ids and the target may stay).
     delimiter : the CSV delimiter; None sniffs it from the file (comma, semicolon, tab or |).
     header : False for a CSV without a header row; its columns are then named '0', '1', ...
+        (a Parquet file's columns too: they are then matched by position).
     columns : the feature columns wanted, when known (predict): a clean numeric CSV then parses
         only those. Other columns may still be returned.
     text_columns : columns whose cells are labels (categorical): they keep their text as
@@ -312,6 +336,19 @@ def read_table(
     """
     raw = read_bytes(path, stdin)
     name = source_name(path)
+    if is_parquet(path, raw[: len(PARQUET_MAGIC) + 1]):
+        from .parquet import read_parquet  # (pyarrow is imported only for a Parquet file)
+
+        return read_parquet(
+            raw,
+            name,
+            path,
+            target=target,
+            need_target=need_target,
+            header=header,
+            columns=columns,
+            text_columns=text_columns,
+        )
     if raw.startswith(ZIP_MAGIC):
         return _table_from_npz(raw, name, need_target)
     if raw.startswith(NPY_MAGIC):
@@ -1137,16 +1174,32 @@ def read_table_chunks(
     memory holds one chunk, not the input, and the first rows are ready before the last are read.
 
     A CSV (a file or standard input) is read in chunks of lines; an .npy file in chunks of rows
-    with plain file reads; an NPZ, and an .npy on standard input, are read whole and handed out
-    in chunks. A chunk that is not the whole input says which part it is (``Table.part``).
-    Where decided over the whole file, a CSV's decimal commas are decided here per chunk.
+    with plain file reads; a Parquet file in record batches of rows, a row group at a time (on
+    standard input: its bytes read whole first); an NPZ, and an .npy on standard input, are read
+    whole and handed out in chunks. A chunk that is not the whole input says which part it is
+    (``Table.part``). Where decided over the whole file, a CSV's decimal commas are decided here per chunk.
     Parameters as ``read_table``'s.
     """
     name = source_name(path)
     source = open_source(path, stdin)
     try:
         magic = source.head(len(NPY_MAGIC))
-        if magic.startswith(ZIP_MAGIC):
+        if is_parquet(path, magic):
+            from .parquet import parquet_chunks  # (pyarrow is imported only for a Parquet file)
+
+            settings = dict(
+                target=target,
+                need_target=need_target,
+                header=header,
+                columns=columns,
+                text_columns=text_columns,
+            )
+            if path != "-" and os.path.isfile(path):
+                source.close()
+                yield from parquet_chunks(path, name, path, **settings)
+            else:
+                yield from parquet_chunks(source.read_all(), name, path, **settings)
+        elif magic.startswith(ZIP_MAGIC):
             yield from _slices(_table_from_npz(source.read_all(), name, need_target))
         elif magic.startswith(NPY_MAGIC) and path != "-" and os.path.isfile(path):
             source.close()

@@ -1,0 +1,256 @@
+"""Reading Parquet files into a Table, as a CSV of the same table is read.
+
+pyarrow is an optional dependency (``pip install 'nettrain[parquet]'``), imported here only when
+a Parquet file is read, so that nettrain starts without it. The columns keep the schema's names
+(a CSV's header); numbers (integers, floats, booleans as 0 and 1, decimals) and text (strings,
+dictionary-encoded strings) are what nettrain reads; a null is a missing value, as an empty CSV
+cell is, and ``data.missing`` says what becomes of it. Other types (timestamps, dates, binary,
+lists, structs, ...) are refused, naming the column.
+
+A table whose feature columns are all numbers (none of them a label that keeps its text:
+``text_columns``) becomes a float64 matrix (NaN where a value is missing), as the CSV reader's
+fast path gives; otherwise every column becomes text, the numbers written out in full (float64's
+shortest exact form), as the CSV reader's careful path gives. The target is text in either case
+(a float32 label 0.1 stays '0.1'). So a model trained on a CSV predicts on a Parquet file of the
+same columns, and the other way round, with the same results.
+
+Rows are numbered from 0 in messages ('data.parquet row 5'), as an array's are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError, unreadable
+from . import read
+from .read import Table, column_index
+
+INSTALL = "pip install 'nettrain[parquet]'"
+
+
+def _pyarrow(name: str):
+    """(pyarrow, pyarrow.parquet, pyarrow.compute), or a DataError saying how to install them."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError(f"{name}: is a Parquet file, which needs pyarrow to be read: {INSTALL}") from None
+    return pa, pq, pc
+
+
+def _open(source: Any, name: str, path: str):
+    """A pyarrow ParquetFile of ``source`` (a path, or the file's bytes), or a DataError."""
+    pa, pq, _ = _pyarrow(name)
+    try:
+        if isinstance(source, bytes | bytearray | memoryview):
+            source = pa.BufferReader(source)
+        return pq.ParquetFile(source)
+    except OSError as exc:
+        if isinstance(source, str) and not isinstance(exc, pa.ArrowException):  # (not found, ...)
+            raise DataError(unreadable("data file", path, exc)) from None
+        raise DataError(f"{name}: not a readable Parquet file ({_reason(exc)})") from None
+    except Exception as exc:  # pyarrow.ArrowInvalid on a file that is not Parquet, or truncated
+        raise DataError(f"{name}: not a readable Parquet file ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class _Layout:
+    """How a Parquet file's columns become a Table: which columns are read, the target, and
+    whether the features are numbers (a float64 matrix) or text (see the module doc)."""
+
+    def __init__(
+        self,
+        schema,
+        name: str,
+        target,
+        need_target: bool,
+        header: bool,
+        columns: list[str] | None,
+        text_columns: tuple[str, ...],
+    ):
+        pa = _pyarrow(name)[0]
+        file_names = list(schema.names)
+        self.name = name
+        if header:  # the names as a CSV header's are taken: stripped, none empty or twice
+            names = [h.strip() for h in file_names]
+            empty = [j for j, h in enumerate(names) if not h]
+            if empty:
+                raise DataError(f"{name}: column {empty[0] + 1} has an empty name")
+            seen: set[str] = set()
+            for h in names:
+                if h in seen:
+                    raise DataError(f"{name}: column name '{h}' appears twice")
+                seen.add(h)
+        else:  # numbered, as a CSV read without a header row
+            names = [str(j) for j in range(len(file_names))]
+        if not names:
+            raise DataError(f"{name}: has no columns")
+        t = column_index(names, target, name) if need_target else None
+        if t is not None and len(names) < 2:
+            raise DataError(f"{name}: has only the target column '{names[t]}' and no features")
+        taken = list(range(len(names)))
+        if columns is not None and set(columns) <= set(names):  # just the model's columns
+            wanted = {names.index(c) for c in columns}
+            taken = [j for j in taken if j in wanted or j == t]
+        types = [schema.field(j).type for j in range(len(names))]
+        for j in taken:
+            if _kind(pa, types[j]) is None:
+                raise DataError(
+                    f"{name}: column '{file_names[j]}' has type {types[j]}, which nettrain does not "
+                    "read (it reads numbers, booleans and text); convert the column (a time to a "
+                    "number of seconds, for example, or to text) or leave it out of the file"
+                )
+        self.file_names = [file_names[j] for j in taken]  # the file's columns read, in order
+        self.read_names = [names[j] for j in taken]
+        self.target = None if t is None else names[t]
+        self.features = [names[j] for j in taken if j != t]
+        self.text = any(_kind(pa, types[j]) == "text" or names[j] in text_columns for j in taken if j != t)
+        self.named = bool(header)
+
+    def table(self, batch, first_row: int | None = None) -> Table:
+        """The Table of a pyarrow Table or RecordBatch holding the columns ``file_names`` (in order);
+        ``first_row``: the file's row of its first row, for a chunk of the file (None: the whole
+        file)."""
+        pa, _, pc = _pyarrow(self.name)
+        n = batch.num_rows
+        rows = None if first_row is None else np.arange(first_row, first_row + n)
+        by_name = dict(zip(self.read_names, batch.columns))
+
+        def converted(f: str, convert, **kwargs) -> np.ndarray:
+            try:
+                return convert(pa, pc, by_name[f], **kwargs)
+            except Exception as exc:  # (pyarrow's errors: a value its cast refuses)
+                raise DataError(f"{self.name}: column '{f}' cannot be read ({_reason(exc)})") from None
+
+        y = None if self.target is None else converted(self.target, _as_text, own_dtype=True)
+        names = self.features
+        if self.text:
+            cells: Any = tuple(converted(f, _as_text) for f in names)
+        else:
+            cells = np.empty((n, len(names)), dtype=np.float64)
+            for j, f in enumerate(names):
+                cells[:, j] = converted(f, _as_numbers)
+        table = Table(self.name, list(names), cells, y, self.target, rows=rows, named=self.named)
+        if not self.text:  # (text: parse_numbers says it, as of a CSV)
+            bad = np.isinf(cells)
+            if bad.any():
+                i, j = (int(v) for v in np.argwhere(bad)[0])
+                raise DataError(
+                    f"{table.where(i)}: column '{names[j]}' holds '{cells[i, j]:g}', which is not a "
+                    "finite number"
+                )
+        return table
+
+
+def _kind(pa, dtype) -> str | None:
+    """'number', 'text', or None (a type nettrain does not read)."""
+    types = pa.types
+    if types.is_dictionary(dtype):
+        return _kind(pa, dtype.value_type)
+    if (
+        types.is_integer(dtype)
+        or types.is_floating(dtype)
+        or types.is_boolean(dtype)
+        or types.is_decimal(dtype)
+        or types.is_null(dtype)
+    ):
+        return "number"
+    is_string_view = getattr(types, "is_string_view", lambda _: False)  # (pyarrow 16 and later)
+    if types.is_string(dtype) or types.is_large_string(dtype) or is_string_view(dtype):
+        return "text"
+    return None
+
+
+def _decoded(pa, pc, column):
+    """A column with its dictionary (if any) decoded into plain values."""
+    if pa.types.is_dictionary(column.type):
+        return pc.cast(column, column.type.value_type)
+    return column
+
+
+def _as_numbers(pa, pc, column) -> np.ndarray:
+    """A numeric column as float64 (n,), NaN where a value is null (booleans as 0 and 1). Integers
+    beyond 2^53 and decimals are rounded to the nearest float64, as a CSV's are read."""
+    column = _decoded(pa, pc, column)
+    values = pc.cast(column, pa.float64(), safe=False)
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _as_text(pa, pc, column, own_dtype: bool = False) -> np.ndarray:
+    """A column as text (n,), '' where a value is null (an empty CSV cell). Numbers are written
+    as their float64 values in full (with ``own_dtype``, floats in their own precision: a float32
+    label 0.1 is '0.1'), integers as integers, booleans as 0 and 1."""
+    column = _decoded(pa, pc, column)
+    dtype = column.type
+    null = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    if _kind(pa, dtype) == "text":
+        values = pc.fill_null(pc.cast(column, pa.string()), "").to_numpy(zero_copy_only=False)
+        return values.astype(str) if len(values) else np.array([], dtype="<U1")
+    if pa.types.is_integer(dtype):
+        values = pc.fill_null(column, 0).to_numpy(zero_copy_only=False).astype(str)
+    elif pa.types.is_boolean(dtype):
+        values = pc.cast(pc.fill_null(column, False), pa.int8()).to_numpy(zero_copy_only=False).astype(str)
+    elif pa.types.is_floating(dtype) and own_dtype:
+        values = np.asarray(column.to_numpy(zero_copy_only=False)).astype(str)
+    else:  # floats, decimals, nulls: float64
+        values = _as_numbers(pa, pc, column).astype(str)
+    if null.any():
+        values = np.where(null, "", values)
+    return values
+
+
+def _layout(pf, name: str, settings: dict) -> _Layout:
+    try:
+        schema = pf.schema_arrow
+    except Exception as exc:  # a schema pyarrow cannot map (rare)
+        raise DataError(f"{name}: not a readable Parquet file ({_reason(exc)})") from None
+    return _Layout(schema, name, **settings)
+
+
+def read_parquet(source: Any, name: str, path: str, **settings) -> Table:
+    """A whole Parquet file (a path, or its bytes) as one Table; ``settings``: target,
+    need_target, header, columns, text_columns (as ``read_table``'s)."""
+    pf = _open(source, name, path)
+    layout = _layout(pf, name, settings)
+    if pf.metadata.num_rows == 0:
+        raise DataError(f"{name}: holds no rows")
+    try:
+        data = pf.read(columns=layout.file_names)
+    except Exception as exc:  # damaged pages, an unsupported encoding, ...
+        raise DataError(f"{name}: not a readable Parquet file ({_reason(exc)})") from None
+    return layout.table(data)
+
+
+def parquet_chunks(source: Any, name: str, path: str, **settings) -> Iterator[Table]:
+    """A Parquet file's rows a chunk at a time (record batches of up to ``CHUNK_LINES`` rows,
+    read a row group at a time), each a Table as ``read_parquet`` gives; a chunk that is not the
+    whole file says which rows it holds (``Table.part``)."""
+    pf = _open(source, name, path)
+    layout = _layout(pf, name, settings)
+    n = pf.metadata.num_rows
+    if n == 0:
+        raise DataError(f"{name}: holds no rows")
+    batches = pf.iter_batches(batch_size=read.CHUNK_LINES, columns=layout.file_names)
+    first = 0
+    while True:
+        try:
+            batch = next(batches, None)
+        except Exception as exc:
+            raise DataError(f"{name}: not a readable Parquet file ({_reason(exc)})") from None
+        if batch is None:
+            break
+        if batch.num_rows == 0:
+            continue
+        table = layout.table(batch, first_row=first)
+        if batch.num_rows < n:
+            table.part = f"rows {first}-{first + batch.num_rows - 1}"
+        first += batch.num_rows
+        yield table

@@ -1,0 +1,327 @@
+"""Parquet input (README, "Data"): read wherever a data file is read, as a CSV of the same table
+is read (the same model, the same predictions), a row group at a time for predict; pyarrow is an
+optional dependency, imported only when a Parquet file is read.
+
+The files are written here with pyarrow (tests that need it skip without it); the CSV twin of
+each table holds the same values written out in full.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nettrain.data import read, read_table, read_table_chunks
+from tests.conftest import ROOT
+from tests.helpers import assert_error, ok, run, subprocess_env, write_config
+
+
+@pytest.fixture(autouse=True)
+def in_tmp(tmp_path, monkeypatch):
+    """Messages name data files relative to the current directory."""
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def pa():
+    return pytest.importorskip("pyarrow")
+
+
+def columns(n=120, seed=0, nulls=False, text=True):
+    """A learnable table as {name: list}: an int id, float 'size', int 'legs', bool 'wild', a
+    text 'color' (with ``text``), a float 'w' (sample weights) and the label yes/no. ``nulls``:
+    a few values are missing (None)."""
+    rng = np.random.default_rng(seed)
+    colors = ["red", "green", "blue"]
+    data = {"id": [], "size": [], "legs": [], "wild": [], "color": [], "w": [], "label": []}
+    for i in range(n):
+        size = float(rng.normal())
+        color = colors[i % 3]
+        data["id"].append(1000 + i)
+        data["size"].append(size)
+        data["legs"].append(int(rng.integers(0, 5)))
+        data["wild"].append(bool(i % 2))
+        data["color"].append(color)
+        data["w"].append(float(rng.uniform(0.5, 2.0)))
+        data["label"].append("yes" if size + (1.0 if color == "red" else -0.5) > 0 else "no")
+    if nulls:
+        data["size"][3] = None
+        data["legs"][10] = None
+        data["color"][7] = None
+    if not text:
+        del data["color"]
+    return data
+
+
+def cell(v) -> str:
+    """A value as a CSV of the table writes it: floats in full, booleans as 0 and 1, None empty."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(int(v))
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+def write_twins(tmp_path, data: dict, stem="t", **parquet):
+    """The table as stem.csv and stem.parquet: (csv path, parquet path)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = list(data)
+    lines = [",".join(names)] + [
+        ",".join(cell(data[c][i]) for c in names) for i in range(len(data[names[0]]))
+    ]
+    csv_path = tmp_path / f"{stem}.csv"
+    csv_path.write_text("\n".join(lines) + "\n")
+    pq_path = tmp_path / f"{stem}.parquet"
+    pq.write_table(pa.table(data), pq_path, **parquet)
+    return csv_path, pq_path
+
+
+def sha(model) -> str:
+    r = ok(run("info", model, "--json"))
+    return json.loads(r.stdout)["weights_sha256"]
+
+
+@pytest.mark.parametrize("text", [True, False], ids=["with-text-column", "numbers-only"])
+def test_csv_and_parquet_of_one_table_train_the_same_model_and_predict_the_same(pa, tmp_path, text):
+    """Names from the schema (target, exclude, categorical, weight by name), nulls as empty cells
+    under data.missing: mean, a held-out validation fraction and sample weights: the Parquet
+    file trains the very model its CSV twin trains, and each predicts the other's rows alike."""
+    csv_path, pq_path = write_twins(tmp_path, columns(nulls=True, text=text), row_group_size=50)
+    extra = {"categorical": ["color"]} if text else {}
+    width = 6 if text else 3  # size, legs, wild (+ color one-hot)
+    models = {}
+    for kind, path in (("csv", csv_path), ("parquet", pq_path)):
+        cfg = write_config(
+            tmp_path / f"{kind}.yaml",
+            path,
+            [width, 4, 2],
+            target="label",
+            exclude=["id"],
+            weight="w",
+            missing="mean",
+            validation=0.2,
+            **extra,
+        )
+        ok(run("fit", cfg, "--quiet", "--set", f"output={tmp_path / kind}"))
+        models[kind] = tmp_path / kind / "model.npz"
+    assert sha(models["csv"]) == sha(models["parquet"])
+    outputs = {
+        (m, data): ok(run("predict", models[m], data, "--proba")).stdout
+        for m in models
+        for data in (csv_path, pq_path)
+    }
+    assert len(set(outputs.values())) == 1, outputs.keys()
+    first = outputs[("csv", csv_path)].splitlines()
+    assert first[0].startswith("prediction,") and len(first) == 121
+    scores = {
+        data: ok(run("evaluate", models["parquet"], data, "--json", "--weighted")).stdout
+        for data in (csv_path, pq_path)
+    }
+    assert scores[csv_path].replace("t.csv", "t.parquet") == scores[pq_path]
+
+
+def test_a_regression_model_reads_parquet_numbers_as_its_csv_twin(pa, tmp_path):
+    """Integer, float32 and boolean columns are numbers; the regression target is read in full."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=80)
+    data = {"a": x.tolist(), "b": rng.integers(0, 9, 80).tolist(), "c": [bool(v > 0) for v in x]}
+    data["y"] = (2 * x + np.array(data["b"]) / 3).tolist()
+    csv_path, pq_path = write_twins(tmp_path, data)
+    models = []
+    for kind, path in (("csv", csv_path), ("parquet", pq_path)):
+        cfg = write_config(tmp_path / f"{kind}.yaml", path, [3, 4, 1], cost="mse", target="y")
+        ok(run("fit", cfg, "--quiet", "--set", f"output={tmp_path / kind}"))
+        models.append(tmp_path / kind / "model.npz")
+    assert sha(models[0]) == sha(models[1])
+    assert ok(run("predict", models[0], pq_path)).stdout == ok(run("predict", models[1], csv_path)).stdout
+
+
+def test_parquet_columns_become_numbers_or_text(pa, tmp_path):
+    """All-number features are a float64 matrix (nulls NaN); a text column makes every column
+    text as a CSV cell would be ('' for a null); the target is text either way; dictionary
+    columns are their values."""
+    import pyarrow.parquet as pq
+
+    t = pa.table(
+        {
+            "i": pa.array([1, None, 3], pa.int32()),
+            "f": pa.array([0.1, 2.5, None], pa.float32()),
+            "b": [True, False, None],
+            "y": pa.array([0.1, 0.2, 0.3], pa.float32()),
+        }
+    )
+    pq.write_table(t, "n.parquet")
+    table = read_table("n.parquet", "y")
+    assert table.features == ["i", "f", "b"] and table.named and table.lines is None
+    assert not table.is_text
+    expected = np.array([[1, np.float32(0.1), 1], [np.nan, 2.5, 0], [3, np.nan, np.nan]])
+    np.testing.assert_array_equal(table.cells, expected)
+    assert table.y.tolist() == ["0.1", "0.2", "0.3"]  # a float32 label as it was written
+
+    pq.write_table(t.append_column("s", pa.array(["x", None, "z"]).dictionary_encode()), "m.parquet")
+    table = read_table("m.parquet", "y")
+    assert table.is_text
+    assert [c.tolist() for c in table.cells] == [
+        ["1", "", "3"],
+        [repr(float(np.float32(0.1))), "2.5", ""],
+        ["1", "0", ""],
+        ["x", "", "z"],
+    ]
+    # a column named categorical keeps its text too
+    assert read_table("n.parquet", "y", text_columns=("i",)).is_text
+
+
+def test_a_null_is_a_missing_value_named_by_row_and_column(pa, tmp_path):
+    csv_path, pq_path = write_twins(tmp_path, columns(nulls=True, text=False))
+    cfg = write_config(tmp_path / "c.yaml", pq_path, [4, 3, 2], target="label", exclude=["id"])
+    assert_error(run("fit", cfg, "--quiet"), "t.parquet row 3", "'size'", "missing")
+
+
+def test_predict_reads_a_parquet_file_a_record_batch_at_a_time(pa, tmp_path, monkeypatch):
+    """Chunks of at most CHUNK_LINES rows, each saying which rows it holds; together the rows
+    read whole; predict's output the same bytes whatever the chunk size, from a file or stdin."""
+    _, pq_path = write_twins(tmp_path, columns(), row_group_size=32)
+    whole = read_table(str(pq_path), "label")
+    monkeypatch.setattr(read, "CHUNK_LINES", 25)
+    chunks = list(read_table_chunks(str(pq_path), "label"))
+    assert len(chunks) >= 120 // 25 + 1 and all(c.n <= 25 for c in chunks)
+    assert chunks[1].part == f"rows {chunks[0].n}-{chunks[0].n + chunks[1].n - 1}"
+    for j in range(len(whole.features)):
+        assert np.concatenate([c.column(j) for c in chunks]).tolist() == whole.column(j).tolist()
+    assert np.concatenate([c.y for c in chunks]).tolist() == whole.y.tolist()
+    assert np.concatenate([c.rows for c in chunks]).tolist() == list(range(120))
+
+    cfg = write_config(
+        tmp_path / "c.yaml", pq_path, [6, 3, 2], target="label", exclude=["id", "w"], categorical=["color"]
+    )
+    monkeypatch.setattr(read, "CHUNK_LINES", 1 << 20)
+    ok(run("fit", cfg, "--quiet"))
+    expected = ok(run("predict", "run/model.npz", pq_path)).stdout
+    monkeypatch.setattr(read, "CHUNK_LINES", 7)
+    assert ok(run("predict", "run/model.npz", pq_path)).stdout == expected
+    assert ok(run("predict", "run/model.npz", "-", input=pq_path.read_bytes())).stdout == expected
+
+
+def test_evaluate_weight_trace_and_cv_read_parquet(pa, tmp_path):
+    csv_path, pq_path = write_twins(tmp_path, columns(text=False))
+    cfg = write_config(tmp_path / "c.yaml", pq_path, [3, 3, 2], target="label", exclude=["id", "w"])
+    ok(run("fit", cfg, "--quiet"))
+    for args in (
+        ("evaluate", "run/model.npz", "{}", "--weight", "w", "--json"),
+        ("trace", "run", "--data", "{}", "--row", "4"),
+    ):
+        a = ok(run(*[x.format(csv_path) for x in args])).stdout
+        b = ok(run(*[x.format(pq_path) for x in args])).stdout
+        # (a CSV's row is also named by its line, as an array's is not)
+        assert a.replace("t.csv (line 6)", "t.parquet").replace("t.csv", "t.parquet") == b, args
+    folds = ok(run("cv", cfg, "--folds", "3", "--json")).stdout
+    assert len(json.loads(folds)["folds"]) == 3
+    csv_cfg = write_config(tmp_path / "csv.yaml", csv_path, [3, 3, 2], target="label", exclude=["id", "w"])
+    assert ok(run("cv", csv_cfg, "--folds", "3", "--json")).stdout == folds.replace("t.parquet", "t.csv")
+    dry = ok(run("fit", cfg, "--dry-run"))
+    assert "t.parquet" in dry.stdout + dry.stderr
+
+
+@pytest.mark.parametrize(
+    "column, type_words",
+    [("when", "timestamp"), ("tags", "list"), ("blob", "binary")],
+)
+def test_a_column_of_an_unsupported_type_is_one_error_naming_file_and_column(
+    pa, tmp_path, column, type_words
+):
+    import datetime
+
+    import pyarrow.parquet as pq
+
+    values = {
+        "when": [datetime.datetime(2024, 1, 1)] * 3,
+        "tags": [[1, 2], [3], []],
+        "blob": [b"a", b"b", b"c"],
+    }
+    pq.write_table(pa.table({"x": [1.0, 2.0, 3.0], column: values[column], "y": [0, 1, 0]}), "u.parquet")
+    cfg = write_config(tmp_path / "c.yaml", "u.parquet", [2, 2, 2], target="y")
+    line = assert_error(run("fit", cfg, "--quiet"), "u.parquet", f"'{column}'", type_words)
+    assert "leave it out" in line
+
+
+def test_predict_reads_only_the_models_columns_of_a_parquet_file(pa, tmp_path):
+    """A column the model does not use is not read, whatever its type (a timestamp id)."""
+    import datetime
+
+    import pyarrow.parquet as pq
+
+    _, pq_path = write_twins(tmp_path, columns(text=False))
+    cfg = write_config(tmp_path / "c.yaml", pq_path, [3, 3, 2], target="label", exclude=["id", "w"])
+    ok(run("fit", cfg, "--quiet"))
+    t = pq.read_table(pq_path)
+    t = t.append_column("seen", pa.array([datetime.datetime(2024, 1, 1)] * t.num_rows))
+    pq.write_table(t, "more.parquet")
+    assert (
+        ok(run("predict", "run/model.npz", "more.parquet")).stdout
+        == ok(run("predict", "run/model.npz", pq_path)).stdout
+    )
+
+
+def test_a_damaged_parquet_file_is_one_error(pa, tmp_path):
+    csv_path, pq_path = write_twins(tmp_path, columns(text=False))
+    cfg = write_config(tmp_path / "c.yaml", pq_path, [3, 3, 2], target="label", exclude=["id", "w"])
+    ok(run("fit", cfg, "--quiet"))
+    raw = pq_path.read_bytes()
+    (tmp_path / "cut.parquet").write_bytes(raw[: len(raw) // 2])
+    (tmp_path / "csv.parquet").write_bytes(csv_path.read_bytes())
+    for name in ("cut.parquet", "csv.parquet"):
+        assert_error(run("predict", "run/model.npz", name), name, "not a readable Parquet file")
+        assert_error(run("evaluate", "run/model.npz", name), name, "not a readable Parquet file")
+    assert_error(
+        run("predict", "run/model.npz", "-", input=raw[:-10]), "<stdin>", "not a readable Parquet file"
+    )
+    assert_error(run("predict", "run/model.npz", "gone.parquet"), "'gone.parquet' not found")
+
+
+def test_without_pyarrow_a_parquet_file_says_how_to_install_it(tmp_path, monkeypatch):
+    """(Runs with or without pyarrow installed: its import is made to fail.)"""
+    (tmp_path / "t.parquet").write_bytes(b"PAR1" + bytes(64) + b"PAR1")
+    (tmp_path / "t.csv").write_text("a,y\n1,0\n2,1\n3,0\n")
+    cfg = write_config(tmp_path / "c.yaml", "t.parquet", [1, 2, 2], target="y")
+    for module in ("pyarrow", "pyarrow.parquet", "pyarrow.compute"):
+        monkeypatch.setitem(sys.modules, module, None)
+    line = assert_error(run("fit", cfg, "--quiet"), "t.parquet", "pip install 'nettrain[parquet]'")
+    assert "pyarrow" in line
+    cfg = write_config(tmp_path / "c.yaml", "t.csv", [1, 2, 2], target="y")
+    ok(run("fit", cfg, "--quiet"))
+    assert_error(run("predict", "run/model.npz", "t.parquet"), "pip install 'nettrain[parquet]'")
+    assert_error(
+        run("predict", "run/model.npz", "-", input=b"PAR1" + bytes(8)), "pip install 'nettrain[parquet]'"
+    )
+
+
+def test_a_csv_whose_first_column_is_named_par1_is_a_csv(tmp_path):
+    """(Parquet files start with the bytes 'PAR1', then binary data.)"""
+    (tmp_path / "p.csv").write_text("PAR1,PAR10,y\n1,2,0\n3,4,1\n")
+    table = read_table("p.csv", "y")
+    assert table.features == ["PAR1", "PAR10"] and table.y.tolist() == ["0", "1"]
+    (chunk,) = read_table_chunks("-", need_target=False, stdin=io.BytesIO(b"PAR1\n1\n2\n"))
+    assert chunk.features == ["PAR1"] and chunk.X.tolist() == [[1], [2]]
+
+
+def test_nettrain_starts_and_reads_csv_without_importing_pyarrow():
+    code = (
+        "import sys, runpy\n"
+        "from nettrain.data import read_table\n"
+        "read_table('data/xor.csv')\n"
+        "sys.argv = ['nettrain', '--help']\n"
+        "try:\n    runpy.run_module('nettrain', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "assert not [m for m in sys.modules if m.startswith('pyarrow')], 'pyarrow imported'\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=subprocess_env(), capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
