@@ -285,6 +285,33 @@ def test_a_damaged_parquet_file_is_one_error(pa, tmp_path):
     assert_error(run("predict", "run/model.npz", "gone.parquet"), "'gone.parquet' not found")
 
 
+def test_no_damage_to_a_parquet_file_raises_anything_but_our_error(pa):
+    """Bytes changed here and there, or cut short: a DataError or a table, never pyarrow's errors."""
+    import pyarrow.parquet as pq
+
+    from nettrain.errors import DataError
+
+    buf = io.BytesIO()
+    data = {"a": [1.0, 2.0, None] * 20, "s": ["x", "y", None] * 20, "y": [0, 1, 0] * 20}
+    pq.write_table(pa.table(data), buf, row_group_size=16)
+    raw = buf.getvalue()
+    rng = np.random.default_rng(0)
+    outcomes = set()
+    for _ in range(300):
+        damaged = bytearray(raw)
+        for at in rng.integers(0, len(raw), rng.integers(1, 4)):
+            damaged[at] = rng.integers(0, 256)
+        if rng.random() < 0.3:
+            damaged = damaged[: rng.integers(0, len(damaged))]
+        for read_it in (read_table, lambda *a, **k: list(read_table_chunks(*a, **k))):
+            try:
+                read_it("-", "y", stdin=io.BytesIO(bytes(damaged)))
+                outcomes.add("read")
+            except DataError:
+                outcomes.add("refused")
+    assert outcomes == {"read", "refused"}
+
+
 def test_without_pyarrow_a_parquet_file_says_how_to_install_it(tmp_path, monkeypatch):
     """(Runs with or without pyarrow installed: its import is made to fail.)"""
     (tmp_path / "t.parquet").write_bytes(b"PAR1" + bytes(64) + b"PAR1")
