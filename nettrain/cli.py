@@ -2545,21 +2545,44 @@ def export(
             metavar="float32|float64",
         ),
     ] = "float32",
+    categorical: Annotated[
+        str,
+        typer.Option(
+            "--categorical",
+            help="How the graph takes a categorical column: strings (one string input (N, 1) per "
+            "column, named after it) or one-hot (the caller's one-hot columns in 'input').",
+            show_default=True,
+            metavar="strings|one-hot",
+        ),
+    ] = "strings",
+    unknown: Annotated[
+        str | None,
+        typer.Option(
+            "--unknown",
+            help="A category training never saw, in a string input: error (the run fails, as "
+            "predict refuses it) or ignore (all zeros, as predict --unknown ignore). Default error.",
+            metavar="error|ignore",
+            show_default=False,
+        ),
+    ] = None,
     quiet: QuietOpt = False,
 ):
     """Write a trained model as an ONNX graph, to run without Python or nettrain (onnxruntime,
     ONNX serving stacks, other languages).
 
-    The graph's input 'input' (N, inputs) takes the model's inputs unscaled, in the order of the
-    graph's metadata 'inputs', categorical columns one-hot encoded (color=red, color=blue, ...);
-    it standardizes them, runs the network and gives 'prediction' (regression, in the target's
-    units) or 'probabilities', 'label' and 'label_index' (classification). Opset 17.
+    The graph's input 'input' (N, numeric columns) takes the numeric columns unscaled, in the
+    order of the graph's metadata 'inputs', and each categorical column is a string input
+    (N, 1) named after it, holding its cells as text (metadata 'categorical'; --categorical
+    one-hot: the caller's one-hot columns in 'input' instead); it encodes and standardizes
+    them, runs the network and gives 'prediction' (regression, in the target's units) or
+    'probabilities', 'label' and 'label_index' (classification). Opset 17 (and ONNX-ML's 3
+    for string inputs).
 
     Needs onnx: pip install "nettrain[onnx]".
 
     Example: nettrain export runs/digits -o digits.onnx
     """
-    from .export import DTYPES, OPSET, check_available, float32_rounding, onnx_bytes
+    from .export import CATEGORICAL_INPUTS, DTYPES, OPSET, check_available, float32_rounding, onnx_bytes
     from .modelfile import load_model
 
     if format_.lower() != "onnx":
@@ -2574,12 +2597,26 @@ def export(
         raise NettrainError(
             f"--dtype '{dtype}' is not known{did_you_mean(dtype, DTYPES)}; one of: float32, float64"
         )
+    if categorical not in CATEGORICAL_INPUTS:
+        from .errors import did_you_mean
+
+        raise NettrainError(
+            f"--categorical '{categorical}' is not known{did_you_mean(categorical, CATEGORICAL_INPUTS)}; "
+            "one of: strings, one-hot"
+        )
+    if unknown is not None:
+        _check_unknown(unknown)
+        if categorical == "one-hot":
+            raise NettrainError(
+                "--unknown is for string inputs; with --categorical one-hot the caller encodes the "
+                "categories (an unseen one: all zeros)"
+            )
     if not out.strip():
         raise NettrainError("--output is empty: name the file to write (-o model.onnx), or - for stdout")
     check_available()  # (first: without onnx, say which extra to install)
     _refuse_to_overwrite(out, "the ONNX graph", model=_model_file(model))
     m = load_model(model)
-    data = onnx_bytes(m, dtype)
+    data = onnx_bytes(m, dtype, categorical=categorical, unknown=unknown or "error")
     _write_bytes(out, data, what="ONNX", example="model.onnx")
     if not quiet and dtype == "float32":
         rounded = float32_rounding(m)
@@ -2592,14 +2629,23 @@ def export(
         if len(rounded) > 3:
             sys.stderr.write(f"Note: and {len(rounded) - 3} more inputs alike\n")
     if not quiet and out != "-":
+        from .export import string_inputs
         from .report import one_line
 
         enc = m.encoding
         outputs = "prediction" if enc.task == "regression" else "probabilities, label, label_index"
+        strings = list(string_inputs(m)) if categorical == "strings" else []
+        if strings:
+            n_numeric = len(enc.inputs_numeric())
+            shown = ", ".join(f"'{name}'" for name in strings[:3]) + (", ..." if len(strings) > 3 else "")
+            inputs = (f"input 'input' of {n_numeric} numeric columns, " if n_numeric else "") + (
+                f"string inputs {shown}"
+            )
+        else:
+            inputs = f"input 'input' of {m.network.sizes[0]} columns"
         sys.stderr.write(
             one_line(
-                f"Wrote {out} (ONNX opset {OPSET}, {dtype}; input 'input' of {m.network.sizes[0]} columns, "
-                f"outputs {outputs}; {len(data)} bytes)"
+                f"Wrote {out} (ONNX opset {OPSET}, {dtype}; {inputs}, outputs {outputs}; {len(data)} bytes)"
             )
             + "\n"
         )

@@ -1,14 +1,21 @@
 """A trained model as an ONNX graph, for serving without Python or nettrain (onnxruntime, ONNX
 serving stacks, other languages).
 
-    to_onnx(model, dtype=None) -> onnx.ModelProto
-    onnx_bytes(model, dtype=None) -> bytes (the serialized, checked graph)
+    to_onnx(model, dtype=None, *, categorical="strings", unknown="error") -> onnx.ModelProto
+    onnx_bytes(model, dtype=None, ...) -> bytes (the serialized, checked graph)
 
-The graph takes one input, ``input`` (N, inputs): the model's inputs as nettrain feeds them to
-the network before standardization, that is numeric columns as the data holds them and each
-categorical column as its one-hot columns (``color=red``, ``color=blue``, ...; the caller
-encodes them). Inside, in this order:
+The graph takes the raw table: ``input`` (N, numeric columns), the numeric columns as the data
+holds them (the model's only input when it has no categorical column), and per categorical
+column a string input (N, 1) named after the column, its cells as text (``string_inputs``).
+With ``categorical='one-hot'`` it takes one input, ``input`` (N, inputs): the network's inputs
+before standardization, each categorical column as its one-hot columns (``color=red``, ...;
+the caller encodes them). Inside, in this order:
 
+    x = concat(input, one_hot(color), ...)  string inputs only, in the encoding's column order:
+                                         OneHotEncoder (ai.onnx.ml) over the levels and every
+                                         spelling of a missing cell; a missing cell NaN in each
+                                         of its column's inputs; an unseen level all zeros
+                                         (unknown='ignore') or the run fails ('error')
     x := where(isnan(x), fill, x)        missing: mean models only (fill: the training means; a
                                          categorical column's most frequent category, one-hot)
     a(1) = (x - x_mean) / x_scale        standardization (left out where it is the identity)
@@ -25,9 +32,10 @@ and the outputs: regression ``prediction`` (N, outputs) = s * y_scale + y_mean, 
 units; classification ``probabilities`` (N, classes), as predict --proba gives them, ``label``
 (N,) the predicted class's name as predict writes it (a string tensor) and ``label_index`` (N,)
 its int64 index into the class list; a row whose probabilities are NaN (a NaN input predict would
-refuse) gets the label '' and the index -1. The graph's metadata_props hold the input names in
-order, the class names, the task, the nettrain version and the weights' SHA-256
-(``modelfile.weights_sha256``).
+refuse) gets the label '' and the index -1. The graph's metadata_props hold the names of
+``input``'s columns in order, the class names, the task, the nettrain version and the weights'
+SHA-256 (``modelfile.weights_sha256``); with string inputs also ``categorical`` (each string
+input's column and levels) and ``unknown``.
 
 onnx is an optional extra (``pip install "nettrain[onnx]"``), imported only here, only when a
 graph is built.
@@ -36,23 +44,37 @@ graph is built.
 from __future__ import annotations
 
 import json
+from itertools import product
 
 import numpy as np
 
 from . import __version__
 from .backend import to_host
+from .data.encode import UNKNOWN_POLICIES, Column
+from .data.read import MISSING
 from .errors import NettrainError
 from .modelfile import Model, weights_sha256
 
 #: The ONNX operator set the graphs use: 17 (ONNX 1.12, 2022), which runtimes from 2022 on
 #: run (the test extra asks for onnxruntime 1.14 or later), with plain operators only (Gemm,
-#: Relu, Softmax, Where, Gather, ...), none from ONNX-ML.
+#: Relu, Softmax, Where, Gather, ...), and ONNX-ML's OneHotEncoder for string inputs only.
 OPSET = 17
 #: The IR version written: 8, the one that goes with opset 17, so older runtimes read the file
 #: (onnx writes its newest by default, which older runtimes refuse).
 IR_VERSION = 8
 
 DTYPES = ("float32", "float64")
+
+#: How the graph takes a categorical column: ``strings``, one string tensor (N, 1) per column
+#: holding its cells as text (the default), or ``one-hot``, the caller's one-hot inputs in the
+#: float tensor ``input`` (what export took before it took strings; for runtimes without
+#: ONNX-ML).
+CATEGORICAL_INPUTS = ("strings", "one-hot")
+#: The ONNX-ML operator set (ai.onnx.ml) of the categorical columns' OneHotEncoder: 3, the one
+#: ONNX 1.12 (opset 17's) goes with; a graph without categorical string inputs imports none.
+ML_OPSET = 3
+#: The graph's output names, which no string input may take.
+_OUTPUTS = ("prediction", "probabilities", "label", "label_index")
 
 #: Hidden activations as ONNX operators (identity: no node); attributes beside the name.
 _ACTIVATIONS = {
@@ -120,17 +142,51 @@ def float32_rounding(model: Model) -> list[tuple[str, float, float]]:
     ]
 
 
-def to_onnx(model: Model, dtype: str | None = None):
+def missing_spellings(levels: list[str]) -> list[str]:
+    """Every cell text that ``is_missing`` reads as a missing value once stripped, in every
+    mix of upper and lower case ('NA', 'Na', 'nA', 'na', ...; 66 in all), less any that is one
+    of ``levels``: what a string input's OneHotEncoder lists after the levels, to tell a missing
+    cell from an unseen category (an ONNX graph of opset 17 cannot lower a string's case)."""
+    spellings = {
+        "".join(chars) for word in MISSING for chars in product(*({c.lower(), c.upper()} for c in word))
+    }
+    return sorted(spellings - set(levels))
+
+
+def string_inputs(model: Model) -> dict[str, Column]:
+    """The graph's string inputs (``categorical='strings'``): input name -> categorical column,
+    in the encoding's order. An input is named after its column, with '_' added while the name
+    is taken: by ``input``, an output (``label``, ...), or another input."""
+    taken = {"", "input", *_OUTPUTS}
+    out: dict[str, Column] = {}
+    for c in model.encoding.columns:
+        if c.kind == "categorical":
+            name = c.name
+            while name in taken:
+                name += "_"
+            taken.add(name)
+            out[name] = c
+    return out
+
+
+def to_onnx(model: Model, dtype: str | None = None, *, categorical: str = "strings", unknown: str = "error"):
     """The ONNX graph (an ``onnx.ModelProto``) that computes ``model``'s predictions from its
-    unscaled, one-hot encoded inputs (see the module doc). ``dtype``: float32 (the default) or
-    float64, the graph's input, weights and outputs; a float64 model exported as float32 has
-    its weights rounded."""
+    unscaled inputs (see the module doc). ``dtype``: float32 (the default) or float64, the
+    graph's float input, weights and outputs; a float64 model exported as float32 has its
+    weights rounded. ``categorical``: ``strings`` (a string input per categorical column) or
+    ``one-hot`` (the caller one-hot encodes them into ``input``); no matter for a model without
+    categorical columns. ``unknown``: what a string input's category training never saw does,
+    as predict's ``--unknown``: ``error`` (onnxruntime's run fails) or ``ignore`` (all zeros)."""
     onnx = _onnx()
     from onnx import TensorProto, helper, numpy_helper
 
     dtype = dtype or "float32"
     if dtype not in DTYPES:
         raise NettrainError(f"dtype '{dtype}' is not one of: {', '.join(DTYPES)}")
+    if categorical not in CATEGORICAL_INPUTS:
+        raise NettrainError(f"categorical '{categorical}' is not one of: {', '.join(CATEGORICAL_INPUTS)}")
+    if unknown not in UNKNOWN_POLICIES:
+        raise NettrainError(f"unknown '{unknown}' is not one of: {', '.join(UNKNOWN_POLICIES)}")
     np_dtype = np.dtype(dtype)
     elem = TensorProto.FLOAT if dtype == "float32" else TensorProto.DOUBLE
     net, enc = model.network, model.encoding
@@ -142,13 +198,25 @@ def to_onnx(model: Model, dtype: str | None = None):
     size = sum(W.size + b.size for W, b in zip(Ws, bs)) * np_dtype.itemsize
     if size > limit:
         raise NettrainError(_too_large(size, limit, dtype))
+    strings = string_inputs(model) if categorical == "strings" else {}
     nodes, inits = [], []
+    taken = set(strings)  # the graph's names so far: each tensor has its own
+
+    def fresh(name: str) -> str:
+        """``name``, or with '_' added while the graph has it: a string input's (a column named
+        'z0', or 'color_k' beside 'color', whose OneHotEncoder's tensors are 'color_...')."""
+        while name in taken:
+            name += "_"
+        taken.add(name)
+        return name
 
     def const(name: str, value) -> str:
+        name = fresh(name)
         inits.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
     def node(op: str, inputs: list[str], output: str, **attrs) -> str:
+        output = fresh(output)
         nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
         return output
 
@@ -165,7 +233,65 @@ def to_onnx(model: Model, dtype: str | None = None):
         )
         return node("Add", [node("Relu", [z], f"{name}_relu"), log], name)
 
+    def one_hot(name: str, col: Column) -> str:
+        """The column's one-hot inputs (N, levels) from its string input ``name`` (N, 1): 1 for
+        the row's level, 0 for the others (OneHotEncoder over the levels and then every
+        spelling of a missing cell); a missing cell NaN in each (which missing: mean fills
+        below as it fills any NaN input); a level training never saw all zeros under
+        unknown='ignore', and under 'error' the run fails (zeros=0), as predict refuses it."""
+        levels = list(col.categories)
+        cats = levels + missing_spellings(levels)
+        k = len(levels)
+        hot = node(
+            "OneHotEncoder",
+            [name],
+            f"{name}_onehot",
+            domain="ai.onnx.ml",
+            cats_strings=cats,
+            zeros=int(unknown == "ignore"),
+        )
+        hot = node("Flatten", [hot], f"{name}_flat", axis=1)  # (N, 1, cats) -> (N, cats)
+        if dtype == "float64":  # (OneHotEncoder gives float; 0 and 1 widen exactly)
+            hot = node("Cast", [hot], f"{name}_double", to=TensorProto.DOUBLE)
+        axis = const(f"{name}_axis", np.array([1], np.int64))
+        start, end = const(f"{name}_0", np.array([0], np.int64)), const(f"{name}_k", np.array([k], np.int64))
+        known = node("Slice", [hot, start, end, axis], f"{name}_levels")
+        spelt = node(
+            "Slice", [hot, end, const(f"{name}_end", np.array([len(cats)], np.int64)), axis], f"{name}_m"
+        )
+        count = node("ReduceSum", [spelt, axis], f"{name}_missing_count", keepdims=1)  # (N, 1)
+        missing = node("Greater", [count, const(f"{name}_zero", np.array(0, np_dtype))], f"{name}_missing")
+        nan = const(f"{name}_nan", np.full(k, np.nan, np_dtype))
+        return node("Where", [missing, nan, known], f"{name}_encoded")
+
+    def encode_strings(n_numeric: int) -> str:
+        """The network's unscaled inputs (N, inputs) in the encoding's order: each run of
+        numeric columns from ``input`` (N, numeric columns), each categorical column from its
+        string input (``one_hot``), concatenated."""
+        name_of = {id(c): name for name, c in strings.items()}
+        pieces, start, j = [], 0, 0  # numeric columns start..j of input not yet taken
+        for col in [*enc.columns, None]:
+            if col is not None and col.kind == "numeric":
+                j += 1
+                continue
+            if j > start and (start, j) == (0, n_numeric):
+                pieces.append("input")
+            elif j > start:
+                ends = [
+                    const(f"input_{e}_{start}_{j}", np.array([v], np.int64))
+                    for e, v in (("from", start), ("to", j))
+                ]
+                axis = const(f"input_axis_{start}_{j}", np.array([1], np.int64))
+                pieces.append(node("Slice", ["input", *ends, axis], f"input_{start}_{j}"))
+            start = j
+            if col is not None:
+                pieces.append(one_hot(name_of[id(col)], col))
+        return pieces[0] if len(pieces) == 1 else node("Concat", pieces, "input_encoded", axis=1)
+
     x = "input"
+    n_numeric = sum(c.kind == "numeric" for c in enc.columns)
+    if strings:
+        x = encode_strings(n_numeric)
     if enc.missing == "mean":  # NaN -> the column's fill, as predict fills a missing cell
         fill = const("fill", fill_vector(model).astype(np_dtype))
         x = node("Where", [node("IsNaN", [x], "input_isnan"), fill, x], "input_filled")
@@ -245,33 +371,34 @@ def to_onnx(model: Model, dtype: str | None = None):
         node("Where", [no_label, minus_one, index], "label_index")
         # the labels as predict writes them: an array's number labels as numbers ('2.5', '-1.0')
         text = [str(v) for v in enc.labels()] + [""]
-        names = numpy_helper.from_array(np.array(text, dtype=object), "label_names")
+        names = numpy_helper.from_array(np.array(text, dtype=object), fresh("label_names"))
         names.data_type = TensorProto.STRING
         inits.append(names)
-        node("Gather", ["label_names", "label_index"], "label", axis=0)
+        node("Gather", [names.name, "label_index"], "label", axis=0)
         outputs += [
             helper.make_tensor_value_info("probabilities", elem, ["N", n_classes]),
             helper.make_tensor_value_info("label", TensorProto.STRING, ["N"]),
             helper.make_tensor_value_info("label_index", TensorProto.INT64, ["N"]),
         ]
 
-    graph = helper.make_graph(
-        nodes,
-        "nettrain",
-        [helper.make_tensor_value_info("input", elem, ["N", net.sizes[0]])],
-        outputs,
-        inits,
-    )
+    if strings:  # the numeric columns (if any), then one string tensor (N, 1) per categorical column
+        inputs = [helper.make_tensor_value_info("input", elem, ["N", n_numeric])] if n_numeric else []
+        inputs += [helper.make_tensor_value_info(name, TensorProto.STRING, ["N", 1]) for name in strings]
+        opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("ai.onnx.ml", ML_OPSET)]
+    else:
+        inputs = [helper.make_tensor_value_info("input", elem, ["N", net.sizes[0]])]
+        opsets = [helper.make_opsetid("", OPSET)]
+    graph = helper.make_graph(nodes, "nettrain", inputs, outputs, inits)
     proto = helper.make_model(
         graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
+        opset_imports=opsets,
         ir_version=IR_VERSION,
         producer_name="nettrain",
         producer_version=__version__,
-        doc_string=_doc(model),
+        doc_string=_doc(model, bool(strings)),
     )
     meta = {
-        "inputs": json.dumps(enc.inputs),
+        "inputs": json.dumps(enc.inputs_numeric() if strings else enc.inputs),
         "task": enc.task,
         "nettrain_version": __version__,
         "weights_sha256": weights_sha256(net),
@@ -280,6 +407,11 @@ def to_onnx(model: Model, dtype: str | None = None):
     }
     if enc.task == "classification":
         meta["classes"] = json.dumps(list(enc.classes))
+    if strings:
+        meta["categorical"] = json.dumps(
+            {name: {"column": c.name, "levels": list(c.categories)} for name, c in strings.items()}
+        )
+        meta["unknown"] = unknown
     helper.set_model_props(proto, meta)
     try:
         onnx.checker.check_model(proto, full_check=True)
@@ -300,17 +432,24 @@ def _too_large(size: int, limit: int, dtype: str) -> str:
     )
 
 
-def _doc(model: Model) -> str:
+def _doc(model: Model, strings: bool = False) -> str:
     net, enc = model.network, model.encoding
     what = f"classes {', '.join(enc.classes)}" if enc.task == "classification" else "regression values"
     return (
         f"nettrain {__version__} network {'-'.join(str(s) for s in net.sizes)} "
         f"({', '.join(net.activation_names) or 'no hidden layer'}; output {net.output}), {what}. "
-        "input: the model's inputs in the order of metadata 'inputs', unscaled, categorical "
-        "columns one-hot encoded."
+        + (
+            "input: the numeric columns in the order of metadata 'inputs', unscaled; each "
+            "categorical column a string input (N, 1) of its cells (metadata 'categorical')."
+            if strings
+            else "input: the model's inputs in the order of metadata 'inputs', unscaled, categorical "
+            "columns one-hot encoded."
+        )
     )
 
 
-def onnx_bytes(model: Model, dtype: str | None = None) -> bytes:
+def onnx_bytes(
+    model: Model, dtype: str | None = None, *, categorical: str = "strings", unknown: str = "error"
+) -> bytes:
     """``to_onnx``'s graph, serialized (the bytes of a .onnx file)."""
-    return to_onnx(model, dtype).SerializeToString()
+    return to_onnx(model, dtype, categorical=categorical, unknown=unknown).SerializeToString()

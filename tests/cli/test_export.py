@@ -1,6 +1,8 @@
 """nettrain export: the ONNX graph passes onnx's checker, and onnxruntime running it on a CSV's
-rows (encoded as README says a caller does: unscaled, categorical columns one-hot) gives what
-`nettrain predict` (--proba) gives, for each kind of model; the command's errors. Tests that need
+rows (fed as README says a caller does: the numeric columns unscaled in 'input', each categorical
+column's cells as they are written in its string input; or with --categorical one-hot, one-hot
+by hand) gives what `nettrain predict` (--proba) gives, for each kind of model; the command's
+errors. Tests that need
 onnx and onnxruntime skip without them; the error for a missing onnx runs everywhere."""
 
 from __future__ import annotations
@@ -109,43 +111,59 @@ def onnx_input(inputs: list[str], path) -> np.ndarray:
     return X
 
 
-def export_and_run(ort, model, data, tmp_path, dtype=None):
-    """Export ``model`` (with --dtype when given), check the file, and run it on ``data``'s rows:
-    (outputs by name, metadata, the model file's Model)."""
+def onnx_feeds(meta: dict, path, dtype="float32") -> dict[str, np.ndarray]:
+    """A CSV's rows as the graph's inputs, from its metadata: 'input' (``onnx_input`` of the
+    names in 'inputs'), and each string input of 'categorical' its column's cells as written
+    (N, 1)."""
+    numeric = json.loads(meta["inputs"])
+    feeds = {"input": onnx_input(numeric, path).astype(dtype)} if numeric else {}  # (no numeric column)
+    header, *rows = read_csv(path.read_text())
+    for name, c in json.loads(meta.get("categorical", "{}")).items():
+        feeds[name] = np.array([[row[header.index(c["column"])]] for row in rows], dtype=object)
+    return feeds
+
+
+def export_and_run(ort, model, data, tmp_path, dtype=None, args=()):
+    """Export ``model`` (with --dtype when given, and ``args``), check the file, and run it on
+    ``data``'s rows: (outputs by name, metadata, the model file's Model). A model with
+    categorical columns takes them as strings unless ``args`` say --categorical one-hot."""
     import onnx
 
     out = tmp_path / "model.onnx"
-    r = ok(run("export", model, "-o", out, *(["--dtype", dtype] if dtype else [])))
+    r = ok(run("export", model, "-o", out, *(["--dtype", dtype] if dtype else []), *args))
     assert r.stdout == ""
     assert re.fullmatch(r"Wrote .*model\.onnx \(ONNX opset 17, float(32|64); .* bytes\)\n", r.stderr), (
         r.stderr
     )
     proto = onnx.load(str(out))
     onnx.checker.check_model(proto, full_check=True)
-    assert [(o.domain, o.version) for o in proto.opset_import] == [("", 17)]
     sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     meta = sess.get_modelmeta().custom_metadata_map
     m = load_model(model)
-    assert json.loads(meta["inputs"]) == m.encoding.inputs
+    strings = "one-hot" not in args and any(c.kind == "categorical" for c in m.encoding.columns)
+    ml = [("ai.onnx.ml", 3)] if strings else []
+    assert [(o.domain, o.version) for o in proto.opset_import] == [("", 17), *ml]
+    assert json.loads(meta["inputs"]) == (m.encoding.inputs_numeric() if strings else m.encoding.inputs)
+    assert ("categorical" in meta) == strings
     assert meta["weights_sha256"] == weights_sha256(m.network)
     assert meta["task"] == m.encoding.task
     np_dtype = np.dtype(dtype or "float32")
-    assert sess.get_inputs()[0].name == "input"
-    X = onnx_input(json.loads(meta["inputs"]), data).astype(np_dtype)
-    outputs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, {"input": X})))
+    assert sess.get_inputs()[0].name == "input" or m.encoding.inputs_numeric() == []
+    feeds = onnx_feeds(meta, data, np_dtype)
+    outputs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
     return outputs, meta, m
 
 
-def assert_same_as_predict(ort, model, data, tmp_path, dtype=None, rtol=1e-5):
+def assert_same_as_predict(ort, model, data, tmp_path, dtype=None, rtol=1e-5, args=(), predict_args=()):
     """onnxruntime's outputs against `nettrain predict --proba`'s (classification: labels equal
     exactly, probabilities to float32 rounding) or `nettrain predict`'s values (to ``rtol`` of
-    the largest value)."""
-    outputs, meta, m = export_and_run(ort, model, data, tmp_path, dtype)
+    the largest value); ``args`` for export, ``predict_args`` for predict."""
+    outputs, meta, m = export_and_run(ort, model, data, tmp_path, dtype, args)
     enc = m.encoding
     if enc.task == "classification":
         assert set(outputs) == {"probabilities", "label", "label_index"}
         assert json.loads(meta["classes"]) == enc.classes
-        header, *rows = read_csv(ok(run("predict", model, data, "--proba")).stdout)
+        header, *rows = read_csv(ok(run("predict", model, data, "--proba", *predict_args)).stdout)
         proba = np.array([[float(v) for v in row[1:]] for row in rows])
         assert outputs["probabilities"].dtype == np.dtype(dtype or "float32")
         np.testing.assert_allclose(outputs["probabilities"], proba, rtol=0, atol=rtol)
@@ -154,7 +172,7 @@ def assert_same_as_predict(ort, model, data, tmp_path, dtype=None, rtol=1e-5):
         assert len(set(outputs["label"].tolist())) > 1  # (not a model that answers one class)
     else:
         assert set(outputs) == {"prediction"}
-        header, *rows = read_csv(ok(run("predict", model, data)).stdout)
+        header, *rows = read_csv(ok(run("predict", model, data, *predict_args)).stdout)
         expected = np.array([[float(v) for v in row] for row in rows])
         got = outputs["prediction"]
         assert got.shape == expected.shape and got.dtype == np.dtype(dtype or "float32")
@@ -231,9 +249,11 @@ def test_output_bias_false_has_no_bias_in_the_last_gemm(ort, complete_animals_cs
     assert [len(n.input) for n in gemms] == [3, 2]
 
 
-def test_missing_mean_fills_nan_as_predict_fills_empty_cells(ort, animals_csv, tmp_path):
-    """NaN in a numeric input takes the column's training mean; NaN in each of a categorical
-    column's one-hot inputs takes its most frequent category, as predict fills empty cells."""
+@pytest.mark.parametrize("args", [(), ("--categorical", "one-hot")])
+def test_missing_mean_fills_nan_as_predict_fills_empty_cells(ort, animals_csv, tmp_path, args):
+    """NaN in a numeric input takes the column's training mean; an empty cell in a categorical
+    column's string input (or NaN in each of its one-hot inputs) takes its most frequent
+    category, as predict fills empty cells."""
     model = _fit(
         tmp_path,
         animals_csv,
@@ -244,7 +264,207 @@ def test_missing_mean_fills_nan_as_predict_fills_empty_cells(ort, animals_csv, t
     )
     X = onnx_input(load_model(model).encoding.inputs, animals_csv)
     assert np.isnan(X).any(axis=1).sum() > 50
-    assert_same_as_predict(ort, model, animals_csv, tmp_path)
+    assert_same_as_predict(ort, model, animals_csv, tmp_path, args=args)
+
+
+# -- categorical columns -----------------------------------------------------------------------------
+
+
+def test_numeric_only_models_keep_one_float_input_and_no_onnx_ml(ort, digits_run):
+    """A model without categorical columns: the one input 'input', no ONNX-ML import, no
+    'categorical' metadata, whatever --categorical says (the graph of before string inputs)."""
+    from nettrain.export import to_onnx
+
+    model = load_model(digits_run)
+    proto = to_onnx(model)
+    assert [i.name for i in proto.graph.input] == ["input"]
+    assert [(o.domain, o.version) for o in proto.opset_import] == [("", 17)]
+    assert "categorical" not in {p.key for p in proto.metadata_props}
+    assert to_onnx(model, categorical="one-hot") == proto
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_categorical_columns_are_string_inputs_as_predict_reads_them(
+    ort, complete_animals_csv, tmp_path, dtype
+):
+    """The graph takes the raw table: the numeric columns in 'input' (N, 2), 'color' as a string
+    tensor (N, 1); the rows hold every level, and the graph's probabilities are predict's."""
+    import onnx
+
+    network = {"layers": ["auto", 6, 2], "activation": "tanh"}
+    model = _fit(tmp_path, complete_animals_csv, network, "cross_entropy", 5)
+    outputs = assert_same_as_predict(ort, model, complete_animals_csv, tmp_path, dtype)
+    proto = onnx.load(str(tmp_path / "model.onnx"))
+    elem = onnx.TensorProto.FLOAT if dtype == "float32" else onnx.TensorProto.DOUBLE
+    shapes = [
+        (
+            i.name,
+            i.type.tensor_type.elem_type,
+            [d.dim_param or d.dim_value for d in i.type.tensor_type.shape.dim],
+        )
+        for i in proto.graph.input
+    ]
+    assert shapes == [("input", elem, ["N", 2]), ("color", onnx.TensorProto.STRING, ["N", 1])]
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(meta["inputs"]) == ["size", "weight"]
+    levels = ["blue", "green", "red"]
+    assert json.loads(meta["categorical"]) == {"color": {"column": "color", "levels": levels}}
+    assert meta["unknown"] == "error"
+    header, *rows = read_csv(complete_animals_csv.read_text())
+    assert sorted({row[1] for row in rows}) == levels
+    assert outputs["probabilities"].shape == (len(rows), 2)
+    r = ok(run("export", model, "-o", tmp_path / "again.onnx"))
+    assert "input 'input' of 2 numeric columns, string inputs 'color', outputs" in r.stderr
+
+
+def test_a_model_of_categorical_columns_only_has_no_float_input(ort, tmp_path):
+    header, rows = animals(n=240)
+    train = write_rows(tmp_path / "colours.csv", ["color", "label"], [[row[1], row[3]] for row in rows])
+    model = _fit(tmp_path, train, {"layers": ["auto", 4, 2], "activation": "tanh"}, "cross_entropy", 10)
+    _, meta, _ = export_and_run(ort, model, train, tmp_path)
+    assert json.loads(meta["inputs"]) == []
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in sess.get_inputs()] == ["color"]
+    assert_same_as_predict(ort, model, train, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def mixed_csv(tmp_path_factory):
+    """A regression table whose categorical columns come first, between numeric ones and last,
+    named 'label' (an output's name), 'z0' (a tensor inside the graph) and 'z0_k' (one of
+    'z0''s one-hot tensors): 'label' (a, b), 'x1', 'z0' (p, q, r), 'x2', 'x3', 'z0_k' (u, v), 'y'."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(200):
+        kind, shade, tone = "ab"[i % 2], "pqr"[i % 3], "uv"[(i // 5) % 2]
+        x = rng.normal(size=3)
+        y = x[0] - 2 * x[1] + 0.5 * x[2] + (1.5 if kind == "a" else -1) + {"p": 0, "q": 2, "r": -2}[shade]
+        y += 1 if tone == "u" else 0
+        rows.append([kind, f"{x[0]:.4f}", shade, f"{x[1]:.4f}", f"{x[2]:.4f}", tone, f"{10 + 3 * y:.4f}"])
+    header = ["label", "x1", "z0", "x2", "x3", "z0_k", "y"]
+    return write_rows(tmp_path_factory.mktemp("mixed") / "mixed.csv", header, rows)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_columns_keep_the_encodings_order(ort, mixed_csv, tmp_path, dtype):
+    """Categorical columns before, between and after numeric ones go into the network in the
+    encoding's order (label=a, label=b, x1, z0=p, ..., x2, x3, z0_k=u, z0_k=v); a column named as
+    an output is an input with '_' added ('label_'), one named as a tensor inside the graph
+    keeps its name (the tensor is renamed)."""
+    network = {"layers": ["auto", 8, 1], "activation": "tanh"}
+    model = _fit(tmp_path, mixed_csv, network, "mse", 20)
+    assert load_model(model).encoding.inputs[:3] == ["label=a", "label=b", "x1"]
+    outputs, meta, _ = export_and_run(ort, model, mixed_csv, tmp_path, dtype)
+    assert json.loads(meta["inputs"]) == ["x1", "x2", "x3"]
+    names = {k: v["column"] for k, v in json.loads(meta["categorical"]).items()}
+    assert names == {"label_": "label", "z0": "z0", "z0_k": "z0_k"}
+    assert_same_as_predict(ort, model, mixed_csv, tmp_path, dtype)
+    # shuffled columns within 'input' change the answers: the test would see a wrong order
+    feeds = onnx_feeds(meta, mixed_csv, dtype)
+    feeds["input"] = feeds["input"][:, ::-1].copy()
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    assert not np.allclose(sess.run(None, feeds)[0], outputs["prediction"], atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def spelt_csv(tmp_path_factory):
+    """animals() whose 'color' is missing in many spellings ('', NA, None, n/a, ?, NULL, nan,
+    -NaN, any case) and 'size' in some rows."""
+    header, rows = animals(n=240)
+    spellings = ["", "NA", "None", "n/A", "?", "NULL", "nan", "-NaN", "na", "NONE", "Null"]
+    for i, row in enumerate(rows):
+        if i % 5 == 2:
+            row[1] = spellings[i % len(spellings)]
+        if i % 9 == 1:
+            row[0] = ""
+    return write_rows(tmp_path_factory.mktemp("spelt") / "spelt.csv", header, rows)
+
+
+def test_a_missing_category_in_any_spelling_is_filled_as_predict_fills_it(ort, spelt_csv, tmp_path):
+    network = {"layers": ["auto", 6, 2], "activation": "tanh"}
+    model = _fit(tmp_path, spelt_csv, network, "cross_entropy", 5, missing="mean")
+    outputs = assert_same_as_predict(ort, model, spelt_csv, tmp_path)
+    assert (outputs["label_index"] >= 0).all()
+
+
+def test_without_missing_mean_a_missing_category_gives_no_label(
+    ort, spelt_csv, complete_animals_csv, tmp_path
+):
+    """Where predict refuses a missing category (missing: error) or leaves its row empty
+    (drop), the graph gives the row NaN probabilities, label '' and label_index -1."""
+    network = {"layers": ["auto", 6, 2], "activation": "tanh"}
+    model = _fit(tmp_path, complete_animals_csv, network, "cross_entropy", 5)
+    assert_error(run("predict", model, spelt_csv), "is missing a value")
+    outputs, meta, _ = export_and_run(ort, model, spelt_csv, tmp_path)
+    feeds = onnx_feeds(meta, spelt_csv)
+    missing = np.isin(
+        np.char.lower(feeds["color"][:, 0].astype(str)), ["", "na", "none", "n/a", "?", "null", "nan", "-nan"]
+    )
+    size_missing = np.isnan(feeds["input"][:, 0])
+    assert missing.sum() > 20
+    assert np.isnan(outputs["probabilities"][missing]).all()
+    assert (outputs["label_index"][missing] == -1).all() and (outputs["label"][missing] == "").all()
+    present = ~missing & ~size_missing
+    assert (
+        np.isfinite(outputs["probabilities"][present]).all() and (outputs["label_index"][present] >= 0).all()
+    )
+
+
+@pytest.fixture(scope="module")
+def unseen_csv(tmp_path_factory):
+    """animals() with 'purple' (a colour training never saw) in some rows."""
+    header, rows = animals(n=60, seed=1)
+    for i, row in enumerate(rows):
+        if i % 4 == 3:
+            row[1] = "purple"
+    return write_rows(tmp_path_factory.mktemp("unseen") / "unseen.csv", header, rows)
+
+
+def test_an_unseen_category_fails_the_run_as_predict_refuses_it(
+    ort, complete_animals_csv, unseen_csv, tmp_path
+):
+    """As predict's default (--unknown error): onnxruntime's run fails (OneHotEncoder, zeros=0),
+    rather than answering for a row it knows nothing about; without such a row it runs."""
+    network = {"layers": ["auto", 6, 2], "activation": "tanh"}
+    model = _fit(tmp_path, complete_animals_csv, network, "cross_entropy", 5)
+    assert_error(run("predict", model, unseen_csv), "'purple', a category training never saw")
+    ok(run("export", model, "-o", tmp_path / "m.onnx", "-q"))
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    feeds = onnx_feeds(sess.get_modelmeta().custom_metadata_map, unseen_csv)
+    with pytest.raises(Exception, match="Unknown Category"):
+        sess.run(None, feeds)
+    assert len(sess.run(None, {name: v[:3] for name, v in feeds.items()})[0]) == 3
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_unknown_ignore_encodes_an_unseen_category_as_predict_does(
+    ort, complete_animals_csv, unseen_csv, tmp_path, dtype
+):
+    network = {"layers": ["auto", 6, 2], "activation": "tanh"}
+    model = _fit(tmp_path, complete_animals_csv, network, "cross_entropy", 5)
+    _, meta, _ = export_and_run(ort, model, unseen_csv, tmp_path, dtype, ("--unknown", "ignore"))
+    assert meta["unknown"] == "ignore"
+    assert_same_as_predict(
+        ort,
+        model,
+        unseen_csv,
+        tmp_path,
+        dtype,
+        args=("--unknown", "ignore"),
+        predict_args=("--unknown", "ignore"),
+    )
+
+
+def test_categorical_one_hot_keeps_the_callers_one_hot_input(ort, complete_animals_csv, tmp_path):
+    """--categorical one-hot: the graph of before string inputs, one float input of the
+    one-hot columns (metadata 'inputs': color=blue, ...), and no ONNX-ML."""
+    network = {"layers": ["auto", 6, 2], "activation": "tanh"}
+    model = _fit(tmp_path, complete_animals_csv, network, "cross_entropy", 5)
+    outputs, meta, m = export_and_run(
+        ort, model, complete_animals_csv, tmp_path, args=("--categorical", "one-hot")
+    )
+    assert json.loads(meta["inputs"]) == m.encoding.inputs and "color=red" in m.encoding.inputs
+    assert_same_as_predict(ort, model, complete_animals_csv, tmp_path, args=("--categorical", "one-hot"))
 
 
 def test_without_missing_mean_nan_gives_nan(ort, regression_run, tmp_path):
@@ -273,9 +493,9 @@ def test_a_nan_row_of_a_one_sigmoid_model_has_no_label(ort, complete_animals_csv
     model = _fit(tmp_path, complete_animals_csv, {"layers": ["auto", 4, 1]}, "binary_cross_entropy", 2)
     outputs, meta, _ = export_and_run(ort, model, complete_animals_csv, tmp_path)
     sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
-    X = onnx_input(json.loads(meta["inputs"]), complete_animals_csv)[:2].astype(np.float32)
-    X[0, 0] = np.nan
-    probabilities, label, label_index = sess.run(None, {"input": X})
+    feeds = {name: v[:2] for name, v in onnx_feeds(meta, complete_animals_csv).items()}
+    feeds["input"][0, 0] = np.nan
+    probabilities, label, label_index = sess.run(None, feeds)
     assert label_index.tolist() == [-1, outputs["label_index"][1]]
     assert label.tolist() == ["", outputs["label"][1]]
 
@@ -464,6 +684,9 @@ def test_quiet_and_stdout(ort, digits_run, tmp_path):
         (["--dtype", "float16"], "--dtype 'float16' is not known"),
         (["--format", "onx"], "did you mean 'onnx'"),
         (["-o", " "], "--output is empty"),
+        (["--categorical", "onehot"], "did you mean 'one-hot'"),
+        (["--unknown", "ignored"], "--unknown 'ignored' is not known"),
+        (["--unknown", "ignore", "--categorical", "one-hot"], "--unknown is for string inputs"),
     ],
 )
 def test_bad_options(digits_run, tmp_path, args, needle):
@@ -490,12 +713,37 @@ def test_the_readme_example_runs_and_agrees_with_predict(ort, digits_run, tmp_pa
     section = readme_section()
     assert "nettrain export runs/digits -o digits.onnx" in section
     ok(run("export", "runs/digits", "-o", "digits.onnx"))
-    (code,) = re.findall(r"^```python\n(.*?)^```", section, re.S | re.M)
+    code, _ = re.findall(r"^```python\n(.*?)^```", section, re.S | re.M)
     scope: dict = {}
     exec(code, scope)
     header, *rows = read_csv(ok(run("predict", "runs/digits", "data/digits_test.csv")).stdout)
     assert scope["label"].tolist() == [row[0] for row in rows]
     assert scope["probabilities"].shape == (len(rows), 10)
+
+
+def test_the_readme_categorical_example_runs_and_agrees_with_predict(ort, tmp_path, monkeypatch):
+    """README's second Python block, for a model trained on animals.csv (size, color, weight,
+    label; blanks around some colours, which it strips as predict does): its labels and
+    probabilities are predict's."""
+    monkeypatch.chdir(tmp_path)
+    header, rows = animals(n=120)
+    for i, row in enumerate(rows):
+        if i % 5 == 0:
+            row[1] = f" {row[1]} "
+    train = write_rows(tmp_path / "animals.csv", header, rows)
+    _fit(tmp_path, train, {"layers": ["auto", 6, 2], "activation": "tanh"}, "cross_entropy", 5)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "run").rename(tmp_path / "runs" / "animals")
+    section = readme_section()
+    assert "nettrain export runs/animals -o animals.onnx" in section
+    ok(run("export", "runs/animals", "-o", "animals.onnx"))
+    _, code = re.findall(r"^```python\n(.*?)^```", section, re.S | re.M)
+    scope: dict = {}
+    exec(code, scope)
+    header, *rows = read_csv(ok(run("predict", "runs/animals", "animals.csv", "--proba")).stdout)
+    assert scope["label"].tolist() == [row[0] for row in rows]
+    proba = np.array([[float(v) for v in row[1:]] for row in rows])
+    np.testing.assert_allclose(scope["probabilities"], proba, rtol=0, atol=1e-5)
 
 
 def test_the_python_api_readme_names(ort, digits_run, tmp_path):
