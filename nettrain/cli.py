@@ -2434,6 +2434,8 @@ SUMMARY_NAMES = {
     "test_loss": "test loss",
     "test_accuracy": "test accuracy",
     "test_r2": "test R²",
+    "val_weighted": "val scores weighted",
+    "test_weighted": "test scores weighted",
     "stopped_early": "stopped early",
     "best_epoch": "best epoch",
     "kept_epoch": "weights of epoch",

@@ -1569,7 +1569,7 @@ data:
   # exclude: [customer_id]     # columns to leave out (ids, leaks); predict ignores them too
   # features: [age, income]    # or instead: the only columns to use (not with exclude)
   # weight: sample_weight      # a column of per-row weights (>= 0) in the training cost;
-                               # not an input; validation and test stay unweighted
+                               # not an input; weighs the validation and test scores too
   # split_seed: 0              # seed of the validation/test hold-outs (default: training.seed's);
                                # set it to vary training.seed over one fixed split
   # delimiter: ","             # default: sniffed (comma, semicolon, tab or |)

@@ -74,6 +74,8 @@ class CVResult:
     n_rows: int
     source: str
     notes: list[str] = field(default_factory=list)
+    #: data.weight's column, when the folds' scores are weighted by it (else None)
+    weight_column: str | None = None
 
 
 def fold_indices(
@@ -185,6 +187,11 @@ def cross_validate(
                 f"class '{few}' has {counts.min()} rows, fewer than the {folds} folds: "
                 f"{folds - counts.min()} fold(s) score no row of it"
             )
+    if dc.weight is not None:
+        notes.append(
+            f"each fold's scores are weighted by data.weight ('{dc.weight}'), as evaluate --weighted "
+            "weighs them"
+        )
     for note in notes:
         emit("notice", {"message": note})
     _warn_of_shared_validation(config, dc, table, emit)
@@ -206,8 +213,9 @@ def cross_validate(
             # (every fold's fit says the same notices: a reporter shows each once)
             result = fit(fit_config, emit, data=data, save=False)
             # a rare category met only in the scored fold is encoded as zeros, as predict
-            # --unknown ignore does: the fold's model never saw it
-            report = result.model.evaluate(table.take(held), unknown="ignore")
+            # --unknown ignore does: the fold's model never saw it. With data.weight, every score
+            # is weighted by the scored rows' weights (evaluate --weighted's scores)
+            report = result.model.evaluate(table.take(held), unknown="ignore", weight=dc.weight)
         except (DataError, TrainingDiverged) as exc:
             raise _in_fold(exc, i, folds) from None
         if names is None:
@@ -233,7 +241,7 @@ def cross_validate(
             mean[name] = std[name] = None
         else:
             mean[name], std[name] = float(np.mean(values)), float(np.std(values))
-    return CVResult(config.task, list(names or []), results, mean, std, n, table.source, notes)
+    return CVResult(config.task, list(names or []), results, mean, std, n, table.source, notes, dc.weight)
 
 
 def _warn_of_shared_validation(config, dc, table: Table, emit) -> None:
@@ -309,4 +317,6 @@ def result_dict(r: CVResult) -> dict:
         "folds": [{"fold": f.fold, **_fold_info(f)} for f in r.folds],
         "mean": dict(r.mean),
         "std": dict(r.std),
+        # (only a weighted cross-validation says so: the scores of one without are as they were)
+        **({"weighted": True, "weight_column": r.weight_column} if r.weight_column is not None else {}),
     }

@@ -817,11 +817,12 @@ class _NettrainEstimator:
         early stopping that had not stopped when the epochs ran out, are ConvergenceWarnings
         (MLPClassifier's for max_iter reached before its tol criterion); the rest
         NettrainWarnings."""
-        from .train import CLASS_WEIGHTS_NOTE, WARM_START_NOTE, WORSE_THAN_A_CONSTANT
+        from .train import CLASS_WEIGHTS_NOTE, WARM_START_NOTE, WEIGHTED_SCORES_NOTE, WORSE_THAN_A_CONSTANT
 
         who = type(self).__name__
         for note in notes:
-            if note.startswith((CLASS_WEIGHTS_NOTE, WARM_START_NOTE)):
+            # (scikit-learn weighs the validation score by sample_weight without a word)
+            if note.startswith((CLASS_WEIGHTS_NOTE, WARM_START_NOTE, WEIGHTED_SCORES_NOTE)):
                 continue
             kind: type[Warning] = NettrainWarning
             if note.startswith(WORSE_THAN_A_CONSTANT):

@@ -311,7 +311,7 @@ class PlainReporter(Reporter):
 
     def on_test(self, info: dict) -> None:
         self._say_held()
-        parts = [f"test: loss {info['loss']:.6g}"]
+        parts = [f"test{' (weighted)' if info.get('weighted') else ''}: loss {info['loss']:.6g}"]
         for key in ("accuracy", "r2"):
             if key in info:
                 parts.append(f"{key} {info[key]:.4f}")
@@ -497,7 +497,7 @@ class RichReporter(Reporter):
 
     def on_test(self, info: dict) -> None:
         self.close()
-        parts = [f"[bold]test[/]: loss {info['loss']:.5g}"]
+        parts = [f"[bold]test[/]{' (weighted)' if info.get('weighted') else ''}: loss {info['loss']:.5g}"]
         for key in ("accuracy", "r2"):
             if key in info:
                 parts.append(f"{key} {info[key]:.4f}")

@@ -49,6 +49,7 @@ from .data import (
     hold_out_rows,
     load_run_data,
     normalized_weights,
+    scoring_weights,
     stream_rng,
 )
 from .errors import (
@@ -119,13 +120,23 @@ def evaluate_dataset(
 ) -> dict:
     """Loss and the task's metric (accuracy, or R^2 in standardized units) on a data set.
 
+    A set with weights ``data.w`` (a validation or test set's, data.weight: ``scoring_weights``,
+    a mean of 1) is scored as scikit-learn's ``sample_weight`` and Keras's validation sample
+    weights: the loss is the weighted mean of the rows' losses, sum w_i l_i / sum w_i, the
+    metric metrics.py's weighted form; the result then has ``weighted: True``.
+
     ``on_device`` may hold (X, Y) already copied to the device (fit copies the validation set
-    once when it fits); else each batch is copied over."""
+    once when it fits), and the weights (n,) float64 as a third array; else each batch is
+    copied over."""
     xp = device.xp
     loss_sum = xp.zeros((), dtype=np.float64)
     outputs = []
     n = len(data.X)
-    X, Y = on_device if on_device is not None else (data.X, data.Y)
+    w = data.w
+    if on_device is not None:
+        X, Y, W = on_device
+    else:
+        X, Y, W = data.X, data.Y, w
     # the cost is taken in float64 from the outputs: a row far outside the training data's range
     # overflowed float32 (mse's (s - y)^2 past 3e38: a test loss of inf, and NumPy's
     # RuntimeWarning on the terminal, as fit scores its test set after the training loop's
@@ -136,15 +147,23 @@ def evaluate_dataset(
             y = device.asarray(Y[start : start + batch_size], dtype=np.float64)
             zs, acts = network.forward_cache(x)
             z, s = zs[-1].astype(np.float64), acts[-1].astype(np.float64)
-            loss_sum += network.cost.loss(z, s, y) * len(x)
+            if w is None:
+                loss_sum += network.cost.loss(z, s, y) * len(x)
+            else:  # (1/m) sum w_i l_i over the batch's m rows, times m
+                wb = device.asarray(W[start : start + batch_size], dtype=np.float64)
+                loss_sum += network.cost.loss(z, s, y, wb) * len(x)
             outputs.append(to_host(acts[-1]))
     s = np.concatenate(outputs)
-    result: dict[str, Any] = {"loss": float(loss_sum) / n}
+    # sum w_i l_i / sum w_i: the weights' mean is 1, so their sum is n (exactly n for equal ones)
+    total = n if w is None else float(np.sum(w, dtype=np.float64))
+    result: dict[str, Any] = {"loss": float(loss_sum) / total}
     if encoding.task == "classification":
         true = data.Y[:, 0].astype(int) if s.shape[1] == 1 else data.Y.argmax(axis=1)
-        result["accuracy"] = metrics.accuracy(true, encoding.predicted_index(s))
+        result["accuracy"] = metrics.accuracy(true, encoding.predicted_index(s), w)
     else:
-        result["r2"] = metrics.r2(data.Y, s)
+        result["r2"] = metrics.r2(data.Y, s, w)
+    if w is not None:
+        result["weighted"] = True
     return result
 
 
@@ -660,6 +679,8 @@ def _fit(
     config = with_data_sizes(config, data.encoding.n_inputs, data.encoding.n_outputs)
     for note in data.notes:
         emit("notice", {"message": note})
+    if note := _weighted_scores_note(config, data):
+        emit("notice", {"message": note})
     check_data_fits(config, data)
     check_monitors(config, data.validation is not None)
     if device.kind == "cpu":  # (a GPU says so itself, at the allocation: out of GPU memory)
@@ -766,7 +787,11 @@ def _fit(
     if data.validation is not None and device.kind == "gpu":
         val = data.validation
         if device_chunk_rows(device, val, bs) is None:
-            val_on_device = (device.asarray(val.X, dtype=net.dtype), device.asarray(val.Y, dtype=net.dtype))
+            val_on_device = (
+                device.asarray(val.X, dtype=net.dtype),
+                device.asarray(val.Y, dtype=net.dtype),
+                None if val.w is None else device.asarray(val.w, dtype=np.float64),
+            )
     batch_every = max(1, n_batches // 20)
     emit(
         "start",
@@ -1091,11 +1116,21 @@ def _fit(
             }
         )
     summary.update({key: kept[key] for key in ("val_loss", "val_accuracy", "val_r2") if key in kept})
+    # a run with sample weights (data.weight, or weights given to fit) says whether its
+    # validation and test scores are weighted: by their rows' weights, or (a file without the
+    # weight column) not
+    weighted_run = config.data.weight is not None or getattr(data.train, "w", None) is not None
+    if weighted_run and data.validation is not None:
+        # whether the validation scores are weighted by data.weight (a file without its column:
+        # not); the test scores' test_weighted comes with them
+        summary["val_weighted"] = data.validation.w is not None
     # the model keeps host copies of the weights; on the CPU they are the same arrays
     host_net = net.with_params([to_host(w) for w in net.W], [to_host(v) for v in net.b])
     test = None
     if data.test is not None:
         test = evaluate_dataset(host_net, data.test, data.encoding, Device("cpu"))
+        if weighted_run:
+            test.setdefault("weighted", False)
         summary.update({f"test_{k}": v for k, v in test.items()})
         emit("test", test)
     model = Model(host_net, data.encoding, run_meta(config, summary, started_from))
@@ -1375,18 +1410,38 @@ def _hold_out(config, data: RunData) -> RunData:
             labels = train.Y.argmax(axis=1) if train.Y.shape[1] > 1 else train.Y[:, 0]
         rng = stream_rng(config.split_seed, stream)
         kept, held = hold_out_rows(len(train), fraction, rng, labels, "the data given to fit", key)
-        w = None  # the kept rows' sample weights, normalized over them as load_run_data does
+        # the kept rows' sample weights, normalized over them as load_run_data does; the held-out
+        # rows' weigh their scores, as scikit-learn's early stopping weighs its validation score
+        w = w_held = None
         if train.w is not None:
             w = normalized_weights(
                 train.w[kept].astype(np.float64), train.w.dtype, "the data given to fit: sample_weight"
+            )
+            w_held = scoring_weights(
+                train.w[held].astype(np.float64), f"the {key} rows of the data given to fit"
             )
         data = replace(
             data,
             train=Dataset(train.X[kept], train.Y[kept], w=w),
             notes=[*data.notes, *held_out_note(fraction, labels, held, key)],
-            **{key: Dataset(train.X[held], train.Y[held])},
+            **{key: Dataset(train.X[held], train.Y[held], w=w_held)},
         )
     return data
+
+
+#: the start of the note of a run whose validation or test scores are weighted
+WEIGHTED_SCORES_NOTE = "sample weights weigh"
+
+
+def _weighted_scores_note(config, data: RunData) -> str | None:
+    """The note of a run whose validation or test scores are weighted by their rows' weights
+    (data.weight's column, or the sample weights given to fit)."""
+    sets = (("validation", data.validation), ("test", data.test))
+    weighted = [name for name, ds in sets if ds is not None and ds.w is not None]
+    if not weighted:
+        return None
+    by = f" (data.weight: {config.data.weight})" if config.data.weight is not None else ""
+    return f"{WEIGHTED_SCORES_NOTE} the {' and '.join(weighted)} scores too{by}"
 
 
 def _cosine_cut_short(config, last_epoch: int, history: list[dict]) -> str | None:

@@ -366,13 +366,24 @@ def weighted_digits(tmp_path, **training) -> dict:
 )
 def test_sample_weights_on_the_gpu_paths_equal_the_cpu(fake, tmp_path, training):
     """data.weight: the weights are gathered on the device with X and Y (and, for data too big
-    for the card, sent over with each chunk); the same run as the CPU's, which they change."""
+    for the card, sent over with each chunk); the same run as the CPU's, which they change. The
+    validation rows' weights weigh val_loss and val_accuracy there as on the CPU (the validation
+    set and its weights on the device, or, too big, each batch sent over)."""
     base = weighted_digits(tmp_path, **training)
     cpu = fit_on("cpu", base)
     gpu = fit_on("gpu", base)
     assert_same_run(gpu, cpu)
+    assert gpu.summary["val_weighted"] is cpu.summary["val_weighted"] is True
+    val_accuracy = [h["val_accuracy"] for h in cpu.history]
+    assert [h["val_accuracy"] for h in gpu.history] == pytest.approx(val_accuracy, rel=1e-12)
     fake.MEMORY[0] = 1 << 20  # 1 MiB free: the training set stays on the host, in chunks
-    assert_same_run(fit_on("gpu", base), cpu)
+    chunked = fit_on("gpu", base)
+    assert_same_run(chunked, cpu)
+    assert [h["val_accuracy"] for h in chunked.history] == pytest.approx(val_accuracy, rel=1e-12)
+    fake.MEMORY[0] = 100_000  # the validation set too big for the card: its batches sent over
+    small = fit_on("gpu", base)
+    assert_same_run(small, cpu)
+    assert [h["val_accuracy"] for h in small.history] == pytest.approx(val_accuracy, rel=1e-12)
     fake.MEMORY[0] = 8 << 30
     plain = digits(tmp_path, **training)
     assert [h["loss"] for h in fit_on("gpu", plain).history] != pytest.approx(

@@ -250,6 +250,10 @@ def test_a_streamed_npy_with_sample_weights_under_mpi(tmp_path):
     assert load_model(tmp_path / "two" / "model.npz").encoding.weight == "4"
     for a, b in zip(weights(tmp_path / "one"), weights(tmp_path / "two")):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+    # and the held-out rows' weights weigh the validation scores on every rank alike
+    one, two = (load_model(tmp_path / name / "model.npz").meta["training"] for name in ("one", "two"))
+    assert one["val_weighted"] is two["val_weighted"] is True
+    assert two["val_loss"] == pytest.approx(one["val_loss"], rel=1e-4)
     assert not np.allclose(weights(tmp_path / "plain")[0], weights(tmp_path / "one")[0], rtol=1e-3)
 
 
@@ -447,6 +451,11 @@ def test_sample_weights_under_mpi_train_the_weights_of_one_process(tmp_path):
     assert two.returncode == 0, two.stderr
     for a, b in zip(weights(tmp_path / "one"), weights(tmp_path / "two")):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+    # the validation scores are weighted by the held-out rows' weights on every rank alike
+    runs = [load_model(tmp_path / name / "model.npz").meta["training"] for name in ("one", "two")]
+    assert runs[0]["val_weighted"] is runs[1]["val_weighted"] is True
+    for key in ("val_loss", "val_accuracy"):
+        assert runs[1][key] == pytest.approx(runs[0][key], rel=1e-4)
     plain = nettrain(
         "fit",
         config,

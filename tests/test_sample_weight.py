@@ -13,6 +13,7 @@ from nettrain import config_from_dict
 from nettrain.checkpoint import config_hash
 from nettrain.costs import MSE, BinaryCrossEntropy, CrossEntropy
 from nettrain.data import RunData, load_run_data, normalized_weights
+from nettrain.data.read import with_weight
 from nettrain.errors import ConfigError, DataError
 from nettrain.gradcheck import gradcheck, gradcheck_config
 from nettrain.network import Network
@@ -298,7 +299,10 @@ def test_the_weights_are_normalized_over_the_training_rows_after_the_hold_outs(t
     train = write_csv(tmp_path / "t.csv", regression_rows(n=40))
     cfg = config_from_dict(json.loads(write_config(tmp_path, train, validation=0.25, test=0.2).read_text()))
     data = load_run_data(cfg)
-    assert data.validation.w is None and data.test.w is None
+    for held in (data.validation, data.test):  # (each held-out set's weights over their own mean)
+        own = held.table.w.astype(np.float64)[held.kept]
+        assert held.w.dtype == np.float64 and len(held.w) == len(held) > 0
+        np.testing.assert_allclose(held.w, own / own.mean(), rtol=1e-12)
     raw = data.train.table.w.astype(np.float64)[data.train.kept]  # the training rows' own column
     assert len(raw) == len(data.train) < 40
     np.testing.assert_allclose(data.train.w, raw / raw.mean(), rtol=1e-12)
@@ -521,12 +525,17 @@ def test_a_headerless_test_file_laid_out_like_training_or_as_the_models_columns(
     np.savez(tmp_path / "model.npz", X=table[:, [0, 2]], y=table[:, 3])
     data = {"header": False, "target": 3, "weight": None, "validation": str(train)}
     data |= {"weight": 1} if left_out == "weight" else {"exclude": [1]}
-    scores = []
+    scores, weighted = [], []
     for test in (train, tmp_path / "like.npy", tmp_path / "model.npz"):
         cfg = config_from_dict(json.loads(write_config(tmp_path, train, test=str(test), **data).read_text()))
         result = fit(cfg, save=False)
         scores.append((result.test["loss"], result.history[-1]["val_loss"]))
-    assert scores[0] == scores[1] == scores[2]
+        weighted.append(result.summary.get("test_weighted"))
+    if left_out == "exclude":
+        assert scores[0] == scores[1] == scores[2] and weighted == [None] * 3
+    else:  # the files laid out like training carry the weights; the model's columns alone do not
+        assert scores[0] == scores[1] and weighted == [True, True, False]
+        assert scores[2][1] == scores[0][1] and scores[2][0] != scores[0][0]
 
 
 def test_an_array_laid_out_like_the_training_file_leaves_the_weight_out(tmp_path):
@@ -560,21 +569,34 @@ def test_an_array_laid_out_like_the_training_file_leaves_the_weight_out(tmp_path
     assert info_json(model)["weight_column"] == "1"
 
 
-def test_validation_and_the_test_set_stay_unweighted(tmp_path):
-    """val_loss is the plain mean over the validation rows, whatever weights their file's column
-    holds (one row at 1000, the others at 0.001): evaluate's unweighted mse of the model."""
+def test_a_validation_files_weight_column_weighs_its_scores(tmp_path):
+    """val_loss is the weighted mean over the validation rows by their file's column (one row at
+    1000, the others at 0.001): evaluate --weighted's mse of the model, not the plain one; so is
+    the test file's, and the model records that both are weighted."""
     rows = regression_rows(n=40)
     train = write_csv(tmp_path / "t.csv", rows[:30])
     val = write_csv(
         tmp_path / "v.csv", [[*r[:2], "1000" if i == 0 else "0.001", r[3]] for i, r in enumerate(rows[30:])]
     )
-    ok(run("fit", write_config(tmp_path, train, validation=val, standardize="inputs"), "--quiet"))
+    cfg = write_config(tmp_path, train, validation=val, test=val, standardize="inputs")
+    res = ok(run("fit", cfg))
+    assert "sample weights weigh the validation and test scores too (data.weight: w)" in res.stderr
+    assert "test (weighted): loss" in res.stderr
     from nettrain import load_model
     from nettrain.data import read_table
 
     model = load_model(tmp_path / "run-c")
-    report = model.evaluate(read_table(val, "y"))
-    assert model.meta["training"]["val_loss"] == pytest.approx(report["mse"], rel=1e-9)
+    table = read_table(val, "y")
+    weighted = model.evaluate(with_weight(table, "w"), weight="w")
+    plain = model.evaluate(table.columns(["x1", "x2"]))
+    training = model.meta["training"]
+    assert training["val_loss"] == pytest.approx(weighted["mse"], rel=1e-9)
+    assert training["val_loss"] != pytest.approx(plain["mse"], rel=1e-3)
+    assert training["test_loss"] == training["val_loss"]
+    assert training["val_weighted"] is True and training["test_weighted"] is True
+    info = info_json(tmp_path / "run-c")["training"]
+    assert info["val_weighted"] is True and info["test_weighted"] is True
+    assert "val scores weighted" in ok(run("info", tmp_path / "run-c")).stdout
 
 
 def test_cv_normalizes_each_folds_weights(tmp_path):
@@ -628,9 +650,12 @@ def test_weights_given_to_fit_are_normalized_over_the_rows_left_after_the_hold_o
     )
     data = _hold_out(cfg, RunData.from_arrays(X, y, "mse", "float64", sample_weight=w))
     kept = data.train.X[:, 0].astype(int)  # (row i holds i)
-    assert len(kept) == 30 and data.validation.w is None
+    held = data.validation.X[:, 0].astype(int)
+    assert len(kept) == 30 and len(held) == 10
     assert w[kept].mean() != pytest.approx(w.mean())  # (else the test shows nothing)
     np.testing.assert_allclose(data.train.w, w[kept] / w[kept].mean(), rtol=1e-12)
+    # the held-out rows keep theirs, over their own mean, to weigh the validation scores
+    np.testing.assert_allclose(data.validation.w, w[held] / w[held].mean(), rtol=1e-12)
 
 
 def test_sample_weights_of_the_wrong_shape_are_a_data_error():

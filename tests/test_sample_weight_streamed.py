@@ -1,6 +1,7 @@
 """data.weight with a training .npy too big for memory, streamed in chunks (nettrain/data/stream.py):
 the same weights as in memory (w_i over the training rows' mean, after the validation hold-out,
-rows without a weight left out), read and shuffled with their rows chunk by chunk; the same
+rows without a weight left out), read and shuffled with their rows chunk by chunk, and the
+held-out validation rows' weights in the validation scores, as in memory; the same
 errors for bad weights, found before anything trains. The files here are small: the tests lower
 the streaming threshold."""
 
@@ -76,8 +77,10 @@ def test_a_streamed_weighted_fit_is_the_in_memory_one_bit_for_bit(tmp_path, monk
     assert isinstance(rd.train, StreamedDataset) and len(rd.train._chunks()) == 1
     streamed = fit(config_from_dict(raw), save=False)
     assert streamed.summary["n_train"] == memory.summary["n_train"]
-    for key in ("loss", "val_loss"):
+    for key in ("loss", "val_loss", "val_accuracy", "val_r2"):  # (the validation rows' weights too)
         assert [h.get(key) for h in streamed.history] == [h.get(key) for h in memory.history]
+    weighted = True if "validation" in data else None
+    assert streamed.summary.get("val_weighted") is memory.summary.get("val_weighted") is weighted
     a, b = memory.model.network, streamed.model.network
     for x, y in zip(a.W + a.b, b.W + b.b):
         np.testing.assert_array_equal(y, x)
@@ -98,7 +101,7 @@ def test_a_streamed_weighted_fit_is_the_in_memory_one_bit_for_bit(tmp_path, monk
 def test_streamed_weights_travel_with_their_rows_chunk_by_chunk(tmp_path, monkeypatch):
     """In many chunks and blocks, every epoch yields each training row once with its own
     weight, the in-memory one (normalized over the training rows, the validation rows' and the
-    rows without a weight left out), shuffled with it; a validation row's weight is not looked at."""
+    rows without a weight left out), shuffled with it; a validation row's weight is checked too."""
     M = matrix(2000)
     M[:, 3] = np.arange(len(M))  # a row id among the inputs (standardize: false keeps it exact)
     M[[11, 1500], WEIGHT] = np.nan
@@ -127,10 +130,14 @@ def test_streamed_weights_travel_with_their_rows_chunk_by_chunk(tmp_path, monkey
         np.testing.assert_allclose([got[i] for i in want], list(want.values()), rtol=1e-12)
         orders.append(order)
     assert orders[0] != orders[1]
-    # a validation row's weight is not a training weight: not refused, as in memory; but an
-    # infinity is, in any row, as the NPY reader refuses one
+    # a validation row's weight weighs the validation scores: a negative one is refused, naming
+    # its row, as in memory; an infinity is, in any row, as the NPY reader refuses one
     val = np.flatnonzero(ds.is_val)
     M[val[:2], WEIGHT] = [-1.0, 0.0]
+    np.save(tmp_path / "ids.npy", M)
+    with pytest.raises(DataError, match=f"row {val[0]}: column '2' holds '-1', a negative weight"):
+        load_run_data(config_from_dict(raw))
+    M[val[0], WEIGHT] = 1.0
     np.save(tmp_path / "ids.npy", M)
     assert len(load_run_data(config_from_dict(raw)).train) == len(want)
     M[val[-1], WEIGHT] = -np.inf

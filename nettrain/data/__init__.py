@@ -81,6 +81,7 @@ __all__ = [
     "source_name",
     "hold_out_rows",
     "normalized_weights",
+    "scoring_weights",
     "encode_scored",
     "scored_weights",
     "split_indices",
@@ -95,7 +96,8 @@ class Dataset:
     ``table`` is the source; ``kept`` the source rows that made it (rows with missing values are
     left out under ``data.missing: drop``). ``w`` (n,): each row's sample weight in the training
     cost (data.weight), normalized to a mean of 1 over the rows (``normalized_weights``), in
-    dtype; None: unweighted (validation and test sets are always None).
+    dtype; of a validation or test set, its rows' weights in its scores, normalized alike in
+    float64 (``scoring_weights``); None: unweighted.
     """
 
     X: np.ndarray
@@ -252,6 +254,17 @@ def normalized_weights(w: np.ndarray, dtype, what: str) -> np.ndarray:
         w = w / w.max()
         mean = w.mean()
     return (w / mean).astype(dtype)
+
+
+def scoring_weights(w: np.ndarray, what: str) -> np.ndarray:
+    """A validation or test set's weights w (n,) (data.weight, checked by ``weight_values``) for
+    its scores, in float64, over their mean as ``normalized_weights``: a weighted mean of the
+    rows' losses is then (1/n) sum s_i l_i, and equal weights are exactly 1, which scores as no
+    weights. All 0 (or no rows) is a DataError naming ``what``: a weighted mean over no weight is
+    undefined."""
+    if len(w) and not (w > 0).any():
+        raise DataError(f"{what}: every row's weight is 0; at least one must be positive to weigh its scores")
+    return normalized_weights(w, np.float64, what)
 
 
 def weight_values(
@@ -500,18 +513,23 @@ def read_for_model(
     stdin=None,
     delimiter: str | None = None,
     keep: tuple[str, ...] = (),
+    weight: str | None = None,
 ) -> Table:
     """Read prediction or evaluation input the way the model's training data was read: the same
     header setting, the target by the name (or index) it had; a clean numeric CSV parsed for just
     the model's columns. A positional input (an array, or a CSV without a header) that still holds
-    the target column where training had it gets that column left out."""
-    from_arrays, reading = _model_reading(encoding, need_target, delimiter, keep)
+    the target column where training had it gets that column left out.
+
+    ``weight``: the column of the rows' weights (the model's data.weight), taken into
+    ``table.w`` where the input has it; an input without it is read without (``table.w`` None),
+    as a validation or test file without its weight column is scored unweighted."""
+    from_arrays, reading = _model_reading(encoding, need_target, delimiter, keep, weight)
     table = read_table(path, stdin=stdin, **reading)
     _check_width(table, encoding, reading["delimiter"])
     if from_arrays and table.lines is not None and table.n > 1 and _is_header_row(table):
         # a CSV's header row (an array has none): the names do not matter
         table = table.take(np.arange(1, table.n))
-    return _model_columns(table, encoding, reading["header"], need_target)
+    return _model_columns(table, encoding, reading["header"], need_target, weight, optional=True)
 
 
 def read_for_model_chunks(
@@ -556,12 +574,16 @@ def _model_columns(
     need_target: bool,
     weight: str | None = None,
     weight_given: str = "",
+    optional: bool = False,
 ) -> Table:
     """The model's columns of an input table read by ``_model_reading`` (see read_for_model);
-    ``weight``: that column taken into ``table.w`` (see read_for_model_chunks)."""
+    ``weight``: that column taken into ``table.w`` (see read_for_model_chunks); ``optional``:
+    an input without that column is no error, and has no ``table.w``."""
 
     def weighed(table: Table) -> Table:
         if weight is None or table.w is not None:
+            return table
+        if optional and weight not in table.features:
             return table
         # (first: a header's target column named as the weight is read as both, a feature too)
         if table.target is not None and weight == str(table.target):
@@ -607,7 +629,9 @@ def _model_columns(
             table = replace(table, features=names, named=False)
         if len(table.features) in (d + k, d + k + 1) and set(encoding.features) <= set(table.features):
             table = weighed(table).columns(list(encoding.features))  # (the weight first: a column left out)
-        return weighed(table)
+        # (an optional weight only where the input is laid out like the training file: in one of
+        # the model's columns alone, the weight's position names an input)
+        return table if optional else weighed(table)
     if not need_target and positional and len(table.features) == d + 1 and t is not None:
         keep = [j for j in range(d + 1) if j != t]
         names = [str(j) for j in keep]
@@ -729,7 +753,9 @@ def _load_run_data(
             table = with_weight(table, dc.weight, given_weight)
             return without_columns(table, [c for c in encoding.excluded if c in table.features])
         if encoding is not None:  # the model's columns, by name (or position), as evaluate reads
-            return read_for_model(path, encoding, need_target=True, stdin=stdin, delimiter=dc.delimiter)
+            return read_for_model(
+                path, encoding, need_target=True, stdin=stdin, delimiter=dc.delimiter, weight=dc.weight
+            )
         table = read_all(path)
         if not table.named and train_width is not None and len(table.features) != train_width:
             # a validation or test file (header-less, or an array) of the model's columns alone,
@@ -737,8 +763,9 @@ def _load_run_data(
             return table
         table = without_columns(table, dc.exclude, strict=path == dc.train)
         if dc.weight is not None and dc.weight in table.features:
-            # laid out like the training file: its weight column is not an input (nor used)
-            table = table.columns([f for f in table.features if f != dc.weight])
+            # laid out like the training file: its weight column is not an input; it weighs the
+            # file's scores (a validation or test file: see _scored_set_weights)
+            table = with_weight(table, dc.weight)
         return table
 
     #: the training file's feature columns (data.exclude's and data.weight's among them), once read
@@ -784,8 +811,8 @@ def _load_run_data(
         pass  # read below, once the encoding says how (by position after an array)
     elif dc.validation > 0:
         train, val = hold_out(train, dc.validation, 1, "validation")
-    # the training rows' sample weights (data.weight), read once the hold-outs are taken: their
-    # rows' weights are not used (validation and test are unweighted)
+    # the training rows' sample weights (data.weight), read once the hold-outs are taken (the
+    # held-out rows keep theirs in table.w: they weigh the validation and test scores)
     weights, weightless = None, 0
     if dc.weight is not None:
         n_before = train.n
@@ -818,17 +845,34 @@ def _load_run_data(
                     + ("of data.features" if config.data.features else f"with data.exclude: [{col.name}]")
                 )
     if isinstance(dc.validation, str):
-        val = _read_like_training(dc.validation, train, enc, read, stdin, dc.delimiter)
+        val = _read_like_training(dc.validation, train, enc, read, stdin, dc.delimiter, dc.weight)
     if held_test is not None:
         test = held_test
     else:
-        test = _read_like_training(dc.test, train, enc, read, stdin, dc.delimiter) if dc.test else None
+        test = (
+            _read_like_training(dc.test, train, enc, read, stdin, dc.delimiter, dc.weight)
+            if dc.test
+            else None
+        )
     dtype = config.dtype
     sets = []
     for name, t in (("training", train), ("validation", val), ("test", test)):
         if t is None:
             sets.append(None)
             continue
+        # a validation or test set's weights in its scores (data.weight), as the training rows'
+        # in the cost; its rows without a weight are left out as the training rows' are
+        scored, unweighed = None, 0
+        if name != "training" and dc.weight is not None:
+            if t.w is None:  # a file without the column: scored unweighted, and said so
+                notes.append(
+                    f"{name} data: {t.source} has no weight column '{dc.weight}' (data.weight): its "
+                    "scores are unweighted"
+                )
+            else:
+                n_before = t.n
+                t, scored = weight_values(t, dc.weight, dc.missing)
+                unweighed = n_before - t.n
         try:
             ds = encode_table(enc, t, dtype)
         except UnseenCategory as exc:
@@ -855,13 +899,16 @@ def _load_run_data(
         if name == "training" and weights is not None:
             ds.w = normalized_weights(weights[ds.kept], dtype, f"{t.source}: data.weight ('{dc.weight}')")
             notes += _weightless_classes_note(enc, ds, dc.weight)
-        dropped = t.n - len(ds) + (weightless if name == "training" else 0)
+        elif scored is not None:
+            ds.w = scoring_weights(scored[ds.kept], f"{name} data ({t.source}): data.weight ('{dc.weight}')")
+        unweighed = weightless if name == "training" else unweighed
+        dropped = t.n - len(ds) + unweighed
         if dropped:
             why = "data.missing: drop"
             if dc.missing != "drop":  # (mean: a row without its target, or its weight, is left out)
-                unfilled = "target or weight" if name == "training" and weightless else "target"
+                unfilled = "target or weight" if unweighed else "target"
                 why = f"a missing {unfilled} cannot be filled"
-            n_read = t.n + (weightless if name == "training" else 0)
+            n_read = t.n + unweighed
             notes.append(f"{name} data: left out {dropped} of {n_read} rows with missing values ({why})")
         sets.append(ds)
     if encoding is not None:
@@ -1221,12 +1268,15 @@ def _looks_like_a_quantity(classes: np.ndarray, n: int) -> bool:
     return classes.dtype.kind in "fiu" or all(_is_number(v) for v in classes[:1000].tolist())
 
 
-def _read_like_training(path: str, train: Table | None, enc: Encoding, read, stdin, delimiter) -> Table:
+def _read_like_training(
+    path: str, train: Table | None, enc: Encoding, read, stdin, delimiter, weight: str | None = None
+) -> Table:
     """A validation or test file: as the training file was read, except after an array (NPY,
     NPZ, a Parquet file read without its names), whose columns are positions: then by position,
-    as predict reads inputs."""
+    as predict reads inputs. ``weight``: data.weight's column, taken into ``table.w`` where the
+    file has it."""
     if train is None or train.by_position:
-        return read_for_model(path, enc, need_target=True, stdin=stdin, delimiter=delimiter)
+        return read_for_model(path, enc, need_target=True, stdin=stdin, delimiter=delimiter, weight=weight)
     return read(path)
 
 
@@ -1239,16 +1289,30 @@ def _streamed_run_data(config, read, stdin=None) -> RunData:
             "data.test a file"
         )
     train, val_table, enc = stream_npy(config, stream_rng(config.split_seed, 1))
-    if isinstance(dc.validation, str):
-        val_table = _read_like_training(dc.validation, None, enc, read, stdin, dc.delimiter)
-    val = encode_table(enc, val_table, config.dtype) if val_table is not None else None
-    test = None
-    if dc.test:
-        test = encode_table(
-            enc, _read_like_training(dc.test, None, enc, read, stdin, dc.delimiter), config.dtype
-        )
     notes = [
         f"streaming {train.shape[0]:,} rows of {source_name(dc.train)} in chunks of "
         f"{train.chunk_rows:,} rows (shuffled within chunks)"
     ]
+
+    def encoded(name: str, table: Table) -> Dataset:
+        """A validation or test table encoded, weighted by its data.weight column as in memory."""
+        w = None
+        if dc.weight is not None and table.w is None:
+            notes.append(
+                f"{name} data: {table.source} has no weight column '{dc.weight}' (data.weight): its "
+                "scores are unweighted"
+            )
+        elif dc.weight is not None:
+            table, w = weight_values(table, dc.weight, dc.missing)
+        ds = encode_table(enc, table, config.dtype)
+        if w is not None:
+            ds.w = scoring_weights(w[ds.kept], f"{name} data ({table.source}): data.weight ('{dc.weight}')")
+        return ds
+
+    if isinstance(dc.validation, str):
+        val_table = _read_like_training(dc.validation, None, enc, read, stdin, dc.delimiter, dc.weight)
+    val = encoded("validation", val_table) if val_table is not None else None
+    test = None
+    if dc.test:
+        test = encoded("test", _read_like_training(dc.test, None, enc, read, stdin, dc.delimiter, dc.weight))
     return RunData(enc, train, val, test, notes)

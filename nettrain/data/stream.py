@@ -480,4 +480,6 @@ def stream_npy(config, rng: np.random.Generator):
     if val_rows:
         v = np.concatenate(val_rows)
         val = Table(name, enc.features, v[:, features], v[:, t], str(t), rows=np.flatnonzero(is_val))
+        if wcol is not None:  # (its rows' weights weigh the validation scores)
+            val.w = v[:, wcol]
     return ds, val, enc
