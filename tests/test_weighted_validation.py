@@ -303,3 +303,58 @@ def test_an_estimators_validation_scores_are_weighted():
     kept = history[est.model_.meta["training"].get("kept_epoch", len(history)) - 1]["val_accuracy"]
     assert kept == pytest.approx(np.average(right, weights=w[rows]), rel=1e-6)
     assert kept != pytest.approx(right.mean(), rel=1e-3)
+
+
+def test_a_warm_starts_validation_file_is_weighted_by_its_column_where_it_has_one(tmp_path):
+    """A --warm-start run reads its validation file with the model's encoding (read_for_model):
+    the weight column, where the file has it, weighs the scores; a file without it is scored
+    unweighted, as in a fresh run."""
+    train = write_csv(tmp_path / "t.csv", task_rows("regression", 40, 0))
+    held = task_rows("regression", 20, 1)
+    val = write_csv(tmp_path / "v.csv", held)
+    bare = write_csv(tmp_path / "b.csv", [[r[0], r[1], r[3]] for r in held], header=("x1", "x2", "y"))
+    source = fit(
+        config_from_dict(config(tmp_path, "regression", train, standardize="inputs")), save=False
+    ).model
+    runs = {}
+    for name, path in (("weighted", val), ("bare", bare)):
+        cfg = config_from_dict(config(tmp_path, "regression", train, validation=path, standardize="inputs"))
+        runs[name] = fit(cfg, save=False, warm_start=source)
+    assert runs["weighted"].summary["val_weighted"] is True and runs["bare"].summary["val_weighted"] is False
+    table = read_table(val, "y")
+    model = runs["weighted"].model
+    assert runs["weighted"].summary["val_loss"] == pytest.approx(
+        model.evaluate(with_weight(table, "w"), weight="w")["mse"], rel=1e-9
+    )
+    assert runs["bare"].summary["val_loss"] == pytest.approx(
+        runs["bare"].model.evaluate(table.columns(["x1", "x2"]))["mse"], rel=1e-9
+    )
+
+
+def test_after_an_array_a_validation_array_of_the_models_columns_alone_is_unweighted(tmp_path):
+    """Trained on an .npy (x0, w, x2, y) with data.weight: 1, a validation .npy laid out like it
+    is weighted by its column 1; an .npz of the model's two inputs alone has no weight column (its
+    column 1 is the input x2, not a weight) and is scored unweighted."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    w = rng.integers(1, 4, 60).astype(float)
+    y = X @ [1.0, -1.0]
+    np.save(tmp_path / "t.npy", np.column_stack([X[:, 0], w, X[:, 1], y])[:40])
+    np.save(tmp_path / "like.npy", np.column_stack([X[:, 0], w, X[:, 1], y])[40:])
+    np.savez(tmp_path / "alone.npz", X=X[40:], y=y[40:])
+    results = {}
+    for name in ("like.npy", "alone.npz"):
+        body = config(
+            tmp_path, "regression", tmp_path / "t.npy", target=3, weight=1, validation=str(tmp_path / name)
+        )
+        results[name] = fit(config_from_dict(body), save=False)
+    assert results["like.npy"].summary["val_weighted"] is True
+    assert results["alone.npz"].summary["val_weighted"] is False
+    # the same model (the validation set does not touch the training), scored two ways
+    weighted, plain = (results[k].history[-1]["val_loss"] for k in ("like.npy", "alone.npz"))
+    model = results["like.npy"].model
+    enc = model.encoding
+    s = model.network.forward((X[40:] - enc.x_mean) / enc.x_scale)
+    err = (s[:, 0] - (y[40:] - enc.y_mean[0]) / enc.y_scale[0]) ** 2
+    assert weighted == pytest.approx(np.average(err, weights=w[40:]), rel=1e-9)
+    assert plain == pytest.approx(err.mean(), rel=1e-9)
