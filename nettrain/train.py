@@ -125,9 +125,9 @@ def evaluate_dataset(
     weights: the loss is the weighted mean of the rows' losses, sum w_i l_i / sum w_i, the
     metric metrics.py's weighted form; the result then has ``weighted: True``.
 
-    ``on_device`` may hold (X, Y) already copied to the device (fit copies the validation set
-    once when it fits), and the weights (n,) float64 as a third array; else each batch is
-    copied over."""
+    ``on_device`` may hold (X, Y, w) already copied to the device (fit copies the validation
+    set once when it fits; w float64, or None without weights); else each batch is copied
+    over."""
     xp = device.xp
     loss_sum = xp.zeros((), dtype=np.float64)
     outputs = []

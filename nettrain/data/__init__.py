@@ -260,8 +260,7 @@ def scoring_weights(w: np.ndarray, what: str) -> np.ndarray:
     """A validation or test set's weights w (n,) (data.weight, checked by ``weight_values``) for
     its scores, in float64, over their mean as ``normalized_weights``: a weighted mean of the
     rows' losses is then (1/n) sum s_i l_i, and equal weights are exactly 1, which scores as no
-    weights. All 0 (or no rows) is a DataError naming ``what``: a weighted mean over no weight is
-    undefined."""
+    weights. All 0 is a DataError naming ``what``: a weighted mean over no weight is undefined."""
     if len(w) and not (w > 0).any():
         raise DataError(f"{what}: every row's weight is 0; at least one must be positive to weigh its scores")
     return normalized_weights(w, np.float64, what)
@@ -764,7 +763,7 @@ def _load_run_data(
         table = without_columns(table, dc.exclude, strict=path == dc.train)
         if dc.weight is not None and dc.weight in table.features:
             # laid out like the training file: its weight column is not an input; it weighs the
-            # file's scores (a validation or test file: see _scored_set_weights)
+            # file's scores (a validation or test file: see the data sets' loop below)
             table = with_weight(table, dc.weight)
         return table
 
