@@ -44,7 +44,7 @@ graph is built.
 from __future__ import annotations
 
 import json
-from itertools import product
+from itertools import groupby, product
 
 import numpy as np
 
@@ -254,11 +254,11 @@ def to_onnx(model: Model, dtype: str | None = None, *, categorical: str = "strin
         if dtype == "float64":  # (OneHotEncoder gives float; 0 and 1 widen exactly)
             hot = node("Cast", [hot], f"{name}_double", to=TensorProto.DOUBLE)
         axis = const(f"{name}_axis", np.array([1], np.int64))
-        start, end = const(f"{name}_0", np.array([0], np.int64)), const(f"{name}_k", np.array([k], np.int64))
-        known = node("Slice", [hot, start, end, axis], f"{name}_levels")
-        spelt = node(
-            "Slice", [hot, end, const(f"{name}_end", np.array([len(cats)], np.int64)), axis], f"{name}_m"
-        )
+        zero = const(f"{name}_0", np.array([0], np.int64))
+        levels_end = const(f"{name}_k", np.array([k], np.int64))  # (the spellings start there)
+        cats_end = const(f"{name}_end", np.array([len(cats)], np.int64))
+        known = node("Slice", [hot, zero, levels_end, axis], f"{name}_levels")
+        spelt = node("Slice", [hot, levels_end, cats_end, axis], f"{name}_m")
         count = node("ReduceSum", [spelt, axis], f"{name}_missing_count", keepdims=1)  # (N, 1)
         missing = node("Greater", [count, const(f"{name}_zero", np.array(0, np_dtype))], f"{name}_missing")
         nan = const(f"{name}_nan", np.full(k, np.nan, np_dtype))
@@ -266,26 +266,25 @@ def to_onnx(model: Model, dtype: str | None = None, *, categorical: str = "strin
 
     def encode_strings(n_numeric: int) -> str:
         """The network's unscaled inputs (N, inputs) in the encoding's order: each run of
-        numeric columns from ``input`` (N, numeric columns), each categorical column from its
-        string input (``one_hot``), concatenated."""
-        name_of = {id(c): name for name, c in strings.items()}
-        pieces, start, j = [], 0, 0  # numeric columns start..j of input not yet taken
-        for col in [*enc.columns, None]:
-            if col is not None and col.kind == "numeric":
-                j += 1
+        numeric columns sliced from ``input`` (N, numeric columns), or ``input`` itself when
+        the run is all of it, each categorical column from its string input (``one_hot``),
+        concatenated."""
+        input_of = {c.name: name for name, c in strings.items()}
+        pieces, start = [], 0  # start: the run's first column in input
+        for numeric, run in groupby(enc.columns, key=lambda c: c.kind == "numeric"):
+            run = list(run)
+            if not numeric:
+                pieces += [one_hot(input_of[col.name], col) for col in run]
                 continue
-            if j > start and (start, j) == (0, n_numeric):
+            end = start + len(run)
+            if (start, end) == (0, n_numeric):
                 pieces.append("input")
-            elif j > start:
-                ends = [
-                    const(f"input_{e}_{start}_{j}", np.array([v], np.int64))
-                    for e, v in (("from", start), ("to", j))
-                ]
-                axis = const(f"input_axis_{start}_{j}", np.array([1], np.int64))
-                pieces.append(node("Slice", ["input", *ends, axis], f"input_{start}_{j}"))
-            start = j
-            if col is not None:
-                pieces.append(one_hot(name_of[id(col)], col))
+            else:
+                starts = const(f"input_from_{start}_{end}", np.array([start], np.int64))
+                ends = const(f"input_to_{start}_{end}", np.array([end], np.int64))
+                axis = const(f"input_axis_{start}_{end}", np.array([1], np.int64))
+                pieces.append(node("Slice", ["input", starts, ends, axis], f"input_{start}_{end}"))
+            start = end
         return pieces[0] if len(pieces) == 1 else node("Concat", pieces, "input_encoded", axis=1)
 
     x = "input"
