@@ -721,15 +721,17 @@ def test_the_readme_example_runs_and_agrees_with_predict(ort, digits_run, tmp_pa
     assert scope["probabilities"].shape == (len(rows), 10)
 
 
-def test_the_readme_categorical_example_runs_and_agrees_with_predict(ort, tmp_path, monkeypatch):
+@pytest.mark.parametrize("columns", [[0, 1, 2, 3], [1, 3]], ids=["mixed", "categorical-only"])
+def test_the_readme_categorical_example_runs_and_agrees_with_predict(ort, tmp_path, monkeypatch, columns):
     """README's second Python block, for a model trained on animals.csv (size, color, weight,
-    label; blanks around some colours, which it strips as predict does): its labels and
-    probabilities are predict's."""
+    label; blanks around some colours, which it strips as predict does), and on its color and
+    label only (a graph without 'input'): its labels and probabilities are predict's."""
     monkeypatch.chdir(tmp_path)
     header, rows = animals(n=120)
     for i, row in enumerate(rows):
         if i % 5 == 0:
             row[1] = f" {row[1]} "
+    header, rows = [header[j] for j in columns], [[row[j] for j in columns] for row in rows]
     train = write_rows(tmp_path / "animals.csv", header, rows)
     _fit(tmp_path, train, {"layers": ["auto", 6, 2], "activation": "tanh"}, "cross_entropy", 5)
     (tmp_path / "runs").mkdir()
