@@ -2640,11 +2640,12 @@ def export(
         if strings:
             n_numeric = len(enc.inputs_numeric())
             shown = ", ".join(f"'{name}'" for name in strings[:3]) + (", ..." if len(strings) > 3 else "")
-            inputs = (f"input 'input' of {n_numeric} numeric columns, " if n_numeric else "") + (
-                f"string inputs {shown}"
-            )
+            numeric = f"{n_numeric} numeric column" + ("s" if n_numeric != 1 else "")
+            kind = "string input" + ("s" if len(strings) != 1 else "")
+            inputs = (f"input 'input' of {numeric}, " if n_numeric else "") + f"{kind} {shown}"
         else:
-            inputs = f"input 'input' of {m.network.sizes[0]} columns"
+            n = m.network.sizes[0]
+            inputs = f"input 'input' of {n} column" + ("s" if n != 1 else "")
         sys.stderr.write(
             one_line(
                 f"Wrote {out} (ONNX opset {OPSET}, {dtype}; {inputs}, outputs {outputs}; {len(data)} bytes)"

@@ -187,6 +187,11 @@ def to_onnx(model: Model, dtype: str | None = None, *, categorical: str = "strin
         raise NettrainError(f"categorical '{categorical}' is not one of: {', '.join(CATEGORICAL_INPUTS)}")
     if unknown not in UNKNOWN_POLICIES:
         raise NettrainError(f"unknown '{unknown}' is not one of: {', '.join(UNKNOWN_POLICIES)}")
+    if categorical == "one-hot" and unknown != "error":
+        raise NettrainError(
+            f"unknown '{unknown}' is for string inputs; with categorical 'one-hot' the caller encodes "
+            "the categories (an unseen one: all zeros)"
+        )
     np_dtype = np.dtype(dtype)
     elem = TensorProto.FLOAT if dtype == "float32" else TensorProto.DOUBLE
     net, enc = model.network, model.encoding

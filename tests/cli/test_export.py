@@ -314,7 +314,7 @@ def test_categorical_columns_are_string_inputs_as_predict_reads_them(
     assert sorted({row[1] for row in rows}) == levels
     assert outputs["probabilities"].shape == (len(rows), 2)
     r = ok(run("export", model, "-o", tmp_path / "again.onnx"))
-    assert "input 'input' of 2 numeric columns, string inputs 'color', outputs" in r.stderr
+    assert "input 'input' of 2 numeric columns, string input 'color', outputs" in r.stderr
 
 
 def test_a_model_of_categorical_columns_only_has_no_float_input(ort, tmp_path):
@@ -763,3 +763,5 @@ def test_the_python_api_readme_names(ort, digits_run, tmp_path):
     assert onnx_bytes(model) == (tmp_path / "m.onnx").read_bytes()
     with pytest.raises(NettrainError, match="float16"):
         to_onnx(model, "float16")
+    with pytest.raises(NettrainError, match="is for string inputs"):  # (as the CLI refuses it)
+        to_onnx(model, categorical="one-hot", unknown="ignore")
