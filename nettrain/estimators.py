@@ -550,12 +550,12 @@ class _NettrainEstimator:
         return array
 
     def _forget(self) -> None:
-        """Drop what an earlier fit left (the attributes whose names end in '_', _y_ndim, and
-        _run_state: the state of the run that partial_fit goes on with),
-        so that a refit that fails leaves the estimator unfitted, not the old model answering
-        with the new classes_ or the new y's shape."""
+        """Drop what an earlier fit left (the attributes whose names end in '_', and _run_state:
+        the state of the run that partial_fit goes on with), so that a refit that fails leaves
+        the estimator unfitted, not the old model answering with the new classes_ or the new
+        number of outputs."""
         names = [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]
-        for name in names + ["_y_ndim", "_run_state"]:
+        for name in names + ["_run_state"]:
             if hasattr(self, name):
                 delattr(self, name)
 
@@ -980,12 +980,16 @@ def _labels(estimator, y: np.ndarray) -> np.ndarray:
 
 
 def _values(estimator, y, n: int) -> np.ndarray:
-    """A regressor's y as float64 (n,) or (n, outputs) of finite numbers."""
+    """A regressor's y as float64 (n,) or (n, outputs) of finite numbers, outputs >= 2: a column
+    vector (n, 1) warns and is raveled, as MLPRegressor's (which then predicts (n,))."""
     who = type(estimator).__name__
     try:
         y = np.asarray(_targets(estimator, y, n), dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise EstimatorDataError(f"{who}: y must hold numbers ({exc})") from None
+    if y.ndim == 2 and y.shape[1] == 1:
+        _column_vector_warning(stacklevel=4)
+        y = y[:, 0]
     if y.ndim not in (1, 2):
         raise EstimatorDataError(
             f"{who}: y must be (n,) or (n, outputs) with n = {n} rows of X, not shape {y.shape}"
@@ -1030,7 +1034,7 @@ def _column_vector_warning(stacklevel: int = 3) -> None:
         kind = UserWarning
     warnings.warn(
         "A column-vector y was passed when a 1d array was expected. Please change the shape of y "
-        "to (n_samples,), for example using ravel().",
+        "to (n_samples, ), for example using ravel().",  # (scikit-learn's words, its space too)
         kind,
         stacklevel=stacklevel,
     )
@@ -1225,7 +1229,9 @@ class NettrainRegressor(_NettrainEstimator):
     """A nettrain network as a scikit-learn regressor (identity outputs, mean squared error).
 
     The parameters, ``config`` and fitted attributes are NettrainClassifier's (without
-    ``classes_``; with ``n_outputs_``). y is (n,) or (n, outputs); predictions have y's shape.
+    ``classes_``; with ``n_outputs_``). y is (n,) or (n, outputs); predictions are (n,) for one
+    output and (n, outputs) for several. A column vector y (n, 1) warns (scikit-learn's
+    DataConversionWarning) and is taken as (n,), so it predicts (n,), as MLPRegressor.
     y is not standardized (as MLPRegressor): a TransformedTargetRegressor scales it.
     """
 
@@ -1256,7 +1262,6 @@ class NettrainRegressor(_NettrainEstimator):
         except EstimatorDataError:
             self._forget()
             raise
-        self._y_ndim = y.ndim
         self.n_outputs_ = n_outputs
         self._train(X, y, cost, warm, sample_weight=sw)
         return self
@@ -1274,7 +1279,6 @@ class NettrainRegressor(_NettrainEstimator):
             sw = _sample_weight(self, sample_weight, len(X))
             n_outputs = 1 if y.ndim == 1 else y.shape[1]
             if first:
-                self._y_ndim = y.ndim
                 self.n_outputs_ = n_outputs
             elif n_outputs != self.n_outputs_:
                 raise EstimatorDataError(
@@ -1289,10 +1293,10 @@ class NettrainRegressor(_NettrainEstimator):
         return self
 
     def predict(self, X) -> np.ndarray:
-        """Predictions (n,) for a 1-D y, else (n, outputs)."""
+        """Predictions (n,) for one output (y (n,) or (n, 1), as MLPRegressor), else (n, outputs)."""
         s = self._outputs(X)  # (first: before fit, NotFittedError)
         values = self.model_.encoding.decode(s)
-        return values.reshape(len(values), -1) if self._y_ndim == 2 else values.reshape(-1)
+        return values.reshape(-1) if self.n_outputs_ == 1 else values.reshape(len(values), -1)
 
     def score(self, X, y, sample_weight=None) -> float:
         """R^2, 1 - SS_res / SS_tot, averaged over the outputs (scikit-learn's uniform average);

@@ -158,8 +158,27 @@ def test_the_regressor_fits_one_and_several_targets(regression):
     Y = np.column_stack([y, -2 * y])
     two = NettrainRegressor(**FAST).fit(X, Y)
     assert two.n_outputs_ == 2 and two.predict(X_test).shape == (len(X_test), 2)
-    column = NettrainRegressor(**FAST).fit(X, y[:, None])
-    assert column.predict(X_test).shape == (len(X_test), 1)  # y's shape, (n, 1)
+
+
+def test_a_column_vector_y_warns_and_is_raveled_as_mlp_does(regression, digits):
+    """y of shape (n, 1) is one target per row: a warning (scikit-learn's DataConversionWarning,
+    a UserWarning) and the model of y (n,), predicting (n,) as MLPRegressor and MLPClassifier."""
+    X, y, X_test, _ = regression
+    flat = NettrainRegressor(**FAST).fit(X, y)
+    with pytest.warns(UserWarning, match="A column-vector y was passed") as caught:
+        column = NettrainRegressor(**FAST).fit(X, y[:, None])
+    assert caught[0].filename == __file__  # (the caller's line, as scikit-learn's)
+    assert column.n_outputs_ == 1
+    np.testing.assert_array_equal(column.predict(X_test), flat.predict(X_test))  # (n,)
+    with pytest.warns(UserWarning, match="A column-vector y was passed"):
+        column.partial_fit(X, y[:, None])
+    with pytest.warns(UserWarning, match="A column-vector y was passed"):
+        started = NettrainRegressor(**FAST).partial_fit(X, y[:, None])
+    assert started.predict(X_test).shape == (len(X_test),)
+    Xd, yd, Xd_test, _ = digits
+    with pytest.warns(UserWarning, match="A column-vector y was passed"):
+        clf = NettrainClassifier(**FAST).fit(Xd, yd[:, None])
+    assert clf.predict(Xd_test).shape == (len(Xd_test),)
 
 
 def test_scores_weigh_rows_by_sample_weight(digits, regression):
@@ -782,6 +801,22 @@ def test_a_pipeline_cross_val_score_and_grid_search(sklearn, digits):
     }
     assert search.best_estimator_[-1].model_.network.sizes == [64, 16, 10]
     assert search.score(X_test, y_test) > 0.8
+
+
+def test_a_column_vector_y_gives_mlp_regressors_warning_and_shape(sklearn, regression):
+    from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+    from sklearn.neural_network import MLPRegressor
+
+    X, y, X_test, _ = regression
+    X, y = X[:100], y[:100, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # (a few iterations are enough here)
+        with pytest.warns(DataConversionWarning) as theirs:
+            mlp = MLPRegressor(hidden_layer_sizes=(4,), max_iter=1).fit(X, y)
+        with pytest.warns(DataConversionWarning) as ours:
+            reg = NettrainRegressor(**FAST).fit(X, y)
+    assert str(ours[0].message) == str(theirs[0].message)
+    assert reg.predict(X_test).shape == mlp.predict(X_test).shape == (len(X_test),)
 
 
 def test_a_regressor_in_a_grid_search(sklearn, regression):
