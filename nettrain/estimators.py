@@ -14,8 +14,9 @@ on it; ``__sklearn_tags__`` imports it when scikit-learn itself asks):
   the same training as ``nettrain fit`` of that config on the same numbers;
 - no standardization inside (as MLPClassifier): put a ``StandardScaler`` in the Pipeline.
 
-Errors are nettrain's: ``ConfigError`` for parameters, ``DataError`` for X and y. Both are raised
-as subclasses that are also ``ValueError``, as scikit-learn's tools expect of bad input.
+Errors are nettrain's: ``ConfigError`` for parameters, ``BackendError`` for a ``device`` that
+cannot be used (``device='gpu'`` without CuPy), ``DataError`` for X and y. All are raised as
+subclasses that are also ``ValueError``, as scikit-learn's tools expect of bad input.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, DataError, NettrainError, TrainingDiverged, did_you_mean
+from .errors import BackendError, ConfigError, DataError, NettrainError, TrainingDiverged, did_you_mean
 
 #: The parameters in the order of the constructor; each maps onto a config key (hidden_layers
 #: onto network.layers between the two 'auto' sizes).
@@ -119,6 +120,11 @@ class _Requests(dict):
 class EstimatorConfigError(ConfigError, ValueError):
     """A parameter (or the ``config`` under it) that nettrain's config validation refuses; a
     ValueError too, as scikit-learn's tools expect of a bad parameter."""
+
+
+class EstimatorBackendError(BackendError, ValueError):
+    """A ``device`` that cannot be used (``'gpu'`` without CuPy or a usable GPU); a ValueError
+    too, as scikit-learn's tools expect of a bad parameter found at fit."""
 
 
 class EstimatorDataError(DataError, ValueError):
@@ -680,6 +686,8 @@ class _NettrainEstimator:
                 raise EstimatorConfigError(problems) from None
             except DataError as exc:
                 raise EstimatorDataError(str(exc)) from None
+            except BackendError as exc:
+                raise EstimatorBackendError(f"{type(self).__name__}: {exc}") from None
             except TrainingDiverged as exc:
                 raise EstimatorDiverged(self._diverged_advice(str(exc))) from None
         except BaseException:

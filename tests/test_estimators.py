@@ -382,6 +382,30 @@ def test_config_errors_begin_as_the_estimators_other_errors(tmp_path, digits):
         assert "<" not in str(caught.value)
 
 
+def test_a_device_that_cannot_be_used_is_a_value_error_and_a_backend_error(monkeypatch, regression):
+    """device='gpu' without CuPy (made so on any machine): scikit-learn's ValueError for a bad
+    parameter at fit, and nettrain's BackendError, named as the estimators' other errors; the
+    estimator is left unfitted, and a fitted one's partial_fit leaves it as it was."""
+    from nettrain import BackendError, backend
+
+    X, y, X_test, _ = regression
+    monkeypatch.setattr(
+        backend, "gpu_problem", lambda index=0: 'CuPy is not installed (pip install "nettrain[gpu]")'
+    )
+    reg = NettrainRegressor(**{**FAST, "device": "gpu"})
+    for error in (ValueError, BackendError):
+        with pytest.raises(
+            error, match="^NettrainRegressor: device 'gpu' cannot be used: CuPy is not installed"
+        ):
+            reg.fit(X, y)
+        assert not hasattr(reg, "model_")
+    fitted = NettrainRegressor(**FAST).fit(X, y)
+    before = fitted.predict(X_test)
+    with pytest.raises(ValueError, match="device 'gpu' cannot be used"):
+        fitted.set_params(device="gpu").partial_fit(X, y)
+    np.testing.assert_array_equal(fitted.predict(X_test), before)
+
+
 def test_a_config_naming_validation_or_test_files_is_refused_and_fractions_are_held_out(tmp_path, digits):
     """X and y are the data: a config's data.validation or data.test file would not be read, so
     it is a ConfigError naming the key and validation=; the fractions are held out of X."""
