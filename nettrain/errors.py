@@ -61,9 +61,23 @@ class TrainingDiverged(NettrainError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return ' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """Return ' (did you mean 'x'?)' for the closest choice, or '' when nothing is close.
+
+    Case is a near miss first of all: a choice that differs from the word only in case
+    ('Label' for a column 'label') is the answer, else difflib's closest of the choices
+    compared without case ('LABLE' -> 'label', which case-sensitive difflib finds nothing
+    like), the first of the choices that share its folded spelling."""
+    word = str(word)
+    choices = [str(c) for c in choices]
+    same = [c for c in choices if c.casefold() == word.casefold()]
+    if same:
+        best = max(same, key=lambda c: difflib.SequenceMatcher(None, word, c).ratio())
+        return f" (did you mean '{best}'?)"
+    folded: dict[str, str] = {}
+    for c in choices:
+        folded.setdefault(c.casefold(), c)
+    close = difflib.get_close_matches(word.casefold(), list(folded), n=1, cutoff=0.6)
+    return f" (did you mean '{folded[close[0]]}'?)" if close else ""
 
 
 def one_of(choices: Iterable[str]) -> str:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from nettrain.config import config_from_dict
 from nettrain.data import Table, fit_encoding, load_run_data, parse_numbers, read_table, select_features
-from nettrain.errors import DataError
+from nettrain.errors import DataError, did_you_mean
 
 # Hypothesis: small and fast; tmp_path is shared by the examples (each rewrites its file)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -235,6 +235,31 @@ def test_header_only(tmp_path):
 
 def test_only_the_target_column(tmp_path):
     assert "no features" in data_error(write(tmp_path, "y\n1\n2\n"))
+
+
+def test_column_names_in_another_case_are_suggested_first(tmp_path):
+    """A column name typed in another case ('Label', 'COLOR') gets the column of that name as its
+    'did you mean' under every data key that names columns, before a closer-looking other name
+    ('Labels'); case-sensitive difflib found nothing like 'COLOR' in 'Color'."""
+    path = write(tmp_path, "Width,Color,Labels,label,w\n1,red,p,a,1\n2,blue,q,b,2\n3,red,p,a,1\n")
+    cases = {
+        "target": ("Label", "'label'"),
+        "features": (["WIDTH", "Color"], "'Width'"),
+        "exclude": (["COLOR"], "'Color'"),
+        "categorical": (["color"], "'Color'"),
+        "weight": ("W", "'w'"),
+    }
+    for key, (value, suggested) in cases.items():
+        data = {"train": path, "target": "label", key: value}
+        cfg = config_from_dict(
+            {"data": data, "network": {"layers": ["auto", 3, "auto"]}, "cost": "cross_entropy"}
+        )
+        with pytest.raises(DataError) as info:
+            load_run_data(cfg)
+        assert f"(did you mean {suggested}?)" in str(info.value), (key, str(info.value))
+    assert did_you_mean("LABLE", ["Labels", "label"]) == " (did you mean 'label'?)"  # (case, then spelling)
+    assert did_you_mean("Label", ["LABEL", "label"]) == " (did you mean 'label'?)"  # (the closest case)
+    assert did_you_mean("zzz", ["label"]) == ""
 
 
 def test_missing_target_column_suggests(tmp_path):
@@ -1278,6 +1303,7 @@ def test_features_become_the_exclude_list_of_the_files_other_columns():
     with pytest.raises(DataError, match=r"^f.csv: data.features names the target 'y'.* \(from --set x\)$"):
         excluded_by_features(("y",), ["a"], "y", "f.csv", "from --set x")
     with pytest.raises(
-        DataError, match=r"'B', which is not a column of the file; its feature columns: a, b$"
+        DataError,
+        match=r"'B', which is not a column of the file \(did you mean 'b'\?\); its feature columns: a, b$",
     ):
         excluded_by_features(("B",), ["a", "b"], "y", "f.csv")
