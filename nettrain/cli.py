@@ -866,6 +866,8 @@ def _dry_run(
     parts += [f"{key} {counts[key]}" for key in ("validation", "test") if key in counts]
     if "classes" in counts:
         parts.append(f"{counts['classes']} classes")
+    if cfg.data.weight is not None:  # (a str: a header name, or an NPY's index as text)
+        parts.append(f"weighted by column '{cfg.data.weight}'")
     err.write("data: " + ", ".join(parts) + "\n")
     err.write(f"output: {cfg.output}\n")
     if checkpoint is not None:

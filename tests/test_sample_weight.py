@@ -209,6 +209,17 @@ def test_equal_weights_train_the_model_of_no_weights_bit_for_bit(tmp_path):
     )
 
 
+def test_dry_run_says_which_column_weighs_the_rows(tmp_path):
+    """fit --dry-run's data line on stderr names the data.weight column (its YAML and --json
+    have it in the config); an unweighted run's says nothing of weights."""
+    train = write_csv(tmp_path / "t.csv", regression_rows())
+    weighted = ok(run("fit", write_config(tmp_path, train, "weighted"), "--dry-run"))
+    data_line = [line for line in weighted.stderr.splitlines() if line.startswith("data: ")]
+    assert data_line == ["data: train 24 rows, weighted by column 'w'"]
+    plain = ok(run("fit", write_config(tmp_path, train, "plain", weight=None, exclude=["w"]), "--dry-run"))
+    assert "data: train 24 rows\n" in plain.stderr and "weight" not in plain.stderr
+
+
 def test_weights_times_four_train_the_same_model(tmp_path):
     """Only the weights' ratios count: every weight times 4 (exact in floating point)."""
     rows = regression_rows(weights=np.random.default_rng(5).integers(1, 9, 24) / 8)  # (exact in text)
