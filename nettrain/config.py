@@ -586,6 +586,12 @@ KNOWN_VALUES = {
     "linear": "identity",
     "kaiming_uniform": "he_uniform",
     "kaiming_normal": "he_normal",
+    # a family named alone: its uniform scheme, as network.init: auto draws it (and PyTorch's
+    # nn.Linear, kaiming_uniform_; Keras's Dense, glorot_uniform)
+    "kaiming": "he_uniform",
+    "he": "he_uniform",
+    "xavier": "xavier_uniform",
+    "glorot": "glorot_uniform",
     "steplr": "step",
     "exponentiallr": "exponential",
     "cosineannealinglr": "cosine",
@@ -626,8 +632,11 @@ KNOWN_EARLY_STOPPING = {
 
 def _known_as(word, choices, table: dict) -> str:
     """' (did you mean 'x'?)' for another library's name of a choice (or the choice in another
-    case: ReLU, SGD), else the spelling's."""
-    found = table.get(str(word).lower(), str(word).lower())
+    case: ReLU, SGD; or PyTorch's in-place function of it, with its trailing '_':
+    kaiming_uniform_, xavier_normal_), else the spelling's."""
+    name = str(word).lower()
+    name = name.rstrip("_") if name.rstrip("_") else name
+    found = table.get(name, name)
     if found is not None and found in [str(c) for c in choices]:
         return f" (did you mean '{found}'?)"
     return did_you_mean(word, choices)
