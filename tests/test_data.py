@@ -491,6 +491,75 @@ def test_number_labels_written_another_way_are_the_same_class(tmp_path):
         enc.class_index(np.array(["2.5"]))
 
 
+def test_class_index_is_each_labels_class_and_names_the_first_unseen_row(tmp_path):
+    """Labels in any order map to their classes (sorted or not among the classes); the first row
+    with a label training never saw is the error, by its line."""
+    path = write(tmp_path, "a,y\n1,dog\n2,cat\n3,bird\n4,cat\n")
+    t = read_table(path)
+    enc = fit_encoding(t, "classification", "cross_entropy", 3, True)
+    assert enc.classes == ["bird", "cat", "dog"]
+    enc.classes = ["dog", "bird", "cat"]  # (an order other than sorted: each keeps its own index)
+    labels = np.array(["cat", "dog", "bird", "dog", "cat", "bird"])
+    assert enc.class_index(labels).tolist() == [2, 0, 1, 0, 2, 1]
+    assert enc.class_index(np.array([], dtype=str)).tolist() == []
+    bad = write(tmp_path, "a,y\n1,dog\n2,cow\n3,cat\n4,ant\n", "bad.csv")
+    with pytest.raises(DataError, match="^bad.csv:3: label 'cow' was not seen in the training data"):
+        enc.encode_y(read_table(bad))
+    for label in ("zebra", "aardvark", "ca", "cats", "Cat"):  # (after, before, between the sorted classes)
+        with pytest.raises(DataError, match=f"^row 1: label '{label}' was not seen"):
+            enc.class_index(np.array(["dog", label, "bird"]))
+
+
+#: cells whose kind is easy to get wrong: what Python's float() reads and what it does not
+ODD_CELLS = [
+    *["1_000", "١٢", "inf", "-Infinity", "nan(1)", "1e", "e5", "0x10", "1,5", "+.5", "5.", "1e500", "1d0"],
+    *["", "NA", "?", "none", "  7 ", "x", "red", "-", "."],
+]
+
+
+def _column_kind_one_cell_at_a_time(cells, name, table):
+    """_column_kind's answer as it was first written: float() tried on each present cell."""
+    from nettrain.data.read import is_missing
+
+    text = np.char.strip(cells)
+    rows = np.flatnonzero(~is_missing(text))
+    numeric = []
+    for v in text[rows]:
+        try:
+            float(v)
+            numeric.append(True)
+        except ValueError:
+            numeric.append(False)
+    if not rows.size or all(numeric):
+        return "numeric"
+    if np.mean(numeric) >= 0.5:
+        bad = numeric.index(False)
+        return f"{table.where(int(rows[bad]))}: column '{name}' is numeric but holds '{text[rows[bad]]}'"
+    return "categorical"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cells=st.lists(st.one_of(st.sampled_from(ODD_CELLS), st.floats(allow_nan=False).map(str)), max_size=12)
+)
+@example(cells=["1", "", "NA", "2", "x", "3"])  # (a stray word after missing cells: its own line)
+@example(cells=["red", "1_000", "red", "١٢"])
+def test_a_columns_kind_is_decided_as_float_reads_each_cell(tmp_path, cells):
+    """categorical: auto decides a text column's kind as float() reads its cells one by one (all
+    at once where NumPy reads them all, else each distinct cell once): the same kind, and for a
+    mostly numeric column the same first stray word and line."""
+    from nettrain.data.encode import _column_kind
+
+    column = np.array(cells, dtype=str).reshape(len(cells), 1)
+    table = Table("d.csv", ["b"], column, lines=np.arange(2, len(cells) + 2))
+    want = _column_kind_one_cell_at_a_time(table.column(0), "b", table)
+    try:
+        got = _column_kind(table.column(0), "b", table, "auto")
+    except DataError as exc:
+        got = str(exc).split(", which is not a number")[0]
+    assert got == want
+
+
 def test_npz_string_labels(tmp_path):
     path = str(tmp_path / "d.npz")
     np.savez(path, X=np.ones((3, 2)), y=np.array(["b", "a", "b"]))

@@ -150,7 +150,6 @@ class Encoding:
     weight: str | None = None
     x_min: np.ndarray | None = None
     x_max: np.ndarray | None = None
-    _index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
         if self.columns is None:
@@ -347,13 +346,21 @@ class Encoding:
     # -- targets ----------------------------------------------------------------------------------
 
     def class_index(self, labels: np.ndarray, table: Table | None = None) -> np.ndarray:
-        """Label text -> class index (n,). A label training never saw is a DataError."""
-        if not self._index:
-            self._index = {c: i for i, c in enumerate(self.classes or [])}
-        out = np.empty(len(labels), dtype=np.int64)
-        for i, label in enumerate(labels):
-            k = self._index.get(label)
-            if k is None and self.label_numbers:  # number labels written otherwise: '1.5e+00'
+        """Label text (n,) -> class index (n,). A label training never saw is a DataError (the
+        first such row's)."""
+        labels = np.asarray(labels)
+        classes = np.asarray(self.classes or [], dtype=str)
+        out = np.zeros(len(labels), dtype=np.int64)
+        found = np.zeros(len(labels), dtype=bool)
+        if len(classes) and labels.dtype.kind == "U":
+            # each label's place among the sorted classes: the class there, if it is the label
+            order = np.argsort(classes)
+            at = np.minimum(np.searchsorted(classes[order], labels), len(classes) - 1)
+            out, found = order[at], classes[order][at] == labels
+        for i in np.flatnonzero(~found):  # (in row order: the first unknown label is the error)
+            label = labels[i]
+            k = None
+            if self.label_numbers:  # number labels written otherwise: '1.5e+00'
                 k = self._number_index().get(_as_float(label))
             if k is None:
                 where = table.where(i) if table is not None else f"row {i}"
@@ -587,26 +594,33 @@ def _column_kind(cells: np.ndarray, name: str, table: Table, categorical) -> str
     if categorical != "auto":
         return "categorical" if name in categorical else "numeric"
     text = np.char.strip(cells)
-    present = text[~is_missing(text)]
+    rows = np.flatnonzero(~is_missing(text))
+    present = text[rows]
     if len(present) == 0:
         return "numeric"
-    numeric = np.zeros(len(present), dtype=bool)
-    for i, v in enumerate(present):
-        try:
-            float(v)
-            numeric[i] = True
-        except ValueError:
-            pass
+    numeric = _reads_as_float(present)
     if numeric.all():
         return "numeric"
     if numeric.mean() >= 0.5:
         bad = int(np.flatnonzero(~numeric)[0])
-        rows = np.flatnonzero(~is_missing(text))
         raise DataError(
             f"{table.where(int(rows[bad]))}: column '{name}' is numeric but holds '{present[bad]}', "
             "which is not a number; fix the value, or list the column in data.categorical"
         )
     return "categorical"
+
+
+def _reads_as_float(text: np.ndarray) -> np.ndarray:
+    """Which text cells (n,) Python's float() reads, as (n,) bool: all of them when NumPy's
+    conversion, which reads what float() reads, takes the whole column at once; else each
+    distinct cell is tried once (a categorical column has few)."""
+    try:
+        text.astype(np.float64)
+        return np.ones(len(text), dtype=bool)
+    except ValueError:
+        pass
+    distinct, inverse = np.unique(text, return_inverse=True)
+    return np.array([_as_float(v) is not None for v in distinct], dtype=bool)[inverse.reshape(-1)]
 
 
 def _check_targets(table: Table, present: np.ndarray, missing: str) -> None:
