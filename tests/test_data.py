@@ -560,6 +560,27 @@ def test_a_columns_kind_is_decided_as_float_reads_each_cell(tmp_path, cells):
     assert got == want
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(
+            st.sampled_from(["NA", " n/A ", "NaN", "-NAN", "+nan", "Null", "NONE", "?", "", "  ", "nones"]),
+            st.sampled_from(["\u0130", "\u212a", "na\u0130", "0.12345", "red", "\tNA\n"]),
+            st.text(max_size=6),
+        ),
+        max_size=10,
+    )
+)
+def test_missing_cells_are_those_whose_stripped_lower_case_text_is_a_missing_word(cells):
+    """is_missing looks at short cells only: the same answer as lower-casing every cell."""
+    from nettrain.data.read import MISSING, is_missing
+
+    text = np.array(cells, dtype=str)
+    want = np.isin(np.char.lower(np.char.strip(text)), list(MISSING)).tolist()
+    assert is_missing(text).tolist() == want
+    assert is_missing(text.reshape(-1, 1)).tolist() == [[w] for w in want]
+
+
 def test_npz_string_labels(tmp_path):
     path = str(tmp_path / "d.npz")
     np.savez(path, X=np.ones((3, 2)), y=np.array(["b", "a", "b"]))

@@ -220,7 +220,13 @@ def _is_number(text: str) -> bool:
 
 def is_missing(cells: np.ndarray) -> np.ndarray:
     """Which text cells mean 'no value' (empty, NA, NaN, ?, null, none; any case, any blanks)."""
-    return np.isin(np.char.lower(np.char.strip(cells)), list(MISSING))
+    text = np.char.strip(cells)
+    # lower() calls Python once per cell: only cells no longer than MISSING's longest word can be
+    # one (lower() never shortens text), which leaves out most numbers ('0.12345')
+    short = np.char.str_len(text) <= max(map(len, MISSING))
+    missing = np.zeros(text.shape, dtype=bool)
+    missing[short] = np.isin(np.char.lower(text[short]), list(MISSING))
+    return missing
 
 
 def parse_numbers(cells: np.ndarray, column: str, table: Table) -> tuple[np.ndarray, np.ndarray]:
