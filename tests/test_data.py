@@ -1376,6 +1376,31 @@ def test_arrays_given_to_fit_get_the_same_note_on_a_split_far_larger_than_asked(
     assert any("validation fraction 0.1 holds out 30 of 90 rows, not 9" in n for n in notes), notes
 
 
+def test_each_cell_is_one_hot_in_its_categorys_own_input(tmp_path):
+    """A categorical column's cells find their categories wherever they sort (the categories
+    kept in an order of their own); a missing cell, an unseen one under unknown='ignore' are all
+    zeros; a number written otherwise ('1,5' for an older model's '1.5') is its category; an
+    unseen cell under 'error' is the first such row's error."""
+    path = write(tmp_path, "c,y\nred,0\nblue,1\ngreen,0\n1.5,1\n")
+    enc = fit_encoding(read_table(path), "regression", "mse", 1, True, missing="drop")
+    col = enc.columns[0]
+    col.categories = ["red", "1.5", "green", "blue"]  # (not sorted)
+    cells = ["blue", "", "zebra", "red", "1,5", "aaa", "green", "1.5", "NA", "bluer"]
+    other = write(tmp_path, "c,y\n" + "".join(f'"{c}",0\n' for c in cells), "other.csv")
+    X, keep = enc.raw_inputs(read_table(other), unknown="ignore")
+    want = {"blue": 3, "red": 0, "1,5": 1, "green": 2, "1.5": 1}
+    expected = np.zeros((len(cells), 4))
+    for i, c in enumerate(cells):
+        if c in want:
+            expected[i, want[c]] = 1
+    np.testing.assert_array_equal(X, expected)
+    assert keep.tolist() == [c not in ("", "NA") for c in cells]
+    with pytest.raises(
+        DataError, match="^other.csv:4: column 'c' holds 'zebra', a category training never saw"
+    ):
+        enc.raw_inputs(read_table(other))
+
+
 def test_an_older_models_decimal_comma_category_is_still_found():
     """Models made before categorical columns kept their decimal commas stored '1,5' as '1.5'."""
     from nettrain.data.encode import _as_number_label

@@ -85,6 +85,17 @@ def category_text(cells: np.ndarray) -> np.ndarray:
     return np.char.strip(cells) if cells.dtype.kind in "US" else label_text(cells)
 
 
+def _positions(values: np.ndarray, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(each text value's index in ``words`` (n,) int64, whether it is there (n,) bool; 0 where
+    not): one searchsorted among the sorted words, not a dict look-up per value."""
+    words = np.asarray(words, dtype=str)
+    if not len(words) or values.dtype.kind != "U":
+        return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
+    order = np.argsort(words)
+    at = np.minimum(np.searchsorted(words[order], values), len(words) - 1)  # (the word there, if any)
+    return order[at].astype(np.int64), words[order][at] == values
+
+
 def _as_number_label(text: str, index: dict) -> int:
     """The category of a cell not found as written: models made before categories kept their
     text stored number-like ones as numbers ('02134' as '2134'), and before categorical columns
@@ -238,10 +249,11 @@ class Encoding:
                         keep &= ~missing
                         if first_missing is None or np.argmax(missing) < first_missing[0]:
                             first_missing = (int(np.argmax(missing)), col.name)
-                index = {v: i for i, v in enumerate(col.categories)}
-                codes = np.array(
-                    [index[v] if v in index else _as_number_label(v, index) for v in text], dtype=np.int64
-                )
+                codes, found = _positions(text, col.categories)
+                if not found.all():  # (missing cells, unseen ones, numbers written otherwise)
+                    index = {v: i for i, v in enumerate(col.categories)}
+                    for i in np.flatnonzero(~found):
+                        codes[i] = _as_number_label(str(text[i]), index)
                 unseen = (codes < 0) & ~missing
                 if unseen.any() and unknown == "error":
                     i = int(np.argmax(unseen))
@@ -349,14 +361,7 @@ class Encoding:
         """Label text (n,) -> class index (n,). A label training never saw is a DataError (the
         first such row's)."""
         labels = np.asarray(labels)
-        classes = np.asarray(self.classes or [], dtype=str)
-        out = np.zeros(len(labels), dtype=np.int64)
-        found = np.zeros(len(labels), dtype=bool)
-        if len(classes) and labels.dtype.kind == "U":
-            # each label's place among the sorted classes: the class there, if it is the label
-            order = np.argsort(classes)
-            at = np.minimum(np.searchsorted(classes[order], labels), len(classes) - 1)
-            out, found = order[at], classes[order][at] == labels
+        out, found = _positions(labels, self.classes or [])
         for i in np.flatnonzero(~found):  # (in row order: the first unknown label is the error)
             label = labels[i]
             k = None
