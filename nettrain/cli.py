@@ -845,6 +845,8 @@ def _dry_run(
     if quiet:
         return
     err = sys.stderr
+    for note in ([device.notice] if device.notice else []) + data.notes:  # (fit's notices, as fit says them)
+        err.write(f"Note: {note}\n")
     err.write(f"layers ({cfg.task}, cost {cfg.cost}, {cfg.dtype}):\n")
     rows = [
         (

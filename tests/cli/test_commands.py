@@ -276,6 +276,25 @@ def test_dry_run_json_names_the_checkpoint_a_resume_continues(tmp_path):
     assert report["layers"][-1]["b"] == 1 and r.stderr == ""
 
 
+def test_dry_run_says_fits_notes_about_the_data(tmp_path):
+    """A row left out for a missing value: fit notes it, and so does fit --dry-run (it said
+    nothing), before its layer shapes; --quiet silences it as the rest."""
+    (tmp_path / "m.csv").write_text("a,label\n1,x\n2,y\n,x\n4,y\n5,x\n6,y\n")
+    sets = [f"data.train={tmp_path / 'm.csv'}", "data.target=label", "data.missing=drop", "data.validation=0"]
+    sets += [
+        "network.layers=[auto,2,auto]",
+        "cost=cross_entropy",
+        "training.epochs=1",
+        f"output={tmp_path / 'run'}",
+    ]
+    args = ["fit", CONFIGS / "xor.yaml", *(x for kv in sets for x in ("--set", kv))]
+    note = "Note: training data: left out 1 of 6 rows with missing values (data.missing: drop)"
+    dry = ok(run(*args, "--dry-run"))
+    assert dry.stderr.splitlines()[0] == note
+    assert note in ok(run(*args)).stderr.splitlines()
+    assert ok(run(*args, "--dry-run", "--quiet")).stderr == ""
+
+
 @pytest.mark.parametrize("output_bias", [True, False])
 def test_dry_run_counts_the_parameters_fit_trains(tmp_path, output_bias):
     flag = f"network.output_bias={str(output_bias).lower()}"
