@@ -178,8 +178,11 @@ def _decoded(pa, pc, column):
 
 def _as_numbers(pa, pc, column) -> np.ndarray:
     """A numeric column as float64 (n,), NaN where a value is null (booleans as 0 and 1). Integers
-    beyond 2^53 and decimals are rounded to the nearest float64, as a CSV's are read."""
+    beyond 2^53 and decimals are rounded to the nearest float64, as a CSV's are read (a decimal
+    by way of its text: pyarrow's own cast may miss by one unit in the last place)."""
     column = _decoded(pa, pc, column)
+    if pa.types.is_decimal(column.type):
+        column = pc.cast(column, pa.string())
     values = pc.cast(column, pa.float64(), safe=False)
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
 
