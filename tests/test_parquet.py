@@ -369,3 +369,19 @@ def test_a_decimal_column_is_read_as_its_csv_twin_reads_it(pa, tmp_path):
         assert table.cells[:, 0].tolist() == [float(v) for v in text]
         table = read_table("d.parquet", "d")
         assert table.y.tolist() == [repr(float(v)) for v in text]
+
+
+def test_a_parquet_file_is_read_a_row_group_at_a_time(pa, tmp_path):
+    """Reading a file of many row groups in chunks holds about one row group in pyarrow's memory,
+    not the file's bytes (which pyarrow pre-buffers when asked for all row groups at once)."""
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    data = {f"c{j}": rng.normal(size=20_000) for j in range(20)}
+    pq.write_table(pa.table(data), "big.parquet", row_group_size=500, compression="none")
+    whole = 20_000 * 20 * 8
+    most = 0
+    for chunk in read_table_chunks("big.parquet", need_target=False):
+        most = max(most, pa.total_allocated_bytes())
+        assert chunk.n <= 500
+    assert most < whole / 4, (most, whole)

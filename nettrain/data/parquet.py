@@ -241,7 +241,14 @@ def parquet_chunks(source: Any, name: str, path: str, **settings) -> Iterator[Ta
     n = pf.metadata.num_rows
     if n == 0:
         raise DataError(f"{name}: holds no rows")
-    batches = pf.iter_batches(batch_size=read.CHUNK_LINES, columns=layout.file_names)
+    # one row group at a time: over them all, pyarrow pre-buffers every row group's bytes first
+    batches = (
+        batch
+        for group in range(pf.num_row_groups)
+        for batch in pf.iter_batches(
+            batch_size=read.CHUNK_LINES, row_groups=[group], columns=layout.file_names
+        )
+    )
     first = 0
     while True:
         try:
