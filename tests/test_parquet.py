@@ -385,3 +385,24 @@ def test_a_parquet_file_is_read_a_row_group_at_a_time(pa, tmp_path):
         most = max(most, pa.total_allocated_bytes())
         assert chunk.n <= 500
     assert most < whole / 4, (most, whole)
+
+
+def test_a_column_named_like_a_struct_field_is_read_as_itself(pa, tmp_path):
+    """Asked for the column 'a.b', pyarrow gives a struct 'a' with a field 'b' too (before it, in
+    file order): predict reads 'a.b' itself, not the struct."""
+    import pyarrow.parquet as pq
+
+    x = [0.5, -1.0, 2.0, -0.25] * 10
+    labels = ["p" if v > 0 else "n" for v in x]
+    pq.write_table(pa.table({"a.b": x, "c": x, "y": labels}), "train.parquet")
+    cfg = write_config(tmp_path / "c.yaml", "train.parquet", [2, 3, 2], target="y")
+    ok(run("fit", cfg, "--quiet"))
+    data = {"a": [{"b": 100.0}] * len(x), "a.b": x, "c": x, "y": labels}
+    pq.write_table(pa.table(data), "struct.parquet")
+    expected = ok(run("predict", "run/model.npz", "train.parquet")).stdout
+    assert ok(run("predict", "run/model.npz", "struct.parquet")).stdout == expected
+    # read without its names (data.header: false), a file may name two columns alike
+    twice = pa.Table.from_arrays([pa.array(x), pa.array([-v for v in x]), pa.array(labels)], ["a", "a", "y"])
+    pq.write_table(twice, "twice.parquet")
+    table = read_table("twice.parquet", "2", header=False)
+    assert table.features == ["0", "1"] and table.cells[:, 1].tolist() == [-v for v in x]

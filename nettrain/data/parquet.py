@@ -122,7 +122,10 @@ class _Layout:
         pa, _, pc = _pyarrow(self.name)
         n = batch.num_rows
         rows = None if first_row is None else np.arange(first_row, first_row + n)
-        by_name = dict(zip(self.read_names, batch.columns))
+        # asked for a column 'a.b', pyarrow also gives a struct 'a' with a field 'b': left out
+        wanted = set(self.file_names)
+        columns = [column for f, column in zip(batch.schema.names, batch.columns) if f in wanted]
+        by_name = dict(zip(self.read_names, columns))
 
         def converted(f: str, convert, **kwargs) -> np.ndarray:
             try:
