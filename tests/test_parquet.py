@@ -267,6 +267,9 @@ def test_predict_reads_only_the_models_columns_of_a_parquet_file(pa, tmp_path):
         ok(run("predict", "run/model.npz", "more.parquet")).stdout
         == ok(run("predict", "run/model.npz", pq_path)).stdout
     )
+    # a file that lacks one of the model's columns: the error names it, not the timestamp
+    pq.write_table(t.drop_columns(["legs"]), "fewer.parquet")
+    assert_error(run("predict", "run/model.npz", "fewer.parquet"), "fewer.parquet", "'legs' is missing")
 
 
 def test_a_damaged_parquet_file_is_one_error(pa, tmp_path):

@@ -97,10 +97,13 @@ class _Layout:
         if t is not None and len(names) < 2:
             raise DataError(f"{name}: has only the target column '{names[t]}' and no features")
         taken = list(range(len(names)))
-        if columns is not None and set(columns) <= set(names):  # just the model's columns
-            wanted = {names.index(c) for c in columns}
-            taken = [j for j in taken if j in wanted or j == t]
         types = [schema.field(j).type for j in range(len(names))]
+        if columns is not None:  # just the model's columns (if one is missing: every readable one)
+            wanted = set(columns)
+            if wanted <= set(names):
+                taken = [j for j in taken if names[j] in wanted or j == t]
+            else:  # (a column of another type is not one of the model's)
+                taken = [j for j in taken if names[j] in wanted or j == t or _kind(pa, types[j])]
         for j in taken:
             if _kind(pa, types[j]) is None:
                 raise DataError(
