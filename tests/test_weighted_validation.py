@@ -205,6 +205,24 @@ def test_the_held_out_weights_are_checked_as_the_training_rows_are(tmp_path):
     assert_error(run("fit", _write(tmp_path, body)), "z.csv", "every row's weight is 0")
 
 
+@pytest.mark.parametrize("key", ["validation", "test"])
+def test_a_held_out_fraction_of_zero_weights_is_named_as_the_fraction(tmp_path, key):
+    """A fraction whose held-out rows all weigh 0, of a file whose other rows do not: the error
+    names the rows held out (not the file, whose weights are not all 0) and says how to hold out
+    others."""
+    rows = task_rows("regression", 40, 0)
+    body = config(tmp_path, "regression", write_csv(tmp_path / "t.csv", rows), **{key: 0.25})
+    held = getattr(load_run_data(config_from_dict(body)), key).table
+    lines = set(held.lines.tolist())
+    for i, row in enumerate(rows):
+        if i + 2 in lines:  # (line 1 is the header)
+            row[2] = 0
+    write_csv(tmp_path / "t.csv", rows)
+    res = run("fit", _write(tmp_path, body))
+    assert_error(res, f"the {key} rows held out of", f"(data.{key}: 0.25)", "every row's weight is 0")
+    assert "data.split_seed" in res.stderr
+
+
 def test_class_weights_stay_out_of_the_validation_scores(tmp_path):
     """training.class_weight weighs the training cost only (Keras, scikit-learn): a run with
     class weights scores its validation rows as the run without, given the same model."""

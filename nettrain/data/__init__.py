@@ -256,14 +256,30 @@ def normalized_weights(w: np.ndarray, dtype, what: str) -> np.ndarray:
     return (w / mean).astype(dtype)
 
 
-def scoring_weights(w: np.ndarray, what: str) -> np.ndarray:
+def scoring_weights(w: np.ndarray, what: str, fix: str = "") -> np.ndarray:
     """A validation or test set's weights w (n,) (data.weight, checked by ``weight_values``) for
     its scores, in float64, over their mean as ``normalized_weights``: a weighted mean of the
     rows' losses is then (1/n) sum s_i l_i, and equal weights are exactly 1, which scores as no
-    weights. All 0 is a DataError naming ``what``: a weighted mean over no weight is undefined."""
+    weights. All 0 is a DataError naming ``what`` and saying ``fix`` (the way out): a weighted
+    mean over no weight is undefined."""
     if len(w) and not (w > 0).any():
-        raise DataError(f"{what}: every row's weight is 0; at least one must be positive to weigh its scores")
+        raise DataError(
+            f"{what}: every row's weight is 0; at least one must be positive to weigh its scores{fix}"
+        )
     return normalized_weights(w, np.float64, what)
+
+
+def _scored_set(name: str, dc, source: str) -> tuple[str, str]:
+    """(what, fix) for ``scoring_weights`` of fit's validation or test set ``name`` from
+    ``source``: a fraction held out of the training file is named as such (the file's other rows
+    may well weigh more than 0), and another split holds out other rows."""
+    fraction = getattr(dc, name)
+    if isinstance(fraction, float):
+        return (
+            f"the {name} rows held out of {source} (data.{name}: {fraction:g}): data.weight ('{dc.weight}')",
+            f" (another data.split_seed, or a larger data.{name}, holds out other rows)",
+        )
+    return f"{name} data ({source}): data.weight ('{dc.weight}')", ""
 
 
 def weight_values(
@@ -899,7 +915,7 @@ def _load_run_data(
             ds.w = normalized_weights(weights[ds.kept], dtype, f"{t.source}: data.weight ('{dc.weight}')")
             notes += _weightless_classes_note(enc, ds, dc.weight)
         elif scored is not None:
-            ds.w = scoring_weights(scored[ds.kept], f"{name} data ({t.source}): data.weight ('{dc.weight}')")
+            ds.w = scoring_weights(scored[ds.kept], *_scored_set(name, dc, t.source))
         unweighed = weightless if name == "training" else unweighed
         dropped = t.n - len(ds) + unweighed
         if dropped:
@@ -1305,7 +1321,7 @@ def _streamed_run_data(config, read, stdin=None) -> RunData:
             table, w = weight_values(table, dc.weight, dc.missing)
         ds = encode_table(enc, table, config.dtype)
         if w is not None:
-            ds.w = scoring_weights(w[ds.kept], f"{name} data ({table.source}): data.weight ('{dc.weight}')")
+            ds.w = scoring_weights(w[ds.kept], *_scored_set(name, dc, table.source))
         return ds
 
     if isinstance(dc.validation, str):
