@@ -1093,7 +1093,8 @@ class NettrainClassifier(_NettrainEstimator):
     ``intercepts_`` (MLPClassifier's names) read the weights and biases from ``model_``;
     MLPClassifier's ``best_loss_`` (the lowest of loss_curve_; None when early stopping watches
     a validation figure), ``validation_scores_`` (each epoch's validation accuracy, R² for the
-    regressor; None without validation) and ``best_validation_score_`` (their highest, or None).
+    regressor, weighted by the held-out rows' sample_weight as validation_loss_curve_ is; None
+    without validation) and ``best_validation_score_`` (their highest, or None).
 
     ``partial_fit`` trains one epoch a call, going on with the run of the earlier calls (its
     optimizer state, schedule and shuffles), so k calls on the same rows are fit with k epochs.
@@ -1115,7 +1116,8 @@ class NettrainClassifier(_NettrainEstimator):
         """Train on X (n, features) of numbers and y (n,) of labels (any type np.unique sorts:
         ints, strings, bools); with ``warm_start`` and fitted already, from the fitted weights
         (same classes and features). ``sample_weight`` (n,): each row's weight in the training
-        cost, finite and >= 0, relative (normalized to a mean of 1, as data.weight); None:
+        cost, finite and >= 0, relative (normalized to a mean of 1, as data.weight), and the
+        held-out rows' in their validation scores (validation_scores_, as MLPClassifier's); None:
         unweighted. Returns self."""
         warm = self._warm()
         self._forget()
@@ -1255,7 +1257,9 @@ class NettrainRegressor(_NettrainEstimator):
         """Train on X (n, features) and y (n,) or (n, outputs) of numbers; with ``warm_start``
         and fitted already, from the fitted weights (same features and outputs).
         ``sample_weight`` (n,): each row's weight in the training cost, finite and >= 0,
-        relative (normalized to a mean of 1, as data.weight); None: unweighted. Returns self."""
+        relative (normalized to a mean of 1, as data.weight), and the held-out rows' in their
+        validation scores (validation_scores_, as MLPRegressor's); None: unweighted. Returns
+        self."""
         warm = self._warm()
         self._forget()
         X = self._inputs(X, fitting=True)
