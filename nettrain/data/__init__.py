@@ -269,6 +269,22 @@ def scoring_weights(w: np.ndarray, what: str, fix: str = "") -> np.ndarray:
     return normalized_weights(w, np.float64, what)
 
 
+def _scored_values(name: str, table: Table, dc, notes: list[str]) -> tuple[Table, np.ndarray | None]:
+    """fit's validation or test table ``name`` less its rows without a weight (data.missing: drop
+    or mean; an error under error), and its rows' weights as read (``weight_values``), for its
+    scores. Without data.weight, or a table without its column (``table.w`` None): the table and
+    None, and for the latter a note in ``notes`` that its scores are unweighted."""
+    if dc.weight is None:
+        return table, None
+    if table.w is None:  # a file without the column: scored unweighted, and said so
+        notes.append(
+            f"{name} data: {table.source} has no weight column '{dc.weight}' (data.weight): its "
+            "scores are unweighted"
+        )
+        return table, None
+    return weight_values(table, dc.weight, dc.missing)
+
+
 def _scored_set(name: str, dc, source: str) -> tuple[str, str]:
     """(what, fix) for ``scoring_weights`` of fit's validation or test set ``name`` from
     ``source``: a fraction held out of the training file is named as such (the file's other rows
@@ -878,16 +894,10 @@ def _load_run_data(
         # a validation or test set's weights in its scores (data.weight), as the training rows'
         # in the cost; its rows without a weight are left out as the training rows' are
         scored, unweighed = None, 0
-        if name != "training" and dc.weight is not None:
-            if t.w is None:  # a file without the column: scored unweighted, and said so
-                notes.append(
-                    f"{name} data: {t.source} has no weight column '{dc.weight}' (data.weight): its "
-                    "scores are unweighted"
-                )
-            else:
-                n_before = t.n
-                t, scored = weight_values(t, dc.weight, dc.missing)
-                unweighed = n_before - t.n
+        if name != "training":
+            n_before = t.n
+            t, scored = _scored_values(name, t, dc, notes)
+            unweighed = n_before - t.n
         try:
             ds = encode_table(enc, t, dtype)
         except UnseenCategory as exc:
@@ -1311,14 +1321,7 @@ def _streamed_run_data(config, read, stdin=None) -> RunData:
 
     def encoded(name: str, table: Table) -> Dataset:
         """A validation or test table encoded, weighted by its data.weight column as in memory."""
-        w = None
-        if dc.weight is not None and table.w is None:
-            notes.append(
-                f"{name} data: {table.source} has no weight column '{dc.weight}' (data.weight): its "
-                "scores are unweighted"
-            )
-        elif dc.weight is not None:
-            table, w = weight_values(table, dc.weight, dc.missing)
+        table, w = _scored_values(name, table, dc, notes)
         ds = encode_table(enc, table, config.dtype)
         if w is not None:
             ds.w = scoring_weights(w[ds.kept], *_scored_set(name, dc, table.source))
