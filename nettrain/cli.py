@@ -954,7 +954,10 @@ def predict(
     ] = "-",
     proba: Annotated[bool, typer.Option("--proba", help="Add one prob_<label> column per class.")] = False,
     format_: Annotated[
-        str, typer.Option("--format", "-f", help="csv, jsonl or npy.", show_default=True, metavar="FORMAT")
+        str,
+        typer.Option(
+            "--format", "-f", help="csv, jsonl, npy or parquet.", show_default=True, metavar="FORMAT"
+        ),
     ] = "csv",
     out: Annotated[
         str, typer.Option("--output", "-o", help="Output file, or - for stdout.", metavar="FILE")
@@ -989,19 +992,25 @@ def predict(
     from .modelfile import load_model
 
     fmt = format_.lower()
-    if fmt not in ("csv", "jsonl", "npy"):
+    formats = ["csv", "jsonl", "npy", "parquet"]
+    if fmt not in formats:
         from .errors import did_you_mean
 
         raise NettrainError(
-            f"--format '{format_}' is not known"
-            f"{did_you_mean(fmt, ['csv', 'jsonl', 'npy'])}; one of: csv, jsonl, npy"
+            f"--format '{format_}' is not known{did_you_mean(fmt, formats)}; one of: {', '.join(formats)}"
         )
+    if fmt == "parquet":  # (before anything is read: without pyarrow nothing could be written)
+        from .data.parquet import check_writer
+
+        check_writer("--format parquet")
+        if out == "-":
+            _binary_stdout("Parquet", "predictions.parquet")
     _check_unknown(unknown)
     if not out.strip():  # (else, after reading every row: "cannot write '.': it is a folder")
         raise NettrainError("--output is empty: name the file to write (-o predictions.csv), or - for stdout")
     keep = tuple(keep or ())
     if keep and fmt == "npy":
-        raise NettrainError("--keep copies text columns: use --format csv or jsonl, not npy")
+        raise NettrainError("--keep copies text columns: use --format csv, jsonl or parquet, not npy")
     clash = [
         k for k in keep if keep.count(k) > 1 or k == "prediction" or k.startswith(("prediction_", "prob_"))
     ]
@@ -1044,8 +1053,11 @@ def predict(
         np.save(buffer, _npy_predictions(enc, s, kept, proba, float_dtype), allow_pickle=False)
         _write_bytes(out, buffer.getvalue())
         return
-    pieces = _prediction_texts(tables, m, names, fmt == "jsonl", proba, keep, unknown, float_dtype, counts)
-    _write_text_pieces(out, pieces)
+    chunks = _prediction_columns(tables, m, proba, keep, unknown, counts)
+    if fmt == "parquet":
+        _write_pieces(out, _prediction_parquet(chunks, enc, names, len(keep), float_dtype), binary=True)
+    else:
+        _write_pieces(out, _prediction_texts(chunks, enc, names, fmt == "jsonl", float_dtype))
     note_left_out()
 
 
@@ -1095,31 +1107,46 @@ def _npy_predictions(enc, s, kept, proba: bool, float_dtype):
     return array
 
 
-def _prediction_texts(tables, m, names, as_json: bool, proba: bool, keep, unknown, float_dtype, counts):
-    """The predictions of each chunk of the input as CSV (the header first) or JSON lines: one
-    piece of text per chunk, made when the chunk has been read. ``counts`` gathers the rows left
+def _prediction_columns(tables, m, proba: bool, keep, unknown, counts):
+    """The predictions of each chunk of the input, made when the chunk has been read: per chunk
+    (the --keep columns as read, every row; the output columns (prediction(s), then the
+    probabilities), of the rows kept only; kept (n,) bool). ``counts`` gathers the rows left
     out for missing values and the rows read."""
-    import numpy as np
-
     enc = m.encoding
-    digits = 7 if float_dtype is np.float32 else 17
-    header = not as_json
     for table in tables:
         kept_columns = _kept_columns(table, keep)
         s, kept = m.outputs_kept(table, unknown, logits=proba)
         probs = None
         if proba:  # from the logits (one sigmoid unit: P(first class) = sigmoid(-z), not 1 - s)
             probs, s = m.probabilities(s), m.network.f_out(s)
-        n = len(kept)
-        counts[0], counts[1] = counts[0] + int((~kept).sum()), counts[1] + n
+        counts[0], counts[1] = counts[0] + int((~kept).sum()), counts[1] + len(kept)
         pred = enc.decode(s)
-        # the columns as text (or JSON values), one entry per input row; '' / null where dropped
         if enc.task == "regression":
             cols = [pred] if pred.ndim == 1 else [pred[:, j] for j in range(pred.shape[1])]
         else:
             cols = [pred]
         if probs is not None:
             cols += [probs[:, j] for j in range(probs.shape[1])]
+        yield kept_columns, cols, kept
+
+
+def _digits(float_dtype) -> int:
+    """Significant digits written of a float: the model's precision."""
+    import numpy as np
+
+    return 7 if float_dtype is np.float32 else 17
+
+
+def _prediction_texts(chunks, enc, names, as_json: bool, float_dtype):
+    """``_prediction_columns``'s chunks as CSV (the header first) or JSON lines: one piece of
+    text per chunk."""
+    import numpy as np
+
+    digits = _digits(float_dtype)
+    header = not as_json
+    for kept_columns, cols, kept in chunks:
+        n = len(kept)
+        # the columns as text (or JSON values), one entry per input row; '' / null where dropped
         texts = [[str(v) for v in column.tolist()] for column in kept_columns]  # every row, as read
         for k, col in enumerate(cols):
             if enc.task == "classification" and k == 0:
@@ -1145,6 +1172,51 @@ def _prediction_texts(tables, m, names, as_json: bool, proba: bool, keep, unknow
             header = False
         writer.writerows(zip(*texts))
         yield buffer.getvalue()
+
+
+def _prediction_parquet(chunks, enc, names, n_keep: int, float_dtype):
+    """``_prediction_columns``'s chunks as a Parquet file's bytes, a row group per chunk: the
+    CSV's columns and values, typed. --keep columns are text as read; class labels text, or
+    numbers where the training labels were (an array's: int64, or float64), as in JSON lines;
+    values and probabilities float64, rounded to the CSV's significant digits (so the file holds
+    the CSV's numbers exactly); null where a row was left out."""
+    import numpy as np
+
+    from .data.parquet import parquet_pieces
+
+    digits = _digits(float_dtype)
+    if enc.task == "classification":
+        kind = enc.labels().dtype.kind
+        label_type = "int64" if kind in "iu" else "float64" if kind == "f" else "string"
+    else:
+        label_type = "float64"
+    types = ["string"] * n_keep + [label_type] + ["float64"] * (len(names) - n_keep - 1)
+
+    def columns():
+        for kept_columns, cols, kept in chunks:
+            n = len(kept)
+            null = None if kept.all() else ~kept
+            out = [
+                (np.array([str(v) for v in column.tolist()], dtype=object), None) for column in kept_columns
+            ]
+            for k, col in enumerate(cols):
+                t = types[n_keep + k]
+                if enc.task == "classification" and k == 0:  # labels as text, or numbers exactly
+                    values = (
+                        np.array([str(v) for v in col.tolist()], dtype=object)
+                        if t == "string"
+                        else col.astype(np.int64 if t == "int64" else np.float64)
+                    )
+                else:  # the CSV's text of each value, read back: its number exactly
+                    values = np.array([float(format(v, f".{digits}g")) for v in col.tolist()])
+                if null is not None:
+                    full = np.zeros(n, dtype=values.dtype) if t != "string" else np.full(n, "", dtype=object)
+                    full[kept] = values
+                    values = full
+                out.append((values, null))
+            yield out
+
+    return parquet_pieces(names, types, columns())
 
 
 def _model_file(model) -> str:
@@ -1199,19 +1271,21 @@ def _write_file(out: str, data: bytes | Iterable[bytes]) -> None:
     write_atomic(os.path.realpath(out) if os.path.islink(out) else out, write)
 
 
-def _write_text_pieces(out: str, pieces: Iterator[str]) -> None:
-    """Text made a piece at a time (one per chunk of the input) to stdout as each piece is made,
-    as a Unix filter writes (rows before an error have been written), or into the file ``out``
-    (``_write_file``: all or nothing). The first piece is made before the file is opened."""
-    first = next(pieces, "")
+def _write_pieces(out: str, pieces: Iterator[str] | Iterator[bytes], binary: bool = False) -> None:
+    """Text (or with ``binary``, bytes) made a piece at a time (one per chunk of the input) to
+    stdout as each piece is made, as a Unix filter writes (rows before an error have been
+    written), or into the file ``out`` (``_write_file``: all or nothing). The first piece is
+    made before the file is opened."""
+    first = next(pieces, b"" if binary else "")
     pieces = itertools.chain([first], pieces)
     if out != "-":
-        _write_file(out, (piece.encode("utf-8") for piece in pieces))
+        _write_file(out, pieces if binary else (piece.encode("utf-8") for piece in pieces))
         return
+    stream = sys.stdout.buffer if binary else sys.stdout  # (binary: _binary_stdout said it has one)
     for piece in pieces:
         _check_signalled()
-        sys.stdout.write(piece)
-        sys.stdout.flush()
+        stream.write(piece)
+        stream.flush()
         if _reader_gone(sys.stdout):  # (`| head -1`: stop now, not after the next chunk's work)
             raise BrokenPipeError
 
@@ -1230,18 +1304,25 @@ def _reader_gone(stream) -> bool:
     return any(flags & (select.POLLERR | select.POLLHUP) for _, flags in events)
 
 
+def _binary_stdout(what: str, example: str):
+    """stdout's binary stream, for ``what`` (NPY, Parquet, ...); an error where it has none, or
+    where it is a terminal."""
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:
+        raise NettrainError(f"stdout does not accept binary data; use --output FILE for {what}")
+    if sys.stdout.isatty():  # binary bytes would only garble the terminal
+        raise NettrainError(
+            f"refusing to write {what} (binary) to a terminal; use --output FILE "
+            f"or redirect stdout (> {example})"
+        )
+    return stream
+
+
 def _write_bytes(out: str, data: bytes, what: str = "NPY", example: str = "predictions.npy") -> None:
     """Binary data into ``out``, or to stdout when ``out`` is '-' (never to a terminal)."""
     _check_signalled()
     if out == "-":
-        stream = getattr(sys.stdout, "buffer", None)
-        if stream is None:
-            raise NettrainError(f"stdout does not accept binary data; use --output FILE for {what}")
-        if sys.stdout.isatty():  # binary bytes would only garble the terminal
-            raise NettrainError(
-                f"refusing to write {what} (binary) to a terminal; use --output FILE "
-                f"or redirect stdout (> {example})"
-            )
+        stream = _binary_stdout(what, example)
         stream.write(data)
         stream.flush()
     else:

@@ -1,7 +1,8 @@
-"""Reading Parquet files into a Table, as a CSV of the same table is read.
+"""Reading Parquet files into a Table, as a CSV of the same table is read; writing a Parquet file
+a chunk (a row group) at a time (predict --format parquet).
 
 pyarrow is an optional dependency (``pip install 'nettrain[parquet]'``), imported here only when
-a Parquet file is read, so that nettrain starts without it. The columns keep the schema's names
+a Parquet file is read or written, so that nettrain starts without it. The columns keep the schema's names
 (a CSV's header); numbers (integers, floats, booleans as 0 and 1, decimals) and text (strings,
 dictionary-encoded strings) are what nettrain reads; a null is a missing value, as an empty CSV
 cell is, and ``data.missing`` says what becomes of it. Other types (timestamps, dates, binary,
@@ -19,7 +20,7 @@ Rows are numbered from 0 in messages ('data.parquet row 5'), as an array's are.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -270,3 +271,83 @@ def parquet_chunks(source: Any, name: str, path: str, **settings) -> Iterator[Ta
             table.part = f"rows {first}-{first + batch.num_rows - 1}"
         first += batch.num_rows
         yield table
+
+
+# -- writing ----------------------------------------------------------------------------------------
+
+#: The column types ``parquet_pieces`` writes, by name.
+WRITTEN_TYPES = ("string", "int64", "float64")
+
+
+def check_writer(what: str = "writing Parquet") -> None:
+    """Nothing, where pyarrow can write Parquet; else a DataError saying how to install it."""
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise DataError(f"{what} needs pyarrow: {INSTALL}") from None
+
+
+class _Sink:
+    """A write-only file that keeps what is written until ``take`` hands it out, counting the
+    bytes for ``tell`` (the footer's offsets are the file's, from its first byte)."""
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+        self.written = 0
+        self.closed = False
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        self.parts.append(data)
+        self.written += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.written
+
+    def writable(self) -> bool:
+        return True
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def take(self) -> bytes:
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
+def parquet_pieces(
+    names: list[str], types: list[str], chunks: Iterable[list[tuple[np.ndarray, np.ndarray | None]]]
+) -> Iterator[bytes]:
+    """A Parquet file's bytes a piece at a time: one row group per chunk, each piece made when
+    its chunk is (so memory holds a chunk, not the file), the footer the last piece.
+
+    Parameters
+    ----------
+    names, types : the columns' names and types (each one of ``WRITTEN_TYPES``).
+    chunks : per chunk, one (values (n,), null (n,) bool or None) per column; values where
+        ``null`` is True are not read.
+    """
+    check_writer()
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
+    schema = pa.schema([(name, arrow[t]) for name, t in zip(names, types)])
+    sink = _Sink()
+    writer = pq.ParquetWriter(sink, schema)
+    try:
+        for columns in chunks:
+            arrays = [
+                pa.array(values, type=field.type, mask=null) for field, (values, null) in zip(schema, columns)
+            ]
+            table = pa.Table.from_arrays(arrays, schema=schema)
+            writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            yield sink.take()
+    finally:  # (on an error, the footer goes into the sink, which is dropped)
+        writer.close()
+    yield sink.take()
