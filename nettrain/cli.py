@@ -945,6 +945,16 @@ def _read_inputs(
     )
 
 
+#: predict's format when -f is not given, by -o's extension (else csv)
+OUTPUT_SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".npy": "npy",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
 @app.command(cls=_Command)
 @command
 def predict(
@@ -954,11 +964,16 @@ def predict(
     ] = "-",
     proba: Annotated[bool, typer.Option("--proba", help="Add one prob_<label> column per class.")] = False,
     format_: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--format", "-f", help="csv, jsonl, npy or parquet.", show_default=True, metavar="FORMAT"
+            "--format",
+            "-f",
+            help="csv, jsonl, npy or parquet. Default: from -o's extension (.jsonl, .npy, .parquet), "
+            "else csv.",
+            show_default=False,
+            metavar="FORMAT",
         ),
-    ] = "csv",
+    ] = None,
     out: Annotated[
         str, typer.Option("--output", "-o", help="Output file, or - for stdout.", metavar="FILE")
     ] = "-",
@@ -991,6 +1006,8 @@ def predict(
 
     from .modelfile import load_model
 
+    if format_ is None:  # (-o predictions.parquet writes Parquet, not CSV text in a .parquet file)
+        format_ = OUTPUT_SUFFIXES.get(os.path.splitext(out)[1].lower(), "csv")
     fmt = format_.lower()
     formats = ["csv", "jsonl", "npy", "parquet"]
     if fmt not in formats:

@@ -196,6 +196,24 @@ def test_o_and_stdout_hold_the_same_file(pq, animals_model):
     assert pq.read_table("out/p.parquet").num_rows == 30
 
 
+def test_without_format_o_s_extension_picks_it_and_format_wins(pq, animals_model):
+    """-o p.parquet writes Parquet (not CSV text in a file named .parquet), .npy and .jsonl
+    theirs; another name CSV; -f wins over the name."""
+    write_csv(Path("in.csv"), *animal_input(30))
+    by_flag = ok(run("predict", animals_model, "in.csv", "-f", "parquet")).stdout_bytes
+    for name in ("p.parquet", "p.PQ"):
+        ok(run("predict", animals_model, "in.csv", "-o", name))
+        assert Path(name).read_bytes() == by_flag
+    ok(run("predict", animals_model, "in.csv", "-o", "p.npy"))
+    assert np.load("p.npy").shape == (30,)
+    ok(run("predict", animals_model, "in.csv", "-o", "p.jsonl"))
+    assert Path("p.jsonl").read_text().startswith('{"prediction": ')
+    csv_text = ok(run("predict", animals_model, "in.csv")).stdout
+    for name, args in (("p.txt", ()), ("q.parquet", ("-f", "csv"))):
+        ok(run("predict", animals_model, "in.csv", "-o", name, *args))
+        assert Path(name).read_text() == csv_text
+
+
 def test_round_trip_parquet_predictions_are_evaluate_and_predict_input(pq, animals_model):
     """The output, with the input's columns kept, is data for evaluate (the same scores as the
     CSV it came from) and for predict (the same predictions)."""
