@@ -992,8 +992,8 @@ def predict(
     """Predict one row of output per input row, in order.
 
     The prediction is the class label as written in the training data, or the value in the
-    target's units. CSV inputs are matched to the model's features by header name; extra columns
-    (ids, the target) are ignored. Under data.missing: drop, a row with a missing value gets an
+    target's units. CSV and Parquet inputs are matched to the model's features by column name;
+    extra columns (ids, the target) are ignored. Under data.missing: drop, a row with a missing value gets an
     empty prediction.
 
     The input is read, predicted and written a chunk of rows at a time: output starts at once,

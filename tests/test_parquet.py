@@ -409,3 +409,11 @@ def test_a_column_named_like_a_struct_field_is_read_as_itself(pa, tmp_path):
     pq.write_table(twice, "twice.parquet")
     table = read_table("twice.parquet", "2", header=False)
     assert table.features == ["0", "1"] and table.cells[:, 1].tolist() == [-v for v in x]
+
+
+def test_the_commands_that_read_data_say_in_their_help_that_they_read_parquet():
+    """A user who has only Parquet files learns from --help that predict, evaluate and trace
+    read them, and that predict matches a Parquet file's columns by name as a CSV's header."""
+    for command in ("predict", "evaluate", "trace"):
+        assert "Parquet" in ok(run(command, "--help")).stdout, command
+    assert "CSV and Parquet inputs are matched" in " ".join(ok(run("predict", "--help")).stdout.split())
