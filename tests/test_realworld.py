@@ -1842,6 +1842,19 @@ def test_a_features_name_in_the_file_says_its_line(tmp_path):
     assert line.endswith("c.yaml:4)") and "(data.features in " in line
 
 
+@pytest.mark.parametrize("key", ["exclude", "categorical"])
+def test_an_exclude_or_categorical_name_not_in_the_file_says_where_it_was_given(tmp_path, key):
+    """data.exclude's and data.categorical's error, as data.features' and data.weight's: the
+    did-you-mean, the file's feature columns, and the config line or the --set that named it."""
+    write_rows(tmp_path / "a.csv", HEADER, ROWS)
+    cfg = write_config(tmp_path / "c.yaml", "a.csv", ["auto", 4, "auto"], target="label", **{key: ["sise"]})
+    line = assert_error(run("fit", cfg, "-q"), f"data.{key} names 'sise'", "(did you mean 'size'?)")
+    assert f"; its feature columns: {', '.join(h for h in HEADER if h != 'label')}" in line
+    assert line.endswith("c.yaml:4)") and f"(data.{key} in " in line
+    line = assert_error(run("fit", cfg, "-q", "--set", f"data.{key}=[SIZE]"), "(did you mean 'size'?)")
+    assert line.endswith(f"(from --set data.{key}=[SIZE])")
+
+
 @pytest.mark.parametrize("kind", ["npy", "streamed", "npz", "header-less"])
 def test_features_by_index_is_the_exclude_of_the_other_positions(tmp_path, kind, monkeypatch):
     """Positions of an NPY (the target's counted), an NPZ's X and a header-less CSV: features

@@ -428,17 +428,25 @@ def select_features(table: Table, features: list[str]) -> np.ndarray:
     return align_features(table, features).X
 
 
-def without_columns(table: Table, exclude, strict: bool = True) -> Table:
+def _columns_and_where(columns: list[str], given: str | None) -> str:
+    """The end of an error about a column a data key names and the file lacks: the file's
+    feature columns (up to 12) and where the key was given, as data.weight's error ends."""
+    listed = f"; its feature columns: {', '.join(columns)}" if len(columns) <= 12 else ""
+    return listed + (f" ({given})" if given else "")
+
+
+def without_columns(table: Table, exclude, strict: bool = True, given: str | None = None) -> Table:
     """The table without the feature columns ``exclude`` names (data.exclude). In the training
     file (``strict``) each must be a column and one feature must be left; a validation or test
-    file may lack them."""
+    file may lack them. ``given`` says where data.exclude was given, for the error
+    ('data.exclude in c.yaml:5', 'from --set ...'), as data.features' and data.weight's say."""
     if not exclude:
         return table
     absent = [c for c in exclude if c not in table.features]
     if absent and strict:
         raise DataError(
             f"{table.source}: data.exclude names '{absent[0]}', which is not a feature column"
-            f"{did_you_mean(absent[0], table.features)}"
+            f"{did_you_mean(absent[0], table.features)}{_columns_and_where(table.features, given)}"
         )
     left = [f for f in table.features if f not in exclude]
     if not left:
@@ -792,7 +800,9 @@ def _load_run_data(
             # a validation or test file (header-less, or an array) of the model's columns alone,
             # by position: none of them is data.exclude's or data.weight's
             return table
-        table = without_columns(table, dc.exclude, strict=path == dc.train)
+        table = without_columns(
+            table, dc.exclude, strict=path == dc.train, given=config.given(("data", "exclude"))
+        )
         if dc.weight is not None and dc.weight in table.features:
             # laid out like the training file: its weight column is not an input; it weighs the
             # file's scores (a validation or test file: see the data sets' loop below)
@@ -860,6 +870,7 @@ def _load_run_data(
             dc.standardize,
             missing=dc.missing,
             categorical=dc.categorical,
+            categorical_given=config.given(("data", "categorical")),
             header=dc.header,
             delimiter=dc.delimiter,
             scale_target=standardizes_target(dc.standardize, config.network.output),
@@ -1152,7 +1163,7 @@ def _training_table(config, train: Table) -> tuple[Table, object]:
             dc.features, train.features, train.target, train.source, config.given(("data", "features"))
         )
         dc = replace(dc, exclude=exclude)
-    return without_columns(train, dc.exclude), dc
+    return without_columns(train, dc.exclude, given=config.given(("data", "exclude"))), dc
 
 
 def cv_rows(config, stdin=None) -> tuple[Table, object, list[str]]:

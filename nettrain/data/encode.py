@@ -655,6 +655,7 @@ def fit_encoding(
     *,
     missing: str = "error",
     categorical="auto",
+    categorical_given: str | None = None,
     header: bool = True,
     delimiter: str | None = None,
     scale_target: bool = True,
@@ -668,6 +669,8 @@ def fit_encoding(
         the target's columns.
     categorical : 'auto', or a list of the column names (or indices as text) to one-hot encode;
         an empty list means every feature is numeric.
+    categorical_given : where data.categorical was given ('data.categorical in c.yaml:5', 'from
+        --set ...'), for the error about a name that is not a feature column.
     standardize : True (the numeric inputs and, with ``scale_target``, a regression target),
         "inputs" (the inputs only) or False (neither): data.standardize.
     scale_target : standardize a regression target too (with ``standardize`` True); see
@@ -679,9 +682,12 @@ def fit_encoding(
         if unknown:
             from ..errors import did_you_mean
 
+            columns = table.features
+            listed = f"; its feature columns: {', '.join(columns)}" if len(columns) <= 12 else ""
+            where = f" ({categorical_given})" if categorical_given else ""
             raise DataError(
                 f"{table.source}: data.categorical names '{unknown[0]}', which is not a feature "
-                f"column{did_you_mean(unknown[0], table.features)}"
+                f"column{did_you_mean(unknown[0], columns)}{listed}{where}"
             )
         categorical = set(names)
     columns: list[Column] = []

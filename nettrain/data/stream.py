@@ -304,9 +304,10 @@ def stream_npy(config, rng: np.random.Generator):
     if not features:
         raise DataError(f"{name}: data.exclude leaves out every feature column; nothing is left to learn")
     if absent:
+        given = config.given(("data", "exclude"))
         raise DataError(
             f"{name}: data.exclude names '{absent[0]}', which is not a feature column (the matrix's "
-            f"columns are 0 to {c - 1}, the target {t})"
+            f"columns are 0 to {c - 1}, the target {t})" + (f" ({given})" if given else "")
         )
     classification = config.task == "classification"
 
