@@ -251,14 +251,63 @@ def test_a_column_of_an_unsupported_type_is_one_error_naming_file_and_column(
     assert "leave it out" in line
 
 
-def test_predict_reads_only_the_models_columns_of_a_parquet_file(pa, tmp_path):
-    """A column the model does not use is not read, whatever its type (a timestamp id)."""
+def test_fit_leaves_unread_a_column_of_an_unread_type_it_does_not_use(pa, tmp_path):
+    """A timestamp or a list column that data.exclude names, or data.features leaves out, is not
+    read (by fit, cv, and in a validation file): the model is the one the file without it trains;
+    one the run uses is still refused, naming it."""
     import datetime
 
     import pyarrow.parquet as pq
 
-    _, pq_path = write_twins(tmp_path, columns(text=False))
-    cfg = write_config(tmp_path / "c.yaml", pq_path, [3, 3, 2], target="label", exclude=["id", "w"])
+    _, plain = write_twins(tmp_path, columns(text=False))
+    t = pq.read_table(plain)
+    n = t.num_rows
+    t = t.append_column("when", pa.array([datetime.datetime(2024, 1, 1)] * n))
+    t = t.append_column("tags", pa.array([[1, 2]] * n))
+    pq.write_table(t, "odd.parquet")
+    model = tmp_path / "run" / "model.npz"
+
+    def trained(train, **data):
+        cfg = write_config(tmp_path / "c.yaml", train, [3, 3, 2], target="label", **data)
+        ok(run("fit", cfg, "--quiet"))
+        return sha(str(model))
+
+    want = trained(plain, exclude=["id", "w"])
+    assert trained("odd.parquet", exclude=["id", "w", "when", "tags"], validation="odd.parquet") == want
+    features = ["size", "legs", "wild"]
+    assert trained("odd.parquet", features=features, validation="odd.parquet") == want
+    assert trained("odd.parquet", features=features, weight="w") == trained(
+        plain, features=features, weight="w"
+    )
+    assert (
+        ok(run("predict", str(model), "odd.parquet")).stdout == ok(run("predict", str(model), plain)).stdout
+    )
+    cfg = write_config(tmp_path / "c.yaml", "odd.parquet", [3, 3, 2], target="label", features=features)
+    assert ok(run("cv", cfg, "--folds", "3", "--quiet"))
+    # used: not excluded, named among data.features, or the weight
+    for data, column in (
+        ({"exclude": ["id", "w", "when"]}, "'tags'"),
+        ({"features": [*features, "when"]}, "'when'"),
+    ):
+        cfg = write_config(tmp_path / "c.yaml", "odd.parquet", [3, 3, 2], target="label", **data)
+        assert_error(run("fit", cfg, "--quiet"), "odd.parquet", column, "which nettrain does not read")
+    cfg = write_config(
+        tmp_path / "c.yaml", "odd.parquet", [3, 3, 2], target="label", features=features, weight="when"
+    )
+    assert_error(run("fit", cfg, "--quiet"), "odd.parquet", "'when' has type timestamp")
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_predict_reads_only_the_models_columns_of_a_parquet_file(pa, tmp_path, text):
+    """A column the model does not use is not read, whatever its type (a timestamp id), by a
+    model of numbers or one with a categorical input."""
+    import datetime
+
+    import pyarrow.parquet as pq
+
+    _, pq_path = write_twins(tmp_path, columns(text=text))
+    layers = [6 if text else 3, 3, 2]
+    cfg = write_config(tmp_path / "c.yaml", pq_path, layers, target="label", exclude=["id", "w"])
     ok(run("fit", cfg, "--quiet"))
     t = pq.read_table(pq_path)
     t = t.append_column("seen", pa.array([datetime.datetime(2024, 1, 1)] * t.num_rows))
@@ -267,6 +316,10 @@ def test_predict_reads_only_the_models_columns_of_a_parquet_file(pa, tmp_path):
         ok(run("predict", "run/model.npz", "more.parquet")).stdout
         == ok(run("predict", "run/model.npz", pq_path)).stdout
     )
+    assert ok(run("evaluate", "run/model.npz", "more.parquet", "--json")).stdout == (
+        ok(run("evaluate", "run/model.npz", pq_path, "--json")).stdout.replace("t.parquet", "more.parquet")
+    )
+    assert_error(run("predict", "run/model.npz", "more.parquet", "--keep", "seen"), "'seen' has type")
     # a file that lacks one of the model's columns: the error names it, not the timestamp
     pq.write_table(t.drop_columns(["legs"]), "fewer.parquet")
     assert_error(run("predict", "run/model.npz", "fewer.parquet"), "fewer.parquet", "'legs' is missing")

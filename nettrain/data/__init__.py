@@ -442,7 +442,7 @@ def without_columns(table: Table, exclude, strict: bool = True, given: str | Non
     ('data.exclude in c.yaml:5', 'from --set ...'), as data.features' and data.weight's say."""
     if not exclude:
         return table
-    absent = [c for c in exclude if c not in table.features]
+    absent = [c for c in exclude if c not in table.features and c not in table.unread]
     if absent and strict:
         raise DataError(
             f"{table.source}: data.exclude names '{absent[0]}', which is not a feature column"
@@ -511,6 +511,7 @@ def _model_reading(
     header = encoding.header and not from_arrays
     named_numeric = header and all(c.kind == "numeric" for c in encoding.columns)
     categorical = [c.name for c in encoding.columns if c.kind == "categorical"]
+    used = {*encoding.features, *keep, *([weight] if weight is not None else [])}
     return bool(from_arrays), dict(
         target=target,
         need_target=need_target,
@@ -519,6 +520,8 @@ def _model_reading(
         columns=[*encoding.features, *keep, *([weight] if weight is not None else [])]
         if named_numeric
         else None,
+        # (a Parquet column of a type nettrain does not read, and none of these: left unread)
+        unused=(lambda name: name not in used) if header else None,
         # (columns kept for the output are text as written: an id '00123' stays '00123')
         text_columns=(*categorical, *keep),
         # decimal commas stay as written in labels (categories, ids, class labels training kept
@@ -771,7 +774,13 @@ def _load_run_data(
 
     def read_all(path: str) -> Table:
         return read_table(
-            path, dc.target, stdin=stdin, delimiter=dc.delimiter, header=dc.header, text_columns=text_columns
+            path,
+            dc.target,
+            stdin=stdin,
+            delimiter=dc.delimiter,
+            header=dc.header,
+            text_columns=text_columns,
+            unused=unused_by(dc),
         )
 
     def read(path: str) -> Table:
@@ -1151,6 +1160,18 @@ def _shown(names: list[str], most: int = 10) -> str:
     return ", ".join(names[:most]) + (", ..." if len(names) > most else "")
 
 
+def unused_by(dc):
+    """``read_table``'s ``unused`` for fit's data config ``dc``: the columns data.exclude names,
+    or those data.features leaves out (data.weight's is used); None when every column is used."""
+    if dc.features is not None:
+        used = {str(f) for f in dc.features} | ({str(dc.weight)} if dc.weight is not None else set())
+        return lambda name: name not in used
+    if dc.exclude:
+        excluded = {str(c) for c in dc.exclude}
+        return lambda name: name in excluded
+    return None
+
+
 def _training_table(config, train: Table) -> tuple[Table, object]:
     """data.train's table without the columns data.exclude or data.features leave out, and the
     data config with data.features turned into that exclude list."""
@@ -1162,7 +1183,7 @@ def _training_table(config, train: Table) -> tuple[Table, object]:
         exclude = excluded_by_features(
             dc.features, train.features, train.target, train.source, config.given(("data", "features"))
         )
-        dc = replace(dc, exclude=exclude)
+        dc = replace(dc, exclude=(*exclude, *train.unread))  # (the columns left unread: left out too)
     return without_columns(train, dc.exclude, given=config.given(("data", "exclude"))), dc
 
 
@@ -1195,6 +1216,7 @@ def cv_rows(config, stdin=None) -> tuple[Table, object, list[str]]:
             delimiter=dc.delimiter,
             header=dc.header,
             text_columns=text_columns,
+            unused=unused_by(dc),
         )
     except TargetColumnError as exc:  # say where the target was named, as load_run_data does
         given = config.given(("data", "target")) if dc.target is not None else None
@@ -1235,7 +1257,14 @@ def shared_validation_rows(dc, table: Table) -> int | None:
         return None
     text_columns = dc.categorical if isinstance(dc.categorical, tuple) else ()
     try:
-        val = read_table(path, dc.target, delimiter=dc.delimiter, header=dc.header, text_columns=text_columns)
+        val = read_table(
+            path,
+            dc.target,
+            delimiter=dc.delimiter,
+            header=dc.header,
+            text_columns=text_columns,
+            unused=unused_by(dc),
+        )
         val = without_columns(val, dc.exclude, strict=False)
     except (DataError, OSError):
         return None

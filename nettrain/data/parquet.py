@@ -6,7 +6,9 @@ a Parquet file is read or written, so that nettrain starts without it. The colum
 (a CSV's header); numbers (integers, floats, booleans as 0 and 1, decimals) and text (strings,
 dictionary-encoded strings) are what nettrain reads; a null is a missing value, as an empty CSV
 cell is, and ``data.missing`` says what becomes of it. Other types (timestamps, dates, binary,
-lists, structs, ...) are refused, naming the column.
+lists, structs, ...) are refused, naming the column, unless the run does not use the column
+(``unused``: fit's data.exclude, the columns data.features leaves out; predict's columns the model
+does not take): such a column is left unread (``Table.unread``).
 
 A table whose feature columns are all numbers (none of them a label that keeps its text:
 ``text_columns``) becomes a float64 matrix (NaN where a value is missing), as the CSV reader's
@@ -76,6 +78,7 @@ class _Layout:
         header: bool,
         columns: list[str] | None,
         text_columns: tuple[str, ...],
+        unused=None,
     ):
         pa = _pyarrow(name)[0]
         file_names = list(schema.names)
@@ -105,12 +108,17 @@ class _Layout:
                 taken = [j for j in taken if names[j] in wanted or j == t]
             else:  # (a column of another type is not one of the model's)
                 taken = [j for j in taken if names[j] in wanted or j == t or _kind(pa, types[j])]
+        # a column of a type nettrain does not read, which the run does not use: left unread
+        left = [j for j in taken if j != t and unused is not None and unused(names[j])]
+        left = [j for j in left if _kind(pa, types[j]) is None]
+        self.unread = tuple(names[j] for j in left)
+        taken = [j for j in taken if j not in left]
         for j in taken:
             if _kind(pa, types[j]) is None:
                 raise DataError(
                     f"{name}: column '{file_names[j]}' has type {types[j]}, which nettrain does not "
                     "read (it reads numbers, booleans and text); convert the column (a time to a "
-                    "number of seconds, for example, or to text) or leave it out of the file"
+                    "number of seconds, for example, or to text) or leave it out"
                 )
         self.file_names = [file_names[j] for j in taken]  # the file's columns read, in order
         self.read_names = [names[j] for j in taken]
@@ -145,7 +153,9 @@ class _Layout:
             cells = np.empty((n, len(names)), dtype=np.float64)
             for j, f in enumerate(names):
                 cells[:, j] = converted(f, _as_numbers)
-        table = Table(self.name, list(names), cells, y, self.target, rows=rows, named=self.named)
+        table = Table(
+            self.name, list(names), cells, y, self.target, rows=rows, named=self.named, unread=self.unread
+        )
         if not self.text:  # (text: parse_numbers says it, as of a CSV)
             bad = np.isinf(cells)
             if bad.any():
@@ -227,7 +237,7 @@ def _layout(pf, name: str, settings: dict) -> _Layout:
 
 def read_parquet(source: Any, name: str, path: str, **settings) -> Table:
     """A whole Parquet file (a path, or its bytes) as one Table; ``settings``: target,
-    need_target, header, columns, text_columns (as ``read_table``'s)."""
+    need_target, header, columns, text_columns, unused (as ``read_table``'s)."""
     pf = _open(source, name, path)
     layout = _layout(pf, name, settings)
     if pf.metadata.num_rows == 0:

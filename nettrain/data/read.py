@@ -67,6 +67,9 @@ class Table:
         message says what it counted; None: the whole input.
     w : the sample-weight column (data.weight) taken out of the features (``with_weight``):
         (n,) text or float64 cells, as read; None: no such column.
+    unread : the file's columns left unread: a Parquet column of a type nettrain does not read
+        (a timestamp, a list, ...) that the run does not use (``read_table``'s ``unused``), in
+        the file's order. They are columns of the file all the same (data.exclude may name them).
     """
 
     source: str
@@ -79,6 +82,7 @@ class Table:
     named: bool = False
     part: str | None = None
     w: np.ndarray | None = None
+    unread: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.cells, np.ndarray) and self.cells.dtype.kind in "US":
@@ -320,6 +324,7 @@ def read_table(
     columns: list[str] | None = None,
     text_columns: tuple[str, ...] = (),
     commas_kept: tuple[str, ...] | None = None,
+    unused=None,
 ) -> Table:
     """Read a CSV, NPY, NPZ or Parquet file (or standard input) into a Table.
 
@@ -339,6 +344,10 @@ def read_table(
     commas_kept : the columns (and the target, by name) whose decimal commas in a ';' file stay
         as written (labels: '1,5' beside words); default: ``text_columns``. Other columns of
         numbers written with decimal commas are read with points.
+    unused : a test of a column's name, true where the run does not use the column (fit: the
+        columns data.exclude names, or data.features leaves out); a Parquet column of a type
+        nettrain does not read is then left unread (``Table.unread``), not refused. None: every
+        column is used. The target is always used.
     """
     raw = read_bytes(path, stdin)
     name = source_name(path)
@@ -354,6 +363,7 @@ def read_table(
             header=header,
             columns=columns,
             text_columns=text_columns,
+            unused=unused,
         )
     if raw.startswith(ZIP_MAGIC):
         return _table_from_npz(raw, name, need_target)
@@ -1173,6 +1183,7 @@ def read_table_chunks(
     columns: list[str] | None = None,
     text_columns: tuple[str, ...] = (),
     commas_kept: tuple[str, ...] | None = None,
+    unused=None,
 ) -> Iterator[Table]:
     """``read_table`` a chunk of rows at a time: Tables of up to ``CHUNK_LINES`` lines (or
     ``CHUNK_BYTES`` bytes) of the input each, in order, each read as the whole file would be
@@ -1199,6 +1210,7 @@ def read_table_chunks(
                 header=header,
                 columns=columns,
                 text_columns=text_columns,
+                unused=unused,
             )
             if path != "-" and os.path.isfile(path):
                 source.close()
