@@ -18,7 +18,7 @@ import pytest
 
 from nettrain.data import read, read_table, read_table_chunks
 from tests.conftest import ROOT
-from tests.helpers import assert_error, ok, run, subprocess_env, write_config
+from tests.helpers import assert_error, ok, run, subprocess_env, write_config, write_rows
 
 
 @pytest.fixture(autouse=True)
@@ -332,13 +332,48 @@ def test_a_damaged_parquet_file_is_one_error(pa, tmp_path):
     raw = pq_path.read_bytes()
     (tmp_path / "cut.parquet").write_bytes(raw[: len(raw) // 2])
     (tmp_path / "csv.parquet").write_bytes(csv_path.read_bytes())
-    for name in ("cut.parquet", "csv.parquet"):
-        assert_error(run("predict", "run/model.npz", name), name, "not a readable Parquet file")
-        assert_error(run("evaluate", "run/model.npz", name), name, "not a readable Parquet file")
+    assert_error(run("predict", "run/model.npz", "cut.parquet"), "cut.parquet", "not a readable Parquet file")
+    assert_error(
+        run("evaluate", "run/model.npz", "cut.parquet"), "cut.parquet", "not a readable Parquet file"
+    )
     assert_error(
         run("predict", "run/model.npz", "-", input=raw[:-10]), "<stdin>", "not a readable Parquet file"
     )
     assert_error(run("predict", "run/model.npz", "gone.parquet"), "'gone.parquet' not found")
+
+
+def test_a_file_named_parquet_that_is_not_one_says_what_it_looks_like(tmp_path, monkeypatch):
+    """A CSV (or an .npy, an .npz) named .parquet or .pq is one error saying so, wherever it is
+    read, not pyarrow's 'magic bytes' message, nor that pyarrow is needed to read it."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pyarrow(name, *args, **kwargs):
+        if name.startswith("pyarrow"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pyarrow)  # (the check needs no pyarrow)
+    write_rows(tmp_path / "t.csv", ["a", "b", "y"], [[1, 2, 0], [3, 4, 1], [5, 6, 0], [7, 8, 1]])
+    cfg = write_config(tmp_path / "c.yaml", "t.csv", [2, 2, 2], target="y")
+    ok(run("fit", cfg, "--quiet"))
+    csv = (tmp_path / "t.csv").read_bytes()
+    buf = io.BytesIO()
+    np.save(buf, np.zeros((2, 3)))
+    for name, raw, like in [
+        ("csv.parquet", csv, "it starts like text: a CSV?"),
+        ("CSV.PQ", b"\xef\xbb\xbf" + csv, "it starts like text: a CSV?"),
+        ("arr.parquet", buf.getvalue(), "it starts like an .npy array"),
+        ("bin.pq", bytes(range(64)), "it does not start with PAR1"),
+        ("empty.parquet", b"", "is empty, not a Parquet file"),
+    ]:
+        (tmp_path / name).write_bytes(raw)
+        for command in (["predict", "run/model.npz", name], ["evaluate", "run/model.npz", name]):
+            assert_error(run(*command), name, like)
+        cfg = write_config(tmp_path / "bad.yaml", name, [2, 2, 2], target="y")
+        assert_error(run("fit", cfg, "--quiet"), name, like)
+    assert "rename it" in assert_error(run("predict", "run/model.npz", "csv.parquet"))
 
 
 def test_no_damage_to_a_parquet_file_raises_anything_but_our_error(pa):

@@ -47,6 +47,7 @@ def _pyarrow(name: str):
 
 def _open(source: Any, name: str, path: str):
     """A pyarrow ParquetFile of ``source`` (a path, or the file's bytes), or a DataError."""
+    _check_start(source, name)
     pa, pq, _ = _pyarrow(name)
     try:
         if isinstance(source, bytes | bytearray | memoryview):
@@ -58,6 +59,39 @@ def _open(source: Any, name: str, path: str):
         raise DataError(f"{name}: not a readable Parquet file ({_reason(exc)})") from None
     except Exception as exc:  # pyarrow.ArrowInvalid on a file that is not Parquet, or truncated
         raise DataError(f"{name}: not a readable Parquet file ({_reason(exc)})") from None
+
+
+def _check_start(source: Any, name: str) -> None:
+    """A DataError for a file named as Parquet ('.parquet', '.pq') that does not start as one
+    does ('PAR1'), saying what it looks like (a CSV, an .npy, ...): the name is what the user
+    meant, so the file is not read as what it holds; pyarrow's own message ('Parquet magic bytes
+    not found in footer') would not say what is wrong. A file that starts as Parquet and is
+    damaged is left to pyarrow's reasons."""
+    if isinstance(source, str):
+        try:
+            with open(source, "rb") as f:
+                head = f.read(64)
+        except OSError:  # (not found, ...: said when pyarrow opens it)
+            return
+    else:
+        head = bytes(source[:64])
+    if head.startswith(read.PARQUET_MAGIC):
+        return
+    if not head:
+        raise DataError(f"{name}: is empty, not a Parquet file")
+    if head.startswith(read.NPY_MAGIC):
+        like = "an .npy array"
+    elif head.startswith(read.ZIP_MAGIC):
+        like = "a zip archive: an .npz?"
+    elif b"\x00" not in head and all(b >= 32 or b in b"\t\r\n" for b in head):
+        like = "text: a CSV?"
+    else:
+        like = None
+    what = f"it starts like {like}" if like else f"it does not start with {read.PARQUET_MAGIC.decode()}"
+    raise DataError(
+        f"{name}: is named as a Parquet file but is not one ({what}); rename it (nettrain tells "
+        "CSV, NPY and NPZ files apart by their first bytes)"
+    )
 
 
 def _reason(exc: BaseException) -> str:

@@ -37,7 +37,8 @@ DELIMITERS = (",", ";", "\t", "|")
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
 PARQUET_MAGIC = b"PAR1"
-#: File names read as Parquet whatever their first bytes (a damaged one is then said to be so).
+#: File names read as Parquet whatever their first bytes (a damaged one is then said to be so,
+#: one that is not Parquet at all what it starts like).
 PARQUET_SUFFIXES = (".parquet", ".pq")
 #: Deflate cannot compress better than about 1032:1, so a member claiming more is forged.
 MAX_DEFLATE_RATIO = 1100
