@@ -878,6 +878,8 @@ def _fit(
             "timed_epochs": snap["timed_epochs"],
             "allreduce_s": snap["allreduce_s"],
         }
+        if data.validation is not None:  # (checkpoints of before it: their scores were unweighted)
+            state["val_weighted"] = data.validation.w is not None
         return RunState(model, state, snap["optimizer_arrays"], snap["best"])
 
     def newest_checkpoint() -> tuple[int, str] | None:
@@ -1359,9 +1361,41 @@ def _resume(where, force, config, net, optimizer, schedule, shuffle_rng, dropout
         dropout_rng.bit_generator.state = state["dropout_rng"]
     if early is not None and state.get("early_stopping"):
         early.load(state["early_stopping"], best)
+    if note := _validation_weighting_note(path, state, data):
+        notes.append(note)
     started_from = model.meta.get("warm_start")
     started_from = started_from if isinstance(started_from, dict) else None
     return int(state["epoch"]) + 1, list(state.get("history", [])), notes, started_from, _time_so_far(state)
+
+
+def _validation_weighting_note(path, state: dict, data: RunData) -> str | None:
+    """The note of a resumed run whose validation scores are weighted (data.weight) where its
+    checkpoint's were not, or the other way round: the history before the resume, and early
+    stopping's and plateau's best, are then scores of another kind than the epochs to come. A
+    checkpoint without ``val_weighted`` was written by a nettrain that weighted no validation
+    scores."""
+    history = state.get("history") or []
+    if data.validation is None or not any("val_loss" in r for r in history if isinstance(r, dict)):
+        return None
+    now = data.validation.w is not None
+    then = state.get("val_weighted")
+    if then is None:  # an older nettrain's checkpoint
+        if not now:
+            return None
+        why = "it was written by a nettrain that did not weight validation scores"
+    elif bool(then) == now:
+        return None
+    else:
+        why = "its validation file had no weight column then" if now else "its validation file had one then"
+    epoch = int(state["epoch"])
+    shown = "the checkpoint" if isinstance(path, RunState) else str(path)
+    return (
+        f"{shown}'s validation scores (epochs 1-{epoch}, the best that early stopping and plateau "
+        "compare with) "
+        f"are {'unweighted' if now else 'weighted'} ({why}) and this run's are "
+        f"{'weighted by data.weight' if now else 'unweighted'}: they do not compare; fit afresh "
+        "to score every epoch alike"
+    )
 
 
 def _time_so_far(state: dict) -> tuple[float, int, float]:

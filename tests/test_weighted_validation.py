@@ -376,3 +376,37 @@ def test_after_an_array_a_validation_array_of_the_models_columns_alone_is_unweig
     err = (s[:, 0] - (y[40:] - enc.y_mean[0]) / enc.y_scale[0]) ** 2
     assert weighted == pytest.approx(np.average(err, weights=w[40:]), rel=1e-9)
     assert plain == pytest.approx(err.mean(), rel=1e-9)
+
+
+def test_resuming_a_weighted_run_from_a_checkpoint_of_unweighted_validation_scores_says_so(tmp_path):
+    """A checkpoint written before validation scores were weighted (no val_weighted in its state)
+    holds unweighted val_loss history and early-stopping state: a weighted run resumed from it
+    goes on, with a note; one resumed from its own checkpoint (or an unweighted run from an old
+    one) has none."""
+    from tests.test_resume import _edit_meta
+
+    train = write_csv(tmp_path / "t.csv", rows_of("regression", 60, 0))
+    body = config(tmp_path, "regression", train, validation=0.25)
+    body["training"].update(checkpoint_every=1, epochs=2, early_stopping={"patience": 5})
+    cfg = tmp_path / "c.json"
+
+    def resumed(weight: str | None, older: bool) -> str:
+        body["data"]["weight"] = weight
+        body["data"] = {k: v for k, v in body["data"].items() if v is not None}
+        body["data"]["exclude"] = [] if weight else ["w"]
+        body["training"]["epochs"] = 2
+        cfg.write_text(json.dumps(body))
+        ok(run("fit", str(cfg), "--quiet"))
+        ckpt = tmp_path / "run-c" / "checkpoint-2.npz"
+        assert load_model(ckpt).meta["checkpoint"]["val_weighted"] is (weight is not None)
+        if older:  # (as a nettrain of before val_weighted wrote it)
+            _edit_meta(ckpt, lambda meta: meta["checkpoint"].pop("val_weighted"))
+        return ok(run("fit", str(cfg), "--resume", str(ckpt), "--set", "training.epochs=3")).stderr
+
+    note = (
+        "validation scores (epochs 1-2, the best that early stopping and plateau compare with) are unweighted"
+    )
+    said = resumed("w", older=True)
+    assert note in said and "did not weight validation scores" in said and "weighted by data.weight" in said
+    assert "validation scores (epochs" not in resumed("w", older=False)
+    assert "validation scores (epochs" not in resumed(None, older=True)
