@@ -35,6 +35,7 @@ from .data import (
     shared_validation_rows,
     source_name,
     stream_rng,
+    weight_values,
 )
 from .errors import DataError, NettrainError, TrainingDiverged
 from .metrics import score_names
@@ -110,6 +111,19 @@ def _in_fold(exc: NettrainError, i: int, k: int) -> NettrainError:
         return exc
     new.exit_code = exc.exit_code
     return new
+
+
+def _weighs_something(scored: Table, dc) -> None:
+    """A DataError when a fold's scored rows all weigh 0 (data.weight): named as the fold's rows,
+    which were drawn, not as the file, whose other rows may well weigh more (evaluate's own
+    message would name the file)."""
+    _, w = weight_values(scored, dc.weight, dc.missing)
+    if len(w) and not (w > 0).any():
+        raise DataError(
+            f"its {len(w)} held-out rows of {scored.source}: every row's weight (data.weight "
+            f"'{dc.weight}') is 0; at least one must be positive to weigh the fold's scores (another "
+            "data.split_seed, or fewer folds, draws other rows)"
+        )
 
 
 def cross_validate(
@@ -212,10 +226,13 @@ def cross_validate(
             data = fold_run_data(load_config, table.take(training))
             # (every fold's fit says the same notices: a reporter shows each once)
             result = fit(fit_config, emit, data=data, save=False)
+            scored = table.take(held)
+            if dc.weight is not None:
+                _weighs_something(scored, dc)
             # a rare category met only in the scored fold is encoded as zeros, as predict
             # --unknown ignore does: the fold's model never saw it. With data.weight, every score
             # is weighted by the scored rows' weights (evaluate --weighted's scores)
-            report = result.model.evaluate(table.take(held), unknown="ignore", weight=dc.weight)
+            report = result.model.evaluate(scored, unknown="ignore", weight=dc.weight)
         except (DataError, TrainingDiverged) as exc:
             raise _in_fold(exc, i, folds) from None
         if names is None:

@@ -259,6 +259,22 @@ def test_cv_scores_each_fold_with_its_rows_weights(tmp_path):
     assert out["weighted"] is True and out["weight_column"] == "w"
 
 
+def test_a_cv_fold_whose_scored_rows_all_weigh_0_is_named_as_the_folds_rows(tmp_path):
+    """A fold whose held-out rows all weigh 0, of a file whose other rows do not: the error names
+    the fold's rows (not the file, as if its every weight were 0) and says how to draw others."""
+    from nettrain.crossval import cross_validate
+
+    rows = task_rows("regression", 30, 0)
+    body = config(tmp_path, "regression", write_csv(tmp_path / "cz3.csv", rows))
+    first = cross_validate(config_from_dict(body), folds=3).folds[1]  # (fold 2's rows)
+    for i in first.rows.tolist():
+        rows[i][2] = 0
+    write_csv(tmp_path / "cz3.csv", rows)
+    res = run("cv", _write(tmp_path, body), "--folds", "3")
+    line = assert_error(res, "fold 2 of 3: its 10 held-out rows of ", "cz3.csv: every row's weight", "is 0")
+    assert "data.split_seed" in line
+
+
 def test_weights_given_to_fit_weigh_the_held_out_scores():
     """fit(config, data=RunData.from_arrays(..., sample_weight=w)) with a validation fraction
     (the estimators' early stopping): the held-out rows' weights weigh val_loss and val_r2."""
