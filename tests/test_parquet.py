@@ -284,6 +284,11 @@ def test_fit_leaves_unread_a_column_of_an_unread_type_it_does_not_use(pa, tmp_pa
     )
     cfg = write_config(tmp_path / "c.yaml", "odd.parquet", [3, 3, 2], target="label", features=features)
     assert ok(run("cv", cfg, "--folds", "3", "--quiet"))
+    for weight in (None, "w"):  # (a warm start's training file is read with the model's columns)
+        cfg = write_config(
+            tmp_path / "w.yaml", "odd.parquet", [3, 3, 2], target="label", features=features, weight=weight
+        )
+        ok(run("fit", cfg, "--quiet", "--warm-start", str(model), "-o", str(tmp_path / "warm")))
     # used: not excluded, named among data.features, or the weight
     for data, column in (
         ({"exclude": ["id", "w", "when"]}, "'tags'"),

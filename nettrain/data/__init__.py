@@ -790,6 +790,7 @@ def _load_run_data(
             # taken out, then the columns the model left out; the model's columns are matched by
             # name when it is encoded
             categorical = tuple(c.name for c in encoding.columns if c.kind == "categorical")
+            used = {*encoding.features, str(dc.weight)}
             table = read_table(
                 path,
                 dc.target,
@@ -797,6 +798,7 @@ def _load_run_data(
                 delimiter=dc.delimiter,
                 header=dc.header,
                 text_columns=categorical,
+                unused=(lambda name: name not in used) if dc.header else None,
             )
             table = with_weight(table, dc.weight, given_weight)
             return without_columns(table, [c for c in encoding.excluded if c in table.features])
