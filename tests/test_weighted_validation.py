@@ -426,3 +426,13 @@ def test_resuming_a_weighted_run_from_a_checkpoint_of_unweighted_validation_scor
     assert note in said and "did not weight validation scores" in said and "weighted by data.weight" in said
     assert "validation scores (epochs" not in resumed("w", older=False)
     assert "validation scores (epochs" not in resumed(None, older=True)
+    # a validation file that had no weight column when the checkpoint was written, and has now
+    val = tmp_path / "v.csv"
+    body["data"].update(weight="w", exclude=[], validation=str(val))
+    body["training"]["epochs"] = 2
+    cfg.write_text(json.dumps(body))
+    write_csv(val, [r[:2] + r[3:] for r in rows_of("regression", 20, 1)], header=("x1", "x2", "y"))
+    ok(run("fit", str(cfg), "--quiet"))
+    write_csv(val, rows_of("regression", 20, 1))
+    said = ok(run("fit", str(cfg), "--resume", str(tmp_path / "run-c"), "--set", "training.epochs=3")).stderr
+    assert note in said and "its validation file had no weight column then" in said
