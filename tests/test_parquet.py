@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from nettrain.data import read, read_table, read_table_chunks
+from nettrain.errors import DataError
 from tests.conftest import ROOT
 from tests.helpers import assert_error, ok, run, subprocess_env, write_config, write_rows
 
@@ -510,3 +511,85 @@ def test_the_commands_that_read_data_say_in_their_help_that_they_read_parquet():
     for command in ("predict", "evaluate", "trace"):
         assert "Parquet" in ok(run(command, "--help")).stdout, command
     assert "CSV and Parquet inputs are matched" in " ".join(ok(run("predict", "--help")).stdout.split())
+
+
+def test_parquet_column_names_are_taken_as_a_csv_headers_are(pa, tmp_path):
+    """Stripped of blanks (a model trained on ' size' of a CSV matches 'size'); an empty name,
+    or one that appears twice once stripped, is an error naming it by its 1-based position."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({" a ": [1.0, 2.0], "y": [0, 1]}), "blank.parquet")
+    assert read_table("blank.parquet", "y").features == ["a"]
+    pq.write_table(pa.table({"a": [1.0, 2.0], " ": [3.0, 4.0], "y": [0, 1]}), "empty.parquet")
+    with pytest.raises(DataError, match=r"empty.parquet: column 2 has an empty name"):
+        read_table("empty.parquet", "y")
+    pq.write_table(pa.table({"a": [1.0, 2.0], "a ": [3.0, 4.0], "y": [0, 1]}), "twice.parquet")
+    with pytest.raises(DataError, match=r"twice.parquet: column name 'a' appears twice"):
+        read_table("twice.parquet", "y")
+
+
+def test_a_parquet_file_of_the_target_alone_is_an_error(pa, tmp_path):
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"y": [0, 1, 0]}), "y.parquet")
+    with pytest.raises(DataError, match=r"y.parquet: has only the target column 'y' and no features"):
+        read_table("y.parquet", "y")
+
+
+def test_a_parquet_file_read_without_its_names_is_matched_by_position(pa, tmp_path):
+    """data.header: false: the columns are numbered, as a header-less CSV's, and are positions."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"a": [1.0, 2.0], "b": [3.0, 4.0], "y": [0, 1]}), "t.parquet")
+    table = read_table("t.parquet", "2", header=False)
+    assert table.features == ["0", "1"] and not table.named and table.by_position
+    named = read_table("t.parquet", "y")
+    assert named.named and not named.by_position
+
+
+def test_an_infinite_parquet_number_is_an_error_naming_row_and_column(pa, tmp_path):
+    """As a CSV's 'inf' is refused: the row (from 0) and the column."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(
+        pa.table({"a": [1.0, 2.0, 3.0], "b": [0.0, float("-inf"), 1.0], "y": [0, 1, 0]}), "i.parquet"
+    )
+    with pytest.raises(DataError, match=r"i.parquet row 1: column 'b' holds '-inf', which is not a finite"):
+        read_table("i.parquet", "y")
+
+
+def test_a_parquet_file_read_in_one_chunk_is_the_whole_input(pa, tmp_path):
+    """A chunk that holds every row says no part (its counts are the file's)."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"a": [1.0, 2.0, 3.0], "y": [0, 1, 0]}), "t.parquet")
+    (chunk,) = read_table_chunks("t.parquet", "y")
+    assert chunk.n == 3 and chunk.part is None
+
+
+def test_a_parquet_files_name_is_known_in_any_case(pa, tmp_path):
+    """'T.PARQUET' or 'T.PQ' is read as Parquet whatever its bytes: a damaged one is said to be a
+    damaged Parquet file, not text that is not UTF-8."""
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"a": [1.0, 2.0], "y": [0, 1]}), buf)
+    for name in ("D.PARQUET", "D.Pq"):
+        (tmp_path / name).write_bytes(buf.getvalue()[4:])
+        with pytest.raises(DataError, match=f"{name}: not a readable Parquet file"):
+            read_table(name, "y")
+
+
+def test_parquet_is_known_by_its_magic_and_a_binary_byte():
+    assert read.is_parquet("x.bin", b"PAR1")  # (the magic alone: a Parquet file cut short)
+    assert read.is_parquet("x.bin", b"PAR1\x15")
+    assert not read.is_parquet("x.csv", b"PAR1,")
+    assert not read.is_parquet("x.csv", b"PAR1\n")
+    assert read.is_parquet("x.Parquet", b"a,b,c")
+
+
+def test_a_pyarrow_error_is_said_by_its_first_line():
+    from nettrain.data import parquet
+
+    assert parquet._reason(ValueError("bad footer\nat page 3\n")) == "bad footer"
+    assert parquet._reason(ValueError("")) == "ValueError"
