@@ -436,3 +436,24 @@ def test_resuming_a_weighted_run_from_a_checkpoint_of_unweighted_validation_scor
     write_csv(val, rows_of("regression", 20, 1))
     said = ok(run("fit", str(cfg), "--resume", str(tmp_path / "run-c"), "--set", "training.epochs=3")).stderr
     assert note in said and "its validation file had no weight column then" in said
+
+
+def test_the_weighted_scores_note_names_only_the_weighted_sets(tmp_path):
+    """The note of the sets whose scores are weighted: a held-out validation fraction (its rows
+    have their weights), not a test file without the weight column; a run without data.weight
+    says none."""
+    train = write_csv(tmp_path / "t.csv", task_rows("regression", 40, 0))
+    held = task_rows("regression", 20, 1)
+    test = write_csv(tmp_path / "x.csv", [[r[0], r[1], r[3]] for r in held], header=("x1", "x2", "y"))
+
+    def notes(body) -> list[str]:
+        res = ok(run("fit", _write(tmp_path, body), "--json"))
+        return [json.loads(line)["message"] for line in res.stdout.splitlines() if '"note"' in line]
+
+    said = notes(config(tmp_path, "regression", train, validation=0.25, test=test))
+    assert "sample weights weigh the validation scores too (data.weight: w)" in said
+    assert not [n for n in said if "weigh the validation and test" in n]
+    body = config(tmp_path, "regression", train, name="plain", validation=0.25, test=test)
+    body["data"]["exclude"] = ["w"]
+    del body["data"]["weight"]
+    assert not [n for n in notes(body) if n.startswith("sample weights weigh")]
