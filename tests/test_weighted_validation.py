@@ -457,3 +457,16 @@ def test_the_weighted_scores_note_names_only_the_weighted_sets(tmp_path):
     body["data"]["exclude"] = ["w"]
     del body["data"]["weight"]
     assert not [n for n in notes(body) if n.startswith("sample weights weigh")]
+
+
+def test_cv_says_that_its_fold_scores_are_weighted(tmp_path):
+    from nettrain.crossval import cross_validate
+
+    train = write_csv(tmp_path / "t.csv", task_rows("classification", 60, 0))
+    notes: list[str] = []
+    cross_validate(
+        config_from_dict(config(tmp_path, "classification", train)),
+        folds=3,
+        on_event=lambda kind, info: notes.append(info["message"]) if kind == "notice" else None,
+    )
+    assert "each fold's scores are weighted by data.weight ('w'), as evaluate --weighted weighs them" in notes
