@@ -765,3 +765,15 @@ def test_the_python_api_readme_names(ort, digits_run, tmp_path):
         to_onnx(model, "float16")
     with pytest.raises(NettrainError, match="is for string inputs"):  # (as the CLI refuses it)
         to_onnx(model, categorical="one-hot", unknown="ignore")
+
+
+def test_the_missing_spellings_are_every_case_of_each_word_less_the_levels():
+    """(A pure function: no onnx needed.) 'na' in every mix of case, and so on: 66 in all,
+    less a spelling that is one of the column's levels (OneHotEncoder's categories are unique)."""
+    from nettrain.data.read import MISSING, is_missing
+    from nettrain.export import missing_spellings
+
+    every = missing_spellings([])
+    assert len(every) == len(set(every)) == 66 and {"NA", "nA", "NuLl", "?", ""} <= set(every)
+    assert is_missing(np.array(every)).all() and {w.lower() for w in every} == set(MISSING)
+    assert missing_spellings(["NA", "red"]) == [w for w in every if w != "NA"]
