@@ -777,3 +777,14 @@ def test_the_missing_spellings_are_every_case_of_each_word_less_the_levels():
     assert len(every) == len(set(every)) == 66 and {"NA", "nA", "NuLl", "?", ""} <= set(every)
     assert is_missing(np.array(every)).all() and {w.lower() for w in every} == set(MISSING)
     assert missing_spellings(["NA", "red"]) == [w for w in every if w != "NA"]
+
+
+def test_a_categorical_column_named_label_names_keeps_its_name_and_the_labels(ort, tmp_path):
+    """A column named as the graph's table of class names ('label_names') is a string input of
+    that name; the table is renamed, and 'label' still gathers the class names from it."""
+    header, rows = animals(n=240)
+    train = write_rows(tmp_path / "a.csv", ["size", "label_names", "weight", "label"], rows)
+    model = _fit(tmp_path, train, {"layers": ["auto", 6, 2], "activation": "tanh"}, "cross_entropy", 10)
+    _, meta, _ = export_and_run(ort, model, train, tmp_path)
+    assert list(json.loads(meta["categorical"])) == ["label_names"]
+    assert_same_as_predict(ort, model, train, tmp_path)
