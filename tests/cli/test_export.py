@@ -788,3 +788,24 @@ def test_a_categorical_column_named_label_names_keeps_its_name_and_the_labels(or
     _, meta, _ = export_and_run(ort, model, train, tmp_path)
     assert list(json.loads(meta["categorical"])) == ["label_names"]
     assert_same_as_predict(ort, model, train, tmp_path)
+
+
+def test_string_inputs_named_alike_once_renamed_each_get_their_own_name(ort, tmp_path):
+    """Columns 'label' and 'label_': 'label' is taken by an output, so it becomes 'label_',
+    and the column 'label_' then 'label__'; the graph's doc says what its inputs are."""
+    import onnx
+
+    from nettrain.export import string_inputs
+
+    header, rows = animals(n=240)
+    train = write_rows(
+        tmp_path / "a.csv",
+        ["size", "label", "weight", "label_", "y"],
+        [[r[0], r[1], r[2], "uv"[i % 2], r[3]] for i, r in enumerate(rows)],
+    )
+    model = _fit(tmp_path, train, {"layers": ["auto", 6, 2], "activation": "tanh"}, "cross_entropy", 10)
+    names = {k: c.name for k, c in string_inputs(load_model(model)).items()}
+    assert names == {"label_": "label", "label__": "label_"}
+    assert_same_as_predict(ort, model, train, tmp_path)
+    doc = onnx.load(str(tmp_path / "model.onnx")).doc_string
+    assert "each categorical column a string input (N, 1)" in doc and "one-hot encoded" not in doc
