@@ -809,3 +809,23 @@ def test_string_inputs_named_alike_once_renamed_each_get_their_own_name(ort, tmp
     assert_same_as_predict(ort, model, train, tmp_path)
     doc = onnx.load(str(tmp_path / "model.onnx")).doc_string
     assert "each categorical column a string input (N, 1)" in doc and "one-hot encoded" not in doc
+
+
+def test_export_says_which_inputs_the_graph_takes(tmp_path):
+    """The 'Wrote' line names the numeric input and the string inputs (the first three, then
+    '...'); a model of categorical columns only has no numeric input to name."""
+    pytest.importorskip("onnx")
+    header, rows = animals(n=120)
+    train = write_rows(tmp_path / "colours.csv", ["color", "label"], [[row[1], row[3]] for row in rows])
+    model = _fit(tmp_path, train, {"layers": ["auto", 4, 2], "activation": "tanh"}, "cross_entropy")
+    said = ok(run("export", model, "-o", tmp_path / "a.onnx")).stderr
+    assert "; string input 'color', outputs" in said and "input 'input'" not in said
+    cats = [[row[1], row[1] * 2, row[1][::-1], row[1].upper()] for row in rows]
+    for k, shown in ((3, "'c1', 'c2', 'c3'"), (4, "'c1', 'c2', 'c3', ...")):
+        names = ["size", *(f"c{j + 1}" for j in range(k)), "label"]
+        wide = [[row[0], *c[:k], row[3]] for row, c in zip(rows, cats)]
+        model = _fit(
+            tmp_path, write_rows(tmp_path / "wide.csv", names, wide), {"layers": ["auto", 2]}, "cross_entropy"
+        )
+        said = ok(run("export", model, "-o", tmp_path / f"{k}.onnx")).stderr
+        assert f"input 'input' of 1 numeric column, string inputs {shown}, outputs" in said
