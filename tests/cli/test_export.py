@@ -820,6 +820,8 @@ def test_export_says_which_inputs_the_graph_takes(tmp_path):
     model = _fit(tmp_path, train, {"layers": ["auto", 4, 2], "activation": "tanh"}, "cross_entropy")
     said = ok(run("export", model, "-o", tmp_path / "a.onnx")).stderr
     assert "; string input 'color', outputs" in said and "input 'input'" not in said
+    said = ok(run("export", model, "-o", tmp_path / "h.onnx", "--categorical", "one-hot")).stderr
+    assert "; input 'input' of 3 columns, outputs" in said and "string" not in said  # (color=...)
     cats = [[row[1], row[1] * 2, row[1][::-1], row[1].upper()] for row in rows]
     for k, shown in ((3, "'c1', 'c2', 'c3'"), (4, "'c1', 'c2', 'c3', ...")):
         names = ["size", *(f"c{j + 1}" for j in range(k)), "label"]
