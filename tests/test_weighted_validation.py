@@ -470,3 +470,23 @@ def test_cv_says_that_its_fold_scores_are_weighted(tmp_path):
         on_event=lambda kind, info: notes.append(info["message"]) if kind == "notice" else None,
     )
     assert "each fold's scores are weighted by data.weight ('w'), as evaluate --weighted weighs them" in notes
+
+
+def test_a_warm_starts_parquet_validation_file_with_more_columns_is_weighted(tmp_path):
+    """A Parquet file's columns are named (its schema), not positions: a warm start's validation
+    file with columns the training file did not have still gives its weight column to the
+    scores, as a CSV's header does."""
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    train = write_csv(tmp_path / "t.csv", task_rows("regression", 40, 0))
+    held = task_rows("regression", 20, 1)
+    columns = {name: [float(r[j]) for r in held] for j, name in enumerate(HEADER)}
+    columns.update(note=[0.0] * 20, other=[1.0] * 20)
+    pq.write_table(pa.table(columns), tmp_path / "v.parquet")
+    source = fit(config_from_dict(config(tmp_path, "regression", train, exclude=["x2"])), save=False).model
+    cfg = config_from_dict(
+        config(tmp_path, "regression", train, exclude=["x2"], validation=str(tmp_path / "v.parquet"))
+    )
+    result = fit(cfg, save=False, warm_start=source)
+    assert result.summary["val_weighted"] is True
