@@ -1422,3 +1422,10 @@ def test_features_become_the_exclude_list_of_the_files_other_columns():
         match=r"'B', which is not a column of the file \(did you mean 'b'\?\); its feature columns: a, b$",
     ):
         excluded_by_features(("B",), ["a", "b"], "y", "f.csv")
+
+
+def test_did_you_mean_without_case_suggests_the_first_of_the_choices_spelt_alike():
+    """A near miss of a spelling that several choices share once case is folded ('Label',
+    'LABEL'): the first of them, in the order given."""
+    assert did_you_mean("lable", ["Label", "LABEL"]) == " (did you mean 'Label'?)"
+    assert did_you_mean("lable", ["LABEL", "Label"]) == " (did you mean 'LABEL'?)"
