@@ -252,3 +252,20 @@ def test_a_validation_row_dropped_for_a_missing_input_takes_its_weight_with_it(
         assert result.summary["val_weighted"] is True
         history.append([(h["val_loss"], h["val_accuracy"]) for h in result.history])
     assert history[0] == history[1]
+
+
+def test_a_streamed_runs_validation_and_test_files_are_weighted_as_in_memory(tmp_path, monkeypatch):
+    """Validation and test files with data.weight's column weigh their scores in a streamed run
+    as in memory: the same scores, both said to be weighted."""
+    np.save(tmp_path / "m.npy", matrix())
+    np.save(tmp_path / "v.npy", matrix(200, seed=1))
+    np.save(tmp_path / "x.npy", matrix(150, seed=2))
+    raw = raw_config(tmp_path / "m.npy", validation=str(tmp_path / "v.npy"), test=str(tmp_path / "x.npy"))
+    memory = fit(config_from_dict(raw), save=False)
+    streamed_in(monkeypatch)
+    assert isinstance(load_run_data(config_from_dict(raw)).train, StreamedDataset)
+    streamed = fit(config_from_dict(raw), save=False)
+    for result in (memory, streamed):
+        assert result.summary["val_weighted"] is True and result.test["weighted"] is True
+    assert [h["val_loss"] for h in streamed.history] == [h["val_loss"] for h in memory.history]
+    assert streamed.test == memory.test
