@@ -490,3 +490,24 @@ def test_a_warm_starts_parquet_validation_file_with_more_columns_is_weighted(tmp
     )
     result = fit(cfg, save=False, warm_start=source)
     assert result.summary["val_weighted"] is True
+
+
+def test_weights_given_to_fit_whose_held_out_rows_all_weigh_0_are_an_error():
+    """The held-out rows' weights are checked as data.weight's: all 0 cannot weigh a score."""
+    from nettrain.errors import DataError
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = X @ [1.0, -2.0]
+    cfg = config_from_dict(
+        {"network": {"layers": [2, 3, 1]}, "cost": "mse", "dtype": "float64", "data": {"validation": 0.25}}
+    )
+    w = np.ones(40)
+    held = _hold_out(cfg, RunData.from_arrays(X, y, "mse", "float64", sample_weight=w)).validation
+    assert (held.w == 1).all()
+    rows = [int(np.flatnonzero((X == x).all(axis=1))[0]) for x in held.X]
+    w[rows] = 0
+    with pytest.raises(
+        DataError, match="the validation rows of the data given to fit: every row's weight is 0"
+    ):
+        _hold_out(cfg, RunData.from_arrays(X, y, "mse", "float64", sample_weight=w))
