@@ -1275,3 +1275,18 @@ def test_usage_lines_name_arguments_as_unix_tools_do(command):
     assert usage.startswith(f"Usage: nettrain {command} [OPTIONS] ") and "{" not in usage, usage
     error = run(command, "--no-such-option").stderr.splitlines()[0]
     assert error == usage
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_both_reporters_say_that_test_scores_are_weighted(weighted):
+    pytest.importorskip("rich")
+    from nettrain.report import PlainReporter, RichReporter
+
+    info = {"loss": 0.25, "accuracy": 0.75, **({"weighted": True} if weighted else {})}
+    for make in (PlainReporter, RichReporter):
+        err = io.StringIO()
+        reporter = make(err=err)
+        reporter.on_test(info)
+        reporter.close()
+        assert ("test (weighted): loss 0.25" in err.getvalue()) is weighted, (make, err.getvalue())
+        assert "loss 0.25" in err.getvalue()
