@@ -593,3 +593,30 @@ def test_a_pyarrow_error_is_said_by_its_first_line():
 
     assert parquet._reason(ValueError("bad footer\nat page 3\n")) == "bad footer"
     assert parquet._reason(ValueError("")) == "ValueError"
+
+
+def test_a_parquet_file_read_in_chunks_is_not_read_into_memory_whole(pa, tmp_path):
+    """A file (not standard input) is opened by pyarrow from its path: its bytes are not read
+    first (Python's allocations stay far below the file's size: a chunk, and the first 1 MB
+    read to tell the file's format)."""
+    import tracemalloc
+
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    pq.write_table(
+        pa.table({f"c{j}": rng.normal(size=30_000) for j in range(40)}),
+        "big.parquet",
+        row_group_size=500,
+        compression="none",
+    )
+    size = (tmp_path / "big.parquet").stat().st_size  # (about 10 MB)
+    next(read_table_chunks("big.parquet", need_target=False))  # (pyarrow's imports, not counted)
+    tracemalloc.start()
+    try:
+        for _ in read_table_chunks("big.parquet", need_target=False):
+            pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < size / 3, (peak, size)
