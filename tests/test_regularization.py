@@ -627,7 +627,8 @@ def test_pytorch_init_bound_is_nn_linears():
     r = 1 / np.sqrt(50)
     for p in (layer.weight, layer.bias):
         a = p.detach().numpy()
-        assert np.abs(a).max() <= r and np.abs(a).max() > 0.99 * r
+        # (torch draws in float32 within the bound rounded to float32, which may exceed r)
+        assert np.abs(a).max() <= np.float32(r) and np.abs(a).max() > 0.99 * r
     assert layer.weight.detach().numpy().var() == pytest.approx(r * r / 3, rel=0.05)
 
 
