@@ -568,15 +568,15 @@ def test_a_parquet_file_read_in_one_chunk_is_the_whole_input(pa, tmp_path):
 
 
 def test_a_parquet_files_name_is_known_in_any_case(pa, tmp_path):
-    """'T.PARQUET' or 'T.PQ' is read as Parquet whatever its bytes: a damaged one is said to be a
-    damaged Parquet file, not text that is not UTF-8."""
+    """'T.PARQUET' or 'T.PQ' is taken as Parquet whatever its bytes: one without Parquet's first
+    bytes is said to be named as Parquet but not one, not text that is not UTF-8."""
     import pyarrow.parquet as pq
 
     buf = io.BytesIO()
     pq.write_table(pa.table({"a": [1.0, 2.0], "y": [0, 1]}), buf)
     for name in ("D.PARQUET", "D.Pq"):
         (tmp_path / name).write_bytes(buf.getvalue()[4:])
-        with pytest.raises(DataError, match=f"{name}: not a readable Parquet file"):
+        with pytest.raises(DataError, match=f"{name}: is named as a Parquet file but is not one"):
             read_table(name, "y")
 
 
