@@ -12,8 +12,9 @@ before standardization, each categorical column as its one-hot columns (``color=
 the caller encodes them). Inside, in this order:
 
     x = concat(input, one_hot(color), ...)  string inputs only, in the encoding's column order:
-                                         OneHotEncoder (ai.onnx.ml) over the levels and every
-                                         spelling of a missing cell; a missing cell NaN in each
+                                         LabelEncoder (ai.onnx.ml): a level its index, every
+                                         spelling of a missing cell one more, then OneHotEncoder
+                                         over those numbers; a missing cell NaN in each
                                          of its column's inputs; an unseen level all zeros
                                          (unknown='ignore') or the run fails ('error')
     x := where(isnan(x), fill, x)        missing: mean models only (fill: the training means; a
@@ -57,7 +58,8 @@ from .modelfile import Model, weights_sha256
 
 #: The ONNX operator set the graphs use: 17 (ONNX 1.12, 2022), which runtimes from 2022 on
 #: run (the test extra asks for onnxruntime 1.14 or later), with plain operators only (Gemm,
-#: Relu, Softmax, Where, Gather, ...), and ONNX-ML's OneHotEncoder for string inputs only.
+#: Relu, Softmax, Where, Gather, ...), and ONNX-ML's LabelEncoder and OneHotEncoder for string
+#: inputs only.
 OPSET = 17
 #: The IR version written: 8, the one that goes with opset 17, so older runtimes read the file
 #: (onnx writes its newest by default, which older runtimes refuse).
@@ -70,7 +72,8 @@ DTYPES = ("float32", "float64")
 #: float tensor ``input`` (what export took before it took strings; for runtimes without
 #: ONNX-ML).
 CATEGORICAL_INPUTS = ("strings", "one-hot")
-#: The ONNX-ML operator set (ai.onnx.ml) of the categorical columns' OneHotEncoder: 3, the one
+#: The ONNX-ML operator set (ai.onnx.ml) of the categorical columns' LabelEncoder (its version 2,
+#: keys_strings to values_int64s) and OneHotEncoder: 3, the one
 #: ONNX 1.12 (opset 17's) goes with; a graph without categorical string inputs imports none.
 ML_OPSET = 3
 #: The graph's output names, which no string input may take.
@@ -145,8 +148,8 @@ def float32_rounding(model: Model) -> list[tuple[str, float, float]]:
 def missing_spellings(levels: list[str]) -> list[str]:
     """Every cell text that ``is_missing`` reads as a missing value once stripped, in every
     mix of upper and lower case ('NA', 'Na', 'nA', 'na', ...; 66 in all), less any that is one
-    of ``levels``: what a string input's OneHotEncoder lists after the levels, to tell a missing
-    cell from an unseen category (an ONNX graph of opset 17 cannot lower a string's case)."""
+    of ``levels``: what a string input's LabelEncoder maps to the missing cell's number, to tell
+    a missing cell from an unseen category (an ONNX graph of opset 17 cannot lower a string's case)."""
     spellings = {
         "".join(chars) for word in MISSING for chars in product(*({c.lower(), c.upper()} for c in word))
     }
@@ -240,32 +243,42 @@ def to_onnx(model: Model, dtype: str | None = None, *, categorical: str = "strin
 
     def one_hot(name: str, col: Column) -> str:
         """The column's one-hot inputs (N, levels) from its string input ``name`` (N, 1): 1 for
-        the row's level, 0 for the others (OneHotEncoder over the levels and then every
-        spelling of a missing cell); a missing cell NaN in each (which missing: mean fills
+        the row's level, 0 for the others; a missing cell NaN in each (which missing: mean fills
         below as it fills any NaN input); a level training never saw all zeros under
-        unknown='ignore', and under 'error' the run fails (zeros=0), as predict refuses it."""
+        unknown='ignore', and under 'error' the run fails (zeros=0), as predict refuses it.
+        A LabelEncoder (ai.onnx.ml) numbers the cell first: its level's index, k (the number of
+        levels) for every spelling of a missing cell, -1 for any other text; OneHotEncoder then
+        encodes the numbers 0..k, so the one-hot is k + 1 wide, not k + the 66 spellings."""
         levels = list(col.categories)
-        cats = levels + missing_spellings(levels)
+        spellings = missing_spellings(levels)
         k = len(levels)
+        index = node(
+            "LabelEncoder",
+            [name],
+            f"{name}_index",
+            domain="ai.onnx.ml",
+            keys_strings=levels + spellings,
+            values_int64s=list(range(k)) + [k] * len(spellings),
+            default_int64=-1,
+        )
         hot = node(
             "OneHotEncoder",
-            [name],
+            [index],
             f"{name}_onehot",
             domain="ai.onnx.ml",
-            cats_strings=cats,
+            cats_int64s=list(range(k + 1)),
             zeros=int(unknown == "ignore"),
         )
-        hot = node("Flatten", [hot], f"{name}_flat", axis=1)  # (N, 1, cats) -> (N, cats)
+        hot = node("Flatten", [hot], f"{name}_flat", axis=1)  # (N, 1, k + 1) -> (N, k + 1)
         if dtype == "float64":  # (OneHotEncoder gives float; 0 and 1 widen exactly)
             hot = node("Cast", [hot], f"{name}_double", to=TensorProto.DOUBLE)
         axis = const(f"{name}_axis", np.array([1], np.int64))
         zero = const(f"{name}_0", np.array([0], np.int64))
-        levels_end = const(f"{name}_k", np.array([k], np.int64))  # (the spellings start there)
-        cats_end = const(f"{name}_end", np.array([len(cats)], np.int64))
+        levels_end = const(f"{name}_k", np.array([k], np.int64))  # (column k: a missing cell)
+        missing_end = const(f"{name}_end", np.array([k + 1], np.int64))
         known = node("Slice", [hot, zero, levels_end, axis], f"{name}_levels")
-        spelt = node("Slice", [hot, levels_end, cats_end, axis], f"{name}_m")
-        count = node("ReduceSum", [spelt, axis], f"{name}_missing_count", keepdims=1)  # (N, 1)
-        missing = node("Greater", [count, const(f"{name}_zero", np.array(0, np_dtype))], f"{name}_missing")
+        spelt = node("Slice", [hot, levels_end, missing_end, axis], f"{name}_m")  # (N, 1)
+        missing = node("Greater", [spelt, const(f"{name}_zero", np.array(0, np_dtype))], f"{name}_missing")
         nan = const(f"{name}_nan", np.full(k, np.nan, np_dtype))
         return node("Where", [missing, nan, known], f"{name}_encoded")
 

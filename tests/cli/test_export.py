@@ -410,6 +410,38 @@ def test_without_missing_mean_a_missing_category_gives_no_label(
     )
 
 
+def test_every_spelling_of_a_missing_category_is_one_more_one_hot_column(ort, complete_animals_csv, tmp_path):
+    """A string input's one-hot is its levels and one column for a missing cell, whatever the
+    spelling (a LabelEncoder numbers the cell first), not a column per spelling of a missing
+    cell (66 of them, which made a batch's one-hot that much wider); each spelling, and only a
+    spelling, still gives a missing cell's NaN outputs."""
+    import onnx
+    from onnx import helper
+
+    from nettrain.export import missing_spellings
+
+    network = {"layers": ["auto", 6, 2], "activation": "tanh"}
+    model = _fit(tmp_path, complete_animals_csv, network, "cross_entropy", 5)
+    _, meta, _ = export_and_run(ort, model, complete_animals_csv, tmp_path)
+    levels = json.loads(meta["categorical"])["color"]["levels"]
+    graph = onnx.load(str(tmp_path / "model.onnx")).graph
+    (encoder,) = [n for n in graph.node if n.op_type == "OneHotEncoder"]
+    cats = {a.name: helper.get_attribute_value(a) for a in encoder.attribute}
+    assert list(cats["cats_int64s"]) == list(range(len(levels) + 1)) and "cats_strings" not in cats
+    spellings = missing_spellings(levels)
+    assert len(spellings) == 66 and {"NA", "nA", "-nAn", "+NaN", "nULL", "?", ""} <= set(spellings)
+    feeds = onnx_feeds(meta, complete_animals_csv)
+    cells = spellings + levels
+    feeds = {
+        "input": np.repeat(feeds["input"][:1], len(cells), axis=0),
+        "color": np.array(cells, object)[:, None],
+    }
+    sess = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    probabilities = sess.run(None, feeds)[0]
+    assert np.isnan(probabilities[: len(spellings)]).all()
+    assert np.isfinite(probabilities[len(spellings) :]).all()
+
+
 @pytest.fixture(scope="module")
 def unseen_csv(tmp_path_factory):
     """animals() with 'purple' (a colour training never saw) in some rows."""
