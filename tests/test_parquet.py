@@ -179,6 +179,22 @@ def test_parquet_columns_become_numbers_or_text(pa, tmp_path):
     assert read_table("n.parquet", "y", text_columns=("i",)).is_text
 
 
+def test_numbers_read_as_text_are_numpys_text_of_them_as_wide_as_the_longest(pa, tmp_path):
+    """A float64 or int64 column in a table of text is each number's shortest exact text (what
+    NumPy's astype(str) writes: '1e+16', '5e-324', '-0.0'), in an array as wide as its longest
+    cell, not astype(str)'s 32 characters a float64 (21 an int64) whatever the numbers."""
+    import pyarrow.parquet as pq
+
+    floats = np.array([0.5, 1e16, 5e-324, -0.0, 123.25, 0.1 + 0.2, -1.7976931348623157e308, 1e-05])
+    ints = np.array([1, -20, 2**62, 0, 7, 8, 9, 10])
+    pq.write_table(
+        pa.table({"f": floats, "i": ints, "s": list("abcdefgh"), "y": list("yyyynnnn")}), "t.parquet"
+    )
+    f, i, _ = read_table("t.parquet", "y").cells
+    assert f.tolist() == floats.astype(str).tolist() and i.tolist() == ints.astype(str).tolist()
+    assert f.dtype == np.dtype(f"<U{max(map(len, f.tolist()))}") and i.dtype == np.dtype("<U19")
+
+
 def test_a_null_is_a_missing_value_named_by_row_and_column(pa, tmp_path):
     csv_path, pq_path = write_twins(tmp_path, columns(nulls=True, text=False))
     cfg = write_config(tmp_path / "c.yaml", pq_path, [4, 3, 2], target="label", exclude=["id"])
