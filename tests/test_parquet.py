@@ -500,6 +500,24 @@ def test_a_parquet_file_is_read_a_row_group_at_a_time(pa, tmp_path):
     assert most < whole / 4, (most, whole)
 
 
+def test_a_wide_parquet_file_is_read_in_chunks_of_at_most_chunk_bytes(pa, tmp_path, monkeypatch):
+    """A chunk's rows are as many as CHUNK_LINES allows and their float64 values fit in
+    CHUNK_BYTES (a wide file's 65,536 rows of 2,000 columns were 1 GB a chunk), as an .npy
+    file's are; together they are the file's rows, with the same predictions."""
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    data = {f"c{j}": rng.normal(size=300) for j in range(40)}
+    pq.write_table(pa.table(data), "wide.parquet")
+    monkeypatch.setattr(read, "CHUNK_BYTES", 8 * 40 * 50)  # 50 rows of 40 float64 values
+    chunks = list(read_table_chunks("wide.parquet", need_target=False))
+    assert [c.n for c in chunks] == [50] * 6
+    whole = read_table("wide.parquet", need_target=False)
+    np.testing.assert_array_equal(np.concatenate([c.cells for c in chunks]), whole.cells)
+    monkeypatch.setattr(read, "CHUNK_BYTES", 1)  # (at least one row a chunk)
+    assert len(list(read_table_chunks("wide.parquet", need_target=False))) == 300
+
+
 def test_a_column_named_like_a_struct_field_is_read_as_itself(pa, tmp_path):
     """Asked for the column 'a.b', pyarrow gives a struct 'a' with a field 'b' too (before it, in
     file order): predict reads 'a.b' itself, not the struct."""

@@ -293,20 +293,22 @@ def read_parquet(source: Any, name: str, path: str, **settings) -> Table:
 
 def parquet_chunks(source: Any, name: str, path: str, **settings) -> Iterator[Table]:
     """A Parquet file's rows a chunk at a time (record batches of up to ``CHUNK_LINES`` rows,
-    read a row group at a time), each a Table as ``read_parquet`` gives; a chunk that is not the
-    whole file says which rows it holds (``Table.part``)."""
+    fewer where their columns' float64 values would pass ``CHUNK_BYTES``, as an .npy file's
+    chunks; read a row group at a time), each a Table as ``read_parquet`` gives; a chunk that is
+    not the whole file says which rows it holds (``Table.part``)."""
     pf = _open(source, name, path)
     layout = _layout(pf, name, settings)
     n = pf.metadata.num_rows
     if n == 0:
         raise DataError(f"{name}: holds no rows")
-    # one row group at a time: over them all, pyarrow pre-buffers every row group's bytes first
+    # one row group at a time: over them all, pyarrow pre-buffers every row group's bytes first;
+    # rows bounded by bytes too: a batch of 65,536 rows of 2,000 columns is 1 GB (pyarrow's
+    # decoded columns, then the float64 matrix)
+    rows = max(1, min(read.CHUNK_LINES, read.CHUNK_BYTES // (8 * max(1, len(layout.file_names)))))
     batches = (
         batch
         for group in range(pf.num_row_groups)
-        for batch in pf.iter_batches(
-            batch_size=read.CHUNK_LINES, row_groups=[group], columns=layout.file_names
-        )
+        for batch in pf.iter_batches(batch_size=rows, row_groups=[group], columns=layout.file_names)
     )
     first = 0
     while True:
