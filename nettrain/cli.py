@@ -1007,7 +1007,8 @@ def predict(
     from .modelfile import load_model
 
     if format_ is None:  # (-o predictions.parquet writes Parquet, not CSV text in a .parquet file)
-        format_ = OUTPUT_SUFFIXES.get(os.path.splitext(out)[1].lower(), "csv")
+        # (the name's end, as the readers take it: '-o .parquet' is Parquet to them, not a dotfile)
+        format_ = next((f for suffix, f in OUTPUT_SUFFIXES.items() if out.lower().endswith(suffix)), "csv")
     fmt = format_.lower()
     formats = ["csv", "jsonl", "npy", "parquet"]
     if fmt not in formats:

@@ -201,11 +201,12 @@ def test_without_format_o_s_extension_picks_it_and_format_wins(pq, animals_model
     theirs; another name CSV; -f wins over the name."""
     write_csv(Path("in.csv"), *animal_input(30))
     by_flag = ok(run("predict", animals_model, "in.csv", "-f", "parquet")).stdout_bytes
-    for name in ("p.parquet", "p.PQ"):
+    for name in ("p.parquet", "p.PQ", ".parquet"):  # ('.parquet': a Parquet file to the readers too)
         ok(run("predict", animals_model, "in.csv", "-o", name))
         assert Path(name).read_bytes() == by_flag
-    ok(run("predict", animals_model, "in.csv", "-o", "p.npy"))
-    assert np.load("p.npy").shape == (30,)
+    for name in ("p.npy", ".npy", "P.NPY"):
+        ok(run("predict", animals_model, "in.csv", "-o", name))
+        assert np.load(name).shape == (30,)
     ok(run("predict", animals_model, "in.csv", "-o", "p.jsonl"))
     assert Path("p.jsonl").read_text().startswith('{"prediction": ')
     csv_text = ok(run("predict", animals_model, "in.csv")).stdout
