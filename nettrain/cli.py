@@ -1026,6 +1026,7 @@ def predict(
     _check_unknown(unknown)
     if not out.strip():  # (else, after reading every row: "cannot write '.': it is a folder")
         raise NettrainError("--output is empty: name the file to write (-o predictions.csv), or - for stdout")
+    _refuse_folder_name(out)  # (before reading every row)
     keep = tuple(keep or ())
     if keep and fmt == "npy":
         raise NettrainError("--keep copies text columns: use --format csv, jsonl or parquet, not npy")
@@ -1253,6 +1254,13 @@ def _refuse_to_overwrite(out: str, written: str = "the predictions", **sources: 
             raise NettrainError(f"--output '{out}' is the {what} file; write {written} elsewhere")
 
 
+def _refuse_folder_name(out: str) -> None:
+    """An error for an --output that ends with a '/': a folder's name, which would otherwise be
+    written as a file of that name without the '/' ('-o new/' made a file 'new')."""
+    if out.endswith(("/", os.sep)):
+        raise NettrainError(f"--output '{out}' names a folder (it ends with '/'); give a file name")
+
+
 def _write_file(out: str, data: bytes | Iterable[bytes]) -> None:
     """Predictions into a file: a regular (or new) file is replaced atomically; a symbolic link
     is followed and what it names replaced; a FIFO or a device (/dev/stdout) is written into,
@@ -1264,6 +1272,7 @@ def _write_file(out: str, data: bytes | Iterable[bytes]) -> None:
 
     from .modelfile import write_atomic
 
+    _refuse_folder_name(out)
     pieces = [data] if isinstance(data, bytes) else data
 
     def write(f) -> None:

@@ -266,3 +266,15 @@ def test_parquet_is_not_written_to_a_terminal(pq, animals_model, tmp_path):
     assert r.returncode == 2
     assert r.stderr.startswith("Error: refusing to write Parquet (binary) to a terminal")
     assert "Traceback" not in r.stderr
+
+
+def test_an_output_name_ending_with_a_slash_is_a_folder_not_a_file_without_it(animals_model, tmp_path):
+    """-o new/ names a folder: an error, where it wrote a file named 'new' (the '/' dropped);
+    for each format, and for export's -o too (the same writer)."""
+    write_csv(Path("in.csv"), *animal_input(5))
+    for args in ((), ("-f", "parquet"), ("-f", "npy"), ("-f", "jsonl")):
+        assert_error(run("predict", animals_model, "in.csv", "-o", "new/", *args), "'new/'", "folder")
+        assert not os.path.exists("new")
+    pytest.importorskip("onnx", reason="export needs onnx")
+    assert_error(run("export", animals_model, "-o", "model/"), "'model/'", "folder")
+    assert not os.path.exists("model")
