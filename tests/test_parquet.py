@@ -319,6 +319,36 @@ def test_fit_leaves_unread_a_column_of_an_unread_type_it_does_not_use(pa, tmp_pa
     assert_error(run("fit", cfg, "--quiet"), "odd.parquet", "'when' has type timestamp")
 
 
+def test_a_validation_or_test_file_s_extra_column_of_an_unread_type_is_left_unread(pa, tmp_path):
+    """A validation or test file may hold a column the training file lacks (an extra column of
+    numbers is ignored): a timestamp there is not the model's either, so it is left unread, not
+    refused; one of the model's columns of such a type still is."""
+    import datetime
+
+    import pyarrow.parquet as pq
+
+    _, plain = write_twins(tmp_path, columns(text=False))
+    t = pq.read_table(plain)
+    pq.write_table(
+        t.append_column("when", pa.array([datetime.datetime(2024, 1, 1)] * t.num_rows)), "v.parquet"
+    )
+    model = tmp_path / "run" / "model.npz"
+
+    def trained(**data):
+        cfg = write_config(tmp_path / "c.yaml", plain, [3, 3, 2], target="label", exclude=["id", "w"], **data)
+        ok(run("fit", cfg, "--quiet"))
+        return sha(str(model))
+
+    assert trained(validation="v.parquet") == trained(validation=str(plain))
+    assert trained(test="v.parquet") == trained(test=str(plain))
+    size = pa.array([datetime.datetime(2024, 1, 1)] * t.num_rows)
+    pq.write_table(t.set_column(t.schema.get_field_index("size"), "size", size), "bad.parquet")
+    cfg = write_config(
+        tmp_path / "c.yaml", plain, [3, 3, 2], target="label", exclude=["id", "w"], validation="bad.parquet"
+    )
+    assert_error(run("fit", cfg, "--quiet"), "bad.parquet", "'size' has type timestamp")
+
+
 @pytest.mark.parametrize("text", [False, True])
 def test_predict_reads_only_the_models_columns_of_a_parquet_file(pa, tmp_path, text):
     """A column the model does not use is not read, whatever its type (a timestamp id), by a

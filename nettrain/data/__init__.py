@@ -772,7 +772,7 @@ def _load_run_data(
     # columns named categorical keep their text as written ('02134'), whichever reader runs
     text_columns = dc.categorical if isinstance(dc.categorical, tuple) else ()
 
-    def read_all(path: str) -> Table:
+    def read_all(path: str, unused=None) -> Table:
         return read_table(
             path,
             dc.target,
@@ -780,7 +780,7 @@ def _load_run_data(
             delimiter=dc.delimiter,
             header=dc.header,
             text_columns=text_columns,
-            unused=unused_by(dc),
+            unused=unused or unused_by(dc),
         )
 
     def read(path: str) -> Table:
@@ -806,7 +806,14 @@ def _load_run_data(
             return read_for_model(
                 path, encoding, need_target=True, stdin=stdin, delimiter=dc.delimiter, weight=dc.weight
             )
-        table = read_all(path)
+        unused = None
+        if path != dc.train and dc.header:
+            # a validation or test file (read once the encoding is made): a column that is not
+            # one of the model's, the target or the weight is not used, as an extra column of
+            # numbers is not, so one of a type nettrain does not read is left unread
+            used = {*enc.features, *([str(dc.weight)] if dc.weight is not None else [])}
+            unused = lambda name: name not in used  # noqa: E731
+        table = read_all(path, unused)
         if not table.named and train_width is not None and len(table.features) != train_width:
             # a validation or test file (header-less, or an array) of the model's columns alone,
             # by position: none of them is data.exclude's or data.weight's
