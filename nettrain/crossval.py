@@ -119,8 +119,9 @@ def _weighs_something(scored: Table, dc) -> None:
     message would name the file)."""
     _, w = weight_values(scored, dc.weight, dc.missing)
     if len(w) and not (w > 0).any():
+        rows = "row" if len(w) == 1 else "rows"  # (leave-one-out: a fold of one row)
         raise DataError(
-            f"its {len(w)} held-out rows of {scored.source}: every row's weight (data.weight "
+            f"its {len(w)} held-out {rows} of {scored.source}: every row's weight (data.weight "
             f"'{dc.weight}') is 0; at least one must be positive to weigh the fold's scores (another "
             "data.split_seed, or fewer folds, draws other rows)"
         )

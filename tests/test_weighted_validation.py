@@ -273,6 +273,10 @@ def test_a_cv_fold_whose_scored_rows_all_weigh_0_is_named_as_the_folds_rows(tmp_
     res = run("cv", _write(tmp_path, body), "--folds", "3")
     line = assert_error(res, "fold 2 of 3: its 10 held-out rows of ", "cz3.csv: every row's weight", "is 0")
     assert "data.split_seed" in line
+    for row in rows[::2]:  # leave-one-out: a fold of one row that weighs 0
+        row[2] = 0
+    write_csv(tmp_path / "cz3.csv", rows)
+    assert_error(run("cv", _write(tmp_path, body), "--folds", "30"), "of 30: its 1 held-out row of ")
 
 
 def test_weights_given_to_fit_weigh_the_held_out_scores():
