@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import DataError, unreadable
 from . import read
-from .read import Table, column_index
+from .read import Table, check_column_names, column_index
 
 INSTALL = "pip install 'nettrain[parquet]'"
 
@@ -119,14 +119,7 @@ class _Layout:
         self.name = name
         if header:  # the names as a CSV header's are taken: stripped, none empty or twice
             names = [h.strip() for h in file_names]
-            empty = [j for j, h in enumerate(names) if not h]
-            if empty:
-                raise DataError(f"{name}: column {empty[0] + 1} has an empty name")
-            seen: set[str] = set()
-            for h in names:
-                if h in seen:
-                    raise DataError(f"{name}: column name '{h}' appears twice")
-                seen.add(h)
+            check_column_names(names, name)
         else:  # numbered, as a CSV read without a header row
             names = [str(j) for j in range(len(file_names))]
         if not names:

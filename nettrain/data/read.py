@@ -952,14 +952,7 @@ class _CsvChunks:
                 "looks like data, not a header row: add a header row naming the columns (or set "
                 "data.header: false for a file without one)"
             )
-        empty = [j for j, h in enumerate(names) if not h]
-        if empty:
-            raise DataError(f"{name}:{line}: column {empty[0] + 1} has an empty name in the header")
-        seen: set[str] = set()
-        for h in names:
-            if h in seen:
-                raise DataError(f"{name}:{line}: column name '{h}' appears twice in the header")
-            seen.add(h)
+        check_column_names(names, f"{name}:{line}", " in the header")
 
 
 #: Records held as Python strings at a time while a CSV is read (about 60 bytes a cell); each
@@ -994,6 +987,19 @@ def _decimal_commas(column: np.ndarray) -> np.ndarray:
     if len(present) and all(pattern.match(v) for v in present.tolist()):
         return np.char.replace(column, ",", ".")
     return column
+
+
+def check_column_names(names: list[str], where: str, in_header: str = "") -> None:
+    """A DataError for an empty column name or one that appears twice (a CSV header's, a
+    Parquet schema's); ``where`` begins the message, ``in_header`` ends it."""
+    empty = [j for j, h in enumerate(names) if not h]
+    if empty:
+        raise DataError(f"{where}: column {empty[0] + 1} has an empty name{in_header}")
+    seen: set[str] = set()
+    for h in names:
+        if h in seen:
+            raise DataError(f"{where}: column name '{h}' appears twice{in_header}")
+        seen.add(h)
 
 
 def column_index(names: list[str], target, name: str) -> int:
