@@ -547,17 +547,19 @@ def _column_kind_one_cell_at_a_time(cells, name, table):
 def test_a_columns_kind_is_decided_as_float_reads_each_cell(tmp_path, cells):
     """categorical: auto decides a text column's kind as float() reads its cells one by one (all
     at once where NumPy reads them all, else each distinct cell once): the same kind, and for a
-    mostly numeric column the same first stray word and line."""
+    mostly numeric column the same first stray word and line; also where its numbers are parsed
+    first (``Table.numbers``, which refuses some that float() reads: '1_000', 'inf')."""
     from nettrain.data.encode import _column_kind
 
     column = np.array(cells, dtype=str).reshape(len(cells), 1)
     table = Table("d.csv", ["b"], column, lines=np.arange(2, len(cells) + 2))
     want = _column_kind_one_cell_at_a_time(table.column(0), "b", table)
-    try:
-        got = _column_kind(table.column(0), "b", table, "auto")
-    except DataError as exc:
-        got = str(exc).split(", which is not a number")[0]
-    assert got == want
+    for j in (None, 0):  # (0: its numbers parsed first, and kept where they all are numbers)
+        try:
+            got = _column_kind(table.column(0), "b", table, "auto", j)
+        except DataError as exc:
+            got = str(exc).split(", which is not a number")[0]
+        assert got == want
 
 
 @settings(max_examples=200, deadline=None)
@@ -1429,3 +1431,68 @@ def test_did_you_mean_without_case_suggests_the_first_of_the_choices_spelt_alike
     'LABEL'): the first of them, in the order given."""
     assert did_you_mean("lable", ["Label", "LABEL"]) == " (did you mean 'Label'?)"
     assert did_you_mean("lable", ["LABEL", "Label"]) == " (did you mean 'LABEL'?)"
+
+
+def test_a_text_columns_numbers_are_parsed_once_and_kept_with_the_rows_taken(tmp_path):
+    """Table.numbers parses a text column once: what parse_numbers gives, read-only (a step of
+    the encoding cannot change another's numbers); a table ``take`` makes keeps its rows' numbers,
+    the same as parsing its own cells; cells replaced since (decimal commas) are parsed anew, and
+    a column that is not numbers is still the error naming its own first bad row."""
+    t = read_table(write(tmp_path, '"a",b,y\n1,NA,0\n 2 ,x,1\n3,4,\n-1e3,5,2\n'))
+    values, missing = t.numbers(0, "a")
+    want, want_missing = parse_numbers(t.cells[0], "a", t)
+    np.testing.assert_array_equal(values, want)
+    np.testing.assert_array_equal(missing, want_missing)
+    assert t.numbers(0, "a")[0] is values  # (kept: not parsed again)
+    with pytest.raises(ValueError):
+        values[0] = 7.0
+    rows = np.array([3, 0])
+    taken = t.take(rows)
+    np.testing.assert_array_equal(taken.numbers(0, "a")[0], parse_numbers(taken.cells[0], "a", taken)[0])
+    np.testing.assert_array_equal(taken.numbers(0, "a")[0], values[rows])
+    t.cells = (np.array(["5", "6", "7", "8"]), t.cells[1])
+    np.testing.assert_array_equal(t.numbers(0, "a")[0], [5.0, 6.0, 7.0, 8.0])
+    for table in (t, t.take(np.array([2, 1]))):  # the first word of each table's own rows
+        with pytest.raises(DataError, match=rf"data.csv:{int(table.lines[1])}: column 'b' holds 'x'"):
+            table.numbers(1, "b")
+
+
+@pytest.mark.parametrize("missing", ["drop", "mean"])
+def test_a_text_table_encodes_as_the_same_numbers_read_as_numbers(tmp_path, missing):
+    """A CSV the careful reader reads as text (a quoted header) fits and encodes its training,
+    validation and test rows to the same arrays as the same numbers given as float64 cells:
+    numbers parsed once and kept give what parsing each step's cells gives."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 3)).round(4)
+    X[[4, 17], [1, 2]] = np.nan
+    y = X[:, 0] * 2 - 1
+    y[9] = np.nan  # (a row without a target: the fills and the encoding read the others)
+    lines = ['"a","b","c","y"'] + [
+        ",".join("NA" if np.isnan(v) else repr(float(v)) for v in row) for row in np.c_[X, y]
+    ]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    config = config_from_dict(
+        {
+            "data": {"train": path, "target": "y", "validation": 0.2, "test": 0.2, "missing": missing},
+            "network": {"layers": [3, 4, 1]},
+            "cost": "mse",
+        }
+    )
+    text = load_run_data(config)
+    assert text.train.table.is_text
+    table = read_table(path, "y")
+    numbers = Table(table.source, table.features, X, table.y, table.target, table.lines, named=True)
+    enc = fit_encoding(
+        numbers.take(text.train.table.lines - 2), "regression", "mse", 1, True, missing=missing
+    )
+    for a, b in zip(
+        (enc.x_mean, enc.x_scale, enc.y_mean),
+        (text.encoding.x_mean, text.encoding.x_scale, text.encoding.y_mean),
+    ):
+        np.testing.assert_array_equal(a, b)
+    for ds in (text.train, text.validation, text.test):
+        rows = ds.table.lines - 2
+        same = numbers.take(rows)
+        X2, Y2, kept = enc.encode(same)
+        np.testing.assert_array_equal(ds.X, X2)
+        np.testing.assert_array_equal(ds.Y, Y2)

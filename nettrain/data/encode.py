@@ -27,7 +27,7 @@ import numpy as np
 from ..activations import sigmoid
 from ..costs import softmax
 from ..errors import ConfigError, DataError
-from .read import Table, is_missing, parse_numbers
+from .read import Table, is_missing
 
 MISSING_POLICIES = ("error", "drop", "mean")
 UNKNOWN_POLICIES = ("error", "ignore")
@@ -226,7 +226,7 @@ class Encoding:
             cells = table.column(j)
             if col.kind == "numeric":
                 if table.is_text:
-                    values, missing = parse_numbers(cells, col.name, table)
+                    values, missing = table.numbers(j, col.name)
                 else:
                     values, missing = cells.astype(np.float64), np.isnan(cells)
                 if missing.any():
@@ -395,7 +395,7 @@ class Encoding:
             return text, present
         if y.dtype.kind in "US":
             try:
-                values, missing = parse_numbers(y, table.target or "target", table)
+                values, missing = table.numbers(None, table.target or "target")
             except DataError as exc:
                 if not str(exc).endswith("which is not a number"):
                     raise
@@ -594,10 +594,18 @@ def _mean_std(values: np.ndarray, table: Table, names: list[str]) -> tuple[np.nd
     return mean, std
 
 
-def _column_kind(cells: np.ndarray, name: str, table: Table, categorical) -> str:
-    """'numeric' or 'categorical' for a text column under the ``categorical`` setting."""
+def _column_kind(cells: np.ndarray, name: str, table: Table, categorical, j: int | None = None) -> str:
+    """'numeric' or 'categorical' for a text column under the ``categorical`` setting. ``j``: the
+    column's index in ``table``, whose numbers, where every cell is one or missing, are kept for
+    the encoding's later steps (``Table.numbers``)."""
     if categorical != "auto":
         return "categorical" if name in categorical else "numeric"
+    if j is not None:
+        try:
+            table.numbers(j, name)
+            return "numeric"
+        except (DataError, ValueError):
+            pass  # (a word, or a number parse_numbers refuses: decided as float() reads them)
     text = np.char.strip(cells)
     rows = np.flatnonzero(~is_missing(text))
     present = text[rows]
@@ -693,7 +701,7 @@ def fit_encoding(
     columns: list[Column] = []
     for j, name in enumerate(table.features):
         if table.is_text:
-            kind = _column_kind(table.column(j), name, table, categorical)
+            kind = _column_kind(table.column(j), name, table, categorical, j)
         else:
             kind = "categorical" if categorical != "auto" and name in categorical else "numeric"
         columns.append(Column(name, kind))
@@ -730,7 +738,7 @@ def fit_encoding(
             col.fill = str(values[np.argmax(counts)])
         else:
             if table.is_text:
-                values, miss = parse_numbers(cells, col.name, trained)
+                values, miss = trained.numbers(j, col.name)
             else:
                 values, miss = cells, np.isnan(cells)
             col.fill = float(values[~miss].mean()) if (~miss).any() else 0.0

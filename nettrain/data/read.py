@@ -20,7 +20,7 @@ import stat
 import sys
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,9 @@ class Table:
     unread : the file's columns left unread: a Parquet column of a type nettrain does not read
         (a timestamp, a list, ...) that the run does not use (``read_table``'s ``unused``), in
         the file's order. They are columns of the file all the same (data.exclude may name them).
+
+    A text column's numbers are parsed once (``numbers``) and kept with the table, and with the
+    tables ``take`` makes of it: fitting reads each column in several steps.
     """
 
     source: str
@@ -84,6 +87,8 @@ class Table:
     part: str | None = None
     w: np.ndarray | None = None
     unread: tuple[str, ...] = ()
+    #: ``numbers``' results: column -> (the cells parsed, values, missing), read-only
+    _parsed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.cells, np.ndarray) and self.cells.dtype.kind in "US":
@@ -111,6 +116,18 @@ class Table:
         """Feature column ``j``: (n,) text or float64."""
         return self.cells[j] if self.is_text else self.cells[:, j]
 
+    def numbers(self, j: int | None, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``parse_numbers`` of text feature column ``j`` (None: the target), named ``name`` in
+        its errors, parsed once: (float64 values, missing mask), read-only."""
+        cells = self.y if j is None else self.cells[j]
+        kept = self._parsed.get(j)
+        if kept is not None and kept[0] is cells:  # (the same cells: not replaced since)
+            return kept[1], kept[2]
+        values, missing = parse_numbers(cells, name, self)
+        values.flags.writeable = missing.flags.writeable = False
+        self._parsed[j] = (cells, values, missing)
+        return values, missing
+
     def cells_of(self, index: list[int]) -> np.ndarray | tuple[np.ndarray, ...]:
         """The cells of feature columns ``index``, in that order (text columns are not copied)."""
         if self.is_text:
@@ -129,7 +146,7 @@ class Table:
             return self.cells
         X = np.empty((self.n, len(self.features)), dtype=np.float64)
         for j, name in enumerate(self.features):
-            values, missing = parse_numbers(self.cells[j], name, self)
+            values, missing = self.numbers(j, name)
             if missing.any():
                 i = int(np.argmax(missing))
                 raise DataError(f"{self.where(i)}: column '{name}' is missing a value")
@@ -146,7 +163,7 @@ class Table:
         rows = None
         if self.lines is None:  # an array: remember which of the file's rows these are
             rows = (self.rows if self.rows is not None else np.arange(self.n))[index]
-        return Table(
+        taken = Table(
             self.source,
             self.features,
             tuple(c[index] for c in self.cells) if self.is_text else self.cells[index],
@@ -158,6 +175,12 @@ class Table:
             self.part,
             None if self.w is None else self.w[index],
         )
+        for j, (cells, values, missing) in self._parsed.items():  # (parsed cells: no error)
+            if cells is (self.y if j is None else self.cells[j]):
+                values, missing = values[index], missing[index]
+                values.flags.writeable = missing.flags.writeable = False
+                taken._parsed[j] = (taken.y if j is None else taken.cells[j], values, missing)
+        return taken
 
     def slice(self, start: int, stop: int) -> Table:
         """Rows start..stop-1, as views (an array's rows keep their numbers in the file)."""
