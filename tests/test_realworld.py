@@ -1855,6 +1855,21 @@ def test_an_exclude_or_categorical_name_not_in_the_file_says_where_it_was_given(
     assert line.endswith(f"(from --set data.{key}=[SIZE])")
 
 
+def test_a_categorical_name_of_the_target_says_it_is_the_target(tmp_path):
+    """data.categorical: [label] names the target, not a missing column: said as such (a text
+    target is classes already), not 'not a feature column' with the features listed."""
+    write_rows(tmp_path / "a.csv", HEADER, ROWS)
+    cfg = write_config(
+        tmp_path / "c.yaml", "a.csv", ["auto", 4, "auto"], target="label", categorical=["label"]
+    )
+    line = assert_error(
+        run("fit", cfg, "-q"), "a.csv: data.categorical names 'label', which is the target column"
+    )
+    assert (
+        "its feature columns" not in line and line.endswith("c.yaml:4)") and "(data.categorical in " in line
+    )
+
+
 @pytest.mark.parametrize("kind", ["npy", "streamed", "npz", "header-less"])
 def test_features_by_index_is_the_exclude_of_the_other_positions(tmp_path, kind, monkeypatch):
     """Positions of an NPY (the target's counted), an NPZ's X and a header-less CSV: features

@@ -36,6 +36,7 @@ from .read import (
     decode_text,
     excluded_by_features,
     is_missing,
+    not_a_feature_column,
     npy_header,
     parse_numbers,
     read_bytes,
@@ -428,13 +429,6 @@ def select_features(table: Table, features: list[str]) -> np.ndarray:
     return align_features(table, features).X
 
 
-def _columns_and_where(columns: list[str], given: str | None) -> str:
-    """The end of an error about a column a data key names and the file lacks: the file's
-    feature columns (up to 12) and where the key was given, as data.weight's error ends."""
-    listed = f"; its feature columns: {', '.join(columns)}" if len(columns) <= 12 else ""
-    return listed + (f" ({given})" if given else "")
-
-
 def without_columns(table: Table, exclude, strict: bool = True, given: str | None = None) -> Table:
     """The table without the feature columns ``exclude`` names (data.exclude). In the training
     file (``strict``) each must be a column and one feature must be left; a validation or test
@@ -444,10 +438,7 @@ def without_columns(table: Table, exclude, strict: bool = True, given: str | Non
         return table
     absent = [c for c in exclude if c not in table.features and c not in table.unread]
     if absent and strict:
-        raise DataError(
-            f"{table.source}: data.exclude names '{absent[0]}', which is not a feature column"
-            f"{did_you_mean(absent[0], table.features)}{_columns_and_where(table.features, given)}"
-        )
+        raise not_a_feature_column(table, "exclude", absent[0], given)
     left = [f for f in table.features if f not in exclude]
     if not left:
         raise DataError(

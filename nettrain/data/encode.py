@@ -27,7 +27,7 @@ import numpy as np
 from ..activations import sigmoid
 from ..costs import softmax
 from ..errors import ConfigError, DataError
-from .read import Table, is_missing
+from .read import Table, is_missing, not_a_feature_column
 
 MISSING_POLICIES = ("error", "drop", "mean")
 UNKNOWN_POLICIES = ("error", "ignore")
@@ -688,15 +688,7 @@ def fit_encoding(
         names = [str(c) for c in categorical]
         unknown = [c for c in names if c not in table.features]
         if unknown:
-            from ..errors import did_you_mean
-
-            columns = table.features
-            listed = f"; its feature columns: {', '.join(columns)}" if len(columns) <= 12 else ""
-            where = f" ({categorical_given})" if categorical_given else ""
-            raise DataError(
-                f"{table.source}: data.categorical names '{unknown[0]}', which is not a feature "
-                f"column{did_you_mean(unknown[0], columns)}{listed}{where}"
-            )
+            raise not_a_feature_column(table, "categorical", unknown[0], categorical_given)
         categorical = set(names)
     columns: list[Column] = []
     for j, name in enumerate(table.features):

@@ -1025,6 +1025,20 @@ def check_column_names(names: list[str], where: str, in_header: str = "") -> Non
         seen.add(h)
 
 
+def not_a_feature_column(table: Table, key: str, name: str, given: str | None = None) -> DataError:
+    """The error for a column that a data key (exclude, categorical) names and the file has not
+    among its features: the target's own column said as such, else a did-you-mean, the file's
+    feature columns (up to 12) and where the key was given ('data.exclude in c.yaml:5')."""
+    columns = table.features
+    if table.target is not None and name == table.target:
+        what = "the target column (data.target), not a feature"
+    else:
+        listed = f"; its feature columns: {', '.join(columns)}" if len(columns) <= 12 else ""
+        what = f"not a feature column{did_you_mean(name, columns)}{listed}"
+    where = f" ({given})" if given else ""
+    return DataError(f"{table.source}: data.{key} names '{name}', which is {what}{where}")
+
+
 def column_index(names: list[str], target, name: str) -> int:
     """The index of the target column given by name or 0-based index (None: the last)."""
     if target is None:
