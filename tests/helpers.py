@@ -92,6 +92,24 @@ def nettrain(*args, cwd=None, **kwargs) -> subprocess.CompletedProcess:
     )
 
 
+def nettrain_on_a_terminal(*args, stream: str = "stdout") -> subprocess.CompletedProcess:
+    """``nettrain(*args)`` with its ``stream`` (stdout or stdin) a pseudo-terminal; the other
+    output captured, stdin empty."""
+    import pytest
+
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    try:
+        if stream == "stdin":
+            return nettrain(*args, stdin=slave)
+        return nettrain(
+            *args, stdout=slave, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, capture_output=False
+        )
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
 def write_config(path: Path, train, layers, cost="cross_entropy", training=None, **data) -> Path:
     """A config file next to its data: `data` keys as given, a quick training section."""
     t = {"learning_rate": 0.3, "epochs": 15, "batch_size": 16, "seed": 0}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -18,8 +17,17 @@ import numpy as np
 import pytest
 
 from nettrain.data import read, read_table_chunks
-from tests.conftest import DATA, ROOT
-from tests.helpers import animals, assert_error, error_line, ok, read_csv, run, subprocess_env, write_config
+from tests.conftest import DATA
+from tests.helpers import (
+    animals,
+    assert_error,
+    error_line,
+    nettrain_on_a_terminal,
+    ok,
+    read_csv,
+    run,
+    write_config,
+)
 from tests.helpers import write_rows as write_csv
 
 
@@ -245,24 +253,8 @@ def test_without_pyarrow_one_error_and_nothing_written(animals_model, monkeypatc
 
 
 def test_parquet_is_not_written_to_a_terminal(pq, animals_model, tmp_path):
-    pty = pytest.importorskip("pty")
     write_csv(tmp_path / "in.csv", *animal_input(10))
-    master, slave = pty.openpty()
-    try:
-        r = subprocess.run(
-            [sys.executable, "-m", "nettrain", "predict", str(animals_model), str(tmp_path / "in.csv")]
-            + ["-f", "parquet"],
-            stdout=slave,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            env=subprocess_env(),
-            cwd=ROOT,
-            timeout=60,
-            text=True,
-        )
-    finally:
-        os.close(slave)
-        os.close(master)
+    r = nettrain_on_a_terminal("predict", animals_model, tmp_path / "in.csv", "-f", "parquet")
     assert r.returncode == 2
     assert r.stderr.startswith("Error: refusing to write Parquet (binary) to a terminal")
     assert "Traceback" not in r.stderr

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CONFIGS, DATA, ROOT
-from tests.helpers import signal_when
+from tests.helpers import nettrain_on_a_terminal, signal_when
 
 MODULE = [sys.executable, "-m", "nettrain"]
 SCRIPT = Path(sys.executable).parent / "nettrain"
@@ -365,43 +365,14 @@ def test_signal_during_fit(regression_run, tmp_path, signum, status):
 
 
 def test_npy_is_not_written_to_a_terminal(digits_model):
-    pty = pytest.importorskip("pty")
-    master, slave = pty.openpty()
-    try:
-        r = subprocess.run(
-            [*MODULE, "predict", str(digits_model), str(DATA / "digits_test.csv"), "--format", "npy"],
-            stdout=slave,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            env=ENV,
-            cwd=ROOT,
-            timeout=60,
-            text=True,
-        )
-    finally:
-        os.close(slave)
-        os.close(master)
+    r = nettrain_on_a_terminal("predict", digits_model, DATA / "digits_test.csv", "--format", "npy")
     assert r.returncode == 2
     assert r.stderr.startswith("Error: refusing to write NPY") and "Traceback" not in r.stderr
 
 
 def test_predict_without_input_on_a_terminal_says_so(digits_model):
     """INPUT defaults to '-': on a terminal nothing is piped in, and predict would wait on it."""
-    pty = pytest.importorskip("pty")
-    master, slave = pty.openpty()
-    try:
-        r = subprocess.run(
-            [*MODULE, "predict", str(digits_model)],
-            stdin=slave,
-            capture_output=True,
-            env=ENV,
-            cwd=ROOT,
-            timeout=60,
-            text=True,
-        )
-    finally:
-        os.close(slave)
-        os.close(master)
+    r = nettrain_on_a_terminal("predict", digits_model, stream="stdin")
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr == "Error: no input: give a data file, or pipe rows into '-'\n"
 
