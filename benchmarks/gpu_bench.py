@@ -1,6 +1,6 @@
 """GPU training speed: nettrain on CuPy vs PyTorch eager CUDA, on the same card.
 
-    python benchmarks/gpu_bench.py [--scale 1.0] [--repeats 3]
+    python benchmarks/gpu_bench.py [--scale 1.0] [--repeats 3] [--profile]
 
 Workloads (issue 6): 784-1024-1024-10 relu / softmax cross-entropy at batch 256 and 4096, and
 100-4096-1 tanh / identity mse at batch 512; float32, plain SGD, the same data, sizes, learning
@@ -13,12 +13,17 @@ nettrain the epoch's own time from ``fit`` (history's samples_per_s, which ends 
 once-per-epoch loss read that waits for the GPU); for PyTorch the same loop bracketed by
 torch.cuda.synchronize(). Copying the data to the card is left out of both: at these step counts
 it would time the PCIe bus, not the training. Prints one Markdown table. Installs nothing; says
-which library is missing.
+which library is missing. ``--profile`` then runs nettrain's batch-256 workload once more under
+cProfile and prints where the host spends the epoch (at batch 256 a step is short enough that the
+Python launching its kernels can be the limit), sorted by own time.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
+import pstats
 import statistics
 import sys
 import time
@@ -117,6 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every workload's steps")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="then profile nettrain at batch 256")
     args = parser.parse_args()
     need("numpy")
     cupy = need("cupy")
@@ -149,6 +155,25 @@ def main() -> None:
             f"| {name} | {bs} | {steps} | {statistics.median(nt):,.0f} | {statistics.median(pt):,.0f} | "
             f"{ratio:.2f} | {verdict}"
         )
+    if args.profile:
+        profile("large_b256", args.scale)
+
+
+def profile(name: str, scale: float) -> None:
+    """nettrain's epoch of one workload under cProfile: the host's time by function."""
+    sizes, act, out, cost, bs, steps, optimizer = WORKLOADS[name]
+    steps = max(3, int(steps * scale))
+    X, Y = data_for(sizes, cost, steps * bs)
+    data = nettrain_data(cost, X, Y)
+    run_nettrain(sizes, act, out, cost, bs, optimizer, data)  # warm
+    profiler = cProfile.Profile()
+    profiler.enable()
+    rate = run_nettrain(sizes, act, out, cost, bs, optimizer, data)
+    profiler.disable()
+    say(f"\n{name} under cProfile: {rate:,.0f} samples/s, {bs / rate * 1e6:.0f} us a step (profiled)")
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(25)
+    say(text.getvalue())
 
 
 def say(line: str) -> None:

@@ -31,3 +31,19 @@ settings.register_profile(
     derandomize=bool(os.environ.get("CI")),
 )
 settings.load_profile("nettrain")
+
+
+# NETTRAIN_FAKE_CUPY=1: ``import cupy`` gives tests/fake_cupy.py, the CuPy stand-in, with every
+# kernel compiled for the CPU, so that tests/test_gpu.py (which runs only where a GPU answers)
+# runs here too: tests/test_fake_gpu.py's test_the_gpu_tests_pass_on_the_stand_in does so, and
+# a GPU test cannot go stale between the rare sessions with a GPU.
+if os.environ.get("NETTRAIN_FAKE_CUPY") == "1":  # pragma: no cover (a subprocess of one test)
+    import sys  # noqa: E402
+    import tempfile  # noqa: E402
+
+    from tests import fake_cupy  # noqa: E402
+    from tests.test_kernels import CompiledKernels, all_kernels  # noqa: E402
+
+    _kernels_dir = tempfile.TemporaryDirectory(prefix="nettrain-fake-cupy-")
+    fake_cupy.COMPILED[:] = [CompiledKernels(all_kernels(), Path(_kernels_dir.name))]
+    sys.modules["cupy"] = fake_cupy

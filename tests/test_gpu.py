@@ -256,9 +256,10 @@ def test_device_chunk_rows_follows_the_free_memory():
 
 @pytest.mark.gpu
 @needs_gpu
-def test_evaluation_from_arrays_already_on_the_device_is_the_same():
-    """fit copies the validation set to the GPU once and evaluates from there each epoch (on the
-    CPU both forms read the same arrays, so only the GPU can tell them apart)."""
+@pytest.mark.parametrize("weighted", [False, True])
+def test_evaluation_from_arrays_already_on_the_device_is_the_same(weighted):
+    """fit copies the validation set (and its weights) to the GPU once and evaluates from there
+    each epoch (on the CPU both forms read the same arrays, so only the GPU can tell them apart)."""
     device = resolve_device("gpu")
     from nettrain.data import RunData
     from nettrain.train import evaluate_dataset
@@ -266,15 +267,23 @@ def test_evaluation_from_arrays_already_on_the_device_is_the_same():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 6)).astype(np.float32)
     Y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 300)]
-    data = RunData.from_arrays(X, Y, "cross_entropy")
+    data = RunData.from_arrays(
+        X, Y, "cross_entropy", sample_weight=rng.uniform(0, 3, 300) if weighted else None
+    )
     net = Network.create([6, 8, 3], ["relu"], "softmax", "cross_entropy", seed=0, device=device)
     ds = data.train
     copied = evaluate_dataset(net, ds, data.encoding, device, batch_size=128)
+    w = None if ds.w is None else device.asarray(ds.w, dtype=np.float64)
     resident = evaluate_dataset(
-        net, ds, data.encoding, device, batch_size=128, on_device=(device.asarray(ds.X), device.asarray(ds.Y))
+        net,
+        ds,
+        data.encoding,
+        device,
+        batch_size=128,
+        on_device=(device.asarray(ds.X), device.asarray(ds.Y), w),
     )
     assert resident == copied
-    assert set(resident) == {"loss", "accuracy"}
+    assert set(resident) == {"loss", "accuracy"} | ({"weighted"} if weighted else set())
 
 
 @pytest.mark.gpu
