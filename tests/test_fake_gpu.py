@@ -529,20 +529,26 @@ def test_the_gpu_tests_pass_on_the_stand_in():
     evaluate_dataset came to take (X, Y, w), and failed on the first H100 lent to the project."""
     if CXX is None:
         pytest.skip("no C++ compiler to run the GPU kernels with")
+    # run alone, without xdist or a worker's variables: under an xdist worker, on the GPU
+    # machine's image, pytest-benchmark's warning "xdist plugin is active" stopped it
+    pytest_args = [
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:xdist",
+        "-m",
+        "gpu or not slow",
+        "tests/test_gpu.py",
+    ]
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-m",
-            "gpu or not slow",
-            "tests/test_gpu.py",
-        ],
+        [sys.executable, "-m", "pytest", *pytest_args],
         cwd=ROOT,
-        env={**os.environ, "NETTRAIN_FAKE_CUPY": "1", "NETTRAIN_REAL_GPU": ""},
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")},
+            "NETTRAIN_FAKE_CUPY": "1",
+            "NETTRAIN_REAL_GPU": "",
+        },
         capture_output=True,
         text=True,
         timeout=600,

@@ -22,6 +22,7 @@ def small(training: dict, layers=(3, 4, 2), activation="tanh", cost="mse") -> di
         "cost": cost,
         "training": {"seed": 5, "gradient_norms": True, **training},
         "dtype": "float64",
+        "device": "cpu",  # (the replays draw dropout masks from the host stream, as the CPU does)
     }
 
 

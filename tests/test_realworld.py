@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 import nettrain.data.stream as stream
 from nettrain import config_from_dict, fit, load_config, load_model
+from nettrain.backend import to_host
 from nettrain.data import (
     StreamedDataset,
     fit_encoding,
@@ -552,7 +553,7 @@ def test_streamed_epoch_visits_every_training_row_once(tmp_path, small_stream, m
         seen.append(ids)
         for xb, yb, sw in original(self, rng, device):
             assert len(xb) == len(yb) <= 32 and sw is None
-            ids += np.asarray(xb)[:, 3].astype(np.int64).tolist()
+            ids += to_host(xb)[:, 3].astype(np.int64).tolist()  # (on a GPU machine, a device batch)
             yield xb, yb, sw
 
     monkeypatch.setattr(StreamedDataset, "batches", counting)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from nettrain import ConfigError, TrainingDiverged, config_from_dict, fit, load_config, load_model
+from nettrain.backend import to_host
 from nettrain.network import Network, Workspace
 from nettrain.optimizers import SGD
 from tests.conftest import CONFIGS, DATA
@@ -135,7 +136,7 @@ def test_last_smaller_batch_is_kept_and_every_row_visited(tmp_path, monkeypatch)
 
     def count_step(self, x, y, scale, rng=None, rows=None):
         # the training loop's forward/backward: one call per optimizer step
-        seen.append(np.array(x))
+        seen.append(to_host(x).copy())  # (the step reuses its buffer; a device array on a GPU machine)
         steps.append(1)
         return step(self, x, y, scale, rng, rows)
 
@@ -518,7 +519,7 @@ def test_network_from_config_is_what_fit_starts_from(monkeypatch):
         data=RunData.from_arrays(np.ones((4, 3)), np.eye(2)[[0, 1, 0, 1]], "cross_entropy", dtype="float64"),
         save=False,
     )
-    assert np.array_equal(seen["W0"], net.W[0])
+    assert np.array_equal(to_host(seen["W0"]), net.W[0])  # (the host's draw, on the GPU too)
 
 
 @pytest.mark.parametrize(
@@ -841,7 +842,8 @@ def test_fit_and_its_dry_run_refuse_a_network_the_memory_cannot_hold(tmp_path, m
     built = []
     monkeypatch.setattr(Network, "from_config", lambda *a, **k: built.append(1))
     for dry in ([], ["--dry-run"]):
-        r = run("fit", CONFIGS / "xor.yaml", "-o", tmp_path / "run", *dry)
+        # (the host's memory: on a GPU, the default device where one answers, the card holds them)
+        r = run("fit", CONFIGS / "xor.yaml", "--device", "cpu", "-o", tmp_path / "run", *dry)
         assert r.exit_code == 2 and "network.layers [2, 4, 1] makes 17 parameters" in error_line(r.stderr)
         assert "the epoch-start copy an interrupt saves" in r.stderr and r.stdout == ""
     assert not built and not (tmp_path / "run" / "model.npz").exists()

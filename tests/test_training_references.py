@@ -60,6 +60,7 @@ def config(
             "cost": "cross_entropy",
             "dtype": "float64",
             "training": training,
+            "device": "cpu",  # (the replays draw dropout masks from the host stream, as the CPU does)
         }
     )
 
