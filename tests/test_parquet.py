@@ -169,7 +169,7 @@ def test_parquet_columns_become_numbers_or_text(pa, tmp_path):
     pq.write_table(t.append_column("s", pa.array(["x", None, "z"]).dictionary_encode()), "m.parquet")
     table = read_table("m.parquet", "y")
     assert table.is_text
-    assert [c.tolist() for c in table.cells] == [
+    assert [table.column(j).tolist() for j in range(4)] == [
         ["1", "", "3"],
         [repr(float(np.float32(0.1))), "2.5", ""],
         ["1", "0", ""],
@@ -190,7 +190,8 @@ def test_numbers_read_as_text_are_numpys_text_of_them_as_wide_as_the_longest(pa,
     pq.write_table(
         pa.table({"f": floats, "i": ints, "s": list("abcdefgh"), "y": list("yyyynnnn")}), "t.parquet"
     )
-    f, i, _ = read_table("t.parquet", "y").cells
+    table = read_table("t.parquet", "y")
+    f, i = table.column(0), table.column(1)
     assert f.tolist() == floats.astype(str).tolist() and i.tolist() == ints.astype(str).tolist()
     assert f.dtype == np.dtype(f"<U{max(map(len, f.tolist()))}") and i.dtype == np.dtype("<U19")
 
@@ -684,3 +685,141 @@ def test_a_parquet_file_read_in_chunks_is_not_read_into_memory_whole(pa, tmp_pat
     finally:
         tracemalloc.stop()
     assert peak < size / 3, (peak, size)
+
+
+def typed_columns(pa, n=200, seed=0) -> dict:
+    """Number columns of every type nettrain reads, beside a text column 'c': -0.0, the smallest
+    subnormal, NaN and nulls among the floats, integers of every width to 2^64 - 1 (past 2^53),
+    booleans, decimals, a dictionary of integers and a column of nulls."""
+    import decimal
+
+    rng = np.random.default_rng(seed)
+    every = np.arange(n)
+    f64 = rng.normal(size=n) * 10.0 ** rng.integers(-300, 300, n)
+    f64[:6] = [-0.0, 5e-324, 1.7976931348623157e308, 0.1 + 0.2, np.nan, -1e-05]
+    return {
+        "i8": pa.array(rng.integers(-128, 128, n), pa.int8()),
+        "i16": pa.array(rng.integers(-(2**15), 2**15, n), pa.int16(), mask=every % 41 == 3),
+        "i32": pa.array(rng.integers(-(2**31), 2**31, n), pa.int32()),
+        "i64": pa.array(rng.integers(-(2**63), 2**63 - 1, n, dtype=np.int64)),
+        "u8": pa.array(rng.integers(0, 256, n), pa.uint8()),
+        "u16": pa.array(rng.integers(0, 2**16, n), pa.uint16()),
+        "u32": pa.array(rng.integers(0, 2**32, n, dtype=np.uint64), pa.uint32()),
+        "u64": pa.array(rng.integers(2**63, 2**64 - 1, n, dtype=np.uint64), pa.uint64()),
+        "f16": pa.array(rng.normal(size=n).astype(np.float16), pa.float16()),
+        "f32": pa.array(rng.normal(size=n).astype(np.float32), mask=every % 29 == 1),
+        "f64": pa.array(f64, mask=every % 37 == 7),
+        "b": pa.array([bool(v) for v in rng.integers(0, 2, n)], mask=every % 31 == 2),
+        "d": pa.array([decimal.Decimal(f"{v:.3f}") for v in rng.normal(size=n)], pa.decimal128(10, 3)),
+        "di": pa.array(rng.integers(0, 4, n)).dictionary_encode(),
+        "nul": pa.nulls(n, pa.float64()),
+        "c": pa.array(rng.choice(["red", "green", "blue"], n)),
+    }
+
+
+def bits(values: np.ndarray) -> list:
+    """Each float64 as its bits (-0.0 is not 0.0), NaN as None."""
+    return [None if np.isnan(v) else int(b) for v, b in zip(values, values.view(np.int64))]
+
+
+def test_a_number_column_beside_text_is_read_as_numbers_equal_to_its_texts(pa, tmp_path, monkeypatch):
+    """In a table with a text column, a Parquet number column reaches nettrain as numbers, not
+    parsed from text: the very float64 values (bit for bit: -0.0, subnormals, integers past 2^53
+    rounded as their text is read, decimals) and missing values (nulls, NaN) that parsing its
+    text gives, through take() too; its text, made when asked, is the text the column was read
+    as before; and a number target's numbers are its text's as well."""
+    import pyarrow.parquet as pq
+
+    from nettrain.data import parquet
+    from nettrain.data.read import parse_numbers
+
+    data = typed_columns(pa)
+    parsed = []
+    for name, target in (("y", pa.array(np.random.default_rng(1).normal(size=200))), ("d", None)):
+        cols = {**data, "y": target} if target is not None else data
+        pq.write_table(pa.table(cols), "t.parquet")
+        table = read_table("t.parquet", name)
+        with monkeypatch.context() as m:  # (the fixture's own chdir stays)
+            m.setattr(read, "parse_numbers", lambda c, *a: parsed.append(c) or parse_numbers(c, *a))
+            numbers = {f: table.numbers(j, f) for j, f in enumerate(table.features) if f != "c"}
+            y_numbers = table.numbers(None, name)
+        assert parsed == []  # (no column went through text)
+        half = table.take(np.arange(0, 200, 2))
+        for j, f in enumerate(table.features):
+            if f == "c":
+                continue
+            text = parquet._as_text(pa, pa.compute, cols[f])
+            assert table.column(j).tolist() == text.tolist() and table.column(j).dtype == text.dtype, f
+            want, want_missing = parse_numbers(text, f, table)
+            values, missing = numbers[f]
+            assert bits(values) == bits(want) and missing.tolist() == want_missing.tolist(), f
+            assert not values.flags.writeable and not missing.flags.writeable
+            assert bits(half.numbers(j, f)[0]) == bits(want[::2]), f
+            assert half.column(j).tolist() == text[::2].tolist(), f
+        want, want_missing = parse_numbers(table.y, name, table)
+        assert bits(y_numbers[0]) == bits(want) and y_numbers[1].tolist() == want_missing.tolist()
+
+
+def test_a_parquet_table_trains_and_predicts_as_its_numbers_written_as_text_do(pa, tmp_path):
+    """A Parquet file of every number type beside a text column, and the same file with each
+    number column as the text nettrain reads it as: the same model (weights_sha256, under
+    data.missing mean and drop), the same predictions, byte for byte, from either file."""
+    import pyarrow.parquet as pq
+
+    from nettrain.data import parquet
+
+    data = typed_columns(pa, n=240)
+    f64 = np.random.default_rng(3).normal(size=240)
+    f64[:4] = [-0.0, 5e-324, 0.1 + 0.2, np.nan]
+    data["f64"] = pa.array(f64, mask=np.arange(240) % 37 == 7)  # (1e300 is too large to standardize)
+    y = np.random.default_rng(2).normal(size=240)
+    y[5] = np.nan
+    data["y"] = pa.array(y)
+    text = {
+        f: pa.array(
+            parquet._as_text(pa, pa.compute, c).tolist(), mask=c.is_null().to_numpy(zero_copy_only=False)
+        )
+        if f != "c"
+        else c
+        for f, c in data.items()
+    }
+    pq.write_table(pa.table(data), "typed.parquet", row_group_size=100)
+    pq.write_table(pa.table(text), "text.parquet", row_group_size=100)
+    for missing in ("mean", "drop"):
+        models = {}
+        for kind in ("typed", "text"):
+            cfg = write_config(
+                tmp_path / f"{kind}.yaml",
+                f"{kind}.parquet",
+                ["auto", 4, 1],
+                cost="mse",
+                target="y",
+                missing=missing,
+                validation=0.2,
+                exclude=["nul"],
+            )
+            ok(run("fit", cfg, "--quiet", "--set", f"output={tmp_path / kind}"))
+            models[kind] = tmp_path / kind / "model.npz"
+        assert sha(models["typed"]) == sha(models["text"])
+        outputs = {
+            (m, f): ok(run("predict", models[m], f"{f}.parquet")).stdout
+            for m in models
+            for f in ("typed", "text")
+        }
+        assert len(set(outputs.values())) == 1
+
+
+def test_an_infinite_number_beside_text_is_an_error_naming_its_row_and_column(pa, tmp_path):
+    """As its text 'inf' is refused: the file's row (from 0), also when the row is one of the
+    training rows, and the column."""
+    import pyarrow.parquet as pq
+
+    b = np.arange(40, dtype=float)
+    b[23] = -np.inf
+    y = np.arange(40.0)
+    y[3] = np.nan
+    pq.write_table(pa.table({"b": b, "c": ["x", "z"] * 20, "y": y}), "i.parquet")
+    cfg = write_config(
+        tmp_path / "c.yaml", "i.parquet", ["auto", 2, 1], cost="mse", target="y", missing="drop"
+    )
+    assert_error(run("fit", cfg), "i.parquet row 23: column 'b' holds '-inf', which is not a finite number")

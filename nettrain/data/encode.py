@@ -223,11 +223,11 @@ class Encoding:
         first_missing: tuple[int, str] | None = None
         k = 0
         for j, col in enumerate(self.columns):
-            cells = table.column(j)
             if col.kind == "numeric":
                 if table.is_text:
                     values, missing = table.numbers(j, col.name)
                 else:
+                    cells = table.column(j)
                     values, missing = cells.astype(np.float64), np.isnan(cells)
                 if missing.any():
                     if self.missing == "mean":
@@ -239,7 +239,7 @@ class Encoding:
                             first_missing = (int(np.argmax(missing)), col.name)
                 X[:, k] = values
             else:
-                text = category_text(cells)
+                text = category_text(table.column(j))
                 missing = is_missing(text)
                 if missing.any():
                     if self.missing == "mean":
@@ -594,10 +594,11 @@ def _mean_std(values: np.ndarray, table: Table, names: list[str]) -> tuple[np.nd
     return mean, std
 
 
-def _column_kind(cells: np.ndarray, name: str, table: Table, categorical, j: int | None = None) -> str:
+def _column_kind(cells: np.ndarray | None, name: str, table: Table, categorical, j: int | None = None) -> str:
     """'numeric' or 'categorical' for a text column under the ``categorical`` setting. ``j``: the
     column's index in ``table``, whose numbers, where every cell is one or missing, are kept for
-    the encoding's later steps (``Table.numbers``)."""
+    the encoding's later steps (``Table.numbers``); ``cells`` None: ``table.column(j)``, read
+    only where they are (a Parquet number column's text is made only when asked)."""
     if categorical != "auto":
         return "categorical" if name in categorical else "numeric"
     if j is not None:
@@ -606,7 +607,7 @@ def _column_kind(cells: np.ndarray, name: str, table: Table, categorical, j: int
             return "numeric"
         except (DataError, ValueError):
             pass  # (a word, or a number parse_numbers refuses: decided as float() reads them)
-    text = np.char.strip(cells)
+    text = np.char.strip(table.column(j) if cells is None else cells)
     rows = np.flatnonzero(~is_missing(text))
     present = text[rows]
     if len(present) == 0:
@@ -693,7 +694,7 @@ def fit_encoding(
     columns: list[Column] = []
     for j, name in enumerate(table.features):
         if table.is_text:
-            kind = _column_kind(table.column(j), name, table, categorical, j)
+            kind = _column_kind(None, name, table, categorical, j)
         else:
             kind = "categorical" if categorical != "auto" and name in categorical else "numeric"
         columns.append(Column(name, kind))
@@ -719,9 +720,8 @@ def fit_encoding(
         _check_targets(table, present, missing)
     trained = table if present.all() else table.take(np.flatnonzero(present))
     for j, col in enumerate(columns):
-        cells = trained.column(j)
         if col.kind == "categorical":
-            text = category_text(cells)
+            text = category_text(trained.column(j))
             text = text[~is_missing(text)]
             if len(text) == 0:
                 raise DataError(f"{table.source}: categorical column '{col.name}' has no values")
@@ -732,7 +732,8 @@ def fit_encoding(
             if table.is_text:
                 values, miss = trained.numbers(j, col.name)
             else:
-                values, miss = cells, np.isnan(cells)
+                values = trained.column(j)
+                miss = np.isnan(values)
             col.fill = float(values[~miss].mean()) if (~miss).any() else 0.0
     # (a row without a target is not read: left out, or the error, a category only it holds is
     # none of the encoding's)

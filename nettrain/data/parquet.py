@@ -12,10 +12,16 @@ does not take): such a column is left unread (``Table.unread``).
 
 A table whose feature columns are all numbers (none of them a label that keeps its text:
 ``text_columns``) becomes a float64 matrix (NaN where a value is missing), as the CSV reader's
-fast path gives; otherwise every column becomes text, the numbers written out in full (float64's
-shortest exact form), as the CSV reader's careful path gives. The target is text in either case
-(a float32 label 0.1 stays '0.1'). So a model trained on a CSV predicts on a Parquet file of the
-same columns, and the other way round, with the same results.
+fast path gives; otherwise the table holds text, as the CSV reader's careful path gives: its text
+columns as text, and each number column as a ``NumberColumn``: its float64 values, which
+``Table.numbers`` gives as they are (where a CSV's text is parsed), and its text, the numbers
+written out in full (float64's shortest exact form), made only when asked (``Table.column``: a
+categorical column's labels). The values are those its text reads as, bit for bit, so nothing
+depends on which way they came (a table of 1,000,000 rows, 10 number columns and one of text was
+written as text and parsed back: a fit took 4 times as long). The target is text in either case
+(a float32 label 0.1 stays '0.1'), with a number target's values kept as ``Table.numbers``'. So a
+model trained on a CSV predicts on a Parquet file of the same columns, and the other way round,
+with the same results.
 
 Rows are numbered from 0 in messages ('data.parquet row 5'), as an array's are.
 """
@@ -152,6 +158,7 @@ class _Layout:
         self.target = None if t is None else names[t]
         self.features = [names[j] for j in taken if j != t]
         self.text = any(_kind(pa, types[j]) == "text" or names[j] in text_columns for j in taken if j != t)
+        self.text_columns = set(text_columns)
         self.named = bool(header)
 
     def table(self, batch, first_row: int | None = None) -> Table:
@@ -174,8 +181,8 @@ class _Layout:
 
         y = None if self.target is None else converted(self.target, _as_text, own_dtype=True)
         names = self.features
-        if self.text:
-            cells: Any = tuple(converted(f, _as_text) for f in names)
+        if self.text:  # text columns as text; number columns as numbers, their text made if asked
+            cells: Any = tuple(converted(f, _as_cells, keep_text=f in self.text_columns) for f in names)
         else:
             cells = np.empty((n, len(names)), dtype=np.float64)
             for j, f in enumerate(names):
@@ -183,6 +190,10 @@ class _Layout:
         table = Table(
             self.name, list(names), cells, y, self.target, rows=rows, named=self.named, unread=self.unread
         )
+        if y is not None:  # a number target's numbers, kept for Table.numbers as its text's
+            kept = converted(self.target, _target_numbers)
+            if kept is not None:
+                table.keep_numbers(None, *kept)
         if not self.text:  # (text: parse_numbers says it, as of a CSV)
             bad = np.isinf(cells)
             if bad.any():
@@ -252,6 +263,92 @@ def _as_text(pa, pc, column, own_dtype: bool = False) -> np.ndarray:
     if null.any():
         values = np.where(null, "", values)
     return values
+
+
+def _target_numbers(pa, pc, column) -> tuple[np.ndarray, np.ndarray] | None:
+    """(float64 values, missing mask) of a number target, as ``parse_numbers`` reads its text
+    (``_as_text`` with ``own_dtype``); None for a text target, a float32 or float16 one (its text
+    is its own precision's: '0.1' reads as 0.1, not as float32 0.1) and one not all finite (whose
+    error ``parse_numbers`` says)."""
+    column = _decoded(pa, pc, column)
+    dtype = column.type
+    if _kind(pa, dtype) != "number" or (pa.types.is_floating(dtype) and not pa.types.is_float64(dtype)):
+        return None
+    values = _as_numbers(pa, pc, column)
+    if np.isinf(values).any():
+        return None
+    return values, np.isnan(values)
+
+
+def _as_cells(pa, pc, column, keep_text: bool = False) -> np.ndarray | NumberColumn:
+    """A feature column of a table that holds text: a text column (or one that ``keep_text``, a
+    label: data.categorical) as text, ``_as_text``; a number column as a ``NumberColumn``."""
+    column = _decoded(pa, pc, column)
+    if keep_text or _kind(pa, column.type) == "text":
+        return _as_text(pa, pc, column)
+    values = _as_numbers(pa, pc, column)
+    null = np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    whole = pa.types.is_integer(column.type) or pa.types.is_boolean(column.type)
+    ints = None
+    if whole and len(values) and np.nanmax(np.abs(values), initial=0.0) >= 2.0**53:  # (not all exact)
+        ints = pc.fill_null(column, 0).to_numpy(zero_copy_only=False)
+    return NumberColumn(values, null, whole, ints)
+
+
+class NumberColumn:
+    """A number column of a Parquet table that holds text (a feature of ``Table.cells``): its
+    float64 values (NaN where null, booleans 0 and 1), given to ``Table.numbers`` as they are,
+    where the CSV reader's careful path parses its text, and its text (``_as_text``'s) made only
+    when asked (``Table.column``: a categorical column's labels, a message). The values are those
+    parsing the text gives, bit for bit (the text of a float64 is the shortest that reads back
+    as it; an integer's reads as the float64 nearest it, as pyarrow's cast rounds it; a decimal's
+    values come by way of its text), so a model trained on it is its CSV twin's.
+
+    values : (n,) float64, NaN where a value is null (or NaN).
+    null : (n,) bool, the nulls (text '', where a NaN is 'nan'; both are missing).
+    whole : integers or booleans, written as integers.
+    ints : the integers themselves where some are 2^53 or more (not all exact as float64), for
+        their text; None: ``values`` hold them exactly.
+    """
+
+    __slots__ = ("values", "null", "whole", "ints", "_text", "_numbers")
+
+    def __init__(self, values: np.ndarray, null: np.ndarray, whole: bool, ints: np.ndarray | None = None):
+        self.values, self.null, self.whole, self.ints = values, null, whole, ints
+        self._text: np.ndarray | None = None
+        self._numbers: tuple[np.ndarray, np.ndarray] | None = None
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, index) -> NumberColumn:
+        """The rows ``index`` (an index array, or a slice: views)."""
+        ints = None if self.ints is None else self.ints[index]
+        return NumberColumn(self.values[index], self.null[index], self.whole, ints)
+
+    def numbers(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(float64 values, missing mask), read-only, as ``parse_numbers`` of ``text`` gives
+        them; None where a value is not finite (inf), whose error ``parse_numbers`` says, naming
+        the row of the table it is asked of."""
+        if self._numbers is None:
+            if np.isinf(self.values).any():
+                return None
+            values, missing = self.values.view(), np.isnan(self.values)
+            values.flags.writeable = missing.flags.writeable = False
+            self._numbers = values, missing
+        return self._numbers
+
+    def text(self) -> np.ndarray:
+        """The column as text (n,), as ``_as_text`` writes it ('' where null), made once."""
+        if self._text is None:
+            if self.ints is not None:
+                written = _written(self.ints)
+            elif self.whole:
+                written = _written(np.where(self.null, 0.0, self.values).astype(np.int64))
+            else:
+                written = _written(self.values)
+            self._text = np.where(self.null, "", written) if self.null.any() else written
+        return self._text
 
 
 def _written(values: np.ndarray) -> np.ndarray:

@@ -54,7 +54,8 @@ class Table:
         cell (one 2-D text array would be as wide as the file's longest cell everywhere: a long
         label would make every number take its room); for NPY/NPZ, (n, features) float64 (NaN
         where a value is missing). ``column(j)`` reads either. A 2-D text array given to the
-        constructor is split into columns.
+        constructor is split into columns. (A Parquet table's number column beside text columns
+        is a ``parquet.NumberColumn``: its numbers, and its text when ``column(j)`` asks.)
     y : the target: (n,) text for a CSV, (n,) or (n, k) numbers or text for arrays; None when the
         source has no target.
     lines : the file line of each row (CSV), for messages; None for arrays and Parquet.
@@ -114,12 +115,20 @@ class Table:
 
     def column(self, j: int) -> np.ndarray:
         """Feature column ``j``: (n,) text or float64."""
-        return self.cells[j] if self.is_text else self.cells[:, j]
+        if not self.is_text:
+            return self.cells[:, j]
+        cells = self.cells[j]  # (a Parquet number column's text: made when asked, parquet.NumberColumn)
+        return cells if isinstance(cells, np.ndarray) else cells.text()
 
     def numbers(self, j: int | None, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``parse_numbers`` of text feature column ``j`` (None: the target), named ``name`` in
         its errors, parsed once: (float64 values, missing mask), read-only."""
         cells = self.y if j is None else self.cells[j]
+        if not isinstance(cells, np.ndarray):  # a Parquet number column's numbers, as its text's
+            numbers = cells.numbers()
+            if numbers is not None:
+                return numbers
+            cells = cells.text()  # (not all finite: parse_numbers says which)
         kept = self._parsed.get(j)
         if kept is not None and kept[0] is cells:  # (the same cells: not replaced since)
             return kept[1], kept[2]
@@ -127,6 +136,12 @@ class Table:
         values.flags.writeable = missing.flags.writeable = False
         self._parsed[j] = (cells, values, missing)
         return values, missing
+
+    def keep_numbers(self, j: int | None, values: np.ndarray, missing: np.ndarray) -> None:
+        """Keep (values, missing) as ``numbers(j)``' for the cells column ``j`` (None: the target)
+        holds now: what ``parse_numbers`` of them gives, known otherwise (a Parquet column's)."""
+        values.flags.writeable = missing.flags.writeable = False
+        self._parsed[j] = (self.y if j is None else self.cells[j], values, missing)
 
     def cells_of(self, index: list[int]) -> np.ndarray | tuple[np.ndarray, ...]:
         """The cells of feature columns ``index``, in that order (text columns are not copied)."""
