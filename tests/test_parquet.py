@@ -823,3 +823,28 @@ def test_an_infinite_number_beside_text_is_an_error_naming_its_row_and_column(pa
         tmp_path / "c.yaml", "i.parquet", ["auto", 2, 1], cost="mse", target="y", missing="drop"
     )
     assert_error(run("fit", cfg), "i.parquet row 23: column 'b' holds '-inf', which is not a finite number")
+
+
+def test_a_parquet_targets_numbers_are_kept_when_columns_are_chosen_or_the_weight_taken_out(
+    pa, tmp_path, monkeypatch
+):
+    """data.exclude (Table.columns) and data.weight (with_weight) keep the target, and so the
+    numbers read with it: none is parsed from its text again, and they are the same."""
+    import pyarrow.parquet as pq
+
+    from nettrain.data.read import with_weight
+
+    y = np.random.default_rng(0).normal(size=50)
+    pq.write_table(
+        pa.table({"a": np.arange(50), "w": np.ones(50), "c": ["x", "z"] * 25, "y": y}), "t.parquet"
+    )
+    table = read_table("t.parquet", "y")
+    parsed = []
+    monkeypatch.setattr(read, "parse_numbers", lambda c, *a: parsed.append(c))
+    for chosen in (
+        table.columns(["c", "w"]),
+        with_weight(table, "w"),
+        with_weight(table.columns(["w", "c"]), "w"),
+    ):
+        assert chosen.numbers(None, "y")[0].tolist() == y.tolist()
+    assert parsed == []

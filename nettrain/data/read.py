@@ -239,7 +239,7 @@ class Table:
             )
         index = {h: j for j, h in enumerate(self.features)}
         order = [index[f] for f in names]
-        return Table(
+        table = Table(
             self.source,
             list(names),
             self.cells_of(order),
@@ -251,6 +251,15 @@ class Table:
             self.part,
             self.w,
         )
+        return self.numbers_kept_in(table, order)
+
+    def numbers_kept_in(self, table: Table, order: list[int]) -> Table:
+        """``table``, which holds this table's target and its feature columns ``order``, in that
+        order, as they are (a column chosen, one taken out), with their numbers kept too."""
+        for k, j in [(None, None), *enumerate(order)]:
+            if j in self._parsed:
+                table._parsed[k] = self._parsed[j]
+        return table
 
 
 def _is_number(text: str) -> bool:
@@ -551,12 +560,13 @@ def with_weight(table: Table, name: str | None, given: str | None = None) -> Tab
         )
     j = table.features.index(name)
     keep = [i for i in range(len(table.features)) if i != j]
-    return replace(
+    weighted = replace(
         table,
         features=[table.features[i] for i in keep],
         cells=table.cells_of(keep),
         w=table.column(j),
     )
+    return table.numbers_kept_in(weighted, keep)
 
 
 def excluded_by_features(
