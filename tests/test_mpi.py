@@ -301,24 +301,54 @@ def _rank_pid(launcher_pid: int, rank: int) -> int | None:
 
 def signal_rank(args: list[str], rank: int, signum) -> tuple[int, str]:
     """Start a 2-rank `nettrain ARGS --json`, send ``signum`` to MPI rank ``rank`` once the first
-    epoch is reported, and return (the job's exit code, its stderr)."""
+    epoch is reported, and return (the job's exit code, its stderr). On every path, a launcher
+    that fails included, the job is ended and waited for and its pipes closed (the with block):
+    a failed assertion left two text pipes to the garbage collector, whose ResourceWarnings
+    failed whichever later test of the same process it ran in."""
     import time
 
     cmd = [str(MPIEXEC), "-n", "2", sys.executable, "-m", "mpi4py", "-m", "nettrain", *args]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().startswith('{"event": "epoch"')  # training is under way
-        deadline = time.monotonic() + 30
-        pid = None
-        while pid is None and time.monotonic() < deadline:
-            pid = _rank_pid(proc.pid, rank)
-        assert pid is not None, f"rank {rank} not found"
-        os.kill(pid, signum)
-        _, stderr = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            first = proc.stdout.readline()  # training is under way, or the launcher says why not
+            assert first.startswith('{"event": "epoch"'), first or proc.communicate(timeout=60)[1]
+            deadline = time.monotonic() + 30
+            pid = None
+            while pid is None and time.monotonic() < deadline:
+                pid = _rank_pid(proc.pid, rank)
+            assert pid is not None, f"rank {rank} not found"
+            os.kill(pid, signum)
+            _, stderr = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
     return proc.returncode, stderr
+
+
+def test_signal_rank_leaves_no_open_pipe_when_the_launcher_fails(tmp_path, monkeypatch):
+    """On a machine whose MPI launcher refuses to start (the H100's Open MPI, run as root),
+    signal_rank's assertion failed and its two text pipes were left to the garbage collector:
+    4 ResourceWarnings ('unclosed file <_io.TextIOWrapper name=68 ...>') that pytest turned into
+    the failure of a later, unrelated test of the same process. The failure is now the helper's own
+    (with the launcher's message), and nothing of the job is left open."""
+    import gc
+    import signal
+    import warnings
+
+    launcher = tmp_path / "mpiexec"
+    launcher.write_text("#!/bin/sh\necho 'mpiexec: refused to start' >&2\nexit 1\n")
+    launcher.chmod(0o755)
+    monkeypatch.setattr(sys.modules[__name__], "MPIEXEC", launcher)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(AssertionError) as failed:
+            signal_rank(["fit", "c.yaml"], 0, signal.SIGINT)
+        message = str(failed.value)
+        del failed  # its traceback holds the helper's frame
+        gc.collect()
+    leaks = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaks == []
+    assert "refused to start" in message
 
 
 def test_an_interrupted_mpi_run_prints_a_resume_command_that_works(config, tmp_path):

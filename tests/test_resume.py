@@ -906,7 +906,7 @@ def test_json_output_ends_with_an_interrupted_event(tmp_path):
     (the one printed on stderr), so a program reading the lines knows how to go on."""
     import json
 
-    proc = subprocess.Popen(
+    with subprocess.Popen(  # its pipes closed on every path (tests/test_mpi.py's signal_rank)
         [sys.executable, "-m", "nettrain", *fit_args("run"), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -915,14 +915,14 @@ def test_json_output_ends_with_an_interrupted_event(tmp_path):
         cwd=tmp_path,
         text=True,
         preexec_fn=_default_sigint,
-    )
-    try:
-        assert json.loads(proc.stdout.readline())["event"] == "epoch"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    ) as proc:
+        try:
+            assert json.loads(proc.stdout.readline())["event"] == "epoch"
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
     assert proc.returncode == 130, err
     last = json.loads(out.splitlines()[-1])
     assert last["event"] == "interrupted" and last["signal"] == "SIGINT" and last["exit_code"] == 130
