@@ -173,7 +173,7 @@ class _Layout:
         columns = [column for f, column in zip(batch.schema.names, batch.columns) if f in wanted]
         by_name = dict(zip(self.read_names, columns))
 
-        def converted(f: str, convert, **kwargs) -> np.ndarray:
+        def converted(f: str, convert, **kwargs) -> Any:  # (an array, a NumberColumn or None)
             try:
                 return convert(pa, pc, by_name[f], **kwargs)
             except Exception as exc:  # (pyarrow's errors: a value its cast refuses)
