@@ -1067,7 +1067,7 @@ class _CsvChunks:
 #: Bytes of a chunk that ``_plain_columns`` splits at a time (its index arrays take 8 bytes a
 #: cell, its narrow columns' windows up to _PLAIN_NARROW bytes a cell, twice) ...
 _PLAIN_BLOCK_BYTES = 16 * 1024 * 1024
-#: ... and the widest cells of a column that it gathers with the other narrow columns' at once.
+#: ... and the widest cells of a column that it gathers with other narrow columns' at once.
 _PLAIN_NARROW = 24
 
 
@@ -1093,9 +1093,10 @@ def _plain_columns(
         block[grid[:, :-1]] != ord(delimiter)
     ):
         return None  # a line with more or fewer fields
-    starts = np.empty_like(grid)
-    starts.flat[0] = 0
-    starts.flat[1:] = seps[:-1] + 1
+    starts = np.empty(grid.shape, dtype=grid.dtype)
+    flat = starts.reshape(-1)  # (a view)
+    flat[0] = 0
+    np.add(seps[:-1], 1, out=flat[1:])
     lengths = grid - starts
     del grid, seps
     if b"\r" in raw:  # (each \r ends a line, before its \n)
@@ -1106,21 +1107,28 @@ def _plain_columns(
     wide = np.maximum(wide, 1)  # (np.array of empty strings is '<U1')
     # a column's cells are its rows' windows of its width, the bytes past each cell's end zeroed
     padded = np.concatenate([block, np.zeros(int(wide.max()) + 1, dtype=np.uint8)])
-    narrow = np.flatnonzero(wide <= _PLAIN_NARROW)
+
+    def windows(at: np.ndarray, length: np.ndarray, w: int) -> np.ndarray:
+        # the w bytes from each of ``at``, those past ``length`` zeroed (by a row of 1s, then 0s)
+        cells = np.lib.stride_tricks.sliding_window_view(padded, w)[at]
+        keep = (np.arange(w) < np.arange(w + 1)[:, None]).astype(np.uint8)
+        return np.multiply(cells, np.take(keep, length, axis=0), out=cells)
+
+    # the narrow columns' windows at once, a column's rows after each other: those of widths 1,
+    # 2, 3-4, 5-8, ... together, so that none takes more than twice its own width's room
     cells = {}
-    if len(narrow):  # the narrow columns' windows at once, a column's rows after each other
+    group = np.where(wide <= _PLAIN_NARROW, np.ceil(np.log2(wide)), -1)
+    for g in np.unique(group[group >= 0]).tolist():
+        narrow = np.flatnonzero(group == g)
         w = int(wide[narrow].max())
-        at = np.lib.stride_tricks.sliding_window_view(padded, w)[starts[:, narrow].T.ravel()]
-        at *= np.arange(w) < lengths[:, narrow].T.reshape(-1, 1)
-        at = at.reshape(len(narrow), n, w)
-        cells = {j: at[i, :, : wide[j]] for i, j in enumerate(narrow.tolist())}
+        at = windows(starts[:, narrow].T.ravel(), lengths[:, narrow].T.ravel(), w).reshape(len(narrow), n, w)
+        cells.update((j, at[i, :, : wide[j]]) for i, j in enumerate(narrow.tolist()))
     text = raw.isascii() if end - start == len(raw) else raw[start:end].isascii()
     for j in range(width):
         w = int(wide[j])
         column = cells.get(j)
         if column is None:
-            column = np.lib.stride_tricks.sliding_window_view(padded, w)[starts[:, j]]
-            column *= np.arange(w) < lengths[:, j, None]
+            column = windows(starts[:, j], lengths[:, j], w)
         if text:  # ASCII: the codes are the code points, as a text array holds them
             parts[j].append(column.astype(np.uint32).view(f"U{w}").reshape(n))
         else:
