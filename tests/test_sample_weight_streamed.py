@@ -269,3 +269,28 @@ def test_a_streamed_runs_validation_and_test_files_are_weighted_as_in_memory(tmp
         assert result.summary["val_weighted"] is True and result.test["weighted"] is True
     assert [h["val_loss"] for h in streamed.history] == [h["val_loss"] for h in memory.history]
     assert streamed.test == memory.test
+
+
+@pytest.mark.parametrize("weighted", [True, False], ids=["data.weight", "unweighted"])
+@pytest.mark.parametrize("missing", ["drop", "mean"])
+def test_a_streamed_npy_says_how_many_rows_it_left_out_as_in_memory(tmp_path, monkeypatch, weighted, missing):
+    """Rows left out for missing values (an input under drop, a target, a weight), training and
+    validation rows alike: the same notes streamed as in memory, so fit's stderr says the same."""
+    m = matrix()
+    rng = np.random.default_rng(5)
+    for col, share in ((0, 0.08), (4, 0.03), (WEIGHT, 0.04)):
+        m[rng.random(N) < share, col] = np.nan
+    np.save(tmp_path / "m.npy", m)
+    cfg = raw_config(tmp_path / "m.npy", validation=0.2, missing=missing)
+    if not weighted:
+        del cfg["data"]["weight"]
+        cfg["network"]["layers"][0] = 4
+    memory = load_run_data(config_from_dict(cfg))
+    streamed_in(monkeypatch, chunk_bytes=8_000)
+    streamed = load_run_data(config_from_dict(cfg))
+    assert isinstance(streamed.train, StreamedDataset)
+    assert len(streamed.train) == len(memory.train) and len(streamed.validation) == len(memory.validation)
+    notes = [n for n in streamed.notes if not n.startswith("streaming ")]
+    assert notes == memory.notes
+    left_out = [n for n in notes if "rows with missing values" in n]
+    assert [n.split(":")[0] for n in left_out] == ["training data", "validation data"]

@@ -947,18 +947,24 @@ def _load_run_data(
         elif scored is not None:
             ds.w = scoring_weights(scored[ds.kept], *_scored_set(name, dc, t.source))
         unweighed = weightless if name == "training" else unweighed
-        dropped = t.n - len(ds) + unweighed
-        if dropped:
-            why = "data.missing: drop"
-            if dc.missing != "drop":  # (mean: a row without its target, or its weight, is left out)
-                unfilled = "target or weight" if unweighed else "target"
-                why = f"a missing {unfilled} cannot be filled"
-            n_read = t.n + unweighed
-            notes.append(f"{name} data: left out {dropped} of {n_read} rows with missing values ({why})")
+        notes += _left_out_note(name, t.n + unweighed, t.n - len(ds) + unweighed, unweighed, dc.missing)
         sets.append(ds)
     if encoding is not None:
         notes += _far_inputs_note(enc, sets[0].X, encoding_rows)
     return RunData(enc, sets[0], sets[1], sets[2], notes)
+
+
+def _left_out_note(name: str, n_read: int, dropped: int, unweighed: int, missing: str) -> list[str]:
+    """The note (none if no row was left out) that ``dropped`` of the ``n_read`` rows of fit's
+    ``name`` set ('training', 'validation', 'test') were left out for missing values, of which
+    ``unweighed`` for a missing weight (data.weight); the same words in memory and streamed."""
+    if not dropped:
+        return []
+    why = "data.missing: drop"
+    if missing != "drop":  # (mean: a row without its target, or its weight, is left out)
+        unfilled = "target or weight" if unweighed else "target"
+        why = f"a missing {unfilled} cannot be filled"
+    return [f"{name} data: left out {dropped} of {n_read} rows with missing values ({why})"]
 
 
 def _weightless_classes_note(enc: Encoding, ds: Dataset, column: str) -> list[str]:
@@ -1358,13 +1364,20 @@ def _streamed_run_data(config, read, stdin=None) -> RunData:
         f"streaming {train.shape[0]:,} rows of {source_name(dc.train)} in chunks of "
         f"{train.chunk_rows:,} rows (shuffled within chunks)"
     ]
+    # the rows left out for missing values, as in memory: the training rows' (the file's rows
+    # that are not validation rows), then each other set's
+    n_training = train.shape[0] - int(train.is_val.sum())
+    notes += _left_out_note("training", n_training, n_training - len(train), train.unweighed, dc.missing)
 
     def encoded(name: str, table: Table) -> Dataset:
         """A validation or test table encoded, weighted by its data.weight column as in memory."""
+        n_read = table.n
         table, w = _scored_values(name, table, dc, notes)
         ds = encode_table(enc, table, config.dtype)
         if w is not None:
             ds.w = scoring_weights(w[ds.kept], *_scored_set(name, dc, table.source))
+        unweighed = n_read - table.n
+        notes.extend(_left_out_note(name, n_read, n_read - len(ds), unweighed, dc.missing))
         return ds
 
     if isinstance(dc.validation, str):

@@ -79,6 +79,7 @@ class StreamedDataset:
     weight: int | None = None  # the file's column of the rows' sample weights (data.weight), or None
     w_mean: float = 1.0  # the mean weight of the training rows: s_i = w_i / w_mean
     w_equal: bool = False  # every training row has the same weight: s_i = 1 exactly, as in memory
+    unweighed: int = 0  # training rows left out for a missing weight (counted in the note of rows left out)
 
     def __len__(self) -> int:
         return self.n_rows
@@ -346,7 +347,8 @@ def stream_npy(config, rng: np.random.Generator):
                 for a in range(0, n, block_rows):
                     b = min(a + block_rows, n)
                     targets[a:b] = probe._read(f, a, b, buffer)[:, t]
-            targets[np.isnan(targets)] = -np.inf  # rows without a target: one group
+            # rows without a target stay NaN: one group, named 'nan' as in memory (label_text),
+            # so that the classes take their rows in the same order and the split is the same
         _, v_idx = split_indices(n, dc.validation, rng, targets)
         is_val[v_idx] = True
 
@@ -476,6 +478,7 @@ def stream_npy(config, rng: np.random.Generator):
     )
     if weights is not None:
         ds.weight, ds.w_mean, ds.w_equal = wcol, weights.sum / n_complete, weights.lo == weights.hi
+        ds.unweighed = weights.n_missing
         enc.weight = dc.weight
     val = None
     if val_rows:
