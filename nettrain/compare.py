@@ -48,11 +48,17 @@ RESULTS = (
     ("val_loss", "val loss"),
     ("val_accuracy", "val acc"),
     ("val_r2", "val R²"),
+    ("val_weighted", "val weighted"),
     ("test_loss", "test loss"),
     ("test_accuracy", "test acc"),
     ("test_r2", "test R²"),
+    ("test_weighted", "test weighted"),
     ("train_time_s", "time"),
 )
+#: whether a set's scores are weighted by its rows' sample weights (data.weight): the summary's
+#: key, and the score that says the run has the set; a column only where the runs with the set
+#: differ in it, so that weighted and unweighted scores are not compared unmarked
+WEIGHTED = {"val_weighted": "val_loss", "test_weighted": "test_loss"}
 #: sort keys whose best value is the largest: --sort puts the best run first
 HIGHER_IS_BETTER = ("accuracy", "r2", "f1", "auc", "samples_per_s")
 
@@ -258,7 +264,9 @@ def compare_table(rows: list[dict], r2: str = "R²") -> tuple[str, list[str], li
     A setting is a column when the runs differ in it; when they agree it is named on the header line,
     unless it is off for all of them (no weight decay, a constant schedule, ...). Every result some
     run has is a column, with '-' for the runs without it; 'epochs' reads '5/20' for a run that
-    stopped before its config's epochs. ``r2``: the title's spelling of R² (R2 where stdout
+    stopped before its config's epochs. 'val weighted' and 'test weighted' (yes, no, '-' for a run
+    without the set) are columns only where the runs with those scores differ in whether sample
+    weights weigh them. ``r2``: the title's spelling of R² (R2 where stdout
     cannot write ²)."""
     if any(row.get("split_seed_set") for row in rows):  # the split's seed, set or from training.seed
         rows = [
@@ -266,6 +274,11 @@ def compare_table(rows: list[dict], r2: str = "R²") -> tuple[str, list[str], li
             for row in rows
         ]
     rows = _paths_shown(rows)
+    # yes/no for a run with the set's scores (a run without sample weights, which has no such key,
+    # and an older model's, are unweighted), '-' for one without them
+    for key, score in WEIGHTED.items():
+        for row in rows:
+            row[key] = bool(row.get(key)) if row.get(score) is not None else None
     shared: dict[str, str] = {}
     columns: list[tuple[str, str]] = [("run", "run")]
     for key, title in SETTINGS:
@@ -282,7 +295,10 @@ def compare_table(rows: list[dict], r2: str = "R²") -> tuple[str, list[str], li
     for key, title in RESULTS:
         if key == "kept_epoch" and not any(row.get("best_epoch") is not None for row in rows):
             continue  # (no run used early stopping: every model kept its last epoch)
-        if any(row.get(key) is not None for row in rows):
+        if key in WEIGHTED:  # (only where weighted and unweighted scores meet)
+            if len({row[key] for row in rows} - {None}) > 1:
+                columns.append((key, title))
+        elif any(row.get(key) is not None for row in rows):
             columns.append((key, title.replace("R²", r2)))
     cells = []
     for row in rows:

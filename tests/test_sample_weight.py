@@ -964,3 +964,28 @@ def test_info_of_a_warm_started_run_says_whether_that_run_was_weighted(tmp_path)
     assert "w (data.weight" in ok(run("info", tmp_path / "run-weighted")).stdout
     assert info_json(tmp_path / "run-unweighted")["weight_column"] is None
     assert "data.weight" not in ok(run("info", tmp_path / "run-unweighted")).stdout
+
+
+def test_info_of_several_runs_marks_which_runs_val_scores_are_weighted(tmp_path):
+    """Runs whose validation scores are weighted by data.weight beside runs whose are not (a
+    validation file without the column, a run without data.weight): a 'val weighted' column says
+    which, and --json keeps each run's val_weighted; runs that agree get no such column."""
+    rows = regression_rows(n=40)
+    train = write_csv(tmp_path / "t.csv", rows[:30])
+    val = write_csv(tmp_path / "v.csv", rows[30:])
+    bare = write_csv(tmp_path / "b.csv", [[a, b, y] for a, b, _, y in rows[30:]], header=("x1", "x2", "y"))
+    for name, data in (("weighted", {"validation": val}), ("nocol", {"validation": bare})):
+        ok(run("fit", write_config(tmp_path, train, name, **data), "-q"))
+    ok(run("fit", write_config(tmp_path, train, "plain", validation=val, weight=None, exclude=["w"]), "-q"))
+    folders = [tmp_path / f"run-{n}" for n in ("weighted", "nocol", "plain")]
+    out = ok(run("info", *folders)).stdout
+    lines = out.splitlines()
+    titles = next(line for line in lines if line.split()[:1] == ["run"])
+    assert "val weighted" in titles and "test weighted" not in titles, out
+    marks = {f.name: next(line for line in lines if str(f) in line).split()[-3] for f in folders}
+    assert marks == {"run-weighted": "yes", "run-nocol": "no", "run-plain": "no"}, out
+    jsons = [json.loads(line)["training"] for line in ok(run("info", *folders, "--json")).stdout.splitlines()]
+    assert [t.get("val_weighted") for t in jsons] == [True, False, None]
+    # every run's scores unweighted alike, or weighted alike: nothing to mark
+    assert "val weighted" not in ok(run("info", *folders[1:])).stdout
+    assert "val weighted" not in ok(run("info", folders[0], folders[0])).stdout
