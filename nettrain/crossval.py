@@ -127,6 +127,29 @@ def _weighs_something(scored: Table, dc) -> None:
         )
 
 
+def _positive_weights(table: Table, dc) -> int | None:
+    """How many of ``table``'s rows weigh more than 0 (data.weight), or None where a weight cannot
+    be read: that is left to the fold's loader, which names the cell."""
+    try:
+        _, w = weight_values(table, dc.weight, dc.missing)
+    except DataError:
+        return None
+    return int((w > 0).sum())
+
+
+def _trains_on_something(training: Table, dc, positive: int) -> None:
+    """A DataError when a fold's training rows all weigh 0 (data.weight): named as the fold's
+    rows, which were drawn, not as the file, whose ``positive`` rows that weigh more than 0 the
+    fold holds out."""
+    if _positive_weights(training, dc) == 0:
+        rows = f"the {positive} row{'s' * (positive != 1)} that weigh{'s' * (positive == 1)} more"
+        raise DataError(
+            f"its {training.n} training rows of {training.source}: every row's weight (data.weight "
+            f"'{dc.weight}') is 0; at least one must be positive to train the fold's model (the fold "
+            f"holds out {rows}; another data.split_seed, or more folds, draws other rows)"
+        )
+
+
 def cross_validate(
     config,
     folds: int = DEFAULT_FOLDS,
@@ -202,7 +225,14 @@ def cross_validate(
                 f"class '{few}' has {counts.min()} rows, fewer than the {folds} folds: "
                 f"{folds - counts.min()} fold(s) score no row of it"
             )
+    positive = None
     if dc.weight is not None:
+        positive = _positive_weights(table, dc)
+        if positive == 0:  # (not a fold's drawing: the file's)
+            raise DataError(
+                f"{table.source}: data.weight ('{dc.weight}'): every row's weight is 0; at least one "
+                "must be positive"
+            )
         notes.append(
             f"each fold's scores are weighted by data.weight ('{dc.weight}'), as evaluate --weighted "
             "weighs them"
@@ -224,12 +254,14 @@ def cross_validate(
         training = np.setdiff1d(everything, held, assume_unique=True)
         t0 = time.perf_counter()
         try:
+            scored = table.take(held)
+            if dc.weight is not None:  # (before the fold trains: either side weighing nothing)
+                if positive is not None:
+                    _trains_on_something(table.take(training), dc, positive)
+                _weighs_something(scored, dc)
             data = fold_run_data(load_config, table.take(training))
             # (every fold's fit says the same notices: a reporter shows each once)
             result = fit(fit_config, emit, data=data, save=False)
-            scored = table.take(held)
-            if dc.weight is not None:
-                _weighs_something(scored, dc)
             # a rare category met only in the scored fold is encoded as zeros, as predict
             # --unknown ignore does: the fold's model never saw it. With data.weight, every score
             # is weighted by the scored rows' weights (evaluate --weighted's scores)

@@ -279,6 +279,61 @@ def test_a_cv_fold_whose_scored_rows_all_weigh_0_is_named_as_the_folds_rows(tmp_
     assert_error(run("cv", _write(tmp_path, body), "--folds", "30"), "of 30: its 1 held-out row of ")
 
 
+def test_a_cv_fold_whose_training_rows_all_weigh_0_is_named_as_the_folds_rows(tmp_path):
+    """A fold that holds out every row that weighs more than 0 trains on weights all 0: the error
+    names the fold and its training rows (not the file, as if its every weight were 0), before
+    anything trains; a file whose every weight is 0 is named as the file, with no fold."""
+    from nettrain.crossval import cross_validate
+
+    rows = task_rows("regression", 30, 0)
+    body = config(tmp_path, "regression", write_csv(tmp_path / "ct3.csv", rows))
+    kept = set(cross_validate(config_from_dict(body), folds=3).folds[0].rows.tolist())  # (fold 1's)
+    for i, row in enumerate(rows):
+        if i not in kept:
+            row[2] = 0
+    write_csv(tmp_path / "ct3.csv", rows)
+    cfg = _write(tmp_path, body)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    res = run("cv", cfg, "--folds", "3")
+    line = assert_error(
+        res,
+        "fold 1 of 3: its 20 training rows of ",
+        "ct3.csv: every row's weight",
+        "is 0",
+        "the 10 rows that",
+    )
+    assert "data.split_seed, or more folds" in line
+    assert "fold 1/3" not in res.stderr  # (no fold trained)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # (nothing written)
+    for row in rows:
+        row[2] = 0
+    write_csv(tmp_path / "ct3.csv", rows)
+    line = assert_error(
+        run("cv", _write(tmp_path, body), "--folds", "3"), "ct3.csv: data.weight ('w'): every"
+    )
+    assert "fold 1" not in line
+
+
+def test_training_rows_left_by_a_hold_out_that_all_weigh_0_are_named_as_such(tmp_path):
+    """fit with a validation fraction that holds out every row that weighs more than 0: the error
+    names the training rows left after the hold-out (not the file) and says how to hold out
+    others."""
+    rows = task_rows("regression", 40, 0)
+    body = config(tmp_path, "regression", write_csv(tmp_path / "t.csv", rows), validation=0.25)
+    held = set(load_run_data(config_from_dict(body)).validation.table.lines.tolist())
+    for i, row in enumerate(rows):
+        if i + 2 not in held:  # (line 1 is the header)
+            row[2] = 0
+    write_csv(tmp_path / "t.csv", rows)
+    line = assert_error(
+        run("fit", _write(tmp_path, body)),
+        "the training rows of ",
+        "t.csv left after the hold-outs (data.validation: 0.25)",
+        "every training row's weight is 0",
+    )
+    assert "a smaller data.validation" in line
+
+
 def test_weights_given_to_fit_weigh_the_held_out_scores():
     """fit(config, data=RunData.from_arrays(..., sample_weight=w)) with a validation fraction
     (the estimators' early stopping): the held-out rows' weights weigh val_loss and val_r2."""

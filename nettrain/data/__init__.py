@@ -238,13 +238,14 @@ class RunData:
         return cls(encoding, Dataset(X, Y, w=w))
 
 
-def normalized_weights(w: np.ndarray, dtype, what: str) -> np.ndarray:
+def normalized_weights(w: np.ndarray, dtype, what: str, fix: str = "") -> np.ndarray:
     """Sample weights w (n,), finite and >= 0, over their mean, in ``dtype``: s_i = w_i / mean(w),
     so that only their ratios count (all 10s train as all 1s) and the training cost (1/n)
     sum s_i l_i is an unbiased estimate of the weighted mean sum w_i l_i / sum w_i. Equal weights
-    give exactly 1 (the model of no weights, bit for bit). All 0 is a DataError naming ``what``."""
+    give exactly 1 (the model of no weights, bit for bit). All 0 is a DataError naming ``what``
+    and saying ``fix`` (the way out, if any)."""
     if len(w) and not (w > 0).any():
-        raise DataError(f"{what}: every training row's weight is 0; at least one must be positive")
+        raise DataError(f"{what}: every training row's weight is 0; at least one must be positive{fix}")
     if len(w) and w.min() == w.max():
         return np.ones(len(w), dtype=dtype)
     with np.errstate(over="ignore"):
@@ -284,6 +285,21 @@ def _scored_values(name: str, table: Table, dc, notes: list[str]) -> tuple[Table
         )
         return table, None
     return weight_values(table, dc.weight, dc.missing)
+
+
+def _training_set(dc, source: str) -> tuple[str, str]:
+    """(what, fix) for ``normalized_weights`` of fit's training rows from ``source``: after a
+    validation or test fraction is held out, the rows left, not the file, whose held-out rows
+    may weigh more (another split holds out other rows)."""
+    held = [name for name in ("test", "validation") if isinstance(f := getattr(dc, name), float) and f > 0]
+    if not held:
+        return f"{source}: data.weight ('{dc.weight}')", ""
+    fractions = ", ".join(f"data.{name}: {getattr(dc, name):g}" for name in held)
+    return (
+        f"the training rows of {source} left after the hold-outs ({fractions}): data.weight ('{dc.weight}')",
+        f" (if the held-out rows weigh more: another data.split_seed, or a smaller "
+        f"{' or '.join('data.' + name for name in held)}, holds out other rows)",
+    )
 
 
 def _scored_set(name: str, dc, source: str) -> tuple[str, str]:
@@ -942,7 +958,7 @@ def _load_run_data(
                     "predict --unknown ignore does"
                 )
         if name == "training" and weights is not None:
-            ds.w = normalized_weights(weights[ds.kept], dtype, f"{t.source}: data.weight ('{dc.weight}')")
+            ds.w = normalized_weights(weights[ds.kept], dtype, *_training_set(dc, t.source))
             notes += _weightless_classes_note(enc, ds, dc.weight)
         elif scored is not None:
             ds.w = scoring_weights(scored[ds.kept], *_scored_set(name, dc, t.source))
