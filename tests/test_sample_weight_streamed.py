@@ -271,6 +271,26 @@ def test_a_streamed_runs_validation_and_test_files_are_weighted_as_in_memory(tmp
     assert streamed.test == memory.test
 
 
+def test_streamed_training_rows_that_all_weigh_0_after_the_hold_out_are_named_as_in_memory(
+    tmp_path, monkeypatch
+):
+    """A validation fraction that holds out every row weighing more than 0: the same error
+    streamed as in memory, naming the training rows left after the hold-out, not the file."""
+    M = matrix()
+    np.save(tmp_path / "m.npy", M)
+    cfg = config_from_dict(raw_config(tmp_path / "m.npy", validation=0.2))
+    held = load_run_data(cfg).validation.table.rows
+    M[:, WEIGHT] = np.where(np.isin(np.arange(N), held), M[:, WEIGHT] + 1, 0.0)
+    np.save(tmp_path / "m.npy", M)
+    with pytest.raises(DataError) as memory:
+        load_run_data(cfg)
+    streamed_in(monkeypatch, chunk_bytes=8_000)
+    with pytest.raises(DataError) as streamed:
+        load_run_data(cfg)
+    assert str(streamed.value) == str(memory.value)
+    assert "m.npy left after the hold-outs (data.validation: 0.2)" in str(streamed.value)
+
+
 @pytest.mark.parametrize("weighted", [True, False], ids=["data.weight", "unweighted"])
 @pytest.mark.parametrize("missing", ["drop", "mean"])
 def test_a_streamed_npy_says_how_many_rows_it_left_out_as_in_memory(tmp_path, monkeypatch, weighted, missing):

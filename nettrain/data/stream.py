@@ -390,11 +390,11 @@ def stream_npy(config, rng: np.random.Generator):
         )
     if n_complete == 0:
         raise DataError(f"{name}: no training row is left")
-    if weights is not None and not weights.hi > 0:
-        raise DataError(
-            f"{name}: data.weight ('{dc.weight}'): every training row's weight is 0; at least one "
-            "must be positive"
-        )
+    if weights is not None and not weights.hi > 0:  # (named as in memory: after a hold-out, its rows)
+        from . import _training_set
+
+        what, fix = _training_set(dc, name)
+        raise DataError(f"{what}: every training row's weight is 0; at least one must be positive{fix}")
     mean = x_stats.mean.copy()
     # over every row used, a filled value counting as the mean (as the in-memory encoding sees
     # them under missing: mean; under drop every row used is complete, so counts == n_complete)
