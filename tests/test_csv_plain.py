@@ -243,3 +243,32 @@ def test_narrow_columns_are_gathered_with_those_of_about_their_width():
         tracemalloc.stop()
     assert n == rows and [p[0].dtype.str for p in parts] == ["<U1"] * 100 + ["<U24"]
     assert peak < 64 * rows * 101
+
+
+@pytest.mark.parametrize("cell", ["x" * 5000, "é" * 2500], ids=["ASCII", "non-ASCII"])
+def test_a_long_cell_takes_room_for_its_rows_not_its_width_squared(cell):
+    """One cell of 5,000 bytes among three rows: its column's cells are zeroed past their ends
+    without a 5,001 x 5,000 table of 1s and 0s (50 MB; 10 GB for a cell of 100,000 characters,
+    which a 100-row file of such a column took and was killed for)."""
+    raw = f"1,{cell}\n2,ab\n3,\n".encode()
+    parts: list[list[np.ndarray]] = [[], []]
+    tracemalloc.start()
+    try:
+        n = read._plain_columns(raw, 0, len(raw), ",", 2, csv.field_size_limit(), parts)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert n == 3 and parts[1][0].tolist() == [cell, "ab", ""] and parts[0][0].tolist() == ["1", "2", "3"]
+    assert peak < 1024 * 1024
+
+
+def test_a_wide_column_zeroed_a_slab_of_rows_at_a_time_reads_as_the_csv_module(monkeypatch):
+    """Slabs of a few rows (cells past 24 bytes, of other lengths, ASCII or not) read the same."""
+    monkeypatch.setattr(read, "_PLAIN_SLAB_BYTES", 64)
+    rng = random.Random(3)
+    for letters in ("abc", "aé日"):
+        rows = ["".join(rng.choice(letters) for _ in range(rng.randint(0, 90))) for _ in range(50)]
+        with open("f.csv", "w", encoding="utf-8") as f:
+            f.write("a,note,y\n" + "".join(f"{i},{r},{i % 3}\n" for i, r in enumerate(rows)))
+        new, old, used = both_ways(monkeypatch, "f.csv")
+        assert used and new == old

@@ -1069,6 +1069,8 @@ class _CsvChunks:
 _PLAIN_BLOCK_BYTES = 16 * 1024 * 1024
 #: ... and the widest cells of a column that it gathers with other narrow columns' at once.
 _PLAIN_NARROW = 24
+#: Bytes of a wide column's cells that it zeroes past their ends at a time.
+_PLAIN_SLAB_BYTES = 1024 * 1024
 
 
 def _plain_columns(
@@ -1108,11 +1110,23 @@ def _plain_columns(
     # a column's cells are its rows' windows of its width, the bytes past each cell's end zeroed
     padded = np.concatenate([block, np.zeros(int(wide.max()) + 1, dtype=np.uint8)])
 
-    def windows(at: np.ndarray, length: np.ndarray, w: int) -> np.ndarray:
-        # the w bytes from each of ``at``, those past ``length`` zeroed (by a row of 1s, then 0s)
-        cells = np.lib.stride_tricks.sliding_window_view(padded, w)[at]
-        keep = (np.arange(w) < np.arange(w + 1)[:, None]).astype(np.uint8)
-        return np.multiply(cells, np.take(keep, length, axis=0), out=cells)
+    def windows(at: np.ndarray, length: np.ndarray, w: int, dtype=np.uint8) -> np.ndarray:
+        # the w bytes from each of ``at``, those past ``length`` zeroed: by a row of 1s, then 0s,
+        # of a (w + 1) x w table where w is small (narrow columns); a wide column's rows a slab
+        # at a time, into an array of ``dtype`` (that table takes w * w bytes: 10 GB for one
+        # cell of 100,000 characters; and a slab leaves out a whole copy of the column's bytes)
+        view = np.lib.stride_tricks.sliding_window_view(padded, w)
+        if w <= _PLAIN_NARROW:
+            cells = view[at]
+            keep = (np.arange(w) < np.arange(w + 1)[:, None]).astype(np.uint8)
+            return np.multiply(cells, np.take(keep, length, axis=0), out=cells)
+        cells = np.empty((len(at), w), dtype=dtype)
+        step = max(1, _PLAIN_SLAB_BYTES // w)
+        for s in range(0, len(at), step):
+            slab = view[at[s : s + step]]
+            slab[np.arange(w) >= length[s : s + step, None]] = 0
+            cells[s : s + step] = slab
+        return cells
 
     # the narrow columns' windows at once, a column's rows after each other: those of widths 1,
     # 2, 3-4, 5-8, ... together, so that none takes more than twice its own width's room
@@ -1127,10 +1141,10 @@ def _plain_columns(
     for j in range(width):
         w = int(wide[j])
         column = cells.get(j)
-        if column is None:
-            column = windows(starts[:, j], lengths[:, j], w)
+        if column is None:  # (ASCII: as the code points that a text array holds, at once)
+            column = windows(starts[:, j], lengths[:, j], w, np.uint32 if text else np.uint8)
         if text:  # ASCII: the codes are the code points, as a text array holds them
-            parts[j].append(column.astype(np.uint32).view(f"U{w}").reshape(n))
+            parts[j].append(column.astype(np.uint32, copy=False).view(f"U{w}").reshape(n))
         else:
             parts[j].append(np.char.decode(np.ascontiguousarray(column).view(f"S{w}").reshape(n), "utf-8"))
     return n
