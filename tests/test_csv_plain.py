@@ -272,3 +272,24 @@ def test_a_wide_column_zeroed_a_slab_of_rows_at_a_time_reads_as_the_csv_module(m
             f.write("a,note,y\n" + "".join(f"{i},{r},{i % 3}\n" for i, r in enumerate(rows)))
         new, old, used = both_ways(monkeypatch, "f.csv")
         assert used and new == old
+
+
+def test_a_wide_non_ascii_column_is_decoded_into_its_text_array_a_slab_at_a_time(monkeypatch):
+    """A column of long non-ASCII cells: its bytes are decoded a slab of rows at a time into
+    one text array as wide as its longest cell in characters, so that the peak is about that
+    array (its bytes and a decoded copy of the whole column came on top of it before)."""
+    monkeypatch.setattr(read, "_PLAIN_SLAB_BYTES", 16 * 1024)
+    rows = 400
+    cells = ["é" * 500, "日本" * 10, "abc", ""] * (rows // 4)
+    raw = "".join(f"{i},{c}\n" for i, c in enumerate(cells)).encode()
+    read._plain_columns(raw, 0, len(raw), ",", 2, csv.field_size_limit(), [[], []])  # (imports done)
+    parts: list[list[np.ndarray]] = [[], []]
+    tracemalloc.start()
+    try:
+        n = read._plain_columns(raw, 0, len(raw), ",", 2, csv.field_size_limit(), parts)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    column = parts[1][0]
+    assert n == rows and column.dtype.str == "<U500" and column.tolist() == cells
+    assert peak < 1.6 * column.nbytes  # (1.4 times; 2.2 times before)

@@ -1109,24 +1109,23 @@ def _plain_columns(
     wide = np.maximum(wide, 1)  # (np.array of empty strings is '<U1')
     # a column's cells are its rows' windows of its width, the bytes past each cell's end zeroed
     padded = np.concatenate([block, np.zeros(int(wide.max()) + 1, dtype=np.uint8)])
+    view = np.lib.stride_tricks.sliding_window_view(padded, int(wide.max()))
 
-    def windows(at: np.ndarray, length: np.ndarray, w: int, dtype=np.uint8) -> np.ndarray:
-        # the w bytes from each of ``at``, those past ``length`` zeroed: by a row of 1s, then 0s,
-        # of a (w + 1) x w table where w is small (narrow columns); a wide column's rows a slab
-        # at a time, into an array of ``dtype`` (that table takes w * w bytes: 10 GB for one
-        # cell of 100,000 characters; and a slab leaves out a whole copy of the column's bytes)
-        view = np.lib.stride_tricks.sliding_window_view(padded, w)
-        if w <= _PLAIN_NARROW:
-            cells = view[at]
-            keep = (np.arange(w) < np.arange(w + 1)[:, None]).astype(np.uint8)
-            return np.multiply(cells, np.take(keep, length, axis=0), out=cells)
-        cells = np.empty((len(at), w), dtype=dtype)
+    def windows(at: np.ndarray, length: np.ndarray, w: int) -> np.ndarray:
+        # the w bytes from each of ``at``, those past ``length`` zeroed by a row of 1s, then 0s,
+        # of a (w + 1) x w table (narrow columns only: the table takes w * w bytes)
+        cells = view[at, :w]
+        keep = (np.arange(w) < np.arange(w + 1)[:, None]).astype(np.uint8)
+        return np.multiply(cells, np.take(keep, length, axis=0), out=cells)
+
+    def slabs(at: np.ndarray, length: np.ndarray, w: int):
+        # a wide column's windows as ``windows``, a slab of rows (about 1 MB) at a time: (first
+        # row, its cells), zeroed past their ends by a comparison of that slab's alone
         step = max(1, _PLAIN_SLAB_BYTES // w)
         for s in range(0, len(at), step):
-            slab = view[at[s : s + step]]
-            slab[np.arange(w) >= length[s : s + step, None]] = 0
-            cells[s : s + step] = slab
-        return cells
+            cells = view[at[s : s + step], :w]
+            cells[np.arange(w) >= length[s : s + step, None]] = 0
+            yield s, cells
 
     # the narrow columns' windows at once, a column's rows after each other: those of widths 1,
     # 2, 3-4, 5-8, ... together, so that none takes more than twice its own width's room
@@ -1141,12 +1140,24 @@ def _plain_columns(
     for j in range(width):
         w = int(wide[j])
         column = cells.get(j)
-        if column is None:  # (ASCII: as the code points that a text array holds, at once)
-            column = windows(starts[:, j], lengths[:, j], w, np.uint32 if text else np.uint8)
-        if text:  # ASCII: the codes are the code points, as a text array holds them
-            parts[j].append(column.astype(np.uint32, copy=False).view(f"U{w}").reshape(n))
-        else:
+        if column is not None and text:  # ASCII: the codes are the code points, as a text array holds them
+            parts[j].append(column.astype(np.uint32).view(f"U{w}").reshape(n))
+        elif column is not None:
             parts[j].append(np.char.decode(np.ascontiguousarray(column).view(f"S{w}").reshape(n), "utf-8"))
+        elif text:  # a wide column: its slabs' codes straight into the text array
+            codes = np.empty((n, w), dtype=np.uint32)
+            for s, part in slabs(starts[:, j], lengths[:, j], w):
+                codes[s : s + len(part)] = part
+            parts[j].append(codes.view(f"U{w}").reshape(n))
+        else:  # as wide as its longest cell in characters (UTF-8 bytes not 10xxxxxx), decoded into it
+            chars = 1
+            for s, part in slabs(starts[:, j], lengths[:, j], w):
+                follow = np.count_nonzero((part & 0xC0) == 0x80, axis=1)
+                chars = max(chars, int((lengths[s : s + len(part), j] - follow).max()))
+            out = np.empty(n, dtype=f"<U{chars}")
+            for s, part in slabs(starts[:, j], lengths[:, j], w):
+                out[s : s + len(part)] = np.char.decode(part.view(f"S{w}")[:, 0], "utf-8")  # (a copy)
+            parts[j].append(out)
     return n
 
 
