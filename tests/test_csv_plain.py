@@ -228,6 +228,17 @@ def test_parse_numbers_is_what_it_was():
         assert values.tobytes() == want.tobytes() and got_missing.tolist() == missing.tolist()
 
 
+def split_with_peak(raw: bytes, width: int, parts) -> tuple[int, int]:
+    """read._plain_columns of the whole of ``raw`` into ``parts``: (its rows, the peak of the
+    memory it allocated, by tracemalloc)."""
+    tracemalloc.start()
+    try:
+        n = read._plain_columns(raw, 0, len(raw), ",", width, csv.field_size_limit(), parts)
+        return n, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_narrow_columns_are_gathered_with_those_of_about_their_width():
     """A column of 24-character cells beside 100 of one character: the one-character columns'
     windows are not 24 bytes each (the peak was about 93 bytes a cell so, 47 in groups of widths
@@ -235,12 +246,7 @@ def test_narrow_columns_are_gathered_with_those_of_about_their_width():
     rows = 4000
     raw = ("\n".join(",".join(["1"] * 100 + ["x" * 24]) for _ in range(rows)) + "\n").encode()
     parts: list[list[np.ndarray]] = [[] for _ in range(101)]
-    tracemalloc.start()
-    try:
-        n = read._plain_columns(raw, 0, len(raw), ",", 101, csv.field_size_limit(), parts)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    n, peak = split_with_peak(raw, 101, parts)
     assert n == rows and [p[0].dtype.str for p in parts] == ["<U1"] * 100 + ["<U24"]
     assert peak < 64 * rows * 101
 
@@ -252,12 +258,7 @@ def test_a_long_cell_takes_room_for_its_rows_not_its_width_squared(cell):
     which a 100-row file of such a column took and was killed for)."""
     raw = f"1,{cell}\n2,ab\n3,\n".encode()
     parts: list[list[np.ndarray]] = [[], []]
-    tracemalloc.start()
-    try:
-        n = read._plain_columns(raw, 0, len(raw), ",", 2, csv.field_size_limit(), parts)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    n, peak = split_with_peak(raw, 2, parts)
     assert n == 3 and parts[1][0].tolist() == [cell, "ab", ""] and parts[0][0].tolist() == ["1", "2", "3"]
     assert peak < 1024 * 1024
 
@@ -284,12 +285,7 @@ def test_a_wide_non_ascii_column_is_decoded_into_its_text_array_a_slab_at_a_time
     raw = "".join(f"{i},{c}\n" for i, c in enumerate(cells)).encode()
     read._plain_columns(raw, 0, len(raw), ",", 2, csv.field_size_limit(), [[], []])  # (imports done)
     parts: list[list[np.ndarray]] = [[], []]
-    tracemalloc.start()
-    try:
-        n = read._plain_columns(raw, 0, len(raw), ",", 2, csv.field_size_limit(), parts)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    n, peak = split_with_peak(raw, 2, parts)
     column = parts[1][0]
     assert n == rows and column.dtype.str == "<U500" and column.tolist() == cells
     assert peak < 1.6 * column.nbytes  # (1.4 times; 2.2 times before)
