@@ -254,12 +254,12 @@ def cross_validate(
         training = np.setdiff1d(everything, held, assume_unique=True)
         t0 = time.perf_counter()
         try:
-            scored = table.take(held)
+            scored, trained = table.take(held), table.take(training)
             if dc.weight is not None:  # (before the fold trains: either side weighing nothing)
                 if positive is not None:
-                    _trains_on_something(table.take(training), dc, positive)
+                    _trains_on_something(trained, dc, positive)
                 _weighs_something(scored, dc)
-            data = fold_run_data(load_config, table.take(training))
+            data = fold_run_data(load_config, trained)
             # (every fold's fit says the same notices: a reporter shows each once)
             result = fit(fit_config, emit, data=data, save=False)
             # a rare category met only in the scored fold is encoded as zeros, as predict
